@@ -1,0 +1,4 @@
+from dashboard.cli import main
+import sys
+
+sys.exit(main())

@@ -1,0 +1,30 @@
+"""The Dash application factory. The only module-level app is in ``dashboard.wsgi``."""
+
+from __future__ import annotations
+
+from dash import Dash
+
+from dashboard import callbacks
+from dashboard.catalog import Catalog, load_catalog
+from dashboard.layout import build_layout
+from dashboard.settings import ASSETS_DIR, Settings
+
+
+def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> Dash:
+    """Build a fully wired app. Each call returns an independent app (tests build many)."""
+    settings = settings or Settings.from_env()
+    catalog = catalog or load_catalog(settings.pops_csv, settings.origins_csv)
+    app = Dash(
+        __name__,
+        # Dash resolves a relative assets folder against this module, not the working
+        # directory; the top-level assets/ must be given absolutely.
+        assets_folder=str(ASSETS_DIR),
+        title="Anycast EIP dashboard",
+        update_title=None,
+        serve_locally=True,
+    )
+    app.server.config["ANYCAST_SETTINGS"] = settings
+    app.server.config["ANYCAST_CATALOG"] = catalog
+    app.layout = build_layout(catalog)
+    callbacks.register(app, catalog, settings)
+    return app

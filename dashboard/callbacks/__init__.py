@@ -1,0 +1,18 @@
+"""Callback registration: each concern has a ``register(app, ...)`` that uses ``app.callback``.
+
+``@dash.callback`` would register into a process-global list consumed by the first app created,
+so a second app (every test builds its own) would silently have no callbacks.
+"""
+
+from __future__ import annotations
+
+from dash import Dash
+
+from dashboard.catalog import Catalog
+from dashboard.settings import Settings
+
+
+def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
+    """Attach every callback of the dashboard to ``app``."""
+    # Concern modules are added here as the dashboard grows (map, failover, capacity, support).
+    del app, catalog, settings

@@ -1,0 +1,322 @@
+"""The only reader of the catalog files (``data/pops.csv`` and ``data/origins.csv``).
+
+The provider updates its access-point list without notice, so the catalog is data, not code, and a
+user may bring their own files. Everything downstream trusts what this module returns, which is
+why loading is strict: a bad file fails at start-up with a message naming the file, the line and
+the column, instead of drawing a PoP in the sea or routing to a region that does not exist.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+AREAS = ("Asia Pacific", "North America", "South America", "Europe", "Australia")
+ENDPOINT_TYPES = ("CLB", "ENI")
+ENDPOINT_TYPE_LABELS = {
+    "CLB": "Classic Load Balancer (CLB) instance, deployed in a VPC",
+    "ENI": "Elastic network interface (ENI)",
+}
+
+POP_COLUMNS = ("id", "name", "city", "country_code", "area", "lat", "lon")
+POP_OPTIONAL = ("region_id", "capacity_gbps", "source")
+ORIGIN_COLUMNS = ("id", "name", "city", "country_code", "lat", "lon", "endpoint_types")
+ORIGIN_OPTIONAL = ("source",)
+
+#: Short, URL-safe and stable: ids travel in URLs (``down=CDG``) and API calls.
+POP_ID_RE = re.compile(r"^[A-Z0-9]{2,8}$")
+#: Alibaba Cloud region ids, e.g. ``eu-central-1``, ``cn-hongkong``.
+REGION_ID_RE = re.compile(r"^[a-z]{2,4}-[a-z]+(-[0-9]+)?$")
+#: Region ids outside the Chinese mainland that start with ``cn-``.
+NON_MAINLAND_CN_REGIONS = frozenset({"cn-hongkong"})
+#: ISO 3166-1 alpha-2 of the Chinese mainland; HK, MO and TW are separate codes.
+MAINLAND_COUNTRY_CODE = "CN"
+
+# A deliberately conservative outline of the Chinese mainland (lon, lat): every vertex lies inside
+# the mainland, so the polygon never reaches Hong Kong, Macau, Taiwan or a neighbour; it exists to
+# catch a row whose coordinates were typed for a mainland city (e.g. Beijing, Shenzhen's north).
+_MAINLAND_OUTLINE = (
+    (80.0, 42.0), (87.0, 48.0), (96.0, 42.5), (105.0, 41.5), (111.0, 43.5), (117.5, 47.5),
+    (120.0, 52.0), (126.0, 52.0), (131.0, 47.5), (130.0, 43.0), (124.5, 40.3), (121.5, 39.2),
+    (120.0, 37.5), (122.0, 37.0), (120.5, 34.5), (122.0, 31.0), (121.0, 28.0), (119.0, 25.5),
+    (117.0, 23.7), (114.5, 22.75), (113.7, 22.75), (112.0, 21.9), (109.6, 21.6), (108.0, 21.7),
+    (106.6, 22.5), (103.0, 22.8), (101.0, 21.6), (98.5, 24.2), (97.8, 28.0), (92.0, 28.2),
+    (86.0, 28.5), (81.0, 30.5), (79.0, 32.5), (78.6, 35.5), (75.0, 37.5), (74.5, 39.5),
+)
+
+
+class CatalogError(ValueError):
+    """A catalog file is missing or invalid. ``str()`` names the file, line and column."""
+
+    def __init__(self, path: Path | str, message: str, line: int | None = None,
+                 column: str | None = None) -> None:
+        where = str(path)
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column '{column}'"
+        super().__init__(f"{where}: {message}")
+        self.path = str(path)
+        self.line = line
+        self.column = column
+
+
+def in_mainland_china(lat: float, lon: float) -> bool:
+    """True when (lat, lon) in degrees falls inside the conservative mainland outline."""
+    inside = False
+    pts = _MAINLAND_OUTLINE
+    j = len(pts) - 1
+    for i in range(len(pts)):
+        xi, yi = pts[i]
+        xj, yj = pts[j]
+        if (yi > lat) != (yj > lat) and lon < (xj - xi) * (lat - yi) / (yj - yi) + xi:
+            inside = not inside
+        j = i
+    return inside
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The validated access points and origin regions.
+
+    ``pops`` and ``origins`` are indexed 0..n-1 in file order, which is the order of every array a
+    domain function returns (site index i is ``pops.iloc[i]``). Treat them as read-only: the
+    coordinate arrays are flagged non-writeable and pandas copy-on-write protects the frames.
+    """
+
+    pops: pd.DataFrame
+    origins: pd.DataFrame
+    pops_path: str = ""
+    origins_path: str = ""
+
+    @property
+    def pop_ids(self) -> tuple[str, ...]:
+        return tuple(self.pops["id"])
+
+    @property
+    def origin_ids(self) -> tuple[str, ...]:
+        return tuple(self.origins["id"])
+
+    @property
+    def pop_lats(self) -> np.ndarray:
+        return _readonly(self.pops["lat"].to_numpy(dtype=float))
+
+    @property
+    def pop_lons(self) -> np.ndarray:
+        return _readonly(self.pops["lon"].to_numpy(dtype=float))
+
+    def pop_index(self, pop_id: str) -> int:
+        """Row of a PoP id; ``KeyError`` naming the id and the known ids otherwise."""
+        ids = self.pop_ids
+        try:
+            return ids.index(pop_id)
+        except ValueError:
+            raise KeyError(f"unknown access point id {pop_id!r}; known: {', '.join(ids)}") from None
+
+    def origin(self, origin_id: str) -> pd.Series:
+        """The row of an origin region id; ``KeyError`` naming the id otherwise."""
+        match = self.origins[self.origins["id"] == origin_id]
+        if match.empty:
+            raise KeyError(
+                f"unknown origin region id {origin_id!r}; known: {', '.join(self.origin_ids)}")
+        return match.iloc[0]
+
+    def pop_mask(self, pop_ids: Sequence[str]) -> np.ndarray:
+        """Boolean mask over PoPs that are in ``pop_ids`` (unknown ids raise ``KeyError``)."""
+        mask = np.zeros(len(self.pops), dtype=bool)
+        for pid in pop_ids:
+            mask[self.pop_index(pid)] = True
+        return mask
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
+def _read_rows(path: Path, required: Sequence[str], optional: Sequence[str]) -> list[dict[str, str]]:
+    if not path.is_file():
+        raise CatalogError(path, "file not found")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if not header:
+        raise CatalogError(path, "empty file: expected a header row", line=1)
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise CatalogError(path, f"missing required column(s) {', '.join(missing)}; "
+                                 f"header is: {', '.join(header)}", line=1, column=missing[0])
+    unknown = [c for c in header if c not in required and c not in optional]
+    if unknown:
+        raise CatalogError(path, f"unknown column(s) {', '.join(unknown)}; allowed: "
+                                 f"{', '.join(list(required) + list(optional))}", line=1,
+                           column=unknown[0])
+    dupes = {c for c in header if header.count(c) > 1}
+    if dupes:
+        raise CatalogError(path, f"duplicate column(s) {', '.join(sorted(dupes))}", line=1)
+    rows = []
+    for raw in reader:
+        line = reader.line_num
+        if None in raw:  # more fields than the header
+            raise CatalogError(path, f"{len(header) + len(raw[None])} fields, header has "
+                                     f"{len(header)}", line=line)
+        row = {k.strip(): (v or "").strip() for k, v in raw.items()}
+        if all(v == "" for v in row.values()):
+            continue
+        row["__line__"] = str(line)
+        rows.append(row)
+    if not rows:
+        raise CatalogError(path, "no data rows")
+    return rows
+
+
+def _text(path: Path, row: dict[str, str], col: str) -> str:
+    value = row.get(col, "")
+    if value == "":
+        raise CatalogError(path, "empty value", line=int(row["__line__"]), column=col)
+    return value
+
+
+def _coord(path: Path, row: dict[str, str], col: str, limit: float) -> float:
+    raw = _text(path, row, col)
+    line = int(row["__line__"])
+    try:
+        value = float(raw)
+    except ValueError:
+        raise CatalogError(path, f"{raw!r} is not a number", line=line, column=col) from None
+    if not math.isfinite(value) or not -limit <= value <= limit:
+        raise CatalogError(path, f"{raw} is outside [-{limit:g}, {limit:g}] degrees",
+                           line=line, column=col)
+    return value
+
+
+def _country(path: Path, row: dict[str, str], what: str) -> str:
+    code = _text(path, row, "country_code")
+    line = int(row["__line__"])
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        raise CatalogError(path, f"{code!r} is not an ISO 3166-1 alpha-2 code (e.g. HK, SG)",
+                           line=line, column="country_code")
+    if code == MAINLAND_COUNTRY_CODE:
+        raise CatalogError(path, f"{what} in the Chinese mainland: Anycast EIPs are not "
+                                 "available there", line=line, column="country_code")
+    return code
+
+
+def _check_not_mainland(path: Path, row: dict[str, str], lat: float, lon: float, what: str) -> None:
+    if in_mainland_china(lat, lon):
+        raise CatalogError(path, f"coordinates {lat}, {lon} lie in the Chinese mainland; "
+                                 f"Anycast EIPs are not available there ({what})",
+                           line=int(row["__line__"]), column="lat")
+
+
+def _unique(path: Path, rows: list[dict[str, str]], col: str) -> None:
+    seen: dict[str, int] = {}
+    for row in rows:
+        value = row[col]
+        if value in seen:
+            raise CatalogError(path, f"duplicate {col} {value!r} (first on line {seen[value]})",
+                               line=int(row["__line__"]), column=col)
+        seen[value] = int(row["__line__"])
+
+
+def load_pops(path: Path | str) -> pd.DataFrame:
+    """Read and validate the access points file; see ``data/README.md`` for the columns."""
+    path = Path(path)
+    rows = _read_rows(path, POP_COLUMNS, POP_OPTIONAL)
+    out = []
+    for row in rows:
+        line = int(row["__line__"])
+        pid = _text(path, row, "id")
+        if not POP_ID_RE.fullmatch(pid):
+            raise CatalogError(path, f"id {pid!r} must be 2-8 upper-case letters or digits "
+                                     "(URL-safe, e.g. HKG)", line=line, column="id")
+        area = _text(path, row, "area")
+        if area not in AREAS:
+            raise CatalogError(path, f"area {area!r} is not one of: {', '.join(AREAS)}",
+                               line=line, column="area")
+        lat = _coord(path, row, "lat", 90.0)
+        lon = _coord(path, row, "lon", 180.0)
+        country = _country(path, row, "access point")
+        _check_not_mainland(path, row, lat, lon, f"access point {pid}")
+        region = row.get("region_id", "")
+        if region and not REGION_ID_RE.fullmatch(region):
+            raise CatalogError(path, f"region_id {region!r} is not a region id like us-west-1",
+                               line=line, column="region_id")
+        cap_raw = row.get("capacity_gbps", "")
+        capacity = math.nan
+        if cap_raw:
+            try:
+                capacity = float(cap_raw)
+            except ValueError:
+                raise CatalogError(path, f"{cap_raw!r} is not a number", line=line,
+                                   column="capacity_gbps") from None
+            if not math.isfinite(capacity) or capacity <= 0:
+                raise CatalogError(path, f"capacity {cap_raw} must be a positive number of Gbps",
+                                   line=line, column="capacity_gbps")
+        out.append({
+            "id": pid, "name": _text(path, row, "name"), "city": _text(path, row, "city"),
+            "country_code": country, "area": area, "lat": lat, "lon": lon,
+            "region_id": region, "capacity_gbps": capacity, "source": row.get("source", ""),
+        })
+    _unique(path, rows, "id")
+    return pd.DataFrame(out)
+
+
+def load_origins(path: Path | str) -> pd.DataFrame:
+    """Read and validate the origin regions file; see ``data/README.md`` for the columns."""
+    path = Path(path)
+    rows = _read_rows(path, ORIGIN_COLUMNS, ORIGIN_OPTIONAL)
+    out = []
+    for row in rows:
+        line = int(row["__line__"])
+        oid = _text(path, row, "id")
+        if not REGION_ID_RE.fullmatch(oid):
+            raise CatalogError(path, f"id {oid!r} is not a region id like eu-central-1",
+                               line=line, column="id")
+        if oid.startswith("cn-") and oid not in NON_MAINLAND_CN_REGIONS:
+            raise CatalogError(path, f"region {oid!r} is in the Chinese mainland: Anycast EIPs "
+                                     "cannot be associated with endpoints there",
+                               line=line, column="id")
+        lat = _coord(path, row, "lat", 90.0)
+        lon = _coord(path, row, "lon", 180.0)
+        country = _country(path, row, "origin region")
+        _check_not_mainland(path, row, lat, lon, f"origin {oid}")
+        types = [t.strip() for t in _text(path, row, "endpoint_types").split(";") if t.strip()]
+        bad = [t for t in types if t not in ENDPOINT_TYPES]
+        if bad or not types:
+            raise CatalogError(path, f"endpoint_types {row['endpoint_types']!r}: use a ';'-list "
+                                     f"of {', '.join(ENDPOINT_TYPES)}", line=line,
+                               column="endpoint_types")
+        out.append({
+            "id": oid, "name": _text(path, row, "name"), "city": _text(path, row, "city"),
+            "country_code": country, "lat": lat, "lon": lon,
+            "endpoint_types": tuple(types), "source": row.get("source", ""),
+        })
+    _unique(path, rows, "id")
+    return pd.DataFrame(out)
+
+
+def load_catalog(pops_path: Path | str, origins_path: Path | str) -> Catalog:
+    """Both files, validated; raises :class:`CatalogError` naming file, line and column."""
+    return Catalog(pops=load_pops(pops_path), origins=load_origins(origins_path),
+                   pops_path=str(pops_path), origins_path=str(origins_path))
+
+
+@functools.lru_cache(maxsize=1)
+def default_catalog() -> Catalog:
+    """The catalog shipped in ``data/`` (loaded once per process; it is immutable)."""
+    from dashboard.settings import DATA_DIR
+
+    return load_catalog(DATA_DIR / "pops.csv", DATA_DIR / "origins.csv")

@@ -1,0 +1,103 @@
+"""Run-time settings, read once from the environment into a frozen object.
+
+Everything configurable lives here so that the app, the CLI and the tests agree on names and
+defaults; ``docs``/README list the same variables (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+#: The repository root (the folder holding ``data/`` and ``assets/``).
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+ASSETS_DIR = ROOT / "assets"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value we cannot use; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={value} must be >= {minimum}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if raw.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean (use 1/0, true/false)")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All knobs of one app instance. Build with :meth:`from_env` or directly in tests."""
+
+    #: Catalog files: the provider changes its access-point list without notice, so users can
+    #: point the app at their own copies (``ANYCAST_POPS_CSV`` / ``ANYCAST_ORIGINS_CSV``).
+    pops_csv: Path = DATA_DIR / "pops.csv"
+    origins_csv: Path = DATA_DIR / "origins.csv"
+    #: Origin region selected when the URL does not name one.
+    default_origin: str = "eu-central-1"
+    #: ``redis://...`` to share the cache between workers and hosts; ``None`` = in-process cache.
+    redis_url: str | None = None
+    cache_timeout_s: int = 3600
+    #: Hard caps on user input, so one request cannot exhaust a worker.
+    max_upload_bytes: int = 5 * 1024 * 1024
+    max_clients: int = 50_000
+    debug: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8050
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        base = cls()
+        return cls(
+            pops_csv=Path(env.get("ANYCAST_POPS_CSV") or base.pops_csv),
+            origins_csv=Path(env.get("ANYCAST_ORIGINS_CSV") or base.origins_csv),
+            default_origin=env.get("ANYCAST_DEFAULT_ORIGIN") or base.default_origin,
+            redis_url=(env.get("REDIS_URL") or None),
+            cache_timeout_s=_int(env, "ANYCAST_CACHE_TIMEOUT", base.cache_timeout_s),
+            max_upload_bytes=_int(env, "ANYCAST_MAX_UPLOAD_BYTES", base.max_upload_bytes, 1),
+            max_clients=_int(env, "ANYCAST_MAX_CLIENTS", base.max_clients, 1),
+            debug=_bool(env, "ANYCAST_DEBUG", base.debug),
+            host=env.get("HOST") or base.host,
+            port=_int(env, "PORT", base.port, 1),
+        )
+
+    def with_(self, **changes: object) -> "Settings":
+        """A copy with some fields changed (tests and the CLI use it)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+#: Environment variables read by :meth:`Settings.from_env` (documented in the README).
+ENV_VARS = (
+    "ANYCAST_POPS_CSV",
+    "ANYCAST_ORIGINS_CSV",
+    "ANYCAST_DEFAULT_ORIGIN",
+    "REDIS_URL",
+    "ANYCAST_CACHE_TIMEOUT",
+    "ANYCAST_MAX_UPLOAD_BYTES",
+    "ANYCAST_MAX_CLIENTS",
+    "ANYCAST_DEBUG",
+    "HOST",
+    "PORT",
+)

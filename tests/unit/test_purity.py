@@ -1,0 +1,45 @@
+"""The domain core and ``import dashboard`` must not pull in the web stack, so notebooks and batch
+jobs can use them alone. Checked in a fresh interpreter, since this test process imports dash."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+WEB = ("dash", "flask", "plotly", "flask_caching", "werkzeug")
+
+
+def test_domain_sources_import_no_web_framework():
+    offenders = []
+    for path in sorted((ROOT / "dashboard" / "domain").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in WEB]
+    assert offenders == []
+
+
+def test_importing_the_core_loads_no_web_module():
+    code = (
+        "import sys, dashboard, dashboard.catalog, dashboard.settings\n"
+        "import importlib, pkgutil, dashboard.domain\n"
+        "for m in pkgutil.iter_modules(dashboard.domain.__path__):\n"
+        "    importlib.import_module('dashboard.domain.' + m.name)\n"
+        "for extra in ('dashboard.geodesy', 'dashboard.latency'):\n"
+        "    try: importlib.import_module(extra)\n"
+        "    except ModuleNotFoundError as e:\n"
+        "        if e.name != extra: raise\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {WEB!r})\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""
