@@ -6,6 +6,7 @@ from dash import Dash
 
 from dashboard import callbacks
 from dashboard.catalog import Catalog, load_catalog
+from dashboard.gazetteer import load_gazetteer, presets
 from dashboard.layout import build_layout
 from dashboard.settings import ASSETS_DIR, Settings
 
@@ -25,6 +26,10 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     )
     app.server.config["ANYCAST_SETTINGS"] = settings
     app.server.config["ANYCAST_CATALOG"] = catalog
-    app.layout = build_layout(catalog)
+    preset_options = [{"label": p.label, "value": p.key}
+                      for p in presets(load_gazetteer(), catalog)]
+    # plotly.js fetches the world outline from a CDN unless told where our copy is.
+    app.layout = build_layout(catalog, topojson_url=app.get_asset_url("topojson/"),
+                              preset_options=preset_options)
     callbacks.register(app, catalog, settings)
     return app

@@ -34,6 +34,7 @@ AREA_COLORS = {
 INTERNET_COLOR = "#5B6472"
 BACKBONE_COLOR = "#FF6A00"
 ORIGIN_COLOR = "#1F2937"
+CLIENT_COLOR = "#1E3A8A"
 DOWN_COLOR = "#9CA3AF"
 UNROUTED_COLOR = "#DC2626"
 
@@ -167,8 +168,8 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
         text=origin_row["id"].to_numpy(object), textposition="bottom center",
         textfont=dict(size=11, color=ORIGIN_COLOR), customdata=origin_row["id"].to_numpy(object),
         hovertext=origin_text(origin_row), hoverinfo="text",
-        marker=dict(symbol="star-square", size=17, color=ORIGIN_COLOR,
-                    line=dict(color="white", width=1.5)), legendrank=1)
+        marker=dict(symbol="square", size=14, color=ORIGIN_COLOR,
+                    line=dict(color=BACKBONE_COLOR, width=2.5)), legendrank=1)
 
     # -- access points, one trace per area (legend = colour key) -----------------------------------
     for area in AREAS:
@@ -230,8 +231,8 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     traces[CLIENTS] = go.Scattergeo(
         name=CLIENTS, lat=c_lat, lon=c_lon, mode="markers", customdata=c_idx,
         hovertext=c_text, hoverinfo="text",
-        marker=dict(symbol="circle", size=7, color=c_color or "#111827",
-                    line=dict(color="#111827", width=1)), legendrank=5)
+        marker=dict(symbol="diamond", size=8, color=CLIENT_COLOR,
+                    line=dict(color=c_color or "white", width=1.5)), legendrank=5)
     traces[UNROUTED] = go.Scattergeo(
         name=UNROUTED, lat=u_lat, lon=u_lon, mode="markers", hovertext=u_text, hoverinfo="text",
         showlegend=bool(len(u_lat)),
@@ -245,8 +246,10 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
         hovermode="closest",
         hoverdistance=12,
         hoverlabel=dict(bgcolor="white", font=dict(size=12)),
-        legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0.0,
-                    bgcolor="rgba(255,255,255,0.85)", font=dict(size=11),
+        # Vertical, in the empty lower-left corner of the natural-earth outline (South Pacific).
+        legend=dict(orientation="v", yanchor="bottom", y=0.01, xanchor="left", x=0.005,
+                    bgcolor="rgba(255,255,255,0.82)", bordercolor="#E5E7EB", borderwidth=1,
+                    font=dict(size=10.5), itemsizing="constant", tracegroupgap=2,
                     itemclick="toggle", itemdoubleclick="toggleothers"),
         geo=dict(
             projection=dict(type="natural earth"),
@@ -280,6 +283,8 @@ def rtt_cdf_figure(anycast_ms: Sequence[float], direct_ms: Sequence[float],
         order = np.argsort(v, kind="stable")
         x = v[order]
         y = np.cumsum(w[order]) / w.sum() if len(w) and w.sum() > 0 else np.empty(0)
+        if len(x):  # start the step at 0 % so the curve reads as a distribution
+            x, y = np.concatenate([[x[0]], x]), np.concatenate([[0.0], y])
         fig.add_trace(go.Scatter(name=name, x=x, y=y, mode="lines", line_shape="hv",
                                  line=dict(color=color, width=2.5, dash=dash),
                                  hovertemplate="%{x:.0f} ms: %{y:.0%} of clients"

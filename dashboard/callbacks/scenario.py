@@ -1,0 +1,403 @@
+"""The scenario: the URL <-> ``ids.SCENARIO`` store, and every widget that edits it.
+
+One callback (:func:`scenario_event`) is the only writer of the scenario store, the URL query and
+the notice. Input widgets (city search, coordinates, presets, CSV upload, table ✕, clear, and the
+map-click script in ``assets/map_click.js``) each write one *edit* into ``ids.SCENARIO_EDIT``; the
+scenario callback applies it. That keeps the callback graph acyclic (Dash rejects cycles across
+callbacks) while the URL stays both an input (opening a shared link, back/forward) and an output.
+
+Handlers are plain functions of plain values so tests call them without a browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import re
+import time
+from typing import Any
+
+from dash import Dash, Input, Output, State, ctx, html, no_update
+
+from dashboard import ids
+from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
+from dashboard.domain.scenario import Client, Scenario, fit_query
+from dashboard.gazetteer import Gazetteer, load_gazetteer, preset_by_key
+from dashboard.settings import Settings
+
+try:  # the shared CSV client parser (lands with the clients issue)
+    from dashboard.domain.clients import ClientsError, parse_clients_csv
+except ImportError:  # pragma: no cover - exercised until dashboard.domain.clients is merged
+    ClientsError = None  # type: ignore[assignment]
+    parse_clients_csv = None  # type: ignore[assignment]
+
+Notice = tuple[str, str]  # (level: "info" | "warning" | "error", text)
+
+
+# -- pure helpers ---------------------------------------------------------------------------------
+
+def resolve_origin(scenario: Scenario, catalog: Catalog, settings: Settings) -> str:
+    """The origin region in effect: the scenario's, else the configured default, else the first."""
+    if scenario.origin in catalog.origin_ids:
+        return scenario.origin  # type: ignore[return-value]
+    if settings.default_origin in catalog.origin_ids:
+        return settings.default_origin
+    return catalog.origin_ids[0]
+
+
+def edit(op: str, **fields: Any) -> dict:
+    """An edit request for ``ids.SCENARIO_EDIT``; the nonce makes two identical edits distinct."""
+    return {"op": op, "nonce": time.time_ns(), **fields}
+
+
+def apply_edit(scenario: Scenario, request: dict | None, max_clients: int
+               ) -> tuple[Scenario, list[Notice]]:
+    """Apply one edit request; never raises (a malformed request becomes an error notice)."""
+    if not isinstance(request, dict):
+        return scenario, []
+    op = request.get("op")
+    notices: list[Notice] = [(m["level"], m["text"]) for m in request.get("notices", ())
+                             if isinstance(m, dict) and {"level", "text"} <= set(m)]
+    if op == "add":
+        new: list[Client] = []
+        bad = 0
+        for c in request.get("clients") or ():
+            try:
+                new.append(Client.from_dict(c))
+            except (KeyError, TypeError, ValueError):
+                bad += 1
+        if bad:
+            notices.append(("warning", f"{bad} malformed client(s) ignored"))
+        scenario, dropped = scenario.add_clients(new, max_clients=max_clients)
+        added = len(new) - dropped
+        source = str(request.get("source") or "")
+        if added == 1:
+            c = new[0]
+            notices.append(("info", f"Added {client_label(c)}"
+                                    + (f" ({source})" if source else "")))
+        elif added:
+            notices.append(("info", f"Added {added} clients" + (f" ({source})" if source else "")))
+        if dropped:
+            notices.append(("warning", f"{dropped} client(s) not added: the limit is "
+                                       f"{max_clients} clients per scenario"))
+    elif op == "remove":
+        try:
+            index = int(request.get("index"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return scenario, [("error", "could not tell which client to remove")]
+        if 0 <= index < len(scenario.clients):
+            notices.append(("info", f"Removed {client_label(scenario.clients[index])}"))
+        scenario = scenario.remove_client(index)
+    elif op == "clear":
+        if scenario.clients:
+            notices.append(("info", f"Cleared {len(scenario.clients)} client(s)"))
+        scenario = scenario.clear_clients()
+    elif op != "notice":
+        notices.append(("error", f"unknown edit {op!r} ignored"))
+    return scenario, notices
+
+
+def client_label(c: Client) -> str:
+    """What the UI calls a client: its name, else its coordinates."""
+    if c.name:
+        return c.name
+    return f"{abs(c.lat):.2f}°{'N' if c.lat >= 0 else 'S'} {abs(c.lon):.2f}°{'E' if c.lon >= 0 else 'W'}"
+
+
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+_COORD_RE = re.compile(rf"^\s*({_NUM})\s*°?\s*([NSns])?\s*[,;\s]\s*({_NUM})\s*°?\s*([EWew])?\s*$")
+
+
+def parse_coordinates(text: str | None) -> tuple[float, float]:
+    """``'48.8566, 2.3522'`` (or ``'48.8566 2.3522'``, ``'33.87 S, 151.21 E'``) -> (lat, lon).
+
+    Decimal degrees, latitude first. Raises ``ValueError`` with a message for the user.
+    """
+    raw = (text or "").strip()
+    if not raw:
+        raise ValueError("type a latitude and a longitude, e.g. 48.8566, 2.3522")
+    m = _COORD_RE.match(raw)
+    if not m:
+        raise ValueError(f"'{raw[:40]}' is not 'lat, lon' in decimal degrees (e.g. 48.8566, 2.3522)")
+    lat, ns, lon, ew = float(m.group(1)), m.group(2), float(m.group(3)), m.group(4)
+    if ns and ns.upper() == "S":
+        lat = -abs(lat)
+    if ew and ew.upper() == "W":
+        lon = -abs(lon)
+    if not -90 <= lat <= 90:
+        raise ValueError(f"latitude {lat:g} is out of range: it must be between -90 and 90 degrees")
+    if not -180 <= lon <= 180:
+        raise ValueError(f"longitude {lon:g} is out of range: it must be between -180 and 180 "
+                         "degrees")
+    return lat, lon
+
+
+def _interim_parse_clients_csv(data: bytes, max_rows: int, max_bytes: int) -> list[dict]:
+    """MINIMAL STAND-IN, REPLACED by ``dashboard.domain.clients.parse_clients_csv`` once that
+    module is merged: ``lat,lon[,name][,weight]`` with an optional header; ``ValueError`` naming
+    the line on the first bad row."""
+    if len(data) > max_bytes:
+        raise ValueError(f"the file is {len(data):,} bytes; the limit is {max_bytes:,}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError("the file is not UTF-8 text") from None
+    rows: list[dict] = []
+    for line_no, fields in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not fields or all(not f.strip() for f in fields):
+            continue
+        if line_no == 1 and fields[0].strip().lower() in {"lat", "latitude"}:
+            continue
+        if len(fields) < 2 or len(fields) > 4:
+            raise ValueError(f"line {line_no}: expected lat,lon[,name][,weight], got "
+                             f"{len(fields)} field(s)")
+        try:
+            lat, lon = float(fields[0]), float(fields[1])
+            weight = float(fields[3]) if len(fields) > 3 and fields[3].strip() else 1.0
+            client = Client(lat, lon, fields[2] if len(fields) > 2 else "", weight)
+        except ValueError as exc:
+            raise ValueError(f"line {line_no}: {exc}") from None
+        rows.append(client.to_dict())
+        if len(rows) > max_rows:
+            raise ValueError(f"line {line_no}: more than {max_rows:,} clients")
+    if not rows:
+        raise ValueError("no client rows found (expected lat,lon[,name][,weight])")
+    return rows
+
+
+def parse_upload(contents: str | None, filename: str | None, settings: Settings,
+                 room: int) -> tuple[list[dict], list[Notice]]:
+    """Decode a ``dcc.Upload`` data URL and parse the CSV; errors become notices (nothing raised).
+
+    ``room``: how many more clients the scenario can take. Size is checked before decoding.
+    """
+    name = filename or "upload"
+    if not contents or "," not in contents:
+        return [], [("error", f"{name}: empty upload")]
+    b64 = contents.split(",", 1)[1]
+    if len(b64) * 3 // 4 > settings.max_upload_bytes + 3:
+        return [], [("error", f"{name} is larger than the {settings.max_upload_bytes:,}-byte "
+                              "upload limit; nothing was added")]
+    try:
+        data = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError):
+        return [], [("error", f"{name}: the upload could not be decoded")]
+    max_rows = max(1, min(room, settings.max_clients))
+    if room <= 0:
+        return [], [("error", f"the scenario already has the maximum of {settings.max_clients:,} "
+                              "clients; nothing was added")]
+    try:
+        if parse_clients_csv is not None:
+            df = parse_clients_csv(data, max_rows=max_rows, max_bytes=settings.max_upload_bytes)
+            rows = [{"lat": float(r.lat), "lon": float(r.lon), "name": str(r.name or ""),
+                     "weight": float(r.weight)} for r in df.itertuples()]
+        else:
+            rows = _interim_parse_clients_csv(data, max_rows, settings.max_upload_bytes)
+    except ValueError as exc:  # ClientsError is a ValueError
+        return [], [("error", f"{name}: {exc}. Nothing was added; your clients are unchanged.")]
+    return rows, []
+
+
+def endpoint_info(catalog: Catalog, origin_id: str | None, endpoint_type: str | None) -> list:
+    """What the chosen origin and endpoint type imply (the provider's constraints)."""
+    try:
+        origin = catalog.origin(origin_id or "")
+    except KeyError:
+        return []
+    etype = endpoint_type or "CLB"
+    lines: list[Any] = [html.Div([html.B(ENDPOINT_TYPE_LABELS.get(etype, etype)),
+                                  f" in {origin['name']}"])]
+    if etype not in origin["endpoint_types"]:
+        lines.append(html.Div(f"{etype} endpoints are not offered in {origin['id']}.",
+                              className="hint-warning"))
+    lines.append(html.Div("Constraints: the CLB must be in a VPC; one endpoint per region; "
+                          "no endpoints in the Chinese mainland." if etype == "CLB" else
+                          "Constraints: the ENI must be in a VPC of this region; one endpoint "
+                          "per region; no endpoints in the Chinese mainland."))
+    return lines
+
+
+def render_notices(notices: list[Notice]) -> list:
+    """Notice area children: one line per message, the worst level first."""
+    order = {"error": 0, "warning": 1, "info": 2}
+    out = []
+    for level, text in sorted(notices, key=lambda n: order.get(n[0], 3)):
+        out.append(html.Div(text, className=f"notice-item notice-{level}"))
+    return out
+
+
+# -- the scenario callback ------------------------------------------------------------------------
+
+def scenario_event(trigger: str | None, search: str | None, request: dict | None,
+                   origin_value: str | None, endpoint_value: str | None, current: dict | None,
+                   catalog: Catalog, settings: Settings) -> tuple:
+    """Returns (store, url search, origin value, endpoint value, notice children).
+
+    ``trigger`` is the id of the input that fired (None on the initial call = page load).
+    """
+    try:
+        scenario = Scenario.from_dict(current) if current else None
+    except (KeyError, TypeError, ValueError):
+        scenario = None
+    notices: list[Notice] = []
+    set_widgets = False
+    if trigger in (None, ids.URL) or scenario is None:
+        parsed, warnings = Scenario.from_query(search or "", pop_ids=catalog.pop_ids,
+                                               origin_ids=catalog.origin_ids,
+                                               max_clients=settings.max_clients)
+        if scenario is not None and parsed == scenario:
+            return (no_update,) * 5
+        scenario = parsed
+        notices += [("warning", f"Link: {w}") for w in warnings]
+        set_widgets = True
+    elif trigger == ids.ORIGIN:
+        if origin_value in catalog.origin_ids and origin_value != resolve_origin(scenario, catalog,
+                                                                                 settings):
+            scenario = scenario.with_origin(origin_value)
+        else:
+            return (no_update,) * 5
+    elif trigger == ids.ENDPOINT_TYPE:
+        if endpoint_value in ("CLB", "ENI") and endpoint_value != scenario.endpoint_type:
+            scenario = scenario.with_endpoint_type(endpoint_value)
+        else:
+            return (no_update,) * 5
+    elif trigger == ids.SCENARIO_EDIT:
+        scenario, notices = apply_edit(scenario, request, settings.max_clients)
+    fitted = fit_query(scenario)
+    notices += [("warning", w) for w in fitted.warnings(len(scenario.clients))]
+    new_search = "?" + fitted.query if fitted.query else ""
+    url_out = new_search if new_search != (search or "") else no_update
+    origin_out = resolve_origin(scenario, catalog, settings) if set_widgets else no_update
+    endpoint_out = scenario.endpoint_type if set_widgets else no_update
+    return scenario.to_dict(), url_out, origin_out, endpoint_out, render_notices(notices)
+
+
+# -- input widgets ----------------------------------------------------------------------------------
+
+def city_options(gazetteer: Gazetteer, query: str | None, limit: int = 12) -> list[dict]:
+    """Dropdown options for a search; ``search`` repeats the query so that the dropdown's own
+    client-side filter (token match on label/search) keeps every server-side match, including
+    accent-insensitive ones ("sao paulo" -> "São Paulo")."""
+    if not query or not query.strip():
+        return []
+    out = []
+    for c in gazetteer.search(query, limit=limit):
+        pop = (f"{c.population / 1e6:.1f} M" if c.population >= 1e6
+               else f"{c.population / 1e3:.0f} k")
+        out.append({"label": f"{c.label} · {pop}", "value": c.geonameid,
+                    "search": f"{query} {c.label}"})
+    return out
+
+
+def city_edit(gazetteer: Gazetteer, geonameid: Any) -> dict:
+    try:
+        c = gazetteer.by_id(int(geonameid))
+    except (KeyError, TypeError, ValueError):
+        return edit("notice", notices=[{"level": "error", "text": "unknown city; search again"}])
+    return edit("add", source="city search",
+                clients=[{"lat": c.lat, "lon": c.lon, "name": c.label, "weight": 1.0}])
+
+
+def coords_edit(text: str | None) -> dict:
+    try:
+        lat, lon = parse_coordinates(text)
+    except ValueError as exc:
+        return edit("notice", notices=[{"level": "error", "text": f"Coordinates: {exc}"}])
+    return edit("add", source="coordinates",
+                clients=[{"lat": lat, "lon": lon, "name": "", "weight": 1.0}])
+
+
+def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
+    """Attach the scenario callbacks to ``app``."""
+    gazetteer = load_gazetteer()
+
+    @app.callback(
+        Output(ids.SCENARIO, "data"),
+        Output(ids.URL, "search"),
+        Output(ids.ORIGIN, "value"),
+        Output(ids.ENDPOINT_TYPE, "value"),
+        Output(ids.NOTICE, "children"),
+        Input(ids.URL, "search"),
+        Input(ids.SCENARIO_EDIT, "data"),
+        Input(ids.ORIGIN, "value"),
+        Input(ids.ENDPOINT_TYPE, "value"),
+        State(ids.SCENARIO, "data"),
+    )
+    def _scenario(search, request, origin_value, endpoint_value, current):
+        return scenario_event(ctx.triggered_id, search, request, origin_value, endpoint_value,
+                              current, catalog, settings)
+
+    @app.callback(Output(ids.CITY_SEARCH, "options"), Input(ids.CITY_SEARCH, "search_value"),
+                  prevent_initial_call=True)
+    def _city_options(query):
+        if not query:
+            return no_update
+        return city_options(gazetteer, query)
+
+    @app.callback(Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
+                  Output(ids.CITY_SEARCH, "value"),
+                  Input(ids.CITY_SEARCH, "value"), prevent_initial_call=True)
+    def _city_pick(value):
+        if value is None:
+            return no_update, no_update
+        return city_edit(gazetteer, value), None
+
+    @app.callback(Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
+                  Output(ids.COORDS_INPUT, "value"),
+                  Input(ids.COORDS_ADD, "n_clicks"), Input(ids.COORDS_INPUT, "n_submit"),
+                  State(ids.COORDS_INPUT, "value"), prevent_initial_call=True)
+    def _coords(_clicks, _submits, text):
+        request = coords_edit(text)
+        return request, ("" if request["op"] == "add" else no_update)
+
+    @app.callback(Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
+                  Output(ids.PRESET, "value"),
+                  Input(ids.PRESET, "value"), prevent_initial_call=True)
+    def _preset(key):
+        if not key:
+            return no_update, no_update
+        try:
+            p = preset_by_key(gazetteer, catalog, key)
+        except KeyError as exc:
+            return edit("notice", notices=[{"level": "error", "text": str(exc)}]), None
+        return edit("add", source=p.label, clients=[
+            {"lat": c.lat, "lon": c.lon, "name": c.label, "weight": 1.0} for c in p.cities]), None
+
+    @app.callback(Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
+                  Output(ids.UPLOAD, "contents"),
+                  Input(ids.UPLOAD, "contents"), State(ids.UPLOAD, "filename"),
+                  State(ids.SCENARIO, "data"), prevent_initial_call=True)
+    def _upload(contents, filename, current):
+        if contents is None:
+            return no_update, no_update
+        have = len((current or {}).get("clients") or ())
+        rows, notices = parse_upload(contents, filename, settings, settings.max_clients - have)
+        if notices:
+            return edit("notice", notices=[{"level": l, "text": t} for l, t in notices]), None
+        return edit("add", source=filename or "upload", clients=rows), None
+
+    @app.callback(Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
+                  Output(ids.ASSIGNMENT_TABLE, "active_cell"),
+                  Input(ids.ASSIGNMENT_TABLE, "active_cell"), prevent_initial_call=True)
+    def _remove(cell):
+        if not cell or cell.get("column_id") != "remove" or cell.get("row_id") is None:
+            return no_update, no_update
+        return edit("remove", index=cell["row_id"]), None
+
+    @app.callback(Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
+                  Input(ids.CLEAR_CLIENTS, "n_clicks"), prevent_initial_call=True)
+    def _clear(_n):
+        return edit("clear")
+
+    @app.callback(Output(ids.ENDPOINT_INFO, "children"),
+                  Input(ids.ORIGIN, "value"), Input(ids.ENDPOINT_TYPE, "value"))
+    def _endpoint_info(origin_value, endpoint_value):
+        return endpoint_info(catalog, origin_value, endpoint_value)
+
+    @app.callback(Output(ids.SHARE_LINK, "content"), Input(ids.SHARE_LINK, "n_clicks"),
+                  State(ids.URL, "href"), prevent_initial_call=True)
+    def _share(_n, href):
+        return href or ""
+
