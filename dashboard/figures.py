@@ -61,8 +61,10 @@ MAP_TRACES: tuple[str, ...] = (
 MAX_DRAWN_PATHS = 2_000
 #: Most client markers drawn (scattergeo is SVG: tens of thousands of nodes make panning sluggish).
 MAX_DRAWN_CLIENTS = 10_000
-#: Target spacing of path waypoints, km.
+#: Target spacing of path waypoints, km, and the most waypoints per path (antipodal paths get
+#: ~310 km steps, still smooth at world scale).
 WAYPOINT_KM = 250.0
+MAX_WAYPOINTS = 64
 
 UIREVISION = "world-map"
 
@@ -80,7 +82,8 @@ def geodesic_polyline(lat1: Sequence[float], lon1: Sequence[float], lat2: Sequen
                       lon2: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """All segments point 1 -> point 2 as one polyline, NaN between segments, degrees.
 
-    Waypoints follow the WGS84 geodesic, one every ~:data:`WAYPOINT_KM` (at least the two ends),
+    Waypoints follow the WGS84 geodesic, one every ~:data:`WAYPOINT_KM` (at least the two ends,
+    at most :data:`MAX_WAYPOINTS`),
     with longitudes unrolled so that a path crossing the antimeridian does not jump.
     """
     a1, o1, a2, o2 = (np.asarray(x, dtype=float).ravel() for x in (lat1, lon1, lat2, lon2))
@@ -91,7 +94,7 @@ def geodesic_polyline(lat1: Sequence[float], lon1: Sequence[float], lat2: Sequen
     lons: list[np.ndarray] = []
     gap = np.array([np.nan])
     for i in range(len(a1)):
-        n = int(min(64, max(2, math.ceil(km[i] / WAYPOINT_KM) + 1)))
+        n = int(min(MAX_WAYPOINTS, max(2, math.ceil(km[i] / WAYPOINT_KM) + 1)))
         la, lo = great_circle_path(a1[i], o1[i], a2[i], o2[i], n=n)
         lats += [la, gap]
         lons += [lo, gap]

@@ -1,0 +1,154 @@
+"""The scenario <-> URL query string: exact round trips, tolerant parsing, capped links."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dashboard.domain.scenario import (
+    DEFAULT_MAX_QUERY_CHARS, MAX_NAME_CHARS, Client, Scenario, fit_query,
+)
+
+POPS = ("HKG", "SIN", "CDG", "SYD", "FRA")
+ORIGINS = ("eu-central-1", "us-east-1", "cn-hongkong")
+
+
+def test_issue_example_parses():
+    s, warnings = Scenario.from_query("?clients=48.8566,2.3522;35.68,139.69&origin=eu-central-1"
+                                      "&down=CDG", pop_ids=POPS, origin_ids=ORIGINS)
+    assert warnings == []
+    assert [(c.lat, c.lon) for c in s.clients] == [(48.8566, 2.3522), (35.68, 139.69)]
+    assert s.origin == "eu-central-1" and s.down == frozenset({"CDG"})
+    assert s.to_query() == "clients=48.8566,2.3522;35.68,139.69&origin=eu-central-1&down=CDG"
+
+
+def test_names_weights_and_separators_in_names_round_trip():
+    s = Scenario(clients=(Client(1.5, -2.25, "Paris, FR; 1er", 3.5), Client(-10, 20, "", 0),
+                          Client(0, 0, "São Paulo"), Client(5, 6)),
+                 origin="us-east-1", endpoint_type="ENI", down=frozenset({"SYD", "CDG"}))
+    q = s.to_query()
+    assert "Paris%2C%20FR%3B%201er" in q and "down=CDG,SYD" in q and "endpoint=ENI" in q
+    back, warnings = Scenario.from_query(q, pop_ids=POPS, origin_ids=ORIGINS)
+    assert warnings == [] and back == s
+
+
+def test_coordinates_are_rounded_to_4_decimals_and_no_negative_zero():
+    c = Client(48.856613, -0.000001)
+    assert (c.lat, c.lon) == (48.8566, 0.0)
+    assert Scenario(clients=(c,)).to_query() == "clients=48.8566,0"
+
+
+@pytest.mark.parametrize("query, fragment", [
+    ("clients=91,0", "latitude 91"),
+    ("clients=0,181", "longitude 181"),
+    ("clients=abc,1", "not a number"),
+    ("clients=1", "expected lat,lon"),
+    ("clients=nan,1", "not a number"),
+    ("clients=1,2,x,-5", "weight"),
+    ("origin=mars-1", "unknown origin"),
+    ("down=CDG,NOPE", "NOPE"),
+    ("endpoint=XYZ", "endpoint type"),
+    ("zoom=3", "unknown link parameter 'zoom'"),
+])
+def test_malformed_pieces_are_dropped_with_a_warning(query, fragment):
+    s, warnings = Scenario.from_query(query, pop_ids=POPS, origin_ids=ORIGINS)
+    assert any(fragment in w for w in warnings), warnings
+    assert s.clients == () or all(abs(c.lat) <= 90 for c in s.clients)
+
+
+def test_good_clients_survive_next_to_bad_ones():
+    s, warnings = Scenario.from_query("clients=1,2;bad;3,4;95,0", pop_ids=POPS)
+    assert [(c.lat, c.lon) for c in s.clients] == [(1, 2), (3, 4)]
+    assert len(warnings) == 1 and "2 malformed" in warnings[0]
+
+
+def test_fully_percent_encoded_link_is_understood():
+    s, warnings = Scenario.from_query("clients=48.85%2C2.35%3B1%2C2")
+    assert warnings == [] and [(c.lat, c.lon) for c in s.clients] == [(48.85, 2.35), (1, 2)]
+
+
+def test_link_client_cap():
+    q = "clients=" + ";".join(f"{i % 80},{i % 170}" for i in range(30))
+    s, warnings = Scenario.from_query(q, max_clients=10)
+    assert len(s.clients) == 10 and "only the first 10" in warnings[0]
+
+
+def test_fit_query_drops_names_then_trailing_clients():
+    clients = tuple(Client(-45.1234 + i / 7, 100.5678 - i / 3, f"City number {i}")
+                    for i in range(400))
+    s = Scenario(clients=clients, origin="us-east-1", down=frozenset({"CDG"}))
+    fitted = fit_query(s, max_chars=DEFAULT_MAX_QUERY_CHARS)
+    assert len(fitted.query) <= DEFAULT_MAX_QUERY_CHARS
+    assert not fitted.names_kept and 0 < fitted.clients_kept < 400
+    back, _ = Scenario.from_query(fitted.query)
+    assert back.origin == "us-east-1" and back.down == {"CDG"}
+    assert [(c.lat, c.lon) for c in back.clients] == [(c.lat, c.lon) for c in
+                                                      clients[:fitted.clients_kept]]
+    assert any("first" in w for w in fitted.warnings(400))
+    small = fit_query(Scenario(clients=clients[:3]))
+    assert small.names_kept and small.clients_kept == 3 and small.warnings(3) == []
+
+
+def test_edits_are_pure():
+    s = Scenario(clients=(Client(1, 1), Client(2, 2), Client(3, 3)))
+    assert [c.lat for c in s.remove_client(1).clients] == [1, 3]
+    assert s.remove_client(7) == s and len(s.clients) == 3
+    assert s.clear_clients().clients == ()
+    added, dropped = s.add_clients([Client(4, 4), Client(5, 5)], max_clients=4)
+    assert len(added.clients) == 4 and dropped == 1
+    with pytest.raises(ValueError, match="endpoint type"):
+        s.with_endpoint_type("NLB")
+    assert Scenario.from_dict(s.to_dict()) == s and Scenario.from_dict(None) == Scenario()
+
+
+def test_client_validation_names_the_field():
+    with pytest.raises(ValueError, match="latitude"):
+        Client(-90.5, 0)
+    with pytest.raises(ValueError, match="weight"):
+        Client(0, 0, weight=float("inf"))
+    assert Client(0, 0, "  a\tb\x00c  ").name == "a b c"
+    assert len(Client(0, 0, "x" * 500).name) == MAX_NAME_CHARS
+
+
+# -- properties --------------------------------------------------------------------------------
+
+coords = st.tuples(st.floats(-90, 90, allow_nan=False), st.floats(-180, 180, allow_nan=False))
+clients = st.builds(
+    lambda ll, name, w: Client(ll[0], ll[1], name, w), coords,
+    st.text(max_size=30),
+    st.one_of(st.just(1.0), st.floats(0, 1e9, allow_nan=False, allow_infinity=False)))
+scenarios = st.builds(
+    Scenario, clients=st.lists(clients, max_size=8).map(tuple),
+    origin=st.one_of(st.none(), st.sampled_from(ORIGINS)),
+    endpoint_type=st.sampled_from(("CLB", "ENI")),
+    down=st.frozensets(st.sampled_from(POPS), max_size=3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenarios)
+def test_every_scenario_round_trips_exactly_through_its_query(s):
+    back, warnings = Scenario.from_query(s.to_query(), pop_ids=POPS, origin_ids=ORIGINS)
+    assert warnings == []
+    assert back == s
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=200))
+def test_arbitrary_text_never_crashes(q):
+    s, warnings = Scenario.from_query(q, pop_ids=POPS, origin_ids=ORIGINS)
+    assert isinstance(s, Scenario) and all(isinstance(w, str) for w in warnings)
+    # whatever was accepted is valid and survives a second trip
+    again, w2 = Scenario.from_query(s.to_query(), pop_ids=POPS, origin_ids=ORIGINS)
+    assert again == s and w2 == []
+
+
+query_chars = st.sampled_from(list("clients=origin&down;,.-+%2C0123456789eNnaSYDCG? \t"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(query_chars, max_size=120).map("".join))
+def test_query_shaped_garbage_never_crashes(q):
+    s, _ = Scenario.from_query(q, pop_ids=POPS, origin_ids=ORIGINS)
+    for c in s.clients:
+        assert -90 <= c.lat <= 90 and -180 <= c.lon <= 180
