@@ -1,17 +1,81 @@
 """Service functions: what callbacks, the API and the CLI call. They bind the catalog to the pure
-domain and take primitive, hashable arguments (tuples of rounded coordinates, frozensets of ids)
-so that they can be memoized by flask-caching, which keys on ``repr()`` of the arguments.
+domain and take primitive, hashable arguments (tuples of coordinates, frozensets of ids) so that
+they can be memoized in the shared cache (in-process, or Redis across workers and hosts).
+
+Memoization (see :mod:`dashboard.memo`) keys on primitive arguments only. A :class:`Catalog` is
+not primitive (``repr()`` of its DataFrames is neither unique nor stable), so each public function
+turns it into its *fingerprint* -- a SHA-256 of its contents -- and calls a memoized inner function
+that looks the catalog up again by fingerprint. Two workers (or hosts) that loaded the same files
+therefore share cache entries, and a changed file can never be served a stale answer.
+
+Outside a Flask app (CLI, notebooks) nothing is cached and nothing web-related is imported.
+Coordinates are used exactly as given; callers that want more cache hits round them first with
+:func:`round_coord` (``COORD_DECIMALS`` = 5 decimals ~ 1.1 m, far below the model's resolution).
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+import hashlib
+import math
+import threading
+import weakref
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
 from dashboard.catalog import Catalog
-from dashboard.domain import paths
+from dashboard.domain import geodesy, latency, paths
+from dashboard.memo import memoize
+
+#: Decimal places callers round coordinates (degrees) to before calling, to share cache entries.
+COORD_DECIMALS = 5
+
+_lock = threading.Lock()
+#: fingerprint -> catalog (weak: a catalog nobody holds any more drops out).
+_by_fingerprint: "weakref.WeakValueDictionary[str, Catalog]" = weakref.WeakValueDictionary()
+#: id(catalog) -> (weak reference, fingerprint); the weak reference guards against id() reuse.
+_fingerprints: dict[int, tuple["weakref.ref[Catalog]", str]] = {}
+
+
+def round_coord(value: float) -> float:
+    """``value`` (degrees) rounded to :data:`COORD_DECIMALS` places (NaN/inf pass through)."""
+    return float(round(float(value), COORD_DECIMALS)) if math.isfinite(value) else float(value)
+
+
+def catalog_fingerprint(catalog: Catalog) -> str:
+    """SHA-256 (hex, 24 chars) of the catalog's contents; computed once per catalog object.
+
+    Also registers the catalog so memoized functions can find it from the fingerprint.
+    """
+    key = id(catalog)
+    entry = _fingerprints.get(key)
+    if entry is not None and entry[0]() is catalog:
+        fp = entry[1]
+    else:
+        digest = hashlib.sha256()
+        digest.update(catalog.pops.to_csv(index=False).encode())
+        digest.update(b"\x00")
+        digest.update(catalog.origins.to_csv(index=False).encode())
+        fp = digest.hexdigest()[:24]
+        with _lock:
+            _fingerprints[key] = (weakref.ref(catalog, lambda _r, k=key: _fingerprints.pop(k, None)),
+                                  fp)
+    # (Re-)register on every call: the caller holds ``catalog``, so the lookup below cannot fail
+    # while the memoized function runs, even if an older catalog with these contents was dropped.
+    _by_fingerprint[fp] = catalog
+    return fp
+
+
+def _catalog(fp: str) -> Catalog:
+    try:
+        return _by_fingerprint[fp]
+    except KeyError:  # pragma: no cover - only if called without catalog_fingerprint first
+        raise LookupError(f"no catalog registered with fingerprint {fp}") from None
+
+
+def _down_key(down: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(down)))
 
 
 def down_mask(catalog: Catalog, down: Iterable[str]) -> np.ndarray:
@@ -19,21 +83,116 @@ def down_mask(catalog: Catalog, down: Iterable[str]) -> np.ndarray:
     return catalog.pop_mask(sorted(set(down)))
 
 
+# --------------------------------------------------------------------------------------------
+# Many clients
+
+
 def route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...], origin_id: str,
                 down: frozenset[str] = frozenset()) -> pd.DataFrame:
-    """Path of every client (lat, lon in degrees) to ``origin_id``; see ``paths.client_paths``."""
+    """Path of every client (lat, lon in degrees) to ``origin_id``; see ``paths.client_paths``.
+
+    Memoized on (catalog contents, clients, origin, sorted down ids).
+    """
+    return _route_table(catalog_fingerprint(catalog), tuple(clients), origin_id, _down_key(down))
+
+
+@memoize
+def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: str,
+                 down: tuple[str, ...]) -> pd.DataFrame:
+    catalog = _catalog(fp)
     origin = catalog.origin(origin_id)
-    lats = np.array([c[0] for c in clients], dtype=float)
-    lons = np.array([c[1] for c in clients], dtype=float)
+    if clients:
+        arr = np.asarray(clients, dtype=float).reshape(len(clients), -1)
+        lats, lons = arr[:, 0], arr[:, 1]
+    else:
+        lats = lons = np.empty(0)
     return paths.client_paths(lats, lons, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                               float(origin["lat"]), float(origin["lon"]),
                               down=down_mask(catalog, down))
 
 
+# --------------------------------------------------------------------------------------------
+# One client
+
+
 def rank_for_point(catalog: Catalog, lat: float, lon: float, origin_id: str,
                    down: frozenset[str] = frozenset()) -> pd.DataFrame:
-    """Every PoP ranked for one client; see ``paths.rank_pops``."""
+    """Every PoP ranked for one client (degrees); see ``paths.rank_pops``. Memoized."""
+    return _rank_for_point(catalog_fingerprint(catalog), float(lat), float(lon), origin_id,
+                           _down_key(down))
+
+
+def _rank_uncached(fp: str, lat: float, lon: float, origin_id: str,
+                   down: tuple[str, ...]) -> pd.DataFrame:
+    catalog = _catalog(fp)
     origin = catalog.origin(origin_id)
     return paths.rank_pops(lat, lon, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                            float(origin["lat"]), float(origin["lon"]),
                            down=down_mask(catalog, down))
+
+
+_rank_for_point = memoize(_rank_uncached)
+
+
+def _r(x: float, nd: int = 1) -> float | None:
+    """Round for JSON; NaN -> None (JSON has no NaN)."""
+    x = float(x)
+    return round(x, nd) if math.isfinite(x) else None
+
+
+def nearest_answer(catalog: Catalog, lat: float, lon: float, origin_id: str,
+                   down: frozenset[str] = frozenset(), k: int | None = None) -> dict[str, Any]:
+    """The JSON-ready answer of "where does a client at (lat, lon) enter, and at what RTT".
+
+    Keys: ``client``, ``origin``, ``down``, ``routed``, ``pop`` (the chosen PoP, or ``None`` when
+    every PoP is down), ``runner_up``, ``direct`` (internet path straight to the origin),
+    ``saving_ms`` (direct - anycast), ``ranked`` (the first ``k`` rows of
+    :func:`paths.rank_pops`: healthy PoPs nearest first, then the down ones with rank 0).
+    Distances are WGS84 geodesic km (0.1 km), RTTs modelled medians in ms (0.1 ms); the numbers
+    are those of :func:`rank_for_point` and :func:`route_table`, so the API and the UI agree.
+    ``KeyError`` names an unknown origin or PoP id; ``ValueError`` a bad coordinate.
+    """
+    full = _nearest(catalog_fingerprint(catalog), float(lat), float(lon), origin_id,
+                    _down_key(down))
+    if k is None or k >= len(full["ranked"]):
+        return full
+    return {**full, "ranked": full["ranked"][: max(int(k), 0)]}
+
+
+@memoize
+def _nearest(fp: str, lat: float, lon: float, origin_id: str,
+             down: tuple[str, ...]) -> dict[str, Any]:
+    catalog = _catalog(fp)
+    origin = catalog.origin(origin_id)
+    ranked = _rank_uncached(fp, lat, lon, origin_id, down)
+    olat, olon = float(origin["lat"]), float(origin["lon"])
+    # The direct leg exactly as paths.client_paths computes it.
+    direct_km = float(geodesy.geodesic_km(lat, lon, olat, olon))
+    direct_ms = float(latency.internet_rtt_ms(lat, lon, olat, olon))
+
+    pops = catalog.pops
+    names = dict(zip(pops["id"], pops["name"]))
+    cities = dict(zip(pops["id"], pops["city"]))
+    cols = {c: ranked[c].tolist() for c in ranked.columns}
+    rows = [
+        {"rank": int(cols["rank"][i]), "id": cols["pop_id"][i], "name": names[cols["pop_id"][i]],
+         "city": cities[cols["pop_id"][i]], "up": bool(cols["up"][i]),
+         "distance_km": _r(cols["distance_km"][i]), "internet_ms": _r(cols["internet_ms"][i]),
+         "backbone_ms": _r(cols["backbone_ms"][i]), "anycast_ms": _r(cols["anycast_ms"][i])}
+        for i in range(len(ranked))
+    ]
+    healthy = [r for r in rows if r["up"]]
+    chosen = healthy[0] if healthy else None
+    anycast = float(ranked["anycast_ms"].iloc[0]) if chosen else math.nan
+    return {
+        "client": {"lat": lat, "lon": lon},
+        "origin": {"id": origin_id, "name": str(origin["name"]), "city": str(origin["city"]),
+                   "lat": olat, "lon": olon},
+        "down": list(down),
+        "routed": chosen is not None,
+        "pop": chosen,
+        "runner_up": healthy[1] if len(healthy) > 1 else None,
+        "direct": {"distance_km": _r(direct_km), "rtt_ms": _r(direct_ms)},
+        "saving_ms": _r(direct_ms - anycast),
+        "ranked": rows,
+    }
