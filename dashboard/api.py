@@ -24,7 +24,7 @@ from typing import Any, Iterable, NoReturn
 import numpy as np
 from dash import Dash
 from flask import Blueprint, Flask, Response, current_app, g, request
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from dashboard import __version__, cache, services
 from dashboard.catalog import Catalog
@@ -469,28 +469,36 @@ def _is_json_path(path: str) -> bool:
     return path.startswith(API_PREFIX) or path in JSON_PATHS
 
 
-def _api_route_exists(path: str) -> bool:
+def _api_methods(path: str) -> set[str]:
+    """Methods for which an API endpoint serves ``path`` (only computed on error paths)."""
     adapter = current_app.url_map.bind("localhost")
-    for method in ("GET", "POST"):
+    methods: set[str] = set()
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         try:
             endpoint, _ = adapter.match(path, method=method)
         except HTTPException:
             continue
         if str(endpoint).startswith("api."):
-            return True
-    return False
+            methods.add(method)
+    if "GET" in methods:
+        methods |= {"HEAD", "OPTIONS"}
+    return methods
 
 
 def _route_api_paths() -> None:
-    """Dash serves its index for every GET path; under /api/ an unknown path is a JSON 404."""
+    """Dash serves its index for every GET path; under /api/ an unknown path is a JSON 404 and
+    a known path with the wrong method a JSON 405, not the dashboard's page."""
     if not request.path.startswith(API_PREFIX):
         return
     rule = request.url_rule
     if rule is not None and rule.endpoint.startswith("api."):
         return
-    if not _api_route_exists(request.path):
+    methods = _api_methods(request.path)
+    if not methods:
         raise NotFound(f"no API endpoint {request.path[:80]}; see /api/v1/pops, /api/v1/origins, "
                        "/api/v1/nearest, /api/v1/assign")
+    if request.method not in methods:
+        raise MethodNotAllowed(valid_methods=sorted(methods))
 
 
 def _http_error(exc: HTTPException) -> Any:
