@@ -552,13 +552,16 @@ def _security_headers(app: Dash) -> Any:
         if not csp:  # after every callback (and its inline scripts) is registered
             csp.append(content_security_policy(app))
         h = response.headers
-        h.setdefault("Content-Security-Policy", csp[0])
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "SAMEORIGIN")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if _is_json_path(request.path):
-            h.setdefault("Cache-Control", "no-store")
+        present = {k.lower() for k in h.keys()}
+        for name, value in (("Content-Security-Policy", csp[0]),
+                            ("X-Content-Type-Options", "nosniff"),
+                            ("X-Frame-Options", "SAMEORIGIN"),
+                            ("Referrer-Policy", "same-origin"),
+                            ("Cross-Origin-Opener-Policy", "same-origin")):
+            if name.lower() not in present:
+                h[name] = value
+        if "cache-control" not in present and _is_json_path(request.path):
+            h["Cache-Control"] = "no-store"
         return response
 
     return add_headers

@@ -142,6 +142,12 @@ def _r(x: float, nd: int = 1) -> float | None:
     return round(x, nd) if math.isfinite(x) else None
 
 
+def _rounded(values: np.ndarray, nd: int = 1) -> list[float | None]:
+    """A float array as a JSON-ready list rounded to ``nd`` places, NaN -> None (vectorised)."""
+    out = np.round(np.asarray(values, dtype=float), nd).tolist()
+    return [None if v != v else v for v in out]
+
+
 def nearest_answer(catalog: Catalog, lat: float, lon: float, origin_id: str,
                    down: frozenset[str] = frozenset(), k: int | None = None) -> dict[str, Any]:
     """The JSON-ready answer of "where does a client at (lat, lon) enter, and at what RTT".
@@ -209,13 +215,14 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
     up = ~down_mask(_catalog(fp), down)
     order = np.lexsort((km, ~up))  # healthy first, then by distance; stable like rank_pops
     n_up = int(up.sum())
-    rows = []
-    for pos, i in enumerate(order.tolist()):
-        rows.append({
-            "rank": pos + 1 if pos < n_up else 0, "id": st.pop_ids[i], "name": st.names[i],
-            "city": st.cities[i], "up": bool(up[i]), "distance_km": _r(km[i]),
-            "internet_ms": _r(internet[i]), "backbone_ms": _r(st.backbone_ms[i]),
-            "anycast_ms": _r(anycast[i])})
+    cols = [_rounded(a[order]) for a in (km, internet, st.backbone_ms, anycast)]
+    up_sorted = up[order].tolist()
+    rows = [
+        {"rank": pos + 1 if pos < n_up else 0, "id": st.pop_ids[i], "name": st.names[i],
+         "city": st.cities[i], "up": up_sorted[pos], "distance_km": cols[0][pos],
+         "internet_ms": cols[1][pos], "backbone_ms": cols[2][pos], "anycast_ms": cols[3][pos]}
+        for pos, i in enumerate(order.tolist())
+    ]
     direct_km, direct_ms = float(km_all[n]), float(ms_all[n])
     chosen = rows[0] if n_up else None
     return {
