@@ -479,3 +479,20 @@ def test_nan_never_leaks_into_json(client, catalog):
     assert "NaN" not in text and "Infinity" not in text
     json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     assert not any(isinstance(v, float) and math.isnan(v) for v in json.loads(text).values())
+
+
+# ---------------------------------------------------------------------------- assign (CSV)
+
+def test_assign_csv_body(client):
+    pytest.importorskip("dashboard.domain.clients",
+                        reason="CSV parser (dashboard/domain/clients.py) not merged yet")
+    csv = "lat,lon,name,weight\n48.137,11.575,Munich,3\n1.29,103.85,Singapore,1\n"
+    resp = client.post("/api/v1/assign?origin=us-east-1&down=SIN", data=csv,
+                       content_type="text/csv")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert body["origin"]["id"] == "us-east-1" and body["count"] == 2
+    assert [r["name"] for r in body["assignments"]] == ["Munich", "Singapore"]
+    assert body["assignments"][1]["pop"] != "SIN"
+    bad = client.post("/api/v1/assign", data="lat,lon\n48.1,abc\n", content_type="text/csv")
+    assert bad.status_code == 400 and "CSV body" in error_of(bad)
