@@ -466,6 +466,97 @@ def calibrate(csv: Path, k: int = 5, seed: int = 20200719, verbose: bool = True)
     return {"meta": meta, "params": params.to_dict()}, d, pair_cv, city_cv
 
 
+def write_plots(d: Data, pair_cv: CVResult, city_cv: CVResult, doc: dict,
+                folder: Path) -> list[Path]:
+    """calibration_{predicted,distance,regions,backbone}.png (matplotlib: ``calibration`` extra)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    y = d.rtt
+    # 1. predicted vs measured (pair CV, out of fold)
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.scatter(y, pair_cv.pred, s=1, alpha=0.15, color="tab:blue", rasterized=True)
+    lim = [0, float(np.quantile(y, 0.999))]
+    ax.plot(lim, lim, color="k", lw=0.8)
+    ax.set(xlim=lim, ylim=lim, xlabel="measured RTT (ms)", ylabel="predicted RTT, held-out pairs (ms)",
+           title=f"Internet leg, 5-fold CV by pair: MdAPE {doc['meta']['cv']['pair_mdape_pct']} %")
+    out.append(folder / "calibration_predicted.png")
+    fig.savefig(out[-1], dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    # 2. error by distance (pair CV, city CV, baselines)
+    edges = np.array([0, 250, 500, 1000, 1500, 2500, 4000, 6000, 8000, 11000, 20100])
+    mids = (edges[1:] + edges[:-1]) / 2
+    fold = folds_by_pair(d, doc["meta"]["folds"], doc["meta"]["seed"])
+    line = np.empty(len(y))
+    for f in range(doc["meta"]["folds"]):
+        a, b = median_line(d.km[fold != f], y[fold != f])
+        line[fold == f] = a + b * d.km[fold == f]
+    series = {
+        "model, pairs held out": (d.km, np.abs(pair_cv.pred - y) / y),
+        "model, cities held out": (d.km[city_cv.test], city_cv.ape(y)),
+        "median-regression line": (d.km, np.abs(line - y) / y),
+        "fibre floor": (d.km, np.abs(L.floor_rtt_ms(d.km) - y) / y),
+    }
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, (km, ape) in series.items():
+        b = np.digitize(km, edges) - 1
+        med = [100 * np.median(ape[b == i]) if (b == i).any() else np.nan for i in range(len(mids))]
+        ax.plot(mids, med, marker="o", label=name)
+    ax.set(xlabel="geodesic distance (km)", ylabel="median absolute % error", ylim=(0, 80),
+           title="Internet leg error by distance (5-fold CV)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    out.append(folder / "calibration_distance.png")
+    fig.savefig(out[-1], dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    # 3. error by region pair (pair CV) as a heat map
+    codes = list(REGIONS)
+    nr = len(codes)
+    grid = np.full((nr, nr), np.nan)
+    for key, v in doc["meta"]["cv"]["by_region_pair"].items():
+        i, j = (codes.index(c) for c in key.split("-"))
+        grid[i, j] = grid[j, i] = v
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    im = ax.imshow(grid, cmap="viridis_r", vmin=0, vmax=30)
+    ax.set_xticks(range(nr), codes, rotation=45)
+    ax.set_yticks(range(nr), codes)
+    for i in range(nr):
+        for j in range(nr):
+            if np.isfinite(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                        color="w" if grid[i, j] > 15 else "k")
+    fig.colorbar(im, ax=ax, label="median absolute % error (pairs held out)")
+    ax.set_title("Internet leg error by region pair (5-fold CV by pair)")
+    out.append(folder / "calibration_regions.png")
+    fig.savefig(out[-1], dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    # 4. backbone: reference vs model
+    params = L.params_from_dict(_json_params(doc["params"]))
+    ref = load_backbone_reference()
+    model = L.backbone_rtt_ms(ref["lat_a"], ref["lon_a"], ref["lat_b"], ref["lon_b"], params)
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.scatter(ref["rtt_ms"], model, color="tab:orange")
+    ax.scatter(ref["rtt_ms"], L.floor_rtt_ms(ref["km"]), color="tab:gray", marker="x",
+               label="fibre floor")
+    lim = [0, 1.1 * float(ref["rtt_ms"].max())]
+    ax.plot(lim, lim, color="k", lw=0.8)
+    ax.set(xlim=lim, ylim=lim, xlabel="reference cloud inter-region RTT (ms, approximate)",
+           ylabel="backbone model (ms)", title="Backbone leg vs cloud inter-region RTTs")
+    ax.legend()
+    out.append(folder / "calibration_backbone.png")
+    fig.savefig(out[-1], dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+def _json_params(p: dict) -> dict:
+    return {k: (tuple(float("inf") if x == "inf" else x for x in v) if isinstance(v, list) else v)
+            for k, v in p.items()}
+
+
 def write_model(doc: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(doc, indent=1, allow_nan=False)
@@ -492,8 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(json.dumps(doc["meta"]["backbone"], indent=1))
     print(f"wrote {args.out}")
     if args.plots:
-        from dashboard import calibration_plots  # optional dependency: matplotlib
-        for p in calibration_plots.write_all(d, pair_cv, city_cv, doc, args.plots):
+        for p in write_plots(d, pair_cv, city_cv, doc, args.plots):
             print(f"wrote {p}")
     return 0
 
