@@ -332,13 +332,13 @@ def fit_backbone(ref: pd.DataFrame, params: L.LatencyParams) -> dict[str, float]
     y = ref["rtt_ms"].to_numpy()
     grid_o = np.arange(0.0, 10.01, 0.25)
     grid_k = np.arange(0.30, 1.201, 0.01)
-    pred = np.array([[L._backbone(km, la.region, lb.region,
+    pred = np.array([[L._backbone(km, la, lb,
                                   replace(params, backbone_overhead_ms=o, backbone_share=k))
                       for k in grid_k] for o in grid_o])                  # (o, k, rows)
     err = np.abs(pred - y) / y
 
     def best(mask: np.ndarray) -> tuple[int, int]:
-        i, j = np.unravel_index(np.argmin(np.median(err[..., mask], axis=-1)), err.shape[:2])
+        i, j = np.unravel_index(np.argmin(err[..., mask].mean(axis=-1)), err.shape[:2])
         return int(i), int(j)
 
     i, j = best(np.ones(len(y), bool))

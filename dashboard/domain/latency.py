@@ -30,13 +30,15 @@ the wider quartiles seen with whole cities held out, with the same weight as abo
 
 Backbone leg (provider's private network, PoP -> origin)::
 
-    rtt = backbone_overhead_ms + max(backbone_share * S[R(p), R(o)] * d / 1000,
+    rtt = backbone_overhead_ms + max(backbone_share * slope(p, o) * d / 1000,
                                      backbone_route_factor * floor(d))
 
-A private backbone avoids the transit detours and local peering of the internet (no city terms)
-but rides the same submarine/terrestrial cable systems, whose geography the region-pair slope
-``S`` captures (e.g. Europe <-> East Asia via Suez); ``backbone_share`` is the fraction of that
-distance term a backbone keeps, fitted on published cloud inter-region RTTs.
+with ``slope`` the internet leg's distance slope between the two sites (``S`` + ``m`` terms, without
+the additive effects ``e``). A private backbone skips the access networks and transit hand-offs
+of the internet (no ``e``, a fixed ``backbone_overhead_ms`` instead) but rides the same
+submarine/terrestrial cable systems, whose geography the slope captures (e.g. Europe <-> East
+Asia via Suez, Singapore's direct cables); ``backbone_share`` is the fraction of that distance
+term a backbone keeps, fitted on published cloud inter-region RTTs.
 
 Anycast path = internet leg client -> PoP + ``pop_overhead_ms`` + backbone leg PoP -> origin;
 direct path = internet leg client -> origin.
@@ -445,11 +447,14 @@ def backbone_rtt_ms(pop_lat: object, pop_lon: object, origin_lat: object, origin
                                        for x in (pop_lat, pop_lon, origin_lat, origin_lon)))
     km = geodesic_km(a, b, c, d).ravel()
     la, lb = _locate_both(a.ravel(), b.ravel(), c.ravel(), d.ravel(), params)
-    return _backbone(km, la.region, lb.region, params).reshape(a.shape)
+    return _backbone(km, la, lb, params).reshape(a.shape)
 
 
-def _backbone(km: np.ndarray, ra: np.ndarray, rb: np.ndarray, params: LatencyParams) -> np.ndarray:
-    s = params._arr["S"][ra, rb]
+def _backbone(km: np.ndarray, la: Location, lb: Location, params: LatencyParams) -> np.ndarray:
+    rows = np.arange(len(km))
+    s = params.inflation_scale * (params._arr["S"][la.region, lb.region]
+                                  + la.slope_ms_per_1000km[rows, lb.region]
+                                  + lb.slope_ms_per_1000km[rows, la.region])
     floor = floor_rtt_ms(km, params.fibre_km_per_ms)
     return params.backbone_overhead_ms + np.maximum(params.backbone_share * s * km / 1000.0,
                                                     params.backbone_route_factor * floor)
