@@ -1,10 +1,114 @@
-"""Public import path for the latency model (see :mod:`dashboard.domain.latency`)."""
+"""Public latency API: the model of :mod:`dashboard.domain.latency` with parameters defaulting to
+the shipped fitted file.
 
+Units: degrees in, round-trip ms out; WGS84 geodesic distances. Every function takes an optional
+``params``; ``None`` means :func:`default_params` -- the file named by the ``ANYCAST_LATENCY_PARAMS``
+environment variable if set, else ``data/latency_model.json`` (written by
+``python -m dashboard.calibrate``), read once and cached. Override single knobs for "what if"
+views with :func:`with_overrides` (e.g. ``with_overrides(default_params(), {"pop_overhead_ms": 2})``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from dashboard.domain import latency as _d
 from dashboard.domain.latency import (
-    backbone_rtt_ms,
+    FIBRE_KM_PER_MS,
+    TUNABLE,
+    LatencyParams,
     floor_rtt_ms,
-    internet_rtt_band_ms,
-    internet_rtt_ms,
+    params_from_dict,
+    with_overrides,
 )
+from dashboard.settings import DATA_DIR
 
-__all__ = ["backbone_rtt_ms", "floor_rtt_ms", "internet_rtt_band_ms", "internet_rtt_ms"]
+DEFAULT_PARAMS_FILE = DATA_DIR / "latency_model.json"
+ENV_VAR = "ANYCAST_LATENCY_PARAMS"
+
+__all__ = [
+    "FIBRE_KM_PER_MS", "TUNABLE", "LatencyParams", "anycast_rtt_ms", "backbone_rtt_ms",
+    "default_params", "direct_rtt_ms", "floor_rtt_ms", "internet_rtt_band_ms", "internet_rtt_ms",
+    "load_params", "load_metadata", "params_from_dict", "with_overrides",
+]
+
+
+def _read(path: Path) -> dict:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read latency parameters: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a JSON file: {exc}") from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return doc
+
+
+def load_params(path: str | Path) -> LatencyParams:
+    """Validated parameters from a JSON file: either the calibration output (``{"meta": ...,
+    "params": {...}}``) or a bare parameter object. A bad file raises ``ValueError`` naming the
+    file and the field."""
+    path = Path(path)
+    doc = _read(path)
+    body = doc.get("params", doc) if "params" in doc else doc
+    try:
+        return params_from_dict(body)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def load_metadata(path: str | Path = DEFAULT_PARAMS_FILE) -> dict:
+    """Provenance and cross-validation figures stored next to the parameters (``meta``)."""
+    return dict(_read(Path(path)).get("meta", {}))
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str) -> LatencyParams:
+    return load_params(path)
+
+
+def default_params() -> LatencyParams:
+    """The parameters in use: ``$ANYCAST_LATENCY_PARAMS`` or the shipped fitted file (cached)."""
+    return _cached(os.environ.get(ENV_VAR) or str(DEFAULT_PARAMS_FILE))
+
+
+def _p(params: LatencyParams | None) -> LatencyParams:
+    return default_params() if params is None else params
+
+
+def internet_rtt_ms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: object,
+                    params: LatencyParams | None = None) -> np.ndarray:
+    """Median RTT (ms) over the public internet between two points (degrees); broadcasting."""
+    return _d.internet_rtt_ms(src_lat, src_lon, dst_lat, dst_lon, _p(params))
+
+
+def internet_rtt_band_ms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: object,
+                         params: LatencyParams | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(p25, p75)`` RTT band (ms) around :func:`internet_rtt_ms`."""
+    return _d.internet_rtt_band_ms(src_lat, src_lon, dst_lat, dst_lon, _p(params))
+
+
+def backbone_rtt_ms(pop_lat: object, pop_lon: object, origin_lat: object, origin_lon: object,
+                    params: LatencyParams | None = None) -> np.ndarray:
+    """RTT (ms) over the provider backbone from an access point to an origin region."""
+    return _d.backbone_rtt_ms(pop_lat, pop_lon, origin_lat, origin_lon, _p(params))
+
+
+def anycast_rtt_ms(client_lat: object, client_lon: object, pop_lat: object, pop_lon: object,
+                   origin_lat: object, origin_lon: object,
+                   params: LatencyParams | None = None) -> np.ndarray:
+    """Anycast path RTT (ms): internet leg to the PoP + PoP overhead + backbone leg."""
+    return _d.anycast_rtt_ms(client_lat, client_lon, pop_lat, pop_lon, origin_lat, origin_lon,
+                             _p(params))
+
+
+def direct_rtt_ms(client_lat: object, client_lon: object, origin_lat: object, origin_lon: object,
+                  params: LatencyParams | None = None) -> np.ndarray:
+    """Direct path RTT (ms): the internet leg straight from the client to the origin."""
+    return _d.direct_rtt_ms(client_lat, client_lon, origin_lat, origin_lon, _p(params))

@@ -61,6 +61,9 @@ class Settings:
     #: Hard caps on user input, so one request cannot exhaust a worker.
     max_upload_bytes: int = 5 * 1024 * 1024
     max_clients: int = 50_000
+    #: Latency model parameter file (JSON, same shape as ``data/latency_model.json``);
+    #: ``ANYCAST_LATENCY_PARAMS``. Read and validated by :func:`dashboard.latency.load_params`.
+    latency_params: Path = DATA_DIR / "latency_model.json"
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8050
@@ -78,6 +81,7 @@ class Settings:
             cache_timeout_s=_int(env, "ANYCAST_CACHE_TIMEOUT", base.cache_timeout_s),
             max_upload_bytes=_int(env, "ANYCAST_MAX_UPLOAD_BYTES", base.max_upload_bytes, 1),
             max_clients=_int(env, "ANYCAST_MAX_CLIENTS", base.max_clients, 1),
+            latency_params=Path(env.get("ANYCAST_LATENCY_PARAMS") or base.latency_params),
             debug=_bool(env, "ANYCAST_DEBUG", base.debug),
             host=env.get("HOST") or base.host,
             port=_int(env, "PORT", base.port, 1),
@@ -97,6 +101,7 @@ ENV_VARS = (
     "ANYCAST_CACHE_TIMEOUT",
     "ANYCAST_MAX_UPLOAD_BYTES",
     "ANYCAST_MAX_CLIENTS",
+    "ANYCAST_LATENCY_PARAMS",
     "ANYCAST_DEBUG",
     "HOST",
     "PORT",

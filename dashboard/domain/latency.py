@@ -1,45 +1,475 @@
-"""Latency model (INTERIM physics model; the calibrated model replaces the parameters and formula
-but keeps these signatures).
+"""Latency model calibrated on public measurements: internet leg, backbone leg, anycast and direct.
 
-Units: degrees in, milliseconds (round-trip) out. Distances are WGS84 geodesic km.
+Units: degrees in, round-trip milliseconds out. Pair distances are WGS84 geodesic km
+(:func:`dashboard.domain.geodesy.geodesic_km`); distances to the measured cities used for the
+spatial interpolation are great-circle km on a sphere of radius 6371.0088 km (they only weight
+neighbours, so the <0.5 % sphere error does not matter).
 
-Interim formula (documented, not yet fitted on our side):
-- fibre floor: ``2 * d / 204`` ms (light in fibre ~204 km/ms one way);
-- internet leg: the median-regression line of the WonderProxy 2020 set, ``14.9 + 0.0169 * d``,
-  never below the floor; p25/p75 band as x0.8 / x1.25 of it;
-- backbone leg: ``1.25 x`` the floor plus 1 ms.
+Pure: no I/O. Every function takes an explicit, frozen :class:`LatencyParams`; the public module
+:mod:`dashboard.latency` loads the shipped fitted file (``data/latency_model.json``, written by
+``python -m dashboard.calibrate``) and passes it for you. ``docs/calibration.md`` explains the fit.
+
+Internet leg (median RTT between points ``a`` and ``b`` at geodesic distance ``d`` km)::
+
+    slope = inflation_scale * (S[R(a), R(b)] + m_a[R(b)] + m_b[R(a)])      # ms per 1000 km
+    rtt   = max(floor(d), overhead_ms + e_a + e_b + max(slope, floor_slope) * d / 1000)
+    floor(d) = 2 * d / fibre_km_per_ms                                        # light in fibre
+
+``R(x)`` is the region of a point (the region of its nearest measured city), ``S`` the symmetric
+region-pair slope matrix, ``e_x`` (ms) the location's additive effect (access network, peering)
+and ``m_x[R]`` (ms per 1000 km) how much more (or less) circuitous than its region's average the
+location's routes towards region ``R`` are. Location terms are interpolated from the measured
+cities (inverse-square distance weights over the ``interp_neighbours`` nearest, softened by
+``interp_soften_km``) and shrunk towards the region mean with distance from the nearest measured
+city: ``weight = exp(-d_nearest / interp_range_km)``. At a measured city the model uses that
+city's own fitted terms.
+
+The band ``(p25, p75)`` multiplies the median by quartiles of ``measured / predicted`` seen on
+held-out pairs (cross-validation), per distance band; away from measured cities it blends towards
+the wider quartiles seen with whole cities held out, with the same weight as above.
+
+Backbone leg (provider's private network, PoP -> origin)::
+
+    rtt = backbone_overhead_ms + max(backbone_share * slope(p, o) * d / 1000,
+                                     backbone_route_factor * floor(d))
+
+with ``slope`` the internet leg's distance slope between the two sites (``S`` + ``m`` terms, without
+the additive effects ``e``). A private backbone skips the access networks and transit hand-offs
+of the internet (no ``e``, a fixed ``backbone_overhead_ms`` instead) but rides the same
+submarine/terrestrial cable systems, whose geography the slope captures (e.g. Europe <-> East
+Asia via Suez, Singapore's direct cables); ``backbone_share`` is the fraction of that distance
+term a backbone keeps, fitted on published cloud inter-region RTTs.
+
+Anycast path = internet leg client -> PoP + ``pop_overhead_ms`` + backbone leg PoP -> origin;
+direct path = internet leg client -> origin.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import MISSING, dataclass, field, fields, replace
+from typing import Any, Mapping
 
 import numpy as np
 
 from dashboard.domain.geodesy import geodesic_km
 
 FIBRE_KM_PER_MS = 204.0
+EARTH_RADIUS_KM = 6371.0088
+
+#: Parameters an advanced user may change (UI, settings file); the per-city table is fitted only.
+TUNABLE = (
+    "fibre_km_per_ms", "overhead_ms", "inflation_scale", "min_rtt_ms", "interp_range_km",
+    "band_scale", "backbone_share", "backbone_route_factor", "backbone_overhead_ms",
+    "pop_overhead_ms",
+)
 
 
-def floor_rtt_ms(distance_km: object) -> np.ndarray:
-    """Physical lower bound of a round trip over fibre, ms: ``2 * d / 204``."""
-    return 2.0 * np.asarray(distance_km, dtype=float) / FIBRE_KM_PER_MS
+def _tuple(x: Any) -> tuple:
+    return tuple(float(v) for v in x)
 
 
-def internet_rtt_ms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: object) -> np.ndarray:
-    """Median RTT (ms) expected over the public internet between two points."""
-    d = geodesic_km(src_lat, src_lon, dst_lat, dst_lon)
-    return np.maximum(14.9 + 0.0169 * d, floor_rtt_ms(d))
+@dataclass(frozen=True)
+class LatencyParams:
+    """Named parameters of the latency model (see the module docstring for the formula).
+
+    Frozen and hashable, so it can key caches; change it with :func:`dataclasses.replace` or
+    :func:`with_overrides`. Construction validates every field and raises ``ValueError`` naming it.
+    """
+
+    #: Region codes (``R``), e.g. ``("NA", "EUW", ...)``; names are for humans only.
+    regions: tuple[str, ...]
+    #: ``S``: symmetric region-pair slope, ms per 1000 km, row-major ``len(regions)**2`` values.
+    region_slope_ms_per_1000km: tuple[float, ...]
+    #: Fixed overhead of every internet path, ms (serialisation, routers, hosts).
+    overhead_ms: float
+    #: Measured cities: names (``"City, Country"``), coordinates (degrees), region index.
+    city_names: tuple[str, ...]
+    city_lats: tuple[float, ...]
+    city_lons: tuple[float, ...]
+    city_regions: tuple[int, ...]
+    #: ``e``: additive effect per city, ms.
+    city_effect_ms: tuple[float, ...]
+    #: ``m``: per-city slope adjustment towards each region, ms per 1000 km, row-major
+    #: ``len(cities) * len(regions)``.
+    city_slope_ms_per_1000km: tuple[float, ...]
+    #: Band: distance band upper edges (km, increasing, last = inf) and quartile ratios
+    #: measured/predicted per band, near measured cities and far from them.
+    band_edges_km: tuple[float, ...]
+    band_p25_near: tuple[float, ...]
+    band_p75_near: tuple[float, ...]
+    band_p25_far: tuple[float, ...]
+    band_p75_far: tuple[float, ...]
+    #: Spatial interpolation of the city terms.
+    interp_neighbours: int = 4
+    interp_soften_km: float = 1.0
+    interp_range_km: float = 300.0
+    #: Light in fibre, km per ms one way (refractive index ~1.47).
+    fibre_km_per_ms: float = FIBRE_KM_PER_MS
+    #: Multiplies the fitted distance slope (1 = as fitted); a what-if knob for the UI.
+    inflation_scale: float = 1.0
+    #: Multiplies the half-widths of the band around the median (1 = as fitted).
+    band_scale: float = 1.0
+    #: Smallest internet RTT reported, ms (two hosts in one building still take ~this).
+    min_rtt_ms: float = 0.5
+    #: Backbone leg (see the module docstring): share of the region-pair distance term, the
+    #: minimum multiple of the fibre floor, and the fixed overhead (ms).
+    backbone_share: float = 0.77
+    backbone_route_factor: float = 1.0
+    backbone_overhead_ms: float = 7.0
+    #: Extra time at the access point (anycast gateway + hop onto the backbone), ms.
+    pop_overhead_ms: float = 1.0
+
+    # Derived numpy views, built once per instance (not part of equality or hashing).
+    _arr: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        conv: dict[str, Any] = {
+            "regions": tuple(str(r) for r in self.regions),
+            "city_names": tuple(str(n) for n in self.city_names),
+            "city_regions": tuple(int(r) for r in self.city_regions),
+            "interp_neighbours": int(self.interp_neighbours),
+        }
+        for f in fields(self):
+            if f.name in conv or f.name == "_arr":
+                continue
+            v = getattr(self, f.name)
+            try:
+                conv[f.name] = float(v) if np.ndim(v) == 0 else _tuple(np.asarray(v).ravel())
+            except (TypeError, ValueError):
+                raise ValueError(f"latency parameter {f.name!r}: {v!r} is not numeric") from None
+        for k, v in conv.items():
+            object.__setattr__(self, k, v)
+        self._validate()
+        nr, nc = len(self.regions), len(self.city_names)
+        a = self._arr
+        a["S"] = np.array(self.region_slope_ms_per_1000km).reshape(nr, nr)
+        a["lat"] = np.array(self.city_lats)
+        a["lon"] = np.array(self.city_lons)
+        a["xyz"] = _unit_vectors(a["lat"], a["lon"])
+        a["reg"] = np.array(self.city_regions, dtype=np.int64)
+        a["e"] = np.array(self.city_effect_ms)
+        a["m"] = np.array(self.city_slope_ms_per_1000km).reshape(nc, nr)
+        # Region means of the city terms: what a point far from every measured city gets.
+        a["e_reg"] = np.array([a["e"][a["reg"] == r].mean() for r in range(nr)])
+        a["m_reg"] = np.array([a["m"][a["reg"] == r].mean(axis=0) for r in range(nr)])
+        a["edges"] = np.array(self.band_edges_km)
+        for k in ("band_p25_near", "band_p75_near", "band_p25_far", "band_p75_far"):
+            a[k] = np.array(getattr(self, k))
+
+    def _validate(self) -> None:
+        def bad(name: str, why: str) -> ValueError:
+            return ValueError(f"latency parameter {name!r}: {why}")
+
+        nr, nc = len(self.regions), len(self.city_names)
+        if nr == 0:
+            raise bad("regions", "needs at least one region")
+        if len(set(self.regions)) != nr:
+            raise bad("regions", "region codes must be unique")
+        if len(self.region_slope_ms_per_1000km) != nr * nr:
+            raise bad("region_slope_ms_per_1000km", f"needs {nr}x{nr}={nr * nr} values, "
+                      f"got {len(self.region_slope_ms_per_1000km)}")
+        s = np.array(self.region_slope_ms_per_1000km).reshape(nr, nr)
+        if not np.allclose(s, s.T):
+            raise bad("region_slope_ms_per_1000km", "must be symmetric")
+        if nc == 0:
+            raise bad("city_names", "needs at least one measured city")
+        for name in ("city_lats", "city_lons", "city_regions", "city_effect_ms"):
+            if len(getattr(self, name)) != nc:
+                raise bad(name, f"needs one value per city ({nc}), got {len(getattr(self, name))}")
+        if len(self.city_slope_ms_per_1000km) != nc * nr:
+            raise bad("city_slope_ms_per_1000km", f"needs cities x regions = {nc * nr} values, "
+                      f"got {len(self.city_slope_ms_per_1000km)}")
+        if any(abs(v) > 90 for v in self.city_lats):
+            raise bad("city_lats", "latitudes must be within [-90, 90] degrees")
+        if any(abs(v) > 180 for v in self.city_lons):
+            raise bad("city_lons", "longitudes must be within [-180, 180] degrees")
+        if any(r < 0 or r >= nr for r in self.city_regions):
+            raise bad("city_regions", f"region indices must be in [0, {nr - 1}]")
+        missing = sorted(set(range(nr)) - set(self.city_regions))
+        if missing:
+            raise bad("city_regions", f"region {self.regions[missing[0]]!r} has no measured city")
+        for f in fields(self):
+            v = getattr(self, f.name)
+            vals = v if isinstance(v, tuple) else (v,)
+            if f.name in ("regions", "city_names", "_arr") or (vals and isinstance(vals[0], str)):
+                continue
+            if f.name == "band_edges_km":
+                vals = vals[:-1]
+            if not all(math.isfinite(x) for x in vals):
+                raise bad(f.name, "values must be finite numbers")
+        nb = len(self.band_edges_km)
+        if nb == 0 or not math.isinf(self.band_edges_km[-1]) or \
+                any(b <= a for a, b in zip(self.band_edges_km, self.band_edges_km[1:])):
+            raise bad("band_edges_km", "must increase and end with Infinity")
+        for name in ("band_p25_near", "band_p75_near", "band_p25_far", "band_p75_far"):
+            vals = getattr(self, name)
+            if len(vals) != nb:
+                raise bad(name, f"needs one ratio per distance band ({nb}), got {len(vals)}")
+            lo_hi = (0.0, 1.0) if "p25" in name else (1.0, 10.0)
+            if not all(lo_hi[0] < x <= lo_hi[1] if "p25" in name else lo_hi[0] <= x < lo_hi[1]
+                       for x in vals):
+                raise bad(name, f"ratios must be in {'(0, 1]' if 'p25' in name else '[1, 10)'} "
+                          "so that p25 <= median <= p75")
+        positive = ("fibre_km_per_ms", "inflation_scale", "interp_range_km", "interp_soften_km",
+                    "backbone_route_factor", "backbone_share")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise bad(name, f"must be > 0, got {getattr(self, name)}")
+        for name in ("band_scale", "min_rtt_ms", "backbone_overhead_ms", "pop_overhead_ms"):
+            if getattr(self, name) < 0:
+                raise bad(name, f"must be >= 0, got {getattr(self, name)}")
+        if self.backbone_route_factor < 1:
+            raise bad("backbone_route_factor", "must be >= 1 (no path beats the fibre floor)")
+        if not 1 <= self.interp_neighbours <= nc:
+            raise bad("interp_neighbours", f"must be in [1, {nc}], got {self.interp_neighbours}")
+
+    @property
+    def n_cities(self) -> int:
+        return len(self.city_names)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (inverse of :func:`params_from_dict`); ``inf`` becomes ``"inf"``."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "_arr":
+                continue
+            v = getattr(self, f.name)
+            out[f.name] = [("inf" if isinstance(x, float) and math.isinf(x) else x) for x in v] \
+                if isinstance(v, tuple) else v
+        return out
 
 
-def internet_rtt_band_ms(src_lat: object, src_lon: object, dst_lat: object,
-                         dst_lon: object) -> tuple[np.ndarray, np.ndarray]:
-    """(p25, p75) RTT band in ms over the public internet."""
-    mid = internet_rtt_ms(src_lat, src_lon, dst_lat, dst_lon)
-    floor = floor_rtt_ms(geodesic_km(src_lat, src_lon, dst_lat, dst_lon))
-    return np.maximum(mid * 0.8, floor), mid * 1.25
+def params_from_dict(data: Mapping[str, Any]) -> LatencyParams:
+    """Build parameters from a plain mapping (a parsed JSON file); unknown or missing keys and bad
+    values raise ``ValueError`` naming the field."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"latency parameters must be a JSON object, got {type(data).__name__}")
+    names = {f.name for f in fields(LatencyParams) if f.init}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"unknown latency parameter {unknown[0]!r}")
+    required = {f.name for f in fields(LatencyParams)
+                if f.init and f.default is MISSING and f.default_factory is MISSING}
+    missing = sorted(required - set(data))
+    if missing:
+        raise ValueError(f"latency parameter {missing[0]!r} is missing")
+    kwargs = {}
+    for k, v in data.items():
+        if isinstance(v, list):
+            v = tuple(float("inf") if x in ("inf", "Infinity") else x for x in v)
+        kwargs[k] = v
+    try:
+        return LatencyParams(**kwargs)
+    except TypeError as exc:  # e.g. a list where a number belongs
+        raise ValueError(f"latency parameters: {exc}") from None
 
 
-def backbone_rtt_ms(pop_lat: object, pop_lon: object, origin_lat: object,
-                    origin_lon: object) -> np.ndarray:
-    """RTT (ms) over the provider's backbone from an access point to an origin region."""
-    d = geodesic_km(pop_lat, pop_lon, origin_lat, origin_lon)
-    return np.where(d > 0, 1.25 * floor_rtt_ms(d) + 1.0, 0.0)
+
+def with_overrides(params: LatencyParams, overrides: Mapping[str, Any]) -> LatencyParams:
+    """A copy with some of the :data:`TUNABLE` scalars changed (UI "advanced" controls, settings).
+
+    Raises ``ValueError`` naming an unknown/non-tunable field or a bad value.
+    """
+    bad = sorted(set(overrides) - set(TUNABLE))
+    if bad:
+        raise ValueError(f"latency parameter {bad[0]!r} cannot be overridden; "
+                         f"tunable: {', '.join(TUNABLE)}")
+    return replace(params, **{k: v for k, v in overrides.items()})
+
+
+# --------------------------------------------------------------------------------------------
+# geometry helpers
+
+
+def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=-1)
+
+
+def floor_rtt_ms(distance_km: object, fibre_km_per_ms: float = FIBRE_KM_PER_MS) -> np.ndarray:
+    """Physical lower bound of a round trip over fibre, ms: ``2 * d / fibre_km_per_ms``."""
+    return 2.0 * np.asarray(distance_km, dtype=float) / fibre_km_per_ms
+
+
+@dataclass(frozen=True)
+class Location:
+    """Model terms of arbitrary points (arrays of one length): region index, additive effect ``e``
+    (ms), slope adjustments ``m`` towards every region (n, R) in ms/1000 km, the weight (0..1) of
+    the local measured cities versus the region mean, and the distance (km) to the nearest
+    measured city."""
+
+    region: np.ndarray
+    effect_ms: np.ndarray
+    slope_ms_per_1000km: np.ndarray
+    weight: np.ndarray
+    nearest_km: np.ndarray
+
+
+def locate(lat: object, lon: object, params: LatencyParams, chunk: int = 65536) -> Location:
+    """Region and interpolated location terms of points (degrees; 1-D arrays of one length).
+
+    The region is that of the nearest measured city (no web service needed); terms are the
+    inverse-square-distance average over the ``interp_neighbours`` nearest cities, shrunk towards
+    the region mean by ``exp(-d_nearest / interp_range_km)``.
+    """
+    la = np.asarray(lat, dtype=float).ravel()
+    lo = np.asarray(lon, dtype=float).ravel()
+    a = params._arr
+    n, k = len(la), params.interp_neighbours
+    nr = len(params.regions)
+    region = np.empty(n, dtype=np.int64)
+    eff = np.empty(n)
+    slope = np.empty((n, nr))
+    weight = np.empty(n)
+    nearest = np.empty(n)
+    xyz = a["xyz"]
+    for s in range(0, n, chunk):
+        p = _unit_vectors(la[s:s + chunk], lo[s:s + chunk])
+        cos = np.clip(p @ xyz.T, -1.0, 1.0)                      # (m, cities)
+        if k < xyz.shape[0]:
+            idx = np.argpartition(-cos, k - 1, axis=1)[:, :k]
+        else:
+            idx = np.broadcast_to(np.arange(xyz.shape[0]), (len(p), k))
+        km = EARTH_RADIUS_KM * np.arccos(np.take_along_axis(cos, idx, axis=1))
+        order = np.argsort(km, axis=1, kind="stable")
+        idx = np.take_along_axis(idx, order, axis=1)
+        km = np.take_along_axis(km, order, axis=1)
+        w = 1.0 / (km + params.interp_soften_km) ** 2
+        w /= w.sum(axis=1, keepdims=True)
+        reg = a["reg"][idx[:, 0]]
+        shrink = np.exp(-km[:, 0] / params.interp_range_km)
+        e_loc = (w * a["e"][idx]).sum(axis=1)
+        m_loc = np.einsum("ik,ikr->ir", w, a["m"][idx])
+        sl = slice(s, s + len(p))
+        region[sl] = reg
+        eff[sl] = shrink * e_loc + (1 - shrink) * a["e_reg"][reg]
+        slope[sl] = shrink[:, None] * m_loc + (1 - shrink[:, None]) * a["m_reg"][reg]
+        weight[sl] = shrink
+        nearest[sl] = km[:, 0]
+    return Location(region, eff, slope, weight, nearest)
+
+
+def rtt_formula_ms(distance_km: object, region_a: object, region_b: object, effect_a: object,
+                   effect_b: object, slope_a_to_b: object, slope_b_to_a: object,
+                   params: LatencyParams) -> np.ndarray:
+    """The internet-leg formula on explicit terms (see the module docstring); broadcasting.
+
+    Monotone non-decreasing in ``distance_km`` for fixed terms (the slope is clamped at the fibre
+    floor's slope) and never below the floor.
+    """
+    d = np.asarray(distance_km, dtype=float)
+    s = params._arr["S"][np.asarray(region_a), np.asarray(region_b)]
+    slope = params.inflation_scale * (s + np.asarray(slope_a_to_b) + np.asarray(slope_b_to_a))
+    floor_slope = 2000.0 / params.fibre_km_per_ms
+    body = params.overhead_ms + np.asarray(effect_a) + np.asarray(effect_b) \
+        + np.maximum(slope, floor_slope) * d / 1000.0
+    return np.maximum(np.maximum(body, params.min_rtt_ms), floor_rtt_ms(d, params.fibre_km_per_ms))
+
+
+def _pair_terms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: object,
+                params: LatencyParams) -> tuple[np.ndarray, np.ndarray, Location, Location, tuple]:
+    a, b, c, d = np.broadcast_arrays(*(np.asarray(x, dtype=float)
+                                       for x in (src_lat, src_lon, dst_lat, dst_lon)))
+    shape = a.shape
+    km = geodesic_km(a, b, c, d).ravel()
+    return km, *_locate_both(a.ravel(), b.ravel(), c.ravel(), d.ravel(), params), shape
+
+
+def _locate_both(a, b, c, d, params):
+    # Points repeat a lot (every client -> one origin); locate unique points only.
+    pts = np.concatenate([np.stack([a, b], 1), np.stack([c, d], 1)])
+    uniq, inv = np.unique(pts, axis=0, return_inverse=True)
+    loc = locate(uniq[:, 0], uniq[:, 1], params)
+    inv = inv.ravel()
+    n = len(a)
+
+    def pick(ix: np.ndarray) -> Location:
+        return Location(loc.region[ix], loc.effect_ms[ix], loc.slope_ms_per_1000km[ix],
+                        loc.weight[ix], loc.nearest_km[ix])
+
+    return pick(inv[:n]), pick(inv[n:])
+
+
+def _median(km: np.ndarray, la: Location, lb: Location, params: LatencyParams) -> np.ndarray:
+    rows = np.arange(len(km))
+    return rtt_formula_ms(km, la.region, lb.region, la.effect_ms, lb.effect_ms,
+                          la.slope_ms_per_1000km[rows, lb.region],
+                          lb.slope_ms_per_1000km[rows, la.region], params)
+
+
+def internet_rtt_ms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: object,
+                    params: LatencyParams) -> np.ndarray:
+    """Median RTT (ms) expected over the public internet between two points (degrees).
+
+    Arguments broadcast like numpy; the result has the broadcast shape (a 0-d array for scalars).
+    """
+    km, la, lb, shape = _pair_terms(src_lat, src_lon, dst_lat, dst_lon, params)
+    return _median(km, la, lb, params).reshape(shape)
+
+
+def internet_rtt_band_ms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: object,
+                         params: LatencyParams) -> tuple[np.ndarray, np.ndarray]:
+    """``(p25, p75)`` RTT band in ms: half of real pairs like this one fall inside it.
+
+    Quartile ratios come from cross-validation per distance band; between and away from measured
+    cities they blend towards the (wider) quartiles seen for cities left out of the fit. Never
+    below the fibre floor; ``p25 <= internet_rtt_ms <= p75``.
+    """
+    km, la, lb, shape = _pair_terms(src_lat, src_lon, dst_lat, dst_lon, params)
+    p25, p75 = _band(km, _median(km, la, lb, params), la, lb, params)
+    return p25.reshape(shape), p75.reshape(shape)
+
+
+def _band(km: np.ndarray, mid: np.ndarray, la: Location, lb: Location,
+          params: LatencyParams) -> tuple[np.ndarray, np.ndarray]:
+    a = params._arr
+    band = np.minimum(np.searchsorted(a["edges"], km, side="left"), len(a["edges"]) - 1)
+    w = np.minimum(la.weight, lb.weight)  # the less-known end decides
+    q25 = w * a["band_p25_near"][band] + (1 - w) * a["band_p25_far"][band]
+    q75 = w * a["band_p75_near"][band] + (1 - w) * a["band_p75_far"][band]
+    q25 = np.clip(1 - params.band_scale * (1 - q25), 0.0, 1.0)
+    q75 = 1 + params.band_scale * (q75 - 1)
+    floor = floor_rtt_ms(km, params.fibre_km_per_ms)
+    p25 = np.maximum(mid * q25, floor)
+    p75 = np.maximum(mid * q75, p25)
+    return p25, p75
+
+
+def backbone_rtt_ms(pop_lat: object, pop_lon: object, origin_lat: object, origin_lon: object,
+                    params: LatencyParams) -> np.ndarray:
+    """RTT (ms) over the provider's private backbone from an access point to an origin region.
+
+    Formula in the module docstring (region-pair cable geography, no internet transit detours,
+    never below ``backbone_route_factor`` x the fibre floor). d = WGS84 km; broadcasting.
+    """
+    a, b, c, d = np.broadcast_arrays(*(np.asarray(x, dtype=float)
+                                       for x in (pop_lat, pop_lon, origin_lat, origin_lon)))
+    km = geodesic_km(a, b, c, d).ravel()
+    la, lb = _locate_both(a.ravel(), b.ravel(), c.ravel(), d.ravel(), params)
+    return _backbone(km, la, lb, params).reshape(a.shape)
+
+
+def _backbone(km: np.ndarray, la: Location, lb: Location, params: LatencyParams) -> np.ndarray:
+    rows = np.arange(len(km))
+    s = params.inflation_scale * (params._arr["S"][la.region, lb.region]
+                                  + la.slope_ms_per_1000km[rows, lb.region]
+                                  + lb.slope_ms_per_1000km[rows, la.region])
+    floor = floor_rtt_ms(km, params.fibre_km_per_ms)
+    return params.backbone_overhead_ms + np.maximum(params.backbone_share * s * km / 1000.0,
+                                                    params.backbone_route_factor * floor)
+
+
+def anycast_rtt_ms(client_lat: object, client_lon: object, pop_lat: object, pop_lon: object,
+                   origin_lat: object, origin_lon: object, params: LatencyParams) -> np.ndarray:
+    """RTT (ms) of the anycast path: internet leg client -> PoP + ``pop_overhead_ms`` + backbone
+    leg PoP -> origin. Broadcasting like numpy."""
+    return (internet_rtt_ms(client_lat, client_lon, pop_lat, pop_lon, params)
+            + params.pop_overhead_ms
+            + backbone_rtt_ms(pop_lat, pop_lon, origin_lat, origin_lon, params))
+
+
+def direct_rtt_ms(client_lat: object, client_lon: object, origin_lat: object, origin_lon: object,
+                  params: LatencyParams) -> np.ndarray:
+    """RTT (ms) of the direct path: the internet leg straight from the client to the origin."""
+    return internet_rtt_ms(client_lat, client_lon, origin_lat, origin_lon, params)

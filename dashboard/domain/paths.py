@@ -16,6 +16,15 @@ from dashboard.domain import latency
 from dashboard.domain.geodesy import geodesic_km, validate_coords
 from dashboard.domain.routing import NO_ROUTE, assign
 
+
+def _params(params: latency.LatencyParams | None) -> latency.LatencyParams:
+    """Explicit parameters, or (None) the shipped fitted ones read once by the public module --
+    a lazy import so the domain itself does no I/O; services should pass them explicitly."""
+    if params is not None:
+        return params
+    from dashboard.latency import default_params
+    return default_params()
+
 PATH_COLUMNS = (
     "lat", "lon", "pop_id", "pop_km", "runner_up_id", "runner_up_km", "backbone_km",
     "internet_ms", "backbone_ms", "anycast_ms", "direct_km", "direct_ms", "saving_ms", "routed",
@@ -41,12 +50,14 @@ def per_pop(values: object, n_pops: int, what: str) -> np.ndarray:
 def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str],
                  pop_lats: np.ndarray, pop_lons: np.ndarray, origin_lat: object, origin_lon: object,
                  down: np.ndarray | None = None,
-                 pop_origin_ids: Sequence[str] | str = "") -> pd.DataFrame:
+                 pop_origin_ids: Sequence[str] | str = "",
+                 params: latency.LatencyParams | None = None) -> pd.DataFrame:
     """One row per client (client order) with columns :data:`PATH_COLUMNS`.
 
     ``origin_lat``/``origin_lon`` are the origin of every PoP (scalars) or per-PoP arrays (NaN =
     that PoP's endpoint is down); ``pop_origin_ids`` labels them the same way.
-    ``anycast_ms`` = internet leg to the nearest healthy PoP + backbone leg PoP -> its origin;
+    ``anycast_ms`` = internet leg to the nearest healthy PoP + ``params.pop_overhead_ms`` + backbone
+    leg PoP -> its origin (``params`` None = the shipped fitted latency parameters);
     ``direct_ms`` = internet leg straight to the origin of the default endpoint (the first finite
     origin when per-PoP arrays are given -- callers pass the default endpoint's origin as scalar
     when they want a specific one); ``saving_ms`` = direct - anycast.
@@ -54,6 +65,7 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     ``served`` False (the provider does not fail over between endpoints); both get NaN RTTs.
     """
     cla, clo = validate_coords(client_lats, client_lons, "client")
+    params = _params(params)
     ids = np.asarray(list(pop_ids), dtype=object)
     n_pops = len(ids)
     olat_p = per_pop(origin_lat, n_pops, "origin_lat")
@@ -73,20 +85,20 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     backbone_km = np.full(len(cla), np.nan)
     if routed.any():
         r = routed
-        internet[r] = latency.internet_rtt_ms(cla[r], clo[r], plat[r], plon[r])
+        internet[r] = latency.internet_rtt_ms(cla[r], clo[r], plat[r], plon[r], params)
     if served.any():
         s = served
-        backbone[s] = latency.backbone_rtt_ms(plat[s], plon[s], olat[s], olon[s])
+        backbone[s] = latency.backbone_rtt_ms(plat[s], plon[s], olat[s], olon[s], params)
         backbone_km[s] = geodesic_km(plat[s], plon[s], olat[s], olon[s])
     finite = np.flatnonzero(np.isfinite(olat_p))
     if len(cla) and len(finite):
         d_lat, d_lon = olat_p[finite[0]], olon_p[finite[0]]
         direct_km = geodesic_km(cla, clo, d_lat, d_lon)
-        direct = latency.internet_rtt_ms(cla, clo, d_lat, d_lon)
+        direct = latency.internet_rtt_ms(cla, clo, d_lat, d_lon, params)
     else:
         direct_km = np.full(len(cla), np.nan)
         direct = np.full(len(cla), np.nan)
-    anycast = np.where(served, internet + backbone, np.nan)
+    anycast = np.where(served, internet + params.pop_overhead_ms + backbone, np.nan)
     runner = a.runner_up
     return pd.DataFrame({
         "lat": cla, "lon": clo,
@@ -105,7 +117,8 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
 
 def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarray,
               pop_lons: np.ndarray, origin_lat: object, origin_lon: object,
-              down: np.ndarray | None = None) -> pd.DataFrame:
+              down: np.ndarray | None = None,
+              params: latency.LatencyParams | None = None) -> pd.DataFrame:
     """Every PoP for one client, ranked by geodesic distance (down ones included, flagged).
 
     Columns: rank (1 = nearest healthy), pop_id, up, distance_km, internet_ms, backbone_ms,
@@ -114,18 +127,20 @@ def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarr
     need to see them ("would have landed on X, but X is down").
     """
     la, lo = validate_coords([lat], [lon], "client")
+    params = _params(params)
     pla, plo = np.asarray(pop_lats, dtype=float), np.asarray(pop_lons, dtype=float)
     down_mask = np.zeros(len(pla), dtype=bool) if down is None else np.asarray(down, dtype=bool)
     km = geodesic_km(la[0], lo[0], pla, plo)
-    internet = latency.internet_rtt_ms(np.full_like(pla, la[0]), np.full_like(plo, lo[0]), pla, plo)
+    internet = latency.internet_rtt_ms(la[0], lo[0], pla, plo, params)
     olat = per_pop(origin_lat, len(pla), "origin_lat")
     olon = per_pop(origin_lon, len(pla), "origin_lon")
     backbone = np.full(len(pla), np.nan)
     ok = np.isfinite(olat)
-    backbone[ok] = latency.backbone_rtt_ms(pla[ok], plo[ok], olat[ok], olon[ok])
+    backbone[ok] = latency.backbone_rtt_ms(pla[ok], plo[ok], olat[ok], olon[ok], params)
     df = pd.DataFrame({
         "pop_id": list(pop_ids), "up": ~down_mask, "distance_km": km,
-        "internet_ms": internet, "backbone_ms": backbone, "anycast_ms": internet + backbone,
+        "internet_ms": internet, "backbone_ms": backbone,
+        "anycast_ms": internet + params.pop_overhead_ms + backbone,
     })
     df = df.sort_values(["up", "distance_km"], ascending=[False, True], kind="stable")
     df.insert(0, "rank", np.where(df["up"], np.cumsum(df["up"].to_numpy()), 0))
