@@ -140,10 +140,13 @@ def _vincenty_km(su1: np.ndarray, cu1: np.ndarray, su2: np.ndarray, cu2: np.ndar
         cs = ss12 + cc12 * cosl
         sg = np.arctan2(ss, cs)
         # ss == 0 forces cc12 * sinl == 0 (coincident points, or a pole) and c2a == 0 forces
-        # ss12 == 0 (both on the equator): the guards turn 0/0 into 0 without a branch.
-        sa = cc12 * sinl / np.maximum(ss, 1e-300)
+        # ss12 == 0 (both on the equator): the floors turn 0/0 into 0 without a branch. Rounding
+        # can break those identities for points within ~1e-150 of the equator or of each other;
+        # both quantities are a sine and a cosine, so clipping restores them (their weights C and
+        # B vanish with c2a there anyway).
+        sa = np.clip(cc12 * sinl / np.maximum(ss, 1e-300), -1.0, 1.0)
         c2a = 1.0 - sa * sa
-        c2sm = cs - 2.0 * ss12 / np.maximum(c2a, 1e-300)
+        c2sm = np.clip(cs - 2.0 * ss12 / np.maximum(c2a, 1e-300), -1.0, 1.0)
         C = f / 16.0 * c2a * (4.0 + f * (4.0 - 3.0 * c2a))
         new = Lx + (1.0 - C) * f * sa * (sg + C * ss * (c2sm + C * cs * (2.0 * c2sm * c2sm - 1.0)))
         if it < _VINCENTY_FIRST - 1:
