@@ -53,7 +53,8 @@ def test_positional_rows(line, expect):
 
 
 def test_tab_and_semicolon_separated_files():
-    assert rows(parse_clients("lat\tlon\tname\n1.5\t2\tSan José\n")) == [(1.5, 2.0, "San José", 1.0)]
+    tsv = "lat\tlon\tname\n1.5\t2\tSan José\n"
+    assert rows(parse_clients(tsv)) == [(1.5, 2.0, "San José", 1.0)]
     assert rows(parse_clients("1.5;2;Lyon;3\n")) == [(1.5, 2.0, "Lyon", 3.0)]
 
 
