@@ -5,7 +5,8 @@ The dashboard upload, the API and ``anycast-dashboard assign`` all read clients 
 naming the file line and the column that is wrong.
 
 Accepted format (UTF-8, with or without a byte-order mark; blank lines and lines starting with
-``#`` are ignored):
+``#`` are ignored -- except after a header whose first column is ``name``, where ``#`` may begin
+a name and such lines are data):
 
 * **with a header row**: columns named, in any order and any case, ``lat`` (or ``latitude``),
   ``lon`` (or ``lng``, ``long``, ``longitude``), and optionally ``name`` and ``weight``;
@@ -100,6 +101,9 @@ def parse_clients(data: str | bytes, max_rows: int | None = None,
             seen_first = True
             if _looks_like_header(fields):
                 header = _header(fields, start)
+                # Elsewhere a data row starts with a number, so "#" can only open a comment;
+                # with names first it may open a name, and dropping that row would lose data.
+                lines.comments = header[0] != "name"
                 continue
         if max_rows is not None and len(lats) >= max_rows:
             raise ClientsError(f"more than {max_rows} clients (the limit)", line=start)
@@ -133,6 +137,7 @@ class _Lines:
         self.line = 0  # physical line number of the last line handed out
         self.record_line = 0  # first line of the current record
         self.at_record_start = True
+        self.comments = True  # whether "#" lines are comments (see parse_clients)
 
     def __iter__(self) -> "_Lines":
         return self
@@ -143,7 +148,7 @@ class _Lines:
             self.line += 1
             if self.at_record_start:
                 stripped = raw.strip()
-                if not stripped or stripped.startswith("#"):
+                if not stripped or (self.comments and stripped.startswith("#")):
                     continue
                 self.at_record_start = False
                 self.record_line = self.line

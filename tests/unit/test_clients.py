@@ -71,6 +71,13 @@ def test_crlf_and_a_multiline_quoted_name_keep_line_numbers():
     assert err.value.line == 4 and err.value.column == "lat"
 
 
+def test_hash_names_are_data_when_names_come_first():
+    df = parse_clients("# a comment\nname,lat,lon\n#1 store,1,2\n# 2 store,3,4\n")
+    assert df["name"].tolist() == ["#1 store", "# 2 store"]
+    df = parse_clients("lat,lon,name\n1,2,#1 store\n# a comment\n")
+    assert df["name"].tolist() == ["#1 store"]
+
+
 def test_a_quote_in_a_comment_does_not_swallow_rows():
     df = parse_clients('# "unbalanced quote, in a comment\n1,2\n3,4\n')
     assert len(df) == 2
