@@ -31,11 +31,11 @@ run: install
 
 ## Install everything the tests need and run the whole suite (unit, app, browser, redis, gunicorn).
 test: install-test
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --headless $(PYTEST_ARGS)
 
 ## Unit + app tests only (no browser), for a quick loop.
 test-unit: install-test
-	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+	$(PY) -m pytest --headless -m "not e2e" $(PYTEST_ARGS)
 
 ## Debian packages the tests use; installed only where missing (needs root or sudo).
 system-deps:

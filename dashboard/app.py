@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dash import Dash
 
-from dashboard import callbacks
+from dashboard import api, callbacks
+from dashboard.cache import init_cache
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.layout import build_layout
 from dashboard.settings import ASSETS_DIR, Settings
@@ -27,4 +28,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.server.config["ANYCAST_CATALOG"] = catalog
     app.layout = build_layout(catalog)
     callbacks.register(app, catalog, settings)
+    # Serving: shared cache, JSON API + /healthz, error handlers, size caps, security headers.
+    init_cache(app.server, settings)
+    api.init_api(app, settings, catalog)
     return app

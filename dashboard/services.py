@@ -1,17 +1,83 @@
 """Service functions: what callbacks, the API and the CLI call. They bind the catalog to the pure
-domain and take primitive, hashable arguments (tuples of rounded coordinates, frozensets of ids)
-so that they can be memoized by flask-caching, which keys on ``repr()`` of the arguments.
+domain and take primitive, hashable arguments (tuples of coordinates, frozensets of ids) so that
+they can be memoized in the shared cache (in-process, or Redis across workers and hosts).
+
+Memoization (see :mod:`dashboard.memo`) keys on primitive arguments only. A :class:`Catalog` is
+not primitive (``repr()`` of its DataFrames is neither unique nor stable), so each public function
+turns it into its *fingerprint* -- a SHA-256 of its contents -- and calls a memoized inner function
+that looks the catalog up again by fingerprint. Two workers (or hosts) that loaded the same files
+therefore share cache entries, and a changed file can never be served a stale answer.
+
+Outside a Flask app (CLI, notebooks) nothing is cached and nothing web-related is imported.
+Coordinates are used exactly as given; callers that want more cache hits round them first with
+:func:`round_coord` (``COORD_DECIMALS`` = 5 decimals ~ 1.1 m, far below the model's resolution).
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+import functools
+import hashlib
+import math
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
 from dashboard.catalog import Catalog
-from dashboard.domain import paths
+from dashboard.domain import geodesy, latency, paths
+from dashboard.memo import memoize
+
+#: Decimal places callers round coordinates (degrees) to before calling, to share cache entries.
+COORD_DECIMALS = 5
+
+_lock = threading.Lock()
+#: fingerprint -> catalog (weak: a catalog nobody holds any more drops out).
+_by_fingerprint: "weakref.WeakValueDictionary[str, Catalog]" = weakref.WeakValueDictionary()
+#: id(catalog) -> (weak reference, fingerprint); the weak reference guards against id() reuse.
+_fingerprints: dict[int, tuple["weakref.ref[Catalog]", str]] = {}
+
+
+def round_coord(value: float) -> float:
+    """``value`` (degrees) rounded to :data:`COORD_DECIMALS` places (NaN/inf pass through)."""
+    return float(round(float(value), COORD_DECIMALS)) if math.isfinite(value) else float(value)
+
+
+def catalog_fingerprint(catalog: Catalog) -> str:
+    """SHA-256 (hex, 24 chars) of the catalog's contents; computed once per catalog object.
+
+    Also registers the catalog so memoized functions can find it from the fingerprint.
+    """
+    key = id(catalog)
+    entry = _fingerprints.get(key)
+    if entry is not None and entry[0]() is catalog:
+        fp = entry[1]
+    else:
+        digest = hashlib.sha256()
+        digest.update(catalog.pops.to_csv(index=False).encode())
+        digest.update(b"\x00")
+        digest.update(catalog.origins.to_csv(index=False).encode())
+        fp = digest.hexdigest()[:24]
+        with _lock:
+            _fingerprints[key] = (weakref.ref(catalog, lambda _r, k=key: _fingerprints.pop(k, None)),
+                                  fp)
+    # (Re-)register on every call: the caller holds ``catalog``, so the lookup below cannot fail
+    # while the memoized function runs, even if an older catalog with these contents was dropped.
+    _by_fingerprint[fp] = catalog
+    return fp
+
+
+def _catalog(fp: str) -> Catalog:
+    try:
+        return _by_fingerprint[fp]
+    except KeyError:  # pragma: no cover - only if called without catalog_fingerprint first
+        raise LookupError(f"no catalog registered with fingerprint {fp}") from None
+
+
+def _down_key(down: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(down)))
 
 
 def down_mask(catalog: Catalog, down: Iterable[str]) -> np.ndarray:
@@ -19,21 +85,154 @@ def down_mask(catalog: Catalog, down: Iterable[str]) -> np.ndarray:
     return catalog.pop_mask(sorted(set(down)))
 
 
+# --------------------------------------------------------------------------------------------
+# Many clients
+
+
 def route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...], origin_id: str,
                 down: frozenset[str] = frozenset()) -> pd.DataFrame:
-    """Path of every client (lat, lon in degrees) to ``origin_id``; see ``paths.client_paths``."""
+    """Path of every client (lat, lon in degrees) to ``origin_id``; see ``paths.client_paths``.
+
+    Memoized on (catalog contents, clients, origin, sorted down ids).
+    """
+    return _route_table(catalog_fingerprint(catalog), tuple(clients), origin_id, _down_key(down))
+
+
+@memoize
+def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: str,
+                 down: tuple[str, ...]) -> pd.DataFrame:
+    catalog = _catalog(fp)
     origin = catalog.origin(origin_id)
-    lats = np.array([c[0] for c in clients], dtype=float)
-    lons = np.array([c[1] for c in clients], dtype=float)
+    if clients:
+        arr = np.asarray(clients, dtype=float).reshape(len(clients), -1)
+        lats, lons = arr[:, 0], arr[:, 1]
+    else:
+        lats = lons = np.empty(0)
     return paths.client_paths(lats, lons, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                               float(origin["lat"]), float(origin["lon"]),
                               down=down_mask(catalog, down))
 
 
+# --------------------------------------------------------------------------------------------
+# One client
+
+
 def rank_for_point(catalog: Catalog, lat: float, lon: float, origin_id: str,
                    down: frozenset[str] = frozenset()) -> pd.DataFrame:
-    """Every PoP ranked for one client; see ``paths.rank_pops``."""
+    """Every PoP ranked for one client (degrees); see ``paths.rank_pops``. Memoized."""
+    return _rank_for_point(catalog_fingerprint(catalog), float(lat), float(lon), origin_id,
+                           _down_key(down))
+
+
+def _rank_uncached(fp: str, lat: float, lon: float, origin_id: str,
+                   down: tuple[str, ...]) -> pd.DataFrame:
+    catalog = _catalog(fp)
     origin = catalog.origin(origin_id)
     return paths.rank_pops(lat, lon, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                            float(origin["lat"]), float(origin["lon"]),
                            down=down_mask(catalog, down))
+
+
+_rank_for_point = memoize(_rank_uncached)
+
+
+def _r(x: float, nd: int = 1) -> float | None:
+    """Round for JSON; NaN -> None (JSON has no NaN)."""
+    x = float(x)
+    return round(x, nd) if math.isfinite(x) else None
+
+
+def _rounded(values: np.ndarray, nd: int = 1) -> list[float | None]:
+    """A float array as a JSON-ready list rounded to ``nd`` places, NaN -> None (vectorised)."""
+    out = np.round(np.asarray(values, dtype=float), nd).tolist()
+    return [None if v != v else v for v in out]
+
+
+def nearest_answer(catalog: Catalog, lat: float, lon: float, origin_id: str,
+                   down: frozenset[str] = frozenset(), k: int | None = None) -> dict[str, Any]:
+    """The JSON-ready answer of "where does a client at (lat, lon) enter, and at what RTT".
+
+    Keys: ``client``, ``origin``, ``down``, ``routed``, ``pop`` (the chosen PoP, or ``None`` when
+    every PoP is down), ``runner_up``, ``direct`` (internet path straight to the origin),
+    ``saving_ms`` (direct - anycast), ``ranked`` (the first ``k`` rows of
+    :func:`paths.rank_pops`: healthy PoPs nearest first, then the down ones with rank 0).
+    Distances are WGS84 geodesic km (0.1 km), RTTs modelled medians in ms (0.1 ms); the numbers
+    are those of :func:`rank_for_point` and :func:`route_table`, so the API and the UI agree.
+    ``KeyError`` names an unknown origin or PoP id; ``ValueError`` a bad coordinate.
+    """
+    full = _nearest(catalog_fingerprint(catalog), float(lat), float(lon), origin_id,
+                    _down_key(down))
+    if k is None or k >= len(full["ranked"]):
+        return full
+    return {**full, "ranked": full["ranked"][: max(int(k), 0)]}
+
+
+@dataclass(frozen=True)
+class _Sites:
+    """Per (catalog, origin) constants of the one-point answer, computed once per process."""
+
+    pop_ids: tuple[str, ...]
+    names: tuple[str, ...]
+    cities: tuple[str, ...]
+    #: PoP coordinates followed by the origin's (one vectorised call covers both legs).
+    lats: np.ndarray
+    lons: np.ndarray
+    backbone_ms: np.ndarray
+    origin: dict[str, Any]
+
+
+@functools.lru_cache(maxsize=64)
+def _sites(fp: str, origin_id: str) -> _Sites:
+    catalog = _catalog(fp)
+    origin = catalog.origin(origin_id)
+    olat, olon = float(origin["lat"]), float(origin["lon"])
+    pla, plo = catalog.pop_lats, catalog.pop_lons
+    lats, lons = np.append(pla, olat), np.append(plo, olon)
+    lats.flags.writeable = lons.flags.writeable = False
+    backbone = np.asarray(latency.backbone_rtt_ms(pla, plo, olat, olon), dtype=float)
+    backbone.flags.writeable = False
+    return _Sites(
+        pop_ids=catalog.pop_ids, names=tuple(catalog.pops["name"]),
+        cities=tuple(catalog.pops["city"]), lats=lats, lons=lons, backbone_ms=backbone,
+        origin={"id": origin_id, "name": str(origin["name"]), "city": str(origin["city"]),
+                "lat": olat, "lon": olon})
+
+
+@memoize
+def _nearest(fp: str, lat: float, lon: float, origin_id: str,
+             down: tuple[str, ...]) -> dict[str, Any]:
+    # The same domain functions and the same ordering as paths.rank_pops (WGS84 geodesic km,
+    # latency.internet_rtt_ms / backbone_rtt_ms) without building a DataFrame: this is the hot
+    # path of /api/v1/nearest (a test checks it against rank_pops and client_paths point by
+    # point). The origin is appended to the PoPs so that one vectorised call gives both legs.
+    geodesy.validate_coords([lat], [lon], "client")
+    st = _sites(fp, origin_id)
+    n = len(st.pop_ids)
+    km_all = np.asarray(geodesy.geodesic_km(lat, lon, st.lats, st.lons), dtype=float)
+    ms_all = np.asarray(latency.internet_rtt_ms(lat, lon, st.lats, st.lons), dtype=float)
+    km, internet = km_all[:n], ms_all[:n]
+    anycast = internet + st.backbone_ms
+    up = ~down_mask(_catalog(fp), down)
+    order = np.lexsort((km, ~up))  # healthy first, then by distance; stable like rank_pops
+    n_up = int(up.sum())
+    cols = [_rounded(a[order]) for a in (km, internet, st.backbone_ms, anycast)]
+    up_sorted = up[order].tolist()
+    rows = [
+        {"rank": pos + 1 if pos < n_up else 0, "id": st.pop_ids[i], "name": st.names[i],
+         "city": st.cities[i], "up": up_sorted[pos], "distance_km": cols[0][pos],
+         "internet_ms": cols[1][pos], "backbone_ms": cols[2][pos], "anycast_ms": cols[3][pos]}
+        for pos, i in enumerate(order.tolist())
+    ]
+    direct_km, direct_ms = float(km_all[n]), float(ms_all[n])
+    chosen = rows[0] if n_up else None
+    return {
+        "client": {"lat": lat, "lon": lon},
+        "origin": dict(st.origin),
+        "down": list(down),
+        "routed": chosen is not None,
+        "pop": chosen,
+        "runner_up": rows[1] if n_up > 1 else None,
+        "direct": {"distance_km": _r(direct_km), "rtt_ms": _r(direct_ms)},
+        "saving_ms": _r(direct_ms - float(anycast[order[0]])) if chosen else None,
+        "ranked": rows,
+    }

@@ -1,0 +1,593 @@
+"""The JSON API (``/api/v1/*``, ``/healthz``) on the Dash app's Flask server, plus the
+server-wide hooks that make serving safe: JSON errors, request size caps and security headers.
+
+Each view parses and validates its input, makes one service call and returns JSON; the numbers
+come from :mod:`dashboard.services`, so they are the ones the dashboard shows. Shapes and curl
+examples: ``docs/api.md``.
+
+Errors are ``{"error": "<what is wrong>"}`` with a 4xx status that names the parameter, the JSON
+path (``clients[3].lat``) or the CSV line; no input can produce a 5xx (the contract tests and the
+fuzz tests check this). The last-resort handler still turns an unexpected exception into a logged
+JSON 500 rather than an HTML traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, NoReturn
+
+import numpy as np
+from dash import Dash
+from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from dashboard import __version__, cache, services
+from dashboard.catalog import Catalog
+from dashboard.memo import CODE_VERSION
+from dashboard.settings import Settings
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__)
+
+API_PREFIX = "/api/"
+JSON_PATHS = ("/healthz",)
+#: Longest client name accepted (characters).
+MAX_NAME_CHARS = 200
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_INT_RE = re.compile(r"\+?\d{1,9}")
+
+
+class ApiError(Exception):
+    """A client error: ``status`` and a message naming what is wrong."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _fail(status: int, message: str) -> NoReturn:
+    raise ApiError(status, message)
+
+
+@dataclass(frozen=True)
+class ApiState:
+    """What the views need, computed once per app."""
+
+    catalog: Catalog
+    settings: Settings
+    pops_body: bytes
+    origins_body: bytes
+    pop_records: dict[str, dict[str, Any]]
+    origin_records: dict[str, dict[str, Any]]
+
+
+def _state() -> ApiState:
+    return current_app.extensions["anycast_api"]
+
+
+# --------------------------------------------------------------------------------------------
+# JSON helpers
+
+
+def _json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    return Response(body, status=status, mimetype="application/json", headers=headers)
+
+
+def _num(x: Any, nd: int) -> float | None:
+    x = float(x)
+    return round(x, nd) if math.isfinite(x) else None
+
+
+def _col(values: np.ndarray, nd: int) -> list[float | None]:
+    """Rounded column for JSON: NaN -> None."""
+    out = np.round(np.asarray(values, dtype=float), nd).tolist()
+    return [None if v != v else v for v in out]
+
+
+def _pop_record(row: dict[str, Any]) -> dict[str, Any]:
+    cap = row.get("capacity_gbps")
+    return {
+        "id": row["id"], "name": row["name"], "city": row["city"],
+        "country_code": row["country_code"], "area": row["area"],
+        "lat": float(row["lat"]), "lon": float(row["lon"]),
+        "region_id": row.get("region_id") or None,
+        "capacity_gbps": (float(cap) if cap is not None and math.isfinite(float(cap)) else None),
+        "source": row.get("source") or None,
+    }
+
+
+def _origin_record(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "name": row["name"], "city": row["city"],
+        "country_code": row["country_code"], "lat": float(row["lat"]), "lon": float(row["lon"]),
+        "endpoint_types": list(row["endpoint_types"]), "source": row.get("source") or None,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Input parsing (every message names the parameter)
+
+
+def _one(name: str, required: bool = False) -> str | None:
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        _fail(400, f"{name}: given {len(values)} times; give it once")
+    if not values:
+        if required:
+            _fail(400, f"{name}: missing; required")
+        return None
+    return values[0]
+
+
+def _check_params(allowed: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    unknown = [k for k in request.args.keys() if k not in allowed]
+    if unknown:
+        _fail(400, f"unknown parameter {unknown[0][:40]!r}; allowed: {', '.join(allowed)}")
+
+
+def _coord_text(name: str, raw: str, limit: float) -> float:
+    s = raw.strip()
+    if s == "":
+        _fail(400, f"{name}: empty; expected a number of degrees in [-{limit:g}, {limit:g}]")
+    if len(s) > 40 or not _NUMBER_RE.fullmatch(s):
+        _fail(400, f"{name}: {s[:40]!r} is not a decimal number of degrees "
+                   f"(expected a value in [-{limit:g}, {limit:g}])")
+    return _coord_value(name, float(s), limit, s)
+
+
+def _coord_value(name: str, value: Any, limit: float, shown: str | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _fail(400, f"{name}: {json.dumps(value)[:40]} is not a number; expected degrees in "
+                   f"[-{limit:g}, {limit:g}]")
+    try:
+        v = float(value)
+    except OverflowError:  # a huge JSON integer
+        _fail(400, f"{name}: {str(value)[:40]} is outside [-{limit:g}, {limit:g}] degrees")
+    if not math.isfinite(v):
+        _fail(400, f"{name}: {shown or value!s} is not a finite number; expected degrees in "
+                   f"[-{limit:g}, {limit:g}]")
+    if not -limit <= v <= limit:
+        _fail(400, f"{name}: {shown or repr(v)} is outside [-{limit:g}, {limit:g}] degrees")
+    return v
+
+
+def _down_ids(values: Iterable[Any], name: str = "down") -> frozenset[str]:
+    st = _state()
+    known = st.pop_records
+    out = set()
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            _fail(400, f"{name}[{i}]: {json.dumps(value)[:40]} is not an access point id")
+        for part in value.split(","):
+            pid = part.strip().upper()
+            if not pid:
+                continue
+            if pid not in known:
+                _fail(400, f"{name}: unknown access point id {part.strip()[:20]!r}; known: "
+                           f"{', '.join(known)}")
+            out.add(pid)
+    return frozenset(out)
+
+
+def _origin_id(value: Any, name: str = "origin") -> str:
+    st = _state()
+    if value is None:
+        return st.settings.default_origin
+    if not isinstance(value, str):
+        _fail(400, f"{name}: {json.dumps(value)[:40]} is not an origin region id")
+    oid = value.strip().lower()
+    if oid not in st.origin_records:
+        _fail(400, f"{name}: unknown origin region id {value.strip()[:40]!r}; known: "
+                   f"{', '.join(st.origin_records)}")
+    return oid
+
+
+def _read_body(limit: int) -> bytes:
+    """The request body, refusing more than ``limit`` bytes with 413."""
+    length = request.content_length
+    if length is not None and length > limit:
+        _fail(413, f"request body of {length} bytes is larger than the limit of {limit} bytes")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        _fail(413, f"request body is larger than the limit of {limit} bytes")
+    return data
+
+
+def _reject_constant(token: str) -> NoReturn:
+    raise ValueError(f"{token} is not allowed in JSON (use finite numbers)")
+
+
+# --------------------------------------------------------------------------------------------
+# Views
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness + readiness: the catalog is loaded; the cache backend is reported (a Redis
+    outage degrades caching, not answers, so it is reported with status 200 "degraded")."""
+    st = _state()
+    cache_health = cache.health(current_app._get_current_object())  # type: ignore[attr-defined]
+    ok = len(st.pop_records) > 0 and len(st.origin_records) > 0
+    status = "ok" if ok and cache_health["reachable"] else ("degraded" if ok else "failing")
+    return _json_response({
+        "status": status,
+        "version": __version__,
+        "code_version": CODE_VERSION,
+        "pid": os.getpid(),
+        "catalog": {"pops": len(st.pop_records), "origins": len(st.origin_records),
+                    "fingerprint": services.catalog_fingerprint(st.catalog)},
+        "cache": cache_health,
+    }, status=200 if ok else 503)
+
+
+@bp.get("/api/v1/pops")
+def pops() -> Response:
+    _check_params(())
+    return Response(_state().pops_body, mimetype="application/json")
+
+
+@bp.get("/api/v1/pops/<pop_id>")
+def pop(pop_id: str) -> Response:
+    _check_params(())
+    st = _state()
+    record = st.pop_records.get(pop_id.upper())
+    if record is None:
+        _fail(404, f"unknown access point id {pop_id[:20]!r}; known: {', '.join(st.pop_records)}")
+    return _json_response(record)
+
+
+@bp.get("/api/v1/origins")
+def origins() -> Response:
+    _check_params(())
+    return Response(_state().origins_body, mimetype="application/json")
+
+
+@bp.get("/api/v1/origins/<origin_id>")
+def origin(origin_id: str) -> Response:
+    _check_params(())
+    st = _state()
+    record = st.origin_records.get(origin_id.lower())
+    if record is None:
+        _fail(404, f"unknown origin region id {origin_id[:40]!r}; known: "
+                   f"{', '.join(st.origin_records)}")
+    return _json_response(record)
+
+
+@bp.get("/api/v1/nearest")
+def nearest() -> Response:
+    """Ranked PoPs for one client; see ``services.nearest_answer`` and ``docs/api.md``."""
+    _check_params(("lat", "lon", "down", "origin", "k"))
+    st = _state()
+    lat = _coord_text("lat", _one("lat", required=True) or "", 90.0)
+    lon = _coord_text("lon", _one("lon", required=True) or "", 180.0)
+    down = _down_ids(request.args.getlist("down"))
+    origin_id = _origin_id(_one("origin"))
+    n = len(st.pop_records)
+    k_raw = _one("k")
+    k = n
+    if k_raw is not None:
+        if not _INT_RE.fullmatch(k_raw.strip()):
+            _fail(400, f"k: {k_raw[:20]!r} is not a whole number in [1, {n}]")
+        k = int(k_raw)
+        if not 1 <= k <= n:
+            _fail(400, f"k: {k} is outside [1, {n}] (the number of access points)")
+    answer = services.nearest_answer(st.catalog, services.round_coord(lat),
+                                     services.round_coord(lon), origin_id, down, k)
+    return _json_response(answer, headers={"X-Cache": _cache_status()})
+
+
+@bp.post("/api/v1/assign")
+def assign() -> Response:
+    """Many clients -> their PoPs; JSON or CSV body; see ``docs/api.md``."""
+    _check_params(("origin", "down"))
+    st = _state()
+    limits = st.settings
+    mimetype = request.mimetype
+    if mimetype not in ("application/json", "text/csv"):
+        _fail(415, f"Content-Type {mimetype or 'missing'!r} is not supported; send "
+                   "'application/json' ({\"clients\": [...]}) or 'text/csv' (lat,lon[,name]"
+                   "[,weight]), e.g. curl -H 'Content-Type: text/csv' --data-binary @clients.csv")
+    body = _read_body(limits.max_upload_bytes)
+    origin_q = _one("origin")
+    down_q = request.args.getlist("down")
+    if mimetype == "application/json":
+        lats, lons, names, weights, origin_b, down_b = _clients_from_json(body, limits.max_clients)
+    else:
+        lats, lons, names, weights = _clients_from_csv(body, limits.max_clients,
+                                                       limits.max_upload_bytes)
+        origin_b, down_b = None, None
+    if origin_q is not None and origin_b is not None:
+        _fail(400, "origin: given both in the query string and in the body; give it once")
+    if down_q and down_b is not None:
+        _fail(400, "down: given both in the query string and in the body; give it once")
+    origin_id = _origin_id(origin_b if origin_b is not None else origin_q)
+    if down_b is not None:
+        if not isinstance(down_b, list):
+            _fail(400, f"down: {json.dumps(down_b)[:40]} is not a list of access point ids")
+        down = _down_ids(down_b)
+    else:
+        down = _down_ids(down_q)
+    table = services.route_table(st.catalog, tuple(zip(lats, lons)), origin_id, down)
+    return _json_response(_assign_answer(st, table, names, weights, origin_id, down),
+                          headers={"X-Cache": _cache_status()})
+
+
+def _clients_from_json(body: bytes, max_clients: int) -> tuple[list[float], list[float],
+                                                               list[str], list[float], Any, Any]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        _fail(400, f"body is not UTF-8 text (invalid byte at position {exc.start})")
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        _fail(400, f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    except ValueError as exc:
+        _fail(400, f"body is not valid JSON: {exc}")
+    except RecursionError:
+        _fail(400, "body is not acceptable JSON: nested too deeply")
+    if not isinstance(doc, dict):
+        _fail(400, 'body must be a JSON object like {"clients": [{"lat": 48.1, "lon": 11.6}]}')
+    allowed = ("clients", "origin", "down")
+    unknown = [k for k in doc if k not in allowed]
+    if unknown:
+        _fail(400, f"unknown field {unknown[0][:40]!r}; allowed: {', '.join(allowed)}")
+    clients = doc.get("clients")
+    if clients is None:
+        _fail(400, 'clients: missing; expected a list like [{"lat": 48.1, "lon": 11.6}]')
+    if not isinstance(clients, list):
+        _fail(400, "clients: must be a list of objects with lat, lon[, name][, weight]")
+    if not clients:
+        _fail(400, "clients: empty list; give at least one client")
+    if len(clients) > max_clients:
+        _fail(413, f"clients: {len(clients)} clients is more than the limit of {max_clients}")
+    lats: list[float] = []
+    lons: list[float] = []
+    names: list[str] = []
+    weights: list[float] = []
+    fields = ("lat", "lon", "name", "weight")
+    for i, c in enumerate(clients):
+        where = f"clients[{i}]"
+        if not isinstance(c, dict):
+            _fail(400, f"{where}: must be an object with lat, lon[, name][, weight]")
+        extra = [k for k in c if k not in fields]
+        if extra:
+            _fail(400, f"{where}: unknown field {extra[0][:40]!r}; allowed: {', '.join(fields)}")
+        for key in ("lat", "lon"):
+            if key not in c:
+                _fail(400, f"{where}.{key}: missing; required")
+        lats.append(_coord_value(f"{where}.lat", c["lat"], 90.0))
+        lons.append(_coord_value(f"{where}.lon", c["lon"], 180.0))
+        name = c.get("name")
+        if name is None:
+            name = ""
+        if not isinstance(name, str):
+            _fail(400, f"{where}.name: must be a string")
+        if len(name) > MAX_NAME_CHARS:
+            _fail(400, f"{where}.name: {len(name)} characters; at most {MAX_NAME_CHARS}")
+        names.append(name)
+        weight = c.get("weight", 1.0)
+        if weight is None:
+            weight = 1.0
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+            _fail(400, f"{where}.weight: {json.dumps(weight)[:40]} is not a number")
+        try:
+            w = float(weight)
+        except OverflowError:
+            _fail(400, f"{where}.weight: {str(weight)[:40]} is too large")
+        if not math.isfinite(w) or w < 0:
+            _fail(400, f"{where}.weight: {weight!r} must be a finite number >= 0")
+        weights.append(w)
+    return lats, lons, names, weights, doc.get("origin"), doc.get("down")
+
+
+def _clients_from_csv(body: bytes, max_clients: int, max_bytes: int) -> tuple[
+        list[float], list[float], list[str], list[float]]:
+    try:
+        from dashboard.domain.clients import ClientsError, parse_clients_csv
+    except ImportError:
+        _fail(415, "text/csv bodies are not available in this build; send application/json")
+    try:
+        df = parse_clients_csv(body, max_rows=max_clients, max_bytes=max_bytes)
+    except ClientsError as exc:
+        _fail(400, f"CSV body: {exc}")
+    return (df["lat"].astype(float).tolist(), df["lon"].astype(float).tolist(),
+            ["" if (isinstance(n, float) and math.isnan(n)) else str(n) for n in df["name"]],
+            df["weight"].astype(float).tolist())
+
+
+def _assign_answer(st: ApiState, table: Any, names: list[str], weights: list[float],
+                   origin_id: str, down: frozenset[str]) -> dict[str, Any]:
+    n = len(table)
+    w = np.asarray(weights, dtype=float)
+    routed = table["routed"].to_numpy(dtype=bool)
+    cols = {
+        "pop_km": _col(table["pop_km"], 1), "runner_up_km": _col(table["runner_up_km"], 1),
+        "internet_ms": _col(table["internet_ms"], 1), "backbone_ms": _col(table["backbone_ms"], 1),
+        "anycast_ms": _col(table["anycast_ms"], 1), "direct_km": _col(table["direct_km"], 1),
+        "direct_ms": _col(table["direct_ms"], 1), "saving_ms": _col(table["saving_ms"], 1),
+    }
+    pop_ids = table["pop_id"].tolist()
+    runner = table["runner_up_id"].tolist()
+    lats, lons = table["lat"].tolist(), table["lon"].tolist()
+    rows = []
+    for i in range(n):
+        rows.append({
+            "name": names[i], "lat": lats[i], "lon": lons[i], "weight": weights[i],
+            "routed": bool(routed[i]), "pop": pop_ids[i] or None, "pop_km": cols["pop_km"][i],
+            "runner_up": runner[i] or None, "runner_up_km": cols["runner_up_km"][i],
+            "internet_ms": cols["internet_ms"][i], "backbone_ms": cols["backbone_ms"][i],
+            "anycast_ms": cols["anycast_ms"][i], "direct_km": cols["direct_km"][i],
+            "direct_ms": cols["direct_ms"][i], "saving_ms": cols["saving_ms"][i],
+        })
+    by_pop = []
+    for pid in st.pop_records:
+        mask = routed & (table["pop_id"].to_numpy() == pid)
+        if mask.any():
+            by_pop.append({"id": pid, "clients": int(mask.sum()), "weight": _num(w[mask].sum(), 3)})
+    total_w = float(w[routed].sum())
+
+    def wmean(col: str) -> float | None:
+        if total_w <= 0:
+            return None
+        return _num(float(np.sum(table[col].to_numpy()[routed] * w[routed]) / total_w), 1)
+
+    return {
+        "origin": {k: st.origin_records[origin_id][k] for k in ("id", "name", "city")},
+        "down": sorted(down),
+        "count": n,
+        "routed": int(routed.sum()),
+        "summary": {
+            "by_pop": sorted(by_pop, key=lambda r: (-r["clients"], r["id"])),
+            "unrouted": int(n - routed.sum()),
+            "weighted_mean_anycast_ms": wmean("anycast_ms"),
+            "weighted_mean_direct_ms": wmean("direct_ms"),
+            "weighted_mean_saving_ms": wmean("saving_ms"),
+        },
+        "assignments": rows,
+    }
+
+
+def _cache_status() -> str:
+    return {"hit": "HIT", "miss": "MISS"}.get(getattr(g, "anycast_cache", ""), "BYPASS")
+
+
+# --------------------------------------------------------------------------------------------
+# Server-wide hooks
+
+
+def _is_json_path(path: str) -> bool:
+    return path.startswith(API_PREFIX) or path in JSON_PATHS
+
+
+def _api_methods(path: str) -> set[str]:
+    """Methods for which an API endpoint serves ``path`` (only computed on error paths)."""
+    adapter = current_app.url_map.bind("localhost")
+    methods: set[str] = set()
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        try:
+            endpoint, _ = adapter.match(path, method=method)
+        except HTTPException:
+            continue
+        if str(endpoint).startswith("api."):
+            methods.add(method)
+    if "GET" in methods:
+        methods |= {"HEAD", "OPTIONS"}
+    return methods
+
+
+def _route_api_paths() -> None:
+    """Dash serves its index for every GET path; under /api/ an unknown path is a JSON 404 and
+    a known path with the wrong method a JSON 405, not the dashboard's page."""
+    if not request.path.startswith(API_PREFIX):
+        return
+    rule = request.url_rule
+    if rule is not None and rule.endpoint.startswith("api."):
+        return
+    methods = _api_methods(request.path)
+    if not methods:
+        raise NotFound(f"no API endpoint {request.path[:80]}; see /api/v1/pops, /api/v1/origins, "
+                       "/api/v1/nearest, /api/v1/assign")
+    if request.method not in methods:
+        raise MethodNotAllowed(valid_methods=sorted(methods))
+
+
+def _http_error(exc: HTTPException) -> Any:
+    if not _is_json_path(request.path):
+        return exc
+    if exc.code == 405:
+        allowed = exc.valid_methods if hasattr(exc, "valid_methods") else None
+        message = f"method {request.method} is not allowed on {request.path[:80]}"
+        if allowed:
+            message += f"; allowed: {', '.join(sorted(allowed))}"
+    elif exc.code == 413:
+        message = (f"request body larger than the limit of "
+                   f"{_state().settings.max_upload_bytes} bytes")
+    else:
+        message = exc.description or exc.name
+    headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
+    return _json_response({"error": message}, status=exc.code or 500, headers=headers)
+
+
+def _api_error(exc: ApiError) -> Response:
+    return _json_response({"error": exc.message}, status=exc.status)
+
+
+def _internal_error(exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path[:200])
+    return _json_response({"error": "internal server error (logged)"}, status=500)
+
+
+def content_security_policy(app: Dash) -> str:
+    """A CSP that Dash works with: scripts only from this server plus the hashes of Dash's own
+    inline scripts (the renderer bootstrap and any clientside callbacks); inline *styles* are
+    allowed because Dash components and plotly.js set style attributes."""
+    hashes = " ".join(app.csp_hashes())
+    return ("default-src 'self'; "
+            f"script-src 'self' {hashes}; "
+            "style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; "
+            "font-src 'self' data:; "
+            "connect-src 'self'; "
+            "worker-src 'self' blob:; "
+            "object-src 'none'; "
+            "base-uri 'self'; "
+            "form-action 'self'; "
+            "frame-ancestors 'self'")
+
+
+def _security_headers(app: Dash) -> Any:
+    csp: list[str] = []
+
+    def add_headers(response: Response) -> Response:
+        if not csp:  # after every callback (and its inline scripts) is registered
+            csp.append(content_security_policy(app))
+        h = response.headers
+        present = {k.lower() for k in h.keys()}
+        for name, value in (("Content-Security-Policy", csp[0]),
+                            ("X-Content-Type-Options", "nosniff"),
+                            ("X-Frame-Options", "SAMEORIGIN"),
+                            ("Referrer-Policy", "same-origin"),
+                            ("Cross-Origin-Opener-Policy", "same-origin")):
+            if name.lower() not in present:
+                h[name] = value
+        if "cache-control" not in present and _is_json_path(request.path):
+            h["Cache-Control"] = "no-store"
+        return response
+
+    return add_headers
+
+
+def init_api(app: Dash, settings: Settings, catalog: Catalog) -> None:
+    """Register the API blueprint, JSON error handlers, size caps and security headers on
+    ``app.server``. Call once per app, after the callbacks are registered."""
+    server: Flask = app.server
+    pop_records = {r["id"]: _pop_record(r) for r in catalog.pops.to_dict("records")}
+    origin_records = {r["id"]: _origin_record(r) for r in catalog.origins.to_dict("records")}
+    server.extensions["anycast_api"] = ApiState(
+        catalog=catalog, settings=settings,
+        pops_body=json.dumps({"count": len(pop_records), "pops": list(pop_records.values())},
+                             separators=(",", ":"), allow_nan=False).encode(),
+        origins_body=json.dumps({"count": len(origin_records),
+                                 "origins": list(origin_records.values())},
+                                separators=(",", ":"), allow_nan=False).encode(),
+        pop_records=pop_records, origin_records=origin_records,
+    )
+    # Dash callbacks carry uploads base64-encoded (4/3 of the file) plus the scenario state; the
+    # API enforces max_upload_bytes exactly itself (_read_body).
+    server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes * 4 // 3 + (1 << 20)
+    server.register_blueprint(bp)
+    server.before_request(_route_api_paths)
+    server.register_error_handler(ApiError, _api_error)
+    server.register_error_handler(HTTPException, _http_error)
+    server.register_error_handler(Exception, _internal_error)
+    server.after_request(_security_headers(app))

@@ -1,0 +1,193 @@
+"""Capacity planning: load per access point, spill-over, catchments and N-1 analysis.
+
+Units: demand in the user's unit (requests/s, Mbps, people: whatever the weights are), capacity in
+the same unit, RTT in ms, coordinates in degrees. Routing is geographic: every client's PoPs are
+ranked once by WGS84 geodesic distance, and every what-if (a PoP down, an overload) walks that
+ranking, so 19 N-1 scenarios cost one ranking plus array indexing.
+
+Spill-over rule (stated in the UI too): demand goes to the nearest healthy PoP. A PoP whose
+incoming demand exceeds its remaining capacity accepts the same fraction of every client's demand
+(proportional shedding) and the excess moves on to each client's next-ranked healthy PoP, which
+accepts it only as far as it has headroom; this repeats down the ranking. Demand left when a
+client's ranking is exhausted is *unserved*. Total demand = served + unserved, always.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dashboard.domain.routing import NO_ROUTE
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """Quantile ``q`` (0..1) of ``values`` weighted by ``weights``; NaN values are ignored.
+
+    Uses the inverse of the weighted empirical CDF (the smallest value whose cumulative weight
+    reaches q), so a client of weight 3 counts like three clients of weight 1.
+    """
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    ok = np.isfinite(v) & (w > 0)
+    if not ok.any():
+        return float("nan")
+    v, w = v[ok], w[ok]
+    order = np.argsort(v, kind="stable")
+    cw = np.cumsum(w[order])
+    i = int(np.searchsorted(cw, q * cw[-1], side="left"))
+    return float(v[order][min(i, len(v) - 1)])
+
+
+def first_healthy(ranked: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """For each client, the first PoP of its ranking that is not down (``NO_ROUTE`` if none).
+
+    ``ranked`` is (n, m) PoP indices nearest first (m = every PoP); ``down`` a mask over PoPs.
+    """
+    ranked = np.asarray(ranked)
+    if ranked.size == 0:
+        return np.full(len(ranked), NO_ROUTE, dtype=np.int64)
+    ok = ~np.asarray(down, dtype=bool)[ranked]
+    col = np.argmax(ok, axis=1)
+    pick = ranked[np.arange(len(ranked)), col]
+    return np.where(ok.any(axis=1), pick, NO_ROUTE).astype(np.int64)
+
+
+def load_per_pop(pop: np.ndarray, weights: np.ndarray, n_pops: int) -> np.ndarray:
+    """Total demand attracted by each PoP (clients with ``NO_ROUTE`` count nowhere)."""
+    pop = np.asarray(pop)
+    ok = pop != NO_ROUTE
+    return np.bincount(pop[ok], weights=np.asarray(weights, dtype=float)[ok], minlength=n_pops)
+
+
+@dataclass(frozen=True)
+class SpillResult:
+    """Outcome of the spill-over rule.
+
+    ``load`` is demand accepted per PoP (never above its capacity), ``nominal`` the demand each PoP
+    would attract with unlimited capacity, ``unserved`` per client, and ``spilled`` the demand of
+    each client served somewhere other than its nearest healthy PoP.
+    """
+
+    load: np.ndarray
+    nominal: np.ndarray
+    unserved: np.ndarray
+    spilled: np.ndarray
+
+    @property
+    def total_unserved(self) -> float:
+        return float(self.unserved.sum())
+
+
+def spill_over(ranked: np.ndarray, weights: np.ndarray, capacity: np.ndarray,
+               down: np.ndarray | None = None) -> SpillResult:
+    """Apply the module's spill-over rule. ``capacity`` per PoP (``inf`` = unlimited)."""
+    ranked = np.asarray(ranked)
+    w = np.asarray(weights, dtype=float)
+    cap = np.asarray(capacity, dtype=float)
+    n_pops = len(cap)
+    if np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise ValueError("weights must be finite and >= 0")
+    if np.any(cap < 0) or np.any(np.isnan(cap)):
+        raise ValueError("capacities must be >= 0 (use inf for unlimited)")
+    down_mask = np.zeros(n_pops, dtype=bool) if down is None else np.asarray(down, dtype=bool)
+    # Each client's healthy PoPs, nearest first, packed to the left.
+    healthy = ~down_mask[ranked] if ranked.size else np.zeros(ranked.shape, dtype=bool)
+    order = np.argsort(~healthy, axis=1, kind="stable")
+    packed = np.take_along_axis(ranked, order, axis=1) if ranked.size else ranked
+    n_healthy = healthy.sum(axis=1) if ranked.size else np.zeros(len(w), dtype=int)
+    headroom = cap.copy()
+    load = np.zeros(n_pops)
+    remaining = w.copy()
+    at_nearest = np.zeros(len(w))
+    nominal = load_per_pop(first_healthy(ranked, down_mask), w, n_pops)
+    for r in range(packed.shape[1] if packed.ndim == 2 else 0):
+        active = (r < n_healthy) & (remaining > 0)
+        if not active.any():
+            break
+        pops = packed[active, r]
+        incoming = np.bincount(pops, weights=remaining[active], minlength=n_pops)
+        accepted = np.minimum(incoming, headroom)
+        frac = np.divide(accepted, incoming, out=np.ones(n_pops), where=incoming > 0)
+        if r == 0:
+            at_nearest[active] = remaining[active] * frac[pops]
+        remaining[active] = remaining[active] * (1.0 - frac[pops])
+        load += accepted
+        headroom -= accepted
+    spilled = np.clip(w - remaining - at_nearest, 0, None)
+    return SpillResult(load=load, nominal=nominal, unserved=remaining, spilled=spilled)
+
+
+def catchment_grid(step_deg: float, pop_lats: np.ndarray, pop_lons: np.ndarray,
+                   down: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell centres of a ``step_deg`` lat/lon grid and the nearest healthy PoP of each.
+
+    Idealised catchments (geography only, WGS84 geodesic); ``NO_ROUTE`` where every PoP is down.
+    """
+    from dashboard.domain.routing import assign
+
+    if not 0.25 <= step_deg <= 30:
+        raise ValueError(f"grid step {step_deg} deg is outside [0.25, 30]")
+    lats = np.arange(-90 + step_deg / 2, 90, step_deg)
+    lons = np.arange(-180 + step_deg / 2, 180, step_deg)
+    glat, glon = (a.ravel() for a in np.meshgrid(lats, lons, indexing="ij"))
+    a = assign(glat, glon, pop_lats, pop_lons, down=down, alternatives=1)
+    return glat, glon, a.pop
+
+
+def n_minus_one(ranked: np.ndarray, weights: np.ndarray, rtt: np.ndarray, capacity: np.ndarray,
+                pop_ids: list[str] | tuple[str, ...],
+                down: np.ndarray | None = None) -> pd.DataFrame:
+    """What losing each healthy PoP in turn does, one row per PoP.
+
+    ``ranked`` (n, m): every client's PoPs nearest first; ``rtt`` (n, m'): the modelled anycast RTT
+    (ms) of each client via each PoP *indexed by PoP* (NaN = unusable); ``capacity`` per PoP.
+    Columns: pop_id, clients_moved, demand_moved, moved_to (top destinations), p50/p95 before and
+    after and their change (weighted, ms), unserved (demand with no PoP after spill-over),
+    worst_pop and worst_utilisation (highest nominal load / capacity among the others).
+    """
+    w = np.asarray(weights, dtype=float)
+    cap = np.asarray(capacity, dtype=float)
+    n_pops = len(pop_ids)
+    base_down = np.zeros(n_pops, dtype=bool) if down is None else np.asarray(down, dtype=bool)
+    rows_idx = np.arange(len(w))
+    base_pop = first_healthy(ranked, base_down)
+    base_rtt = np.where(base_pop != NO_ROUTE, rtt[rows_idx, np.maximum(base_pop, 0)], np.nan)
+    p50_before = weighted_quantile(base_rtt, w, 0.5)
+    p95_before = weighted_quantile(base_rtt, w, 0.95)
+    rows = []
+    for i in range(n_pops):
+        if base_down[i]:
+            continue
+        d = base_down.copy()
+        d[i] = True
+        moved = base_pop == i
+        new_pop = base_pop.copy()
+        if moved.any():
+            new_pop[moved] = first_healthy(ranked[moved], d)
+        new_rtt = np.where(new_pop != NO_ROUTE, rtt[rows_idx, np.maximum(new_pop, 0)], np.nan)
+        nominal = load_per_pop(new_pop, w, n_pops)
+        util = np.divide(nominal, cap, out=np.zeros(n_pops), where=cap > 0)
+        util[i] = -np.inf
+        worst = int(np.argmax(util)) if n_pops > 1 else i
+        dest = pd.Series(w[moved], index=[pop_ids[p] if p != NO_ROUTE else "no route"
+                                          for p in new_pop[moved]]).groupby(level=0).sum()
+        dest = dest.sort_values(ascending=False)
+        spill = spill_over(ranked, w, cap, d)
+        p50_after = weighted_quantile(new_rtt, w, 0.5)
+        p95_after = weighted_quantile(new_rtt, w, 0.95)
+        rows.append({
+            "pop_id": pop_ids[i],
+            "clients_moved": int(moved.sum()),
+            "demand_moved": float(w[moved].sum()),
+            "moved_to": ", ".join(f"{k} ({v:.3g})" for k, v in dest.head(3).items()),
+            "p50_before_ms": p50_before, "p50_after_ms": p50_after,
+            "p50_change_ms": p50_after - p50_before,
+            "p95_before_ms": p95_before, "p95_after_ms": p95_after,
+            "p95_change_ms": p95_after - p95_before,
+            "unserved": spill.total_unserved,
+            "worst_pop": pop_ids[worst] if util[worst] > -np.inf else "",
+            "worst_utilisation": float(util[worst]) if util[worst] > -np.inf else float("nan"),
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,84 @@
+"""Why a client lands on a PoP: the support engineer's explanation, as data and plain sentences.
+
+Input is the ranking of :func:`dashboard.domain.paths.rank_pops` (every PoP, healthy ones ranked
+by WGS84 geodesic km, down ones flagged). Units: km and ms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+BGP_NOTE = ("Real anycast follows BGP routes, not geography: an ISP's routing policy or peering "
+            "can make a user enter at a farther access point than the nearest one.")
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The facts behind one client's assignment and the sentences that state them."""
+
+    chosen: str | None
+    chosen_km: float
+    runner_up: str | None
+    margin_km: float
+    margin_pct: float
+    skipped_down: tuple[str, ...]
+    observed: str | None = None
+    detour_km: float = float("nan")
+    detour_ms: float = float("nan")
+    sentences: tuple[str, ...] = field(default_factory=tuple)
+
+
+def explain(ranking: pd.DataFrame, observed: str | None = None,
+            names: dict[str, str] | None = None) -> Explanation:
+    """Explain the choice in ``ranking``; ``observed`` is the PoP the user was seen entering at
+    (e.g. from a traceroute), whose extra distance and modelled RTT versus the nearest is reported.
+    """
+    names = names or {}
+
+    def label(pid: str) -> str:
+        return f"{names[pid]} ({pid})" if pid in names else pid
+
+    up = ranking[ranking["up"]].sort_values("distance_km", kind="stable")
+    down_rows = ranking[~ranking["up"]]
+    if observed is not None and observed not in set(ranking["pop_id"]):
+        raise KeyError(f"unknown access point id {observed!r}")
+    sentences: list[str] = []
+    if up.empty:
+        sentences.append("Every access point is down: this client has no route to the Anycast EIP.")
+        return Explanation(None, float("nan"), None, float("nan"), float("nan"),
+                           tuple(down_rows["pop_id"]), observed, sentences=tuple(sentences))
+    first = up.iloc[0]
+    chosen, chosen_km = str(first["pop_id"]), float(first["distance_km"])
+    nearer_down = tuple(down_rows[down_rows["distance_km"] < chosen_km]["pop_id"])
+    sentences.append(f"{label(chosen)} is the nearest healthy access point, {chosen_km:,.0f} km away "
+                     f"(modelled RTT {first['anycast_ms']:.0f} ms to the origin)."
+                     if np.isfinite(first["anycast_ms"]) else
+                     f"{label(chosen)} is the nearest healthy access point, {chosen_km:,.0f} km away, "
+                     "but its endpoint is down: traffic is not rerouted to another endpoint.")
+    if nearer_down:
+        sentences.append("Nearer but down: " + ", ".join(label(p) for p in nearer_down) + ".")
+    runner, margin_km, margin_pct = None, float("nan"), float("nan")
+    if len(up) > 1:
+        second = up.iloc[1]
+        runner = str(second["pop_id"])
+        margin_km = float(second["distance_km"]) - chosen_km
+        margin_pct = 100.0 * margin_km / chosen_km if chosen_km > 0 else float("inf")
+        closeness = ("a near tie: small routing differences can flip it"
+                     if margin_km < 100 or margin_pct < 10 else "a clear margin")
+        sentences.append(f"Runner-up: {label(runner)}, {margin_km:,.0f} km farther ({closeness}).")
+    detour_km = detour_ms = float("nan")
+    if observed is not None and observed != chosen:
+        obs = ranking[ranking["pop_id"] == observed].iloc[0]
+        detour_km = float(obs["distance_km"]) - chosen_km
+        detour_ms = float(obs["anycast_ms"] - first["anycast_ms"])
+        state = "" if bool(obs["up"]) else " (marked down here)"
+        sentences.append(f"Observed entry at {label(observed)}{state}: {detour_km:,.0f} km farther "
+                         f"than {chosen}, costing about {detour_ms:+.0f} ms of modelled RTT.")
+    elif observed == chosen:
+        sentences.append(f"The observed entry point {label(observed)} matches the model.")
+    sentences.append(BGP_NOTE)
+    return Explanation(chosen, chosen_km, runner, margin_km, margin_pct, nearer_down, observed,
+                       detour_km, detour_ms, tuple(sentences))

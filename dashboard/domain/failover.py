@@ -1,0 +1,192 @@
+"""Failover transitions: who moves where when access points or endpoints change state, and the
+animation frames that show it.
+
+Units: degrees for coordinates, ms for RTTs. Routing is the geodesic nearest healthy PoP
+(:mod:`dashboard.domain.routing`); drawing positions are interpolated on the sphere, which is
+indistinguishable from the ellipsoid on a world map and lets every frame be computed in one
+vectorised step.
+
+plotly.js does not tween scattergeo, so the browser is sent every intermediate frame as plain
+arrays and steps through them itself (no server round trip per frame). Each frame holds only the
+paths of clients that move; unaffected paths stay in their own traces and never flicker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: At least 20 frames are needed for a smooth 1-2 s sweep at the browser's interval rate.
+DEFAULT_FRAMES = 24
+
+
+def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=-1)
+
+
+def slerp(lat1: object, lon1: object, lat2: object, lon2: object,
+          t: object) -> tuple[np.ndarray, np.ndarray]:
+    """Point at fraction ``t`` (0..1) of the great circle from point 1 to point 2 (sphere).
+
+    Vectorised over all arguments (broadcasting). Antipodal pairs have no unique great circle;
+    they fall back to linear interpolation in (lat, lon), which is at least continuous.
+    """
+    a = _unit(np.asarray(lat1, float), np.asarray(lon1, float))
+    b = _unit(np.asarray(lat2, float), np.asarray(lon2, float))
+    a, b = np.broadcast_arrays(a, b)
+    t = np.asarray(t, dtype=float)[..., None]
+    dot = np.clip(np.sum(a * b, axis=-1, keepdims=True), -1.0, 1.0)
+    omega = np.arccos(dot)
+    sin_o = np.sin(omega)
+    safe = sin_o > 1e-9
+    w1 = np.where(safe, np.sin((1.0 - t) * omega) / np.where(safe, sin_o, 1.0), 1.0 - t)
+    w2 = np.where(safe, np.sin(t * omega) / np.where(safe, sin_o, 1.0), t)
+    p = w1 * a + w2 * b
+    lat = np.degrees(np.arctan2(p[..., 2], np.hypot(p[..., 0], p[..., 1])))
+    lon = np.degrees(np.arctan2(p[..., 1], p[..., 0]))
+    antipodal = (~safe[..., 0]) & (dot[..., 0] < 0)
+    if np.any(antipodal):
+        lin_lat = (1 - t[..., 0]) * np.asarray(lat1, float) + t[..., 0] * np.asarray(lat2, float)
+        lin_lon = (1 - t[..., 0]) * np.asarray(lon1, float) + t[..., 0] * np.asarray(lon2, float)
+        lat = np.where(antipodal, lin_lat, lat)
+        lon = np.where(antipodal, lin_lon, lon)
+    return lat, lon
+
+
+def ease_in_out(t: np.ndarray) -> np.ndarray:
+    """Cubic ease-in-out: the sweep starts and lands gently instead of jerking."""
+    t = np.asarray(t, dtype=float)
+    return np.where(t < 0.5, 4 * t**3, 1 - (-2 * t + 2) ** 3 / 2)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What changes between two routing states of the same clients (client order kept).
+
+    ``moved`` marks clients whose PoP or origin changed (including gaining or losing a route).
+    Coordinates are NaN where a client has no PoP / no serving origin in that state.
+    """
+
+    before: pd.DataFrame
+    after: pd.DataFrame
+    moved: np.ndarray
+
+    @property
+    def moved_index(self) -> np.ndarray:
+        return np.flatnonzero(self.moved)
+
+    def summary(self) -> dict[str, object]:
+        """Counts and RTT change statistics for the before/after panel (ms)."""
+        m = self.moved
+        b = self.before["anycast_ms"].to_numpy()[m]
+        a = self.after["anycast_ms"].to_numpy()[m]
+        delta = a - b
+        finite = np.isfinite(delta)
+        flows = (
+            pd.DataFrame({"from": self.before["pop_id"].to_numpy()[m],
+                          "to": self.after["pop_id"].to_numpy()[m]})
+            .replace({"": "no route"})
+            .value_counts().rename("clients").reset_index()
+            .sort_values(["clients", "from", "to"], ascending=[False, True, True])
+        )
+        return {
+            "clients": int(len(self.moved)),
+            "moved": int(m.sum()),
+            "lost_route": int((self.before["served"].to_numpy()[m]
+                               & ~self.after["served"].to_numpy()[m]).sum()),
+            "regained_route": int((~self.before["served"].to_numpy()[m]
+                                   & self.after["served"].to_numpy()[m]).sum()),
+            "median_change_ms": float(np.median(delta[finite])) if finite.any() else None,
+            "worst_change_ms": float(np.max(delta[finite])) if finite.any() else None,
+            "flows": flows.to_dict("records"),
+        }
+
+
+def transition(before: pd.DataFrame, after: pd.DataFrame) -> Transition:
+    """Compare two :func:`dashboard.domain.paths.client_paths` tables of the same clients."""
+    if len(before) != len(after):
+        raise ValueError(f"before has {len(before)} clients, after has {len(after)}")
+    if len(before) and not (np.array_equal(before["lat"].to_numpy(), after["lat"].to_numpy())
+                            and np.array_equal(before["lon"].to_numpy(), after["lon"].to_numpy())):
+        raise ValueError("before and after must describe the same clients in the same order")
+    moved = ((before["pop_id"].to_numpy() != after["pop_id"].to_numpy())
+             | (before["origin_id"].to_numpy() != after["origin_id"].to_numpy())
+             | (before["served"].to_numpy() != after["served"].to_numpy()))
+    return Transition(before=before.reset_index(drop=True), after=after.reset_index(drop=True),
+                      moved=np.asarray(moved, dtype=bool))
+
+
+def _ends(df: pd.DataFrame, idx: np.ndarray, pop_pos: dict[str, tuple[float, float]],
+          origin_pos: dict[str, tuple[float, float]]) -> tuple[np.ndarray, ...]:
+    """PoP and origin positions of the selected clients, collapsed where missing.
+
+    A missing PoP (no route) collapses onto the client and a missing origin (endpoint down) onto
+    the PoP, so a lost path retracts toward its source and a regained one grows out of it.
+    """
+    clat = df["lat"].to_numpy()[idx]
+    clon = df["lon"].to_numpy()[idx]
+    pids = df["pop_id"].to_numpy()[idx]
+    oids = df["origin_id"].to_numpy()[idx]
+    plat = np.array([pop_pos[p][0] if p else np.nan for p in pids], dtype=float)
+    plon = np.array([pop_pos[p][1] if p else np.nan for p in pids], dtype=float)
+    plat = np.where(np.isfinite(plat), plat, clat)
+    plon = np.where(np.isfinite(plon), plon, clon)
+    olat = np.array([origin_pos[o][0] if o else np.nan for o in oids], dtype=float)
+    olon = np.array([origin_pos[o][1] if o else np.nan for o in oids], dtype=float)
+    olat = np.where(np.isfinite(olat), olat, plat)
+    olon = np.where(np.isfinite(olon), olon, plon)
+    return clat, clon, plat, plon, olat, olon
+
+
+def _segments(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray,
+              lon_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Interleave segments a->b with NaN gaps: one trace draws them all.
+
+    Two points per segment suffice: plotly geo draws lines as great-circle arcs (d3-geo).
+    """
+    n = len(lat_a)
+    lat = np.empty(3 * n)
+    lon = np.empty(3 * n)
+    lat[0::3], lat[1::3], lat[2::3] = lat_a, lat_b, np.nan
+    lon[0::3], lon[1::3], lon[2::3] = lon_a, lon_b, np.nan
+    return lat, lon
+
+
+def animation_frames(tr: Transition, pop_pos: dict[str, tuple[float, float]],
+                     origin_pos: dict[str, tuple[float, float]],
+                     n_frames: int = DEFAULT_FRAMES) -> dict[str, object]:
+    """Frames of the moving paths, as plain float lists the browser can step through.
+
+    Returns ``{"n": n_frames, "clients": [...moved client rows...], "internet": [[lats, lons], ...],
+    "backbone": [[lats, lons], ...]}`` with one entry per frame for each leg. Frame 0 is the
+    before state and the last frame is exactly the after state. In each frame the PoP end of a
+    moving client sweeps along the great circle from its old PoP to its new one (eased), and the
+    backbone leg follows it to the (possibly changing) origin.
+    """
+    if n_frames < 2:
+        raise ValueError(f"n_frames must be >= 2, got {n_frames}")
+    idx = tr.moved_index
+    _, _, p0lat, p0lon, o0lat, o0lon = _ends(tr.before, idx, pop_pos, origin_pos)
+    clat, clon, p1lat, p1lon, o1lat, o1lon = _ends(tr.after, idx, pop_pos, origin_pos)
+    ts = ease_in_out(np.linspace(0.0, 1.0, n_frames))
+    internet, backbone = [], []
+    for t in ts:
+        plat, plon = slerp(p0lat, p0lon, p1lat, p1lon, t)
+        olat, olon = slerp(o0lat, o0lon, o1lat, o1lon, t)
+        if t == 1.0:  # land exactly on the freshly computed state, free of rounding
+            plat, plon, olat, olon = p1lat, p1lon, o1lat, o1lon
+        ilat, ilon = _segments(clat, clon, plat, plon)
+        blat, blon = _segments(plat, plon, olat, olon)
+        internet.append([_json_floats(ilat), _json_floats(ilon)])
+        backbone.append([_json_floats(blat), _json_floats(blon)])
+    return {"n": int(n_frames), "clients": idx.tolist(), "internet": internet,
+            "backbone": backbone}
+
+
+def _json_floats(a: np.ndarray) -> list[float | None]:
+    """Rounded to ~1 m and NaN as None, which JSON and plotly read as a line gap."""
+    r = np.round(a, 5)
+    return [None if not np.isfinite(v) else float(v) for v in r]

@@ -1,0 +1,45 @@
+"""The API's one-point answer (numpy-only hot path) must equal the domain's ``paths.rank_pops``
+and ``paths.client_paths`` -- the functions behind the dashboard's table and explain panel."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dashboard import services
+from dashboard.catalog import default_catalog
+from dashboard.domain import paths
+
+CATALOG = default_catalog()
+ORIGINS = CATALOG.origin_ids
+
+
+@settings(max_examples=150, deadline=None)
+@given(lat=st.floats(-90, 90), lon=st.floats(-180, 180),
+       origin=st.sampled_from(ORIGINS),
+       down=st.frozensets(st.sampled_from(CATALOG.pop_ids), max_size=19))
+def test_nearest_answer_equals_rank_pops_and_client_paths(lat, lon, origin, down):
+    answer = services.nearest_answer(CATALOG, lat, lon, origin, down)
+    o = CATALOG.origin(origin)
+    mask = CATALOG.pop_mask(sorted(down))
+    ranked = paths.rank_pops(lat, lon, CATALOG.pop_ids, CATALOG.pop_lats, CATALOG.pop_lons,
+                             float(o["lat"]), float(o["lon"]), down=mask)
+    assert [r["id"] for r in answer["ranked"]] == ranked["pop_id"].tolist()
+    assert [r["rank"] for r in answer["ranked"]] == ranked["rank"].tolist()
+    assert [r["up"] for r in answer["ranked"]] == ranked["up"].tolist()
+    for col in ("distance_km", "internet_ms", "backbone_ms", "anycast_ms"):
+        np.testing.assert_allclose([r[col] for r in answer["ranked"]], ranked[col], atol=0.051)
+    table = paths.client_paths([lat], [lon], CATALOG.pop_ids, CATALOG.pop_lats, CATALOG.pop_lons,
+                               float(o["lat"]), float(o["lon"]), down=mask)
+    row = table.iloc[0]
+    assert answer["routed"] == bool(row["routed"])
+    assert (answer["pop"] or {}).get("id", "") == row["pop_id"]
+    assert (answer["runner_up"] or {}).get("id", "") == row["runner_up_id"]
+    np.testing.assert_allclose(answer["direct"]["distance_km"], row["direct_km"], atol=0.051)
+    np.testing.assert_allclose(answer["direct"]["rtt_ms"], row["direct_ms"], atol=0.051)
+    if answer["routed"]:
+        np.testing.assert_allclose(answer["pop"]["anycast_ms"], row["anycast_ms"], atol=0.051)
+        np.testing.assert_allclose(answer["saving_ms"], row["saving_ms"], atol=0.051)
+    else:
+        assert answer["saving_ms"] is None

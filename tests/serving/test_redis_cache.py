@@ -1,0 +1,133 @@
+"""The Redis-backed cache with a real redis-server on 127.0.0.1: shared between app instances,
+and a Redis outage degrades caching, never answers."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import pytest
+
+from dashboard import cache as cache_mod
+from dashboard.app import create_app
+from dashboard.memo import KEY_PREFIX
+from dashboard.settings import Settings
+
+pytestmark = pytest.mark.redis
+
+URL = "/api/v1/nearest?lat=35.6812&lon=139.7671&origin=us-west-1"
+
+
+@pytest.fixture()
+def fast_retry(monkeypatch):
+    monkeypatch.setattr(cache_mod, "REDIS_RETRY_S", 0.2)
+
+
+def make_app(catalog, redis_url: str):
+    return create_app(Settings(redis_url=redis_url), catalog)
+
+
+def test_two_app_instances_share_entries_through_redis(redis_server, catalog):
+    first = make_app(catalog, redis_server.url).server.test_client()
+    second = make_app(catalog, redis_server.url).server.test_client()
+    r1 = first.get(URL)
+    assert r1.status_code == 200 and r1.headers["X-Cache"] == "MISS"
+    r2 = second.get(URL)
+    assert r2.status_code == 200 and r2.headers["X-Cache"] == "HIT"
+    assert r2.get_json() == r1.get_json()
+    keys = [k.decode() for k in redis_server.client().keys(KEY_PREFIX + "*")]
+    assert any("services._nearest:" in k for k in keys), keys
+    health = second.get("/healthz").get_json()
+    assert health["cache"]["backend"] == "redis" and health["cache"]["reachable"] is True
+    assert health["cache"]["hits"] == 1 and health["cache"]["misses"] == 0
+
+
+def test_route_table_is_shared_too(redis_server, catalog):
+    doc = {"clients": [{"lat": 50.0, "lon": 8.0}, {"lat": 40.7, "lon": -74.0}]}
+    a = make_app(catalog, redis_server.url).server.test_client()
+    b = make_app(catalog, redis_server.url).server.test_client()
+    assert a.post("/api/v1/assign", json=doc).headers["X-Cache"] == "MISS"
+    resp = b.post("/api/v1/assign", json=doc)
+    assert resp.headers["X-Cache"] == "HIT"
+    assert resp.get_json()["assignments"][1]["pop"] == "IAD"
+
+
+def test_redis_stopped_midway_degrades_then_recovers(redis_server, catalog, fast_retry, caplog):
+    caplog.set_level(logging.WARNING, logger="dashboard.cache")
+    client = make_app(catalog, redis_server.url).server.test_client()
+    assert client.get(URL).headers["X-Cache"] == "MISS"
+    assert client.get(URL).headers["X-Cache"] == "HIT"
+
+    redis_server.stop()
+    statuses, caches = [], []
+    deadline = time.monotonic() + 1.0  # several circuit-breaker retry intervals
+    while time.monotonic() < deadline:
+        resp = client.get(URL)
+        statuses.append(resp.status_code)
+        caches.append(resp.headers["X-Cache"])
+        time.sleep(0.02)
+    assert set(statuses) == {200} and set(caches) == {"MISS"}
+    assert len(statuses) > 10
+    outage = [r for r in caplog.records if "unavailable" in r.getMessage()]
+    assert len(outage) == 1, [r.getMessage() for r in caplog.records]
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json()["status"] == "degraded"
+    assert health.get_json()["cache"]["reachable"] is False
+
+    redis_server.start()  # same port, empty
+    time.sleep(0.3)  # past the retry interval
+    assert client.get(URL).headers["X-Cache"] == "MISS"  # Redis restarted empty
+    assert client.get(URL).headers["X-Cache"] == "HIT"
+    assert any("reachable again" in r.getMessage() for r in caplog.records)
+    assert client.get("/healthz").get_json()["status"] == "ok"
+
+
+def test_redis_down_at_start_up_still_serves(redis_server, catalog):
+    url = redis_server.url
+    redis_server.stop()
+    client = make_app(catalog, url).server.test_client()
+    for _ in range(3):
+        resp = client.get(URL)
+        assert resp.status_code == 200 and resp.get_json()["pop"]["id"] == "NRT"
+    assert client.get("/healthz").get_json()["cache"]["reachable"] is False
+
+
+def test_a_hung_redis_costs_one_timeout_not_one_per_request(catalog, fast_retry):
+    """A Redis that accepts connections but never answers (e.g. stopped with SIGSTOP)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        client = make_app(catalog, f"redis://127.0.0.1:{port}/0").server.test_client()
+        t0 = time.monotonic()
+        first = client.get(URL)
+        first_s = time.monotonic() - t0
+        assert first.status_code == 200
+        assert first_s < cache_mod.REDIS_SOCKET_TIMEOUT_S + 1.0
+        t0 = time.monotonic()
+        for _ in range(20):
+            assert client.get(URL).status_code == 200
+        assert time.monotonic() - t0 < 1.0  # circuit open: no timeouts
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        for s in held:
+            s.close()
+        listener.close()
