@@ -8,12 +8,26 @@ provider changes its access-point list without notice.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-from dashboard.catalog import CatalogError, load_catalog
+import numpy as np
+import pandas as pd
+
+from dashboard.catalog import Catalog, CatalogError, load_catalog
+from dashboard.domain.clients import ClientsError, parse_clients
 from dashboard.settings import Settings, SettingsError
+
+#: Printed under every result: the tool models geography, the internet follows BGP.
+MODEL_NOTE = ("distance: WGS84 geodesic; nearest = geographically nearest healthy access point "
+              "(real anycast follows BGP); RTTs are modelled round trips")
+
+
+class CliError(Exception):
+    """A user error the CLI reports on stderr as ``error: ...`` with exit code 2."""
 
 
 def _add_catalog_args(p: argparse.ArgumentParser) -> None:
@@ -30,6 +44,143 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "origins", None):
         s = s.with_(origins_csv=args.origins)
     return s
+
+
+def _catalog(args: argparse.Namespace) -> tuple[Catalog, Settings]:
+    settings = _settings(args)
+    return load_catalog(settings.pops_csv, settings.origins_csv), settings
+
+
+def _down_ids(catalog: Catalog, raw: Sequence[str] | None) -> frozenset[str]:
+    """``--down CDG,LHR`` (repeatable, case-insensitive) -> known ids, or an error naming the id."""
+    ids = {part.strip().upper() for value in (raw or ()) for part in value.split(",")} - {""}
+    unknown = sorted(ids - set(catalog.pop_ids))
+    if unknown:
+        raise CliError(f"unknown access point id(s) in --down: {', '.join(unknown)}; "
+                       f"known: {', '.join(catalog.pop_ids)}")
+    return frozenset(ids)
+
+
+def _origin_id(catalog: Catalog, settings: Settings, raw: str | None) -> str:
+    origin = raw or settings.default_origin
+    if origin not in catalog.origin_ids:
+        raise CliError(f"unknown origin region {origin!r}; known: {', '.join(catalog.origin_ids)}")
+    return origin
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return None if math.isnan(v) else round(float(v), 3)
+    return v
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One ranked PoP as JSON: km/ms rounded to 1 m / 1 us, ``rank`` null when it is down."""
+    out = {k: _json_value(v) for k, v in row.items()}
+    out["rank"] = int(row["rank"]) if row["up"] else None
+    return out
+
+
+def cmd_nearest(args: argparse.Namespace) -> int:
+    from dashboard import services
+
+    catalog, settings = _catalog(args)
+    down = _down_ids(catalog, args.down)
+    origin = _origin_id(catalog, settings, args.origin)
+    if args.k is not None and args.k < 1:
+        raise CliError(f"--k must be >= 1, got {args.k}")
+    try:
+        table = services.rank_for_point(catalog, args.lat, args.lon, origin, down)
+    except ValueError as exc:  # the core names what is wrong with the coordinates
+        raise CliError(str(exc).replace("client 0: ", "")) from None
+    names = dict(zip(catalog.pops["id"], catalog.pops["name"]))
+    table.insert(2, "name", table["pop_id"].map(names))
+    up = table[table["up"]]
+    if args.k is not None:
+        up = up.head(args.k)
+    # Down PoPs are shown when they would have ranked among the rows shown ("X is down").
+    limit = up["distance_km"].max() if len(up) else math.inf
+    shown_down = table[~table["up"] & (table["distance_km"] <= limit)]
+    shown = pd.concat([up, shown_down])
+    if args.json:
+        doc = {
+            "client": {"lat": args.lat, "lon": args.lon},
+            "origin": origin,
+            "down": sorted(down),
+            "routed": bool(len(up)),
+            "pops": [_json_row(row) for row in shown.to_dict("records")],
+            "model": MODEL_NOTE,
+        }
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return 0
+    origin_row = catalog.origin(origin)
+    print(f"client {args.lat:g}, {args.lon:g} -> origin {origin} ({origin_row['city']})"
+          + (f"; down: {', '.join(sorted(down))}" if down else ""))
+    if not len(up):
+        print("no route: every access point is down")
+    header = (f"{'rank':>4}  {'pop':<5} {'name':<26} {'distance_km':>12} {'internet_ms':>12} "
+              f"{'backbone_ms':>12} {'anycast_ms':>11}")
+    print(header)
+    for row in shown.to_dict("records"):
+        rank = f"{int(row['rank']):>4}" if row["up"] else "down"
+        print(f"{rank}  {row['pop_id']:<5} {str(row['name'])[:26]:<26} "
+              f"{row['distance_km']:>12.1f} {row['internet_ms']:>12.1f} "
+              f"{row['backbone_ms']:>12.1f} {row['anycast_ms']:>11.1f}")
+    print(f"({MODEL_NOTE})")
+    return 0
+
+
+#: Columns of ``assign`` output: the client as read, then ``services.route_table``'s columns.
+def _assign_columns(route_columns: Sequence[str]) -> list[str]:
+    return ["name", "lat", "lon", "weight"] + [c for c in route_columns if c not in ("lat", "lon")]
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from dashboard import services
+
+    catalog, settings = _catalog(args)
+    down = _down_ids(catalog, args.down)
+    origin = _origin_id(catalog, settings, args.origin)
+    source = "<stdin>" if str(args.clients) == "-" else str(args.clients)
+    try:
+        data = sys.stdin.buffer.read() if source == "<stdin>" else Path(args.clients).read_bytes()
+    except FileNotFoundError:
+        raise CliError(f"{source}: file not found") from None
+    except OSError as exc:
+        raise CliError(f"{source}: cannot read ({exc.strerror})") from None
+    try:
+        clients = parse_clients(data)
+    except ClientsError as exc:
+        raise CliError(f"{source}: {exc}") from None
+    table = services.route_table(catalog, tuple(zip(clients["lat"], clients["lon"])), origin,
+                                 down)
+    out = table.drop(columns=["lat", "lon"])
+    out.insert(0, "name", clients["name"].to_numpy())
+    out.insert(1, "lat", clients["lat"].to_numpy())
+    out.insert(2, "lon", clients["lon"].to_numpy())
+    out.insert(3, "weight", clients["weight"].to_numpy())
+    out = out[_assign_columns(table.columns)]
+    for col in out.columns:
+        if col.endswith("_km") or col.endswith("_ms"):
+            out[col] = out[col].round(3)
+    target = None if args.output in (None, "-") else Path(args.output)
+    try:
+        if target is None:
+            out.to_csv(sys.stdout, index=False, lineterminator="\n")
+        else:
+            out.to_csv(target, index=False, lineterminator="\n")
+    except OSError as exc:
+        print(f"error: cannot write {target}: {exc.strerror}", file=sys.stderr)
+        return 1
+    routed = int(out["routed"].sum())
+    print(f"assigned {len(out)} clients to {origin} via the nearest healthy PoP"
+          + (f" ({len(out) - routed} without a route: every PoP down)" if routed < len(out) else "")
+          + (f" -> {target}" if target else ""), file=sys.stderr)
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -54,15 +205,50 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port (default 8050)")
     serve.add_argument("--debug", action="store_true", help="Dash dev tools and reloader")
     serve.set_defaults(func=cmd_serve)
+
+    near = sub.add_parser("nearest", help="rank the access points for one client location",
+                          description="Rank the access points for one client by WGS84 geodesic "
+                                      "distance, with the modelled RTT of each path.")
+    _add_catalog_args(near)
+    near.add_argument("--lat", type=float, required=True, help="client latitude, degrees")
+    near.add_argument("--lon", type=float, required=True, help="client longitude, degrees")
+    _add_routing_args(near)
+    near.add_argument("--k", type=int, default=None,
+                      help="show only the N nearest healthy access points (default: all)")
+    near.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    near.set_defaults(func=cmd_nearest)
+
+    asg = sub.add_parser("assign", help="assign a CSV of clients to their access points",
+                         description="Assign every client of a CSV (lat,lon[,weight][,name] or a "
+                                     "header naming lat, lon, name, weight) to its nearest "
+                                     "healthy access point, with the modelled path to the "
+                                     "origin.")
+    _add_catalog_args(asg)
+    asg.add_argument("clients", help="clients CSV file ('-' = standard input)")
+    asg.add_argument("-o", "--output", default=None,
+                     help="output CSV file ('-' or omitted = standard output)")
+    _add_routing_args(asg)
+    asg.set_defaults(func=cmd_assign)
     return parser
 
 
+def _add_routing_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--down", action="append", metavar="IDS",
+                   help="access points that are down, comma-separated ids (e.g. CDG,LHR)")
+    p.add_argument("--origin", default=None,
+                   help="origin region id (default: $ANYCAST_DEFAULT_ORIGIN or eu-central-1)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 output failure, 2 bad input or usage)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors and --help: argparse has printed the message
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     try:
         return int(args.func(args))
-    except (CatalogError, SettingsError) as exc:
+    except (CatalogError, SettingsError, CliError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

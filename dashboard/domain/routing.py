@@ -8,6 +8,7 @@ All PoPs down is a defined result (every client ``NO_ROUTE``), never an exceptio
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,17 +59,22 @@ class Assignment:
 
 def assign(client_lats: object, client_lons: object, pop_lats: object, pop_lons: object,
            down: object = None, alternatives: int = 2) -> Assignment:
-    """Rank the healthy PoPs of every client by geodesic distance (km), nearest first.
+    """Rank the healthy PoPs of every client by WGS84 geodesic distance (km), nearest first.
 
-    ``down`` is a boolean mask over PoPs (True = down) or ``None``. ``alternatives`` is how many
-    ranked PoPs to keep per client (the chosen one and runners-up).
+    Degrees in. ``down`` is a boolean mask over PoPs (True = down) or ``None``. ``alternatives``
+    is how many ranked PoPs to keep per client (the chosen one and runners-up); columns beyond
+    the number of healthy PoPs hold ``NO_ROUTE`` / NaN, and with every PoP down every client is
+    ``NO_ROUTE``. Uses the exact fast :func:`~dashboard.domain.geodesy.nearest` on the healthy
+    PoPs only, so a down PoP can never be chosen and the runner-up is the next *healthy* one.
     """
     cla, clo = validate_coords(client_lats, client_lons, "client")
     pla, plo = validate_coords(pop_lats, pop_lons, "access point")
     down_mask = np.zeros(len(pla), dtype=bool) if down is None else np.asarray(down, dtype=bool)
     if down_mask.shape != pla.shape:
         raise ValueError(f"down mask has shape {down_mask.shape}, expected {pla.shape}")
-    width = max(int(alternatives), 1)
+    width = operator.index(alternatives)
+    if width < 1:
+        raise ValueError(f"alternatives must be >= 1, got {width}")
     ranked = np.full((len(cla), width), NO_ROUTE, dtype=np.int64)
     ranked_km = np.full((len(cla), width), np.nan)
     healthy = np.flatnonzero(~down_mask)
