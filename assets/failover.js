@@ -131,12 +131,7 @@
             }
             if (job.t0 === null) { job.t0 = ts; }
             var due = Math.min(fr.n - 1, Math.floor((ts - job.t0) / frameMs));
-            if (due > job.k) {
-                job.k += 1;  // one frame per tick at most: every frame is shown
-                showFrame(gd, fr, job.k);
-                job.shown += 1;
-            }
-            if (job.k >= fr.n - 1) {
+            if (job.k >= fr.n - 1) {  // the last frame has been on screen for a tick: hand over
                 finish(gd, fr);
                 running = null;
                 window.anycastFailover.last = {id: fr.id, frames: job.shown,
@@ -144,6 +139,11 @@
                 report({id: fr.id, state: 'done', frames: job.shown,
                         ms: Math.round(ts - job.t0)});
                 return;
+            }
+            if (due > job.k) {
+                job.k += 1;  // one frame per tick at most: every frame is shown
+                showFrame(gd, fr, job.k);
+                job.shown += 1;
             }
             job.raf = requestAnimationFrame(step);
         }

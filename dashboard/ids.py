@@ -67,5 +67,5 @@ def pop_toggle(pop_id: str) -> dict:
 
 
 def endpoint_control(kind: str, region: str) -> dict:
-    """A control of the endpoint in ``region``: kind is pops | down | default | remove | whatif."""
+    """A control of the endpoint in ``region``: kind is pops | down | default | remove | whatif | unmap."""
     return {"type": f"endpoint-{kind}", "region": region}

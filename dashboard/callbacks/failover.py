@@ -255,10 +255,13 @@ def render_failover(view: FailoverView, names: Sequence[str], n_pops: int) -> li
     rows = []
     for j in order[:MAX_LISTED]:
         i = int(idx[j])
+        ends = flow_ends({"from": view.tr.before["pop_id"].iloc[i],
+                          "from_origin": view.tr.before["origin_id"].iloc[i],
+                          "to": after["pop_id"].iloc[i], "to_origin": after["origin_id"].iloc[i]})
         rows.append(html.Tr([
             html.Td(names[i] if i < len(names) else f"client {i + 1}"),
-            html.Td(view.tr.before["pop_id"].iloc[i] or "no route"),
-            html.Td(after["pop_id"].iloc[i] or "no route"),
+            html.Td(ends[0] or "no route"),
+            html.Td(ends[1] or "no route"),
             html.Td(_ms(b[j])), html.Td(_ms(a[j])),
             html.Td(_signed(delta[j]) if np.isfinite(delta[j]) else
                     ("lost" if np.isfinite(b[j]) else "restored" if np.isfinite(a[j]) else "–"),
@@ -385,7 +388,7 @@ def endpoint_edit(trigger: Any, value: Any, current: dict | None, add_region: st
     if not value:  # a freshly rendered button (n_clicks 0), not a click
         return no_update, no_update, no_update
     op = {"down": "endpoint_down", "default": "endpoint_default", "whatif": "endpoint_default",
-          "remove": "endpoint_remove"}.get(kind)
+          "remove": "endpoint_remove", "unmap": "endpoint_remove"}.get(kind)
     if op is None:
         return no_update, no_update, no_update
     return edit(op, region=region), no_update, no_update
@@ -405,6 +408,13 @@ def whatif_rows(current: dict | None, catalog: Catalog, settings: Settings) -> l
     coords = tuple((c.lat, c.lon) for c in scenario.clients)
     weights = np.array([c.weight for c in scenario.clients], dtype=float)
     lines = []
+    for region in sorted(set(scenario.endpoints_down) & set(dict(scenario.mappings))):
+        # the other remap: send the down endpoint's access points to the Default endpoint
+        r = services.route_table(catalog, coords, default, frozenset(scenario.down),
+                                 tuple(m for m in scenario.mappings if m[0] != region),
+                                 scenario.endpoints_down - {region})
+        lines.append(_whatif_line(f"{region}'s PoPs → default", r, weights,
+                                  ids.endpoint_control("unmap", region), "Remap"))
     for region in catalog.origin_ids:
         try:
             s = scenario.make_default(region, default)
@@ -412,22 +422,27 @@ def whatif_rows(current: dict | None, catalog: Catalog, settings: Settings) -> l
                                      s.endpoints_down)
         except (KeyError, ValueError):
             continue
-        ms = r["anycast_ms"].to_numpy(float)
-        ok = np.isfinite(ms) & (weights > 0)
-        median = _weighted_median(ms[ok], weights[ok]) if ok.any() else None
-        current_row = region == default
-        lines.append(html.Tr(className="is-current" if current_row else "", children=[
-            html.Td(region),
-            html.Td(f"{int(r['served'].sum())}/{len(r)}"),
-            html.Td(_ms(median)),
-            html.Td("current" if current_row else html.Button(
-                "Make default", id=ids.endpoint_control("whatif", region), n_clicks=0,
-                className="btn btn-ghost btn-sm")),
-        ]))
-    return [html.Div("What if the Default endpoint were in…", className="field-label"),
+        lines.append(_whatif_line(region, r, weights, ids.endpoint_control("whatif", region),
+                                  "Make default", current=region == default))
+    return [html.Div("What-if remap (latency if applied)", className="field-label"),
             html.Table(className="whatif-table", children=[
-                html.Thead(html.Tr([html.Th(h) for h in ("Region", "Served", "Median RTT", "")])),
+                html.Thead(html.Tr([html.Th(h) for h in ("Default in / remap", "Served",
+                                                         "Median", "")])),
                 html.Tbody(lines)])]
+
+
+def _whatif_line(label: str, routes: pd.DataFrame, weights: np.ndarray, button_id: dict,
+                 button_text: str, current: bool = False) -> html.Tr:
+    ms = routes["anycast_ms"].to_numpy(float)
+    ok = np.isfinite(ms) & (weights > 0)
+    median = _weighted_median(ms[ok], weights[ok]) if ok.any() else None
+    return html.Tr(className="is-current" if current else "", children=[
+        html.Td(label if not current else f"{label} (now)", className="whatif-label"),
+        html.Td(f"{int(routes['served'].sum())}/{len(routes)}"),
+        html.Td(_ms(median)),
+        html.Td("" if current else html.Button(button_text, id=button_id, n_clicks=0,
+                                               className="btn btn-ghost btn-sm")),
+    ])
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
@@ -503,6 +518,7 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
         Input(ids.endpoint_control("default", ALL), "n_clicks"),
         Input(ids.endpoint_control("remove", ALL), "n_clicks"),
         Input(ids.endpoint_control("whatif", ALL), "n_clicks"),
+        Input(ids.endpoint_control("unmap", ALL), "n_clicks"),
         State(ids.SCENARIO, "data"), State(ids.ENDPOINT_ADD_REGION, "value"),
         State(ids.ENDPOINT_ADD_POPS, "value"), prevent_initial_call=True)
     def _endpoint(*args):
