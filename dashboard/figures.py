@@ -270,12 +270,15 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     dn = pops[pops["id"].isin(down_set)]
     traces[POPS_DOWN] = go.Scattergeo(
         name=POPS_DOWN, lat=dn["lat"].to_numpy(float), lon=dn["lon"].to_numpy(float),
-        mode="markers", customdata=dn["id"].to_numpy(object),
+        # labelled: a down PoP often sits under a client or an origin marker in the same city
+        mode="markers+text", text=[f"{pid} down" for pid in dn["id"]],
+        textposition="top center", textfont=dict(size=10.5, color="#4B5563"),
+        customdata=dn["id"].to_numpy(object),
         hovertext=[f"<b>{r.name}</b> · {r.id}<br>DOWN: excluded from routing"
                    f"<br>{r.lat:.4f}, {r.lon:.4f}<br><i>click to bring back up</i>"
                    for r in dn.itertuples()],
         hoverinfo="text", showlegend=bool(len(dn)),
-        marker=dict(symbol="x-thin-open", size=13, color=DOWN_COLOR, line=dict(width=3)),
+        marker=dict(symbol="x-thin-open", size=15, color=DOWN_COLOR, line=dict(width=3.5)),
         legendrank=20)
 
     # -- clients ------------------------------------------------------------------------------------
