@@ -46,6 +46,12 @@ ORIGIN_SELECTED = "Origin (endpoint region)"
 POPS_DOWN = "Access points down"
 CLIENTS = "Clients"
 UNROUTED = "Clients with no route"
+ENDPOINTS_DOWN = "Endpoints down"
+UNSERVED = "Clients unserved (endpoint down)"
+#: The failover animation draws the paths of the clients that move in these two traces (the
+#: browser steps them with Plotly.restyle); they are empty whenever nothing is animating.
+MOVING_BACKBONE = "Moving backbone legs"
+MOVING_INTERNET = "Moving internet legs"
 MAP_TRACES: tuple[str, ...] = (
     LEG_BACKBONE,
     LEG_INTERNET,
@@ -55,7 +61,13 @@ MAP_TRACES: tuple[str, ...] = (
     ORIGIN_SELECTED,
     CLIENTS,
     UNROUTED,
+    # added for failover (appended so that the earlier indices stay put)
+    ENDPOINTS_DOWN,
+    UNSERVED,
+    MOVING_BACKBONE,
+    MOVING_INTERNET,
 )
+MOVING_COLOR = "#7C3AED"
 
 #: Most client -> PoP paths drawn; beyond this the map shows markers only (the table has all).
 MAX_DRAWN_PATHS = 2_000
@@ -113,44 +125,87 @@ def _empty_geo(name: str, mode: str = "markers", **kw: object) -> go.Scattergeo:
     return go.Scattergeo(name=name, lat=np.empty(0), lon=np.empty(0), mode=mode, **kw)
 
 
+def leg_arrays(routes: pd.DataFrame | None, pops: pd.DataFrame, origins: pd.DataFrame,
+               origin_id: str, exclude: Iterable[int] = ()
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(internet lats, lons, backbone lats, lons) of the static path layers, degrees, NaN gaps.
+
+    Internet legs: one per routed client (its own PoP). Backbone legs: one per distinct
+    (PoP, origin) pair used by a served client, to that PoP's mapped origin (``origin_id``
+    column of ``routes``; ``origin_id`` argument for tables without it). Clients in ``exclude``
+    (row positions) are left out: the failover animation draws them in the moving layers.
+    """
+    empty = np.empty(0)
+    if routes is None or not len(routes):
+        return empty, empty, empty, empty
+    pop_pos = {r.id: (float(r.lat), float(r.lon)) for r in pops.itertuples()}
+    org_pos = {r.id: (float(r.lat), float(r.lon)) for r in origins.itertuples()}
+    keep = routes["routed"].to_numpy(bool).copy()
+    ex = np.fromiter((int(i) for i in exclude), dtype=np.int64)
+    keep[ex[(ex >= 0) & (ex < len(keep))]] = False
+    sel = routes[keep]
+    net_lat = net_lon = bb_lat = bb_lon = empty
+    if len(sel):
+        drawn = sel.iloc[:MAX_DRAWN_PATHS]
+        p_lat = np.array([pop_pos[p][0] for p in drawn["pop_id"]])
+        p_lon = np.array([pop_pos[p][1] for p in drawn["pop_id"]])
+        net_lat, net_lon = geodesic_polyline(drawn["lat"], drawn["lon"], p_lat, p_lon)
+        served = sel[sel["served"].to_numpy(bool)] if "served" in sel else sel
+        oids = (served["origin_id"].to_numpy(object) if "origin_id" in served
+                else np.full(len(served), origin_id, dtype=object))
+        oids = np.where(oids == "", origin_id, oids)
+        pairs = [(p, o) for p, o in dict.fromkeys(zip(served["pop_id"], oids))
+                 if o in org_pos and pop_pos[p] != org_pos[o]]
+        if pairs:
+            a = np.array([pop_pos[p] for p, _ in pairs])
+            b = np.array([org_pos[o] for _, o in pairs])
+            bb_lat, bb_lon = geodesic_polyline(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+    return net_lat, net_lon, bb_lat, bb_lon
+
+
 def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
                routes: pd.DataFrame | None = None, client_names: Sequence[str] = (),
-               down: Iterable[str] = ()) -> go.Figure:
+               down: Iterable[str] = (), *, endpoints: Sequence[str] = (),
+               endpoints_down: Iterable[str] = (), moving: Sequence[int] = (),
+               moving_start: Sequence[Sequence[float | None]] | None = None,
+               animation_id: str | None = None) -> go.Figure:
     """The world map: access points, origins, clients and their paths.
 
     ``pops`` / ``origins``: catalog tables (id, name, city, lat, lon; pops also area).
     ``routes``: ``paths.client_paths`` output in client order (columns lat, lon, pop_id, pop_km,
-    backbone_km, internet_ms, backbone_ms, anycast_ms, routed), or None for no clients.
+    backbone_km, internet_ms, backbone_ms, anycast_ms, routed; optionally origin_id, served), or
+    None for no clients.
     ``client_names``: one label per route row (may be shorter; missing ones get "client i").
     ``down``: access point ids marked down (greyed, crossed, excluded from routing upstream).
+    ``origin_id``: region of the Default endpoint; ``endpoints``: regions of the Normal endpoints;
+    ``endpoints_down``: associated regions whose endpoint is down (grey crossed squares).
+    ``moving``: row positions of clients whose paths the failover animation draws instead of the
+    static layers; ``moving_start`` = [internet lats, internet lons, backbone lats, backbone lons]
+    of its first frame; ``animation_id`` goes to ``layout.meta.failover`` so the browser knows
+    the figure of which animation it shows.
     """
     down_set = set(down)
+    ep_down = set(endpoints_down)
+    associated = list(dict.fromkeys([origin_id, *endpoints]))
     traces: dict[str, go.Scattergeo] = {}
-    origin_row = origins[origins["id"] == origin_id]
-    o_lat = float(origin_row["lat"].iloc[0]) if len(origin_row) else math.nan
-    o_lon = float(origin_row["lon"].iloc[0]) if len(origin_row) else math.nan
     pop_pos = {r.id: (float(r.lat), float(r.lon)) for r in pops.itertuples()}
 
     # -- paths -----------------------------------------------------------------------------------
-    routed = routes[routes["routed"].astype(bool)] if routes is not None and len(routes) else None
-    net_lat = net_lon = bb_lat = bb_lon = np.empty(0)
-    if routed is not None and len(routed):
-        drawn = routed.iloc[:MAX_DRAWN_PATHS]
-        p_lat = np.array([pop_pos[p][0] for p in drawn["pop_id"]])
-        p_lon = np.array([pop_pos[p][1] for p in drawn["pop_id"]])
-        net_lat, net_lon = geodesic_polyline(drawn["lat"], drawn["lon"], p_lat, p_lon)
-        if np.isfinite(o_lat):
-            used = [p for p in dict.fromkeys(routed["pop_id"]) if pop_pos[p] != (o_lat, o_lon)]
-            if used:
-                ul = np.array([pop_pos[p] for p in used])
-                bb_lat, bb_lon = geodesic_polyline(ul[:, 0], ul[:, 1], np.full(len(used), o_lat),
-                                                   np.full(len(used), o_lon))
+    net_lat, net_lon, bb_lat, bb_lon = leg_arrays(routes, pops, origins, origin_id, moving)
     traces[LEG_BACKBONE] = go.Scattergeo(
         name=LEG_BACKBONE, lat=bb_lat, lon=bb_lon, mode="lines", hoverinfo="skip",
         line=dict(color=BACKBONE_COLOR, width=3), opacity=0.9, legendrank=2)
     traces[LEG_INTERNET] = go.Scattergeo(
         name=LEG_INTERNET, lat=net_lat, lon=net_lon, mode="lines", hoverinfo="skip",
         line=dict(color=INTERNET_COLOR, width=1.3, dash="dot"), opacity=0.85, legendrank=3)
+    start = [np.asarray([np.nan if v is None else v for v in arr], dtype=float)
+             for arr in (moving_start or ([], [], [], []))]
+    traces[MOVING_BACKBONE] = go.Scattergeo(
+        name=MOVING_BACKBONE, lat=start[2], lon=start[3], mode="lines", hoverinfo="skip",
+        line=dict(color=BACKBONE_COLOR, width=3.5), opacity=0.95, showlegend=False)
+    traces[MOVING_INTERNET] = go.Scattergeo(
+        name=MOVING_INTERNET, lat=start[0], lon=start[1], mode="lines", hoverinfo="skip",
+        line=dict(color=MOVING_COLOR, width=2.2), opacity=0.95, showlegend=False)
 
     # -- origins -----------------------------------------------------------------------------------
     def origin_text(df: pd.DataFrame) -> list[str]:
@@ -158,7 +213,16 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
                 f"{', '.join(r.endpoint_types)}<br>{r.lat:.4f}, {r.lon:.4f}"
                 for r in df.itertuples()]
 
-    others = origins[origins["id"] != origin_id]
+    others = origins[~origins["id"].isin(associated)]
+    live = [o for o in associated if o not in ep_down]
+    origin_row = origins.set_index("id").loc[[o for o in live if o in set(origins["id"])]] \
+        .reset_index()
+    dead = origins.set_index("id").loc[[o for o in associated if o in ep_down
+                                        and o in set(origins["id"])]].reset_index()
+
+    def role(oid: str) -> str:
+        return "Default endpoint" if oid == origin_id else "Normal endpoint"
+
     traces[ORIGINS_OTHER] = go.Scattergeo(
         name=ORIGINS_OTHER, lat=others["lat"].to_numpy(float), lon=others["lon"].to_numpy(float),
         mode="markers", customdata=others["id"].to_numpy(object),
@@ -168,11 +232,26 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     traces[ORIGIN_SELECTED] = go.Scattergeo(
         name=ORIGIN_SELECTED, lat=origin_row["lat"].to_numpy(float),
         lon=origin_row["lon"].to_numpy(float), mode="markers+text",
-        text=origin_row["id"].to_numpy(object), textposition="bottom center",
+        text=[oid if len(associated) == 1 else
+              f"{oid} · {'default' if oid == origin_id else 'normal'}"
+              for oid in origin_row["id"]], textposition="bottom center",
         textfont=dict(size=11, color=ORIGIN_COLOR), customdata=origin_row["id"].to_numpy(object),
-        hovertext=origin_text(origin_row), hoverinfo="text",
+        hovertext=[f"{t}<br>{role(oid)} of the Anycast EIP"
+                   for t, oid in zip(origin_text(origin_row), origin_row["id"])],
+        hoverinfo="text",
         marker=dict(symbol="square", size=14, color=ORIGIN_COLOR,
                     line=dict(color=BACKBONE_COLOR, width=2.5)), legendrank=1)
+    traces[ENDPOINTS_DOWN] = go.Scattergeo(
+        name=ENDPOINTS_DOWN, lat=dead["lat"].to_numpy(float), lon=dead["lon"].to_numpy(float),
+        mode="markers+text", text=[f"{oid} DOWN" for oid in dead["id"]],
+        textposition="bottom center", textfont=dict(size=11, color=UNROUTED_COLOR),
+        customdata=dead["id"].to_numpy(object),
+        hovertext=[f"{t}<br><b>{role(oid)} DOWN</b>: no failover to another endpoint; the "
+                   "clients of its access points are unserved"
+                   for t, oid in zip(origin_text(dead), dead["id"])],
+        hoverinfo="text", showlegend=bool(len(dead)),
+        marker=dict(symbol="square-x-open", size=15, color=UNROUTED_COLOR, line=dict(width=2)),
+        legendrank=8)
 
     # -- access points, one trace per area (legend = colour key) -----------------------------------
     for area in AREAS:
@@ -182,7 +261,8 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
             lon=sel["lon"].to_numpy(float), mode="markers",
             customdata=sel["id"].to_numpy(object),
             hovertext=[f"<b>{r.name}</b> · {r.id}<br>{r.area} access point"
-                       f"<br>{r.lat:.4f}, {r.lon:.4f}" for r in sel.itertuples()],
+                       f"<br>{r.lat:.4f}, {r.lon:.4f}<br><i>click to mark down</i>"
+                       for r in sel.itertuples()],
             hoverinfo="text",
             marker=dict(symbol="circle", size=12, color=AREA_COLORS.get(area, "#888"),
                         line=dict(color="white", width=1.5)),
@@ -190,11 +270,15 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     dn = pops[pops["id"].isin(down_set)]
     traces[POPS_DOWN] = go.Scattergeo(
         name=POPS_DOWN, lat=dn["lat"].to_numpy(float), lon=dn["lon"].to_numpy(float),
-        mode="markers", customdata=dn["id"].to_numpy(object),
+        # labelled: a down PoP often sits under a client or an origin marker in the same city
+        mode="markers+text", text=[f"{pid} down" for pid in dn["id"]],
+        textposition="top center", textfont=dict(size=10.5, color="#4B5563"),
+        customdata=dn["id"].to_numpy(object),
         hovertext=[f"<b>{r.name}</b> · {r.id}<br>DOWN: excluded from routing"
-                   f"<br>{r.lat:.4f}, {r.lon:.4f}" for r in dn.itertuples()],
+                   f"<br>{r.lat:.4f}, {r.lon:.4f}<br><i>click to bring back up</i>"
+                   for r in dn.itertuples()],
         hoverinfo="text", showlegend=bool(len(dn)),
-        marker=dict(symbol="x-thin-open", size=13, color=DOWN_COLOR, line=dict(width=3)),
+        marker=dict(symbol="x-thin-open", size=15, color=DOWN_COLOR, line=dict(width=3.5)),
         legendrank=20)
 
     # -- clients ------------------------------------------------------------------------------------
@@ -204,11 +288,17 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     c_idx = np.empty(0, dtype=int)
     u_lat = u_lon = np.empty(0)
     u_text: list[str] = []
+    s_lat = s_lon = np.empty(0)
+    s_text: list[str] = []
+    s_idx = np.empty(0, dtype=int)
     if routes is not None and len(routes):
         shown = routes.iloc[:MAX_DRAWN_CLIENTS]
         names = [client_names[i] if i < len(client_names) and client_names[i] else f"client {i + 1}"
                  for i in range(len(shown))]
-        ok = shown["routed"].to_numpy(bool)
+        routed = shown["routed"].to_numpy(bool)
+        served = shown["served"].to_numpy(bool) if "served" in shown else routed
+        ok = routed & served
+        lost = routed & ~served
         area_of = dict(zip(pops["id"], pops["area"]))
         idx = np.arange(len(shown))
         c_idx = idx[ok]
@@ -216,6 +306,8 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
         c_lon = shown["lon"].to_numpy(float)[ok]
         col = {k: shown[k].to_numpy() for k in ("lat", "lon", "pop_id", "pop_km", "internet_ms",
                                                    "backbone_km", "backbone_ms", "anycast_ms")}
+        oid = (shown["origin_id"].to_numpy(object) if "origin_id" in shown
+               else np.full(len(shown), origin_id, dtype=object))
         direct = shown["direct_ms"].to_numpy(float) if "direct_ms" in shown else None
         for i in c_idx:
             c_color.append(AREA_COLORS.get(area_of.get(col["pop_id"][i], ""), "#888"))
@@ -223,14 +315,19 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
                 f"<b>{names[i]}</b> ({col['lat'][i]:.4f}, {col['lon'][i]:.4f})<br>"
                 f"→ {col['pop_id'][i]} {_fmt_km(col['pop_km'][i])}, "
                 f"{_fmt_ms(col['internet_ms'][i])} internet<br>"
-                f"→ {origin_id} {_fmt_km(col['backbone_km'][i])}, "
+                f"→ {oid[i] or origin_id} {_fmt_km(col['backbone_km'][i])}, "
                 f"{_fmt_ms(col['backbone_ms'][i])} backbone<br>"
                 f"<b>{_fmt_ms(col['anycast_ms'][i])}</b> modelled RTT"
                 + (f" (direct {_fmt_ms(direct[i])})" if direct is not None else ""))
-        u_lat = shown["lat"].to_numpy(float)[~ok]
-        u_lon = shown["lon"].to_numpy(float)[~ok]
+        u_lat = shown["lat"].to_numpy(float)[~routed]
+        u_lon = shown["lon"].to_numpy(float)[~routed]
         u_text = [f"<b>{names[i]}</b><br>no route: every access point is down"
-                  for i in idx[~ok]]
+                  for i in idx[~routed]]
+        s_idx = idx[lost]
+        s_lat = shown["lat"].to_numpy(float)[lost]
+        s_lon = shown["lon"].to_numpy(float)[lost]
+        s_text = [f"<b>{names[i]}</b><br>enters at {col['pop_id'][i]}, whose endpoint is down: "
+                  "<b>unserved</b> (no automatic failover between endpoints)" for i in s_idx]
     traces[CLIENTS] = go.Scattergeo(
         name=CLIENTS, lat=c_lat, lon=c_lon, mode="markers", customdata=c_idx,
         hovertext=c_text, hoverinfo="text",
@@ -240,9 +337,15 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
         name=UNROUTED, lat=u_lat, lon=u_lon, mode="markers", hovertext=u_text, hoverinfo="text",
         showlegend=bool(len(u_lat)),
         marker=dict(symbol="x", size=9, color=UNROUTED_COLOR), legendrank=6)
+    traces[UNSERVED] = go.Scattergeo(
+        name=UNSERVED, lat=s_lat, lon=s_lon, mode="markers", customdata=s_idx,
+        hovertext=s_text, hoverinfo="text", showlegend=bool(len(s_lat)),
+        marker=dict(symbol="diamond-open", size=9, color=UNROUTED_COLOR, line=dict(width=2)),
+        legendrank=7)
 
     fig = go.Figure(data=[traces[name] for name in MAP_TRACES])
     fig.update_layout(
+        meta={"failover": animation_id or ""},
         uirevision=UIREVISION,  # keep the user's zoom/pan/legend state across data updates
         margin=dict(l=0, r=0, t=0, b=0),
         paper_bgcolor="rgba(0,0,0,0)",

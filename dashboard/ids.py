@@ -38,3 +38,34 @@ ASSIGNMENT_TABLE = "assignment-table"
 SUMMARY = "summary"
 RTT_CDF = "rtt-cdf"
 MODEL_NOTE = "model-note"
+
+# -- failover: access points and endpoints up/down, the animation -----------------------------------
+#: The control listing every access point with its state (toggle pills grouped by area).
+POP_STATUS = "pop-status"
+POP_STATUS_COUNT = "pop-status-count"
+POPS_ALL_UP = "pops-all-up"
+POPS_ALL_DOWN = "pops-all-down"
+#: Endpoints of the Anycast EIP (Default + Normal with mapped access points), rebuilt per scenario.
+ENDPOINTS_LIST = "endpoints-list"
+ENDPOINT_ADD_REGION = "endpoint-add-region"
+ENDPOINT_ADD_POPS = "endpoint-add-pops"
+ENDPOINT_ADD = "endpoint-add"
+ENDPOINT_MESSAGE = "endpoint-message"
+ENDPOINT_WHATIF = "endpoint-whatif"
+#: Animation frames computed once on the server; ``assets/failover.js`` steps them.
+FAILOVER_FRAMES = "failover-frames"
+#: Routing-relevant part of the previous scenario (the "before" of the next transition).
+FAILOVER_PREV = "failover-prev"
+#: Written by the browser: {"id", "state": "running" | "done", "frames"} (tests wait on it).
+FAILOVER_STATUS = "failover-status"
+FAILOVER_SUMMARY = "failover-summary"
+
+
+def pop_toggle(pop_id: str) -> dict:
+    """The pill of one access point in :data:`POP_STATUS` (click: down <-> up)."""
+    return {"type": "pop-toggle", "pop": pop_id}
+
+
+def endpoint_control(kind: str, region: str) -> dict:
+    """A control of the endpoint in ``region``: kind is pops | down | default | remove | whatif | unmap."""
+    return {"type": f"endpoint-{kind}", "region": region}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dash import dash_table, dcc, html
 
 from dashboard import ids
-from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
+from dashboard.catalog import AREAS, ENDPOINT_TYPE_LABELS, Catalog
 from dashboard.domain.scenario import DEFAULT_ENDPOINT_TYPE
 from dashboard.figures import rtt_cdf_figure
 
@@ -27,6 +27,8 @@ TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("direct_ms", "Direct ms", "numeric"),
     ("saving_ms", "Saving ms", "numeric"),
     ("runner_up", "Runner-up", "text"),
+    ("before", "Before last change", "text"),
+    ("change_ms", "Change ms", "numeric"),
 )
 
 MODEL_NOTE_TEXT = (
@@ -90,6 +92,74 @@ def client_controls(preset_options: list[dict]) -> html.Section:
     )
 
 
+def pop_status_controls(catalog: Catalog) -> html.Section:
+    """Every access point with its state, grouped by area: a pill per PoP (click: down <-> up).
+
+    The pills' look (class, title) follows the scenario; clicking one writes an edit, so the
+    scenario stays the single source of truth (clicking a PoP marker on the map does the same).
+    """
+    groups = []
+    for area in AREAS:
+        sel = catalog.pops[catalog.pops["area"] == area]
+        if not len(sel):
+            continue
+        groups.append(html.Div(className="pop-group", children=[
+            html.Div(area, className="pop-group-name"),
+            html.Div(className="pop-pills", children=[
+                html.Button(r.id, id=ids.pop_toggle(r.id), n_clicks=0,
+                            className="pop-pill pop-up", title=f"{r.id} · {r.city}: up",
+                            **{"data-pop": r.id, "data-area": area})
+                for r in sel.itertuples()]),
+        ]))
+    return _section(
+        "Access points",
+        html.Div(className="inline-form pop-status-head", children=[
+            html.Span(id=ids.POP_STATUS_COUNT, className="client-count",
+                      children=f"{len(catalog.pops)} of {len(catalog.pops)} up"),
+            html.Div(className="btn-pair", children=[
+                html.Button("All up", id=ids.POPS_ALL_UP, n_clicks=0, className="btn btn-ghost btn-sm"),
+                html.Button("All down", id=ids.POPS_ALL_DOWN, n_clicks=0,
+                            className="btn btn-ghost btn-sm"),
+            ]),
+        ]),
+        html.Div(id=ids.POP_STATUS, className="pop-status", role="group",
+                 **{"aria-label": "Access point state: click to mark down or up"},
+                 children=groups),
+        html.P("Click a pill or a PoP on the map to mark it down or back up; its clients move "
+               "to their next-nearest healthy access point.", className="hint"),
+    )
+
+
+def endpoint_controls(catalog: Catalog) -> html.Section:
+    """Endpoints of the Anycast EIP: the list (rebuilt by a callback), an add form, messages,
+    and the what-if remap offered while clients are unserved."""
+    pop_options = [{"label": f"{r.id} · {r.city}", "value": r.id} for r in catalog.pops.itertuples()]
+    region_options = [{"label": f"{r.id} · {r.city}", "value": r.id}
+                      for r in catalog.origins.itertuples()]
+    return _section(
+        "Endpoints",
+        html.Div(id=ids.ENDPOINTS_LIST, className="endpoints-list"),
+        html.Div(id=ids.ENDPOINT_MESSAGE, className="endpoint-message", role="alert"),
+        html.Details(className="endpoint-add", children=[
+            html.Summary("Add a Normal endpoint (another region)"),
+            dcc.Dropdown(id=ids.ENDPOINT_ADD_REGION, options=region_options, clearable=True,
+                         searchable=False, placeholder="Region…"),
+            dcc.Dropdown(id=ids.ENDPOINT_ADD_POPS, options=pop_options, multi=True,
+                         placeholder="Access points mapped to it…"),
+            html.Button("Add endpoint", id=ids.ENDPOINT_ADD, n_clicks=0, className="btn btn-sm"),
+        ]),
+        html.Div(id=ids.ENDPOINT_WHATIF, className="endpoint-whatif"),
+        html.P("One endpoint per region. Access points not mapped to a Normal endpoint send "
+               "traffic to the Default one. No automatic failover between endpoints: if one is "
+               "down, its access points' clients are unserved.", className="hint"),
+    )
+
+
+def failover_card() -> html.Div:
+    """Before/after of the last change of access point or endpoint state."""
+    return html.Div(id=ids.FAILOVER_SUMMARY, className="card failover-card")
+
+
 def assignment_table() -> dash_table.DataTable:
     columns = []
     for cid, name, ctype in TABLE_COLUMNS:
@@ -113,7 +183,7 @@ def assignment_table() -> dash_table.DataTable:
                     "textAlign": "right", "minWidth": "48px"},
         style_cell_conditional=[
             {"if": {"column_id": c}, "textAlign": "left"} for c in ("client", "pop", "origin",
-                                                                    "runner_up")
+                                                                    "runner_up", "before")
         ] + [{"if": {"column_id": "remove"}, "textAlign": "center", "cursor": "pointer",
               "color": "#B91C1C", "width": "28px", "minWidth": "28px"}],
         style_data_conditional=[
@@ -122,6 +192,16 @@ def assignment_table() -> dash_table.DataTable:
             {"if": {"filter_query": "{saving_ms} > 0", "column_id": "saving_ms"},
              "color": "#047857"},
             {"if": {"column_id": "anycast_ms"}, "fontWeight": "600"},
+            # rows of clients that moved in the last failover change, and clients cut off
+            {"if": {"filter_query": "{moved} = 1"}, "backgroundColor": "#F5F3FF"},
+            {"if": {"filter_query": "{moved} = 1", "column_id": "before"},
+             "color": "#5B21B6", "fontWeight": "600"},
+            {"if": {"filter_query": "{change_ms} > 0", "column_id": "change_ms"},
+             "color": "#B91C1C"},
+            {"if": {"filter_query": "{change_ms} < 0", "column_id": "change_ms"},
+             "color": "#047857"},
+            {"if": {"filter_query": "{cut_off} = 1"}, "backgroundColor": "#FEF2F2",
+             "color": "#991B1B"},
         ],
         tooltip_header={
             "pop_km": "Geodesic distance client → access point (WGS84)",
@@ -132,6 +212,8 @@ def assignment_table() -> dash_table.DataTable:
             "direct_ms": "Modelled RTT over the public internet straight to the origin region",
             "saving_ms": "Direct − anycast (positive: the Anycast EIP is faster)",
             "runner_up": "Next-nearest healthy access point and its distance",
+            "before": "Access point and RTT before the last failover change (moved clients)",
+            "change_ms": "RTT after − before the last failover change",
             "remove": "Click ✕ to remove the client",
         },
         css=[{"selector": ".dash-table-tooltip", "rule": "font-size: 12px"}],
@@ -163,6 +245,9 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.SCENARIO, data=None),
             dcc.Store(id=ids.SCENARIO_EDIT, data=None),
+            dcc.Store(id=ids.FAILOVER_FRAMES, data=None),
+            dcc.Store(id=ids.FAILOVER_PREV, data=None),
+            dcc.Store(id=ids.FAILOVER_STATUS, data=None),
             html.Header(
                 id=ids.HEADER,
                 className="app-header",
@@ -183,7 +268,9 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
                     ]),
                 ],
             ),
-            html.Aside(className="sidebar", children=[origin_controls(catalog), client_controls(preset_options or [])]),
+            html.Aside(className="sidebar", children=[
+                origin_controls(catalog), client_controls(preset_options or []),
+                pop_status_controls(catalog), endpoint_controls(catalog)]),
             html.Main(className="main", children=[
                 html.Div(id=ids.NOTICE, className="notice", role="status", **{"aria-live": "polite"}),
                 html.Div(className="map-card card", children=[
@@ -195,6 +282,7 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
                                            responsive=True, style={"height": "100%"}),
                     ),
                 ]),
+                failover_card(),
                 html.Div(className="insights", children=[
                     html.Div(id=ids.SUMMARY, className="summary"),
                     html.Div(className="card cdf-card", children=[

@@ -28,7 +28,7 @@ import pandas as pd
 
 from dashboard.catalog import Catalog
 from dashboard import latency
-from dashboard.domain import geodesy, paths
+from dashboard.domain import endpoints, geodesy, paths
 from dashboard.memo import memoize
 
 #: Decimal places callers round coordinates (degrees) to before calling, to share cache entries.
@@ -91,17 +91,45 @@ def down_mask(catalog: Catalog, down: Iterable[str]) -> np.ndarray:
 
 
 def route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...], origin_id: str,
-                down: frozenset[str] = frozenset()) -> pd.DataFrame:
-    """Path of every client (lat, lon in degrees) to ``origin_id``; see ``paths.client_paths``.
+                down: frozenset[str] = frozenset(),
+                mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
+                endpoints_down: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """Path of every client (lat, lon in degrees); see ``paths.client_paths``.
 
-    Memoized on (catalog contents, clients, origin, sorted down ids).
+    ``origin_id`` is the region of the Default endpoint; ``mappings`` the Normal endpoints
+    ``((region, (pop ids...)), ...)`` whose access points send traffic there instead;
+    ``endpoints_down`` regions whose endpoint is down (their access points' clients are unserved:
+    the provider does not fail over between endpoints). ``direct_ms`` is always to the Default
+    region. Raises ``ValueError`` / ``KeyError`` for an invalid endpoint set or unknown id.
+    Memoized on (catalog contents, clients, origin, down ids, mappings, down endpoints).
     """
-    return _route_table(catalog_fingerprint(catalog), tuple(clients), origin_id, _down_key(down))
+    return _route_table(catalog_fingerprint(catalog), tuple(clients), origin_id, _down_key(down),
+                        tuple((str(r), tuple(sorted(p))) for r, p in mappings),
+                        _down_key(endpoints_down))
+
+
+def pop_origin_arrays(catalog: Catalog, origin_id: str,
+                      mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
+                      endpoints_down: Iterable[str] = ()
+                      ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Per-PoP origin (lat, lon) arrays (NaN where the PoP's endpoint is down) and region ids."""
+    eps = endpoints.Endpoints(
+        (endpoints.Endpoint(origin_id),)
+        + tuple(endpoints.Endpoint(r, endpoints.NORMAL, tuple(p)) for r, p in mappings),
+        frozenset(endpoints_down))
+    idx = endpoints.pop_origins(eps, catalog.pop_ids, catalog.origin_ids)
+    ok = idx != endpoints.NO_ENDPOINT
+    safe = np.where(ok, idx, 0)
+    olat = np.where(ok, catalog.origins["lat"].to_numpy(float)[safe], np.nan)
+    olon = np.where(ok, catalog.origins["lon"].to_numpy(float)[safe], np.nan)
+    oids = [catalog.origin_ids[i] if i >= 0 else "" for i in idx]
+    return olat, olon, oids
 
 
 @memoize
 def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: str,
-                 down: tuple[str, ...]) -> pd.DataFrame:
+                 down: tuple[str, ...], mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
+                 endpoints_down: tuple[str, ...] = ()) -> pd.DataFrame:
     catalog = _catalog(fp)
     origin = catalog.origin(origin_id)
     if clients:
@@ -109,9 +137,14 @@ def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: s
         lats, lons = arr[:, 0], arr[:, 1]
     else:
         lats = lons = np.empty(0)
+    if not mappings and not endpoints_down:  # the common case: one endpoint, scalar origin
+        return paths.client_paths(lats, lons, catalog.pop_ids, catalog.pop_lats,
+                                  catalog.pop_lons, float(origin["lat"]), float(origin["lon"]),
+                                  down=down_mask(catalog, down), pop_origin_ids=origin_id)
+    olat, olon, oids = pop_origin_arrays(catalog, origin_id, mappings, endpoints_down)
     return paths.client_paths(lats, lons, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
-                              float(origin["lat"]), float(origin["lon"]),
-                              down=down_mask(catalog, down))
+                              olat, olon, down=down_mask(catalog, down), pop_origin_ids=oids,
+                              direct_origin=(float(origin["lat"]), float(origin["lon"])))
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, State, html
 
 from dashboard import figures, ids, services
+from dashboard.callbacks import failover
 from dashboard.callbacks.scenario import client_label, resolve_origin
 from dashboard.catalog import Catalog
 from dashboard.domain.scenario import Client, Scenario
@@ -30,15 +31,32 @@ def _num(v: Any) -> float | None:
 
 
 def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Catalog,
-                    origin_id: str) -> list[dict]:
-    """One table row per client (``id`` = client index, used by the ✕ remove column)."""
+                    origin_id: str, before: pd.DataFrame | None = None,
+                    moved: np.ndarray | None = None) -> list[dict]:
+    """One table row per client (``id`` = client index, used by the ✕ remove column).
+
+    ``before`` / ``moved``: the routing table before the last failover change and which clients
+    moved; moved rows get ``before`` ("CDG · 32 ms"), ``change_ms`` and ``moved`` = 1 (the table
+    highlights them); clients with no route or unserved get ``cut_off`` = 1.
+    """
     city = dict(zip(catalog.pops["id"], catalog.pops["city"]))
     rows = []
     for i, r in enumerate(routes.itertuples(index=False)):
         c = clients[i]
         routed = bool(r.routed)
         served = bool(getattr(r, "served", routed))
-        pop = f"{r.pop_id} · {city.get(r.pop_id, '')}" if routed else "no route (all down)"
+        pop = (f"{r.pop_id} · {city.get(r.pop_id, '')}" if routed
+               else "no route (all down)")
+        was = ""
+        change = None
+        is_moved = moved is not None and before is not None and bool(moved[i])
+        if is_moved:
+            b = before.iloc[i]
+            b_ms = _num(b["anycast_ms"])
+            was = ("no route" if not b["routed"] else
+                   f"{b['pop_id']} · {'unserved' if b_ms is None else f'{b_ms:.0f} ms'}")
+            a_ms = _num(r.anycast_ms)
+            change = None if a_ms is None or b_ms is None else a_ms - b_ms
         runner = (f"{r.runner_up_id} · {r.runner_up_km:,.0f} km" if r.runner_up_id else "–")
         rows.append({
             "id": i,
@@ -46,13 +64,18 @@ def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Ca
             "pop": pop,
             "pop_km": _num(r.pop_km),
             "internet_ms": _num(r.internet_ms),
-            "origin": (getattr(r, "origin_id", "") or origin_id) if served else "unserved",
+            "origin": ((getattr(r, "origin_id", "") or origin_id) if served
+                       else "unserved (endpoint down)" if routed else "–"),
             "backbone_km": _num(r.backbone_km),
             "backbone_ms": _num(r.backbone_ms),
             "anycast_ms": _num(r.anycast_ms),
             "direct_ms": _num(r.direct_ms),
             "saving_ms": _num(r.saving_ms),
             "runner_up": runner,
+            "before": was,
+            "change_ms": change,
+            "moved": 1 if is_moved else 0,
+            "cut_off": 0 if served else 1,
             "remove": "✕",
         })
     return rows
@@ -67,7 +90,10 @@ def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int)
     any_ms = routes["anycast_ms"].to_numpy(float)
     ok = np.isfinite(any_ms) & (w > 0)
     out["pops_used"] = int(routes.loc[routes["routed"].astype(bool), "pop_id"].nunique())
-    out["unrouted"] = int((~np.isfinite(any_ms)).sum())
+    routed = routes["routed"].to_numpy(bool)
+    served = routes["served"].to_numpy(bool) if "served" in routes else routed
+    out["unrouted"] = int((~routed).sum())
+    out["unserved"] = int((routed & ~served).sum())
     if ok.any():
         out["p50_ms"] = _wquantile(any_ms[ok], w[ok], 0.5)
         out["p95_ms"] = _wquantile(any_ms[ok], w[ok], 0.95)
@@ -86,8 +112,8 @@ def _wquantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
 
 
 def render_summary(s: dict, origin_id: str) -> list:
-    def kpi(label: str, value: str, hint: str = "") -> html.Div:
-        return html.Div(className="kpi", title=hint,
+    def kpi(label: str, value: str, hint: str = "", alert: bool = False) -> html.Div:
+        return html.Div(className="kpi kpi-alert" if alert else "kpi", title=hint,
                         children=[html.Div(value, className="kpi-value"),
                                   html.Div(label, className="kpi-label")])
 
@@ -107,32 +133,56 @@ def render_summary(s: dict, origin_id: str) -> list:
             else f"{s['faster_share']:.0%}", "share of clients whose modelled RTT improves"),
     ]
     if s.get("unrouted"):
-        items.append(kpi("without route", f"{s['unrouted']:,}", "every access point is down"))
+        items.append(kpi("without route", f"{s['unrouted']:,}", "every access point is down",
+                         alert=True))
+    if s.get("unserved"):
+        items.append(kpi("unserved (endpoint down)", f"{s['unserved']:,}",
+                         "their access point's endpoint is down; no failover between endpoints",
+                         alert=True))
     return items
 
 
 def compute_results(current: dict | None, catalog: Catalog, settings: Settings) -> tuple:
     """(map figure, table rows, summary children, CDF figure, client count text)."""
+    return compute_view(current, None, catalog, settings)[:5]
+
+
+def compute_view(current: dict | None, prev: dict | None, catalog: Catalog,
+                 settings: Settings) -> tuple:
+    """Everything the scenario shows: (map figure, table rows, summary children, CDF figure,
+    client count text, failover frames, failover card children, routing state for next time).
+
+    ``prev``: routing state of the previous scenario (``failover.routing_state``); when only the
+    access point / endpoint state changed, the map is sent in the animation's start state and
+    the frames go to the browser (see :mod:`dashboard.callbacks.failover`).
+    """
     scenario = Scenario.from_dict(current) if current else Scenario()
     origin_id = resolve_origin(scenario, catalog, settings)
+    scenario, _ = scenario.sanitized(origin_id)
     clients = scenario.clients
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
     routes = None
     if clients:
         routes = services.route_table(catalog, tuple((c.lat, c.lon) for c in clients), origin_id,
-                                      down)
+                                      down, scenario.mappings, scenario.endpoints_down)
     names = [client_label(c) for c in clients]
-    fig = figures.map_figure(catalog.pops, catalog.origins, origin_id, routes, names, down)
+    view = failover.plan_view(scenario, origin_id, routes, prev, catalog)
+    fig = figures.map_figure(catalog.pops, catalog.origins, origin_id, routes, names, down,
+                             endpoints=[r for r, _ in scenario.mappings],
+                             endpoints_down=scenario.endpoints_down, moving=view.moving,
+                             moving_start=view.moving_start, animation_id=view.animation_id)
+    card = failover.render_failover(view, names, len(catalog.pops))
     if routes is None:
         empty = pd.DataFrame({"anycast_ms": [], "saving_ms": [], "routed": [], "pop_id": []})
         return (fig, [], render_summary(summary_numbers(empty, [], len(catalog.pops)), origin_id),
-                figures.rtt_cdf_figure([], []), "No clients yet")
+                figures.rtt_cdf_figure([], []), "No clients yet", view.frames, card, view.state)
     weights = [c.weight for c in clients]
-    rows = assignment_rows(routes, clients, catalog, origin_id)
+    rows = assignment_rows(routes, clients, catalog, origin_id, view.before,
+                           view.tr.moved if view.tr is not None else None)
     summary = render_summary(summary_numbers(routes, weights, len(catalog.pops)), origin_id)
     cdf = figures.rtt_cdf_figure(routes["anycast_ms"], routes["direct_ms"], weights)
     count = f"{len(clients):,} client{'s' if len(clients) != 1 else ''}"
-    return fig, rows, summary, cdf, count
+    return fig, rows, summary, cdf, count, view.frames, card, view.state
 
 
 def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
@@ -144,7 +194,11 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
         Output(ids.SUMMARY, "children"),
         Output(ids.RTT_CDF, "figure"),
         Output(ids.CLIENT_COUNT, "children"),
+        Output(ids.FAILOVER_FRAMES, "data"),
+        Output(ids.FAILOVER_SUMMARY, "children"),
+        Output(ids.FAILOVER_PREV, "data"),
         Input(ids.SCENARIO, "data"),
+        State(ids.FAILOVER_PREV, "data"),
     )
-    def _results(current):
-        return compute_results(current, catalog, settings)
+    def _results(current, prev):
+        return compute_view(current, prev, catalog, settings)

@@ -16,6 +16,7 @@ import binascii
 import io
 import re
 import time
+from dataclasses import replace
 from typing import Any
 
 from dash import Dash, Input, Output, State, ctx, html, no_update
@@ -47,9 +48,66 @@ def edit(op: str, **fields: Any) -> dict:
     return {"op": op, "nonce": time.time_ns(), **fields}
 
 
-def apply_edit(scenario: Scenario, request: dict | None, max_clients: int
+#: Edits of access point / endpoint state (failover, issue 4). Each maps to one Scenario method;
+#: a rule violation (ValueError) becomes an error notice and leaves the scenario unchanged.
+FAILOVER_OPS = ("toggle_pop", "set_down", "endpoint_add", "endpoint_map", "endpoint_remove",
+                "endpoint_default", "endpoint_down")
+
+
+def apply_failover_edit(scenario: Scenario, request: dict, default_region: str,
+                        pop_ids: tuple[str, ...] = ()) -> tuple[Scenario, list[Notice]]:
+    """Apply one access point / endpoint edit (see :data:`FAILOVER_OPS`); never raises."""
+    op = request.get("op")
+    region = str(request.get("region") or "")
+    try:
+        if op == "toggle_pop":
+            pid = str(request.get("pop") or "")
+            if pop_ids and pid not in pop_ids:
+                return scenario, [("error", f"unknown access point {pid!r}")]
+            new = scenario.toggle_pop(pid)
+            return new, [("info", f"{pid} marked {'down' if pid in new.down else 'back up'}")]
+        if op == "set_down":
+            down = [str(p) for p in request.get("down") or () if not pop_ids or p in pop_ids]
+            new = scenario.with_down(down)
+            text = ("every access point marked down" if pop_ids and len(new.down) == len(pop_ids)
+                    else "every access point back up" if not new.down
+                    else f"{len(new.down)} access point(s) down")
+            return new, [("info", text.capitalize())]
+        pops = tuple(str(p) for p in request.get("pops") or ())
+        if op == "endpoint_add":
+            if not region:
+                raise ValueError("choose a region for the new endpoint")
+            new = scenario.add_endpoint(region, pops, default_region)
+            return new, [("info", f"Normal endpoint added in {region} for {', '.join(sorted(pops))}")]
+        if op == "endpoint_map":
+            new = scenario.map_pops(region, pops, default_region)
+            return new, [("info", f"{region} now serves {', '.join(sorted(pops))}")]
+        if op == "endpoint_remove":
+            return (scenario.remove_endpoint(region, default_region),
+                    [("info", f"endpoint in {region} dissociated; its access points now send "
+                              "traffic to the Default endpoint")])
+        if op == "endpoint_default":
+            old = scenario.origin or default_region
+            new = scenario.make_default(region, default_region)
+            return new, [("info", f"{region} is now the Default endpoint"
+                                  + (f" ({old} dissociated)" if old != region else ""))]
+        if op == "endpoint_down":
+            new = scenario.toggle_endpoint_down(region, default_region)
+            return new, [("info", f"endpoint in {region} marked "
+                                  f"{'down' if region in new.endpoints_down else 'back up'}")]
+    except ValueError as exc:
+        return scenario, [("error", f"Endpoints: {exc}. Nothing was changed.")]
+    return scenario, [("error", f"unknown edit {op!r} ignored")]
+
+
+def apply_edit(scenario: Scenario, request: dict | None, max_clients: int,
+               default_region: str = "", pop_ids: tuple[str, ...] = ()
                ) -> tuple[Scenario, list[Notice]]:
-    """Apply one edit request; never raises (a malformed request becomes an error notice)."""
+    """Apply one edit request; never raises (a malformed request becomes an error notice).
+
+    ``default_region``: the Default endpoint's region in effect (for endpoint edits when the
+    scenario leaves it to the app); ``pop_ids``: known access points (unknown ones refused).
+    """
     if not isinstance(request, dict):
         return scenario, []
     op = request.get("op")
@@ -89,6 +147,9 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int
         if scenario.clients:
             notices.append(("info", f"Cleared {len(scenario.clients)} client(s)"))
         scenario = scenario.clear_clients()
+    elif op in FAILOVER_OPS:
+        scenario, more = apply_failover_edit(scenario, request, default_region, pop_ids)
+        notices += more
     elif op != "notice":
         notices.append(("error", f"unknown edit {op!r} ignored"))
     return scenario, notices
@@ -206,15 +267,24 @@ def scenario_event(trigger: str | None, search: str | None, request: dict | None
         parsed, warnings = Scenario.from_query(search or "", pop_ids=catalog.pop_ids,
                                                origin_ids=catalog.origin_ids,
                                                max_clients=settings.max_clients)
+        parsed, more = parsed.sanitized(resolve_origin(parsed, catalog, settings))
+        warnings += more
         if scenario is not None and parsed == scenario:
             return (no_update,) * 5
         scenario = parsed
         notices += [("warning", f"Link: {w}") for w in warnings]
         set_widgets = True
     elif trigger == ids.ORIGIN:
-        if origin_value in catalog.origin_ids and origin_value != resolve_origin(scenario, catalog,
-                                                                                 settings):
-            scenario = scenario.with_origin(origin_value)
+        current_origin = resolve_origin(scenario, catalog, settings)
+        if origin_value in catalog.origin_ids and origin_value != current_origin:
+            # The origin is the Default endpoint's region: choosing another one is "make it
+            # the default" (a Normal endpoint there is absorbed; the old default dissociated).
+            try:
+                scenario = scenario.make_default(origin_value, current_origin)
+            except ValueError as exc:  # cannot happen with valid state; never crash on it
+                return (no_update,) * 4 + (render_notices([("error", f"Endpoints: {exc}")]),)
+            scenario = replace(scenario, endpoints_down=scenario.endpoints_down
+                               & set(scenario.associated(origin_value)))
         else:
             return (no_update,) * 5
     elif trigger == ids.ENDPOINT_TYPE:
@@ -223,7 +293,10 @@ def scenario_event(trigger: str | None, search: str | None, request: dict | None
         else:
             return (no_update,) * 5
     elif trigger == ids.SCENARIO_EDIT:
-        scenario, notices = apply_edit(scenario, request, settings.max_clients)
+        scenario, notices = apply_edit(scenario, request, settings.max_clients,
+                                       resolve_origin(scenario, catalog, settings),
+                                       tuple(catalog.pop_ids))
+        set_widgets = scenario.origin is not None and scenario.origin != origin_value
     fitted = fit_query(scenario)
     notices += [("warning", w) for w in fitted.warnings(len(scenario.clients))]
     new_search = "?" + fitted.query if fitted.query else ""

@@ -79,28 +79,44 @@ class Transition:
         return np.flatnonzero(self.moved)
 
     def summary(self) -> dict[str, object]:
-        """Counts and RTT change statistics for the before/after panel (ms)."""
+        """Counts and RTT change statistics for the before/after panel (ms).
+
+        ``flows``: one record per (from PoP, from origin, to PoP, to origin) with its number of
+        clients, most clients first; PoP "no route" = every PoP down, origin "" = unserved. RTT statistics
+        (``median_change_ms``, ``worst_change_ms`` = largest increase, ``worst_client`` = its row)
+        cover the moved clients served both before and after; losing or regaining service is
+        counted separately (``lost_route`` / ``regained_route``; ``no_route_after`` = no healthy
+        PoP at all, ``unserved_after`` = a PoP but its endpoint is down).
+        """
         m = self.moved
-        b = self.before["anycast_ms"].to_numpy()[m]
-        a = self.after["anycast_ms"].to_numpy()[m]
+        idx = np.flatnonzero(m)
+        b = self.before["anycast_ms"].to_numpy(float)[m]
+        a = self.after["anycast_ms"].to_numpy(float)[m]
         delta = a - b
         finite = np.isfinite(delta)
         flows = (
             pd.DataFrame({"from": self.before["pop_id"].to_numpy()[m],
-                          "to": self.after["pop_id"].to_numpy()[m]})
-            .replace({"": "no route"})
+                          "from_origin": self.before["origin_id"].to_numpy()[m],
+                          "to": self.after["pop_id"].to_numpy()[m],
+                          "to_origin": self.after["origin_id"].to_numpy()[m]})
+            .replace({"from": {"": "no route"}, "to": {"": "no route"}})
             .value_counts().rename("clients").reset_index()
             .sort_values(["clients", "from", "to"], ascending=[False, True, True])
         )
+        b_served = self.before["served"].to_numpy(bool)[m]
+        a_served = self.after["served"].to_numpy(bool)[m]
+        a_routed = self.after["routed"].to_numpy(bool)[m]
+        worst = int(idx[finite][np.argmax(delta[finite])]) if finite.any() else None
         return {
             "clients": int(len(self.moved)),
             "moved": int(m.sum()),
-            "lost_route": int((self.before["served"].to_numpy()[m]
-                               & ~self.after["served"].to_numpy()[m]).sum()),
-            "regained_route": int((~self.before["served"].to_numpy()[m]
-                                   & self.after["served"].to_numpy()[m]).sum()),
+            "lost_route": int((b_served & ~a_served).sum()),
+            "regained_route": int((~b_served & a_served).sum()),
+            "no_route_after": int((~a_routed).sum()),
+            "unserved_after": int((a_routed & ~a_served).sum()),
             "median_change_ms": float(np.median(delta[finite])) if finite.any() else None,
             "worst_change_ms": float(np.max(delta[finite])) if finite.any() else None,
+            "worst_client": worst,
             "flows": flows.to_dict("records"),
         }
 

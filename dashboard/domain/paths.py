@@ -51,7 +51,8 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
                  pop_lats: np.ndarray, pop_lons: np.ndarray, origin_lat: object, origin_lon: object,
                  down: np.ndarray | None = None,
                  pop_origin_ids: Sequence[str] | str = "",
-                 params: latency.LatencyParams | None = None) -> pd.DataFrame:
+                 params: latency.LatencyParams | None = None,
+                 direct_origin: tuple[float, float] | None = None) -> pd.DataFrame:
     """One row per client (client order) with columns :data:`PATH_COLUMNS`.
 
     ``origin_lat``/``origin_lon`` are the origin of every PoP (scalars) or per-PoP arrays (NaN =
@@ -61,7 +62,9 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     the two legs shown add up to the total (``params`` None = the shipped fitted parameters);
     ``direct_ms`` = internet leg straight to the origin of the default endpoint (the first finite
     origin when per-PoP arrays are given -- callers pass the default endpoint's origin as scalar
-    when they want a specific one); ``saving_ms`` = direct - anycast.
+    when they want a specific one, or give ``direct_origin`` = (lat, lon) of the default
+    endpoint's region, which also covers that endpoint being down); ``saving_ms`` = direct -
+    anycast.
     Clients with no healthy PoP have ``routed`` False; clients whose PoP's endpoint is down have
     ``served`` False (the provider does not fail over between endpoints); both get NaN RTTs.
     """
@@ -93,8 +96,9 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
                        + params.pop_overhead_ms)
         backbone_km[s] = geodesic_km(plat[s], plon[s], olat[s], olon[s])
     finite = np.flatnonzero(np.isfinite(olat_p))
-    if len(cla) and len(finite):
-        d_lat, d_lon = olat_p[finite[0]], olon_p[finite[0]]
+    if len(cla) and (direct_origin is not None or len(finite)):
+        d_lat, d_lon = ((float(direct_origin[0]), float(direct_origin[1]))
+                        if direct_origin is not None else (olat_p[finite[0]], olon_p[finite[0]]))
         direct_km = geodesic_km(cla, clo, d_lat, d_lon)
         direct = latency.internet_rtt_ms(cla, clo, d_lat, d_lon, params)
     else:

@@ -13,6 +13,12 @@ working when keys are added):
 - ``origin``: the origin region id the Anycast EIP's endpoint is in (omitted: the app's default).
 - ``endpoint``: the endpoint type, ``CLB`` or ``ENI`` (omitted: CLB).
 - ``down``: ``,``-separated access point ids marked down.
+- ``endpoints``: the *Normal* endpoints of the Anycast EIP and their mapped access points
+  (``AssociationMode=Normal``, ``PopLocations``), ``;``-separated, each ``region:POP,POP``, e.g.
+  ``endpoints=us-east-1:IAD,ORD,GRU;ap-southeast-1:SIN,KUL``. The *Default* endpoint is in
+  ``origin``; access points without a mapping send traffic to it.
+- ``endpoints_down``: ``,``-separated regions whose endpoint is down (no automatic failover
+  between endpoints: clients of access points mapped to a down endpoint are unserved).
 
 Parsing never raises: every malformed piece is dropped and described in the returned warnings.
 The module is pure (no web framework import): the dashboard, the API and the tests share it.
@@ -27,6 +33,8 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 from urllib.parse import quote, unquote
 
+from dashboard.domain.endpoints import DEFAULT, NORMAL, Endpoint, Endpoints
+
 #: Decimal places kept for coordinates (1e-4 degree is ~11 m on the ground).
 COORD_DECIMALS = 4
 #: Longest client name kept, in characters.
@@ -39,7 +47,7 @@ DEFAULT_MAX_QUERY_CHARS = 4000
 ENDPOINT_TYPES = ("CLB", "ENI")
 DEFAULT_ENDPOINT_TYPE = "CLB"
 #: Keys this version understands (later versions add endpoints, mappings, overrides, params).
-KNOWN_KEYS = ("clients", "origin", "endpoint", "down")
+KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down")
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
 _CTRL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -107,15 +115,29 @@ class Client:
 class Scenario:
     """Everything that defines a view. Immutable; edit with the ``with_*`` methods.
 
-    ``origin`` None means "the app's default origin". ``down`` holds access point ids.
-    Later features add fields here with defaults (down endpoints, endpoint mappings, observed-PoP
-    overrides, model parameters) and a key each in :func:`to_query` / :func:`from_query`.
+    ``origin`` None means "the app's default origin"; it is the region of the *Default*
+    endpoint. ``down`` holds access point ids. ``mappings`` are the *Normal* endpoints, one
+    ``(region, (pop ids...))`` each (PoP ids kept sorted, endpoints in the order added);
+    ``endpoints_down`` the regions whose endpoint is down.
+    Later features add fields here with defaults (observed-PoP overrides, model parameters) and a
+    key each in :func:`to_query` / :func:`from_query`.
+
+    Endpoint edits (:meth:`add_endpoint`, :meth:`map_pops`, ...) validate with the provider's
+    rules and raise ``ValueError`` with a message for the user, leaving the scenario unchanged.
     """
 
     clients: tuple[Client, ...] = ()
     origin: str | None = None
     endpoint_type: str = DEFAULT_ENDPOINT_TYPE
     down: frozenset[str] = field(default_factory=frozenset)
+    mappings: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    endpoints_down: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "down", frozenset(self.down))
+        object.__setattr__(self, "endpoints_down", frozenset(self.endpoints_down))
+        object.__setattr__(self, "mappings", tuple(
+            (str(region), tuple(sorted(set(pops)))) for region, pops in self.mappings))
 
     # -- edits (each returns a new scenario) ------------------------------------------------
     def with_clients(self, clients: Iterable[Client]) -> "Scenario":
@@ -150,10 +172,113 @@ class Scenario:
     def with_down(self, down: Iterable[str]) -> "Scenario":
         return replace(self, down=frozenset(down))
 
+    def toggle_pop(self, pop_id: str) -> "Scenario":
+        """Mark an access point down, or back up if it is down."""
+        return replace(self, down=self.down ^ {pop_id})
+
+    # -- endpoints (one Anycast EIP: one Default + Normal endpoints, one per region) -------------
+    def endpoint_set(self, default_region: str) -> Endpoints:
+        """The endpoints as the domain sees them; ``default_region`` is used when ``origin`` is
+        None. Raises ``ValueError`` naming the broken rule (see :class:`Endpoints`)."""
+        region = self.origin or default_region
+        items = (Endpoint(region, DEFAULT, (), self.endpoint_type),) + tuple(
+            Endpoint(r, NORMAL, pops) for r, pops in self.mappings)
+        return Endpoints(items, self.endpoints_down)
+
+    def associated(self, default_region: str) -> tuple[str, ...]:
+        """Regions with an endpoint, the default first."""
+        return (self.origin or default_region,) + tuple(r for r, _ in self.mappings)
+
+    def _checked(self, default_region: str, **changes: object) -> "Scenario":
+        new = replace(self, **changes)
+        new.endpoint_set(default_region)  # raises ValueError with the user-facing reason
+        return new
+
+    def add_endpoint(self, region: str, pops: Iterable[str], default_region: str) -> "Scenario":
+        """Associate a Normal endpoint in ``region`` with access points ``pops``."""
+        return self._checked(default_region, origin=self.origin or default_region,
+                             mappings=self.mappings + ((region, tuple(pops)),))
+
+    def map_pops(self, region: str, pops: Iterable[str], default_region: str) -> "Scenario":
+        """Set the access points mapped to the Normal endpoint in ``region``."""
+        if region not in dict(self.mappings):
+            raise ValueError(f"there is no Normal endpoint in {region} to map access points to")
+        return self._checked(default_region, origin=self.origin or default_region, mappings=tuple(
+            (r, tuple(pops) if r == region else p) for r, p in self.mappings))
+
+    def remove_endpoint(self, region: str, default_region: str) -> "Scenario":
+        """Dissociate the Normal endpoint in ``region`` (its access points go to the default)."""
+        if region == (self.origin or default_region):
+            raise ValueError(f"{region} is the Default endpoint: make another endpoint the "
+                             "default first (an Anycast EIP always has one Default endpoint)")
+        if region not in dict(self.mappings):
+            raise ValueError(f"there is no endpoint in {region}")
+        return replace(self, mappings=tuple(m for m in self.mappings if m[0] != region),
+                       endpoints_down=self.endpoints_down - {region})
+
+    def make_default(self, region: str, default_region: str) -> "Scenario":
+        """What-if remap: ``region`` becomes the Default endpoint.
+
+        Its own mapping is dropped (the default serves every unmapped access point, so routing of
+        its former access points is unchanged) and the previous Default endpoint is dissociated:
+        a Normal endpoint needs access points, which the old default has none of.
+        """
+        old = self.origin or default_region
+        if region == old:
+            return self
+        return self._checked(default_region, origin=region,
+                             mappings=tuple(m for m in self.mappings if m[0] != region),
+                             endpoints_down=self.endpoints_down - {old})
+
+    def toggle_endpoint_down(self, region: str, default_region: str) -> "Scenario":
+        """Mark the endpoint in ``region`` down, or back up."""
+        if region not in self.associated(default_region):
+            raise ValueError(f"no endpoint is associated in {region}")
+        return replace(self, endpoints_down=self.endpoints_down ^ {region})
+
+    def sanitized(self, default_region: str) -> tuple["Scenario", list[str]]:
+        """The largest valid endpoint set from this scenario, and what was dropped and why.
+
+        Used for links, which may have been edited by hand or made on a server with another
+        default origin; never raises.
+        """
+        region0 = self.origin or default_region
+        warnings: list[str] = []
+        kept: list[tuple[str, tuple[str, ...]]] = []
+        seen = {region0}
+        mapped: dict[str, str] = {}
+        for region, pops in self.mappings:
+            if region in seen:
+                warnings.append(f"second endpoint in region {region} ignored: one endpoint per "
+                                "region" + (" (it is the Default endpoint)" if region == region0
+                                            else ""))
+                continue
+            ok = []
+            for p in pops:
+                if p in mapped:
+                    warnings.append(f"access point {p} is mapped to both {mapped[p]} and "
+                                    f"{region}; kept {mapped[p]}")
+                else:
+                    ok.append(p)
+            if not ok:
+                warnings.append(f"Normal endpoint in {region} ignored: it needs at least one "
+                                "access point")
+                continue
+            seen.add(region)
+            mapped.update({p: region for p in ok})
+            kept.append((region, tuple(ok)))
+        down = self.endpoints_down & seen
+        if self.endpoints_down - seen:
+            warnings.append("endpoint(s) marked down but not associated ignored: "
+                            + ", ".join(sorted(self.endpoints_down - seen)))
+        return replace(self, mappings=tuple(kept), endpoints_down=frozenset(down)), warnings
+
     # -- JSON-able form for dcc.Store ----------------------------------------------------------
     def to_dict(self) -> dict:
         return {"clients": [c.to_dict() for c in self.clients], "origin": self.origin,
-                "endpoint_type": self.endpoint_type, "down": sorted(self.down)}
+                "endpoint_type": self.endpoint_type, "down": sorted(self.down),
+                "mappings": [[r, list(p)] for r, p in self.mappings],
+                "endpoints_down": sorted(self.endpoints_down)}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Scenario":
@@ -163,7 +288,9 @@ class Scenario:
         return cls(clients=tuple(Client.from_dict(c) for c in d.get("clients") or ()),
                    origin=d.get("origin") or None,
                    endpoint_type=d.get("endpoint_type") or DEFAULT_ENDPOINT_TYPE,
-                   down=frozenset(d.get("down") or ()))
+                   down=frozenset(d.get("down") or ()),
+                   mappings=tuple((str(r), tuple(p)) for r, p in d.get("mappings") or ()),
+                   endpoints_down=frozenset(d.get("endpoints_down") or ()))
 
     # -- URL ---------------------------------------------------------------------------------
     def to_query(self) -> str:
@@ -207,6 +334,13 @@ def _encode(s: Scenario, clients: Sequence[Client], with_names: bool) -> str:
         parts.append("endpoint=" + s.endpoint_type)
     if s.down:
         parts.append("down=" + ",".join(quote(d, safe="") for d in sorted(s.down)))
+    if s.mappings:
+        parts.append("endpoints=" + ";".join(
+            quote(r, safe="") + ":" + ",".join(quote(p, safe="") for p in pops)
+            for r, pops in s.mappings))
+    if s.endpoints_down:
+        parts.append("endpoints_down=" + ",".join(quote(r, safe="")
+                                                  for r in sorted(s.endpoints_down)))
     return "&".join(parts)
 
 
@@ -326,6 +460,8 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     origin: str | None = None
     endpoint = DEFAULT_ENDPOINT_TYPE
     down: set[str] = set()
+    mappings: list[tuple[str, tuple[str, ...]]] = []
+    endpoints_down: set[str] = set()
     seen: set[str] = set()
     for key, value in _split_query(query):
         if key in seen and key in KNOWN_KEYS:
@@ -365,7 +501,65 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
             if unknown:
                 warnings.append(f"unknown access point(s) {', '.join(unknown[:_MAX_WARNINGS])} "
                                 "in 'down' ignored")
+        elif key == "endpoints":
+            mappings = _parse_mappings(value, pop_ids, origin_ids, warnings)
+        elif key == "endpoints_down":
+            endpoints_down = set()
+            unknown = []
+            for item in unquote(value).split(","):
+                region = item.strip()
+                if not region:
+                    continue
+                if not _ID_RE.match(region) or (origin_ids is not None
+                                                and region not in origin_ids):
+                    unknown.append(_short(region, 24))
+                else:
+                    endpoints_down.add(region)
+            if unknown:
+                warnings.append(f"unknown region(s) {', '.join(unknown[:_MAX_WARNINGS])} in "
+                                "'endpoints_down' ignored")
         else:
             warnings.append(f"unknown link parameter '{_short(key, 24)}' ignored")
-    return Scenario(clients=tuple(clients), origin=origin, endpoint_type=endpoint,
-                    down=frozenset(down)), warnings
+    scenario = Scenario(clients=tuple(clients), origin=origin, endpoint_type=endpoint,
+                        down=frozenset(down), mappings=tuple(mappings),
+                        endpoints_down=frozenset(endpoints_down))
+    if origin is not None and (mappings or endpoints_down):
+        # The Default region is known: apply the provider's rules now. (With no origin in the
+        # link, the app's default decides; the dashboard sanitizes again once it is resolved.)
+        scenario, more = scenario.sanitized(origin)
+        warnings += more
+    return scenario, warnings
+
+
+def _parse_mappings(raw: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str] | None,
+                    warnings: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """``region:POP,POP;region:POP`` -> [(region, (pops...))]; bad pieces dropped with warnings.
+
+    Rule violations between endpoints (two in one region, a PoP mapped twice, a Normal endpoint
+    without access points) are left to :meth:`Scenario.sanitized`, which names them.
+    """
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for item in unquote(raw).split(";"):
+        if not item.strip():
+            continue
+        region, sep, pops_text = item.partition(":")
+        region = region.strip()
+        if not sep or not _ID_RE.match(region) or (origin_ids is not None
+                                                   and region not in origin_ids):
+            warnings.append(f"endpoint '{_short(item)}' ignored (expected region:POP,POP with a "
+                            "known region)")
+            continue
+        pops, unknown = [], []
+        for p in pops_text.split(","):
+            pid = p.strip().upper()
+            if not pid:
+                continue
+            if not _ID_RE.match(pid) or (pop_ids is not None and pid not in pop_ids):
+                unknown.append(_short(pid, 12))
+            else:
+                pops.append(pid)
+        if unknown:
+            warnings.append(f"unknown access point(s) {', '.join(unknown[:_MAX_WARNINGS])} in the "
+                            f"mapping of {region} ignored")
+        out.append((region, tuple(pops)))
+    return out

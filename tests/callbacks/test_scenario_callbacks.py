@@ -197,7 +197,7 @@ def test_app_registers_callbacks_and_serves_topojson_locally():
     found = {}
 
     def walk(node):
-        if getattr(node, "id", None):
+        if isinstance(getattr(node, "id", None), str):  # pattern-matching (dict) ids skipped
             found[node.id] = node
         for child in getattr(node, "children", None) or []:
             if hasattr(child, "to_plotly_json"):

@@ -215,3 +215,30 @@ def test_slerp_endpoints_and_easing():
     np.testing.assert_allclose(lo, [2.35, 151.21], atol=1e-9)
     e = ease_in_out(np.linspace(0, 1, 11))
     assert e[0] == 0 and e[-1] == 1 and np.all(np.diff(e) > 0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sets(st.sampled_from(["CDG", "FRA", "LHR", "IAD", "GRU", "SIN", "NRT", "SYD",
+                                         "HKG", "MAD"]), max_size=5), min_size=1, max_size=4))
+def test_any_sequence_of_outages_moves_only_affected_clients_and_returns(catalog, steps):
+    base = paths(catalog)
+    prev, prev_down = base, set()
+    for down in steps:
+        cur = paths(catalog, down=sorted(down))
+        tr = transition(prev, cur)
+        # a client moves iff its PoP went down, or a nearer PoP came back up
+        lost = np.isin(prev["pop_id"].to_numpy(), sorted(down - prev_down))
+        came_back = sorted(prev_down - down)
+        assert lost[~tr.moved].sum() == 0
+        if not came_back:
+            np.testing.assert_array_equal(tr.moved, lost)
+        # everyone is on the nearest healthy PoP (the base ranking, skipping the down ones)
+        healthy = [i for i, p in enumerate(catalog.pop_ids) if p not in down]
+        km = geodesic_km(LATS[:, None], LONS[:, None], catalog.pop_lats[healthy][None, :],
+                         catalog.pop_lons[healthy][None, :])
+        expect = np.asarray(catalog.pop_ids)[healthy][np.argmin(km, axis=1)]
+        np.testing.assert_array_equal(cur["pop_id"].to_numpy(), expect)
+        prev, prev_down = cur, down
+    back = transition(prev, base)
+    assert not transition(base, paths(catalog)).moved.any()
+    np.testing.assert_array_equal(back.after["pop_id"], base["pop_id"])

@@ -152,3 +152,84 @@ def test_query_shaped_garbage_never_crashes(q):
     s, _ = Scenario.from_query(q, pop_ids=POPS, origin_ids=ORIGINS)
     for c in s.clients:
         assert -90 <= c.lat <= 90 and -180 <= c.lon <= 180
+
+
+# -- endpoints, mappings and outages (failover) -----------------------------------------------------
+
+@st.composite
+def endpoint_scenarios(draw):
+    """Valid multi-endpoint scenarios: one Default (origin), Normal endpoints in other regions
+    with disjoint non-empty PoP sets, down endpoints among the associated ones."""
+    origin = draw(st.sampled_from(ORIGINS))
+    regions = draw(st.lists(st.sampled_from([o for o in ORIGINS if o != origin]), unique=True,
+                            max_size=2))
+    pops = list(draw(st.permutations(POPS)))
+    mappings = []
+    for region in regions:
+        k = draw(st.integers(1, 2))
+        if len(pops) < k:
+            break
+        mappings.append((region, tuple(pops[:k])))
+        pops = pops[k:]
+    associated = [origin] + [r for r, _ in mappings]
+    return Scenario(clients=tuple(draw(st.lists(clients, max_size=3))), origin=origin,
+                    down=draw(st.frozensets(st.sampled_from(POPS), max_size=3)),
+                    mappings=tuple(mappings),
+                    endpoints_down=draw(st.frozensets(st.sampled_from(associated))))
+
+
+@settings(max_examples=300, deadline=None)
+@given(endpoint_scenarios())
+def test_endpoint_scenarios_round_trip_exactly(s):
+    s.endpoint_set("unused")  # valid by construction
+    back, warnings = Scenario.from_query(s.to_query(), pop_ids=POPS, origin_ids=ORIGINS)
+    assert warnings == [] and back == s
+    assert Scenario.from_dict(s.to_dict()) == s
+
+
+endpoint_chars = st.sampled_from(list("endpoints_down=&:;,eu-central-1us-east-1HKGSINCDGX% "))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(endpoint_chars, max_size=80).map("".join))
+def test_endpoint_shaped_garbage_never_crashes_and_stays_valid(q):
+    s, warnings = Scenario.from_query("origin=eu-central-1&" + q, pop_ids=POPS,
+                                      origin_ids=ORIGINS)
+    s.endpoint_set("eu-central-1")  # whatever was kept obeys the provider's rules
+    again, w2 = Scenario.from_query(s.to_query(), pop_ids=POPS, origin_ids=ORIGINS)
+    assert again == s and w2 == []
+
+
+@pytest.mark.parametrize("query, fragment", [
+    ("endpoints=us-east-1:SIN;us-east-1:HKG", "one endpoint per region"),
+    ("endpoints=us-east-1:SIN;cn-hongkong:SIN,HKG", "mapped to both"),
+    ("endpoints=us-east-1:", "needs at least one access point"),
+    ("endpoints=eu-central-1:CDG", "it is the Default endpoint"),
+    ("endpoints=mars-1:CDG", "mars-1"),
+    ("endpoints=us-east-1", "expected region:POP"),
+    ("endpoints=us-east-1:SIN,NOPE", "NOPE"),
+    ("endpoints_down=cn-hongkong", "not associated"),
+    ("endpoints_down=pluto-9", "pluto-9"),
+])
+def test_malformed_endpoints_are_dropped_with_a_warning(query, fragment):
+    s, warnings = Scenario.from_query("origin=eu-central-1&" + query, pop_ids=POPS,
+                                      origin_ids=ORIGINS)
+    assert any(fragment in w for w in warnings), warnings
+    s.endpoint_set("eu-central-1")
+
+
+def test_endpoint_edits_validate_and_never_half_apply():
+    s = Scenario(origin="eu-central-1")
+    s2 = s.add_endpoint("us-east-1", ["SIN", "HKG"], "x")
+    assert s2.mappings == (("us-east-1", ("HKG", "SIN")),)
+    with pytest.raises(ValueError, match="mapped to both"):
+        s2.add_endpoint("cn-hongkong", ["HKG"], "x")
+    with pytest.raises(ValueError, match="at least one"):
+        s2.map_pops("us-east-1", [], "x")
+    s3 = s2.toggle_endpoint_down("eu-central-1", "x").make_default("us-east-1", "x")
+    # us-east-1 is the default now; the old default is dissociated and its down flag with it
+    assert s3.origin == "us-east-1" and s3.mappings == () and s3.endpoints_down == frozenset()
+    assert s2.remove_endpoint("us-east-1", "x").mappings == ()
+    assert s.toggle_pop("CDG").toggle_pop("CDG") == s
+    # with no origin in the scenario, an endpoint edit pins the app's default region
+    assert Scenario().add_endpoint("us-east-1", ["SIN"], "eu-central-1").origin == "eu-central-1"

@@ -1,0 +1,162 @@
+"""The failover animation in a real headless Chromium: frames stepped in the browser, no server
+request per frame, paths landing on the freshly computed access point, and back again."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from flask import request
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.support.ui import WebDriverWait
+
+from dashboard import figures, ids, services
+from dashboard.app import create_app
+from dashboard.catalog import default_catalog
+from tests.e2e.conftest import VIEWPORT
+
+pytestmark = pytest.mark.e2e
+
+# Clients of CDG (Lyon, Brussels, Nantes, Lille) plus others that must not move. No client sits
+# on the CDG marker itself, so a click on the marker hits the access point.
+CLIENTS = ((45.76, 4.84, "Lyon"), (50.85, 4.35, "Brussels"), (47.22, -1.55, "Nantes"),
+           (50.63, 3.06, "Lille"), (40.71, -74.0, "New York"), (35.68, 139.69, "Tokyo"),
+           (-33.87, 151.21, "Sydney"))
+QUERY = "/?clients=" + ";".join(f"{a},{o},{n.replace(' ', '%20')}" for a, o, n in CLIENTS) + \
+    "&origin=eu-central-1"
+
+MOVING = figures.map_trace_index(figures.MOVING_INTERNET)
+STATIC = figures.map_trace_index(figures.LEG_INTERNET)
+
+# Samples the moving layer on every animation frame of the browser (independent of the code
+# under test: it only reads what the graph holds), and the POSTs to Dash's callback endpoint.
+RECORDER = f"""
+window.__fo = {{samples: [], stop: false}};
+function tick(ts) {{
+    const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
+    const t = gd && gd._fullData && gd._fullData.find(t => t.index === {MOVING});
+    if (t) {{
+        const s = JSON.stringify([Array.from(t.lat || []), Array.from(t.lon || [])]);
+        const last = window.__fo.samples[window.__fo.samples.length - 1];
+        if (!last || last.s !== s) {{ window.__fo.samples.push({{t: ts, s: s}}); }}
+    }}
+    if (!window.__fo.stop) {{ requestAnimationFrame(tick); }}
+}}
+requestAnimationFrame(tick);
+"""
+
+DASH_POSTS = """
+return performance.getEntriesByType('resource')
+    .filter(e => e.name.includes('_dash-update-component'))
+    .map(e => e.startTime);"""
+
+
+def start(dash_duo):
+    app = create_app()
+    posts: list[float] = []
+
+    @app.server.before_request
+    def _count():  # every callback round trip is one POST here
+        if request.path.endswith("/_dash-update-component"):
+            posts.append(time.monotonic())
+
+    dash_duo.start_server(app)
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False})
+    dash_duo.wait_for_page(url=dash_duo.server_url + QUERY)
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        f"const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');"
+        f"return gd && gd._fullData && gd._fullData.find(t => t.index === {STATIC})"
+        ".lat.length > 0"))
+    return posts
+
+
+def run_animation(dash_duo, trigger, posts):
+    """Trigger a change, wait for the animation to finish; returns (distinct moving-layer
+    states, server POSTs for the whole change, browser POSTs started during the animation)."""
+    d = dash_duo.driver
+    d.execute_script(RECORDER)
+    before = d.execute_script("return window.anycastFailover.last && window.anycastFailover.last.id")
+    n0 = len(posts)
+    trigger()
+    WebDriverWait(d, 15).until(lambda drv: drv.execute_script(
+        "const l = window.anycastFailover.last; return l && l.id !== arguments[0];", before))
+    time.sleep(0.3)  # let the last callbacks of this change land
+    d.execute_script("window.__fo.stop = true;")
+    samples = d.execute_script("return window.__fo.samples")
+    states = [json.loads(s["s"]) for s in samples if json.loads(s["s"])[0]]
+    t_first = next(s["t"] for s in samples if json.loads(s["s"])[0])
+    t_last = [s["t"] for s in samples if json.loads(s["s"])[0]][-1]
+    during = [t for t in d.execute_script(DASH_POSTS) if t_first <= t <= t_last]
+    return states, len(posts) - n0, during, d.execute_script("return window.anycastFailover.last")
+
+
+def pop_ends(state):
+    """(lat, lon) of the PoP end of each moving client's internet leg."""
+    lat, lon = state
+    return [(lat[i], lon[i]) for i in range(1, len(lat), 3)]
+
+
+def test_pop_down_animates_in_the_browser_and_back_by_marker_click(dash_duo):
+    posts = start(dash_duo)
+    catalog = default_catalog()
+    pops = catalog.pops.set_index("id")
+    expected = services.route_table(catalog, tuple((a, o) for a, o, _ in CLIENTS),
+                                    "eu-central-1", frozenset({"CDG"}))["pop_id"].tolist()
+    movers = [i for i, (_, _, n) in enumerate(CLIENTS) if n in ("Lyon", "Brussels", "Nantes",
+                                                                "Lille")]
+
+    # 1. CDG down from the pop-status control
+    pill = dash_duo.find_element(f"#{ids.POP_STATUS} button[data-pop='CDG']")
+    states, server_posts, during, last = run_animation(dash_duo, pill.click, posts)
+    assert len(states) >= 21, len(states)  # frame 0 + at least 20 distinct intermediate states
+    assert last["frames"] == 24 and 800 <= last["ms"] <= 6000
+    assert during == [], (during, states[:1])  # no server request while frames were stepped
+    # one change = one fixed set of callbacks (edit, scenario, results, pills, endpoints, what-if,
+    # messages...), whatever the number of frames
+    assert server_posts <= 12 < len(states), server_posts
+    cdg = (pops.loc["CDG", "lat"], pops.loc["CDG", "lon"])
+    assert all(e == pytest.approx(cdg, abs=1e-4) for e in pop_ends(states[0]))
+    want = [(pops.loc[expected[i], "lat"], pops.loc[expected[i], "lon"]) for i in movers]
+    got = pop_ends(states[-1])
+    assert len(got) == len(want)
+    assert all(g == pytest.approx(w, abs=1e-4) for g, w in zip(got, want)), (got, want)
+    # afterwards the moving layer is empty and the static layer holds every client's path
+    d = dash_duo.driver
+    n_paths = d.execute_script(f"""
+        const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
+        const mv = gd._fullData.find(t => t.index === {MOVING});
+        const st = gd._fullData.find(t => t.index === {STATIC});
+        return [mv.lat.length, Array.from(st.lat).filter(v => v === null || isNaN(v)).length];""")
+    assert n_paths == [0, len(CLIENTS) - 1]
+    assert "pop-down" in pill.get_attribute("class")
+    assert "CDG" in dash_duo.find_element(f"#{ids.FAILOVER_SUMMARY}").text
+    assert "down=CDG" in d.current_url
+
+    # 2. bring CDG back by clicking its (now grey, crossed) marker on the map
+    def click_marker():
+        px = d.execute_script(f"""
+            const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
+            const p = gd._fullLayout.geo._subplot.projection([arguments[1], arguments[0]]);
+            const box = gd.querySelector('.main-svg').getBoundingClientRect();
+            const map = document.getElementById('{ids.WORLD_MAP}').getBoundingClientRect();
+            return [p[0] + box.left - map.left, p[1] + box.top - map.top, map.width,
+                    map.height];""", *cdg)
+        el = dash_duo.find_element(f"#{ids.WORLD_MAP}")
+        ActionChains(d).move_to_element(el).move_by_offset(
+            round(px[0] - px[2] / 2), round(px[1] - px[3] / 2)).perform()
+        # click only once plotly has the marker under the pointer (it is a point click, not a
+        # click on empty map, which would add a client there)
+        WebDriverWait(d, 5).until(lambda drv: drv.execute_script(f"""
+            const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
+            return (gd._hoverdata || []).some(p => p.customdata === 'CDG');"""))
+        ActionChains(d).click().perform()
+
+    states, _, during, last = run_animation(dash_duo, click_marker, posts)
+    assert len(states) >= 21 and during == []
+    assert all(e == pytest.approx(cdg, abs=1e-4) for e in pop_ends(states[-1]))
+    WebDriverWait(d, 5).until(lambda drv: "down=" not in drv.current_url)
+    assert "pop-up" in pill.get_attribute("class")
+    assert len(dash_duo.find_elements(f"#{ids.ASSIGNMENT_TABLE} tbody tr")) >= len(CLIENTS)
+    assert [e for e in dash_duo.get_logs() or [] if e.get("level") == "SEVERE"] == []
