@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from dashboard.callbacks import results, scenario
+from dashboard.callbacks import capacity, results, scenario, support
 from dashboard.catalog import Catalog
 from dashboard.settings import Settings
 
@@ -19,3 +19,5 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     # Later concerns (failover, capacity, support) add a module and a line here.
     scenario.register(app, catalog, settings)
     results.register(app, catalog, settings)
+    capacity.register(app, catalog, settings)
+    support.register(app, catalog, settings)

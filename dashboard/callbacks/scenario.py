@@ -22,6 +22,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, ctx, html, no_update
 
 from dashboard import ids
+from dashboard.callbacks import edits_capacity
 from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
 from dashboard.domain.scenario import Client, Scenario, fit_query
 from dashboard.gazetteer import Gazetteer, load_gazetteer, preset_by_key
@@ -94,6 +95,9 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int
         if scenario.clients:
             notices.append(("info", f"Cleared {len(scenario.clients)} client(s)"))
         scenario = scenario.clear_clients()
+    elif op in edits_capacity.OPS:  # capacity planning and support views
+        scenario, more = edits_capacity.apply(scenario, request, max_clients)
+        notices += more
     elif op != "notice":
         notices.append(("error", f"unknown edit {op!r} ignored"))
     return scenario, notices
@@ -265,6 +269,7 @@ def scenario_event(trigger: str | None, search: str | None, request: dict | None
             return (no_update,) * 5
     elif trigger == ids.SCENARIO_EDIT:
         scenario, notices = apply_edit(scenario, request, settings.max_clients)
+        set_widgets = isinstance(request, dict) and request.get("op") == "replace"
     fitted = fit_query(scenario)
     notices += [("warning", w) for w in fitted.warnings(len(scenario.clients))]
     new_search = "?" + fitted.query if fitted.query else ""
