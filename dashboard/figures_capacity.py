@@ -24,8 +24,9 @@ POPS = "Access points (size = demand, colour = utilisation)"
 POPS_DOWN = "Access points down"
 CAPACITY_TRACES: tuple[str, ...] = (CATCHMENTS, DEMAND, SPILL_LINES, SPILL, POPS, POPS_DOWN)
 
-#: 24 distinct hues for catchments (PoP i gets colour i mod 24).
-PALETTE = tuple(qualitative.Light24)
+#: 21 distinct light hues for catchments (PoP i gets colour i mod 21): pastel, so that demand,
+#: flows and access points stay readable on top.
+PALETTE = tuple(qualitative.Set3) + tuple(qualitative.Pastel1)
 #: Utilisation colour scale: green below 70 %, amber to 100 %, red above.
 UTIL_SCALE = [[0.0, "#16A34A"], [0.45, "#84CC16"], [0.6, "#FACC15"], [0.667, "#F59E0B"],
               [0.7, "#EF4444"], [1.0, "#7F1D1D"]]
@@ -71,7 +72,7 @@ def capacity_map_figure(pops: pd.DataFrame, table: pd.DataFrame, flows: pd.DataF
             name=CATCHMENTS, lat=np.asarray(clat, float), lon=np.asarray(clon, float),
             mode="markers", hoverinfo="skip", showlegend=True,
             marker=dict(symbol="square", size=6.5, color=np.asarray(cpop, float) + 0.5,
-                        colorscale=_discrete_scale(n), cmin=0, cmax=n, opacity=0.42,
+                        colorscale=_discrete_scale(n), cmin=0, cmax=n, opacity=0.55,
                         line=dict(width=0)))
     else:
         traces[CATCHMENTS] = go.Scattergeo(name=CATCHMENTS, lat=np.empty(0), lon=np.empty(0),
@@ -84,8 +85,8 @@ def capacity_map_figure(pops: pd.DataFrame, table: pd.DataFrame, flows: pd.DataF
         hovertext=[f"<b>{lab}</b><br>{v * 1000:,.1f} Mbps" for lab, v in
                    zip(demand.get("label", []), g)],
         hoverinfo="text",
-        marker=dict(size=3 + 22 * np.sqrt(g / gmax), color=ORIGIN_COLOR, opacity=0.45,
-                    line=dict(width=0.5, color="white"), sizemode="diameter"))
+        marker=dict(size=2 + 20 * np.sqrt(g / gmax), color="#1E3A8A", opacity=0.38,
+                    line=dict(width=0), sizemode="diameter"))
     # Spill-over: one great-circle segment per flow (NaN-separated) and a marker at the target.
     fl = flows[flows["gbps"] > 0] if len(flows) else flows
     la, lo, tl, to, tt, ts = [], [], [], [], [], []
@@ -175,9 +176,9 @@ def load_bar_figure(table: pd.DataFrame) -> go.Figure:
         hovertemplate="%{x}: capacity %{y:,.2f} Gbps, demand at %{customdata:.0%}"
                       "<extra></extra>"))
     fig.update_layout(
-        barmode="stack", height=260, margin=dict(l=48, r=8, t=8, b=36),
+        barmode="stack", height=280, margin=dict(l=48, r=8, t=40, b=36),
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="#FAFBFC", uirevision="load",
-        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, font=dict(size=11)),
+        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, font=dict(size=11)),
         yaxis=dict(title="Gbps", gridcolor="#E5E7EB", rangemode="tozero"),
         xaxis=dict(tickfont=dict(size=10)), bargap=0.25)
     return fig
@@ -186,9 +187,10 @@ def load_bar_figure(table: pd.DataFrame) -> go.Figure:
 def n1_figure(table: pd.DataFrame) -> go.Figure:
     """N-1 chart: per lost PoP, demand moved (Gbps), change of p95 RTT (ms) and the worst
     utilisation it causes elsewhere (nominal demand / capacity)."""
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.06,
                         subplot_titles=("demand moved (Gbps)", "p95 RTT change (ms)",
                                         "worst utilisation elsewhere"))
+    fig.update_annotations(font=dict(size=11, color="#6B7280"))
     if len(table):
         t = table.sort_values("demand_moved", ascending=False, kind="stable")
         x = t["pop_id"].to_numpy(object)
@@ -200,18 +202,26 @@ def n1_figure(table: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Bar(x=x, y=d95, name="Δ p95",
                              marker_color=np.where(d95 > 0, BACKBONE_COLOR, "#10B981"),
                              hovertemplate="without %{x}: p95 %{y:+.1f} ms<extra></extra>"),
-                      row=2, col=1)
+                      row=1, col=2)
         wu = t["worst_utilisation"].to_numpy(float)
         fig.add_trace(go.Bar(x=x, y=wu, name="worst utilisation",
                              marker_color=np.where(wu > 1, OVER_COLOR, "#9CA3AF"),
                              customdata=t["worst_pop"].to_numpy(object),
                              hovertemplate="without %{x}: %{customdata} at %{y:.0%}"
-                                           "<extra></extra>"), row=3, col=1)
-        fig.add_hline(y=1.0, line=dict(color=OVER_COLOR, dash="dot", width=1), row=3, col=1)
-    fig.update_yaxes(gridcolor="#E5E7EB", zerolinecolor="#9CA3AF")
-    fig.update_yaxes(tickformat=".0%", row=3, col=1)
-    fig.update_annotations(font=dict(size=11, color="#6B7280"), x=0, xanchor="left")
-    fig.update_layout(height=380, showlegend=False, margin=dict(l=48, r=8, t=22, b=30),
+                                           "<extra></extra>"), row=1, col=3)
+        fig.add_hline(y=1.0, line=dict(color=OVER_COLOR, dash="dot", width=1), row=1, col=3)
+    else:
+        fig.add_annotation(text="Run the analysis to see, for each access point lost, the demand "
+                                "that moves, the RTT change and the worst overload elsewhere.",
+                           xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                           font=dict(size=12, color="#6B7280"), width=260)
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+    if len(table):
+        fig.update_yaxes(gridcolor="#E5E7EB", zerolinecolor="#9CA3AF")
+        fig.update_yaxes(tickformat=".0%", row=1, col=3)
+        fig.update_xaxes(tickfont=dict(size=9), tickangle=-90)
+    fig.update_layout(height=250, showlegend=False, margin=dict(l=40, r=8, t=24, b=40),
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="#FAFBFC", bargap=0.25)
     return fig
 

@@ -37,13 +37,13 @@ POPULATION_NOTE = (
 CAPACITY_COLUMNS = (
     ("pop_id", "PoP", "text", False), ("city", "City", "text", False),
     ("capacity_gbps", "Capacity Gbps ✎", "numeric", True),
-    ("capacity_source", "from", "text", False),
-    ("clients", "Points", "numeric", False),
+    ("capacity_source", "set by", "text", False),
     ("nominal_gbps", "Demand Gbps", "numeric", False),
-    ("utilisation_pct", "Utilisation %", "numeric", False),
+    ("utilisation_pct", "Util. %", "numeric", False),
     ("served_gbps", "Served Gbps", "numeric", False),
-    ("spilled_out_gbps", "Spilled out", "numeric", False),
-    ("spilled_in_gbps", "Spilled in", "numeric", False),
+    ("spilled_out_gbps", "Out Gbps", "numeric", False),
+    ("spilled_in_gbps", "In Gbps", "numeric", False),
+    ("clients", "Points", "numeric", False),
 )
 N1_COLUMNS = (
     ("pop_id", "Lost PoP", "text"), ("clients_moved", "Points moved", "numeric"),
@@ -84,21 +84,27 @@ def capacity_controls(source: str = "clients", scale: float | None = None,
     """The demand and capacity inputs, filled from the scenario (re-rendered when it changes)."""
     population = source == "population"
     return [
-        html.Label("Demand", className="field-label"),
-        dcc.RadioItems(id=ids.DEMAND_SOURCE, value=source, className="radio-col", options=[
-            {"label": "Scenario clients (weight × scale = Mbps)", "value": "clients"},
-            {"label": "World population (34 000 cities)", "value": "population"}]),
-        html.Label("Total demand, Gbps" if population else "Mbps per unit of weight",
-                   htmlFor=ids.DEMAND_SCALE, className="field-label"),
-        dcc.Input(id=ids.DEMAND_SCALE, type="number", min=0.000001, step="any", debounce=True,
-                  value=scale if scale is not None else (DEFAULT_POPULATION_GBPS if population
-                                                         else 1.0),
-                  className="text-input num-input"),
-        html.Label("Default capacity per access point, Gbps", htmlFor=ids.DEFAULT_CAPACITY,
-                   className="field-label"),
-        dcc.Input(id=ids.DEFAULT_CAPACITY, type="number", min=0.000001, step="any",
-                  debounce=True, value=default_gbps if default_gbps is not None
-                  else DEFAULT_CAPACITY_GBPS, className="text-input num-input"),
+        html.Div(className="control", children=[
+            html.Label("Demand", className="field-label"),
+            dcc.RadioItems(id=ids.DEMAND_SOURCE, value=source, className="radio-col", options=[
+                {"label": "Scenario clients (weight × scale = Mbps)", "value": "clients"},
+                {"label": "World population (34 000 cities)", "value": "population"}]),
+        ]),
+        html.Div(className="control", children=[
+            html.Label("Total demand, Gbps" if population else "Mbps per unit of weight",
+                       htmlFor=ids.DEMAND_SCALE, className="field-label"),
+            dcc.Input(id=ids.DEMAND_SCALE, type="number", min=0.000001, step="any",
+                      debounce=True, value=scale if scale is not None else (
+                          DEFAULT_POPULATION_GBPS if population else 1.0),
+                      className="text-input num-input"),
+        ]),
+        html.Div(className="control", children=[
+            html.Label("Default capacity per PoP, Gbps", htmlFor=ids.DEFAULT_CAPACITY,
+                       className="field-label"),
+            dcc.Input(id=ids.DEFAULT_CAPACITY, type="number", min=0.000001, step="any",
+                      debounce=True, value=default_gbps if default_gbps is not None
+                      else DEFAULT_CAPACITY_GBPS, className="text-input num-input"),
+        ]),
     ]
 
 
@@ -111,42 +117,43 @@ def capacity_panel(catalog: Catalog) -> html.Div:
                                else ("+,.1f" if "change" in c else ",.3~f"))}
                for c, n, t in N1_COLUMNS]
     return html.Div(id=ids.PANEL_CAPACITY, hidden=True, className="view-panel", children=[
-        html.Div(className="capacity-top", children=[
-            html.Div(className="card capacity-controls", children=[
-                html.H2("Demand and capacity"),
-                html.Div(id=ids.CAPACITY_CONTROLS, children=capacity_controls()),
-                dcc.Checklist(id=ids.SHOW_CATCHMENTS, value=["on"], className="check-row",
-                              options=[{"label": "Show catchments (2° cells)", "value": "on"}]),
+        html.Div(className="card capacity-controls", children=[
+            html.Div(className="controls-row", children=[
+                html.Div(id=ids.CAPACITY_CONTROLS, className="controls-row",
+                         children=capacity_controls()),
+                html.Div(className="control", children=[
+                    html.Label("Map", className="field-label"),
+                    dcc.Checklist(id=ids.SHOW_CATCHMENTS, value=["on"], className="check-row",
+                                  options=[{"label": "Catchments (2° cells)", "value": "on"}]),
+                ]),
+            ]),
+            html.Details(className="assumptions", children=[
+                html.Summary("Assumptions and units"),
                 html.P(CAPACITY_ASSUMPTIONS, className="hint"),
                 html.P(POPULATION_NOTE, className="hint"),
             ]),
-            html.Div(className="capacity-main", children=[
-                html.Div(id=ids.CAPACITY_KPIS, className="summary"),
-                html.Div(className="card map-card", children=dcc.Loading(
-                    type="dot", delay_show=300, children=dcc.Graph(
-                        id=ids.CAPACITY_MAP, className="capacity-map", responsive=True,
-                        style={"height": "100%"},
-                        config={"displaylogo": False, "scrollZoom": True,
-                                "modeBarButtonsToRemove": ["select2d", "lasso2d"],
-                                "toImageButtonOptions": {"format": "png", "scale": 2,
-                                                         "filename": "anycast-eip-capacity-map"}}))),
-            ]),
         ]),
+        html.Div(id=ids.CAPACITY_KPIS, className="summary capacity-kpis"),
+        html.Div(className="card map-card", children=dcc.Loading(
+            type="dot", delay_show=300, children=dcc.Graph(
+                id=ids.CAPACITY_MAP, className="capacity-map", responsive=True,
+                style={"height": "100%"},
+                config={"displaylogo": False, "scrollZoom": True,
+                        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+                        "toImageButtonOptions": {"format": "png", "scale": 2,
+                                                 "filename": "anycast-eip-capacity-map"}}))),
         html.P(SPILL_RULE, className="rule-note"),
         html.Div(className="capacity-grid", children=[
             html.Div(className="card", children=[
                 html.H2("Load per access point"),
-                dcc.Graph(id=ids.LOAD_BARS, config={"displaylogo": False,
-                                                    "toImageButtonOptions": {
-                                                        "filename": "anycast-eip-load"}}),
+                dcc.Graph(id=ids.LOAD_BARS, config={"displayModeBar": False}),
             ]),
             html.Div(className="card", children=[
                 html.H2("Utilisation (edit a capacity to plan)"),
                 dash_table.DataTable(
                     id=ids.POP_TABLE, columns=cap_cols, data=[], editable=False,
                     sort_action="native", page_action="none", style_as_list_view=True,
-                    style_table={"overflowX": "auto", "maxHeight": "300px", "overflowY": "auto"},
-                    fixed_rows={"headers": True},
+                    style_table={"overflowX": "auto", "maxHeight": "292px", "overflowY": "auto"},
                     style_header=_HEADER, style_cell=_CELL,
                     style_cell_conditional=[
                         {"if": {"column_id": c}, "textAlign": "left"}
@@ -163,6 +170,12 @@ def capacity_panel(catalog: Catalog) -> html.Div:
                         {"if": {"filter_query": "{up} = false"}, "color": "#9CA3AF"},
                     ],
                     tooltip_header={"capacity_gbps": "Click to edit (Gbps, > 0)",
+                                    "capacity_source": "scenario (edited here), catalog "
+                                                       "(data/pops.csv) or default",
+                                    "spilled_out_gbps": "Excess sent on to other PoPs",
+                                    "spilled_in_gbps": "Spill-over accepted from other PoPs",
+                                    "clients": "Demand points whose nearest healthy PoP "
+                                               "this is",
                                     "nominal_gbps": "Demand whose nearest healthy PoP this is",
                                     "served_gbps": "Demand accepted after spill-over",
                                     "utilisation_pct": "Demand / capacity"}),
@@ -212,9 +225,7 @@ def capacity_panel(catalog: Catalog) -> html.Div:
                         "worst_pop": "Access point with the highest demand / capacity once "
                                      "the lost one's demand has moved (before spill-over)",
                         "unserved": "Demand no access point can take after spill-over"}),
-                dcc.Graph(id=ids.N1_CHART, config={"displaylogo": False,
-                                                   "toImageButtonOptions": {
-                                                       "filename": "anycast-eip-n-minus-1"}}),
+                dcc.Graph(id=ids.N1_CHART, config={"displayModeBar": False}),
             ]),
         ]),
     ])

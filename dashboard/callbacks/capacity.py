@@ -282,7 +282,6 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
         Input(ids.N1_RUN, "n_clicks"), State(ids.SCENARIO, "data"),
         background=True,
         progress=[Output(ids.N1_PROGRESS, "value"), Output(ids.N1_STATUS, "children")],
-        progress_default=["0", "Runs in the background: the page stays usable."],
         running=[(Output(ids.N1_RUN, "disabled"), True, False),
                  (Output(ids.N1_CANCEL, "disabled"), False, True)],
         cancel=[Input(ids.N1_CANCEL, "n_clicks")],

@@ -140,9 +140,12 @@ def explain_body(current: dict | None, index: Any, catalog: Catalog,
         style_header={"fontWeight": "600", "backgroundColor": "#F3F4F6"},
         style_cell={"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, "
                                   "sans-serif", "fontSize": "13px", "padding": "3px 6px",
-                    "textAlign": "right"},
+                    "textAlign": "right", "minWidth": "40px"},
         style_cell_conditional=[{"if": {"column_id": k}, "textAlign": "left"}
-                                for k in ("pop", "state")],
+                                for k in ("pop", "state")]
+        + [{"if": {"column_id": "pop"}, "maxWidth": "190px", "overflow": "hidden",
+            "textOverflow": "ellipsis"},
+           {"if": {"column_id": "rank"}, "width": "28px", "minWidth": "28px"}],
         style_data_conditional=[
             {"if": {"filter_query": f'{{pop_id}} = "{ex.chosen}"'},
              "backgroundColor": "#FFF1E6", "fontWeight": "600"},

@@ -162,8 +162,9 @@ def n_minus_one(ranked: np.ndarray, weights: np.ndarray, rtt: np.ndarray, capaci
     (ms) of each client via each PoP *indexed by PoP* (NaN = unusable); ``capacity`` per PoP.
     Columns: pop_id, clients_moved, demand_moved, moved_to (top destinations), p50/p95 before and
     after and their change (weighted, ms), unserved (demand with no PoP after spill-over),
-    worst_pop and worst_utilisation (highest nominal load / capacity among the others),
-    worst_load (that PoP's nominal load, demand units).
+    worst_pop and worst_utilisation (highest nominal load / capacity among the PoPs that receive
+    moved demand; "" and NaN when nothing moves), worst_load (that PoP's nominal load, demand
+    units).
     ``progress(done, total)``, if given, is called after each PoP (for a progress bar).
     """
     w = np.asarray(weights, dtype=float)
@@ -173,6 +174,7 @@ def n_minus_one(ranked: np.ndarray, weights: np.ndarray, rtt: np.ndarray, capaci
     rows_idx = np.arange(len(w))
     base_pop = first_healthy(ranked, base_down)
     base_rtt = np.where(base_pop != NO_ROUTE, rtt[rows_idx, np.maximum(base_pop, 0)], np.nan)
+    base_nominal = load_per_pop(base_pop, w, n_pops)
     p50_before = weighted_quantile(base_rtt, w, 0.5)
     p95_before = weighted_quantile(base_rtt, w, 0.95)
     rows = []
@@ -187,11 +189,15 @@ def n_minus_one(ranked: np.ndarray, weights: np.ndarray, rtt: np.ndarray, capaci
         new_rtt = np.where(new_pop != NO_ROUTE, rtt[rows_idx, np.maximum(new_pop, 0)], np.nan)
         nominal = load_per_pop(new_pop, w, n_pops)
         util = np.divide(nominal, cap, out=np.zeros(n_pops), where=cap > 0)
+        # "Caused elsewhere": only PoPs that receive some of the moved demand count, so an
+        # overload that exists anyway does not mask what losing this PoP does.
+        util[nominal <= base_nominal + 1e-12 * max(1.0, float(w.sum()))] = -np.inf
         util[i] = -np.inf
         worst = int(np.argmax(util)) if n_pops > 1 else i
         dest = pd.Series(w[moved], index=[pop_ids[p] if p != NO_ROUTE else "no route"
                                           for p in new_pop[moved]]).groupby(level=0).sum()
         dest = dest.sort_values(ascending=False)
+        dest = dest[dest >= 1e-3 * dest.sum()]  # name destinations that take >= 0.1 %
         spill = spill_over(ranked, w, cap, d)
         p50_after = weighted_quantile(new_rtt, w, 0.5)
         p95_after = weighted_quantile(new_rtt, w, 0.95)
