@@ -61,16 +61,27 @@ def client_options(current: dict | None) -> list[dict]:
             for i, c in enumerate(s.clients)]
 
 
-def selected_client(trigger: str | None, click: dict | None, cell: dict | None) -> int | None:
+def selected_client(trigger: str | None, click: dict | None, cell: dict | None,
+                    current: dict | None = None) -> int | None:
     """The client index picked on the map (a client marker) or in the assignment table (any
-    cell but the ✕ column); None if the event picked no client."""
+    cell but the ✕ column); None if the event picked no client.
+
+    Map clicks carry the marker's ``customdata`` (client index) when plotly reports it; Dash
+    drops ``customdata`` sent as a typed array, so the clicked coordinates are matched against
+    the scenario's clients (exact to the stored 4 decimals) otherwise.
+    """
     if trigger == ids.WORLD_MAP and click:
         for p in click.get("points") or ():
-            if p.get("curveNumber") == figures.map_trace_index(figures.CLIENTS):
-                try:
-                    return int(p.get("customdata"))
-                except (TypeError, ValueError):
-                    return None
+            if p.get("curveNumber") != figures.map_trace_index(figures.CLIENTS):
+                continue
+            if isinstance(p.get("customdata"), (int, float)):
+                return int(p["customdata"])
+            s = _scenario(current)
+            lat, lon = p.get("lat"), p.get("lon")
+            if isinstance(lat, (int, float)) and isinstance(lon, (int, float)):
+                for i, c in enumerate(s.clients):
+                    if abs(c.lat - lat) < 1e-6 and abs(c.lon - lon) < 1e-6:
+                        return i
         return None
     if trigger == ids.ASSIGNMENT_TABLE and cell and cell.get("column_id") != "remove":
         row = cell.get("row_id")
@@ -262,9 +273,9 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
 
     @app.callback(Output(ids.EXPLAIN_CLIENT, "value"), Output(ids.VIEW_TABS, "value"),
                   Input(ids.WORLD_MAP, "clickData"), Input(ids.ASSIGNMENT_TABLE, "active_cell"),
-                  prevent_initial_call=True)
-    def _select(click, cell):
-        index = selected_client(ctx.triggered_id, click, cell)
+                  State(ids.SCENARIO, "data"), prevent_initial_call=True)
+    def _select(click, cell, current):
+        index = selected_client(ctx.triggered_id, click, cell, current)
         if index is None:
             return no_update, no_update
         return index, "support"
