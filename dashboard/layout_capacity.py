@@ -55,9 +55,9 @@ N1_COLUMNS = (
 )
 EXPLAIN_COLUMNS = (
     ("rank", "#", "numeric"), ("pop", "Access point", "text"), ("state", "State", "text"),
-    ("distance_km", "Distance km", "numeric"), ("internet_ms", "Internet ms", "numeric"),
+    ("distance_km", "km", "numeric"), ("internet_ms", "Internet ms", "numeric"),
     ("backbone_ms", "Backbone ms", "numeric"), ("anycast_ms", "Total ms", "numeric"),
-    ("delta_ms", "vs chosen ms", "numeric"),
+    ("delta_ms", "vs chosen", "numeric"),
 )
 
 _CELL = {"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",

@@ -120,8 +120,11 @@ def explain_body(current: dict | None, index: Any, catalog: Catalog,
     ce = svc.explain_client(catalog, s, index, origin_id)
     ex = ce.explanation
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
+    cities = dict(zip(catalog.pop_ids, catalog.pops["city"]))
     c = s.clients[index]
-    facts = [html.Li(t) for t in ex.sentences if t != BGP_NOTE]
+    # the observed detour gets its own highlighted line below
+    facts = [html.Li(t) for t in ex.sentences
+             if t != BGP_NOTE and not t.startswith("Observed entry at")]
     margin = (f"{ex.margin_km:,.0f} km ({ex.margin_pct:.0f} %)" if ex.runner_up and
               math.isfinite(ex.margin_km) else "–")
     summary = html.Div(className="explain-kpis", children=[
@@ -140,7 +143,7 @@ def explain_body(current: dict | None, index: Any, catalog: Catalog,
     obs_options = [{"label": "not recorded (the model's choice)", "value": ""}] + [
         {"label": f"{p} · {names[p]}", "value": p} for p in catalog.pop_ids]
     table = dash_table.DataTable(
-        id=ids.EXPLAIN_TABLE, data=explain_rows(ce.ranking, names),
+        id=ids.EXPLAIN_TABLE, data=explain_rows(ce.ranking, cities),
         columns=[{"id": cid, "name": n, "type": t,
                   **({"format": {"specifier": ",.0f" if cid in ("rank", "distance_km")
                                  else ("+,.0f" if cid == "delta_ms" else ",.0f")}}
@@ -148,15 +151,16 @@ def explain_body(current: dict | None, index: Any, catalog: Catalog,
                  for cid, n, t in EXPLAIN_COLUMNS],
         sort_action="native", page_action="none", style_as_list_view=True,
         style_table={"overflowX": "auto", "maxHeight": "360px", "overflowY": "auto"},
-        style_header={"fontWeight": "600", "backgroundColor": "#F3F4F6"},
+        style_header={"fontWeight": "600", "backgroundColor": "#F3F4F6", "whiteSpace": "normal",
+                      "height": "auto"},
         style_cell={"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, "
                                   "sans-serif", "fontSize": "13px", "padding": "3px 6px",
                     "textAlign": "right", "minWidth": "40px"},
         style_cell_conditional=[{"if": {"column_id": k}, "textAlign": "left"}
                                 for k in ("pop", "state")]
-        + [{"if": {"column_id": "pop"}, "maxWidth": "190px", "overflow": "hidden",
-            "textOverflow": "ellipsis"},
-           {"if": {"column_id": "rank"}, "width": "28px", "minWidth": "28px"}],
+        + [{"if": {"column_id": "rank"}, "width": "28px", "minWidth": "28px"}]
+        + [{"if": {"column_id": k}, "width": "66px", "maxWidth": "80px"}
+           for k in ("distance_km", "internet_ms", "backbone_ms", "anycast_ms", "delta_ms")],
         style_data_conditional=[
             {"if": {"filter_query": f'{{pop_id}} = "{ex.chosen}"'},
              "backgroundColor": "#FFF1E6", "fontWeight": "600"},
