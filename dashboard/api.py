@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from dashboard import __version__, cache, services
 from dashboard.catalog import Catalog
+from dashboard.domain.clients import ClientsError, parse_clients
 from dashboard.memo import CODE_VERSION
 from dashboard.settings import Settings
 
@@ -393,11 +394,7 @@ def _clients_from_json(body: bytes, max_clients: int) -> tuple[list[float], list
 def _clients_from_csv(body: bytes, max_clients: int, max_bytes: int) -> tuple[
         list[float], list[float], list[str], list[float]]:
     try:
-        from dashboard.domain.clients import ClientsError, parse_clients_csv
-    except ImportError:
-        _fail(415, "text/csv bodies are not available in this build; send application/json")
-    try:
-        df = parse_clients_csv(body, max_rows=max_clients, max_bytes=max_bytes)
+        df = parse_clients(body, max_rows=max_clients, max_bytes=max_bytes)
     except ClientsError as exc:
         _fail(400, f"CSV body: {exc}")
     return (df["lat"].astype(float).tolist(), df["lon"].astype(float).tolist(),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import logging
 import math
 import sys
@@ -44,10 +45,15 @@ STATS_EXT = "anycast_cache_stats"
 
 
 def _code_version() -> str:
-    """Hash of the code that produces cached values (domain, catalog, services)."""
+    """Hash of the code and model parameters that produce cached values (domain, catalog,
+    services, and the latency parameter file in effect: ``ANYCAST_LATENCY_PARAMS`` or the shipped
+    one), so hosts running a different model never exchange answers."""
     pkg = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    files = sorted((pkg / "domain").glob("*.py")) + [pkg / "services.py", pkg / "catalog.py"]
+    params_file = Path(os.environ.get("ANYCAST_LATENCY_PARAMS")
+                       or pkg.parent / "data" / "latency_model.json")
+    files = (sorted((pkg / "domain").glob("*.py"))
+             + [pkg / "services.py", pkg / "catalog.py", pkg / "latency.py", params_file])
     for path in files:
         if path.is_file():
             digest.update(path.name.encode())

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from dashboard.catalog import Catalog
-from dashboard.domain import geodesy, latency, paths
+from dashboard import latency
+from dashboard.domain import geodesy, paths
 from dashboard.memo import memoize
 
 #: Decimal places callers round coordinates (degrees) to before calling, to share cache entries.
@@ -189,7 +190,9 @@ def _sites(fp: str, origin_id: str) -> _Sites:
     pla, plo = catalog.pop_lats, catalog.pop_lons
     lats, lons = np.append(pla, olat), np.append(plo, olon)
     lats.flags.writeable = lons.flags.writeable = False
-    backbone = np.asarray(latency.backbone_rtt_ms(pla, plo, olat, olon), dtype=float)
+    # As in paths: the reported backbone leg includes the PoP's ingress overhead.
+    backbone = (np.asarray(latency.backbone_rtt_ms(pla, plo, olat, olon), dtype=float)
+                + latency.default_params().pop_overhead_ms)
     backbone.flags.writeable = False
     return _Sites(
         pop_ids=catalog.pop_ids, names=tuple(catalog.pops["name"]),

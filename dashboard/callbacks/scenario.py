@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
 import io
 import re
 import time
@@ -28,11 +27,7 @@ from dashboard.domain.scenario import Client, Scenario, fit_query
 from dashboard.gazetteer import Gazetteer, load_gazetteer, preset_by_key
 from dashboard.settings import Settings
 
-try:  # the shared CSV client parser (lands with the clients issue)
-    from dashboard.domain.clients import ClientsError, parse_clients_csv
-except ImportError:  # pragma: no cover - exercised until dashboard.domain.clients is merged
-    ClientsError = None  # type: ignore[assignment]
-    parse_clients_csv = None  # type: ignore[assignment]
+from dashboard.domain.clients import ClientsError, parse_clients
 
 Notice = tuple[str, str]  # (level: "info" | "warning" | "error", text)
 
@@ -138,39 +133,6 @@ def parse_coordinates(text: str | None) -> tuple[float, float]:
     return lat, lon
 
 
-def _interim_parse_clients_csv(data: bytes, max_rows: int, max_bytes: int) -> list[dict]:
-    """MINIMAL STAND-IN, REPLACED by ``dashboard.domain.clients.parse_clients_csv`` once that
-    module is merged: ``lat,lon[,name][,weight]`` with an optional header; ``ValueError`` naming
-    the line on the first bad row."""
-    if len(data) > max_bytes:
-        raise ValueError(f"the file is {len(data):,} bytes; the limit is {max_bytes:,}")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError("the file is not UTF-8 text") from None
-    rows: list[dict] = []
-    for line_no, fields in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not fields or all(not f.strip() for f in fields):
-            continue
-        if line_no == 1 and fields[0].strip().lower() in {"lat", "latitude"}:
-            continue
-        if len(fields) < 2 or len(fields) > 4:
-            raise ValueError(f"line {line_no}: expected lat,lon[,name][,weight], got "
-                             f"{len(fields)} field(s)")
-        try:
-            lat, lon = float(fields[0]), float(fields[1])
-            weight = float(fields[3]) if len(fields) > 3 and fields[3].strip() else 1.0
-            client = Client(lat, lon, fields[2] if len(fields) > 2 else "", weight)
-        except ValueError as exc:
-            raise ValueError(f"line {line_no}: {exc}") from None
-        rows.append(client.to_dict())
-        if len(rows) > max_rows:
-            raise ValueError(f"line {line_no}: more than {max_rows:,} clients")
-    if not rows:
-        raise ValueError("no client rows found (expected lat,lon[,name][,weight])")
-    return rows
-
-
 def parse_upload(contents: str | None, filename: str | None, settings: Settings,
                  room: int) -> tuple[list[dict], list[Notice]]:
     """Decode a ``dcc.Upload`` data URL and parse the CSV; errors become notices (nothing raised).
@@ -193,14 +155,11 @@ def parse_upload(contents: str | None, filename: str | None, settings: Settings,
         return [], [("error", f"the scenario already has the maximum of {settings.max_clients:,} "
                               "clients; nothing was added")]
     try:
-        if parse_clients_csv is not None:
-            df = parse_clients_csv(data, max_rows=max_rows, max_bytes=settings.max_upload_bytes)
-            rows = [{"lat": float(r.lat), "lon": float(r.lon), "name": str(r.name or ""),
-                     "weight": float(r.weight)} for r in df.itertuples()]
-        else:
-            rows = _interim_parse_clients_csv(data, max_rows, settings.max_upload_bytes)
-    except ValueError as exc:  # ClientsError is a ValueError
+        df = parse_clients(data, max_rows=max_rows, max_bytes=settings.max_upload_bytes)
+    except ClientsError as exc:
         return [], [("error", f"{name}: {exc}. Nothing was added; your clients are unchanged.")]
+    rows = [{"lat": float(r.lat), "lon": float(r.lon), "name": str(r.name or ""),
+             "weight": float(r.weight)} for r in df.itertuples()]
     return rows, []
 
 

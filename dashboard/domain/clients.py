@@ -290,7 +290,3 @@ def _named(fields: list[str], header: list[str], line: int) -> tuple[float, floa
     row = dict(zip(header, fields))
     return (_coord(row["lat"], "lat", 90.0, line), _coord(row["lon"], "lon", 180.0, line),
             row.get("name", ""), _weight(row.get("weight", ""), line))
-
-
-#: The name ``dashboard.api`` imports (same function).
-parse_clients_csv = parse_clients

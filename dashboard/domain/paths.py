@@ -56,8 +56,9 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
 
     ``origin_lat``/``origin_lon`` are the origin of every PoP (scalars) or per-PoP arrays (NaN =
     that PoP's endpoint is down); ``pop_origin_ids`` labels them the same way.
-    ``anycast_ms`` = internet leg to the nearest healthy PoP + ``params.pop_overhead_ms`` + backbone
-    leg PoP -> its origin (``params`` None = the shipped fitted latency parameters);
+    ``anycast_ms`` = ``internet_ms`` (client -> nearest healthy PoP) + ``backbone_ms``, where the
+    reported backbone leg includes the PoP's ingress overhead (``params.pop_overhead_ms``) so that
+    the two legs shown add up to the total (``params`` None = the shipped fitted parameters);
     ``direct_ms`` = internet leg straight to the origin of the default endpoint (the first finite
     origin when per-PoP arrays are given -- callers pass the default endpoint's origin as scalar
     when they want a specific one); ``saving_ms`` = direct - anycast.
@@ -88,7 +89,8 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
         internet[r] = latency.internet_rtt_ms(cla[r], clo[r], plat[r], plon[r], params)
     if served.any():
         s = served
-        backbone[s] = latency.backbone_rtt_ms(plat[s], plon[s], olat[s], olon[s], params)
+        backbone[s] = (latency.backbone_rtt_ms(plat[s], plon[s], olat[s], olon[s], params)
+                       + params.pop_overhead_ms)
         backbone_km[s] = geodesic_km(plat[s], plon[s], olat[s], olon[s])
     finite = np.flatnonzero(np.isfinite(olat_p))
     if len(cla) and len(finite):
@@ -98,7 +100,7 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     else:
         direct_km = np.full(len(cla), np.nan)
         direct = np.full(len(cla), np.nan)
-    anycast = np.where(served, internet + params.pop_overhead_ms + backbone, np.nan)
+    anycast = np.where(served, internet + backbone, np.nan)
     runner = a.runner_up
     return pd.DataFrame({
         "lat": cla, "lon": clo,
@@ -136,11 +138,12 @@ def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarr
     olon = per_pop(origin_lon, len(pla), "origin_lon")
     backbone = np.full(len(pla), np.nan)
     ok = np.isfinite(olat)
-    backbone[ok] = latency.backbone_rtt_ms(pla[ok], plo[ok], olat[ok], olon[ok], params)
+    backbone[ok] = (latency.backbone_rtt_ms(pla[ok], plo[ok], olat[ok], olon[ok], params)
+                    + params.pop_overhead_ms)  # ingress overhead shown with the backbone leg
     df = pd.DataFrame({
         "pop_id": list(pop_ids), "up": ~down_mask, "distance_km": km,
         "internet_ms": internet, "backbone_ms": backbone,
-        "anycast_ms": internet + params.pop_overhead_ms + backbone,
+        "anycast_ms": internet + backbone,
     })
     df = df.sort_values(["up", "distance_km"], ascending=[False, True], kind="stable")
     df.insert(0, "rank", np.where(df["up"], np.cumsum(df["up"].to_numpy()), 0))

@@ -224,9 +224,3 @@ def test_weights_are_plain_floats_not_rounded():
     df = parse_clients("1,2,0.1\n3,4,1e-300\n")
     assert df["weight"].tolist() == [0.1, 1e-300]
     assert not math.isnan(df["weight"].sum())
-
-
-def test_parse_clients_csv_is_the_same_parser():
-    from dashboard.domain.clients import parse_clients_csv
-
-    assert parse_clients_csv is parse_clients
