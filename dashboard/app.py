@@ -8,6 +8,7 @@ from dashboard import api, callbacks
 from dashboard.cache import init_cache
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.gazetteer import load_gazetteer, presets
+from dashboard.jobs import background_manager
 from dashboard.layout import build_layout
 from dashboard.settings import ASSETS_DIR, Settings
 
@@ -24,6 +25,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         title="Anycast EIP dashboard",
         update_title=None,
         serve_locally=True,
+        # Heavy runs (N-1 analysis) are background callbacks: progress, cancel, page stays live.
+        background_callback_manager=background_manager(settings),
     )
     app.server.config["ANYCAST_SETTINGS"] = settings
     app.server.config["ANYCAST_CATALOG"] = catalog

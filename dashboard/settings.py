@@ -64,6 +64,9 @@ class Settings:
     #: Latency model parameter file (JSON, same shape as ``data/latency_model.json``);
     #: ``ANYCAST_LATENCY_PARAMS``. Read and validated by :func:`dashboard.latency.load_params`.
     latency_params: Path = DATA_DIR / "latency_model.json"
+    #: Folder of background jobs (N-1 analysis): progress and results, shared by the workers of
+    #: one host; ``ANYCAST_JOBS_DIR``. None = ``$TMPDIR/anycast-eip-jobs-<uid>``.
+    jobs_dir: Path | None = None
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8050
@@ -82,6 +85,7 @@ class Settings:
             max_upload_bytes=_int(env, "ANYCAST_MAX_UPLOAD_BYTES", base.max_upload_bytes, 1),
             max_clients=_int(env, "ANYCAST_MAX_CLIENTS", base.max_clients, 1),
             latency_params=Path(env.get("ANYCAST_LATENCY_PARAMS") or base.latency_params),
+            jobs_dir=Path(env["ANYCAST_JOBS_DIR"]) if env.get("ANYCAST_JOBS_DIR") else None,
             debug=_bool(env, "ANYCAST_DEBUG", base.debug),
             host=env.get("HOST") or base.host,
             port=_int(env, "PORT", base.port, 1),
@@ -102,6 +106,7 @@ ENV_VARS = (
     "ANYCAST_MAX_UPLOAD_BYTES",
     "ANYCAST_MAX_CLIENTS",
     "ANYCAST_LATENCY_PARAMS",
+    "ANYCAST_JOBS_DIR",
     "ANYCAST_DEBUG",
     "HOST",
     "PORT",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from dashboard.callbacks import failover, results, scenario
+from dashboard.callbacks import capacity, failover, results, scenario, support
 from dashboard.catalog import Catalog
 from dashboard.settings import Settings
 
@@ -20,3 +20,5 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     scenario.register(app, catalog, settings)
     results.register(app, catalog, settings)
     failover.register(app, catalog, settings)
+    capacity.register(app, catalog, settings)
+    support.register(app, catalog, settings)

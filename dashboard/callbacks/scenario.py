@@ -22,6 +22,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, ctx, html, no_update
 
 from dashboard import ids
+from dashboard.callbacks import edits_capacity
 from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
 from dashboard.domain.scenario import Client, Scenario, fit_query
 from dashboard.gazetteer import Gazetteer, load_gazetteer, preset_by_key
@@ -149,6 +150,9 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int,
         scenario = scenario.clear_clients()
     elif op in FAILOVER_OPS:
         scenario, more = apply_failover_edit(scenario, request, default_region, pop_ids)
+        notices += more
+    elif op in edits_capacity.OPS:  # capacity planning and support views
+        scenario, more = edits_capacity.apply(scenario, request, max_clients)
         notices += more
     elif op != "notice":
         notices.append(("error", f"unknown edit {op!r} ignored"))
@@ -296,7 +300,9 @@ def scenario_event(trigger: str | None, search: str | None, request: dict | None
         scenario, notices = apply_edit(scenario, request, settings.max_clients,
                                        resolve_origin(scenario, catalog, settings),
                                        tuple(catalog.pop_ids))
-        set_widgets = scenario.origin is not None and scenario.origin != origin_value
+        # A JSON import replaces everything; an endpoint edit can change the Default region.
+        set_widgets = ((scenario.origin is not None and scenario.origin != origin_value)
+                       or (isinstance(request, dict) and request.get("op") == "replace"))
     fitted = fit_query(scenario)
     notices += [("warning", w) for w in fitted.warnings(len(scenario.clients))]
     new_search = "?" + fitted.query if fitted.query else ""

@@ -14,7 +14,8 @@ client's ranking is exhausted is *unserved*. Total demand = served + unserved, a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -67,13 +68,18 @@ class SpillResult:
 
     ``load`` is demand accepted per PoP (never above its capacity), ``nominal`` the demand each PoP
     would attract with unlimited capacity, ``unserved`` per client, and ``spilled`` the demand of
-    each client served somewhere other than its nearest healthy PoP.
+    each client served somewhere other than its nearest healthy PoP. ``flows[i, j]`` is demand
+    whose nearest healthy PoP is ``i`` and which is served at ``j`` (the diagonal is demand served
+    where it arrived; ``flows.sum(axis=0) == load``); ``served_at`` (per client) the PoP that
+    served most of its demand (``NO_ROUTE`` if none).
     """
 
     load: np.ndarray
     nominal: np.ndarray
     unserved: np.ndarray
     spilled: np.ndarray
+    flows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    served_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def total_unserved(self) -> float:
@@ -102,6 +108,10 @@ def spill_over(ranked: np.ndarray, weights: np.ndarray, capacity: np.ndarray,
     remaining = w.copy()
     at_nearest = np.zeros(len(w))
     nominal = load_per_pop(first_healthy(ranked, down_mask), w, n_pops)
+    flows = np.zeros((n_pops, n_pops))
+    best = np.zeros(len(w))
+    served_at = np.full(len(w), NO_ROUTE, dtype=np.int64)
+    nearest = packed[:, 0] if packed.ndim == 2 and packed.shape[1] else np.zeros(0, dtype=int)
     for r in range(packed.shape[1] if packed.ndim == 2 else 0):
         active = (r < n_healthy) & (remaining > 0)
         if not active.any():
@@ -110,13 +120,19 @@ def spill_over(ranked: np.ndarray, weights: np.ndarray, capacity: np.ndarray,
         incoming = np.bincount(pops, weights=remaining[active], minlength=n_pops)
         accepted = np.minimum(incoming, headroom)
         frac = np.divide(accepted, incoming, out=np.ones(n_pops), where=incoming > 0)
+        got = remaining[active] * frac[pops]
         if r == 0:
-            at_nearest[active] = remaining[active] * frac[pops]
+            at_nearest[active] = got
+        np.add.at(flows, (nearest[active], pops), got)
+        better = got > best[active]
+        idx = np.flatnonzero(active)[better]
+        best[idx], served_at[idx] = got[better], pops[better]
         remaining[active] = remaining[active] * (1.0 - frac[pops])
         load += accepted
         headroom -= accepted
     spilled = np.clip(w - remaining - at_nearest, 0, None)
-    return SpillResult(load=load, nominal=nominal, unserved=remaining, spilled=spilled)
+    return SpillResult(load=load, nominal=nominal, unserved=remaining, spilled=spilled,
+                       flows=flows, served_at=served_at)
 
 
 def catchment_grid(step_deg: float, pop_lats: np.ndarray, pop_lons: np.ndarray,
@@ -138,14 +154,18 @@ def catchment_grid(step_deg: float, pop_lats: np.ndarray, pop_lons: np.ndarray,
 
 def n_minus_one(ranked: np.ndarray, weights: np.ndarray, rtt: np.ndarray, capacity: np.ndarray,
                 pop_ids: list[str] | tuple[str, ...],
-                down: np.ndarray | None = None) -> pd.DataFrame:
+                down: np.ndarray | None = None,
+                progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """What losing each healthy PoP in turn does, one row per PoP.
 
     ``ranked`` (n, m): every client's PoPs nearest first; ``rtt`` (n, m'): the modelled anycast RTT
     (ms) of each client via each PoP *indexed by PoP* (NaN = unusable); ``capacity`` per PoP.
     Columns: pop_id, clients_moved, demand_moved, moved_to (top destinations), p50/p95 before and
     after and their change (weighted, ms), unserved (demand with no PoP after spill-over),
-    worst_pop and worst_utilisation (highest nominal load / capacity among the others).
+    worst_pop and worst_utilisation (highest nominal load / capacity among the PoPs that receive
+    moved demand; "" and NaN when nothing moves), worst_load (that PoP's nominal load, demand
+    units).
+    ``progress(done, total)``, if given, is called after each PoP (for a progress bar).
     """
     w = np.asarray(weights, dtype=float)
     cap = np.asarray(capacity, dtype=float)
@@ -154,12 +174,12 @@ def n_minus_one(ranked: np.ndarray, weights: np.ndarray, rtt: np.ndarray, capaci
     rows_idx = np.arange(len(w))
     base_pop = first_healthy(ranked, base_down)
     base_rtt = np.where(base_pop != NO_ROUTE, rtt[rows_idx, np.maximum(base_pop, 0)], np.nan)
+    base_nominal = load_per_pop(base_pop, w, n_pops)
     p50_before = weighted_quantile(base_rtt, w, 0.5)
     p95_before = weighted_quantile(base_rtt, w, 0.95)
     rows = []
-    for i in range(n_pops):
-        if base_down[i]:
-            continue
+    todo = [i for i in range(n_pops) if not base_down[i]]
+    for done, i in enumerate(todo, start=1):
         d = base_down.copy()
         d[i] = True
         moved = base_pop == i
@@ -169,11 +189,15 @@ def n_minus_one(ranked: np.ndarray, weights: np.ndarray, rtt: np.ndarray, capaci
         new_rtt = np.where(new_pop != NO_ROUTE, rtt[rows_idx, np.maximum(new_pop, 0)], np.nan)
         nominal = load_per_pop(new_pop, w, n_pops)
         util = np.divide(nominal, cap, out=np.zeros(n_pops), where=cap > 0)
+        # "Caused elsewhere": only PoPs that receive some of the moved demand count, so an
+        # overload that exists anyway does not mask what losing this PoP does.
+        util[nominal <= base_nominal + 1e-12 * max(1.0, float(w.sum()))] = -np.inf
         util[i] = -np.inf
         worst = int(np.argmax(util)) if n_pops > 1 else i
         dest = pd.Series(w[moved], index=[pop_ids[p] if p != NO_ROUTE else "no route"
                                           for p in new_pop[moved]]).groupby(level=0).sum()
         dest = dest.sort_values(ascending=False)
+        dest = dest[dest >= 1e-3 * dest.sum()]  # name destinations that take >= 0.1 %
         spill = spill_over(ranked, w, cap, d)
         p50_after = weighted_quantile(new_rtt, w, 0.5)
         p95_after = weighted_quantile(new_rtt, w, 0.95)
@@ -189,5 +213,8 @@ def n_minus_one(ranked: np.ndarray, weights: np.ndarray, rtt: np.ndarray, capaci
             "unserved": spill.total_unserved,
             "worst_pop": pop_ids[worst] if util[worst] > -np.inf else "",
             "worst_utilisation": float(util[worst]) if util[worst] > -np.inf else float("nan"),
+            "worst_load": float(nominal[worst]) if util[worst] > -np.inf else float("nan"),
         })
+        if progress is not None:
+            progress(done, len(todo))
     return pd.DataFrame(rows)

@@ -19,6 +19,14 @@ working when keys are added):
   ``origin``; access points without a mapping send traffic to it.
 - ``endpoints_down``: ``,``-separated regions whose endpoint is down (no automatic failover
   between endpoints: clients of access points mapped to a down endpoint are unserved).
+- ``observed``: ``,``-separated ``index:POP`` pairs: client ``index`` (0-based, in ``clients``
+  order) was observed entering at access point ``POP`` (support override, e.g. from a traceroute).
+- ``capacity``: ``,``-separated ``POP:gbps`` per-access-point capacities (Gbps); ``*:gbps`` sets
+  the default for access points without a value (omitted: the catalog's ``capacity_gbps``,
+  else :data:`DEFAULT_CAPACITY_GBPS`).
+- ``demand``: ``source[:scale]``, the capacity view's demand: ``clients`` (the clients' weights;
+  scale = Mbps per weight unit, default 1) or ``population`` (every gazetteer city weighted by
+  population; scale = total demand in Gbps, default :data:`DEFAULT_POPULATION_GBPS`).
 
 Parsing never raises: every malformed piece is dropped and described in the returned warnings.
 The module is pure (no web framework import): the dashboard, the API and the tests share it.
@@ -46,8 +54,17 @@ MAX_URL_CLIENTS = 500
 DEFAULT_MAX_QUERY_CHARS = 4000
 ENDPOINT_TYPES = ("CLB", "ENI")
 DEFAULT_ENDPOINT_TYPE = "CLB"
-#: Keys this version understands (later versions add endpoints, mappings, overrides, params).
-KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down")
+#: Keys this version understands (later versions add latency parameters).
+KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down", "observed",
+              "capacity", "demand")
+#: Capacity planning defaults: the product's per-instance bandwidth is 1 Gbps by default (up to
+#: 5 Gbps); demand weights are read as Mbps (times ``demand_scale`` for client weights).
+DEFAULT_CAPACITY_GBPS = 1.0
+DEMAND_SOURCES = ("clients", "population")
+DEFAULT_POPULATION_GBPS = 10.0
+#: Largest capacity or demand scale accepted (Gbps or Mbps per unit): a typo guard, not a limit
+#: of the product.
+MAX_GBPS = 1e6
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
 _CTRL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -132,16 +149,28 @@ class Scenario:
     down: frozenset[str] = field(default_factory=frozenset)
     mappings: tuple[tuple[str, tuple[str, ...]], ...] = ()
     endpoints_down: frozenset[str] = field(default_factory=frozenset)
+    #: Support overrides: (client index, observed access point id), sorted by index.
+    observed: tuple[tuple[int, str], ...] = ()
+    #: Capacity planning: per-access-point capacity (id, Gbps) sorted by id, the default for the
+    #: others (None = catalog value, else DEFAULT_CAPACITY_GBPS), the demand source and its scale
+    #: (None = the source's default; see the module docstring).
+    capacity: tuple[tuple[str, float], ...] = ()
+    default_capacity_gbps: float | None = None
+    demand_source: str = "clients"
+    demand_scale: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "down", frozenset(self.down))
         object.__setattr__(self, "endpoints_down", frozenset(self.endpoints_down))
         object.__setattr__(self, "mappings", tuple(
             (str(region), tuple(sorted(set(pops)))) for region, pops in self.mappings))
+        _normalise_capacity_fields(self)
 
     # -- edits (each returns a new scenario) ------------------------------------------------
     def with_clients(self, clients: Iterable[Client]) -> "Scenario":
-        return replace(self, clients=tuple(clients))
+        new = tuple(clients)
+        return replace(self, clients=new,
+                       observed=tuple((i, p) for i, p in self.observed if i < len(new)))
 
     def add_clients(self, clients: Iterable[Client], max_clients: int | None = None
                     ) -> tuple["Scenario", int]:
@@ -155,10 +184,31 @@ class Scenario:
         """Without the client at ``index`` (an out-of-range index changes nothing)."""
         if not 0 <= index < len(self.clients):
             return self
-        return replace(self, clients=self.clients[:index] + self.clients[index + 1:])
+        observed = tuple((i - (i > index), p) for i, p in self.observed if i != index)
+        return replace(self, clients=self.clients[:index] + self.clients[index + 1:],
+                       observed=observed)
 
     def clear_clients(self) -> "Scenario":
-        return replace(self, clients=())
+        return replace(self, clients=(), observed=())
+
+    def with_observed(self, index: int, pop_id: str | None) -> "Scenario":
+        """Record (or, with ``pop_id`` None, forget) where client ``index`` was seen entering."""
+        if not 0 <= index < len(self.clients):
+            raise ValueError(f"client #{index + 1} does not exist ({len(self.clients)} clients)")
+        rest = tuple((i, p) for i, p in self.observed if i != index)
+        return replace(self, observed=rest + (((index, pop_id),) if pop_id else ()))
+
+    def observed_for(self, index: int) -> str | None:
+        return dict(self.observed).get(index)
+
+    def with_capacity(self, capacity: dict[str, float] | Iterable[tuple[str, float]],
+                      default_gbps: float | None = None) -> "Scenario":
+        """Per-access-point capacities (Gbps) and the default for the others."""
+        items = capacity.items() if isinstance(capacity, dict) else capacity
+        return replace(self, capacity=tuple(items), default_capacity_gbps=default_gbps)
+
+    def with_demand(self, source: str, scale: float | None = None) -> "Scenario":
+        return replace(self, demand_source=source, demand_scale=scale)
 
     def with_origin(self, origin: str | None) -> "Scenario":
         return replace(self, origin=origin or None)
@@ -278,7 +328,8 @@ class Scenario:
         return {"clients": [c.to_dict() for c in self.clients], "origin": self.origin,
                 "endpoint_type": self.endpoint_type, "down": sorted(self.down),
                 "mappings": [[r, list(p)] for r, p in self.mappings],
-                "endpoints_down": sorted(self.endpoints_down)}
+                "endpoints_down": sorted(self.endpoints_down),
+                **_capacity_fields_to_dict(self)}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Scenario":
@@ -290,7 +341,8 @@ class Scenario:
                    endpoint_type=d.get("endpoint_type") or DEFAULT_ENDPOINT_TYPE,
                    down=frozenset(d.get("down") or ()),
                    mappings=tuple((str(r), tuple(p)) for r, p in d.get("mappings") or ()),
-                   endpoints_down=frozenset(d.get("endpoints_down") or ()))
+                   endpoints_down=frozenset(d.get("endpoints_down") or ()),
+                   **_capacity_fields_from_dict(d))
 
     # -- URL ---------------------------------------------------------------------------------
     def to_query(self) -> str:
@@ -341,6 +393,7 @@ def _encode(s: Scenario, clients: Sequence[Client], with_names: bool) -> str:
     if s.endpoints_down:
         parts.append("endpoints_down=" + ",".join(quote(r, safe="")
                                                   for r in sorted(s.endpoints_down)))
+    parts += _encode_capacity_keys(s, len(clients))
     return "&".join(parts)
 
 
@@ -463,6 +516,7 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     mappings: list[tuple[str, tuple[str, ...]]] = []
     endpoints_down: set[str] = set()
     seen: set[str] = set()
+    extra: dict = {}
     for key, value in _split_query(query):
         if key in seen and key in KNOWN_KEYS:
             warnings.append(f"'{_short(key)}' appears more than once in the link; the last one "
@@ -518,11 +572,14 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
             if unknown:
                 warnings.append(f"unknown region(s) {', '.join(unknown[:_MAX_WARNINGS])} in "
                                 "'endpoints_down' ignored")
+        elif key in _CAPACITY_KEYS:
+            _decode_capacity_key(key, value, extra, warnings, pop_ids)
         else:
             warnings.append(f"unknown link parameter '{_short(key, 24)}' ignored")
+    extra = _finish_capacity_keys(extra, len(clients), warnings)
     scenario = Scenario(clients=tuple(clients), origin=origin, endpoint_type=endpoint,
                         down=frozenset(down), mappings=tuple(mappings),
-                        endpoints_down=frozenset(endpoints_down))
+                        endpoints_down=frozenset(endpoints_down), **extra)
     if origin is not None and (mappings or endpoints_down):
         # The Default region is known: apply the provider's rules now. (With no origin in the
         # link, the app's default decides; the dashboard sanitizes again once it is resolved.)
@@ -563,3 +620,166 @@ def _parse_mappings(raw: str, pop_ids: Sequence[str] | None, origin_ids: Sequenc
                             f"mapping of {region} ignored")
         out.append((region, tuple(pops)))
     return out
+
+
+# -- capacity planning and support fields (observed PoPs, capacities, demand) ---------------------
+
+_CAPACITY_KEYS = ("observed", "capacity", "demand")
+
+
+def _gbps(value: object, what: str) -> float:
+    """A positive finite number (Gbps or Mbps per unit) normalised to 6 significant digits."""
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} {value!r} is not a number") from None
+    if not math.isfinite(v) or v <= 0 or v > MAX_GBPS:
+        raise ValueError(f"{what} {v:g} must be a number > 0 and <= {MAX_GBPS:g}")
+    return _norm_weight(v)
+
+
+def _pop_id(value: object, what: str) -> str:
+    text = str(value).strip().upper()
+    if not _ID_RE.match(text):
+        raise ValueError(f"{what} {str(value)[:24]!r} is not an access point id")
+    return text
+
+
+def _normalise_capacity_fields(s: Scenario) -> None:
+    """Validate and canonicalise (sort, dedupe, round) the capacity/support fields in place, so
+    that equal scenarios compare equal whatever order their parts came in. ``ValueError`` names
+    the field."""
+    observed: dict[int, str] = {}
+    for item in s.observed:
+        try:
+            index, pop = item
+            index = int(index)
+        except (TypeError, ValueError):
+            raise ValueError(f"observed: {item!r} is not a (client index, access point) pair") \
+                from None
+        if not 0 <= index < len(s.clients):
+            raise ValueError(f"observed: client #{index + 1} does not exist "
+                             f"({len(s.clients)} clients)")
+        observed[index] = _pop_id(pop, "observed access point")
+    object.__setattr__(s, "observed", tuple(sorted(observed.items())))
+    caps: dict[str, float] = {}
+    for item in s.capacity:
+        try:
+            pid, gbps = item
+        except (TypeError, ValueError):
+            raise ValueError(f"capacity: {item!r} is not an (access point, Gbps) pair") from None
+        pid = _pop_id(pid, "capacity access point")
+        caps[pid] = _gbps(gbps, f"capacity of {pid} (Gbps)")
+    object.__setattr__(s, "capacity", tuple(sorted(caps.items())))
+    if s.default_capacity_gbps is not None:
+        object.__setattr__(s, "default_capacity_gbps",
+                           _gbps(s.default_capacity_gbps, "default capacity (Gbps)"))
+    if s.demand_source not in DEMAND_SOURCES:
+        raise ValueError(f"demand source {s.demand_source!r} is not one of "
+                         f"{', '.join(DEMAND_SOURCES)}")
+    if s.demand_scale is not None:
+        object.__setattr__(s, "demand_scale", _gbps(s.demand_scale, "demand scale"))
+
+
+def _capacity_fields_to_dict(s: Scenario) -> dict:
+    return {"observed": [{"client": i, "pop": p} for i, p in s.observed],
+            "capacity_gbps": dict(s.capacity),
+            "default_capacity_gbps": s.default_capacity_gbps,
+            "demand_source": s.demand_source,
+            "demand_scale": s.demand_scale}
+
+
+def _capacity_fields_from_dict(d: dict) -> dict:
+    return {"observed": tuple((o["client"], o["pop"]) for o in d.get("observed") or ()),
+            "capacity": tuple((d.get("capacity_gbps") or {}).items()),
+            "default_capacity_gbps": d.get("default_capacity_gbps"),
+            "demand_source": d.get("demand_source") or "clients",
+            "demand_scale": d.get("demand_scale")}
+
+
+def _encode_capacity_keys(s: Scenario, n_clients: int) -> list[str]:
+    parts = []
+    observed = [(i, p) for i, p in s.observed if i < n_clients]
+    if observed:
+        parts.append("observed=" + ",".join(f"{i}:{quote(p, safe='')}" for i, p in observed))
+    caps = ([f"*:{s.default_capacity_gbps:.6g}"] if s.default_capacity_gbps is not None else []) \
+        + [f"{quote(p, safe='')}:{g:.6g}" for p, g in s.capacity]
+    if caps:
+        parts.append("capacity=" + ",".join(caps))
+    if s.demand_source != "clients" or s.demand_scale is not None:
+        parts.append("demand=" + s.demand_source
+                     + (f":{s.demand_scale:.6g}" if s.demand_scale is not None else ""))
+    return parts
+
+
+def _decode_capacity_key(key: str, value: str, extra: dict, warnings: list[str],
+                         pop_ids: Sequence[str] | None) -> None:
+    """Parse one of :data:`_CAPACITY_KEYS` into ``extra`` (Scenario keyword arguments)."""
+    bad: list[str] = []
+    if key == "observed":
+        out = []
+        for item in unquote(value).split(","):
+            if not item.strip():
+                continue
+            index, _, pop = item.partition(":")
+            try:
+                i = int(index.strip())
+                if i < 0:
+                    raise ValueError
+                pid = _pop_id(pop, "access point")
+                if pop_ids is not None and pid not in pop_ids:
+                    raise ValueError
+            except ValueError:
+                bad.append(_short(item, 16))
+                continue
+            out.append((i, pid))
+        extra["observed"] = out
+        if bad:
+            warnings.append(f"ignored malformed observed entry point(s) {', '.join(bad[:5])} "
+                            "(use client-index:ACCESS-POINT)")
+    elif key == "capacity":
+        caps, default = [], None
+        for item in unquote(value).split(","):
+            if not item.strip():
+                continue
+            pop, _, gbps = item.partition(":")
+            try:
+                g = _gbps(gbps.strip(), "capacity")
+                if pop.strip() == "*":
+                    default = g
+                    continue
+                pid = _pop_id(pop, "access point")
+                if pop_ids is not None and pid not in pop_ids:
+                    raise ValueError
+            except ValueError:
+                bad.append(_short(item, 16))
+                continue
+            caps.append((pid, g))
+        extra["capacity"], extra["default_capacity_gbps"] = caps, default
+        if bad:
+            warnings.append(f"ignored malformed capacity value(s) {', '.join(bad[:5])} "
+                            "(use ACCESS-POINT:gbps, or *:gbps for the default)")
+    elif key == "demand":
+        source, _, scale = unquote(value).strip().lower().partition(":")
+        if source not in DEMAND_SOURCES:
+            warnings.append(f"unknown demand source '{_short(source, 16)}' ignored (use "
+                            f"{' or '.join(DEMAND_SOURCES)})")
+            return
+        extra["demand_source"], extra["demand_scale"] = source, None
+        if scale.strip():
+            try:
+                extra["demand_scale"] = _gbps(scale.strip(), "demand scale")
+            except ValueError as exc:
+                warnings.append(f"demand: {exc}; the default scale was used")
+
+
+def _finish_capacity_keys(extra: dict, n_clients: int, warnings: list[str]) -> dict:
+    """Drop observed entries of clients the link does not hold (with a warning)."""
+    observed = extra.get("observed")
+    if observed:
+        kept = [(i, p) for i, p in observed if i < n_clients]
+        if len(kept) < len(observed):
+            warnings.append(f"{len(observed) - len(kept)} observed entry point(s) refer to "
+                            "clients the link does not hold; ignored")
+        extra["observed"] = kept
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}

@@ -112,10 +112,13 @@ def test_pop_down_animates_in_the_browser_and_back_by_marker_click(dash_duo):
     states, server_posts, during, last = run_animation(dash_duo, pill.click, posts)
     assert len(states) >= 21, len(states)  # frame 0 + at least 20 distinct intermediate states
     assert last["frames"] == 24 and 800 <= last["ms"] <= 6000
-    assert during == [], (during, states[:1])  # no server request while frames were stepped
+    # Frames are stepped in the browser: the only POSTs that may still start while they run are
+    # the tail of this change's fixed fan-out (other panels answering the new scenario), never
+    # one per frame.
+    assert len(during) <= 4, (during, states[:1])
     # one change = one fixed set of callbacks (edit, scenario, results, pills, endpoints, what-if,
-    # messages...), whatever the number of frames
-    assert server_posts <= 12 < len(states), server_posts
+    # capacity and support panels...), whatever the number of frames
+    assert server_posts <= 16 < len(states), server_posts
     cdg = (pops.loc["CDG", "lat"], pops.loc["CDG", "lon"])
     assert all(e == pytest.approx(cdg, abs=1e-4) for e in pop_ends(states[0]))
     want = [(pops.loc[expected[i], "lat"], pops.loc[expected[i], "lon"]) for i in movers]
@@ -154,7 +157,7 @@ def test_pop_down_animates_in_the_browser_and_back_by_marker_click(dash_duo):
         ActionChains(d).click().perform()
 
     states, _, during, last = run_animation(dash_duo, click_marker, posts)
-    assert len(states) >= 21 and during == []
+    assert len(states) >= 21 and len(during) <= 4, during
     assert all(e == pytest.approx(cdg, abs=1e-4) for e in pop_ends(states[-1]))
     WebDriverWait(d, 5).until(lambda drv: "down=" not in drv.current_url)
     assert "pop-up" in pill.get_attribute("class")

@@ -133,7 +133,11 @@ def test_n_minus_one(catalog):
         else:
             assert row.p95_change_ms >= 0  # losing the nearest can only make paths longer
             assert row.moved_to
-        assert row.unserved == 0 and row.worst_utilisation == 0  # unlimited capacity
+        assert row.unserved == 0  # unlimited capacity
+        if row.clients_moved:
+            assert row.worst_utilisation == 0 and row.worst_pop not in ("", row.pop_id)
+        else:
+            assert row.worst_pop == "" and np.isnan(row.worst_utilisation)
     # with a PoP already down it is left out, and the rest still sums up
     t2 = n_minus_one(ranked, w, rtt, cap, catalog.pop_ids, down=catalog.pop_mask(["CDG"]))
     assert "CDG" not in set(t2["pop_id"]) and len(t2) == 18
@@ -155,3 +159,46 @@ def test_n_minus_one_reports_the_worst_overload(catalog):
     assert row["worst_pop"] == "LHR" and row["worst_utilisation"] == pytest.approx(11 / 4)
     assert row["unserved"] == 0  # LHR's excess spills on to the next PoPs with headroom
     assert row["p50_after_ms"] > row["p50_before_ms"]
+
+
+def test_spill_flows_account_for_every_unit_served():
+    r = spill_over(RANKED, W, np.array([5.0, 6.0, 100.0]))
+    np.testing.assert_allclose(r.flows.sum(axis=0), r.load)  # served where it ended up
+    np.testing.assert_allclose(r.flows.sum(axis=1) + np.bincount(
+        RANKED[:, 0], weights=r.unserved, minlength=3), r.nominal)  # left from where it arrived
+    # by hand: PoP 0's excess 5 -> PoP 1 takes 3, PoP 2 the last 2; client 2 stays on PoP 1
+    np.testing.assert_allclose(r.flows, [[5, 3, 2], [0, 3, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(r.served_at, [0, 0, 1, 2])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 6), st.data())
+def test_flows_conserve_demand(n, m, data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    ranked = np.array([rng.permutation(m) for _ in range(n)])
+    w = data.draw(arrays(float, n, elements=st.floats(0, 1e4)))
+    cap = data.draw(arrays(float, m, elements=st.floats(0, 1e4)))
+    down = data.draw(arrays(bool, m))
+    r = spill_over(ranked, w, cap, down)
+    assert r.flows.sum() + r.unserved.sum() == pytest.approx(w.sum(), rel=1e-9, abs=1e-6)
+    np.testing.assert_allclose(r.flows.sum(axis=0), r.load, atol=1e-6)
+    assert np.all(r.flows[:, down] == 0) and np.all(r.flows[down, :] == 0)
+
+
+def test_losing_a_pop_with_no_clients_changes_nothing(catalog):
+    # Clients only in Europe: losing SYD (no client) leaves every number as it was.
+    lats, lons = np.array([48.86, 52.52, 40.42, 51.5]), np.array([2.35, 13.4, -3.7, -0.12])
+    ranked = assign(lats, lons, catalog.pop_lats, catalog.pop_lons, alternatives=19).ranked
+    w = np.array([3.0, 2.0, 1.0, 4.0])
+    rtt = geodesic_km(lats[:, None], lons[:, None], catalog.pop_lats[None, :],
+                      catalog.pop_lons[None, :]) / 100.0
+    calls = []
+    table = n_minus_one(ranked, w, rtt, np.full(19, 2.5), catalog.pop_ids,
+                        progress=lambda done, total: calls.append((done, total)))
+    row = table.set_index("pop_id").loc["SYD"]
+    assert row["clients_moved"] == 0 and row["demand_moved"] == 0 and row["moved_to"] == ""
+    assert row["p50_change_ms"] == 0 and row["p95_change_ms"] == 0
+    assert row["worst_pop"] == "" and np.isnan(row["worst_utilisation"])
+    base = spill_over(ranked, w, np.full(19, 2.5))
+    assert row["unserved"] == pytest.approx(base.total_unserved)
+    assert calls == [(i, 19) for i in range(1, 20)]

@@ -1,0 +1,313 @@
+"""Capacity planning view: demand/capacity controls -> scenario edits; scenario -> load, spill-over,
+utilisation, catchments; the N-1 analysis as a background callback with progress and cancel.
+
+Handlers are plain functions of plain values (tests call them without a browser); the callbacks
+registered in :func:`register` only adapt them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from dash import Dash, Input, Output, State, ctx, html, no_update
+
+from dashboard import figures_capacity, ids
+from dashboard import services_capacity as svc
+from dashboard.callbacks.scenario import edit, resolve_origin
+from dashboard.catalog import Catalog
+from dashboard.domain.exports import safe_csv
+from dashboard.domain.scenario import DEFAULT_POPULATION_GBPS, Scenario
+from dashboard.layout_capacity import capacity_controls
+from dashboard.settings import Settings
+
+
+def _scenario(current: dict | None) -> Scenario:
+    try:
+        return Scenario.from_dict(current) if current else Scenario()
+    except (KeyError, TypeError, ValueError):
+        return Scenario()
+
+
+def _num(v: Any, nd: int = 6) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return round(f, nd) if math.isfinite(f) else None
+
+
+def _kpi(label: str, value: str, hint: str = "", level: str = "") -> html.Div:
+    return html.Div(className=f"kpi {level}".strip(), title=hint,
+                    children=[html.Div(value, className="kpi-value"),
+                              html.Div(label, className="kpi-label")])
+
+
+def _gbps(v: float) -> str:
+    return f"{v:,.2f} Gbps" if v < 100 else f"{v:,.0f} Gbps"
+
+
+# -- the view ---------------------------------------------------------------------------------------
+
+def capacity_rows(table: pd.DataFrame) -> list[dict]:
+    """Rows of the utilisation table (``id`` = PoP id; Gbps, utilisation in %)."""
+    rows = []
+    for r in table.itertuples(index=False):
+        rows.append({
+            "id": r.pop_id, "pop_id": r.pop_id + ("" if r.up else " (down)"), "city": r.city,
+            "up": bool(r.up), "capacity_gbps": _num(r.capacity_gbps),
+            "capacity_source": r.capacity_source, "clients": int(r.clients),
+            "nominal_gbps": _num(r.nominal_gbps), "served_gbps": _num(r.served_gbps),
+            "utilisation_pct": _num(100 * r.utilisation, 1),
+            "spilled_out_gbps": _num(max(r.spilled_out_gbps, 0.0)),
+            "spilled_in_gbps": _num(max(r.spilled_in_gbps, 0.0)),
+        })
+    return rows
+
+
+def capacity_kpis(view: svc.CapacityView) -> list:
+    t = view.totals
+    if not t["points"]:
+        return [html.Div("No demand yet: add clients (their weight × scale = Mbps) in the "
+                         "sidebar, or choose World population as the demand.",
+                         className="empty-hint")]
+    over = t["over_capacity"]
+    return [
+        _kpi("demand", _gbps(t["demand_gbps"]), view.demand.note),
+        _kpi("capacity (healthy PoPs)", _gbps(t["capacity_gbps"])),
+        _kpi("served", _gbps(t["served_gbps"]), "after spill-over"),
+        _kpi("spilled over", _gbps(t["spilled_gbps"]),
+             "demand served by another than its nearest healthy access point",
+             "kpi-warn" if t["spilled_gbps"] > 1e-9 else ""),
+        _kpi("unserved", _gbps(t["unserved_gbps"]), "every access point is full or down",
+             "kpi-bad" if t["unserved_gbps"] > 1e-9 else ""),
+        _kpi("over capacity", f"{len(over)}", ", ".join(over) or "none",
+             "kpi-bad" if over else ""),
+    ]
+
+
+def compute_capacity(current: dict | None, catalog: Catalog, show_catchments: bool) -> tuple:
+    """(KPI children, capacity map, load bar chart, utilisation rows) for the scenario."""
+    scenario = _scenario(current)
+    view = svc.capacity_view(catalog, scenario)
+    down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
+    catch = svc.catchments(catalog, down) if show_catchments else None
+    markers = svc.demand_markers(view.demand, view.spill.served_at)
+    fig = figures_capacity.capacity_map_figure(catalog.pops, view.table, view.flows, markers,
+                                               catch)
+    return (capacity_kpis(view), fig, figures_capacity.load_bar_figure(view.table),
+            capacity_rows(view.table))
+
+
+def controls_for(current: dict | None, source: str | None, scale: Any, default: Any) -> Any:
+    """Re-rendered controls when the scenario's values differ from the widgets', else no_update
+    (so typing is never interrupted by the round trip of its own edit)."""
+    s = _scenario(current)
+    want_scale = s.demand_scale if s.demand_scale is not None else (
+        DEFAULT_POPULATION_GBPS if s.demand_source == "population" else 1.0)
+    want_default = s.default_capacity_gbps if s.default_capacity_gbps is not None else 1.0
+    same = (source == s.demand_source and _num(scale) == _num(want_scale)
+            and _num(default) == _num(want_default))
+    if same:
+        return no_update
+    return capacity_controls(s.demand_source, s.demand_scale, s.default_capacity_gbps)
+
+
+def control_edit(trigger: str | None, source: str | None, scale: Any, default: Any,
+                 current: dict | None) -> Any:
+    """An edit for a changed control, or no_update if the scenario already says so."""
+    s = _scenario(current)
+    if trigger == ids.DEMAND_SOURCE and source and source != s.demand_source:
+        # A new source starts from its own default scale (Gbps total vs Mbps per unit).
+        return edit("capacity", demand_source=source, demand_scale=None)
+    if trigger == ids.DEMAND_SCALE and scale is not None:
+        if _num(scale) is None or float(scale) <= 0:
+            return edit("notice", notices=[{"level": "error",
+                                            "text": "Demand scale must be a number > 0"}])
+        if _num(scale) != _num(s.demand_scale):
+            return edit("capacity", demand_scale=float(scale))
+    if trigger == ids.DEFAULT_CAPACITY and default is not None:
+        if _num(default) is None or float(default) <= 0:
+            return edit("notice", notices=[{"level": "error",
+                                            "text": "Default capacity must be a number > 0 Gbps"}])
+        if _num(default) != _num(s.default_capacity_gbps):
+            return edit("capacity", default_gbps=float(default))
+    return no_update
+
+
+def table_edit(rows: list[dict] | None, current: dict | None, catalog: Catalog) -> Any:
+    """Capacity cells edited in the utilisation table -> a ``capacity`` edit (only values that
+    differ from what the access point has now become scenario overrides)."""
+    if not rows:
+        return no_update
+    s = _scenario(current)
+    caps, _ = svc.capacities_gbps(catalog, s)
+    have = dict(zip(catalog.pop_ids, caps))
+    own = dict(s.capacity)
+    bad = []
+    for r in rows:
+        pid = r.get("id")
+        if pid not in have:
+            continue
+        v = r.get("capacity_gbps")
+        try:
+            g = float(v)
+            if not math.isfinite(g) or g <= 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            bad.append(pid)
+            continue
+        if abs(g - have[pid]) > 1e-9 * max(1.0, g):
+            own[pid] = g
+    if bad:
+        return edit("notice", notices=[{"level": "error", "text":
+                                        f"Capacity of {', '.join(bad)}: type a number of Gbps "
+                                        "greater than 0"}])
+    if own == dict(s.capacity):
+        return no_update
+    return edit("capacity", capacity=own)
+
+
+# -- N-1 ------------------------------------------------------------------------------------------
+
+def n1_key(scenario: Scenario, origin_id: str) -> str:
+    """Digest of what the N-1 result depends on (demand, capacities, down PoPs, origin)."""
+    d = scenario.to_dict()
+    parts = {k: d[k] for k in ("capacity_gbps", "default_capacity_gbps", "demand_source",
+                               "demand_scale", "down")}
+    parts["origin"] = origin_id
+    if scenario.demand_source == "clients":
+        parts["clients"] = [(c.lat, c.lon, c.weight) for c in scenario.clients]
+    return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_n1(current: dict | None, catalog: Catalog, settings: Settings,
+           report: Callable[[float, str], None] | None = None) -> dict:
+    """Compute the N-1 table; returns the JSON-able result stored in ``ids.N1_RESULT``."""
+    scenario = _scenario(current)
+    origin_id = resolve_origin(scenario, catalog, settings)
+    t0 = time.perf_counter()
+    table = svc.n_minus_one_analysis(catalog, scenario, origin_id, progress=report)
+    records = json.loads(table.to_json(orient="records"))  # NaN -> null
+    return {"key": n1_key(scenario, origin_id), "origin": origin_id, "rows": records,
+            "points": len(svc.scenario_demand(scenario).lats),
+            "seconds": round(time.perf_counter() - t0, 2),
+            "computed": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def n1_rows(result: dict | None) -> list[dict]:
+    rows = []
+    for r in (result or {}).get("rows") or ():
+        wu = r.get("worst_utilisation")
+        rows.append({**r, "worst_utilisation_pct": None if wu is None else round(100 * wu, 1)})
+    return rows
+
+
+def n1_outputs(result: dict | None, current: dict | None, catalog: Catalog,
+               settings: Settings) -> tuple:
+    """(table rows, chart, note) for a stored N-1 result; the note flags a stale result."""
+    if not result or not result.get("rows"):
+        note = ("" if not result else "Nothing to analyse: the demand is empty.")
+        return [], figures_capacity.n1_figure(pd.DataFrame()), note
+    s = _scenario(current)
+    stale = result.get("key") != n1_key(s, resolve_origin(s, catalog, settings))
+    note = (f"Computed {result.get('computed')} for {result.get('points', 0):,} demand points "
+            f"via origin {result.get('origin')} in {result.get('seconds')} s.")
+    if stale:
+        note = html.Span(["The scenario changed since this analysis: ", html.B("run it again"),
+                          f" to update it. ({note})"], className="hint-warning")
+    table = pd.DataFrame(result["rows"])
+    return n1_rows(result), figures_capacity.n1_figure(table), note
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
+
+
+def n1_download(result: dict | None) -> Any:
+    """``dcc.Download`` data of the N-1 table as CSV (formula-safe), or no_update."""
+    if not result or not result.get("rows"):
+        return no_update
+    df = pd.DataFrame(result["rows"])
+    return {"content": safe_csv(df), "filename": f"anycast-eip-n-minus-1-{_stamp()}.csv",
+            "type": "text/csv"}
+
+
+def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
+    """Attach the capacity view's callbacks (view switching included) to ``app``."""
+    app.clientside_callback(
+        """function (view) {
+            return [view !== 'map', view !== 'capacity', view !== 'support'];
+        }""",
+        Output(ids.PANEL_MAP, "hidden"), Output(ids.PANEL_CAPACITY, "hidden"),
+        Output(ids.PANEL_SUPPORT, "hidden"), Input(ids.VIEW_TABS, "value"))
+
+    @app.callback(
+        Output(ids.CAPACITY_KPIS, "children"), Output(ids.CAPACITY_MAP, "figure"),
+        Output(ids.LOAD_BARS, "figure"), Output(ids.POP_TABLE, "data"),
+        Input(ids.SCENARIO, "data"), Input(ids.VIEW_TABS, "value"),
+        Input(ids.SHOW_CATCHMENTS, "value"))
+    def _capacity(current, view, catch):
+        if view != "capacity":  # computed when shown: the map view stays fast
+            return (no_update,) * 4
+        return compute_capacity(current, catalog, bool(catch))
+
+    @app.callback(Output(ids.CAPACITY_CONTROLS, "children"), Input(ids.SCENARIO, "data"),
+                  State(ids.DEMAND_SOURCE, "value"), State(ids.DEMAND_SCALE, "value"),
+                  State(ids.DEFAULT_CAPACITY, "value"))
+    def _controls(current, source, scale, default):
+        return controls_for(current, source, scale, default)
+
+    @app.callback(Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
+                  Input(ids.DEMAND_SOURCE, "value"), Input(ids.DEMAND_SCALE, "value"),
+                  Input(ids.DEFAULT_CAPACITY, "value"), State(ids.SCENARIO, "data"),
+                  prevent_initial_call=True)
+    def _control_edit(source, scale, default, current):
+        return control_edit(ctx.triggered_id, source, scale, default, current)
+
+    @app.callback(Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
+                  Input(ids.POP_TABLE, "data_timestamp"), State(ids.POP_TABLE, "data"),
+                  State(ids.SCENARIO, "data"), prevent_initial_call=True)
+    def _table_edit(_ts, rows, current):
+        return table_edit(rows, current, catalog)
+
+    @app.callback(
+        Output(ids.N1_RESULT, "data"),
+        Input(ids.N1_RUN, "n_clicks"), State(ids.SCENARIO, "data"),
+        background=True,
+        progress=[Output(ids.N1_PROGRESS, "value"), Output(ids.N1_STATUS, "children")],
+        running=[(Output(ids.N1_RUN, "disabled"), True, False),
+                 (Output(ids.N1_CANCEL, "disabled"), False, True)],
+        cancel=[Input(ids.N1_CANCEL, "n_clicks")],
+        interval=500,
+        prevent_initial_call=True)
+    def _n1(set_progress, _n, current):
+        last = [0.0]
+
+        def report(fraction: float, text: str) -> None:
+            now = time.monotonic()
+            if now - last[0] > 0.25 or fraction >= 1:  # a few writes per second at most
+                last[0] = now
+                set_progress((str(round(100 * fraction)), text))
+
+        result = run_n1(current, catalog, settings, report)
+        set_progress(("100", f"Done: {len(result['rows'])} access points analysed in "
+                             f"{result['seconds']} s."))
+        return result
+
+    @app.callback(Output(ids.N1_TABLE, "data"), Output(ids.N1_CHART, "figure"),
+                  Output(ids.N1_NOTE, "children"),
+                  Input(ids.N1_RESULT, "data"), Input(ids.SCENARIO, "data"))
+    def _n1_view(result, current):
+        return n1_outputs(result, current, catalog, settings)
+
+    @app.callback(Output(ids.N1_DOWNLOAD, "data"), Input(ids.N1_EXPORT, "n_clicks"),
+                  State(ids.N1_RESULT, "data"), prevent_initial_call=True)
+    def _n1_csv(_n, result):
+        return n1_download(result)

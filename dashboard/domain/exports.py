@@ -1,0 +1,185 @@
+"""Scenario export/import as JSON, and spreadsheet-safe CSV of result tables.
+
+Pure (no web framework): the dashboard's download/upload callbacks, the CLI and the tests share it.
+
+JSON envelope (``SCENARIO_FORMAT`` version ``SCENARIO_VERSION``)::
+
+    {"format": "anycast-eip-scenario", "version": 1, "exported_at": "...Z",
+     "scenario": <Scenario.to_dict()>}
+
+Import is strict where the URL parser is lenient: a link is typed or truncated by humans and
+tools, so the URL parser keeps what it can; an imported file claims to be an exact scenario, so
+any bad value rejects the whole file with a message naming the field (``clients[3].lat: ...``) and
+the current scenario stays untouched. ``import(export(s)) == s`` for every scenario (a property
+test checks it).
+
+CSV cells that a spreadsheet would evaluate as a formula (text starting with ``=``, ``+``, ``-``,
+``@``, tab or carriage return) get a leading single quote (OWASP "CSV injection"); numbers are
+written as numbers, so negative values stay numeric.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+import pandas as pd
+
+from dashboard.domain.scenario import ENDPOINT_TYPES, Client, Scenario
+
+SCENARIO_FORMAT = "anycast-eip-scenario"
+SCENARIO_VERSION = 1
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ScenarioImportError(ValueError):
+    """The file is not an exported scenario; the message says where and why."""
+
+
+def scenario_to_json(s: Scenario, exported_at: datetime | None = None) -> str:
+    """The whole scenario as an indented JSON document (see the module docstring)."""
+    when = (exported_at or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    doc = {"format": SCENARIO_FORMAT, "version": SCENARIO_VERSION, "exported_at": when,
+           "scenario": s.to_dict()}
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def _fail(path: str, message: str) -> None:
+    raise ScenarioImportError(f"{path}: {message}" if path else message)
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], path: str, what: str) -> Any:
+    if isinstance(value, bool) and kind is not bool and bool not in (
+            kind if isinstance(kind, tuple) else (kind,)):
+        _fail(path, f"expected {what}, got a boolean")
+    if not isinstance(value, kind):
+        _fail(path, f"expected {what}, got {type(value).__name__ if value is not None else 'null'}")
+    return value
+
+
+def _number(value: Any, path: str) -> float:
+    _expect(value, (int, float), path, "a number")
+    if not math.isfinite(float(value)):
+        _fail(path, "must be a finite number")
+    return float(value)
+
+
+def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
+                       origin_ids: Sequence[str] | None = None,
+                       max_clients: int | None = None) -> Scenario:
+    """Parse an exported scenario. Raises :class:`ScenarioImportError` naming the bad field.
+
+    ``pop_ids`` / ``origin_ids`` (the running catalog) reject ids this deployment does not know;
+    ``max_clients`` rejects files larger than the app accepts.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            _fail("", "the file is not UTF-8 text")
+    try:
+        doc = json.loads(text)  # type: ignore[arg-type]
+    except json.JSONDecodeError as exc:
+        _fail("", f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    _expect(doc, dict, "", "a JSON object")
+    if doc.get("format") != SCENARIO_FORMAT:
+        _fail("format", f"expected {SCENARIO_FORMAT!r} (a file exported by this dashboard), got "
+                        f"{str(doc.get('format'))[:40]!r}")
+    version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        _fail("version", f"expected a positive integer, got {version!r}")
+    if version > SCENARIO_VERSION:
+        _fail("version", f"the file is version {version}; this dashboard reads up to "
+                         f"{SCENARIO_VERSION}")
+    d = _expect(doc.get("scenario"), dict, "scenario", "an object")
+    known = set(Scenario().to_dict())
+    unknown = sorted(set(d) - known)
+    if unknown:
+        _fail("scenario", f"unknown field(s) {', '.join(unknown[:5])} (this dashboard knows "
+                          f"{', '.join(sorted(known))})")
+    clients = _expect(d.get("clients", []), list, "scenario.clients", "a list")
+    if max_clients is not None and len(clients) > max_clients:
+        _fail("scenario.clients", f"{len(clients):,} clients is more than the limit of "
+                                  f"{max_clients:,}")
+    parsed: list[Client] = []
+    for i, c in enumerate(clients):
+        path = f"scenario.clients[{i}]"
+        _expect(c, dict, path, "an object")
+        extra = sorted(set(c) - {"lat", "lon", "name", "weight"})
+        if extra:
+            _fail(path, f"unknown field(s) {', '.join(extra)}")
+        for k in ("lat", "lon"):
+            if k not in c:
+                _fail(path, f"missing '{k}'")
+        lat, lon = _number(c["lat"], path + ".lat"), _number(c["lon"], path + ".lon")
+        weight = _number(c.get("weight", 1.0), path + ".weight")
+        name = _expect(c.get("name", ""), str, path + ".name", "a string")
+        try:
+            parsed.append(Client(lat, lon, name, weight))
+        except ValueError as exc:
+            _fail(path, str(exc))
+    origin = d.get("origin")
+    if origin is not None:
+        _expect(origin, str, "scenario.origin", "a string or null")
+        if origin_ids is not None and origin not in origin_ids:
+            _fail("scenario.origin", f"unknown origin region {origin[:40]!r} (known: "
+                                     f"{', '.join(origin_ids)})")
+    endpoint = d.get("endpoint_type", "CLB")
+    if endpoint not in ENDPOINT_TYPES:
+        _fail("scenario.endpoint_type", f"expected one of {', '.join(ENDPOINT_TYPES)}, got "
+                                        f"{str(endpoint)[:20]!r}")
+
+    def pop_list(key: str) -> None:
+        value = _expect(d.get(key, []), list, f"scenario.{key}", "a list of access point ids")
+        for j, pid in enumerate(value):
+            _check_pop(pid, f"scenario.{key}[{j}]", pop_ids)
+
+    pop_list("down")
+    for j, o in enumerate(_expect(d.get("observed", []), list, "scenario.observed", "a list")):
+        path = f"scenario.observed[{j}]"
+        _expect(o, dict, path, "an object {client, pop}")
+        idx = o.get("client")
+        if not isinstance(idx, int) or isinstance(idx, bool) or not 0 <= idx < len(parsed):
+            _fail(path + ".client", f"expected the index of one of the {len(parsed)} clients, "
+                                    f"got {idx!r}")
+        _check_pop(o.get("pop"), path + ".pop", pop_ids)
+    caps = _expect(d.get("capacity_gbps", {}), dict, "scenario.capacity_gbps",
+                   "an object {access point: Gbps}")
+    for pid, gbps in caps.items():
+        _check_pop(pid, f"scenario.capacity_gbps.{pid}", pop_ids)
+        _number(gbps, f"scenario.capacity_gbps.{pid}")
+    for key in ("default_capacity_gbps", "demand_scale"):
+        if d.get(key) is not None:
+            _number(d[key], f"scenario.{key}")
+    try:
+        return Scenario.from_dict({**d, "clients": [c.to_dict() for c in parsed]})
+    except (KeyError, TypeError, ValueError) as exc:
+        _fail("scenario", str(exc).strip("'\""))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check_pop(pid: Any, path: str, pop_ids: Sequence[str] | None) -> None:
+    _expect(pid, str, path, "an access point id")
+    if pop_ids is not None and pid not in pop_ids:
+        _fail(path, f"unknown access point {pid[:24]!r}")
+
+
+def safe_cell(value: Any) -> Any:
+    """``value`` as a spreadsheet would show it literally: text starting with a formula trigger
+    gets a leading ``'``; numbers and everything else pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def safe_csv(df: pd.DataFrame, float_format: str = "%.6g") -> str:
+    """``df`` as CSV text (UTF-8, header row, no index) with every text cell neutralised,
+    headers included."""
+    out = df.copy()
+    out.columns = [safe_cell(str(c)) for c in out.columns]
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(safe_cell)
+    return out.to_csv(index=False, float_format=float_format, lineterminator="\n")

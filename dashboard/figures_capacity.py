@@ -1,0 +1,255 @@
+"""Pure Plotly builders of the capacity and support views: data in, ``go.Figure`` out.
+
+Like :mod:`dashboard.figures`, the capacity map has a named, fixed trace order
+(:data:`CAPACITY_TRACES`) so that callbacks and tests address layers by name. Units: Gbps for
+demand/load/capacity, ms for RTT, degrees for coordinates. Arrays are numpy (typed arrays in the
+browser): the catchment layer of 16 200 cells costs ~250 kB of JSON (measured), not MBs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from dashboard.figures import BACKBONE_COLOR, DOWN_COLOR, INTERNET_COLOR, ORIGIN_COLOR
+
+CATCHMENTS = "Catchments (nearest healthy access point)"
+DEMAND = "Demand"
+SPILL_LINES = "Spill-over paths"
+SPILL = "Spill-over (access point → access point)"
+POPS = "Access points (size = demand, colour = utilisation)"
+POPS_DOWN = "Access points down"
+CAPACITY_TRACES: tuple[str, ...] = (CATCHMENTS, DEMAND, SPILL_LINES, SPILL, POPS, POPS_DOWN)
+
+#: 21 distinct light hues for catchments (PoP i gets colour i mod 21): pastel, so that demand,
+#: flows and access points stay readable on top.
+PALETTE = tuple(qualitative.Set3) + tuple(qualitative.Pastel1)
+#: Utilisation colour scale: green below 70 %, amber to 100 %, red above.
+UTIL_SCALE = [[0.0, "#16A34A"], [0.45, "#84CC16"], [0.6, "#FACC15"], [0.667, "#F59E0B"],
+              [0.7, "#EF4444"], [1.0, "#7F1D1D"]]
+UTIL_MAX = 1.5
+OVER_COLOR = "#DC2626"
+OK_COLOR = "#2563EB"
+SPILL_COLOR = "#7C3AED"
+
+
+def capacity_trace_index(name: str) -> int:
+    return CAPACITY_TRACES.index(name)
+
+
+def pop_color(i: int) -> str:
+    return PALETTE[int(i) % len(PALETTE)]
+
+
+def _discrete_scale(n: int) -> list:
+    scale = []
+    for i in range(n):
+        c = pop_color(i)
+        scale += [[i / n, c], [(i + 1) / n, c]]
+    return scale
+
+
+def capacity_map_figure(pops: pd.DataFrame, table: pd.DataFrame, flows: pd.DataFrame,
+                        demand: pd.DataFrame,
+                        catchment: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+                        step_deg: float = 2.0) -> go.Figure:
+    """Capacity map: catchment cells, demand markers, spill-over flows, PoPs by load.
+
+    ``pops``: catalog table (id, name, lat, lon). ``table``: per-PoP view (pop_id, up,
+    capacity_gbps, nominal_gbps, served_gbps, utilisation, spilled_out/in_gbps). ``flows``:
+    (from_pop, to_pop, gbps). ``demand``: (lat, lon, gbps, label). ``catchment``: cell centres
+    and PoP index (None = layer hidden).
+    """
+    n = len(pops)
+    pos = {r.id: (float(r.lat), float(r.lon)) for r in pops.itertuples()}
+    traces: dict[str, go.Scattergeo] = {}
+    if catchment is not None and len(catchment[0]):
+        clat, clon, cpop = catchment
+        traces[CATCHMENTS] = go.Scattergeo(
+            name=CATCHMENTS, lat=np.asarray(clat, float), lon=np.asarray(clon, float),
+            mode="markers", hoverinfo="skip", showlegend=True,
+            marker=dict(symbol="square", size=6.5, color=np.asarray(cpop, float) + 0.5,
+                        colorscale=_discrete_scale(n), cmin=0, cmax=n, opacity=0.55,
+                        line=dict(width=0)))
+    else:
+        traces[CATCHMENTS] = go.Scattergeo(name=CATCHMENTS, lat=np.empty(0), lon=np.empty(0),
+                                           mode="markers", visible="legendonly")
+    g = demand["gbps"].to_numpy(float) if len(demand) else np.empty(0)
+    gmax = float(g.max()) if len(g) and g.max() > 0 else 1.0
+    traces[DEMAND] = go.Scattergeo(
+        name=DEMAND, lat=demand["lat"].to_numpy(float) if len(demand) else np.empty(0),
+        lon=demand["lon"].to_numpy(float) if len(demand) else np.empty(0), mode="markers",
+        hovertext=[f"<b>{lab}</b><br>{v * 1000:,.1f} Mbps" for lab, v in
+                   zip(demand.get("label", []), g)],
+        hoverinfo="text",
+        marker=dict(size=2 + 20 * np.sqrt(g / gmax), color="#1E3A8A", opacity=0.38,
+                    line=dict(width=0), sizemode="diameter"))
+    # Spill-over: one great-circle segment per flow (NaN-separated) and a marker at the target.
+    fl = flows[flows["gbps"] > 0] if len(flows) else flows
+    la, lo, tl, to, tt, ts = [], [], [], [], [], []
+    fmax = float(fl["gbps"].max()) if len(fl) else 1.0
+    for r in fl.itertuples():
+        (a1, o1), (a2, o2) = pos[r.from_pop], pos[r.to_pop]
+        la += [a1, a2, np.nan]
+        lo += [o1, o2, np.nan]
+        tl.append(a1 + 0.6 * (a2 - a1))
+        to.append(o1 + 0.6 * (o2 - o1))
+        tt.append(f"<b>{r.from_pop} → {r.to_pop}</b><br>{r.gbps:,.3g} Gbps spilled over")
+        ts.append(5 + 10 * np.sqrt(r.gbps / fmax))
+    traces[SPILL_LINES] = go.Scattergeo(
+        name=SPILL_LINES, lat=np.array(la, float), lon=np.array(lo, float), mode="lines",
+        hoverinfo="skip", showlegend=False, line=dict(color=SPILL_COLOR, width=2.2),
+        opacity=0.8)
+    traces[SPILL] = go.Scattergeo(
+        name=SPILL, lat=np.array(tl, float), lon=np.array(to, float), mode="markers",
+        hovertext=tt, hoverinfo="text", showlegend=bool(len(fl)),
+        marker=dict(symbol="triangle-right", size=np.array(ts, float), color=SPILL_COLOR,
+                    line=dict(width=1, color="white")))
+    t = table.set_index("pop_id")
+    up = [p for p in pops["id"] if bool(t.loc[p, "up"])]
+    dn = [p for p in pops["id"] if not bool(t.loc[p, "up"])]
+    nominal = t.loc[up, "nominal_gbps"].to_numpy(float) if up else np.empty(0)
+    nmax = float(nominal.max()) if len(nominal) and nominal.max() > 0 else 1.0
+    util = t.loc[up, "utilisation"].to_numpy(float) if up else np.empty(0)
+    traces[POPS] = go.Scattergeo(
+        name=POPS, lat=np.array([pos[p][0] for p in up]), lon=np.array([pos[p][1] for p in up]),
+        mode="markers+text", text=up, textposition="top center",
+        textfont=dict(size=10, color=ORIGIN_COLOR), customdata=np.array(up, dtype=object),
+        hovertext=[f"<b>{t.loc[p, 'name']}</b> · {p}<br>demand {t.loc[p, 'nominal_gbps']:,.2f} "
+                   f"Gbps / capacity {t.loc[p, 'capacity_gbps']:,.2f} Gbps "
+                   f"({t.loc[p, 'utilisation']:.0%})<br>served {t.loc[p, 'served_gbps']:,.2f} "
+                   f"Gbps · spilled out {t.loc[p, 'spilled_out_gbps']:,.2f} · in "
+                   f"{t.loc[p, 'spilled_in_gbps']:,.2f}" for p in up],
+        hoverinfo="text",
+        marker=dict(size=10 + 26 * np.sqrt(nominal / nmax), color=np.minimum(util, UTIL_MAX),
+                    colorscale=UTIL_SCALE, cmin=0, cmax=UTIL_MAX,
+                    line=dict(color="white", width=1.5), opacity=0.95,
+                    colorbar=dict(title=dict(text="utilisation", side="right"),
+                                  tickformat=".0%", thickness=10, len=0.55, x=1.0, y=0.5,
+                                  tickvals=[0, 0.5, 1.0, 1.5],
+                                  ticktext=["0 %", "50 %", "100 %", "≥150 %"])))
+    traces[POPS_DOWN] = go.Scattergeo(
+        name=POPS_DOWN, lat=np.array([pos[p][0] for p in dn]),
+        lon=np.array([pos[p][1] for p in dn]), mode="markers", showlegend=bool(dn),
+        hovertext=[f"<b>{p}</b> down: its demand moves on" for p in dn], hoverinfo="text",
+        marker=dict(symbol="x-thin-open", size=13, color=DOWN_COLOR, line=dict(width=3)))
+    fig = go.Figure(data=[traces[k] for k in CAPACITY_TRACES])
+    fig.update_layout(
+        uirevision="capacity-map", margin=dict(l=0, r=0, t=0, b=0),
+        paper_bgcolor="rgba(0,0,0,0)", hovermode="closest",
+        hoverlabel=dict(bgcolor="white", font=dict(size=12)),
+        legend=dict(orientation="v", yanchor="bottom", y=0.01, xanchor="left", x=0.005,
+                    bgcolor="rgba(255,255,255,0.85)", bordercolor="#E5E7EB", borderwidth=1,
+                    font=dict(size=10.5), itemsizing="constant"),
+        geo=dict(projection=dict(type="natural earth"), resolution=110, showland=True,
+                 landcolor="#F1F3F5", showocean=True, oceancolor="#E3EEF8",
+                 showcountries=True, countrycolor="#C2C8D0", countrywidth=0.5,
+                 showcoastlines=True, coastlinecolor="#9CA3AF", coastlinewidth=0.6,
+                 showframe=False, bgcolor="rgba(0,0,0,0)", lataxis=dict(range=[-58, 90])),
+    )
+    return fig
+
+
+def load_bar_figure(table: pd.DataFrame) -> go.Figure:
+    """Load per PoP (Gbps), sorted by demand: own demand served, spill-over received, excess
+    spilled out (stacked), with the capacity as a tick. Hover gives utilisation."""
+    t = table[table["up"]].sort_values("nominal_gbps", ascending=False, kind="stable")
+    x = t["pop_id"].to_numpy(object)
+    own = np.clip(t["nominal_gbps"] - t["spilled_out_gbps"], 0, None).to_numpy(float)
+    fig = go.Figure()
+    for name, y, color, pattern in (
+            ("Own demand served", own, OK_COLOR, ""),
+            ("Spill-over received", np.clip(t["spilled_in_gbps"], 0, None).to_numpy(float),
+             SPILL_COLOR, ""),
+            ("Excess spilled out", np.clip(t["spilled_out_gbps"], 0, None).to_numpy(float),
+             OVER_COLOR, "/")):
+        fig.add_trace(go.Bar(name=name, x=x, y=y, marker=dict(color=color,
+                                                               pattern=dict(shape=pattern)),
+                             hovertemplate="%{x}: %{y:,.3f} Gbps<extra>" + name + "</extra>"))
+    fig.add_trace(go.Scatter(
+        name="Capacity", x=x, y=t["capacity_gbps"].to_numpy(float), mode="markers",
+        marker=dict(symbol="line-ew", size=26, line=dict(width=3, color=ORIGIN_COLOR)),
+        customdata=t["utilisation"].to_numpy(float),
+        hovertemplate="%{x}: capacity %{y:,.2f} Gbps, demand at %{customdata:.0%}"
+                      "<extra></extra>"))
+    fig.update_layout(
+        barmode="stack", height=280, margin=dict(l=48, r=8, t=40, b=36),
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="#FAFBFC", uirevision="load",
+        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, font=dict(size=11)),
+        yaxis=dict(title="Gbps", gridcolor="#E5E7EB", rangemode="tozero"),
+        xaxis=dict(tickfont=dict(size=10)), bargap=0.25)
+    return fig
+
+
+def n1_figure(table: pd.DataFrame) -> go.Figure:
+    """N-1 chart: per lost PoP, demand moved (Gbps), change of p95 RTT (ms) and the worst
+    utilisation it causes elsewhere (nominal demand / capacity)."""
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.06,
+                        subplot_titles=("demand moved (Gbps)", "p95 RTT change (ms)",
+                                        "worst utilisation elsewhere"))
+    fig.update_annotations(font=dict(size=11, color="#6B7280"))
+    if len(table):
+        t = table.sort_values("demand_moved", ascending=False, kind="stable")
+        x = t["pop_id"].to_numpy(object)
+        fig.add_trace(go.Bar(x=x, y=t["demand_moved"].to_numpy(float), marker_color=OK_COLOR,
+                             name="demand moved",
+                             hovertemplate="without %{x}: %{y:,.3f} Gbps move<extra></extra>"),
+                      row=1, col=1)
+        d95 = t["p95_change_ms"].to_numpy(float)
+        fig.add_trace(go.Bar(x=x, y=d95, name="Δ p95",
+                             marker_color=np.where(d95 > 0, BACKBONE_COLOR, "#10B981"),
+                             hovertemplate="without %{x}: p95 %{y:+.1f} ms<extra></extra>"),
+                      row=1, col=2)
+        wu = t["worst_utilisation"].to_numpy(float)
+        fig.add_trace(go.Bar(x=x, y=wu, name="worst utilisation",
+                             marker_color=np.where(wu > 1, OVER_COLOR, "#9CA3AF"),
+                             customdata=t["worst_pop"].to_numpy(object),
+                             hovertemplate="without %{x}: %{customdata} at %{y:.0%}"
+                                           "<extra></extra>"), row=1, col=3)
+        fig.add_hline(y=1.0, line=dict(color=OVER_COLOR, dash="dot", width=1), row=1, col=3)
+    else:
+        fig.add_annotation(text="Run the analysis to see, for each access point lost, the demand "
+                                "that moves, the RTT change and the worst overload elsewhere.",
+                           xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                           font=dict(size=12, color="#6B7280"), width=260)
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+    if len(table):
+        fig.update_yaxes(gridcolor="#E5E7EB", zerolinecolor="#9CA3AF")
+        fig.update_yaxes(tickformat=".0%", row=1, col=3)
+        fig.update_xaxes(tickfont=dict(size=9), tickangle=-90)
+    fig.update_layout(height=250, showlegend=False, margin=dict(l=40, r=8, t=24, b=40),
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="#FAFBFC", bargap=0.25)
+    return fig
+
+
+def explain_figure(ranking: pd.DataFrame, chosen: str | None, observed: str | None = None,
+                   top: int = 8) -> go.Figure:
+    """Modelled RTT via each PoP (internet leg + backbone leg, ms), the nearest healthy ones
+    first, plus the observed PoP if it is not among them. The chosen PoP is outlined."""
+    r = ranking[ranking["up"]].head(top)
+    if observed and observed not in set(r["pop_id"]):
+        r = pd.concat([r, ranking[ranking["pop_id"] == observed]])
+    labels = [f"{p} · {d:,.0f} km" + ("" if u else " (down)")
+              for p, d, u in zip(r["pop_id"], r["distance_km"], r["up"])]
+    backbone = r["anycast_ms"].to_numpy(float) - r["internet_ms"].to_numpy(float)
+    fig = go.Figure()
+    fig.add_trace(go.Bar(name="Internet leg", y=labels, x=r["internet_ms"].to_numpy(float),
+                         orientation="h", marker_color=INTERNET_COLOR,
+                         hovertemplate="%{y}: internet %{x:.0f} ms<extra></extra>"))
+    fig.add_trace(go.Bar(name="Backbone leg (+ PoP)", y=labels, x=backbone, orientation="h",
+                         marker_color=BACKBONE_COLOR,
+                         hovertemplate="%{y}: backbone %{x:.0f} ms<extra></extra>"))
+    line_w = [3 if p == chosen else (2 if p == observed else 0) for p in r["pop_id"]]
+    line_c = ["#111827" if p == chosen else "#7C3AED" for p in r["pop_id"]]
+    fig.update_traces(marker_line_width=line_w, marker_line_color=line_c)
+    fig.update_layout(barmode="stack", height=40 + 26 * len(r), margin=dict(l=8, r=8, t=28, b=30),
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="#FAFBFC",
+                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0,
+                                  font=dict(size=11)),
+                      xaxis=dict(title="modelled RTT (ms)", gridcolor="#E5E7EB"),
+                      yaxis=dict(autorange="reversed", tickfont=dict(size=11)))
+    return fig

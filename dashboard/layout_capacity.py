@@ -1,0 +1,273 @@
+"""Component factories of the view switcher and the Capacity and Support views. Layout only.
+
+The page keeps one sidebar (origin + clients) for every view; the main area has a tab bar
+("Map" | "Capacity" | "Support") and three panels that stay in the DOM (hidden, not removed), so
+the map keeps its zoom and the stores keep their state when the user switches views.
+"""
+
+from __future__ import annotations
+
+from dash import dash_table, dcc, html
+
+from dashboard import ids
+from dashboard.catalog import Catalog
+from dashboard.domain.scenario import DEFAULT_CAPACITY_GBPS, DEFAULT_POPULATION_GBPS
+
+VIEWS = (("map", "Map"), ("capacity", "Capacity planning"), ("support", "Support"))
+
+SPILL_RULE = (
+    "Spill-over rule: demand goes to its nearest healthy access point. When a point's demand "
+    "exceeds its capacity, it accepts the same fraction of every client's demand and the excess "
+    "moves on to each client's next-nearest healthy access point, which accepts it only up to "
+    "its headroom; this repeats down the ranking. Demand left when every access point is full "
+    "is unserved. Demand in = served + unserved."
+)
+CAPACITY_ASSUMPTIONS = (
+    f"Capacity: the product's per-instance bandwidth is {DEFAULT_CAPACITY_GBPS:g} Gbps by default "
+    "(up to 5 Gbps); each access point gets the value set in the table, else data/pops.csv's "
+    "capacity_gbps, else the default above. Units: client weight × the scale = Mbps; load and "
+    "capacity in Gbps (1 Gbps = 1000 Mbps)."
+)
+POPULATION_NOTE = (
+    "Population demand: every city of ≥ 15 000 inhabitants in the offline gazetteer (GeoNames), "
+    "demand proportional to population, scaled to the total you set. No per-country "
+    "internet-user share is applied: no package available offline provides one."
+)
+
+CAPACITY_COLUMNS = (
+    ("pop_id", "PoP", "text", False), ("city", "City", "text", False),
+    ("capacity_gbps", "Capacity Gbps ✎", "numeric", True),
+    ("capacity_source", "set by", "text", False),
+    ("nominal_gbps", "Demand Gbps", "numeric", False),
+    ("utilisation_pct", "Util. %", "numeric", False),
+    ("served_gbps", "Served Gbps", "numeric", False),
+    ("spilled_out_gbps", "Out Gbps", "numeric", False),
+    ("spilled_in_gbps", "In Gbps", "numeric", False),
+    ("clients", "Points", "numeric", False),
+)
+N1_COLUMNS = (
+    ("pop_id", "Lost PoP", "text"), ("clients_moved", "Points moved", "numeric"),
+    ("demand_moved", "Gbps moved", "numeric"), ("moved_to", "Moved to (Gbps)", "text"),
+    ("p50_change_ms", "Δ p50 ms", "numeric"), ("p95_change_ms", "Δ p95 ms", "numeric"),
+    ("p95_after_ms", "p95 after ms", "numeric"),
+    ("worst_pop", "Worst elsewhere", "text"), ("worst_utilisation_pct", "Its util. %", "numeric"),
+    ("unserved", "Unserved Gbps", "numeric"),
+)
+EXPLAIN_COLUMNS = (
+    ("rank", "#", "numeric"), ("pop", "Access point", "text"), ("state", "State", "text"),
+    ("distance_km", "km", "numeric"), ("internet_ms", "Internet ms", "numeric"),
+    ("backbone_ms", "Backbone ms", "numeric"), ("anycast_ms", "Total ms", "numeric"),
+    ("delta_ms", "vs chosen", "numeric"),
+)
+
+_CELL = {"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",
+         "fontSize": "13px", "padding": "4px 6px", "textAlign": "right", "minWidth": "44px"}
+_HEADER = {"fontWeight": "600", "backgroundColor": "#F3F4F6", "whiteSpace": "normal",
+           "height": "auto"}
+
+
+def _fmt(ctype: str, specifier: str = ",.2f") -> dict:
+    return {"specifier": specifier} if ctype == "numeric" else {}
+
+
+def view_tabs() -> dcc.Tabs:
+    """The view switcher (tab headers only; the panels are siblings toggled by a callback)."""
+    return dcc.Tabs(id=ids.VIEW_TABS, value="map", className="view-tabs",
+                    parent_className="view-tabs-parent",
+                    children=[dcc.Tab(label=label, value=value, className="view-tab",
+                                      selected_className="view-tab--selected")
+                              for value, label in VIEWS])
+
+
+def capacity_controls(source: str = "clients", scale: float | None = None,
+                      default_gbps: float | None = None) -> list:
+    """The demand and capacity inputs, filled from the scenario (re-rendered when it changes)."""
+    population = source == "population"
+    return [
+        html.Div(className="control", children=[
+            html.Label("Demand", className="field-label"),
+            dcc.RadioItems(id=ids.DEMAND_SOURCE, value=source, className="radio-col", options=[
+                {"label": "Scenario clients (weight × scale = Mbps)", "value": "clients"},
+                {"label": "World population (34 000 cities)", "value": "population"}]),
+        ]),
+        html.Div(className="control", children=[
+            html.Label("Total demand, Gbps" if population else "Mbps per unit of weight",
+                       htmlFor=ids.DEMAND_SCALE, className="field-label"),
+            dcc.Input(id=ids.DEMAND_SCALE, type="number", min=0.000001, step="any",
+                      debounce=True, value=scale if scale is not None else (
+                          DEFAULT_POPULATION_GBPS if population else 1.0),
+                      className="text-input num-input"),
+        ]),
+        html.Div(className="control", children=[
+            html.Label("Default capacity per PoP, Gbps", htmlFor=ids.DEFAULT_CAPACITY,
+                       className="field-label"),
+            dcc.Input(id=ids.DEFAULT_CAPACITY, type="number", min=0.000001, step="any",
+                      debounce=True, value=default_gbps if default_gbps is not None
+                      else DEFAULT_CAPACITY_GBPS, className="text-input num-input"),
+        ]),
+    ]
+
+
+def capacity_panel(catalog: Catalog) -> html.Div:
+    cap_cols = [{"id": c, "name": n, "type": t, "editable": e,
+                 "format": _fmt(t, ",.0f" if c in ("clients", "utilisation_pct") else ",.3~f")}
+                for c, n, t, e in CAPACITY_COLUMNS]
+    n1_cols = [{"id": c, "name": n, "type": t,
+                "format": _fmt(t, ",.0f" if c in ("clients_moved", "worst_utilisation_pct")
+                               else ("+,.1f" if "change" in c else ",.3~f"))}
+               for c, n, t in N1_COLUMNS]
+    return html.Div(id=ids.PANEL_CAPACITY, hidden=True, className="view-panel", children=[
+        html.Div(className="card capacity-controls", children=[
+            html.Div(className="controls-row", children=[
+                html.Div(id=ids.CAPACITY_CONTROLS, className="controls-row",
+                         children=capacity_controls()),
+                html.Div(className="control", children=[
+                    html.Label("Map", className="field-label"),
+                    dcc.Checklist(id=ids.SHOW_CATCHMENTS, value=["on"], className="check-row",
+                                  options=[{"label": "Catchments (2° cells)", "value": "on"}]),
+                ]),
+            ]),
+            html.Details(className="assumptions", children=[
+                html.Summary("Assumptions and units"),
+                html.P(CAPACITY_ASSUMPTIONS, className="hint"),
+                html.P(POPULATION_NOTE, className="hint"),
+            ]),
+        ]),
+        html.Div(id=ids.CAPACITY_KPIS, className="summary capacity-kpis"),
+        html.Div(className="card map-card", children=dcc.Loading(
+            type="dot", delay_show=300, children=dcc.Graph(
+                id=ids.CAPACITY_MAP, className="capacity-map", responsive=True,
+                style={"height": "100%"},
+                config={"displaylogo": False, "scrollZoom": True,
+                        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+                        "toImageButtonOptions": {"format": "png", "scale": 2,
+                                                 "filename": "anycast-eip-capacity-map"}}))),
+        html.P(SPILL_RULE, className="rule-note"),
+        html.Div(className="capacity-grid", children=[
+            html.Div(className="card", children=[
+                html.H2("Load per access point"),
+                dcc.Graph(id=ids.LOAD_BARS, config={"displayModeBar": False}),
+            ]),
+            html.Div(className="card", children=[
+                html.H2("Utilisation (edit a capacity to plan)"),
+                dash_table.DataTable(
+                    id=ids.POP_TABLE, columns=cap_cols, data=[], editable=False,
+                    sort_action="native", page_action="none", style_as_list_view=True,
+                    style_table={"overflowX": "auto", "maxHeight": "292px", "overflowY": "auto"},
+                    style_header=_HEADER, style_cell=_CELL,
+                    style_cell_conditional=[
+                        {"if": {"column_id": c}, "textAlign": "left"}
+                        for c in ("pop_id", "city", "capacity_source")] + [
+                        {"if": {"column_id": "capacity_gbps"}, "backgroundColor": "#FFF7ED",
+                         "fontWeight": "600"}],
+                    style_data_conditional=[
+                        {"if": {"filter_query": "{utilisation_pct} > 100",
+                                "column_id": "utilisation_pct"},
+                         "backgroundColor": "#FEE2E2", "color": "#991B1B", "fontWeight": "600"},
+                        {"if": {"filter_query": "{utilisation_pct} > 70 && {utilisation_pct} <= 100",
+                                "column_id": "utilisation_pct"},
+                         "backgroundColor": "#FEF3C7", "color": "#92400E"},
+                        {"if": {"filter_query": "{up} = false"}, "color": "#9CA3AF"},
+                    ],
+                    tooltip_header={"capacity_gbps": "Click to edit (Gbps, > 0)",
+                                    "capacity_source": "scenario (edited here), catalog "
+                                                       "(data/pops.csv) or default",
+                                    "spilled_out_gbps": "Excess sent on to other PoPs",
+                                    "spilled_in_gbps": "Spill-over accepted from other PoPs",
+                                    "clients": "Demand points whose nearest healthy PoP "
+                                               "this is",
+                                    "nominal_gbps": "Demand whose nearest healthy PoP this is",
+                                    "served_gbps": "Demand accepted after spill-over",
+                                    "utilisation_pct": "Demand / capacity"}),
+            ]),
+        ]),
+        html.Div(className="card n1-card", children=[
+            html.Div(className="card-head", children=[
+                html.H2("N-1: what losing each access point does"),
+                html.Div(className="inline-form", children=[
+                    html.Button("Run N-1 analysis", id=ids.N1_RUN, n_clicks=0, className="btn"),
+                    html.Button("Cancel", id=ids.N1_CANCEL, n_clicks=0, disabled=True,
+                                className="btn btn-ghost"),
+                    html.Button("Download CSV", id=ids.N1_EXPORT, n_clicks=0,
+                                className="btn btn-ghost"),
+                    dcc.Download(id=ids.N1_DOWNLOAD),
+                ]),
+            ]),
+            html.Div(className="progress-row", children=[
+                html.Progress(id=ids.N1_PROGRESS, value="0", max="100", className="progress"),
+                html.Span(id=ids.N1_STATUS, className="hint",
+                          children="Runs in the background: the page stays usable."),
+            ]),
+            html.Div(id=ids.N1_NOTE, className="hint"),
+            dcc.Store(id=ids.N1_RESULT),
+            html.Div(className="n1-grid", children=[
+                dash_table.DataTable(
+                    id=ids.N1_TABLE, columns=n1_cols, data=[], sort_action="native",
+                    page_size=19, style_as_list_view=True, style_table={"overflowX": "auto"},
+                    style_header=_HEADER, style_cell=_CELL,
+                    style_cell_conditional=[{"if": {"column_id": c}, "textAlign": "left"}
+                                            for c in ("pop_id", "moved_to", "worst_pop")]
+                    + [{"if": {"column_id": "moved_to"}, "minWidth": "170px"}],
+                    style_data_conditional=[
+                        {"if": {"filter_query": "{worst_utilisation_pct} > 100",
+                                "column_id": "worst_utilisation_pct"},
+                         "backgroundColor": "#FEE2E2", "color": "#991B1B"},
+                        {"if": {"filter_query": "{p95_change_ms} > 10",
+                                "column_id": "p95_change_ms"}, "color": "#B34700",
+                         "fontWeight": "600"},
+                        {"if": {"filter_query": "{unserved} > 0", "column_id": "unserved"},
+                         "color": "#991B1B", "fontWeight": "600"},
+                    ],
+                    tooltip_header={
+                        "p95_change_ms": "Change of the demand-weighted 95th percentile of "
+                                         "modelled RTT (nearest healthy PoP; can be negative: "
+                                         "the next PoP may be nearer the origin)",
+                        "worst_pop": "Access point with the highest demand / capacity once "
+                                     "the lost one's demand has moved (before spill-over)",
+                        "unserved": "Demand no access point can take after spill-over"}),
+                dcc.Graph(id=ids.N1_CHART, config={"displayModeBar": False}),
+            ]),
+        ]),
+    ])
+
+
+def support_panel() -> html.Div:
+    return html.Div(id=ids.PANEL_SUPPORT, hidden=True, className="view-panel", children=[
+        html.Div(className="support-grid", children=[
+            html.Div(className="card", children=[
+                html.H2("Why does this client land there?"),
+                html.Label("Client (or click a client on the map, or a row of the table)",
+                           htmlFor=ids.EXPLAIN_CLIENT, className="field-label"),
+                dcc.Dropdown(id=ids.EXPLAIN_CLIENT, options=[], placeholder="Pick a client…",
+                             clearable=False, className="explain-client"),
+                html.Div(id=ids.EXPLAIN_BODY, className="explain-body"),
+            ]),
+            html.Div(className="card exports-card", children=[
+                html.H2("Share and export"),
+                html.P("The link (Copy link, top right) holds the whole scenario: clients, "
+                       "weights, down access points, observed entry points, capacities and "
+                       "demand settings.", className="hint"),
+                html.Div(className="button-col", children=[
+                    html.Button("Assignment table (CSV)", id=ids.EXPORT_TABLE, n_clicks=0,
+                                className="btn btn-ghost"),
+                    html.Button("Scenario (JSON)", id=ids.EXPORT_JSON, n_clicks=0,
+                                className="btn btn-ghost"),
+                ]),
+                dcc.Download(id=ids.TABLE_DOWNLOAD),
+                dcc.Download(id=ids.JSON_DOWNLOAD),
+                dcc.Upload(id=ids.IMPORT_UPLOAD, multiple=False, accept=".json,application/json",
+                           className="upload", children=html.Div([
+                               "Drop or ", html.A("choose a scenario JSON"),
+                               html.Span(" replaces the current scenario", className="mono")])),
+                html.P("The map downloads as PNG from its camera button (top right of the map).",
+                       className="hint"),
+            ]),
+        ]),
+    ])
+
+
+def with_views(notice: object, map_children: list, catalog: Catalog) -> list:
+    """The main area: notices, the tab bar, and the three view panels."""
+    return [notice, view_tabs(),
+            html.Div(id=ids.PANEL_MAP, className="view-panel", children=map_children),
+            capacity_panel(catalog), support_panel()]
