@@ -29,6 +29,7 @@ import pandas as pd
 from dashboard.catalog import Catalog
 from dashboard import latency
 from dashboard.domain import geodesy, paths
+from dashboard.domain import latency as _latency
 from dashboard.memo import memoize
 
 #: Decimal places callers round coordinates (degrees) to before calling, to share cache entries.
@@ -179,6 +180,8 @@ class _Sites:
     lats: np.ndarray
     lons: np.ndarray
     backbone_ms: np.ndarray
+    #: Latency-model location terms of ``lats``/``lons`` (``domain.latency.locate``).
+    terms: _latency.Location
     origin: dict[str, Any]
 
 
@@ -197,6 +200,7 @@ def _sites(fp: str, origin_id: str) -> _Sites:
     return _Sites(
         pop_ids=catalog.pop_ids, names=tuple(catalog.pops["name"]),
         cities=tuple(catalog.pops["city"]), lats=lats, lons=lons, backbone_ms=backbone,
+        terms=_latency.locate(lats, lons, latency.default_params()),
         origin={"id": origin_id, "name": str(origin["name"]), "city": str(origin["city"]),
                 "lat": olat, "lon": olon})
 
@@ -207,12 +211,16 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
     # The same domain functions and the same ordering as paths.rank_pops (WGS84 geodesic km,
     # latency.internet_rtt_ms / backbone_rtt_ms) without building a DataFrame: this is the hot
     # path of /api/v1/nearest (a test checks it against rank_pops and client_paths point by
-    # point). The origin is appended to the PoPs so that one vectorised call gives both legs.
+    # point). The origin is appended to the PoPs so that one vectorised call gives both legs;
+    # the distances are measured once and handed to the latency model together with the sites'
+    # location terms (computed once per process), so only the client is located per request.
     geodesy.validate_coords([lat], [lon], "client")
     st = _sites(fp, origin_id)
     n = len(st.pop_ids)
     km_all = np.asarray(geodesy.geodesic_km(lat, lon, st.lats, st.lons), dtype=float)
-    ms_all = np.asarray(latency.internet_rtt_ms(lat, lon, st.lats, st.lons), dtype=float)
+    params = latency.default_params()
+    client = _latency.locate(np.array([lat]), np.array([lon]), params)
+    ms_all = _latency.internet_rtt_ms_km(km_all, client, st.terms, params)
     km, internet = km_all[:n], ms_all[:n]
     anycast = internet + st.backbone_ms
     up = ~down_mask(_catalog(fp), down)
