@@ -163,6 +163,7 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.SCENARIO, data=None),
             dcc.Store(id=ids.SCENARIO_EDIT, data=None),
+            dcc.Store(id=ids.MAP_BASE, data=None),
             html.Header(
                 id=ids.HEADER,
                 className="app-header",

@@ -30,6 +30,8 @@ from dashboard.catalog import Catalog
 from dashboard import latency
 from dashboard.domain import geodesy, paths
 from dashboard.domain import latency as _latency
+from dashboard.domain import whatif
+from dashboard.gazetteer import demand_set, load_gazetteer
 from dashboard.memo import memoize
 
 #: Decimal places callers round coordinates (degrees) to before calling, to share cache entries.
@@ -113,6 +115,34 @@ def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: s
     return paths.client_paths(lats, lons, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                               float(origin["lat"]), float(origin["lon"]),
                               down=down_mask(catalog, down))
+
+
+# --------------------------------------------------------------------------------------------
+# Demand sets (large, fixed client sets named by key): rank once, re-route per what-if
+
+
+@functools.lru_cache(maxsize=8)
+def _ranked_demand(fp: str, key: str) -> whatif.RankedClients:
+    """Every PoP ranked for every client of demand set ``key``, and the clients' latency terms.
+    Built once per process (~0.3 s for 25,000 clients): deterministic from the catalog and the
+    committed gazetteer, so it is never stale and never needs the shared cache."""
+    catalog = _catalog(fp)
+    ds = demand_set(load_gazetteer(), key)
+    return whatif.rank_clients(ds.lats, ds.lons, catalog.pop_lats, catalog.pop_lons,
+                               latency.default_params())
+
+
+def demand_route_table(catalog: Catalog, key: str, origin_id: str,
+                       down: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """:func:`route_table` of demand set ``key`` (``KeyError`` naming an unknown key, origin or
+    PoP). Uses the cached ranking, so a what-if (a PoP down, another origin) costs ~20 ms for
+    25,000 clients. Not put in the shared cache: recomputing is cheaper than pickling 25,000
+    rows in and out, and it keeps the cache small."""
+    fp = catalog_fingerprint(catalog)
+    origin = catalog.origin(origin_id)
+    return whatif.paths_for(_ranked_demand(fp, key), catalog.pop_ids, float(origin["lat"]),
+                            float(origin["lon"]), down=down_mask(catalog, down),
+                            pop_origin_ids=origin_id, params=latency.default_params())
 
 
 # --------------------------------------------------------------------------------------------

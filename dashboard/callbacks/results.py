@@ -6,17 +6,20 @@ plain data so tests call them without Dash.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from dash import Dash, Input, Output, html
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, Patch, State, html
 
 from dashboard import figures, ids, services
 from dashboard.callbacks.scenario import client_label, resolve_origin
 from dashboard.catalog import Catalog
 from dashboard.domain.scenario import Client, Scenario
+from dashboard.gazetteer import DemandSet, demand_set, load_gazetteer
 from dashboard.settings import Settings
 
 
@@ -111,28 +114,118 @@ def render_summary(s: dict, origin_id: str) -> list:
     return items
 
 
-def compute_results(current: dict | None, catalog: Catalog, settings: Settings) -> tuple:
-    """(map figure, table rows, summary children, CDF figure, client count text)."""
-    scenario = Scenario.from_dict(current) if current else Scenario()
+#: Most rows sent to the assignment table. A 25,000-client demand set would otherwise ship
+#: ~10 MB of rows on every what-if; the key numbers, the map and the CDF cover every client.
+MAX_TABLE_ROWS = 300
+
+
+def scenario_routes(scenario: Scenario, catalog: Catalog, settings: Settings
+                    ) -> tuple[str, pd.DataFrame | None, list[str], np.ndarray]:
+    """(origin id, routes in client order or None, client names, weights) of a scenario: its
+    own clients first, then those of its demand set (cached ranking: a what-if is cheap)."""
     origin_id = resolve_origin(scenario, catalog, settings)
     clients = scenario.clients
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
-    routes = None
-    if clients:
-        routes = services.route_table(catalog, tuple((c.lat, c.lon) for c in clients), origin_id,
-                                      down)
+    parts: list[pd.DataFrame] = []
     names = [client_label(c) for c in clients]
+    weights = [np.asarray([c.weight for c in clients], dtype=float)]
+    if clients:
+        parts.append(services.route_table(catalog, tuple((c.lat, c.lon) for c in clients),
+                                          origin_id, down))
+    demand = demand_for(scenario)
+    if demand is not None:
+        parts.append(services.demand_route_table(catalog, demand.key, origin_id, down))
+        names += demand.names
+        weights.append(demand.weights)
+    if not parts:
+        return origin_id, None, names, np.empty(0)
+    routes = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    return origin_id, routes, names, np.concatenate(weights)
+
+
+def demand_for(scenario: Scenario) -> DemandSet | None:
+    """The scenario's demand set, or None (also for a key this version does not know)."""
+    if not scenario.demand:
+        return None
+    try:
+        return demand_set(load_gazetteer(), scenario.demand)
+    except KeyError:
+        return None
+
+
+def table_rows(routes: pd.DataFrame, scenario: Scenario, names: Sequence[str],
+               weights: np.ndarray, catalog: Catalog, origin_id: str) -> list[dict]:
+    """The first :data:`MAX_TABLE_ROWS` rows of the assignment table; demand-set rows cannot be
+    removed one by one (no ✕), "Clear all" drops the set."""
+    n_own = len(scenario.clients)
+    shown = routes.iloc[:MAX_TABLE_ROWS]
+    clients = list(scenario.clients[:MAX_TABLE_ROWS])
+    for i in range(len(clients), len(shown)):
+        r = shown.iloc[i]
+        clients.append(Client(float(r["lat"]), float(r["lon"]), names[i], float(weights[i])))
+    rows = assignment_rows(shown, clients, catalog, origin_id)
+    for row in rows[n_own:]:
+        row["remove"] = ""
+    return rows
+
+
+def compute_results(current: dict | None, catalog: Catalog, settings: Settings) -> tuple:
+    """(map figure, table rows, summary children, CDF figure, client count text)."""
+    return compute_update(current, None, catalog, settings)[:5]
+
+
+def map_base_key(scenario: Scenario, routes: pd.DataFrame | None) -> str | None:
+    """Key of what the compact clients layer's positions and names come from (the clients, the
+    demand set, which drawn clients are routed), or None when the map is not in compact mode.
+    Equal keys: a what-if may patch the figure instead of resending it."""
+    if routes is None or len(routes) < figures.COMPACT_FROM:
+        return None
+    digest = hashlib.sha256()
+    digest.update(repr((scenario.demand, [(c.lat, c.lon, c.name) for c in scenario.clients])
+                       ).encode())
+    digest.update(np.packbits(routes["routed"].to_numpy(bool)[:figures.MAX_DRAWN_CLIENTS])
+                  .tobytes())
+    return digest.hexdigest()[:24]
+
+
+def figure_patch(fig: go.Figure) -> Patch:
+    """A :class:`dash.Patch` turning the map the browser shows (same :func:`map_base_key`) into
+    ``fig``: every layer except the clients' is replaced whole (they are small), the clients
+    layer gets only what a what-if changes -- its numbers, PoP ids, colours and hover template --
+    and keeps its positions and names in the browser; the layout is untouched."""
+    data = fig.to_dict()["data"]  # typed arrays already base64 (plotly >= 6)
+    patch = Patch()
+    ci = figures.map_trace_index(figures.CLIENTS)
+    for i, trace in enumerate(data):
+        if i != ci:
+            patch["data"][i] = trace
+    for key in ("customdata", "hovertext", "hovertemplate", "marker"):
+        patch["data"][ci][key] = data[ci][key]
+    return patch
+
+
+def compute_update(current: dict | None, base: str | None, catalog: Catalog,
+                   settings: Settings) -> tuple:
+    """(map figure or Patch, table rows, summary children, CDF figure, client count text,
+    map base key). ``base``: the key of the map the browser shows (``ids.MAP_BASE``)."""
+    scenario = Scenario.from_dict(current) if current else Scenario()
+    origin_id, routes, names, weights = scenario_routes(scenario, catalog, settings)
+    down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
     fig = figures.map_figure(catalog.pops, catalog.origins, origin_id, routes, names, down)
+    key = map_base_key(scenario, routes)
     if routes is None:
         empty = pd.DataFrame({"anycast_ms": [], "saving_ms": [], "routed": [], "pop_id": []})
         return (fig, [], render_summary(summary_numbers(empty, [], len(catalog.pops)), origin_id),
-                figures.rtt_cdf_figure([], []), "No clients yet")
-    weights = [c.weight for c in clients]
-    rows = assignment_rows(routes, clients, catalog, origin_id)
+                figures.rtt_cdf_figure([], []), "No clients yet", key)
+    rows = table_rows(routes, scenario, names, weights, catalog, origin_id)
     summary = render_summary(summary_numbers(routes, weights, len(catalog.pops)), origin_id)
     cdf = figures.rtt_cdf_figure(routes["anycast_ms"], routes["direct_ms"], weights)
-    count = f"{len(clients):,} client{'s' if len(clients) != 1 else ''}"
-    return fig, rows, summary, cdf, count
+    n = len(routes)
+    count = f"{n:,} client{'s' if n != 1 else ''}"
+    if n > len(rows):
+        count += f" (table: first {len(rows):,})"
+    map_out = figure_patch(fig) if key is not None and key == base else fig
+    return map_out, rows, summary, cdf, count, key
 
 
 def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
@@ -144,7 +237,9 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
         Output(ids.SUMMARY, "children"),
         Output(ids.RTT_CDF, "figure"),
         Output(ids.CLIENT_COUNT, "children"),
+        Output(ids.MAP_BASE, "data"),
         Input(ids.SCENARIO, "data"),
+        State(ids.MAP_BASE, "data"),
     )
-    def _results(current):
-        return compute_results(current, catalog, settings)
+    def _results(current, base):
+        return compute_update(current, base, catalog, settings)

@@ -23,7 +23,8 @@ from dash import Dash, Input, Output, State, ctx, html, no_update
 from dashboard import ids
 from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
 from dashboard.domain.scenario import Client, Scenario, fit_query
-from dashboard.gazetteer import Gazetteer, load_gazetteer, preset_by_key
+from dashboard.gazetteer import (DEMAND_PREFIX, DEMAND_SETS, Gazetteer, load_gazetteer,
+                                 preset_by_key)
 from dashboard.settings import Settings
 
 from dashboard.domain.clients import ClientsError, parse_clients
@@ -88,7 +89,16 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int
     elif op == "clear":
         if scenario.clients:
             notices.append(("info", f"Cleared {len(scenario.clients)} client(s)"))
-        scenario = scenario.clear_clients()
+        if scenario.demand:
+            notices.append(("info", "Removed the demand set"))
+        scenario = scenario.clear_clients().with_demand(None)
+    elif op == "demand":
+        key = request.get("key")
+        if key is not None and key not in DEMAND_SETS:
+            return scenario, notices + [("error", f"unknown demand set {str(key)[:40]!r}")]
+        scenario = scenario.with_demand(key)
+        if key:
+            notices.append(("info", f"Added {DEMAND_SETS[key][1]}"))
     elif op != "notice":
         notices.append(("error", f"unknown edit {op!r} ignored"))
     return scenario, notices
@@ -205,7 +215,8 @@ def scenario_event(trigger: str | None, search: str | None, request: dict | None
     if trigger in (None, ids.URL) or scenario is None:
         parsed, warnings = Scenario.from_query(search or "", pop_ids=catalog.pop_ids,
                                                origin_ids=catalog.origin_ids,
-                                               max_clients=settings.max_clients)
+                                               max_clients=settings.max_clients,
+                                               demand_ids=tuple(DEMAND_SETS))
         if scenario is not None and parsed == scenario:
             return (no_update,) * 5
         scenario = parsed
@@ -317,6 +328,8 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     def _preset(key):
         if not key:
             return no_update, no_update
+        if key.startswith(DEMAND_PREFIX):  # a large set travels by name (Scenario.demand)
+            return edit("demand", key=key[len(DEMAND_PREFIX):]), None
         try:
             p = preset_by_key(gazetteer, catalog, key)
         except KeyError as exc:

@@ -13,6 +13,9 @@ working when keys are added):
 - ``origin``: the origin region id the Anycast EIP's endpoint is in (omitted: the app's default).
 - ``endpoint``: the endpoint type, ``CLB`` or ``ENI`` (omitted: CLB).
 - ``down``: ``,``-separated access point ids marked down.
+- ``demand``: the key of a server-side demand set (e.g. ``cities25k``: the 25,000 most populous
+  cities weighted by population) whose clients come *after* the ``clients`` of the link. A large
+  client set travels by name, so links, the page's stores and every callback payload stay small.
 
 Parsing never raises: every malformed piece is dropped and described in the returned warnings.
 The module is pure (no web framework import): the dashboard, the API and the tests share it.
@@ -39,7 +42,7 @@ DEFAULT_MAX_QUERY_CHARS = 4000
 ENDPOINT_TYPES = ("CLB", "ENI")
 DEFAULT_ENDPOINT_TYPE = "CLB"
 #: Keys this version understands (later versions add endpoints, mappings, overrides, params).
-KNOWN_KEYS = ("clients", "origin", "endpoint", "down")
+KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "demand")
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
 _CTRL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -116,6 +119,8 @@ class Scenario:
     origin: str | None = None
     endpoint_type: str = DEFAULT_ENDPOINT_TYPE
     down: frozenset[str] = field(default_factory=frozenset)
+    #: Key of a server-side demand set (see :mod:`dashboard.gazetteer`), or None.
+    demand: str | None = None
 
     # -- edits (each returns a new scenario) ------------------------------------------------
     def with_clients(self, clients: Iterable[Client]) -> "Scenario":
@@ -150,10 +155,18 @@ class Scenario:
     def with_down(self, down: Iterable[str]) -> "Scenario":
         return replace(self, down=frozenset(down))
 
+    def with_demand(self, demand: str | None) -> "Scenario":
+        if demand is not None and not _ID_RE.match(str(demand)):
+            raise ValueError(f"demand set key {demand!r} is not an id (letters, digits, '-')")
+        return replace(self, demand=demand or None)
+
     # -- JSON-able form for dcc.Store ----------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"clients": [c.to_dict() for c in self.clients], "origin": self.origin,
-                "endpoint_type": self.endpoint_type, "down": sorted(self.down)}
+        out = {"clients": [c.to_dict() for c in self.clients], "origin": self.origin,
+               "endpoint_type": self.endpoint_type, "down": sorted(self.down)}
+        if self.demand:
+            out["demand"] = self.demand
+        return out
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Scenario":
@@ -163,7 +176,8 @@ class Scenario:
         return cls(clients=tuple(Client.from_dict(c) for c in d.get("clients") or ()),
                    origin=d.get("origin") or None,
                    endpoint_type=d.get("endpoint_type") or DEFAULT_ENDPOINT_TYPE,
-                   down=frozenset(d.get("down") or ()))
+                   down=frozenset(d.get("down") or ()),
+                   demand=d.get("demand") or None)
 
     # -- URL ---------------------------------------------------------------------------------
     def to_query(self) -> str:
@@ -173,13 +187,14 @@ class Scenario:
     @classmethod
     def from_query(cls, query: str, *, pop_ids: Sequence[str] | None = None,
                    origin_ids: Sequence[str] | None = None,
-                   max_clients: int = MAX_URL_CLIENTS) -> tuple["Scenario", list[str]]:
+                   max_clients: int = MAX_URL_CLIENTS,
+                   demand_ids: Sequence[str] | None = None) -> tuple["Scenario", list[str]]:
         """Parse a query string (with or without ``?``); never raises.
 
         ``pop_ids`` / ``origin_ids``, when given, drop unknown ids with a warning. Returns the
         scenario and a list of human-readable warnings about what was ignored.
         """
-        return _decode(query, pop_ids, origin_ids, max_clients)
+        return _decode(query, pop_ids, origin_ids, max_clients, demand_ids)
 
 
 def _fmt_num(v: float) -> str:
@@ -207,6 +222,8 @@ def _encode(s: Scenario, clients: Sequence[Client], with_names: bool) -> str:
         parts.append("endpoint=" + s.endpoint_type)
     if s.down:
         parts.append("down=" + ",".join(quote(d, safe="") for d in sorted(s.down)))
+    if s.demand:
+        parts.append("demand=" + quote(s.demand, safe=""))
     return "&".join(parts)
 
 
@@ -318,7 +335,7 @@ def _short(text: str, n: int = 40) -> str:
 
 
 def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str] | None,
-            max_clients: int) -> tuple[Scenario, list[str]]:
+            max_clients: int, demand_ids: Sequence[str] | None = None) -> tuple[Scenario, list[str]]:
     warnings: list[str] = []
     if not isinstance(query, str):
         return Scenario(), (["the link's query is not text; ignored"] if query else [])
@@ -326,6 +343,7 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     origin: str | None = None
     endpoint = DEFAULT_ENDPOINT_TYPE
     down: set[str] = set()
+    demand: str | None = None
     seen: set[str] = set()
     for key, value in _split_query(query):
         if key in seen and key in KNOWN_KEYS:
@@ -365,7 +383,15 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
             if unknown:
                 warnings.append(f"unknown access point(s) {', '.join(unknown[:_MAX_WARNINGS])} "
                                 "in 'down' ignored")
+        elif key == "demand":
+            text = unquote(value).strip().lower()
+            if not text:
+                demand = None
+            elif not _ID_RE.match(text) or (demand_ids is not None and text not in demand_ids):
+                warnings.append(f"unknown demand set '{_short(text, 24)}' ignored")
+            else:
+                demand = text
         else:
             warnings.append(f"unknown link parameter '{_short(key, 24)}' ignored")
-    return Scenario(clients=tuple(clients), origin=origin, endpoint_type=endpoint,
+    return Scenario(clients=tuple(clients), origin=origin, endpoint_type=endpoint, demand=demand,
                     down=frozenset(down)), warnings
