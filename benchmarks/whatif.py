@@ -107,7 +107,6 @@ def measure_this(repeat: int) -> dict:
     # A second full load (ranking cached): what reopening the preset costs.
     t_r2, raw_r2 = results_cb(store, None)
     full = {"ms": 1000 * t_r2, "bytes": len(raw_r2), "gzip": len(gzip.compress(raw_r2, 6))}
-    assert "__dash_patch_update" not in raw_r2.decode()[:2000] or True
     runs = []
     for pid in DOWN_SEQUENCE[:repeat]:
         t1, r1 = scenario_cb(f"?demand=cities25k&down={pid}", store)

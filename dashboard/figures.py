@@ -13,6 +13,7 @@ segments between waypoints in the chosen projection, so we sample a waypoint eve
 
 from __future__ import annotations
 
+import base64
 import math
 from typing import Iterable, Sequence
 
@@ -72,6 +73,35 @@ COMPACT_FROM = 1_000
 MAX_CDF_POINTS = 600
 
 UIREVISION = "world-map"
+
+
+#: Layout of the world map (static: data updates keep the user's view through ``uirevision``).
+MAP_LAYOUT: dict = dict(
+        uirevision=UIREVISION,  # keep the user's zoom/pan/legend state across data updates
+        margin=dict(l=0, r=0, t=0, b=0),
+        paper_bgcolor="rgba(0,0,0,0)",
+        hovermode="closest",
+        hoverdistance=12,
+        hoverlabel=dict(bgcolor="white", font=dict(size=12)),
+        # Vertical, in the empty lower-left corner of the natural-earth outline (South Pacific).
+        legend=dict(orientation="v", yanchor="bottom", y=0.01, xanchor="left", x=0.005,
+                    bgcolor="rgba(255,255,255,0.82)", bordercolor="#E5E7EB", borderwidth=1,
+                    font=dict(size=10.5), itemsizing="constant", tracegroupgap=2,
+                    itemclick="toggle", itemdoubleclick="toggleothers"),
+        geo=dict(
+            projection=dict(type="natural earth"),
+            resolution=110,
+            showland=True, landcolor="#E9ECEF",
+            showocean=True, oceancolor="#D6E6F5",
+            showcountries=True, countrycolor="#C2C8D0", countrywidth=0.5,
+            showcoastlines=True, coastlinecolor="#AEB6C1", coastlinewidth=0.6,
+            showlakes=False, showframe=False,
+            bgcolor="rgba(0,0,0,0)",
+            # Antarctica off (no clients there); the Arctic stays, because geodesics between
+            # Asia and North America (SIN -> IAD) pass close to the pole.
+            lataxis=dict(range=[-58, 90]),
+        ),
+    )
 
 
 def map_trace_index(name: str) -> int:
@@ -214,6 +244,32 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     backbone_km, internet_ms, backbone_ms, anycast_ms, routed), or None for no clients.
     ``client_names``: one label per route row (may be shorter; missing ones get "client i").
     ``down``: access point ids marked down (greyed, crossed, excluded from routing upstream).
+    From :data:`COMPACT_FROM` clients on, the clients layer uses the compact encoding of
+    :func:`_compact_clients` and paths are drawn by their end points (:func:`straight_legs`).
+    """
+    fig = go.Figure(data=map_traces(pops, origins, origin_id, routes, client_names, down))
+    fig.update_layout(**MAP_LAYOUT)
+    return fig
+
+
+def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
+               routes: pd.DataFrame | None = None, client_names: Sequence[str] = (),
+               down: Iterable[str] = ()) -> list[go.Scattergeo]:
+    """The layers of :func:`map_figure`, in :data:`MAP_TRACES` order, without the layout (what a
+    ``Patch`` needs: building and validating the layout costs ~25 ms)."""
+    return _map_traces(pops, origins, origin_id, routes, client_names, down)
+
+
+def _map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
+                routes: pd.DataFrame | None = None, client_names: Sequence[str] = (),
+                down: Iterable[str] = ()) -> list[go.Scattergeo]:
+    """See :func:`map_figure`.
+
+    ``pops`` / ``origins``: catalog tables (id, name, city, lat, lon; pops also area).
+    ``routes``: ``paths.client_paths`` output in client order (columns lat, lon, pop_id, pop_km,
+    backbone_km, internet_ms, backbone_ms, anycast_ms, routed), or None for no clients.
+    ``client_names``: one label per route row (may be shorter; missing ones get "client i").
+    ``down``: access point ids marked down (greyed, crossed, excluded from routing upstream).
     """
     down_set = set(down)
     compact = routes is not None and len(routes) >= COMPACT_FROM
@@ -236,11 +292,13 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
         else:
             net_lat, net_lon = geodesic_polyline(drawn["lat"], drawn["lon"], p_lat, p_lon)
         if np.isfinite(o_lat):
-            used = [p for p in dict.fromkeys(routed["pop_id"]) if pop_pos[p] != (o_lat, o_lon)]
+            used = [p for p in pd.unique(routed["pop_id"].to_numpy(object))
+                    if pop_pos[p] != (o_lat, o_lon)]
             if used:
                 ul = np.array([pop_pos[p] for p in used])
-                bb_lat, bb_lon = geodesic_polyline(ul[:, 0], ul[:, 1], np.full(len(used), o_lat),
-                                                   np.full(len(used), o_lon))
+                legs = straight_legs if compact else geodesic_polyline
+                bb_lat, bb_lon = legs(ul[:, 0], ul[:, 1], np.full(len(used), o_lat),
+                                      np.full(len(used), o_lon))
     traces[LEG_BACKBONE] = go.Scattergeo(
         name=LEG_BACKBONE, lat=bb_lat, lon=bb_lon, mode="lines", hoverinfo="skip",
         line=dict(color=BACKBONE_COLOR, width=3), opacity=0.9, legendrank=2)
@@ -341,34 +399,45 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
             hoverinfo="text", showlegend=bool(len(u_lat)),
             marker=dict(symbol="x", size=9, color=UNROUTED_COLOR), legendrank=6)
 
-    fig = go.Figure(data=[traces[name] for name in MAP_TRACES])
-    fig.update_layout(
-        uirevision=UIREVISION,  # keep the user's zoom/pan/legend state across data updates
-        margin=dict(l=0, r=0, t=0, b=0),
-        paper_bgcolor="rgba(0,0,0,0)",
-        hovermode="closest",
-        hoverdistance=12,
-        hoverlabel=dict(bgcolor="white", font=dict(size=12)),
-        # Vertical, in the empty lower-left corner of the natural-earth outline (South Pacific).
-        legend=dict(orientation="v", yanchor="bottom", y=0.01, xanchor="left", x=0.005,
-                    bgcolor="rgba(255,255,255,0.82)", bordercolor="#E5E7EB", borderwidth=1,
-                    font=dict(size=10.5), itemsizing="constant", tracegroupgap=2,
-                    itemclick="toggle", itemdoubleclick="toggleothers"),
-        geo=dict(
-            projection=dict(type="natural earth"),
-            resolution=110,
-            showland=True, landcolor="#E9ECEF",
-            showocean=True, oceancolor="#D6E6F5",
-            showcountries=True, countrycolor="#C2C8D0", countrywidth=0.5,
-            showcoastlines=True, coastlinecolor="#AEB6C1", coastlinewidth=0.6,
-            showlakes=False, showframe=False,
-            bgcolor="rgba(0,0,0,0)",
-            # Antarctica off (no clients there); the Arctic stays, because geodesics between
-            # Asia and North America (SIN -> IAD) pass close to the pole.
-            lataxis=dict(range=[-58, 90]),
-        ),
-    )
-    return fig
+    return [traces[name] for name in MAP_TRACES]
+
+
+def typed_array(values: object) -> dict:
+    """plotly.js's typed-array form of a numeric numpy array (``{"dtype", "bdata", "shape"}``,
+    base64 little-endian), as plotly.py >= 6 writes into figures -- for values sent in a
+    ``dash.Patch``, which Dash would otherwise serialise as a JSON list of numbers."""
+    a = np.ascontiguousarray(values)
+    codes = {"float32": "f4", "float64": "f8", "int8": "i1", "uint8": "u1", "int16": "i2",
+             "uint16": "u2", "int32": "i4", "uint32": "u4"}
+    if a.dtype.name not in codes:
+        raise TypeError(f"no plotly.js typed array for dtype {a.dtype}")
+    spec = {"dtype": codes[a.dtype.name],
+            "bdata": base64.b64encode(a.astype(a.dtype.newbyteorder("<")).tobytes()).decode()}
+    if a.ndim > 1:
+        spec["shape"] = ", ".join(str(d) for d in a.shape)
+    return spec
+
+
+def cdf_curve(values: Sequence[float], weights: Sequence[float] | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The (x, y) float32 step points of one curve of :func:`rtt_cdf_figure`: the weighted
+    empirical CDF of the finite ``values``, from 0 %, at most :data:`MAX_CDF_POINTS` + 1
+    points (the last step of each of that many evenly spaced levels)."""
+    v = np.asarray(values, dtype=float)
+    w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=float)
+    ok = np.isfinite(v) & (w > 0) if len(v) else np.zeros(0, dtype=bool)
+    v, w = v[ok], w[ok]
+    order = np.argsort(v, kind="stable")
+    x = v[order]
+    y = np.cumsum(w[order]) / w.sum() if len(w) and w.sum() > 0 else np.empty(0)
+    if len(x) > MAX_CDF_POINTS:
+        keep = np.unique(np.searchsorted(y, np.linspace(0, 1, MAX_CDF_POINTS)[1:] * y[-1],
+                                         side="left").clip(0, len(y) - 1))
+        x, y = x[keep], y[keep]
+    if len(x):  # start the step at 0 % so the curve reads as a distribution
+        x, y = np.concatenate([[x[0]], x]), np.concatenate([[0.0], y])
+    # float32: ~7 digits is far below a pixel; plotly sends typed arrays (half the bytes).
+    return x.astype(np.float32), y.astype(np.float32)
 
 
 def rtt_cdf_figure(anycast_ms: Sequence[float], direct_ms: Sequence[float],
@@ -381,21 +450,7 @@ def rtt_cdf_figure(anycast_ms: Sequence[float], direct_ms: Sequence[float],
     fig = go.Figure()
     for name, values, color, dash in (("Anycast EIP", anycast_ms, BACKBONE_COLOR, "solid"),
                                       ("Direct to origin", direct_ms, INTERNET_COLOR, "dot")):
-        v = np.asarray(values, dtype=float)
-        w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=float)
-        ok = np.isfinite(v) & (w > 0) if len(v) else np.zeros(0, dtype=bool)
-        v, w = v[ok], w[ok]
-        order = np.argsort(v, kind="stable")
-        x = v[order]
-        y = np.cumsum(w[order]) / w.sum() if len(w) and w.sum() > 0 else np.empty(0)
-        if len(x) > MAX_CDF_POINTS:  # keep the last step of each of MAX_CDF_POINTS levels
-            keep = np.unique(np.searchsorted(y, np.linspace(0, 1, MAX_CDF_POINTS)[1:] * y[-1],
-                                             side="left").clip(0, len(y) - 1))
-            x, y = x[keep], y[keep]
-        if len(x):  # start the step at 0 % so the curve reads as a distribution
-            x, y = np.concatenate([[x[0]], x]), np.concatenate([[0.0], y])
-        # float32: ~7 digits is far below a pixel; plotly sends typed arrays (half the bytes).
-        x, y = x.astype(np.float32), y.astype(np.float32)
+        x, y = cdf_curve(values, weights)
         fig.add_trace(go.Scatter(name=name, x=x, y=y, mode="lines", line_shape="hv",
                                  line=dict(color=color, width=2.5, dash=dash),
                                  hovertemplate="%{x:.0f} ms: %{y:.0%} of clients"

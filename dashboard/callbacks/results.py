@@ -160,9 +160,9 @@ def table_rows(routes: pd.DataFrame, scenario: Scenario, names: Sequence[str],
     n_own = len(scenario.clients)
     shown = routes.iloc[:MAX_TABLE_ROWS]
     clients = list(scenario.clients[:MAX_TABLE_ROWS])
-    for i in range(len(clients), len(shown)):
-        r = shown.iloc[i]
-        clients.append(Client(float(r["lat"]), float(r["lon"]), names[i], float(weights[i])))
+    lat, lon = shown["lat"].to_numpy(float), shown["lon"].to_numpy(float)
+    clients += [Client(float(lat[i]), float(lon[i]), names[i], float(weights[i]))
+                for i in range(len(clients), len(shown))]
     rows = assignment_rows(shown, clients, catalog, origin_id)
     for row in rows[n_own:]:
         row["remove"] = ""
@@ -188,19 +188,44 @@ def map_base_key(scenario: Scenario, routes: pd.DataFrame | None) -> str | None:
     return digest.hexdigest()[:24]
 
 
-def figure_patch(fig: go.Figure) -> Patch:
+def _plain(obj: Any) -> Any:
+    """A trace attribute ready for a Patch: numeric numpy arrays as plotly.js typed arrays,
+    other arrays as lists, dicts walked."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "fiu" and obj.dtype.name not in ("int64", "uint64"):
+            return figures.typed_array(obj)
+        return obj.tolist()
+    return obj
+
+
+def figure_patch(traces: Sequence[go.Scattergeo]) -> Patch:
     """A :class:`dash.Patch` turning the map the browser shows (same :func:`map_base_key`) into
-    ``fig``: every layer except the clients' is replaced whole (they are small), the clients
-    layer gets only what a what-if changes -- its numbers, PoP ids, colours and hover template --
-    and keeps its positions and names in the browser; the layout is untouched."""
-    data = fig.to_dict()["data"]  # typed arrays already base64 (plotly >= 6)
+    one with ``traces``: every layer except the clients' is replaced whole (they are small), the
+    clients layer gets only what a what-if changes -- its numbers, PoP ids, colours and hover
+    template -- and keeps its positions and names in the browser; the layout is untouched."""
     patch = Patch()
     ci = figures.map_trace_index(figures.CLIENTS)
-    for i, trace in enumerate(data):
+    for i, trace in enumerate(traces):
         if i != ci:
-            patch["data"][i] = trace
-    for key in ("customdata", "hovertext", "hovertemplate", "marker"):
-        patch["data"][ci][key] = data[ci][key]
+            patch["data"][i] = _plain(trace.to_plotly_json())
+    clients = traces[ci]
+    for key in ("customdata", "hovertext", "hovertemplate"):
+        patch["data"][ci][key] = _plain(clients[key])
+    patch["data"][ci]["marker"] = _plain(clients.marker.to_plotly_json())
+    return patch
+
+
+def cdf_patch(anycast_ms: Any, direct_ms: Any, weights: Any) -> Patch:
+    """The RTT CDF's new curves as a Patch of the two traces' x and y (its layout is static)."""
+    patch = Patch()
+    for i, values in enumerate((anycast_ms, direct_ms)):
+        x, y = figures.cdf_curve(values, weights)
+        patch["data"][i]["x"] = figures.typed_array(x)
+        patch["data"][i]["y"] = figures.typed_array(y)
     return patch
 
 
@@ -211,21 +236,26 @@ def compute_update(current: dict | None, base: str | None, catalog: Catalog,
     scenario = Scenario.from_dict(current) if current else Scenario()
     origin_id, routes, names, weights = scenario_routes(scenario, catalog, settings)
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
-    fig = figures.map_figure(catalog.pops, catalog.origins, origin_id, routes, names, down)
     key = map_base_key(scenario, routes)
+    patch = key is not None and key == base
+    if patch:
+        fig = figure_patch(figures.map_traces(catalog.pops, catalog.origins, origin_id, routes,
+                                              names, down))
+    else:
+        fig = figures.map_figure(catalog.pops, catalog.origins, origin_id, routes, names, down)
     if routes is None:
         empty = pd.DataFrame({"anycast_ms": [], "saving_ms": [], "routed": [], "pop_id": []})
         return (fig, [], render_summary(summary_numbers(empty, [], len(catalog.pops)), origin_id),
                 figures.rtt_cdf_figure([], []), "No clients yet", key)
     rows = table_rows(routes, scenario, names, weights, catalog, origin_id)
     summary = render_summary(summary_numbers(routes, weights, len(catalog.pops)), origin_id)
-    cdf = figures.rtt_cdf_figure(routes["anycast_ms"], routes["direct_ms"], weights)
+    cdf = (cdf_patch if patch else figures.rtt_cdf_figure)(routes["anycast_ms"],
+                                                            routes["direct_ms"], weights)
     n = len(routes)
     count = f"{n:,} client{'s' if n != 1 else ''}"
     if n > len(rows):
         count += f" (table: first {len(rows):,})"
-    map_out = figure_patch(fig) if key is not None and key == base else fig
-    return map_out, rows, summary, cdf, count, key
+    return fig, rows, summary, cdf, count, key
 
 
 def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
