@@ -9,6 +9,7 @@ from dashboard.cache import init_cache
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.gazetteer import DEMAND_PREFIX, DEMAND_SETS, load_gazetteer, presets
 from dashboard.layout import build_layout
+from dashboard.serving import init_serving
 from dashboard.settings import ASSETS_DIR, Settings
 
 
@@ -39,4 +40,6 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     # Serving: shared cache, JSON API + /healthz, error handlers, size caps, security headers.
     init_cache(app.server, settings)
     api.init_api(app, settings, catalog)
+    # Compression and cache headers (registered last: they see the final responses).
+    init_serving(app)
     return app
