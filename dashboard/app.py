@@ -7,9 +7,10 @@ from dash import Dash
 from dashboard import api, callbacks
 from dashboard.cache import init_cache
 from dashboard.catalog import Catalog, load_catalog
-from dashboard.gazetteer import load_gazetteer, presets
+from dashboard.gazetteer import DEMAND_PREFIX, DEMAND_SETS, load_gazetteer, presets
 from dashboard.jobs import background_manager
 from dashboard.layout import build_layout
+from dashboard.serving import init_serving
 from dashboard.settings import ASSETS_DIR, Settings
 
 
@@ -32,6 +33,9 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.server.config["ANYCAST_CATALOG"] = catalog
     preset_options = [{"label": p.label, "value": p.key}
                       for p in presets(load_gazetteer(), catalog)]
+    # Large client sets are referenced by key (Scenario.client_set), never copied into the page.
+    preset_options += [{"label": label, "value": DEMAND_PREFIX + key}
+                       for key, (_n, label) in DEMAND_SETS.items()]
     # plotly.js fetches the world outline from a CDN unless told where our copy is.
     app.layout = build_layout(catalog, topojson_url=app.get_asset_url("topojson/"),
                               preset_options=preset_options)
@@ -39,4 +43,6 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     # Serving: shared cache, JSON API + /healthz, error handlers, size caps, security headers.
     init_cache(app.server, settings)
     api.init_api(app, settings, catalog)
+    # Compression and cache headers (registered last: they see the final responses).
+    init_serving(app)
     return app

@@ -14,11 +14,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from typing import Any, Callable
 
 from flask import Flask
 from flask_caching import Cache
 from flask_caching.backends.rediscache import RedisCache
+from flask_caching.backends.simplecache import SimpleCache
 
 from dashboard.memo import BACKEND_EXT, KEY_PREFIX, STATS_EXT, CacheStats
 from dashboard.settings import Settings
@@ -33,6 +35,45 @@ REDIS_CONNECT_TIMEOUT_S = 0.25
 REDIS_SOCKET_TIMEOUT_S = 0.5
 #: Entries the in-process cache keeps per worker (flask-caching's default is 500).
 SIMPLE_CACHE_THRESHOLD = 5000
+
+
+class LRUSimpleCache(SimpleCache):
+    """flask-caching's in-process ``SimpleCache`` with O(1) least-recently-used eviction.
+
+    Why: once cachelib's ``SimpleCache`` holds ``threshold`` entries, *every* ``set`` scans all
+    entries for expired ones and then sorts them all by expiry to drop one (~1-2 ms at 5,000
+    entries). Under a stream of distinct keys (``/api/v1/nearest`` at random coordinates) that
+    made each cache miss several times dearer than the computation it caches (measured in
+    ``benchmarks/api_load.py``, ``docs/performance.md``). Here entries live in an ``OrderedDict``
+    in recency order: a hit moves its key to the end, a ``set`` over the threshold pops the
+    oldest one. Expiry is checked on read, as before. Selected with
+    ``CACHE_TYPE = "dashboard.cache.LRUSimpleCache"``; same options as ``SimpleCache``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cache: "OrderedDict[str, Any]" = OrderedDict()
+
+    def _prune(self) -> None:  # called (under the lock) before every set/add
+        while len(self._cache) >= self._threshold > 0:
+            self._cache.popitem(last=False)
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            item = self._cache.get(key)
+            if item is None:
+                return None
+            expires, value = item
+            if expires != 0 and expires <= time.time():
+                del self._cache[key]
+                return None
+            self._cache.move_to_end(key)
+            return self.serializer.loads(value)
+
+    def set(self, key: str, value: Any, timeout: Any = None) -> bool:
+        with self._lock:
+            self._cache.pop(key, None)  # re-inserted at the end: most recent
+            return bool(super().set(key, value, timeout))
 
 
 class ResilientRedisCache(RedisCache):
@@ -143,7 +184,8 @@ def cache_config(settings: Settings) -> dict[str, Any]:
             },
         })
     else:
-        config.update({"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": SIMPLE_CACHE_THRESHOLD})
+        config.update({"CACHE_TYPE": "dashboard.cache.LRUSimpleCache",
+                       "CACHE_THRESHOLD": SIMPLE_CACHE_THRESHOLD})
     return config
 
 

@@ -170,6 +170,54 @@ def presets(gazetteer: Gazetteer, catalog: Catalog) -> list[Preset]:
     return out
 
 
+@dataclass(frozen=True)
+class DemandSet:
+    """A large client set the server builds from the gazetteer and the scenario names by key
+    (``Scenario.client_set``), so that 25,000 clients never travel through the URL, the page's
+    stores or callback payloads. Arrays are read-only; ``weights`` are inhabitants."""
+
+    key: str
+    label: str
+    description: str
+    lats: np.ndarray
+    lons: np.ndarray
+    weights: np.ndarray
+    names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.lats)
+
+
+#: key -> (number of most populous cities, label). Weighted by population: a demand model in
+#: which each city's users are proportional to its inhabitants.
+DEMAND_SETS: dict[str, tuple[int, str]] = {
+    "cities25k": (25_000, "World demand: 25,000 largest cities, weighted by population"),
+}
+#: Prefix of demand-set values in the preset dropdown.
+DEMAND_PREFIX = "demand:"
+
+
+@functools.lru_cache(maxsize=8)
+def demand_set(gazetteer: Gazetteer, key: str) -> DemandSet:
+    """The demand set ``key`` (built once per process); ``KeyError`` naming the known keys."""
+    if key not in DEMAND_SETS:
+        raise KeyError(f"unknown demand set {key!r}; known: {', '.join(DEMAND_SETS)}")
+    n, label = DEMAND_SETS[key]
+    df = gazetteer._df.iloc[:n]  # sorted by population, largest first
+    names = (df["name"] + ", " + df["country_code"]).tolist()
+
+    def ro(a: np.ndarray) -> np.ndarray:
+        a = np.ascontiguousarray(a, dtype=float)
+        a.flags.writeable = False
+        return a
+
+    return DemandSet(key=key, label=label,
+                     description=f"The {len(df):,} most populous cities of the gazetteer, each "
+                                 "weighted by its population",
+                     lats=ro(df["lat"].to_numpy()), lons=ro(df["lon"].to_numpy()),
+                     weights=ro(df["population"].to_numpy()), names=tuple(names))
+
+
 def preset_by_key(gazetteer: Gazetteer, catalog: Catalog, key: str) -> Preset:
     """One preset by key; ``KeyError`` naming the known keys otherwise."""
     for p in presets(gazetteer, catalog):

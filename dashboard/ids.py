@@ -16,6 +16,9 @@ SCENARIO = "scenario-store"
 #: script; the scenario callback applies it. Funnelling edits through one store keeps a single
 #: writer of the scenario and of the URL (no circular callbacks).
 SCENARIO_EDIT = "scenario-edit"
+#: Key of the client layers the map in the browser was last drawn with (results callback): when
+#: a what-if keeps them, only the changed parts of the figure are sent (a ``dash.Patch``).
+MAP_BASE = "map-base"
 
 # -- origin ----------------------------------------------------------------------------------------
 ORIGIN = "origin-select"

@@ -249,6 +249,7 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
             dcc.Store(id=ids.FAILOVER_FRAMES, data=None),
             dcc.Store(id=ids.FAILOVER_PREV, data=None),
             dcc.Store(id=ids.FAILOVER_STATUS, data=None),
+            dcc.Store(id=ids.MAP_BASE, data=None),
             html.Header(
                 id=ids.HEADER,
                 className="app-header",

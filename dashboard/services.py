@@ -29,6 +29,9 @@ import pandas as pd
 from dashboard.catalog import Catalog
 from dashboard import latency
 from dashboard.domain import endpoints, geodesy, paths
+from dashboard.domain import latency as _latency
+from dashboard.domain import whatif
+from dashboard.gazetteer import demand_set, load_gazetteer
 from dashboard.memo import memoize
 
 #: Decimal places callers round coordinates (degrees) to before calling, to share cache entries.
@@ -148,6 +151,61 @@ def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: s
 
 
 # --------------------------------------------------------------------------------------------
+# Demand sets (large, fixed client sets named by key): rank once, re-route per what-if
+
+
+@functools.lru_cache(maxsize=8)
+def _ranked_demand(fp: str, key: str) -> whatif.RankedClients:
+    """Every PoP ranked for every client of demand set ``key``, and the clients' latency terms.
+    Built once per process (~0.3 s for 25,000 clients): deterministic from the catalog and the
+    committed gazetteer, so it is never stale and never needs the shared cache."""
+    catalog = _catalog(fp)
+    ds = demand_set(load_gazetteer(), key)
+    return whatif.rank_clients(ds.lats, ds.lons, catalog.pop_lats, catalog.pop_lons,
+                               latency.default_params())
+
+
+def demand_route_table(catalog: Catalog, key: str, origin_id: str,
+                       down: frozenset[str] = frozenset(),
+                       mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
+                       endpoints_down: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """:func:`route_table` of client set ``key`` (``KeyError`` naming an unknown key, origin or
+    PoP; same endpoint semantics). Uses the cached ranking, so a what-if (a PoP down, another
+    origin) costs ~20 ms for 25,000 clients. Not put in the shared cache: recomputing is cheaper
+    than pickling 25,000 rows in and out, and it keeps the cache small."""
+    fp = catalog_fingerprint(catalog)
+    origin = catalog.origin(origin_id)
+    o_lat, o_lon = float(origin["lat"]), float(origin["lon"])
+    if mappings or endpoints_down:
+        olat, olon, oids = pop_origin_arrays(catalog, origin_id, mappings, endpoints_down)
+        return whatif.paths_for(_ranked_demand(fp, key), catalog.pop_ids, olat, olon,
+                                down=down_mask(catalog, down), pop_origin_ids=oids,
+                                params=latency.default_params(), direct_origin=(o_lat, o_lon))
+    return whatif.paths_for(_ranked_demand(fp, key), catalog.pop_ids, o_lat, o_lon,
+                            down=down_mask(catalog, down), pop_origin_ids=origin_id,
+                            params=latency.default_params())
+
+
+def scenario_route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...],
+                         client_set: str | None, origin_id: str,
+                         down: frozenset[str] = frozenset(),
+                         mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
+                         endpoints_down: frozenset[str] = frozenset()) -> pd.DataFrame | None:
+    """Routes of a scenario's own ``clients`` followed by those of its ``client_set`` (rows in
+    that order, so row positions are client indices everywhere), or None when it has neither.
+    An unknown client set key raises ``KeyError``."""
+    parts = []
+    if clients:
+        parts.append(route_table(catalog, clients, origin_id, down, mappings, endpoints_down))
+    if client_set:
+        parts.append(demand_route_table(catalog, client_set, origin_id, down, mappings,
+                                        endpoints_down))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------
 # One client
 
 
@@ -212,6 +270,8 @@ class _Sites:
     lats: np.ndarray
     lons: np.ndarray
     backbone_ms: np.ndarray
+    #: Latency-model location terms of ``lats``/``lons`` (``domain.latency.locate``).
+    terms: _latency.Location
     origin: dict[str, Any]
 
 
@@ -230,6 +290,7 @@ def _sites(fp: str, origin_id: str) -> _Sites:
     return _Sites(
         pop_ids=catalog.pop_ids, names=tuple(catalog.pops["name"]),
         cities=tuple(catalog.pops["city"]), lats=lats, lons=lons, backbone_ms=backbone,
+        terms=_latency.locate(lats, lons, latency.default_params()),
         origin={"id": origin_id, "name": str(origin["name"]), "city": str(origin["city"]),
                 "lat": olat, "lon": olon})
 
@@ -240,12 +301,16 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
     # The same domain functions and the same ordering as paths.rank_pops (WGS84 geodesic km,
     # latency.internet_rtt_ms / backbone_rtt_ms) without building a DataFrame: this is the hot
     # path of /api/v1/nearest (a test checks it against rank_pops and client_paths point by
-    # point). The origin is appended to the PoPs so that one vectorised call gives both legs.
+    # point). The origin is appended to the PoPs so that one vectorised call gives both legs;
+    # the distances are measured once and handed to the latency model together with the sites'
+    # location terms (computed once per process), so only the client is located per request.
     geodesy.validate_coords([lat], [lon], "client")
     st = _sites(fp, origin_id)
     n = len(st.pop_ids)
     km_all = np.asarray(geodesy.geodesic_km(lat, lon, st.lats, st.lons), dtype=float)
-    ms_all = np.asarray(latency.internet_rtt_ms(lat, lon, st.lats, st.lons), dtype=float)
+    params = latency.default_params()
+    client = _latency.locate(np.array([lat]), np.array([lon]), params)
+    ms_all = _latency.internet_rtt_ms_km(km_all, client, st.terms, params)
     km, internet = km_all[:n], ms_all[:n]
     anycast = internet + st.backbone_ms
     up = ~down_mask(_catalog(fp), down)

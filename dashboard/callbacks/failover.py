@@ -51,8 +51,9 @@ MAX_LISTED = 8
 # -- routing state ----------------------------------------------------------------------------------
 
 def clients_key(scenario: Scenario) -> str:
-    """Fingerprint of the client coordinates: a transition compares the same clients only."""
-    text = ";".join(f"{c.lat},{c.lon}" for c in scenario.clients)
+    """Fingerprint of the client coordinates (and client set): a transition compares the same
+    clients only."""
+    text = ";".join(f"{c.lat},{c.lon}" for c in scenario.clients) + f"|{scenario.client_set}"
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -64,11 +65,15 @@ def routing_state(scenario: Scenario, origin_id: str) -> dict:
 
 
 def state_routes(state: dict, scenario: Scenario, catalog: Catalog) -> pd.DataFrame:
-    """Routing table of ``scenario``'s clients under a routing ``state``."""
-    return services.route_table(
-        catalog, tuple((c.lat, c.lon) for c in scenario.clients), state["origin"],
-        frozenset(d for d in state["down"] if d in catalog.pop_ids),
+    """Routing table of ``scenario``'s clients (own, then its client set's) under a routing
+    ``state``."""
+    routes = services.scenario_route_table(
+        catalog, tuple((c.lat, c.lon) for c in scenario.clients), scenario.client_set,
+        state["origin"], frozenset(d for d in state["down"] if d in catalog.pop_ids),
         tuple((r, tuple(p)) for r, p in state["mappings"]), frozenset(state["endpoints_down"]))
+    if routes is None:
+        raise ValueError("no clients")
+    return routes
 
 
 def describe_change(before: dict, after: dict) -> str:

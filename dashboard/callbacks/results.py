@@ -6,18 +6,21 @@ plain data so tests call them without Dash.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from dash import Dash, Input, Output, State, html
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, Patch, State, html
 
 from dashboard import figures, ids, services
 from dashboard.callbacks import failover
 from dashboard.callbacks.scenario import client_label, resolve_origin
 from dashboard.catalog import Catalog
 from dashboard.domain.scenario import Client, Scenario
+from dashboard.gazetteer import DemandSet, demand_set, load_gazetteer
 from dashboard.settings import Settings
 
 
@@ -142,47 +145,166 @@ def render_summary(s: dict, origin_id: str) -> list:
     return items
 
 
+#: Most rows sent to the assignment table. A 25,000-client set would otherwise ship ~10 MB of
+#: rows on every what-if; the key numbers, the map and the CDF cover every client.
+MAX_TABLE_ROWS = 300
+
+
+def client_set_for(scenario: Scenario) -> DemandSet | None:
+    """The scenario's client set, or None (also for a key this version does not know)."""
+    if not scenario.client_set:
+        return None
+    try:
+        return demand_set(load_gazetteer(), scenario.client_set)
+    except KeyError:
+        return None
+
+
+def scenario_routes(scenario: Scenario, catalog: Catalog, origin_id: str
+                    ) -> tuple[pd.DataFrame | None, list[str], np.ndarray]:
+    """(routes in client order or None, client names, weights) of a sanitized scenario: its own
+    clients first, then those of its client set (cached ranking: a what-if is cheap)."""
+    down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
+    cset = client_set_for(scenario)
+    routes = services.scenario_route_table(
+        catalog, tuple((c.lat, c.lon) for c in scenario.clients),
+        cset.key if cset is not None else None, origin_id, down, scenario.mappings,
+        scenario.endpoints_down)
+    names = [client_label(c) for c in scenario.clients]
+    weights = [np.asarray([c.weight for c in scenario.clients], dtype=float)]
+    if cset is not None:
+        names += list(cset.names)
+        weights.append(np.asarray(cset.weights, dtype=float))
+    return routes, names, np.concatenate(weights)
+
+
+def table_rows(routes: pd.DataFrame, scenario: Scenario, names: Sequence[str],
+               weights: np.ndarray, catalog: Catalog, origin_id: str,
+               before: pd.DataFrame | None = None, moved: np.ndarray | None = None
+               ) -> list[dict]:
+    """The first :data:`MAX_TABLE_ROWS` rows of the assignment table; client-set rows cannot be
+    removed one by one (no ✕), "Clear all" drops the set."""
+    n_own = len(scenario.clients)
+    shown = routes.iloc[:MAX_TABLE_ROWS]
+    clients = list(scenario.clients[:MAX_TABLE_ROWS])
+    lat, lon = shown["lat"].to_numpy(float), shown["lon"].to_numpy(float)
+    clients += [Client(float(lat[i]), float(lon[i]), names[i], float(weights[i]))
+                for i in range(len(clients), len(shown))]
+    rows = assignment_rows(shown, clients, catalog, origin_id,
+                           None if before is None else before.iloc[:MAX_TABLE_ROWS],
+                           None if moved is None else moved[:MAX_TABLE_ROWS])
+    for row in rows[n_own:]:
+        row["remove"] = ""
+    return rows
+
+
 def compute_results(current: dict | None, catalog: Catalog, settings: Settings) -> tuple:
     """(map figure, table rows, summary children, CDF figure, client count text)."""
-    return compute_view(current, None, catalog, settings)[:5]
+    return compute_view(current, None, None, catalog, settings)[:5]
 
 
-def compute_view(current: dict | None, prev: dict | None, catalog: Catalog,
+def map_base_key(scenario: Scenario, routes: pd.DataFrame | None) -> str | None:
+    """Key of what the compact clients layer's positions and names come from (the clients, the
+    client set, which drawn clients are routed and served), or None when the map is not in
+    compact mode. Equal keys: a what-if may patch the figure instead of resending it."""
+    if routes is None or len(routes) < figures.COMPACT_FROM:
+        return None
+    digest = hashlib.sha256()
+    digest.update(repr((scenario.client_set, [(c.lat, c.lon, c.name) for c in scenario.clients])
+                       ).encode())
+    shown = routes.iloc[:figures.MAX_DRAWN_CLIENTS]
+    digest.update(np.packbits(shown["routed"].to_numpy(bool)).tobytes())
+    if "served" in shown:
+        digest.update(np.packbits(shown["served"].to_numpy(bool)).tobytes())
+    return digest.hexdigest()[:24]
+
+
+def _plain(obj: Any) -> Any:
+    """A trace attribute ready for a Patch: numeric numpy arrays as plotly.js typed arrays,
+    other arrays as lists, dicts walked."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "fiu" and obj.dtype.name not in ("int64", "uint64"):
+            return figures.typed_array(obj)
+        return obj.tolist()
+    return obj
+
+
+def figure_patch(traces: Sequence[go.Scattergeo], animation_id: str = "") -> Patch:
+    """A :class:`dash.Patch` turning the map the browser shows (same :func:`map_base_key`) into
+    one with ``traces``: every layer except the clients' is replaced whole (they are small), the
+    clients layer gets only what a what-if changes -- its numbers, PoP ids, colours and hover
+    template -- and keeps its positions and names in the browser; of the layout only the
+    failover animation id changes."""
+    patch = Patch()
+    ci = figures.map_trace_index(figures.CLIENTS)
+    for i, trace in enumerate(traces):
+        if i != ci:
+            patch["data"][i] = _plain(trace.to_plotly_json())
+    clients = traces[ci]
+    for key in ("customdata", "hovertext", "hovertemplate"):
+        patch["data"][ci][key] = _plain(clients[key])
+    patch["data"][ci]["marker"] = _plain(clients.marker.to_plotly_json())
+    patch["layout"]["meta"] = {"failover": animation_id}
+    return patch
+
+
+def cdf_patch(anycast_ms: Any, direct_ms: Any, weights: Any) -> Patch:
+    """The RTT CDF's new curves as a Patch of the two traces' x and y (its layout is static)."""
+    patch = Patch()
+    for i, values in enumerate((anycast_ms, direct_ms)):
+        x, y = figures.cdf_curve(values, weights)
+        patch["data"][i]["x"] = figures.typed_array(x)
+        patch["data"][i]["y"] = figures.typed_array(y)
+    return patch
+
+
+def compute_view(current: dict | None, prev: dict | None, base: str | None, catalog: Catalog,
                  settings: Settings) -> tuple:
-    """Everything the scenario shows: (map figure, table rows, summary children, CDF figure,
-    client count text, failover frames, failover card children, routing state for next time).
+    """Everything the scenario shows: (map figure or Patch, table rows, summary children, CDF
+    figure or Patch, client count text, failover frames, failover card children, routing state
+    for next time, map base key).
 
     ``prev``: routing state of the previous scenario (``failover.routing_state``); when only the
     access point / endpoint state changed, the map is sent in the animation's start state and
-    the frames go to the browser (see :mod:`dashboard.callbacks.failover`).
+    the frames go to the browser (see :mod:`dashboard.callbacks.failover`). ``base``: the key of
+    the map the browser shows (``ids.MAP_BASE``); when it matches, a large map is patched.
     """
     scenario = Scenario.from_dict(current) if current else Scenario()
     origin_id = resolve_origin(scenario, catalog, settings)
     scenario, _ = scenario.sanitized(origin_id)
-    clients = scenario.clients
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
-    routes = None
-    if clients:
-        routes = services.route_table(catalog, tuple((c.lat, c.lon) for c in clients), origin_id,
-                                      down, scenario.mappings, scenario.endpoints_down)
-    names = [client_label(c) for c in clients]
+    routes, names, weights = scenario_routes(scenario, catalog, origin_id)
     view = failover.plan_view(scenario, origin_id, routes, prev, catalog)
-    fig = figures.map_figure(catalog.pops, catalog.origins, origin_id, routes, names, down,
-                             endpoints=[r for r, _ in scenario.mappings],
-                             endpoints_down=scenario.endpoints_down, moving=view.moving,
-                             moving_start=view.moving_start, animation_id=view.animation_id)
+    key = map_base_key(scenario, routes)
+    patch = key is not None and key == base
+    kw = dict(endpoints=[r for r, _ in scenario.mappings], endpoints_down=scenario.endpoints_down,
+              moving=view.moving, moving_start=view.moving_start)
+    if patch:
+        fig = figure_patch(figures.map_traces(catalog.pops, catalog.origins, origin_id, routes,
+                                              names, down, **kw), view.animation_id or "")
+    else:
+        fig = figures.map_figure(catalog.pops, catalog.origins, origin_id, routes, names, down,
+                                 animation_id=view.animation_id, **kw)
     card = failover.render_failover(view, names, len(catalog.pops))
     if routes is None:
         empty = pd.DataFrame({"anycast_ms": [], "saving_ms": [], "routed": [], "pop_id": []})
         return (fig, [], render_summary(summary_numbers(empty, [], len(catalog.pops)), origin_id),
-                figures.rtt_cdf_figure([], []), "No clients yet", view.frames, card, view.state)
-    weights = [c.weight for c in clients]
-    rows = assignment_rows(routes, clients, catalog, origin_id, view.before,
-                           view.tr.moved if view.tr is not None else None)
+                figures.rtt_cdf_figure([], []), "No clients yet", view.frames, card, view.state,
+                key)
+    rows = table_rows(routes, scenario, names, weights, catalog, origin_id, view.before,
+                      view.tr.moved if view.tr is not None else None)
     summary = render_summary(summary_numbers(routes, weights, len(catalog.pops)), origin_id)
-    cdf = figures.rtt_cdf_figure(routes["anycast_ms"], routes["direct_ms"], weights)
-    count = f"{len(clients):,} client{'s' if len(clients) != 1 else ''}"
-    return fig, rows, summary, cdf, count, view.frames, card, view.state
+    cdf = (cdf_patch if patch else figures.rtt_cdf_figure)(routes["anycast_ms"],
+                                                            routes["direct_ms"], weights)
+    n = len(routes)
+    count = f"{n:,} client{'s' if n != 1 else ''}"
+    if n > len(rows):
+        count += f" (table: first {len(rows):,})"
+    return fig, rows, summary, cdf, count, view.frames, card, view.state, key
 
 
 def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
@@ -197,8 +319,10 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
         Output(ids.FAILOVER_FRAMES, "data"),
         Output(ids.FAILOVER_SUMMARY, "children"),
         Output(ids.FAILOVER_PREV, "data"),
+        Output(ids.MAP_BASE, "data"),
         Input(ids.SCENARIO, "data"),
         State(ids.FAILOVER_PREV, "data"),
+        State(ids.MAP_BASE, "data"),
     )
-    def _results(current, prev):
-        return compute_view(current, prev, catalog, settings)
+    def _results(current, prev, base):
+        return compute_view(current, prev, base, catalog, settings)

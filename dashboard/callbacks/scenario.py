@@ -25,7 +25,8 @@ from dashboard import ids
 from dashboard.callbacks import edits_capacity
 from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
 from dashboard.domain.scenario import Client, Scenario, fit_query
-from dashboard.gazetteer import Gazetteer, load_gazetteer, preset_by_key
+from dashboard.gazetteer import (DEMAND_PREFIX, DEMAND_SETS, Gazetteer, load_gazetteer,
+                                 preset_by_key)
 from dashboard.settings import Settings
 
 from dashboard.domain.clients import ClientsError, parse_clients
@@ -147,7 +148,16 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int,
     elif op == "clear":
         if scenario.clients:
             notices.append(("info", f"Cleared {len(scenario.clients)} client(s)"))
-        scenario = scenario.clear_clients()
+        if scenario.client_set:
+            notices.append(("info", "Removed the client set"))
+        scenario = scenario.clear_clients().with_client_set(None)
+    elif op == "client_set":
+        key = request.get("key")
+        if key is not None and key not in DEMAND_SETS:
+            return scenario, notices + [("error", f"unknown client set {str(key)[:40]!r}")]
+        scenario = scenario.with_client_set(key)
+        if key:
+            notices.append(("info", f"Added {DEMAND_SETS[key][1]}"))
     elif op in FAILOVER_OPS:
         scenario, more = apply_failover_edit(scenario, request, default_region, pop_ids)
         notices += more
@@ -270,7 +280,8 @@ def scenario_event(trigger: str | None, search: str | None, request: dict | None
     if trigger in (None, ids.URL) or scenario is None:
         parsed, warnings = Scenario.from_query(search or "", pop_ids=catalog.pop_ids,
                                                origin_ids=catalog.origin_ids,
-                                               max_clients=settings.max_clients)
+                                               max_clients=settings.max_clients,
+                                               client_set_ids=tuple(DEMAND_SETS))
         parsed, more = parsed.sanitized(resolve_origin(parsed, catalog, settings))
         warnings += more
         if scenario is not None and parsed == scenario:
@@ -396,6 +407,8 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     def _preset(key):
         if not key:
             return no_update, no_update
+        if key.startswith(DEMAND_PREFIX):  # a large set travels by name (Scenario.client_set)
+            return edit("client_set", key=key[len(DEMAND_PREFIX):]), None
         try:
             p = preset_by_key(gazetteer, catalog, key)
         except KeyError as exc:

@@ -408,6 +408,37 @@ def internet_rtt_ms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: 
     return _median(km, la, lb, params).reshape(shape)
 
 
+def take_location(loc: Location, index: object) -> Location:
+    """The terms of the points at ``index`` (any integer index array) of ``loc``."""
+    ix = np.asarray(index, dtype=np.int64)
+    return Location(loc.region[ix], loc.effect_ms[ix], loc.slope_ms_per_1000km[ix],
+                    loc.weight[ix], loc.nearest_km[ix])
+
+
+def internet_rtt_ms_km(distance_km: object, src: Location, dst: Location,
+                       params: LatencyParams) -> np.ndarray:
+    """:func:`internet_rtt_ms` for pairs whose WGS84 geodesic distance (km) and location terms
+    (:func:`locate`) are already known -- the same formula, without a second geodesic pass or a
+    second nearest-city search.
+
+    Why: a hot path that has just measured the distances (``/api/v1/nearest``: one client against
+    every PoP) and can keep the PoPs' terms between calls pays for geodesy and ``locate`` once.
+    ``src`` and ``dst`` hold either one point (used for every pair) or one point per distance.
+    Returns ms with the shape of ``distance_km`` (flattened to 1-D).
+    """
+    km = np.asarray(distance_km, dtype=float).ravel()
+    n = len(km)
+    sides = []
+    for what, loc in (("src", src), ("dst", dst)):
+        m = len(loc.region)
+        if m == 1 and n != 1:
+            loc = take_location(loc, np.zeros(n, dtype=np.int64))
+        elif m != n:
+            raise ValueError(f"{what}: {m} locations for {n} distances (give 1 or {n})")
+        sides.append(loc)
+    return _median(km, sides[0], sides[1], params)
+
+
 def internet_rtt_band_ms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: object,
                          params: LatencyParams) -> tuple[np.ndarray, np.ndarray]:
     """``(p25, p75)`` RTT band in ms: half of real pairs like this one fall inside it.

@@ -27,6 +27,10 @@ working when keys are added):
 - ``demand``: ``source[:scale]``, the capacity view's demand: ``clients`` (the clients' weights;
   scale = Mbps per weight unit, default 1) or ``population`` (every gazetteer city weighted by
   population; scale = total demand in Gbps, default :data:`DEFAULT_POPULATION_GBPS`).
+- ``clientset``: the key of a server-side client set (e.g. ``cities25k``: the 25,000 most
+  populous cities weighted by population) whose clients come *after* the ``clients`` of the link.
+  A large client set travels by name, so links, the page's stores and every callback payload stay
+  small.
 
 Parsing never raises: every malformed piece is dropped and described in the returned warnings.
 The module is pure (no web framework import): the dashboard, the API and the tests share it.
@@ -56,7 +60,7 @@ ENDPOINT_TYPES = ("CLB", "ENI")
 DEFAULT_ENDPOINT_TYPE = "CLB"
 #: Keys this version understands (later versions add latency parameters).
 KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down", "observed",
-              "capacity", "demand")
+              "capacity", "demand", "clientset")
 #: Capacity planning defaults: the product's per-instance bandwidth is 1 Gbps by default (up to
 #: 5 Gbps); demand weights are read as Mbps (times ``demand_scale`` for client weights).
 DEFAULT_CAPACITY_GBPS = 1.0
@@ -158,6 +162,8 @@ class Scenario:
     default_capacity_gbps: float | None = None
     demand_source: str = "clients"
     demand_scale: float | None = None
+    #: Key of a server-side client set (see :data:`dashboard.gazetteer.DEMAND_SETS`), or None.
+    client_set: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "down", frozenset(self.down))
@@ -323,13 +329,19 @@ class Scenario:
                             + ", ".join(sorted(self.endpoints_down - seen)))
         return replace(self, mappings=tuple(kept), endpoints_down=frozenset(down)), warnings
 
+    def with_client_set(self, key: str | None) -> "Scenario":
+        if key is not None and not _ID_RE.match(str(key)):
+            raise ValueError(f"client set key {key!r} is not an id (letters, digits, '-')")
+        return replace(self, client_set=key or None)
+
     # -- JSON-able form for dcc.Store ----------------------------------------------------------
     def to_dict(self) -> dict:
         return {"clients": [c.to_dict() for c in self.clients], "origin": self.origin,
                 "endpoint_type": self.endpoint_type, "down": sorted(self.down),
                 "mappings": [[r, list(p)] for r, p in self.mappings],
                 "endpoints_down": sorted(self.endpoints_down),
-                **_capacity_fields_to_dict(self)}
+                **_capacity_fields_to_dict(self),
+                **({"client_set": self.client_set} if self.client_set else {})}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Scenario":
@@ -342,6 +354,7 @@ class Scenario:
                    down=frozenset(d.get("down") or ()),
                    mappings=tuple((str(r), tuple(p)) for r, p in d.get("mappings") or ()),
                    endpoints_down=frozenset(d.get("endpoints_down") or ()),
+                   client_set=d.get("client_set") or None,
                    **_capacity_fields_from_dict(d))
 
     # -- URL ---------------------------------------------------------------------------------
@@ -352,13 +365,14 @@ class Scenario:
     @classmethod
     def from_query(cls, query: str, *, pop_ids: Sequence[str] | None = None,
                    origin_ids: Sequence[str] | None = None,
-                   max_clients: int = MAX_URL_CLIENTS) -> tuple["Scenario", list[str]]:
+                   max_clients: int = MAX_URL_CLIENTS,
+                   client_set_ids: Sequence[str] | None = None) -> tuple["Scenario", list[str]]:
         """Parse a query string (with or without ``?``); never raises.
 
         ``pop_ids`` / ``origin_ids``, when given, drop unknown ids with a warning. Returns the
         scenario and a list of human-readable warnings about what was ignored.
         """
-        return _decode(query, pop_ids, origin_ids, max_clients)
+        return _decode(query, pop_ids, origin_ids, max_clients, client_set_ids)
 
 
 def _fmt_num(v: float) -> str:
@@ -394,6 +408,8 @@ def _encode(s: Scenario, clients: Sequence[Client], with_names: bool) -> str:
         parts.append("endpoints_down=" + ",".join(quote(r, safe="")
                                                   for r in sorted(s.endpoints_down)))
     parts += _encode_capacity_keys(s, len(clients))
+    if s.client_set:
+        parts.append("clientset=" + quote(s.client_set, safe=""))
     return "&".join(parts)
 
 
@@ -505,7 +521,8 @@ def _short(text: str, n: int = 40) -> str:
 
 
 def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str] | None,
-            max_clients: int) -> tuple[Scenario, list[str]]:
+            max_clients: int, client_set_ids: Sequence[str] | None = None
+            ) -> tuple[Scenario, list[str]]:
     warnings: list[str] = []
     if not isinstance(query, str):
         return Scenario(), (["the link's query is not text; ignored"] if query else [])
@@ -515,6 +532,7 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     down: set[str] = set()
     mappings: list[tuple[str, tuple[str, ...]]] = []
     endpoints_down: set[str] = set()
+    client_set: str | None = None
     seen: set[str] = set()
     extra: dict = {}
     for key, value in _split_query(query):
@@ -572,6 +590,15 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
             if unknown:
                 warnings.append(f"unknown region(s) {', '.join(unknown[:_MAX_WARNINGS])} in "
                                 "'endpoints_down' ignored")
+        elif key == "clientset":
+            text = unquote(value).strip().lower()
+            if not text:
+                client_set = None
+            elif not _ID_RE.match(text) or (client_set_ids is not None
+                                            and text not in client_set_ids):
+                warnings.append(f"unknown client set '{_short(text, 24)}' ignored")
+            else:
+                client_set = text
         elif key in _CAPACITY_KEYS:
             _decode_capacity_key(key, value, extra, warnings, pop_ids)
         else:
@@ -579,7 +606,8 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     extra = _finish_capacity_keys(extra, len(clients), warnings)
     scenario = Scenario(clients=tuple(clients), origin=origin, endpoint_type=endpoint,
                         down=frozenset(down), mappings=tuple(mappings),
-                        endpoints_down=frozenset(endpoints_down), **extra)
+                        endpoints_down=frozenset(endpoints_down), client_set=client_set,
+                        **extra)
     if origin is not None and (mappings or endpoints_down):
         # The Default region is known: apply the provider's rules now. (With no origin in the
         # link, the app's default decides; the dashboard sanitizes again once it is resolved.)

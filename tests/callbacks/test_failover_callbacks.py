@@ -29,7 +29,7 @@ def trace(fig, name):
 
 
 def view(current, prev):
-    return results.compute_view(current, prev, catalog_(), SETTINGS)
+    return results.compute_view(current, prev, None, catalog_(), SETTINGS)[:8]  # without the map base key
 
 
 _CAT = {}

@@ -1,0 +1,146 @@
+"""P3: page load to a world map with land and every access-point marker drawn, headless Chromium.
+
+    python benchmarks/page_load.py              # 15 cold + 15 warm loads per page, ~2-3 minutes
+    python benchmarks/page_load.py --runs 7
+
+Two servers, both started from the Procfile's own command line (gunicorn, 2 workers, bound to
+127.0.0.1), are measured alternately in the same run:
+
+* **baseline**: ``benchmarks/page_baseline_app.py``, a bare Dash page holding one 19-point
+  scattergeo with Dash's defaults (full 4.8 MB plotly.js, no compression) and the same offline
+  topojson;
+* **dashboard**: ``dashboard.wsgi:server``, the real page.
+
+Each *cold* load uses a new Chromium (``/usr/bin/chromium`` via ``/usr/bin/chromedriver``,
+selenium) with a fresh profile, so its HTTP cache is empty; the *warm* load then opens the same
+URL again in that browser (cache primed, as for a returning user). Every other host is
+unresolvable (``--host-resolver-rules``): the page must work offline. Time = the page's own
+``performance.now()`` (ms since navigation start) at the first poll (every ~10 ms) that finds
+the geo layer's land drawn and all 19 PoP markers rendered as SVG points.
+
+Goal (issue 7): median cold load <= 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api_load import free_port, loadavg, procfile_command, start, stop, wait_ready  # noqa: E402
+
+CHROME_ARGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+               "--disable-background-networking", "--no-first-run", "--window-size=1400,900",
+               "--disable-extensions",
+               "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost")
+
+# Returns performance.now() once land and >= `need` PoP points are drawn, else null.
+READY_JS = """
+const need = arguments[0], prefix = arguments[1];
+const gd = document.querySelector('#world-map .js-plotly-plot');
+if (!gd || !gd._fullLayout) return null;
+const land = gd.querySelector('.geo .layer.land path');
+if (!land || (land.getAttribute('d') || '').length < 1000) return null;
+let n = 0;
+gd.querySelectorAll('g.trace.scattergeo').forEach(function (g) {
+  const d = g.__data__, name = d && d[0] && d[0].trace && d[0].trace.name;
+  if (!prefix || (name && name.indexOf(prefix) === 0)) { n += g.querySelectorAll('path.point').length; }
+});
+return n >= need ? performance.now() : null;
+"""
+
+
+def new_driver():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    opts = Options()
+    for a in CHROME_ARGS:
+        opts.add_argument(a)
+    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    profile = tempfile.mkdtemp(prefix="pageload-")
+    opts.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")
+                                              or "/usr/bin/chromedriver"), options=opts)
+    driver.set_page_load_timeout(60)
+    return driver, profile
+
+
+def load(driver, url: str, need: int, prefix: str, timeout: float = 30.0) -> float:
+    driver.get("about:blank")
+    driver.get(url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        t = driver.execute_script(READY_JS, need, prefix)
+        if t is not None:
+            return float(t)
+        time.sleep(0.01)
+    raise SystemExit(f"{url}: map not drawn within {timeout} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=15, help="cold (and warm) loads per page")
+    args = ap.parse_args(argv)
+    pages = {
+        "baseline": ("benchmarks.page_baseline_app:server", "/", ""),
+        "dashboard": ("dashboard.wsgi:server", "/healthz", "Access points ·"),
+    }
+    print(f"cores: {os.cpu_count()}, load average before: {loadavg()}")
+    print(f"server: {procfile_command()}; {args.runs} cold + {args.runs} warm loads each, "
+          "alternating")
+    results: dict[str, dict[str, list[float]]] = {k: {"cold": [], "warm": []} for k in pages}
+    procs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            urls = {}
+            for name, (app, ready, _prefix) in pages.items():
+                port = free_port()
+                procs[name] = start(app, port, Path(tmp) / f"{name}.log")
+                wait_ready(f"http://127.0.0.1:{port}{ready}", procs[name])
+                urls[name] = f"http://127.0.0.1:{port}/"
+            for name in pages:  # one untimed load each: workers import lazily, warm the OS cache
+                d, prof = new_driver()
+                try:
+                    load(d, urls[name], 19, pages[name][2])
+                finally:
+                    d.quit()
+                    shutil.rmtree(prof, ignore_errors=True)
+            for _ in range(args.runs):
+                for name in pages:
+                    d, prof = new_driver()
+                    try:
+                        results[name]["cold"].append(load(d, urls[name], 19, pages[name][2]))
+                        results[name]["warm"].append(load(d, urls[name], 19, pages[name][2]))
+                    finally:
+                        d.quit()
+                        shutil.rmtree(prof, ignore_errors=True)
+        finally:
+            for p in procs.values():
+                stop(p)
+    print(f"load average after: {loadavg()}\n")
+    print(f"{'':10s} {'cold median':>12s} {'cold p90':>9s} {'warm median':>12s} {'warm p90':>9s}"
+          "   (ms)")
+    med = {}
+    for name, r in results.items():
+        c, w = sorted(r["cold"]), sorted(r["warm"])
+        med[name] = (statistics.median(c), statistics.median(w))
+        print(f"{name:10s} {med[name][0]:12.0f} {c[int(0.9 * (len(c) - 1))]:9.0f} "
+              f"{med[name][1]:12.0f} {w[int(0.9 * (len(w) - 1))]:9.0f}")
+    print(f"\nratio dashboard / baseline: cold {med['dashboard'][0] / med['baseline'][0]:.2f}, "
+          f"warm {med['dashboard'][1] / med['baseline'][1]:.2f}")
+    ok = med["dashboard"][0] <= 1500
+    print(f"goal (median cold load <= 1.5 s): {'MET' if ok else 'NOT MET'} "
+          f"({med['dashboard'][0] / 1000:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

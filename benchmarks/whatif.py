@@ -1,0 +1,242 @@
+"""P2: what-if recompute for a 25,000-client preset -- mark an access point down, get the new
+routing and the figure update the browser receives -- through the real Dash callbacks.
+
+    python benchmarks/whatif.py                 # ~1 minute on 2 cores
+    python benchmarks/whatif.py --repeat 3 --baseline-ref main
+
+Everything is measured in one run, in-process, by POSTing Dash's own request bodies to
+``/_dash-update-component`` with Flask's test client (no sockets: server time only):
+
+* **this code**: the "World demand: 25,000 largest cities" preset (``Scenario.client_set``). A what-if
+  is the two callbacks the browser runs when the link/scenario gains ``down=<PoP>``: the scenario
+  callback (URL -> scenario store) and the results callback (scenario store -> map ``Patch``,
+  table, key numbers, CDF). Each repetition marks a different PoP down, so nothing is served
+  from a cache. Time = sum of both requests; payload = sum of both response bodies (raw JSON,
+  and gzip -6 for reference).
+* **baseline A -- the pre-optimisation path**: the results callback of ``--baseline-ref``
+  (default ``main``, exported with ``git archive`` into a temporary directory and run in a
+  subprocess) for the same 25,000 cities embedded in the scenario store (the only way to hold
+  them before demand sets), with the same PoP down.
+* **baseline B -- bare routing**: ``routing.assign`` (nearest healthy PoP + runner-up) for the
+  same 25,000 clients with the PoP down: the floor of any implementation.
+
+Goal (issue 7): <= 100 ms server time and <= 1 MB payload for the what-if.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DOWN_SEQUENCE = ("FRA", "HKG", "IAD", "SIN", "LHR", "NRT", "SJC", "GRU", "SYD", "BOM")
+
+
+def _outputs(key: str) -> list[dict]:
+    return [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+            for part in key.strip(".").split("...")]
+
+
+def callback_key(app, first_output: str) -> str:
+    return next(k for k in app.callback_map if k.strip(".").startswith(first_output))
+
+
+def body(app, key: str, values: dict, changed: list[str]) -> dict:
+    """The JSON body dash-renderer sends for callback ``key`` with ``values`` for its inputs and
+    states (``{"id.prop": value}``; missing ones are None)."""
+    cb = app.callback_map[key]
+
+    def items(deps):
+        return [{"id": d["id"], "property": d["property"],
+                 "value": values.get(f"{d['id']}.{d['property']}")} for d in deps]
+
+    return {"output": key, "outputs": _outputs(key), "inputs": items(cb["inputs"]),
+            "state": items(cb["state"]), "changedPropIds": changed}
+
+
+def post(client, payload: dict) -> tuple[float, bytes]:
+    data = json.dumps(payload)
+    t0 = time.perf_counter()
+    resp = client.post("/_dash-update-component", data=data, content_type="application/json")
+    elapsed = time.perf_counter() - t0
+    if resp.status_code != 200:
+        raise SystemExit(f"callback answered {resp.status_code}: {resp.data[:300]!r}")
+    return elapsed, resp.data
+
+
+def measure_this(repeat: int) -> dict:
+    from dashboard import ids
+    from dashboard.app import create_app
+
+    app = create_app()
+    client = app.server.test_client()
+    k_scen = callback_key(app, f"{ids.SCENARIO}.data")
+    k_res = callback_key(app, f"{ids.WORLD_MAP}.figure")
+
+    def scenario_cb(search: str, current):
+        return post(client, body(app, k_scen, {f"{ids.URL}.search": search,
+                                               f"{ids.SCENARIO}.data": current,
+                                               f"{ids.ORIGIN}.value": "eu-central-1",
+                                               f"{ids.ENDPOINT_TYPE}.value": "CLB"},
+                                 [f"{ids.URL}.search"]))
+
+    def results_cb(store, base):
+        return post(client, body(app, k_res, {f"{ids.SCENARIO}.data": store,
+                                              f"{ids.MAP_BASE}.data": base},
+                                 [f"{ids.SCENARIO}.data"]))
+
+    def unpack(raw: bytes, key: str):
+        return json.loads(raw)["response"][key.split(".")[0]][key.split(".")[1]]
+
+    # Page opened on the preset (first use in the process builds the ranking: reported apart).
+    t_s, raw_s = scenario_cb("?clientset=cities25k", None)
+    store = unpack(raw_s, f"{ids.SCENARIO}.data")
+    t_r, raw_r = results_cb(store, None)
+    base = unpack(raw_r, f"{ids.MAP_BASE}.data")
+    first = {"ms": 1000 * (t_s + t_r), "bytes": len(raw_s) + len(raw_r)}
+    # A second full load (ranking cached): what reopening the preset costs.
+    t_r2, raw_r2 = results_cb(store, None)
+    full = {"ms": 1000 * t_r2, "bytes": len(raw_r2), "gzip": len(gzip.compress(raw_r2, 6))}
+    runs = []
+    for pid in DOWN_SEQUENCE[:repeat]:
+        t1, r1 = scenario_cb(f"?clientset=cities25k&down={pid}", store)
+        st = unpack(r1, f"{ids.SCENARIO}.data")
+        assert st["down"] == [pid], st
+        t2, r2 = results_cb(st, base)
+        resp = json.loads(r2)["response"]
+        fig = resp[ids.WORLD_MAP]["figure"]
+        patched = isinstance(fig, dict) and "__dash_patch_update" in fig
+        runs.append({"pop": pid, "ms": 1000 * (t1 + t2), "scenario_ms": 1000 * t1,
+                     "results_ms": 1000 * t2, "bytes": len(r1) + len(r2),
+                     "gzip": len(gzip.compress(r1, 6)) + len(gzip.compress(r2, 6)),
+                     "patch": patched})
+    return {"first": first, "full": full, "runs": runs}
+
+
+BASELINE_SCRIPT = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from dashboard.app import create_app
+from dashboard.gazetteer import load_gazetteer
+down = sys.argv[2].split(",")
+app = create_app()
+client = app.server.test_client()
+key = next(k for k in app.callback_map if k.strip(".").startswith("world-map.figure"))
+cb = app.callback_map[key]
+df = load_gazetteer()._df.iloc[:25000]
+clients = [{"lat": round(float(a), 4), "lon": round(float(b), 4), "name": str(n),
+            "weight": float(w)} for a, b, n, w in zip(df.lat, df.lon, df.name + ", " +
+                                                      df.country_code, df.population)]
+out = []
+for pid in down:
+    store = {"clients": clients, "origin": "eu-central-1", "endpoint_type": "CLB", "down": [pid]}
+    payload = {"output": key,
+               "outputs": [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]}
+                           for p in key.strip(".").split("...")],
+               "inputs": [{"id": d["id"], "property": d["property"], "value": store}
+                          for d in cb["inputs"]],
+               "state": [{"id": d["id"], "property": d["property"], "value": None}
+                         for d in cb["state"]],
+               "changedPropIds": ["scenario-store.data"]}
+    data = json.dumps(payload)
+    t0 = time.perf_counter()
+    r = client.post("/_dash-update-component", data=data, content_type="application/json")
+    el = time.perf_counter() - t0
+    assert r.status_code == 200, r.data[:300]
+    out.append({"pop": pid, "ms": 1000 * el, "bytes": len(r.data), "request_bytes": len(data)})
+print("RESULT " + json.dumps(out))
+"""
+
+
+def measure_baseline(ref: str, pops: list[str]) -> list[dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "archive", ref, "dashboard", "assets", "data"],
+                                 cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        out = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, tmp, ",".join(pops)],
+                             capture_output=True, text=True, timeout=900, cwd=tmp,
+                             env={**os.environ, "PYTHONPATH": tmp})
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        raise SystemExit(f"baseline failed:\n{out.stdout}\n{out.stderr[-3000:]}")
+    return json.loads(line[len("RESULT "):])
+
+
+def measure_assign(pops: list[str]) -> list[float]:
+    import numpy as np
+
+    from dashboard.catalog import default_catalog
+    from dashboard.domain.routing import assign
+    from dashboard.gazetteer import demand_set, load_gazetteer
+
+    cat = default_catalog()
+    ds = demand_set(load_gazetteer(), "cities25k")
+    times = []
+    for pid in pops:
+        mask = cat.pop_mask([pid])
+        t0 = time.perf_counter()
+        assign(ds.lats, ds.lons, np.asarray(cat.pop_lats), np.asarray(cat.pop_lons), down=mask)
+        times.append(1000 * (time.perf_counter() - t0))
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=5, help="what-ifs (different PoPs down)")
+    ap.add_argument("--baseline-ref", default="main", help="git ref of the pre-optimisation code")
+    ap.add_argument("--baseline-repeat", type=int, default=2)
+    args = ap.parse_args(argv)
+    pops = list(DOWN_SEQUENCE[: max(1, min(args.repeat, len(DOWN_SEQUENCE)))])
+    print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f} "
+          f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    this = measure_this(len(pops))
+    base_a = measure_baseline(args.baseline_ref, pops[: args.baseline_repeat])
+    base_b = measure_assign(pops)
+    print(f"load average after: {os.getloadavg()[0]:.2f}\n")
+
+    def mb(b: float) -> str:
+        return f"{b / 1e6:.3f} MB"
+
+    print("this code, 25,000-city demand preset (server time in-process, payload = response "
+          "bodies):")
+    f = this["first"]
+    print(f"  open the preset, first use in the process (builds the ranking): {f['ms']:7.1f} ms"
+          f"  {mb(f['bytes'])}")
+    f = this["full"]
+    print(f"  full redraw (results callback, ranking cached):             {f['ms']:7.1f} ms"
+          f"  {mb(f['bytes'])} (gzip {mb(f['gzip'])})")
+    print("  what-if = scenario callback + results callback (map as a Patch):")
+    for r in this["runs"]:
+        print(f"    {r['pop']} down: {r['ms']:6.1f} ms (scenario {r['scenario_ms']:5.1f} + results "
+              f"{r['results_ms']:5.1f})  {mb(r['bytes'])} (gzip {mb(r['gzip'])})"
+              f"{'' if r['patch'] else '  [NOT a patch]'}")
+    med = statistics.median(r["ms"] for r in this["runs"])
+    size = max(r["bytes"] for r in this["runs"])
+    print(f"  median {med:.1f} ms, largest payload {mb(size)}\n")
+    print(f"baseline A ({args.baseline_ref}'s results callback, 25,000 clients in the store):")
+    for r in base_a:
+        print(f"    {r['pop']} down: {r['ms']:7.1f} ms  {mb(r['bytes'])} "
+              f"(request {mb(r['request_bytes'])})")
+    med_a = statistics.median(r["ms"] for r in base_a)
+    size_a = statistics.median(r["bytes"] for r in base_a)
+    med_b = statistics.median(base_b)
+    print(f"baseline B (routing.assign alone, 25,000 clients): median {med_b:.1f} ms\n")
+    print(f"ratios: time this / A = {med / med_a:.3f} ({med_a / med:.0f}x faster); "
+          f"payload this / A = {size / size_a:.3f}; time this / bare assign = {med / med_b:.2f}")
+    ok = med <= 100 and size <= 1_000_000
+    print(f"goal (<= 100 ms server time, <= 1 MB payload): {'MET' if ok else 'NOT MET'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,182 @@
+"""Fast "what if" recomputation for a fixed, large client set: rank once, re-route many times.
+
+Marking an access point down, or picking another origin, does not move any client and does not
+change any client -> PoP distance: only *which* PoP is the nearest healthy one changes. So for a
+client set that stays fixed (a 25,000-city demand preset) we compute once, per process:
+
+* the full ranking of every PoP for every client (exact WGS84 geodesic km, nearest first), and
+* the latency model's location terms of every client (:func:`latency.locate`, the expensive part
+  of the internet-leg model),
+
+and a what-if is then a few vectorised array operations (first healthy PoP in each row, the
+formula on known km and terms): ~10-20 ms for 25,000 clients instead of ~600 ms for
+:func:`paths.client_paths` from coordinates. :func:`paths_for` returns exactly the table of
+:func:`paths.client_paths` (same columns, same values; a property test checks it).
+
+Pure: numpy/pandas only. Units: degrees in, km and round-trip ms out; WGS84 geodesics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from dashboard.domain import latency
+from dashboard.domain.geodesy import geodesic_km, nearest, validate_coords
+from dashboard.domain.paths import per_pop
+from dashboard.domain.routing import NO_ROUTE
+
+
+@dataclass(frozen=True)
+class RankedClients:
+    """A client set with every PoP ranked per client. Arrays are read-only.
+
+    ``ranked`` (n, m): PoP indices nearest first; ``ranked_km`` (n, m): their WGS84 km;
+    ``terms``: latency location terms of the clients; ``pop_terms``: of the PoPs.
+    """
+
+    lats: np.ndarray
+    lons: np.ndarray
+    pop_lats: np.ndarray
+    pop_lons: np.ndarray
+    ranked: np.ndarray
+    ranked_km: np.ndarray
+    terms: latency.Location
+    pop_terms: latency.Location
+
+    def __len__(self) -> int:
+        return len(self.lats)
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
+
+
+def rank_clients(client_lats: object, client_lons: object, pop_lats: object, pop_lons: object,
+                 params: latency.LatencyParams) -> RankedClients:
+    """Rank every PoP for every client (exact; ~0.5 us per client-PoP pair) and locate the
+    clients in the latency model. Degrees in; ``ValueError`` names a bad coordinate."""
+    cla, clo = validate_coords(client_lats, client_lons, "client")
+    pla, plo = validate_coords(pop_lats, pop_lons, "access point")
+    m = len(pla)
+    if len(cla) and m:
+        idx, km = nearest(cla, clo, pla, plo, k=m)
+    else:
+        idx, km = np.empty((len(cla), m), dtype=np.int64), np.empty((len(cla), m))
+    return RankedClients(
+        lats=_ro(cla.copy()), lons=_ro(clo.copy()), pop_lats=_ro(pla.copy()),
+        pop_lons=_ro(plo.copy()), ranked=_ro(idx.astype(np.int16 if m < 32_000 else np.int64)),
+        ranked_km=_ro(km), terms=latency.locate(cla, clo, params),
+        pop_terms=latency.locate(pla, plo, params))
+
+
+def first_healthy(rc: RankedClients, down: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(pop, pop_km, runner_up, runner_up_km)`` per client: the nearest and second-nearest
+    healthy PoPs (indices; :data:`NO_ROUTE` and NaN where there is none), as
+    :func:`routing.assign` with ``alternatives=2`` returns them."""
+    n, m = rc.ranked.shape
+    down_mask = np.zeros(len(rc.pop_lats), dtype=bool) if down is None else np.asarray(down, bool)
+    if down_mask.shape != rc.pop_lats.shape:
+        raise ValueError(f"down mask has shape {down_mask.shape}, expected {rc.pop_lats.shape}")
+    pop = np.full(n, NO_ROUTE, dtype=np.int64)
+    runner = np.full(n, NO_ROUTE, dtype=np.int64)
+    pop_km = np.full(n, np.nan)
+    runner_km = np.full(n, np.nan)
+    if n == 0 or m == 0:
+        return pop, pop_km, runner, runner_km
+    rows = np.arange(n)
+    if not down_mask.any():  # the ranking itself
+        pop[:] = rc.ranked[:, 0]
+        pop_km[:] = rc.ranked_km[:, 0]
+        if m > 1:
+            runner[:] = rc.ranked[:, 1]
+            runner_km[:] = rc.ranked_km[:, 1]
+        return pop, pop_km, runner, runner_km
+    healthy = ~down_mask[rc.ranked]                       # (n, m), in rank order
+    n_healthy = int((~down_mask).sum())
+    if n_healthy == 0:
+        return pop, pop_km, runner, runner_km
+    first = healthy.argmax(axis=1)
+    pop[:] = rc.ranked[rows, first]
+    pop_km[:] = rc.ranked_km[rows, first]
+    if n_healthy > 1:
+        healthy[rows, first] = False
+        second = healthy.argmax(axis=1)
+        runner[:] = rc.ranked[rows, second]
+        runner_km[:] = rc.ranked_km[rows, second]
+    return pop, pop_km, runner, runner_km
+
+
+def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, origin_lon: object,
+              down: np.ndarray | None = None, pop_origin_ids: Sequence[str] | str = "",
+              params: latency.LatencyParams | None = None,
+              direct_origin: tuple[float, float] | None = None) -> pd.DataFrame:
+    """The :func:`paths.client_paths` table of ``rc``'s clients (same columns and semantics:
+    per-PoP origin arrays with NaN = endpoint down, the backbone leg including the PoP ingress
+    overhead, ``direct_ms`` to ``direct_origin``, else to the first finite origin) from the
+    cached ranking and terms."""
+    if params is None:
+        from dashboard.domain.paths import _params
+        params = _params(None)
+    ids = np.asarray(list(pop_ids), dtype=object)
+    n_pops = len(ids)
+    if n_pops != len(rc.pop_lats):
+        raise ValueError(f"{n_pops} PoP ids for {len(rc.pop_lats)} ranked PoPs")
+    n = len(rc)
+    olat_p = per_pop(origin_lat, n_pops, "origin_lat")
+    olon_p = per_pop(origin_lon, n_pops, "origin_lon")
+    oid_p = (np.full(n_pops, pop_origin_ids, dtype=object) if isinstance(pop_origin_ids, str)
+             else np.asarray(list(pop_origin_ids), dtype=object))
+    pop_i, pop_km, runner, runner_km = first_healthy(rc, down)
+    routed = pop_i != NO_ROUTE
+    pop = np.where(routed, pop_i, 0)
+    # Per-PoP legs (m values), then indexed by each client's PoP.
+    ok = np.isfinite(olat_p)
+    bb_pop = np.full(n_pops, np.nan)
+    bbkm_pop = np.full(n_pops, np.nan)
+    if ok.any():
+        bb_pop[ok] = (latency.backbone_rtt_ms(rc.pop_lats[ok], rc.pop_lons[ok], olat_p[ok],
+                                              olon_p[ok], params) + params.pop_overhead_ms)
+        bbkm_pop[ok] = geodesic_km(rc.pop_lats[ok], rc.pop_lons[ok], olat_p[ok], olon_p[ok])
+    served = routed & ok[pop]
+    internet = np.full(n, np.nan)
+    r = np.flatnonzero(routed)
+    if len(r):
+        internet[r] = latency.internet_rtt_ms_km(
+            pop_km[r], latency.take_location(rc.terms, r),
+            latency.take_location(rc.pop_terms, pop[r]), params)
+    backbone = np.where(served, bb_pop[pop], np.nan)
+    backbone_km = np.where(served, bbkm_pop[pop], np.nan)
+    finite = np.flatnonzero(ok)
+    if n and (direct_origin is not None or len(finite)):
+        d_lat, d_lon = ((float(direct_origin[0]), float(direct_origin[1]))
+                        if direct_origin is not None
+                        else (float(olat_p[finite[0]]), float(olon_p[finite[0]])))
+        direct_km = geodesic_km(rc.lats, rc.lons, d_lat, d_lon)
+        direct = latency.internet_rtt_ms_km(
+            direct_km, rc.terms, latency.locate(np.array([d_lat]), np.array([d_lon]), params),
+            params)
+    else:
+        direct_km = np.full(n, np.nan)
+        direct = np.full(n, np.nan)
+    anycast = np.where(served, internet + backbone, np.nan)
+    has_runner = runner != NO_ROUTE
+    return pd.DataFrame({
+        "lat": rc.lats, "lon": rc.lons,
+        "pop_id": np.where(routed, ids[pop], ""),
+        "pop_km": pop_km,
+        "runner_up_id": np.where(has_runner, ids[np.where(has_runner, runner, 0)], ""),
+        "runner_up_km": runner_km,
+        "backbone_km": backbone_km,
+        "internet_ms": internet, "backbone_ms": backbone, "anycast_ms": anycast,
+        "direct_km": direct_km, "direct_ms": direct, "saving_ms": direct - anycast,
+        "routed": routed,
+        "origin_id": np.where(served, oid_p[pop], ""),
+        "served": served,
+    })

@@ -1,0 +1,80 @@
+"""Client sets by key, and the what-if Patch of the results callback."""
+
+from __future__ import annotations
+
+import json
+
+import plotly
+import pytest
+from dash import Patch
+
+from dashboard import figures
+from dashboard.callbacks import results
+from dashboard.callbacks.scenario import apply_edit, edit
+from dashboard.domain.scenario import Client, Scenario
+from dashboard.settings import Settings
+
+SETTINGS = Settings()
+
+
+def test_client_set_key_round_trips_through_the_url_and_the_store():
+    s = Scenario(clients=(Client(1.0, 2.0, "a"),), client_set="cities25k", down=frozenset({"FRA"}))
+    q = s.to_query()
+    assert "clientset=cities25k" in q and len(q) < 100
+    back, warnings = Scenario.from_query(q, client_set_ids=("cities25k",))
+    assert back == s and warnings == []
+    assert Scenario.from_dict(s.to_dict()) == s
+    bad, warnings = Scenario.from_query("clientset=nope", client_set_ids=("cities25k",))
+    assert bad.client_set is None and "unknown client set 'nope'" in warnings[0]
+    with pytest.raises(ValueError):
+        Scenario().with_client_set("bad key!")
+
+
+def test_client_set_edit_and_clear():
+    s, notes = apply_edit(Scenario(), edit("client_set", key="cities25k"), 100)
+    assert s.client_set == "cities25k" and "25,000" in notes[0][1]
+    same, notes = apply_edit(s, edit("client_set", key="nope"), 100)
+    assert same.client_set == "cities25k" and notes[0][0] == "error"
+    cleared, _ = apply_edit(s, edit("clear"), 100)
+    assert cleared.client_set is None and cleared.clients == ()
+
+
+def _size(obj) -> int:
+    return len(json.dumps(obj, cls=plotly.utils.PlotlyJSONEncoder))
+
+
+def test_what_if_on_the_client_set_is_a_small_patch(catalog):
+    first = results.compute_view(Scenario(client_set="cities25k").to_dict(), None, None, catalog,
+                                   SETTINGS)
+    fig, rows, _summary, cdf, count, *_, base = first
+    assert base and count == f"25,000 clients (table: first {results.MAX_TABLE_ROWS})"
+    assert len(rows) == results.MAX_TABLE_ROWS and rows[0]["remove"] == ""
+    clients = fig.data[figures.map_trace_index(figures.CLIENTS)]
+    assert len(clients.lat) == figures.MAX_DRAWN_CLIENTS and clients.text[0] == "Shanghai, CN"
+    assert "FRA" in set(clients.hovertext)
+    down = Scenario(client_set="cities25k", down=frozenset({"FRA"})).to_dict()
+    patched = results.compute_view(down, None, base, catalog, SETTINGS)
+    assert isinstance(patched[0], Patch) and isinstance(patched[3], Patch)
+    assert patched[8] == base
+    ops = patched[0].to_plotly_json()["operations"]
+    ci = figures.map_trace_index(figures.CLIENTS)
+    client_ops = {tuple(op["location"][2:]) for op in ops if op["location"][:2] == ["data", ci]}
+    assert client_ops == {("customdata",), ("hovertext",), ("hovertemplate",), ("marker",)}
+    hover = next(op for op in ops if op["location"] == ["data", ci, "hovertext"])
+    assert "FRA" not in set(hover["params"]["value"])
+    assert next(op for op in ops if op["location"] == ["data", ci, "customdata"]
+                )["params"]["value"]["dtype"] == "f4"
+    assert _size(patched[0]) + _size(patched[1]) + _size(patched[3]) < 1_000_000
+    # The same what-if without a matching base (first load, other clients): a full figure.
+    full = results.compute_view(down, None, "other", catalog, SETTINGS)
+    assert not isinstance(full[0], Patch)
+    assert "FRA" not in set(full[0].data[ci].hovertext)
+    assert list(full[0].data[figures.map_trace_index(figures.POPS_DOWN)].customdata) == ["FRA"]
+
+
+def test_small_scenarios_never_patch(catalog):
+    s = Scenario(clients=(Client(48.85, 2.35, "Paris"),)).to_dict()
+    out = results.compute_view(s, None, None, catalog, SETTINGS)
+    assert out[8] is None
+    again = results.compute_view(s, None, out[8], catalog, SETTINGS)
+    assert not isinstance(again[0], Patch)

@@ -1,0 +1,69 @@
+"""Compression, cache headers and the vendored geo-only plotly.js bundle (goal P3)."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+from dashboard.app import create_app
+from dashboard.serving import BUNDLE_TRACE_TYPES, IMMUTABLE
+from dashboard.settings import ASSETS_DIR
+from tests.conftest import ROOT
+
+
+def _page_scripts(client) -> list[str]:
+    return re.findall(r'src="([^"]+)"', client.get("/").data.decode())
+
+
+def test_page_loads_the_vendored_geo_bundle_with_long_cache_and_compression():
+    client = create_app().server.test_client()
+    scripts = _page_scripts(client)
+    bundle = [s for s in scripts if "/assets/vendor/plotly-geo-" in s]
+    assert len(bundle) == 1 and "?m=" in bundle[0]
+    resp = client.get(bundle[0], headers={"Accept-Encoding": "gzip"})
+    assert resp.status_code == 200 and resp.headers["Content-Encoding"] == "gzip"
+    assert resp.headers["Cache-Control"] == IMMUTABLE
+    body = gzip.decompress(resp.data)
+    assert body.startswith(b"/**\n* plotly.js (geo - minified) v")
+    assert len(resp.data) < len(body) / 2
+    # The same bytes again from the per-process compressed cache.
+    again = client.get(bundle[0], headers={"Accept-Encoding": "gzip"})
+    assert again.data == resp.data
+    # Nothing else on the page is a plotly.js bundle (dcc.Graph uses window.Plotly).
+    assert not [s for s in scripts if "plotly.min.js" in s]
+
+
+def test_bundle_version_matches_the_plotly_py_bundle():
+    from importlib.resources import files
+
+    full = (files("plotly") / "package_data" / "plotly.min.js").open("rb").read(200).decode()
+    version = re.search(r"plotly\.js v(\d+\.\d+\.\d+)", full).group(1)
+    vendored = sorted((ASSETS_DIR / "vendor").glob("plotly-geo-*.min.js"))
+    assert [p.name for p in vendored] == [f"plotly-geo-{version}.min.js"]
+    assert (ASSETS_DIR / "vendor" / "plotly.js-LICENSE.txt").read_text().startswith(
+        "MIT License")
+
+
+def test_every_trace_type_the_app_builds_is_in_the_bundle():
+    used = set()
+    for path in (ROOT / "dashboard").rglob("*.py"):
+        used |= {m.lower() for m in re.findall(r"\bgo\.(\w+)\(", path.read_text())
+                 if m not in ("Figure", "Layout")}
+    assert used, "no trace constructors found"
+    assert used <= BUNDLE_TRACE_TYPES, (
+        f"trace types {sorted(used - BUNDLE_TRACE_TYPES)} are not in the vendored plotly.js "
+        "geo bundle; see dashboard/serving.py")
+
+
+def test_dynamic_responses_are_compressed_but_never_cached():
+    app = create_app()
+    client = app.server.test_client()
+    a = client.get("/api/v1/nearest?lat=48.1&lon=11.6", headers={"Accept-Encoding": "gzip"})
+    b = client.get("/api/v1/nearest?lat=1.3&lon=103.8", headers={"Accept-Encoding": "gzip"})
+    assert a.headers["Content-Encoding"] == "gzip" and a.headers["Cache-Control"] == "no-store"
+    assert gzip.decompress(a.data) != gzip.decompress(b.data)
+    plain = client.get("/api/v1/nearest?lat=48.1&lon=11.6")
+    assert "Content-Encoding" not in plain.headers and plain.json["pop"]["id"] == "FRA"
+    # Assets without the fingerprint keep Dash's revalidation.
+    topo = client.get("/assets/topojson/world_110m.json")
+    assert topo.status_code == 200 and "immutable" not in topo.headers.get("Cache-Control", "")
