@@ -13,6 +13,7 @@ segments between waypoints in the chosen projection, so we sample a waypoint eve
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Iterable, Sequence
 
@@ -101,6 +102,17 @@ def geodesic_polyline(lat1: Sequence[float], lon1: Sequence[float], lat2: Sequen
     return np.concatenate(lats[:-1]), np.concatenate(lons[:-1])
 
 
+def hover_text(value: object) -> str:
+    """``value`` as literal text inside Plotly hover/label text.
+
+    Plotly renders a subset of HTML in ``text``/``hovertext`` (``<b>``, ``<br>``, ``<a href>``,
+    ``<span style>`` ...) and decodes ``&lt;``/``&gt;``/``&amp;``. Client names come from users
+    (links, uploads, the API) and catalog names from operators' files, so every such label is
+    escaped: ``<img src=x onerror=...>`` shows as those characters, never as markup.
+    """
+    return html.escape(str(value), quote=False)
+
+
 def _fmt_ms(v: float) -> str:
     return "–" if not np.isfinite(v) else f"{v:.0f} ms"
 
@@ -154,8 +166,8 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
 
     # -- origins -----------------------------------------------------------------------------------
     def origin_text(df: pd.DataFrame) -> list[str]:
-        return [f"<b>{r.name}</b> ({r.id})<br>origin region · endpoints: "
-                f"{', '.join(r.endpoint_types)}<br>{r.lat:.4f}, {r.lon:.4f}"
+        return [f"<b>{hover_text(r.name)}</b> ({hover_text(r.id)})<br>origin region · endpoints: "
+                f"{hover_text(', '.join(r.endpoint_types))}<br>{r.lat:.4f}, {r.lon:.4f}"
                 for r in df.itertuples()]
 
     others = origins[origins["id"] != origin_id]
@@ -181,7 +193,8 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
             name=pop_trace_name(area), lat=sel["lat"].to_numpy(float),
             lon=sel["lon"].to_numpy(float), mode="markers",
             customdata=sel["id"].to_numpy(object),
-            hovertext=[f"<b>{r.name}</b> · {r.id}<br>{r.area} access point"
+            hovertext=[f"<b>{hover_text(r.name)}</b> · {hover_text(r.id)}<br>"
+                       f"{r.area} access point"
                        f"<br>{r.lat:.4f}, {r.lon:.4f}" for r in sel.itertuples()],
             hoverinfo="text",
             marker=dict(symbol="circle", size=12, color=AREA_COLORS.get(area, "#888"),
@@ -191,7 +204,8 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     traces[POPS_DOWN] = go.Scattergeo(
         name=POPS_DOWN, lat=dn["lat"].to_numpy(float), lon=dn["lon"].to_numpy(float),
         mode="markers", customdata=dn["id"].to_numpy(object),
-        hovertext=[f"<b>{r.name}</b> · {r.id}<br>DOWN: excluded from routing"
+        hovertext=[f"<b>{hover_text(r.name)}</b> · {hover_text(r.id)}<br>"
+                   "DOWN: excluded from routing"
                    f"<br>{r.lat:.4f}, {r.lon:.4f}" for r in dn.itertuples()],
         hoverinfo="text", showlegend=bool(len(dn)),
         marker=dict(symbol="x-thin-open", size=13, color=DOWN_COLOR, line=dict(width=3)),
@@ -206,8 +220,8 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     u_text: list[str] = []
     if routes is not None and len(routes):
         shown = routes.iloc[:MAX_DRAWN_CLIENTS]
-        names = [client_names[i] if i < len(client_names) and client_names[i] else f"client {i + 1}"
-                 for i in range(len(shown))]
+        names = [hover_text(client_names[i]) if i < len(client_names) and client_names[i]
+                 else f"client {i + 1}" for i in range(len(shown))]
         ok = shown["routed"].to_numpy(bool)
         area_of = dict(zip(pops["id"], pops["area"]))
         idx = np.arange(len(shown))

@@ -12,6 +12,7 @@ from dashboard import ids
 from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
 from dashboard.domain.scenario import DEFAULT_ENDPOINT_TYPE
 from dashboard.figures import rtt_cdf_figure
+from dashboard.settings import Settings
 
 #: Columns of the assignment table: (id, header, type, format).
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -151,11 +152,14 @@ def map_config(topojson_url: str) -> dict:
 
 
 def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
-                 preset_options: list[dict] | None = None) -> html.Div:
+                 preset_options: list[dict] | None = None,
+                 max_upload_bytes: int = Settings.max_upload_bytes) -> html.Div:
     """The whole page. State lives in the URL and in :data:`ids.SCENARIO` (never in globals).
 
     ``topojson_url``: where plotly.js loads ``world_110m.json`` (``app.get_asset_url``).
     ``preset_options``: dropdown options ``{"label", "value"}`` of the preset client sets.
+    ``max_upload_bytes``: the upload cap, checked in the browser before a file is sent
+    (``assets/upload_guard.js``) so an oversize file gets a notice instead of a refused request.
     """
     return html.Div(
         className="app",
@@ -163,6 +167,8 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.SCENARIO, data=None),
             dcc.Store(id=ids.SCENARIO_EDIT, data=None),
+            dcc.Store(id=ids.UPLOAD_LIMIT, data=max_upload_bytes),
+            dcc.Store(id=ids.UPLOAD_ACCEPTED, data=None),
             html.Header(
                 id=ids.HEADER,
                 className="app-header",

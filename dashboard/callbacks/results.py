@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 from dash import Dash, Input, Output, html
+from dash.exceptions import PreventUpdate
 
 from dashboard import figures, ids, services
 from dashboard.callbacks.scenario import client_label, resolve_origin
@@ -113,7 +114,10 @@ def render_summary(s: dict, origin_id: str) -> list:
 
 def compute_results(current: dict | None, catalog: Catalog, settings: Settings) -> tuple:
     """(map figure, table rows, summary children, CDF figure, client count text)."""
-    scenario = Scenario.from_dict(current) if current else Scenario()
+    try:
+        scenario = Scenario.from_dict(current) if current else Scenario()
+    except ValueError:  # a store not written by us (hand-crafted request): keep what is shown
+        raise PreventUpdate from None
     origin_id = resolve_origin(scenario, catalog, settings)
     clients = scenario.clients
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)

@@ -100,7 +100,19 @@ class Client:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Client":
-        return cls(lat=d["lat"], lon=d["lon"], name=d.get("name", ""), weight=d.get("weight", 1.0))
+        """Inverse of :meth:`to_dict`; ``ValueError`` for anything not shaped like it (the dict
+        comes from the browser, so it is untrusted)."""
+        if not isinstance(d, dict) or "lat" not in d or "lon" not in d:
+            raise ValueError("a client must be an object with lat and lon")
+        for key in ("lat", "lon", "weight"):
+            if key in d and (isinstance(d[key], bool) or not isinstance(d[key], (int, float))):
+                raise ValueError(f"client {key} {str(d[key])[:20]!r} is not a number")
+        name = d.get("name", "")
+        if name is not None and not isinstance(name, str):
+            raise ValueError("client name must be text")
+        weight = d.get("weight", 1.0)
+        return cls(lat=d["lat"], lon=d["lon"], name=name or "",
+                   weight=1.0 if weight is None else weight)
 
 
 @dataclass(frozen=True)
@@ -157,13 +169,29 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Scenario":
-        """Inverse of :meth:`to_dict`; ``None`` or ``{}`` gives the empty scenario."""
+        """Inverse of :meth:`to_dict`; ``None`` or ``{}`` gives the empty scenario.
+
+        Raises ``ValueError`` for anything not shaped like :meth:`to_dict`'s output: the store
+        lives in the browser, so a hand-crafted request can put anything in it.
+        """
         if not d:
             return cls()
-        return cls(clients=tuple(Client.from_dict(c) for c in d.get("clients") or ()),
-                   origin=d.get("origin") or None,
-                   endpoint_type=d.get("endpoint_type") or DEFAULT_ENDPOINT_TYPE,
-                   down=frozenset(d.get("down") or ()))
+        if not isinstance(d, dict):
+            raise ValueError("a scenario must be an object")
+        clients = d.get("clients") or ()
+        down = d.get("down") or ()
+        origin = d.get("origin") or None
+        endpoint_type = d.get("endpoint_type") or DEFAULT_ENDPOINT_TYPE
+        if not isinstance(clients, (list, tuple)):
+            raise ValueError("scenario clients must be a list")
+        if not isinstance(down, (list, tuple)) or not all(isinstance(x, str) for x in down):
+            raise ValueError("scenario down must be a list of access point ids")
+        if origin is not None and not isinstance(origin, str):
+            raise ValueError("scenario origin must be a region id")
+        if endpoint_type not in ENDPOINT_TYPES:
+            raise ValueError(f"endpoint type must be one of {', '.join(ENDPOINT_TYPES)}")
+        return cls(clients=tuple(Client.from_dict(c) for c in clients), origin=origin,
+                   endpoint_type=endpoint_type, down=frozenset(down))
 
     # -- URL ---------------------------------------------------------------------------------
     def to_query(self) -> str:
