@@ -182,7 +182,8 @@ def endpoint_info(catalog: Catalog, origin_id: str | None, endpoint_type: str | 
     if not isinstance(origin_id, str) or origin_id not in catalog.origin_ids:
         return []
     origin = catalog.origin(origin_id)
-    etype = endpoint_type if endpoint_type in ENDPOINT_TYPE_LABELS else "CLB"
+    etype = (endpoint_type if isinstance(endpoint_type, str)
+             and endpoint_type in ENDPOINT_TYPE_LABELS else "CLB")
     lines: list[Any] = [html.Div([html.B(ENDPOINT_TYPE_LABELS.get(etype, etype)),
                                   f" in {origin['name']}"])]
     if etype not in origin["endpoint_types"]:
