@@ -23,8 +23,12 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             var b64 = comma >= 0 ? contents.length - comma - 1 : contents.length;
             var bytes = Math.floor(b64 * 3 / 4);
             if (typeof limit === 'number' && bytes > limit + 3) {
-                var mb = function (n) { return (n / 1048576).toFixed(1) + ' MB'; };
-                var text = name + ' is ' + mb(bytes) + ', larger than the ' + mb(limit) +
+                var size = function (n) {
+                    if (n >= 1048576) { return (n / 1048576).toFixed(1) + ' MB'; }
+                    if (n >= 1024) { return Math.round(n / 1024) + ' KB'; }
+                    return n + ' bytes';
+                };
+                var text = name + ' is ' + size(bytes) + ', larger than the ' + size(limit) +
                     ' upload limit; nothing was added and your clients are unchanged. ' +
                     'Split the file or keep the columns lat,lon[,name][,weight].';
                 return [noUpdate,
