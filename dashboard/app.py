@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from dashboard import api, callbacks
+from dashboard import api, callbacks, hardening
 from dashboard.cache import init_cache
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.gazetteer import DEMAND_PREFIX, DEMAND_SETS, load_gazetteer, presets
@@ -38,11 +38,14 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
                        for key, (_n, label) in DEMAND_SETS.items()]
     # plotly.js fetches the world outline from a CDN unless told where our copy is.
     app.layout = build_layout(catalog, topojson_url=app.get_asset_url("topojson/"),
-                              preset_options=preset_options)
+                              preset_options=preset_options,
+                              max_upload_bytes=settings.max_upload_bytes)
     callbacks.register(app, catalog, settings)
     # Serving: shared cache, JSON API + /healthz, error handlers, size caps, security headers.
     init_cache(app.server, settings)
     api.init_api(app, settings, catalog)
+    # Malformed Dash callback requests get a JSON 400 instead of reaching Dash's internals.
+    hardening.init_hardening(app)
     # Compression and cache headers (registered last: they see the final responses).
     init_serving(app)
     return app

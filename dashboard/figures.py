@@ -14,6 +14,7 @@ segments between waypoints in the chosen projection, so we sample a waypoint eve
 from __future__ import annotations
 
 import base64
+import html
 import math
 from typing import Iterable, Sequence
 
@@ -148,6 +149,17 @@ def geodesic_polyline(lat1: Sequence[float], lon1: Sequence[float], lat2: Sequen
     return np.concatenate(lats[:-1]), np.concatenate(lons[:-1])
 
 
+def hover_text(value: object) -> str:
+    """``value`` as literal text inside Plotly hover/label text.
+
+    Plotly renders a subset of HTML in ``text``/``hovertext`` (``<b>``, ``<br>``, ``<a href>``,
+    ``<span style>`` ...) and decodes ``&lt;``/``&gt;``/``&amp;``. Client names come from users
+    (links, uploads, the API) and catalog names from operators' files, so every such label is
+    escaped: ``<img src=x onerror=...>`` shows as those characters, never as markup.
+    """
+    return html.escape(str(value), quote=False)
+
+
 def _fmt_ms(v: float) -> str:
     return "–" if not np.isfinite(v) else f"{v:.0f} ms"
 
@@ -206,9 +218,8 @@ def _compact_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
     names = np.empty(n, dtype=object)
     k = min(n, len(client_names))
     names[:k] = np.asarray(list(client_names[:k]), dtype=object)
-    for i in range(n):
-        if not names[i]:
-            names[i] = f"client {i + 1}"
+    for i in range(n):  # user text: escaped like every hover label (see hover_text)
+        names[i] = hover_text(names[i]) if names[i] else f"client {i + 1}"
     areas = list(AREA_COLORS)
     area_ix = {a: i for i, a in enumerate(areas)}
     pop_area = dict(zip(pops["id"], pops["area"]))
@@ -385,8 +396,8 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
 
     # -- origins -----------------------------------------------------------------------------------
     def origin_text(df: pd.DataFrame) -> list[str]:
-        return [f"<b>{r.name}</b> ({r.id})<br>origin region · endpoints: "
-                f"{', '.join(r.endpoint_types)}<br>{r.lat:.4f}, {r.lon:.4f}"
+        return [f"<b>{hover_text(r.name)}</b> ({hover_text(r.id)})<br>origin region · endpoints: "
+                f"{hover_text(', '.join(r.endpoint_types))}<br>{r.lat:.4f}, {r.lon:.4f}"
                 for r in df.itertuples()]
 
     others = origins[~origins["id"].isin(associated)]
@@ -409,7 +420,7 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
         name=ORIGIN_SELECTED, lat=origin_row["lat"].to_numpy(float),
         lon=origin_row["lon"].to_numpy(float), mode="markers+text",
         text=[oid if len(associated) == 1 else
-              f"{oid} · {'default' if oid == origin_id else 'normal'}"
+              f"{hover_text(oid)} · {'default' if oid == origin_id else 'normal'}"
               for oid in origin_row["id"]], textposition="bottom center",
         textfont=dict(size=11, color=ORIGIN_COLOR), customdata=origin_row["id"].to_numpy(object),
         hovertext=[f"{t}<br>{role(oid)} of the Anycast EIP"
@@ -419,7 +430,7 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
                     line=dict(color=BACKBONE_COLOR, width=2.5)), legendrank=1)
     traces[ENDPOINTS_DOWN] = go.Scattergeo(
         name=ENDPOINTS_DOWN, lat=dead["lat"].to_numpy(float), lon=dead["lon"].to_numpy(float),
-        mode="markers+text", text=[f"{oid} DOWN" for oid in dead["id"]],
+        mode="markers+text", text=[f"{hover_text(oid)} DOWN" for oid in dead["id"]],
         textposition="bottom center", textfont=dict(size=11, color=UNROUTED_COLOR),
         customdata=dead["id"].to_numpy(object),
         hovertext=[f"{t}<br><b>{role(oid)} DOWN</b>: no failover to another endpoint; the "
@@ -436,7 +447,8 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
             name=pop_trace_name(area), lat=sel["lat"].to_numpy(float),
             lon=sel["lon"].to_numpy(float), mode="markers",
             customdata=sel["id"].to_numpy(object),
-            hovertext=[f"<b>{r.name}</b> · {r.id}<br>{r.area} access point"
+            hovertext=[f"<b>{hover_text(r.name)}</b> · {hover_text(r.id)}<br>"
+                       f"{r.area} access point"
                        f"<br>{r.lat:.4f}, {r.lon:.4f}<br><i>click to mark down</i>"
                        for r in sel.itertuples()],
             hoverinfo="text",
@@ -447,10 +459,11 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     traces[POPS_DOWN] = go.Scattergeo(
         name=POPS_DOWN, lat=dn["lat"].to_numpy(float), lon=dn["lon"].to_numpy(float),
         # labelled: a down PoP often sits under a client or an origin marker in the same city
-        mode="markers+text", text=[f"{pid} down" for pid in dn["id"]],
+        mode="markers+text", text=[f"{hover_text(pid)} down" for pid in dn["id"]],
         textposition="top center", textfont=dict(size=10.5, color="#4B5563"),
         customdata=dn["id"].to_numpy(object),
-        hovertext=[f"<b>{r.name}</b> · {r.id}<br>DOWN: excluded from routing"
+        hovertext=[f"<b>{hover_text(r.name)}</b> · {hover_text(r.id)}<br>"
+                   "DOWN: excluded from routing"
                    f"<br>{r.lat:.4f}, {r.lon:.4f}<br><i>click to bring back up</i>"
                    for r in dn.itertuples()],
         hoverinfo="text", showlegend=bool(len(dn)),
@@ -472,8 +485,8 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
             routes, pops, origin_id, client_names)
     elif routes is not None and len(routes):
         shown = routes.iloc[:MAX_DRAWN_CLIENTS]
-        names = [client_names[i] if i < len(client_names) and client_names[i] else f"client {i + 1}"
-                 for i in range(len(shown))]
+        names = [hover_text(client_names[i]) if i < len(client_names) and client_names[i]
+                 else f"client {i + 1}" for i in range(len(shown))]
         routed = shown["routed"].to_numpy(bool)
         served = shown["served"].to_numpy(bool) if "served" in shown else routed
         ok = routed & served

@@ -31,6 +31,10 @@ COORDS_INPUT = "coords-input"
 COORDS_ADD = "coords-add"
 PRESET = "preset-select"
 UPLOAD = "clients-upload"
+#: The upload size cap in bytes, and an upload that passed it (``assets/upload_guard.js`` moves
+#: ``{"contents", "filename"}`` here; the server callback parses it).
+UPLOAD_LIMIT = "clients-upload-limit"
+UPLOAD_ACCEPTED = "clients-upload-accepted"
 CLEAR_CLIENTS = "clients-clear"
 CLIENT_COUNT = "client-count"
 SHARE_LINK = "share-link"

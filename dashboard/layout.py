@@ -13,6 +13,7 @@ from dashboard.catalog import AREAS, ENDPOINT_TYPE_LABELS, Catalog
 from dashboard.domain.scenario import DEFAULT_ENDPOINT_TYPE
 from dashboard.figures import rtt_cdf_figure
 from dashboard.layout_capacity import with_views
+from dashboard.settings import Settings
 
 #: Columns of the assignment table: (id, header, type, format).
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -234,11 +235,14 @@ def map_config(topojson_url: str) -> dict:
 
 
 def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
-                 preset_options: list[dict] | None = None) -> html.Div:
+                 preset_options: list[dict] | None = None,
+                 max_upload_bytes: int = Settings.max_upload_bytes) -> html.Div:
     """The whole page. State lives in the URL and in :data:`ids.SCENARIO` (never in globals).
 
     ``topojson_url``: where plotly.js loads ``world_110m.json`` (``app.get_asset_url``).
     ``preset_options``: dropdown options ``{"label", "value"}`` of the preset client sets.
+    ``max_upload_bytes``: the upload cap, checked in the browser before a file is sent
+    (``assets/upload_guard.js``) so an oversize file gets a notice instead of a refused request.
     """
     return html.Div(
         className="app",
@@ -250,6 +254,8 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
             dcc.Store(id=ids.FAILOVER_PREV, data=None),
             dcc.Store(id=ids.FAILOVER_STATUS, data=None),
             dcc.Store(id=ids.MAP_BASE, data=None),
+            dcc.Store(id=ids.UPLOAD_LIMIT, data=max_upload_bytes),
+            dcc.Store(id=ids.UPLOAD_ACCEPTED, data=None),
             html.Header(
                 id=ids.HEADER,
                 className="app-header",

@@ -33,7 +33,7 @@ import pandas as pd
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard import figures, ids, services
-from dashboard.callbacks.scenario import client_label, edit, resolve_origin
+from dashboard.callbacks.scenario import client_label, edit, resolve_origin, scenario_from_store
 from dashboard.catalog import AREAS, Catalog
 from dashboard.domain.failover import DEFAULT_FRAMES, Transition, animation_frames, transition
 from dashboard.domain.scenario import Scenario
@@ -316,7 +316,7 @@ def click_edit(click: dict | None, pop_ids: Sequence[str]) -> dict | None:
 
 def endpoint_rows(current: dict | None, catalog: Catalog, settings: Settings) -> list:
     """The endpoint list: Default first, then Normal ones with their mapped access points."""
-    scenario = Scenario.from_dict(current) if current else Scenario()
+    scenario = scenario_from_store(current)
     default = resolve_origin(scenario, catalog, settings)
     scenario, _ = scenario.sanitized(default)
     names = dict(zip(catalog.origins["id"], catalog.origins["city"]))
@@ -368,7 +368,7 @@ def endpoint_edit(trigger: Any, value: Any, current: dict | None, add_region: st
     """
     if trigger is None:
         return no_update, no_update, no_update
-    scenario = Scenario.from_dict(current) if current else Scenario()
+    scenario = scenario_from_store(current)
     default = resolve_origin(scenario, catalog, settings)
     if trigger == ids.ENDPOINT_ADD:
         if not value:
@@ -405,7 +405,7 @@ def whatif_rows(current: dict | None, catalog: Catalog, settings: Settings) -> l
     Keeps the other Normal endpoints and the outages as they are (a region that is down stays
     down), so the numbers answer "what would remapping the default give us now".
     """
-    scenario = Scenario.from_dict(current) if current else Scenario()
+    scenario = scenario_from_store(current)
     if not scenario.clients:
         return []
     default = resolve_origin(scenario, catalog, settings)

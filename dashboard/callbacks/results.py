@@ -17,7 +17,7 @@ from dash import Dash, Input, Output, Patch, State, html
 
 from dashboard import figures, ids, services
 from dashboard.callbacks import failover
-from dashboard.callbacks.scenario import client_label, resolve_origin
+from dashboard.callbacks.scenario import client_label, resolve_origin, scenario_from_store
 from dashboard.catalog import Catalog
 from dashboard.domain.scenario import Client, Scenario
 from dashboard.gazetteer import DemandSet, demand_set, load_gazetteer
@@ -273,7 +273,7 @@ def compute_view(current: dict | None, prev: dict | None, base: str | None, cata
     the frames go to the browser (see :mod:`dashboard.callbacks.failover`). ``base``: the key of
     the map the browser shows (``ids.MAP_BASE``); when it matches, a large map is patched.
     """
-    scenario = Scenario.from_dict(current) if current else Scenario()
+    scenario = scenario_from_store(current)
     origin_id = resolve_origin(scenario, catalog, settings)
     scenario, _ = scenario.sanitized(origin_id)
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)

@@ -19,12 +19,13 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from dash import Dash, Input, Output, State, ctx, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
+from dash.exceptions import PreventUpdate
 
 from dashboard import ids
 from dashboard.callbacks import edits_capacity
 from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
-from dashboard.domain.scenario import Client, Scenario, fit_query
+from dashboard.domain.scenario import Client, Scenario, clean_name, fit_query
 from dashboard.gazetteer import (DEMAND_PREFIX, DEMAND_SETS, Gazetteer, load_gazetteer,
                                  preset_by_key)
 from dashboard.settings import Settings
@@ -113,21 +114,21 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int,
     if not isinstance(request, dict):
         return scenario, []
     op = request.get("op")
-    notices: list[Notice] = [(m["level"], m["text"]) for m in request.get("notices", ())
-                             if isinstance(m, dict) and {"level", "text"} <= set(m)]
+    notices = _request_notices(request.get("notices"))
     if op == "add":
         new: list[Client] = []
         bad = 0
-        for c in request.get("clients") or ():
+        raw_clients = request.get("clients")
+        for c in raw_clients if isinstance(raw_clients, list) else ():
             try:
                 new.append(Client.from_dict(c))
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, OverflowError):
                 bad += 1
         if bad:
             notices.append(("warning", f"{bad} malformed client(s) ignored"))
         scenario, dropped = scenario.add_clients(new, max_clients=max_clients)
         added = len(new) - dropped
-        source = str(request.get("source") or "")
+        source = clean_name(request.get("source") or "")
         if added == 1:
             c = new[0]
             notices.append(("info", f"Added {client_label(c)}"
@@ -140,7 +141,7 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int,
     elif op == "remove":
         try:
             index = int(request.get("index"))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return scenario, [("error", "could not tell which client to remove")]
         if 0 <= index < len(scenario.clients):
             notices.append(("info", f"Removed {client_label(scenario.clients[index])}"))
@@ -165,8 +166,36 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int,
         scenario, more = edits_capacity.apply(scenario, request, max_clients)
         notices += more
     elif op != "notice":
-        notices.append(("error", f"unknown edit {op!r} ignored"))
+        notices.append(("error", f"unknown edit {clean_name(repr(op))[:40]} ignored"))
     return scenario, notices
+
+
+#: Most notices one edit may carry, and the longest notice text kept (characters).
+MAX_NOTICES = 10
+MAX_NOTICE_CHARS = 500
+
+
+def _request_notices(raw: Any) -> list[Notice]:
+    """The notices an edit carries (written by our own widgets and scripts, but the request is
+    client data): only well-formed ones, as plain text, capped in number and length."""
+    if not isinstance(raw, (list, tuple)):
+        return []
+    out: list[Notice] = []
+    for m in raw[:MAX_NOTICES]:
+        if isinstance(m, dict) and m.get("level") in ("info", "warning", "error") \
+                and isinstance(m.get("text"), str):
+            out.append((m["level"], m["text"][:MAX_NOTICE_CHARS]))
+    return out
+
+
+def scenario_from_store(current: dict | None) -> Scenario:
+    """The scenario in the store ``current``; a store not written by this app (a hand-crafted
+    callback request: the store lives in the browser) raises ``PreventUpdate``, so what is
+    shown stays as it is instead of a 500."""
+    try:
+        return Scenario.from_dict(current) if current else Scenario()
+    except (KeyError, TypeError, ValueError):
+        raise PreventUpdate from None
 
 
 def client_label(c: Client) -> str:
@@ -185,7 +214,7 @@ def parse_coordinates(text: str | None) -> tuple[float, float]:
 
     Decimal degrees, latitude first. Raises ``ValueError`` with a message for the user.
     """
-    raw = (text or "").strip()
+    raw = text.strip() if isinstance(text, str) else ""
     if not raw:
         raise ValueError("type a latitude and a longitude, e.g. 48.8566, 2.3522")
     m = _COORD_RE.match(raw)
@@ -210,8 +239,8 @@ def parse_upload(contents: str | None, filename: str | None, settings: Settings,
 
     ``room``: how many more clients the scenario can take. Size is checked before decoding.
     """
-    name = filename or "upload"
-    if not contents or "," not in contents:
+    name = clean_name(filename) if isinstance(filename, str) and filename else "upload"
+    if not isinstance(contents, str) or "," not in contents:
         return [], [("error", f"{name}: empty upload")]
     b64 = contents.split(",", 1)[1]
     if len(b64) * 3 // 4 > settings.max_upload_bytes + 3:
@@ -236,11 +265,11 @@ def parse_upload(contents: str | None, filename: str | None, settings: Settings,
 
 def endpoint_info(catalog: Catalog, origin_id: str | None, endpoint_type: str | None) -> list:
     """What the chosen origin and endpoint type imply (the provider's constraints)."""
-    try:
-        origin = catalog.origin(origin_id or "")
-    except KeyError:
+    if not isinstance(origin_id, str) or origin_id not in catalog.origin_ids:
         return []
-    etype = endpoint_type or "CLB"
+    origin = catalog.origin(origin_id)
+    etype = (endpoint_type if isinstance(endpoint_type, str)
+             and endpoint_type in ENDPOINT_TYPE_LABELS else "CLB")
     lines: list[Any] = [html.Div([html.B(ENDPOINT_TYPE_LABELS.get(etype, etype)),
                                   f" in {origin['name']}"])]
     if etype not in origin["endpoint_types"]:
@@ -329,7 +358,7 @@ def city_options(gazetteer: Gazetteer, query: str | None, limit: int = 12) -> li
     """Dropdown options for a search; ``search`` repeats the query so that the dropdown's own
     client-side filter (token match on label/search) keeps every server-side match, including
     accent-insensitive ones ("sao paulo" -> "São Paulo")."""
-    if not query or not query.strip():
+    if not isinstance(query, str) or not query.strip():
         return []
     out = []
     for c in gazetteer.search(query, limit=limit):
@@ -343,7 +372,7 @@ def city_options(gazetteer: Gazetteer, query: str | None, limit: int = 12) -> li
 def city_edit(gazetteer: Gazetteer, geonameid: Any) -> dict:
     try:
         c = gazetteer.by_id(int(geonameid))
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return edit("notice", notices=[{"level": "error", "text": "unknown city; search again"}])
     return edit("add", source="city search",
                 clients=[{"lat": c.lat, "lon": c.lon, "name": c.label, "weight": 1.0}])
@@ -416,24 +445,38 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
         return edit("add", source=p.label, clients=[
             {"lat": c.lat, "lon": c.lon, "name": c.label, "weight": 1.0} for c in p.cities]), None
 
+    # The browser checks the size first (assets/upload_guard.js): a file over the cap becomes a
+    # notice there and is never sent (it would exceed the server's request cap and fail with a
+    # 413 the page cannot show); files under the cap move to UPLOAD_ACCEPTED.
+    app.clientside_callback(
+        ClientsideFunction(namespace="anycast_upload", function_name="check"),
+        Output(ids.UPLOAD_ACCEPTED, "data"),
+        Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
+        Output(ids.UPLOAD, "contents"),
+        Input(ids.UPLOAD, "contents"), State(ids.UPLOAD, "filename"),
+        State(ids.UPLOAD_LIMIT, "data"), prevent_initial_call=True)
+
     @app.callback(Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
-                  Output(ids.UPLOAD, "contents"),
-                  Input(ids.UPLOAD, "contents"), State(ids.UPLOAD, "filename"),
+                  Input(ids.UPLOAD_ACCEPTED, "data"),
                   State(ids.SCENARIO, "data"), prevent_initial_call=True)
-    def _upload(contents, filename, current):
-        if contents is None:
-            return no_update, no_update
-        have = len((current or {}).get("clients") or ())
+    def _upload(accepted, current):
+        if not isinstance(accepted, dict) or accepted.get("contents") is None:
+            return no_update
+        contents, filename = accepted.get("contents"), accepted.get("filename")
+        clients = current.get("clients") if isinstance(current, dict) else None
+        have = len(clients) if isinstance(clients, list) else 0
         rows, notices = parse_upload(contents, filename, settings, settings.max_clients - have)
         if notices:
-            return edit("notice", notices=[{"level": l, "text": t} for l, t in notices]), None
-        return edit("add", source=filename or "upload", clients=rows), None
+            return edit("notice", notices=[{"level": l, "text": t} for l, t in notices])
+        return edit("add", source=clean_name(filename) if isinstance(filename, str) else "upload",
+                    clients=rows)
 
     @app.callback(Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
                   Output(ids.ASSIGNMENT_TABLE, "active_cell"),
                   Input(ids.ASSIGNMENT_TABLE, "active_cell"), prevent_initial_call=True)
     def _remove(cell):
-        if not cell or cell.get("column_id") != "remove" or cell.get("row_id") is None:
+        if (not isinstance(cell, dict) or cell.get("column_id") != "remove"
+                or cell.get("row_id") is None):
             return no_update, no_update
         return edit("remove", index=cell["row_id"]), None
 

@@ -129,7 +129,19 @@ class Client:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Client":
-        return cls(lat=d["lat"], lon=d["lon"], name=d.get("name", ""), weight=d.get("weight", 1.0))
+        """Inverse of :meth:`to_dict`; ``ValueError`` for anything not shaped like it (the dict
+        comes from the browser, so it is untrusted)."""
+        if not isinstance(d, dict) or "lat" not in d or "lon" not in d:
+            raise ValueError("a client must be an object with lat and lon")
+        for key in ("lat", "lon", "weight"):
+            if key in d and (isinstance(d[key], bool) or not isinstance(d[key], (int, float))):
+                raise ValueError(f"client {key} {str(d[key])[:20]!r} is not a number")
+        name = d.get("name", "")
+        if name is not None and not isinstance(name, str):
+            raise ValueError("client name must be text")
+        weight = d.get("weight", 1.0)
+        return cls(lat=d["lat"], lon=d["lon"], name=name or "",
+                   weight=1.0 if weight is None else weight)
 
 
 @dataclass(frozen=True)
@@ -345,17 +357,47 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Scenario":
-        """Inverse of :meth:`to_dict`; ``None`` or ``{}`` gives the empty scenario."""
+        """Inverse of :meth:`to_dict`; ``None`` or ``{}`` gives the empty scenario.
+
+        Raises ``ValueError`` for anything not shaped like :meth:`to_dict`'s output: the store
+        lives in the browser, so a hand-crafted request can put anything in it.
+        """
         if not d:
             return cls()
-        return cls(clients=tuple(Client.from_dict(c) for c in d.get("clients") or ()),
-                   origin=d.get("origin") or None,
-                   endpoint_type=d.get("endpoint_type") or DEFAULT_ENDPOINT_TYPE,
-                   down=frozenset(d.get("down") or ()),
-                   mappings=tuple((str(r), tuple(p)) for r, p in d.get("mappings") or ()),
-                   endpoints_down=frozenset(d.get("endpoints_down") or ()),
-                   client_set=d.get("client_set") or None,
-                   **_capacity_fields_from_dict(d))
+        if not isinstance(d, dict):
+            raise ValueError("a scenario must be an object")
+        clients = d.get("clients") or ()
+        down = d.get("down") or ()
+        origin = d.get("origin") or None
+        endpoint_type = d.get("endpoint_type") or DEFAULT_ENDPOINT_TYPE
+        mappings = d.get("mappings") or ()
+        endpoints_down = d.get("endpoints_down") or ()
+        client_set = d.get("client_set") or None
+        if not isinstance(clients, (list, tuple)):
+            raise ValueError("scenario clients must be a list")
+        if not _str_list(down):
+            raise ValueError("scenario down must be a list of access point ids")
+        if origin is not None and not isinstance(origin, str):
+            raise ValueError("scenario origin must be a region id")
+        if endpoint_type not in ENDPOINT_TYPES:
+            raise ValueError(f"endpoint type must be one of {', '.join(ENDPOINT_TYPES)}")
+        if not isinstance(mappings, (list, tuple)) or not all(
+                isinstance(m, (list, tuple)) and len(m) == 2 and isinstance(m[0], str)
+                and _str_list(m[1]) for m in mappings):
+            raise ValueError("scenario mappings must be a list of [region, [access point ids]]")
+        if not _str_list(endpoints_down):
+            raise ValueError("scenario endpoints_down must be a list of region ids")
+        if client_set is not None and not (isinstance(client_set, str)
+                                           and _ID_RE.match(client_set)):
+            raise ValueError("scenario client_set must be a client set key")
+        try:
+            extra = _capacity_fields_from_dict(d)
+        except (TypeError, KeyError, AttributeError):
+            raise ValueError("scenario observed/capacity/demand fields are malformed") from None
+        return cls(clients=tuple(Client.from_dict(c) for c in clients), origin=origin,
+                   endpoint_type=endpoint_type, down=frozenset(down),
+                   mappings=tuple((r, tuple(p)) for r, p in mappings),
+                   endpoints_down=frozenset(endpoints_down), client_set=client_set, **extra)
 
     # -- URL ---------------------------------------------------------------------------------
     def to_query(self) -> str:
@@ -373,6 +415,11 @@ class Scenario:
         scenario and a list of human-readable warnings about what was ignored.
         """
         return _decode(query, pop_ids, origin_ids, max_clients, client_set_ids)
+
+
+def _str_list(value: object) -> bool:
+    """A list (or tuple) of strings: the shape of id lists in :meth:`Scenario.to_dict`."""
+    return isinstance(value, (list, tuple)) and all(isinstance(x, str) for x in value)
 
 
 def _fmt_num(v: float) -> str:

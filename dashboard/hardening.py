@@ -1,0 +1,152 @@
+"""Request hygiene for Dash's own endpoints (the API validates its input in ``dashboard.api``).
+
+Dash's callback endpoint ``POST /_dash-update-component`` trusts its body: a request that is not
+shaped like the renderer's (not an object, no ``output``, an output no callback has, inputs that
+are not a list of ``{"id", "property", "value"}``) reaches ``dict`` look-ups deep in Dash and
+ends as a 500. Anyone can send such a request, so :func:`validate_callback_request` checks the
+shape against the app's registered callbacks first and answers a JSON 400 naming what is wrong.
+It checks *structure* only (which callback, which inputs and states, in which order); the
+*values* are the callbacks' business, and each callback treats them as untrusted (wrong types
+become a notice or no update, never an exception; the fuzz tests send type-confused values to
+every callback).
+
+Production start-up (``dashboard.wsgi``) also goes through :func:`production_guard`: debug and dev
+tools are never enabled under a WSGI server, whatever ``ANYCAST_DEBUG``, ``DASH_DEBUG`` or
+``FLASK_DEBUG`` say (a warning says they were ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any, Mapping
+
+from dash import Dash
+from dash.exceptions import DependencyException
+from flask import Response, request
+
+log = logging.getLogger(__name__)
+
+#: Environment variables that would turn on a debug mode somewhere in the stack.
+DEBUG_ENV_VARS = ("ANYCAST_DEBUG", "DASH_DEBUG", "FLASK_DEBUG")
+
+
+class BadCallbackRequest(ValueError):
+    """A ``/_dash-update-component`` body not shaped like the Dash renderer's."""
+
+
+def _ident(value: Any) -> str:
+    """Dash's string form of a component id (pattern-matching ids are dicts)."""
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return str(value)
+
+
+def _check_items(what: str, items: Any, declared: list[dict[str, Any]]) -> None:
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise BadCallbackRequest(f"{what}: must be a list")
+    if len(items) != len(declared):
+        raise BadCallbackRequest(f"{what}: {len(items)} given, the callback has {len(declared)}")
+    for i, (item, want) in enumerate(zip(items, declared)):
+        pattern = str(want.get("id", "")).startswith("{")
+        if pattern:
+            # ALL/ALLSMALLER give a list of matches; MATCH a single item.
+            entries = item if isinstance(item, list) else [item]
+        else:
+            entries = [item]
+        for entry in entries:
+            if not isinstance(entry, dict) or "id" not in entry or "property" not in entry:
+                raise BadCallbackRequest(f"{what}[{i}]: must be an object with id and property")
+            if not isinstance(entry["property"], str) or not isinstance(entry["id"], (str, dict)):
+                raise BadCallbackRequest(f"{what}[{i}]: id and property have the wrong type")
+            if not pattern and (_ident(entry["id"]) != str(want["id"])
+                                or entry["property"] != want["property"]):
+                raise BadCallbackRequest(
+                    f"{what}[{i}]: {_ident(entry['id'])[:60]}.{entry['property'][:40]} is not "
+                    f"this callback's {want['id']}.{want['property']}")
+
+
+def validate_callback_request(body: Any, callback_map: Mapping[str, Any]) -> None:
+    """Raise :class:`BadCallbackRequest` unless ``body`` addresses a registered callback with its
+    declared inputs and states, in order (values are not checked here)."""
+    if not isinstance(body, dict):
+        raise BadCallbackRequest("body must be a JSON object")
+    output = body.get("output")
+    if not isinstance(output, str):
+        raise BadCallbackRequest("output: missing or not a string")
+    cb = callback_map.get(output)
+    if cb is None:
+        raise BadCallbackRequest(f"output: no callback produces {output[:80]!r}")
+    _check_items("inputs", body.get("inputs"), cb.get("inputs", []))
+    _check_items("state", body.get("state"), cb.get("state", []))
+    outputs = body.get("outputs")
+    declared = cb.get("output")
+    if outputs is not None:
+        if isinstance(declared, (list, tuple)):
+            if not isinstance(outputs, list) or len(outputs) != len(declared):
+                raise BadCallbackRequest(f"outputs: must be a list of {len(declared)} outputs")
+            entries = outputs
+        else:
+            entries = outputs if isinstance(outputs, list) else [outputs]
+        for entry in entries:
+            if isinstance(entry, list):  # pattern-matching outputs
+                if not all(isinstance(e, dict) for e in entry):
+                    raise BadCallbackRequest("outputs: each output must be an object")
+            elif not isinstance(entry, dict) or "id" not in entry or "property" not in entry:
+                raise BadCallbackRequest("outputs: each output must be an object with id and "
+                                         "property")
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+        raise BadCallbackRequest("changedPropIds: must be a list of strings")
+
+
+def _json_error(status: int, message: str) -> Response:
+    return Response(json.dumps({"error": message}), status=status, mimetype="application/json",
+                    headers={"Cache-Control": "no-store"})
+
+
+def init_hardening(app: Dash) -> None:
+    """Validate Dash callback requests on ``app.server`` (call after the callbacks are
+    registered; :func:`validate_callback_request` reads ``app.callback_map`` at request time, so
+    callbacks added later are covered too)."""
+    path = app.config.routes_pathname_prefix + "_dash-update-component"
+
+    def check() -> Response | None:
+        if request.path != path or request.method != "POST":
+            return None
+        body = request.get_json(silent=True)
+        if body is None:
+            return _json_error(400, "body is not JSON (expected a Dash callback request)")
+        try:
+            validate_callback_request(body, app.callback_map)
+        except BadCallbackRequest as exc:
+            return _json_error(400, f"not a valid callback request: {exc}")
+        return None
+
+    app.server.before_request(check)
+
+    def unknown_dependency(exc: DependencyException) -> Response:
+        # /_dash-component-suites/<anything>: Dash raises for an unknown library or file.
+        return Response("not found", status=404, mimetype="text/plain")
+
+    app.server.register_error_handler(DependencyException, unknown_dependency)
+
+
+def production_guard(app: Dash, env: Mapping[str, str] | None = None) -> list[str]:
+    """Make sure ``app`` serves in production mode; returns the debug variables that were set
+    (and ignored). Called by ``dashboard.wsgi`` (gunicorn): debug mode there would expose Dash's
+    dev tools (component tree, callback graph, tracebacks in the browser)."""
+    env = os.environ if env is None else env
+    ignored = [name for name in DEBUG_ENV_VARS
+               if (env.get(name) or "").strip().lower() not in ("", "0", "false", "no", "off")]
+    if ignored:
+        log.warning("%s set, but debug mode and dev tools are never enabled under a WSGI server "
+                    "(use `anycast-dashboard serve --debug` on a workstation); ignored",
+                    ", ".join(f"{n}={env.get(n)}" for n in ignored))
+    app.server.debug = False
+    app.server.config["DEBUG"] = False
+    app.server.config["PROPAGATE_EXCEPTIONS"] = False
+    return ignored

@@ -1,0 +1,113 @@
+"""Long fuzz run against the whole server (API, Dash callbacks, pages): counts 5xx answers.
+
+    python -m tests.fuzz.fuzz_api --examples 10000 [--seed 1] [--show 5]
+
+Each example is one generated hostile request (``tests/fuzz/strategies.py``) sent through
+Flask's test client to a fresh ``create_app()`` with small caps (64 KiB bodies, 500 clients), in
+four families with equal shares: ``/api/v1/nearest`` query strings, ``/api/v1/assign`` bodies
+(JSON, CSV in UTF-8/UTF-16/latin-1, binary junk, wrong content types), arbitrary paths and
+methods, and ``/_dash-update-component`` requests for every registered callback with
+type-confused values (URL state, uploads, typed coordinates, city search, edits ...).
+Prints a table of status codes per family and the first few 5xx cases; exit status 1 if any
+request got a 5xx. The figures in ``docs/reliability.md`` come from this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import logging
+import sys
+import time
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
+from dashboard.app import create_app
+from dashboard.settings import Settings
+from tests.fuzz.strategies import api_requests, callback_requests, send  # noqa: E402
+
+FAMILIES = ("nearest", "assign", "paths", "callbacks")
+
+
+def family(req: dict[str, Any]) -> str:
+    if req["path"] == "/_dash-update-component":
+        return "callbacks"
+    if req["path"] == "/api/v1/nearest":
+        return "nearest"
+    if req["path"] == "/api/v1/assign":
+        return "assign"
+    return "paths"
+
+
+class _LastError(logging.Handler):
+    """Keeps the exception the last-resort handler logged, to show where a 500 came from."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.last = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            tb = record.exc_info[2]
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            where = (f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None
+                     else "?")
+            self.last = f"{type(exc).__name__}: {str(exc)[:160]} at {where}"
+
+
+def run(examples: int, seed_value: int, show: int) -> int:
+    # The last-resort handler logs each 500 with a traceback; keep only the summary.
+    last_error = _LastError()
+    api_log = logging.getLogger("dashboard.api")
+    api_log.addHandler(last_error)
+    api_log.propagate = False
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    app = create_app(Settings(max_upload_bytes=64 * 1024, max_clients=500))
+    client = app.server.test_client()
+    deps = client.get("/_dash-dependencies").get_json()
+    counts: dict[str, collections.Counter] = {f: collections.Counter() for f in FAMILIES}
+    failures: list[tuple[dict[str, Any], int, str]] = []
+    strategy = st.one_of(api_requests(), callback_requests(deps), callback_requests(deps))
+
+    @seed(seed_value)
+    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def one(req: dict[str, Any]) -> None:
+        last_error.last = ""
+        resp = send(client, req)
+        counts[family(req)][resp.status_code] += 1
+        if resp.status_code >= 500:
+            failures.append((req, resp.status_code, last_error.last))
+
+    t0 = time.monotonic()
+    one()
+    elapsed = time.monotonic() - t0
+    total = sum(sum(c.values()) for c in counts.values())
+    five = sum(n for c in counts.values() for code, n in c.items() if code >= 500)
+    print(f"{total} generated requests in {elapsed:.0f} s (seed {seed_value}); 5xx: {five}")
+    for fam in FAMILIES:
+        c = counts[fam]
+        print(f"  {fam:<10} {sum(c.values()):>6}  " +
+              "  ".join(f"{code}:{n}" for code, n in sorted(c.items())))
+    for req, status, error in failures[:show]:
+        print(f"--- {status} {req['method']} {req['path']}?{req['query'][:200]}\n"
+              f"    headers={req['headers']} body={req['body'][:600]!r}\n    -> {error}")
+    return 1 if five else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--examples", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--show", type=int, default=5, help="5xx cases to print")
+    args = parser.parse_args(argv)
+    return run(args.examples, args.seed, args.show)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Named bad inputs from the issue, end to end through the UI's handlers and the servers' caps:
+each gets a clear message, the user's scenario is kept, nothing answers 5xx."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from dashboard import ids
+from dashboard.app import create_app
+from dashboard.callbacks.scenario import parse_upload, scenario_event
+from dashboard.domain.scenario import Client, Scenario
+from dashboard.settings import Settings
+
+SETTINGS = Settings()  # the shipped caps: 5 MiB uploads, 50,000 clients
+START = Scenario(clients=(Client(48.8566, 2.3522, "Paris"), Client(35.68, 139.69, "Tokyo")),
+                 origin="us-west-1", down=frozenset({"NRT"}))
+UTF8_ROWS = "lat,lon,name\n48.86,2.35,Zürich office\n"
+
+
+def data_url(data: bytes) -> str:
+    return "data:text/csv;base64," + base64.b64encode(data).decode()
+
+
+def upload_through_the_ui(catalog, data: bytes, filename: str) -> tuple[Scenario, list[str]]:
+    """The upload handler, then the scenario callback applying its edit to START."""
+    rows, notices = parse_upload(data_url(data), filename, SETTINGS, SETTINGS.max_clients - 2)
+    if notices:
+        request = {"op": "notice", "nonce": 1,
+                   "notices": [{"level": lvl, "text": t} for lvl, t in notices]}
+    else:
+        request = {"op": "add", "nonce": 1, "clients": rows}
+    store, _url, _o, _e, children = scenario_event(
+        ids.SCENARIO_EDIT, "?" + START.to_query(), request, None, None, START.to_dict(),
+        catalog, SETTINGS)
+    return Scenario.from_dict(store), [c.children for c in children]
+
+
+BAD_UPLOADS = [
+    ("latin-1", UTF8_ROWS.encode("latin-1"), "offices.csv", "not UTF-8 text (byte 0xfc"),
+    ("UTF-16", UTF8_ROWS.encode("utf-16"), "offices.csv", "save the file as UTF-8 CSV"),
+    ("NaN", b"lat,lon\n48.8,2.3\nnan,2.3\n", "x.csv", "line 3, column 'lat': 'nan' is not a finite"),
+    ("inf", b"48.8,inf\n", "x.csv", "line 1, column 'lon': 'inf' is not a finite number"),
+    ("lat out of range", b"91,0\n", "x.csv", "latitude 91 is outside [-90, 90] degrees"),
+    ("lon out of range", b"0,-180.5\n", "x.csv", "longitude -180.5 is outside [-180, 180]"),
+    ("wrong columns", b"x,y\n1,2\n", "x.csv", "'x' is not a known column name"),
+    ("missing column", b"lat,name\n1,a\n", "x.csv", "the header has no 'lon' column"),
+    ("binary junk", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "map.png", "not UTF-8 text"),
+    ("NUL bytes", b"48.8,2.3\n\x00\x00\x00\n", "x.csv", "binary data (a NUL byte)"),
+    ("a million rows", b"0,0\n" * 1_000_000, "big.csv", "more than 49998 clients (the limit)"),
+    ("50 MB", b"1" * (50 * 1024 * 1024), "huge.csv", "larger than the 5,242,880-byte upload"),
+    ("empty", b"", "empty.csv", "no client rows (expected lines like: 48.86,2.35"),
+]
+
+
+@pytest.mark.parametrize("case,data,filename,message", BAD_UPLOADS,
+                         ids=[c[0] for c in BAD_UPLOADS])
+def test_bad_upload_names_the_problem_and_keeps_the_scenario(catalog, case, data, filename,
+                                                             message):
+    scenario, texts = upload_through_the_ui(catalog, data, filename)
+    assert scenario == START
+    assert len(texts) == 1 and message in texts[0], texts
+    assert texts[0].startswith(filename)
+    assert "unchanged" in texts[0] or "nothing was added" in texts[0]
+
+
+def test_formula_injection_and_markup_names_are_kept_as_plain_text(catalog):
+    data = ("lat,lon,name\n1.29,103.85,=cmd|' /C calc'!A0\n"
+            "48.86,2.35,<img src=x onerror=alert(1)>\n").encode()
+    scenario, texts = upload_through_the_ui(catalog, data, "clients.csv")
+    assert [c.name for c in scenario.clients[2:]] == ["=cmd|' /C calc'!A0",
+                                                       "<img src=x onerror=alert(1)>"]
+    assert scenario.clients[:2] == START.clients and texts == ["Added 2 clients"]
+
+
+@pytest.fixture(scope="module")
+def app(catalog):
+    return create_app(Settings(), catalog)
+
+
+@pytest.fixture()
+def client(app):
+    return app.server.test_client()
+
+
+def test_api_body_of_50_mb_is_a_json_413(client):
+    resp = client.post("/api/v1/assign", data=b"0,0\n" * (50 * 1024 * 1024 // 4),
+                       content_type="text/csv")
+    assert resp.status_code == 413 and "limit" in resp.get_json()["error"]
+
+
+def test_api_csv_of_a_million_rows_is_refused_with_the_limit(client):
+    resp = client.post("/api/v1/assign", data=b"0,0\n" * 1_000_000, content_type="text/csv")
+    assert resp.status_code == 400
+    assert "more than 50000 clients (the limit)" in resp.get_json()["error"]
+
+
+def test_dash_callback_post_over_the_request_cap_is_a_413_not_a_500(app, client):
+    cap = app.server.config["MAX_CONTENT_LENGTH"]
+    body = b'{"output":"x","inputs":[{"value":"' + b"A" * cap + b'"}]}'
+    resp = client.post("/_dash-update-component", data=body, content_type="application/json")
+    assert resp.status_code == 413
+
+
+@pytest.mark.parametrize("body,message", [
+    (b"not json", "body is not JSON"),
+    (b"[1,2]", "body must be a JSON object"),
+    (b"{}", "output: missing"),
+    (b'{"output": "world-map.figure"}', "no callback produces"),
+    (json.dumps({"output": "city-search.options", "inputs": [{"id": "url", "property": "search",
+                                                               "value": 1}]}).encode(),
+     "is not this callback's city-search.search_value"),
+    (json.dumps({"output": "city-search.options", "inputs": "x"}).encode(), "must be a list"),
+    (json.dumps({"output": "city-search.options", "inputs": [], "state": []}).encode(),
+     "0 given, the callback has 1"),
+    (json.dumps({"output": "city-search.options", "changedPropIds": [1],
+                 "inputs": [{"id": "city-search", "property": "search_value", "value": "x"}]}
+                ).encode(), "changedPropIds"),
+])
+def test_malformed_dash_callback_requests_are_a_json_400(client, body, message):
+    resp = client.post("/_dash-update-component", data=body, content_type="application/json")
+    assert resp.status_code == 400, resp.get_data()[:200]
+    assert message in resp.get_json()["error"]
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_well_formed_callback_with_hostile_values_answers_normally(client):
+    body = {"output": "city-search.options", "outputs": {"id": "city-search",
+                                                          "property": "options"},
+            "inputs": [{"id": "city-search", "property": "search_value",
+                        "value": {"<script>": [1, 2]}}],
+            "changedPropIds": ["city-search.search_value"]}
+    resp = client.post("/_dash-update-component", json=body)
+    assert resp.status_code == 200
+    assert resp.get_json()["response"]["city-search"]["options"] == []
+
+
+def test_unknown_component_suite_file_is_a_404_not_a_500(client):
+    assert client.get("/_dash-component-suites/%3Cscript%3E/x.js").status_code == 404
+    assert client.get("/_dash-component-suites/dash/nope.js").status_code == 404
