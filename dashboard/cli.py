@@ -19,6 +19,7 @@ import pandas as pd
 
 from dashboard.catalog import Catalog, CatalogError, load_catalog
 from dashboard.domain.clients import ClientsError, parse_clients
+from dashboard.domain.exports import safe_csv
 from dashboard.settings import Settings, SettingsError
 
 #: Printed under every result: the tool models geography, the internet follows BGP.
@@ -168,11 +169,13 @@ def cmd_assign(args: argparse.Namespace) -> int:
         if col.endswith("_km") or col.endswith("_ms"):
             out[col] = out[col].round(3)
     target = None if args.output in (None, "-") else Path(args.output)
+    # names come from the user's file and the output is opened in spreadsheets: formula-safe
+    text = safe_csv(out, float_format=None)
     try:
         if target is None:
-            out.to_csv(sys.stdout, index=False, lineterminator="\n")
+            sys.stdout.write(text)
         else:
-            out.to_csv(target, index=False, lineterminator="\n")
+            target.write_text(text, encoding="utf-8")
     except OSError as exc:
         print(f"error: cannot write {target}: {exc.strerror}", file=sys.stderr)
         return 1

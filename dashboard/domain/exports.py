@@ -15,13 +15,17 @@ test checks it).
 
 CSV cells that a spreadsheet would evaluate as a formula (text starting with ``=``, ``+``, ``-``,
 ``@``, tab or carriage return) get a leading single quote (OWASP "CSV injection"); numbers are
-written as numbers, so negative values stay numeric.
+written as numbers, so negative values stay numeric, and so is text that is a plain decimal
+number (``"-33.87"``): it cannot hold a formula.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
+import re
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
@@ -31,7 +35,9 @@ from dashboard.domain.scenario import ENDPOINT_TYPES, Client, Scenario
 
 SCENARIO_FORMAT = "anycast-eip-scenario"
 SCENARIO_VERSION = 1
+#: First characters that make a spreadsheet cell a formula (OWASP "CSV injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 class ScenarioImportError(ValueError):
@@ -137,6 +143,19 @@ def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
             _check_pop(pid, f"scenario.{key}[{j}]", pop_ids)
 
     pop_list("down")
+    for j, m in enumerate(_expect(d.get("mappings", []), list, "scenario.mappings",
+                                  "a list of [region, [access point ids]]")):
+        path = f"scenario.mappings[{j}]"
+        if not (isinstance(m, list) and len(m) == 2):
+            _fail(path, "expected [region, [access point ids]]")
+        _check_region(m[0], path + "[0]", origin_ids)
+        for k, pid in enumerate(_expect(m[1], list, path + "[1]", "a list of access point ids")):
+            _check_pop(pid, f"{path}[1][{k}]", pop_ids)
+    for j, region in enumerate(_expect(d.get("endpoints_down", []), list,
+                                       "scenario.endpoints_down", "a list of region ids")):
+        _check_region(region, f"scenario.endpoints_down[{j}]", origin_ids)
+    if d.get("client_set") is not None:
+        _expect(d["client_set"], str, "scenario.client_set", "a client set key or null")
     for j, o in enumerate(_expect(d.get("observed", []), list, "scenario.observed", "a list")):
         path = f"scenario.observed[{j}]"
         _expect(o, dict, path, "an object {client, pop}")
@@ -160,6 +179,12 @@ def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _check_region(region: Any, path: str, origin_ids: Sequence[str] | None) -> None:
+    _expect(region, str, path, "a region id")
+    if origin_ids is not None and region not in origin_ids:
+        _fail(path, f"unknown origin region {region[:40]!r}")
+
+
 def _check_pop(pid: Any, path: str, pop_ids: Sequence[str] | None) -> None:
     _expect(pid, str, path, "an access point id")
     if pop_ids is not None and pid not in pop_ids:
@@ -167,19 +192,32 @@ def _check_pop(pid: Any, path: str, pop_ids: Sequence[str] | None) -> None:
 
 
 def safe_cell(value: Any) -> Any:
-    """``value`` as a spreadsheet would show it literally: text starting with a formula trigger
-    gets a leading ``'``; numbers and everything else pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """``value`` made inert for a spreadsheet: text starting with a formula character gets a
+    leading ``'``; numbers, ``None``/NaN and plain numeric text (``"-33.87"``, which cannot hold a
+    formula and must stay a number) are returned unchanged."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
 
-def safe_csv(df: pd.DataFrame, float_format: str = "%.6g") -> str:
-    """``df`` as CSV text (UTF-8, header row, no index) with every text cell neutralised,
-    headers included."""
+def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` with every text cell (and text column name) passed through
+    :func:`safe_cell`; numeric columns are kept as they are."""
     out = df.copy()
-    out.columns = [safe_cell(str(c)) for c in out.columns]
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(safe_cell)
-    return out.to_csv(index=False, float_format=float_format, lineterminator="\n")
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            out[col] = out[col].map(safe_cell).astype(object)
+    out.columns = [safe_cell(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def safe_csv(df: pd.DataFrame, float_format: str | None = "%.6g", *, index: bool = False) -> str:
+    """``df`` as CSV text (UTF-8 ``str``, ``\\n`` line ends, RFC 4180 quoting) with every text
+    cell and header neutralised (see the module docstring). Every CSV the dashboard, the API or
+    the CLI offers for download goes through here: client names come from users."""
+    buf = io.StringIO()
+    safe_frame(df).to_csv(buf, index=index, float_format=float_format, lineterminator="\n",
+                          quoting=csv.QUOTE_MINIMAL)
+    return buf.getvalue()

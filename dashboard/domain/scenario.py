@@ -352,8 +352,8 @@ class Scenario:
                 "endpoint_type": self.endpoint_type, "down": sorted(self.down),
                 "mappings": [[r, list(p)] for r, p in self.mappings],
                 "endpoints_down": sorted(self.endpoints_down),
-                **_capacity_fields_to_dict(self),
-                **({"client_set": self.client_set} if self.client_set else {})}
+                "client_set": self.client_set,
+                **_capacity_fields_to_dict(self)}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Scenario":

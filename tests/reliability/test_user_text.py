@@ -14,7 +14,7 @@ from dashboard import figures
 from dashboard.app import create_app
 from dashboard.callbacks.results import compute_results
 from dashboard.domain.scenario import Client, Scenario
-from dashboard.exports import neutralise_cell, safe_csv
+from dashboard.domain.exports import safe_cell, safe_csv
 from dashboard.settings import Settings
 
 SCRIPT = "<script>alert(1)</script>"
@@ -93,8 +93,8 @@ def test_api_returns_names_verbatim_as_json_with_nosniff(catalog):
     (-33.87, -33.87),
     (None, None),
 ])
-def test_neutralise_cell(value, expected):
-    assert neutralise_cell(value) == expected
+def test_safe_cell(value, expected):
+    assert safe_cell(value) == expected
 
 
 def test_safe_csv_neutralises_text_and_keeps_numbers():

@@ -166,3 +166,16 @@ def test_real_console_entry_point():
                            str(TEST_DATA / "clients_bad_lat.csv")], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 2 and "line 3, column 'lat'" in proc.stderr
+
+
+def test_assign_output_is_formula_safe(capsys, monkeypatch):
+    class Stdin:
+        buffer = io.BytesIO(b"lat,lon,name\n1.29,103.85,=HYPERLINK(\"http://x\")\n"
+                            b"-33.87,151.21,Sydney\n")
+
+    monkeypatch.setattr(sys, "stdin", Stdin())
+    code, out, _ = run(capsys, "assign", "-")
+    assert code == 0
+    df = pd.read_csv(io.StringIO(out))
+    assert df["name"].tolist() == ["'=HYPERLINK(\"http://x\")", "Sydney"]
+    assert df["lat"].tolist() == [1.29, -33.87]  # negative numbers stay numbers

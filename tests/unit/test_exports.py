@@ -98,7 +98,7 @@ def test_import_enforces_the_client_limit_and_utf8():
         scenario_from_json(b"\xff\xfe{", POPS, ORIGINS)
 
 
-@pytest.mark.parametrize("cell", ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx",
+@pytest.mark.parametrize("cell", ["=1+1", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx",
                                   "=HYPERLINK(\"http://x\")"])
 def test_formula_cells_are_neutralised(cell):
     assert safe_cell(cell) == "'" + cell
@@ -112,3 +112,17 @@ def test_safe_csv_keeps_numbers_numeric_and_quotes_text():
     assert lines[0] == "client,saving_ms,'=head"
     assert lines[1] == "'=cmd|' /C calc'!A0,-12.5,a"  # a negative number stays a number
     assert lines[2] == "Paris,3,b"
+
+
+def test_endpoints_and_client_set_survive_export_and_import():
+    s = Scenario(clients=(Client(48.85, 2.35, "Paris"),), origin="eu-central-1",
+                 mappings=(("us-east-1", ("LHR", "FRA")),), endpoints_down=frozenset({"us-east-1"}),
+                 client_set="cities25k", down=frozenset({"CDG"}))
+    assert scenario_from_json(scenario_to_json(s), POPS, ORIGINS) == s
+    bad = json.loads(scenario_to_json(s))
+    bad["scenario"]["mappings"] = [["us-east-1", ["IAD"]]]
+    with pytest.raises(ScenarioImportError, match=r"scenario.mappings\[0\]\[1\]\[0\]: unknown"):
+        scenario_from_json(json.dumps(bad), POPS, ORIGINS)
+    bad["scenario"]["mappings"] = [["mars-1", ["FRA"]]]
+    with pytest.raises(ScenarioImportError, match=r"scenario.mappings\[0\]\[0\]: unknown origin"):
+        scenario_from_json(json.dumps(bad), POPS, ORIGINS)
