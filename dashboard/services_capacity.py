@@ -44,7 +44,7 @@ from dashboard.domain.scenario import (
     Client,
     Scenario,
 )
-from dashboard.services import catalog_fingerprint, rank_for_point
+from dashboard.services import catalog_fingerprint, pop_origin_arrays, rank_for_point
 
 #: Catchment grid step, degrees (90 x 180 cells; one marker trace of 16 200 points).
 CATCHMENT_STEP_DEG = 2.0
@@ -322,9 +322,12 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
     if len(demand.lats) == 0:
         return pd.DataFrame(columns=list(N1_COLUMNS) + ["name"])
     ranked = full_ranking(catalog, demand)
-    origin = catalog.origin(origin_id)
-    rtt = rtt_matrix_ms(catalog, demand.lats, demand.lons, float(origin["lat"]),
-                        float(origin["lon"]),
+    # Each PoP's backbone leg goes to the origin of the endpoint it is mapped to (NaN: that
+    # endpoint is down, its clients are unserved), as on the map.
+    scenario, _ = scenario.sanitized(origin_id)
+    olat, olon, _ids = pop_origin_arrays(catalog, origin_id, scenario.mappings,
+                                         scenario.endpoints_down)
+    rtt = rtt_matrix_ms(catalog, demand.lats, demand.lons, olat, olon,
                         progress=(lambda f, t: progress(0.4 * f, t)) if progress else None)
     caps, _ = capacities_gbps(catalog, scenario)
     down = np.array([p in scenario.down for p in catalog.pop_ids])

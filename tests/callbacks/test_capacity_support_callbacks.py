@@ -141,6 +141,30 @@ def test_rtt_matrix_matches_the_path_model(catalog):
         assert m[k, catalog.pop_index(pid)] == pytest.approx(paths["anycast_ms"][k])
 
 
+def test_n1_follows_the_endpoint_mappings_like_the_map(catalog):
+    """With Normal endpoints, each PoP's backbone leg goes to its own endpoint's region: the
+    N-1 'before' median equals the weighted median of the routing table's anycast RTTs."""
+    from dashboard import services
+    from dashboard.domain.capacity import weighted_quantile
+
+    s = Scenario(clients=tuple(Client(lat, lon, n, 1.0) for lat, lon, n in (
+        (35.68, 139.69, "Tokyo"), (1.35, 103.82, "Singapore"), (48.85, 2.35, "Paris"),
+        (40.71, -74.0, "New York"))), origin="eu-central-1",
+        mappings=(("ap-southeast-1", ("NRT", "SIN")),))
+    table = svc.n_minus_one_analysis(catalog, s, "eu-central-1")
+    routes = services.route_table(catalog, tuple((c.lat, c.lon) for c in s.clients),
+                                  "eu-central-1", frozenset(), s.mappings)
+    assert set(routes["origin_id"]) == {"ap-southeast-1", "eu-central-1"}
+    want = weighted_quantile(routes["anycast_ms"].to_numpy(float), np.ones(4), 0.5)
+    assert table["p50_before_ms"].iloc[0] == pytest.approx(want)
+    plain = svc.n_minus_one_analysis(catalog, Scenario(clients=s.clients, origin="eu-central-1"),
+                                     "eu-central-1")
+    assert plain["p50_before_ms"].iloc[0] != pytest.approx(want)
+    # the N-1 result is stale once the mappings change
+    assert cap_cb.n1_key(s, "eu-central-1") != cap_cb.n1_key(
+        Scenario(clients=s.clients, origin="eu-central-1"), "eu-central-1")
+
+
 # -- support -------------------------------------------------------------------------------------
 
 def test_a_client_is_picked_on_the_map_or_in_the_table():
