@@ -2,11 +2,14 @@
  * Failover animation: the clients of a downed (or restored) access point sweep to their new
  * access point, and their backbone legs follow, entirely in the browser.
  *
- * The server computes every frame once (dashboard/domain/failover.py: 24 eased frames of plain
- * float lists) and puts them in the store `failover-frames` together with the map figure in its
- * start state (moving clients' paths left out of the static path layers and drawn at frame 0 in
- * the two "moving" layers; `layout.meta.failover` = the animation id). The clientside callback
- * below starts a requestAnimationFrame loop that
+ * The server sends the plan of the moving paths once (dashboard/domain/failover.py
+ * `animation_plan`: each moving client's position, its PoP end and origin end before and after,
+ * and the eased fraction of each of the 24 frames) in the store `failover-frames`, together with
+ * the map figure in its start state (moving clients' paths left out of the static path layers and
+ * drawn at frame 0 in the two "moving" layers; `layout.meta.failover` = the animation id). Frame k
+ * is computed here exactly as `plan_frame` does in Python: PoP and origin ends moved along the
+ * great circle by t[k] (`slerp` below mirrors `domain.failover.slerp`), legs drawn between them.
+ * The clientside callback below starts a requestAnimationFrame loop that
  *   1. waits until the graph shows the figure of this animation (the figure and the frames arrive
  *      in the same response, but plotly draws asynchronously),
  *   2. steps frames 1..n-1 with Plotly.restyle on the two moving layers only (the other layers are
@@ -53,11 +56,57 @@
                        gd._fullLayout && gd._fullLayout.geo);
     }
 
+    /* Great-circle interpolation on the unit sphere, as dashboard/domain/failover.py `slerp`
+       (antipodal pairs fall back to linear interpolation in lat/lon). */
+    var RAD = Math.PI / 180;
+    function slerp(lat1, lon1, lat2, lon2, t) {
+        var a1 = lat1 * RAD, o1 = lon1 * RAD, a2 = lat2 * RAD, o2 = lon2 * RAD;
+        var ax = Math.cos(a1) * Math.cos(o1), ay = Math.cos(a1) * Math.sin(o1), az = Math.sin(a1);
+        var bx = Math.cos(a2) * Math.cos(o2), by = Math.cos(a2) * Math.sin(o2), bz = Math.sin(a2);
+        var dot = Math.min(1, Math.max(-1, ax * bx + ay * by + az * bz));
+        var omega = Math.acos(dot), s = Math.sin(omega);
+        if (!(s > 1e-9)) {
+            if (dot < 0) { return [(1 - t) * lat1 + t * lat2, (1 - t) * lon1 + t * lon2]; }
+            return [lat1, lon1];  // the same point: nothing moves
+        }
+        var w1 = Math.sin((1 - t) * omega) / s, w2 = Math.sin(t * omega) / s;
+        var x = w1 * ax + w2 * bx, y = w1 * ay + w2 * by, z = w1 * az + w2 * bz;
+        return [Math.atan2(z, Math.hypot(x, y)) / RAD, Math.atan2(y, x) / RAD];
+    }
+
+    function num(v) { return (v === null || v === undefined) ? NaN : v; }
+    function out(v) { return Number.isFinite(v) ? v : null; }
+
+    /* Frame k of the plan: [[internet lats, lons], [backbone lats, lons]], segments a, b, null. */
+    function frameAt(fr, k) {
+        var last = k >= fr.n - 1 || fr.t[k] === 1;
+        var t = fr.t[k];
+        var il = [], io = [], bl = [], bo = [];
+        for (var i = 0; i < fr.c[0].length; i++) {
+            var p, o;
+            if (last) {
+                p = [num(fr.p1[0][i]), num(fr.p1[1][i])];
+                o = [num(fr.o1[0][i]), num(fr.o1[1][i])];
+            } else {
+                p = slerp(num(fr.p0[0][i]), num(fr.p0[1][i]), num(fr.p1[0][i]),
+                          num(fr.p1[1][i]), t);
+                o = slerp(num(fr.o0[0][i]), num(fr.o0[1][i]), num(fr.o1[0][i]),
+                          num(fr.o1[1][i]), t);
+            }
+            il.push(out(num(fr.c[0][i])), out(p[0]), null);
+            io.push(out(num(fr.c[1][i])), out(p[1]), null);
+            bl.push(out(p[0]), out(o[0]), null);
+            bo.push(out(p[1]), out(o[1]), null);
+        }
+        return [[il, io], [bl, bo]];
+    }
+
     function showFrame(gd, fr, k) {
         var t = fr.traces;
+        var f = frameAt(fr, k);
         window.Plotly.restyle(gd, {
-            lat: [fr.internet[k][0], fr.backbone[k][0]],
-            lon: [fr.internet[k][1], fr.backbone[k][1]]
+            lat: [f[0][0], f[1][0]],
+            lon: [f[0][1], f[1][1]]
         }, [t.moving_internet, t.moving_backbone]);
     }
 
@@ -87,11 +136,11 @@
 
     function finish(gd, fr) {
         var t = fr.traces;
-        var last = fr.n - 1;
+        var f = frameAt(fr, fr.n - 1);
         var si = coords(gd, t.internet);
         var sb = coords(gd, t.backbone);
-        var inet = merged(si[0], si[1], fr.internet[last]);
-        var bb = merged(sb[0], sb[1], fr.backbone[last]);
+        var inet = merged(si[0], si[1], f[0]);
+        var bb = merged(sb[0], sb[1], f[1]);
         window.Plotly.restyle(gd, {
             lat: [inet[0], bb[0], [], []],
             lon: [inet[1], bb[1], [], []]
@@ -108,9 +157,10 @@
 
     function animate(fr) {
         cancel();
-        if (!fr || !fr.clients || !fr.clients.length || !fr.internet) {
+        if (!fr || !fr.clients || !fr.clients.length || !fr.c || !fr.t) {
             return {id: fr ? fr.id : null, state: 'idle'};
         }
+        window.anycastFailover.plan = fr;  // the plan being shown (tests compare frames)
         var job = {id: fr.id, cancelled: false, raf: null, t0: null, k: 0, waitFrom: null,
                    shown: 1};
         var frameMs = fr.duration_ms / (fr.n - 1);

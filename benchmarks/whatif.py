@@ -90,9 +90,10 @@ def measure_this(repeat: int) -> dict:
                                                f"{ids.ENDPOINT_TYPE}.value": "CLB"},
                                  [f"{ids.URL}.search"]))
 
-    def results_cb(store, base):
+    def results_cb(store, base, prev=None):
         return post(client, body(app, k_res, {f"{ids.SCENARIO}.data": store,
-                                              f"{ids.MAP_BASE}.data": base},
+                                              f"{ids.MAP_BASE}.data": base,
+                                              f"{ids.FAILOVER_PREV}.data": prev},
                                  [f"{ids.SCENARIO}.data"]))
 
     def unpack(raw: bytes, key: str):
@@ -103,6 +104,8 @@ def measure_this(repeat: int) -> dict:
     store = unpack(raw_s, f"{ids.SCENARIO}.data")
     t_r, raw_r = results_cb(store, None)
     base = unpack(raw_r, f"{ids.MAP_BASE}.data")
+    # The routing state the browser keeps for the failover animation (the "before").
+    prev = unpack(raw_r, f"{ids.FAILOVER_PREV}.data")
     first = {"ms": 1000 * (t_s + t_r), "bytes": len(raw_s) + len(raw_r)}
     # A second full load (ranking cached): what reopening the preset costs.
     t_r2, raw_r2 = results_cb(store, None)
@@ -112,14 +115,15 @@ def measure_this(repeat: int) -> dict:
         t1, r1 = scenario_cb(f"?clientset=cities25k&down={pid}", store)
         st = unpack(r1, f"{ids.SCENARIO}.data")
         assert st["down"] == [pid], st
-        t2, r2 = results_cb(st, base)
+        t2, r2 = results_cb(st, base, prev)
         resp = json.loads(r2)["response"]
+        frames = resp[ids.FAILOVER_FRAMES]["data"]
         fig = resp[ids.WORLD_MAP]["figure"]
         patched = isinstance(fig, dict) and "__dash_patch_update" in fig
         runs.append({"pop": pid, "ms": 1000 * (t1 + t2), "scenario_ms": 1000 * t1,
                      "results_ms": 1000 * t2, "bytes": len(r1) + len(r2),
                      "gzip": len(gzip.compress(r1, 6)) + len(gzip.compress(r2, 6)),
-                     "patch": patched})
+                     "patch": patched, "animated": len(frames.get("clients") or [])})
     return {"first": first, "full": full, "runs": runs}
 
 
@@ -215,10 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     f = this["full"]
     print(f"  full redraw (results callback, ranking cached):             {f['ms']:7.1f} ms"
           f"  {mb(f['bytes'])} (gzip {mb(f['gzip'])})")
-    print("  what-if = scenario callback + results callback (map as a Patch):")
+    print("  what-if = scenario callback + results callback (map as a Patch, failover frames of "
+          "the moved clients included):")
     for r in this["runs"]:
         print(f"    {r['pop']} down: {r['ms']:6.1f} ms (scenario {r['scenario_ms']:5.1f} + results "
               f"{r['results_ms']:5.1f})  {mb(r['bytes'])} (gzip {mb(r['gzip'])})"
+              f"  {r['animated']:,} clients animated"
               f"{'' if r['patch'] else '  [NOT a patch]'}")
     med = statistics.median(r["ms"] for r in this["runs"])
     size = max(r["bytes"] for r in this["runs"])

@@ -321,7 +321,9 @@ def leg_arrays(routes: pd.DataFrame | None, pops: pd.DataFrame, origins: pd.Data
         oids = (served["origin_id"].to_numpy(object) if "origin_id" in served
                 else np.full(len(served), origin_id, dtype=object))
         oids = np.where(oids == "", origin_id, oids)
-        pairs = [(p, o) for p, o in dict.fromkeys(zip(served["pop_id"], oids))
+        # distinct (PoP, origin) pairs in first-seen order (pandas hashes 25,000 rows in ~2 ms)
+        uniq = pd.DataFrame({"p": served["pop_id"].to_numpy(object), "o": oids}).drop_duplicates()
+        pairs = [(p, o) for p, o in zip(uniq["p"], uniq["o"])
                  if o in org_pos and pop_pos[p] != org_pos[o]]
         if pairs:
             a = np.array([pop_pos[p] for p, _ in pairs])
@@ -385,7 +387,8 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     traces[LEG_INTERNET] = go.Scattergeo(
         name=LEG_INTERNET, lat=net_lat, lon=net_lon, mode="lines", hoverinfo="skip",
         line=dict(color=INTERNET_COLOR, width=1.3, dash="dot"), opacity=0.85, legendrank=3)
-    start = [np.asarray([np.nan if v is None else v for v in arr], dtype=float)
+    # float32 (~1 m at world scale): plotly ships it as a typed array, half the bytes of float64
+    start = [np.asarray([np.nan if v is None else v for v in arr], dtype=np.float32)
              for arr in (moving_start or ([], [], [], []))]
     traces[MOVING_BACKBONE] = go.Scattergeo(
         name=MOVING_BACKBONE, lat=start[2], lon=start[3], mode="lines", hoverinfo="skip",

@@ -6,10 +6,12 @@ Flow of one change (e.g. CDG marked down by a click on its pill or its map marke
 2. the results callback (:mod:`dashboard.callbacks.results`) calls :func:`plan_view` with the
    new scenario and the routing state of the previous one (``ids.FAILOVER_PREV``). Both routing
    tables come from the memoized ``services.route_table``; the domain computes the transition and
-   24 eased frames of the moving paths once (:func:`dashboard.domain.failover.animation_frames`);
+   the plan of the moving paths (:func:`dashboard.domain.failover.animation_plan`: end points and
+   24 eased fractions, ~70 bytes per moving client);
 3. the map figure is sent in the animation's *start* state: the moving clients' paths are left
    out of the static path layers and drawn, at frame 0, in the two "moving" layers;
-4. ``assets/failover.js`` (a clientside callback on ``ids.FAILOVER_FRAMES``) steps the frames
+4. ``assets/failover.js`` (a clientside callback on ``ids.FAILOVER_FRAMES``) computes each frame
+   from the plan (great-circle interpolation, as ``domain.failover.plan_frame``) and steps them
    with ``Plotly.restyle`` on the moving layers only -- no server round trip per frame, and the
    other layers are not touched, so nothing else flickers -- and at the end folds the final
    paths into the static layers: the figure then equals the freshly computed routing state.
@@ -35,7 +37,8 @@ from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, 
 from dashboard import figures, ids, services
 from dashboard.callbacks.scenario import client_label, edit, resolve_origin, scenario_from_store
 from dashboard.catalog import AREAS, Catalog
-from dashboard.domain.failover import DEFAULT_FRAMES, Transition, animation_frames, transition
+from dashboard.domain.failover import (DEFAULT_FRAMES, Transition, animation_plan, plan_frame,
+                                       transition)
 from dashboard.domain.scenario import Scenario
 from dashboard.settings import Settings
 
@@ -165,7 +168,7 @@ def _frames(tr: Transition, catalog: Catalog, anim_id: str
         moved[:] = False
         moved[animated] = True
     sub = Transition(before=tr.before, after=tr.after, moved=moved)
-    fr = animation_frames(sub, pops, origins, n_frames=DEFAULT_FRAMES)
+    fr = animation_plan(sub, pops, origins, n_frames=DEFAULT_FRAMES)
     fr.update({
         "id": anim_id,
         "duration_ms": ANIMATION_MS,
@@ -174,8 +177,8 @@ def _frames(tr: Transition, catalog: Catalog, anim_id: str
             ("moving_internet", figures.MOVING_INTERNET),
             ("moving_backbone", figures.MOVING_BACKBONE))},
     })
-    start = [fr["internet"][0][0], fr["internet"][0][1], fr["backbone"][0][0],
-             fr["backbone"][0][1]]
+    internet, backbone = plan_frame(fr, 0)
+    start = [internet[0], internet[1], backbone[0], backbone[1]]
     return fr, fr["clients"], start
 
 

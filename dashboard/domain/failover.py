@@ -6,9 +6,11 @@ Units: degrees for coordinates, ms for RTTs. Routing is the geodesic nearest hea
 indistinguishable from the ellipsoid on a world map and lets every frame be computed in one
 vectorised step.
 
-plotly.js does not tween scattergeo, so the browser is sent every intermediate frame as plain
-arrays and steps through them itself (no server round trip per frame). Each frame holds only the
-paths of clients that move; unaffected paths stay in their own traces and never flicker.
+plotly.js does not tween scattergeo, so the browser is sent the end points of every moving path
+(:func:`animation_plan`) and computes and steps the intermediate frames itself (no server round
+trip per frame; :func:`animation_frames` is the same computation in numpy, for tests and tools).
+Each frame holds only the paths of clients that move; unaffected paths stay in their own traces
+and never flicker.
 """
 
 from __future__ import annotations
@@ -171,16 +173,19 @@ def _segments(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray,
     return lat, lon
 
 
-def animation_frames(tr: Transition, pop_pos: dict[str, tuple[float, float]],
-                     origin_pos: dict[str, tuple[float, float]],
-                     n_frames: int = DEFAULT_FRAMES) -> dict[str, object]:
-    """Frames of the moving paths, as plain float lists the browser can step through.
+def animation_plan(tr: Transition, pop_pos: dict[str, tuple[float, float]],
+                   origin_pos: dict[str, tuple[float, float]],
+                   n_frames: int = DEFAULT_FRAMES) -> dict[str, object]:
+    """What the browser needs to draw every frame of the moving paths, and nothing more.
 
-    Returns ``{"n": n_frames, "clients": [...moved client rows...], "internet": [[lats, lons], ...],
-    "backbone": [[lats, lons], ...]}`` with one entry per frame for each leg. Frame 0 is the
-    before state and the last frame is exactly the after state. In each frame the PoP end of a
-    moving client sweeps along the great circle from its old PoP to its new one (eased), and the
-    backbone leg follows it to the (possibly changing) origin.
+    ``{"n": n_frames, "clients": [moved client rows], "t": [eased fraction per frame],
+    "c": [lats, lons] of the moved clients, "p0"/"p1": their PoP ends before/after,
+    "o0"/"o1": their origin ends before/after}`` (degrees rounded to ~1 m, plain lists). Frame
+    ``k`` is :func:`plan_frame`: each PoP end moves along the great circle from p0 to p1 by
+    ``t[k]``, the origin end from o0 to o1, and the internet and backbone legs are drawn between
+    them. ``assets/failover.js`` computes the same frames in the browser (its ``slerp`` mirrors
+    :func:`slerp`), so the payload is 10 numbers per moved client instead of 12 per client per
+    frame: 1,000 moving clients cost ~70 kB instead of ~2 MB and no server time per frame.
     """
     if n_frames < 2:
         raise ValueError(f"n_frames must be >= 2, got {n_frames}")
@@ -188,21 +193,61 @@ def animation_frames(tr: Transition, pop_pos: dict[str, tuple[float, float]],
     _, _, p0lat, p0lon, o0lat, o0lon = _ends(tr.before, idx, pop_pos, origin_pos)
     clat, clon, p1lat, p1lon, o1lat, o1lon = _ends(tr.after, idx, pop_pos, origin_pos)
     ts = ease_in_out(np.linspace(0.0, 1.0, n_frames))
+    return {"n": int(n_frames), "clients": idx.tolist(),
+            "t": [float(v) for v in np.round(ts, 9)],
+            "c": [_json_floats(clat), _json_floats(clon)],
+            "p0": [_json_floats(p0lat), _json_floats(p0lon)],
+            "p1": [_json_floats(p1lat), _json_floats(p1lon)],
+            "o0": [_json_floats(o0lat), _json_floats(o0lon)],
+            "o1": [_json_floats(o1lat), _json_floats(o1lon)]}
+
+
+def plan_frame(plan: dict, k: int) -> tuple[list[list[float | None]], list[list[float | None]]]:
+    """Frame ``k`` of an :func:`animation_plan`: ([internet lats, lons], [backbone lats, lons]),
+    segments ``a, b, None`` per moved client. The last frame lands exactly on p1/o1."""
+    def arr(key: str) -> tuple[np.ndarray, np.ndarray]:
+        lat, lon = plan[key]
+        return (np.array([np.nan if v is None else v for v in lat], dtype=float),
+                np.array([np.nan if v is None else v for v in lon], dtype=float))
+
+    t = float(plan["t"][k])
+    (clat, clon), (p0a, p0o), (p1a, p1o), (o0a, o0o), (o1a, o1o) = (
+        arr("c"), arr("p0"), arr("p1"), arr("o0"), arr("o1"))
+    if k == plan["n"] - 1 or t == 1.0:
+        plat, plon, olat, olon = p1a, p1o, o1a, o1o
+    else:
+        plat, plon = slerp(p0a, p0o, p1a, p1o, t)
+        olat, olon = slerp(o0a, o0o, o1a, o1o, t)
+    ilat, ilon = _segments(clat, clon, plat, plon)
+    blat, blon = _segments(plat, plon, olat, olon)
+    return [_json_floats(ilat), _json_floats(ilon)], [_json_floats(blat), _json_floats(blon)]
+
+
+def animation_frames(tr: Transition, pop_pos: dict[str, tuple[float, float]],
+                     origin_pos: dict[str, tuple[float, float]],
+                     n_frames: int = DEFAULT_FRAMES) -> dict[str, object]:
+    """Every frame of the moving paths, expanded (what the browser draws from the plan).
+
+    Returns ``{"n": n_frames, "clients": [...moved client rows...], "internet": [[lats, lons], ...],
+    "backbone": [[lats, lons], ...]}`` with one entry per frame for each leg. Frame 0 is the
+    before state and the last frame is exactly the after state. In each frame the PoP end of a
+    moving client sweeps along the great circle from its old PoP to its new one (eased), and the
+    backbone leg follows it to the (possibly changing) origin.
+    """
+    plan = animation_plan(tr, pop_pos, origin_pos, n_frames)
     internet, backbone = [], []
-    for t in ts:
-        plat, plon = slerp(p0lat, p0lon, p1lat, p1lon, t)
-        olat, olon = slerp(o0lat, o0lon, o1lat, o1lon, t)
-        if t == 1.0:  # land exactly on the freshly computed state, free of rounding
-            plat, plon, olat, olon = p1lat, p1lon, o1lat, o1lon
-        ilat, ilon = _segments(clat, clon, plat, plon)
-        blat, blon = _segments(plat, plon, olat, olon)
-        internet.append([_json_floats(ilat), _json_floats(ilon)])
-        backbone.append([_json_floats(blat), _json_floats(blon)])
-    return {"n": int(n_frames), "clients": idx.tolist(), "internet": internet,
+    for k in range(n_frames):
+        i, b = plan_frame(plan, k)
+        internet.append(i)
+        backbone.append(b)
+    return {"n": int(n_frames), "clients": plan["clients"], "internet": internet,
             "backbone": backbone}
 
 
 def _json_floats(a: np.ndarray) -> list[float | None]:
     """Rounded to ~1 m and NaN as None, which JSON and plotly read as a line gap."""
-    r = np.round(a, 5)
-    return [None if not np.isfinite(v) else float(v) for v in r]
+    r = np.round(np.asarray(a, dtype=float), 5)
+    out: list[float | None] = r.tolist()
+    for i in np.flatnonzero(~np.isfinite(r)):
+        out[i] = None
+    return out

@@ -10,7 +10,7 @@ from dashboard import figures, ids
 from dashboard.callbacks import failover as fo
 from dashboard.callbacks import results
 from dashboard.callbacks import scenario as sc
-from dashboard.domain.failover import DEFAULT_FRAMES
+from dashboard.domain.failover import DEFAULT_FRAMES, plan_frame
 from dashboard.domain.scenario import Client, Scenario
 from dashboard.settings import ROOT, Settings
 
@@ -86,13 +86,13 @@ def test_pop_down_plans_an_animation_that_lands_on_the_new_state(catalog):
     # the figure starts at frame 0 in the moving layers ...
     mi = trace(fig, figures.MOVING_INTERNET)
     assert list(np.asarray(mi.lat, float)[:2]) == pytest.approx(
-        [v for v in frames["internet"][0][0][:2]])
+        [v for v in plan_frame(frames, 0)[0][0][:2]])
     # ... and the static internet layer no longer holds the movers' paths (4 others remain)
     static = np.asarray(trace(fig, figures.LEG_INTERNET).lat, float)
     assert np.isnan(static).sum() == 3
     # the last frame ends each mover exactly at its freshly computed PoP
     pops = catalog.pops.set_index("id")
-    last = frames["internet"][-1]
+    last = plan_frame(frames, -1)[0]
     for k, row in enumerate(frames["clients"]):
         pid = rows[row]["pop"].split(" ")[0]
         assert (last[0][3 * k + 1], last[1][3 * k + 1]) == pytest.approx(
@@ -104,7 +104,8 @@ def test_pop_down_plans_an_animation_that_lands_on_the_new_state(catalog):
     _, rows2, _, _, _, frames2, _, _ = view(before, state)
     assert frames2["clients"] == [0, 1]
     cdg = (pops.loc["CDG", "lat"], pops.loc["CDG", "lon"])
-    assert (frames2["internet"][-1][0][1], frames2["internet"][-1][1][1]) == pytest.approx(cdg)
+    back = plan_frame(frames2, -1)[0]
+    assert (back[0][1], back[1][1]) == pytest.approx(cdg)
     assert [r["pop"] for r in rows2] == [r["pop"] for r in rows0]
 
 
@@ -122,7 +123,7 @@ def test_all_pops_down_every_client_shows_no_route(catalog):
     assert len(trace(fig, figures.UNROUTED).lat) == len(CITIES)
     assert "every access point is down" in str(card) and "without route" in str(summary)
     # the paths retract to the clients: internet legs collapse onto the client
-    last = frames["internet"][-1]
+    last = plan_frame(frames, -1)[0]
     assert last[0][0::3] == last[0][1::3]
 
 
@@ -141,7 +142,7 @@ def test_endpoint_outage_leaves_clients_unserved_no_failover(catalog):
     assert list(trace(fig, figures.ENDPOINTS_DOWN).customdata) == ["us-east-1"]
     assert "unserved (endpoint down)" in str(summary) and "does not fail over" in str(card)
     # the backbone legs of the movers retract onto their PoP (no other endpoint takes over)
-    last = frames["backbone"][-1]
+    last = plan_frame(frames, -1)[1]
     assert last[0][0::3] == last[0][1::3]
     # what-if: the remap choices with their latency
     text = str(fo.whatif_rows(store(**mapped, endpoints_down=frozenset({"us-east-1"})),
@@ -167,7 +168,7 @@ def test_mapping_moves_the_backbone_leg(catalog):
     tokyo = next(r for r in rows if r["client"] == "Tokyo")
     assert tokyo["origin"] == "ap-southeast-1" and tokyo["moved"] == 1
     sg = catalog.origins.set_index("id").loc["ap-southeast-1"]
-    last = frames["backbone"][-1]
+    last = plan_frame(frames, -1)[1]
     assert (last[0][1], last[1][1]) == pytest.approx((sg["lat"], sg["lon"]))
     assert "ap-southeast-1" in list(trace(fig, figures.ORIGIN_SELECTED).customdata)
 

@@ -4,6 +4,7 @@ request per frame, paths landing on the freshly computed access point, and back 
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import pytest
@@ -14,6 +15,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from dashboard import figures, ids, services
 from dashboard.app import create_app
 from dashboard.catalog import default_catalog
+from dashboard.domain.failover import plan_frame
 from tests.e2e.conftest import VIEWPORT
 
 pytestmark = pytest.mark.e2e
@@ -121,6 +123,15 @@ def test_pop_down_animates_in_the_browser_and_back_by_marker_click(dash_duo):
     assert server_posts <= 16 < len(states), server_posts
     cdg = (pops.loc["CDG", "lat"], pops.loc["CDG", "lon"])
     assert all(e == pytest.approx(cdg, abs=1e-4) for e in pop_ends(states[0]))
+    # every state the browser drew is a frame of the plan as the Python reference computes it
+    plan = dash_duo.driver.execute_script("return window.anycastFailover.plan")
+    want = [plan_frame(plan, k)[0] for k in range(plan["n"])]
+
+    def close(state, frame):
+        return all(abs((a if a is not None else math.nan) - (b if b is not None else math.nan))
+                   < 1e-4 or (a is None and b is None) for xs, ys in zip(state, frame)
+                   for a, b in zip(xs, ys))
+    assert all(any(close(st, f) for f in want) for st in states)
     want = [(pops.loc[expected[i], "lat"], pops.loc[expected[i], "lon"]) for i in movers]
     got = pop_ends(states[-1])
     assert len(got) == len(want)
