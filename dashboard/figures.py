@@ -277,18 +277,6 @@ def _compact_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
     return clients, unrouted, unserved
 
 
-def _fmt_ms(v: float) -> str:
-    return "–" if not np.isfinite(v) else f"{v:.0f} ms"
-
-
-def _fmt_km(v: float) -> str:
-    return "–" if not np.isfinite(v) else f"{v:,.0f} km"
-
-
-def _empty_geo(name: str, mode: str = "markers", **kw: object) -> go.Scattergeo:
-    return go.Scattergeo(name=name, lat=np.empty(0), lon=np.empty(0), mode=mode, **kw)
-
-
 def leg_arrays(routes: pd.DataFrame | None, pops: pd.DataFrame, origins: pd.DataFrame,
                origin_id: str, exclude: Iterable[int] = (), compact: bool = False
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

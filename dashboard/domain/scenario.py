@@ -607,16 +607,8 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
                 warnings.append(f"unknown endpoint type '{_short(text)}' ignored (use CLB or ENI)")
                 endpoint = DEFAULT_ENDPOINT_TYPE
         elif key == "down":
-            down = set()
-            unknown = []
-            for item in unquote(value).split(","):
-                pid = item.strip().upper()
-                if not pid:
-                    continue
-                if not _ID_RE.match(pid) or (pop_ids is not None and pid not in pop_ids):
-                    unknown.append(_short(pid, 12))
-                else:
-                    down.add(pid)
+            found, unknown = _pop_ids(unquote(value), pop_ids)
+            down = set(found)
             if unknown:
                 warnings.append(f"unknown access point(s) {', '.join(unknown[:_MAX_WARNINGS])} "
                                 "in 'down' ignored")
@@ -663,6 +655,20 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     return scenario, warnings
 
 
+def _pop_ids(text: str, pop_ids: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """``,``-separated access point ids (case-insensitive) -> (known ids, shortened unknown ones)."""
+    found, unknown = [], []
+    for item in text.split(","):
+        pid = item.strip().upper()
+        if not pid:
+            continue
+        if not _ID_RE.match(pid) or (pop_ids is not None and pid not in pop_ids):
+            unknown.append(_short(pid, 12))
+        else:
+            found.append(pid)
+    return found, unknown
+
+
 def _parse_mappings(raw: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str] | None,
                     warnings: list[str]) -> list[tuple[str, tuple[str, ...]]]:
     """``region:POP,POP;region:POP`` -> [(region, (pops...))]; bad pieces dropped with warnings.
@@ -681,15 +687,7 @@ def _parse_mappings(raw: str, pop_ids: Sequence[str] | None, origin_ids: Sequenc
             warnings.append(f"endpoint '{_short(item)}' ignored (expected region:POP,POP with a "
                             "known region)")
             continue
-        pops, unknown = [], []
-        for p in pops_text.split(","):
-            pid = p.strip().upper()
-            if not pid:
-                continue
-            if not _ID_RE.match(pid) or (pop_ids is not None and pid not in pop_ids):
-                unknown.append(_short(pid, 12))
-            else:
-                pops.append(pid)
+        pops, unknown = _pop_ids(pops_text, pop_ids)
         if unknown:
             warnings.append(f"unknown access point(s) {', '.join(unknown[:_MAX_WARNINGS])} in the "
                             f"mapping of {region} ignored")
