@@ -35,8 +35,9 @@ ENV_VAR = "ANYCAST_LATENCY_PARAMS"
 
 __all__ = [
     "FIBRE_KM_PER_MS", "OVERRIDE_RANGES", "TUNABLE", "LatencyParams", "anycast_rtt_ms",
-    "backbone_rtt_ms", "canonical_overrides", "default_params", "direct_rtt_ms", "floor_rtt_ms",
-    "internet_rtt_band_ms", "internet_rtt_ms", "params_with", "load_params", "load_metadata", "params_from_dict", "with_overrides",
+    "backbone_rtt_ms", "canonical_overrides", "default_params", "direct_rtt_ms", "fitted_values",
+    "floor_rtt_ms", "internet_rtt_band_ms", "internet_rtt_ms", "load_metadata", "load_params",
+    "params_from_dict", "params_with", "with_overrides",
 ]
 
 
@@ -93,6 +94,13 @@ def params_with(overrides: tuple[tuple[str, float], ...] = ()) -> LatencyParams:
     if not overrides:
         return default_params()
     return _with(default_params(), tuple(overrides))
+
+
+def fitted_values() -> dict[str, float]:
+    """Every :data:`TUNABLE` scalar of :func:`default_params` (the fitted, or configured, model)
+    by name: what the UI shows as "fitted" next to an override."""
+    p = default_params()
+    return {k: float(getattr(p, k)) for k in TUNABLE}
 
 
 def _p(params: LatencyParams | None) -> LatencyParams:
