@@ -132,3 +132,14 @@ def test_with_model_validates_and_replaces():
     assert s.with_model(()).model == ()
     with pytest.raises(ValueError, match="overhead_ms"):
         s.with_model({"overhead_ms": -5})
+
+
+def test_docs_list_every_tunable_with_its_range():
+    from tests.conftest import ROOT
+
+    api = (ROOT / "docs" / "api.md").read_text()
+    calib = (ROOT / "docs" / "calibration.md").read_text()
+    assert "## Changing the parameters" in calib
+    for name, (lo, hi) in OVERRIDE_RANGES.items():
+        assert f"| `{name}` |" in api and f"| {lo:g} – {hi:g} |" in api, name
+        assert f"`{name}`" in calib
