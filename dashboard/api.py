@@ -29,6 +29,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from dashboard import __version__, cache, services
 from dashboard.catalog import Catalog
 from dashboard.domain.clients import ClientsError, parse_clients
+from dashboard.domain.latency import OVERRIDE_RANGES, canonical_overrides
 from dashboard.memo import CODE_VERSION
 from dashboard.settings import Settings
 
@@ -192,6 +193,50 @@ def _origin_id(value: Any, name: str = "origin") -> str:
     return oid
 
 
+#: Longest ``model`` value accepted (characters); 10 tunables fit in ~250.
+MAX_MODEL_CHARS = 1000
+
+
+def _model(value: Any, name: str = "model") -> tuple[tuple[str, float], ...]:
+    """Latency model overrides: ``"overhead_ms:5,inflation_scale:1.2"`` (query string or JSON
+    string) or a JSON object ``{"overhead_ms": 5}``; None = the fitted model. 400 names the bad
+    parameter and its accepted range."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        if len(value) > MAX_MODEL_CHARS:
+            _fail(400, f"{name}: longer than {MAX_MODEL_CHARS} characters")
+        pairs = []
+        for item in value.split(","):
+            if not item.strip():
+                continue
+            key, sep, raw = item.partition(":")
+            if not sep:
+                _fail(400, f"{name}: {item.strip()[:40]!r} is not name:value (e.g. "
+                           "overhead_ms:5,inflation_scale:1.2)")
+            pairs.append((key.strip(), raw.strip()))
+    elif isinstance(value, dict):
+        pairs = list(value.items())
+        for key, raw in pairs:
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                _fail(400, f"{name}.{str(key)[:40]}: {json.dumps(raw)[:40]} is not a number")
+    else:
+        _fail(400, f"{name}: {json.dumps(value)[:40]} is not 'name:value,...' or an object "
+                   "{name: number}")
+    if len(pairs) > len(OVERRIDE_RANGES):
+        _fail(400, f"{name}: {len(pairs)} parameters; there are {len(OVERRIDE_RANGES)} tunable "
+                   "ones")
+    try:
+        return canonical_overrides(pairs)
+    except (ValueError, OverflowError) as exc:
+        _fail(400, f"{name}: {str(exc)[:300]}")
+
+
+def _model_echo(model: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+    """The ``model`` member of an answer computed with overrides (absent for the fitted one)."""
+    return {"model": dict(model)} if model else {}
+
+
 def _read_body(limit: int) -> bytes:
     """The request body, refusing more than ``limit`` bytes with 413."""
     length = request.content_length
@@ -266,7 +311,7 @@ def origin(origin_id: str) -> Response:
 @bp.get("/api/v1/nearest")
 def nearest() -> Response:
     """Ranked PoPs for one client; see ``services.nearest_answer`` and ``docs/api.md``."""
-    _check_params(("lat", "lon", "down", "origin", "k"))
+    _check_params(("lat", "lon", "down", "origin", "k", "model"))
     st = _state()
     lat = _coord_text("lat", _one("lat", required=True) or "", 90.0)
     lon = _coord_text("lon", _one("lon", required=True) or "", 180.0)
@@ -281,15 +326,17 @@ def nearest() -> Response:
         k = int(k_raw)
         if not 1 <= k <= n:
             _fail(400, f"k: {k} is outside [1, {n}] (the number of access points)")
+    model = _model(_one("model"))
     answer = services.nearest_answer(st.catalog, services.round_coord(lat),
-                                     services.round_coord(lon), origin_id, down, k)
-    return _json_response(answer, headers={"X-Cache": _cache_status()})
+                                     services.round_coord(lon), origin_id, down, k, model)
+    return _json_response({**answer, **_model_echo(model)},
+                          headers={"X-Cache": _cache_status()})
 
 
 @bp.post("/api/v1/assign")
 def assign() -> Response:
     """Many clients -> their PoPs; JSON or CSV body; see ``docs/api.md``."""
-    _check_params(("origin", "down"))
+    _check_params(("origin", "down", "model"))
     st = _state()
     limits = st.settings
     mimetype = request.mimetype
@@ -300,12 +347,17 @@ def assign() -> Response:
     body = _read_body(limits.max_upload_bytes)
     origin_q = _one("origin")
     down_q = request.args.getlist("down")
+    model_q = _one("model")
     if mimetype == "application/json":
-        lats, lons, names, weights, origin_b, down_b = _clients_from_json(body, limits.max_clients)
+        lats, lons, names, weights, origin_b, down_b, model_b = _clients_from_json(
+            body, limits.max_clients)
     else:
         lats, lons, names, weights = _clients_from_csv(body, limits.max_clients,
                                                        limits.max_upload_bytes)
-        origin_b, down_b = None, None
+        origin_b, down_b, model_b = None, None, None
+    if model_q is not None and model_b is not None:
+        _fail(400, "model: given both in the query string and in the body; give it once")
+    model = _model(model_b if model_b is not None else model_q)
     if origin_q is not None and origin_b is not None:
         _fail(400, "origin: given both in the query string and in the body; give it once")
     if down_q and down_b is not None:
@@ -317,13 +369,14 @@ def assign() -> Response:
         down = _down_ids(down_b)
     else:
         down = _down_ids(down_q)
-    table = services.route_table(st.catalog, tuple(zip(lats, lons)), origin_id, down)
-    return _json_response(_assign_answer(st, table, names, weights, origin_id, down),
-                          headers={"X-Cache": _cache_status()})
+    table = services.route_table(st.catalog, tuple(zip(lats, lons)), origin_id, down,
+                                 model=model)
+    return _json_response({**_assign_answer(st, table, names, weights, origin_id, down),
+                           **_model_echo(model)}, headers={"X-Cache": _cache_status()})
 
 
-def _clients_from_json(body: bytes, max_clients: int) -> tuple[list[float], list[float],
-                                                               list[str], list[float], Any, Any]:
+def _clients_from_json(body: bytes, max_clients: int) -> tuple[
+        list[float], list[float], list[str], list[float], Any, Any, Any]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -338,7 +391,7 @@ def _clients_from_json(body: bytes, max_clients: int) -> tuple[list[float], list
         _fail(400, "body is not acceptable JSON: nested too deeply")
     if not isinstance(doc, dict):
         _fail(400, 'body must be a JSON object like {"clients": [{"lat": 48.1, "lon": 11.6}]}')
-    allowed = ("clients", "origin", "down")
+    allowed = ("clients", "origin", "down", "model")
     unknown = [k for k in doc if k not in allowed]
     if unknown:
         _fail(400, f"unknown field {unknown[0][:40]!r}; allowed: {', '.join(allowed)}")
@@ -388,7 +441,7 @@ def _clients_from_json(body: bytes, max_clients: int) -> tuple[list[float], list
         if not math.isfinite(w) or w < 0:
             _fail(400, f"{where}.weight: {weight!r} must be a finite number >= 0")
         weights.append(w)
-    return lats, lons, names, weights, doc.get("origin"), doc.get("down")
+    return lats, lons, names, weights, doc.get("origin"), doc.get("down"), doc.get("model")
 
 
 def _clients_from_csv(body: bytes, max_clients: int, max_bytes: int) -> tuple[

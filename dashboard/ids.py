@@ -114,3 +114,16 @@ EXPORT_JSON = "export-scenario"
 TABLE_DOWNLOAD = "assignment-download"
 JSON_DOWNLOAD = "scenario-download"
 IMPORT_UPLOAD = "scenario-import"
+
+# -- advanced: latency model parameters ----------------------------------------------------------------
+#: The sidebar's "Advanced: latency model" section, its inputs (rebuilt from the scenario), the
+#: reset button, and the sentence under the table that names custom parameters.
+MODEL_SECTION = "model-section"
+MODEL_CONTROLS = "model-controls"
+MODEL_RESET = "model-reset"
+MODEL_CUSTOM = "model-custom"
+
+
+def model_param(name: str) -> dict:
+    """The numeric input of latency model parameter ``name`` (a :data:`TUNABLE` field)."""
+    return {"type": "model-param", "name": name}

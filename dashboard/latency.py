@@ -20,8 +20,10 @@ import numpy as np
 from dashboard.domain import latency as _d
 from dashboard.domain.latency import (
     FIBRE_KM_PER_MS,
+    OVERRIDE_RANGES,
     TUNABLE,
     LatencyParams,
+    canonical_overrides,
     floor_rtt_ms,
     params_from_dict,
     with_overrides,
@@ -32,9 +34,10 @@ DEFAULT_PARAMS_FILE = DATA_DIR / "latency_model.json"
 ENV_VAR = "ANYCAST_LATENCY_PARAMS"
 
 __all__ = [
-    "FIBRE_KM_PER_MS", "TUNABLE", "LatencyParams", "anycast_rtt_ms", "backbone_rtt_ms",
-    "default_params", "direct_rtt_ms", "floor_rtt_ms", "internet_rtt_band_ms", "internet_rtt_ms",
-    "load_params", "load_metadata", "params_from_dict", "with_overrides",
+    "FIBRE_KM_PER_MS", "OVERRIDE_RANGES", "TUNABLE", "LatencyParams", "anycast_rtt_ms",
+    "backbone_rtt_ms", "canonical_overrides", "default_params", "direct_rtt_ms", "fitted_values",
+    "floor_rtt_ms", "internet_rtt_band_ms", "internet_rtt_ms", "load_metadata", "load_params",
+    "params_from_dict", "params_with", "with_overrides",
 ]
 
 
@@ -76,6 +79,28 @@ def _cached(path: str) -> LatencyParams:
 def default_params() -> LatencyParams:
     """The parameters in use: ``$ANYCAST_LATENCY_PARAMS`` or the shipped fitted file (cached)."""
     return _cached(os.environ.get(ENV_VAR) or str(DEFAULT_PARAMS_FILE))
+
+
+@lru_cache(maxsize=32)
+def _with(base: LatencyParams, overrides: tuple[tuple[str, float], ...]) -> LatencyParams:
+    return with_overrides(base, dict(overrides))
+
+
+def params_with(overrides: tuple[tuple[str, float], ...] = ()) -> LatencyParams:
+    """:func:`default_params` with ``overrides`` (canonical ``((name, value), ...)``, see
+    :func:`canonical_overrides`) applied; no overrides gives :func:`default_params` itself.
+    Cached, so equal overrides give the same object (and share its derived arrays).
+    ``ValueError`` names a bad override."""
+    if not overrides:
+        return default_params()
+    return _with(default_params(), tuple(overrides))
+
+
+def fitted_values() -> dict[str, float]:
+    """Every :data:`TUNABLE` scalar of :func:`default_params` (the fitted, or configured, model)
+    by name: what the UI shows as "fitted" next to an override."""
+    p = default_params()
+    return {k: float(getattr(p, k)) for k in TUNABLE}
 
 
 def _p(params: LatencyParams | None) -> LatencyParams:

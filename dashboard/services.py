@@ -11,10 +11,17 @@ therefore share cache entries, and a changed file can never be served a stale an
 Outside a Flask app (CLI, notebooks) nothing is cached and nothing web-related is imported.
 Coordinates are used exactly as given; callers that want more cache hits round them first with
 :func:`round_coord` (``COORD_DECIMALS`` = 5 decimals ~ 1.1 m, far below the model's resolution).
+
+Latency model overrides (``Scenario.model``: the user's "advanced" parameters) travel as the
+canonical tuple ``((name, value), ...)`` of :func:`dashboard.latency.canonical_overrides` in the
+``model`` argument. With none (the default) every function makes exactly the calls, and the memo
+keys, it makes without the argument; with some, the tuple is appended to the memoized call's
+arguments, so answers under different parameters never share a cache entry.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import math
@@ -80,6 +87,20 @@ def _catalog(fp: str) -> Catalog:
         raise LookupError(f"no catalog registered with fingerprint {fp}") from None
 
 
+Model = tuple[tuple[str, float], ...]
+
+
+def _model_key(model: Any) -> Model:
+    """Canonical overrides (validated: ``ValueError`` names a bad one); () for none."""
+    return latency.canonical_overrides(model) if model else ()
+
+
+def _extra(model: Model) -> tuple:
+    """Extra positional arguments of a memoized call: none for the fitted model, so its cache
+    keys stay what they were before overrides existed."""
+    return (model,) if model else ()
+
+
 def _down_key(down: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(down)))
 
@@ -96,7 +117,7 @@ def down_mask(catalog: Catalog, down: Iterable[str]) -> np.ndarray:
 def route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...], origin_id: str,
                 down: frozenset[str] = frozenset(),
                 mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
-                endpoints_down: frozenset[str] = frozenset()) -> pd.DataFrame:
+                endpoints_down: frozenset[str] = frozenset(), model: Model = ()) -> pd.DataFrame:
     """Path of every client (lat, lon in degrees); see ``paths.client_paths``.
 
     ``origin_id`` is the region of the Default endpoint; ``mappings`` the Normal endpoints
@@ -104,11 +125,12 @@ def route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...], orig
     ``endpoints_down`` regions whose endpoint is down (their access points' clients are unserved:
     the provider does not fail over between endpoints). ``direct_ms`` is always to the Default
     region. Raises ``ValueError`` / ``KeyError`` for an invalid endpoint set or unknown id.
-    Memoized on (catalog contents, clients, origin, down ids, mappings, down endpoints).
+    ``model``: latency model overrides (module docstring).
+    Memoized on (catalog contents, clients, origin, down ids, mappings, down endpoints, model).
     """
     return _route_table(catalog_fingerprint(catalog), tuple(clients), origin_id, _down_key(down),
                         tuple((str(r), tuple(sorted(p))) for r, p in mappings),
-                        _down_key(endpoints_down))
+                        _down_key(endpoints_down), *_extra(_model_key(model)))
 
 
 def pop_origin_arrays(catalog: Catalog, origin_id: str,
@@ -132,9 +154,10 @@ def pop_origin_arrays(catalog: Catalog, origin_id: str,
 @memoize
 def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: str,
                  down: tuple[str, ...], mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
-                 endpoints_down: tuple[str, ...] = ()) -> pd.DataFrame:
+                 endpoints_down: tuple[str, ...] = (), model: Model = ()) -> pd.DataFrame:
     catalog = _catalog(fp)
     origin = catalog.origin(origin_id)
+    params = latency.params_with(model) if model else None
     if clients:
         arr = np.asarray(clients, dtype=float).reshape(len(clients), -1)
         lats, lons = arr[:, 0], arr[:, 1]
@@ -143,11 +166,13 @@ def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: s
     if not mappings and not endpoints_down:  # the common case: one endpoint, scalar origin
         return paths.client_paths(lats, lons, catalog.pop_ids, catalog.pop_lats,
                                   catalog.pop_lons, float(origin["lat"]), float(origin["lon"]),
-                                  down=down_mask(catalog, down), pop_origin_ids=origin_id)
+                                  down=down_mask(catalog, down), pop_origin_ids=origin_id,
+                                  params=params)
     olat, olon, oids = pop_origin_arrays(catalog, origin_id, mappings, endpoints_down)
     return paths.client_paths(lats, lons, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                               olat, olon, down=down_mask(catalog, down), pop_origin_ids=oids,
-                              direct_origin=(float(origin["lat"]), float(origin["lon"])))
+                              direct_origin=(float(origin["lat"]), float(origin["lon"])),
+                              params=params)
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,10 +190,28 @@ def _ranked_demand(fp: str, key: str) -> whatif.RankedClients:
                                latency.default_params())
 
 
+@functools.lru_cache(maxsize=4)
+def _relocated_demand(fp: str, key: str, locate_model: Model) -> whatif.RankedClients:
+    """:func:`_ranked_demand` with the clients' and PoPs' latency terms located again under
+    overrides of the fields :func:`latency.locate` reads (the ranking is geometry only)."""
+    rc = _ranked_demand(fp, key)
+    params = latency.params_with(locate_model)
+    return dataclasses.replace(rc, terms=_latency.locate(rc.lats, rc.lons, params),
+                               pop_terms=_latency.locate(rc.pop_lats, rc.pop_lons, params))
+
+
+def _ranked_for(fp: str, key: str, model: Model) -> whatif.RankedClients:
+    """The cached ranking whose location terms hold under ``model``: the fitted one unless the
+    overrides touch :data:`latency.LOCATE_FIELDS` (the other tunables enter afterwards)."""
+    locate_model = tuple((k, v) for k, v in model if k in _latency.LOCATE_FIELDS)
+    return _relocated_demand(fp, key, locate_model) if locate_model else _ranked_demand(fp, key)
+
+
 def demand_route_table(catalog: Catalog, key: str, origin_id: str,
                        down: frozenset[str] = frozenset(),
                        mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
-                       endpoints_down: frozenset[str] = frozenset()) -> pd.DataFrame:
+                       endpoints_down: frozenset[str] = frozenset(),
+                       model: Model = ()) -> pd.DataFrame:
     """:func:`route_table` of client set ``key`` (``KeyError`` naming an unknown key, origin or
     PoP; same endpoint semantics). Uses the cached ranking, so a what-if (a PoP down, another
     origin) costs ~20 ms for 25,000 clients. Not put in the shared cache: recomputing is cheaper
@@ -176,30 +219,35 @@ def demand_route_table(catalog: Catalog, key: str, origin_id: str,
     fp = catalog_fingerprint(catalog)
     origin = catalog.origin(origin_id)
     o_lat, o_lon = float(origin["lat"]), float(origin["lon"])
+    model = _model_key(model)
+    rc = _ranked_for(fp, key, model) if model else _ranked_demand(fp, key)
+    params = latency.params_with(model)
     if mappings or endpoints_down:
         olat, olon, oids = pop_origin_arrays(catalog, origin_id, mappings, endpoints_down)
-        return whatif.paths_for(_ranked_demand(fp, key), catalog.pop_ids, olat, olon,
+        return whatif.paths_for(rc, catalog.pop_ids, olat, olon,
                                 down=down_mask(catalog, down), pop_origin_ids=oids,
-                                params=latency.default_params(), direct_origin=(o_lat, o_lon))
-    return whatif.paths_for(_ranked_demand(fp, key), catalog.pop_ids, o_lat, o_lon,
+                                params=params, direct_origin=(o_lat, o_lon))
+    return whatif.paths_for(rc, catalog.pop_ids, o_lat, o_lon,
                             down=down_mask(catalog, down), pop_origin_ids=origin_id,
-                            params=latency.default_params())
+                            params=params)
 
 
 def scenario_route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...],
                          client_set: str | None, origin_id: str,
                          down: frozenset[str] = frozenset(),
                          mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
-                         endpoints_down: frozenset[str] = frozenset()) -> pd.DataFrame | None:
+                         endpoints_down: frozenset[str] = frozenset(),
+                         model: Model = ()) -> pd.DataFrame | None:
     """Routes of a scenario's own ``clients`` followed by those of its ``client_set`` (rows in
     that order, so row positions are client indices everywhere), or None when it has neither.
-    An unknown client set key raises ``KeyError``."""
+    An unknown client set key raises ``KeyError``; ``model``: latency overrides."""
     parts = []
     if clients:
-        parts.append(route_table(catalog, clients, origin_id, down, mappings, endpoints_down))
+        parts.append(route_table(catalog, clients, origin_id, down, mappings, endpoints_down,
+                                 model))
     if client_set:
         parts.append(demand_route_table(catalog, client_set, origin_id, down, mappings,
-                                        endpoints_down))
+                                        endpoints_down, model))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
@@ -210,19 +258,21 @@ def scenario_route_table(catalog: Catalog, clients: tuple[tuple[float, float], .
 
 
 def rank_for_point(catalog: Catalog, lat: float, lon: float, origin_id: str,
-                   down: frozenset[str] = frozenset()) -> pd.DataFrame:
-    """Every PoP ranked for one client (degrees); see ``paths.rank_pops``. Memoized."""
+                   down: frozenset[str] = frozenset(), model: Model = ()) -> pd.DataFrame:
+    """Every PoP ranked for one client (degrees); see ``paths.rank_pops``. Memoized.
+    ``model``: latency overrides (module docstring)."""
     return _rank_for_point(catalog_fingerprint(catalog), float(lat), float(lon), origin_id,
-                           _down_key(down))
+                           _down_key(down), *_extra(_model_key(model)))
 
 
 def _rank_uncached(fp: str, lat: float, lon: float, origin_id: str,
-                   down: tuple[str, ...]) -> pd.DataFrame:
+                   down: tuple[str, ...], model: Model = ()) -> pd.DataFrame:
     catalog = _catalog(fp)
     origin = catalog.origin(origin_id)
     return paths.rank_pops(lat, lon, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                            float(origin["lat"]), float(origin["lon"]),
-                           down=down_mask(catalog, down))
+                           down=down_mask(catalog, down),
+                           params=latency.params_with(model) if model else None)
 
 
 _rank_for_point = memoize(_rank_uncached)
@@ -241,7 +291,8 @@ def _rounded(values: np.ndarray, nd: int = 1) -> list[float | None]:
 
 
 def nearest_answer(catalog: Catalog, lat: float, lon: float, origin_id: str,
-                   down: frozenset[str] = frozenset(), k: int | None = None) -> dict[str, Any]:
+                   down: frozenset[str] = frozenset(), k: int | None = None,
+                   model: Model = ()) -> dict[str, Any]:
     """The JSON-ready answer of "where does a client at (lat, lon) enter, and at what RTT".
 
     Keys: ``client``, ``origin``, ``down``, ``routed``, ``pop`` (the chosen PoP, or ``None`` when
@@ -250,10 +301,11 @@ def nearest_answer(catalog: Catalog, lat: float, lon: float, origin_id: str,
     :func:`paths.rank_pops`: healthy PoPs nearest first, then the down ones with rank 0).
     Distances are WGS84 geodesic km (0.1 km), RTTs modelled medians in ms (0.1 ms); the numbers
     are those of :func:`rank_for_point` and :func:`route_table`, so the API and the UI agree.
-    ``KeyError`` names an unknown origin or PoP id; ``ValueError`` a bad coordinate.
+    ``model``: latency overrides (module docstring).
+    ``KeyError`` names an unknown origin or PoP id; ``ValueError`` a bad coordinate or override.
     """
     full = _nearest(catalog_fingerprint(catalog), float(lat), float(lon), origin_id,
-                    _down_key(down))
+                    _down_key(down), *_extra(_model_key(model)))
     if k is None or k >= len(full["ranked"]):
         return full
     return {**full, "ranked": full["ranked"][: max(int(k), 0)]}
@@ -276,28 +328,29 @@ class _Sites:
 
 
 @functools.lru_cache(maxsize=64)
-def _sites(fp: str, origin_id: str) -> _Sites:
+def _sites(fp: str, origin_id: str, model: Model = ()) -> _Sites:
     catalog = _catalog(fp)
+    params = latency.params_with(model)
     origin = catalog.origin(origin_id)
     olat, olon = float(origin["lat"]), float(origin["lon"])
     pla, plo = catalog.pop_lats, catalog.pop_lons
     lats, lons = np.append(pla, olat), np.append(plo, olon)
     lats.flags.writeable = lons.flags.writeable = False
     # As in paths: the reported backbone leg includes the PoP's ingress overhead.
-    backbone = (np.asarray(latency.backbone_rtt_ms(pla, plo, olat, olon), dtype=float)
-                + latency.default_params().pop_overhead_ms)
+    backbone = (np.asarray(latency.backbone_rtt_ms(pla, plo, olat, olon, params), dtype=float)
+                + params.pop_overhead_ms)
     backbone.flags.writeable = False
     return _Sites(
         pop_ids=catalog.pop_ids, names=tuple(catalog.pops["name"]),
         cities=tuple(catalog.pops["city"]), lats=lats, lons=lons, backbone_ms=backbone,
-        terms=_latency.locate(lats, lons, latency.default_params()),
+        terms=_latency.locate(lats, lons, params),
         origin={"id": origin_id, "name": str(origin["name"]), "city": str(origin["city"]),
                 "lat": olat, "lon": olon})
 
 
 @memoize
 def _nearest(fp: str, lat: float, lon: float, origin_id: str,
-             down: tuple[str, ...]) -> dict[str, Any]:
+             down: tuple[str, ...], model: Model = ()) -> dict[str, Any]:
     # The same domain functions and the same ordering as paths.rank_pops (WGS84 geodesic km,
     # latency.internet_rtt_ms / backbone_rtt_ms) without building a DataFrame: this is the hot
     # path of /api/v1/nearest (a test checks it against rank_pops and client_paths point by
@@ -305,10 +358,10 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
     # the distances are measured once and handed to the latency model together with the sites'
     # location terms (computed once per process), so only the client is located per request.
     geodesy.validate_coords([lat], [lon], "client")
-    st = _sites(fp, origin_id)
+    st = _sites(fp, origin_id, *_extra(model))
     n = len(st.pop_ids)
     km_all = np.asarray(geodesy.geodesic_km(lat, lon, st.lats, st.lons), dtype=float)
-    params = latency.default_params()
+    params = latency.params_with(model)
     client = _latency.locate(np.array([lat]), np.array([lon]), params)
     ms_all = _latency.internet_rtt_ms_km(km_all, client, st.terms, params)
     km, internet = km_all[:n], ms_all[:n]

@@ -315,7 +315,8 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
     """For every healthy PoP in turn: what losing it does to the scenario's demand.
 
     Columns as :func:`dashboard.domain.capacity.n_minus_one` (demand in Gbps, RTT in ms, RTT
-    percentiles weighted by demand) plus ``name``. ``progress(fraction, text)`` is called as the
+    percentiles weighted by demand) plus ``name``. RTTs use the scenario's latency model
+    overrides (``Scenario.model``). ``progress(fraction, text)`` is called as the
     RTT matrix (first 40 %) and then each PoP (the rest) complete.
     """
     demand = scenario_demand(scenario)
@@ -324,10 +325,13 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
     ranked = full_ranking(catalog, demand)
     # Each PoP's backbone leg goes to the origin of the endpoint it is mapped to (NaN: that
     # endpoint is down, its clients are unserved), as on the map.
+    from dashboard.latency import params_with
+
     scenario, _ = scenario.sanitized(origin_id)
     olat, olon, _ids = pop_origin_arrays(catalog, origin_id, scenario.mappings,
                                          scenario.endpoints_down)
     rtt = rtt_matrix_ms(catalog, demand.lats, demand.lons, olat, olon,
+                        params=params_with(scenario.model) if scenario.model else None,
                         progress=(lambda f, t: progress(0.4 * f, t)) if progress else None)
     caps, _ = capacities_gbps(catalog, scenario)
     down = np.array([p in scenario.down for p in catalog.pop_ids])
@@ -365,7 +369,7 @@ def explain_client(catalog: Catalog, scenario: Scenario, index: int,
         raise IndexError(f"client #{index + 1} does not exist ({len(scenario.clients)} clients)")
     c = scenario.clients[index]
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
-    ranking = rank_for_point(catalog, c.lat, c.lon, origin_id, down)
+    ranking = rank_for_point(catalog, c.lat, c.lon, origin_id, down, scenario.model)
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
     observed = scenario.observed_for(index)
     if observed not in catalog.pop_ids:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from dashboard.callbacks import capacity, failover, results, scenario, support
+from dashboard.callbacks import capacity, failover, model, results, scenario, support
 from dashboard.catalog import Catalog
 from dashboard.settings import Settings
 
@@ -22,3 +22,4 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     failover.register(app, catalog, settings)
     capacity.register(app, catalog, settings)
     support.register(app, catalog, settings)
+    model.register(app, catalog, settings)

@@ -177,14 +177,16 @@ def table_edit(rows: list[dict] | None, current: dict | None, catalog: Catalog) 
 # -- N-1 ------------------------------------------------------------------------------------------
 
 def n1_key(scenario: Scenario, origin_id: str) -> str:
-    """Digest of what the N-1 result depends on (demand, capacities, down PoPs, origin and
-    endpoint mappings)."""
+    """Digest of what the N-1 result depends on (demand, capacities, down PoPs, origin, endpoint
+    mappings, latency model overrides)."""
     d = scenario.to_dict()
     parts = {k: d[k] for k in ("capacity_gbps", "default_capacity_gbps", "demand_source",
                                "demand_scale", "down", "mappings", "endpoints_down")}
     parts["origin"] = origin_id
     if scenario.demand_source == "clients":
         parts["clients"] = [(c.lat, c.lon, c.weight) for c in scenario.clients]
+    if scenario.model:  # RTTs under other latency parameters (absent: the key is unchanged)
+        parts["model"] = d["model"]
     return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -69,11 +69,12 @@ def routing_state(scenario: Scenario, origin_id: str) -> dict:
 
 def state_routes(state: dict, scenario: Scenario, catalog: Catalog) -> pd.DataFrame:
     """Routing table of ``scenario``'s clients (own, then its client set's) under a routing
-    ``state``."""
+    ``state``, with the scenario's latency model (before and after use the same parameters)."""
     routes = services.scenario_route_table(
         catalog, tuple((c.lat, c.lon) for c in scenario.clients), scenario.client_set,
         state["origin"], frozenset(d for d in state["down"] if d in catalog.pop_ids),
-        tuple((r, tuple(p)) for r, p in state["mappings"]), frozenset(state["endpoints_down"]))
+        tuple((r, tuple(p)) for r, p in state["mappings"]), frozenset(state["endpoints_down"]),
+        scenario.model)
     if routes is None:
         raise ValueError("no clients")
     return routes
@@ -420,14 +421,14 @@ def whatif_rows(current: dict | None, catalog: Catalog, settings: Settings) -> l
         # the other remap: send the down endpoint's access points to the Default endpoint
         r = services.route_table(catalog, coords, default, frozenset(scenario.down),
                                  tuple(m for m in scenario.mappings if m[0] != region),
-                                 scenario.endpoints_down - {region})
+                                 scenario.endpoints_down - {region}, scenario.model)
         lines.append(_whatif_line(f"{region}'s PoPs → default", r, weights,
                                   ids.endpoint_control("unmap", region), "Remap"))
     for region in catalog.origin_ids:
         try:
             s = scenario.make_default(region, default)
             r = services.route_table(catalog, coords, region, frozenset(s.down), s.mappings,
-                                     s.endpoints_down)
+                                     s.endpoints_down, s.model)
         except (KeyError, ValueError):
             continue
         lines.append(_whatif_line(region, r, weights, ids.endpoint_control("whatif", region),

@@ -169,7 +169,7 @@ def scenario_routes(scenario: Scenario, catalog: Catalog, origin_id: str
     routes = services.scenario_route_table(
         catalog, tuple((c.lat, c.lon) for c in scenario.clients),
         cset.key if cset is not None else None, origin_id, down, scenario.mappings,
-        scenario.endpoints_down)
+        scenario.endpoints_down, scenario.model)
     names = [client_label(c) for c in scenario.clients]
     weights = [np.asarray([c.weight for c in scenario.clients], dtype=float)]
     if cset is not None:

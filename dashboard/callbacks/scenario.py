@@ -23,11 +23,12 @@ from dash import ClientsideFunction, Dash, Input, Output, State, ctx, html, no_u
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids
-from dashboard.callbacks import edits_capacity
+from dashboard.callbacks import edits_capacity, edits_model
 from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
 from dashboard.domain.scenario import Client, Scenario, clean_name, fit_query
 from dashboard.gazetteer import (DEMAND_PREFIX, DEMAND_SETS, Gazetteer, load_gazetteer,
                                  preset_by_key)
+from dashboard.latency import fitted_values
 from dashboard.settings import Settings
 
 from dashboard.domain.clients import ClientsError, parse_clients
@@ -164,6 +165,9 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int,
         notices += more
     elif op in edits_capacity.OPS:  # capacity planning and support views
         scenario, more = edits_capacity.apply(scenario, request, max_clients)
+        notices += more
+    elif op in edits_model.OPS:  # advanced: latency model parameters
+        scenario, more = edits_model.apply(scenario, request, fitted_values())
         notices += more
     elif op != "notice":
         notices.append(("error", f"unknown edit {clean_name(repr(op))[:40]} ignored"))

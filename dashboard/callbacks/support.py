@@ -211,7 +211,7 @@ def assignment_frame(current: dict | None, catalog: Catalog, settings: Settings)
     origin_id = resolve_origin(s, catalog, settings)
     down = frozenset(d for d in s.down if d in catalog.pop_ids)
     routes = services.route_table(catalog, tuple((c.lat, c.lon) for c in s.clients), origin_id,
-                                  down)
+                                  down, model=s.model)
     observed = dict(s.observed)
     df = pd.DataFrame({
         "client": [c.name for c in s.clients], "lat": [c.lat for c in s.clients],

@@ -266,16 +266,70 @@ def params_from_dict(data: Mapping[str, Any]) -> LatencyParams:
 
 
 
+#: Accepted range ``(low, high)`` of each :data:`TUNABLE` override, inclusive. Tighter than what
+#: :class:`LatencyParams` itself accepts where a value would make the model meaningless: no
+#: negative overheads, no signal faster than light in fibre (~204 km/ms), no backbone path
+#: shorter than the fibre floor; the upper limits are typo guards.
+OVERRIDE_RANGES: dict[str, tuple[float, float]] = {
+    "fibre_km_per_ms": (100.0, FIBRE_KM_PER_MS),
+    "overhead_ms": (0.0, 500.0),
+    "inflation_scale": (0.25, 4.0),
+    "min_rtt_ms": (0.0, 100.0),
+    "interp_range_km": (1.0, 40_000.0),
+    "band_scale": (0.0, 5.0),
+    "backbone_share": (0.05, 3.0),
+    "backbone_route_factor": (1.0, 4.0),
+    "backbone_overhead_ms": (0.0, 500.0),
+    "pop_overhead_ms": (0.0, 500.0),
+}
+#: The fields :func:`locate` reads: location terms computed with parameters that agree on these
+#: can be reused (the other tunables only enter the formula afterwards).
+LOCATE_FIELDS = ("interp_neighbours", "interp_soften_km", "interp_range_km")
+
+
+def check_override(name: object, value: object) -> float:
+    """``value`` as the float an override of tunable ``name`` may take (6 significant digits,
+    so that it equals itself after a trip through a link), or ``ValueError`` saying why not."""
+    if not isinstance(name, str) or name not in TUNABLE:
+        raise ValueError(f"latency parameter {str(name)[:40]!r} cannot be overridden; "
+                         f"tunable: {', '.join(TUNABLE)}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"latency parameter {name!r}: {str(value)[:20]!r} is not a number")
+    try:
+        v = float(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"latency parameter {name!r}: {str(value)[:20]!r} is not a number") \
+            from None
+    lo, hi = OVERRIDE_RANGES[name]
+    if not math.isfinite(v) or not lo <= v <= hi:
+        raise ValueError(f"latency parameter {name!r}: {v:g} is outside [{lo:g}, {hi:g}]")
+    return float(f"{v:.6g}")
+
+
+def canonical_overrides(overrides: Mapping[str, Any] | Any) -> tuple[tuple[str, float], ...]:
+    """Validated overrides (a mapping or ``(name, value)`` pairs) as a sorted tuple of
+    ``(name, float)``: the hashable form services and caches key on. ``ValueError`` names the
+    first bad one."""
+    items = overrides.items() if isinstance(overrides, Mapping) else overrides
+    out: dict[str, float] = {}
+    for item in items:
+        try:
+            name, value = item
+        except (TypeError, ValueError):
+            raise ValueError(f"latency override {str(item)[:40]!r} is not a (name, value) "
+                             "pair") from None
+        out[str(name) if isinstance(name, str) else name] = check_override(name, value)
+    return tuple(sorted(out.items()))
+
+
 def with_overrides(params: LatencyParams, overrides: Mapping[str, Any]) -> LatencyParams:
-    """A copy with some of the :data:`TUNABLE` scalars changed (UI "advanced" controls, settings).
+    """A copy with some of the :data:`TUNABLE` scalars changed (UI "advanced" controls, links,
+    the API). Each value must lie in :data:`OVERRIDE_RANGES`.
 
     Raises ``ValueError`` naming an unknown/non-tunable field or a bad value.
     """
-    bad = sorted(set(overrides) - set(TUNABLE))
-    if bad:
-        raise ValueError(f"latency parameter {bad[0]!r} cannot be overridden; "
-                         f"tunable: {', '.join(TUNABLE)}")
-    return replace(params, **{k: v for k, v in overrides.items()})
+    checked = dict(canonical_overrides(overrides))
+    return replace(params, **checked)
 
 
 # --------------------------------------------------------------------------------------------

@@ -31,6 +31,11 @@ working when keys are added):
   populous cities weighted by population) whose clients come *after* the ``clients`` of the link.
   A large client set travels by name, so links, the page's stores and every callback payload stay
   small.
+- ``model``: the user's overrides of the latency model's tunable scalars
+  (:data:`dashboard.domain.latency.TUNABLE`), ``,``-separated ``name:value``, e.g.
+  ``model=overhead_ms:5,inflation_scale:1.2`` (omitted: the fitted parameters). Values are kept
+  to 6 significant digits and must lie in :data:`dashboard.domain.latency.OVERRIDE_RANGES`; an
+  unknown name or a bad value is dropped with a warning, the other overrides are kept.
 
 Parsing never raises: every malformed piece is dropped and described in the returned warnings.
 The module is pure (no web framework import): the dashboard, the API and the tests share it.
@@ -46,6 +51,7 @@ from typing import Iterable, Sequence
 from urllib.parse import quote, unquote
 
 from dashboard.domain.endpoints import DEFAULT, NORMAL, Endpoint, Endpoints
+from dashboard.domain.latency import canonical_overrides, check_override
 
 #: Decimal places kept for coordinates (1e-4 degree is ~11 m on the ground).
 COORD_DECIMALS = 4
@@ -58,9 +64,9 @@ MAX_URL_CLIENTS = 500
 DEFAULT_MAX_QUERY_CHARS = 4000
 ENDPOINT_TYPES = ("CLB", "ENI")
 DEFAULT_ENDPOINT_TYPE = "CLB"
-#: Keys this version understands (later versions add latency parameters).
+#: Keys this version understands.
 KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down", "observed",
-              "capacity", "demand", "clientset")
+              "capacity", "demand", "clientset", "model")
 #: Capacity planning defaults: the product's per-instance bandwidth is 1 Gbps by default (up to
 #: 5 Gbps); demand weights are read as Mbps (times ``demand_scale`` for client weights).
 DEFAULT_CAPACITY_GBPS = 1.0
@@ -176,6 +182,9 @@ class Scenario:
     demand_scale: float | None = None
     #: Key of a server-side client set (see :data:`dashboard.gazetteer.DEMAND_SETS`), or None.
     client_set: str | None = None
+    #: Overrides of the latency model's tunable scalars, ``((name, value), ...)`` sorted by name
+    #: (see :func:`dashboard.domain.latency.canonical_overrides`); () = the fitted parameters.
+    model: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "down", frozenset(self.down))
@@ -183,6 +192,7 @@ class Scenario:
         object.__setattr__(self, "mappings", tuple(
             (str(region), tuple(sorted(set(pops)))) for region, pops in self.mappings))
         _normalise_capacity_fields(self)
+        object.__setattr__(self, "model", canonical_overrides(self.model))
 
     # -- edits (each returns a new scenario) ------------------------------------------------
     def with_clients(self, clients: Iterable[Client]) -> "Scenario":
@@ -341,6 +351,12 @@ class Scenario:
                             + ", ".join(sorted(self.endpoints_down - seen)))
         return replace(self, mappings=tuple(kept), endpoints_down=frozenset(down)), warnings
 
+    def with_model(self, overrides: dict[str, float] | Iterable[tuple[str, float]]
+                   ) -> "Scenario":
+        """The latency model overrides replaced by ``overrides`` (``ValueError`` names a bad
+        one; see :func:`dashboard.domain.latency.check_override`)."""
+        return replace(self, model=canonical_overrides(overrides))
+
     def with_client_set(self, key: str | None) -> "Scenario":
         if key is not None and not _ID_RE.match(str(key)):
             raise ValueError(f"client set key {key!r} is not an id (letters, digits, '-')")
@@ -353,7 +369,8 @@ class Scenario:
                 "mappings": [[r, list(p)] for r, p in self.mappings],
                 "endpoints_down": sorted(self.endpoints_down),
                 "client_set": self.client_set,
-                **_capacity_fields_to_dict(self)}
+                **_capacity_fields_to_dict(self),
+                "model": dict(self.model)}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Scenario":
@@ -394,10 +411,15 @@ class Scenario:
             extra = _capacity_fields_from_dict(d)
         except (TypeError, KeyError, AttributeError):
             raise ValueError("scenario observed/capacity/demand fields are malformed") from None
+        model = d.get("model") or {}
+        if not isinstance(model, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in model.values()):
+            raise ValueError("scenario model must be an object {latency parameter: number}")
         return cls(clients=tuple(Client.from_dict(c) for c in clients), origin=origin,
                    endpoint_type=endpoint_type, down=frozenset(down),
                    mappings=tuple((r, tuple(p)) for r, p in mappings),
-                   endpoints_down=frozenset(endpoints_down), client_set=client_set, **extra)
+                   endpoints_down=frozenset(endpoints_down), client_set=client_set,
+                   model=tuple(model.items()), **extra)
 
     # -- URL ---------------------------------------------------------------------------------
     def to_query(self) -> str:
@@ -457,6 +479,8 @@ def _encode(s: Scenario, clients: Sequence[Client], with_names: bool) -> str:
     parts += _encode_capacity_keys(s, len(clients))
     if s.client_set:
         parts.append("clientset=" + quote(s.client_set, safe=""))
+    if s.model:
+        parts.append("model=" + ",".join(f"{k}:{v:.6g}" for k, v in s.model))
     return "&".join(parts)
 
 
@@ -580,6 +604,7 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     mappings: list[tuple[str, tuple[str, ...]]] = []
     endpoints_down: set[str] = set()
     client_set: str | None = None
+    model: tuple[tuple[str, float], ...] = ()
     seen: set[str] = set()
     extra: dict = {}
     for key, value in _split_query(query):
@@ -638,6 +663,8 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
                 warnings.append(f"unknown client set '{_short(text, 24)}' ignored")
             else:
                 client_set = text
+        elif key == "model":
+            model = _parse_model(value, warnings)
         elif key in _CAPACITY_KEYS:
             _decode_capacity_key(key, value, extra, warnings, pop_ids)
         else:
@@ -646,7 +673,7 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     scenario = Scenario(clients=tuple(clients), origin=origin, endpoint_type=endpoint,
                         down=frozenset(down), mappings=tuple(mappings),
                         endpoints_down=frozenset(endpoints_down), client_set=client_set,
-                        **extra)
+                        model=model, **extra)
     if origin is not None and (mappings or endpoints_down):
         # The Default region is known: apply the provider's rules now. (With no origin in the
         # link, the app's default decides; the dashboard sanitizes again once it is resolved.)
@@ -667,6 +694,31 @@ def _pop_ids(text: str, pop_ids: Sequence[str] | None) -> tuple[list[str], list[
         else:
             found.append(pid)
     return found, unknown
+
+
+def _parse_model(raw: str, warnings: list[str]) -> tuple[tuple[str, float], ...]:
+    """``name:value,name:value`` -> canonical latency overrides; unknown names and bad values
+    are dropped with one warning each (the link's other overrides are kept)."""
+    out: dict[str, float] = {}
+    for item in unquote(raw).split(","):
+        if not item.strip():
+            continue
+        name, sep, value = item.partition(":")
+        name = name.strip().lower()
+        try:
+            if not sep:
+                raise ValueError("expected name:value")
+            v = check_override(name, value.strip())
+        except ValueError as exc:
+            if len(warnings) < 50:
+                warnings.append(f"latency model parameter '{_short(item, 40)}' ignored "
+                                f"({_short(str(exc), 160).removeprefix('latency parameter ')})")
+            continue
+        if name in out:
+            warnings.append(f"latency model parameter '{name}' appears more than once in the "
+                            "link; the last one was used")
+        out[name] = v
+    return tuple(sorted(out.items()))
 
 
 def _parse_mappings(raw: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str] | None,

@@ -1,0 +1,255 @@
+"""Advanced latency model parameters: the ``model`` edit, the sidebar inputs' handlers, and the
+routing that every view shows under overrides."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from dash import html, no_update
+
+from dashboard import ids, latency, services
+from dashboard import services_capacity as svc
+from dashboard.callbacks import capacity, model, results
+from dashboard.callbacks.scenario import apply_edit, edit, scenario_event
+from dashboard.domain.scenario import Client, Scenario
+from dashboard.layout_model import FIELDS_BY_NAME, MODEL_FIELDS
+from dashboard.settings import Settings
+
+SETTINGS = Settings()
+FITTED = latency.fitted_values()
+CITIES = ((48.8566, 2.3522), (35.68, 139.69), (-33.87, 151.21), (40.71, -74.0), (-23.55, -46.63),
+          (6.52, 3.38), (19.08, 72.88), (55.75, 37.62), (1.29, 103.85), (51.51, -0.13),
+          (64.13, -21.9), (-1.29, 36.82), (37.77, -122.42), (25.2, 55.27))
+#: The override of overhead_ms the tests use (kept to 6 significant digits like every override)
+#: and the amount it adds to the fitted value.
+NEW_OVERHEAD = float(f"{FITTED['overhead_ms'] + 7.5:.6g}")
+X = NEW_OVERHEAD - FITTED["overhead_ms"]
+
+
+def _ids(names=None):
+    return [ids.model_param(n) for n in (names or [f.name for f in MODEL_FIELDS])]
+
+
+def _values(model=None):
+    eff = {**FITTED, **(model or {})}
+    return [FIELDS_BY_NAME[i["name"]].shown(eff[i["name"]]) for i in _ids()]
+
+
+# -- the edit --------------------------------------------------------------------------------------
+
+def test_model_edit_sets_removes_and_resets():
+    s, notes = apply_edit(Scenario(), edit("model", set={"overhead_ms": 5}), 100)
+    assert s.model == (("overhead_ms", 5.0),)
+    assert notes[0][0] == "info" and "overhead_ms 5 (fitted" in notes[0][1]
+    s, _ = apply_edit(s, edit("model", set={"inflation_scale": 1.2}), 100)
+    assert dict(s.model) == {"overhead_ms": 5.0, "inflation_scale": 1.2}
+    s2, _ = apply_edit(s, edit("model", set={"overhead_ms": None}), 100)
+    assert s2.model == (("inflation_scale", 1.2),)
+    s3, notes = apply_edit(s, edit("model", reset=True), 100)
+    assert s3.model == () and "fitted" in notes[0][1]
+
+
+@pytest.mark.parametrize("request_", [
+    {"op": "model", "set": {"overhead_ms": -1}},
+    {"op": "model", "set": {"fibre_km_per_ms": 300}},
+    {"op": "model", "set": {"nope": 1}},
+    {"op": "model", "set": {"overhead_ms": "x"}},
+    {"op": "model", "set": {"overhead_ms": [1]}},
+    {"op": "model", "set": {"overhead_ms": {"a": 1}}},
+    {"op": "model", "set": "overhead_ms:5"},
+    {"op": "model", "set": [1, 2]},
+    {"op": "model", "set": {}},
+    {"op": "model", "set": None},
+    {"op": "model", "reset": "yes"},
+])
+def test_bad_model_edits_keep_the_scenario_and_say_why(request_):
+    s0 = Scenario(model=(("overhead_ms", 4.0),))
+    s, notes = apply_edit(s0, request_, 100)
+    assert s == s0
+    assert notes and notes[0][0] == "error"
+
+
+def test_scenario_event_puts_the_model_in_the_url(catalog):
+    current = Scenario(clients=(Client(48.85, 2.35),)).to_dict()
+    store, url, *_ , notice = scenario_event(ids.SCENARIO_EDIT, "?clients=48.85,2.35",
+                                             edit("model", set={"overhead_ms": 5}), None, None,
+                                             current, catalog, SETTINGS)
+    assert store["model"] == {"overhead_ms": 5.0}
+    assert "model=overhead_ms:5" in url
+    # opening that link restores it
+    store2, *_ = scenario_event(None, url, None, None, None, None, catalog, SETTINGS)
+    assert store2["model"] == {"overhead_ms": 5.0}
+
+
+# -- the inputs ------------------------------------------------------------------------------------
+
+def test_changed_input_becomes_an_edit_and_the_fitted_value_removes_the_override():
+    current = Scenario().to_dict()
+    trig = ids.model_param("overhead_ms")
+    vals = _values({"overhead_ms": 5.0})
+    req = model.model_edit(vals, _ids(), trig, current, FITTED)
+    assert req["op"] == "model" and req["set"] == {"overhead_ms": 5.0}
+    # back to the value shown as fitted: the override goes
+    current = Scenario(model=(("overhead_ms", 5.0),)).to_dict()
+    req = model.model_edit(_values(), _ids(), trig, current, FITTED)
+    assert req["set"] == {"overhead_ms": None}
+    # a re-render showing what the scenario says: no edit
+    assert model.model_edit(_values({"overhead_ms": 5.0}), _ids(), trig, current,
+                            FITTED) is no_update
+
+
+@pytest.mark.parametrize("bad", [None, "", "abc", -3, 1e9, True, [5], {"v": 5}, float("nan")])
+def test_bad_input_is_a_notice_and_no_change(bad):
+    current = Scenario(model=(("overhead_ms", 5.0),)).to_dict()
+    vals = _values({"overhead_ms": 5.0})
+    vals[[f.name for f in MODEL_FIELDS].index("pop_overhead_ms")] = bad
+    req = model.model_edit(vals, _ids(), ids.model_param("pop_overhead_ms"), current, FITTED)
+    assert req["op"] == "notice"
+    text = req["notices"][0]["text"]
+    assert req["notices"][0]["level"] == "error" and "Access point overhead" in text
+    assert "kept 1 ms" in text and "0 to 500" in text
+
+
+@pytest.mark.parametrize("values, id_list, current", [
+    (None, None, None), ("x", [], {}), ([1], "x", {}), ([1, 2], [None, 3], {}),
+    ([5], [{"type": "model-param", "name": "nope"}], {}), ([5], [{"name": 3}], {}),
+    ([5], _ids(["overhead_ms"]), {"clients": "bad"}), ([5], _ids(["overhead_ms"]), [1]),
+])
+def test_type_confused_callback_values_never_raise(values, id_list, current):
+    out = model.model_edit(values, id_list, {"name": ["x"]}, current, FITTED)
+    assert out is no_update or out["op"] in ("notice", "model")
+    model.controls_for(current, values, id_list, FITTED)
+    model.model_note(current, FITTED)
+
+
+def test_controls_are_rebuilt_only_when_they_show_something_else():
+    current = Scenario(model=(("overhead_ms", 5.0),)).to_dict()
+    assert model.controls_for(current, _values({"overhead_ms": 5.0}), _ids(), FITTED) is no_update
+    rows = model.controls_for(current, _values(), _ids(), FITTED)
+    assert isinstance(rows, list) and len(rows) == len(MODEL_FIELDS)
+    assert "overhead_ms" in repr(rows) and "'value': 5.0" in repr(rows) or "value=5.0" in repr(rows)
+    assert model.controls_for(Scenario().to_dict(), _values(), _ids(), FITTED) is no_update
+
+
+def test_model_note_names_custom_parameters_and_their_fitted_values():
+    assert model.model_note(Scenario().to_dict(), FITTED) == ""
+    note = model.model_note(Scenario(model=(("overhead_ms", 5.0),)).to_dict(), FITTED)
+    assert isinstance(note, html.Span)
+    text = repr(note)
+    assert "Custom latency parameters" in text
+    assert f"overhead_ms 5 (fitted {FITTED['overhead_ms']:.3g})" in text
+
+
+# -- routing under overrides -----------------------------------------------------------------------
+
+def _expected_shift(old: np.ndarray, km: np.ndarray, x: float) -> tuple[np.ndarray, np.ndarray]:
+    """From the formula rtt = max(floor(d), min_rtt, overhead + e_a + e_b + slope*d/1000):
+    raising overhead by x raises an unclamped RTT by exactly x; a clamped one (old equal to
+    max(floor, min_rtt)) by between 0 and x. Returns (unclamped mask, clamp value)."""
+    p = latency.default_params()
+    clamp = np.maximum(2 * km / p.fibre_km_per_ms, p.min_rtt_ms)
+    return old > clamp + 1e-9, clamp
+
+
+def _check_overhead_shift(before, after):
+    assert (before["pop_id"] == after["pop_id"]).all()  # routing is geography, not RTT
+    for col, km_col in (("internet_ms", "pop_km"), ("direct_ms", "direct_km")):
+        old, new = before[col].to_numpy(float), after[col].to_numpy(float)
+        free, clamp = _expected_shift(old, before[km_col].to_numpy(float), X)
+        assert free.mean() > 0.5
+        np.testing.assert_allclose(new[free], old[free] + X, rtol=0, atol=1e-9)
+        assert (new[~free] >= old[~free] - 1e-9).all() and (new[~free] <= old[~free] + X + 1e-9).all()
+    # anycast = internet + backbone (the backbone does not depend on overhead_ms)
+    np.testing.assert_allclose(after["backbone_ms"], before["backbone_ms"], atol=1e-9)
+    np.testing.assert_allclose(after["anycast_ms"] - before["anycast_ms"],
+                               after["internet_ms"] - before["internet_ms"], atol=1e-9)
+
+
+def test_overhead_raises_every_routed_clients_rtts_by_the_formulas_amount(catalog):
+    m = (("overhead_ms", NEW_OVERHEAD),)
+    before = services.route_table(catalog, CITIES, "eu-central-1")
+    after = services.route_table(catalog, CITIES, "eu-central-1", model=m)
+    _check_overhead_shift(before, after)
+    free, _ = _expected_shift(before["anycast_ms"].to_numpy() - before["backbone_ms"].to_numpy(),
+                              before["pop_km"].to_numpy(float), X)
+    np.testing.assert_allclose(after["anycast_ms"].to_numpy()[free],
+                               before["anycast_ms"].to_numpy()[free] + X, atol=1e-9)
+
+
+def test_client_set_path_uses_the_overrides_too(catalog):
+    m = (("overhead_ms", NEW_OVERHEAD),)
+    before = services.demand_route_table(catalog, "cities25k", "eu-central-1")
+    after = services.demand_route_table(catalog, "cities25k", "eu-central-1", model=m)
+    _check_overhead_shift(before, after)
+
+
+def test_client_set_under_a_locate_override_matches_the_coordinate_path(catalog):
+    m = (("interp_range_km", 50.0), ("pop_overhead_ms", 3.0))
+    fast = services.demand_route_table(catalog, "cities25k", "us-east-1", frozenset({"FRA"}),
+                                       model=m).iloc[:400]
+    coords = tuple(zip(fast["lat"], fast["lon"]))
+    slow = services.route_table(catalog, coords, "us-east-1", frozenset({"FRA"}), model=m)
+    for col in ("internet_ms", "backbone_ms", "anycast_ms", "direct_ms"):
+        np.testing.assert_allclose(fast[col].to_numpy(float), slow[col].to_numpy(float),
+                                   rtol=1e-12, atol=1e-9)
+    default = services.demand_route_table(catalog, "cities25k", "us-east-1",
+                                          frozenset({"FRA"})).iloc[:400]
+    assert not np.allclose(default["internet_ms"], fast["internet_ms"])
+
+
+def test_no_overrides_make_exactly_the_calls_and_keys_of_before(catalog, monkeypatch):
+    calls = []
+    real = services._route_table
+
+    def spy(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(services, "_route_table", spy)
+    services.route_table(catalog, CITIES[:2], "eu-central-1")
+    services.route_table(catalog, CITIES[:2], "eu-central-1", model=())
+    services.route_table(catalog, CITIES[:2], "eu-central-1", model=(("overhead_ms", 5.0),))
+    assert len(calls[0]) == len(calls[1]) == 6 and calls[0] == calls[1]
+    assert len(calls[2]) == 7 and calls[2][-1] == (("overhead_ms", 5.0),)
+    from dashboard.memo import make_key
+    assert make_key("f", calls[0]) != make_key("f", calls[2])
+
+
+def test_results_explain_failover_and_n1_follow_the_scenario_model(catalog):
+    s0 = Scenario(clients=tuple(Client(a, b) for a, b in CITIES[:6]), down=frozenset({"FRA"}))
+    s1 = s0.with_model({"overhead_ms": NEW_OVERHEAD})
+    v0 = results.compute_view(s0.to_dict(), None, None, catalog, SETTINGS)
+    v1 = results.compute_view(s1.to_dict(), None, None, catalog, SETTINGS)
+    d0 = [r["direct_ms"] for r in v0[1]]
+    d1 = [r["direct_ms"] for r in v1[1]]
+    assert all(b > a for a, b in zip(d0, d1))
+    assert repr(v0[2]) != repr(v1[2])  # key numbers
+    # failover "before" (all up) uses the same model as "after"
+    from dashboard.callbacks import failover
+    state = failover.routing_state(s1, "eu-central-1")
+    before = failover.state_routes(failover.healthy_state(state), s1, catalog)
+    healthy = services.route_table(catalog, CITIES[:6], "eu-central-1", model=s1.model)
+    np.testing.assert_allclose(before["anycast_ms"], healthy["anycast_ms"])
+    # explain panel
+    e0 = svc.explain_client(catalog, s0, 0, "eu-central-1").ranking
+    e1 = svc.explain_client(catalog, s1, 0, "eu-central-1").ranking
+    assert (e1["internet_ms"].to_numpy() >= e0["internet_ms"].to_numpy() - 1e-9).all()
+    assert (e1["internet_ms"].to_numpy() > e0["internet_ms"].to_numpy()).any()
+    # N-1 RTTs and its staleness key
+    n0 = svc.n_minus_one_analysis(catalog, s0, "eu-central-1")
+    n1 = svc.n_minus_one_analysis(catalog, s1, "eu-central-1")
+    assert not np.allclose(n0["p50_before_ms"], n1["p50_before_ms"])
+    assert capacity.n1_key(s0, "x") != capacity.n1_key(s1, "x")
+    assert capacity.n1_key(s0, "x") == capacity.n1_key(Scenario(
+        clients=s0.clients, down=s0.down), "x")
+
+
+def test_nearest_answer_under_overrides_matches_rank_pops(catalog):
+    m = (("fibre_km_per_ms", 150.0), ("backbone_overhead_ms", 10.0))
+    a = services.nearest_answer(catalog, 48.85, 2.35, "us-east-1", model=m)
+    r = services.rank_for_point(catalog, 48.85, 2.35, "us-east-1", model=m)
+    assert [row["id"] for row in a["ranked"]] == list(r["pop_id"])
+    np.testing.assert_allclose([row["anycast_ms"] for row in a["ranked"]],
+                               r["anycast_ms"].round(1), atol=0.051)
+    d = services.nearest_answer(catalog, 48.85, 2.35, "us-east-1")
+    assert a["pop"]["backbone_ms"] > d["pop"]["backbone_ms"]
