@@ -45,6 +45,20 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a boolean (use 1/0, true/false)")
 
 
+#: Values of ``ANYCAST_JOBS``.
+JOBS_CHOICES = ("auto", "diskcache", "celery")
+
+
+def _jobs(env: Mapping[str, str]) -> str:
+    raw = (env.get("ANYCAST_JOBS") or "auto").strip().lower()
+    if raw not in JOBS_CHOICES:
+        raise SettingsError(f"ANYCAST_JOBS={raw!r} is not one of {', '.join(JOBS_CHOICES)}")
+    if raw == "celery" and not env.get("REDIS_URL"):
+        raise SettingsError("ANYCAST_JOBS=celery needs REDIS_URL (the Celery broker and result "
+                            "store)")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """All knobs of one app instance. Build with :meth:`from_env` or directly in tests."""
@@ -67,6 +81,13 @@ class Settings:
     #: Folder of background jobs (N-1 analysis): progress and results, shared by the workers of
     #: one host; ``ANYCAST_JOBS_DIR``. None = ``$TMPDIR/anycast-eip-jobs-<uid>``.
     jobs_dir: Path | None = None
+    #: Who runs background jobs (``ANYCAST_JOBS``): ``auto`` = Celery workers through
+    #: ``redis_url`` when it is set, else Diskcache in the web workers; ``diskcache`` or
+    #: ``celery`` to choose explicitly (``celery`` needs ``REDIS_URL``). See dashboard/jobs.py.
+    jobs: str = "auto"
+    #: Celery only: seconds a queued job may wait for a worker before the page gives up and says
+    #: so (``ANYCAST_JOBS_QUEUE_TIMEOUT``); the queued message expires at the same time.
+    jobs_queue_timeout_s: int = 120
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8050
@@ -86,6 +107,9 @@ class Settings:
             max_clients=_int(env, "ANYCAST_MAX_CLIENTS", base.max_clients, 1),
             latency_params=Path(env.get("ANYCAST_LATENCY_PARAMS") or base.latency_params),
             jobs_dir=Path(env["ANYCAST_JOBS_DIR"]) if env.get("ANYCAST_JOBS_DIR") else None,
+            jobs=_jobs(env),
+            jobs_queue_timeout_s=_int(env, "ANYCAST_JOBS_QUEUE_TIMEOUT",
+                                      base.jobs_queue_timeout_s, 1),
             debug=_bool(env, "ANYCAST_DEBUG", base.debug),
             host=env.get("HOST") or base.host,
             port=_int(env, "PORT", base.port, 1),
@@ -107,6 +131,8 @@ ENV_VARS = (
     "ANYCAST_MAX_CLIENTS",
     "ANYCAST_LATENCY_PARAMS",
     "ANYCAST_JOBS_DIR",
+    "ANYCAST_JOBS",
+    "ANYCAST_JOBS_QUEUE_TIMEOUT",
     "ANYCAST_DEBUG",
     "HOST",
     "PORT",

@@ -1,0 +1,314 @@
+"""Background jobs on Celery (``REDIS_URL`` set): which manager the settings pick, the manager
+against a real redis-server without a worker, and the N-1 analysis in a real browser against the
+Procfile's own processes (redis-server, gunicorn ``web:``, celery ``worker:``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from dash import DiskcacheManager
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from dashboard import ids, jobs
+from dashboard.jobs import CeleryJobs, background_manager, celery_app_of
+from dashboard.settings import Settings, SettingsError
+from tests.conftest import ROOT
+from tests.serving.conftest import VENV_BIN, free_port, start_gunicorn
+from tests.serving.test_gunicorn import local_command
+
+REDIS = "redis://127.0.0.1:6390/0"  # never contacted by the manager-choice tests
+
+
+# -- which manager ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("settings, kind", [
+    (Settings(), "diskcache"),
+    (Settings(redis_url=REDIS), "celery"),  # the issue: Celery with Redis when REDIS_URL is set
+    (Settings(redis_url=REDIS, jobs="celery"), "celery"),
+    (Settings(redis_url=REDIS, jobs="diskcache"), "diskcache"),  # Redis for the cache only
+    (Settings(jobs="diskcache"), "diskcache"),
+])
+def test_background_manager_follows_the_settings(settings, kind, tmp_path):
+    manager = background_manager(settings.with_(jobs_dir=tmp_path / "jobs"))
+    if kind == "diskcache":
+        assert isinstance(manager, DiskcacheManager)
+        assert (tmp_path / "jobs").is_dir()
+    else:
+        assert isinstance(manager, CeleryJobs)
+        assert not (tmp_path / "jobs").exists()  # nothing on local disk
+        conf = manager.handle.conf
+        assert conf.broker_url == REDIS and conf.result_backend == REDIS
+        assert conf.task_default_queue == jobs.QUEUE and conf.task_track_started
+        assert conf.result_expires == jobs.JOB_EXPIRE_S
+        assert manager.queue_timeout_s == settings.jobs_queue_timeout_s == 120
+
+
+def test_jobs_settings_from_the_environment():
+    assert Settings.from_env({}).jobs == "auto"
+    s = Settings.from_env({"REDIS_URL": REDIS, "ANYCAST_JOBS": " Celery ",
+                           "ANYCAST_JOBS_QUEUE_TIMEOUT": "30"})
+    assert (s.jobs, s.jobs_queue_timeout_s) == ("celery", 30)
+    assert Settings.from_env({"REDIS_URL": REDIS, "ANYCAST_JOBS": "diskcache"}).jobs == "diskcache"
+    for env, match in [({"ANYCAST_JOBS": "celery"}, "needs REDIS_URL"),
+                       ({"ANYCAST_JOBS": "rq"}, "ANYCAST_JOBS"),
+                       ({"ANYCAST_JOBS_QUEUE_TIMEOUT": "0"}, "ANYCAST_JOBS_QUEUE_TIMEOUT")]:
+        with pytest.raises(SettingsError, match=match):
+            Settings.from_env(env)
+    with pytest.raises(SettingsError, match="needs REDIS_URL"):
+        background_manager(Settings(jobs="celery"))
+
+
+@pytest.mark.filterwarnings("error::celery.exceptions.DuplicateTaskNameWarning")
+def test_the_worker_module_needs_celery_jobs(catalog):
+    from dashboard.app import create_app
+
+    with pytest.raises(SettingsError, match="REDIS_URL"):
+        celery_app_of(create_app(Settings(), catalog))
+    app = create_app(Settings(redis_url=REDIS), catalog)
+    celery_app = celery_app_of(app)
+    # The N-1 callback is registered as a task of that Celery app, as the worker will see it.
+    names = [n for n in celery_app.tasks if n.startswith("background_callback_")]
+    assert names and all(n[len("background_callback_"):] in app._background_manager.func_registry
+                         for n in names)
+
+
+# -- the manager on a real Redis, no worker -------------------------------------------------------
+
+@pytest.mark.redis
+@pytest.mark.filterwarnings("ignore:Call to deprecated setex:DeprecationWarning")  # Celery/redis 8
+def test_a_job_nobody_takes_says_so_and_gives_up(redis_server, monkeypatch):
+    manager = background_manager(Settings(redis_url=redis_server.url, jobs_queue_timeout_s=2))
+    manager.notice_after_s = 0.5
+
+    @manager.handle.task(name="anycast_test_job", shared=False)
+    def job_fn(*args):  # pragma: no cover - no worker runs it
+        pass
+
+    r = redis_server.client()
+    job = manager.call_job_fn("k1", job_fn, ["x"], {})
+    assert manager.job_running(job)
+    assert r.pubsub_channels() == []  # the web side polls; it never subscribes to results
+    assert manager.get_updated_props("k1") == {}  # too early for a notice
+    # The message waits in our queue, with an expiry so that a late worker skips it.
+    queued = r.lrange(jobs.QUEUE, 0, -1)
+    assert len(queued) == 1 and b'"expires"' in queued[0] and job.encode() in queued[0]
+
+    time.sleep(0.7)
+    status = manager.get_updated_props("k1")[ids.N1_STATUS]["children"]
+    assert "waiting for a background worker" in status and manager.job_running(job)
+
+    time.sleep(1.6)
+    assert not manager.job_running(job)  # Dash stops polling: no output, running state off
+    status = manager.get_updated_props("k1")[ids.N1_STATUS]["children"]
+    assert status.startswith("Not run: no background worker took the job within 2 s")
+    assert "ANYCAST_JOBS=diskcache" in status
+
+    # A job that died in the worker, and one whose worker vanished while it ran.
+    failed = manager.call_job_fn("k3", job_fn, ["x"], {})
+    manager.handle.backend.store_result(failed, RuntimeError("killed"), "FAILURE")
+    assert not manager.job_running(failed)
+    assert "stopped in the worker (failure)" in \
+        manager.get_updated_props("k3")[ids.N1_STATUS]["children"]
+    lost = manager.call_job_fn("k4", job_fn, ["x"], {})
+    manager.handle.backend.store_result(lost, None, "STARTED")
+    assert manager.job_running(lost) and manager.get_updated_props("k4") == {}
+    r.set(manager._queued_key(lost), repr(time.time() - 2 - jobs.JOB_TIME_LIMIT_S - 31))
+    assert not manager.job_running(lost)
+    assert "stopped answering" in manager.get_updated_props("k4")[ids.N1_STATUS]["children"]
+
+    # Dash's signing secret for job handles: shared by all web workers, and never expires.
+    secret = manager.get_or_create_signing_secret(lambda: b"first")
+    assert manager.get_or_create_signing_secret(lambda: b"second") == secret == b"first"
+    assert r.ttl(manager.SIGNING_SECRET_KEY) == -1
+
+
+@pytest.mark.redis
+def test_redis_down_fails_a_click_fast_then_recovers(redis_server):
+    manager = background_manager(Settings(redis_url=redis_server.url))
+
+    @manager.handle.task(name="anycast_test_job", shared=False)
+    def job_fn(*args):  # pragma: no cover - no worker runs it
+        pass
+
+    redis_server.stop()
+    t0 = time.monotonic()
+    with pytest.raises(Exception):  # Dash answers the click with an error; the button returns
+        manager.call_job_fn("k2", job_fn, ["x"], {})
+    assert time.monotonic() - t0 < 3  # not Celery's ~20 s of result-store reconnects
+    redis_server.start()
+    job = manager.call_job_fn("k2", job_fn, ["x"], {})
+    assert manager.job_running(job)
+
+
+# -- real processes: redis-server, gunicorn (web:) and celery (worker:) from the Procfile --------
+
+def procfile_command(name: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line[len(name) + 1:].strip()
+    raise AssertionError(f"Procfile has no {name}: process")
+
+
+class Worker:
+    """The Procfile's ``worker:`` command in its own process group (Celery forks pool
+    children), stopped through its pid: SIGTERM is Celery's warm shutdown."""
+
+    def __init__(self, env: dict[str, str], log: Path):
+        full = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        full.update(env)
+        full["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+        self.log = log
+        self.proc = subprocess.Popen(["bash", "-c", "exec " + procfile_command("worker")],
+                                     cwd=ROOT, env=full, stdout=open(log, "wb"),
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if " ready." in self.log.read_text():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(f"celery worker not ready: {self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+
+
+@pytest.mark.slow
+def test_the_procfile_worker_refuses_to_start_without_redis(tmp_path: Path):
+    worker = Worker({"ANYCAST_JOBS_DIR": str(tmp_path / "jobs")}, tmp_path / "worker.log")
+    assert worker.proc.wait(timeout=60) == 4  # gunicorn's "App failed to load", as wsgi.py
+    assert worker.log.read_text().strip() == (
+        "anycast-dashboard worker: cannot start: background jobs are not configured for Celery: "
+        "the worker needs REDIS_URL (and ANYCAST_JOBS unset, auto or celery)")
+
+
+PAGE = ("/?clients=48.8566,2.3522,Paris,300;35.6895,139.6917,Tokyo,900;-33.87,151.21,Sydney,50"
+        "&capacity=*:0.5")
+HEAVY = "/?demand=population&capacity=*:2"  # 34,006 demand points
+N1_POPS = (f"return Array.from(document.querySelectorAll("
+           f"'#{ids.N1_TABLE} td[data-dash-column=\"pop_id\"]')).map(td => td.innerText.trim())")
+
+
+def open_capacity(d, port: int, page: str = PAGE) -> None:
+    d.get(f"http://127.0.0.1:{port}{page}")
+    WebDriverWait(d, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".view-tab"))
+    d.find_element(By.CSS_SELECTOR, f"#{ids.VIEW_TABS} .view-tab:nth-child(2)").click()
+    WebDriverWait(d, 30).until(lambda d: "Gbps" in d.find_element(By.ID, ids.CAPACITY_KPIS).text)
+
+
+def status(d) -> str:
+    return d.find_element(By.ID, ids.N1_STATUS).text
+
+
+def run_n1_until_done(d, timeout: float = 60) -> float:
+    t0 = time.monotonic()
+    d.find_element(By.ID, ids.N1_RUN).click()
+    WebDriverWait(d, timeout).until(lambda d: "Done" in status(d))
+    seconds = time.monotonic() - t0
+    WebDriverWait(d, 20).until(lambda d: len(d.execute_script(N1_POPS)) == 19)
+    assert set(d.execute_script(N1_POPS)) >= {"NRT", "CDG", "SYD"}
+    assert "Computed" in d.find_element(By.ID, ids.N1_NOTE).text
+    return seconds
+
+
+def celery_log_ok(log: str) -> None:
+    assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
+    assert "Received unregistered task" not in log
+
+
+@pytest.mark.e2e
+@pytest.mark.redis
+@pytest.mark.slow
+def test_n1_runs_on_the_celery_worker_with_progress_and_cancel(dash_br, redis_server,
+                                                               tmp_path: Path):
+    port = free_port()
+    env = {"REDIS_URL": redis_server.url, "ANYCAST_JOBS_DIR": str(tmp_path / "jobs"),
+           "CELERY_CONCURRENCY": "1"}
+    worker = Worker(env, tmp_path / "worker.log")
+    server = None
+    try:
+        worker.wait_ready()
+        server = start_gunicorn(local_command(), {**env, "PORT": str(port), "WEB_CONCURRENCY": "2"},
+                                tmp_path / "gunicorn.log", port)
+        d = dash_br.driver
+        open_capacity(d, port)
+        run_n1_until_done(d)
+        r = redis_server.client()
+        metas = [r.get(k) for k in r.keys("celery-task-meta-*")]
+        assert len(metas) == 1 and b'"SUCCESS"' in metas[0], metas
+
+        # A heavy run (34,000 demand points): the worker's progress reaches the page; Cancel
+        # stops the job in the worker (Celery terminates the pool process).
+        open_capacity(d, port, HEAVY)
+        d.find_element(By.ID, ids.N1_RUN).click()
+        WebDriverWait(d, 30, poll_frequency=0.05).until(
+            lambda d: d.find_element(By.ID, ids.N1_PROGRESS).get_attribute("value")
+            not in ("0", "100") and "clients" in status(d))
+        d.find_element(By.ID, ids.N1_CANCEL).click()
+        WebDriverWait(d, 10).until(lambda d: d.find_element(By.ID, ids.N1_RUN).is_enabled())
+        WebDriverWait(d, 10).until(lambda d: "Terminating" in worker.log.read_text())
+        assert "Done" not in status(d)
+        run_n1_until_done(d)  # the worker replaced its pool process
+        assert "34,006 demand points" in d.find_element(By.ID, ids.N1_NOTE).text
+    finally:
+        if server is not None:
+            server.stop()
+        worker.stop()
+    log = worker.log.read_text()
+    celery_log_ok(log)
+    assert log.count("succeeded in") == 2 and log.count("Terminating") == 1, log[-3000:]
+    assert f".> {jobs.QUEUE} " in log  # the worker listens on our queue
+    assert not (tmp_path / "jobs").exists()  # nothing went through Diskcache
+    web = server.log.read_text()
+    assert "Traceback" not in web and "Booting worker" in web
+
+
+@pytest.mark.e2e
+@pytest.mark.redis
+@pytest.mark.slow
+def test_without_a_worker_the_page_says_so_then_a_worker_takes_the_next_run(
+        dash_br, redis_server, tmp_path: Path):
+    port = free_port()
+    env = {"REDIS_URL": redis_server.url, "ANYCAST_JOBS_QUEUE_TIMEOUT": "6"}
+    server = start_gunicorn(local_command(), {**env, "PORT": str(port), "WEB_CONCURRENCY": "2"},
+                            tmp_path / "gunicorn.log", port)
+    worker = None
+    try:
+        d = dash_br.driver
+        open_capacity(d, port)
+        run = d.find_element(By.ID, ids.N1_RUN)
+        run.click()
+        WebDriverWait(d, 15).until(lambda d: "waiting for a background worker" in status(d))
+        assert not run.is_enabled()  # still running
+        WebDriverWait(d, 20).until(lambda d: status(d).startswith("Not run: no background worker"))
+        WebDriverWait(d, 5).until(lambda d: run.is_enabled())  # the page is usable again
+        assert not d.execute_script(N1_POPS)
+
+        # A worker started now skips the expired job, and runs the next one.
+        worker = Worker(env, tmp_path / "worker.log")
+        worker.wait_ready()
+        run_n1_until_done(d)
+    finally:
+        server.stop()
+        if worker is not None:
+            worker.stop()
+    log = worker.log.read_text()
+    celery_log_ok(log)
+    assert log.count("Discarding revoked task") == 1  # the job given up had expired
+    assert log.count("succeeded in") == 1, log[-3000:]
+    assert "Traceback" not in server.log.read_text()
