@@ -205,12 +205,23 @@ class CeleryJobs(CeleryManager):
         # saves a pub/sub connection per web worker, and with Redis down a click fails in
         # under a second instead of blocking the web worker through ~20 s of reconnects.
         self.handle.backend.on_task_call = _no_result_subscription
-        task = job_fn.apply_async((key, self._make_progress_key(key), args, context),
-                                  expires=self.queue_timeout_s)
-        job = task.task_id
-        ttl = int(self.queue_timeout_s + JOB_TIME_LIMIT_S + JOB_EXPIRE_S)
-        self._redis.set(self._queued_key(job), repr(time.time()), ex=ttl)
-        self._redis.set(self._job_of_key(key), job, ex=ttl)
+        from kombu.exceptions import OperationalError
+        from redis.exceptions import RedisError
+        from werkzeug.exceptions import ServiceUnavailable
+
+        try:
+            task = job_fn.apply_async((key, self._make_progress_key(key), args, context),
+                                      expires=self.queue_timeout_s)
+            job = task.task_id
+            ttl = int(self.queue_timeout_s + JOB_TIME_LIMIT_S + JOB_EXPIRE_S)
+            self._redis.set(self._queued_key(job), repr(time.time()), ex=ttl)
+            self._redis.set(self._job_of_key(key), job, ex=ttl)
+        except (OperationalError, RedisError, OSError) as exc:
+            # An outage of the job queue, not a bug: a JSON 503 naming it (the page keeps its
+            # state and the Run button comes back), not a logged 500.
+            raise ServiceUnavailable("background jobs are unavailable: the Redis job queue "
+                                     f"cannot be reached ({type(exc).__name__}); try again "
+                                     "later") from None
         return job
 
     def _queued_at(self, job: str) -> float | None:
