@@ -126,6 +126,61 @@ def test_malformed_dash_callback_requests_are_a_json_400(client, body, message):
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
 
 
+PILLS = ('..{"pop":["ALL"],"type":"pop-toggle"}.className...{"pop":["ALL"],"type":"pop-toggle"}'
+         '.title...pop-status-count.children..')
+PILL_OUT = '{"pop":["ALL"],"type":"pop-toggle"}'
+STORE_IN = [{"id": "scenario-store", "property": "data", "value": {}}]
+
+
+@pytest.mark.parametrize("body,message", [
+    # Dash compares `outputs` with the callback's own and raised (500) when they differ
+    ({"output": "endpoint-info.children", "changedPropIds": [],
+      "inputs": [{"id": "origin-select", "property": "value", "value": "us-west-1"},
+                 {"id": "endpoint-type", "property": "value", "value": "CLB"}]},
+     "outputs: missing"),
+    ({"output": "endpoint-info.children", "outputs": {"id": "notice", "property": "children"},
+      "changedPropIds": [],
+      "inputs": [{"id": "origin-select", "property": "value", "value": "us-west-1"},
+                 {"id": "endpoint-type", "property": "value", "value": "CLB"}]},
+     "notice.children is not this callback's endpoint-info.children"),
+    ({"output": PILLS, "inputs": STORE_IN, "changedPropIds": ["scenario-store.data"],
+      "outputs": [{"id": PILL_OUT, "property": "className"}, {"id": PILL_OUT, "property": "title"},
+                  {"id": "pop-status-count", "property": "children"}]},
+     "outputs[0]: must be a list (pattern-matching output)"),
+    ({"output": PILLS, "inputs": STORE_IN, "changedPropIds": ["scenario-store.data"],
+      "outputs": [[{"id": PILL_OUT, "property": "className"}], [],
+                  {"id": "pop-status-count", "property": "children"}]},
+     "is not this callback's"),
+    ({"output": PILLS, "inputs": STORE_IN, "changedPropIds": ["scenario-store.data"],
+      "outputs": [[], []]},
+     "outputs: must be a list of 3 outputs"),
+    # Dash json.loads a pattern-matching id of a changed prop (JSONDecodeError: 500)
+    ({"output": PILLS, "inputs": STORE_IN, "changedPropIds": ['{"pop": .n_clicks'],
+      "outputs": [[], [], {"id": "pop-status-count", "property": "children"}]},
+     "changedPropIds: '{\"pop\": .n_clicks' is not an id and a property"),
+])
+def test_callback_requests_whose_outputs_are_not_the_callbacks_are_a_json_400(client, body,
+                                                                              message):
+    resp = client.post("/_dash-update-component", json=body)
+    assert resp.status_code == 400, resp.get_data()[:200]
+    assert message in resp.get_json()["error"]
+
+
+def test_pattern_matching_outputs_as_the_renderer_sends_them_are_accepted(client):
+    outputs = [[{"id": {"type": "pop-toggle", "pop": p}, "property": "className"}
+                for p in ("CDG", "FRA")],
+               [{"id": {"type": "pop-toggle", "pop": p}, "property": "title"}
+                for p in ("CDG", "FRA")],
+               {"id": "pop-status-count", "property": "children"}]
+    body = {"output": PILLS, "outputs": outputs, "changedPropIds": ["scenario-store.data"],
+            "inputs": [{"id": "scenario-store", "property": "data", "value": {"down": ["CDG"]}}]}
+    resp = client.post("/_dash-update-component", json=body)
+    assert resp.status_code == 200, resp.get_data()[:300]
+    pills = resp.get_json()["response"]
+    assert [v["className"] for v in pills.values() if "className" in v] == \
+        ["pop-pill pop-down", "pop-pill pop-up"]
+
+
 def test_well_formed_callback_with_hostile_values_answers_normally(client):
     body = {"output": "city-search.options", "outputs": {"id": "city-search",
                                                           "property": "options"},
