@@ -155,7 +155,10 @@ def init_hardening(app: Dash) -> None:
     def check() -> Response | None:
         if request.path != path or request.method != "POST":
             return None
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)  # silent: ValueError only
+        except RecursionError:
+            return _json_error(400, "body is not acceptable JSON: nested too deeply")
         if body is None:
             return _json_error(400, "body is not JSON (expected a Dash callback request)")
         try:

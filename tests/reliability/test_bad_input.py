@@ -181,6 +181,14 @@ def test_pattern_matching_outputs_as_the_renderer_sends_them_are_accepted(client
         ["pop-pill pop-down", "pop-pill pop-up"]
 
 
+@pytest.mark.parametrize("body", [b"[" * 5000 + b"]" * 5000, b'{"a":' * 3000 + b"1" + b"}" * 3000])
+def test_callback_body_nested_deeper_than_the_json_parser_recurses_is_a_json_400(client, body):
+    # Flask's get_json(silent=True) silences ValueError only: RecursionError was a 500
+    resp = client.post("/_dash-update-component", data=body, content_type="application/json")
+    assert resp.status_code == 400
+    assert resp.get_json()["error"] == "body is not acceptable JSON: nested too deeply"
+
+
 def test_well_formed_callback_with_hostile_values_answers_normally(client):
     body = {"output": "city-search.options", "outputs": {"id": "city-search",
                                                           "property": "options"},
