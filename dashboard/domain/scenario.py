@@ -82,6 +82,12 @@ def clean_name(name: object) -> str:
     return text[:MAX_NAME_CHARS].strip()
 
 
+def _clip(value: object, n: int = 40) -> str:
+    """``repr(value)`` for a message, shortened (a JSON integer can have any number of digits)."""
+    text = repr(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def _round_coord(value: float) -> float:
     out = round(float(value), COORD_DECIMALS)
     return 0.0 if out == 0 else out  # no "-0.0" in links
@@ -109,16 +115,16 @@ class Client:
         for fname, limit in (("lat", 90.0), ("lon", 180.0)):
             try:
                 v = float(getattr(self, fname))
-            except (TypeError, ValueError):
-                raise ValueError(f"{fname} {getattr(self, fname)!r} is not a number") from None
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"{fname} {_clip(getattr(self, fname))} is not a number") from None
             if not math.isfinite(v) or abs(v) > limit:
                 word = "latitude" if fname == "lat" else "longitude"
                 raise ValueError(f"{word} {v:g} is outside [-{limit:g}, {limit:g}] degrees")
             object.__setattr__(self, fname, _round_coord(v))
         try:
             w = float(self.weight)
-        except (TypeError, ValueError):
-            raise ValueError(f"weight {self.weight!r} is not a number") from None
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"weight {_clip(self.weight)} is not a number") from None
         if not math.isfinite(w) or w < 0:
             raise ValueError(f"weight {w:g} must be a finite number >= 0")
         object.__setattr__(self, "weight", _norm_weight(w))
@@ -706,8 +712,8 @@ def _gbps(value: object, what: str) -> float:
     """A positive finite number (Gbps or Mbps per unit) normalised to 6 significant digits."""
     try:
         v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} {value!r} is not a number") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{what} {_clip(value)} is not a number") from None
     if not math.isfinite(v) or v <= 0 or v > MAX_GBPS:
         raise ValueError(f"{what} {v:g} must be a number > 0 and <= {MAX_GBPS:g}")
     return _norm_weight(v)
@@ -729,9 +735,9 @@ def _normalise_capacity_fields(s: Scenario) -> None:
         try:
             index, pop = item
             index = int(index)
-        except (TypeError, ValueError):
-            raise ValueError(f"observed: {item!r} is not a (client index, access point) pair") \
-                from None
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"observed: {_clip(item)} is not a (client index, access point) "
+                             "pair") from None
         if not 0 <= index < len(s.clients):
             raise ValueError(f"observed: client #{index + 1} does not exist "
                              f"({len(s.clients)} clients)")
