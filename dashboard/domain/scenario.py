@@ -310,6 +310,32 @@ class Scenario:
             raise ValueError(f"no endpoint is associated in {region}")
         return replace(self, endpoints_down=self.endpoints_down ^ {region})
 
+    def unknown_ids(self, pop_ids: Sequence[str], origin_ids: Sequence[str]) -> list[str]:
+        """Access points and regions this scenario names that are not in ``pop_ids`` /
+        ``origin_ids`` (the running catalog), described ("access point XYZ", "region ab-1")."""
+        pops, regions = set(pop_ids), set(origin_ids)
+        named_regions = {r for r in (self.origin,) if r is not None} \
+            | set(self.endpoints_down) | {r for r, _ in self.mappings}
+        named_pops = set(self.down) | {p for _, ps in self.mappings for p in ps} \
+            | {p for _, p in self.observed} | {p for p, _ in self.capacity}
+        return ([f"access point {p[:40]}" for p in sorted(named_pops - pops)]
+                + [f"region {r[:40]}" for r in sorted(named_regions - regions)])
+
+    def known(self, pop_ids: Sequence[str], origin_ids: Sequence[str]) -> "Scenario":
+        """This scenario without the access points and regions the catalog does not have (a
+        store written before the catalog changed, or not by this app): an unknown origin falls
+        back to the default, a Normal endpoint in an unknown region is dissociated."""
+        if not self.unknown_ids(pop_ids, origin_ids):
+            return self
+        pops, regions = set(pop_ids), set(origin_ids)
+        mappings = tuple((r, tuple(p for p in ps if p in pops)) for r, ps in self.mappings
+                         if r in regions)
+        return replace(self, origin=self.origin if self.origin in regions else None,
+                       down=self.down & pops, endpoints_down=self.endpoints_down & regions,
+                       mappings=tuple(m for m in mappings if m[1]),
+                       observed=tuple((i, p) for i, p in self.observed if p in pops),
+                       capacity=tuple((p, g) for p, g in self.capacity if p in pops))
+
     def sanitized(self, default_region: str) -> tuple["Scenario", list[str]]:
         """The largest valid endpoint set from this scenario, and what was dropped and why.
 

@@ -35,12 +35,62 @@ BAD_STORES = [[1], "x", {"clients": "x"}, {"clients": [{"lat": HUGE, "lon": 0}]}
 CONFUSED = [None, 0, 1.5, True, "x", [], [None], [[1]], {}, {"a": [1]}, HUGE, float("nan")]
 
 
+def applied(catalog, request, scenario: Scenario = S) -> tuple[Scenario, list[str]]:
+    store, _url, _origin, _endpoint, notices = sc.scenario_event(
+        ids.SCENARIO_EDIT, "", request, None, None, scenario.to_dict(), catalog, SETTINGS)
+    return Scenario.from_dict(store), [n.children for n in notices]
+
+
 # -- the scenario store ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("store", BAD_STORES[3:], ids=["lat", "observed", "capacity", "scale"])
 def test_numbers_a_float_cannot_hold_are_a_value_error_not_an_overflow_error(store):
     with pytest.raises(ValueError, match="is not a"):
         Scenario.from_dict(store)
+
+
+@pytest.mark.parametrize("request_", [
+    sc.edit("endpoint_add", region="mars-1", pops=["CDG"]),
+    sc.edit("endpoint_add", region="us-east-1", pops=["ZZZ"]),
+    sc.edit("observe", index=0, pop="ZZZ"),
+    sc.edit("capacity", capacity={"ZZZ": 2}),
+    sc.edit("replace", scenario={**STORE, "down": ["ZZZ"]}, source="x.json"),
+], ids=["region", "mapped pop", "observed", "capacity", "replace"])
+def test_an_edit_naming_ids_the_catalog_does_not_have_is_refused(catalog, request_):
+    new, notices = applied(catalog, request_)
+    assert new == S
+    assert len(notices) == 1 and notices[0].startswith("Not applied:")
+    assert "unknown to this dashboard" in notices[0]
+
+
+@pytest.mark.parametrize("request_,message", [
+    ({"op": "client_set", "key": ["cities25k"]}, "unknown client set"),
+    ({"op": "set_down", "down": 5}, "down must be a list"),
+    ({"op": "endpoint_add", "region": "us-east-1", "pops": 7}, "pops must be a list"),
+    ({"op": "endpoint_map", "region": "us-east-1", "pops": "CDG"}, "pops must be a list"),
+    ({"op": "observe", "index": float("inf"), "pop": "LHR"}, "is not a whole number"),
+    ({"op": "observe", "index": True, "pop": "LHR"}, "is not a whole number"),
+    ({"op": "capacity", "capacity": ["CDG", 2]}, "capacity must be an object"),
+    ({"op": "capacity", "capacity": {"CDG": HUGE}}, "is not a number"),
+    ({"op": "capacity", "default_gbps": HUGE}, "is not a number"),
+    ({"op": "replace", "scenario": {"clients": [{"lat": HUGE, "lon": 0}]}}, "not a number"),
+], ids=["set key list", "down int", "pops int", "pops str", "index inf", "index bool",
+        "capacity list", "capacity huge", "default huge", "replace huge"])
+def test_edits_of_the_wrong_shape_are_an_error_notice_and_change_nothing(catalog, request_,
+                                                                        message):
+    new, notices = applied(catalog, {"nonce": 1, **request_})
+    assert new == S
+    assert any(message in n for n in notices), notices
+
+
+def test_a_preset_value_that_is_not_text_is_no_edit(catalog):
+    gazetteer = load_gazetteer()
+    for value in CONFUSED:  # key.startswith was an AttributeError (500) for a number
+        if not isinstance(value, str):
+            assert sc.preset_edit(gazetteer, catalog, value) is None
+    assert sc.preset_edit(gazetteer, catalog, "demand:cities25k")["op"] == "client_set"
+    unknown = sc.preset_edit(gazetteer, catalog, "x")
+    assert unknown["notices"][0]["text"].startswith("unknown preset 'x'; known: capitals")
 
 
 # -- support ---------------------------------------------------------------------------------
