@@ -93,6 +93,58 @@ def test_a_preset_value_that_is_not_text_is_no_edit(catalog):
     assert unknown["notices"][0]["text"].startswith("unknown preset 'x'; known: capitals")
 
 
+# -- capacity planning ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("rows", [{"id": "CDG"}, "601", 3, [None], [["CDG", 3]], ["1"],
+                                  [{"id": ["CDG"], "capacity_gbps": 3}],
+                                  [{"id": {"a": 1}, "capacity_gbps": 3}]])
+def test_utilisation_table_data_of_another_shape_is_no_edit(catalog, rows):
+    assert cap_cb.table_edit(rows, STORE, catalog) is no_update
+
+
+def test_a_capacity_cell_too_large_for_a_float_is_a_notice(catalog):
+    req = cap_cb.table_edit([{"id": "CDG", "capacity_gbps": HUGE}], STORE, catalog)
+    assert req["op"] == "notice" and "CDG" in req["notices"][0]["text"]
+    assert cap_cb.control_edit(ids.DEMAND_SCALE, None, HUGE, None, STORE)["op"] == "notice"
+    assert cap_cb.controls_for(STORE, "clients", HUGE, [1]) is not no_update
+
+
+@pytest.mark.parametrize("source", [["clients"], {"a": 1}, "everyone", 1])
+def test_a_demand_source_that_is_not_one_of_the_two_is_no_edit(source):
+    assert cap_cb.control_edit(ids.DEMAND_SOURCE, source, None, None, STORE) is no_update
+
+
+def _n1(catalog) -> dict:
+    return cap_cb.run_n1(STORE, catalog, SETTINGS)
+
+
+@pytest.mark.parametrize("change", [
+    lambda r: [None], lambda r: "-2+3", lambda r: {**r, "rows": {"a": 1}},
+    lambda r: {**r, "rows": [None]}, lambda r: {**r, "rows": [[1, 2]]},
+    lambda r: {**r, "points": {}}, lambda r: {**r, "points": HUGE},
+    lambda r: {**r, "computed": ["x"]},
+    lambda r: {**r, "rows": [{k: v for k, v in r["rows"][0].items() if k != "demand_moved"}]},
+    lambda r: {**r, "rows": [{**r["rows"][0], "p95_change_ms": "12"}]},
+    lambda r: {**r, "rows": [{**r["rows"][0], "worst_utilisation": [1]}]},
+    lambda r: {**r, "rows": [{**r["rows"][0], "pop_id": None}]},
+], ids=["list", "text", "rows dict", "row None", "row list", "points dict", "points huge",
+        "computed list", "column missing", "number as text", "number as list", "id None"])
+def test_an_n1_result_of_another_shape_keeps_the_n1_panel(catalog, change):
+    """n1-result.data is a browser store: a row without a column was a KeyError, text where a
+    number goes a TypeError (500)."""
+    bad = change(_n1(catalog))
+    for call in (lambda: cap_cb.n1_outputs(bad, STORE, catalog, SETTINGS),
+                 lambda: cap_cb.n1_download(bad), lambda: cap_cb.n1_rows(bad)):
+        with pytest.raises(PreventUpdate):
+            call()
+
+
+def test_a_valid_n1_result_still_shows(catalog):
+    rows, _fig, note = cap_cb.n1_outputs(_n1(catalog), STORE, catalog, SETTINGS)
+    assert len(rows) == 18 and "Computed" in str(note)  # CDG is down: 18 healthy PoPs
+    assert cap_cb.n1_outputs(None, STORE, catalog, SETTINGS)[0] == []
+
+
 # -- support ---------------------------------------------------------------------------------
 
 CLIENT_CURVE = figures.map_trace_index(figures.CLIENTS)

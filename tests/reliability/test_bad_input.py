@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+import urllib.parse
 
 import pytest
 
@@ -187,6 +189,39 @@ def test_callback_body_nested_deeper_than_the_json_parser_recurses_is_a_json_400
     resp = client.post("/_dash-update-component", data=body, content_type="application/json")
     assert resp.status_code == 400
     assert resp.get_json()["error"] == "body is not acceptable JSON: nested too deeply"
+
+
+def _n1_request(store) -> dict:
+    return {"output": "n1-result.data", "outputs": {"id": "n1-result", "property": "data"},
+            "inputs": [{"id": "n1-run", "property": "n_clicks", "value": 1}],
+            "state": [{"id": "scenario-store", "property": "data", "value": store}],
+            "changedPropIds": ["n1-run.n_clicks"]}
+
+
+def _n1_job(client, store, timeout_s: float = 30.0):
+    """Start the N-1 background job and poll it as dash-renderer does; the last answer."""
+    first = client.post("/_dash-update-component", json=_n1_request(store))
+    assert first.status_code == 200, first.get_data()[:200]
+    handle = first.get_json()
+    query = urllib.parse.urlencode({"cacheKey": handle["cacheKey"], "job": handle["job"]})
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        resp = client.post("/_dash-update-component?" + query, json=_n1_request(store))
+        if resp.status_code != 200 or b'"response"' in resp.get_data():
+            return resp
+        time.sleep(0.1)
+    raise AssertionError("the N-1 job did not finish")
+
+
+def test_n1_job_with_a_store_the_app_did_not_write_ends_with_no_update(tmp_path, catalog):
+    """The job used to analyse an *empty* scenario instead (capacity.py had its own fallback);
+    a number a float cannot hold made the job fail, and the poll answer with a 500."""
+    client = create_app(Settings(jobs_dir=tmp_path), catalog).server.test_client()
+    for store in ({"clients": "x"}, {"clients": [{"lat": 10**400, "lon": 0}]}):
+        assert _n1_job(client, store).status_code == 204
+    done = _n1_job(client, START.to_dict())
+    assert done.status_code == 200
+    assert len(done.get_json()["response"]["n1-result"]["data"]["rows"]) == 18  # NRT is down
 
 
 def test_well_formed_callback_with_hostile_values_answers_normally(client):
