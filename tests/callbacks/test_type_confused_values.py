@@ -150,6 +150,54 @@ def test_a_valid_n1_result_still_shows(catalog):
 CLIENT_CURVE = figures.map_trace_index(figures.CLIENTS)
 
 
+@pytest.mark.parametrize("click", [
+    [1], "x", {"points": "abc"}, {"points": {"a": 1}}, {"points": [None, 3, "x"]},
+    {"points": [{"curveNumber": CLIENT_CURVE, "customdata": float("inf")}]},
+    {"points": [{"curveNumber": CLIENT_CURVE, "customdata": float("nan")}]},
+    {"points": [{"curveNumber": CLIENT_CURVE, "customdata": 1.5}]},
+    {"points": [{"curveNumber": CLIENT_CURVE, "customdata": -1}]},
+    {"points": [{"curveNumber": CLIENT_CURVE, "customdata": True}]},
+    {"points": [{"curveNumber": CLIENT_CURVE, "lat": [1], "lon": {}}]},
+], ids=range(11))
+def test_a_map_click_of_another_shape_selects_no_client(click):
+    """clickData.get on a list, points of numbers, int(inf) were 500s."""
+    assert sup.selected_client(ids.WORLD_MAP, click, None, STORE) is None
+
+
+@pytest.mark.parametrize("cell", [[1], "x", {"row_id": float("inf")}, {"row_id": float("nan")},
+                                  {"row_id": -3}, {"row_id": True}, {"row_id": [0]}])
+def test_a_table_cell_of_another_shape_selects_no_client(cell):
+    assert sup.selected_client(ids.ASSIGNMENT_TABLE, None, cell, STORE) is None
+
+
+@pytest.mark.parametrize("values,id_list", [
+    (["LHR"], [["x"]]), (["LHR"], ["x"]), (["LHR"], {"a": 1}), (["LHR"], [None]),
+    ([None], {"0": 1}), ("LHR", [{"client": 0}]), (["LHR"], []), (["LHR", "MAD"], [{"client": 0}]),
+    (["LHR"], [{"client": True}]), (["LHR"], [{"client": 0.0}]), (["LHR"], [{"client": HUGE}]),
+    (["LHR"], [{"client": "0"}]), ([["LHR"]], [{"client": 0}]), ([{"a": 1}], [{"client": 0}]),
+], ids=range(14))
+def test_observed_pop_values_or_ids_of_another_shape_are_no_edit(values, id_list):
+    """``id_list[0].get`` on a list, ``id_list[0]`` of a dict (KeyError 0) were 500s."""
+    assert sup.observe_edit(values, id_list, STORE) is no_update
+
+
+def test_observed_pop_edit_still_works():
+    req = sup.observe_edit(["LHR"], [{"type": ids.OBSERVED_POP, "client": 1}], STORE)
+    assert (req["op"], req["index"], req["pop"]) == ("observe", 1, "LHR")
+
+
+def test_the_explain_panel_takes_no_boolean_or_text_as_a_client(catalog):
+    for index in (True, "0", 0.0, [0], HUGE):
+        assert "Pick a client" in str(sup.explain_body(STORE, index, catalog, SETTINGS))
+
+
+@pytest.mark.parametrize("contents", [["data:,", "x"], {"a": ","}, 5, b"data:,e30="])
+def test_an_import_that_is_not_a_data_url_is_a_notice(catalog, contents):
+    req = sup.import_edit(contents, ["x.json"], catalog, SETTINGS)
+    assert req["op"] == "notice" and "Import of the file: empty upload" in \
+        req["notices"][0]["text"]
+
+
 def _file(scenario: dict) -> str:
     doc = {"format": "anycast-eip-scenario", "version": 1, "scenario": scenario}
     return "data:application/json;base64," + base64.b64encode(json.dumps(doc).encode()).decode()
