@@ -49,6 +49,46 @@ def test_numbers_a_float_cannot_hold_are_a_value_error_not_an_overflow_error(sto
         Scenario.from_dict(store)
 
 
+@pytest.mark.parametrize("store", BAD_STORES, ids=range(len(BAD_STORES)))
+def test_a_store_the_app_did_not_write_is_no_update_in_every_view(catalog, store):
+    """capacity.py and support.py fell back to an *empty* scenario (the scenario export
+    downloaded an empty file, the N-1 job analysed nothing); a number a float cannot hold was an
+    OverflowError (500) everywhere."""
+    calls = [
+        lambda: cap_cb.compute_capacity(store, catalog, True),
+        lambda: cap_cb.controls_for(store, "clients", 1, 1),
+        lambda: cap_cb.control_edit(ids.DEMAND_SCALE, "clients", 2, 1, store),
+        lambda: cap_cb.table_edit([{"id": "CDG", "capacity_gbps": 3}], store, catalog),
+        lambda: cap_cb.run_n1(store, catalog, SETTINGS),
+        lambda: sup.client_options(store),
+        lambda: sup.explain_body(store, 0, catalog, SETTINGS),
+        lambda: sup.observe_edit(["LHR"], [{"type": ids.OBSERVED_POP, "client": 0}], store),
+        lambda: sup.assignment_download(store, catalog, SETTINGS),
+        lambda: sup.scenario_download(store),
+        lambda: fo.endpoint_rows(store, catalog, SETTINGS),
+        lambda: fo.whatif_rows(store, catalog, SETTINGS),
+        lambda: results.compute_view(store, None, None, catalog, SETTINGS),
+    ]
+    for call in calls:
+        with pytest.raises(PreventUpdate):
+            call()
+
+
+def test_ids_the_catalog_does_not_have_are_left_out_when_reading_the_store(catalog):
+    """A Normal endpoint in an unknown region was a KeyError in the results and the endpoint
+    list (a store outlives a catalog change; the edit below could write one)."""
+    odd = {**STORE, "origin": "mars-1", "mappings": [["mars-2", ["CDG"]], ["us-east-1", ["ZZZ"]]],
+           "endpoints_down": ["mars-2"], "down": ["CDG", "ZZZ"],
+           "observed": [{"client": 0, "pop": "ZZZ"}], "capacity_gbps": {"ZZZ": 2}}
+    s = sc.scenario_from_store(odd, catalog)
+    assert (s.origin, s.mappings, s.endpoints_down, s.down, s.observed, s.capacity) == \
+        (None, (), frozenset(), frozenset({"CDG"}), (), ())
+    assert Scenario.from_dict(odd).unknown_ids(catalog.pop_ids, catalog.origin_ids) == [
+        "access point ZZZ", "region mars-1", "region mars-2"]
+    assert len(results.compute_view(odd, None, None, catalog, SETTINGS)) == 9
+    assert fo.endpoint_rows(odd, catalog, SETTINGS) and fo.whatif_rows(odd, catalog, SETTINGS)
+
+
 @pytest.mark.parametrize("request_", [
     sc.edit("endpoint_add", region="mars-1", pops=["CDG"]),
     sc.edit("endpoint_add", region="us-east-1", pops=["ZZZ"]),
@@ -219,3 +259,86 @@ def test_an_imported_file_with_numbers_or_ids_we_cannot_use_is_a_notice(catalog,
     the results)."""
     req = sup.import_edit(_file(scenario), "x.json", catalog, SETTINGS)
     assert req["op"] == "notice" and message in req["notices"][0]["text"], req
+
+
+# -- failover --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("store", [[1], "x", 5, {"down": "CDG"}, {"down": [["CDG"]]},
+                                   {"down": {"CDG": 1}}])
+def test_pill_looks_of_a_store_the_app_did_not_write_are_no_update(catalog, store):
+    with pytest.raises(PreventUpdate):
+        fo.pop_pill_looks(store, catalog.pop_ids, {})
+
+
+def test_pills_listed_differently_for_class_and_title_are_no_update():
+    def outputs(pops):
+        return [{"id": {"type": "pop-toggle", "pop": p}, "property": "className"} for p in pops]
+    with pytest.raises(PreventUpdate):  # Dash: "Invalid number of output values" (500)
+        fo.pill_order([outputs(["CDG", "FRA"]), outputs(["CDG"]), {}], ())
+    with pytest.raises(PreventUpdate):  # unhashable ids
+        fo.pill_order([outputs([["CDG"]]), outputs([["CDG"]]), {}], ())
+    assert fo.pill_order([outputs(["CDG", "FRA"]), outputs(["CDG", "FRA"]), {}], ()) == \
+        ["CDG", "FRA"]
+    assert fo.pill_order([], ("LHR",)) == ["LHR"]
+
+
+@pytest.mark.parametrize("trigger", [{"type": "pop-toggle"}, {"type": "pop-toggle", "pop": ["CDG"]},
+                                     {"type": "pop-toggle", "pop": "ZZZ"}, "pop-toggle", None])
+def test_a_pill_id_naming_no_access_point_is_no_edit(catalog, trigger):
+    """``trig["pop"]`` was a KeyError for an id without ``pop``."""
+    assert fo.pill_edit(trigger, True, catalog.pop_ids) is None
+    assert fo.pill_edit({"type": "pop-toggle", "pop": "CDG"}, True, catalog.pop_ids)["pop"] == "CDG"
+
+
+@pytest.mark.parametrize("click", [{"points": [3.5]}, {"points": ["CDG"]}, {"points": [[1]]}])
+def test_a_map_click_point_that_is_not_an_object_toggles_nothing(catalog, click):
+    assert fo.click_edit(click, catalog.pop_ids) is None
+
+
+@pytest.mark.parametrize("trigger,value,region,pops", [
+    (ids.ENDPOINT_ADD, 1, ["us-east-1"], ["CDG"]),
+    (ids.ENDPOINT_ADD, 1, {"r": 1}, ["CDG"]),
+    (ids.ENDPOINT_ADD, 1, "us-east-1", "CDG"),
+    (ids.ENDPOINT_ADD, 1, "us-east-1", [["CDG"]]),
+    (ids.endpoint_control("pops", "us-east-1"), 5, None, None),
+    (ids.endpoint_control("pops", "us-east-1"), ["CDG", 3], None, None),
+    (ids.endpoint_control("pops", "us-east-1"), {"CDG": 1}, None, None),
+    ({"type": "endpoint-pops", "region": ["us-east-1"]}, ["CDG"], None, None),
+    ({"type": "endpoint-down", "region": {"a": 1}}, 1, None, None),
+    ({"type": "endpoint-down"}, 1, None, None),
+], ids=range(10))
+def test_endpoint_controls_of_another_shape_are_no_edit(catalog, trigger, value, region, pops):
+    """sorted() of an int, a list region as a dict key were 500s."""
+    store = S.add_endpoint("us-east-1", ["IAD"], "eu-central-1").to_dict()
+    assert fo.endpoint_edit(trigger, value, store, region, pops, catalog, SETTINGS) == \
+        (no_update, no_update, no_update)
+
+
+@pytest.mark.parametrize("children", [5, "Endpoints: x", {"props": 1}, [{"props": [1]}],
+                                      [{"props": {"children": ["Endpoints: x"]}}], [None, 3]])
+def test_notice_children_of_another_shape_repeat_nothing(children):
+    assert fo.endpoint_messages(children) == []
+
+
+def test_endpoint_messages_still_repeat_endpoint_notices():
+    shown = fo.endpoint_messages([{"props": {"children": "Endpoints: no region"}}])
+    assert [d.children for d in shown] == ["no region"]
+
+
+@pytest.mark.parametrize("prev", [[1], "x", 5, {"clients": "k"}, {"down": "CDG"},
+                                  "routing state with down not a list",
+                                  "routing state with an unhashable down",
+                                  "routing state with mappings of ints"])
+def test_a_failover_before_state_of_another_shape_is_ignored(catalog, prev):
+    """``prev.get`` on a list, ``prev["down"]`` missing, unhashable PoPs were 500s in the
+    results callback; a state the app did not write is now no "before" (no animation)."""
+    state = fo.routing_state(S, "eu-central-1")
+    prev = {"routing state with down not a list": {**state, "down": 3},
+            "routing state with an unhashable down": {**state, "down": [["x"]]},
+            "routing state with mappings of ints": {**state, "down": [], "mappings": [[1, 2]]},
+            }.get(prev, prev) if isinstance(prev, str) else prev
+    assert not fo.is_routing_state(prev)
+    out = results.compute_view(STORE, prev, None, catalog, SETTINGS)
+    view_frames = out[5]
+    assert view_frames["clients"] == []  # nothing animated
+    assert fo.is_routing_state(out[7])
