@@ -2,9 +2,11 @@
 
 Dash's callback endpoint ``POST /_dash-update-component`` trusts its body: a request that is not
 shaped like the renderer's (not an object, no ``output``, an output no callback has, inputs that
-are not a list of ``{"id", "property", "value"}``) reaches ``dict`` look-ups deep in Dash and
-ends as a 500. Anyone can send such a request, so :func:`validate_callback_request` checks the
-shape against the app's registered callbacks first and answers a JSON 400 naming what is wrong.
+are not a list of ``{"id", "property", "value"}``, ``outputs`` that are not the callback's own,
+a pattern-matching id in ``changedPropIds`` that is not JSON) reaches ``dict`` look-ups and
+consistency checks deep in Dash and ends as a 500. Anyone can send such a request, so
+:func:`validate_callback_request` checks the shape against the app's registered callbacks first
+and answers a JSON 400 naming what is wrong.
 It checks *structure* only (which callback, which inputs and states, in which order); the
 *values* are the callbacks' business, and each callback treats them as untrusted (wrong types
 become a notice or no update, never an exception; the fuzz tests send type-confused values to
@@ -22,7 +24,7 @@ import logging
 import os
 from typing import Any, Mapping
 
-from dash import Dash
+from dash import ALL, ALLSMALLER, Dash, Output
 from dash.exceptions import DependencyException
 from flask import Response, request
 
@@ -69,6 +71,45 @@ def _check_items(what: str, items: Any, declared: list[dict[str, Any]]) -> None:
                     f"this callback's {want['id']}.{want['property']}")
 
 
+def _wildcard_all(dep: Any) -> bool:
+    """Whether an output's pattern-matching id has an ALL or ALLSMALLER wildcard (the renderer
+    then sends a list of the matched outputs; MATCH sends one)."""
+    cid = getattr(dep, "component_id", None)
+    return isinstance(cid, dict) and any(v in (ALL, ALLSMALLER) for v in cid.values())
+
+
+def _check_outputs(outputs: Any, declared: Any) -> None:
+    """``outputs`` must name the callback's declared outputs, in order, as Dash's renderer sends
+    them (Dash compares them itself and raises -- a 500 -- when they differ)."""
+    if outputs is None:
+        raise BadCallbackRequest("outputs: missing")
+    multi = isinstance(declared, (list, tuple))
+    wanted = list(declared) if multi else [declared]
+    if multi:
+        if not isinstance(outputs, list) or len(outputs) != len(wanted):
+            raise BadCallbackRequest(f"outputs: must be a list of {len(wanted)} outputs")
+        specs = outputs
+    else:
+        specs = [outputs]
+    for i, (spec, want) in enumerate(zip(specs, wanted)):
+        if _wildcard_all(want):
+            if not isinstance(spec, list):
+                raise BadCallbackRequest(f"outputs[{i}]: must be a list (pattern-matching output)")
+            entries = spec
+        else:
+            entries = [spec]
+        for entry in entries:
+            if (not isinstance(entry, dict) or not isinstance(entry.get("id"), (str, dict))
+                    or not isinstance(entry.get("property"), str)):
+                raise BadCallbackRequest(f"outputs[{i}]: each output must be an object with id "
+                                         "and property")
+            # Dash's own comparison (wildcards match any value); "@<hash>" marks allow_duplicate.
+            if Output(entry["id"], entry["property"].split("@")[0]) != want:
+                raise BadCallbackRequest(
+                    f"outputs[{i}]: {_ident(entry['id'])[:60]}.{entry['property'][:40]} is not "
+                    f"this callback's {want}")
+
+
 def validate_callback_request(body: Any, callback_map: Mapping[str, Any]) -> None:
     """Raise :class:`BadCallbackRequest` unless ``body`` addresses a registered callback with its
     declared inputs and states, in order (values are not checked here)."""
@@ -82,25 +123,22 @@ def validate_callback_request(body: Any, callback_map: Mapping[str, Any]) -> Non
         raise BadCallbackRequest(f"output: no callback produces {output[:80]!r}")
     _check_items("inputs", body.get("inputs"), cb.get("inputs", []))
     _check_items("state", body.get("state"), cb.get("state", []))
-    outputs = body.get("outputs")
-    declared = cb.get("output")
-    if outputs is not None:
-        if isinstance(declared, (list, tuple)):
-            if not isinstance(outputs, list) or len(outputs) != len(declared):
-                raise BadCallbackRequest(f"outputs: must be a list of {len(declared)} outputs")
-            entries = outputs
-        else:
-            entries = outputs if isinstance(outputs, list) else [outputs]
-        for entry in entries:
-            if isinstance(entry, list):  # pattern-matching outputs
-                if not all(isinstance(e, dict) for e in entry):
-                    raise BadCallbackRequest("outputs: each output must be an object")
-            elif not isinstance(entry, dict) or "id" not in entry or "property" not in entry:
-                raise BadCallbackRequest("outputs: each output must be an object with id and "
-                                         "property")
     changed = body.get("changedPropIds", [])
     if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
         raise BadCallbackRequest("changedPropIds: must be a list of strings")
+    for prop_id in changed:
+        # Dash parses a pattern-matching id ('{"type":...}.value') with json.loads.
+        component = prop_id.rpartition(".")[0]
+        if component.startswith("{"):
+            try:
+                parsed = json.loads(component)
+            except (ValueError, RecursionError):
+                parsed = None
+            if not isinstance(parsed, dict):
+                raise BadCallbackRequest(f"changedPropIds: {prop_id[:60]!r} is not an id and a "
+                                         "property")
+    if not cb.get("no_output"):
+        _check_outputs(body.get("outputs"), cb.get("output"))
 
 
 def _json_error(status: int, message: str) -> Response:
@@ -117,7 +155,10 @@ def init_hardening(app: Dash) -> None:
     def check() -> Response | None:
         if request.path != path or request.method != "POST":
             return None
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)  # silent: ValueError only
+        except RecursionError:
+            return _json_error(400, "body is not acceptable JSON: nested too deeply")
         if body is None:
             return _json_error(400, "body is not JSON (expected a Dash callback request)")
         try:

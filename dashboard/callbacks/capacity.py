@@ -17,28 +17,22 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 from dash import Dash, Input, Output, State, ctx, html, no_update
+from dash.exceptions import PreventUpdate
 
 from dashboard import figures_capacity, ids
 from dashboard import services_capacity as svc
-from dashboard.callbacks.scenario import edit, resolve_origin
+from dashboard.callbacks.scenario import edit, resolve_origin, scenario_from_store
 from dashboard.catalog import Catalog
 from dashboard.domain.exports import safe_csv
-from dashboard.domain.scenario import DEFAULT_POPULATION_GBPS, Scenario
+from dashboard.domain.scenario import DEFAULT_POPULATION_GBPS, DEMAND_SOURCES, Scenario
 from dashboard.layout_capacity import capacity_controls
 from dashboard.settings import Settings
-
-
-def _scenario(current: dict | None) -> Scenario:
-    try:
-        return Scenario.from_dict(current) if current else Scenario()
-    except (KeyError, TypeError, ValueError):
-        return Scenario()
 
 
 def _num(v: Any, nd: int = 6) -> float | None:
     try:
         f = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # JSON integers can exceed a float
         return None
     return round(f, nd) if math.isfinite(f) else None
 
@@ -94,7 +88,7 @@ def capacity_kpis(view: svc.CapacityView) -> list:
 
 def compute_capacity(current: dict | None, catalog: Catalog, show_catchments: bool) -> tuple:
     """(KPI children, capacity map, load bar chart, utilisation rows) for the scenario."""
-    scenario = _scenario(current)
+    scenario = scenario_from_store(current, catalog)
     view = svc.capacity_view(catalog, scenario)
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
     catch = svc.catchments(catalog, down) if show_catchments else None
@@ -108,7 +102,7 @@ def compute_capacity(current: dict | None, catalog: Catalog, show_catchments: bo
 def controls_for(current: dict | None, source: str | None, scale: Any, default: Any) -> Any:
     """Re-rendered controls when the scenario's values differ from the widgets', else no_update
     (so typing is never interrupted by the round trip of its own edit)."""
-    s = _scenario(current)
+    s = scenario_from_store(current)
     want_scale = s.demand_scale if s.demand_scale is not None else (
         DEFAULT_POPULATION_GBPS if s.demand_source == "population" else 1.0)
     want_default = s.default_capacity_gbps if s.default_capacity_gbps is not None else 1.0
@@ -122,8 +116,8 @@ def controls_for(current: dict | None, source: str | None, scale: Any, default: 
 def control_edit(trigger: str | None, source: str | None, scale: Any, default: Any,
                  current: dict | None) -> Any:
     """An edit for a changed control, or no_update if the scenario already says so."""
-    s = _scenario(current)
-    if trigger == ids.DEMAND_SOURCE and source and source != s.demand_source:
+    s = scenario_from_store(current)
+    if trigger == ids.DEMAND_SOURCE and source in DEMAND_SOURCES and source != s.demand_source:
         # A new source starts from its own default scale (Gbps total vs Mbps per unit).
         return edit("capacity", demand_source=source, demand_scale=None)
     if trigger == ids.DEMAND_SCALE and scale is not None:
@@ -143,24 +137,27 @@ def control_edit(trigger: str | None, source: str | None, scale: Any, default: A
 
 def table_edit(rows: list[dict] | None, current: dict | None, catalog: Catalog) -> Any:
     """Capacity cells edited in the utilisation table -> a ``capacity`` edit (only values that
-    differ from what the access point has now become scenario overrides)."""
-    if not rows:
+    differ from what the access point has now become scenario overrides).
+
+    ``rows`` is what the DataTable sends back: a list of row objects; anything else (only a
+    hand-crafted request sends it) is no update."""
+    if not rows or not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         return no_update
-    s = _scenario(current)
+    s = scenario_from_store(current, catalog)
     caps, _ = svc.capacities_gbps(catalog, s)
     have = dict(zip(catalog.pop_ids, caps))
     own = dict(s.capacity)
     bad = []
     for r in rows:
         pid = r.get("id")
-        if pid not in have:
+        if not isinstance(pid, str) or pid not in have:
             continue
         v = r.get("capacity_gbps")
         try:
             g = float(v)
             if not math.isfinite(g) or g <= 0:
                 raise ValueError
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             bad.append(pid)
             continue
         if abs(g - have[pid]) > 1e-9 * max(1.0, g):
@@ -193,7 +190,7 @@ def n1_key(scenario: Scenario, origin_id: str) -> str:
 def run_n1(current: dict | None, catalog: Catalog, settings: Settings,
            report: Callable[[float, str], None] | None = None) -> dict:
     """Compute the N-1 table; returns the JSON-able result stored in ``ids.N1_RESULT``."""
-    scenario = _scenario(current)
+    scenario = scenario_from_store(current, catalog)
     origin_id = resolve_origin(scenario, catalog, settings)
     t0 = time.perf_counter()
     table = svc.n_minus_one_analysis(catalog, scenario, origin_id, progress=report)
@@ -204,21 +201,58 @@ def run_n1(current: dict | None, catalog: Catalog, settings: Settings,
             "computed": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
+#: Text fields of a stored N-1 row; the other :data:`svc.N1_COLUMNS` are numbers or null.
+N1_TEXT = ("pop_id", "moved_to", "worst_pop")
+
+
+def _number_or_null(v: Any) -> bool:
+    """None or a finite number a float holds (JSON integers can have any number of digits)."""
+    if isinstance(v, float):
+        return math.isfinite(v)
+    return v is None or (isinstance(v, int) and not isinstance(v, bool) and abs(v) <= 2**53)
+
+
+def n1_result(result: Any) -> dict | None:
+    """The N-1 result store if it is shaped like :func:`run_n1`'s (None if there is none yet).
+
+    The store lives in the browser (and a job's result outlives a deploy), so anything else --
+    a row without a column, text where a number goes -- raises ``PreventUpdate``: the N-1 panel
+    stays as it is.
+    """
+    if result is None:
+        return None
+    ok = (isinstance(result, dict) and isinstance(result.get("rows"), list)
+          and all(isinstance(result.get(k, ""), str) for k in ("key", "origin", "computed"))
+          and _number_or_null(result.get("points", 0))
+          and _number_or_null(result.get("seconds", 0))
+          and all(isinstance(r, dict) and isinstance(r.get("name", ""), str)
+                  and all(k in r for k in svc.N1_COLUMNS)
+                  and all(isinstance(r[k], str) if k in N1_TEXT else _number_or_null(r[k])
+                          for k in svc.N1_COLUMNS)
+                  for r in result["rows"]))
+    if not ok:
+        raise PreventUpdate
+    return result
+
+
 def n1_rows(result: dict | None) -> list[dict]:
+    """Rows of the N-1 table (the columns of :func:`run_n1`, utilisation also in %)."""
     rows = []
-    for r in (result or {}).get("rows") or ():
-        wu = r.get("worst_utilisation")
-        rows.append({**r, "worst_utilisation_pct": None if wu is None else round(100 * wu, 1)})
+    for r in (n1_result(result) or {}).get("rows") or ():
+        wu = r["worst_utilisation"]
+        rows.append({**{k: r[k] for k in (*svc.N1_COLUMNS, "name") if k in r},
+                     "worst_utilisation_pct": None if wu is None else round(100 * wu, 1)})
     return rows
 
 
 def n1_outputs(result: dict | None, current: dict | None, catalog: Catalog,
                settings: Settings) -> tuple:
     """(table rows, chart, note) for a stored N-1 result; the note flags a stale result."""
+    result = n1_result(result)
     if not result or not result.get("rows"):
         note = ("" if not result else "Nothing to analyse: the demand is empty.")
         return [], figures_capacity.n1_figure(pd.DataFrame()), note
-    s = _scenario(current)
+    s = scenario_from_store(current, catalog)
     stale = result.get("key") != n1_key(s, resolve_origin(s, catalog, settings))
     note = (f"Computed {result.get('computed')} for {result.get('points', 0):,} demand points "
             f"via origin {result.get('origin')} in {result.get('seconds')} s.")
@@ -235,6 +269,7 @@ def _stamp() -> str:
 
 def n1_download(result: dict | None) -> Any:
     """``dcc.Download`` data of the N-1 table as CSV (formula-safe), or no_update."""
+    result = n1_result(result)
     if not result or not result.get("rows"):
         return no_update
     df = pd.DataFrame(result["rows"])

@@ -23,7 +23,9 @@ def apply(scenario: Scenario, request: dict[str, Any], max_clients: int
     op = request.get("op")
     try:
         if op == "observe":
-            index = int(request.get("index"))  # type: ignore[arg-type]
+            index = request.get("index")
+            if not isinstance(index, int) or isinstance(index, bool):
+                raise ValueError(f"client index {str(index)[:20]!r} is not a whole number")
             pop = request.get("pop") or None
             new = scenario.with_observed(index, pop)
             label = f"client #{index + 1}"
@@ -32,8 +34,12 @@ def apply(scenario: Scenario, request: dict[str, Any], max_clients: int
         if op == "capacity":
             new = scenario
             if "capacity" in request:
-                caps = {str(k): float(v) for k, v in (request["capacity"] or {}).items()}
-                new = new.with_capacity(caps, new.default_capacity_gbps)
+                caps = request["capacity"] or {}
+                if not isinstance(caps, dict):
+                    raise ValueError("capacity must be an object of access point: Gbps")
+                # values are checked (finite, > 0, <= MAX_GBPS) by the Scenario
+                new = new.with_capacity({str(k): v for k, v in caps.items()},
+                                        new.default_capacity_gbps)
             if "default_gbps" in request:
                 new = new.with_capacity(dict(new.capacity), request["default_gbps"])
             if "demand_source" in request or "demand_scale" in request:

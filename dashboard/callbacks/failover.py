@@ -33,6 +33,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from dashboard import figures, ids, services
 from dashboard.callbacks.scenario import client_label, edit, resolve_origin, scenario_from_store
@@ -116,6 +117,19 @@ class FailoverView:
     title: str = ""
 
 
+def is_routing_state(value: Any) -> bool:
+    """Whether ``value`` is shaped like :func:`routing_state`'s output (the ``ids.FAILOVER_PREV``
+    store comes back from the browser)."""
+    def texts(v: Any) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    return (isinstance(value, dict) and isinstance(value.get("clients"), str)
+            and isinstance(value.get("origin"), str) and texts(value.get("down"))
+            and texts(value.get("endpoints_down")) and isinstance(value.get("mappings"), list)
+            and all(isinstance(m, list) and len(m) == 2 and isinstance(m[0], str) and texts(m[1])
+                    for m in value["mappings"]))
+
+
 def healthy_state(state: dict) -> dict:
     """The same routing state with every access point and endpoint up (the baseline)."""
     return {**state, "down": [], "endpoints_down": []}
@@ -135,6 +149,8 @@ def plan_view(scenario: Scenario, origin_id: str, routes: pd.DataFrame | None,
     view = FailoverView(frames={"id": anim_id, "clients": []}, state=state)
     if routes is None or not len(routes):
         return view
+    if not is_routing_state(prev):  # none yet, or a store this app did not write: no "before"
+        prev = None
     same_clients = bool(prev) and prev.get("clients") == state["clients"]
     if same_clients and _routing_differs(prev, state):
         before_state, view.title = prev, "Last change: " + describe_change(prev, state)
@@ -188,7 +204,7 @@ def _frames(tr: Transition, catalog: Catalog, anim_id: str
 def _ms(v: Any) -> str:
     try:
         f = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return "–"
     return "–" if not np.isfinite(f) else f"{f:.0f} ms"
 
@@ -294,8 +310,17 @@ def render_failover(view: FailoverView, names: Sequence[str], n_pops: int) -> li
 
 def pop_pill_looks(current: dict | None, pop_ids: Sequence[str], cities: dict[str, str]
                    ) -> tuple[list[str], list[str], str]:
-    """(className per pill, title per pill, count text) in ``pop_ids`` order."""
-    down = set((current or {}).get("down") or ())
+    """(className per pill, title per pill, count text) in ``pop_ids`` order.
+
+    Reads only ``down`` of the store (the pills follow every edit; parsing every client is not
+    needed); a store not shaped like ``Scenario.to_dict()`` there raises ``PreventUpdate``.
+    """
+    if current and not isinstance(current, dict):
+        raise PreventUpdate
+    raw = (current or {}).get("down")
+    if not isinstance(raw, (list, type(None))) or not all(isinstance(p, str) for p in raw or ()):
+        raise PreventUpdate
+    down = set(raw or ())
     classes = [f"pop-pill {'pop-down' if p in down else 'pop-up'}" for p in pop_ids]
     titles = [f"{p} · {cities.get(p, '')}: {'DOWN, click to bring back up' if p in down else 'up, click to mark down'}"
               for p in pop_ids]
@@ -304,11 +329,37 @@ def pop_pill_looks(current: dict | None, pop_ids: Sequence[str], cities: dict[st
     return classes, titles, count
 
 
+def pill_order(outputs_list: Any, default: Sequence[str]) -> list[str]:
+    """The access point ids of the pills the page has, in the order Dash lists them (the
+    ``className`` and ``title`` outputs of :func:`register`'s ``_pills``); ``default`` when Dash
+    gives none. Ids that are not text, or two lists that differ (only a hand-crafted request
+    sends them), raise ``PreventUpdate``."""
+    if not outputs_list:
+        return list(default)
+    classes, titles = outputs_list[0], outputs_list[1]
+    order = [o["id"].get("pop") for o in classes]
+    if not all(isinstance(p, str) for p in order) or \
+            order != [o["id"].get("pop") for o in titles]:
+        raise PreventUpdate
+    return order
+
+
+def pill_edit(trigger: Any, clicked: bool, pop_ids: Sequence[str]) -> dict | None:
+    """A ``toggle_pop`` edit when the pill ``trigger`` (its id, ``{"type", "pop"}``) was clicked,
+    else None (also for an id naming no access point: only a hand-crafted request sends one)."""
+    pid = trigger.get("pop") if isinstance(trigger, dict) else None
+    if not clicked or not isinstance(pid, str) or pid not in pop_ids:
+        return None
+    return edit("toggle_pop", pop=pid)
+
+
 def click_edit(click: dict | None, pop_ids: Sequence[str]) -> dict | None:
     """A ``toggle_pop`` edit when a map click landed on an access point marker, else None."""
     try:
         point = (click or {})["points"][0]
     except (KeyError, IndexError, TypeError):
+        return None
+    if not isinstance(point, dict):
         return None
     pid = point.get("customdata")
     if isinstance(pid, list):  # plotly sends customdata arrays for some traces
@@ -320,7 +371,7 @@ def click_edit(click: dict | None, pop_ids: Sequence[str]) -> dict | None:
 
 def endpoint_rows(current: dict | None, catalog: Catalog, settings: Settings) -> list:
     """The endpoint list: Default first, then Normal ones with their mapped access points."""
-    scenario = scenario_from_store(current)
+    scenario = scenario_from_store(current, catalog)
     default = resolve_origin(scenario, catalog, settings)
     scenario, _ = scenario.sanitized(default)
     names = dict(zip(catalog.origins["id"], catalog.origins["city"]))
@@ -368,14 +419,17 @@ def endpoint_edit(trigger: Any, value: Any, current: dict | None, add_region: st
     """(edit request, add-form region, add-form PoPs) for a click/change in the endpoints panel.
 
     The add form is pre-checked with the provider's rules: a rejected endpoint leaves the form
-    as typed (never lose the user's input) and says why; an accepted one clears it.
+    as typed (never lose the user's input) and says why; an accepted one clears it. Values the
+    widgets cannot send (a region that is not text, access points that are not a list of ids;
+    only a hand-crafted request sends them) are no edit.
     """
     if trigger is None:
         return no_update, no_update, no_update
-    scenario = scenario_from_store(current)
+    scenario = scenario_from_store(current, catalog)
     default = resolve_origin(scenario, catalog, settings)
     if trigger == ids.ENDPOINT_ADD:
-        if not value:
+        if not value or not (add_region is None or isinstance(add_region, str)) \
+                or not _str_list(add_pops):
             return no_update, no_update, no_update
         try:
             if not add_region:
@@ -390,7 +444,11 @@ def endpoint_edit(trigger: Any, value: Any, current: dict | None, add_region: st
         return no_update, no_update, no_update
     kind = str(trigger.get("type", "")).removeprefix("endpoint-")
     region = trigger.get("region")
+    if not isinstance(region, str):
+        return no_update, no_update, no_update
     if kind == "pops":
+        if not _str_list(value):
+            return no_update, no_update, no_update
         if sorted(value or ()) == sorted(dict(scenario.mappings).get(region, ())):
             return no_update, no_update, no_update  # a re-render, not a user change
         return edit("endpoint_map", region=region, pops=list(value or ())), no_update, no_update
@@ -403,13 +461,18 @@ def endpoint_edit(trigger: Any, value: Any, current: dict | None, add_region: st
     return edit(op, region=region), no_update, no_update
 
 
+def _str_list(value: Any) -> bool:
+    """None or a list of text (what a multi-select dropdown sends)."""
+    return value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
 def whatif_rows(current: dict | None, catalog: Catalog, settings: Settings) -> list:
     """What-if remap: the latency if each origin region were the Default endpoint.
 
     Keeps the other Normal endpoints and the outages as they are (a region that is down stays
     down), so the numbers answer "what would remapping the default give us now".
     """
-    scenario = scenario_from_store(current)
+    scenario = scenario_from_store(current, catalog)
     if not scenario.clients:
         return []
     default = resolve_origin(scenario, catalog, settings)
@@ -461,10 +524,14 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
 
 
 def endpoint_messages(notice_children: list | None) -> list:
-    """Endpoint rule violations from the notice area, repeated next to the endpoint controls."""
+    """Endpoint rule violations from the notice area, repeated next to the endpoint controls.
+
+    ``notice_children`` comes back from the browser as JSON (``{"props": {"children": ...}}``
+    per line); lines of another shape are skipped."""
     out = []
-    for child in notice_children or ():
-        text = child.get("props", {}).get("children") if isinstance(child, dict) else \
+    for child in notice_children if isinstance(notice_children, list) else ():
+        props = child.get("props") if isinstance(child, dict) else None
+        text = props.get("children") if isinstance(props, dict) else \
             getattr(child, "children", None)
         if isinstance(text, str) and text.startswith("Endpoints:"):
             out.append(html.Div(text.removeprefix("Endpoints: "), className="hint-error"))
@@ -478,15 +545,14 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     pop_ids = tuple(catalog.pop_ids)
     cities = dict(zip(catalog.pops["id"], catalog.pops["city"]))
     # the pills are laid out by area (see layout.pop_status_controls): ALL matches that order
-    pill_order = [p for area in AREAS for p in catalog.pops.loc[catalog.pops["area"] == area, "id"]]
+    pills_by_area = [p for area in AREAS
+                     for p in catalog.pops.loc[catalog.pops["area"] == area, "id"]]
 
     @app.callback(Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
                   Input(ids.pop_toggle(ALL), "n_clicks"), prevent_initial_call=True)
     def _pill(_clicks):
-        trig = ctx.triggered_id
-        if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0]["value"]):
-            return no_update
-        return edit("toggle_pop", pop=trig["pop"])
+        clicked = bool(ctx.triggered and ctx.triggered[0]["value"])
+        return pill_edit(ctx.triggered_id, clicked, pop_ids) or no_update
 
     @app.callback(Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
                   Input(ids.POPS_ALL_UP, "n_clicks"), Input(ids.POPS_ALL_DOWN, "n_clicks"),
@@ -502,7 +568,7 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     @app.callback(Output(ids.pop_toggle(ALL), "className"), Output(ids.pop_toggle(ALL), "title"),
                   Output(ids.POP_STATUS_COUNT, "children"), Input(ids.SCENARIO, "data"))
     def _pills(current):
-        order = [o["id"]["pop"] for o in ctx.outputs_list[0]] if ctx.outputs_list else pill_order
+        order = pill_order(ctx.outputs_list, pills_by_area)
         classes, titles, count = pop_pill_looks(current, order, cities)
         return classes, titles, count
 

@@ -273,7 +273,7 @@ def compute_view(current: dict | None, prev: dict | None, base: str | None, cata
     the frames go to the browser (see :mod:`dashboard.callbacks.failover`). ``base``: the key of
     the map the browser shows (``ids.MAP_BASE``); when it matches, a large map is patched.
     """
-    scenario = scenario_from_store(current)
+    scenario = scenario_from_store(current, catalog)
     origin_id = resolve_origin(scenario, catalog, settings)
     scenario, _ = scenario.sanitized(origin_id)
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)

@@ -63,6 +63,10 @@ def apply_failover_edit(scenario: Scenario, request: dict, default_region: str,
     """Apply one access point / endpoint edit (see :data:`FAILOVER_OPS`); never raises."""
     op = request.get("op")
     region = str(request.get("region") or "")
+    for key in ("down", "pops"):
+        if not isinstance(request.get(key) or [], list):
+            return scenario, [("error", f"{key} must be a list of access point ids; "
+                                        "nothing was changed")]
     try:
         if op == "toggle_pop":
             pid = str(request.get("pop") or "")
@@ -155,7 +159,7 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int,
         scenario = scenario.clear_clients().with_client_set(None)
     elif op == "client_set":
         key = request.get("key")
-        if key is not None and key not in DEMAND_SETS:
+        if key is not None and (not isinstance(key, str) or key not in DEMAND_SETS):
             return scenario, notices + [("error", f"unknown client set {str(key)[:40]!r}")]
         scenario = scenario.with_client_set(key)
         if key:
@@ -192,14 +196,20 @@ def _request_notices(raw: Any) -> list[Notice]:
     return out
 
 
-def scenario_from_store(current: dict | None) -> Scenario:
+def scenario_from_store(current: dict | None, catalog: Catalog | None = None) -> Scenario:
     """The scenario in the store ``current``; a store not written by this app (a hand-crafted
     callback request: the store lives in the browser) raises ``PreventUpdate``, so what is
-    shown stays as it is instead of a 500."""
+    shown stays as it is instead of a 500.
+
+    With ``catalog``, access points and regions it does not have are left out
+    (:meth:`Scenario.known`), as links do: the scenario callback never writes them, but a store
+    can outlive a catalog change, and routing needs known ids.
+    """
     try:
-        return Scenario.from_dict(current) if current else Scenario()
+        scenario = Scenario.from_dict(current) if current else Scenario()
     except (KeyError, TypeError, ValueError):
         raise PreventUpdate from None
+    return scenario if catalog is None else scenario.known(catalog.pop_ids, catalog.origin_ids)
 
 
 def client_label(c: Client) -> str:
@@ -341,9 +351,18 @@ def scenario_event(trigger: str | None, search: str | None, request: dict | None
         else:
             return (no_update,) * 5
     elif trigger == ids.SCENARIO_EDIT:
+        before = scenario
         scenario, notices = apply_edit(scenario, request, settings.max_clients,
                                        resolve_origin(scenario, catalog, settings),
                                        tuple(catalog.pop_ids))
+        # Edits come from the browser: one naming ids the catalog does not have (an endpoint in
+        # an unknown region, an imported or observed access point we do not run) is refused.
+        unknown = [u for u in scenario.unknown_ids(catalog.pop_ids, catalog.origin_ids)
+                   if u not in before.unknown_ids(catalog.pop_ids, catalog.origin_ids)]
+        if unknown:
+            scenario, notices = before, [("error", f"Not applied: {', '.join(unknown[:5])} "
+                                                   "unknown to this dashboard. Nothing was "
+                                                   "changed.")]
         # A JSON import replaces everything; an endpoint edit can change the Default region.
         set_widgets = ((scenario.origin is not None and scenario.origin != origin_value)
                        or (isinstance(request, dict) and request.get("op") == "replace"))
@@ -380,6 +399,21 @@ def city_edit(gazetteer: Gazetteer, geonameid: Any) -> dict:
         return edit("notice", notices=[{"level": "error", "text": "unknown city; search again"}])
     return edit("add", source="city search",
                 clients=[{"lat": c.lat, "lon": c.lon, "name": c.label, "weight": 1.0}])
+
+
+def preset_edit(gazetteer: Gazetteer, catalog: Catalog, key: Any) -> dict | None:
+    """The edit for a preset picked in the dropdown (None: nothing picked). Its values are
+    text; anything else (only a hand-crafted request sends it) is no edit either."""
+    if not key or not isinstance(key, str):
+        return None
+    if key.startswith(DEMAND_PREFIX):  # a large set travels by name (Scenario.client_set)
+        return edit("client_set", key=key[len(DEMAND_PREFIX):])
+    try:
+        p = preset_by_key(gazetteer, catalog, key)
+    except KeyError as exc:
+        return edit("notice", notices=[{"level": "error", "text": str(exc.args[0])}])
+    return edit("add", source=p.label, clients=[
+        {"lat": c.lat, "lon": c.lon, "name": c.label, "weight": 1.0} for c in p.cities])
 
 
 def coords_edit(text: str | None) -> dict:
@@ -438,16 +472,8 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                   Output(ids.PRESET, "value"),
                   Input(ids.PRESET, "value"), prevent_initial_call=True)
     def _preset(key):
-        if not key:
-            return no_update, no_update
-        if key.startswith(DEMAND_PREFIX):  # a large set travels by name (Scenario.client_set)
-            return edit("client_set", key=key[len(DEMAND_PREFIX):]), None
-        try:
-            p = preset_by_key(gazetteer, catalog, key)
-        except KeyError as exc:
-            return edit("notice", notices=[{"level": "error", "text": str(exc)}]), None
-        return edit("add", source=p.label, clients=[
-            {"lat": c.lat, "lon": c.lon, "name": c.label, "weight": 1.0} for c in p.cities]), None
+        request = preset_edit(gazetteer, catalog, key)
+        return (no_update, no_update) if request is None else (request, None)
 
     # The browser checks the size first (assets/upload_guard.js): a file over the cap becomes a
     # notice there and is never sent (it would exceed the server's request cap and fail with a
@@ -497,5 +523,5 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     @app.callback(Output(ids.SHARE_LINK, "content"), Input(ids.SHARE_LINK, "n_clicks"),
                   State(ids.URL, "href"), prevent_initial_call=True)
     def _share(_n, href):
-        return href or ""
+        return href if isinstance(href, str) else ""
 

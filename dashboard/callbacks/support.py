@@ -18,7 +18,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dash_table, dcc, html, no
 
 from dashboard import figures, figures_capacity, ids, services
 from dashboard import services_capacity as svc
-from dashboard.callbacks.scenario import edit, resolve_origin
+from dashboard.callbacks.scenario import edit, resolve_origin, scenario_from_store
 from dashboard.catalog import Catalog
 from dashboard.domain.exports import (
     ScenarioImportError,
@@ -27,22 +27,15 @@ from dashboard.domain.exports import (
     scenario_to_json,
 )
 from dashboard.domain.explain import BGP_NOTE
-from dashboard.domain.scenario import Scenario
+from dashboard.domain.scenario import clean_name
 from dashboard.layout_capacity import EXPLAIN_COLUMNS
 from dashboard.settings import Settings
-
-
-def _scenario(current: dict | None) -> Scenario:
-    try:
-        return Scenario.from_dict(current) if current else Scenario()
-    except (KeyError, TypeError, ValueError):
-        return Scenario()
 
 
 def _num(v: Any, nd: int = 1) -> float | None:
     try:
         f = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # JSON integers can exceed a float
         return None
     return round(f, nd) if math.isfinite(f) else None
 
@@ -54,7 +47,7 @@ def _stamp() -> str:
 # -- selecting a client -------------------------------------------------------------------------
 
 def client_options(current: dict | None) -> list[dict]:
-    s = _scenario(current)
+    s = scenario_from_store(current)
     observed = dict(s.observed)
     return [{"label": f"#{i + 1} {svc.client_label(c)}"
                       + (f"  · observed at {observed[i]}" if i in observed else ""), "value": i}
@@ -68,25 +61,40 @@ def selected_client(trigger: str | None, click: dict | None, cell: dict | None,
 
     Map clicks carry the marker's ``customdata`` (client index) when plotly reports it; Dash
     drops ``customdata`` sent as a typed array, so the clicked coordinates are matched against
-    the scenario's clients (exact to the stored 4 decimals) otherwise.
+    the scenario's clients (exact to the stored 4 decimals) otherwise. Values of another shape
+    (only a hand-crafted request sends them) pick no client.
     """
-    if trigger == ids.WORLD_MAP and click:
-        for p in click.get("points") or ():
-            if p.get("curveNumber") != figures.map_trace_index(figures.CLIENTS):
+    if trigger == ids.WORLD_MAP and isinstance(click, dict):
+        points = click.get("points")
+        for p in points if isinstance(points, list) else ():
+            if not isinstance(p, dict) or \
+                    p.get("curveNumber") != figures.map_trace_index(figures.CLIENTS):
                 continue
-            if isinstance(p.get("customdata"), (int, float)):
-                return int(p["customdata"])
-            s = _scenario(current)
+            if _is_number(p.get("customdata")):
+                return _index(p["customdata"])
+            s = scenario_from_store(current)
             lat, lon = p.get("lat"), p.get("lon")
-            if isinstance(lat, (int, float)) and isinstance(lon, (int, float)):
+            if _is_number(lat) and _is_number(lon):
                 for i, c in enumerate(s.clients):
                     if abs(c.lat - lat) < 1e-6 and abs(c.lon - lon) < 1e-6:
                         return i
         return None
-    if trigger == ids.ASSIGNMENT_TABLE and cell and cell.get("column_id") != "remove":
+    if trigger == ids.ASSIGNMENT_TABLE and isinstance(cell, dict) \
+            and cell.get("column_id") != "remove":
         row = cell.get("row_id")
-        return int(row) if isinstance(row, (int, float)) else None
+        return _index(row) if _is_number(row) else None
     return None
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _index(v: int | float) -> int | None:
+    """A row or marker index from the browser: a whole number >= 0, else None."""
+    if isinstance(v, float) and not (math.isfinite(v) and v.is_integer()):
+        return None
+    return int(v) if v >= 0 else None
 
 
 # -- the explain panel --------------------------------------------------------------------------
@@ -110,10 +118,10 @@ def explain_rows(ranking: pd.DataFrame, names: dict[str, str]) -> list[dict]:
 def explain_body(current: dict | None, index: Any, catalog: Catalog,
                  settings: Settings) -> list:
     """Children of the explain panel for client ``index`` of the scenario."""
-    s = _scenario(current)
+    s = scenario_from_store(current, catalog)
     if not s.clients:
         return [html.P("Add clients (sidebar) to explain where they land.", className="hint")]
-    if not isinstance(index, int) or not 0 <= index < len(s.clients):
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(s.clients):
         return [html.P("Pick a client above, click a client (◆) on the map, or click a row of "
                        "the assignment table.", className="hint")]
     origin_id = resolve_origin(s, catalog, settings)
@@ -190,15 +198,22 @@ def explain_body(current: dict | None, index: Any, catalog: Catalog,
 
 def observe_edit(values: list, id_list: list[dict], current: dict | None) -> Any:
     """The observed-PoP dropdown changed -> an ``observe`` edit (no edit when it already
-    matches the scenario, e.g. when the panel is re-rendered)."""
-    if not values or not id_list:
+    matches the scenario, e.g. when the panel is re-rendered).
+
+    ``values`` / ``id_list``: the values and ids of the observed-PoP dropdowns on the page (one,
+    in the explain panel); ids of another shape or a value that is not an access point id (only
+    a hand-crafted request sends them) are no edit.
+    """
+    if not isinstance(values, list) or not isinstance(id_list, list) or not values \
+            or len(values) != len(id_list) or not isinstance(id_list[0], dict):
         return no_update
-    s = _scenario(current)
     index = id_list[0].get("client")
-    if not isinstance(index, int) or not 0 <= index < len(s.clients):
-        return no_update
     value = values[0] or None
-    if value == s.observed_for(index):
+    if not isinstance(index, int) or isinstance(index, bool) or \
+            not (value is None or isinstance(value, str)):
+        return no_update
+    s = scenario_from_store(current)
+    if not 0 <= index < len(s.clients) or value == s.observed_for(index):
         return no_update
     return edit("observe", index=index, pop=value)
 
@@ -207,7 +222,7 @@ def observe_edit(values: list, id_list: list[dict], current: dict | None) -> Any
 
 def assignment_frame(current: dict | None, catalog: Catalog, settings: Settings) -> pd.DataFrame:
     """The assignment table as exported: one row per client, km and ms."""
-    s = _scenario(current)
+    s = scenario_from_store(current, catalog)
     origin_id = resolve_origin(s, catalog, settings)
     down = frozenset(d for d in s.down if d in catalog.pop_ids)
     routes = services.route_table(catalog, tuple((c.lat, c.lon) for c in s.clients), origin_id,
@@ -228,7 +243,7 @@ def assignment_frame(current: dict | None, catalog: Catalog, settings: Settings)
 
 
 def assignment_download(current: dict | None, catalog: Catalog, settings: Settings) -> Any:
-    s = _scenario(current)
+    s = scenario_from_store(current, catalog)
     if not s.clients:
         return no_update
     df = assignment_frame(current, catalog, settings)
@@ -237,7 +252,7 @@ def assignment_download(current: dict | None, catalog: Catalog, settings: Settin
 
 
 def scenario_download(current: dict | None) -> dict:
-    return {"content": scenario_to_json(_scenario(current)),
+    return {"content": scenario_to_json(scenario_from_store(current)),
             "filename": f"anycast-eip-scenario-{_stamp()}.json", "type": "application/json"}
 
 
@@ -245,13 +260,13 @@ def import_edit(contents: str | None, filename: str | None, catalog: Catalog,
                 settings: Settings) -> dict:
     """An uploaded scenario JSON -> a ``replace`` edit, or an error notice naming the problem
     (the current scenario is then left exactly as it was)."""
-    name = filename or "the file"
+    name = clean_name(filename) if isinstance(filename, str) and filename else "the file"
 
     def error(text: str) -> dict:
         return edit("notice", notices=[{"level": "error", "text": f"Import of {name}: {text}. "
                                                                   "Nothing was changed."}])
 
-    if not contents or "," not in contents:
+    if not isinstance(contents, str) or "," not in contents:
         return error("empty upload")
     try:
         data = base64.b64decode(contents.split(",", 1)[1], validate=True)

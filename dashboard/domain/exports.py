@@ -67,9 +67,13 @@ def _expect(value: Any, kind: type | tuple[type, ...], path: str, what: str) -> 
 
 def _number(value: Any, path: str) -> float:
     _expect(value, (int, float), path, "a number")
-    if not math.isfinite(float(value)):
+    try:
+        number = float(value)
+    except OverflowError:  # a JSON integer with more digits than a float holds
+        number = math.inf
+    if not math.isfinite(number):
         _fail(path, "must be a finite number")
-    return float(value)
+    return number
 
 
 def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
@@ -143,13 +147,14 @@ def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
             _check_pop(pid, f"scenario.{key}[{j}]", pop_ids)
 
     pop_list("down")
-    for j, m in enumerate(_expect(d.get("mappings", []), list, "scenario.mappings",
-                                  "a list of [region, [access point ids]]")):
+    mappings = _expect(d.get("mappings", []), list, "scenario.mappings",
+                       "a list of [region, [access point ids]]")
+    for j, m in enumerate(mappings):
         path = f"scenario.mappings[{j}]"
-        if not (isinstance(m, list) and len(m) == 2):
+        if not (isinstance(m, list) and len(m) == 2 and isinstance(m[1], list)):
             _fail(path, "expected [region, [access point ids]]")
         _check_region(m[0], path + "[0]", origin_ids)
-        for k, pid in enumerate(_expect(m[1], list, path + "[1]", "a list of access point ids")):
+        for k, pid in enumerate(m[1]):
             _check_pop(pid, f"{path}[1][{k}]", pop_ids)
     for j, region in enumerate(_expect(d.get("endpoints_down", []), list,
                                        "scenario.endpoints_down", "a list of region ids")):
@@ -162,7 +167,7 @@ def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
         idx = o.get("client")
         if not isinstance(idx, int) or isinstance(idx, bool) or not 0 <= idx < len(parsed):
             _fail(path + ".client", f"expected the index of one of the {len(parsed)} clients, "
-                                    f"got {idx!r}")
+                                    f"got {repr(idx)[:24]}")
         _check_pop(o.get("pop"), path + ".pop", pop_ids)
     caps = _expect(d.get("capacity_gbps", {}), dict, "scenario.capacity_gbps",
                    "an object {access point: Gbps}")
@@ -182,7 +187,7 @@ def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
 def _check_region(region: Any, path: str, origin_ids: Sequence[str] | None) -> None:
     _expect(region, str, path, "a region id")
     if origin_ids is not None and region not in origin_ids:
-        _fail(path, f"unknown origin region {region[:40]!r}")
+        _fail(path, f"unknown origin region {region[:40]!r} (known: {', '.join(origin_ids)})")
 
 
 def _check_pop(pid: Any, path: str, pop_ids: Sequence[str] | None) -> None:

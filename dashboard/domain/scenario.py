@@ -88,6 +88,12 @@ def clean_name(name: object) -> str:
     return text[:MAX_NAME_CHARS].strip()
 
 
+def _clip(value: object, n: int = 40) -> str:
+    """``repr(value)`` for a message, shortened (a JSON integer can have any number of digits)."""
+    text = repr(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def _round_coord(value: float) -> float:
     out = round(float(value), COORD_DECIMALS)
     return 0.0 if out == 0 else out  # no "-0.0" in links
@@ -115,16 +121,16 @@ class Client:
         for fname, limit in (("lat", 90.0), ("lon", 180.0)):
             try:
                 v = float(getattr(self, fname))
-            except (TypeError, ValueError):
-                raise ValueError(f"{fname} {getattr(self, fname)!r} is not a number") from None
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"{fname} {_clip(getattr(self, fname))} is not a number") from None
             if not math.isfinite(v) or abs(v) > limit:
                 word = "latitude" if fname == "lat" else "longitude"
                 raise ValueError(f"{word} {v:g} is outside [-{limit:g}, {limit:g}] degrees")
             object.__setattr__(self, fname, _round_coord(v))
         try:
             w = float(self.weight)
-        except (TypeError, ValueError):
-            raise ValueError(f"weight {self.weight!r} is not a number") from None
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"weight {_clip(self.weight)} is not a number") from None
         if not math.isfinite(w) or w < 0:
             raise ValueError(f"weight {w:g} must be a finite number >= 0")
         object.__setattr__(self, "weight", _norm_weight(w))
@@ -313,6 +319,32 @@ class Scenario:
         if region not in self.associated(default_region):
             raise ValueError(f"no endpoint is associated in {region}")
         return replace(self, endpoints_down=self.endpoints_down ^ {region})
+
+    def unknown_ids(self, pop_ids: Sequence[str], origin_ids: Sequence[str]) -> list[str]:
+        """Access points and regions this scenario names that are not in ``pop_ids`` /
+        ``origin_ids`` (the running catalog), described ("access point XYZ", "region ab-1")."""
+        pops, regions = set(pop_ids), set(origin_ids)
+        named_regions = {r for r in (self.origin,) if r is not None} \
+            | set(self.endpoints_down) | {r for r, _ in self.mappings}
+        named_pops = set(self.down) | {p for _, ps in self.mappings for p in ps} \
+            | {p for _, p in self.observed} | {p for p, _ in self.capacity}
+        return ([f"access point {p[:40]}" for p in sorted(named_pops - pops)]
+                + [f"region {r[:40]}" for r in sorted(named_regions - regions)])
+
+    def known(self, pop_ids: Sequence[str], origin_ids: Sequence[str]) -> "Scenario":
+        """This scenario without the access points and regions the catalog does not have (a
+        store written before the catalog changed, or not by this app): an unknown origin falls
+        back to the default, a Normal endpoint in an unknown region is dissociated."""
+        if not self.unknown_ids(pop_ids, origin_ids):
+            return self
+        pops, regions = set(pop_ids), set(origin_ids)
+        mappings = tuple((r, tuple(p for p in ps if p in pops)) for r, ps in self.mappings
+                         if r in regions)
+        return replace(self, origin=self.origin if self.origin in regions else None,
+                       down=self.down & pops, endpoints_down=self.endpoints_down & regions,
+                       mappings=tuple(m for m in mappings if m[1]),
+                       observed=tuple((i, p) for i, p in self.observed if p in pops),
+                       capacity=tuple((p, g) for p, g in self.capacity if p in pops))
 
     def sanitized(self, default_region: str) -> tuple["Scenario", list[str]]:
         """The largest valid endpoint set from this scenario, and what was dropped and why.
@@ -756,8 +788,8 @@ def _gbps(value: object, what: str) -> float:
     """A positive finite number (Gbps or Mbps per unit) normalised to 6 significant digits."""
     try:
         v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} {value!r} is not a number") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{what} {_clip(value)} is not a number") from None
     if not math.isfinite(v) or v <= 0 or v > MAX_GBPS:
         raise ValueError(f"{what} {v:g} must be a number > 0 and <= {MAX_GBPS:g}")
     return _norm_weight(v)
@@ -779,9 +811,9 @@ def _normalise_capacity_fields(s: Scenario) -> None:
         try:
             index, pop = item
             index = int(index)
-        except (TypeError, ValueError):
-            raise ValueError(f"observed: {item!r} is not a (client index, access point) pair") \
-                from None
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"observed: {_clip(item)} is not a (client index, access point) "
+                             "pair") from None
         if not 0 <= index < len(s.clients):
             raise ValueError(f"observed: client #{index + 1} does not exist "
                              f"({len(s.clients)} clients)")

@@ -7,7 +7,11 @@ Flask's test client to a fresh ``create_app()`` with small caps (64 KiB bodies, 
 four families with equal shares: ``/api/v1/nearest`` query strings, ``/api/v1/assign`` bodies
 (JSON, CSV in UTF-8/UTF-16/latin-1, binary junk, wrong content types), arbitrary paths and
 methods, and ``/_dash-update-component`` requests for every registered callback with
-type-confused values (URL state, uploads, typed coordinates, city search, edits ...).
+type-confused values (URL state, uploads, typed coordinates, city search, every edit op, the
+scenario store, map clicks, failover and endpoint controls, capacity controls and table, the
+N-1 result, observed-PoP dropdowns, scenario files; pattern-matching inputs and outputs as the
+renderer sends them), raw ``NaN``/``Infinity`` tokens, and structurally broken or deeply nested
+bodies.
 Prints a table of status codes per family and the first few 5xx cases; exit status 1 if any
 request got a 5xx. The figures in ``docs/reliability.md`` come from this command.
 """

@@ -47,6 +47,8 @@ hostile_text = st.one_of(
 _json_scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-10**20, 10**20), st.integers(),
     st.floats(allow_nan=False, allow_infinity=False), hostile_text,
+    # JSON integers have no size limit: float() of these raises OverflowError, not ValueError
+    st.sampled_from([10**400, -10**400, 2**63, -2**63 - 1]),
 )
 json_values = st.recursive(
     _json_scalars,
@@ -158,6 +160,116 @@ path_requests = st.builds(
 )
 
 
+def _or_json(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A realistic value most of the time, any JSON value sometimes."""
+    return st.one_of(strategy, strategy, json_values)
+
+
+_pop = _or_json(st.sampled_from(POP_IDS))
+_region = _or_json(st.sampled_from(ORIGIN_IDS))
+_gbps = _or_json(st.one_of(st.floats(0, 1e6), st.integers(-5, 5),
+                           st.sampled_from([0, -1, 1e7, "10", "", "nan"])))
+_good_client = st.fixed_dictionaries(
+    {"lat": st.floats(-90, 90), "lon": st.floats(-180, 180)},
+    optional={"name": hostile_text, "weight": st.floats(0, 1e6)})
+#: A scenario store the app could have written (``Scenario.to_dict()``): valid ids and values,
+#: hostile names; ``Scenario.from_dict`` accepts it unless two endpoints clash.
+valid_scenario_dicts = st.fixed_dictionaries(
+    {"clients": st.lists(_good_client, max_size=5)},
+    optional={
+        "origin": st.sampled_from(ORIGIN_IDS), "down": st.lists(st.sampled_from(POP_IDS),
+                                                                 max_size=4, unique=True),
+        "endpoint_type": st.sampled_from(["CLB", "ENI"]),
+        "mappings": st.lists(st.tuples(st.sampled_from(ORIGIN_IDS),
+                                       st.lists(st.sampled_from(POP_IDS), min_size=1, max_size=3,
+                                                unique=True)).map(list), max_size=2),
+        "endpoints_down": st.lists(st.sampled_from(ORIGIN_IDS), max_size=1),
+        "capacity_gbps": st.dictionaries(st.sampled_from(POP_IDS), st.floats(0.1, 100),
+                                         max_size=3),
+        "default_capacity_gbps": st.one_of(st.none(), st.floats(0.1, 100)),
+        "demand_scale": st.one_of(st.none(), st.floats(0.1, 1000)),
+        "client_set": st.sampled_from(["cities25k"]),
+    })
+#: The scenario store with fields type-confused (a hand-crafted request).
+scenario_dicts = st.fixed_dictionaries(
+    {"clients": st.lists(_client_obj(), max_size=4)},
+    optional={
+        "origin": _region, "down": _or_json(st.lists(st.sampled_from(POP_IDS), max_size=4)),
+        "endpoint_type": _or_json(st.sampled_from(["CLB", "ENI"])),
+        "mappings": _or_json(st.lists(st.tuples(_region, st.lists(_pop, max_size=3))
+                                      .map(list), max_size=2)),
+        "endpoints_down": _or_json(st.lists(_region, max_size=2)),
+        "observed": _or_json(st.lists(st.fixed_dictionaries(
+            {"client": _or_json(st.integers(-1, 5)), "pop": _pop}), max_size=3)),
+        "capacity_gbps": _or_json(st.dictionaries(st.one_of(st.sampled_from(POP_IDS),
+                                                            hostile_text), _gbps, max_size=3)),
+        "default_capacity_gbps": _gbps,
+        "demand_source": _or_json(st.sampled_from(["clients", "population"])),
+        "demand_scale": _gbps,
+        "client_set": _or_json(st.sampled_from(["cities25k", "nope"])),
+    })
+#: A map click as plotly reports it (``clickData``): a point of some layer.
+click_data = st.fixed_dictionaries({"points": _or_json(st.lists(st.fixed_dictionaries(
+    {"curveNumber": _or_json(st.integers(0, 20))},
+    optional={"pointNumber": json_values, "pointIndex": json_values,
+              "lat": _or_json(st.floats(-90, 90)), "lon": _or_json(st.floats(-180, 180)),
+              "customdata": st.one_of(st.integers(-2, 6), _pop,
+                                      st.lists(_or_json(st.sampled_from(POP_IDS)), max_size=2))}),
+    max_size=2))})
+_N1_NUMBERS = ("clients_moved", "demand_moved", "p50_before_ms", "p50_after_ms",
+               "p50_change_ms", "p95_before_ms", "p95_after_ms", "p95_change_ms", "unserved",
+               "worst_utilisation", "worst_load")
+
+
+def _n1_rows(value: st.SearchStrategy[Any], text: st.SearchStrategy[Any]
+             ) -> st.SearchStrategy[Any]:
+    return st.lists(st.fixed_dictionaries(
+        {"pop_id": text, "moved_to": text, "worst_pop": text, **{k: value for k in _N1_NUMBERS}},
+        optional={"name": text}), max_size=4)
+
+
+#: A stored N-1 result (``capacity.run_n1``): complete rows of plausible values, or rows with
+#: type-confused or missing fields.
+n1_results = st.fixed_dictionaries(
+    {"rows": st.one_of(
+        _n1_rows(st.one_of(st.none(), st.floats(-1e3, 1e3), st.integers(0, 100)),
+                 st.one_of(st.sampled_from(POP_IDS), hostile_text)),
+        _n1_rows(_or_json(st.floats(-1e3, 1e3)), _pop),
+        json_values)},
+    optional={"key": hostile_text, "origin": _region, "points": _or_json(st.integers(0, 10**6)),
+              "seconds": _or_json(st.floats(0, 100)), "computed": _or_json(hostile_text)})
+#: Rows of the utilisation table as the DataTable sends them back after an edit.
+capacity_table_rows = st.lists(st.one_of(
+    st.fixed_dictionaries({"id": _pop, "capacity_gbps": _gbps}), json_values), max_size=5)
+#: An exported scenario file (``domain.exports.scenario_to_json``), as a data URL.
+scenario_files = st.one_of(
+    st.fixed_dictionaries({"format": _or_json(st.just("anycast-eip-scenario")),
+                           "version": _or_json(st.just(1)), "scenario": _or_json(scenario_dicts)})
+    .map(lambda d: json.dumps(d).encode()),
+    json_values.map(lambda d: json.dumps(d).encode()), csv_bodies,
+).map(lambda b: "data:application/json;base64," + base64.b64encode(b).decode())
+#: Notice area children (rendered ``html.Div``s in their JSON form).
+notice_children = st.lists(st.one_of(
+    st.fixed_dictionaries({"type": st.just("Div"), "namespace": st.just("dash_html_components"),
+                           "props": st.fixed_dictionaries({"children": st.one_of(
+                               hostile_text.map(lambda t: "Endpoints: " + t), json_values)})}),
+    json_values), max_size=3)
+
+#: Every edit op the scenario callback knows (``callbacks.scenario.apply_edit``).
+EDIT_OPS = ("add", "remove", "clear", "notice", "client_set", "toggle_pop", "set_down",
+            "endpoint_add", "endpoint_map", "endpoint_remove", "endpoint_default",
+            "endpoint_down", "observe", "capacity", "replace")
+
+#: Props of pattern-matching components, keyed by (id ``type``, property).
+_PATTERN_VALUES: dict[tuple[str, str], st.SearchStrategy[Any]] = {
+    ("observed-pop", "value"): _or_json(st.sampled_from(("",) + POP_IDS)),
+    ("endpoint-pops", "value"): _or_json(st.lists(_pop, max_size=3)),
+}
+#: Values of pattern-matching wildcards (``{"type": ..., "client" | "pop" | "region": ALL}``).
+_WILDCARD_VALUES = st.one_of(st.integers(-1, 5), st.sampled_from(POP_IDS + ORIGIN_IDS),
+                             _json_scalars, st.lists(_json_scalars, max_size=2))
+
+
 def callback_value(component: str, prop: str) -> st.SearchStrategy[Any]:
     """Values for one callback input: realistic-but-hostile for the props we know, plus any
     JSON (a hand-crafted request can send anything)."""
@@ -165,17 +277,24 @@ def callback_value(component: str, prop: str) -> st.SearchStrategy[Any]:
         csv_bodies.map(lambda b: "data:text/csv;base64," + base64.b64encode(b).decode()),
         st.sampled_from(["data:text/csv;base64,!!!", "data:,", "no comma", "data:text/csv;base64,"
                          + "A" * 4001]))
-    scenario_dict = st.fixed_dictionaries(
-        {"clients": st.lists(_client_obj(), max_size=4)},
-        optional={"origin": json_values, "down": json_values, "endpoint_type": json_values})
+    scenario_dict = st.one_of(valid_scenario_dicts, scenario_dicts)
     known: dict[tuple[str, str], st.SearchStrategy[Any]] = {
         ("url", "search"): url_queries,
         ("url", "href"): url_queries.map(lambda q: "http://127.0.0.1/" + q),
         ("scenario-store", "data"): scenario_dict,
         ("scenario-edit", "data"): st.fixed_dictionaries(
-            {"op": st.one_of(st.sampled_from(["add", "remove", "clear", "notice"]), json_values)},
-            optional={"clients": st.lists(_client_obj(), max_size=4), "index": json_values,
-                      "notices": json_values, "source": json_values, "nonce": json_values}),
+            {"op": st.one_of(st.sampled_from(EDIT_OPS), json_values)},
+            optional={"clients": st.lists(_client_obj(), max_size=4),
+                      "index": _or_json(st.integers(-1, 5)), "notices": json_values,
+                      "source": json_values, "nonce": json_values,
+                      "key": _or_json(st.sampled_from(["cities25k", "nope"])),
+                      "pop": _pop, "down": _or_json(st.lists(_pop, max_size=3)),
+                      "region": _region, "pops": _or_json(st.lists(_pop, max_size=3)),
+                      "capacity": _or_json(st.dictionaries(st.sampled_from(POP_IDS), _gbps,
+                                                           max_size=2)),
+                      "default_gbps": _gbps, "demand_scale": _gbps,
+                      "demand_source": _or_json(st.sampled_from(["clients", "population"])),
+                      "scenario": st.one_of(valid_scenario_dicts, scenario_dicts)}),
         ("coords-input", "value"): hostile_text,
         ("city-search", "search_value"): hostile_text,
         ("city-search", "value"): st.one_of(st.integers(), hostile_text),
@@ -190,10 +309,56 @@ def callback_value(component: str, prop: str) -> st.SearchStrategy[Any]:
         ("assignment-table", "active_cell"): st.one_of(
             st.fixed_dictionaries({"row": json_values, "column": json_values,
                                    "column_id": st.sampled_from(["remove", "client"]),
-                                   "row_id": json_values}), json_values),
+                                   "row_id": st.one_of(st.integers(-1, 5), json_values)}),
+            json_values),
+        # failover, capacity planning and support views
+        ("world-map", "clickData"): click_data,
+        ("failover-prev", "data"): st.fixed_dictionaries(
+            {"clients": hostile_text, "n": json_values, "origin": _region,
+             "down": _or_json(st.lists(_pop, max_size=3)),
+             "endpoints_down": _or_json(st.lists(_region, max_size=2)),
+             "mappings": _or_json(st.lists(st.tuples(_region, st.lists(_pop, max_size=2))
+                                           .map(list), max_size=2))}),
+        ("map-base", "data"): hostile_text,
+        ("notice", "children"): notice_children,
+        ("endpoint-add-region", "value"): _region,
+        ("endpoint-add-pops", "value"): st.lists(_pop, max_size=3),
+        ("view-tabs", "value"): st.sampled_from(["map", "capacity", "support"]),
+        ("show-catchments", "value"): st.sampled_from([[], ["on"]]),
+        ("demand-source", "value"): st.sampled_from(["clients", "population"]),
+        ("demand-scale", "value"): _gbps,
+        ("default-capacity", "value"): _gbps,
+        ("pop-capacity-table", "data"): capacity_table_rows,
+        ("pop-capacity-table", "data_timestamp"): st.integers(0, 2**53),
+        ("n1-result", "data"): n1_results,
+        ("explain-client", "value"): st.integers(-1, 5),
+        ("scenario-import", "contents"): scenario_files,
+        ("scenario-import", "filename"): hostile_text,
     }
     base = known.get((component, prop))
+    if base is None and component.startswith("{"):
+        base = _PATTERN_VALUES.get((json.loads(component).get("type"), prop))
     return json_values if base is None else st.one_of(base, base, json_values)
+
+
+def _pattern_entries(draw: Any, dep: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the renderer sends for an ALL pattern-matching input or state: one entry per
+    matching component, each with its concrete (here: type-confused) id."""
+    pattern = json.loads(dep["id"])
+    entries = []
+    for _ in range(draw(st.integers(0, 3))):
+        cid = {k: (draw(_WILDCARD_VALUES) if v == ["ALL"] else v) for k, v in pattern.items()}
+        value = (draw(st.one_of(st.just(cid), json_values)) if dep["property"] == "id"
+                 else draw(callback_value(dep["id"], dep["property"])))
+        entries.append({"id": cid, "property": dep["property"], "value": value})
+    return entries
+
+
+def _prop_id(item: dict[str, Any]) -> str:
+    cid = item["id"]
+    if isinstance(cid, dict):
+        cid = json.dumps(cid, sort_keys=True, separators=(",", ":"))
+    return f"{cid}.{item['property']}"
 
 
 @st.composite
@@ -202,29 +367,46 @@ def callback_requests(draw: Any, dependencies: list[dict[str, Any]]) -> dict[str
     hostile values -- or, sometimes, a structurally broken one."""
     dep = draw(st.sampled_from([d for d in dependencies if not d.get("clientside_function")]))
     if draw(st.integers(0, 9)) == 0:  # structurally broken
-        body = draw(st.one_of(json_values, st.fixed_dictionaries(
-            {"output": st.one_of(st.just(dep["output"]), hostile_text),
-             "inputs": json_values, "state": json_values, "changedPropIds": json_values})))
+        if draw(st.integers(0, 4)) == 0:  # nested deeper than a JSON parser recurses
+            n = draw(st.integers(900, 20_000))
+            text = draw(st.sampled_from(["[" * n + "]" * n, '{"a":' * n + "1" + "}" * n]))
+        else:
+            text = json.dumps(draw(st.one_of(json_values, st.fixed_dictionaries(
+                {"output": st.one_of(st.just(dep["output"]), hostile_text),
+                 "inputs": json_values, "state": json_values,
+                 "changedPropIds": json_values}))))
         return {"method": "POST", "path": "/_dash-update-component", "query": "",
-                "headers": {"Content-Type": "application/json"},
-                "body": json.dumps(body).encode()}
+                "headers": {"Content-Type": "application/json"}, "body": text.encode()}
 
-    def items(decl: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{"id": d["id"], "property": d["property"],
+    # Pattern-matching (ALL) inputs and outputs: mostly as the renderer sends them (a list of
+    # concrete ids), sometimes as one item with the pattern as its id.
+    as_renderer = draw(st.integers(0, 3)) > 0
+
+    def items(decl: list[dict[str, Any]]) -> list[Any]:
+        return [_pattern_entries(draw, d) if as_renderer and d["id"].startswith("{") else
+                {"id": d["id"], "property": d["property"],
                  "value": draw(callback_value(d["id"], d["property"]))} for d in decl]
 
     inputs = items(dep["inputs"])
     state = items(dep["state"])
     out = dep["output"]
+
+    def output(part: str) -> Any:
+        cid, prop = part.rsplit(".", 1)
+        if as_renderer and cid.startswith("{"):
+            pattern = json.loads(cid)
+            return [{"id": {k: (draw(_WILDCARD_VALUES) if v == ["ALL"] else v)
+                            for k, v in pattern.items()}, "property": prop}
+                    for _ in range(draw(st.integers(0, 3)))]
+        return {"id": cid, "property": prop}
+
     if out.startswith(".."):
-        parts = [p for p in out.strip(".").split("...") if p]
-        outputs: Any = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]}
-                        for p in parts]
+        outputs: Any = [output(p) for p in out.strip(".").split("...") if p]
     else:
-        cid, prop = out.rsplit(".", 1)
-        outputs = {"id": cid, "property": prop}
-    changed = draw(st.lists(st.sampled_from([f"{i['id']}.{i['property']}" for i in inputs]),
-                            min_size=1, max_size=len(inputs), unique=True))
+        outputs = output(out)
+    prop_ids = [_prop_id(e) for i in inputs for e in (i if isinstance(i, list) else [i])]
+    changed = (draw(st.lists(st.sampled_from(prop_ids), min_size=1, max_size=len(prop_ids),
+                             unique=True)) if prop_ids else [])
     body = {"output": out, "outputs": outputs, "inputs": inputs, "state": state,
             "changedPropIds": changed}
     text = json.dumps(body, allow_nan=False)
