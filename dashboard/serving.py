@@ -3,14 +3,16 @@
 A cold page load is dominated by shipping and parsing JavaScript (measured in
 ``benchmarks/page_load.py``, ``docs/performance.md``). Three levers, all local (no CDN):
 
-1. **A geo-only plotly.js bundle.** ``assets/vendor/plotly-geo-<version>.min.js`` is the npm
-   package ``plotly.js-geo-dist-min`` of the plotly.js version that the installed plotly.py
-   ships (MIT, licence next to it): trace types ``scatter``, ``scattergeo`` and ``choropleth``
-   only, 1.4 MB instead of 4.8 MB. Dash loads every ``assets/*.js`` before rendering, and
+1. **A partial plotly.js bundle.** ``assets/vendor/plotly-custom-<version>.min.js`` is plotly.js
+   of the version that the installed plotly.py ships (MIT, licence next to it), built from npm by
+   ``tools/build_plotly_bundle.sh`` with only the trace types in :data:`BUNDLE_TRACE_TYPES`:
+   1.29 MB instead of 4.8 MB. Dash loads every ``assets/*.js`` before rendering, and
    ``dcc.Graph`` uses ``window.Plotly`` when it is defined, so the full bundle is never fetched.
-   Every trace type the figure builders use must be in :data:`BUNDLE_TRACE_TYPES` (a test greps
-   ``dashboard/`` for ``go.<Trace>(``); a figure with another type needs the full bundle back
-   (delete the vendor file).
+   (The npm ``plotly.js-geo-dist-min`` bundle used before lacks ``bar``, which the capacity and
+   support charts need; no published partial bundle has exactly geo + bar.) Every trace type the
+   figure builders use must be in :data:`BUNDLE_TRACE_TYPES` (a test greps ``dashboard/`` for
+   ``go.<Trace>(``); a figure with another type needs the bundle rebuilt with it (see the
+   script), or the full bundle back (delete the vendor file). Node is needed only to rebuild.
 2. **Compression** (flask-compress: zstd / brotli / gzip, whichever the browser accepts) of
    HTML, JS, CSS and JSON, including callback responses. Fingerprinted static files are
    compressed once per process and kept (:class:`StaticCompressionCache`); dynamic responses
@@ -29,8 +31,9 @@ from dash import Dash
 from flask import Flask, Request, Response, request
 from flask_compress import Compress
 
-#: Trace types in the vendored plotly.js bundle (``plotly.js-geo-dist-min``).
-BUNDLE_TRACE_TYPES = frozenset({"scatter", "scattergeo", "choropleth"})
+#: Trace types in the vendored plotly.js bundle (``tools/plotly-bundle/index.js``; ``scatter``
+#: comes with plotly.js's core).
+BUNDLE_TRACE_TYPES = frozenset({"scatter", "scattergeo", "choropleth", "bar"})
 #: What is compressed (flask-compress also needs a minimum size: 500 bytes).
 COMPRESS_MIMETYPES = ["text/html", "text/css", "text/javascript", "application/javascript",
                       "application/json", "image/svg+xml"]
@@ -106,5 +109,5 @@ def bundle_info() -> dict[str, Any]:
     """Which plotly.js the page uses (for /healthz-style diagnostics and tests)."""
     from dashboard.settings import ASSETS_DIR
 
-    files = sorted((ASSETS_DIR / "vendor").glob("plotly-geo-*.min.js"))
+    files = sorted((ASSETS_DIR / "vendor").glob("plotly-custom-*.min.js"))
     return {"bundle": files[0].name if files else None, "trace_types": sorted(BUNDLE_TRACE_TYPES)}

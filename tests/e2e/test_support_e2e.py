@@ -15,6 +15,7 @@ from dashboard import ids
 from dashboard.catalog import default_catalog
 from dashboard.domain.exports import scenario_from_json
 from dashboard.domain.scenario import Scenario
+from tests.e2e.test_bundle_e2e import drawn_bars
 from tests.e2e.test_map_e2e import severe_logs, start, wait_rows
 
 pytestmark = pytest.mark.e2e
@@ -59,6 +60,8 @@ def test_explain_panel_from_a_map_click_and_observed_override(dash_duo, artifact
           .map(tr => Array.from(tr.querySelectorAll('td')).map(td => td.innerText.trim()))
           .filter(r => r.length > 0);""")
     assert len(ranked) == 19 and ranked[0][1].startswith("LHR") and ranked[-1][2] == "down"
+    # the explain chart's stacked bars (internet + backbone leg) are drawn
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: drawn_bars(dash_duo, ids.EXPLAIN_CHART) > 0)
 
     # a client marker on the map opens its explanation too (Nairobi: far from every PoP)
     dash_duo.find_element(f"#{ids.VIEW_TABS} .view-tab:nth-child(1)").click()
@@ -136,5 +139,9 @@ def test_n1_runs_in_the_background_with_progress(dash_duo, artifacts_dir):
         f"return document.querySelectorAll('#{ids.N1_TABLE} tbody tr td').length")
     assert rows > 0
     assert dash_duo.find_element(f"#{ids.N1_PROGRESS}").get_attribute("value") == "100"
+    # the N-1 chart draws its bars (three bar subplots)
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: drawn_bars(dash_duo, ids.N1_CHART) > 0)
+    assert dash_duo.driver.execute_script(
+        f"return document.querySelectorAll('#{ids.N1_CHART} .barlayer .trace.bars').length") == 3
     dash_duo.driver.save_screenshot(str(artifacts_dir / "capacity.png"))
     assert severe_logs(dash_duo) == []

@@ -1,8 +1,9 @@
-"""Compression, cache headers and the vendored geo-only plotly.js bundle (goal P3)."""
+"""Compression, cache headers and the vendored partial plotly.js bundle (goal P3)."""
 
 from __future__ import annotations
 
 import gzip
+import json
 import re
 
 from dashboard.app import create_app
@@ -15,16 +16,19 @@ def _page_scripts(client) -> list[str]:
     return re.findall(r'src="([^"]+)"', client.get("/").data.decode())
 
 
-def test_page_loads_the_vendored_geo_bundle_with_long_cache_and_compression():
+HEADER = re.compile(rb"/\*\*\n\* plotly\.js \(custom: ([a-z, ]+) - minified\) v(\d+\.\d+\.\d+)\n")
+
+
+def test_page_loads_the_vendored_bundle_with_long_cache_and_compression():
     client = create_app().server.test_client()
     scripts = _page_scripts(client)
-    bundle = [s for s in scripts if "/assets/vendor/plotly-geo-" in s]
+    bundle = [s for s in scripts if "/assets/vendor/plotly-custom-" in s]
     assert len(bundle) == 1 and "?m=" in bundle[0]
     resp = client.get(bundle[0], headers={"Accept-Encoding": "gzip"})
     assert resp.status_code == 200 and resp.headers["Content-Encoding"] == "gzip"
     assert resp.headers["Cache-Control"] == IMMUTABLE
     body = gzip.decompress(resp.data)
-    assert body.startswith(b"/**\n* plotly.js (geo - minified) v")
+    assert HEADER.match(body)
     assert len(resp.data) < len(body) / 2
     # The same bytes again from the per-process compressed cache.
     again = client.get(bundle[0], headers={"Accept-Encoding": "gzip"})
@@ -38,10 +42,27 @@ def test_bundle_version_matches_the_plotly_py_bundle():
 
     full = (files("plotly") / "package_data" / "plotly.min.js").open("rb").read(200).decode()
     version = re.search(r"plotly\.js v(\d+\.\d+\.\d+)", full).group(1)
-    vendored = sorted((ASSETS_DIR / "vendor").glob("plotly-geo-*.min.js"))
-    assert [p.name for p in vendored] == [f"plotly-geo-{version}.min.js"]
+    # Dash loads every assets/*.js: exactly one plotly.js there, of plotly.py's version.
+    vendored = sorted((ASSETS_DIR / "vendor").glob("*.js"))
+    assert [p.name for p in vendored] == [f"plotly-custom-{version}.min.js"]
+    assert HEADER.match(vendored[0].read_bytes()[:300]).group(2).decode() == version
     assert (ASSETS_DIR / "vendor" / "plotly.js-LICENSE.txt").read_text().startswith(
         "MIT License")
+    # ...and the build recipe pins the same version (tools/build_plotly_bundle.sh).
+    recipe = ROOT / "tools" / "plotly-bundle"
+    assert json.loads((recipe / "package.json").read_text())["dependencies"] == {
+        "plotly.js": version}
+    lock = json.loads((recipe / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/plotly.js"]["version"] == version
+
+
+def test_bundle_holds_exactly_the_declared_trace_types():
+    """The committed file, its build entry point and BUNDLE_TRACE_TYPES agree."""
+    bundle = next((ASSETS_DIR / "vendor").glob("plotly-custom-*.min.js"))
+    in_header = set(HEADER.match(bundle.read_bytes()[:300]).group(1).decode().split(", "))
+    entry = (ROOT / "tools" / "plotly-bundle" / "index.js").read_text()
+    registered = set(re.findall(r"require\('plotly\.js/lib/(\w+)'\)", entry)) - {"core"}
+    assert in_header == registered | {"scatter"} == BUNDLE_TRACE_TYPES
 
 
 def test_every_trace_type_the_app_builds_is_in_the_bundle():
@@ -52,7 +73,7 @@ def test_every_trace_type_the_app_builds_is_in_the_bundle():
     assert used, "no trace constructors found"
     assert used <= BUNDLE_TRACE_TYPES, (
         f"trace types {sorted(used - BUNDLE_TRACE_TYPES)} are not in the vendored plotly.js "
-        "geo bundle; see dashboard/serving.py")
+        "bundle; see dashboard/serving.py and tools/build_plotly_bundle.sh")
 
 
 def test_dynamic_responses_are_compressed_but_never_cached():
