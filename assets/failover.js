@@ -16,7 +16,8 @@
  *      not touched, so unaffected paths never flicker) -- never skipping a frame, so a slow
  *      browser takes longer rather than jumping,
  *   3. folds the final paths into the static layers and empties the moving ones: the map then
- *      shows exactly the freshly computed routing state, as the next server figure will,
+ *      shows the freshly computed routing state (with more than 2,000 clients it may draw a
+ *      few more paths than a server figure, which draws at most 2,000 static paths),
  *   4. reports {id, state: "done", frames} in the store `failover-status` (tests wait on it).
  * No server request is made per frame. A newer change cancels a running animation.
  *

@@ -258,21 +258,37 @@ def scenario_route_table(catalog: Catalog, clients: tuple[tuple[float, float], .
 
 
 def rank_for_point(catalog: Catalog, lat: float, lon: float, origin_id: str,
-                   down: frozenset[str] = frozenset(), model: Model = ()) -> pd.DataFrame:
+                   down: frozenset[str] = frozenset(), model: Model = (),
+                   mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
+                   endpoints_down: frozenset[str] = frozenset()) -> pd.DataFrame:
     """Every PoP ranked for one client (degrees); see ``paths.rank_pops``. Memoized.
-    ``model``: latency overrides (module docstring)."""
-    return _rank_for_point(catalog_fingerprint(catalog), float(lat), float(lon), origin_id,
-                           _down_key(down), *_extra(_model_key(model)))
+    ``model``: latency overrides (module docstring); ``mappings`` / ``endpoints_down``: the
+    Normal endpoints and the endpoints down, as in :func:`route_table` (each PoP's backbone leg
+    goes to its endpoint's region; NaN where that endpoint is down)."""
+    args: tuple = (catalog_fingerprint(catalog), float(lat), float(lon), origin_id,
+                   _down_key(down))
+    if mappings or endpoints_down:
+        args += (_model_key(model), tuple((str(r), tuple(sorted(p))) for r, p in mappings),
+                 _down_key(endpoints_down))
+    else:  # the single-endpoint case keeps its cache keys
+        args += _extra(_model_key(model))
+    return _rank_for_point(*args)
 
 
 def _rank_uncached(fp: str, lat: float, lon: float, origin_id: str,
-                   down: tuple[str, ...], model: Model = ()) -> pd.DataFrame:
+                   down: tuple[str, ...], model: Model = (),
+                   mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
+                   endpoints_down: tuple[str, ...] = ()) -> pd.DataFrame:
     catalog = _catalog(fp)
+    params = latency.params_with(model) if model else None
+    if mappings or endpoints_down:
+        olat, olon, _ids = pop_origin_arrays(catalog, origin_id, mappings, endpoints_down)
+        return paths.rank_pops(lat, lon, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
+                               olat, olon, down=down_mask(catalog, down), params=params)
     origin = catalog.origin(origin_id)
     return paths.rank_pops(lat, lon, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                            float(origin["lat"]), float(origin["lon"]),
-                           down=down_mask(catalog, down),
-                           params=latency.params_with(model) if model else None)
+                           down=down_mask(catalog, down), params=params)
 
 
 _rank_for_point = memoize(_rank_uncached)

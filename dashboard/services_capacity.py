@@ -367,9 +367,11 @@ def explain_client(catalog: Catalog, scenario: Scenario, index: int,
     chosen one won, with the recorded observed PoP's detour. ``IndexError`` for a bad index."""
     if not 0 <= index < len(scenario.clients):
         raise IndexError(f"client #{index + 1} does not exist ({len(scenario.clients)} clients)")
+    scenario, _ = scenario.sanitized(origin_id)  # the endpoint set the map routes with
     c = scenario.clients[index]
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
-    ranking = rank_for_point(catalog, c.lat, c.lon, origin_id, down, scenario.model)
+    ranking = rank_for_point(catalog, c.lat, c.lon, origin_id, down, scenario.model,
+                             scenario.mappings, scenario.endpoints_down)
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
     observed = scenario.observed_for(index)
     if observed not in catalog.pop_ids:

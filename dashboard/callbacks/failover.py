@@ -496,7 +496,8 @@ def whatif_rows(current: dict | None, catalog: Catalog, settings: Settings) -> l
             continue
         lines.append(_whatif_line(region, r, weights, ids.endpoint_control("whatif", region),
                                   "Make default", current=region == default))
-    return [html.Div("What-if remap (latency if applied)", className="field-label"),
+    return [html.Div("What-if remap (latency if applied; the link's own clients)",
+                     className="field-label"),
             html.Table(className="whatif-table", children=[
                 html.Thead(html.Tr([html.Th(h) for h in ("Default in / remap", "Served",
                                                          "Median", "")])),

@@ -28,6 +28,7 @@ from dashboard.domain.exports import (
 )
 from dashboard.domain.explain import BGP_NOTE
 from dashboard.domain.scenario import clean_name
+from dashboard.gazetteer import DEMAND_SETS
 from dashboard.layout_capacity import EXPLAIN_COLUMNS
 from dashboard.settings import Settings
 
@@ -61,8 +62,9 @@ def selected_client(trigger: str | None, click: dict | None, cell: dict | None,
 
     Map clicks carry the marker's ``customdata`` (client index) when plotly reports it; Dash
     drops ``customdata`` sent as a typed array, so the clicked coordinates are matched against
-    the scenario's clients (exact to the stored 4 decimals) otherwise. Values of another shape
-    (only a hand-crafted request sends them) pick no client.
+    the scenario's clients otherwise: the nearest one within 1e-4 degrees (from 1,000 clients
+    the map sends positions as float32, which is off by up to ~1e-5 degrees from the stored 4
+    decimals). Values of another shape (only a hand-crafted request sends them) pick no client.
     """
     if trigger == ids.WORLD_MAP and isinstance(click, dict):
         points = click.get("points")
@@ -74,10 +76,11 @@ def selected_client(trigger: str | None, click: dict | None, cell: dict | None,
                 return _index(p["customdata"])
             s = scenario_from_store(current)
             lat, lon = p.get("lat"), p.get("lon")
-            if _is_number(lat) and _is_number(lon):
-                for i, c in enumerate(s.clients):
-                    if abs(c.lat - lat) < 1e-6 and abs(c.lon - lon) < 1e-6:
-                        return i
+            if _is_number(lat) and _is_number(lon) and s.clients:
+                gap = [max(abs(c.lat - lat), abs(c.lon - lon)) for c in s.clients]
+                best = min(range(len(gap)), key=gap.__getitem__)
+                if gap[best] < 1e-4:
+                    return best
         return None
     if trigger == ids.ASSIGNMENT_TABLE and isinstance(cell, dict) \
             and cell.get("column_id") != "remove":
@@ -224,20 +227,21 @@ def assignment_frame(current: dict | None, catalog: Catalog, settings: Settings)
     """The assignment table as exported: one row per client, km and ms."""
     s = scenario_from_store(current, catalog)
     origin_id = resolve_origin(s, catalog, settings)
+    s, _ = s.sanitized(origin_id)  # the endpoint set the map and the table route with
     down = frozenset(d for d in s.down if d in catalog.pop_ids)
     routes = services.route_table(catalog, tuple((c.lat, c.lon) for c in s.clients), origin_id,
-                                  down, model=s.model)
+                                  down, s.mappings, s.endpoints_down, model=s.model)
     observed = dict(s.observed)
     df = pd.DataFrame({
         "client": [c.name for c in s.clients], "lat": [c.lat for c in s.clients],
         "lon": [c.lon for c in s.clients], "weight": [c.weight for c in s.clients]})
     cols = ["pop_id", "pop_km", "internet_ms", "origin_id", "backbone_km", "backbone_ms",
             "anycast_ms", "direct_km", "direct_ms", "saving_ms", "runner_up_id", "runner_up_km",
-            "routed"]
+            "routed", "served"]
     for col in cols:
         df[col] = routes[col].to_numpy() if col in routes else np.nan
-    df["origin_id"] = np.where(df["origin_id"].astype(str) != "", df["origin_id"], origin_id) \
-        if "origin_id" in routes else origin_id
+    # origin_id is "" where the client's endpoint is down (unserved) or it has no route
+    df["origin_id"] = routes["origin_id"].to_numpy() if "origin_id" in routes else origin_id
     df["observed_pop"] = [observed.get(i, "") for i in range(len(s.clients))]
     return df
 
@@ -277,6 +281,7 @@ def import_edit(contents: str | None, filename: str | None, catalog: Catalog,
                      f"{settings.max_upload_bytes:,}")
     try:
         s = scenario_from_json(data, pop_ids=catalog.pop_ids, origin_ids=catalog.origin_ids,
+                               client_set_ids=tuple(DEMAND_SETS),
                                max_clients=settings.max_clients)
     except ScenarioImportError as exc:
         return error(str(exc))

@@ -78,11 +78,13 @@ def _number(value: Any, path: str) -> float:
 
 def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
                        origin_ids: Sequence[str] | None = None,
-                       max_clients: int | None = None) -> Scenario:
+                       max_clients: int | None = None,
+                       client_set_ids: Sequence[str] | None = None) -> Scenario:
     """Parse an exported scenario. Raises :class:`ScenarioImportError` naming the bad field.
 
     ``pop_ids`` / ``origin_ids`` (the running catalog) reject ids this deployment does not know;
-    ``max_clients`` rejects files larger than the app accepts.
+    ``max_clients`` rejects files larger than the app accepts; ``client_set_ids`` (the server's
+    client sets) rejects a client set this deployment does not have.
     """
     if isinstance(text, bytes):
         try:
@@ -161,6 +163,9 @@ def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
         _check_region(region, f"scenario.endpoints_down[{j}]", origin_ids)
     if d.get("client_set") is not None:
         _expect(d["client_set"], str, "scenario.client_set", "a client set key or null")
+        if client_set_ids is not None and d["client_set"] not in client_set_ids:
+            _fail("scenario.client_set", f"unknown client set {d['client_set'][:40]!r} (known: "
+                                         f"{', '.join(client_set_ids)})")
     for j, o in enumerate(_expect(d.get("observed", []), list, "scenario.observed", "a list")):
         path = f"scenario.observed[{j}]"
         _expect(o, dict, path, "an object {client, pop}")

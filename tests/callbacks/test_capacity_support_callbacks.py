@@ -245,3 +245,34 @@ def test_a_bad_import_changes_nothing_and_says_why(catalog):
     assert s2 == s
     assert "bad.json" in notes[0] and "clients[0]" in notes[0] and "Nothing was changed" in notes[0]
     assert "not readable" in str(sup.import_edit("data:x;base64,@@@", "y", catalog, SETTINGS))
+
+
+def test_explain_and_csv_follow_endpoint_mappings_and_outages(catalog):
+    """The explain panel and the CSV export route like the map and the table: each PoP's
+    backbone leg to its endpoint's region, unserved where that endpoint is down."""
+    from dashboard.callbacks import results
+
+    s = Scenario(clients=(Client(40.71, -74.0, "New York"), Client(1.35, 103.82, "Singapore")),
+                 origin="eu-central-1", mappings=(("us-east-1", ("IAD",)),
+                                                  ("ap-southeast-1", ("SIN",))),
+                 endpoints_down=frozenset({"ap-southeast-1"}))
+    rows = results.compute_results(s.to_dict(), catalog, SETTINGS)[1]
+    csv = sup.assignment_frame(s.to_dict(), catalog, SETTINGS)
+    assert list(csv["origin_id"]) == ["us-east-1", ""] and list(csv["served"]) == [True, False]
+    assert csv["anycast_ms"][0] == pytest.approx(rows[0]["anycast_ms"], abs=0.05)
+    assert np.isnan(csv["anycast_ms"][1]) and rows[1]["origin"] == "unserved (endpoint down)"
+    ny = svc.explain_client(catalog, s, 0, "eu-central-1").ranking.set_index("pop_id")
+    assert ny.loc["IAD", "anycast_ms"] == pytest.approx(rows[0]["anycast_ms"], abs=0.05)
+    sg = svc.explain_client(catalog, s, 1, "eu-central-1").ranking.set_index("pop_id")
+    assert np.isnan(sg.loc["SIN", "anycast_ms"])
+
+
+def test_a_client_marker_click_in_compact_mode_finds_the_client():
+    """From 1,000 clients plotly reports float32 positions: still the right client."""
+    clients = tuple(Client(-60 + i * 0.1, -170 + i * 0.25, f"c{i}") for i in range(1_200))
+    store = Scenario(clients=clients).to_dict()
+    ci = figures.map_trace_index(figures.CLIENTS)
+    for i in (0, 17, 599, 1_199):
+        lat, lon = (float(np.float32(clients[i].lat)), float(np.float32(clients[i].lon)))
+        click = {"points": [{"curveNumber": ci, "lat": lat, "lon": lon}]}
+        assert sup.selected_client(ids.WORLD_MAP, click, None, store) == i

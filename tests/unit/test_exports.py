@@ -126,3 +126,12 @@ def test_endpoints_and_client_set_survive_export_and_import():
     bad["scenario"]["mappings"] = [["mars-1", ["FRA"]]]
     with pytest.raises(ScenarioImportError, match=r"scenario.mappings\[0\]\[0\]: unknown origin"):
         scenario_from_json(json.dumps(bad), POPS, ORIGINS)
+
+
+def test_an_unknown_client_set_is_refused_on_import():
+    s = Scenario(clients=(Client(1.0, 2.0, "a"),), client_set="cities25k")
+    assert scenario_from_json(scenario_to_json(s), POPS, ORIGINS,
+                              client_set_ids=("cities25k",)) == s
+    with pytest.raises(ScenarioImportError, match="scenario.client_set: unknown client set"):
+        scenario_from_json(scenario_to_json(Scenario(client_set="cities99k")), POPS, ORIGINS,
+                           client_set_ids=("cities25k",))
