@@ -364,7 +364,6 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     ep_down = set(endpoints_down)
     associated = list(dict.fromkeys([origin_id, *endpoints]))
     traces: dict[str, go.Scattergeo] = {}
-    pop_pos = {r.id: (float(r.lat), float(r.lon)) for r in pops.itertuples()}
 
     # -- paths -----------------------------------------------------------------------------------
     net_lat, net_lon, bb_lat, bb_lon = leg_arrays(routes, pops, origins, origin_id, moving,

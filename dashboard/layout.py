@@ -9,7 +9,7 @@ from __future__ import annotations
 from dash import dash_table, dcc, html
 
 from dashboard import ids
-from dashboard.catalog import AREAS, ENDPOINT_TYPE_LABELS, Catalog
+from dashboard.catalog import AREAS, Catalog
 from dashboard.domain.scenario import DEFAULT_ENDPOINT_TYPE
 from dashboard.figures import rtt_cdf_figure
 from dashboard.layout_capacity import with_views

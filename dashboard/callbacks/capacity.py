@@ -14,27 +14,20 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-import numpy as np
 import pandas as pd
 from dash import Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import figures_capacity, ids
 from dashboard import services_capacity as svc
-from dashboard.callbacks.scenario import edit, resolve_origin, scenario_from_store
+from dashboard.callbacks.scenario import (edit, file_stamp, json_number, resolve_origin,
+                                         scenario_from_store)
 from dashboard.catalog import Catalog
 from dashboard.domain.exports import safe_csv
 from dashboard.domain.scenario import DEFAULT_POPULATION_GBPS, DEMAND_SOURCES, Scenario
 from dashboard.layout_capacity import capacity_controls
 from dashboard.settings import Settings
 
-
-def _num(v: Any, nd: int = 6) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError, OverflowError):  # JSON integers can exceed a float
-        return None
-    return round(f, nd) if math.isfinite(f) else None
 
 
 def _kpi(label: str, value: str, hint: str = "", level: str = "") -> html.Div:
@@ -55,12 +48,13 @@ def capacity_rows(table: pd.DataFrame) -> list[dict]:
     for r in table.itertuples(index=False):
         rows.append({
             "id": r.pop_id, "pop_id": r.pop_id + ("" if r.up else " (down)"), "city": r.city,
-            "up": bool(r.up), "capacity_gbps": _num(r.capacity_gbps),
+            "up": bool(r.up), "capacity_gbps": json_number(r.capacity_gbps, 6),
             "capacity_source": r.capacity_source, "clients": int(r.clients),
-            "nominal_gbps": _num(r.nominal_gbps), "served_gbps": _num(r.served_gbps),
-            "utilisation_pct": _num(100 * r.utilisation, 1),
-            "spilled_out_gbps": _num(max(r.spilled_out_gbps, 0.0)),
-            "spilled_in_gbps": _num(max(r.spilled_in_gbps, 0.0)),
+            "nominal_gbps": json_number(r.nominal_gbps, 6),
+            "served_gbps": json_number(r.served_gbps, 6),
+            "utilisation_pct": json_number(100 * r.utilisation, 1),
+            "spilled_out_gbps": json_number(max(r.spilled_out_gbps, 0.0), 6),
+            "spilled_in_gbps": json_number(max(r.spilled_in_gbps, 0.0), 6),
         })
     return rows
 
@@ -106,8 +100,8 @@ def controls_for(current: dict | None, source: str | None, scale: Any, default: 
     want_scale = s.demand_scale if s.demand_scale is not None else (
         DEFAULT_POPULATION_GBPS if s.demand_source == "population" else 1.0)
     want_default = s.default_capacity_gbps if s.default_capacity_gbps is not None else 1.0
-    same = (source == s.demand_source and _num(scale) == _num(want_scale)
-            and _num(default) == _num(want_default))
+    same = (source == s.demand_source and json_number(scale, 6) == json_number(want_scale, 6)
+            and json_number(default, 6) == json_number(want_default, 6))
     if same:
         return no_update
     return capacity_controls(s.demand_source, s.demand_scale, s.default_capacity_gbps)
@@ -121,16 +115,16 @@ def control_edit(trigger: str | None, source: str | None, scale: Any, default: A
         # A new source starts from its own default scale (Gbps total vs Mbps per unit).
         return edit("capacity", demand_source=source, demand_scale=None)
     if trigger == ids.DEMAND_SCALE and scale is not None:
-        if _num(scale) is None or float(scale) <= 0:
+        if json_number(scale, 6) is None or float(scale) <= 0:
             return edit("notice", notices=[{"level": "error",
                                             "text": "Demand scale must be a number > 0"}])
-        if _num(scale) != _num(s.demand_scale):
+        if json_number(scale, 6) != json_number(s.demand_scale, 6):
             return edit("capacity", demand_scale=float(scale))
     if trigger == ids.DEFAULT_CAPACITY and default is not None:
-        if _num(default) is None or float(default) <= 0:
+        if json_number(default, 6) is None or float(default) <= 0:
             return edit("notice", notices=[{"level": "error",
                                             "text": "Default capacity must be a number > 0 Gbps"}])
-        if _num(default) != _num(s.default_capacity_gbps):
+        if json_number(default, 6) != json_number(s.default_capacity_gbps, 6):
             return edit("capacity", default_gbps=float(default))
     return no_update
 
@@ -263,9 +257,6 @@ def n1_outputs(result: dict | None, current: dict | None, catalog: Catalog,
     return n1_rows(result), figures_capacity.n1_figure(table), note
 
 
-def _stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
-
 
 def n1_download(result: dict | None) -> Any:
     """``dcc.Download`` data of the N-1 table as CSV (formula-safe), or no_update."""
@@ -273,7 +264,7 @@ def n1_download(result: dict | None) -> Any:
     if not result or not result.get("rows"):
         return no_update
     df = pd.DataFrame(result["rows"])
-    return {"content": safe_csv(df), "filename": f"anycast-eip-n-minus-1-{_stamp()}.csv",
+    return {"content": safe_csv(df), "filename": f"anycast-eip-n-minus-1-{file_stamp()}.csv",
             "type": "text/csv"}
 
 

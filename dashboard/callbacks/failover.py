@@ -36,7 +36,7 @@ from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, 
 from dash.exceptions import PreventUpdate
 
 from dashboard import figures, ids, services
-from dashboard.callbacks.scenario import client_label, edit, resolve_origin, scenario_from_store
+from dashboard.callbacks.scenario import edit, resolve_origin, scenario_from_store
 from dashboard.catalog import AREAS, Catalog
 from dashboard.domain.failover import (DEFAULT_FRAMES, Transition, animation_plan, plan_frame,
                                        transition)

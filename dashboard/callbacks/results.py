@@ -7,7 +7,6 @@ plain data so tests call them without Dash.
 from __future__ import annotations
 
 import hashlib
-import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -17,20 +16,13 @@ from dash import Dash, Input, Output, Patch, State, html
 
 from dashboard import figures, ids, services
 from dashboard.callbacks import failover
-from dashboard.callbacks.scenario import client_label, resolve_origin, scenario_from_store
+from dashboard.callbacks.scenario import (client_label, json_number, resolve_origin,
+                                         scenario_from_store)
 from dashboard.catalog import Catalog
 from dashboard.domain.scenario import Client, Scenario
 from dashboard.gazetteer import DemandSet, demand_set, load_gazetteer
 from dashboard.settings import Settings
 
-
-def _num(v: Any) -> float | None:
-    """JSON-safe number: NaN/inf -> None (the table shows an empty cell)."""
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Catalog,
@@ -55,25 +47,25 @@ def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Ca
         is_moved = moved is not None and before is not None and bool(moved[i])
         if is_moved:
             b = before.iloc[i]
-            b_ms = _num(b["anycast_ms"])
+            b_ms = json_number(b["anycast_ms"])
             was = ("no route" if not b["routed"] else
                    f"{b['pop_id']} · {'unserved' if b_ms is None else f'{b_ms:.0f} ms'}")
-            a_ms = _num(r.anycast_ms)
+            a_ms = json_number(r.anycast_ms)
             change = None if a_ms is None or b_ms is None else a_ms - b_ms
         runner = (f"{r.runner_up_id} · {r.runner_up_km:,.0f} km" if r.runner_up_id else "–")
         rows.append({
             "id": i,
             "client": client_label(c),
             "pop": pop,
-            "pop_km": _num(r.pop_km),
-            "internet_ms": _num(r.internet_ms),
+            "pop_km": json_number(r.pop_km),
+            "internet_ms": json_number(r.internet_ms),
             "origin": ((getattr(r, "origin_id", "") or origin_id) if served
                        else "unserved (endpoint down)" if routed else "–"),
-            "backbone_km": _num(r.backbone_km),
-            "backbone_ms": _num(r.backbone_ms),
-            "anycast_ms": _num(r.anycast_ms),
-            "direct_ms": _num(r.direct_ms),
-            "saving_ms": _num(r.saving_ms),
+            "backbone_km": json_number(r.backbone_km),
+            "backbone_ms": json_number(r.backbone_ms),
+            "anycast_ms": json_number(r.anycast_ms),
+            "direct_ms": json_number(r.direct_ms),
+            "saving_ms": json_number(r.saving_ms),
             "runner_up": runner,
             "before": was,
             "change_ms": change,

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
+import math
 import re
 import time
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 
 from dash import ClientsideFunction, Dash, Input, Output, State, ctx, html, no_update
@@ -210,6 +211,23 @@ def scenario_from_store(current: dict | None, catalog: Catalog | None = None) ->
     except (KeyError, TypeError, ValueError):
         raise PreventUpdate from None
     return scenario if catalog is None else scenario.known(catalog.pop_ids, catalog.origin_ids)
+
+
+def json_number(v: Any, nd: int | None = None) -> float | None:
+    """A number for a JSON payload (tables, stores): NaN, inf, non-numbers and integers too big
+    for a float -> None (an empty cell); rounded to ``nd`` places when given."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError, OverflowError):  # JSON integers can exceed a float
+        return None
+    if not math.isfinite(f):
+        return None
+    return f if nd is None else round(f, nd)
+
+
+def file_stamp() -> str:
+    """UTC minute stamp for download file names (``20261129-1022``)."""
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
 
 
 def client_label(c: Client) -> str:

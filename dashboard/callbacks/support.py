@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -18,7 +17,8 @@ from dash import ALL, Dash, Input, Output, State, ctx, dash_table, dcc, html, no
 
 from dashboard import figures, figures_capacity, ids, services
 from dashboard import services_capacity as svc
-from dashboard.callbacks.scenario import edit, resolve_origin, scenario_from_store
+from dashboard.callbacks.scenario import (edit, file_stamp, json_number, resolve_origin,
+                                         scenario_from_store)
 from dashboard.catalog import Catalog
 from dashboard.domain.exports import (
     ScenarioImportError,
@@ -33,16 +33,6 @@ from dashboard.layout_capacity import EXPLAIN_COLUMNS
 from dashboard.settings import Settings
 
 
-def _num(v: Any, nd: int = 1) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError, OverflowError):  # JSON integers can exceed a float
-        return None
-    return round(f, nd) if math.isfinite(f) else None
-
-
-def _stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
 
 
 # -- selecting a client -------------------------------------------------------------------------
@@ -111,9 +101,11 @@ def explain_rows(ranking: pd.DataFrame, names: dict[str, str]) -> list[dict]:
             "rank": int(r.rank) if r.rank else None, "pop": f"{r.pop_id} · {names.get(r.pop_id, '')}",
             "pop_id": r.pop_id,
             "state": "up" if r.up else "down",
-            "distance_km": _num(r.distance_km, 0), "internet_ms": _num(r.internet_ms),
-            "backbone_ms": _num(r.backbone_ms), "anycast_ms": _num(r.anycast_ms),
-            "delta_ms": _num(r.anycast_ms - chosen_ms) if r.up else None,
+            "distance_km": json_number(r.distance_km, 0),
+            "internet_ms": json_number(r.internet_ms, 1),
+            "backbone_ms": json_number(r.backbone_ms, 1),
+            "anycast_ms": json_number(r.anycast_ms, 1),
+            "delta_ms": json_number(r.anycast_ms - chosen_ms, 1) if r.up else None,
         })
     return rows
 
@@ -251,13 +243,13 @@ def assignment_download(current: dict | None, catalog: Catalog, settings: Settin
     if not s.clients:
         return no_update
     df = assignment_frame(current, catalog, settings)
-    return {"content": safe_csv(df), "filename": f"anycast-eip-assignment-{_stamp()}.csv",
+    return {"content": safe_csv(df), "filename": f"anycast-eip-assignment-{file_stamp()}.csv",
             "type": "text/csv"}
 
 
 def scenario_download(current: dict | None) -> dict:
     return {"content": scenario_to_json(scenario_from_store(current)),
-            "filename": f"anycast-eip-scenario-{_stamp()}.json", "type": "application/json"}
+            "filename": f"anycast-eip-scenario-{file_stamp()}.json", "type": "application/json"}
 
 
 def import_edit(contents: str | None, filename: str | None, catalog: Catalog,

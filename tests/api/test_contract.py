@@ -3,7 +3,6 @@ message naming the parameter for every kind of bad input. No input may produce a
 
 from __future__ import annotations
 
-import io
 import json
 import math
 

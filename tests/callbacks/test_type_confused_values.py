@@ -14,7 +14,6 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import figures, ids
 from dashboard.callbacks import capacity as cap_cb
-from dashboard.callbacks import edits_capacity
 from dashboard.callbacks import failover as fo
 from dashboard.callbacks import results
 from dashboard.callbacks import scenario as sc
