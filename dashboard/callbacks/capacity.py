@@ -248,7 +248,9 @@ def n1_outputs(result: dict | None, current: dict | None, catalog: Catalog,
         return [], figures_capacity.n1_figure(pd.DataFrame()), note
     s = scenario_from_store(current, catalog)
     stale = result.get("key") != n1_key(s, resolve_origin(s, catalog, settings))
-    note = (f"Computed {result.get('computed')} for {result.get('points', 0):,} demand points "
+    points = json_number(result.get("points"))  # the store may hold null (shape-checked only)
+    note = (f"Computed {result.get('computed')} for "
+            f"{'?' if points is None else f'{int(points):,}'} demand points "
             f"via origin {result.get('origin')} in {result.get('seconds')} s.")
     if stale:
         note = html.Span(["The scenario changed since this analysis: ", html.B("run it again"),

@@ -341,3 +341,15 @@ def test_a_failover_before_state_of_another_shape_is_ignored(catalog, prev):
     view_frames = out[5]
     assert view_frames["clients"] == []  # nothing animated
     assert fo.is_routing_state(out[7])
+
+
+def test_n1_note_with_a_null_point_count(catalog):
+    """Found by the store fuzz on a fresh clone: a result whose 'points' is null."""
+    from dashboard.callbacks import capacity as cap_cb
+    from dashboard.domain.scenario import Client, Scenario
+    from dashboard.settings import Settings
+
+    store = Scenario(clients=(Client(48.85, 2.35, "Paris", 2.0),)).to_dict()
+    result = cap_cb.run_n1(store, catalog, Settings())
+    rows, _fig, note = cap_cb.n1_outputs({**result, "points": None}, store, catalog, Settings())
+    assert rows and "? demand points" in str(note)
