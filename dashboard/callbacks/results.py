@@ -262,8 +262,9 @@ def compute_view(current: dict | None, prev: dict | None, base: str | None, cata
 
     ``prev``: routing state of the previous scenario (``failover.routing_state``); when only the
     access point / endpoint state changed, the map is sent in the animation's start state and
-    the frames go to the browser (see :mod:`dashboard.callbacks.failover`). ``base``: the key of
-    the map the browser shows (``ids.MAP_BASE``); when it matches, a large map is patched.
+    the animation plan goes to the browser (see :mod:`dashboard.callbacks.failover`).
+    ``base``: the key of the map the browser shows (``ids.MAP_BASE``); when it matches, a large
+    map is patched.
     """
     scenario = scenario_from_store(current, catalog)
     origin_id = resolve_origin(scenario, catalog, settings)
