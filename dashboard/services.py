@@ -151,28 +151,37 @@ def pop_origin_arrays(catalog: Catalog, origin_id: str,
     return olat, olon, oids
 
 
+def origin_spec(catalog: Catalog, origin_id: str,
+                mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
+                endpoints_down: Iterable[str] = ()
+                ) -> tuple[Any, Any, Any, tuple[float, float]]:
+    """(origin lats, origin lons, origin ids, direct origin) as ``paths.client_paths``,
+    ``paths.rank_pops`` and ``whatif.paths_for`` take them: scalars and the region id for the
+    common single-endpoint case, per-PoP arrays (NaN where the endpoint is down) with Normal
+    endpoints. The direct path always goes to the Default region."""
+    origin = catalog.origin(origin_id)
+    direct = (float(origin["lat"]), float(origin["lon"]))
+    if not mappings and not endpoints_down:
+        return direct[0], direct[1], origin_id, direct
+    olat, olon, oids = pop_origin_arrays(catalog, origin_id, mappings, endpoints_down)
+    return olat, olon, oids, direct
+
+
 @memoize
 def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: str,
                  down: tuple[str, ...], mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                  endpoints_down: tuple[str, ...] = (), model: Model = ()) -> pd.DataFrame:
     catalog = _catalog(fp)
-    origin = catalog.origin(origin_id)
     params = latency.params_with(model) if model else None
     if clients:
         arr = np.asarray(clients, dtype=float).reshape(len(clients), -1)
         lats, lons = arr[:, 0], arr[:, 1]
     else:
         lats = lons = np.empty(0)
-    if not mappings and not endpoints_down:  # the common case: one endpoint, scalar origin
-        return paths.client_paths(lats, lons, catalog.pop_ids, catalog.pop_lats,
-                                  catalog.pop_lons, float(origin["lat"]), float(origin["lon"]),
-                                  down=down_mask(catalog, down), pop_origin_ids=origin_id,
-                                  params=params)
-    olat, olon, oids = pop_origin_arrays(catalog, origin_id, mappings, endpoints_down)
+    olat, olon, oids, direct = origin_spec(catalog, origin_id, mappings, endpoints_down)
     return paths.client_paths(lats, lons, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                               olat, olon, down=down_mask(catalog, down), pop_origin_ids=oids,
-                              direct_origin=(float(origin["lat"]), float(origin["lon"])),
-                              params=params)
+                              direct_origin=direct, params=params)
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,19 +226,12 @@ def demand_route_table(catalog: Catalog, key: str, origin_id: str,
     origin) costs ~20 ms for 25,000 clients. Not put in the shared cache: recomputing is cheaper
     than pickling 25,000 rows in and out, and it keeps the cache small."""
     fp = catalog_fingerprint(catalog)
-    origin = catalog.origin(origin_id)
-    o_lat, o_lon = float(origin["lat"]), float(origin["lon"])
+    olat, olon, oids, direct = origin_spec(catalog, origin_id, mappings, endpoints_down)
     model = _model_key(model)
     rc = _ranked_for(fp, key, model) if model else _ranked_demand(fp, key)
-    params = latency.params_with(model)
-    if mappings or endpoints_down:
-        olat, olon, oids = pop_origin_arrays(catalog, origin_id, mappings, endpoints_down)
-        return whatif.paths_for(rc, catalog.pop_ids, olat, olon,
-                                down=down_mask(catalog, down), pop_origin_ids=oids,
-                                params=params, direct_origin=(o_lat, o_lon))
-    return whatif.paths_for(rc, catalog.pop_ids, o_lat, o_lon,
-                            down=down_mask(catalog, down), pop_origin_ids=origin_id,
-                            params=params)
+    return whatif.paths_for(rc, catalog.pop_ids, olat, olon, down=down_mask(catalog, down),
+                            pop_origin_ids=oids, params=latency.params_with(model),
+                            direct_origin=direct)
 
 
 def scenario_route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...],
@@ -280,15 +282,10 @@ def _rank_uncached(fp: str, lat: float, lon: float, origin_id: str,
                    mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                    endpoints_down: tuple[str, ...] = ()) -> pd.DataFrame:
     catalog = _catalog(fp)
-    params = latency.params_with(model) if model else None
-    if mappings or endpoints_down:
-        olat, olon, _ids = pop_origin_arrays(catalog, origin_id, mappings, endpoints_down)
-        return paths.rank_pops(lat, lon, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
-                               olat, olon, down=down_mask(catalog, down), params=params)
-    origin = catalog.origin(origin_id)
+    olat, olon, _ids, _direct = origin_spec(catalog, origin_id, mappings, endpoints_down)
     return paths.rank_pops(lat, lon, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
-                           float(origin["lat"]), float(origin["lon"]),
-                           down=down_mask(catalog, down), params=params)
+                           olat, olon, down=down_mask(catalog, down),
+                           params=latency.params_with(model) if model else None)
 
 
 _rank_for_point = memoize(_rank_uncached)

@@ -869,6 +869,14 @@ def _encode_capacity_keys(s: Scenario, n_clients: int) -> list[str]:
     return parts
 
 
+def _known_pop(text: str, pop_ids: Sequence[str] | None) -> str:
+    """An access point id (case-insensitive) the catalog has; ``ValueError`` otherwise."""
+    pid = _pop_id(text, "access point")
+    if pop_ids is not None and pid not in pop_ids:
+        raise ValueError(f"unknown access point {pid}")
+    return pid
+
+
 def _decode_capacity_key(key: str, value: str, extra: dict, warnings: list[str],
                          pop_ids: Sequence[str] | None) -> None:
     """Parse one of :data:`_CAPACITY_KEYS` into ``extra`` (Scenario keyword arguments)."""
@@ -883,9 +891,7 @@ def _decode_capacity_key(key: str, value: str, extra: dict, warnings: list[str],
                 i = int(index.strip())
                 if i < 0:
                     raise ValueError
-                pid = _pop_id(pop, "access point")
-                if pop_ids is not None and pid not in pop_ids:
-                    raise ValueError
+                pid = _known_pop(pop, pop_ids)
             except ValueError:
                 bad.append(_short(item, 16))
                 continue
@@ -905,9 +911,7 @@ def _decode_capacity_key(key: str, value: str, extra: dict, warnings: list[str],
                 if pop.strip() == "*":
                     default = g
                     continue
-                pid = _pop_id(pop, "access point")
-                if pop_ids is not None and pid not in pop_ids:
-                    raise ValueError
+                pid = _known_pop(pop, pop_ids)
             except ValueError:
                 bad.append(_short(item, 16))
                 continue
