@@ -33,9 +33,10 @@ run: install
 test: install-test
 	$(PY) -m pytest --headless $(PYTEST_ARGS)
 
-## Unit + app tests only (no browser), for a quick loop.
-test-unit: install-test
-	$(PY) -m pytest --headless -m "not e2e" $(PYTEST_ARGS)
+## The fast lane: unit, services, callbacks and API tests in-process (no browser, no gunicorn,
+## Redis or Celery, no long property runs); `make test` runs everything.
+test-unit: $(VENV)/.installed-test
+	$(PY) -m pytest -m "not e2e and not serving and not slow" $(PYTEST_ARGS)
 
 ## Debian packages the tests use; installed only where missing (needs root or sudo).
 system-deps:

@@ -22,6 +22,26 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = ROOT / "tests" / "data"
 
 
+#: Folders whose every test gets a marker, so that `make test-unit` (the fast lane: no browser,
+#: no gunicorn, Redis or Celery, no long property runs) can deselect them by marker.
+FOLDER_MARKERS = {
+    "e2e": "e2e",          # headless Chromium
+    "serving": "serving",  # real gunicorn / redis-server / Celery processes on 127.0.0.1
+    "fuzz": "slow",        # thousands of generated hostile inputs
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            folder = Path(str(item.path)).resolve().relative_to(ROOT / "tests").parts[0]
+        except ValueError:
+            continue
+        marker = FOLDER_MARKERS.get(folder)
+        if marker:
+            item.add_marker(getattr(pytest.mark, marker))
+
+
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return default_catalog()

@@ -4,6 +4,7 @@ and ``paths.client_paths`` -- the functions behind the dashboard's table and exp
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ CATALOG = default_catalog()
 ORIGINS = CATALOG.origin_ids
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(lat=st.floats(-90, 90), lon=st.floats(-180, 180),
        origin=st.sampled_from(ORIGINS),

@@ -65,6 +65,7 @@ def test_catchments_follow_down_pops_and_can_be_hidden(catalog):
     assert catalog.pop_index("SYD") not in set(pop)
 
 
+@pytest.mark.slow
 def test_population_demand_sums_to_the_total_and_is_aggregated_on_the_map(catalog):
     s = Scenario().with_demand("population", 12.0)
     view = svc.capacity_view(catalog, s)

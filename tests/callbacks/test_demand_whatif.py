@@ -43,6 +43,7 @@ def _size(obj) -> int:
     return len(json.dumps(obj, cls=plotly.utils.PlotlyJSONEncoder))
 
 
+@pytest.mark.slow
 def test_what_if_on_the_client_set_is_a_small_patch(catalog):
     first = results.compute_view(Scenario(client_set="cities25k").to_dict(), None, None, catalog,
                                    SETTINGS)

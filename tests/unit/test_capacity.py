@@ -67,6 +67,7 @@ def test_spill_over_rejects_bad_numbers():
         spill_over(RANKED, W, np.array([1.0, np.nan, 1.0]))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.integers(1, 40), st.integers(1, 6), st.data())
 def test_conservation_demand_in_equals_served_plus_unserved(n, m, data):

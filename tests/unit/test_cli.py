@@ -157,6 +157,7 @@ def test_catalog_overrides_apply_to_every_command(capsys, tmp_path):
     assert set(pd.read_csv(io.StringIO(out))["pop_id"]) <= {"AAA", "BBB"}
 
 
+@pytest.mark.slow
 def test_real_console_entry_point():
     proc = subprocess.run([sys.executable, "-m", "dashboard", "nearest", *PARIS, "--json",
                            "--down", "CDG"], cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -204,6 +204,7 @@ client_rows = st.lists(st.tuples(st.floats(-90, 90), st.floats(-180, 180), names
                                  st.floats(0, 1e9)), min_size=1, max_size=20)
 
 
+@pytest.mark.slow
 @given(client_rows, st.permutations(["lat", "lon", "name", "weight"]))
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_round_trip_through_a_csv_writer(clients, order):

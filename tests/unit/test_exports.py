@@ -43,6 +43,7 @@ def scenarios(draw) -> Scenario:
         demand_scale=draw(st.one_of(st.none(), gbps)))
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(scenarios())
 def test_scenario_json_scenario_is_the_identity(s):

@@ -217,6 +217,7 @@ def test_slerp_endpoints_and_easing():
     assert e[0] == 0 and e[-1] == 1 and np.all(np.diff(e) > 0)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.sets(st.sampled_from(["CDG", "FRA", "LHR", "IAD", "GRU", "SIN", "NRT", "SYD",
                                          "HKG", "MAD"]), max_size=5), min_size=1, max_size=4))

@@ -146,6 +146,7 @@ def test_auxiliary_sphere_bound(p, q):
 
 # --- nearest ----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @given(st.lists(points, min_size=1, max_size=12), st.lists(points, min_size=1, max_size=8),
        st.integers(min_value=1, max_value=10))
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -156,6 +157,7 @@ def test_nearest_matches_geopy_brute_force(clients, sites, k):
     assert_agrees(idx, km, brute_force(c, s), min(k, len(s)))
 
 
+@pytest.mark.slow
 @given(st.lists(points, min_size=1, max_size=20), st.integers(min_value=1, max_value=4))
 @settings(max_examples=60, deadline=None)
 def test_nearest_catalog_pops_match_geopy(catalog, clients, k):
@@ -165,6 +167,7 @@ def test_nearest_catalog_pops_match_geopy(catalog, clients, k):
     assert_agrees(idx, km, brute_force(c, s), k)
 
 
+@pytest.mark.slow
 @given(st.lists(points, min_size=2, max_size=6, unique=True),
        st.floats(min_value=0, max_value=1), st.floats(min_value=-1, max_value=1))
 @settings(max_examples=80, deadline=None)
@@ -179,6 +182,7 @@ def test_nearest_clients_near_the_antipodes_of_sites(sites, t, jitter):
     assert_agrees(idx, km, brute_force(c, s), k)
 
 
+@pytest.mark.slow
 def test_nearest_large_random_batch(catalog):
     """20,000 clients uniform on the sphere x the 19 PoPs: every client checked with pyproj
     (Karney's algorithm in PROJ, the same geodesic as geopy, fast), a sample with geopy itself."""

@@ -125,6 +125,7 @@ scenarios = st.builds(
     down=st.frozensets(st.sampled_from(POPS), max_size=3))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(scenarios)
 def test_every_scenario_round_trips_exactly_through_its_query(s):
@@ -178,6 +179,7 @@ def endpoint_scenarios(draw):
                     endpoints_down=draw(st.frozensets(st.sampled_from(associated))))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(endpoint_scenarios())
 def test_endpoint_scenarios_round_trip_exactly(s):

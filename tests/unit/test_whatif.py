@@ -35,6 +35,7 @@ def _compare(got: pd.DataFrame, want: pd.DataFrame) -> None:
             assert got[col].tolist() == want[col].tolist(), col
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None)
 @given(down=st.sets(st.integers(0, 18), max_size=19), origin=st.integers(0, 4))
 def test_paths_for_equals_client_paths(catalog, ranked, down, origin):
