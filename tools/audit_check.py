@@ -29,6 +29,10 @@ from typing import Any
 OK, VULNERABLE, CANNOT_CHECK = 0, 1, 2
 
 
+def _names(deps: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{d.get('name')} {d.get('version', '')}".strip() for d in deps)
+
+
 def judge(report_text: str | None, status: int,
           allow_skip: frozenset[str] = frozenset()) -> tuple[int, list[str]]:
     """(exit code, lines to print) for a pip-audit JSON report and pip-audit's exit status."""
@@ -44,7 +48,6 @@ def judge(report_text: str | None, status: int,
     except (ValueError, KeyError, TypeError) as exc:
         return CANNOT_CHECK, [f"AUDIT FAILED: the pip-audit report is not readable ({exc}); "
                               "nothing was checked: this is not an all-clear."]
-    names = lambda ds: ", ".join(f"{d.get('name')} {d.get('version', '')}".strip() for d in ds)
     skipped = [d for d in deps if isinstance(d, dict) and d.get("skip_reason")
                and str(d.get("name", "")).lower() not in allow_skip]
     checked = [d for d in deps if isinstance(d, dict) and not d.get("skip_reason")]
@@ -58,7 +61,7 @@ def judge(report_text: str | None, status: int,
     if skipped:
         reasons = sorted({str(d["skip_reason"]).split(":")[0] for d in skipped})
         lines.append(f"AUDIT INCOMPLETE: {len(skipped)} of {len(deps)} packages could not be "
-                     f"checked ({'; '.join(reasons)}): {names(skipped[:10])}"
+                     f"checked ({'; '.join(reasons)}): {_names(skipped[:10])}"
                      f"{' ...' if len(skipped) > 10 else ''}. This is not an all-clear.")
     if vulnerable:
         return VULNERABLE, lines
