@@ -6,11 +6,20 @@ are not a list of ``{"id", "property", "value"}``, ``outputs`` that are not the 
 a pattern-matching id in ``changedPropIds`` that is not JSON) reaches ``dict`` look-ups and
 consistency checks deep in Dash and ends as a 500. Anyone can send such a request, so
 :func:`validate_callback_request` checks the shape against the app's registered callbacks first
-and answers a JSON 400 naming what is wrong.
+and answers a JSON 400 naming what is wrong. That includes the app's *clientside* callbacks:
+they are in ``app.callback_map`` like the others (the renderer needs their inputs and outputs) but
+have no server function (no ``"callback"`` entry), so a request naming one reached Dash's
+``cb["callback"]`` look-up and ended as a 500 with a logged traceback (issue 13, finding 10:
+1,027 such requests in 5 s wrote 1.3 MB of log).
 It checks *structure* only (which callback, which inputs and states, in which order); the
 *values* are the callbacks' business, and each callback treats them as untrusted (wrong types
 become a notice or no update, never an exception; the fuzz tests send type-confused values to
 every callback).
+
+Dash's ``/_dash-component-suites/`` route answers 404 for files that are not registered, but some
+registered files are not installed (source maps that the dash wheel does not ship, e.g.
+``dcc/async-mathjax.js.map``): :func:`init_hardening` answers those 404 too instead of letting
+``pkgutil.get_data`` raise ``FileNotFoundError`` (a 500).
 
 Production start-up (``dashboard.wsgi``) also goes through :func:`production_guard`: debug and dev
 tools are never enabled under a WSGI server, whatever ``ANYCAST_DEBUG``, ``DASH_DEBUG`` or
@@ -19,6 +28,8 @@ tools are never enabled under a WSGI server, whatever ``ANYCAST_DEBUG``, ``DASH_
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import json
 import logging
 import os
@@ -26,6 +37,7 @@ from typing import Any, Mapping
 
 from dash import ALL, ALLSMALLER, Dash, Output
 from dash.exceptions import DependencyException
+from dash.fingerprint import check_fingerprint
 from flask import Response, request
 
 log = logging.getLogger(__name__)
@@ -121,6 +133,11 @@ def validate_callback_request(body: Any, callback_map: Mapping[str, Any]) -> Non
     cb = callback_map.get(output)
     if cb is None:
         raise BadCallbackRequest(f"output: no callback produces {output[:80]!r}")
+    if "callback" not in cb:
+        # Registered by app.clientside_callback: the browser runs it, the server has nothing to
+        # call (Dash would raise KeyError: a 500 and a traceback per request).
+        raise BadCallbackRequest(f"output: {output[:80]!r} is computed in the browser "
+                                 "(a clientside callback); the server has no function for it")
     _check_items("inputs", body.get("inputs"), cb.get("inputs", []))
     _check_items("state", body.get("state"), cb.get("state", []))
     changed = body.get("changedPropIds", [])
@@ -151,8 +168,11 @@ def init_hardening(app: Dash) -> None:
     registered; :func:`validate_callback_request` reads ``app.callback_map`` at request time, so
     callbacks added later are covered too)."""
     path = app.config.routes_pathname_prefix + "_dash-update-component"
+    suites = app.config.routes_pathname_prefix + "_dash-component-suites/"
 
     def check() -> Response | None:
+        if request.path.startswith(suites):
+            return _missing_suite_file(app, request.path[len(suites):])
         if request.path != path or request.method != "POST":
             return None
         try:
@@ -174,6 +194,26 @@ def init_hardening(app: Dash) -> None:
         return Response("not found", status=404, mimetype="text/plain")
 
     app.server.register_error_handler(DependencyException, unknown_dependency)
+
+
+@functools.lru_cache(maxsize=512)
+def _installed(package: str, path_in_pkg: str) -> bool:
+    """Whether ``package`` ships ``path_in_pkg`` (only asked about registered paths: bounded)."""
+    try:
+        return importlib.resources.files(package).joinpath(path_in_pkg).is_file()
+    except (ImportError, OSError, TypeError, ValueError):
+        return False
+
+
+def _missing_suite_file(app: Dash, rest: str) -> Response | None:
+    """A 404 for ``/_dash-component-suites/<package>/<file>`` when ``<file>`` is registered with
+    Dash but not installed (Dash itself answers 404 for unregistered files)."""
+    package, _, fingerprinted = rest.partition("/")
+    path_in_pkg, _ = check_fingerprint(fingerprinted)
+    if path_in_pkg in app.registered_paths.get(package, ()) and not _installed(package,
+                                                                               path_in_pkg):
+        return Response("not found", status=404, mimetype="text/plain")
+    return None
 
 
 def production_guard(app: Dash, env: Mapping[str, str] | None = None) -> list[str]:

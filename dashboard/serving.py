@@ -16,7 +16,12 @@ A cold page load is dominated by shipping and parsing JavaScript (measured in
 2. **Compression** (flask-compress: zstd / brotli / gzip, whichever the browser accepts) of
    HTML, JS, CSS and JSON, including callback responses. Fingerprinted static files are
    compressed once per process and kept (:class:`StaticCompressionCache`); dynamic responses
-   (callbacks, API) are compressed per response and never cached.
+   (callbacks, API) are compressed per response and never cached. The cache is keyed on the
+   *content* served (a digest of the uncompressed bytes), never on the URL: Dash serves one file
+   under any fingerprint (``dash_core_components.v1_2_3m<anything>.js``) and ignores query
+   strings, so a URL key let every ``plotly.min.js?x=N`` store another copy (issue 13, finding
+   1: 674 requests took the workers from 190 to 552 MB). It is also bounded by bytes
+   (:data:`STATIC_CACHE_MAX_BYTES`, least recently used out first).
 3. **Long cache lifetimes for fingerprinted assets.** Dash links assets as ``/assets/x.js?m=<mtime>``
    (the URL changes when the file does) but serves them with ``no-cache``; with ``m`` present we
    send ``max-age`` of a year and ``immutable``, as Dash already does for its component suites.
@@ -24,11 +29,13 @@ A cold page load is dominated by shipping and parsing JavaScript (measured in
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
 from typing import Any
 
 from dash import Dash
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, g, has_request_context, request
 from flask_compress import Compress
 
 #: Trace types in the vendored plotly.js bundle (``tools/plotly-bundle/index.js``; ``scatter``
@@ -41,51 +48,97 @@ COMPRESS_MIMETYPES = ["text/html", "text/css", "text/javascript", "application/j
 IMMUTABLE = "public, max-age=31536000, immutable"
 _STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
 _NO_CACHE = "nocache:"
+#: Bytes of compressed static files one worker keeps. Every JS/CSS/JSON file Dash can serve here
+#: (the page's 13 files and every lazily loaded component chunk, plotly.min.js included), in all
+#: four encodings flask-compress offers (zstd, br, gzip, deflate), is 160 entries and 21.5 MB
+#: (the page's own files: 52 entries, 2.9 MB; measured in docs/reliability.md, "Memory and
+#: caches"). 24 MiB keeps them all and is the most a worker ever holds, whatever is requested:
+#: under the 30 MB growth goal of issue 13.
+STATIC_CACHE_MAX_BYTES = 24 * 1024 * 1024
+#: ``flask.g`` slot where :func:`_prepare_static` leaves the content key of the response.
+_G_KEY = "anycast_static_key"
 
 
 def _is_fingerprinted_static(req: Request) -> bool:
-    """A GET of a static file whose URL changes when its content does."""
-    if req.method != "GET" or not req.path.startswith(_STATIC_PREFIXES):
+    """A GET (or HEAD) of a static file whose URL changes when its content does. HEAD counts:
+    its body is dropped, but flask-compress compresses it all the same (~0.35 s of CPU for
+    the 4.8 MB plotly.min.js when not cached)."""
+    if req.method not in ("GET", "HEAD") or not req.path.startswith(_STATIC_PREFIXES):
         return False
     return req.path.startswith("/_dash-component-suites/") or "m" in req.args
 
 
+def content_key(data: bytes) -> str:
+    """What identifies a static response's content: a 128-bit BLAKE2b digest of its bytes
+    (~1 ms per MB; a fraction of what compressing them costs)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 def compression_cache_key(req: Request) -> str:
-    """flask-compress cache key: the URL of a fingerprinted static file; anything else is marked
-    not to be cached (callback responses differ for one URL)."""
-    if _is_fingerprinted_static(req):
-        return req.full_path
+    """flask-compress cache key: the content key :func:`_prepare_static` computed for a
+    fingerprinted static file (the URL plays no part: any number of URLs name one file);
+    anything else is marked not to be cached (callback responses differ for one URL)."""
+    key = g.get(_G_KEY) if has_request_context() else None
+    if key:
+        return "static:" + key
     return _NO_CACHE + req.path
 
 
 class StaticCompressionCache:
-    """flask-compress cache backend that keeps compressed fingerprinted static files (a few MB
-    per worker, bounded by the files that exist) and ignores everything else."""
+    """flask-compress cache backend for compressed fingerprinted static files: at most
+    ``max_bytes`` of values per worker, least recently used out first; keys not made by
+    :func:`compression_cache_key` for a static file are ignored.
 
-    def __init__(self) -> None:
-        self._data: dict[str, bytes] = {}
+    Keys are ``"<encoding>;static:<content digest>"``: one entry per file *content* and
+    encoding, so the number of entries is bounded by the files that exist, and the byte bound
+    holds even if that changes."""
+
+    def __init__(self, max_bytes: int = STATIC_CACHE_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._data: "OrderedDict[str, bytes]" = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of values held now."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._data)
+
     def get(self, key: str) -> bytes | None:
-        return self._data.get(key)
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
 
     def set(self, key: str, value: bytes) -> None:
-        if _NO_CACHE in key:
+        if _NO_CACHE in key or ";static:" not in key or len(value) > self.max_bytes:
             return
         with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old)
             self._data[key] = value
+            self._bytes += len(value)
+            while self._bytes > self.max_bytes:
+                _, dropped = self._data.popitem(last=False)
+                self._bytes -= len(dropped)
 
 
 def _prepare_static(response: Response) -> Response:
     """Long cache lifetime for fingerprinted assets; fingerprinted static files read into memory
     so that flask-compress takes its cached, non-streaming path (for a streamed file it would
-    recompress on every request, and never with gzip)."""
+    recompress on every request, and never with gzip), with their content key for its cache."""
     if response.status_code == 200 and _is_fingerprinted_static(request):
         if request.path.startswith("/assets/"):
             response.headers["Cache-Control"] = IMMUTABLE
         if response.is_streamed:
             response.direct_passthrough = False
             response.set_data(response.get_data())
+        setattr(g, _G_KEY, content_key(response.get_data()))
     return response
 
 
@@ -99,7 +152,8 @@ def init_serving(app: Dash) -> None:
     server.config.setdefault("COMPRESS_BR_LEVEL", 4)
     server.config.setdefault("COMPRESS_LEVEL", 6)
     server.config.setdefault("COMPRESS_ZSTD_LEVEL", 3)
-    Compress(server)
+    # Kept where tests and diagnostics can reach the compressed-file cache (``.cache``).
+    server.extensions["anycast_compress"] = Compress(server)
     # Flask runs after_request hooks in reverse order of registration: this one runs before
     # flask-compress's.
     server.after_request(_prepare_static)

@@ -11,7 +11,9 @@ type-confused values (URL state, uploads, typed coordinates, city search, every 
 scenario store, map clicks, failover and endpoint controls, capacity controls and table, the
 N-1 result, observed-PoP dropdowns, scenario files; pattern-matching inputs and outputs as the
 renderer sends them), raw ``NaN``/``Infinity`` tokens, and structurally broken or deeply nested
-bodies.
+bodies. One callback request in ten names a clientside (browser-only) callback (counted as
+"clientside"); the API family includes static files with forged fingerprints and query
+strings and registered component-suite files that are not installed (counted as "static").
 Prints a table of status codes per family and the first few 5xx cases; exit status 1 if any
 request got a 5xx. The figures in ``docs/reliability.md`` come from this command.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import logging
 import sys
 import time
@@ -32,12 +35,20 @@ from dashboard.app import create_app
 from dashboard.settings import Settings
 from tests.fuzz.strategies import api_requests, callback_requests, send  # noqa: E402
 
-FAMILIES = ("nearest", "assign", "paths", "callbacks")
+FAMILIES = ("nearest", "assign", "paths", "static", "callbacks", "clientside")
+_STATIC = ("/_dash-component-suites/", "/assets/")
 
 
-def family(req: dict[str, Any]) -> str:
+def family(req: dict[str, Any], clientside: frozenset[str] = frozenset()) -> str:
     if req["path"] == "/_dash-update-component":
-        return "callbacks"
+        try:
+            output = json.loads(req["body"]).get("output")
+        except (ValueError, RecursionError, AttributeError):
+            output = None
+        return "clientside" if output in clientside else "callbacks"
+    if req["method"] in ("GET", "HEAD") and req["path"].startswith(_STATIC) and (
+            req["query"] or req["path"].endswith((".js", ".map"))):
+        return "static"
     if req["path"] == "/api/v1/nearest":
         return "nearest"
     if req["path"] == "/api/v1/assign":
@@ -73,6 +84,7 @@ def run(examples: int, seed_value: int, show: int) -> int:
     app = create_app(Settings(max_upload_bytes=64 * 1024, max_clients=500))
     client = app.server.test_client()
     deps = client.get("/_dash-dependencies").get_json()
+    clientside = frozenset(d["output"] for d in deps if d.get("clientside_function"))
     counts: dict[str, collections.Counter] = {f: collections.Counter() for f in FAMILIES}
     failures: list[tuple[dict[str, Any], int, str]] = []
     strategy = st.one_of(api_requests(), callback_requests(deps), callback_requests(deps))
@@ -84,7 +96,7 @@ def run(examples: int, seed_value: int, show: int) -> int:
     def one(req: dict[str, Any]) -> None:
         last_error.last = ""
         resp = send(client, req)
-        counts[family(req)][resp.status_code] += 1
+        counts[family(req, clientside)][resp.status_code] += 1
         if resp.status_code >= 500:
             failures.append((req, resp.status_code, last_error.last))
 

@@ -159,6 +159,27 @@ path_requests = st.builds(
     hostile_text,
 )
 
+#: Static files: registered component-suite files the dash wheel does not ship (a 500 before
+#: issue 13), fingerprint and query-string variants of real ones (each once grew the
+#: compressed-file cache).
+static_requests = st.builds(
+    lambda method, path, query: {"method": method, "path": path, "query": query, "headers": {},
+                                 "body": b""},
+    st.sampled_from(["GET", "GET", "HEAD"]),
+    st.one_of(
+        st.sampled_from(["/_dash-component-suites/dash/dcc/async-mathjax.js.map",
+                         "/_dash-component-suites/dash/dash-renderer/build/dash_renderer.min.js.map",
+                         "/_dash-component-suites/dash/deps/prop-types@15.8.1.min.js",
+                         "/assets/map_click.js", "/assets/upload_guard.js"]),
+        st.builds(lambda v, m: f"/_dash-component-suites/dash/dcc/async-mathjax.v{v}m{m}.js.map",
+                  st.sampled_from(["1_0_0", "4_4_1", "x"]), st.integers(0, 10**12)),
+        st.builds(lambda m: f"/_dash-component-suites/dash/deps/prop-types@15.v4_4_1m{m}.8.1.min.js",
+                  st.integers(0, 10**12)),
+    ),
+    st.one_of(st.just(""), st.integers().map(lambda n: f"m={n}"),
+              st.builds(lambda n, t: f"x={n}&m={quote(t, safe='')}", st.integers(), hostile_text)),
+)
+
 
 def _or_json(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """A realistic value most of the time, any JSON value sometimes."""
@@ -364,8 +385,15 @@ def _prop_id(item: dict[str, Any]) -> str:
 @st.composite
 def callback_requests(draw: Any, dependencies: list[dict[str, Any]]) -> dict[str, Any]:
     """A well-formed ``/_dash-update-component`` request for a random registered callback, with
-    hostile values -- or, sometimes, a structurally broken one."""
-    dep = draw(st.sampled_from([d for d in dependencies if not d.get("clientside_function")]))
+    hostile values -- or, sometimes, a structurally broken one. Clientside (browser-only)
+    callbacks are drawn too, one request in ten: the server has no function for them and must
+    refuse them with a JSON 400 (they were a 500 with a logged traceback, issue 13)."""
+    server_side = [d for d in dependencies if not d.get("clientside_function")]
+    clientside = [d for d in dependencies if d.get("clientside_function")]
+    if clientside and draw(st.integers(0, 9)) == 0:
+        dep = draw(st.sampled_from(clientside))
+    else:
+        dep = draw(st.sampled_from(server_side))
     if draw(st.integers(0, 9)) == 0:  # structurally broken
         if draw(st.integers(0, 4)) == 0:  # nested deeper than a JSON parser recurses
             n = draw(st.integers(900, 20_000))
@@ -418,7 +446,7 @@ def callback_requests(draw: Any, dependencies: list[dict[str, Any]]) -> dict[str
 
 
 def api_requests() -> st.SearchStrategy[dict[str, Any]]:
-    return st.one_of(nearest_requests, assign_requests, path_requests)
+    return st.one_of(nearest_requests, assign_requests, path_requests, static_requests)
 
 
 def send(client: Any, req: dict[str, Any]) -> Any:

@@ -131,3 +131,47 @@ def test_a_hung_redis_costs_one_timeout_not_one_per_request(catalog, fast_retry)
         for s in held:
             s.close()
         listener.close()
+
+
+# Issue 13, finding 8: what a value may cost in Redis.
+
+def _backend(catalog, url: str):
+    from dashboard.memo import BACKEND_EXT
+
+    return make_app(catalog, url).server.extensions[BACKEND_EXT]
+
+
+def test_big_values_are_kept_briefly_and_oversized_ones_not_at_all(redis_server, catalog):
+    backend = _backend(catalog, redis_server.url)
+    r = redis_server.client()
+    assert backend.set("small", b"s" * 1000)
+    assert backend.set("big", b"b" * (cache_mod.REDIS_BIG_ENTRY_BYTES + 1))
+    assert backend.add("big-add", b"b" * (cache_mod.REDIS_BIG_ENTRY_BYTES + 1))
+    assert not backend.add("big-add", b"again")
+    assert backend.set("forever-big", b"b" * (cache_mod.REDIS_BIG_ENTRY_BYTES + 1), timeout=0)
+    assert backend.set("forever-small", b"s", timeout=0)
+    assert backend.set("huge", b"h" * (cache_mod.CACHE_MAX_ENTRY_BYTES + 1)) is False
+    assert backend.too_big == 1
+    ttl = {k: r.ttl(KEY_PREFIX + k) for k in ("small", "big", "big-add", "forever-big",
+                                              "forever-small", "huge")}
+    assert 3500 < ttl["small"] <= 3600                       # ANYCAST_CACHE_TIMEOUT
+    for k in ("big", "big-add", "forever-big"):
+        assert 0 < ttl[k] <= cache_mod.REDIS_BIG_ENTRY_TIMEOUT_S, (k, ttl)
+    assert ttl["forever-small"] == -1                         # no expiry, as asked
+    assert ttl["huge"] == -2                                  # never stored
+    assert backend.get("big") == b"b" * (cache_mod.REDIS_BIG_ENTRY_BYTES + 1)
+    assert backend.set_many({"m1": 1, "m2": b"h" * (cache_mod.CACHE_MAX_ENTRY_BYTES + 1)}) == ["m1"]
+
+
+def test_a_big_route_table_from_the_api_lives_a_minute_in_redis(redis_server, catalog):
+    """10,000 clients: a ~1 MB table (over the big-value size) expires after 60 s, not 1 h."""
+    client = make_app(catalog, redis_server.url).server.test_client()
+    doc = {"clients": [{"lat": -60 + (i % 130), "lon": -180 + (i * 0.036)}
+                       for i in range(10_000)]}
+    assert client.post("/api/v1/assign", json=doc).headers["X-Cache"] == "MISS"
+    r = redis_server.client()
+    tables = [k for k in r.keys(KEY_PREFIX + "*") if b"_route_table:" in k]
+    assert len(tables) == 1
+    assert r.strlen(tables[0]) > cache_mod.REDIS_BIG_ENTRY_BYTES
+    assert 0 < r.ttl(tables[0]) <= cache_mod.REDIS_BIG_ENTRY_TIMEOUT_S
+    assert client.post("/api/v1/assign", json=doc).headers["X-Cache"] == "HIT"
