@@ -4,7 +4,7 @@ the shipped fitted file.
 Units: degrees in, round-trip ms out; WGS84 geodesic distances. Every function takes an optional
 ``params``; ``None`` means :func:`default_params` -- the file named by the ``ANYCAST_LATENCY_PARAMS``
 environment variable if set, else ``data/latency_model.json`` (written by
-``python -m dashboard.calibrate``), read once and cached. Override single knobs for "what if"
+``python -m calibration``), read once and cached. Override single knobs for "what if"
 views with :func:`with_overrides` (e.g. ``with_overrides(default_params(), {"pop_overhead_ms": 2})``).
 """
 

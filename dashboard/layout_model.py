@@ -55,14 +55,15 @@ MODEL_FIELDS: tuple[ModelField, ...] = (
                "Fixed cost of every public-internet path (hosts, routers, serialisation); "
                "added once to the internet leg and once to the direct path."),
     ModelField("inflation_scale", "Route inflation scale", "× fitted", 0.01,
-               "Multiplies the fitted ms per 1000 km of both legs (1 = as measured; 1.2 = "
-               "routes 20 % more circuitous)."),
+               "Multiplies the fitted ms per 1000 km of the internet legs (client → access "
+               "point, and the direct path; 1 = as measured; 1.2 = routes 20 % more "
+               "circuitous)."),
     ModelField("fibre_km_per_ms", "Light in fibre", "km/ms", 1,
                "One-way signal speed; sets the physical floor 2 × distance / speed. 204 km/ms "
                "is light in glass (refractive index ≈ 1.47); nothing is faster."),
-    ModelField("backbone_share", "Backbone share of the slope", "× internet slope", 0.01,
-               "Fraction of the internet's ms per 1000 km the provider backbone keeps "
-               "(same cables, no transit detours)."),
+    ModelField("backbone_scale", "Backbone route stretch scale", "× fitted", 0.01,
+               "Multiplies the backbone's fitted stretch over the fibre floor (fitted per "
+               "region pair on published cloud inter-region RTTs; 1 = as fitted)."),
     ModelField("backbone_route_factor", "Backbone minimum detour", "× fibre floor", 0.01,
                "The backbone leg is never faster than this multiple of the fibre floor."),
     ModelField("backbone_overhead_ms", "Backbone overhead", "ms", 0.1,

@@ -7,7 +7,7 @@ neighbours, so the <0.5 % sphere error does not matter).
 
 Pure: no I/O. Every function takes an explicit, frozen :class:`LatencyParams`; the public module
 :mod:`dashboard.latency` loads the shipped fitted file (``data/latency_model.json``, written by
-``python -m dashboard.calibrate``) and passes it for you. ``docs/calibration.md`` explains the fit.
+``python -m calibration``) and passes it for you. ``docs/calibration.md`` explains the fit.
 
 Internet leg (median RTT between points ``a`` and ``b`` at geodesic distance ``d`` km)::
 
@@ -30,15 +30,23 @@ the wider quartiles seen with whole cities held out, with the same weight as abo
 
 Backbone leg (provider's private network, PoP -> origin)::
 
-    rtt = backbone_overhead_ms + max(backbone_share * slope(p, o) * d / 1000,
-                                     backbone_route_factor * floor(d))
+    stretch = backbone_stretch + r[R(p)] + r[R(o)] + P[R(p), R(o)]          # x the fibre floor
+    cables  = backbone_share * (S[R(p), R(o)] + m_p[R(o)] + m_o[R(p)]) * d / 1000
+    rtt = max(backbone_route_factor * floor(d),
+              backbone_overhead_ms + backbone_short_ms * exp(-d / backbone_short_km)
+              + backbone_scale * (stretch * floor(d) + cables))
 
-with ``slope`` the internet leg's distance slope between the two sites (``S`` + ``m`` terms, without
-the additive effects ``e``). A private backbone skips the access networks and transit hand-offs
-of the internet (no ``e``, a fixed ``backbone_overhead_ms`` instead) but rides the same
-submarine/terrestrial cable systems, whose geography the slope captures (e.g. Europe <-> East
-Asia via Suez, Singapore's direct cables); ``backbone_share`` is the fraction of that distance
-term a backbone keeps, fitted on published cloud inter-region RTTs.
+A private backbone has its own geography: it skips the access networks and transit hand-offs
+of the internet (a fixed overhead instead of the cities' additive effects); its length over the
+fibre floor depends on which regions the two ends are in (``r``: per-region adjustment, ``P``:
+symmetric region-pair term, e.g. South Africa <-> Brazil via Europe), and part of the location
+geography the internet leg learned from 241 measured cities (``cables``: the internet's distance
+slope between the two sites, without the additive effects and the internet what-if knob) tells
+where cables run direct (e.g. the US East Coast to Europe) and where they detour. Regions ``R``
+are those of the internet leg (nearest measured city). Fitted on published cloud inter-region
+RTTs (Azure, P50, 2026-07; ``python -m calibration backbone``), validated with whole cloud regions
+held out (``docs/calibration.md``). Empty ``r``/``P`` mean zeros. ``backbone_scale`` is the what-if
+knob (1 = as fitted); the internet leg's knobs do not touch the backbone.
 
 Anycast path = internet leg client -> PoP + ``pop_overhead_ms`` + backbone leg PoP -> origin;
 direct path = internet leg client -> origin.
@@ -60,7 +68,7 @@ EARTH_RADIUS_KM = 6371.0088
 #: Parameters an advanced user may change (UI, settings file); the per-city table is fitted only.
 TUNABLE = (
     "fibre_km_per_ms", "overhead_ms", "inflation_scale", "min_rtt_ms", "interp_range_km",
-    "band_scale", "backbone_share", "backbone_route_factor", "backbone_overhead_ms",
+    "band_scale", "backbone_scale", "backbone_route_factor", "backbone_overhead_ms",
     "pop_overhead_ms",
 )
 
@@ -112,11 +120,20 @@ class LatencyParams:
     band_scale: float = 1.0
     #: Smallest internet RTT reported, ms (two hosts in one building still take ~this).
     min_rtt_ms: float = 0.5
-    #: Backbone leg (see the module docstring): share of the region-pair distance term, the
-    #: minimum multiple of the fibre floor, and the fixed overhead (ms).
-    backbone_share: float = 0.77
+    #: Backbone leg (see the module docstring): fixed overhead (ms); global stretch over the
+    #: fibre floor; per-region stretch adjustments (one per region, or empty = 0); symmetric
+    #: region-pair stretch terms (row-major ``len(regions)**2``, or empty = 0); the share of the
+    #: internet's distance term; short-path term (ms, decaying over ``backbone_short_km``); the
+    #: what-if multiplier; and the minimum multiple of the fibre floor.
+    backbone_overhead_ms: float = 6.0
+    backbone_stretch: float = 1.6
+    backbone_share: float = 0.0
+    backbone_region_stretch: tuple[float, ...] = ()
+    backbone_pair_stretch: tuple[float, ...] = ()
+    backbone_short_ms: float = 0.0
+    backbone_short_km: float = 500.0
+    backbone_scale: float = 1.0
     backbone_route_factor: float = 1.0
-    backbone_overhead_ms: float = 7.0
     #: Extra time at the access point (anycast gateway + hop onto the backbone), ms.
     pop_overhead_ms: float = 1.0
 
@@ -153,6 +170,10 @@ class LatencyParams:
         # Region means of the city terms: what a point far from every measured city gets.
         a["e_reg"] = np.array([a["e"][a["reg"] == r].mean() for r in range(nr)])
         a["m_reg"] = np.array([a["m"][a["reg"] == r].mean(axis=0) for r in range(nr)])
+        a["bb_r"] = (np.array(self.backbone_region_stretch) if self.backbone_region_stretch
+                     else np.zeros(nr))
+        a["bb_P"] = (np.array(self.backbone_pair_stretch).reshape(nr, nr)
+                     if self.backbone_pair_stretch else np.zeros((nr, nr)))
         a["edges"] = np.array(self.band_edges_km)
         for k in ("band_p25_near", "band_p75_near", "band_p25_far", "band_p75_far"):
             a[k] = np.array(getattr(self, k))
@@ -172,6 +193,16 @@ class LatencyParams:
         s = np.array(self.region_slope_ms_per_1000km).reshape(nr, nr)
         if not np.allclose(s, s.T):
             raise bad("region_slope_ms_per_1000km", "must be symmetric")
+        if len(self.backbone_region_stretch) not in (0, nr):
+            raise bad("backbone_region_stretch", f"needs one value per region ({nr}) or none, "
+                      f"got {len(self.backbone_region_stretch)}")
+        if len(self.backbone_pair_stretch) not in (0, nr * nr):
+            raise bad("backbone_pair_stretch", f"needs {nr}x{nr}={nr * nr} values or none, "
+                      f"got {len(self.backbone_pair_stretch)}")
+        if self.backbone_pair_stretch:
+            bp = np.array(self.backbone_pair_stretch).reshape(nr, nr)
+            if not np.allclose(bp, bp.T):
+                raise bad("backbone_pair_stretch", "must be symmetric")
         if nc == 0:
             raise bad("city_names", "needs at least one measured city")
         for name in ("city_lats", "city_lons", "city_regions", "city_effect_ms"):
@@ -212,7 +243,8 @@ class LatencyParams:
                 raise bad(name, f"ratios must be in {'(0, 1]' if 'p25' in name else '[1, 10)'} "
                           "so that p25 <= median <= p75")
         positive = ("fibre_km_per_ms", "inflation_scale", "interp_range_km", "interp_soften_km",
-                    "backbone_route_factor", "backbone_share")
+                    "backbone_route_factor", "backbone_scale", "backbone_short_km",
+                    "backbone_stretch")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise bad(name, f"must be > 0, got {getattr(self, name)}")
@@ -277,7 +309,7 @@ OVERRIDE_RANGES: dict[str, tuple[float, float]] = {
     "min_rtt_ms": (0.0, 100.0),
     "interp_range_km": (1.0, 40_000.0),
     "band_scale": (0.0, 5.0),
-    "backbone_share": (0.05, 3.0),
+    "backbone_scale": (0.25, 4.0),
     "backbone_route_factor": (1.0, 4.0),
     "backbone_overhead_ms": (0.0, 500.0),
     "pop_overhead_ms": (0.0, 500.0),
@@ -525,7 +557,7 @@ def backbone_rtt_ms(pop_lat: object, pop_lon: object, origin_lat: object, origin
                     params: LatencyParams) -> np.ndarray:
     """RTT (ms) over the provider's private backbone from an access point to an origin region.
 
-    Formula in the module docstring (region-pair cable geography, no internet transit detours,
+    Formula in the module docstring (region-pair stretch over the fibre floor plus overheads,
     never below ``backbone_route_factor`` x the fibre floor). d = WGS84 km; broadcasting.
     """
     a, b, c, d = np.broadcast_arrays(*(np.asarray(x, dtype=float)
@@ -535,14 +567,35 @@ def backbone_rtt_ms(pop_lat: object, pop_lon: object, origin_lat: object, origin
     return _backbone(km, la, lb, params).reshape(a.shape)
 
 
+def backbone_stretch(region_a: object, region_b: object, params: LatencyParams) -> np.ndarray:
+    """The fitted stretch over the fibre floor (before ``backbone_scale``) between points in
+    regions ``region_a`` and ``region_b`` (region indices; broadcasting)."""
+    ra, rb = np.asarray(region_a), np.asarray(region_b)
+    arr = params._arr
+    return params.backbone_stretch + arr["bb_r"][ra] + arr["bb_r"][rb] + arr["bb_P"][ra, rb]
+
+
+def backbone_formula_ms(distance_km: object, stretch: object, slope_ms_per_1000km: object,
+                        params: LatencyParams) -> np.ndarray:
+    """The backbone formula on explicit terms, ms: ``stretch`` (see :func:`backbone_stretch`)
+    and the internet's distance slope between the two sites (ms per 1000 km, without the
+    internet what-if knob); never below ``backbone_route_factor`` x the fibre floor.
+    Broadcasting."""
+    km = np.asarray(distance_km, dtype=float)
+    floor = floor_rtt_ms(km, params.fibre_km_per_ms)
+    body = (params.backbone_overhead_ms
+            + params.backbone_short_ms * np.exp(-km / params.backbone_short_km)
+            + params.backbone_scale * (np.asarray(stretch) * floor
+                                       + params.backbone_share
+                                       * np.asarray(slope_ms_per_1000km) * km / 1000.0))
+    return np.maximum(body, params.backbone_route_factor * floor)
+
+
 def _backbone(km: np.ndarray, la: Location, lb: Location, params: LatencyParams) -> np.ndarray:
     rows = np.arange(len(km))
-    s = params.inflation_scale * (params._arr["S"][la.region, lb.region]
-                                  + la.slope_ms_per_1000km[rows, lb.region]
-                                  + lb.slope_ms_per_1000km[rows, la.region])
-    floor = floor_rtt_ms(km, params.fibre_km_per_ms)
-    return params.backbone_overhead_ms + np.maximum(params.backbone_share * s * km / 1000.0,
-                                                    params.backbone_route_factor * floor)
+    slope = (params._arr["S"][la.region, lb.region] + la.slope_ms_per_1000km[rows, lb.region]
+             + lb.slope_ms_per_1000km[rows, la.region])
+    return backbone_formula_ms(km, backbone_stretch(la.region, lb.region, params), slope, params)
 
 
 def anycast_rtt_ms(client_lat: object, client_lon: object, pop_lat: object, pop_lon: object,

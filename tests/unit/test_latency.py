@@ -23,7 +23,7 @@ lon = st.floats(-180.0, 180.0, allow_nan=False)
 
 # (src, lat, lon, dst, lat, lon, measured median RTT ms, in-sample APE of the shipped fit).
 # Rows of wonderproxy-2020-07-train.csv; the APE column was computed with the shipped fit
-# (python -m dashboard.calibrate ...), it is the tolerance, plus one percentage point of slack.
+# (python -m calibration internet ...), it is the tolerance, plus one percentage point of slack.
 PINNED = [
     ("Frankfurt", 50.1167, 8.6833, "Amsterdam", 52.3, 4.7, 13.8535, 0.398),
     ("New York", 40.7269, -73.6497, "Los Angeles", 34.0522, -118.2428, 68.3265, 0.005),
@@ -120,15 +120,20 @@ def test_band_has_fitted_quartile_width():
     assert w25 < p25 and w75 > p75
 
 
-def test_backbone_beats_the_internet_on_long_paths_and_anycast_adds_up():
+def test_backbone_and_internet_agree_on_long_paths_and_anycast_adds_up():
+    """The two legs are fitted on different data (cloud backbone P50s, server-to-server internet
+    medians) and on long paths measure the same cables: they agree within 20 % (e.g. London ->
+    Ashburn: Azure measured 78-82 ms UK South -> East US, internet leg 79 ms, backbone 87 ms;
+    Hong Kong -> San Jose: Azure 148 ms, internet 153 ms)."""
     pops = [(22.3, 114.2), (1.35, 103.99), (51.47, -0.45), (-23.43, -46.47)]
     origins = [(50.11, 8.68), (39.04, -77.49), (37.34, -121.89)]
     for pla, plo in pops:
         for ola, olo in origins:
             km = float(D.geodesic_km(pla, plo, ola, olo))
             if km > 3000:
-                assert latency.backbone_rtt_ms(pla, plo, ola, olo) < \
-                    latency.internet_rtt_ms(pla, plo, ola, olo)
+                bb = float(latency.backbone_rtt_ms(pla, plo, ola, olo))
+                net = float(latency.internet_rtt_ms(pla, plo, ola, olo))
+                assert net / 1.2 < bb < 1.2 * net
     total = latency.anycast_rtt_ms(35.0, 135.0, 22.3, 114.2, 50.11, 8.68)
     parts = (latency.internet_rtt_ms(35.0, 135.0, 22.3, 114.2) + P.pop_overhead_ms
              + latency.backbone_rtt_ms(22.3, 114.2, 50.11, 8.68))
@@ -144,7 +149,7 @@ def test_zero_distance_gives_the_fixed_overheads():
     assert rtt == pytest.approx(expected)
     assert 0 < rtt < 15
     assert float(latency.backbone_rtt_ms(22.3, 114.2, 22.3, 114.2)) == pytest.approx(
-        P.backbone_overhead_ms)
+        P.backbone_overhead_ms + P.backbone_short_ms)
 
 
 def test_far_from_measured_cities_terms_shrink_to_the_region_mean():

@@ -97,12 +97,12 @@ def test_url_order_does_not_matter():
 
 def test_bad_url_pieces_are_dropped_with_a_warning_each_and_the_rest_kept():
     s, warnings = Scenario.from_query(
-        "model=overhead_ms:5,nope:1,fibre_km_per_ms:300,pop_overhead_ms:-1,backbone_share:abc,"
+        "model=overhead_ms:5,nope:1,fibre_km_per_ms:300,pop_overhead_ms:-1,backbone_scale:abc,"
         "inflation_scale,band_scale:nan&origin=eu-central-1")
     assert s.model == (("overhead_ms", 5.0),) and s.origin == "eu-central-1"
     text = " | ".join(warnings)
     assert len(warnings) == 6
-    for piece in ("'nope'", "fibre_km_per_ms", "[100, 204]", "pop_overhead_ms", "backbone_share",
+    for piece in ("'nope'", "fibre_km_per_ms", "[100, 204]", "pop_overhead_ms", "backbone_scale",
                   "not a number", "inflation_scale", "name:value", "band_scale"):
         assert piece in text
     assert all(w.startswith("latency model parameter") for w in warnings)

@@ -1,9 +1,13 @@
-"""Fit the latency model on the WonderProxy measurements and write ``data/latency_model.json``.
+"""Fit the internet leg of the latency model on the WonderProxy measurements and write
+``data/latency_model.json``.
 
-Usage::
+Usage (from the repository root)::
 
-    python -m dashboard.calibrate PATH/TO/wonderproxy-2020-07-train.csv [--out data/latency_model.json]
-        [--plots docs/img] [--folds 5] [--seed 20200719]
+    python -m calibration internet PATH/TO/wonderproxy-2020-07-train.csv
+        [--out data/latency_model.json] [--plots docs/img] [--folds 5] [--seed 20200719]
+
+The backbone leg has its own data and fit (:mod:`calibration.backbone`): this one keeps the
+backbone fields and report already in the output file.
 
 Needs only numpy/pandas (plots need the optional ``calibration`` extra: matplotlib).
 Deterministic: fixed seeds for the cross-validation splits; no randomness in the fit.
@@ -71,7 +75,6 @@ INTERP_RANGES_KM = (300.0, 1000.0, 3000.0, 10000.0)
 REQUIRED = ("src_id", "dst_id", "src_city", "src_country", "dst_city", "dst_country", "src_lat",
             "src_lon", "dst_lat", "dst_lon", "geodesic_km", "rtt_ms_median")
 DEFAULT_OUT = DATA_DIR / "latency_model.json"
-BACKBONE_REFERENCE = DATA_DIR / "latency_backbone_reference.csv"
 
 
 # ---------------------------------------------------------------------------------- data
@@ -120,7 +123,7 @@ def prepare(df: pd.DataFrame) -> Data:
     cities = pd.concat([src, dst]).drop_duplicates("id").sort_values("id").reset_index(drop=True)
     unknown = sorted(set(cities["country"]) - set(region_of))
     if unknown:
-        raise ValueError(f"country {unknown[0]!r} has no region in dashboard.calibrate.REGIONS")
+        raise ValueError(f"country {unknown[0]!r} has no region in calibration.internet.REGIONS")
     cities["region"] = cities["country"].map(region_of).astype(int)
     cities["name"] = cities["city"] + ", " + cities["country"]
     row = {v: i for i, v in enumerate(cities["id"])}
@@ -319,59 +322,6 @@ def baselines(d: Data, k: int, seed: int) -> dict[str, float]:
             "floor_mdape_pct": _pct(np.median(np.abs(floor - d.rtt) / d.rtt))}
 
 
-# ---------------------------------------------------------------------------------- backbone
-
-
-def fit_backbone(ref: pd.DataFrame, params: L.LatencyParams) -> dict[str, float]:
-    """``backbone_overhead_ms`` and ``backbone_share`` by least mean absolute relative error
-    (grid search) on the reference RTTs, with the leave-one-out median error.
-    ``ref`` has lat_a, lon_a, lat_b, lon_b, km and rtt_ms columns."""
-    la, lb = L._locate_both(ref["lat_a"].to_numpy(), ref["lon_a"].to_numpy(),
-                            ref["lat_b"].to_numpy(), ref["lon_b"].to_numpy(), params)
-    km = ref["km"].to_numpy()
-    y = ref["rtt_ms"].to_numpy()
-    grid_o = np.arange(0.0, 10.01, 0.25)
-    grid_k = np.arange(0.30, 1.201, 0.01)
-    pred = np.array([[L._backbone(km, la, lb,
-                                  replace(params, backbone_overhead_ms=o, backbone_share=k))
-                      for k in grid_k] for o in grid_o])                  # (o, k, rows)
-    err = np.abs(pred - y) / y
-
-    def best(mask: np.ndarray) -> tuple[int, int]:
-        i, j = np.unravel_index(np.argmin(err[..., mask].mean(axis=-1)), err.shape[:2])
-        return int(i), int(j)
-
-    i, j = best(np.ones(len(y), bool))
-    loo = []
-    for r in range(len(y)):
-        m = np.ones(len(y), bool)
-        m[r] = False
-        bi, bj = best(m)
-        loo.append(err[bi, bj, r])
-    return {"backbone_overhead_ms": round(float(grid_o[i]), 2),
-            "backbone_share": round(float(grid_k[j]), 2),
-            "backbone_route_factor": params.backbone_route_factor,
-            "fit_mdape_pct": _pct(np.median(err[i, j])), "loo_mdape_pct": _pct(np.median(loo)),
-            "floor_only_mdape_pct": _pct(np.median(np.abs(L.floor_rtt_ms(km) - y) / y)),
-            "overhead_plus_factor_x_floor_mdape_pct": _pct(_best_linear_floor(km, y)),
-            "n_pairs": int(len(y))}
-
-
-def _best_linear_floor(km: np.ndarray, y: np.ndarray) -> float:
-    """Median error of the best ``o + f * floor(d)`` (the simpler alternative, for the report)."""
-    floor = L.floor_rtt_ms(km)
-    o, f = np.meshgrid(np.arange(0.0, 10.01, 0.25), np.arange(1.0, 2.501, 0.01), indexing="ij")
-    err = np.abs(o[..., None] + f[..., None] * floor - y) / y
-    i, j = np.unravel_index(np.argmin(err.mean(axis=-1)), o.shape)
-    return float(np.median(err[i, j]))
-
-
-def load_backbone_reference(path: Path = BACKBONE_REFERENCE) -> pd.DataFrame:
-    ref = pd.read_csv(path, comment="#")
-    ref["km"] = L.geodesic_km(ref["lat_a"], ref["lon_a"], ref["lat_b"], ref["lon_b"])
-    return ref
-
-
 # ---------------------------------------------------------------------------------- report
 
 
@@ -427,9 +377,6 @@ def calibrate(csv: Path, k: int = 5, seed: int = 20200719, verbose: bool = True)
     params = make_params(d, terms, interp_range_km=interp_range,
                          band_p25_near=q25n, band_p75_near=q75n,
                          band_p25_far=q25f, band_p75_far=q75f)
-    backbone = fit_backbone(load_backbone_reference(), params)
-    params = replace(params, backbone_overhead_ms=backbone["backbone_overhead_ms"],
-                     backbone_share=backbone["backbone_share"])
     fit_ape = np.abs(predict(d, np.arange(len(d.rtt)), params)[0] - d.rtt) / d.rtt
     base = baselines(d, k, seed)
     ape_pair = pair_cv.ape(d.rtt)
@@ -444,7 +391,7 @@ def calibrate(csv: Path, k: int = 5, seed: int = 20200719, verbose: bool = True)
         "fit_date": _dt.date.today().isoformat(),
         "rows": int(len(d.rtt)), "cities": int(len(d.cities)),
         "pairs": int(len(np.unique(d.pair))),
-        "command": "python -m dashboard.calibrate PATH/TO/wonderproxy-2020-07-train.csv",
+        "command": "python -m calibration internet PATH/TO/wonderproxy-2020-07-train.csv",
         "folds": k, "seed": seed,
         "lambda_effect": LAMBDA_EFFECT, "lambda_slope": LAMBDA_SLOPE,
         "cv": {
@@ -461,14 +408,13 @@ def calibrate(csv: Path, k: int = 5, seed: int = 20200719, verbose: bool = True)
             **base,
             **breakdown(d, pair_cv),
         },
-        "backbone": backbone,
     }
     return {"meta": meta, "params": params.to_dict()}, d, pair_cv, city_cv
 
 
 def write_plots(d: Data, pair_cv: CVResult, city_cv: CVResult, doc: dict,
                 folder: Path) -> list[Path]:
-    """calibration_{predicted,distance,regions,backbone}.png (matplotlib: ``calibration`` extra)."""
+    """calibration_{predicted,distance,regions}.png (matplotlib: ``calibration`` extra)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -533,22 +479,6 @@ def write_plots(d: Data, pair_cv: CVResult, city_cv: CVResult, doc: dict,
     out.append(folder / "calibration_regions.png")
     fig.savefig(out[-1], dpi=110, bbox_inches="tight")
     plt.close(fig)
-    # 4. backbone: reference vs model
-    params = L.params_from_dict(_json_params(doc["params"]))
-    ref = load_backbone_reference()
-    model = L.backbone_rtt_ms(ref["lat_a"], ref["lon_a"], ref["lat_b"], ref["lon_b"], params)
-    fig, ax = plt.subplots(figsize=(6, 6))
-    ax.scatter(ref["rtt_ms"], model, color="tab:orange")
-    ax.scatter(ref["rtt_ms"], L.floor_rtt_ms(ref["km"]), color="tab:gray", marker="x",
-               label="fibre floor")
-    lim = [0, 1.1 * float(ref["rtt_ms"].max())]
-    ax.plot(lim, lim, color="k", lw=0.8)
-    ax.set(xlim=lim, ylim=lim, xlabel="reference cloud inter-region RTT (ms, approximate)",
-           ylabel="backbone model (ms)", title="Backbone leg vs cloud inter-region RTTs")
-    ax.legend()
-    out.append(folder / "calibration_backbone.png")
-    fig.savefig(out[-1], dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return out
 
 
@@ -558,13 +488,22 @@ def _json_params(p: dict) -> dict:
 
 
 def write_model(doc: dict, out: Path) -> None:
+    """Write ``doc``, keeping the backbone fields and report of an existing file at ``out``
+    (they come from :mod:`calibration.backbone`)."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        old = json.loads(out.read_text())
+        for key, value in old.get("params", {}).items():
+            if key.startswith("backbone_"):
+                doc["params"][key] = value
+        if "backbone" in old.get("meta", {}):
+            doc["meta"]["backbone"] = old["meta"]["backbone"]
     text = json.dumps(doc, indent=1, allow_nan=False)
     out.write_text(text + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dashboard.calibrate", description=__doc__.split(
+    ap = argparse.ArgumentParser(prog="python -m calibration internet", description=__doc__.split(
         "\n\n")[0])
     ap.add_argument("csv", type=Path, help="wonderproxy-2020-07-train.csv")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -580,7 +519,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     write_model(doc, args.out)
     print(json.dumps(doc["meta"]["cv"], indent=1))
-    print(json.dumps(doc["meta"]["backbone"], indent=1))
     print(f"wrote {args.out}")
     if args.plots:
         for p in write_plots(d, pair_cv, city_cv, doc, args.plots):

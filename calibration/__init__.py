@@ -1,0 +1,9 @@
+"""Offline fitting of the dashboard's models (not part of the runtime package ``dashboard``).
+
+Run from the repository root; reads the measurement files where they lie (``../shared/data/``
+in this project's workspace) and writes only fitted parameters and their validation figures
+into ``data/``. Plots need the optional ``calibration`` extra (matplotlib).
+
+    python -m calibration internet PATH/TO/wonderproxy-2020-07-train.csv [--plots docs/img]
+    python -m calibration backbone PATH/TO/azure-interregion-p50-2026-07.csv
+"""
