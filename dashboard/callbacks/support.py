@@ -28,7 +28,7 @@ from dashboard.domain.exports import (
 )
 from dashboard.domain.explain import BGP_NOTE
 from dashboard.domain.scenario import clean_name
-from dashboard.gazetteer import DEMAND_SETS
+from dashboard.gazetteer import CLIENT_SET_SIZES, DEMAND_SETS
 from dashboard.layout_capacity import EXPLAIN_COLUMNS
 from dashboard.settings import Settings
 
@@ -274,7 +274,8 @@ def import_edit(contents: str | None, filename: str | None, catalog: Catalog,
     try:
         s = scenario_from_json(data, pop_ids=catalog.pop_ids, origin_ids=catalog.origin_ids,
                                client_set_ids=tuple(DEMAND_SETS),
-                               max_clients=settings.max_clients)
+                               max_clients=settings.max_clients,
+                               client_set_sizes=CLIENT_SET_SIZES)
     except ScenarioImportError as exc:
         return error(str(exc))
     return edit("replace", scenario=s.to_dict(), source=name)
