@@ -113,7 +113,7 @@ def explain_rows(ranking: pd.DataFrame, names: dict[str, str]) -> list[dict]:
 def explain_body(current: dict | None, index: Any, catalog: Catalog,
                  settings: Settings) -> list:
     """Children of the explain panel for client ``index`` of the scenario."""
-    s = scenario_from_store(current, catalog)
+    s = scenario_from_store(current, catalog, settings.max_clients)
     if not s.clients:
         return [html.P("Add clients (sidebar) to explain where they land.", className="hint")]
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(s.clients):
@@ -217,7 +217,7 @@ def observe_edit(values: list, id_list: list[dict], current: dict | None) -> Any
 
 def assignment_frame(current: dict | None, catalog: Catalog, settings: Settings) -> pd.DataFrame:
     """The assignment table as exported: one row per client, km and ms."""
-    s = scenario_from_store(current, catalog)
+    s = scenario_from_store(current, catalog, settings.max_clients)
     origin_id = resolve_origin(s, catalog, settings)
     s, _ = s.sanitized(origin_id)  # the endpoint set the map and the table route with
     down = frozenset(d for d in s.down if d in catalog.pop_ids)
@@ -239,7 +239,7 @@ def assignment_frame(current: dict | None, catalog: Catalog, settings: Settings)
 
 
 def assignment_download(current: dict | None, catalog: Catalog, settings: Settings) -> Any:
-    s = scenario_from_store(current, catalog)
+    s = scenario_from_store(current, catalog, settings.max_clients)
     if not s.clients:
         return no_update
     df = assignment_frame(current, catalog, settings)
