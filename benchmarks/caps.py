@@ -12,8 +12,10 @@ clients, 5 MiB uploads), the requests of the issue's findings and prints one lin
 * ``store-set``: a store of 40,000 clients plus the 25,000-city client set (in the cap before:
   the cap now counts the set).
 
-In-process timings (no gunicorn, so no worker timeout): wall time of one request, status, bytes
-of the answer. Run it with ``PYTHONPATH`` pointing at a checkout to measure that checkout.
+In-process timings by default (no gunicorn, so no worker timeout): wall time of one request,
+status, bytes of the answer. Run it with ``PYTHONPATH`` pointing at a checkout to measure that
+checkout. ``--url http://127.0.0.1:PORT`` sends the same requests to a running server instead
+(e.g. the Procfile's gunicorn: 2 sync workers, 30 s timeout).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import argparse
 import json
 import logging
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 from dashboard.app import create_app
@@ -49,24 +53,55 @@ def _store(n: int, client_set: str | None = None) -> dict:
             "client_set": client_set}
 
 
+class _Remote:
+    """The test client's ``get``/``post`` over HTTP, for ``--url``."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+
+    def _do(self, req: urllib.request.Request) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def deps(self) -> list[dict]:
+        return json.loads(self._do(urllib.request.Request(self.base + "/_dash-dependencies"))[1])
+
+    def post(self, data: bytes) -> tuple[int, bytes]:
+        return self._do(urllib.request.Request(self.base + "/_dash-update-component", data=data,
+                                               headers={"Content-Type": "application/json"}))
+
+
 def _send(client: Any, name: str, body: dict) -> None:
     data = json.dumps(body, separators=(",", ":")).encode()
     t0 = time.perf_counter()
-    resp = client.post("/_dash-update-component", data=data, content_type="application/json")
+    if isinstance(client, _Remote):
+        status, answer = client.post(data)
+    else:
+        resp = client.post("/_dash-update-component", data=data,
+                           content_type="application/json")
+        status, answer = resp.status_code, resp.get_data()
     dt = time.perf_counter() - t0
-    print(f"{name:<22} request {len(data) / 1e6:6.2f} MB  status {resp.status_code}  "
-          f"answer {len(resp.get_data()) / 1e3:9.1f} kB  {dt:7.2f} s", flush=True)
+    print(f"{name:<22} request {len(data) / 1e6:6.2f} MB  status {status}  "
+          f"answer {len(answer) / 1e3:9.1f} kB  {dt:7.2f} s", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=310_000)
+    parser.add_argument("--url", default=None, help="a running server instead of in-process")
     args = parser.parse_args()
-    logging.getLogger("dashboard.api").setLevel(logging.CRITICAL)
-    app = create_app(Settings())
-    client = app.server.test_client()
-    deps = client.get("/_dash-dependencies").get_json()
+    client: Any
+    if args.url:
+        client = _Remote(args.url)
+        deps = client.deps()
+    else:
+        logging.getLogger("dashboard.api").setLevel(logging.CRITICAL)
+        client = create_app(Settings()).server.test_client()
+        deps = client.get("/_dash-dependencies").get_json()
     flood = "?" + "&".join(f"p{i}=1" for i in range(args.params))
     _send(client, f"link-flood-{args.params}", _body(deps, "..scenario-store.data",
                                                      {"url.search": flood}, "url.search"))
