@@ -147,7 +147,10 @@ def clean_name(name: object, max_chars: int = MAX_NAME_CHARS) -> str:
                 continue
             out.append(" " if cat in _SPACE_CATEGORIES else ch)
         text = "".join(out)
-    text = " ".join(unicodedata.normalize("NFC", text).split())
+    if not text.isascii():  # ASCII is NFC already
+        text = unicodedata.normalize("NFC", text)
+    if "  " in text or text[:1] == " " or text[-1:] == " ":  # printable: " " is the only space
+        text = " ".join(text.split())
     return text[:max_chars].strip()
 
 
