@@ -28,8 +28,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from dashboard import __version__, cache, services
 from dashboard.catalog import Catalog
-from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCountError, ClientsError,
-                                      check_client_count, clean_name, clean_weight, parse_clients)
+from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCountError,
+                                      ClientsError, check_client_count, clean_name, clean_weight,
+                                      parse_clients)
 from dashboard.domain.latency import OVERRIDE_RANGES, canonical_overrides
 from dashboard.memo import CODE_VERSION
 from dashboard.settings import Settings

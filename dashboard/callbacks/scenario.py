@@ -149,11 +149,11 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int,
         elif added:
             notices.append(("info", f"Added {added} clients" + (f" ({source})" if source else "")))
         if dropped:
+            in_set = CLIENT_SET_SIZES.get(scenario.client_set or "", 0)
             notices.append(("warning", f"{dropped:,} client(s) not added: the limit is "
                                        f"{max_clients:,} clients per scenario"
-                                       + (f", including the {CLIENT_SET_SIZES[scenario.client_set]:,}"
-                                          " of the client set" if scenario.client_set
-                                          in CLIENT_SET_SIZES else "")))
+                                       + (f", including the {in_set:,} of the client set"
+                                          if in_set else "")))
     elif op == "remove":
         try:
             index = int(request.get("index"))  # type: ignore[arg-type]

@@ -33,6 +33,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import numbers
 import re
 import unicodedata
 
@@ -172,7 +173,7 @@ def clean_coord(value: object, axis: str) -> float:
     and text are refused (``True`` is not a coordinate)."""
     limit = 90.0 if axis == "lat" else 180.0
     word = "latitude" if axis == "lat" else "longitude"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, numbers.Real)):
         raise ValueError(f"{word} {_clip(value)} is not a number")
     try:
         v = float(value)
@@ -192,7 +193,7 @@ def clean_weight(value: object) -> float:
     names the problem."""
     if value is None:
         return 1.0
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, numbers.Real)):
         raise ValueError(f"weight {_clip(value)} is not a number")
     try:
         w = float(value)

@@ -108,7 +108,7 @@ def test_link_clients_plus_the_client_set_stay_under_the_cap():
     assert "limit of 25,010 clients; only the first 10 of the link's were loaded" in warnings[0]
 
 
-# -- finding 12: names, negative zero, weights ------------------------------------------------------
+# -- finding 12: names, negative zero, weights ---------------------------------------------------
 
 @pytest.mark.parametrize("raw, clean", [
     ("abc\u202etxt.exe", "abctxt.exe"),        # right-to-left override
