@@ -28,7 +28,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from dashboard import __version__, cache, services
 from dashboard.catalog import Catalog
-from dashboard.domain.clients import ClientsError, parse_clients
+from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCountError,
+                                      ClientsError, check_client_count, clean_name, clean_weight,
+                                      parse_clients)
 from dashboard.domain.latency import OVERRIDE_RANGES, canonical_overrides
 from dashboard.memo import CODE_VERSION
 from dashboard.settings import Settings
@@ -39,8 +41,6 @@ bp = Blueprint("api", __name__)
 
 API_PREFIX = "/api/"
 JSON_PATHS = ("/healthz",)
-#: Longest client name accepted (characters).
-MAX_NAME_CHARS = 200
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _INT_RE = re.compile(r"\+?\d{1,9}")
 
@@ -159,7 +159,7 @@ def _coord_value(name: str, value: Any, limit: float, shown: str | None = None) 
                    f"[-{limit:g}, {limit:g}]")
     if not -limit <= v <= limit:
         _fail(400, f"{name}: {shown or repr(v)} is outside [-{limit:g}, {limit:g}] degrees")
-    return v
+    return v + 0.0  # never echo -0.0
 
 
 def _down_ids(values: Iterable[Any], name: str = "down") -> frozenset[str]:
@@ -402,7 +402,9 @@ def _clients_from_json(body: bytes, max_clients: int) -> tuple[
         _fail(400, "clients: must be a list of objects with lat, lon[, name][, weight]")
     if not clients:
         _fail(400, "clients: empty list; give at least one client")
-    if len(clients) > max_clients:
+    try:  # counted before any client is read (the body is already capped in bytes)
+        check_client_count(len(clients), max_clients)
+    except ClientCountError:
         _fail(413, f"clients: {len(clients)} clients is more than the limit of {max_clients}")
     lats: list[float] = []
     lons: list[float] = []
@@ -426,21 +428,17 @@ def _clients_from_json(body: bytes, max_clients: int) -> tuple[
             name = ""
         if not isinstance(name, str):
             _fail(400, f"{where}.name: must be a string")
-        if len(name) > MAX_NAME_CHARS:
-            _fail(400, f"{where}.name: {len(name)} characters; at most {MAX_NAME_CHARS}")
-        names.append(name)
+        if len(name) > MAX_FIELD_CHARS:
+            _fail(400, f"{where}.name: {len(name)} characters; a name has at most "
+                       f"{MAX_FIELD_CHARS} characters (and is cut to {MAX_NAME_CHARS})")
+        names.append(clean_name(name))  # the one name cleaner: same text as in the page
         weight = c.get("weight", 1.0)
-        if weight is None:
-            weight = 1.0
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, type(None))):
             _fail(400, f"{where}.weight: {json.dumps(weight)[:40]} is not a number")
         try:
-            w = float(weight)
-        except OverflowError:
-            _fail(400, f"{where}.weight: {str(weight)[:40]} is too large")
-        if not math.isfinite(w) or w < 0:
-            _fail(400, f"{where}.weight: {weight!r} must be a finite number >= 0")
-        weights.append(w)
+            weights.append(clean_weight(weight))  # <= MAX_WEIGHT: sums and means stay finite
+        except ValueError as exc:
+            _fail(400, f"{where}.weight: {str(exc).removeprefix('weight ')}")
     return lats, lons, names, weights, doc.get("origin"), doc.get("down"), doc.get("model")
 
 

@@ -153,10 +153,16 @@ def cmd_assign(args: argparse.Namespace) -> int:
         raise CliError(f"{source}: file not found") from None
     except OSError as exc:
         raise CliError(f"{source}: cannot read ({exc.strerror})") from None
-    try:
-        clients = parse_clients(data)
+    try:  # the same caps as the web app and the API (ANYCAST_MAX_CLIENTS, ..._UPLOAD_BYTES)
+        clients = parse_clients(data, max_rows=settings.max_clients,
+                                max_bytes=settings.max_upload_bytes)
     except ClientsError as exc:
-        raise CliError(f"{source}: {exc}") from None
+        hint = ""
+        if "(the limit)" in str(exc):
+            hint = " (ANYCAST_MAX_CLIENTS; split the file)"
+        elif "bytes, more than the limit" in str(exc):
+            hint = " (ANYCAST_MAX_UPLOAD_BYTES; split the file)"
+        raise CliError(f"{source}: {exc}{hint}") from None
     table = services.route_table(catalog, tuple(zip(clients["lat"], clients["lon"])), origin,
                                  down)
     out = table.drop(columns=["lat", "lon"])

@@ -193,6 +193,9 @@ class DemandSet:
 DEMAND_SETS: dict[str, tuple[int, str]] = {
     "cities25k": (25_000, "World demand: 25,000 largest cities, weighted by population"),
 }
+#: key -> number of clients: what a scenario naming the set adds to its client count (the cap of
+#: ``ANYCAST_MAX_CLIENTS`` counts a scenario's own clients plus those of its client set).
+CLIENT_SET_SIZES: dict[str, int] = {key: n for key, (n, _label) in DEMAND_SETS.items()}
 #: Prefix of demand-set values in the preset dropdown.
 DEMAND_PREFIX = "demand:"
 

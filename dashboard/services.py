@@ -53,7 +53,9 @@ _fingerprints: dict[int, tuple["weakref.ref[Catalog]", str]] = {}
 
 def round_coord(value: float) -> float:
     """``value`` (degrees) rounded to :data:`COORD_DECIMALS` places (NaN/inf pass through)."""
-    return float(round(float(value), COORD_DECIMALS)) if math.isfinite(value) else float(value)
+    if not math.isfinite(value):
+        return float(value)
+    return float(round(float(value), COORD_DECIMALS)) + 0.0  # + 0.0: never -0.0
 
 
 def catalog_fingerprint(catalog: Catalog) -> str:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from dashboard.domain.clients import MAX_CLIENTS
+
 #: The repository root (the folder holding ``data/`` and ``assets/``).
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
@@ -45,6 +47,14 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a boolean (use 1/0, true/false)")
 
 
+def _max_clients(env: Mapping[str, str]) -> int:
+    value = _int(env, "ANYCAST_MAX_CLIENTS", MAX_CLIENTS, 1)
+    if value > MAX_CLIENTS:
+        raise SettingsError(f"ANYCAST_MAX_CLIENTS={value} is more than {MAX_CLIENTS}, the most "
+                            "the app routes in one request (it may lower the cap, not raise it)")
+    return value
+
+
 #: Values of ``ANYCAST_JOBS``.
 JOBS_CHOICES = ("auto", "diskcache", "celery")
 
@@ -74,7 +84,11 @@ class Settings:
     cache_timeout_s: int = 3600
     #: Hard caps on user input, so one request cannot exhaust a worker.
     max_upload_bytes: int = 5 * 1024 * 1024
-    max_clients: int = 50_000
+    #: Clients per scenario or request, *counting a server-side client set's* (``cities25k``
+    #: is 25,000 of them); at most :data:`dashboard.domain.clients.MAX_CLIENTS` (50,000), the
+    #: ceiling that bounds the heaviest request. Links hold at most 500 of them
+    #: (:data:`dashboard.domain.scenario.MAX_URL_CLIENTS`).
+    max_clients: int = MAX_CLIENTS
     #: Latency model parameter file (JSON, same shape as ``data/latency_model.json``);
     #: ``ANYCAST_LATENCY_PARAMS``. Read and validated by :func:`dashboard.latency.load_params`.
     latency_params: Path = DATA_DIR / "latency_model.json"
@@ -104,7 +118,7 @@ class Settings:
             redis_url=(env.get("REDIS_URL") or None),
             cache_timeout_s=_int(env, "ANYCAST_CACHE_TIMEOUT", base.cache_timeout_s),
             max_upload_bytes=_int(env, "ANYCAST_MAX_UPLOAD_BYTES", base.max_upload_bytes, 1),
-            max_clients=_int(env, "ANYCAST_MAX_CLIENTS", base.max_clients, 1),
+            max_clients=_max_clients(env),
             latency_params=Path(env.get("ANYCAST_LATENCY_PARAMS") or base.latency_params),
             jobs_dir=Path(env["ANYCAST_JOBS_DIR"]) if env.get("ANYCAST_JOBS_DIR") else None,
             jobs=_jobs(env),

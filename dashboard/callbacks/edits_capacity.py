@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard.domain.scenario import Scenario
+from dashboard.gazetteer import CLIENT_SET_SIZES
 
 Notice = tuple[str, str]
 
@@ -47,10 +48,9 @@ def apply(scenario: Scenario, request: dict[str, Any], max_clients: int
                                       request.get("demand_scale", new.demand_scale))
             return new, []
         if op == "replace":
-            new = Scenario.from_dict(request.get("scenario") or {})
-            if len(new.clients) > max_clients:
-                return scenario, [("error", f"the imported scenario has {len(new.clients):,} "
-                                            f"clients; the limit is {max_clients:,}")]
+            # counted before any client is built (ClientCountError names the cap)
+            new = Scenario.from_dict(request.get("scenario") or {}, max_clients=max_clients,
+                                     client_set_sizes=CLIENT_SET_SIZES)
             src = str(request.get("source") or "file")
             return new, [("info", f"Imported the scenario from {src}: {len(new.clients):,} "
                                   f"client(s), {len(new.down)} access point(s) down")]

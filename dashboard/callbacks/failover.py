@@ -371,7 +371,7 @@ def click_edit(click: dict | None, pop_ids: Sequence[str]) -> dict | None:
 
 def endpoint_rows(current: dict | None, catalog: Catalog, settings: Settings) -> list:
     """The endpoint list: Default first, then Normal ones with their mapped access points."""
-    scenario = scenario_from_store(current, catalog)
+    scenario = scenario_from_store(current, catalog, settings.max_clients)
     default = resolve_origin(scenario, catalog, settings)
     scenario, _ = scenario.sanitized(default)
     names = dict(zip(catalog.origins["id"], catalog.origins["city"]))
@@ -472,7 +472,7 @@ def whatif_rows(current: dict | None, catalog: Catalog, settings: Settings) -> l
     Keeps the other Normal endpoints and the outages as they are (a region that is down stays
     down), so the numbers answer "what would remapping the default give us now".
     """
-    scenario = scenario_from_store(current, catalog)
+    scenario = scenario_from_store(current, catalog, settings.max_clients)
     if not scenario.clients:
         return []
     default = resolve_origin(scenario, catalog, settings)

@@ -17,7 +17,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 
 from dashboard import ids
 from dashboard.callbacks.edits_model import describe
-from dashboard.callbacks.scenario import edit
+from dashboard.callbacks.scenario import edit, load_store
 from dashboard.catalog import Catalog
 from dashboard.domain.scenario import Scenario
 from dashboard.latency import fitted_values
@@ -27,8 +27,8 @@ from dashboard.settings import Settings
 
 def _scenario(current: Any) -> Scenario | None:
     try:
-        return Scenario.from_dict(current) if current else Scenario()
-    except (KeyError, TypeError, ValueError, AttributeError):
+        return load_store(current)  # the one store loader: client cap included
+    except ValueError:
         return None
 
 

@@ -266,7 +266,7 @@ def compute_view(current: dict | None, prev: dict | None, base: str | None, cata
     ``base``: the key of the map the browser shows (``ids.MAP_BASE``); when it matches, a large
     map is patched.
     """
-    scenario = scenario_from_store(current, catalog)
+    scenario = scenario_from_store(current, catalog, settings.max_clients)
     origin_id = resolve_origin(scenario, catalog, settings)
     scenario, _ = scenario.sanitized(origin_id)
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)

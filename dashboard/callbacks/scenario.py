@@ -26,9 +26,11 @@ from dash.exceptions import PreventUpdate
 from dashboard import ids
 from dashboard.callbacks import edits_capacity, edits_model
 from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
-from dashboard.domain.scenario import Client, Scenario, clean_name, fit_query
-from dashboard.gazetteer import (DEMAND_PREFIX, DEMAND_SETS, Gazetteer, load_gazetteer,
-                                 preset_by_key)
+from dashboard.domain.clients import (MAX_CLIENTS, ClientCountError, check_client_count,
+                                      client_room)
+from dashboard.domain.scenario import Client, Scenario, bound_warnings, clean_name, fit_query
+from dashboard.gazetteer import (CLIENT_SET_SIZES, DEMAND_PREFIX, DEMAND_SETS, Gazetteer,
+                                 load_gazetteer, preset_by_key)
 from dashboard.latency import fitted_values
 from dashboard.settings import Settings
 
@@ -125,15 +127,20 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int,
         new: list[Client] = []
         bad = 0
         raw_clients = request.get("clients")
-        for c in raw_clients if isinstance(raw_clients, list) else ():
+        raw_clients = raw_clients if isinstance(raw_clients, list) else []
+        # The cap counts the client set too; count before building: what cannot fit is not parsed.
+        room = client_room(max_clients, len(scenario.clients),
+                           CLIENT_SET_SIZES.get(scenario.client_set or "", 0))
+        for c in raw_clients[:room]:
             try:
                 new.append(Client.from_dict(c))
             except (KeyError, TypeError, ValueError, OverflowError):
                 bad += 1
         if bad:
             notices.append(("warning", f"{bad} malformed client(s) ignored"))
-        scenario, dropped = scenario.add_clients(new, max_clients=max_clients)
-        added = len(new) - dropped
+        scenario = scenario.add_clients(new)[0]
+        added = len(new)
+        dropped = max(0, len(raw_clients) - room)
         source = clean_name(request.get("source") or "")
         if added == 1:
             c = new[0]
@@ -142,8 +149,11 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int,
         elif added:
             notices.append(("info", f"Added {added} clients" + (f" ({source})" if source else "")))
         if dropped:
-            notices.append(("warning", f"{dropped} client(s) not added: the limit is "
-                                       f"{max_clients} clients per scenario"))
+            in_set = CLIENT_SET_SIZES.get(scenario.client_set or "", 0)
+            notices.append(("warning", f"{dropped:,} client(s) not added: the limit is "
+                                       f"{max_clients:,} clients per scenario"
+                                       + (f", including the {in_set:,} of the client set"
+                                          if in_set else "")))
     elif op == "remove":
         try:
             index = int(request.get("index"))  # type: ignore[arg-type]
@@ -162,6 +172,11 @@ def apply_edit(scenario: Scenario, request: dict | None, max_clients: int,
         key = request.get("key")
         if key is not None and (not isinstance(key, str) or key not in DEMAND_SETS):
             return scenario, notices + [("error", f"unknown client set {str(key)[:40]!r}")]
+        try:
+            check_client_count(len(scenario.clients), max_clients,
+                               CLIENT_SET_SIZES.get(key, 0) if key else 0, key)
+        except ClientCountError as exc:
+            return scenario, notices + [("error", f"Not added: {exc}. Remove clients first.")]
         scenario = scenario.with_client_set(key)
         if key:
             notices.append(("info", f"Added {DEMAND_SETS[key][1]}"))
@@ -197,18 +212,34 @@ def _request_notices(raw: Any) -> list[Notice]:
     return out
 
 
-def scenario_from_store(current: dict | None, catalog: Catalog | None = None) -> Scenario:
+def load_store(current: Any, max_clients: int = MAX_CLIENTS) -> Scenario:
+    """The scenario in the store ``current`` (``None``/``{}``: the empty one), with the client
+    cap applied: own clients plus the client set's at most ``max_clients``, counted before any
+    client is built. ``ValueError`` (:class:`ClientCountError` when over the cap) otherwise."""
+    try:
+        return Scenario.from_dict(current, max_clients=max_clients,
+                                  client_set_sizes=CLIENT_SET_SIZES) if current else Scenario()
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def scenario_from_store(current: dict | None, catalog: Catalog | None = None,
+                        max_clients: int = MAX_CLIENTS) -> Scenario:
     """The scenario in the store ``current``; a store not written by this app (a hand-crafted
     callback request: the store lives in the browser) raises ``PreventUpdate``, so what is
-    shown stays as it is instead of a 500.
+    shown stays as it is instead of a 500. That includes a store over the client cap
+    (``max_clients``, default the ceiling :data:`MAX_CLIENTS` that ``ANYCAST_MAX_CLIENTS`` cannot
+    exceed): it is refused before any client is built or routed, so a crafted 310,000-client
+    store costs its JSON parse, not a worker timeout. (The scenario callback, the store's only
+    writer, says so in the notice area and reloads the scenario from the link.)
 
     With ``catalog``, access points and regions it does not have are left out
     (:meth:`Scenario.known`), as links do: the scenario callback never writes them, but a store
     can outlive a catalog change, and routing needs known ids.
     """
     try:
-        scenario = Scenario.from_dict(current) if current else Scenario()
-    except (KeyError, TypeError, ValueError):
+        scenario = load_store(current, max_clients)
+    except ValueError:
         raise PreventUpdate from None
     return scenario if catalog is None else scenario.known(catalog.pop_ids, catalog.origin_ids)
 
@@ -285,7 +316,7 @@ def parse_upload(contents: str | None, filename: str | None, settings: Settings,
     max_rows = max(1, min(room, settings.max_clients))
     if room <= 0:
         return [], [("error", f"the scenario already has the maximum of {settings.max_clients:,} "
-                              "clients; nothing was added")]
+                              "clients (counting a client set); nothing was added")]
     try:
         df = parse_clients(data, max_rows=max_rows, max_bytes=settings.max_upload_bytes)
     except ClientsError as exc:
@@ -293,6 +324,25 @@ def parse_upload(contents: str | None, filename: str | None, settings: Settings,
     rows = [{"lat": float(r.lat), "lon": float(r.lon), "name": str(r.name or ""),
              "weight": float(r.weight)} for r in df.itertuples()]
     return rows, []
+
+
+def upload_edit(accepted: Any, current: Any, settings: Settings) -> Any:
+    """The edit for an upload the browser accepted (``{contents, filename}``): ``add`` with its
+    clients, or a notice. The room left counts the store's clients *and* its client set's, so
+    the cap binds as it does for every other way clients enter."""
+    if not isinstance(accepted, dict) or accepted.get("contents") is None:
+        return no_update
+    contents, filename = accepted.get("contents"), accepted.get("filename")
+    clients = current.get("clients") if isinstance(current, dict) else None
+    have = len(clients) if isinstance(clients, list) else 0
+    cset = current.get("client_set") if isinstance(current, dict) else None
+    room = client_room(settings.max_clients, have,
+                       CLIENT_SET_SIZES.get(cset, 0) if isinstance(cset, str) else 0)
+    rows, notices = parse_upload(contents, filename, settings, room)
+    if notices:
+        return edit("notice", notices=[{"level": l, "text": t} for l, t in notices])
+    return edit("add", source=clean_name(filename) if isinstance(filename, str) else "upload",
+                clients=rows)
 
 
 def endpoint_info(catalog: Catalog, origin_id: str | None, endpoint_type: str | None) -> list:
@@ -332,19 +382,25 @@ def scenario_event(trigger: str | None, search: str | None, request: dict | None
 
     ``trigger`` is the id of the input that fired (None on the initial call = page load).
     """
-    try:
-        scenario = Scenario.from_dict(current) if current else None
-    except (KeyError, TypeError, ValueError):
-        scenario = None
     notices: list[Notice] = []
+    try:
+        scenario = load_store(current, settings.max_clients) if current else None
+    except ClientCountError as exc:  # only a hand-crafted request writes such a store
+        scenario = None
+        notices.append(("error", f"The page's scenario was refused: {exc}. It was reloaded "
+                                 "from the link."))
+    except ValueError:
+        scenario = None
     set_widgets = False
     if trigger in (None, ids.URL) or scenario is None:
-        parsed, warnings = Scenario.from_query(search or "", pop_ids=catalog.pop_ids,
+        parsed, warnings = Scenario.from_query(search if isinstance(search, str) else "",
+                                               pop_ids=catalog.pop_ids,
                                                origin_ids=catalog.origin_ids,
                                                max_clients=settings.max_clients,
-                                               client_set_ids=tuple(DEMAND_SETS))
+                                               client_set_ids=tuple(DEMAND_SETS),
+                                               client_set_sizes=CLIENT_SET_SIZES)
         parsed, more = parsed.sanitized(resolve_origin(parsed, catalog, settings))
-        warnings += more
+        warnings = bound_warnings(warnings + more, MAX_NOTICES, "in the link")
         if scenario is not None and parsed == scenario:
             return (no_update,) * 5
         scenario = parsed
@@ -390,7 +446,20 @@ def scenario_event(trigger: str | None, search: str | None, request: dict | None
     url_out = new_search if new_search != (search or "") else no_update
     origin_out = resolve_origin(scenario, catalog, settings) if set_widgets else no_update
     endpoint_out = scenario.endpoint_type if set_widgets else no_update
-    return scenario.to_dict(), url_out, origin_out, endpoint_out, render_notices(notices)
+    return (scenario.to_dict(), url_out, origin_out, endpoint_out,
+            render_notices(bounded_notices(notices)))
+
+
+def bounded_notices(notices: list[Notice], limit: int = MAX_NOTICES) -> list[Notice]:
+    """At most ``limit`` notices (the worst first), each at most :data:`MAX_NOTICE_CHARS`
+    characters, then one "and N more" line: the notice area stays small whatever the input."""
+    order = {"error": 0, "warning": 1, "info": 2}
+    ranked = sorted(notices, key=lambda n: order.get(n[0], 3))
+    out = [(level, text if len(text) <= MAX_NOTICE_CHARS else text[:MAX_NOTICE_CHARS - 1] + "…")
+           for level, text in ranked[:limit]]
+    if len(ranked) > limit:
+        out.append(("warning", f"and {len(ranked) - limit:,} more message(s) not shown"))
+    return out
 
 
 # -- input widgets ----------------------------------------------------------------------------------
@@ -508,16 +577,7 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                   Input(ids.UPLOAD_ACCEPTED, "data"),
                   State(ids.SCENARIO, "data"), prevent_initial_call=True)
     def _upload(accepted, current):
-        if not isinstance(accepted, dict) or accepted.get("contents") is None:
-            return no_update
-        contents, filename = accepted.get("contents"), accepted.get("filename")
-        clients = current.get("clients") if isinstance(current, dict) else None
-        have = len(clients) if isinstance(clients, list) else 0
-        rows, notices = parse_upload(contents, filename, settings, settings.max_clients - have)
-        if notices:
-            return edit("notice", notices=[{"level": l, "text": t} for l, t in notices])
-        return edit("add", source=clean_name(filename) if isinstance(filename, str) else "upload",
-                    clients=rows)
+        return upload_edit(accepted, current, settings)
 
     @app.callback(Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
                   Output(ids.ASSIGNMENT_TABLE, "active_cell"),

@@ -28,7 +28,7 @@ from dashboard.domain.exports import (
 )
 from dashboard.domain.explain import BGP_NOTE
 from dashboard.domain.scenario import clean_name
-from dashboard.gazetteer import DEMAND_SETS
+from dashboard.gazetteer import CLIENT_SET_SIZES, DEMAND_SETS
 from dashboard.layout_capacity import EXPLAIN_COLUMNS
 from dashboard.settings import Settings
 
@@ -113,7 +113,7 @@ def explain_rows(ranking: pd.DataFrame, names: dict[str, str]) -> list[dict]:
 def explain_body(current: dict | None, index: Any, catalog: Catalog,
                  settings: Settings) -> list:
     """Children of the explain panel for client ``index`` of the scenario."""
-    s = scenario_from_store(current, catalog)
+    s = scenario_from_store(current, catalog, settings.max_clients)
     if not s.clients:
         return [html.P("Add clients (sidebar) to explain where they land.", className="hint")]
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(s.clients):
@@ -217,7 +217,7 @@ def observe_edit(values: list, id_list: list[dict], current: dict | None) -> Any
 
 def assignment_frame(current: dict | None, catalog: Catalog, settings: Settings) -> pd.DataFrame:
     """The assignment table as exported: one row per client, km and ms."""
-    s = scenario_from_store(current, catalog)
+    s = scenario_from_store(current, catalog, settings.max_clients)
     origin_id = resolve_origin(s, catalog, settings)
     s, _ = s.sanitized(origin_id)  # the endpoint set the map and the table route with
     down = frozenset(d for d in s.down if d in catalog.pop_ids)
@@ -239,7 +239,7 @@ def assignment_frame(current: dict | None, catalog: Catalog, settings: Settings)
 
 
 def assignment_download(current: dict | None, catalog: Catalog, settings: Settings) -> Any:
-    s = scenario_from_store(current, catalog)
+    s = scenario_from_store(current, catalog, settings.max_clients)
     if not s.clients:
         return no_update
     df = assignment_frame(current, catalog, settings)
@@ -274,7 +274,8 @@ def import_edit(contents: str | None, filename: str | None, catalog: Catalog,
     try:
         s = scenario_from_json(data, pop_ids=catalog.pop_ids, origin_ids=catalog.origin_ids,
                                client_set_ids=tuple(DEMAND_SETS),
-                               max_clients=settings.max_clients)
+                               max_clients=settings.max_clients,
+                               client_set_sizes=CLIENT_SET_SIZES)
     except ScenarioImportError as exc:
         return error(str(exc))
     return edit("replace", scenario=s.to_dict(), source=name)

@@ -18,6 +18,14 @@ Units: latitude and longitude in decimal degrees (WGS84), latitude in [-90, 90],
 [-180, 180]; ``weight`` is a non-negative relative demand (default 1.0), ``name`` is plain text
 (default ``""``) that is never interpreted. Fields may be separated by commas, or by tabs or
 semicolons when the first line holds no comma.
+
+**One validator, one set of limits.** Every way a client enters the app (the map, typed
+coordinates, a CSV upload, a scenario JSON import, a link, the page's store, ``/api/v1/assign``,
+``anycast-dashboard assign``) goes through :func:`clean_coord`, :func:`clean_name` and
+:func:`clean_weight` with the limits below, and every count of clients through
+:func:`check_client_count` / :func:`client_room`, so a client is the same (and refused for the
+same reason) whichever way it came in. The module stays pure: the configured cap
+(``Settings.max_clients``) is passed in by the caller; :data:`MAX_CLIENTS` is its ceiling.
 """
 
 from __future__ import annotations
@@ -25,7 +33,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+import numbers
 import re
+import unicodedata
 
 import pandas as pd
 
@@ -43,7 +53,25 @@ HEADER_ALIASES = {
 # digits, none of which belongs in a coordinate file.
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _SPECIAL = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
-_MAX_FIELD = 10_000  # characters; a name longer than this is not a name
+#: Longest field read from a file or an API body (characters): a name longer than this is not a
+#: name, and refusing it bounds the work of cleaning it.
+MAX_FIELD_CHARS = 10_000
+_MAX_FIELD = MAX_FIELD_CHARS
+
+#: Decimal places kept for coordinates (1e-4 degree is ~11 m on the ground, far below what the
+#: latency model resolves); also what keeps links short.
+COORD_DECIMALS = 4
+#: Longest client name kept (characters, after cleaning): a label for the table and the map.
+MAX_NAME_CHARS = 80
+#: Largest client weight accepted (relative demand: users, requests/s, Mbps per unit...). A typo
+#: guard far above any real demand (the world's population is 8e9), chosen so that sums and
+#: weighted averages over :data:`MAX_CLIENTS` clients stay finite: 5e4 clients x 1e12 x 1e3 ms
+#: is 5e19, while 1e308 weights made the API's weighted means ``null``.
+MAX_WEIGHT = 1e12
+#: Ceiling of the client cap (``ANYCAST_MAX_CLIENTS`` may lower it, not raise it): the most
+#: clients one scenario or request holds, counting those of a server-side client set. Bounds the
+#: heaviest request (routing 50,000 clients takes seconds on one core).
+MAX_CLIENTS = 50_000
 
 
 class ClientsError(ValueError):
@@ -61,6 +89,122 @@ class ClientsError(ValueError):
         self.reason = message
         self.line = line
         self.column = column
+
+
+class ClientCountError(ValueError):
+    """More clients than the cap; ``str()`` names the count and the cap (and the client set that
+    uses part of it)."""
+
+    def __init__(self, count: int, limit: int, set_size: int = 0, set_key: str | None = None
+                 ) -> None:
+        self.count, self.limit, self.set_size = count, limit, set_size
+        text = f"{count:,} clients is more than the limit of {limit:,}"
+        if set_size:
+            text = (f"{count:,} clients plus the {set_size:,} of the client set "
+                    f"{set_key or ''} is more than the limit of {limit:,} clients per scenario")
+        super().__init__(text.replace("  ", " "))
+
+
+def client_room(max_clients: int, have: int = 0, set_size: int = 0) -> int:
+    """How many more clients fit: the cap counts a scenario's own clients *and* those of its
+    server-side client set (25,000 for ``cities25k``), since both are routed by every request."""
+    return max(0, int(max_clients) - int(have) - int(set_size))
+
+
+def check_client_count(count: int, max_clients: int, set_size: int = 0,
+                       set_key: str | None = None) -> None:
+    """``ClientCountError`` when ``count`` own clients plus ``set_size`` exceed ``max_clients``.
+
+    Callers count *before* building anything per client (``len()`` of the parsed list), so an
+    over-cap input costs no more than reading it."""
+    if count + set_size > max_clients:
+        raise ClientCountError(count, max_clients, set_size, set_key)
+
+
+# Replaced by a space: C0/C1 controls, line and paragraph separators and every other space.
+# Removed: format characters (category Cf: right-to-left override U+202E and the other bidi
+# controls, zero-width space/joiners U+200B-U+200D, soft hyphen, BOM...) and lone surrogates
+# (which cannot be written as UTF-8). Private-use and unassigned code points are kept (a newer
+# emoji is unassigned to an older Python).
+_SPACE_CATEGORIES = frozenset(("Cc", "Zl", "Zp", "Zs"))
+_DROP_CATEGORIES = frozenset(("Cf", "Cs"))
+
+
+def clean_name(name: object, max_chars: int = MAX_NAME_CHARS) -> str:
+    """A display name: NFC, controls and other spaces -> one space, format characters (bidi
+    overrides, zero-width characters) removed, trimmed, cut to ``max_chars`` characters.
+
+    Why: a name is shown in the table, the map's hover label and exports, and must read the same
+    everywhere; an RTL override would make ``exe.txt`` of ``txt.exe`` and a zero-width space makes
+    two names look equal that are not. ``None`` -> ``""``; other values are ``str()``-ed.
+    """
+    text = "" if name is None else str(name)
+    text = text[: 4 * max_chars + 64]  # bounded work whatever the input; the cut is below
+    if not text.isprintable():  # the fast path for plain names (printable: no C*, Z* but " ")
+        out = []
+        for ch in text:
+            cat = unicodedata.category(ch)
+            if cat in _DROP_CATEGORIES:
+                continue
+            out.append(" " if cat in _SPACE_CATEGORIES else ch)
+        text = "".join(out)
+    if not text.isascii():  # ASCII is NFC already
+        text = unicodedata.normalize("NFC", text)
+    if "  " in text or text[:1] == " " or text[-1:] == " ":  # printable: " " is the only space
+        text = " ".join(text.split())
+    return text[:max_chars].strip()
+
+
+def round_coord(value: float) -> float:
+    """Degrees rounded to :data:`COORD_DECIMALS` places, never ``-0.0`` (which would be echoed
+    back as ``-0`` in links and ``-0.0`` in JSON)."""
+    out = round(float(value), COORD_DECIMALS)
+    return out + 0.0  # -0.0 + 0.0 == +0.0
+
+
+def _clip(value: object, n: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def clean_coord(value: object, axis: str) -> float:
+    """A latitude (``axis`` ``"lat"``, [-90, 90]) or longitude (``"lon"``, [-180, 180]) in
+    decimal degrees, rounded (:func:`round_coord`); ``ValueError`` names the problem. Booleans
+    and text are refused (``True`` is not a coordinate)."""
+    limit = 90.0 if axis == "lat" else 180.0
+    word = "latitude" if axis == "lat" else "longitude"
+    if isinstance(value, bool) or not isinstance(value, (int, float, numbers.Real)):
+        raise ValueError(f"{word} {_clip(value)} is not a number")
+    try:
+        v = float(value)
+    except OverflowError:  # a JSON integer with more digits than a float holds
+        raise ValueError(f"{word} {str(value)[:40]} is not a number a float can hold "
+                         f"(degrees in [-{limit:g}, {limit:g}])") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{word} {v} is not a finite number")
+    if not -limit <= v <= limit:
+        raise ValueError(f"{word} {v:g} is outside [-{limit:g}, {limit:g}] degrees")
+    return round_coord(v)
+
+
+def clean_weight(value: object) -> float:
+    """A weight in [0, :data:`MAX_WEIGHT`] (as given; a ``Client`` keeps 6 significant digits
+    so that it equals itself after a trip through a link); ``None`` -> 1.0; ``ValueError``
+    names the problem."""
+    if value is None:
+        return 1.0
+    if isinstance(value, bool) or not isinstance(value, (int, float, numbers.Real)):
+        raise ValueError(f"weight {_clip(value)} is not a number")
+    try:
+        w = float(value)
+    except OverflowError:
+        raise ValueError(f"weight {str(value)[:40]} is not a number a float can hold (the "
+                         f"maximum is {MAX_WEIGHT:g})") from None
+    if not math.isfinite(w) or w < 0:
+        raise ValueError(f"weight {w:g} must be a finite number >= 0")
+    if w > MAX_WEIGHT:
+        raise ValueError(f"weight {w:g} is more than the maximum of {MAX_WEIGHT:g}")
+    return w + 0.0
 
 
 def parse_clients(data: str | bytes, max_rows: int | None = None,
@@ -113,7 +257,7 @@ def parse_clients(data: str | bytes, max_rows: int | None = None,
             lat, lon, name, weight = _named(fields, header, start)
         lats.append(lat)
         lons.append(lon)
-        names.append(name)
+        names.append(clean_name(name))
         weights.append(weight)
     if not lats:
         raise ClientsError("no client rows (expected lines like: 48.86,2.35,Paris,1)"
@@ -239,7 +383,7 @@ def _coord(field: str, col: str, limit: float, line: int) -> float:
         kind = "latitude" if col == "lat" else "longitude"
         raise ClientsError(f"{kind} {field} is outside [-{limit:g}, {limit:g}] degrees",
                            line=line, column=col)
-    return value
+    return value + 0.0  # as written (callers round), but never -0.0
 
 
 def _weight(field: str, line: int) -> float:
@@ -247,11 +391,10 @@ def _weight(field: str, line: int) -> float:
         return 1.0
     if not _is_number(field) and not _SPECIAL.fullmatch(field):
         raise ClientsError(f"{field!r} is not a number", line=line, column="weight")
-    value = float(field)
-    if not math.isfinite(value) or value < 0:
-        raise ClientsError(f"weight {field} must be a finite number >= 0", line=line,
-                           column="weight")
-    return value
+    try:
+        return clean_weight(float(field))
+    except ValueError as exc:
+        raise ClientsError(str(exc), line=line, column="weight") from None
 
 
 def _count(fields: list[str]) -> str:

@@ -27,10 +27,11 @@ import json
 import math
 import re
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from dashboard.domain.clients import ClientCountError, check_client_count
 from dashboard.domain.scenario import ENDPOINT_TYPES, Client, Scenario
 
 SCENARIO_FORMAT = "anycast-eip-scenario"
@@ -79,12 +80,15 @@ def _number(value: Any, path: str) -> float:
 def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
                        origin_ids: Sequence[str] | None = None,
                        max_clients: int | None = None,
-                       client_set_ids: Sequence[str] | None = None) -> Scenario:
+                       client_set_ids: Sequence[str] | None = None,
+                       client_set_sizes: Mapping[str, int] | None = None) -> Scenario:
     """Parse an exported scenario. Raises :class:`ScenarioImportError` naming the bad field.
 
     ``pop_ids`` / ``origin_ids`` (the running catalog) reject ids this deployment does not know;
-    ``max_clients`` rejects files larger than the app accepts; ``client_set_ids`` (the server's
-    client sets) rejects a client set this deployment does not have.
+    ``max_clients`` rejects files larger than the app accepts, counting the clients of a client
+    set (``client_set_sizes``) like every entry point, before any client is validated;
+    ``client_set_ids`` (the server's client sets) rejects a client set this deployment does not
+    have.
     """
     if isinstance(text, bytes):
         try:
@@ -112,9 +116,14 @@ def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
         _fail("scenario", f"unknown field(s) {', '.join(unknown[:5])} (this dashboard knows "
                           f"{', '.join(sorted(known))})")
     clients = _expect(d.get("clients", []), list, "scenario.clients", "a list")
-    if max_clients is not None and len(clients) > max_clients:
-        _fail("scenario.clients", f"{len(clients):,} clients is more than the limit of "
-                                  f"{max_clients:,}")
+    if max_clients is not None:
+        key = d.get("client_set")
+        try:
+            check_client_count(len(clients), max_clients,
+                               (client_set_sizes or {}).get(key, 0) if isinstance(key, str)
+                               else 0, key if isinstance(key, str) else None)
+        except ClientCountError as exc:
+            _fail("scenario.clients", str(exc))
     parsed: list[Client] = []
     for i, c in enumerate(clients):
         path = f"scenario.clients[{i}]"

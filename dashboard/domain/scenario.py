@@ -45,21 +45,32 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 from urllib.parse import quote, unquote
 
+# The one client validator and its limits; COORD_DECIMALS, MAX_NAME_CHARS and clean_name are
+# re-exported here for the modules (and tests) that read them from the scenario.
+from dashboard.domain.clients import (COORD_DECIMALS, MAX_CLIENTS, MAX_NAME_CHARS,  # noqa: F401
+                                      check_client_count, clean_coord, clean_name, clean_weight)
 from dashboard.domain.endpoints import DEFAULT, NORMAL, Endpoint, Endpoints
 from dashboard.domain.latency import canonical_overrides, check_override
 
-#: Decimal places kept for coordinates (1e-4 degree is ~11 m on the ground).
-COORD_DECIMALS = 4
-#: Longest client name kept, in characters.
-MAX_NAME_CHARS = 80
-#: Most clients a URL holds. Beyond that a link would be several kB long and some servers refuse
-#: request lines over ~4 kB (gunicorn's default limit is 4094 bytes): see :func:`fit_query`.
+#: Most clients a URL holds. A link is read from the request line of the page's GET, which
+#: servers cap (see :data:`MAX_LINK_CHARS`); 500 clients without names already take ~8 kB.
+#: :func:`fit_query` writes at most this many, :func:`Scenario.from_query` reads at most this many.
 MAX_URL_CLIENTS = 500
+#: Longest link query the app reads (characters); the rest of a longer one is ignored with a
+#: notice. The one place this limit lives: the Procfile's gunicorn ``--limit-request-line`` must
+#: be above it (plus the path and the method), so that an over-long link reaches the app and gets
+#: this notice instead of the server's bare 414 page.
+MAX_LINK_CHARS = 8000
+#: Most ``&``-separated parameters read from a link (this version knows 11 keys; the rest leaves
+#: room for tracking parameters that links pick up).
+MAX_LINK_PARAMS = 32
+#: Most warnings parsing one link returns; beyond that one "and N more" line. Bounds the notice
+#: area whatever the link holds (100,000 unknown parameters once made a 16 MB answer).
+MAX_LINK_WARNINGS = 8
 #: Query length the app aims to stay under so that a shared link opens on any server.
 DEFAULT_MAX_QUERY_CHARS = 4000
 ENDPOINT_TYPES = ("CLB", "ENI")
@@ -77,15 +88,7 @@ DEFAULT_POPULATION_GBPS = 10.0
 MAX_GBPS = 1e6
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
-_CTRL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _MAX_WARNINGS = 5
-
-
-def clean_name(name: object) -> str:
-    """A display name: NFC, control characters removed, whitespace collapsed, length-capped."""
-    text = unicodedata.normalize("NFC", str(name or ""))
-    text = " ".join(_CTRL_RE.sub(" ", text).split())
-    return text[:MAX_NAME_CHARS].strip()
 
 
 def _clip(value: object, n: int = 40) -> str:
@@ -94,13 +97,19 @@ def _clip(value: object, n: int = 40) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _round_coord(value: float) -> float:
-    out = round(float(value), COORD_DECIMALS)
-    return 0.0 if out == 0 else out  # no "-0.0" in links
-
-
 def _norm_weight(value: float) -> float:
     return float(f"{float(value):.6g}")
+
+
+def _as_number(value: object, what: str) -> object:
+    """``value`` as a float when it is text (``Client("48.1", ...)``); numbers as they are, so
+    :func:`clean_coord` / :func:`clean_weight` name anything else."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"{what} {_clip(value)} is not a number") from None
+    return value
 
 
 @dataclass(frozen=True)
@@ -118,22 +127,11 @@ class Client:
     weight: float = 1.0
 
     def __post_init__(self) -> None:
-        for fname, limit in (("lat", 90.0), ("lon", 180.0)):
-            try:
-                v = float(getattr(self, fname))
-            except (TypeError, ValueError, OverflowError):
-                raise ValueError(f"{fname} {_clip(getattr(self, fname))} is not a number") from None
-            if not math.isfinite(v) or abs(v) > limit:
-                word = "latitude" if fname == "lat" else "longitude"
-                raise ValueError(f"{word} {v:g} is outside [-{limit:g}, {limit:g}] degrees")
-            object.__setattr__(self, fname, _round_coord(v))
-        try:
-            w = float(self.weight)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"weight {_clip(self.weight)} is not a number") from None
-        if not math.isfinite(w) or w < 0:
-            raise ValueError(f"weight {w:g} must be a finite number >= 0")
-        object.__setattr__(self, "weight", _norm_weight(w))
+        # The one client validator (dashboard.domain.clients): same limits at every entry point.
+        object.__setattr__(self, "lat", clean_coord(_as_number(self.lat, "latitude"), "lat"))
+        object.__setattr__(self, "lon", clean_coord(_as_number(self.lon, "longitude"), "lon"))
+        object.__setattr__(self, "weight",
+                           _norm_weight(clean_weight(_as_number(self.weight, "weight"))))
         object.__setattr__(self, "name", clean_name(self.name))
 
     def to_dict(self) -> dict:
@@ -405,17 +403,26 @@ class Scenario:
                 "model": dict(self.model)}
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "Scenario":
+    def from_dict(cls, d: dict | None, max_clients: int = MAX_CLIENTS,
+                  client_set_sizes: Mapping[str, int] | None = None) -> "Scenario":
         """Inverse of :meth:`to_dict`; ``None`` or ``{}`` gives the empty scenario.
 
         Raises ``ValueError`` for anything not shaped like :meth:`to_dict`'s output: the store
-        lives in the browser, so a hand-crafted request can put anything in it.
+        lives in the browser, so a hand-crafted request can put anything in it. Raises
+        :class:`~dashboard.domain.clients.ClientCountError` (a ``ValueError``) when the clients,
+        plus the ``client_set_sizes[client_set]`` of its client set, exceed ``max_clients``
+        (default: the ceiling :data:`~dashboard.domain.clients.MAX_CLIENTS`); they are counted
+        before any client is built, so an over-cap store costs no more than its JSON.
         """
         if not d:
             return cls()
         if not isinstance(d, dict):
             raise ValueError("a scenario must be an object")
         clients = d.get("clients") or ()
+        if isinstance(clients, (list, tuple)):
+            set_key = d.get("client_set")
+            set_size = (client_set_sizes or {}).get(set_key, 0) if isinstance(set_key, str) else 0
+            check_client_count(len(clients), max_clients, set_size, set_key)
         down = d.get("down") or ()
         origin = d.get("origin") or None
         endpoint_type = d.get("endpoint_type") or DEFAULT_ENDPOINT_TYPE
@@ -462,13 +469,22 @@ class Scenario:
     def from_query(cls, query: str, *, pop_ids: Sequence[str] | None = None,
                    origin_ids: Sequence[str] | None = None,
                    max_clients: int = MAX_URL_CLIENTS,
-                   client_set_ids: Sequence[str] | None = None) -> tuple["Scenario", list[str]]:
+                   client_set_ids: Sequence[str] | None = None,
+                   client_set_sizes: Mapping[str, int] | None = None
+                   ) -> tuple["Scenario", list[str]]:
         """Parse a query string (with or without ``?``); never raises.
 
         ``pop_ids`` / ``origin_ids``, when given, drop unknown ids with a warning. Returns the
         scenario and a list of human-readable warnings about what was ignored.
+
+        Bounded work and output whatever the link: at most :data:`MAX_LINK_CHARS` characters
+        and :data:`MAX_LINK_PARAMS` parameters are read, at most :data:`MAX_URL_CLIENTS` (and
+        ``max_clients``, the app's cap, counting the ``client_set_sizes`` of a client set)
+        clients are parsed, and at most :data:`MAX_LINK_WARNINGS` warnings returned.
         """
-        return _decode(query, pop_ids, origin_ids, max_clients, client_set_ids)
+        scenario, warnings = _decode(query, pop_ids, origin_ids, max_clients, client_set_ids,
+                                     client_set_sizes)
+        return scenario, bound_warnings(warnings, MAX_LINK_WARNINGS, "in the link")
 
 
 def _str_list(value: object) -> bool:
@@ -560,14 +576,33 @@ def fit_query(s: Scenario, max_chars: int = DEFAULT_MAX_QUERY_CHARS,
 
 # -- parsing -----------------------------------------------------------------------------------
 
-def _split_query(query: str) -> list[tuple[str, str]]:
+def bound_warnings(warnings: list[str], limit: int, where: str = "") -> list[str]:
+    """The first ``limit`` warnings, then one line saying how many more there were."""
+    if len(warnings) <= limit:
+        return warnings
+    more = len(warnings) - limit
+    return warnings[:limit] + [f"and {more:,} more problem(s){' ' + where if where else ''} "
+                               "not listed"]
+
+
+def _split_query(query: str, warnings: list[str]) -> list[tuple[str, str]]:
+    """``(key, raw value)`` pairs of the first :data:`MAX_LINK_PARAMS` parameters of the first
+    :data:`MAX_LINK_CHARS` characters (cut at a separator), with a warning for what was left."""
     q = query[1:] if query.startswith("?") else query
+    if len(q) > MAX_LINK_CHARS:
+        cut = max(q.rfind("&", 0, MAX_LINK_CHARS + 1), q.rfind(";", 0, MAX_LINK_CHARS + 1))
+        warnings.append(f"the link is {len(q):,} characters long; only the first "
+                        f"{MAX_LINK_CHARS:,} were read (the limit for links)")
+        q = q[:cut] if cut > 0 else q[:MAX_LINK_CHARS]
+    parts = [part for part in q.split("&") if part]  # <= MAX_LINK_CHARS / 2 of them
+    if len(parts) > MAX_LINK_PARAMS:
+        warnings.append(f"the link has {len(parts):,} parameters; only the first "
+                        f"{MAX_LINK_PARAMS} were read (the limit)")
+        parts = parts[:MAX_LINK_PARAMS]
     pairs = []
-    for part in q.split("&"):
-        if not part:
-            continue
+    for part in parts:
         key, _, value = part.partition("=")
-        pairs.append((unquote(key.replace("+", " ")).strip().lower(), value))
+        pairs.append((unquote(key[:200].replace("+", " ")).strip().lower(), value))
     return pairs
 
 
@@ -585,8 +620,12 @@ def _parse_clients(raw: str, max_clients: int, warnings: list[str]) -> list[Clie
         raw = unquote(raw)
     out: list[Client] = []
     bad: list[str] = []
-    items = [it for it in raw.split(";") if it.strip()]
+    items = [it for it in raw.split(";") if it.strip()]  # raw is at most MAX_LINK_CHARS long
+    truncated = False
     for n, item in enumerate(items, start=1):
+        if len(out) >= max_clients:  # nothing beyond the cap is parsed
+            truncated = True
+            break
         fields = item.split(",")
         try:
             if len(fields) < 2 or len(fields) > 4:
@@ -604,10 +643,9 @@ def _parse_clients(raw: str, max_clients: int, warnings: list[str]) -> list[Clie
         shown = "; ".join(bad[:_MAX_WARNINGS])
         more = f" and {len(bad) - _MAX_WARNINGS} more" if len(bad) > _MAX_WARNINGS else ""
         warnings.append(f"ignored {len(bad)} malformed client(s) in the link: {shown}{more}")
-    if len(out) > max_clients:
-        warnings.append(f"the link has {len(out)} clients; only the first {max_clients} were "
-                        "loaded")
-        out = out[:max_clients]
+    if truncated:
+        warnings.append(f"the link has {len(items):,} clients; only the first {max_clients:,} were "
+                        "loaded (the limit for links)")
     return out
 
 
@@ -619,14 +657,17 @@ def _reason(exc: Exception) -> str:
 
 
 def _short(text: str, n: int = 40) -> str:
-    text = _CTRL_RE.sub("", unquote(text))
+    """A piece of the link for a warning: decoded, cleaned like a name, at most ``n`` chars."""
+    text = clean_name(unquote(text[: 8 * n]), max_chars=n + 1)
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str] | None,
-            max_clients: int, client_set_ids: Sequence[str] | None = None
+            max_clients: int, client_set_ids: Sequence[str] | None = None,
+            client_set_sizes: Mapping[str, int] | None = None
             ) -> tuple[Scenario, list[str]]:
     warnings: list[str] = []
+    unknown_keys: list[str] = []
     if not isinstance(query, str):
         return Scenario(), (["the link's query is not text; ignored"] if query else [])
     clients: list[Client] = []
@@ -639,13 +680,13 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     model: tuple[tuple[str, float], ...] = ()
     seen: set[str] = set()
     extra: dict = {}
-    for key, value in _split_query(query):
+    for key, value in _split_query(query, warnings):
         if key in seen and key in KNOWN_KEYS:
             warnings.append(f"'{_short(key)}' appears more than once in the link; the last one "
                             "was used")
         seen.add(key)
         if key == "clients":
-            clients = _parse_clients(value, max_clients, warnings)
+            clients = _parse_clients(value, min(max_clients, MAX_URL_CLIENTS), warnings)
         elif key == "origin":
             text = unquote(value).strip()
             if not text:
@@ -700,7 +741,20 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
         elif key in _CAPACITY_KEYS:
             _decode_capacity_key(key, value, extra, warnings, pop_ids)
         else:
-            warnings.append(f"unknown link parameter '{_short(key, 24)}' ignored")
+            unknown_keys.append(f"'{_short(key, 24)}'")
+    if unknown_keys:  # one warning, however many there are
+        shown = ", ".join(unknown_keys[:_MAX_WARNINGS])
+        more = (f" and {len(unknown_keys) - _MAX_WARNINGS} more" if len(unknown_keys)
+                > _MAX_WARNINGS else "")
+        warnings.append(f"unknown link parameter{'s' if len(unknown_keys) > 1 else ''} "
+                        f"{shown}{more} ignored")
+    set_size = (client_set_sizes or {}).get(client_set, 0) if client_set else 0
+    if clients and len(clients) + set_size > max_clients:
+        keep = max(0, max_clients - set_size)
+        warnings.append(f"the link's {len(clients):,} clients plus the {set_size:,} of the client "
+                        f"set {client_set} are more than the limit of {max_clients:,} clients; "
+                        f"only the first {keep:,} of the link's were loaded")
+        clients = clients[:keep]
     extra = _finish_capacity_keys(extra, len(clients), warnings)
     scenario = Scenario(clients=tuple(clients), origin=origin, endpoint_type=endpoint,
                         down=frozenset(down), mappings=tuple(mappings),

@@ -31,11 +31,11 @@ def test_client_set_key_round_trips_through_the_url_and_the_store():
 
 
 def test_client_set_edit_and_clear():
-    s, notes = apply_edit(Scenario(), edit("client_set", key="cities25k"), 100)
+    s, notes = apply_edit(Scenario(), edit("client_set", key="cities25k"), 50_000)
     assert s.client_set == "cities25k" and "25,000" in notes[0][1]
-    same, notes = apply_edit(s, edit("client_set", key="nope"), 100)
+    same, notes = apply_edit(s, edit("client_set", key="nope"), 50_000)
     assert same.client_set == "cities25k" and notes[0][0] == "error"
-    cleared, _ = apply_edit(s, edit("clear"), 100)
+    cleared, _ = apply_edit(s, edit("clear"), 50_000)
     assert cleared.client_set is None and cleared.clients == ()
 
 

@@ -3,14 +3,16 @@
     python -m tests.fuzz.fuzz_api --examples 10000 [--seed 1] [--show 5]
 
 Each example is one generated hostile request (``tests/fuzz/strategies.py``) sent through
-Flask's test client to a fresh ``create_app()`` with small caps (64 KiB bodies, 500 clients), in
+Flask's test client to a fresh ``create_app()`` with small caps (64 KiB bodies, 25,500 clients:
+the 25,000-city client set plus 500 of one's own, since the cap counts the set), in
 four families with equal shares: ``/api/v1/nearest`` query strings, ``/api/v1/assign`` bodies
 (JSON, CSV in UTF-8/UTF-16/latin-1, binary junk, wrong content types), arbitrary paths and
 methods, and ``/_dash-update-component`` requests for every registered callback with
-type-confused values (URL state, uploads, typed coordinates, city search, every edit op, the
-scenario store, map clicks, failover and endpoint controls, capacity controls and table, the
-N-1 result, observed-PoP dropdowns, scenario files; pattern-matching inputs and outputs as the
-renderer sends them), raw ``NaN``/``Infinity`` tokens, and structurally broken or deeply nested
+type-confused values (URL state, including parameter floods and over-long links; uploads, typed
+coordinates, city search, every edit op, the scenario store, including stores over the client
+cap; map clicks, failover and endpoint controls, capacity controls and table, the N-1 result,
+observed-PoP dropdowns, scenario files; pattern-matching inputs and outputs as the renderer
+sends them), raw ``NaN``/``Infinity`` tokens, and structurally broken or deeply nested
 bodies. One callback request in ten names a clientside (browser-only) callback (counted as
 "clientside"); the API family includes static files with forged fingerprints and query
 strings and registered component-suite files that are not installed (counted as "static").
@@ -81,7 +83,7 @@ def run(examples: int, seed_value: int, show: int) -> int:
     api_log.addHandler(last_error)
     api_log.propagate = False
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
-    app = create_app(Settings(max_upload_bytes=64 * 1024, max_clients=500))
+    app = create_app(Settings(max_upload_bytes=64 * 1024, max_clients=25_500))
     client = app.server.test_client()
     deps = client.get("/_dash-dependencies").get_json()
     clientside = frozenset(d["output"] for d in deps if d.get("clientside_function"))

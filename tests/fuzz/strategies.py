@@ -229,6 +229,32 @@ scenario_dicts = st.fixed_dictionaries(
         "demand_scale": _gbps,
         "client_set": _or_json(st.sampled_from(["cities25k", "nope"])),
     })
+#: Scenario stores over the client cap (issue 13, finding 4): well-formed clients, too many of
+#: them, alone or with the 25,000-city client set that the cap also counts. The fuzz app's cap
+#: is 25,500 (the set plus 500 own clients); bodies stay under its 1.1 MB request cap (the
+#: 310,000-client store of the issue is sent to gunicorn by tests/serving/test_caps_gunicorn.py).
+over_cap_stores = st.one_of(
+    st.integers(501, 1_500).map(lambda n: {"clients": [{"lat": 1.5, "lon": 2.5}] * n,
+                                           "client_set": "cities25k"}),
+    st.sampled_from([25_501, 40_000]).map(lambda n: {"clients": [{"lat": 1, "lon": 2}] * n}),
+)
+
+
+def _flood(n: int, piece: str) -> str:
+    return "?" + "&".join(piece.format(i=i) for i in range(n))
+
+
+#: Links that used to amplify (finding 6): floods of unknown or repeated parameters, thousands
+#: of bad pieces in one value, more clients than a link holds, links over the length cap.
+link_floods = st.one_of(
+    st.builds(_flood, st.sampled_from([33, 1_000, 30_000]),
+              st.sampled_from(["p{i}=1", "origin=zz{i}", "clients=x{i}", "%E2%80%AE{i}=1"])),
+    st.just(_flood(100_000, "p{i}=1")),  # the issue's 100,000 parameters (0.9 MB)
+    st.integers(501, 2_000).map(lambda n: "?clients=" + ";".join(["1.5,2.5"] * n)),
+    st.integers(100, 3_000).map(lambda n: "?endpoints=" + ";".join(f"x{i}:CDG" for i in range(n))
+                                + "&down=" + ",".join(f"Q{i}" for i in range(n))),
+    st.integers(8_001, 40_000).map(lambda n: "?model=" + "x" * n),
+)
 #: A map click as plotly reports it (``clickData``): a point of some layer.
 click_data = st.fixed_dictionaries({"points": _or_json(st.lists(st.fixed_dictionaries(
     {"curveNumber": _or_json(st.integers(0, 20))},
@@ -298,9 +324,9 @@ def callback_value(component: str, prop: str) -> st.SearchStrategy[Any]:
         csv_bodies.map(lambda b: "data:text/csv;base64," + base64.b64encode(b).decode()),
         st.sampled_from(["data:text/csv;base64,!!!", "data:,", "no comma", "data:text/csv;base64,"
                          + "A" * 4001]))
-    scenario_dict = st.one_of(valid_scenario_dicts, scenario_dicts)
+    scenario_dict = st.one_of(valid_scenario_dicts, scenario_dicts, over_cap_stores)
     known: dict[tuple[str, str], st.SearchStrategy[Any]] = {
-        ("url", "search"): url_queries,
+        ("url", "search"): st.one_of(url_queries, url_queries, link_floods),
         ("url", "href"): url_queries.map(lambda q: "http://127.0.0.1/" + q),
         ("scenario-store", "data"): scenario_dict,
         ("scenario-edit", "data"): st.fixed_dictionaries(
@@ -315,7 +341,8 @@ def callback_value(component: str, prop: str) -> st.SearchStrategy[Any]:
                                                            max_size=2)),
                       "default_gbps": _gbps, "demand_scale": _gbps,
                       "demand_source": _or_json(st.sampled_from(["clients", "population"])),
-                      "scenario": st.one_of(valid_scenario_dicts, scenario_dicts)}),
+                      "scenario": st.one_of(valid_scenario_dicts, scenario_dicts,
+                                            over_cap_stores)}),
         ("coords-input", "value"): hostile_text,
         ("city-search", "search_value"): hostile_text,
         ("city-search", "value"): st.one_of(st.integers(), hostile_text),

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from dashboard.domain.clients import CLIENT_COLUMNS, ClientsError, parse_clients
+from dashboard.domain.clients import CLIENT_COLUMNS, ClientsError, clean_name, parse_clients
 from tests.conftest import TEST_DATA
 
 
@@ -218,7 +218,8 @@ def test_round_trip_through_a_csv_writer(clients, order):
     assert df["lat"].tolist() == [c[0] for c in clients]
     assert df["lon"].tolist() == [c[1] for c in clients]
     assert df["weight"].tolist() == [c[3] for c in clients]
-    assert df["name"].tolist() == [c[2].strip() for c in clients]
+    # names are cleaned on the way in, as at every entry point (controls, bidi/zero-width out)
+    assert df["name"].tolist() == [clean_name(c[2]) for c in clients]
 
 
 def test_weights_are_plain_floats_not_rounded():
