@@ -33,9 +33,9 @@ run: install
 test: install-test
 	$(PY) -m pytest --headless $(PYTEST_ARGS)
 
-## Unit + app tests only (no browser), for a quick loop.
+## Unit + app tests only (no browser, no tests marked `serving` that start servers), for a quick loop.
 test-unit: install-test
-	$(PY) -m pytest --headless -m "not e2e" $(PYTEST_ARGS)
+	$(PY) -m pytest --headless -m "not e2e and not serving" $(PYTEST_ARGS)
 
 ## Debian packages the tests use; installed only where missing (needs root or sudo).
 system-deps:
