@@ -73,6 +73,30 @@ _POLL_S = 0.02
 TOO_LARGE = "anycast.body_too_large"
 
 
+_held = 0  # heavy slots held by this process
+_held_lock = threading.Lock()
+_watchers: list[Callable[[int, int], None]] = []
+
+
+def watch_heavy(callback: Callable[[int, int], None]) -> None:
+    """Call ``callback(held, slots)`` (from the request's thread) whenever this process takes or
+    frees a heavy slot. The gunicorn worker uses it to leave new connections to the other
+    workers while it computes a heavy request (``dashboard.gunicorn_worker``)."""
+    _watchers.append(callback)
+
+
+def _held_changed(delta: int, slots: int) -> None:
+    global _held
+    with _held_lock:
+        _held += delta
+        held = _held
+    for callback in list(_watchers):
+        try:
+            callback(held, slots)
+        except Exception:  # a watcher must never fail a request
+            log.exception("heavy-slot watcher failed")
+
+
 def is_heavy(method: str, path: str, content_length: int | None) -> bool:
     """Whether a request is heavy (see the module doc): a POST to a client-carrying endpoint with
     a body over :data:`HEAVY_BODY_BYTES`, or of unannounced length."""
@@ -243,12 +267,14 @@ def init_admission(app: Dash, settings: Settings) -> Admission:
                         request.content_length)
             return busy_response(settings.heavy_slots)
         g.anycast_heavy_slot = fd
+        _held_changed(+1, settings.heavy_slots)
         return None
 
     def release(_exc: BaseException | None) -> None:
         fd = g.pop("anycast_heavy_slot", None)
         if fd is not None:
             Slots.release(fd)
+            _held_changed(-1, settings.heavy_slots)
 
     def body_limit(path: str) -> int:
         # The API's bodies are the upload itself; a callback carries it base64-encoded plus the

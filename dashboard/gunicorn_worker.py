@@ -89,6 +89,29 @@ class HeadFirstWorker(ThreadWorker):
         #: Connections whose head is being read, oldest first (deadlines only grow).
         self.heading: deque[TConn] = deque()
         self._stop_capped = False
+        self._heavy_held = 0
+        self._heavy_slots = 0
+
+    def init_process(self) -> None:
+        from dashboard import admission
+
+        admission.watch_heavy(lambda held, slots: self.method_queue.defer(
+            self._heavy_changed, held, slots))
+        super().init_process()
+
+    # -- leaving new connections to the other workers while computing a heavy request -------
+    def _heavy_changed(self, held: int, slots: int) -> None:
+        self._heavy_held, self._heavy_slots = held, slots
+        self.set_accept_enabled(self.nr_conns < self.worker_connections)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """While this process computes a heavy request (dashboard/admission.py), new connections
+        go to the other workers: a light request here would share the GIL with pandas/numpy and
+        run several times slower. Only when fewer slots than workers exist, so that at least one
+        worker always accepts."""
+        deferring = (self.alive and self._heavy_held > 0
+                     and self._heavy_slots < self.cfg.workers)
+        super().set_accept_enabled(enabled and not deferring)
 
     # -- where connections enter the event loop --------------------------------------------
     def _plain(self, conn: TConn) -> bool:
