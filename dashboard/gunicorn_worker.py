@@ -99,6 +99,30 @@ class HeadFirstWorker(ThreadWorker):
             self._heavy_changed, held, slots))
         super().init_process()
 
+    def run(self) -> None:
+        self._warm_up()
+        super().run()
+
+    def _warm_up(self) -> None:
+        """One request through the app before this worker accepts connections.
+
+        Dash sets up its script registry (the files ``/_dash-component-suites/`` may serve) on a
+        process's first request, and marks that done *before* doing it: with threads, a request
+        for react-dom arriving meanwhile found the registry empty and got a 404, and the page
+        never rendered (seen in the browser tests). Sync workers never had two requests at once.
+        """
+        from werkzeug.test import EnvironBuilder
+
+        environ = EnvironBuilder(path="/healthz", base_url="http://127.0.0.1/").get_environ()
+        try:
+            body = self.wsgi(environ, lambda status, headers, exc_info=None: None)
+            for _ in body:
+                pass
+            if hasattr(body, "close"):
+                body.close()
+        except Exception:  # the app reports its own errors; serving must still start
+            self.log.exception("warm-up request failed")
+
     # -- leaving new connections to the other workers while computing a heavy request -------
     def _heavy_changed(self, held: int, slots: int) -> None:
         self._heavy_held, self._heavy_slots = held, slots

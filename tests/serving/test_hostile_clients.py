@@ -259,3 +259,26 @@ def test_two_heavy_requests_do_not_block_light_ones_or_get_a_worker_killed(tmp_p
         else:
             assert "response" in json.loads(body)
     assert any(a[0] == 200 for a in answers)
+
+
+def test_a_fresh_threaded_worker_serves_every_page_script_to_concurrent_requests(tmp_path: Path):
+    """Dash sets up its script registry on a process's first request after marking it done; a
+    concurrent request for react-dom in another thread got a 404 (the page never rendered in the
+    browser tests). The worker now sends one request through the app before accepting."""
+    import re
+    from concurrent.futures import ThreadPoolExecutor
+
+    port = free_port()
+    server = start_gunicorn(local_command(), {"PORT": str(port)}, tmp_path / "gunicorn.log",
+                            port)
+    try:
+        status, _, page, _ = _request(server.base, "/")
+        assert status == 200
+        scripts = re.findall(rb'<script src="(/_dash-component-suites/[^"]+)"', page)
+        assert len(scripts) >= 5
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(lambda p: _request(server.base, p.decode())[0],
+                                     scripts * 4))
+    finally:
+        server.stop()
+    assert statuses == [200] * len(statuses)
