@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from dashboard import api, callbacks, hardening
+from dashboard import admission, api, callbacks, hardening
 from dashboard.cache import init_cache
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.gazetteer import DEMAND_PREFIX, DEMAND_SETS, load_gazetteer, presets
@@ -41,6 +41,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
                               preset_options=preset_options,
                               max_upload_bytes=settings.max_upload_bytes)
     callbacks.register(app, catalog, settings)
+    # Heavy requests (big scenarios) through a few shared slots; light ones never wait.
+    admission.init_admission(app, settings)
     # Serving: shared cache, JSON API + /healthz, error handlers, size caps, security headers.
     init_cache(app.server, settings)
     api.init_api(app, settings, catalog)

@@ -102,6 +102,10 @@ class Settings:
     #: Celery only: seconds a queued job may wait for a worker before the page gives up and says
     #: so (``ANYCAST_JOBS_QUEUE_TIMEOUT``); the queued message expires at the same time.
     jobs_queue_timeout_s: int = 120
+    #: Heavy requests (big scenarios) served at once by the whole server (``ANYCAST_HEAVY_SLOTS``;
+    #: all gunicorn workers under ``--preload``); the rest wait a little or get a 503 notice so
+    #: that light requests keep flowing. See dashboard/admission.py.
+    heavy_slots: int = 1
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8050
@@ -124,6 +128,7 @@ class Settings:
             jobs=_jobs(env),
             jobs_queue_timeout_s=_int(env, "ANYCAST_JOBS_QUEUE_TIMEOUT",
                                       base.jobs_queue_timeout_s, 1),
+            heavy_slots=_int(env, "ANYCAST_HEAVY_SLOTS", base.heavy_slots, 1),
             debug=_bool(env, "ANYCAST_DEBUG", base.debug),
             host=env.get("HOST") or base.host,
             port=_int(env, "PORT", base.port, 1),
@@ -147,6 +152,7 @@ ENV_VARS = (
     "ANYCAST_JOBS_DIR",
     "ANYCAST_JOBS",
     "ANYCAST_JOBS_QUEUE_TIMEOUT",
+    "ANYCAST_HEAVY_SLOTS",
     "ANYCAST_DEBUG",
     "HOST",
     "PORT",

@@ -74,8 +74,10 @@ def test_worker_killed_under_load_service_keeps_answering(tmp_path: Path):
     raw = result.failed_by_retries.get(0, 0)
     print(f"\nworker kill x2: {result.requests_by_retries} requests by retry budget, "
           f"failed {result.failed_by_retries}, {result.retried_ok} succeeded on the retry")
-    # A SIGKILLed sync worker loses the one request it was serving; nothing else fails.
-    assert raw <= 2, result.failures
+    # A SIGKILLed worker loses the requests it was serving: one under sync workers; under the
+    # Procfile's threaded workers one per client connection it held, so at most the 2 no-retry
+    # client threads per kill. Nothing else fails.
+    assert raw <= 2 * 2, result.failures
     assert result.failed_by_retries.get(1, 0) == 0, result.failures
     assert result.ok_after.get("kill2", 0) > 20  # answering after both kills
     assert log.count("Booting worker") >= 4  # the master replaced both

@@ -86,9 +86,11 @@ def test_gunicorn_from_the_procfile_serves_healthz_api_and_page(tmp_path: Path):
 def test_gunicorn_workers_share_the_redis_cache(tmp_path: Path, redis_server):
     """Each worker serves exactly one request and is replaced (``--max-requests 1``), so no
     answer can come from a worker's own memory: after the first request every answer is a hit
-    served by a different process, which only the shared Redis can explain."""
+    served by a different process, which only the shared Redis can explain. Sync workers here
+    (the Procfile's are threaded): a threaded worker may accept the next connection while its
+    one allowed request is being served, and then serves it too before it stops."""
     port = free_port()
-    command = (local_command() + " --max-requests 1"
+    command = (local_command() + " --max-requests 1 --worker-class sync --threads 1"
                " --access-logformat '%(p)s %(U)s %({x-cache}o)s'")
     server = start_gunicorn(command, {"PORT": str(port), "REDIS_URL": redis_server.url},
                             tmp_path / "gunicorn.log", port)

@@ -1,0 +1,271 @@
+"""gunicorn worker that never gives a thread to a connection before its request head is in
+(issue 13, finding 2: idle and slow-header clients). Used by ``gunicorn.conf.py``.
+
+gunicorn's ``sync`` worker serves one connection per process: two sockets that send nothing
+stopped the Procfile's server, and two clients sending their headers a byte at a time kept both
+workers blocked until gunicorn killed them for timeout. gunicorn 27's ``gthread`` worker helps
+with *idle* sockets (a thread waits up to 5 s for a first byte, then parks the socket in its
+poller), but a connection that has sent one byte is read by a thread, blocking, to the end of
+its head: 200 slow-header clients need 200 threads, and every idle socket still holds a thread
+for its first 5 s.
+
+:class:`HeadFirstWorker` is ``gthread`` with one change: the request head (request line and
+headers, up to the blank line) is read in the worker's event loop, non-blocking, into a small
+buffer per connection; only a complete head goes to the thread pool, where gunicorn's own parser
+reads it from that buffer. A slow or idle client then costs a socket and at most
+:data:`MAX_HEAD_BYTES` of memory, never a thread. Bounds:
+
+* a head must be complete within ``HEAD_TIMEOUT_S`` of the connection (or of the previous
+  response on a kept-alive connection, where gunicorn's ``keepalive`` applies first); the
+  connection is then closed;
+* a head larger than :data:`MAX_HEAD_BYTES`, or a request line longer than gunicorn's
+  ``limit_request_line``, is answered from the event loop (431 / the app's own 414 page);
+* connections per worker stay bounded by gunicorn's ``worker_connections``.
+
+A request line over ``limit_request_line`` (a link too long to open) gets the dashboard's own
+page (:func:`link_too_long_page`) instead of gunicorn's bare "Bad Request" HTML, whichever path
+finds it. TLS (``certfile``) and HTTP/2 prior knowledge keep gunicorn's own path (the head is
+then read by a thread, as in ``gthread``).
+"""
+
+from __future__ import annotations
+
+import errno
+import html
+import selectors
+import socket
+import time
+from collections import deque
+from functools import partial
+from typing import Any
+
+from gunicorn.http.errors import LimitRequestLine
+from gunicorn.http2 import negotiation
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
+
+#: Seconds a client has to send a complete request head after connecting (nginx's
+#: ``client_header_timeout`` idea; browsers send the head in one packet, a few ms).
+HEAD_TIMEOUT_S = 10.0
+#: Largest request head read in the event loop (request line + headers). The page's own
+#: requests have heads of ~1 kB; 32 kB leaves room for an 8 kB link plus cookies. Bigger heads
+#: get a 431 without reaching a thread.
+MAX_HEAD_BYTES = 32 * 1024
+_END = b"\r\n\r\n"
+
+
+def link_too_long_page(length: int, limit: int) -> bytes:
+    """The dashboard's answer to a request line longer than gunicorn's ``limit_request_line``
+    (a complete HTTP/1.1 414 response: status line, headers, HTML body)."""
+    body = (
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<title>Link too long - Anycast EIP dashboard</title></head><body>"
+        "<h1>This link is too long to open</h1>"
+        f"<p>Its request line is {length:,} bytes; this dashboard accepts links of up to "
+        f"{limit:,} bytes. Links made by the dashboard's Share button stay under 4,000 "
+        "characters (they leave out client names, then clients, to fit); this one was made or "
+        "edited elsewhere.</p>"
+        "<p>To share many clients, export the scenario (JSON) or the client list (CSV) and load "
+        "that file instead.</p>"
+        "<p><a href=\"/\">Open the dashboard without this link</a></p></body></html>"
+    ).encode()
+    head = ("HTTP/1.1 414 URI Too Long\r\nConnection: close\r\n"
+            "Content-Type: text/html; charset=utf-8\r\nCache-Control: no-store\r\n"
+            "X-Content-Type-Options: nosniff\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    return head + body
+
+
+def _simple_response(status: str, message: str) -> bytes:
+    body = html.escape(message).encode()
+    return (f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8"
+            f"\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+class HeadFirstWorker(ThreadWorker):
+    """``gthread`` whose threads only ever see connections with a complete request head."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Connections whose head is being read, oldest first (deadlines only grow).
+        self.heading: deque[TConn] = deque()
+        self._stop_capped = False
+        self._heavy_held = 0
+        self._heavy_slots = 0
+
+    def init_process(self) -> None:
+        from dashboard import admission
+
+        admission.watch_heavy(lambda held, slots: self.method_queue.defer(
+            self._heavy_changed, held, slots))
+        super().init_process()
+
+    def run(self) -> None:
+        self._warm_up()
+        super().run()
+
+    def _warm_up(self) -> None:
+        """One request through the app before this worker accepts connections.
+
+        Dash sets up its script registry (the files ``/_dash-component-suites/`` may serve) on a
+        process's first request, and marks that done *before* doing it: with threads, a request
+        for react-dom arriving meanwhile found the registry empty and got a 404, and the page
+        never rendered (seen in the browser tests). Sync workers never had two requests at once.
+        """
+        from werkzeug.test import EnvironBuilder
+
+        environ = EnvironBuilder(path="/healthz", base_url="http://127.0.0.1/").get_environ()
+        try:
+            body = self.wsgi(environ, lambda status, headers, exc_info=None: None)
+            for _ in body:
+                pass
+            if hasattr(body, "close"):
+                body.close()
+        except Exception:  # the app reports its own errors; serving must still start
+            self.log.exception("warm-up request failed")
+
+    # -- leaving new connections to the other workers while computing a heavy request -------
+    def _heavy_changed(self, held: int, slots: int) -> None:
+        self._heavy_held, self._heavy_slots = held, slots
+        self.set_accept_enabled(self.nr_conns < self.worker_connections)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """While this process computes a heavy request (dashboard/admission.py), new connections
+        go to the other workers: a light request here would share the GIL with pandas/numpy and
+        run several times slower. Only when fewer slots than workers exist, so that at least one
+        worker always accepts."""
+        deferring = (self.alive and self._heavy_held > 0
+                     and self._heavy_slots < self.cfg.workers)
+        super().set_accept_enabled(enabled and not deferring)
+
+    # -- where connections enter the event loop --------------------------------------------
+    def _plain(self, conn: TConn) -> bool:
+        """Whether this connection's head can be read in the event loop (plain HTTP/1.x)."""
+        return not (self.cfg.is_ssl or negotiation.prior_knowledge_allowed(self.cfg, conn.client))
+
+    def accept(self, listener: socket.socket) -> None:
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())  # non-blocking
+        if self._plain(conn):
+            self._read_head(conn, time.monotonic() + HEAD_TIMEOUT_S)
+        else:
+            client_sock.setblocking(True)
+            self.enqueue_req(conn)
+
+    def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
+        """A kept-alive connection sends its next request: read that head here too."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        if self._plain(conn):
+            self._read_head(conn, time.monotonic() + HEAD_TIMEOUT_S)
+            self._on_head_readable(conn, client)  # the bytes that woke us are there already
+        else:
+            self.enqueue_req(conn)
+
+    # -- reading heads in the event loop ----------------------------------------------------
+    def _read_head(self, conn: TConn, deadline: float) -> None:
+        if not self.alive:  # stopping: see murder_pending
+            deadline = min(deadline, time.monotonic() + STOP_KEEPALIVE_LINGER)
+        conn.head = bytearray()
+        conn.head_deadline = deadline
+        self.heading.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ,
+                             partial(self._on_head_readable, conn))
+
+    def _stop_reading(self, conn: TConn) -> None:
+        try:
+            self.poller.unregister(conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+        try:
+            self.heading.remove(conn)
+        except ValueError:
+            pass
+
+    def _drop(self, conn: TConn, answer: bytes | None = None) -> None:
+        self._stop_reading(conn)
+        self.nr_conns -= 1
+        if answer:
+            try:
+                conn.sock.send(answer)  # non-blocking; a few hundred bytes fit any socket buffer
+            except OSError:
+                pass
+        conn.close()
+
+    def _on_head_readable(self, conn: TConn, client: socket.socket) -> None:
+        try:
+            data = conn.sock.recv(MAX_HEAD_BYTES + 1 - len(conn.head))
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._drop(conn)
+            return
+        if not data:  # the client went away
+            self._drop(conn)
+            return
+        conn.head += data
+        head = conn.head
+        limit = self.cfg.limit_request_line
+        line_end = head.find(b"\r\n")
+        line_len = line_end if line_end >= 0 else len(head)
+        if limit > 0 and line_len > limit + 2:
+            self.log.warning("Invalid request from ip=%s: request line over %d bytes",
+                             conn.client[0] if conn.client else "", limit)
+            self._drop(conn, link_too_long_page(line_len, limit))
+            return
+        if _END not in head:
+            if len(head) > MAX_HEAD_BYTES:
+                self._drop(conn, _simple_response(
+                    "431 Request Header Fields Too Large",
+                    f"request head over {MAX_HEAD_BYTES} bytes"))
+            return  # wait for more (bounded by the head deadline)
+        # Complete: hand the buffered bytes to a thread; gunicorn's parser reads them first.
+        self._stop_reading(conn)
+        conn.prebuffer = bytes(head)
+        conn.head = bytearray()
+        conn.data_ready = True
+        self.enqueue_req(conn)
+
+    def murder_pending(self) -> None:
+        """Called once per event-loop turn (at most 1 s apart): also close connections whose
+        head did not arrive in time."""
+        super().murder_pending()
+        now = time.monotonic()
+        if not self.alive and not self._stop_capped:
+            # Stopping (max_requests, a reload, SIGTERM): a head already on its way is still
+            # served (with "Connection: close"), as gthread does for kept-alive connections;
+            # one that does not come within STOP_KEEPALIVE_LINGER is closed. Capping every entry
+            # at one deadline keeps the deque in order.
+            self._stop_capped = True
+            for conn in self.heading:
+                conn.head_deadline = min(conn.head_deadline, now + STOP_KEEPALIVE_LINGER)
+        while self.heading and self.heading[0].head_deadline <= now:
+            self._drop(self.heading[0])
+
+    # -- in a thread ------------------------------------------------------------------------
+    def handle(self, conn: TConn) -> Any:
+        pre = getattr(conn, "prebuffer", None)
+        if pre is not None:
+            conn.prebuffer = None
+            conn.sock.setblocking(True)
+            conn.init()  # plain HTTP/1.x: creates the parser, reads nothing
+            conn.parser.unreader.unread(pre)
+        return super().handle(conn)
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        if isinstance(exc, LimitRequestLine):
+            # Reached only when the head was read by a thread (TLS): the same page as above.
+            self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+            limit = self.cfg.limit_request_line
+            length = exc.size if isinstance(getattr(exc, "size", None), int) else limit + 1
+            try:
+                client.sendall(link_too_long_page(length, limit))
+            except OSError:
+                self.log.debug("Failed to send the 414 page.")
+            return
+        super().handle_error(req, client, addr, exc)
