@@ -55,15 +55,21 @@ def test_assign_counts_clients_before_reading_them(client, settings):
     assert f"more than the limit of {settings.max_clients}" in resp.get_json()["error"]
 
 
-def test_the_cli_applies_the_client_cap_with_exit_2(tmp_path, monkeypatch, capsys):
+def test_the_cli_has_its_own_stated_client_bound_with_exit_2(tmp_path, monkeypatch, capsys):
+    """A batch tool on the operator's own file: not the shared server's caps (a 60,000-client
+    file is assigned although the page takes 50,000), but a bound it states."""
     path = tmp_path / "c.csv"
     path.write_text("1,2\n" * 4)
-    monkeypatch.setenv("ANYCAST_MAX_CLIENTS", "3")
-    assert main(["assign", str(path)]) == 2
+    assert main(["assign", str(path), "--max-clients", "3"]) == 2
     err = capsys.readouterr().err
-    assert "more than 3 clients (the limit) (ANYCAST_MAX_CLIENTS" in err
-    monkeypatch.setenv("ANYCAST_MAX_CLIENTS", "4")
+    assert "more than 3 clients (the limit) (raise --max-clients" in err
+    monkeypatch.setenv("ANYCAST_MAX_CLIENTS", "3")  # the web cap does not apply here
     assert main(["assign", str(path), "-o", str(tmp_path / "out.csv")]) == 0
+    assert main(["assign", str(path), "--max-clients", "0"]) == 2
+    big = tmp_path / "big.csv"
+    big.write_text("1,2\n" * 60_000)
+    assert main(["assign", str(big), "-o", str(tmp_path / "big_out.csv")]) == 0
+    assert sum(1 for _ in open(tmp_path / "big_out.csv")) == 60_001
 
 
 def test_the_client_cap_cannot_be_raised_above_the_ceiling():
