@@ -1,6 +1,6 @@
 """Long fuzz run against the whole server (API, Dash callbacks, pages): counts 5xx answers.
 
-    python -m tests.fuzz.fuzz_api --examples 10000 [--seed 1] [--show 5]
+    python -m tests.fuzz.fuzz_api --examples 10000 [--seed 1] [--show 5] [--url http://127.0.0.1:PORT]
 
 Each example is one generated hostile request (``tests/fuzz/strategies.py``) sent through
 Flask's test client to a fresh ``create_app()`` with small caps (64 KiB bodies, 25,500 clients:
@@ -16,8 +16,10 @@ sends them), raw ``NaN``/``Infinity`` tokens, and structurally broken or deeply 
 bodies. One callback request in ten names a clientside (browser-only) callback (counted as
 "clientside"); the API family includes static files with forged fingerprints and query
 strings and registered component-suite files that are not installed (counted as "static").
-Prints a table of status codes per family and the first few 5xx cases; exit status 1 if any
-request got a 5xx. The figures in ``docs/reliability.md`` come from this command.
+With ``--url`` the same requests go over HTTP to a running server (the Procfile's gunicorn with
+its real caps: what a worker timeout or gunicorn's own limits answer is seen there). Prints a
+table of status codes per family and the first few 5xx cases; exit status 1 if any request got a
+5xx (or, over HTTP, no answer). The figures in ``docs/reliability.md`` come from this command.
 """
 
 from __future__ import annotations
@@ -58,6 +60,62 @@ def family(req: dict[str, Any], clientside: frozenset[str] = frozenset()) -> str
     return "paths"
 
 
+class _Answer:
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+
+
+class HttpClient:
+    """The generated requests over real HTTP to a running server (``--url``), e.g. the
+    Procfile's gunicorn: what a worker timeout, a proxy or the server's own limits answer shows up
+    here, not in the in-process run. A request the server does not answer within ``timeout_s``
+    (or whose connection it drops) counts as status 599."""
+
+    def __init__(self, base: str, timeout_s: float = 60.0) -> None:
+        from urllib.parse import urlsplit
+
+        u = urlsplit(base)
+        if u.scheme != "http" or u.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise SystemExit("--url must be http://127.0.0.1:PORT (loopback only)")
+        self.host, self.port, self.timeout_s = u.hostname, u.port or 80, timeout_s
+        self.unanswered: list[str] = []
+
+    def open(self, url: str, method: str = "GET", data: Any = None,
+             headers: Any = None) -> _Answer:
+        import http.client
+
+        body = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
+        try:
+            conn.request(method, url, body=body or None, headers=dict(headers or {}))
+            resp = conn.getresponse()
+            resp.read()
+            return _Answer(resp.status)
+        except (ValueError, UnicodeError, http.client.InvalidURL):
+            # http.client itself refuses it (control characters in a header, say): never sent.
+            return _Answer(0)
+        except (OSError, http.client.HTTPException) as exc:
+            self.unanswered.append(f"{method} {url[:80]}: {type(exc).__name__}")
+            return _Answer(599)
+        finally:
+            conn.close()
+
+    def get(self, url: str) -> Any:
+        import http.client
+
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
+        conn.request("GET", url)
+        resp = conn.getresponse()
+        payload = json.loads(resp.read())
+        conn.close()
+
+        class _Json:
+            def get_json(self) -> Any:
+                return payload
+
+        return _Json()
+
+
 class _LastError(logging.Handler):
     """Keeps the exception the last-resort handler logged, to show where a 500 came from."""
 
@@ -76,15 +134,18 @@ class _LastError(logging.Handler):
             self.last = f"{type(exc).__name__}: {str(exc)[:160]} at {where}"
 
 
-def run(examples: int, seed_value: int, show: int) -> int:
+def run(examples: int, seed_value: int, show: int, url: str | None = None) -> int:
     # The last-resort handler logs each 500 with a traceback; keep only the summary.
     last_error = _LastError()
     api_log = logging.getLogger("dashboard.api")
     api_log.addHandler(last_error)
     api_log.propagate = False
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
-    app = create_app(Settings(max_upload_bytes=64 * 1024, max_clients=25_500))
-    client = app.server.test_client()
+    if url:
+        client: Any = HttpClient(url)
+    else:
+        app = create_app(Settings(max_upload_bytes=64 * 1024, max_clients=25_500))
+        client = app.server.test_client()
     deps = client.get("/_dash-dependencies").get_json()
     clientside = frozenset(d["output"] for d in deps if d.get("clientside_function"))
     counts: dict[str, collections.Counter] = {f: collections.Counter() for f in FAMILIES}
@@ -107,7 +168,10 @@ def run(examples: int, seed_value: int, show: int) -> int:
     elapsed = time.monotonic() - t0
     total = sum(sum(c.values()) for c in counts.values())
     five = sum(n for c in counts.values() for code, n in c.items() if code >= 500)
-    print(f"{total} generated requests in {elapsed:.0f} s (seed {seed_value}); 5xx: {five}")
+    where = url or "in-process test client"
+    print(f"{total} generated requests to {where} in {elapsed:.0f} s (seed {seed_value}); "
+          f"5xx: {five}" + ("" if not url else "; 0 = refused by http.client, not sent; "
+                            f"599 = no answer ({len(client.unanswered)})"))
     for fam in FAMILIES:
         c = counts[fam]
         print(f"  {fam:<10} {sum(c.values()):>6}  " +
@@ -123,8 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--show", type=int, default=5, help="5xx cases to print")
+    parser.add_argument("--url", default=None,
+                        help="send to a running server instead (http://127.0.0.1:PORT)")
     args = parser.parse_args(argv)
-    return run(args.examples, args.seed, args.show)
+    return run(args.examples, args.seed, args.show, args.url)
 
 
 if __name__ == "__main__":
