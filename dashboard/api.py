@@ -111,6 +111,7 @@ def _origin_record(row: dict[str, Any]) -> dict[str, Any]:
         "id": row["id"], "name": row["name"], "city": row["city"],
         "country_code": row["country_code"], "lat": float(row["lat"]), "lon": float(row["lon"]),
         "endpoint_types": list(row["endpoint_types"]), "source": row.get("source") or None,
+        "documented": row.get("documented") or None,
     }
 
 

@@ -29,7 +29,7 @@ ENDPOINT_TYPE_LABELS = {
 POP_COLUMNS = ("id", "name", "city", "country_code", "area", "lat", "lon")
 POP_OPTIONAL = ("region_id", "capacity_gbps", "source")
 ORIGIN_COLUMNS = ("id", "name", "city", "country_code", "lat", "lon", "endpoint_types")
-ORIGIN_OPTIONAL = ("source",)
+ORIGIN_OPTIONAL = ("source", "documented")
 
 #: Short, URL-safe and stable: ids travel in URLs (``down=CDG``) and API calls.
 POP_ID_RE = re.compile(r"^[A-Z0-9]{2,8}$")
@@ -303,6 +303,7 @@ def load_origins(path: Path | str) -> pd.DataFrame:
             "id": oid, "name": _text(path, row, "name"), "city": _text(path, row, "city"),
             "country_code": country, "lat": lat, "lon": lon,
             "endpoint_types": tuple(types), "source": row.get("source", ""),
+            "documented": row.get("documented", ""),
         })
     _unique(path, rows, "id")
     return pd.DataFrame(out)

@@ -14,7 +14,8 @@ from dashboard.domain import paths
 
 POP_KEYS = {"id", "name", "city", "country_code", "area", "lat", "lon", "region_id",
             "capacity_gbps", "source"}
-ORIGIN_KEYS = {"id", "name", "city", "country_code", "lat", "lon", "endpoint_types", "source"}
+ORIGIN_KEYS = {"id", "name", "city", "country_code", "lat", "lon", "endpoint_types", "source",
+               "documented"}
 RANK_KEYS = {"rank", "id", "name", "city", "up", "distance_km", "internet_ms", "backbone_ms",
              "anycast_ms"}
 NEAREST_KEYS = {"client", "origin", "down", "routed", "pop", "runner_up", "direct", "saving_ms",

@@ -27,14 +27,24 @@ EXPECTED_CITIES = {
 }
 
 
-def test_shipped_catalog_has_the_19_access_points_and_5_origins(catalog):
+def test_shipped_catalog_has_the_19_access_points_and_8_documented_origins(catalog):
     assert len(catalog.pops) == 19
     assert set(catalog.pops["city"]) == EXPECTED_CITIES
-    assert set(catalog.origin_ids) == {
-        "cn-hongkong", "ap-southeast-1", "us-west-1", "us-east-1", "eu-central-1"}
+    # The product overview's five (CLB or ENI) and the three the ROS association resource
+    # documents for internal-facing CLBs; each row says where it is documented.
+    seed = {"cn-hongkong", "ap-southeast-1", "us-west-1", "us-east-1", "eu-central-1"}
+    newer = {"eu-west-1", "ap-southeast-3", "ap-northeast-1"}
+    assert set(catalog.origin_ids) == seed | newer
     assert set(catalog.pops["area"]) == set(AREAS)
     for oid in catalog.origin_ids:
-        assert set(catalog.origin(oid)["endpoint_types"]) == {"CLB", "ENI"}
+        origin = catalog.origin(oid)
+        want = {"CLB", "ENI"} if oid in seed else {"CLB"}
+        assert set(origin["endpoint_types"]) == want
+        assert "AnycastEIPAssociation" in origin["documented"]
+        # each origin sits at the access point of its city (zero-length backbone in one metro)
+        same = catalog.pops[catalog.pops["region_id"] == oid]
+        assert len(same) == 1 and (same["lat"].iloc[0], same["lon"].iloc[0]) == (
+            origin["lat"], origin["lon"])
 
 
 def test_ids_are_url_safe_and_unique(catalog):
