@@ -88,6 +88,14 @@ class Settings:
     #: Celery only: seconds a queued job may wait for a worker before the page gives up and says
     #: so (``ANYCAST_JOBS_QUEUE_TIMEOUT``); the queued message expires at the same time.
     jobs_queue_timeout_s: int = 120
+    #: Most background jobs at once (``ANYCAST_JOBS_MAX``): running per host with Diskcache
+    #: (each N-1 process takes up to ~430 MB), queued or running in all with Celery. A click
+    #: beyond it is told "Busy: N jobs ahead of yours" instead of starting another.
+    jobs_max: int = 2
+    #: Secret that signs background-job handles (``ANYCAST_SECRET_KEY``); the same on every
+    #: web worker and host. None = one generated and kept in the jobs folder (Diskcache) or in
+    #: Redis without expiry (Celery). Never shown in a repr.
+    secret_key: str | None = field(default=None, repr=False)
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8050
@@ -110,6 +118,8 @@ class Settings:
             jobs=_jobs(env),
             jobs_queue_timeout_s=_int(env, "ANYCAST_JOBS_QUEUE_TIMEOUT",
                                       base.jobs_queue_timeout_s, 1),
+            jobs_max=_int(env, "ANYCAST_JOBS_MAX", base.jobs_max, 1),
+            secret_key=env.get("ANYCAST_SECRET_KEY") or None,
             debug=_bool(env, "ANYCAST_DEBUG", base.debug),
             host=env.get("HOST") or base.host,
             port=_int(env, "PORT", base.port, 1),
@@ -133,6 +143,8 @@ ENV_VARS = (
     "ANYCAST_JOBS_DIR",
     "ANYCAST_JOBS",
     "ANYCAST_JOBS_QUEUE_TIMEOUT",
+    "ANYCAST_JOBS_MAX",
+    "ANYCAST_SECRET_KEY",
     "ANYCAST_DEBUG",
     "HOST",
     "PORT",

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 import pandas as pd
-from dash import Dash, Input, Output, State, ctx, html, no_update
+from dash import Dash, Input, Output, State, ctx, html, no_update, set_props
 from dash.exceptions import PreventUpdate
 
 from dashboard import figures_capacity, ids
@@ -276,6 +276,20 @@ def n1_done_status(result: Any) -> Any:
     return f"Done: {len(result['rows'])} access points analysed{took}."
 
 
+def n1_failed(exc: Exception) -> None:
+    """``on_error`` of the N-1 job: an exception in the job (stored by Dash as the job's
+    result) is said in the status line, instead of a 500 that leaves "Runs in the background"
+    on screen. The full traceback goes to the server log."""
+    import logging
+
+    logging.getLogger(__name__).error("N-1 job failed: %s", exc)
+    first = str(exc).strip().splitlines()
+    why = first[0] if first else type(exc).__name__
+    why = why.removeprefix("An error occurred inside a background callback: ")[:200]
+    set_props(ids.N1_STATUS, {"children": f"The analysis failed: {why}. Run it again; if it "
+                                          "fails again, see the server log."})
+
+
 def n1_download(result: dict | None) -> Any:
     """``dcc.Download`` data of the N-1 table as CSV (formula-safe), or no_update."""
     result = n1_result(result)
@@ -333,6 +347,7 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                  (Output(ids.N1_CANCEL, "disabled"), False, True)],
         cancel=[Input(ids.N1_CANCEL, "n_clicks")],
         interval=500,
+        on_error=n1_failed,
         prevent_initial_call=True)
     def _n1(set_progress, _n, current):
         last = [0.0]
