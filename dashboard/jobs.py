@@ -246,6 +246,16 @@ class _Outcomes:
 
     notice_target: tuple[str, str] = NOTICE_TARGET
 
+    def build_cache_key(self, fn, args, cache_args_to_ignore, triggered) -> str:
+        """A fresh key per click. Dash hashes the callback's source and arguments, so two
+        clicks on the same scenario (two users, or one in two tabs) shared one result slot:
+        the first poll to find the result deleted it and stopped the other's job, which then
+        ended without a result. Results are never reused by key here (no ``cache_by``), and
+        hashing a 50,000-client scenario's repr per click is work for nothing."""
+        import secrets
+
+        return secrets.token_hex(32)
+
     def _with_notice(self, props: dict, notice: str | None) -> dict:
         if notice is None:
             return props

@@ -207,3 +207,17 @@ def test_healthz_reports_an_unwritable_jobs_folder(make_app, tmp_path):
     page.click(SMALL)
     code, body = page.poll_until_final(timeout=5)
     assert code == 200 and "background job store cannot be reached" in status_of(body)
+
+
+def test_two_clicks_on_the_same_scenario_each_get_their_result(make_app):
+    # Dash keyed a job's result by a hash of the callback and its arguments: the first poll to
+    # find it deleted it and stopped the other job, which then ended without a result (4 of 8
+    # identical clicks in tests/serving/jobs_load.py before the fix).
+    app = make_app()
+    a, b = Page(app), Page(app)
+    a.click(SMALL)
+    b.click(SMALL)
+    assert a.handles["cacheKey"] != b.handles["cacheKey"]
+    for page in (a, b):
+        code, body = page.poll_until_final()
+        assert code == 200 and body["response"][ids.N1_RESULT]["data"]["rows"], body
