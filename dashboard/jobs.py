@@ -501,6 +501,9 @@ def _beating(fn, celery_app):
                     return
 
         if task_id:
+            # The first beat before the "ran" mark: a poll between the two must not read a
+            # job that ran and stopped beating.
+            client.set(CeleryJobs._beat_key(task_id), "1", px=int(BEAT_LOST_S * 1000))
             client.set(CeleryJobs._ran_key(task_id), "1", ex=JOB_EXPIRE_S)
             threading.Thread(target=beat, daemon=True, name="anycast-job-beat").start()
         try:
@@ -729,7 +732,12 @@ class CeleryJobs(_Outcomes, CeleryManager):
                 except Exception:  # pragma: no cover - broker gone: the expiry still applies
                     pass
                 return False
-            return cstate in _RUNNING_STATES
+            if cstate in _RUNNING_STATES:
+                return True
+            # Finished between get_result and now (Celery records SUCCESS after the job wrote
+            # its result): poll once more for the result instead of ending with a silent 204.
+            return bool(state.get("key")) and not state.get("result") and \
+                self.result_ready(state["key"])
         except (RedisError, OSError) as exc:
             self._note_outage(exc)
             return False
@@ -770,7 +778,11 @@ class CeleryJobs(_Outcomes, CeleryManager):
             return None
         if self._redis.exists(self._cancelled_key(job)):
             return None if self.result_ready(key) else MESSAGES["cancelled"]
-        stalled = self._stalled(job, state, age)
+        # What job_running decided in this poll, if it looked at this job: deciding again could
+        # differ (a beat or a state written in between) and end the poll with no message.
+        polled = _job_state()
+        stalled = (polled["stalled"] if polled.get("job") == job and "stalled" in polled
+                   else self._stalled(job, state, age))
         if stalled == "noworker":
             return ("Not run: no background worker is running. The server queues jobs for "
                     "Celery workers (REDIS_URL is set): start one (Procfile 'worker:'), or "
@@ -797,10 +809,13 @@ class CeleryJobs(_Outcomes, CeleryManager):
     def get_result(self, key, job):
         from redis.exceptions import RedisError
 
-        if _job_state().get("outage"):
+        state = _job_state()
+        state["key"] = key
+        if state.get("outage"):
             return self.UNDEFINED
         try:
             result = super().get_result(key, job)
+            state["result"] = result is not self.UNDEFINED
             if result is not self.UNDEFINED:
                 self._redis.delete(self._job_of_key(key))
                 if job:

@@ -40,13 +40,15 @@ def post(base: str, body: dict, args: dict) -> tuple[int, dict]:
         return resp.status, (json.loads(raw) if raw else {})
 
 
-def one_page(base: str, timeout: float, out: list) -> None:
+def one_page(base: str, timeout: float, out: list, store: dict = HEAVY) -> None:
+    """Load the page (its endId), click Run N-1 with ``store`` as the scenario, poll every
+    0.5 s until the server ends the chain; appends {seconds, code, done, status} to ``out``."""
     html = urllib.request.urlopen(base + "/", timeout=30).read().decode()
     end_id = json.loads(re.search(r'<script id="_dash-config" type="application/json">(.*?)'
                                   r'</script>', html, re.S).group(1))["end_id"]
     body = {"output": "n1-result.data", "outputs": {"id": "n1-result", "property": "data"},
             "inputs": [{"id": "n1-run", "property": "n_clicks", "value": 1}],
-            "state": [{"id": "scenario-store", "property": "data", "value": HEAVY}],
+            "state": [{"id": "scenario-store", "property": "data", "value": store}],
             "changedPropIds": ["n1-run.n_clicks"]}
     t0 = time.monotonic()
     _, handles = post(base, body, {"endId": end_id})

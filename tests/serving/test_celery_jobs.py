@@ -445,3 +445,53 @@ def test_a_worker_killed_during_the_job_is_reported_within_seconds(dash_br, redi
             server.stop()
         worker.stop()
     assert "Traceback" not in server.log.read_text()
+
+
+@pytest.mark.e2e
+@pytest.mark.redis
+@pytest.mark.slow
+def test_n1_after_a_redis_restart_and_a_web_worker_restart(dash_br, redis_server,
+                                                          tmp_path: Path):
+    """Issue 13 finding 5: after a Redis restart (no persistence: the signing secret is gone) and
+    a web worker restart, the workers signed job handles with different secrets, and 5 of 6 runs
+    ended with a silent 204 and "Runs in the background" on screen."""
+    import psutil
+
+    port = free_port()
+    env = {"REDIS_URL": redis_server.url, "CELERY_CONCURRENCY": "1"}
+    worker = Worker(env, tmp_path / "worker.log")
+    server = None
+    try:
+        worker.wait_ready()
+        server = start_gunicorn(local_command(), {**env, "PORT": str(port), "WEB_CONCURRENCY": "2"},
+                                tmp_path / "gunicorn.log", port)
+        d = dash_br.driver
+        open_capacity(d, port)
+        run_n1_until_done(d)
+        run_n1_until_done(d)
+        redis_server.stop()
+        redis_server.start()  # empty: the stored secret is gone
+        web = psutil.Process(server.proc.pid).children()
+        assert len(web) == 2
+        os.kill(web[0].pid, signal.SIGKILL)  # one web worker dies; the master starts another
+        WebDriverWait(d, 30).until(
+            lambda _: server.log.read_text().count("Booting worker") >= 3)
+        WebDriverWait(d, 30).until(lambda _: " ready." in worker.log.read_text()
+                                   and redis_server.client().zcard(jobs.WORKERS_KEY) > 0)
+        for _ in range(3):
+            open_capacity(d, port)
+            run_n1_until_done(d, timeout=60)
+        # 12 more runs over fresh connections, so that clicks and polls land on both web
+        # workers (the browser's keep-alive connection can stay on one)
+        from tests.serving.jobs_load import one_page
+
+        out: list = []
+        store = {"clients": [{"lat": 48.85, "lon": 2.35, "name": "Paris", "weight": 300}]}
+        for _ in range(12):
+            one_page(f"http://127.0.0.1:{port}", 60, out, store)
+        assert [o for o in out if not o["done"]] == [], out
+    finally:
+        if server is not None:
+            server.stop()
+        worker.stop()
+    assert "Traceback" not in server.log.read_text()
