@@ -226,6 +226,16 @@ def test_redis_down_fails_a_click_fast_with_a_message_then_recovers(redis_server
     announce_worker(redis_server.client())
     job = manager.call_job_fn("k2", job_fn, ["x"], {})
     assert poll(manager, "k2", job)[0]
+    # Redis killed while the job is queued or running: the next poll ends the run with the
+    # reason (was: a 500 on every poll, and "Runs in the background" on screen)
+    os.kill(redis_server.pid, signal.SIGKILL)
+    redis_server.proc.wait(timeout=10)
+    redis_server.proc = None
+    t0 = time.monotonic()
+    running, _, notice = poll(manager, "k2", job)
+    assert time.monotonic() - t0 < 3
+    assert not running and notice.startswith(
+        "The background job store cannot be reached (Redis: ")
 
 
 # -- real processes: redis-server, gunicorn (web:) and celery (worker:) from the Procfile --------
