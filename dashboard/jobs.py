@@ -18,10 +18,16 @@ Who runs them is :attr:`Settings.jobs` (``ANYCAST_JOBS``):
     writes progress and result back to Redis, where any web worker on any host finds them.
 
 Without a Celery worker a queued job cannot run. Dash would then poll forever with nothing on
-screen; :class:`CeleryJobs` says so instead: after :data:`NOTICE_AFTER_S` the status line shows
-that the job waits for a worker, and after :data:`QUEUE_TIMEOUT_S` it gives up (the Run button
-comes back, the message expires from the queue so a worker started later does not run it;
-``ANYCAST_JOBS_QUEUE_TIMEOUT``).
+screen; :class:`CeleryJobs` says so instead: with no worker running it gives up after
+:data:`NOTICE_AFTER_S`, with busy workers the status line shows the job's place in the queue and
+it gives up after :data:`QUEUE_TIMEOUT_S` (the Run button comes back, the message expires from
+the queue so a worker started later does not run it; ``ANYCAST_JOBS_QUEUE_TIMEOUT``).
+
+Both managers (:class:`DiskcacheJobs`, :class:`CeleryJobs`) bound the jobs at once
+(``ANYCAST_JOBS_MAX``), give every click its own result key, sign job handles with one secret
+read at each use (:func:`install`), and end every run that stops without a result -- busy,
+cancelled, failed, lost, no worker, job store unreachable, handle not valid -- with a message in
+the N-1 status line at the next poll, instead of Dash's silent 204.
 """
 
 from __future__ import annotations
