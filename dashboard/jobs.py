@@ -241,6 +241,25 @@ def _poll_handle_unverified(key) -> bool:
     return key is None and has_request_context() and bool(request.args.get("cacheKey"))
 
 
+def _page_of_request(secret: bytes) -> str | None:
+    """The page load (Dash's signed ``endId``) a click comes from, or None (no request, or a
+    token that does not verify)."""
+    from flask import has_request_context
+
+    if not has_request_context():
+        return None
+    from dash._callback import get_request_end_id
+
+    try:
+        return get_request_end_id(secret)
+    except Exception:  # noqa: BLE001 - no page: no per-page rule
+        return None
+
+
+def _page_key(page: str) -> str:
+    return f"anycast-eip-job-page-{page}"
+
+
 def _busy_message(ahead: int, max_jobs: int, where: str) -> str:
     return (f"Busy: {ahead} job{'s' if ahead != 1 else ''} ahead of yours ({where} runs at most "
             f"{max_jobs} at a time), so yours was not started: run it again in a few seconds.")
@@ -354,7 +373,13 @@ class DiskcacheJobs(_Outcomes, DiskcacheManager):
         import uuid
 
         token = f"r-{uuid.uuid4().hex}"
+        page = _page_of_request(self.signing_secret())
         try:
+            # One job per page: a new click supersedes the page's previous job even when the
+            # request does not name it (Dash's oldJob; a hand-made request need not).
+            old = self.handle.get(_page_key(page)) if page else None
+            if old is not None:
+                self.terminate_job(old)
             with self.handle.transact():
                 slots = self._live_slots(self.handle.get(SLOTS_KEY, {}) or {})
                 if len(slots) >= self.max_jobs:
@@ -370,6 +395,8 @@ class DiskcacheJobs(_Outcomes, DiskcacheManager):
                 slots.pop(token, None)
                 slots[str(pid)] = time.time()
                 self.handle.set(SLOTS_KEY, slots)
+            if page:
+                self.handle.set(_page_key(page), str(pid), expire=JOB_EXPIRE_S)
         except (OSError, sqlite3.Error) as exc:
             reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror
                       else str(exc) or type(exc).__name__)
@@ -647,7 +674,12 @@ class CeleryJobs(_Outcomes, CeleryManager):
         from redis.exceptions import RedisError
 
         job = str(uuid.uuid4())
+        page = _page_of_request(self.signing_secret())
         try:
+            # One job per page: a new click supersedes the page's previous job (see Diskcache).
+            old = self._redis.get(_page_key(page)) if page else None
+            if old is not None:
+                self.terminate_job(old.decode() if isinstance(old, bytes) else str(old))
             self._prune_active()
             self._redis.zadd(ACTIVE_KEY, {job: time.time()})
             ahead = self._redis.zrank(ACTIVE_KEY, job)
@@ -659,6 +691,8 @@ class CeleryJobs(_Outcomes, CeleryManager):
             ttl = int(self.queue_timeout_s + JOB_TIME_LIMIT_S + JOB_EXPIRE_S)
             self._redis.set(self._queued_key(job), repr(time.time()), ex=ttl)
             self._redis.set(self._job_of_key(key), job, ex=ttl)
+            if page:
+                self._redis.set(_page_key(page), job, ex=ttl)
         except (OperationalError, RedisError, OSError) as exc:
             # An outage of the job queue, not a bug: the first poll says so in the page (the
             # page keeps its state and the Run button comes back).

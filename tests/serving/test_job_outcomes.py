@@ -221,3 +221,22 @@ def test_two_clicks_on_the_same_scenario_each_get_their_result(make_app):
     for page in (a, b):
         code, body = page.poll_until_final()
         assert code == 200 and body["response"][ids.N1_RESULT]["data"]["rows"], body
+
+
+def test_a_new_click_from_the_same_page_supersedes_its_running_job(make_app):
+    # A hand-made request need not name the page's old job (the renderer's oldJob): the server
+    # stops it anyway, so one page holds one job slot at most.
+    app = make_app(jobs_max=1)
+    page = Page(app)
+    page.click(HEAVY)
+    first = int(page.job)
+    first_handles = dict(page.handles)
+    page.click(HEAVY)  # the same page again, without oldJob
+    second = int(page.job)
+    assert second != first  # not "Busy": its own previous job made room
+    assert not psutil.pid_exists(first) or psutil.Process(first).status() == psutil.STATUS_ZOMBIE
+    code, body = page.poll_until_final()
+    assert body["response"][ids.N1_RESULT]["data"]["rows"]
+    page.handles = first_handles
+    code, body = page.poll_until_final(timeout=5)
+    assert status_of(body) == "Cancelled: the analysis was stopped."
