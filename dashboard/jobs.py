@@ -199,6 +199,8 @@ BEAT_LOST_S = 5.0
 #: WORKER_LOST_S means no worker is running.
 WORKER_BEAT_S = 2.0
 WORKER_LOST_S = 6.0
+#: Celery: after Redis failed to give the signing secret, seconds before asking it again.
+SECRET_RETRY_S = 1.0
 #: Redis keys (Celery mode).
 ACTIVE_KEY = "anycast-eip-jobs-active"  # sorted set: job id -> time queued
 WORKERS_KEY = "anycast-eip-jobs-workers"  # sorted set: worker name -> last heartbeat
@@ -583,6 +585,7 @@ class CeleryJobs(_Outcomes, CeleryManager):
         self.max_jobs = max_jobs
         self._secret = secret.encode() if secret else None
         self._last_secret: bytes | None = None
+        self._secret_retry_at = 0.0
 
     def register(self, key, fn, progress):
         """Dash hands every manager every background callback of the process, including those
@@ -631,12 +634,18 @@ class CeleryJobs(_Outcomes, CeleryManager):
             return self._secret
         from redis.exceptions import RedisError
 
-        try:
-            self._redis.set(self.SIGNING_SECRET_KEY, self._new_secret(), nx=True)  # no expiry
-            secret = self._redis.get(self.SIGNING_SECRET_KEY)
-        except (RedisError, OSError) as exc:
-            self._note_outage(exc)
-            secret = None
+        secret = None
+        if time.monotonic() >= self._secret_retry_at:
+            try:
+                self._redis.set(self.SIGNING_SECRET_KEY, self._new_secret(), nx=True)  # no expiry
+                secret = self._redis.get(self.SIGNING_SECRET_KEY)
+            except (RedisError, OSError) as exc:
+                # Every page load signs with it: during an outage, ask Redis again only after
+                # SECRET_RETRY_S (a hung Redis must not cost each page its socket timeout).
+                self._secret_retry_at = time.monotonic() + SECRET_RETRY_S
+                self._note_outage(exc)
+        else:
+            self._note_outage(ConnectionError("Redis unreachable (retrying)"))
         if secret:
             self._last_secret = secret
             return secret
