@@ -32,6 +32,7 @@ from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCou
                                       ClientsError, check_client_count, clean_name, clean_weight,
                                       parse_clients)
 from dashboard.domain.latency import OVERRIDE_RANGES, canonical_overrides
+from dashboard.jobs import jobs_health
 from dashboard.memo import CODE_VERSION
 from dashboard.settings import Settings
 
@@ -263,8 +264,10 @@ def healthz() -> Response:
     outage degrades caching, not answers, so it is reported with status 200 "degraded")."""
     st = _state()
     cache_health = cache.health(current_app._get_current_object())  # type: ignore[attr-defined]
+    jobs = jobs_health(current_app.config.get("ANYCAST_DASH_APP"))
     ok = len(st.pop_records) > 0 and len(st.origin_records) > 0
-    status = "ok" if ok and cache_health["reachable"] else ("degraded" if ok else "failing")
+    status = ("ok" if ok and cache_health["reachable"] and jobs["ok"]
+              else ("degraded" if ok else "failing"))
     return _json_response({
         "status": status,
         "version": __version__,
@@ -273,6 +276,7 @@ def healthz() -> Response:
         "catalog": {"pops": len(st.pop_records), "origins": len(st.origin_records),
                     "fingerprint": services.catalog_fingerprint(st.catalog)},
         "cache": cache_health,
+        "jobs": jobs,
     }, status=200 if ok else 503)
 
 
@@ -620,6 +624,7 @@ def init_api(app: Dash, settings: Settings, catalog: Catalog) -> None:
     """Register the API blueprint, JSON error handlers, size caps and security headers on
     ``app.server``. Call once per app, after the callbacks are registered."""
     server: Flask = app.server
+    server.config["ANYCAST_DASH_APP"] = app  # /healthz reports its background jobs backend
     pop_records = {r["id"]: _pop_record(r) for r in catalog.pops.to_dict("records")}
     origin_records = {r["id"]: _origin_record(r) for r in catalog.origins.to_dict("records")}
     server.extensions["anycast_api"] = ApiState(

@@ -8,7 +8,7 @@ from dashboard import admission, api, callbacks, hardening
 from dashboard.cache import init_cache
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.gazetteer import DEMAND_PREFIX, DEMAND_SETS, load_gazetteer, presets
-from dashboard.jobs import background_manager
+from dashboard.jobs import background_manager, install as install_jobs
 from dashboard.layout import build_layout
 from dashboard.serving import init_serving
 from dashboard.settings import ASSETS_DIR, Settings
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         # Heavy runs (N-1 analysis) are background callbacks: progress, cancel, page stays live.
         background_callback_manager=background_manager(settings),
     )
+    install_jobs(app)  # one shared signing secret for job handles, read at each use
     app.server.config["ANYCAST_SETTINGS"] = settings
     app.server.config["ANYCAST_CATALOG"] = catalog
     preset_options = [{"label": p.label, "value": p.key}

@@ -106,6 +106,14 @@ class Settings:
     #: all gunicorn workers under ``--preload``); the rest wait a little or get a 503 notice so
     #: that light requests keep flowing. See dashboard/admission.py.
     heavy_slots: int = 1
+    #: Most background jobs at once (``ANYCAST_JOBS_MAX``): running per host with Diskcache
+    #: (each N-1 process takes up to ~430 MB), queued or running in all with Celery. A click
+    #: beyond it is told "Busy: N jobs ahead of yours" instead of starting another.
+    jobs_max: int = 2
+    #: Secret that signs background-job handles (``ANYCAST_SECRET_KEY``); the same on every
+    #: web worker and host. None = one generated and kept in the jobs folder (Diskcache) or in
+    #: Redis without expiry (Celery). Never shown in a repr.
+    secret_key: str | None = field(default=None, repr=False)
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8050
@@ -129,6 +137,8 @@ class Settings:
             jobs_queue_timeout_s=_int(env, "ANYCAST_JOBS_QUEUE_TIMEOUT",
                                       base.jobs_queue_timeout_s, 1),
             heavy_slots=_int(env, "ANYCAST_HEAVY_SLOTS", base.heavy_slots, 1),
+            jobs_max=_int(env, "ANYCAST_JOBS_MAX", base.jobs_max, 1),
+            secret_key=env.get("ANYCAST_SECRET_KEY") or None,
             debug=_bool(env, "ANYCAST_DEBUG", base.debug),
             host=env.get("HOST") or base.host,
             port=_int(env, "PORT", base.port, 1),
@@ -153,6 +163,8 @@ ENV_VARS = (
     "ANYCAST_JOBS",
     "ANYCAST_JOBS_QUEUE_TIMEOUT",
     "ANYCAST_HEAVY_SLOTS",
+    "ANYCAST_JOBS_MAX",
+    "ANYCAST_SECRET_KEY",
     "ANYCAST_DEBUG",
     "HOST",
     "PORT",

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 import pandas as pd
-from dash import Dash, Input, Output, State, ctx, html, no_update
+from dash import Dash, Input, Output, State, ctx, html, no_update, set_props
 from dash.exceptions import PreventUpdate
 
 from dashboard import figures_capacity, ids
@@ -260,6 +260,36 @@ def n1_outputs(result: dict | None, current: dict | None, catalog: Catalog,
 
 
 
+#: Last progress text of a finished N-1 job: its result is on the way to the table.
+DRAWING = "Drawing the results…"
+
+
+def n1_done_status(result: Any) -> Any:
+    """The status line once a new N-1 result is drawn: written by the callback that fills the
+    table, in the same update, so the page never says "Done" over an empty table (the job's own
+    last progress reaches the page one round trip before the table)."""
+    result = n1_result(result)
+    if not result:
+        return no_update
+    seconds = json_number(result.get("seconds"))
+    took = "" if seconds is None else f" in {seconds} s"
+    return f"Done: {len(result['rows'])} access points analysed{took}."
+
+
+def n1_failed(exc: Exception) -> None:
+    """``on_error`` of the N-1 job: an exception in the job (stored by Dash as the job's
+    result) is said in the status line, instead of a 500 that leaves "Runs in the background"
+    on screen. The full traceback goes to the server log."""
+    import logging
+
+    logging.getLogger(__name__).error("N-1 job failed: %s", exc)
+    first = str(exc).strip().splitlines()
+    why = first[0] if first else type(exc).__name__
+    why = why.removeprefix("An error occurred inside a background callback: ")[:200]
+    set_props(ids.N1_STATUS, {"children": f"The analysis failed: {why}. Run it again; if it "
+                                          "fails again, see the server log."})
+
+
 def n1_download(result: dict | None) -> Any:
     """``dcc.Download`` data of the N-1 table as CSV (formula-safe), or no_update."""
     result = n1_result(result)
@@ -317,6 +347,7 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                  (Output(ids.N1_CANCEL, "disabled"), False, True)],
         cancel=[Input(ids.N1_CANCEL, "n_clicks")],
         interval=500,
+        on_error=n1_failed,
         prevent_initial_call=True)
     def _n1(set_progress, _n, current):
         last = [0.0]
@@ -328,15 +359,19 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                 set_progress((str(round(100 * fraction)), text))
 
         result = run_n1(current, catalog, settings, report)
-        set_progress(("100", f"Done: {len(result['rows'])} access points analysed in "
-                             f"{result['seconds']} s."))
+        # Not "Done" yet: the result reaches the page with this poll, and the table is drawn
+        # one round trip later by _n1_view, which then says "Done" (n1_done_status).
+        set_progress(("100", DRAWING))
         return result
 
+    # The status line is also a progress output of _n1, but progress outputs are side updates
+    # of the background callback's polls (not registered outputs), so this callback may write it.
     @app.callback(Output(ids.N1_TABLE, "data"), Output(ids.N1_CHART, "figure"),
-                  Output(ids.N1_NOTE, "children"),
+                  Output(ids.N1_NOTE, "children"), Output(ids.N1_STATUS, "children"),
                   Input(ids.N1_RESULT, "data"), Input(ids.SCENARIO, "data"))
     def _n1_view(result, current):
-        return n1_outputs(result, current, catalog, settings)
+        status = n1_done_status(result) if ctx.triggered_id == ids.N1_RESULT else no_update
+        return (*n1_outputs(result, current, catalog, settings), status)
 
     @app.callback(Output(ids.N1_DOWNLOAD, "data"), Input(ids.N1_EXPORT, "n_clicks"),
                   State(ids.N1_RESULT, "data"), prevent_initial_call=True)

@@ -128,6 +128,10 @@ def test_n1_run_reports_progress_and_flags_a_stale_result(catalog):
     table = pd.read_csv(pd.io.common.StringIO(dl["content"]))
     assert len(table) == 19 and "p95_change_ms" in table.columns
     assert cap_cb.n1_download(None) is no_update
+    # "Done" comes with the table (the callback that draws it), not with the job's last poll
+    assert cap_cb.n1_done_status(result) == (
+        f"Done: 19 access points analysed in {result['seconds']} s.")
+    assert cap_cb.n1_done_status(None) is no_update
 
 
 def test_rtt_matrix_matches_the_path_model(catalog):

@@ -130,14 +130,27 @@ def test_n1_runs_in_the_background_with_progress(dash_duo, artifacts_dir):
     start(dash_duo, "/?demand=population")
     dash_duo.find_element(f"#{ids.VIEW_TABS} .view-tab:nth-child(2)").click()
     dash_duo.wait_for_contains_text(f"#{ids.CAPACITY_KPIS}", "Gbps", timeout=30)
+    # Every text the status line shows, with the number of N-1 table cells on the page at that
+    # moment (a MutationObserver runs right after the DOM change that wrote the text).
+    dash_duo.driver.execute_script(f"""
+        window.n1Seen = [];
+        const status = document.getElementById('{ids.N1_STATUS}');
+        new MutationObserver(() => window.n1Seen.push([status.innerText,
+            document.querySelectorAll('#{ids.N1_TABLE} tbody tr td').length]))
+          .observe(status, {{childList: true, characterData: true, subtree: true}});""")
     dash_duo.find_element(f"#{ids.N1_RUN}").click()
     # while it runs the button is disabled and the page still answers (switch views)
     WebDriverWait(dash_duo.driver, 10).until(
         lambda d: d.find_element(By.ID, ids.N1_RUN).get_attribute("disabled"))
-    dash_duo.wait_for_contains_text(f"#{ids.N1_STATUS}", "Done", timeout=90)
-    rows = dash_duo.driver.execute_script(
-        f"return document.querySelectorAll('#{ids.N1_TABLE} tbody tr td').length")
-    assert rows > 0
+    # what the user waits for: the rows, then the status line saying it is done
+    WebDriverWait(dash_duo.driver, 90).until(lambda d: d.execute_script(
+        f"return document.querySelectorAll('#{ids.N1_TABLE} tbody tr td').length") > 0)
+    dash_duo.wait_for_contains_text(f"#{ids.N1_STATUS}", "Done", timeout=30)
+    assert "access points analysed in" in dash_duo.find_element(f"#{ids.N1_STATUS}").text
+    seen = dash_duo.driver.execute_script("return window.n1Seen")
+    # the page never said "Done" over an empty table (it did before the status moved to the
+    # callback that draws the table: one run in three)
+    assert [n for text, n in seen if "Done" in text and n == 0] == [], seen
     assert dash_duo.find_element(f"#{ids.N1_PROGRESS}").get_attribute("value") == "100"
     # the N-1 chart draws its bars (three bar subplots)
     WebDriverWait(dash_duo.driver, 10).until(lambda d: drawn_bars(dash_duo, ids.N1_CHART) > 0)

@@ -4,6 +4,9 @@ the shared jobs folder."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,12 +14,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard import ids
-from tests.serving.conftest import free_port, start_gunicorn
+from tests.conftest import ROOT
+from tests.serving.conftest import VENV_BIN, free_port, start_gunicorn
 from tests.serving.test_gunicorn import local_command
 
-pytestmark = pytest.mark.e2e
 
-
+@pytest.mark.e2e
 def test_n1_background_job_under_gunicorn(dash_br, tmp_path: Path):
     port = free_port()
     jobs = tmp_path / "jobs"
@@ -45,3 +48,37 @@ def test_n1_background_job_under_gunicorn(dash_br, tmp_path: Path):
         server.stop()
     log = server.log.read_text()
     assert "Traceback" not in log and "Booting worker" in log
+
+
+@pytest.mark.slow
+def test_a_read_only_jobs_folder_stops_start_up_with_one_line(tmp_path: Path):
+    """Issue 13 finding 11: was a sqlite3 traceback and exit 1. The folder is made read-only
+    for real: a read-only bind mount in a private mount namespace when we are root (root
+    ignores permission bits), permission bits otherwise."""
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    command = "exec " + local_command()
+    if os.geteuid() == 0:
+        if shutil.which("unshare") is None:
+            pytest.skip("root without unshare(1): cannot make a folder read-only")
+        command = (f"mount --bind {jobs} {jobs} && mount -o remount,bind,ro {jobs} && "
+                   + command)
+        argv = ["unshare", "--mount", "bash", "-c", command]
+    else:
+        jobs.chmod(0o555)
+        argv = ["bash", "-c", command]
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update(PORT=str(free_port()), ANYCAST_JOBS_DIR=str(jobs),
+               PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
+    log = proc.stdout + proc.stderr
+    if "mount" in log.split(":", 1)[0]:  # pragma: no cover - no mount namespaces here
+        pytest.skip(f"cannot mount read-only: {log[:200]}")
+    assert proc.returncode == 4, log[-2000:]
+    line = (f"anycast-dashboard: cannot start: the background jobs folder {jobs} "
+            "(ANYCAST_JOBS_DIR) is not writable: Read-only file system; set ANYCAST_JOBS_DIR to "
+            "a writable folder")
+    if os.geteuid() != 0:
+        line = line.replace("Read-only file system", "Permission denied")
+    assert log.count(line) == 1, log[-2000:]
+    assert "Traceback" not in log and "Booting worker" not in log
