@@ -236,6 +236,20 @@ def _job_state() -> dict:
     return g.anycast_job
 
 
+def _request_job() -> str | None:
+    """The job of the poll being answered (its signed ``job`` handle, verified), or None."""
+    from flask import has_request_context
+
+    if not has_request_context():
+        return None
+    from dash._callback import _read_request_handles
+
+    try:
+        return _read_request_handles()[1]
+    except Exception:  # noqa: BLE001 - no valid handle: nothing to look up
+        return None
+
+
 def _poll_handle_unverified(key) -> bool:
     """A poll whose signed handles did not verify (Dash then reads nothing: a silent 204)."""
     from flask import has_request_context, request
@@ -269,7 +283,13 @@ def _busy_message(ahead: int, max_jobs: int, where: str) -> str:
 
 class _Outcomes:
     """Shared by both managers: a notice in the status line for every way a job ends without a
-    result (Dash ends such a poll with a 204 and leaves "Runs in the background" on screen)."""
+    result (Dash ends such a poll with a 204 and leaves "Runs in the background" on screen).
+
+    The notice travels as a side update, and the renderer applies a poll's progress *after*
+    its side updates: a progress line the job wrote just before it was cancelled or died, read
+    by the final poll, would overwrite the notice ("Cancelled" flashed, then the last progress
+    text stayed: seen 1 run in 3). So ``get_progress`` returns nothing for a job that ended
+    without a result."""
 
     notice_target: tuple[str, str] = NOTICE_TARGET
 
@@ -419,6 +439,11 @@ class DiskcacheJobs(_Outcomes, DiskcacheManager):
         import sqlite3
 
         try:
+            job = _request_job()
+            if (job is not None and job.isdigit() and not self.result_ready(key)
+                    and (self.handle.get(f"anycast-eip-job-cancelled-{job}") is not None
+                         or not DiskcacheManager.job_running(self, job))):
+                return None  # ended without a result: its notice must not be overwritten
             return super().get_progress(key)
         except (OSError, sqlite3.Error) as exc:
             self._note_outage(exc)
@@ -757,6 +782,12 @@ class CeleryJobs(_Outcomes, CeleryManager):
         if _job_state().get("outage"):
             return None
         try:
+            raw = self._redis.get(self._job_of_key(key)) if key else None
+            job = raw.decode() if isinstance(raw, bytes) else raw
+            if (job and not self.result_ready(key)
+                    and (self._redis.exists(self._cancelled_key(job))
+                         or self.get_task(job).state in ("REVOKED", "FAILURE"))):
+                return None  # ended without a result: its notice must not be overwritten
             return super().get_progress(key)
         except (RedisError, OSError) as exc:
             self._note_outage(exc)
