@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from calibration.measurements import read_measurements
 from dashboard.domain import latency as L
 from dashboard.domain.geodesy import geodesic_km
 
@@ -57,22 +58,9 @@ SOURCE = ("Microsoft Azure network round-trip latency statistics, monthly P50 be
 def load_cloud_rtts(path: Path) -> pd.DataFrame:
     """Read and check the inter-region CSV; ``ValueError`` names the file, row and column.
     Adds ``km`` (WGS84 geodesic)."""
-    try:
-        df = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read inter-region RTTs: {exc}") from None
-    missing = [c for c in REQUIRED if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: missing column {missing[0]!r}")
-    for col in ("src_lat", "src_lon", "dst_lat", "dst_lon", "rtt_ms"):
-        vals = pd.to_numeric(df[col], errors="coerce")
-        bad = ~np.isfinite(vals)
-        if bad.any():
-            raise ValueError(f"{path}: row {int(np.flatnonzero(bad)[0]) + 2}, column {col!r}: "
-                             "not a number")
-        df[col] = vals.astype(float)
-    if (df["rtt_ms"] <= 0).any():
-        raise ValueError(f"{path}: rtt_ms must be > 0")
+    df = read_measurements(path, "inter-region RTTs", REQUIRED,
+                           ("src_lat", "src_lon", "dst_lat", "dst_lon", "rtt_ms"),
+                           positive="rtt_ms")
     df["km"] = geodesic_km(df["src_lat"].to_numpy(), df["src_lon"].to_numpy(),
                            df["dst_lat"].to_numpy(), df["dst_lon"].to_numpy())
     return df.reset_index(drop=True)

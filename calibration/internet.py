@@ -34,6 +34,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from calibration.measurements import read_measurements
 from dashboard.domain import latency as L
 from dashboard.settings import DATA_DIR
 
@@ -82,23 +83,9 @@ DEFAULT_OUT = DATA_DIR / "latency_model.json"
 
 def load_measurements(path: Path) -> pd.DataFrame:
     """Read and check the measurement CSV; ``ValueError`` names the file and column/row."""
-    try:
-        df = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read measurements: {exc}") from None
-    missing = [c for c in REQUIRED if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: missing column {missing[0]!r}")
-    for col in ("src_lat", "src_lon", "dst_lat", "dst_lon", "geodesic_km", "rtt_ms_median"):
-        vals = pd.to_numeric(df[col], errors="coerce")
-        bad = ~np.isfinite(vals)
-        if bad.any():
-            raise ValueError(f"{path}: row {int(np.flatnonzero(bad)[0]) + 2}, column {col!r}: "
-                             f"not a number")
-        df[col] = vals.astype(float)
-    if (df["rtt_ms_median"] <= 0).any():
-        raise ValueError(f"{path}: rtt_ms_median must be > 0")
-    return df
+    return read_measurements(path, "measurements", REQUIRED,
+                             ("src_lat", "src_lon", "dst_lat", "dst_lon", "geodesic_km",
+                              "rtt_ms_median"), positive="rtt_ms_median")
 
 
 @dataclass(frozen=True)
