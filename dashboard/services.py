@@ -174,7 +174,7 @@ def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: s
                  down: tuple[str, ...], mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                  endpoints_down: tuple[str, ...] = (), model: Model = ()) -> pd.DataFrame:
     catalog = _catalog(fp)
-    params = latency.params_with(model) if model else None
+    params = latency.params_with(model)
     if clients:
         arr = np.asarray(clients, dtype=float).reshape(len(clients), -1)
         lats, lons = arr[:, 0], arr[:, 1]
@@ -287,7 +287,7 @@ def _rank_uncached(fp: str, lat: float, lon: float, origin_id: str,
     olat, olon, _ids, _direct = origin_spec(catalog, origin_id, mappings, endpoints_down)
     return paths.rank_pops(lat, lon, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                            olat, olon, down=down_mask(catalog, down),
-                           params=latency.params_with(model) if model else None)
+                           params=latency.params_with(model))
 
 
 _rank_for_point = memoize(_rank_uncached)

@@ -331,7 +331,7 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
     olat, olon, _ids = pop_origin_arrays(catalog, origin_id, scenario.mappings,
                                          scenario.endpoints_down)
     rtt = rtt_matrix_ms(catalog, demand.lats, demand.lons, olat, olon,
-                        params=params_with(scenario.model) if scenario.model else None,
+                        params=params_with(scenario.model),
                         progress=(lambda f, t: progress(0.4 * f, t)) if progress else None)
     caps, _ = capacities_gbps(catalog, scenario)
     down = np.array([p in scenario.down for p in catalog.pop_ids])

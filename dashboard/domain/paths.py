@@ -17,13 +17,6 @@ from dashboard.domain.geodesy import geodesic_km, validate_coords
 from dashboard.domain.routing import NO_ROUTE, assign
 
 
-def _params(params: latency.LatencyParams | None) -> latency.LatencyParams:
-    """Explicit parameters, or (None) the shipped fitted ones read once by the public module --
-    a lazy import so the domain itself does no I/O; services should pass them explicitly."""
-    if params is not None:
-        return params
-    from dashboard.latency import default_params
-    return default_params()
 
 PATH_COLUMNS = (
     "lat", "lon", "pop_id", "pop_km", "runner_up_id", "runner_up_km", "backbone_km",
@@ -50,8 +43,8 @@ def per_pop(values: object, n_pops: int, what: str) -> np.ndarray:
 def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str],
                  pop_lats: np.ndarray, pop_lons: np.ndarray, origin_lat: object, origin_lon: object,
                  down: np.ndarray | None = None,
-                 pop_origin_ids: Sequence[str] | str = "",
-                 params: latency.LatencyParams | None = None,
+                 pop_origin_ids: Sequence[str] | str = "", *,
+                 params: latency.LatencyParams,
                  direct_origin: tuple[float, float] | None = None) -> pd.DataFrame:
     """One row per client (client order) with columns :data:`PATH_COLUMNS`.
 
@@ -59,7 +52,7 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     that PoP's endpoint is down); ``pop_origin_ids`` labels them the same way.
     ``anycast_ms`` = ``internet_ms`` (client -> nearest healthy PoP) + ``backbone_ms``, where the
     reported backbone leg includes the PoP's ingress overhead (``params.pop_overhead_ms``) so that
-    the two legs shown add up to the total (``params`` None = the shipped fitted parameters);
+    the two legs shown add up to the total (``params``: the latency model, passed explicitly);
     ``direct_ms`` = internet leg straight to the origin of the default endpoint (the first finite
     origin when per-PoP arrays are given -- callers pass the default endpoint's origin as scalar
     when they want a specific one, or give ``direct_origin`` = (lat, lon) of the default
@@ -69,7 +62,6 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     ``served`` False (the provider does not fail over between endpoints); both get NaN RTTs.
     """
     cla, clo = validate_coords(client_lats, client_lons, "client")
-    params = _params(params)
     ids = np.asarray(list(pop_ids), dtype=object)
     n_pops = len(ids)
     olat_p = per_pop(origin_lat, n_pops, "origin_lat")
@@ -123,8 +115,8 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
 
 def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarray,
               pop_lons: np.ndarray, origin_lat: object, origin_lon: object,
-              down: np.ndarray | None = None,
-              params: latency.LatencyParams | None = None) -> pd.DataFrame:
+              down: np.ndarray | None = None, *,
+              params: latency.LatencyParams) -> pd.DataFrame:
     """Every PoP for one client, ranked by geodesic distance (down ones included, flagged).
 
     Columns: rank (1 = nearest healthy), pop_id, up, distance_km, internet_ms, backbone_ms,
@@ -133,7 +125,6 @@ def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarr
     need to see them ("would have landed on X, but X is down").
     """
     la, lo = validate_coords([lat], [lon], "client")
-    params = _params(params)
     pla, plo = np.asarray(pop_lats, dtype=float), np.asarray(pop_lons, dtype=float)
     down_mask = np.zeros(len(pla), dtype=bool) if down is None else np.asarray(down, dtype=bool)
     km = geodesic_km(la[0], lo[0], pla, plo)

@@ -114,16 +114,13 @@ def first_healthy(rc: RankedClients, down: np.ndarray | None = None
 
 
 def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, origin_lon: object,
-              down: np.ndarray | None = None, pop_origin_ids: Sequence[str] | str = "",
-              params: latency.LatencyParams | None = None,
+              down: np.ndarray | None = None, pop_origin_ids: Sequence[str] | str = "", *,
+              params: latency.LatencyParams,
               direct_origin: tuple[float, float] | None = None) -> pd.DataFrame:
     """The :func:`paths.client_paths` table of ``rc``'s clients (same columns and semantics:
     per-PoP origin arrays with NaN = endpoint down, the backbone leg including the PoP ingress
     overhead, ``direct_ms`` to ``direct_origin``, else to the first finite origin) from the
     cached ranking and terms."""
-    if params is None:
-        from dashboard.domain.paths import _params
-        params = _params(None)
     ids = np.asarray(list(pop_ids), dtype=object)
     n_pops = len(ids)
     if n_pops != len(rc.pop_lats):

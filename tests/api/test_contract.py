@@ -11,6 +11,7 @@ import pytest
 
 from dashboard import services
 from dashboard.domain import paths
+from dashboard.latency import default_params
 
 POP_KEYS = {"id", "name", "city", "country_code", "area", "lat", "lon", "region_id",
             "capacity_gbps", "source"}
@@ -219,7 +220,7 @@ def test_assign_json_shape_and_numbers(client, catalog):
     table = paths.client_paths([48.137, 1.29, 40.71], [11.575, 103.85, -74.0], catalog.pop_ids,
                                catalog.pop_lats, catalog.pop_lons,
                                *catalog.origin("ap-southeast-1")[["lat", "lon"]].astype(float),
-                               down=catalog.pop_mask(["SIN"]))
+                               down=catalog.pop_mask(["SIN"]), params=default_params())
     assert [r["pop"] for r in rows] == table["pop_id"].tolist()
     assert "SIN" not in [r["pop"] for r in rows]
     assert [r["runner_up"] for r in rows] == table["runner_up_id"].tolist()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from dashboard import services
 from dashboard.catalog import default_catalog
 from dashboard.domain import paths
+from dashboard.latency import default_params
 
 CATALOG = default_catalog()
 ORIGINS = CATALOG.origin_ids
@@ -26,14 +27,16 @@ def test_nearest_answer_equals_rank_pops_and_client_paths(lat, lon, origin, down
     o = CATALOG.origin(origin)
     mask = CATALOG.pop_mask(sorted(down))
     ranked = paths.rank_pops(lat, lon, CATALOG.pop_ids, CATALOG.pop_lats, CATALOG.pop_lons,
-                             float(o["lat"]), float(o["lon"]), down=mask)
+                             float(o["lat"]), float(o["lon"]), down=mask,
+                             params=default_params())
     assert [r["id"] for r in answer["ranked"]] == ranked["pop_id"].tolist()
     assert [r["rank"] for r in answer["ranked"]] == ranked["rank"].tolist()
     assert [r["up"] for r in answer["ranked"]] == ranked["up"].tolist()
     for col in ("distance_km", "internet_ms", "backbone_ms", "anycast_ms"):
         np.testing.assert_allclose([r[col] for r in answer["ranked"]], ranked[col], atol=0.051)
     table = paths.client_paths([lat], [lon], CATALOG.pop_ids, CATALOG.pop_lats, CATALOG.pop_lons,
-                               float(o["lat"]), float(o["lon"]), down=mask)
+                               float(o["lat"]), float(o["lon"]), down=mask,
+                               params=default_params())
     row = table.iloc[0]
     assert answer["routed"] == bool(row["routed"])
     assert (answer["pop"] or {}).get("id", "") == row["pop_id"]

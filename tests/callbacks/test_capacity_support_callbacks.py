@@ -18,6 +18,7 @@ from dashboard.callbacks import support as sup
 from dashboard.domain.exports import scenario_from_json
 from dashboard.domain.scenario import Client, Scenario
 from dashboard.settings import Settings
+from dashboard.latency import default_params
 
 SETTINGS = Settings()
 PARIS, TOKYO, SYDNEY = Client(48.8566, 2.3522, "Paris", 40), Client(35.6895, 139.6917, "Tokyo",
@@ -141,7 +142,7 @@ def test_rtt_matrix_matches_the_path_model(catalog):
     o = catalog.origin("eu-central-1")
     m = svc.rtt_matrix_ms(catalog, lats, lons, float(o["lat"]), float(o["lon"]))
     paths = client_paths(lats, lons, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
-                         float(o["lat"]), float(o["lon"]))
+                         float(o["lat"]), float(o["lon"]), params=default_params())
     for k, pid in enumerate(paths["pop_id"]):
         assert m[k, catalog.pop_index(pid)] == pytest.approx(paths["anycast_ms"][k])
 

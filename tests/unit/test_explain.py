@@ -9,13 +9,14 @@ import pytest
 
 from dashboard.domain.explain import BGP_NOTE, explain
 from dashboard.domain.paths import rank_pops
+from dashboard.latency import default_params
 
 
 def ranking(catalog, lat, lon, down=(), origin="eu-central-1", origin_down=False):
     o = catalog.origin(origin)
     olat = np.nan if origin_down else o["lat"]
     return rank_pops(lat, lon, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons, olat,
-                     o["lon"], down=catalog.pop_mask(list(down)))
+                     o["lon"], down=catalog.pop_mask(list(down)), params=default_params())
 
 
 def test_paris_lands_on_cdg_with_london_runner_up(catalog):

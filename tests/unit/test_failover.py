@@ -17,6 +17,7 @@ from dashboard.domain.failover import (
 )
 from dashboard.domain.geodesy import geodesic_km
 from dashboard.domain.paths import client_paths
+from dashboard.latency import default_params
 
 RNG = np.random.default_rng(7)
 # Random points on the sphere plus a few cities, so that every PoP has clients (Paris, Lyon,
@@ -35,7 +36,8 @@ def paths(catalog, down=(), endpoints=None, lats=LATS, lons=LONS):
     olon = np.where(idx >= 0, catalog.origins["lon"].to_numpy()[np.maximum(idx, 0)], np.nan)
     oids = [catalog.origin_ids[i] if i >= 0 else "" for i in idx]
     return client_paths(lats, lons, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
-                        olat, olon, down=catalog.pop_mask(list(down)), pop_origin_ids=oids)
+                        olat, olon, down=catalog.pop_mask(list(down)), pop_origin_ids=oids,
+                        params=default_params())
 
 
 def positions(catalog):

@@ -26,6 +26,23 @@ def test_domain_sources_import_no_web_framework():
     assert offenders == []
 
 
+def test_domain_imports_nothing_else_of_the_package_even_lazily():
+    """One-way arrows: the domain takes its parameters explicitly (a lazy import of
+    ``dashboard.latency`` in a function, which reads the environment and a data file, was an
+    upward arrow the check above did not see)."""
+    offenders = []
+    for path in sorted((ROOT / "dashboard" / "domain").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}:{node.lineno}: {n}" for n in names
+                          if n.split(".")[0] == "dashboard" and not n.startswith("dashboard.domain")]
+    assert offenders == []
+
+
 def test_importing_the_core_loads_no_web_module():
     code = (
         "import sys, dashboard, dashboard.catalog, dashboard.settings\n"
