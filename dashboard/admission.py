@@ -105,10 +105,31 @@ def is_heavy(method: str, path: str, content_length: int | None) -> bool:
     return content_length is None or content_length > HEAVY_BODY_BYTES
 
 
+#: Slot descriptors this process holds now. A process forked while a request holds one -- the
+#: N-1 analysis runs in a forked child (Dash's Diskcache manager) -- inherits the descriptor, and
+#: an ``flock`` lasts until *every* descriptor of the open file is closed: the job would keep the
+#: slot for its whole run (seen: sequential heavy requests refused "busy" during a job). Children
+#: close their copies at once (:func:`_close_inherited_slots`).
+_held_fds: set[int] = set()
+
+
+def _close_inherited_slots() -> None:
+    for fd in list(_held_fds):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held_fds.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited_slots)
+
+
 @dataclass
 class Slots:
     """``count`` slots as lock files in ``directory`` (``flock``: per open file, so two threads
-    of one process exclude each other too; released by the kernel if the holder dies)."""
+    of one process exclude each other too; released by the kernel if the holder dies; a forked
+    child's copy is closed at the fork)."""
 
     directory: Path
     count: int
@@ -116,16 +137,20 @@ class Slots:
     def try_acquire(self) -> int | None:
         """An open, locked slot file descriptor, or None when every slot is taken."""
         for i in range(self.count):
-            fd = os.open(self.directory / f"slot-{i}", os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(self.directory / f"slot-{i}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                         0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return fd
             except OSError:
                 os.close(fd)
+                continue
+            _held_fds.add(fd)
+            return fd
         return None
 
     @staticmethod
     def release(fd: int) -> None:
+        _held_fds.discard(fd)
         os.close(fd)  # closing the last descriptor of the open file drops its flock
 
 

@@ -54,6 +54,35 @@ def test_slots_exclude_threads_of_one_process_and_free_on_release(tmp_path: Path
     Slots.release(c)
 
 
+def test_a_forked_child_does_not_keep_the_slot_of_the_request_that_forked_it(tmp_path: Path):
+    """The N-1 analysis runs in a process forked by the request that started it (Dash's
+    Diskcache manager); it inherited the slot's descriptor and kept the flock for its whole run,
+    so sequential heavy requests were refused "busy" meanwhile (seen in the 10,000-request run
+    over HTTP)."""
+    import os
+    import time
+
+    slots = Slots(tmp_path, 1)
+    fd = slots.try_acquire()
+    assert fd is not None
+    child = os.fork()
+    if child == 0:  # the "job": runs for a while, holding whatever it inherited
+        time.sleep(3)
+        os._exit(0)
+    try:
+        Slots.release(fd)
+        deadline = time.monotonic() + 2
+        got = None
+        while got is None and time.monotonic() < deadline:
+            got = slots.try_acquire()
+            time.sleep(0.02)
+        assert got is not None, "the forked child still holds the slot"
+        Slots.release(got)
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+
+
 def test_a_waiting_request_gets_the_slot_when_it_frees(tmp_path: Path):
     gate = Admission(Slots(tmp_path, 1), wait_s=30)
     held = gate.slots.try_acquire()
