@@ -12,8 +12,8 @@ and measures two phases, each bounded in time, from this process only:
 2. **heavy requests** -- two clients loop the heaviest in-cap request for ``--duration`` s: the
    results callback (map, table, key numbers, CDF) for a scenario of 50,000 distinct clients
    (``Settings.max_clients``; the cap counts a client set's clients too, so no set), a new
-   random set of clients each time (no cache hit). Meanwhile a probe alternates ``/healthz`` and a *light map request* (the
-   same callback for 10 new random clients).
+   random set of clients each time (no cache hit). Meanwhile a probe alternates ``/healthz``
+   and a *light map request* (the same callback for 10 new random clients).
    Goal: ``/healthz`` and the light map request p90 <= 500 ms.
 
 "No worker killed" is read from gunicorn's log (``WORKER TIMEOUT`` / ``SIGKILL`` / more

@@ -10,11 +10,15 @@ One run starts gunicorn with the Procfile's ``web:`` command (127.0.0.1, a free 
 access log in a temporary file), opens the page in headless Chromium (every non-loopback host
 unresolvable), uploads a CSV of ``--clients`` clients through the page's upload control, waits
 until no callback is pending, then clicks the CDG pill and waits for the final state: the pill
-is down, the failover summary names CDG and no callback is pending. Measured:
+is down, the failover summary names CDG, the browser's failover animation has ended and no
+callback is pending. Measured:
 
 * callback POSTs of the click and their status codes (gunicorn's access log),
 * whether the busy notice (``assets/busy_notice.js``) appeared at any time,
-* the time from the click to the final state,
+* the time from the click to the final state (None: not reached within 60 s),
+* the most callback requests pending in the page at once, and the most connections the browser
+  held open to the server meanwhile (``ss``; Chrome opens at most 6 per host over HTTP/1.1, the
+  other requests wait in the browser),
 * a fingerprint of what the page shows (map traces, table, key numbers) afterwards; run once
   with ``--slots 64`` (nothing ever waits) to get the reference the default run must equal.
 
@@ -38,6 +42,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -59,8 +64,30 @@ BUSY_WATCH = """
 window.__busySeen = window.__busySeen || [];
 new MutationObserver(function () {
     var el = document.getElementById('server-busy-notice');
-    if (el && window.__busySeen.indexOf(el.textContent) < 0) { window.__busySeen.push(el.textContent); }
+    if (el && window.__busySeen.indexOf(el.textContent) < 0) {
+        window.__busySeen.push(el.textContent);
+    }
 }).observe(document.body, {childList: true, subtree: true, characterData: true});
+"""
+# Most callback requests of the page in flight at once (resource timing of its fetches).
+IN_FLIGHT = """
+var ev = [];
+performance.getEntriesByType('resource').forEach(function (e) {
+    if (e.name.indexOf('_dash-update-component') >= 0) {
+        ev.push([e.startTime, 1]); ev.push([e.responseEnd, -1]);
+    }
+});
+ev.sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; });
+var n = 0, most = 0;
+ev.forEach(function (x) { n += x[1]; most = Math.max(most, n); });
+return most;
+"""
+# The failover animation (stepped in the browser) has ended: its "Moving ..." layers are empty.
+ANIMATION_DONE = f"""
+var gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
+return !!(gd && gd._fullData) && gd._fullData.every(function (t) {{
+    return String(t.name).indexOf('Moving') !== 0 || (t.lat || []).length === 0;
+}});
 """
 PENDING = """
 var s = window.store && window.store.getState();
@@ -70,7 +97,10 @@ return [].concat.apply([], Object.values(c)).length;
 """
 FINGERPRINT = f"""
 var gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
-var traces = gd && gd._fullData ? gd._fullData.map(function (t) {{
+// the "Moving ..." layers hold the browser-side failover animation's current frame: left out
+var traces = gd && gd._fullData ? gd._fullData.filter(function (t) {{
+    return String(t.name).indexOf('Moving') !== 0;
+}}).map(function (t) {{
     return [t.name, (t.lat || []).length, JSON.stringify(Array.from(t.lat || []).slice(0, 50))];
 }}) : null;
 var table = document.getElementById('{ids.ASSIGNMENT_TABLE}');
@@ -149,6 +179,7 @@ def run(n_clients: int, slots: int | None, workdir: Path) -> dict:
         options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
         driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
         driver.get(f"http://127.0.0.1:{port}/?origin=eu-central-1")
+        driver.execute_script("performance.setResourceTimingBufferSize(5000);")
         WebDriverWait(driver, WAIT_S).until(lambda d: d.execute_script(PENDING) >= 0)
         wait_idle(driver)
         driver.execute_script(BUSY_WATCH)
@@ -164,6 +195,18 @@ def run(n_clients: int, slots: int | None, workdir: Path) -> dict:
         mark = log.stat().st_size
         upload_codes = statuses(log, 0)
         pill = f"#{ids.POP_STATUS} button[data-pop='CDG']"
+        conns: list[int] = []
+        watching = threading.Event()
+
+        def watch_connections() -> None:  # the browser's open connections to the server
+            while not watching.is_set():
+                out = subprocess.run(["ss", "-Htn", "state", "established",
+                                      f"( sport = :{port} )"], capture_output=True, text=True)
+                conns.append(len(out.stdout.splitlines()))
+                time.sleep(0.05)
+
+        watcher = threading.Thread(target=watch_connections)
+        watcher.start()
         t0 = time.monotonic()
         driver.find_element("css selector", pill).click()
         try:  # the final state: the pill down, the summary naming CDG, nothing pending
@@ -171,7 +214,7 @@ def run(n_clients: int, slots: int | None, workdir: Path) -> dict:
                 f"var p = document.querySelector(\"{pill}\");"
                 f"var s = document.getElementById('{ids.FAILOVER_SUMMARY}');"
                 "return p && p.className.indexOf('pop-down') >= 0 && s && "
-                "s.innerText.indexOf('CDG') >= 0;"))
+                "s.innerText.indexOf('CDG') >= 0;") and d.execute_script(ANIMATION_DONE))
             wait_idle(driver)
             click_s: float | None = round(time.monotonic() - t0, 2)
         except TimeoutError:
@@ -180,6 +223,8 @@ def run(n_clients: int, slots: int | None, workdir: Path) -> dict:
             click_s = None
         if os.environ.get("BURST_SCREENSHOT"):
             driver.save_screenshot(os.environ["BURST_SCREENSHOT"])
+        watching.set()
+        watcher.join()
         time.sleep(1.0)
         codes = statuses(log, mark)
         fingerprint = driver.execute_script(FINGERPRINT)
@@ -191,7 +236,11 @@ def run(n_clients: int, slots: int | None, workdir: Path) -> dict:
             "upload_to_idle_s": round(upload_s, 2),
             "click_posts": {c: codes.count(c) for c in sorted(set(codes))},
             "click_to_final_s": click_s,  # None: not within 60 s
-            "busy_notice_seen": driver.execute_script("return window.__busySeen"),
+            # callbacks pending in the page at once (fetch called, answer not in), and the
+            # browser's connections to the server (Chrome: at most 6 per host; the rest queue)
+            "most_callbacks_pending": driver.execute_script(IN_FLIGHT),
+            "most_connections_open": max(conns, default=0),
+            "busy_notice_seen": bool(driver.execute_script("return window.__busySeen")),
             "summary_names_CDG": "CDG" in driver.find_element("id", ids.FAILOVER_SUMMARY).text,
             "fingerprint": hashlib.sha256(fingerprint.encode()).hexdigest()[:16],
             "refused_in_log": log.read_text(errors="replace").count("heavy request refused"),

@@ -270,8 +270,9 @@ BROWSER_CONNECTIONS = 6
 def test_one_users_burst_of_heavy_callbacks_is_served_not_refused_as_busy(tmp_path: Path):
     """One click on the page fires ~10-15 callbacks, and with more than ~900 clients each one
     carrying the scenario is heavy; the browser sends them over its 6 connections (measured with
-    ``benchmarks/single_user_burst.py``: 16 callback POSTs for one pill click, 7 refused as
-    "busy" with 2,000 clients before). A user's own burst must queue for the heavy slot, not be
+    ``benchmarks/single_user_burst.py``: 15-16 callback POSTs for one pill click, up to 12
+    pending at once over 6 connections; with 2,000 clients, before, 6 of 32 upload and 6 of 15
+    click POSTs were refused as "busy"). A user's own burst must queue for the heavy slot, not be
     refused: here 12 heavy callbacks of 20,000 clients each (~1 s apiece, so the last of 6 in
     flight waits ~5 s or more) over 6 kept-alive connections, all 200."""
     import http.client
