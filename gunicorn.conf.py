@@ -36,9 +36,14 @@ limit_request_field_size = 8190
 
 
 def post_fork(server, worker):  # noqa: ARG001 (gunicorn's hook signature)
-    """A thread waiting for the GIL gets it after 1 ms instead of Python's 5 ms: a light request
-    sharing a worker with a heavy one (pandas/numpy holding the GIL in long stretches) is then
-    not slowed to a crawl (measured in docs/reliability.md, issue 13)."""
+    """Per-worker settings. A thread waiting for the GIL gets it after 1 ms instead of Python's
+    5 ms: a light request sharing a worker with a heavy one (pandas/numpy holding the GIL in long
+    stretches) is then not slowed to a crawl (measured in docs/reliability.md, issue 13)."""
     import sys
 
+    from dashboard import admission
+
     sys.setswitchinterval(0.001)
+    # Heavy requests of this worker (waiting for or holding a slot) leave LIGHT_RESERVE of its
+    # threads to light requests, whatever --threads / GUNICORN_CMD_ARGS say.
+    admission.set_worker_threads(worker.cfg.threads)

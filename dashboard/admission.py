@@ -21,9 +21,10 @@ How: ``ANYCAST_HEAVY_SLOTS`` slots (default 1) are lock files in a directory mad
 is created; ``flock`` on them is shared by every process that inherits the directory name --
 with gunicorn's ``--preload`` (the Procfile) that is all workers of the server; without it each
 worker has its own slots. The kernel releases a slot when its holder dies, so a killed worker
-never leaks one. A heavy request waits up to :data:`WAIT_S` for a slot (at most
-:data:`MAX_WAITING` per process wait at once, so threads stay free for light requests); then it
-gets a JSON 503 with ``Retry-After`` that the page shows as a notice
+never leaks one. A heavy request waits up to :data:`WAIT_S` for a slot, in arrival order within
+its process (one process holds or waits for at most :data:`MAX_HEAVY_PER_PROCESS` heavy requests,
+its threads less :data:`LIGHT_RESERVE`, so threads stay free for light requests); then it gets a
+JSON 503 with ``Retry-After`` that the page shows as a notice
 (``assets/busy_notice.js``) and API clients can honour.
 
 Time: a heavy request's own work is bounded by the caps on what it may carry
@@ -60,12 +61,21 @@ log = logging.getLogger(__name__)
 HEAVY_BODY_BYTES = 64 * 1024
 #: Paths whose POST bodies carry client lists (the Dash callback endpoint and the bulk API).
 HEAVY_PATHS = ("/_dash-update-component", "/api/v1/assign")
-#: Longest a heavy request waits for a slot (seconds): under a minute-long attack a user's own
-#: big update still gets through between an attacker's requests, and is never left hanging.
-WAIT_S = 5.0
-#: Heavy requests of one process that may wait at once; more are refused at once (threads are
-#: kept for light requests: the Procfile's workers have 8).
-MAX_WAITING = 3
+#: Longest a heavy request waits for a slot (seconds). One click on the page fires a fixed
+#: fan-out of ~10-15 callbacks, and with more than ~900 clients every one that carries the
+#: scenario is heavy: a browser sends them over its 6 connections (Chrome's limit per host), so a
+#: request may queue behind 5 of the same user's and 2 of an attacker's, each up to ~2-4 s at
+#: the client cap on a loaded 2-core machine. 5 s refused parts of a 2,000-client user's own
+#: click (docs/reliability.md, "A single user's burst"); 30 s serves it and still ends a wait.
+WAIT_S = 30.0
+#: Threads of a worker kept for light requests: heavy requests of one process (holding a slot or
+#: waiting for one) never take more than ``threads - LIGHT_RESERVE`` of its threads.
+LIGHT_RESERVE = 2
+#: Heavy requests one process may hold or wait for at once (the Procfile's workers have 8
+#: threads: 8 - :data:`LIGHT_RESERVE`); :func:`set_worker_threads` derives it from the real
+#: thread count. 6 is also a browser's connection limit per host, so one user's burst fits in
+#: one process; more are refused at once (the rest of the threads stay free for light requests).
+MAX_HEAVY_PER_PROCESS = 6
 #: Retry-After sent with a refusal (seconds): about one heavy request's time.
 RETRY_AFTER_S = 5
 _POLL_S = 0.02
@@ -154,36 +164,74 @@ class Slots:
         os.close(fd)  # closing the last descriptor of the open file drops its flock
 
 
-class Admission:
-    """The gate of one app (one per :func:`init_admission` call)."""
+_per_process = MAX_HEAVY_PER_PROCESS
 
-    def __init__(self, slots: Slots, wait_s: float = WAIT_S, max_waiting: int = MAX_WAITING):
+
+def set_worker_threads(threads: int) -> None:
+    """Size this process's heavy budget from its thread count (called by ``gunicorn.conf.py``'s
+    ``post_fork``): ``threads - LIGHT_RESERVE`` heavy requests at most, at least 1."""
+    global _per_process
+    _per_process = max(1, threads - LIGHT_RESERVE)
+
+
+class Admission:
+    """The gate of one app (one per :func:`init_admission` call).
+
+    Heavy requests of one process wait in arrival order (first come, first served): only the
+    oldest waiter polls the slots, so a burst of one user's callbacks is served in the order the
+    page sent them and no request of a burst starves while later ones pass. Between processes
+    the slot goes to whichever process's oldest waiter polls first.
+    """
+
+    def __init__(self, slots: Slots, wait_s: float = WAIT_S, max_heavy: int | None = None):
         self.slots = slots
         self.wait_s = wait_s
-        self.max_waiting = max_waiting
-        self._waiting = 0
-        self._lock = threading.Lock()
+        self._max_heavy = max_heavy  # None: this process's budget (set_worker_threads)
+        self._in_process = 0  # heavy requests of this process holding or waiting for a slot
+        self._queue: list[object] = []  # waiting requests, oldest first
+        self._cond = threading.Condition()
+
+    @property
+    def max_heavy(self) -> int:
+        return self._max_heavy if self._max_heavy is not None else _per_process
 
     def acquire(self) -> int | None:
-        """A slot within ``wait_s``, or None (busy)."""
-        fd = self.slots.try_acquire()
-        if fd is not None:
-            return fd
-        with self._lock:
-            if self._waiting >= self.max_waiting:
+        """A slot within ``wait_s``, or None (busy: the wait ran out, or this process already
+        has ``max_heavy`` heavy requests). Call :meth:`release` with the slot when done."""
+        ticket = object()
+        with self._cond:
+            if self._in_process >= self.max_heavy:
                 return None
-            self._waiting += 1
+            self._in_process += 1
+            self._queue.append(ticket)
+        deadline = time.monotonic() + self.wait_s
+        fd: int | None = None
         try:
-            deadline = time.monotonic() + self.wait_s
-            while time.monotonic() < deadline:
-                time.sleep(_POLL_S)
-                fd = self.slots.try_acquire()
-                if fd is not None:
-                    return fd
-            return None
+            while True:
+                with self._cond:
+                    head = self._queue[0] is ticket
+                if head:
+                    fd = self.slots.try_acquire()
+                    if fd is not None:
+                        return fd
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                with self._cond:  # woken when the head leaves; polls for other processes
+                    self._cond.wait(min(_POLL_S, remaining))
         finally:
-            with self._lock:
-                self._waiting -= 1
+            with self._cond:
+                self._queue.remove(ticket)
+                if fd is None:  # refused (or failed): it no longer counts against the budget
+                    self._in_process -= 1
+                self._cond.notify_all()
+
+    def release(self, fd: int) -> None:
+        """Give back a slot from :meth:`acquire`."""
+        Slots.release(fd)
+        with self._cond:
+            self._in_process -= 1
+            self._cond.notify_all()
 
 
 def busy_response(slots: int) -> Response:
@@ -298,7 +346,7 @@ def init_admission(app: Dash, settings: Settings) -> Admission:
     def release(_exc: BaseException | None) -> None:
         fd = g.pop("anycast_heavy_slot", None)
         if fd is not None:
-            Slots.release(fd)
+            gate.release(fd)
             _held_changed(-1, settings.heavy_slots)
 
     def body_limit(path: str) -> int:

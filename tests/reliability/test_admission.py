@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -96,10 +97,69 @@ def test_a_waiting_request_gets_the_slot_when_it_frees(tmp_path: Path):
 
 
 def test_waiters_beyond_the_bound_are_refused_at_once(tmp_path: Path):
-    gate = Admission(Slots(tmp_path, 1), wait_s=30, max_waiting=0)
+    gate = Admission(Slots(tmp_path, 1), wait_s=30, max_heavy=0)
     held = gate.slots.try_acquire()
     assert gate.acquire() is None  # no wait allowed: refused without sleeping 30 s
     Slots.release(held)
+
+
+def _wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met"
+        time.sleep(0.005)
+
+
+def test_waiters_of_one_process_get_the_slot_in_arrival_order(tmp_path: Path):
+    """A burst of one user's callbacks is served in the order sent: no waiter is overtaken."""
+    gate = Admission(Slots(tmp_path, 1), wait_s=30, max_heavy=8)
+    first = gate.acquire()
+    assert first is not None
+    order: list[int] = []
+
+    def waiter(i: int) -> None:
+        fd = gate.acquire()
+        assert fd is not None
+        order.append(i)
+        gate.release(fd)
+
+    threads = []
+    for i in range(5):
+        threads.append(threading.Thread(target=waiter, args=(i,)))
+        threads[-1].start()
+        _wait_until(lambda: len(gate._queue) == i + 1)
+    gate.release(first)
+    for t in threads:
+        t.join()
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_heavy_requests_of_a_process_beyond_its_budget_are_refused_and_slots_counted_back(
+        tmp_path: Path):
+    gate = Admission(Slots(tmp_path, 1), wait_s=30, max_heavy=2)
+    held = gate.acquire()
+    got: list[int | None] = []
+    waiter = threading.Thread(target=lambda: got.append(gate.acquire()))
+    waiter.start()
+    _wait_until(lambda: len(gate._queue) == 1)
+    assert gate.acquire() is None  # holding 1 + waiting 1 = the budget of 2: refused at once
+    gate.release(held)
+    waiter.join()
+    assert got[0] is not None
+    gate.release(got[0])
+    again = gate.acquire()  # the budget is free again
+    assert again is not None
+    gate.release(again)
+
+
+def test_the_budget_is_the_worker_threads_less_the_light_reserve(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(admission, "_per_process", admission.MAX_HEAVY_PER_PROCESS)
+    gate = Admission(Slots(tmp_path, 1))
+    assert gate.max_heavy == 6  # the Procfile's 8 threads less 2
+    admission.set_worker_threads(16)
+    assert gate.max_heavy == 16 - admission.LIGHT_RESERVE
+    admission.set_worker_threads(1)
+    assert gate.max_heavy == 1
 
 
 def _heavy_body() -> bytes:
