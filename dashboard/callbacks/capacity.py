@@ -23,6 +23,7 @@ from dashboard import services_capacity as svc
 from dashboard.callbacks.scenario import (edit, file_stamp, json_number, resolve_origin,
                                          scenario_from_store)
 from dashboard.catalog import Catalog
+from dashboard.domain.clients import MAX_CLIENTS
 from dashboard.domain.exports import safe_csv
 from dashboard.domain.scenario import DEFAULT_POPULATION_GBPS, DEMAND_SOURCES, Scenario
 from dashboard.layout_capacity import capacity_controls
@@ -80,9 +81,11 @@ def capacity_kpis(view: svc.CapacityView) -> list:
     ]
 
 
-def compute_capacity(current: dict | None, catalog: Catalog, show_catchments: bool) -> tuple:
-    """(KPI children, capacity map, load bar chart, utilisation rows) for the scenario."""
-    scenario = scenario_from_store(current, catalog)
+def compute_capacity(current: dict | None, catalog: Catalog, show_catchments: bool,
+                     max_clients: int = MAX_CLIENTS) -> tuple:
+    """(KPI children, capacity map, load bar chart, utilisation rows) for the scenario (a store
+    over ``max_clients``, ``Settings.max_clients``, is refused before any work)."""
+    scenario = scenario_from_store(current, catalog, max_clients)
     view = svc.capacity_view(catalog, scenario)
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
     catch = svc.catchments(catalog, down) if show_catchments else None
@@ -184,7 +187,7 @@ def n1_key(scenario: Scenario, origin_id: str) -> str:
 def run_n1(current: dict | None, catalog: Catalog, settings: Settings,
            report: Callable[[float, str], None] | None = None) -> dict:
     """Compute the N-1 table; returns the JSON-able result stored in ``ids.N1_RESULT``."""
-    scenario = scenario_from_store(current, catalog)
+    scenario = scenario_from_store(current, catalog, settings.max_clients)
     origin_id = resolve_origin(scenario, catalog, settings)
     t0 = time.perf_counter()
     table = svc.n_minus_one_analysis(catalog, scenario, origin_id, progress=report)
@@ -246,7 +249,7 @@ def n1_outputs(result: dict | None, current: dict | None, catalog: Catalog,
     if not result or not result.get("rows"):
         note = ("" if not result else "Nothing to analyse: the demand is empty.")
         return [], figures_capacity.n1_figure(pd.DataFrame()), note
-    s = scenario_from_store(current, catalog)
+    s = scenario_from_store(current, catalog, settings.max_clients)
     stale = result.get("key") != n1_key(s, resolve_origin(s, catalog, settings))
     points = json_number(result.get("points"))  # the store may hold null (shape-checked only)
     note = (f"Computed {result.get('computed')} for "
@@ -317,7 +320,7 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     def _capacity(current, view, catch):
         if view != "capacity":  # computed when shown: the map view stays fast
             return (no_update,) * 4
-        return compute_capacity(current, catalog, bool(catch))
+        return compute_capacity(current, catalog, bool(catch), settings.max_clients)
 
     @app.callback(Output(ids.CAPACITY_CONTROLS, "children"), Input(ids.SCENARIO, "data"),
                   State(ids.DEMAND_SOURCE, "value"), State(ids.DEMAND_SCALE, "value"),

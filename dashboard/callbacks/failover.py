@@ -425,7 +425,7 @@ def endpoint_edit(trigger: Any, value: Any, current: dict | None, add_region: st
     """
     if trigger is None:
         return no_update, no_update, no_update
-    scenario = scenario_from_store(current, catalog)
+    scenario = scenario_from_store(current, catalog, settings.max_clients)
     default = resolve_origin(scenario, catalog, settings)
     if trigger == ids.ENDPOINT_ADD:
         if not value or not (add_region is None or isinstance(add_region, str)) \

@@ -56,6 +56,12 @@ def test_readers_with_settings_apply_the_configured_cap(catalog):
         results.compute_view(store, None, None, catalog, SMALL)
     with pytest.raises(PreventUpdate):
         sc.scenario_from_store(store, catalog, SMALL.max_clients)
+    # the routing readers of the capacity view and the N-1 job too (they used the 50,000
+    # ceiling whatever ANYCAST_MAX_CLIENTS said)
+    for call in (lambda: cap_cb.compute_capacity(store, catalog, True, SMALL.max_clients),
+                 lambda: cap_cb.run_n1(store, catalog, SMALL)):
+        with pytest.raises(PreventUpdate):
+            call()
     assert len(sc.scenario_from_store(store, catalog).clients) == 31  # the ceiling
 
 
