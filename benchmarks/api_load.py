@@ -23,14 +23,13 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks import servers  # noqa: E402
+from benchmarks.servers import free_port, procfile_command, stop, wait_healthy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = r"""
@@ -56,51 +55,8 @@ end
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def procfile_command() -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line[4:].strip().replace("0.0.0.0:", "127.0.0.1:")
-    raise SystemExit("Procfile has no web: process")
-
-
 def start(app: str, port: int, log: Path) -> subprocess.Popen:
-    command = procfile_command().replace("dashboard.wsgi:server", app)
-    env = {**os.environ, "PORT": str(port),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(["bash", "-c", "exec " + command], cwd=ROOT, env=env,
-                            stdout=open(log, "wb"), stderr=subprocess.STDOUT)
-    return proc
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} not ready after {timeout} s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    return servers.start(procfile_command().replace("dashboard.wsgi:server", app), port, log)
 
 
 def run_wrk(url: str, lua: Path, duration: int, connections: int, threads: int) -> dict:
@@ -122,7 +78,7 @@ def measure(name: str, app: str, path: str, ready: str, args: argparse.Namespace
     proc = start(app, port, tmp / f"{name}.log")
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_ready(base + ready, proc)
+        wait_healthy(base + ready, proc, timeout=60)
         run_wrk(base + path, lua, 2, args.connections, args.threads)  # warm-up
         return run_wrk(base + path, lua, args.duration, args.connections, args.threads)
     finally:

@@ -34,7 +34,6 @@ import json
 import os
 import random
 import selectors
-import signal
 import socket
 import statistics
 import subprocess
@@ -43,6 +42,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks import servers  # noqa: E402
+from benchmarks.servers import free_port, procfile_command, stop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,25 +54,8 @@ PROBE_TIMEOUT_S = 10.0
 CALLBACK = "/_dash-update-component"
 
 
-def procfile_command() -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line[len("web:"):].strip().replace("0.0.0.0:", "127.0.0.1:")
-    raise SystemExit("Procfile has no web: line")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(command: str, port: int, log: Path) -> subprocess.Popen:
-    env = dict(os.environ, PORT=str(port), PYTHONPATH=str(ROOT))
-    env.pop("REDIS_URL", None)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    proc = subprocess.Popen(["bash", "-c", "exec " + command], cwd=ROOT, env=env,
-                            stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    proc = servers.start(command, port, log)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -82,18 +67,8 @@ def start_server(command: str, port: int, log: Path) -> subprocess.Popen:
         except OSError:
             pass
         time.sleep(0.2)
-    stop_server(proc)
+    stop(proc)
     raise SystemExit("server did not answer /healthz within 90 s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None,
@@ -307,7 +282,7 @@ def main() -> None:
                                                        Settings.from_env().max_clients)
                 result["heavy_requests"]["workers"] = worker_kills(log, args.workers)
         finally:
-            stop_server(proc)
+            stop(proc)
             if args.keep_log:
                 args.keep_log.write_bytes(log.read_bytes())
     print(json.dumps(result, indent=2))

@@ -56,6 +56,8 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from dashboard import ids  # noqa: E402
 from tests.e2e.conftest import CHROME_ARGS  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.servers import free_port, procfile_command  # noqa: E402
 
 WAIT_S = 60
 ACCESS = re.compile(r'"POST /_dash-update-component[^ "]* HTTP/1\.\d" (\d{3}) ')
@@ -111,19 +113,6 @@ return JSON.stringify({{traces: traces, table: table ? table.innerText : null,
                         summary: document.getElementById('{ids.FAILOVER_SUMMARY}').innerText,
                         url: location.search}});
 """
-
-
-def procfile_command() -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line[len("web:"):].strip().replace("0.0.0.0:", "127.0.0.1:")
-    raise SystemExit("Procfile has no web: line")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_idle(driver, settle_s: float = 0.5) -> None:

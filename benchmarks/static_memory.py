@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,56 +35,26 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks import servers  # noqa: E402
+from benchmarks.servers import free_port, procfile_command, stop, wait_healthy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_MB = 30.0
 ENCODINGS = ("zstd", "br", "gzip")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def procfile_command() -> str:
-    """The Procfile's web command, bound to 127.0.0.1 instead of every interface."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line[4:].strip().replace("0.0.0.0:", "127.0.0.1:")
-    raise SystemExit("Procfile has no web: process")
-
-
 def start_server(port: int, log: Path) -> subprocess.Popen:
-    env = {**{k: v for k, v in os.environ.items() if k != "REDIS_URL"}, "PORT": str(port),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(["bash", "-c", "exec " + procfile_command()], cwd=ROOT, env=env,
-                            stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    """The Procfile's web command on ``port`` (see :mod:`benchmarks.servers`)."""
+    return servers.start(procfile_command(), port, log)
 
 
 def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{base}/healthz not ready after {timeout} s")
+    wait_healthy(base + "/healthz", proc, timeout)
 
 
 def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop(proc, timeout=30)
 
 
 def worker_pids(master: int) -> list[int]:
