@@ -554,7 +554,7 @@ def _beating(fn, celery_app):
         def beat():
             while True:
                 try:
-                    client.set(CeleryJobs._beat_key(task_id), "1", px=int(BEAT_LOST_S * 1000))
+                    client.set(CeleryJobs._key("beat", task_id), "1", px=int(BEAT_LOST_S * 1000))
                 except Exception:  # noqa: BLE001 - Redis down: the poll reports the outage
                     pass
                 if stop.wait(BEAT_S):
@@ -563,8 +563,8 @@ def _beating(fn, celery_app):
         if task_id:
             # The first beat before the "ran" mark: a poll between the two must not read a
             # job that ran and stopped beating.
-            client.set(CeleryJobs._beat_key(task_id), "1", px=int(BEAT_LOST_S * 1000))
-            client.set(CeleryJobs._ran_key(task_id), "1", ex=JOB_EXPIRE_S)
+            client.set(CeleryJobs._key("beat", task_id), "1", px=int(BEAT_LOST_S * 1000))
+            client.set(CeleryJobs._key("ran", task_id), "1", ex=JOB_EXPIRE_S)
             threading.Thread(target=beat, daemon=True, name="anycast-job-beat").start()
         try:
             return fn(*args, **kwargs)
@@ -634,24 +634,10 @@ class CeleryJobs(_Outcomes, CeleryManager):
         return self.handle.backend.client
 
     @staticmethod
-    def _queued_key(job: str) -> str:
-        return f"anycast-eip-job-queued-{job}"
-
-    @staticmethod
-    def _job_of_key(key: str) -> str:
-        return f"anycast-eip-job-of-{key}"
-
-    @staticmethod
-    def _beat_key(job: str) -> str:
-        return f"anycast-eip-job-beat-{job}"
-
-    @staticmethod
-    def _cancelled_key(job: str) -> str:
-        return f"anycast-eip-job-cancelled-{job}"
-
-    @staticmethod
-    def _ran_key(job: str) -> str:
-        return f"anycast-eip-job-ran-{job}"
+    def _key(fact: str, ident: str) -> str:
+        """Redis key of one fact about a job: ``queued`` (time queued), ``of`` (Dash cache key
+        -> job id), ``beat`` (heartbeat), ``cancelled``, ``ran`` (it beat at least once)."""
+        return f"anycast-eip-job-{fact}-{ident}"
 
     # -- the signing secret ---------------------------------------------------------------
     def signing_secret(self) -> bytes:
@@ -723,8 +709,8 @@ class CeleryJobs(_Outcomes, CeleryManager):
             job_fn.apply_async((key, self._make_progress_key(key), args, context),
                                task_id=job, expires=self.queue_timeout_s)
             ttl = int(self.queue_timeout_s + JOB_TIME_LIMIT_S + JOB_EXPIRE_S)
-            self._redis.set(self._queued_key(job), repr(time.time()), ex=ttl)
-            self._redis.set(self._job_of_key(key), job, ex=ttl)
+            self._redis.set(self._key("queued", job), repr(time.time()), ex=ttl)
+            self._redis.set(self._key("of", key), job, ex=ttl)
             if page:
                 self._redis.set(_page_key(page), job, ex=ttl)
         except (OperationalError, RedisError, OSError) as exc:
@@ -734,7 +720,7 @@ class CeleryJobs(_Outcomes, CeleryManager):
         return job
 
     def _queued_at(self, job: str) -> float | None:
-        raw = self._redis.get(self._queued_key(job))
+        raw = self._redis.get(self._key("queued", job))
         try:
             return float(raw) if raw is not None else None
         except ValueError:
@@ -758,8 +744,8 @@ class CeleryJobs(_Outcomes, CeleryManager):
             if age >= self.notice_after_s and self.live_workers() == 0:
                 return "noworker"
             return None
-        if state in _RUNNING_STATES and not self._redis.exists(self._beat_key(job)):
-            if self._redis.exists(self._ran_key(job)):
+        if state in _RUNNING_STATES and not self._redis.exists(self._key("beat", job)):
+            if self._redis.exists(self._key("ran", job)):
                 return "lost"  # it beat, then stopped
             if age > self.queue_timeout_s + JOB_TIME_LIMIT_S + 30:
                 return "lost"  # died before its first beat
@@ -770,7 +756,7 @@ class CeleryJobs(_Outcomes, CeleryManager):
         if job is None or str(job).startswith((BUSY, OUTAGE)):
             return
         try:
-            self._redis.set(self._cancelled_key(job), "1", ex=JOB_EXPIRE_S)
+            self._redis.set(self._key("cancelled", job), "1", ex=JOB_EXPIRE_S)
             super().terminate_job(job)
             self._redis.zrem(ACTIVE_KEY, job)
         except Exception as exc:  # noqa: BLE001 - broker gone: the expiry still applies
@@ -782,10 +768,10 @@ class CeleryJobs(_Outcomes, CeleryManager):
         if _job_state().get("outage"):
             return None
         try:
-            raw = self._redis.get(self._job_of_key(key)) if key else None
+            raw = self._redis.get(self._key("of", key)) if key else None
             job = raw.decode() if isinstance(raw, bytes) else raw
             if (job and not self.result_ready(key)
-                    and (self._redis.exists(self._cancelled_key(job))
+                    and (self._redis.exists(self._key("cancelled", job))
                          or self.get_task(job).state in ("REVOKED", "FAILURE"))):
                 return None  # ended without a result: its notice must not be overwritten
             return super().get_progress(key)
@@ -849,14 +835,14 @@ class CeleryJobs(_Outcomes, CeleryManager):
         return self._with_notice(props, notice)
 
     def _notice(self, key: str) -> str | None:
-        raw = self._redis.get(self._job_of_key(key))
+        raw = self._redis.get(self._key("of", key))
         if raw is None:
             return None
         job = raw.decode() if isinstance(raw, bytes) else str(raw)
         state, age = self._state(job)
         if age is None:
             return None
-        if self._redis.exists(self._cancelled_key(job)):
+        if self._redis.exists(self._key("cancelled", job)):
             return None if self.result_ready(key) else MESSAGES["cancelled"]
         # What job_running decided in this poll, if it looked at this job: deciding again could
         # differ (a beat or a state written in between) and end the poll with no message.
@@ -897,9 +883,9 @@ class CeleryJobs(_Outcomes, CeleryManager):
             result = super().get_result(key, job)
             state["result"] = result is not self.UNDEFINED
             if result is not self.UNDEFINED:
-                self._redis.delete(self._job_of_key(key))
+                self._redis.delete(self._key("of", key))
                 if job:
-                    self._redis.delete(self._queued_key(job))
+                    self._redis.delete(self._key("queued", job))
                     self._redis.zrem(ACTIVE_KEY, job)
         except (RedisError, OSError) as exc:
             self._note_outage(exc)

@@ -144,8 +144,8 @@ def test_a_job_nobody_takes_says_so_and_gives_up(redis_server):
     assert not running and "stopped in the worker (failure)" in notice
     lost = manager.call_job_fn("k4", job_fn, ["x"], {})
     manager.handle.backend.store_result(lost, None, "STARTED")
-    r.set(manager._ran_key(lost), "1")
-    r.set(manager._beat_key(lost), "1", px=300)  # beating...
+    r.set(manager._key("ran", lost), "1")
+    r.set(manager._key("beat", lost), "1", px=300)  # beating...
     assert poll(manager, "k4", lost) == (True, manager.UNDEFINED, None)
     time.sleep(0.4)  # ...then no more (was: reported after 750 s)
     running, _, notice = poll(manager, "k4", lost)
