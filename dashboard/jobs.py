@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,7 @@ def jobs_dir_problem(path: Path) -> str | None:
     Writes and removes a small probe file: a folder that exists but is read-only (a read-only
     mount, another owner) or full only shows when a job writes its progress, too late to
     tell anyone."""
-    probe = path / f".probe-{os.getpid()}"
+    probe = path / f".probe-{os.getpid()}-{threading.get_ident()}"  # threads probe at once
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         with open(probe, "wb") as fh:
@@ -332,6 +333,9 @@ class DiskcacheJobs(_Outcomes, DiskcacheManager):
         self.max_jobs = max_jobs
         self._secret = secret.encode() if secret else None
         self._last_secret: bytes | None = None
+        self._probe_lock = threading.Lock()
+        self._probe: str | None = None
+        self._probed_at = float("-inf")
 
     # -- the signing secret ---------------------------------------------------------------
     def signing_secret(self) -> bytes:
@@ -503,9 +507,22 @@ class DiskcacheJobs(_Outcomes, DiskcacheManager):
             return MESSAGES["lost"]
         return None
 
+    #: Seconds a ``/healthz`` probe of the jobs folder is reused: a probe writes and fsyncs a
+    #: file, and ``/healthz`` is polled often (load balancers, monitors, anyone).
+    HEALTH_PROBE_S = 5.0
+
+    def _folder_problem(self) -> str | None:
+        now = time.monotonic()
+        with self._probe_lock:
+            if now - self._probed_at > self.HEALTH_PROBE_S:
+                self._probe = jobs_dir_problem(Path(self.handle.directory))
+                self._probed_at = now
+            return self._probe
+
     def health(self) -> dict:
-        """``/healthz``: can jobs write their folder, and how many run now."""
-        problem = jobs_dir_problem(Path(self.handle.directory))
+        """``/healthz``: can jobs write their folder (probed at most every
+        :attr:`HEALTH_PROBE_S` s per process), and how many run now."""
+        problem = self._folder_problem()
         out = {"backend": "diskcache", "ok": problem is None, "max_jobs": self.max_jobs}
         if problem is not None:
             out["problem"] = f"jobs folder not writable: {problem}"

@@ -20,7 +20,7 @@ import pytest
 
 from dashboard import ids
 from dashboard.app import create_app
-from dashboard.jobs import SECRET_FILE
+from dashboard.jobs import SECRET_FILE, DiskcacheJobs
 from dashboard.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -199,7 +199,13 @@ def test_healthz_reports_an_unwritable_jobs_folder(make_app, tmp_path):
         p.unlink()
     jobs.rmdir()
     jobs.write_text("not a folder")
+    # the folder is probed at most every HEALTH_PROBE_S seconds per process (a probe writes and
+    # fsyncs a file; /healthz is polled often): wait for the next probe, as a monitor would
+    deadline = time.monotonic() + DiskcacheJobs.HEALTH_PROBE_S + 5
     health = client.get("/healthz").get_json()
+    while health["status"] != "degraded" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        health = client.get("/healthz").get_json()
     assert health["status"] == "degraded" and not health["jobs"]["ok"]
     assert "jobs folder not writable" in health["jobs"]["problem"]
     # and a click says so in the page instead of starting a job that cannot report
@@ -240,3 +246,50 @@ def test_a_new_click_from_the_same_page_supersedes_its_running_job(make_app):
     page.handles = first_handles
     code, body = page.poll_until_final(timeout=5)
     assert status_of(body) == "Cancelled: the analysis was stopped."
+
+
+def test_concurrent_healthz_probes_never_report_a_healthy_folder_as_unwritable(make_app):
+    """Under the threaded worker several /healthz run at once in one process; their probe files
+    had one name per process, so one thread's unlink made another's fail ("No such file or
+    directory": a false "degraded"). And a probe (a written, fsynced file) runs at most every
+    HEALTH_PROBE_S seconds per process, however often /healthz is asked."""
+    import threading
+
+    from dashboard import jobs
+
+    app = make_app()
+    manager = app._background_manager
+    calls = []
+    real = jobs.jobs_dir_problem
+
+    def counting(path):
+        calls.append(1)
+        return real(path)
+
+    jobs.jobs_dir_problem = counting
+    try:
+        client_results = []
+
+        def ask() -> None:
+            with app.server.test_client() as c:
+                for _ in range(20):
+                    client_results.append(c.get("/healthz").get_json()["status"])
+
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        jobs.jobs_dir_problem = real
+    assert set(client_results) == {"ok"}, sorted(set(client_results))
+    assert len(calls) <= 2  # 160 answers, one probe (two if the run crossed the 5 s mark)
+    # and probing itself is safe from many threads at once (distinct probe files)
+    problems = []
+    threads = [threading.Thread(target=lambda: problems.append(
+        real(__import__("pathlib").Path(manager.handle.directory)))) for _ in range(16)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert problems == [None] * 16
