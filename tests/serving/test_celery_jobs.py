@@ -4,6 +4,7 @@ Procfile's own processes (redis-server, gunicorn ``web:``, celery ``worker:``)."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -305,6 +306,23 @@ def open_capacity(d, port: int, page: str = PAGE) -> None:
     WebDriverWait(d, 30).until(lambda d: "Gbps" in d.find_element(By.ID, ids.CAPACITY_KPIS).text)
 
 
+@contextlib.contextmanager
+def celery_stack(env: dict[str, str], tmp_path: Path, port: int):
+    """A ready Celery worker and the Procfile's gunicorn (2 web workers on ``port``) with the same
+    environment; both stopped on exit (their logs stay readable after it)."""
+    worker = Worker(env, tmp_path / "worker.log")
+    server = None
+    try:
+        worker.wait_ready()
+        server = start_gunicorn(local_command(), {**env, "PORT": str(port), "WEB_CONCURRENCY": "2"},
+                                tmp_path / "gunicorn.log", port)
+        yield worker, server
+    finally:
+        if server is not None:
+            server.stop()
+        worker.stop()
+
+
 def status(d) -> str:
     return d.find_element(By.ID, ids.N1_STATUS).text
 
@@ -333,12 +351,7 @@ def test_n1_runs_on_the_celery_worker_with_progress_and_cancel(dash_br, redis_se
     port = free_port()
     env = {"REDIS_URL": redis_server.url, "ANYCAST_JOBS_DIR": str(tmp_path / "jobs"),
            "CELERY_CONCURRENCY": "1"}
-    worker = Worker(env, tmp_path / "worker.log")
-    server = None
-    try:
-        worker.wait_ready()
-        server = start_gunicorn(local_command(), {**env, "PORT": str(port), "WEB_CONCURRENCY": "2"},
-                                tmp_path / "gunicorn.log", port)
+    with celery_stack(env, tmp_path, port) as (worker, server):
         d = dash_br.driver
         open_capacity(d, port)
         run_n1_until_done(d)
@@ -360,10 +373,6 @@ def test_n1_runs_on_the_celery_worker_with_progress_and_cancel(dash_br, redis_se
             lambda d: status(d) == "Cancelled: the analysis was stopped.")
         run_n1_until_done(d)  # the worker replaced its pool process
         assert "34,006 demand points" in d.find_element(By.ID, ids.N1_NOTE).text
-    finally:
-        if server is not None:
-            server.stop()
-        worker.stop()
     log = worker.log.read_text()
     celery_log_ok(log)
     assert log.count("succeeded in") == 2 and log.count("Terminating") == 1, log[-3000:]
@@ -421,12 +430,7 @@ def test_a_worker_killed_during_the_job_is_reported_within_seconds(dash_br, redi
     """Issue 13 finding 9: the page said "Runs in the background" for 750 s."""
     port = free_port()
     env = {"REDIS_URL": redis_server.url, "CELERY_CONCURRENCY": "1"}
-    worker = Worker(env, tmp_path / "worker.log")
-    server = None
-    try:
-        worker.wait_ready()
-        server = start_gunicorn(local_command(), {**env, "PORT": str(port), "WEB_CONCURRENCY": "2"},
-                                tmp_path / "gunicorn.log", port)
+    with celery_stack(env, tmp_path, port) as (worker, server):
         d = dash_br.driver
         open_capacity(d, port, HEAVY)
         d.find_element(By.ID, ids.N1_RUN).click()
@@ -452,10 +456,6 @@ def test_a_worker_killed_during_the_job_is_reported_within_seconds(dash_br, redi
 
         WebDriverWait(d, 15).until(lambda _: jobs_health()["workers"] == 0)
         assert jobs_health()["problem"] == "no Celery worker is running"
-    finally:
-        if server is not None:
-            server.stop()
-        worker.stop()
     assert "Traceback" not in server.log.read_text()
 
 
@@ -471,12 +471,7 @@ def test_n1_after_a_redis_restart_and_a_web_worker_restart(dash_br, redis_server
 
     port = free_port()
     env = {"REDIS_URL": redis_server.url, "CELERY_CONCURRENCY": "1"}
-    worker = Worker(env, tmp_path / "worker.log")
-    server = None
-    try:
-        worker.wait_ready()
-        server = start_gunicorn(local_command(), {**env, "PORT": str(port), "WEB_CONCURRENCY": "2"},
-                                tmp_path / "gunicorn.log", port)
+    with celery_stack(env, tmp_path, port) as (worker, server):
         d = dash_br.driver
         open_capacity(d, port)
         run_n1_until_done(d)
@@ -502,8 +497,4 @@ def test_n1_after_a_redis_restart_and_a_web_worker_restart(dash_br, redis_server
         for _ in range(12):
             one_page(f"http://127.0.0.1:{port}", 60, out, store)
         assert [o for o in out if not o["done"]] == [], out
-    finally:
-        if server is not None:
-            server.stop()
-        worker.stop()
     assert "Traceback" not in server.log.read_text()
