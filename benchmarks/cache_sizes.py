@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Issue 13, finding 8 (and 1): what the caches hold, in bytes, and what their bounds allow.
 
-1. The result cache's values: a pickled route table (``services._route_table``, what
+1. The result cache's values: a pickled route table (``routing._route_table``, what
    ``/api/v1/assign`` and the page's panels cache) for 500 ... 50,000 clients (the client cap),
    with the time to compute it, and a pickled ``/api/v1/nearest`` answer.
 2. The in-process result cache (``LRUSimpleCache`` with the app's settings) after 40 distinct
@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from dashboard import services
+from dashboard.services import routing
 from dashboard.app import create_app
 from dashboard.cache import (CACHE_MAX_ENTRY_BYTES, REDIS_BIG_ENTRY_BYTES,
                              SIMPLE_CACHE_MAX_BYTES, LRUSimpleCache, cache_config)
@@ -33,7 +33,7 @@ ENCODINGS = ("zstd", "br", "gzip", "deflate")
 
 def route_tables() -> object:
     catalog = default_catalog()
-    fp = services.catalog_fingerprint(catalog)
+    fp = routing.catalog_fingerprint(catalog)
     serializer = LRUSimpleCache.serializer
     rng = np.random.default_rng(1)
     print("route table (pickled)          clients      bytes   compute ms")
@@ -42,13 +42,13 @@ def route_tables() -> object:
         clients = tuple((float(a), float(b)) for a, b in zip(rng.uniform(-60, 70, n),
                                                              rng.uniform(-180, 180, n)))
         t0 = time.perf_counter()
-        table = services._route_table.uncached(fp, clients, "us-west-1", ())
+        table = routing._route_table.uncached(fp, clients, "us-west-1", ())
         ms = (time.perf_counter() - t0) * 1000
         size = len(serializer.dumps(table))
         flag = (" (> per-entry limit)" if size > CACHE_MAX_ENTRY_BYTES else
                 " (big: short-lived in Redis)" if size > REDIS_BIG_ENTRY_BYTES else "")
         print(f"{'':30s} {n:7d} {size:10,d} {ms:10.0f}{flag}")
-    answer = services.nearest_answer(catalog, 48.8566, 2.3522, "us-west-1", ())
+    answer = routing.nearest_answer(catalog, 48.8566, 2.3522, "us-west-1", ())
     print(f"/api/v1/nearest answer (pickled): {len(serializer.dumps(answer)):,d} bytes")
     return table
 

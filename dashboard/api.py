@@ -26,7 +26,8 @@ from dash import Dash
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from dashboard import __version__, cache, services
+from dashboard import __version__, cache
+from dashboard.services import routing
 from dashboard.catalog import Catalog
 from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCountError,
                                       ClientsError, check_client_count, clean_name, clean_weight,
@@ -274,7 +275,7 @@ def healthz() -> Response:
         "code_version": CODE_VERSION,
         "pid": os.getpid(),
         "catalog": {"pops": len(st.pop_records), "origins": len(st.origin_records),
-                    "fingerprint": services.catalog_fingerprint(st.catalog)},
+                    "fingerprint": routing.catalog_fingerprint(st.catalog)},
         "cache": cache_health,
         "jobs": jobs,
     }, status=200 if ok else 503)
@@ -315,7 +316,7 @@ def origin(origin_id: str) -> Response:
 
 @bp.get("/api/v1/nearest")
 def nearest() -> Response:
-    """Ranked PoPs for one client; see ``services.nearest_answer`` and ``docs/api.md``."""
+    """Ranked PoPs for one client; see ``routing.nearest_answer`` and ``docs/api.md``."""
     _check_params(("lat", "lon", "down", "origin", "k", "model"))
     st = _state()
     lat = _coord_text("lat", _one("lat", required=True) or "", 90.0)
@@ -332,8 +333,8 @@ def nearest() -> Response:
         if not 1 <= k <= n:
             _fail(400, f"k: {k} is outside [1, {n}] (the number of access points)")
     model = _model(_one("model"))
-    answer = services.nearest_answer(st.catalog, services.round_coord(lat),
-                                     services.round_coord(lon), origin_id, down, k, model)
+    answer = routing.nearest_answer(st.catalog, routing.round_coord(lat),
+                                     routing.round_coord(lon), origin_id, down, k, model)
     return _json_response({**answer, **_model_echo(model)},
                           headers={"X-Cache": _cache_status()})
 
@@ -374,7 +375,7 @@ def assign() -> Response:
         down = _down_ids(down_b)
     else:
         down = _down_ids(down_q)
-    table = services.route_table(st.catalog, tuple(zip(lats, lons)), origin_id, down,
+    table = routing.route_table(st.catalog, tuple(zip(lats, lons)), origin_id, down,
                                  model=model)
     return _json_response({**_assign_answer(st, table, names, weights, origin_id, down),
                            **_model_echo(model)}, headers={"X-Cache": _cache_status()})

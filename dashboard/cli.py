@@ -87,7 +87,7 @@ def _json_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_nearest(args: argparse.Namespace) -> int:
-    from dashboard import services
+    from dashboard.services import routing
 
     catalog, settings = _catalog(args)
     down = _down_ids(catalog, args.down)
@@ -95,7 +95,7 @@ def cmd_nearest(args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         raise CliError(f"--k must be >= 1, got {args.k}")
     try:
-        table = services.rank_for_point(catalog, args.lat, args.lon, origin, down)
+        table = routing.rank_for_point(catalog, args.lat, args.lon, origin, down)
     except ValueError as exc:  # the core names what is wrong with the coordinates
         raise CliError(str(exc).replace("client 0: ", "")) from None
     names = dict(zip(catalog.pops["id"], catalog.pops["name"]))
@@ -135,13 +135,13 @@ def cmd_nearest(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Columns of ``assign`` output: the client as read, then ``services.route_table``'s columns.
+#: Columns of ``assign`` output: the client as read, then ``routing.route_table``'s columns.
 def _assign_columns(route_columns: Sequence[str]) -> list[str]:
     return ["name", "lat", "lon", "weight"] + [c for c in route_columns if c not in ("lat", "lon")]
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
-    from dashboard import services
+    from dashboard.services import routing
 
     catalog, settings = _catalog(args)
     down = _down_ids(catalog, args.down)
@@ -162,7 +162,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
     except ClientsError as exc:
         hint = " (raise --max-clients, or split the file)" if "(the limit)" in str(exc) else ""
         raise CliError(f"{source}: {exc}{hint}") from None
-    table = services.route_table(catalog, tuple(zip(clients["lat"], clients["lon"])), origin,
+    table = routing.route_table(catalog, tuple(zip(clients["lat"], clients["lon"])), origin,
                                  down)
     out = table.drop(columns=["lat", "lon"])
     out.insert(0, "name", clients["name"].to_numpy())

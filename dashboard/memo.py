@@ -52,8 +52,8 @@ def _code_version() -> str:
     digest = hashlib.sha256()
     params_file = Path(os.environ.get("ANYCAST_LATENCY_PARAMS")
                        or pkg.parent / "data" / "latency_model.json")
-    files = (sorted((pkg / "domain").glob("*.py"))
-             + [pkg / "services.py", pkg / "catalog.py", pkg / "latency.py", params_file])
+    files = (sorted((pkg / "domain").glob("*.py")) + sorted((pkg / "services").glob("*.py"))
+             + [pkg / "catalog.py", pkg / "latency.py", params_file])
     for path in files:
         if path.is_file():
             digest.update(path.name.encode())

@@ -19,7 +19,7 @@ from dash import Dash, Input, Output, State, ctx, html, no_update, set_props
 from dash.exceptions import PreventUpdate
 
 from dashboard import figures_capacity, ids
-from dashboard import services_capacity as svc
+from dashboard.services import capacity as svc
 from dashboard.callbacks.scenario import (edit, file_stamp, json_number, resolve_origin,
                                          scenario_from_store)
 from dashboard.catalog import Catalog

@@ -5,7 +5,7 @@ Flow of one change (e.g. CDG marked down by a click on its pill or its map marke
 1. the click writes one edit into ``ids.SCENARIO_EDIT``; the scenario callback applies it;
 2. the results callback (:mod:`dashboard.callbacks.results`) calls :func:`plan_view` with the
    new scenario and the routing state of the previous one (``ids.FAILOVER_PREV``). Both routing
-   tables come from the memoized ``services.route_table``; the domain computes the transition and
+   tables come from the memoized ``routing.route_table``; the domain computes the transition and
    the plan of the moving paths (:func:`dashboard.domain.failover.animation_plan`: end points and
    24 eased fractions, ~70 bytes per moving client);
 3. the map figure is sent in the animation's *start* state: the moving clients' paths are left
@@ -35,7 +35,8 @@ import pandas as pd
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures, ids, services
+from dashboard import figures, ids
+from dashboard.services import routing
 from dashboard.callbacks.scenario import edit, resolve_origin, scenario_from_store
 from dashboard.catalog import AREAS, Catalog
 from dashboard.domain.failover import (DEFAULT_FRAMES, Transition, animation_plan, plan_frame,
@@ -71,7 +72,7 @@ def routing_state(scenario: Scenario, origin_id: str) -> dict:
 def state_routes(state: dict, scenario: Scenario, catalog: Catalog) -> pd.DataFrame:
     """Routing table of ``scenario``'s clients (own, then its client set's) under a routing
     ``state``, with the scenario's latency model (before and after use the same parameters)."""
-    routes = services.scenario_route_table(
+    routes = routing.scenario_route_table(
         catalog, tuple((c.lat, c.lon) for c in scenario.clients), scenario.client_set,
         state["origin"], frozenset(d for d in state["down"] if d in catalog.pop_ids),
         tuple((r, tuple(p)) for r, p in state["mappings"]), frozenset(state["endpoints_down"]),
@@ -482,7 +483,7 @@ def whatif_rows(current: dict | None, catalog: Catalog, settings: Settings) -> l
     lines = []
     for region in sorted(set(scenario.endpoints_down) & set(dict(scenario.mappings))):
         # the other remap: send the down endpoint's access points to the Default endpoint
-        r = services.route_table(catalog, coords, default, frozenset(scenario.down),
+        r = routing.route_table(catalog, coords, default, frozenset(scenario.down),
                                  tuple(m for m in scenario.mappings if m[0] != region),
                                  scenario.endpoints_down - {region}, scenario.model)
         lines.append(_whatif_line(f"{region}'s PoPs → default", r, weights,
@@ -490,7 +491,7 @@ def whatif_rows(current: dict | None, catalog: Catalog, settings: Settings) -> l
     for region in catalog.origin_ids:
         try:
             s = scenario.make_default(region, default)
-            r = services.route_table(catalog, coords, region, frozenset(s.down), s.mappings,
+            r = routing.route_table(catalog, coords, region, frozenset(s.down), s.mappings,
                                      s.endpoints_down, s.model)
         except (KeyError, ValueError):
             continue

@@ -14,7 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, Patch, State, html
 
-from dashboard import figures, ids, services
+from dashboard import figures, ids
+from dashboard.services import routing
 from dashboard.callbacks import failover
 from dashboard.callbacks.scenario import (client_label, json_number, resolve_origin,
                                          scenario_from_store)
@@ -158,7 +159,7 @@ def scenario_routes(scenario: Scenario, catalog: Catalog, origin_id: str
     clients first, then those of its client set (cached ranking: a what-if is cheap)."""
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
     cset = client_set_for(scenario)
-    routes = services.scenario_route_table(
+    routes = routing.scenario_route_table(
         catalog, tuple((c.lat, c.lon) for c in scenario.clients),
         cset.key if cset is not None else None, origin_id, down, scenario.mappings,
         scenario.endpoints_down, scenario.model)

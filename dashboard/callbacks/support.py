@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 from dash import ALL, Dash, Input, Output, State, ctx, dash_table, dcc, html, no_update
 
-from dashboard import figures, figures_capacity, ids, services
-from dashboard import services_capacity as svc
+from dashboard import figures, figures_capacity, ids
+from dashboard.services import routing
+from dashboard.services import capacity as svc
+from dashboard.services import support as support_svc
 from dashboard.callbacks.scenario import (edit, file_stamp, json_number, resolve_origin,
                                          scenario_from_store)
 from dashboard.catalog import Catalog
@@ -120,7 +122,7 @@ def explain_body(current: dict | None, index: Any, catalog: Catalog,
         return [html.P("Pick a client above, click a client (◆) on the map, or click a row of "
                        "the assignment table.", className="hint")]
     origin_id = resolve_origin(s, catalog, settings)
-    ce = svc.explain_client(catalog, s, index, origin_id)
+    ce = support_svc.explain_client(catalog, s, index, origin_id)
     ex = ce.explanation
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
     cities = dict(zip(catalog.pop_ids, catalog.pops["city"]))
@@ -221,7 +223,7 @@ def assignment_frame(current: dict | None, catalog: Catalog, settings: Settings)
     origin_id = resolve_origin(s, catalog, settings)
     s, _ = s.sanitized(origin_id)  # the endpoint set the map and the table route with
     down = frozenset(d for d in s.down if d in catalog.pop_ids)
-    routes = services.route_table(catalog, tuple((c.lat, c.lon) for c in s.clients), origin_id,
+    routes = routing.route_table(catalog, tuple((c.lat, c.lon) for c in s.clients), origin_id,
                                   down, s.mappings, s.endpoints_down, model=s.model)
     observed = dict(s.observed)
     df = pd.DataFrame({

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from dashboard import services
+from dashboard.services import routing
 from dashboard.domain import paths
 from dashboard.latency import default_params
 
@@ -82,14 +82,14 @@ def test_nearest_shape_and_numbers_match_the_service(client, catalog):
     assert len(body["ranked"]) == len(catalog.pops)
     for row in body["ranked"]:
         assert set(row) == RANK_KEYS
-    ranked = services.rank_for_point(catalog, 48.137, 11.575, "eu-central-1")
+    ranked = routing.rank_for_point(catalog, 48.137, 11.575, "eu-central-1")
     assert [r["id"] for r in body["ranked"]] == ranked["pop_id"].tolist()
     for col in ("distance_km", "internet_ms", "backbone_ms", "anycast_ms"):
         np.testing.assert_allclose([r[col] for r in body["ranked"]], ranked[col], atol=0.05)
     assert body["pop"] == body["ranked"][0] and body["pop"]["id"] == "FRA"
     assert body["runner_up"] == body["ranked"][1]
     # Direct leg and saving equal the route table's (the dashboard's table uses it).
-    table = services.route_table(catalog, ((48.137, 11.575),), "eu-central-1")
+    table = routing.route_table(catalog, ((48.137, 11.575),), "eu-central-1")
     assert body["direct"]["distance_km"] == pytest.approx(table["direct_km"][0], abs=0.05)
     assert body["direct"]["rtt_ms"] == pytest.approx(table["direct_ms"][0], abs=0.05)
     assert body["saving_ms"] == pytest.approx(table["saving_ms"][0], abs=0.1)
@@ -437,7 +437,7 @@ def test_healthz_reports_catalog_and_cache(client, catalog):
     assert body["status"] == "ok"
     assert body["catalog"]["pops"] == len(catalog.pops)
     assert body["catalog"]["origins"] == len(catalog.origins)
-    assert body["catalog"]["fingerprint"] == services.catalog_fingerprint(catalog)
+    assert body["catalog"]["fingerprint"] == routing.catalog_fingerprint(catalog)
     assert body["cache"]["backend"] == "simple" and body["cache"]["reachable"] is True
     assert {"hits", "misses", "errors"} <= set(body["cache"])
 

@@ -8,7 +8,8 @@ import sys
 import pandas as pd
 import pytest
 
-from dashboard import memo, services
+from dashboard import memo
+from dashboard.services import routing
 from dashboard.app import create_app
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.settings import DATA_DIR, Settings
@@ -39,39 +40,39 @@ def test_non_primitive_arguments_are_refused(bad):
 
 def test_services_work_without_an_app_and_do_not_cache(catalog, monkeypatch):
     calls = []
-    original = services.paths.rank_pops
+    original = routing.paths.rank_pops
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(services.paths, "rank_pops", counting)
-    services.rank_for_point(catalog, 10.0, 20.0, "eu-central-1")
-    services.rank_for_point(catalog, 10.0, 20.0, "eu-central-1")
+    monkeypatch.setattr(routing.paths, "rank_pops", counting)
+    routing.rank_for_point(catalog, 10.0, 20.0, "eu-central-1")
+    routing.rank_for_point(catalog, 10.0, 20.0, "eu-central-1")
     assert len(calls) == 2
 
 
 def test_services_cache_inside_an_app_and_return_independent_copies(catalog):
     app = create_app(Settings(), catalog)
     with app.server.app_context():
-        first = services.rank_for_point(catalog, 10.0, 20.0, "eu-central-1", frozenset({"FRA"}))
+        first = routing.rank_for_point(catalog, 10.0, 20.0, "eu-central-1", frozenset({"FRA"}))
         first.loc[0, "pop_id"] = "MUTATED"
-        second = services.rank_for_point(catalog, 10.0, 20.0, "eu-central-1",
+        second = routing.rank_for_point(catalog, 10.0, 20.0, "eu-central-1",
                                          frozenset({"FRA"}))
         stats = app.server.extensions[memo.STATS_EXT]
         assert (stats.hits, stats.misses) == (1, 1)
     assert second.loc[0, "pop_id"] != "MUTATED"
     pd.testing.assert_frame_equal(
-        second, services.rank_for_point(catalog, 10.0, 20.0, "eu-central-1", frozenset({"FRA"})))
+        second, routing.rank_for_point(catalog, 10.0, 20.0, "eu-central-1", frozenset({"FRA"})))
 
 
 def test_route_table_memoized_equals_uncached(catalog):
     clients = tuple((float(la), float(lo)) for la, lo in [(50, 8), (1.3, 103.8), (-33.9, 151.2)])
     app = create_app(Settings(), catalog)
     with app.server.app_context():
-        cached = [services.route_table(catalog, clients, "us-east-1", frozenset({"SIN"}))
+        cached = [routing.route_table(catalog, clients, "us-east-1", frozenset({"SIN"}))
                   for _ in range(2)]
-    plain = services.route_table(catalog, clients, "us-east-1", frozenset({"SIN"}))
+    plain = routing.route_table(catalog, clients, "us-east-1", frozenset({"SIN"}))
     pd.testing.assert_frame_equal(cached[0], plain)
     pd.testing.assert_frame_equal(cached[1], plain)
     assert app.server.extensions[memo.STATS_EXT].hits == 1
@@ -80,16 +81,16 @@ def test_route_table_memoized_equals_uncached(catalog):
 def test_catalog_fingerprint_follows_contents_not_identity(catalog, tmp_path):
     again = load_catalog(DATA_DIR / "pops.csv", DATA_DIR / "origins.csv")
     assert again is not catalog
-    assert services.catalog_fingerprint(again) == services.catalog_fingerprint(catalog)
+    assert routing.catalog_fingerprint(again) == routing.catalog_fingerprint(catalog)
     pops = catalog.pops.copy()
     pops.loc[pops["id"] == "FRA", "lat"] = 50.2
     moved = Catalog(pops=pops, origins=catalog.origins)
-    assert services.catalog_fingerprint(moved) != services.catalog_fingerprint(catalog)
+    assert routing.catalog_fingerprint(moved) != routing.catalog_fingerprint(catalog)
     # ... so an app with a moved PoP never gets the other catalog's cached answers.
     app = create_app(Settings(), catalog)
     with app.server.app_context():
-        a = services.rank_for_point(catalog, 50.0, 8.0, "eu-central-1")
-        b = services.rank_for_point(moved, 50.0, 8.0, "eu-central-1")
+        a = routing.rank_for_point(catalog, 50.0, 8.0, "eu-central-1")
+        b = routing.rank_for_point(moved, 50.0, 8.0, "eu-central-1")
     assert a.loc[a["pop_id"] == "FRA", "distance_km"].item() != \
         b.loc[b["pop_id"] == "FRA", "distance_km"].item()
 

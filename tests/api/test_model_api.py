@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import latency, services
+from dashboard import latency
+from dashboard.services import routing
 
 FITTED = latency.fitted_values()
 
@@ -25,7 +26,7 @@ def test_nearest_accepts_model_and_echoes_it(client, catalog):
     body = resp.get_json()
     assert body["model"] == {"backbone_overhead_ms": 4.0, "pop_overhead_ms": 6.0}
     assert "model" not in base
-    want = services.nearest_answer(catalog, 40.71, -74.0, "eu-central-1",
+    want = routing.nearest_answer(catalog, 40.71, -74.0, "eu-central-1",
                                    model=(("backbone_overhead_ms", 4.0), ("pop_overhead_ms", 6.0)))
     assert body["pop"] == want["pop"] and body["direct"] == want["direct"]
     shift = (6.0 - FITTED["pop_overhead_ms"]) + (4.0 - FITTED["backbone_overhead_ms"])
@@ -47,7 +48,7 @@ def test_assign_accepts_model_in_the_query_or_the_body(client, catalog, how):
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert body["model"] == {"inflation_scale": 1.3}
-    want = services.route_table(catalog, ((48.86, 2.35), (35.68, 139.69)), "eu-central-1",
+    want = routing.route_table(catalog, ((48.86, 2.35), (35.68, 139.69)), "eu-central-1",
                                 model=(("inflation_scale", 1.3),))
     got = [r["anycast_ms"] for r in body["assignments"]]
     assert got == [round(v, 1) for v in want["anycast_ms"]]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard import services
+from dashboard.services import routing
 from dashboard.catalog import default_catalog
 from dashboard.domain import paths
 from dashboard.latency import default_params
@@ -23,7 +23,7 @@ ORIGINS = CATALOG.origin_ids
        origin=st.sampled_from(ORIGINS),
        down=st.frozensets(st.sampled_from(CATALOG.pop_ids), max_size=19))
 def test_nearest_answer_equals_rank_pops_and_client_paths(lat, lon, origin, down):
-    answer = services.nearest_answer(CATALOG, lat, lon, origin, down)
+    answer = routing.nearest_answer(CATALOG, lat, lon, origin, down)
     o = CATALOG.origin(origin)
     mask = CATALOG.pop_mask(sorted(down))
     ranked = paths.rank_pops(lat, lon, CATALOG.pop_ids, CATALOG.pop_lats, CATALOG.pop_lons,

@@ -11,7 +11,8 @@ import pytest
 from dash import no_update
 
 from dashboard import figures, figures_capacity, ids
-from dashboard import services_capacity as svc
+from dashboard.services import capacity as svc
+from dashboard.services import support as support_svc
 from dashboard.callbacks import capacity as cap_cb
 from dashboard.callbacks import scenario as sc
 from dashboard.callbacks import support as sup
@@ -150,7 +151,7 @@ def test_rtt_matrix_matches_the_path_model(catalog):
 def test_n1_follows_the_endpoint_mappings_like_the_map(catalog):
     """With Normal endpoints, each PoP's backbone leg goes to its own endpoint's region: the
     N-1 'before' median equals the weighted median of the routing table's anycast RTTs."""
-    from dashboard import services
+    from dashboard.services import routing
     from dashboard.domain.capacity import weighted_quantile
 
     s = Scenario(clients=tuple(Client(lat, lon, n, 1.0) for lat, lon, n in (
@@ -158,7 +159,7 @@ def test_n1_follows_the_endpoint_mappings_like_the_map(catalog):
         (40.71, -74.0, "New York"))), origin="eu-central-1",
         mappings=(("ap-southeast-1", ("NRT", "SIN")),))
     table = svc.n_minus_one_analysis(catalog, s, "eu-central-1")
-    routes = services.route_table(catalog, tuple((c.lat, c.lon) for c in s.clients),
+    routes = routing.route_table(catalog, tuple((c.lat, c.lon) for c in s.clients),
                                   "eu-central-1", frozenset(), s.mappings)
     assert set(routes["origin_id"]) == {"ap-southeast-1", "eu-central-1"}
     want = weighted_quantile(routes["anycast_ms"].to_numpy(float), np.ones(4), 0.5)
@@ -267,9 +268,9 @@ def test_explain_and_csv_follow_endpoint_mappings_and_outages(catalog):
     assert list(csv["origin_id"]) == ["us-east-1", ""] and list(csv["served"]) == [True, False]
     assert csv["anycast_ms"][0] == pytest.approx(rows[0]["anycast_ms"], abs=0.05)
     assert np.isnan(csv["anycast_ms"][1]) and rows[1]["origin"] == "unserved (endpoint down)"
-    ny = svc.explain_client(catalog, s, 0, "eu-central-1").ranking.set_index("pop_id")
+    ny = support_svc.explain_client(catalog, s, 0, "eu-central-1").ranking.set_index("pop_id")
     assert ny.loc["IAD", "anycast_ms"] == pytest.approx(rows[0]["anycast_ms"], abs=0.05)
-    sg = svc.explain_client(catalog, s, 1, "eu-central-1").ranking.set_index("pop_id")
+    sg = support_svc.explain_client(catalog, s, 1, "eu-central-1").ranking.set_index("pop_id")
     assert np.isnan(sg.loc["SIN", "anycast_ms"])
 
 

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 from dash import html, no_update
 
-from dashboard import ids, latency, services
-from dashboard import services_capacity as svc
+from dashboard import ids, latency
+from dashboard.services import routing
+from dashboard.services import capacity as svc
+from dashboard.services import support as support_svc
 from dashboard.callbacks import capacity, model, results
 from dashboard.callbacks.scenario import apply_edit, edit, scenario_event
 from dashboard.domain.scenario import Client, Scenario
@@ -167,8 +169,8 @@ def _check_overhead_shift(before, after):
 
 def test_overhead_raises_every_routed_clients_rtts_by_the_formulas_amount(catalog):
     m = (("overhead_ms", NEW_OVERHEAD),)
-    before = services.route_table(catalog, CITIES, "eu-central-1")
-    after = services.route_table(catalog, CITIES, "eu-central-1", model=m)
+    before = routing.route_table(catalog, CITIES, "eu-central-1")
+    after = routing.route_table(catalog, CITIES, "eu-central-1", model=m)
     _check_overhead_shift(before, after)
     free, _ = _expected_shift(before["anycast_ms"].to_numpy() - before["backbone_ms"].to_numpy(),
                               before["pop_km"].to_numpy(float), X)
@@ -178,37 +180,37 @@ def test_overhead_raises_every_routed_clients_rtts_by_the_formulas_amount(catalo
 
 def test_client_set_path_uses_the_overrides_too(catalog):
     m = (("overhead_ms", NEW_OVERHEAD),)
-    before = services.demand_route_table(catalog, "cities25k", "eu-central-1")
-    after = services.demand_route_table(catalog, "cities25k", "eu-central-1", model=m)
+    before = routing.demand_route_table(catalog, "cities25k", "eu-central-1")
+    after = routing.demand_route_table(catalog, "cities25k", "eu-central-1", model=m)
     _check_overhead_shift(before, after)
 
 
 def test_client_set_under_a_locate_override_matches_the_coordinate_path(catalog):
     m = (("interp_range_km", 50.0), ("pop_overhead_ms", 3.0))
-    fast = services.demand_route_table(catalog, "cities25k", "us-east-1", frozenset({"FRA"}),
+    fast = routing.demand_route_table(catalog, "cities25k", "us-east-1", frozenset({"FRA"}),
                                        model=m).iloc[:400]
     coords = tuple(zip(fast["lat"], fast["lon"]))
-    slow = services.route_table(catalog, coords, "us-east-1", frozenset({"FRA"}), model=m)
+    slow = routing.route_table(catalog, coords, "us-east-1", frozenset({"FRA"}), model=m)
     for col in ("internet_ms", "backbone_ms", "anycast_ms", "direct_ms"):
         np.testing.assert_allclose(fast[col].to_numpy(float), slow[col].to_numpy(float),
                                    rtol=1e-12, atol=1e-9)
-    default = services.demand_route_table(catalog, "cities25k", "us-east-1",
+    default = routing.demand_route_table(catalog, "cities25k", "us-east-1",
                                           frozenset({"FRA"})).iloc[:400]
     assert not np.allclose(default["internet_ms"], fast["internet_ms"])
 
 
 def test_no_overrides_make_exactly_the_calls_and_keys_of_before(catalog, monkeypatch):
     calls = []
-    real = services._route_table
+    real = routing._route_table
 
     def spy(*args):
         calls.append(args)
         return real(*args)
 
-    monkeypatch.setattr(services, "_route_table", spy)
-    services.route_table(catalog, CITIES[:2], "eu-central-1")
-    services.route_table(catalog, CITIES[:2], "eu-central-1", model=())
-    services.route_table(catalog, CITIES[:2], "eu-central-1", model=(("overhead_ms", 5.0),))
+    monkeypatch.setattr(routing, "_route_table", spy)
+    routing.route_table(catalog, CITIES[:2], "eu-central-1")
+    routing.route_table(catalog, CITIES[:2], "eu-central-1", model=())
+    routing.route_table(catalog, CITIES[:2], "eu-central-1", model=(("overhead_ms", 5.0),))
     assert len(calls[0]) == len(calls[1]) == 6 and calls[0] == calls[1]
     assert len(calls[2]) == 7 and calls[2][-1] == (("overhead_ms", 5.0),)
     from dashboard.memo import make_key
@@ -228,11 +230,11 @@ def test_results_explain_failover_and_n1_follow_the_scenario_model(catalog):
     from dashboard.callbacks import failover
     state = failover.routing_state(s1, "eu-central-1")
     before = failover.state_routes(failover.healthy_state(state), s1, catalog)
-    healthy = services.route_table(catalog, CITIES[:6], "eu-central-1", model=s1.model)
+    healthy = routing.route_table(catalog, CITIES[:6], "eu-central-1", model=s1.model)
     np.testing.assert_allclose(before["anycast_ms"], healthy["anycast_ms"])
     # explain panel
-    e0 = svc.explain_client(catalog, s0, 0, "eu-central-1").ranking
-    e1 = svc.explain_client(catalog, s1, 0, "eu-central-1").ranking
+    e0 = support_svc.explain_client(catalog, s0, 0, "eu-central-1").ranking
+    e1 = support_svc.explain_client(catalog, s1, 0, "eu-central-1").ranking
     assert (e1["internet_ms"].to_numpy() >= e0["internet_ms"].to_numpy() - 1e-9).all()
     assert (e1["internet_ms"].to_numpy() > e0["internet_ms"].to_numpy()).any()
     # N-1 RTTs and its staleness key
@@ -246,10 +248,10 @@ def test_results_explain_failover_and_n1_follow_the_scenario_model(catalog):
 
 def test_nearest_answer_under_overrides_matches_rank_pops(catalog):
     m = (("fibre_km_per_ms", 150.0), ("backbone_overhead_ms", 10.0))
-    a = services.nearest_answer(catalog, 48.85, 2.35, "us-east-1", model=m)
-    r = services.rank_for_point(catalog, 48.85, 2.35, "us-east-1", model=m)
+    a = routing.nearest_answer(catalog, 48.85, 2.35, "us-east-1", model=m)
+    r = routing.rank_for_point(catalog, 48.85, 2.35, "us-east-1", model=m)
     assert [row["id"] for row in a["ranked"]] == list(r["pop_id"])
     np.testing.assert_allclose([row["anycast_ms"] for row in a["ranked"]],
                                r["anycast_ms"].round(1), atol=0.051)
-    d = services.nearest_answer(catalog, 48.85, 2.35, "us-east-1")
+    d = routing.nearest_answer(catalog, 48.85, 2.35, "us-east-1")
     assert a["pop"]["backbone_ms"] > d["pop"]["backbone_ms"]

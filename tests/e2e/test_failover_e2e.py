@@ -12,7 +12,8 @@ from flask import request
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard import figures, ids, services
+from dashboard import figures, ids
+from dashboard.services import routing
 from dashboard.app import create_app
 from dashboard.catalog import default_catalog
 from dashboard.domain.failover import plan_frame
@@ -104,7 +105,7 @@ def test_pop_down_animates_in_the_browser_and_back_by_marker_click(dash_duo):
     posts = start(dash_duo)
     catalog = default_catalog()
     pops = catalog.pops.set_index("id")
-    expected = services.route_table(catalog, tuple((a, o) for a, o, _ in CLIENTS),
+    expected = routing.route_table(catalog, tuple((a, o) for a, o, _ in CLIENTS),
                                     "eu-central-1", frozenset({"CDG"}))["pop_id"].tolist()
     movers = [i for i, (_, _, n) in enumerate(CLIENTS) if n in ("Lyon", "Brussels", "Nantes",
                                                                 "Lille")]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard import figures, services
+from dashboard import figures
+from dashboard.services import routing
 from dashboard.catalog import AREAS
 from dashboard.domain.geodesy import geodesic_km
 
@@ -47,7 +48,7 @@ def test_base_map_has_every_layer_in_fixed_order(catalog):
 
 def test_paths_one_trace_per_leg_with_nan_separated_geodesics(catalog):
     clients = (PARIS, AUCKLAND, TOKYO)
-    routes = services.route_table(catalog, clients, "eu-central-1")
+    routes = routing.route_table(catalog, clients, "eu-central-1")
     fig = figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes,
                              ["Paris", "Auckland", "Tokyo"])
     assert tuple(t.name for t in fig.data) == figures.MAP_TRACES
@@ -90,7 +91,7 @@ def test_geodesic_polyline_waypoints_lie_on_the_geodesic():
 
 
 def test_down_pops_are_grey_crossed_and_unused(catalog):
-    routes = services.route_table(catalog, (PARIS,), "eu-central-1", frozenset({"CDG"}))
+    routes = routing.route_table(catalog, (PARIS,), "eu-central-1", frozenset({"CDG"}))
     fig = figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes, ["Paris"],
                              down={"CDG"})
     dn = trace(fig, figures.POPS_DOWN)
@@ -100,7 +101,7 @@ def test_down_pops_are_grey_crossed_and_unused(catalog):
 
 
 def test_all_down_clients_show_as_unrouted(catalog):
-    routes = services.route_table(catalog, (PARIS, TOKYO), "eu-central-1",
+    routes = routing.route_table(catalog, (PARIS, TOKYO), "eu-central-1",
                                   frozenset(catalog.pop_ids))
     fig = figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes, ["a", "b"],
                              down=catalog.pop_ids)

@@ -1,5 +1,5 @@
-"""Capacity planning and support services: bind the catalog, the gazetteer and the latency model to
-the pure cores (:mod:`dashboard.domain.capacity`, :mod:`dashboard.domain.explain`).
+"""Capacity planning services: bind the catalog, the gazetteer and the latency model to
+the pure cores (:mod:`dashboard.domain.capacity`).
 
 Units in everything returned here: demand, load and capacity in **Gbps**; RTT in ms; distances in
 WGS84 geodesic km. Demand comes from one of two sources (``Scenario.demand_source``):
@@ -36,7 +36,6 @@ import pandas as pd
 from dashboard.catalog import Catalog
 from dashboard.domain import capacity as cap_core
 from dashboard.domain import latency as lat_core
-from dashboard.domain.explain import Explanation, explain
 from dashboard.domain.routing import NO_ROUTE, assign
 from dashboard.domain.scenario import (
     DEFAULT_CAPACITY_GBPS,
@@ -44,7 +43,7 @@ from dashboard.domain.scenario import (
     Client,
     Scenario,
 )
-from dashboard.services import catalog_fingerprint, pop_origin_arrays, rank_for_point
+from dashboard.services.routing import catalog_fingerprint, pop_origin_arrays
 
 #: Catchment grid step, degrees (90 x 180 cells; one marker trace of 16 200 points).
 CATCHMENT_STEP_DEG = 2.0
@@ -347,34 +346,3 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
     table.insert(1, "name", [names[p] for p in table["pop_id"]])
     return table
-
-
-# -- support ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ClientExplanation:
-    """The explain panel's data for one client."""
-
-    index: int
-    label: str
-    ranking: pd.DataFrame
-    explanation: Explanation
-
-
-def explain_client(catalog: Catalog, scenario: Scenario, index: int,
-                   origin_id: str) -> ClientExplanation:
-    """Every PoP ranked for client ``index`` (distance, both RTT legs, state) and why the
-    chosen one won, with the recorded observed PoP's detour. ``IndexError`` for a bad index."""
-    if not 0 <= index < len(scenario.clients):
-        raise IndexError(f"client #{index + 1} does not exist ({len(scenario.clients)} clients)")
-    scenario, _ = scenario.sanitized(origin_id)  # the endpoint set the map routes with
-    c = scenario.clients[index]
-    down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
-    ranking = rank_for_point(catalog, c.lat, c.lon, origin_id, down, scenario.model,
-                             scenario.mappings, scenario.endpoints_down)
-    names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
-    observed = scenario.observed_for(index)
-    if observed not in catalog.pop_ids:
-        observed = None
-    return ClientExplanation(index, client_label(c), ranking,
-                             explain(ranking, observed, names))
