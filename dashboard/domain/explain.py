@@ -29,6 +29,9 @@ class Explanation:
     detour_km: float = float("nan")
     detour_ms: float = float("nan")
     sentences: tuple[str, ...] = field(default_factory=tuple)
+    #: The sentences about the choice itself: ``sentences`` without the observed entry point's
+    #: line and the BGP note (the support panel shows those apart).
+    facts: tuple[str, ...] = field(default_factory=tuple)
 
 
 def explain(ranking: pd.DataFrame, observed: str | None = None,
@@ -49,7 +52,8 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
     if up.empty:
         sentences.append("Every access point is down: this client has no route to the Anycast EIP.")
         return Explanation(None, float("nan"), None, float("nan"), float("nan"),
-                           tuple(down_rows["pop_id"]), observed, sentences=tuple(sentences))
+                           tuple(down_rows["pop_id"]), observed, sentences=tuple(sentences),
+                           facts=tuple(sentences))
     first = up.iloc[0]
     chosen, chosen_km = str(first["pop_id"]), float(first["distance_km"])
     nearer_down = tuple(down_rows[down_rows["distance_km"] < chosen_km]["pop_id"])
@@ -69,6 +73,7 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
         closeness = ("a near tie: small routing differences can flip it"
                      if margin_km < 100 or margin_pct < 10 else "a clear margin")
         sentences.append(f"Runner-up: {label(runner)}, {margin_km:,.0f} km farther ({closeness}).")
+    facts = tuple(sentences)
     detour_km = detour_ms = float("nan")
     if observed is not None and observed != chosen:
         obs = ranking[ranking["pop_id"] == observed].iloc[0]
@@ -81,4 +86,4 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
         sentences.append(f"The observed entry point {label(observed)} matches the model.")
     sentences.append(BGP_NOTE)
     return Explanation(chosen, chosen_km, runner, margin_km, margin_pct, nearer_down, observed,
-                       detour_km, detour_ms, tuple(sentences))
+                       detour_km, detour_ms, tuple(sentences), facts)

@@ -153,6 +153,14 @@ class Client:
         return cls(lat=d["lat"], lon=d["lon"], name=name or "",
                    weight=1.0 if weight is None else weight)
 
+    @property
+    def label(self) -> str:
+        """The display name: the name, else the coordinates ("48.86°N 2.35°E", 2 decimals)."""
+        if self.name:
+            return self.name
+        return (f"{abs(self.lat):.2f}°{'N' if self.lat >= 0 else 'S'} "
+                f"{abs(self.lon):.2f}°{'E' if self.lon >= 0 else 'W'}")
+
 
 @dataclass(frozen=True)
 class Scenario:

@@ -25,10 +25,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import math
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable
+from datetime import datetime, timezone
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -40,10 +44,12 @@ from dashboard.domain.routing import NO_ROUTE, assign
 from dashboard.domain.scenario import (
     DEFAULT_CAPACITY_GBPS,
     DEFAULT_POPULATION_GBPS,
-    Client,
+    DEMAND_SOURCES,
     Scenario,
 )
+from dashboard.services.text import Kpi, json_number
 from dashboard.services.routing import catalog_fingerprint, pop_origin_arrays
+from dashboard.services.scenario import Loaded
 
 #: Catchment grid step, degrees (90 x 180 cells; one marker trace of 16 200 points).
 CATCHMENT_STEP_DEG = 2.0
@@ -52,14 +58,6 @@ MAX_DEMAND_MARKERS = 1500
 DEMAND_CELL_DEG = 2.0
 
 ProgressFn = Callable[[float, str], None]
-
-
-def client_label(c: Client) -> str:
-    """A client's display name: its name, else its coordinates (as the map tab labels it)."""
-    if c.name:
-        return c.name
-    return (f"{abs(c.lat):.2f}°{'N' if c.lat >= 0 else 'S'} "
-            f"{abs(c.lon):.2f}°{'E' if c.lon >= 0 else 'W'}")
 
 
 @dataclass(frozen=True)
@@ -117,7 +115,7 @@ def scenario_demand(scenario: Scenario) -> Demand:
     return Demand(np.array([c.lat for c in cs], dtype=float),
                   np.array([c.lon for c in cs], dtype=float),
                   np.array([c.weight for c in cs], dtype=float) * mbps_per_unit / 1000.0,
-                  tuple(client_label(c) for c in cs), "clients",
+                  tuple(c.label for c in cs), "clients",
                   f"{len(cs):,} scenario clients, weight × {mbps_per_unit:g} Mbps")
 
 
@@ -346,3 +344,216 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
     table.insert(1, "name", [names[p] for p in table["pop_id"]])
     return table
+
+
+# -- the capacity tab as one view-model -----------------------------------------------------------
+
+def gbps_text(v: float) -> str:
+    """``"1.25 Gbps"`` (two decimals below 100 Gbps, none above)."""
+    return f"{v:,.2f} Gbps" if v < 100 else f"{v:,.0f} Gbps"
+
+
+@dataclass(frozen=True)
+class CapacityPage:
+    """The capacity tab: key numbers (empty: no demand yet), the utilisation table's rows, and
+    the data the capacity map and load chart draw (``view``; ``markers``: demand points or grid
+    cells; ``catchments``: idealised catchment cells, or None when not asked for)."""
+
+    kpis: tuple[Kpi, ...]
+    rows: list[dict]
+    view: CapacityView
+    markers: pd.DataFrame
+    catchments: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+
+
+def capacity_kpis(view: CapacityView) -> tuple[Kpi, ...]:
+    """The capacity tab's key numbers (() when there is no demand)."""
+    t = view.totals
+    if not t["points"]:
+        return ()
+    over = t["over_capacity"]
+    return (
+        Kpi("demand", gbps_text(t["demand_gbps"]), view.demand.note),
+        Kpi("capacity (healthy PoPs)", gbps_text(t["capacity_gbps"])),
+        Kpi("served", gbps_text(t["served_gbps"]), "after spill-over"),
+        Kpi("spilled over", gbps_text(t["spilled_gbps"]),
+            "demand served by another than its nearest healthy access point",
+            "warn" if t["spilled_gbps"] > 1e-9 else ""),
+        Kpi("unserved", gbps_text(t["unserved_gbps"]), "every access point is full or down",
+            "bad" if t["unserved_gbps"] > 1e-9 else ""),
+        Kpi("over capacity", f"{len(over)}", ", ".join(over) or "none", "bad" if over else ""),
+    )
+
+
+def capacity_rows(table: pd.DataFrame) -> list[dict]:
+    """Rows of the utilisation table (``id`` = PoP id; Gbps, utilisation in %)."""
+    rows = []
+    for r in table.itertuples(index=False):
+        rows.append({
+            "id": r.pop_id, "pop_id": r.pop_id + ("" if r.up else " (down)"), "city": r.city,
+            "up": bool(r.up), "capacity_gbps": json_number(r.capacity_gbps, 6),
+            "capacity_source": r.capacity_source, "clients": int(r.clients),
+            "nominal_gbps": json_number(r.nominal_gbps, 6),
+            "served_gbps": json_number(r.served_gbps, 6),
+            "utilisation_pct": json_number(100 * r.utilisation, 1),
+            "spilled_out_gbps": json_number(max(r.spilled_out_gbps, 0.0), 6),
+            "spilled_in_gbps": json_number(max(r.spilled_in_gbps, 0.0), 6),
+        })
+    return rows
+
+
+def capacity_page(loaded: Loaded, catalog: Catalog, show_catchments: bool) -> CapacityPage:
+    """The capacity tab of ``loaded``."""
+    view = capacity_view(catalog, loaded.scenario)
+    catch = catchments(catalog, loaded.down) if show_catchments else None
+    return CapacityPage(capacity_kpis(view), capacity_rows(view.table), view,
+                        demand_markers(view.demand, view.spill.served_at), catch)
+
+
+def control_values(scenario: Scenario) -> tuple[str, float, float]:
+    """(demand source, scale, default capacity in Gbps) the capacity controls show."""
+    scale = scenario.demand_scale if scenario.demand_scale is not None else (
+        DEFAULT_POPULATION_GBPS if scenario.demand_source == "population" else 1.0)
+    default = (scenario.default_capacity_gbps if scenario.default_capacity_gbps is not None
+               else DEFAULT_CAPACITY_GBPS)
+    return scenario.demand_source, scale, default
+
+
+def controls_stale(scenario: Scenario, source: Any, scale: Any, default: Any) -> bool:
+    """Whether the controls on the page show other values than the scenario's (rebuild them
+    then; otherwise leave them, so typing is never interrupted by its own edit's round trip)."""
+    want_source, want_scale, want_default = control_values(scenario)
+    return not (source == want_source and json_number(scale, 6) == json_number(want_scale, 6)
+                and json_number(default, 6) == json_number(want_default, 6))
+
+
+def _error(text: str) -> dict:
+    return {"op": "notice", "notices": [{"level": "error", "text": text}]}
+
+
+def control_edit(changed: Any, source: Any, scale: Any, default: Any, scenario: Scenario
+                 ) -> dict | None:
+    """The edit for a changed capacity control (``changed``: "source", "scale" or "default"),
+    or None when the scenario already says so."""
+    if changed == "source" and source in DEMAND_SOURCES and source != scenario.demand_source:
+        # A new source starts from its own default scale (Gbps total vs Mbps per unit).
+        return {"op": "capacity", "demand_source": source, "demand_scale": None}
+    if changed == "scale" and scale is not None:
+        if json_number(scale, 6) is None or float(scale) <= 0:
+            return _error("Demand scale must be a number > 0")
+        if json_number(scale, 6) != json_number(scenario.demand_scale, 6):
+            return {"op": "capacity", "demand_scale": float(scale)}
+    if changed == "default" and default is not None:
+        if json_number(default, 6) is None or float(default) <= 0:
+            return _error("Default capacity must be a number > 0 Gbps")
+        if json_number(default, 6) != json_number(scenario.default_capacity_gbps, 6):
+            return {"op": "capacity", "default_gbps": float(default)}
+    return None
+
+
+def table_edit(rows: Any, scenario: Scenario, catalog: Catalog) -> dict | None:
+    """Capacity cells edited in the utilisation table -> a ``capacity`` edit (only values that
+    differ from what the access point has now become overrides); None when nothing changed.
+    ``rows``: what the table sends back (a list of row objects; anything else is no edit)."""
+    if not rows or not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return None
+    caps, _ = capacities_gbps(catalog, scenario)
+    have = dict(zip(catalog.pop_ids, caps))
+    own = dict(scenario.capacity)
+    bad = []
+    for r in rows[:len(have)]:
+        pid = r.get("id")
+        if not isinstance(pid, str) or pid not in have:
+            continue
+        try:
+            g = float(r.get("capacity_gbps"))  # type: ignore[arg-type]
+            if not math.isfinite(g) or g <= 0:
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
+            bad.append(pid)
+            continue
+        if abs(g - have[pid]) > 1e-9 * max(1.0, g):
+            own[pid] = g
+    if bad:
+        return _error(f"Capacity of {', '.join(bad)}: type a number of Gbps greater than 0")
+    return None if own == dict(scenario.capacity) else {"op": "capacity", "capacity": own}
+
+
+# -- N-1 results ------------------------------------------------------------------------------------
+
+def n1_key(scenario: Scenario, origin_id: str) -> str:
+    """Digest of what the N-1 result depends on (demand, capacities, down PoPs, origin, endpoint
+    mappings, latency model overrides)."""
+    d = scenario.to_dict()
+    parts = {k: d[k] for k in ("capacity_gbps", "default_capacity_gbps", "demand_source",
+                               "demand_scale", "down", "mappings", "endpoints_down")}
+    parts["origin"] = origin_id
+    if scenario.demand_source == "clients":
+        parts["clients"] = [(c.lat, c.lon, c.weight) for c in scenario.clients]
+    if scenario.model:  # RTTs under other latency parameters (absent: the key is unchanged)
+        parts["model"] = d["model"]
+    return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_n1(loaded: Loaded, catalog: Catalog, report: ProgressFn | None = None) -> dict:
+    """Compute the N-1 table; returns the JSON-able result the page stores."""
+    t0 = time.perf_counter()
+    table = n_minus_one_analysis(catalog, loaded.scenario, loaded.origin_id, progress=report)
+    records = json.loads(table.to_json(orient="records"))  # NaN -> null
+    return {"key": n1_key(loaded.scenario, loaded.origin_id), "origin": loaded.origin_id,
+            "rows": records, "points": len(scenario_demand(loaded.scenario).lats),
+            "seconds": round(time.perf_counter() - t0, 2),
+            "computed": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+#: Text fields of a stored N-1 row; the other :data:`N1_COLUMNS` are numbers or null.
+N1_TEXT = ("pop_id", "moved_to", "worst_pop")
+
+
+def _number_or_null(v: Any) -> bool:
+    """None or a finite number a float holds (JSON integers can have any number of digits)."""
+    if isinstance(v, float):
+        return math.isfinite(v)
+    return v is None or (isinstance(v, int) and not isinstance(v, bool) and abs(v) <= 2**53)
+
+
+def is_n1_result(result: Any) -> bool:
+    """Whether ``result`` is shaped like :func:`run_n1`'s (the store lives in the browser, and
+    a job's result outlives a deploy: a row without a column or text where a number goes is
+    not one)."""
+    return (isinstance(result, dict) and isinstance(result.get("rows"), list)
+            and all(isinstance(result.get(k, ""), str) for k in ("key", "origin", "computed"))
+            and _number_or_null(result.get("points", 0))
+            and _number_or_null(result.get("seconds", 0))
+            and all(isinstance(r, dict) and isinstance(r.get("name", ""), str)
+                    and all(k in r for k in N1_COLUMNS)
+                    and all(isinstance(r[k], str) if k in N1_TEXT else _number_or_null(r[k])
+                            for k in N1_COLUMNS)
+                    for r in result["rows"]))
+
+
+def n1_rows(result: dict) -> list[dict]:
+    """Rows of the N-1 table (the columns of :func:`run_n1`, utilisation also in %)."""
+    rows = []
+    for r in result.get("rows") or ():
+        wu = r["worst_utilisation"]
+        rows.append({**{k: r[k] for k in (*N1_COLUMNS, "name") if k in r},
+                     "worst_utilisation_pct": None if wu is None else round(100 * wu, 1)})
+    return rows
+
+
+def n1_note(result: dict, loaded: Loaded) -> tuple[str, bool]:
+    """(what the stored result is: when, how many points, via which origin, how long; whether
+    the scenario changed since it was computed)."""
+    points = json_number(result.get("points"))  # the store may hold null (shape-checked only)
+    note = (f"Computed {result.get('computed')} for "
+            f"{'?' if points is None else f'{int(points):,}'} demand points "
+            f"via origin {result.get('origin')} in {result.get('seconds')} s.")
+    return note, result.get("key") != n1_key(loaded.scenario, loaded.origin_id)
+
+
+def n1_done_text(result: dict) -> str:
+    """The status line once a result is drawn ("Done: 19 access points analysed in 1.2 s.")."""
+    seconds = json_number(result.get("seconds"))
+    took = "" if seconds is None else f" in {seconds} s"
+    return f"Done: {len(result['rows'])} access points analysed{took}."

@@ -5,15 +5,18 @@ Units: distances in WGS84 geodesic km, RTTs in modelled ms (the latency model in
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
 
 from dashboard.catalog import Catalog
-from dashboard.domain.explain import Explanation, explain
+from dashboard.domain.explain import BGP_NOTE, Explanation, explain
 from dashboard.domain.scenario import Scenario
-from dashboard.services.capacity import client_label
 from dashboard.services.routing import rank_for_point
+from dashboard.services.scenario import Loaded
+from dashboard.services.text import json_number
+
 
 @dataclass(frozen=True)
 class ClientExplanation:
@@ -40,5 +43,102 @@ def explain_client(catalog: Catalog, scenario: Scenario, index: int,
     observed = scenario.observed_for(index)
     if observed not in catalog.pop_ids:
         observed = None
-    return ClientExplanation(index, client_label(c), ranking,
+    return ClientExplanation(index, c.label, ranking,
                              explain(ranking, observed, names))
+
+
+def client_options(scenario: Scenario) -> list[tuple[int, str]]:
+    """(index, label) of every client of the scenario's own, for the client picker."""
+    observed = dict(scenario.observed)
+    return [(i, f"#{i + 1} {c.label}" + (f"  · observed at {observed[i]}" if i in observed else ""))
+            for i, c in enumerate(scenario.clients)]
+
+
+def explain_rows(ranking: pd.DataFrame, cities: dict[str, str]) -> list[dict]:
+    """One row per access point of ``ranking`` (km, ms; ``delta_ms``: anycast RTT minus the
+    chosen one's, healthy ones only)."""
+    up = ranking[ranking["up"]]
+    chosen_ms = float(up["anycast_ms"].iloc[0]) if len(up) else math.nan
+    rows = []
+    for r in ranking.itertuples(index=False):
+        rows.append({
+            "rank": int(r.rank) if r.rank else None,
+            "pop": f"{r.pop_id} · {cities.get(r.pop_id, '')}",
+            "pop_id": r.pop_id,
+            "state": "up" if r.up else "down",
+            "distance_km": json_number(r.distance_km, 0),
+            "internet_ms": json_number(r.internet_ms, 1),
+            "backbone_ms": json_number(r.backbone_ms, 1),
+            "anycast_ms": json_number(r.anycast_ms, 1),
+            "delta_ms": json_number(r.anycast_ms - chosen_ms, 1) if r.up else None,
+        })
+    return rows
+
+
+@dataclass(frozen=True)
+class ExplainView:
+    """The support panel for one client, or a ``hint`` (no client picked / no clients).
+
+    ``title``; ``chosen`` / ``runner_up`` / ``margin`` / ``where`` / ``weight``: the summary
+    line; ``facts``: the sentences about the choice; ``detour``: the observed entry point's
+    extra distance and RTT (""); ``observed``: the recorded entry point (None);
+    ``pop_options``: (id, label) for the observed-entry picker; ``rows``: every access point;
+    ``ranking``: the same as data for the chart."""
+
+    hint: str = ""
+    index: int = -1
+    title: str = ""
+    chosen: str = ""
+    runner_up: str = ""
+    margin: str = ""
+    where: str = ""
+    weight: str = ""
+    facts: tuple[str, ...] = ()
+    detour: tuple[str, str] = ("", "")
+    observed: str | None = None
+    pop_options: tuple[tuple[str, str], ...] = ()
+    rows: tuple[dict, ...] = ()
+    ranking: pd.DataFrame | None = None
+    bgp_note: str = BGP_NOTE
+
+
+def explain_view(loaded: Loaded, index: object, catalog: Catalog) -> ExplainView:
+    """The support panel for client ``index`` of ``loaded`` (a hint when there is none)."""
+    s = loaded.scenario
+    if not s.clients:
+        return ExplainView(hint="Add clients (sidebar) to explain where they land.")
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(s.clients):
+        return ExplainView(hint="Pick a client above, click a client (◆) on the map, or click "
+                                "a row of the assignment table.")
+    ce = explain_client(catalog, s, index, loaded.origin_id)
+    ex = ce.explanation
+    names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
+    cities = dict(zip(catalog.pop_ids, catalog.pops["city"]))
+    c = s.clients[index]
+    margin = (f"{ex.margin_km:,.0f} km ({ex.margin_pct:.0f} %)" if ex.runner_up and
+              math.isfinite(ex.margin_km) else "–")
+    detour = ("", "")
+    if ex.observed and ex.observed != ex.chosen and math.isfinite(ex.detour_km):
+        detour = (f"Observed detour via {ex.observed}: ",
+                  f"{ex.detour_km:+,.0f} km and {ex.detour_ms:+.0f} ms of modelled RTT versus "
+                  f"{ex.chosen}." if math.isfinite(ex.detour_ms) else
+                  f"{ex.detour_km:+,.0f} km versus {ex.chosen} (its endpoint is down: no RTT).")
+    return ExplainView(
+        index=index, title=f"#{index + 1} {ce.label}", chosen=ex.chosen or "no route",
+        runner_up=ex.runner_up or "–", margin=margin, where=f"{c.lat:.4f}, {c.lon:.4f}",
+        weight=f"{c.weight:g}", facts=ex.facts, detour=detour, observed=s.observed_for(index),
+        pop_options=tuple((p, f"{p} · {names[p]}") for p in catalog.pop_ids),
+        rows=tuple(explain_rows(ce.ranking, cities)), ranking=ce.ranking)
+
+
+def observe_edit(value: object, index: object, scenario: Scenario) -> dict | None:
+    """The observed-entry picker of client ``index`` changed to ``value`` -> an ``observe`` edit,
+    None when it already matches the scenario (the panel was re-rendered) or the values are not
+    what the picker sends (only a hand-crafted request sends them)."""
+    value = value or None
+    if not isinstance(index, int) or isinstance(index, bool) or \
+            not (value is None or isinstance(value, str)):
+        return None
+    if not 0 <= index < len(scenario.clients) or value == scenario.observed_for(index):
+        return None
+    return {"op": "observe", "index": index, "pop": value}

@@ -1,0 +1,246 @@
+"""The one server round trip of a user action: event in, every changed output out.
+
+Every user action on the scenario -- the page opened with a link, back/forward, an edit written
+by a widget (``ids.SCENARIO_EDIT``: a click on an access point pill or marker, a city, a preset,
+an upload, an endpoint button, a model parameter...), the origin or endpoint-type select --
+reaches the server as ONE request to :func:`scene_outputs`' callback. It applies the action once
+(:func:`dashboard.services.events.scenario_event`), asks each view's service for its view-model,
+renders them and returns every output that changed: the map, its table and numbers, the failover
+animation plan, the pills, the endpoints panel, the model panel, and the capacity or support tab
+when it is the one shown. No other server callback listens to the scenario store, so nothing
+chains after it; the animation and the tab switch run in the browser.
+
+Switching tabs, the catchment toggle and the client picker of the support tab are the other
+user actions (:func:`tab_outputs`): one request each, which renders the tab now shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from dash import ALL, Dash, Input, Output, State, ctx, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboard import ids
+from dashboard.catalog import AREAS, Catalog
+from dashboard.figures import capacity as capacity_figures
+from dashboard.figures import cdf as cdf_figures
+from dashboard.figures import map as map_figures
+from dashboard.layout import capacity as capacity_layout
+from dashboard.layout import map as map_layout
+from dashboard.layout import model as model_layout
+from dashboard.layout import support as support_layout
+from dashboard.latency import fitted_values
+from dashboard.services import capacity, endpoints, events, model, support
+from dashboard.services import map as map_service
+from dashboard.services.scenario import Loaded, StoreRefused, load_scenario
+from dashboard.settings import Settings
+
+#: Component ids of the inputs -> trigger names of :func:`events.scenario_event`.
+TRIGGERS = {ids.URL: events.URL, ids.SCENARIO_EDIT: events.EDIT, ids.ORIGIN: events.ORIGIN,
+            ids.ENDPOINT_TYPE: events.ENDPOINT_TYPE}
+
+SCENARIO_OUT = (Output(ids.SCENARIO, "data"), Output(ids.URL, "search"),
+                Output(ids.ORIGIN, "value"), Output(ids.ENDPOINT_TYPE, "value"),
+                Output(ids.NOTICE, "children"), Output(ids.ENDPOINT_MESSAGE, "children"),
+                Output(ids.ENDPOINT_INFO, "children"), Output(ids.COORDS_INPUT, "value"),
+                Output(ids.ENDPOINT_ADD_REGION, "value"), Output(ids.ENDPOINT_ADD_POPS, "value"))
+MAP_OUT = (Output(ids.WORLD_MAP, "figure"), Output(ids.ASSIGNMENT_TABLE, "data"),
+           Output(ids.SUMMARY, "children"), Output(ids.RTT_CDF, "figure"),
+           Output(ids.CLIENT_COUNT, "children"), Output(ids.FAILOVER_FRAMES, "data"),
+           Output(ids.FAILOVER_SUMMARY, "children"), Output(ids.FAILOVER_PREV, "data"),
+           Output(ids.MAP_BASE, "data"))
+PILLS_OUT = (Output(ids.pop_toggle(ALL), "className"), Output(ids.pop_toggle(ALL), "title"),
+             Output(ids.POP_STATUS_COUNT, "children"))
+PANEL_OUT = (Output(ids.ENDPOINTS_LIST, "children"), Output(ids.ENDPOINT_WHATIF, "children"),
+             Output(ids.MODEL_CONTROLS, "children"), Output(ids.MODEL_CUSTOM, "children"),
+             Output(ids.CAPACITY_CONTROLS, "children"), Output(ids.N1_NOTE, "children"),
+             Output(ids.EXPLAIN_CLIENT, "options"))
+CAPACITY_TAB_OUT = (Output(ids.CAPACITY_KPIS, "children"), Output(ids.CAPACITY_MAP, "figure"),
+                    Output(ids.LOAD_BARS, "figure"), Output(ids.POP_TABLE, "data"))
+SUPPORT_TAB_OUT = (Output(ids.EXPLAIN_BODY, "children"),)
+OUTPUTS = SCENARIO_OUT + MAP_OUT + PILLS_OUT + PANEL_OUT + CAPACITY_TAB_OUT + SUPPORT_TAB_OUT
+N_OUT = len(OUTPUTS)
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What the page shows that the round trip needs (component states, not triggers)."""
+
+    prev: Any = None            # ids.FAILOVER_PREV: the routing state the map shows
+    base: Any = None            # ids.MAP_BASE: the key of the map's compact clients layer
+    tab: Any = "map"            # ids.VIEW_TABS
+    catchments: Any = None      # ids.SHOW_CATCHMENTS
+    explain_index: Any = None   # ids.EXPLAIN_CLIENT
+    model_values: Any = None    # the latency model inputs' values and ids
+    model_ids: Any = None
+    demand_source: Any = None   # the capacity controls' values
+    demand_scale: Any = None
+    default_capacity: Any = None
+    n1_result: Any = None       # ids.N1_RESULT
+
+
+# -- rendering one view-model per view ------------------------------------------------------------
+
+def map_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
+    """The map tab's outputs (:data:`MAP_OUT`) for ``loaded``."""
+    view = map_service.map_view(loaded, catalog, page.prev, page.base)
+    kw = dict(endpoints=view.endpoints, endpoints_down=view.endpoints_down,
+              moving=view.failover.moving, moving_start=view.failover.moving_start)
+    if view.patch:
+        fig = map_figures.figure_patch(
+            map_figures.map_traces(catalog.pops, catalog.origins, view.origin_id, view.routes,
+                                   view.names, view.down, **kw),
+            view.failover.animation_id or "")
+    else:
+        fig = map_figures.map_figure(catalog.pops, catalog.origins, view.origin_id, view.routes,
+                                     view.names, view.down,
+                                     animation_id=view.failover.animation_id, **kw)
+    frames = dict(view.failover.frames)
+    if frames.get("clients"):  # which layers the browser steps (figure knowledge, added here)
+        frames["traces"] = map_figures.animation_traces()
+    if view.routes is None:
+        cdf: Any = cdf_figures.rtt_cdf_figure([], [])
+    else:
+        cdf = (map_figures.cdf_patch if view.patch else cdf_figures.rtt_cdf_figure)(
+            view.routes["anycast_ms"], view.routes["direct_ms"], view.weights)
+    return (fig, view.rows, map_layout.render_summary(view.kpis), cdf, view.count, frames,
+            map_layout.render_failover_card(view.card), view.failover.state, view.base_key)
+
+
+def capacity_outputs(loaded: Loaded, show_catchments: Any, catalog: Catalog) -> tuple:
+    """The capacity tab's outputs (:data:`CAPACITY_TAB_OUT`)."""
+    page = capacity.capacity_page(loaded, catalog, bool(show_catchments))
+    fig = capacity_figures.capacity_map_figure(catalog.pops, page.view.table, page.view.flows,
+                                               page.markers, page.catchments)
+    return (capacity_layout.render_capacity_kpis(page.kpis), fig,
+            capacity_figures.load_bar_figure(page.view.table), page.rows)
+
+
+def support_outputs(loaded: Loaded, index: Any, catalog: Catalog) -> tuple:
+    """The support tab's outputs (:data:`SUPPORT_TAB_OUT`)."""
+    return (support_layout.render_explain(support.explain_view(loaded, index, catalog)),)
+
+
+def n1_note(loaded: Loaded, result: Any) -> Any:
+    """The line under the N-1 table for ``loaded`` and the stored result."""
+    if not capacity.is_n1_result(result):
+        return ""
+    if not result["rows"]:
+        return "Nothing to analyse: the demand is empty."
+    return capacity_layout.render_n1_note(*capacity.n1_note(result, loaded))
+
+
+def panel_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
+    """The side panels' outputs (:data:`PANEL_OUT`)."""
+    ep = endpoints.endpoints_view(loaded, catalog)
+    panel = model.model_panel(loaded.scenario, fitted_values(), page.model_values, page.model_ids)
+    scenario = loaded.scenario
+    controls = (capacity_layout.capacity_controls(scenario.demand_source, scenario.demand_scale,
+                                                  scenario.default_capacity_gbps)
+                if capacity.controls_stale(scenario, page.demand_source, page.demand_scale,
+                                           page.default_capacity) else no_update)
+    options = [{"label": label, "value": i} for i, label in support.client_options(scenario)]
+    return (map_layout.render_endpoints(ep), map_layout.render_whatif(ep.whatif),
+            model_layout.render_model_controls(panel) if panel.stale else no_update,
+            model_layout.render_model_note(panel.note), controls,
+            n1_note(loaded, page.n1_result), options)
+
+
+def scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Sequence[str],
+                  catalog: Catalog) -> tuple:
+    """Every output of the round trip (:data:`OUTPUTS`) for one event: ``no_update`` where
+    nothing changed (``ev`` None: nothing at all; only notices when the scenario is unchanged)."""
+    if ev is None:
+        return (no_update,) * N_OUT
+    scenario = ev.loaded.scenario
+    done = ev.changed and not any(level == "error" for level, _ in ev.notices)
+    head = (
+        ev.store if ev.changed else no_update,
+        ev.url_search if ev.url_search is not None else no_update,
+        ev.loaded.origin_id if ev.set_widgets else no_update,
+        scenario.endpoint_type if ev.set_widgets else no_update,
+        map_layout.render_notices(ev.notices),
+        map_layout.render_endpoint_messages(ev.notices),
+        map_layout.render_endpoint_info(endpoints.endpoint_info(
+            catalog, ev.loaded.origin_id, scenario.endpoint_type)) if ev.changed else no_update,
+        "" if done and ev.request_op == "coords" else no_update,
+        None if done and ev.request_op == "endpoint_add" else no_update,
+        [] if done and ev.request_op == "endpoint_add" else no_update,
+    )
+    if not ev.changed:
+        return head + (no_update,) * (N_OUT - len(head))
+    cities = dict(zip(catalog.pops["id"], catalog.pops["city"]))
+    pills = map_layout.pill_looks(scenario.down, pill_ids, cities)
+    tab = (capacity_outputs(ev.loaded, page.catchments, catalog) if page.tab == "capacity"
+           else (no_update,) * len(CAPACITY_TAB_OUT))
+    explain = (support_outputs(ev.loaded, page.explain_index, catalog)
+               if page.tab == "support" else (no_update,))
+    return (head + map_outputs(ev.loaded, page, catalog) + pills
+            + panel_outputs(ev.loaded, page, catalog) + tab + explain)
+
+
+def tab_outputs(tab: Any, show_catchments: Any, index: Any, current: Any, catalog: Catalog,
+                settings: Settings) -> tuple:
+    """The tab now shown, rendered (:data:`CAPACITY_TAB_OUT` + :data:`SUPPORT_TAB_OUT`); the
+    others ``no_update``. A store this app did not write keeps what is shown."""
+    if tab not in ("capacity", "support"):
+        return (no_update,) * (len(CAPACITY_TAB_OUT) + len(SUPPORT_TAB_OUT))
+    try:
+        loaded = load_scenario(current, catalog, settings)
+    except StoreRefused:
+        raise PreventUpdate from None
+    if tab == "capacity":
+        return capacity_outputs(loaded, show_catchments, catalog) + (no_update,)
+    return (no_update,) * len(CAPACITY_TAB_OUT) + support_outputs(loaded, index, catalog)
+
+
+def pill_order(outputs_list: Any, default: Sequence[str]) -> list[str]:
+    """The access point ids of the pills the page has, in the order Dash lists them; ``default``
+    when Dash gives none. Ids that are not text (only a hand-crafted request sends them) raise
+    ``PreventUpdate``."""
+    for group in outputs_list or ():
+        if isinstance(group, list) and group and isinstance(group[0], dict) \
+                and isinstance(group[0].get("id"), dict) \
+                and group[0]["id"].get("type") == ids.pop_toggle("")["type"]:
+            order = [o["id"].get("pop") for o in group]
+            if not all(isinstance(p, str) for p in order):
+                raise PreventUpdate
+            return order
+    return list(default)
+
+
+def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
+    """Attach the round trip and the tab callback to ``app``."""
+    # the pills are laid out by area (see layout.map.pop_status_controls): ALL matches that order
+    pills_by_area = [p for area in AREAS
+                     for p in catalog.pops.loc[catalog.pops["area"] == area, "id"]]
+    param = ids.model_param(ALL)  # type: ignore[arg-type]
+
+    @app.callback(
+        *OUTPUTS,
+        Input(ids.URL, "search"), Input(ids.SCENARIO_EDIT, "data"),
+        Input(ids.ORIGIN, "value"), Input(ids.ENDPOINT_TYPE, "value"),
+        State(ids.SCENARIO, "data"), State(ids.FAILOVER_PREV, "data"),
+        State(ids.MAP_BASE, "data"), State(ids.VIEW_TABS, "value"),
+        State(ids.SHOW_CATCHMENTS, "value"), State(ids.EXPLAIN_CLIENT, "value"),
+        State(param, "value"), State(param, "id"), State(ids.DEMAND_SOURCE, "value"),
+        State(ids.DEMAND_SCALE, "value"), State(ids.DEFAULT_CAPACITY, "value"),
+        State(ids.N1_RESULT, "data"),
+    )
+    def _scene(search, request, origin_value, endpoint_value, current, *states):
+        trigger = TRIGGERS.get(ctx.triggered_id) if ctx.triggered_id else events.PAGE_LOAD
+        ev = events.scenario_event(trigger, search, request, origin_value, endpoint_value,
+                                   current, catalog, settings)
+        return scene_outputs(ev, PageState(*states), pill_order(ctx.outputs_list, pills_by_area),
+                             catalog)
+
+    @app.callback(
+        *[Output(o.component_id, o.component_property, allow_duplicate=True)
+          for o in CAPACITY_TAB_OUT + SUPPORT_TAB_OUT],
+        Input(ids.VIEW_TABS, "value"), Input(ids.SHOW_CATCHMENTS, "value"),
+        Input(ids.EXPLAIN_CLIENT, "value"), State(ids.SCENARIO, "data"),
+        prevent_initial_call=True)
+    def _tab(tab, show_catchments, index, current):
+        return tab_outputs(tab, show_catchments, index, current, catalog, settings)

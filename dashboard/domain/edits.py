@@ -1,0 +1,311 @@
+"""The scenario edit reducer: one edit request in, the new scenario and what to tell the user out.
+
+Every widget of the dashboard (and a test, or a hand-crafted request) expresses a change as an
+*edit*: a JSON object ``{"op": ..., ...}``. :func:`apply_edit` is the only place that turns one into
+a new :class:`~dashboard.domain.scenario.Scenario`. It never raises: a malformed request, a value
+out of range or a rule of the provider that the change would break becomes an error notice and
+leaves the scenario exactly as it was (the request comes from the browser: it is untrusted).
+
+Ops (fields in brackets):
+
+- clients: ``add`` [clients: list of {lat, lon, name, weight}, source], ``remove`` [index],
+  ``clear``, ``client_set`` [key or None], ``notice`` [notices] (no change; carries messages);
+- failover: ``toggle_pop`` [pop], ``set_down`` [down], ``endpoint_add`` / ``endpoint_map``
+  [region, pops], ``endpoint_remove`` / ``endpoint_default`` / ``endpoint_down`` [region];
+- capacity and support: ``observe`` [index, pop], ``capacity`` [capacity: {pop: Gbps},
+  default_gbps, demand_source, demand_scale], ``replace`` [scenario: ``Scenario.to_dict()``];
+- latency model: ``model`` [set: {name: value | None}] or [reset: true].
+
+Pure: no I/O, no web import. What the reducer needs to know of the world is passed in an
+:class:`EditContext` (the access points and regions that exist, the client sets and their sizes,
+the fitted latency parameters) by the service layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from dashboard.domain.clients import ClientCountError, check_client_count, client_room
+from dashboard.domain.scenario import Client, Scenario, clean_name
+
+Notice = tuple[str, str]  # (level: "info" | "warning" | "error", text)
+
+#: Most notices one edit may carry, and the longest notice text kept (characters).
+MAX_NOTICES = 10
+MAX_NOTICE_CHARS = 500
+#: Most latency parameters one ``model`` edit may set (there are about ten tunables).
+MAX_MODEL_SET = 20
+#: Order in which notices are shown: the worst first.
+LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class EditContext:
+    """What an edit is checked against (all plain data, built once by the service layer).
+
+    ``max_clients``: the cap on a scenario's clients, a client set's counted in;
+    ``default_region``: the Default endpoint's region in effect (the scenario's, else the app's);
+    ``pop_ids``: the access points that exist (edits naming others are refused);
+    ``client_sets``: key -> (number of clients, label) of the server-side client sets;
+    ``fitted``: the fitted latency parameters (named in the notice of a ``model`` edit).
+    """
+
+    max_clients: int
+    default_region: str = ""
+    pop_ids: tuple[str, ...] = ()
+    client_sets: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    fitted: Mapping[str, float] = field(default_factory=dict)
+
+    def set_size(self, key: str | None) -> int:
+        """Number of clients of client set ``key`` (0 for none or an unknown key)."""
+        return self.client_sets.get(key, (0, ""))[0] if key else 0
+
+
+#: Edits of access point / endpoint state. Each maps to one Scenario method.
+FAILOVER_OPS = ("toggle_pop", "set_down", "endpoint_add", "endpoint_map", "endpoint_remove",
+                "endpoint_default", "endpoint_down")
+CAPACITY_OPS = ("observe", "capacity", "replace")
+MODEL_OPS = ("model",)
+CLIENT_OPS = ("add", "remove", "clear", "client_set", "notice")
+OPS = CLIENT_OPS + FAILOVER_OPS + CAPACITY_OPS + MODEL_OPS
+
+
+def apply_edit(scenario: Scenario, request: Any, ctx: EditContext
+               ) -> tuple[Scenario, list[Notice]]:
+    """Apply one edit request (see the module docstring); never raises."""
+    if not isinstance(request, dict):
+        return scenario, []
+    op = request.get("op")
+    notices = request_notices(request.get("notices"))
+    if op in CLIENT_OPS:
+        new, more = _client_edit(scenario, request, ctx)
+    elif op in FAILOVER_OPS:
+        new, more = _failover_edit(scenario, request, ctx)
+    elif op in CAPACITY_OPS:
+        new, more = _capacity_edit(scenario, request, ctx)
+    elif op in MODEL_OPS:
+        new, more = _model_edit(scenario, request, ctx.fitted)
+    else:
+        new, more = scenario, [("error", f"unknown edit {clean_name(repr(op))[:40]} ignored")]
+    return new, notices + more
+
+
+def request_notices(raw: Any) -> list[Notice]:
+    """The notices an edit carries (written by our own widgets and scripts, but the request is
+    client data): only well-formed ones, as plain text, capped in number and length."""
+    if not isinstance(raw, (list, tuple)):
+        return []
+    out: list[Notice] = []
+    for m in raw[:MAX_NOTICES]:
+        if isinstance(m, dict) and m.get("level") in LEVEL_ORDER \
+                and isinstance(m.get("text"), str):
+            out.append((m["level"], m["text"][:MAX_NOTICE_CHARS]))
+    return out
+
+
+def bounded_notices(notices: list[Notice], limit: int = MAX_NOTICES) -> list[Notice]:
+    """At most ``limit`` notices (the worst first), each at most :data:`MAX_NOTICE_CHARS`
+    characters, then one "and N more" line: the notice area stays small whatever the input."""
+    ranked = sorted(notices, key=lambda n: LEVEL_ORDER.get(n[0], 3))
+    out = [(level, text if len(text) <= MAX_NOTICE_CHARS else text[:MAX_NOTICE_CHARS - 1] + "…")
+           for level, text in ranked[:limit]]
+    if len(ranked) > limit:
+        out.append(("warning", f"and {len(ranked) - limit:,} more message(s) not shown"))
+    return out
+
+
+# -- clients --------------------------------------------------------------------------------------
+
+def _client_edit(scenario: Scenario, request: dict, ctx: EditContext
+                 ) -> tuple[Scenario, list[Notice]]:
+    op = request["op"]
+    notices: list[Notice] = []
+    if op == "add":
+        new: list[Client] = []
+        bad = 0
+        raw_clients = request.get("clients")
+        raw_clients = raw_clients if isinstance(raw_clients, list) else []
+        # The cap counts the client set too; count before building: what cannot fit is not parsed.
+        room = client_room(ctx.max_clients, len(scenario.clients),
+                           ctx.set_size(scenario.client_set))
+        for c in raw_clients[:room]:
+            try:
+                new.append(Client.from_dict(c))
+            except (KeyError, TypeError, ValueError, OverflowError):
+                bad += 1
+        if bad:
+            notices.append(("warning", f"{bad} malformed client(s) ignored"))
+        scenario = scenario.add_clients(new)[0]
+        dropped = max(0, len(raw_clients) - room)
+        source = clean_name(request.get("source") or "")
+        if len(new) == 1:
+            notices.append(("info", f"Added {new[0].label}" + (f" ({source})" if source else "")))
+        elif new:
+            notices.append(("info", f"Added {len(new)} clients"
+                                    + (f" ({source})" if source else "")))
+        if dropped:
+            in_set = ctx.set_size(scenario.client_set)
+            notices.append(("warning", f"{dropped:,} client(s) not added: the limit is "
+                                       f"{ctx.max_clients:,} clients per scenario"
+                                       + (f", including the {in_set:,} of the client set"
+                                          if in_set else "")))
+    elif op == "remove":
+        try:
+            index = int(request.get("index"))  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            return scenario, [("error", "could not tell which client to remove")]
+        if 0 <= index < len(scenario.clients):
+            notices.append(("info", f"Removed {scenario.clients[index].label}"))
+        scenario = scenario.remove_client(index)
+    elif op == "clear":
+        if scenario.clients:
+            notices.append(("info", f"Cleared {len(scenario.clients)} client(s)"))
+        if scenario.client_set:
+            notices.append(("info", "Removed the client set"))
+        scenario = scenario.clear_clients().with_client_set(None)
+    elif op == "client_set":
+        key = request.get("key")
+        if key is not None and (not isinstance(key, str) or key not in ctx.client_sets):
+            return scenario, [("error", f"unknown client set {str(key)[:40]!r}")]
+        try:
+            check_client_count(len(scenario.clients), ctx.max_clients, ctx.set_size(key), key)
+        except ClientCountError as exc:
+            return scenario, [("error", f"Not added: {exc}. Remove clients first.")]
+        scenario = scenario.with_client_set(key)
+        if key:
+            notices.append(("info", f"Added {ctx.client_sets[key][1]}"))
+    return scenario, notices
+
+
+# -- access points and endpoints ----------------------------------------------------------------
+
+def _failover_edit(scenario: Scenario, request: dict, ctx: EditContext
+                   ) -> tuple[Scenario, list[Notice]]:
+    """Apply one access point / endpoint edit (see :data:`FAILOVER_OPS`); a rule violation
+    (``ValueError`` from the Scenario) becomes an error notice."""
+    op = request.get("op")
+    region = str(request.get("region") or "")
+    pop_ids, default_region = ctx.pop_ids, ctx.default_region
+    for key in ("down", "pops"):
+        if not isinstance(request.get(key) or [], list):
+            return scenario, [("error", f"{key} must be a list of access point ids; "
+                                        "nothing was changed")]
+    try:
+        if op == "toggle_pop":
+            pid = str(request.get("pop") or "")
+            if pop_ids and pid not in pop_ids:
+                return scenario, [("error", f"unknown access point {pid[:40]!r}")]
+            new = scenario.toggle_pop(pid)
+            return new, [("info", f"{pid} marked {'down' if pid in new.down else 'back up'}")]
+        if op == "set_down":
+            down = [str(p) for p in request.get("down") or () if not pop_ids or p in pop_ids]
+            new = scenario.with_down(down)
+            text = ("every access point marked down" if pop_ids and len(new.down) == len(pop_ids)
+                    else "every access point back up" if not new.down
+                    else f"{len(new.down)} access point(s) down")
+            return new, [("info", text.capitalize())]
+        pops = tuple(str(p) for p in request.get("pops") or ())
+        if op == "endpoint_add":
+            if not region:
+                raise ValueError("choose a region for the new endpoint")
+            new = scenario.add_endpoint(region, pops, default_region)
+            return new, [("info", f"Normal endpoint added in {region} for "
+                                  f"{', '.join(sorted(pops))}")]
+        if op == "endpoint_map":
+            new = scenario.map_pops(region, pops, default_region)
+            return new, [("info", f"{region} now serves {', '.join(sorted(pops))}")]
+        if op == "endpoint_remove":
+            return (scenario.remove_endpoint(region, default_region),
+                    [("info", f"endpoint in {region} dissociated; its access points now send "
+                              "traffic to the Default endpoint")])
+        if op == "endpoint_default":
+            old = scenario.origin or default_region
+            new = scenario.make_default(region, default_region)
+            return new, [("info", f"{region} is now the Default endpoint"
+                                  + (f" ({old} dissociated)" if old != region else ""))]
+        if op == "endpoint_down":
+            new = scenario.toggle_endpoint_down(region, default_region)
+            return new, [("info", f"endpoint in {region} marked "
+                                  f"{'down' if region in new.endpoints_down else 'back up'}")]
+    except ValueError as exc:
+        return scenario, [("error", f"Endpoints: {exc}. Nothing was changed.")]
+    return scenario, [("error", f"unknown edit {op!r} ignored")]  # pragma: no cover
+
+
+# -- capacity and support -----------------------------------------------------------------------
+
+def _capacity_edit(scenario: Scenario, request: dict, ctx: EditContext
+                   ) -> tuple[Scenario, list[Notice]]:
+    op = request.get("op")
+    try:
+        if op == "observe":
+            index = request.get("index")
+            if not isinstance(index, int) or isinstance(index, bool):
+                raise ValueError(f"client index {str(index)[:20]!r} is not a whole number")
+            pop = request.get("pop") or None
+            new = scenario.with_observed(index, pop)
+            label = f"client #{index + 1}"
+            return new, [("info", f"Recorded: {label} was observed entering at {pop}" if pop
+                          else f"Cleared the observed entry point of {label}")]
+        if op == "capacity":
+            new = scenario
+            if "capacity" in request:
+                caps = request["capacity"] or {}
+                if not isinstance(caps, dict):
+                    raise ValueError("capacity must be an object of access point: Gbps")
+                # values are checked (finite, > 0, <= MAX_GBPS) by the Scenario
+                new = new.with_capacity({str(k): v for k, v in caps.items()},
+                                        new.default_capacity_gbps)
+            if "default_gbps" in request:
+                new = new.with_capacity(dict(new.capacity), request["default_gbps"])
+            if "demand_source" in request or "demand_scale" in request:
+                new = new.with_demand(request.get("demand_source", new.demand_source),
+                                      request.get("demand_scale", new.demand_scale))
+            return new, []
+        if op == "replace":
+            # counted before any client is built (ClientCountError names the cap)
+            new = Scenario.from_dict(request.get("scenario") or {}, max_clients=ctx.max_clients,
+                                     client_set_sizes={k: n for k, (n, _l)
+                                                       in ctx.client_sets.items()})
+            src = clean_name(str(request.get("source") or "file"))
+            return new, [("info", f"Imported the scenario from {src}: {len(new.clients):,} "
+                                  f"client(s), {len(new.down)} access point(s) down")]
+    except (TypeError, ValueError, KeyError) as exc:
+        return scenario, [("error", f"{op}: {exc}")]
+    return scenario, [("error", f"unknown edit {op!r} ignored")]  # pragma: no cover
+
+
+# -- latency model ------------------------------------------------------------------------------
+
+def describe_model(model: tuple[tuple[str, float], ...], fitted: Mapping[str, float]) -> str:
+    """``"overhead_ms 5 (fitted 12.1), inflation_scale 1.2 (fitted 1)"``."""
+    return ", ".join(f"{k} {v:g}" + (f" (fitted {fitted[k]:.3g})" if k in fitted else "")
+                     for k, v in model)
+
+
+def _model_edit(scenario: Scenario, request: dict, fitted: Mapping[str, float]
+                ) -> tuple[Scenario, list[Notice]]:
+    """``{"set": {name: value | None}}`` sets (None: removes) overrides of the tunable latency
+    parameters; ``{"reset": true}`` goes back to the fitted ones. A bad name or value gives an
+    error notice naming it and leaves the scenario exactly as it was."""
+    if request.get("reset") is True:
+        if not scenario.model:
+            return scenario, []
+        return scenario.with_model(()), [("info", "Latency model: back to the fitted parameters")]
+    changes = request.get("set")
+    if not isinstance(changes, dict) or not changes or len(changes) > MAX_MODEL_SET:
+        return scenario, [("error", "Latency model: malformed edit ignored")]
+    model = dict(scenario.model)
+    for name, value in changes.items():
+        if value is None:
+            model.pop(name, None)
+        else:
+            model[name] = value
+    try:
+        new = scenario.with_model(model)
+    except ValueError as exc:
+        return scenario, [("error", f"Latency model: {str(exc)[:300]}. Nothing was changed.")]
+    if not new.model:
+        return new, [("info", "Latency model: back to the fitted parameters")]
+    return new, [("info", "Latency model: custom parameters " + describe_model(new.model, fitted))]

@@ -1,0 +1,148 @@
+"""The endpoints panel service: the Anycast EIP's endpoints (Default first, then Normal ones with
+their mapped access points), the what-if remap table, and what the chosen origin and endpoint
+type imply.
+
+Endpoint semantics follow the provider: the Default endpoint serves every access point not
+mapped to a Normal endpoint; there is no automatic failover between endpoints, so the what-if
+table computes the latency of each remap *before* the operator applies it. Medians are of the
+link's own clients (a client set is not re-routed 8 times per click), weighted by client weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
+from dashboard.domain.capacity import weighted_quantile
+from dashboard.services.text import ms_text
+from dashboard.services.routing import route_table
+from dashboard.services.scenario import Loaded
+
+
+@dataclass(frozen=True)
+class EndpointRow:
+    """One endpoint: its region and city, whether it is the Default one and down; ``pops``: the
+    access points mapped to it (Normal endpoints); ``serves``: what the Default one serves."""
+
+    region: str
+    city: str
+    is_default: bool
+    is_down: bool
+    pops: tuple[str, ...] = ()
+    serves: str = ""
+
+
+@dataclass(frozen=True)
+class WhatIfLine:
+    """One what-if: ``label`` ("us-east-1" or "FRA's PoPs → default"), clients served ("18/20"),
+    the median RTT as text, the action it would apply (``action``: "whatif" = make default,
+    "unmap" = send the down endpoint's access points to the Default one) and its region;
+    ``current``: this is what is in effect now (no button)."""
+
+    label: str
+    served: str
+    median: str
+    action: str
+    region: str
+    button: str
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class EndpointsView:
+    """The endpoints panel: the endpoint list, the PoP choices for mapping, the what-if lines."""
+
+    rows: tuple[EndpointRow, ...]
+    pop_options: tuple[tuple[str, str], ...]  # (value, label)
+    whatif: tuple[WhatIfLine, ...]
+
+
+def endpoints_view(loaded: Loaded, catalog: Catalog) -> EndpointsView:
+    """The endpoints panel of ``loaded``."""
+    scenario, default = loaded.scenario, loaded.origin_id
+    cities = dict(zip(catalog.origins["id"], catalog.origins["city"]))
+    mapped = {p for _, pops in scenario.mappings for p in pops}
+    by_region = dict(scenario.mappings)
+    rows = []
+    for region in scenario.associated(default):
+        is_default = region == default
+        n = len(catalog.pop_ids) - len(mapped)
+        rows.append(EndpointRow(
+            region=region, city=str(cities.get(region, "")), is_default=is_default,
+            is_down=region in scenario.endpoints_down,
+            pops=() if is_default else tuple(by_region.get(region, ())),
+            serves=(f"serves every unmapped access point ({n} of {len(catalog.pop_ids)})"
+                    if is_default else "")))
+    options = tuple((str(r.id), f"{r.id} · {r.city}") for r in catalog.pops.itertuples())
+    return EndpointsView(tuple(rows), options, whatif_lines(loaded, catalog))
+
+
+def whatif_lines(loaded: Loaded, catalog: Catalog) -> tuple[WhatIfLine, ...]:
+    """What-if remap: the latency if each origin region were the Default endpoint.
+
+    Keeps the other Normal endpoints and the outages as they are (a region that is down stays
+    down), so the numbers answer "what would remapping the default give us now". Empty when the
+    scenario has no clients of its own.
+    """
+    scenario, default = loaded.scenario, loaded.origin_id
+    if not scenario.clients:
+        return ()
+    coords = tuple((c.lat, c.lon) for c in scenario.clients)
+    weights = np.array([c.weight for c in scenario.clients], dtype=float)
+    lines = []
+    for region in sorted(set(scenario.endpoints_down) & set(dict(scenario.mappings))):
+        # the other remap: send the down endpoint's access points to the Default endpoint
+        r = route_table(catalog, coords, default, loaded.down,
+                        tuple(m for m in scenario.mappings if m[0] != region),
+                        scenario.endpoints_down - {region}, scenario.model)
+        lines.append(_line(f"{region}'s PoPs → default", r, weights, "unmap", region, "Remap"))
+    for region in catalog.origin_ids:
+        try:
+            s = scenario.make_default(region, default)
+            r = route_table(catalog, coords, region, frozenset(s.down), s.mappings,
+                            s.endpoints_down, s.model)
+        except (KeyError, ValueError):
+            continue
+        lines.append(_line(region, r, weights, "whatif", region, "Make default",
+                           current=region == default))
+    return tuple(lines)
+
+
+def _line(label: str, routes, weights: np.ndarray, action: str, region: str, button: str,
+          current: bool = False) -> WhatIfLine:
+    ms = routes["anycast_ms"].to_numpy(float)
+    median = weighted_quantile(ms, weights, 0.5)
+    return WhatIfLine(label=label if not current else f"{label} (now)",
+                      served=f"{int(routes['served'].sum())}/{len(routes)}",
+                      median=ms_text(median), action=action, region=region, button=button,
+                      current=current)
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    """What the chosen origin and endpoint type imply (the provider's constraints)."""
+
+    type_label: str
+    origin_name: str
+    warning: str
+    constraints: str
+
+
+def endpoint_info(catalog: Catalog, origin_id: object, endpoint_type: object
+                  ) -> EndpointInfo | None:
+    """The info line for ``origin_id`` / ``endpoint_type`` (None for an unknown origin)."""
+    if not isinstance(origin_id, str) or origin_id not in catalog.origin_ids:
+        return None
+    origin = catalog.origin(origin_id)
+    etype = (endpoint_type if isinstance(endpoint_type, str)
+             and endpoint_type in ENDPOINT_TYPE_LABELS else "CLB")
+    warning = ("" if etype in origin["endpoint_types"]
+               else f"{etype} endpoints are not offered in {origin['id']}.")
+    constraints = ("Constraints: the CLB must be in a VPC; one endpoint per region; no endpoints "
+                   "in the Chinese mainland." if etype == "CLB" else
+                   "Constraints: the ENI must be in a VPC of this region; one endpoint per "
+                   "region; no endpoints in the Chinese mainland.")
+    return EndpointInfo(ENDPOINT_TYPE_LABELS.get(etype, etype), str(origin["name"]), warning,
+                        constraints)

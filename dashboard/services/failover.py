@@ -1,0 +1,286 @@
+"""The failover service: what changed since the page's last routing state, who moved, the
+animation plan, and the before/after card as plain data.
+
+Flow of one change (e.g. CDG marked down by a click on its pill or its map marker): the edit is
+applied (:mod:`dashboard.services.scenario`); :func:`plan_view` compares the new routing state
+with the one the page showed (``prev``, the page's ``failover-prev`` store). Both routing tables
+come from the memoized route-table service; the domain computes the transition and the plan of
+the moving paths (:func:`dashboard.domain.failover.animation_plan`: end points and 24 eased
+fractions, ~70 bytes per moving client). The browser steps the frames itself (no server round
+trip per frame).
+
+Endpoint semantics follow the provider: no automatic failover between endpoints; clients of
+access points mapped to a down endpoint are unserved until the endpoint recovers or the
+operator remaps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from dashboard.catalog import Catalog
+from dashboard.domain.failover import (DEFAULT_FRAMES, Transition, animation_plan, plan_frame,
+                                       transition)
+from dashboard.domain.scenario import Scenario
+from dashboard.services.routing import scenario_route_table
+from dashboard.services.text import Kpi, ms_text, signed_ms
+
+#: Most clients whose paths are animated; beyond that the rest switch without a sweep (the frame
+#: payload grows with 24 frames x clients; 1 000 clients is ~1 MB of JSON).
+MAX_ANIMATED = 1_000
+#: Duration of the sweep in the browser, ms (24 frames: one every ~58 ms).
+ANIMATION_MS = 1_400
+#: Moved clients listed one by one in the before/after card (the table has all of them).
+MAX_LISTED = 8
+#: Flows ("CDG ⇒ FRA ×12") listed in the card.
+MAX_FLOWS = 6
+
+
+# -- routing state ----------------------------------------------------------------------------------
+
+def clients_key(scenario: Scenario) -> str:
+    """Fingerprint of the client coordinates (and client set): a transition compares the same
+    clients only."""
+    text = ";".join(f"{c.lat},{c.lon}" for c in scenario.clients) + f"|{scenario.client_set}"
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def routing_state(scenario: Scenario, origin_id: str) -> dict:
+    """The routing-relevant part of a scenario, JSON-able (the page's ``failover-prev`` store)."""
+    return {"clients": clients_key(scenario), "n": len(scenario.clients), "origin": origin_id,
+            "down": sorted(scenario.down), "endpoints_down": sorted(scenario.endpoints_down),
+            "mappings": [[r, list(p)] for r, p in scenario.mappings]}
+
+
+def is_routing_state(value: Any) -> bool:
+    """Whether ``value`` is shaped like :func:`routing_state`'s output (the store comes back from
+    the browser)."""
+    def texts(v: Any) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    return (isinstance(value, dict) and isinstance(value.get("clients"), str)
+            and isinstance(value.get("origin"), str) and texts(value.get("down"))
+            and texts(value.get("endpoints_down")) and isinstance(value.get("mappings"), list)
+            and all(isinstance(m, list) and len(m) == 2 and isinstance(m[0], str) and texts(m[1])
+                    for m in value["mappings"]))
+
+
+def healthy_state(state: dict) -> dict:
+    """The same routing state with every access point and endpoint up (the baseline)."""
+    return {**state, "down": [], "endpoints_down": []}
+
+
+def state_routes(state: dict, scenario: Scenario, catalog: Catalog) -> pd.DataFrame:
+    """Routing table of ``scenario``'s clients (own, then its client set's) under a routing
+    ``state``, with the scenario's latency model (before and after use the same parameters)."""
+    routes = scenario_route_table(
+        catalog, tuple((c.lat, c.lon) for c in scenario.clients), scenario.client_set,
+        state["origin"], frozenset(d for d in state["down"] if d in catalog.pop_ids),
+        tuple((r, tuple(p)) for r, p in state["mappings"]), frozenset(state["endpoints_down"]),
+        scenario.model)
+    if routes is None:
+        raise ValueError("no clients")
+    return routes
+
+
+def describe_change(before: dict, after: dict) -> str:
+    """What changed between two routing states, in words ("CDG down, FRA back up")."""
+    parts = []
+    b_down, a_down = set(before["down"]), set(after["down"])
+    if a_down - b_down:
+        parts.append(f"{', '.join(sorted(a_down - b_down))} down")
+    if b_down - a_down:
+        parts.append(f"{', '.join(sorted(b_down - a_down))} back up")
+    b_ep, a_ep = set(before["endpoints_down"]), set(after["endpoints_down"])
+    if a_ep - b_ep:
+        parts.append(f"endpoint {', '.join(sorted(a_ep - b_ep))} down")
+    if b_ep - a_ep:
+        parts.append(f"endpoint {', '.join(sorted(b_ep - a_ep))} back up")
+    if before["origin"] != after["origin"]:
+        parts.append(f"default endpoint {before['origin']} → {after['origin']}")
+    if before["mappings"] != after["mappings"]:
+        parts.append("endpoint mapping changed")
+    return ", ".join(parts) or "no change"
+
+
+# -- the plan ----------------------------------------------------------------------------------------
+
+@dataclass
+class FailoverView:
+    """The transition to show: ``frames`` (the animation plan for the browser, ``{"id",
+    "clients": []}`` when nothing animates), ``state`` (the routing state for next time),
+    ``before`` (routes before, or None), ``tr`` (the transition, or None), the indices of the
+    animated clients and their paths' start (``moving_start``: internet lats, lons, backbone
+    lats, lons at frame 0), the animation id and the card's title."""
+
+    frames: dict
+    state: dict
+    before: pd.DataFrame | None = None
+    tr: Transition | None = None
+    moving: list[int] = field(default_factory=list)
+    moving_start: list[list[float | None]] | None = None
+    animation_id: str = ""
+    title: str = ""
+
+
+def plan_view(scenario: Scenario, origin_id: str, routes: pd.DataFrame | None,
+              prev: Any, catalog: Catalog) -> FailoverView:
+    """The transition to show for ``scenario`` (routing table ``routes``), given the previous
+    routing state ``prev``.
+
+    Same clients and a different routing state: an animated transition from ``prev``. Otherwise
+    (page load, clients added or removed) no animation; if anything is down, the card compares
+    with the all-up baseline instead, so a shared link still shows who was moved.
+    """
+    state = routing_state(scenario, origin_id)
+    anim_id = f"{time.time_ns():x}"
+    view = FailoverView(frames={"id": anim_id, "clients": []}, state=state)
+    if routes is None or not len(routes):
+        return view
+    if not is_routing_state(prev):  # none yet, or a store this app did not write: no "before"
+        prev = None
+    same_clients = bool(prev) and prev.get("clients") == state["clients"]
+    if same_clients and _routing_differs(prev, state):
+        before_state, view.title = prev, "Last change: " + describe_change(prev, state)
+    elif state["down"] or state["endpoints_down"]:
+        before_state = healthy_state(state)
+        view.title = "Compared with everything up: " + describe_change(before_state, state)
+    else:
+        return view
+    try:
+        view.before = state_routes(before_state, scenario, catalog)
+    except (KeyError, ValueError):  # a stale previous state: nothing to compare with
+        return view
+    view.tr = transition(view.before, routes)
+    if before_state is prev and view.tr.moved.any():
+        view.frames, view.moving, view.moving_start = _frames(view.tr, catalog, anim_id)
+        view.animation_id = anim_id if view.moving else ""
+    return view
+
+
+def _routing_differs(a: dict, b: dict) -> bool:
+    keys = ("origin", "down", "endpoints_down", "mappings")
+    return any(a.get(k) != b.get(k) for k in keys)
+
+
+def _frames(tr: Transition, catalog: Catalog, anim_id: str
+            ) -> tuple[dict, list[int], list[list[float | None]]]:
+    pops = {r.id: (float(r.lat), float(r.lon)) for r in catalog.pops.itertuples()}
+    origins = {r.id: (float(r.lat), float(r.lon)) for r in catalog.origins.itertuples()}
+    moved = tr.moved.copy()
+    animated = np.flatnonzero(moved)[:MAX_ANIMATED]
+    if len(animated) < moved.sum():
+        moved[:] = False
+        moved[animated] = True
+    sub = Transition(before=tr.before, after=tr.after, moved=moved)
+    fr = animation_plan(sub, pops, origins, n_frames=DEFAULT_FRAMES)
+    fr.update({"id": anim_id, "duration_ms": ANIMATION_MS})
+    internet, backbone = plan_frame(fr, 0)
+    start = [internet[0], internet[1], backbone[0], backbone[1]]
+    return fr, fr["clients"], start
+
+
+# -- the before/after card -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MovedRow:
+    """One moved client in the card: name, where it entered before / after, RTTs, change."""
+
+    client: str
+    before: str
+    after: str
+    rtt_before: str
+    rtt_after: str
+    change: str
+    worse: bool
+
+
+@dataclass(frozen=True)
+class FailoverCard:
+    """The before/after card. ``empty``: nothing to compare (the card shows how to start);
+    ``banners``: (level, text); ``flows``: (from, to, clients); ``more``: how many moved clients
+    are not listed."""
+
+    empty: bool
+    title: str = ""
+    banners: tuple[tuple[str, str], ...] = ()
+    no_change: bool = False
+    kpis: tuple[Kpi, ...] = ()
+    flows: tuple[tuple[str, str, int], ...] = ()
+    more_flows: int = 0
+    rows: tuple[MovedRow, ...] = ()
+    more: int = 0
+
+
+def _where(pop: str, origin: str) -> str:
+    if pop in ("", "no route"):
+        return "no route"
+    return f"{pop} → {origin}" if origin else f"{pop} (unserved)"
+
+
+def _flow_ends(f: dict) -> tuple[str, str]:
+    if f["from_origin"] and f["from_origin"] == f["to_origin"]:  # same origin: PoPs say it
+        return f["from"], f["to"]
+    return _where(f["from"], f["from_origin"]), _where(f["to"], f["to_origin"])
+
+
+def failover_card(view: FailoverView, names: Sequence[str]) -> FailoverCard:
+    """The card's content for ``view`` (``names``: client names in route-table order)."""
+    if view.tr is None:
+        return FailoverCard(empty=True)
+    s = view.tr.summary()
+    after = view.tr.after
+    routed = after["routed"].to_numpy(bool)
+    banners = []
+    if len(after) and not routed.any():
+        banners.append(("error", f"No route: every access point is down, so none of the "
+                                 f"{len(after):,} clients can reach the Anycast EIP."))
+    else:
+        n_uns = int((~after["served"].to_numpy(bool) & routed).sum())
+        if s["unserved_after"] or n_uns:
+            banners.append(("warning", f"{n_uns:,} client(s) unserved: they enter at access "
+                                       "points mapped to an endpoint that is down, and Anycast "
+                                       "EIP does not fail over between endpoints. Remap in "
+                                       "Endpoints (what-if) or bring the endpoint back."))
+    if not s["moved"]:
+        return FailoverCard(empty=False, title=view.title, banners=tuple(banners),
+                            no_change=True)
+    worst = s["worst_client"]
+    worst_name = names[worst] if worst is not None and worst < len(names) else ""
+    kpis = [Kpi("clients moved", f"{s['moved']:,} of {s['clients']:,}"),
+            Kpi("median RTT change", signed_ms(s["median_change_ms"]),
+                "after − before, over moved clients served before and after"),
+            Kpi("worst RTT change", signed_ms(s["worst_change_ms"]), worst_name)]
+    if s["lost_route"]:
+        kpis.append(Kpi("lost service", f"{s['lost_route']:,}",
+                        f"{s['no_route_after']} with no route, {s['unserved_after']} unserved"))
+    if s["regained_route"]:
+        kpis.append(Kpi("service restored", f"{s['regained_route']:,}"))
+    flows = tuple((*_flow_ends(f), int(f["clients"])) for f in s["flows"][:MAX_FLOWS])
+    # per moved client: lost service first, then the largest increase
+    idx = view.tr.moved_index
+    b = view.tr.before["anycast_ms"].to_numpy(float)[idx]
+    a = after["anycast_ms"].to_numpy(float)[idx]
+    delta = a - b
+    order = np.lexsort((-np.nan_to_num(delta, nan=-1e9), np.isfinite(delta)))
+    rows = []
+    for j in order[:MAX_LISTED]:
+        i = int(idx[j])
+        ends = _flow_ends({"from": view.tr.before["pop_id"].iloc[i],
+                           "from_origin": view.tr.before["origin_id"].iloc[i],
+                           "to": after["pop_id"].iloc[i], "to_origin": after["origin_id"].iloc[i]})
+        change = (signed_ms(delta[j]) if np.isfinite(delta[j]) else
+                  "lost" if np.isfinite(b[j]) else "restored" if np.isfinite(a[j]) else "–")
+        rows.append(MovedRow(names[i] if i < len(names) else f"client {i + 1}",
+                             ends[0] or "no route", ends[1] or "no route", ms_text(b[j]),
+                             ms_text(a[j]), change,
+                             bool(not np.isfinite(a[j]) or delta[j] > 0)))
+    return FailoverCard(empty=False, title=view.title, banners=tuple(banners), kpis=tuple(kpis),
+                        flows=flows, more_flows=max(0, len(s["flows"]) - MAX_FLOWS),
+                        rows=tuple(rows), more=max(0, len(idx) - MAX_LISTED))

@@ -1,0 +1,252 @@
+"""The map view service: every client's route, the key numbers, the assignment table's rows and
+the failover transition, for one cleaned scenario.
+
+One call (:func:`map_view`) gives everything the map tab shows; the Dash layer only draws it.
+Units: km (WGS84 geodesic), ms (modelled RTT medians); percentiles weighted by client weight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from dashboard.catalog import Catalog
+from dashboard.domain.scenario import Client, Scenario
+from dashboard.domain.capacity import weighted_quantile
+from dashboard.gazetteer import DemandSet, demand_set, load_gazetteer
+from dashboard.services import failover
+from dashboard.services.failover import FailoverCard, FailoverView
+from dashboard.services.text import Kpi, json_number
+from dashboard.services.routing import scenario_route_table
+from dashboard.services.scenario import Loaded
+
+#: Most rows sent to the assignment table. A 25,000-client set would otherwise ship ~10 MB of
+#: rows on every what-if; the key numbers, the map and the CDF cover every client.
+MAX_TABLE_ROWS = 300
+#: From this many clients the map draws clients in one compact layer that a what-if patches
+#: (positions and names stay in the browser); must equal the figure builder's threshold.
+COMPACT_FROM = 1_000
+#: Most client markers drawn (must equal the figure builder's).
+MAX_DRAWN_CLIENTS = 10_000
+
+
+def client_set_for(scenario: Scenario) -> DemandSet | None:
+    """The scenario's client set, or None (also for a key this version does not know)."""
+    if not scenario.client_set:
+        return None
+    try:
+        return demand_set(load_gazetteer(), scenario.client_set)
+    except KeyError:
+        return None
+
+
+def scenario_routes(loaded: Loaded, catalog: Catalog
+                    ) -> tuple[pd.DataFrame | None, list[str], np.ndarray]:
+    """(routes in client order or None, client names, weights): the scenario's own clients
+    first, then those of its client set (cached ranking: a what-if is cheap)."""
+    scenario = loaded.scenario
+    cset = client_set_for(scenario)
+    routes = scenario_route_table(
+        catalog, tuple((c.lat, c.lon) for c in scenario.clients),
+        cset.key if cset is not None else None, loaded.origin_id, loaded.down,
+        scenario.mappings, scenario.endpoints_down, scenario.model)
+    names = [c.label for c in scenario.clients]
+    weights = [np.asarray([c.weight for c in scenario.clients], dtype=float)]
+    if cset is not None:
+        names += list(cset.names)
+        weights.append(np.asarray(cset.weights, dtype=float))
+    return routes, names, np.concatenate(weights)
+
+
+def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int) -> dict:
+    """Key numbers over clients (RTT percentiles are weighted by client weight), in ms."""
+    out: dict[str, Any] = {"clients": int(len(routes)), "pops_used": 0, "pops": n_pops}
+    if len(routes) == 0:
+        return out
+    w = np.asarray(weights, dtype=float)
+    any_ms = routes["anycast_ms"].to_numpy(float)
+    ok = np.isfinite(any_ms) & (w > 0)
+    out["pops_used"] = int(routes.loc[routes["routed"].astype(bool), "pop_id"].nunique())
+    routed = routes["routed"].to_numpy(bool)
+    served = routes["served"].to_numpy(bool) if "served" in routes else routed
+    out["unrouted"] = int((~routed).sum())
+    out["unserved"] = int((routed & ~served).sum())
+    if ok.any():
+        out["p50_ms"] = weighted_quantile(any_ms[ok], w[ok], 0.5)
+        out["p95_ms"] = weighted_quantile(any_ms[ok], w[ok], 0.95)
+        saving = routes["saving_ms"].to_numpy(float)[ok]
+        out["median_saving_ms"] = weighted_quantile(saving, w[ok], 0.5)
+        out["faster_share"] = float(w[ok][saving > 0].sum() / w[ok].sum())
+    return out
+
+
+def summary_kpis(s: dict, origin_id: str) -> list[Kpi]:
+    """The key numbers as labelled values ([] when there are no clients)."""
+    if not s.get("clients"):
+        return []
+    fmt = lambda v: "–" if v is None else f"{v:.0f} ms"  # noqa: E731
+    items = [
+        Kpi("clients", f"{s['clients']:,}"),
+        Kpi("access points in use", f"{s['pops_used']} of {s['pops']}"),
+        Kpi("median RTT", fmt(s.get("p50_ms")), f"modelled, client → PoP → {origin_id}"),
+        Kpi("p95 RTT", fmt(s.get("p95_ms")), "95 % of clients (by weight) are at or below"),
+        Kpi("median saving vs direct", fmt(s.get("median_saving_ms")),
+            "direct internet path to the origin minus the anycast path"),
+        Kpi("faster via anycast", "–" if s.get("faster_share") is None
+            else f"{s['faster_share']:.0%}", "share of clients whose modelled RTT improves"),
+    ]
+    if s.get("unrouted"):
+        items.append(Kpi("without route", f"{s['unrouted']:,}", "every access point is down",
+                         "alert"))
+    if s.get("unserved"):
+        items.append(Kpi("unserved (endpoint down)", f"{s['unserved']:,}",
+                         "their access point's endpoint is down; no failover between endpoints",
+                         "alert"))
+    return items
+
+
+def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Catalog,
+                    origin_id: str, before: pd.DataFrame | None = None,
+                    moved: np.ndarray | None = None) -> list[dict]:
+    """One table row per client (``id`` = client index, used by the ✕ remove column).
+
+    ``before`` / ``moved``: the routing table before the last failover change and which clients
+    moved; moved rows get ``before`` ("CDG · 32 ms"), ``change_ms`` and ``moved`` = 1 (the table
+    highlights them); clients with no route or unserved get ``cut_off`` = 1.
+    """
+    city = dict(zip(catalog.pops["id"], catalog.pops["city"]))
+    rows = []
+    for i, r in enumerate(routes.itertuples(index=False)):
+        c = clients[i]
+        routed = bool(r.routed)
+        served = bool(getattr(r, "served", routed))
+        pop = (f"{r.pop_id} · {city.get(r.pop_id, '')}" if routed
+               else "no route (all down)")
+        was = ""
+        change = None
+        is_moved = moved is not None and before is not None and bool(moved[i])
+        if is_moved:
+            b = before.iloc[i]
+            b_ms = json_number(b["anycast_ms"])
+            was = ("no route" if not b["routed"] else
+                   f"{b['pop_id']} · {'unserved' if b_ms is None else f'{b_ms:.0f} ms'}")
+            a_ms = json_number(r.anycast_ms)
+            change = None if a_ms is None or b_ms is None else a_ms - b_ms
+        runner = (f"{r.runner_up_id} · {r.runner_up_km:,.0f} km" if r.runner_up_id else "–")
+        rows.append({
+            "id": i,
+            "client": c.label,
+            "pop": pop,
+            "pop_km": json_number(r.pop_km),
+            "internet_ms": json_number(r.internet_ms),
+            "origin": ((getattr(r, "origin_id", "") or origin_id) if served
+                       else "unserved (endpoint down)" if routed else "–"),
+            "backbone_km": json_number(r.backbone_km),
+            "backbone_ms": json_number(r.backbone_ms),
+            "anycast_ms": json_number(r.anycast_ms),
+            "direct_ms": json_number(r.direct_ms),
+            "saving_ms": json_number(r.saving_ms),
+            "runner_up": runner,
+            "before": was,
+            "change_ms": change,
+            "moved": 1 if is_moved else 0,
+            "cut_off": 0 if served else 1,
+            "remove": "✕",
+        })
+    return rows
+
+
+def table_rows(routes: pd.DataFrame, scenario: Scenario, names: Sequence[str],
+               weights: np.ndarray, catalog: Catalog, origin_id: str,
+               before: pd.DataFrame | None = None, moved: np.ndarray | None = None
+               ) -> list[dict]:
+    """The first :data:`MAX_TABLE_ROWS` rows of the assignment table; client-set rows cannot be
+    removed one by one (no ✕), "Clear all" drops the set."""
+    n_own = len(scenario.clients)
+    shown = routes.iloc[:MAX_TABLE_ROWS]
+    clients = list(scenario.clients[:MAX_TABLE_ROWS])
+    lat, lon = shown["lat"].to_numpy(float), shown["lon"].to_numpy(float)
+    clients += [Client(float(lat[i]), float(lon[i]), names[i], float(weights[i]))
+                for i in range(len(clients), len(shown))]
+    rows = assignment_rows(shown, clients, catalog, origin_id,
+                           None if before is None else before.iloc[:MAX_TABLE_ROWS],
+                           None if moved is None else moved[:MAX_TABLE_ROWS])
+    for row in rows[n_own:]:
+        row["remove"] = ""
+    return rows
+
+
+def map_base_key(scenario: Scenario, routes: pd.DataFrame | None) -> str | None:
+    """Key of what the compact clients layer's positions and names come from (the clients, the
+    client set, which drawn clients are routed and served), or None when the map is not in
+    compact mode. Equal keys: a what-if may patch the figure instead of resending it."""
+    if routes is None or len(routes) < COMPACT_FROM:
+        return None
+    digest = hashlib.sha256()
+    digest.update(repr((scenario.client_set, [(c.lat, c.lon, c.name) for c in scenario.clients])
+                       ).encode())
+    shown = routes.iloc[:MAX_DRAWN_CLIENTS]
+    digest.update(np.packbits(shown["routed"].to_numpy(bool)).tobytes())
+    if "served" in shown:
+        digest.update(np.packbits(shown["served"].to_numpy(bool)).tobytes())
+    return digest.hexdigest()[:24]
+
+
+@dataclass
+class MapView:
+    """Everything the map tab shows for one scenario.
+
+    ``routes``: one row per client (None: no clients), ``names``/``weights`` in the same order;
+    ``failover``: the transition and animation plan; ``card``: the before/after card;
+    ``base_key``: :func:`map_base_key`; ``patch``: the page's map has the same base, so the
+    figure may be patched; ``summary``/``kpis``: the key numbers; ``rows``: the table's first
+    rows; ``count``: "1,234 clients (table: first 300)"."""
+
+    origin_id: str
+    down: frozenset[str]
+    endpoints: list[str]
+    endpoints_down: frozenset[str]
+    routes: pd.DataFrame | None
+    names: list[str]
+    weights: np.ndarray
+    failover: FailoverView
+    card: FailoverCard
+    base_key: str | None
+    patch: bool
+    summary: dict = field(default_factory=dict)
+    kpis: list[Kpi] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+    count: str = "No clients yet"
+
+
+def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = None) -> MapView:
+    """The map view of ``loaded``; ``prev``: the routing state the page showed last (for the
+    failover transition); ``base``: the key of the map the page shows (a large map is patched
+    when it matches)."""
+    scenario, origin_id = loaded.scenario, loaded.origin_id
+    routes, names, weights = scenario_routes(loaded, catalog)
+    fo = failover.plan_view(scenario, origin_id, routes, prev, catalog)
+    key = map_base_key(scenario, routes)
+    view = MapView(origin_id=origin_id, down=loaded.down,
+                   endpoints=[r for r, _ in scenario.mappings],
+                   endpoints_down=scenario.endpoints_down, routes=routes, names=names,
+                   weights=weights, failover=fo, card=failover.failover_card(fo, names),
+                   base_key=key, patch=key is not None and key == base)
+    if routes is None:
+        view.summary = summary_numbers(pd.DataFrame({"anycast_ms": [], "saving_ms": [],
+                                                     "routed": [], "pop_id": []}), [],
+                                       len(catalog.pops))
+        return view
+    view.rows = table_rows(routes, scenario, names, weights, catalog, origin_id, fo.before,
+                           fo.tr.moved if fo.tr is not None else None)
+    view.summary = summary_numbers(routes, weights, len(catalog.pops))
+    view.kpis = summary_kpis(view.summary, origin_id)
+    n = len(routes)
+    view.count = f"{n:,} client{'s' if n != 1 else ''}"
+    if n > len(view.rows):
+        view.count += f" (table: first {len(view.rows):,})"
+    return view
