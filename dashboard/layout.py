@@ -11,7 +11,7 @@ from dash import dash_table, dcc, html
 from dashboard import ids
 from dashboard.catalog import AREAS, Catalog
 from dashboard.domain.scenario import DEFAULT_ENDPOINT_TYPE
-from dashboard.figures import rtt_cdf_figure
+from dashboard.figures.cdf import rtt_cdf_figure
 from dashboard.layout_capacity import with_views
 from dashboard.latency import fitted_values
 from dashboard.layout_model import model_section
