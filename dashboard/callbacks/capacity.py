@@ -27,7 +27,7 @@ from dashboard.catalog import Catalog
 from dashboard.domain.clients import MAX_CLIENTS
 from dashboard.domain.exports import safe_csv
 from dashboard.domain.scenario import DEFAULT_POPULATION_GBPS, DEMAND_SOURCES, Scenario
-from dashboard.layout_capacity import capacity_controls
+from dashboard.layout.capacity import capacity_controls
 from dashboard.settings import Settings
 
 

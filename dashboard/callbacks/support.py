@@ -33,7 +33,7 @@ from dashboard.domain.exports import (
 from dashboard.domain.explain import BGP_NOTE
 from dashboard.domain.scenario import clean_name
 from dashboard.gazetteer import CLIENT_SET_SIZES, DEMAND_SETS
-from dashboard.layout_capacity import EXPLAIN_COLUMNS
+from dashboard.layout.support import EXPLAIN_COLUMNS
 from dashboard.settings import Settings
 
 

@@ -58,7 +58,7 @@ def test_unrouted_hover_and_catalog_labels_are_escaped_too(catalog):
 
 
 def test_table_cells_are_plain_strings_and_the_table_renders_no_markdown(catalog):
-    from dashboard.layout import assignment_table
+    from dashboard.layout.map import assignment_table
 
     _, rows, *_ = compute_results(hostile_scenario().to_dict(), catalog, Settings())
     assert [r["client"] for r in rows] == list(NAMES)  # DataTable shows text as text
