@@ -9,7 +9,7 @@ from dashboard.cache import init_cache
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.gazetteer import DEMAND_PREFIX, DEMAND_SETS, load_gazetteer, presets
 from dashboard.jobs import background_manager, install as install_jobs
-from dashboard.layout import build_layout
+from dashboard.layout.shell import build_layout
 from dashboard.serving import init_serving
 from dashboard.settings import ASSETS_DIR, Settings
 

@@ -1,6 +1,7 @@
 """Every Dash component id, in one place: layout, callbacks, clientside JS and browser tests use
-these (``assets/map_click.js`` hard-codes :data:`SCENARIO_EDIT` and :data:`WORLD_MAP`; a test
-keeps them in step).
+these. The scripts in ``assets/`` cannot import this module, so they repeat some ids as string
+literals (``'world-map'``, ``'scenario-edit'``, ...); ``tests/unit/test_ids_js.py`` fails when one
+of those is not a value here. Pattern ids (dicts) have their ``type`` here as a constant too.
 """
 
 from __future__ import annotations
@@ -8,6 +9,9 @@ from __future__ import annotations
 URL = "url"
 HEADER = "app-header"
 NOTICE = "notice"
+#: The "server busy" banner. Not a Dash component: ``assets/busy_notice.js`` creates and removes
+#: it (browser tests look for it by this id).
+SERVER_BUSY_NOTICE = "server-busy-notice"
 
 # -- state -----------------------------------------------------------------------------------------
 #: The current scenario (``Scenario.to_dict()``); the URL query mirrors it.
@@ -68,14 +72,22 @@ FAILOVER_STATUS = "failover-status"
 FAILOVER_SUMMARY = "failover-summary"
 
 
+#: ``type`` of the pattern ids of :func:`pop_toggle`.
+POP_TOGGLE = "pop-toggle"
+#: Kinds of :func:`endpoint_control`, and the ``type`` of each one's pattern id.
+ENDPOINT_CONTROL_KINDS = ("pops", "down", "default", "remove", "whatif", "unmap")
+ENDPOINT_CONTROL_TYPES = tuple(f"endpoint-{kind}" for kind in ENDPOINT_CONTROL_KINDS)
+
+
 def pop_toggle(pop_id: str) -> dict:
     """The pill of one access point in :data:`POP_STATUS` (click: down <-> up)."""
-    return {"type": "pop-toggle", "pop": pop_id}
+    return {"type": POP_TOGGLE, "pop": pop_id}
 
 
 def endpoint_control(kind: str, region: str) -> dict:
-    """A control of the endpoint in ``region``: kind is pops | down | default | remove | whatif | unmap."""
+    """A control of the endpoint in ``region``; ``kind`` is one of :data:`ENDPOINT_CONTROL_KINDS`."""
     return {"type": f"endpoint-{kind}", "region": region}
+
 # -- views (tabs) ------------------------------------------------------------------------------------
 VIEW_TABS = "view-tabs"
 PANEL_MAP = "panel-map"
@@ -122,8 +134,10 @@ MODEL_SECTION = "model-section"
 MODEL_CONTROLS = "model-controls"
 MODEL_RESET = "model-reset"
 MODEL_CUSTOM = "model-custom"
+#: ``type`` of the pattern ids of :func:`model_param`.
+MODEL_PARAM = "model-param"
 
 
 def model_param(name: str) -> dict:
     """The numeric input of latency model parameter ``name`` (a :data:`TUNABLE` field)."""
-    return {"type": "model-param", "name": name}
+    return {"type": MODEL_PARAM, "name": name}

@@ -18,7 +18,8 @@ import pandas as pd
 from dash import Dash, Input, Output, State, ctx, html, no_update, set_props
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures_capacity, ids
+from dashboard import ids
+from dashboard.figures import capacity as capacity_figures
 from dashboard.services import capacity as svc
 from dashboard.callbacks.scenario import (edit, file_stamp, json_number, resolve_origin,
                                          scenario_from_store)
@@ -26,7 +27,7 @@ from dashboard.catalog import Catalog
 from dashboard.domain.clients import MAX_CLIENTS
 from dashboard.domain.exports import safe_csv
 from dashboard.domain.scenario import DEFAULT_POPULATION_GBPS, DEMAND_SOURCES, Scenario
-from dashboard.layout_capacity import capacity_controls
+from dashboard.layout.capacity import capacity_controls
 from dashboard.settings import Settings
 
 
@@ -90,9 +91,9 @@ def compute_capacity(current: dict | None, catalog: Catalog, show_catchments: bo
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
     catch = svc.catchments(catalog, down) if show_catchments else None
     markers = svc.demand_markers(view.demand, view.spill.served_at)
-    fig = figures_capacity.capacity_map_figure(catalog.pops, view.table, view.flows, markers,
+    fig = capacity_figures.capacity_map_figure(catalog.pops, view.table, view.flows, markers,
                                                catch)
-    return (capacity_kpis(view), fig, figures_capacity.load_bar_figure(view.table),
+    return (capacity_kpis(view), fig, capacity_figures.load_bar_figure(view.table),
             capacity_rows(view.table))
 
 
@@ -248,7 +249,7 @@ def n1_outputs(result: dict | None, current: dict | None, catalog: Catalog,
     result = n1_result(result)
     if not result or not result.get("rows"):
         note = ("" if not result else "Nothing to analyse: the demand is empty.")
-        return [], figures_capacity.n1_figure(pd.DataFrame()), note
+        return [], capacity_figures.n1_figure(pd.DataFrame()), note
     s = scenario_from_store(current, catalog, settings.max_clients)
     stale = result.get("key") != n1_key(s, resolve_origin(s, catalog, settings))
     points = json_number(result.get("points"))  # the store may hold null (shape-checked only)
@@ -259,7 +260,7 @@ def n1_outputs(result: dict | None, current: dict | None, catalog: Catalog,
         note = html.Span(["The scenario changed since this analysis: ", html.B("run it again"),
                           f" to update it. ({note})"], className="hint-warning")
     table = pd.DataFrame(result["rows"])
-    return n1_rows(result), figures_capacity.n1_figure(table), note
+    return n1_rows(result), capacity_figures.n1_figure(table), note
 
 
 

@@ -35,7 +35,8 @@ import pandas as pd
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures, ids
+from dashboard import ids
+from dashboard.figures import map as map_figures
 from dashboard.services import routing
 from dashboard.callbacks.scenario import edit, resolve_origin, scenario_from_store
 from dashboard.catalog import AREAS, Catalog
@@ -190,10 +191,10 @@ def _frames(tr: Transition, catalog: Catalog, anim_id: str
     fr.update({
         "id": anim_id,
         "duration_ms": ANIMATION_MS,
-        "traces": {name: figures.map_trace_index(trace) for name, trace in (
-            ("internet", figures.LEG_INTERNET), ("backbone", figures.LEG_BACKBONE),
-            ("moving_internet", figures.MOVING_INTERNET),
-            ("moving_backbone", figures.MOVING_BACKBONE))},
+        "traces": {name: map_figures.map_trace_index(trace) for name, trace in (
+            ("internet", map_figures.LEG_INTERNET), ("backbone", map_figures.LEG_BACKBONE),
+            ("moving_internet", map_figures.MOVING_INTERNET),
+            ("moving_backbone", map_figures.MOVING_BACKBONE))},
     })
     internet, backbone = plan_frame(fr, 0)
     start = [internet[0], internet[1], backbone[0], backbone[1]]

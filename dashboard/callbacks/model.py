@@ -21,7 +21,7 @@ from dashboard.callbacks.scenario import edit, load_store
 from dashboard.catalog import Catalog
 from dashboard.domain.scenario import Scenario
 from dashboard.latency import fitted_values
-from dashboard.layout_model import FIELDS_BY_NAME, MODEL_FIELDS, model_controls
+from dashboard.layout.model import FIELDS_BY_NAME, MODEL_FIELDS, model_controls
 from dashboard.settings import Settings
 
 

@@ -14,7 +14,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, Patch, State, html
 
-from dashboard import figures, ids
+from dashboard import ids
+from dashboard.figures import cdf as cdf_figures
+from dashboard.figures import common as common_figures
+from dashboard.figures import map as map_figures
 from dashboard.services import routing
 from dashboard.callbacks import failover
 from dashboard.callbacks.scenario import (client_label, json_number, resolve_origin,
@@ -200,12 +203,12 @@ def map_base_key(scenario: Scenario, routes: pd.DataFrame | None) -> str | None:
     """Key of what the compact clients layer's positions and names come from (the clients, the
     client set, which drawn clients are routed and served), or None when the map is not in
     compact mode. Equal keys: a what-if may patch the figure instead of resending it."""
-    if routes is None or len(routes) < figures.COMPACT_FROM:
+    if routes is None or len(routes) < map_figures.COMPACT_FROM:
         return None
     digest = hashlib.sha256()
     digest.update(repr((scenario.client_set, [(c.lat, c.lon, c.name) for c in scenario.clients])
                        ).encode())
-    shown = routes.iloc[:figures.MAX_DRAWN_CLIENTS]
+    shown = routes.iloc[:map_figures.MAX_DRAWN_CLIENTS]
     digest.update(np.packbits(shown["routed"].to_numpy(bool)).tobytes())
     if "served" in shown:
         digest.update(np.packbits(shown["served"].to_numpy(bool)).tobytes())
@@ -221,7 +224,7 @@ def _plain(obj: Any) -> Any:
         return [_plain(v) for v in obj]
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind in "fiu" and obj.dtype.name not in ("int64", "uint64"):
-            return figures.typed_array(obj)
+            return common_figures.typed_array(obj)
         return obj.tolist()
     return obj
 
@@ -233,7 +236,7 @@ def figure_patch(traces: Sequence[go.Scattergeo], animation_id: str = "") -> Pat
     template -- and keeps its positions and names in the browser; of the layout only the
     failover animation id changes."""
     patch = Patch()
-    ci = figures.map_trace_index(figures.CLIENTS)
+    ci = map_figures.map_trace_index(map_figures.CLIENTS)
     for i, trace in enumerate(traces):
         if i != ci:
             patch["data"][i] = _plain(trace.to_plotly_json())
@@ -249,9 +252,9 @@ def cdf_patch(anycast_ms: Any, direct_ms: Any, weights: Any) -> Patch:
     """The RTT CDF's new curves as a Patch of the two traces' x and y (its layout is static)."""
     patch = Patch()
     for i, values in enumerate((anycast_ms, direct_ms)):
-        x, y = figures.cdf_curve(values, weights)
-        patch["data"][i]["x"] = figures.typed_array(x)
-        patch["data"][i]["y"] = figures.typed_array(y)
+        x, y = cdf_figures.cdf_curve(values, weights)
+        patch["data"][i]["x"] = common_figures.typed_array(x)
+        patch["data"][i]["y"] = common_figures.typed_array(y)
     return patch
 
 
@@ -278,21 +281,21 @@ def compute_view(current: dict | None, prev: dict | None, base: str | None, cata
     kw = dict(endpoints=[r for r, _ in scenario.mappings], endpoints_down=scenario.endpoints_down,
               moving=view.moving, moving_start=view.moving_start)
     if patch:
-        fig = figure_patch(figures.map_traces(catalog.pops, catalog.origins, origin_id, routes,
+        fig = figure_patch(map_figures.map_traces(catalog.pops, catalog.origins, origin_id, routes,
                                               names, down, **kw), view.animation_id or "")
     else:
-        fig = figures.map_figure(catalog.pops, catalog.origins, origin_id, routes, names, down,
+        fig = map_figures.map_figure(catalog.pops, catalog.origins, origin_id, routes, names, down,
                                  animation_id=view.animation_id, **kw)
     card = failover.render_failover(view, names, len(catalog.pops))
     if routes is None:
         empty = pd.DataFrame({"anycast_ms": [], "saving_ms": [], "routed": [], "pop_id": []})
         return (fig, [], render_summary(summary_numbers(empty, [], len(catalog.pops)), origin_id),
-                figures.rtt_cdf_figure([], []), "No clients yet", view.frames, card, view.state,
+                cdf_figures.rtt_cdf_figure([], []), "No clients yet", view.frames, card, view.state,
                 key)
     rows = table_rows(routes, scenario, names, weights, catalog, origin_id, view.before,
                       view.tr.moved if view.tr is not None else None)
     summary = render_summary(summary_numbers(routes, weights, len(catalog.pops)), origin_id)
-    cdf = (cdf_patch if patch else figures.rtt_cdf_figure)(routes["anycast_ms"],
+    cdf = (cdf_patch if patch else cdf_figures.rtt_cdf_figure)(routes["anycast_ms"],
                                                             routes["direct_ms"], weights)
     n = len(routes)
     count = f"{n:,} client{'s' if n != 1 else ''}"

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 from dash import ALL, Dash, Input, Output, State, ctx, dash_table, dcc, html, no_update
 
-from dashboard import figures, figures_capacity, ids
+from dashboard import ids
+from dashboard.figures import map as map_figures
+from dashboard.figures import support as support_figures
 from dashboard.services import routing
 from dashboard.services import capacity as svc
 from dashboard.services import support as support_svc
@@ -31,7 +33,7 @@ from dashboard.domain.exports import (
 from dashboard.domain.explain import BGP_NOTE
 from dashboard.domain.scenario import clean_name
 from dashboard.gazetteer import CLIENT_SET_SIZES, DEMAND_SETS
-from dashboard.layout_capacity import EXPLAIN_COLUMNS
+from dashboard.layout.support import EXPLAIN_COLUMNS
 from dashboard.settings import Settings
 
 
@@ -62,7 +64,7 @@ def selected_client(trigger: str | None, click: dict | None, cell: dict | None,
         points = click.get("points")
         for p in points if isinstance(points, list) else ():
             if not isinstance(p, dict) or \
-                    p.get("curveNumber") != figures.map_trace_index(figures.CLIENTS):
+                    p.get("curveNumber") != map_figures.map_trace_index(map_figures.CLIENTS):
                 continue
             if _is_number(p.get("customdata")):
                 return _index(p["customdata"])
@@ -187,7 +189,7 @@ def explain_body(current: dict | None, index: Any, catalog: Catalog,
         ]),
         html.P(BGP_NOTE, className="bgp-note"),
         dcc.Graph(id=ids.EXPLAIN_CHART, config={"displayModeBar": False},
-                  figure=figures_capacity.explain_figure(ce.ranking, ex.chosen, observed)),
+                  figure=support_figures.explain_figure(ce.ranking, ex.chosen, observed)),
         html.H4("Every access point, nearest healthy first", className="subhead"),
         table,
     ]

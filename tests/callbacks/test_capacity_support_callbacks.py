@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 from dash import no_update
 
-from dashboard import figures, figures_capacity, ids
+from dashboard import ids
+from dashboard.figures import capacity as capacity_figures
+from dashboard.figures import map as map_figures
 from dashboard.services import capacity as svc
 from dashboard.services import support as support_svc
 from dashboard.callbacks import capacity as cap_cb
@@ -50,10 +52,10 @@ def test_capacity_view_of_client_weights_in_mbps(catalog):
     assert sum(r["served_gbps"] for r in rows) == pytest.approx(0.941)  # nothing unserved
     assert by["CDG"]["capacity_source"] == "default"
     names = [t.name for t in fig.data]
-    assert names == list(figures_capacity.CAPACITY_TRACES)
-    catch = fig.data[figures_capacity.capacity_trace_index(figures_capacity.CATCHMENTS)]
+    assert names == list(capacity_figures.CAPACITY_TRACES)
+    catch = fig.data[capacity_figures.capacity_trace_index(capacity_figures.CATCHMENTS)]
     assert len(catch.lat) == 90 * 180  # 2-degree grid, every cell routed
-    spill = fig.data[figures_capacity.capacity_trace_index(figures_capacity.SPILL)]
+    spill = fig.data[capacity_figures.capacity_trace_index(capacity_figures.SPILL)]
     assert len(spill.lat) >= 1 and "NRT →" in spill.hovertext[0]
     assert [t.name for t in bars.data][-1] == "Capacity"
 
@@ -175,7 +177,7 @@ def test_n1_follows_the_endpoint_mappings_like_the_map(catalog):
 # -- support -------------------------------------------------------------------------------------
 
 def test_a_client_is_picked_on_the_map_or_in_the_table():
-    client_curve = figures.map_trace_index(figures.CLIENTS)
+    client_curve = map_figures.map_trace_index(map_figures.CLIENTS)
     click = {"points": [{"curveNumber": client_curve, "customdata": 2}]}
     assert sup.selected_client(ids.WORLD_MAP, click, None) == 2
     pop_click = {"points": [{"curveNumber": client_curve + 20, "customdata": "FRA"}]}
@@ -278,7 +280,7 @@ def test_a_client_marker_click_in_compact_mode_finds_the_client():
     """From 1,000 clients plotly reports float32 positions: still the right client."""
     clients = tuple(Client(-60 + i * 0.1, -170 + i * 0.25, f"c{i}") for i in range(1_200))
     store = Scenario(clients=clients).to_dict()
-    ci = figures.map_trace_index(figures.CLIENTS)
+    ci = map_figures.map_trace_index(map_figures.CLIENTS)
     for i in (0, 17, 599, 1_199):
         lat, lon = (float(np.float32(clients[i].lat)), float(np.float32(clients[i].lon)))
         click = {"points": [{"curveNumber": ci, "lat": lat, "lon": lon}]}

@@ -8,7 +8,7 @@ import plotly
 import pytest
 from dash import Patch
 
-from dashboard import figures
+from dashboard.figures import map as map_figures
 from dashboard.callbacks import results
 from dashboard.callbacks.scenario import apply_edit, edit
 from dashboard.domain.scenario import Client, Scenario
@@ -50,15 +50,15 @@ def test_what_if_on_the_client_set_is_a_small_patch(catalog):
     fig, rows, _summary, cdf, count, *_, base = first
     assert base and count == f"25,000 clients (table: first {results.MAX_TABLE_ROWS})"
     assert len(rows) == results.MAX_TABLE_ROWS and rows[0]["remove"] == ""
-    clients = fig.data[figures.map_trace_index(figures.CLIENTS)]
-    assert len(clients.lat) == figures.MAX_DRAWN_CLIENTS and clients.text[0] == "Shanghai, CN"
+    clients = fig.data[map_figures.map_trace_index(map_figures.CLIENTS)]
+    assert len(clients.lat) == map_figures.MAX_DRAWN_CLIENTS and clients.text[0] == "Shanghai, CN"
     assert "FRA" in set(clients.hovertext)
     down = Scenario(client_set="cities25k", down=frozenset({"FRA"})).to_dict()
     patched = results.compute_view(down, None, base, catalog, SETTINGS)
     assert isinstance(patched[0], Patch) and isinstance(patched[3], Patch)
     assert patched[8] == base
     ops = patched[0].to_plotly_json()["operations"]
-    ci = figures.map_trace_index(figures.CLIENTS)
+    ci = map_figures.map_trace_index(map_figures.CLIENTS)
     client_ops = {tuple(op["location"][2:]) for op in ops if op["location"][:2] == ["data", ci]}
     assert client_ops == {("customdata",), ("hovertext",), ("hovertemplate",), ("marker",)}
     hover = next(op for op in ops if op["location"] == ["data", ci, "hovertext"])
@@ -70,7 +70,8 @@ def test_what_if_on_the_client_set_is_a_small_patch(catalog):
     full = results.compute_view(down, None, "other", catalog, SETTINGS)
     assert not isinstance(full[0], Patch)
     assert "FRA" not in set(full[0].data[ci].hovertext)
-    assert list(full[0].data[figures.map_trace_index(figures.POPS_DOWN)].customdata) == ["FRA"]
+    down = full[0].data[map_figures.map_trace_index(map_figures.POPS_DOWN)]
+    assert list(down.customdata) == ["FRA"]
 
 
 def test_small_scenarios_never_patch(catalog):

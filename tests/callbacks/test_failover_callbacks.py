@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from dash import no_update
 
-from dashboard import figures, ids
+from dashboard import ids
+from dashboard.figures import map as map_figures
 from dashboard.callbacks import failover as fo
 from dashboard.callbacks import results
 from dashboard.callbacks import scenario as sc
@@ -25,7 +26,7 @@ def store(**kw) -> dict:
 
 
 def trace(fig, name):
-    return fig.data[figures.map_trace_index(name)]
+    return fig.data[map_figures.map_trace_index(name)]
 
 
 def view(current, prev):
@@ -82,13 +83,13 @@ def test_pop_down_plans_an_animation_that_lands_on_the_new_state(catalog):
     assert frames["clients"] == [0, 1] and frames["n"] == DEFAULT_FRAMES >= 20
     assert fig.layout.meta["failover"] == frames["id"]
     t = frames["traces"]
-    assert t["moving_internet"] == figures.map_trace_index(figures.MOVING_INTERNET)
+    assert t["moving_internet"] == map_figures.map_trace_index(map_figures.MOVING_INTERNET)
     # the figure starts at frame 0 in the moving layers ...
-    mi = trace(fig, figures.MOVING_INTERNET)
+    mi = trace(fig, map_figures.MOVING_INTERNET)
     assert list(np.asarray(mi.lat, float)[:2]) == pytest.approx(
         [v for v in plan_frame(frames, 0)[0][0][:2]])
     # ... and the static internet layer no longer holds the movers' paths (4 others remain)
-    static = np.asarray(trace(fig, figures.LEG_INTERNET).lat, float)
+    static = np.asarray(trace(fig, map_figures.LEG_INTERNET).lat, float)
     assert np.isnan(static).sum() == 3
     # the last frame ends each mover exactly at its freshly computed PoP
     pops = catalog.pops.set_index("id")
@@ -120,7 +121,7 @@ def test_all_pops_down_every_client_shows_no_route(catalog):
     *_, prev = view(store(), None)
     fig, rows, summary, _, _, frames, card, _ = view(store(down=frozenset(catalog.pop_ids)), prev)
     assert all(r["pop"] == "no route (all down)" and r["cut_off"] == 1 for r in rows)
-    assert len(trace(fig, figures.UNROUTED).lat) == len(CITIES)
+    assert len(trace(fig, map_figures.UNROUTED).lat) == len(CITIES)
     assert "every access point is down" in str(card) and "without route" in str(summary)
     # the paths retract to the clients: internet legs collapse onto the client
     last = plan_frame(frames, -1)[0]
@@ -138,8 +139,8 @@ def test_endpoint_outage_leaves_clients_unserved_no_failover(catalog):
         assert by[name]["anycast_ms"] is None and by[name]["moved"] == 1
     assert by["New York"]["pop"].startswith("IAD")
     assert by["Paris"]["origin"] == "eu-central-1" and by["Paris"]["moved"] == 0
-    assert len(trace(fig, figures.UNSERVED).lat) == 3
-    assert list(trace(fig, figures.ENDPOINTS_DOWN).customdata) == ["us-east-1"]
+    assert len(trace(fig, map_figures.UNSERVED).lat) == 3
+    assert list(trace(fig, map_figures.ENDPOINTS_DOWN).customdata) == ["us-east-1"]
     assert "unserved (endpoint down)" in str(summary) and "does not fail over" in str(card)
     # the backbone legs of the movers retract onto their PoP (no other endpoint takes over)
     last = plan_frame(frames, -1)[1]
@@ -170,7 +171,7 @@ def test_mapping_moves_the_backbone_leg(catalog):
     sg = catalog.origins.set_index("id").loc["ap-southeast-1"]
     last = plan_frame(frames, -1)[1]
     assert (last[0][1], last[1][1]) == pytest.approx((sg["lat"], sg["lon"]))
-    assert "ap-southeast-1" in list(trace(fig, figures.ORIGIN_SELECTED).customdata)
+    assert "ap-southeast-1" in list(trace(fig, map_figures.ORIGIN_SELECTED).customdata)
 
 
 @pytest.mark.parametrize("request_, message", [

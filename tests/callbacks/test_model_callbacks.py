@@ -14,7 +14,7 @@ from dashboard.services import support as support_svc
 from dashboard.callbacks import capacity, model, results
 from dashboard.callbacks.scenario import apply_edit, edit, scenario_event
 from dashboard.domain.scenario import Client, Scenario
-from dashboard.layout_model import FIELDS_BY_NAME, MODEL_FIELDS
+from dashboard.layout.model import FIELDS_BY_NAME, MODEL_FIELDS
 from dashboard.settings import Settings
 
 SETTINGS = Settings()

@@ -13,6 +13,7 @@ from dashboard.app import create_app
 from dashboard.callbacks import results
 from dashboard.callbacks import scenario as sc
 from dashboard.domain.scenario import Scenario
+from dashboard.figures.map import MAP_TRACES
 from dashboard.gazetteer import load_gazetteer
 from dashboard.settings import ROOT, Settings
 
@@ -172,7 +173,7 @@ def test_results_table_shows_nearest_pop_per_client(catalog):
     assert paris["anycast_ms"] == pytest.approx(paris["internet_ms"] + paris["backbone_ms"])
     assert paris["saving_ms"] == pytest.approx(paris["direct_ms"] - paris["anycast_ms"])
     assert rows[1]["origin"] == "eu-central-1" and rows[1]["id"] == 1
-    assert len(fig.data) == len(results.figures.MAP_TRACES)
+    assert len(fig.data) == len(MAP_TRACES)
     assert len(cdf.data[0].x) == 3
     assert any("median RTT" in str(k.children) for k in summary)
 

@@ -12,7 +12,8 @@ import pytest
 from dash import no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures, ids
+from dashboard import ids
+from dashboard.figures import map as map_figures
 from dashboard.callbacks import capacity as cap_cb
 from dashboard.callbacks import failover as fo
 from dashboard.callbacks import results
@@ -186,7 +187,7 @@ def test_a_valid_n1_result_still_shows(catalog):
 
 # -- support ---------------------------------------------------------------------------------
 
-CLIENT_CURVE = figures.map_trace_index(figures.CLIENTS)
+CLIENT_CURVE = map_figures.map_trace_index(map_figures.CLIENTS)
 
 
 @pytest.mark.parametrize("click", [

@@ -12,7 +12,8 @@ from flask import request
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard import figures, ids
+from dashboard import ids
+from dashboard.figures import map as map_figures
 from dashboard.services import routing
 from dashboard.app import create_app
 from dashboard.catalog import default_catalog
@@ -29,8 +30,8 @@ CLIENTS = ((45.76, 4.84, "Lyon"), (50.85, 4.35, "Brussels"), (47.22, -1.55, "Nan
 QUERY = "/?clients=" + ";".join(f"{a},{o},{n.replace(' ', '%20')}" for a, o, n in CLIENTS) + \
     "&origin=eu-central-1"
 
-MOVING = figures.map_trace_index(figures.MOVING_INTERNET)
-STATIC = figures.map_trace_index(figures.LEG_INTERNET)
+MOVING = map_figures.map_trace_index(map_figures.MOVING_INTERNET)
+STATIC = map_figures.map_trace_index(map_figures.LEG_INTERNET)
 
 # Samples the moving layer on every animation frame of the browser (independent of the code
 # under test: it only reads what the graph holds), and the POSTs to Dash's callback endpoint.

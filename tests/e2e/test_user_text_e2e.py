@@ -9,7 +9,8 @@ from urllib.parse import quote
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard import figures, ids
+from dashboard import ids
+from dashboard.figures import map as map_figures
 from dashboard.app import create_app
 from dashboard.settings import Settings
 
@@ -56,7 +57,7 @@ def test_hostile_names_from_a_link_render_as_text_and_never_run(dash_duo):
     assert shown == sorted(NAMES)  # the table shows the names literally
 
     d = dash_duo.driver
-    clients_trace = figures.map_trace_index(figures.CLIENTS)
+    clients_trace = map_figures.map_trace_index(map_figures.CLIENTS)
     # Hover the first client marker: plotly renders the label (it accepts some HTML).
     label = d.execute_script(f"""
         var gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');

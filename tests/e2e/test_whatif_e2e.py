@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard import figures, ids
+from dashboard import ids
+from dashboard.figures import map as map_figures
 from tests.e2e.test_map_e2e import severe_logs, start
 
 pytestmark = pytest.mark.e2e
@@ -15,8 +16,8 @@ CLIENTS_JS = f"""
 const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
 if (!gd || !gd._fullData) return null;
 // _fullData: plotly.js has decoded the typed-array specs ({{dtype, bdata}}) into arrays.
-const t = gd._fullData.find(d => d.name === '{figures.CLIENTS}');
-const dn = gd._fullData.find(d => d.name === '{figures.POPS_DOWN}');
+const t = gd._fullData.find(d => d.name === '{map_figures.CLIENTS}');
+const dn = gd._fullData.find(d => d.name === '{map_figures.POPS_DOWN}');
 const cd = t.customdata || [];
 return {{n: t.lat ? t.lat.length : 0, text0: t.text ? t.text[0] : null,
          pops: Array.from(new Set(Array.from(t.hovertext || []))),
@@ -34,7 +35,7 @@ def clients(dash_duo):
 def test_demand_preset_and_what_if_patch(dash_duo):
     start(dash_duo, "/?clientset=cities25k")
     WebDriverWait(dash_duo.driver, 60).until(
-        lambda d: (clients(dash_duo) or {}).get("n") == figures.MAX_DRAWN_CLIENTS)
+        lambda d: (clients(dash_duo) or {}).get("n") == map_figures.MAX_DRAWN_CLIENTS)
     before = clients(dash_duo)
     assert before["text0"] == "Shanghai, CN" and "FRA" in before["pops"]
     dash_duo.wait_for_contains_text(f"#{ids.CLIENT_COUNT}", "25,000 clients")
@@ -47,6 +48,6 @@ def test_demand_preset_and_what_if_patch(dash_duo):
     assert "FRA" not in after["pops"] and after["n"] == before["n"]
     assert after["text0"] == "Shanghai, CN"          # kept in the browser, not resent
     assert after["rows"] == before["rows"] == after["n"] and after["nan"] == 0  # decoded
-    assert after["cols"] == len(figures.COMPACT_CUSTOMDATA)
-    assert after["points"] >= figures.MAX_DRAWN_CLIENTS
+    assert after["cols"] == len(map_figures.COMPACT_CUSTOMDATA)
+    assert after["points"] >= map_figures.MAX_DRAWN_CLIENTS
     assert severe_logs(dash_duo) == []

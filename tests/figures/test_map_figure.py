@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard import figures
+from dashboard.figures import cdf as cdf_figures
+from dashboard.figures import map as map_figures
 from dashboard.services import routing
 from dashboard.catalog import AREAS
 from dashboard.domain.geodesy import geodesic_km
@@ -16,43 +17,43 @@ TOKYO = (35.6895, 139.6917)
 
 
 def trace(fig, name):
-    return fig.data[figures.map_trace_index(name)]
+    return fig.data[map_figures.map_trace_index(name)]
 
 
 def test_base_map_has_every_layer_in_fixed_order(catalog):
-    fig = figures.map_figure(catalog.pops, catalog.origins, "eu-central-1")
-    assert tuple(t.name for t in fig.data) == figures.MAP_TRACES
+    fig = map_figures.map_figure(catalog.pops, catalog.origins, "eu-central-1")
+    assert tuple(t.name for t in fig.data) == map_figures.MAP_TRACES
     assert all(t.type == "scattergeo" for t in fig.data)
     assert fig.layout.geo.projection.type == "natural earth"
-    assert fig.layout.uirevision == figures.UIREVISION  # zoom/pan survive updates
+    assert fig.layout.uirevision == map_figures.UIREVISION  # zoom/pan survive updates
     # every PoP is drawn once, in the trace of its area, with its id for click handling
     drawn = {}
     for area in AREAS:
-        t = trace(fig, figures.pop_trace_name(area))
-        assert t.marker.color == figures.AREA_COLORS[area]
+        t = trace(fig, map_figures.pop_trace_name(area))
+        assert t.marker.color == map_figures.AREA_COLORS[area]
         for pid, lat, lon in zip(t.customdata, t.lat, t.lon):
             drawn[pid] = (lat, lon)
     assert set(drawn) == set(catalog.pop_ids)
     cdg = catalog.pops[catalog.pops["id"] == "CDG"].iloc[0]
     assert drawn["CDG"] == (cdg["lat"], cdg["lon"])
-    t = trace(fig, figures.pop_trace_name("Europe"))
+    t = trace(fig, map_figures.pop_trace_name("Europe"))
     assert "France (Paris)" in t.hovertext[list(t.customdata).index("CDG")]
     assert "Europe" in t.hovertext[0] and "48.8534" in t.hovertext[list(t.customdata).index("CDG")]
     # selected origin and the others are distinct symbols
-    sel, other = trace(fig, figures.ORIGIN_SELECTED), trace(fig, figures.ORIGINS_OTHER)
+    sel, other = trace(fig, map_figures.ORIGIN_SELECTED), trace(fig, map_figures.ORIGINS_OTHER)
     assert list(sel.customdata) == ["eu-central-1"] and len(other.lat) == len(catalog.origins) - 1
-    assert sel.marker.symbol != trace(fig, figures.pop_trace_name("Europe")).marker.symbol
-    for name in (figures.LEG_INTERNET, figures.LEG_BACKBONE, figures.CLIENTS):
+    assert sel.marker.symbol != trace(fig, map_figures.pop_trace_name("Europe")).marker.symbol
+    for name in (map_figures.LEG_INTERNET, map_figures.LEG_BACKBONE, map_figures.CLIENTS):
         assert len(trace(fig, name).lat) == 0
 
 
 def test_paths_one_trace_per_leg_with_nan_separated_geodesics(catalog):
     clients = (PARIS, AUCKLAND, TOKYO)
     routes = routing.route_table(catalog, clients, "eu-central-1")
-    fig = figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes,
+    fig = map_figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes,
                              ["Paris", "Auckland", "Tokyo"])
-    assert tuple(t.name for t in fig.data) == figures.MAP_TRACES
-    net = trace(fig, figures.LEG_INTERNET)
+    assert tuple(t.name for t in fig.data) == map_figures.MAP_TRACES
+    net = trace(fig, map_figures.LEG_INTERNET)
     lat, lon = np.asarray(net.lat, float), np.asarray(net.lon, float)
     segments = np.split(np.arange(len(lat)), np.flatnonzero(np.isnan(lat)))
     assert np.isnan(lat).sum() == 2  # three client legs -> two separators
@@ -66,7 +67,7 @@ def test_paths_one_trace_per_leg_with_nan_separated_geodesics(catalog):
         starts.append(lat[seg[0]])
     assert list(routes["pop_id"]) == ["CDG", "SYD", "NRT"]
     # Auckland -> Sydney is ~2 160 km: several waypoints along the geodesic
-    bb = trace(fig, figures.LEG_BACKBONE)
+    bb = trace(fig, map_figures.LEG_BACKBONE)
     blat = np.asarray(bb.lat, float)
     # PoPs used: CDG, SYD, NRT; none is in Frankfurt -> three backbone segments
     assert np.isnan(blat).sum() == 2
@@ -75,47 +76,48 @@ def test_paths_one_trace_per_leg_with_nan_separated_geodesics(catalog):
     for i in ends:
         assert (blat[i], bb.lon[i]) == pytest.approx((fra["lat"], fra["lon"]))
     assert net.line.dash == "dot" and bb.line.dash is None  # visually distinct legs
-    clients_t = trace(fig, figures.CLIENTS)
+    clients_t = trace(fig, map_figures.CLIENTS)
     assert list(clients_t.customdata) == [0, 1, 2]
     assert "Auckland" in clients_t.hovertext[1] and "SYD" in clients_t.hovertext[1]
 
 
 def test_geodesic_polyline_waypoints_lie_on_the_geodesic():
-    lat, lon = figures.geodesic_polyline([AUCKLAND[0]], [AUCKLAND[1]], [51.5], [-0.12])
+    lat, lon = map_figures.geodesic_polyline([AUCKLAND[0]], [AUCKLAND[1]], [51.5], [-0.12])
     assert len(lat) > 40 and not np.isnan(lat).any()
     steps = geodesic_km(lat[:-1], lon[:-1], lat[1:], lon[1:])
     total = geodesic_km(AUCKLAND[0], AUCKLAND[1], 51.5, -0.12)
     assert steps.sum() == pytest.approx(float(total), rel=1e-6)
-    assert steps.max() <= max(figures.WAYPOINT_KM, total / (figures.MAX_WAYPOINTS - 1)) * 1.01
+    assert steps.max() <= max(map_figures.WAYPOINT_KM,
+                              total / (map_figures.MAX_WAYPOINTS - 1)) * 1.01
     assert np.ptp(steps) < 1e-6  # evenly spaced along the geodesic
 
 
 def test_down_pops_are_grey_crossed_and_unused(catalog):
     routes = routing.route_table(catalog, (PARIS,), "eu-central-1", frozenset({"CDG"}))
-    fig = figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes, ["Paris"],
+    fig = map_figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes, ["Paris"],
                              down={"CDG"})
-    dn = trace(fig, figures.POPS_DOWN)
+    dn = trace(fig, map_figures.POPS_DOWN)
     assert list(dn.customdata) == ["CDG"] and dn.showlegend
-    assert "CDG" not in list(trace(fig, figures.pop_trace_name("Europe")).customdata)
+    assert "CDG" not in list(trace(fig, map_figures.pop_trace_name("Europe")).customdata)
     assert routes["pop_id"].iloc[0] != "CDG"
 
 
 def test_all_down_clients_show_as_unrouted(catalog):
     routes = routing.route_table(catalog, (PARIS, TOKYO), "eu-central-1",
                                   frozenset(catalog.pop_ids))
-    fig = figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes, ["a", "b"],
+    fig = map_figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes, ["a", "b"],
                              down=catalog.pop_ids)
-    assert len(trace(fig, figures.UNROUTED).lat) == 2
-    assert len(trace(fig, figures.CLIENTS).lat) == 0
-    assert len(trace(fig, figures.LEG_INTERNET).lat) == 0
+    assert len(trace(fig, map_figures.UNROUTED).lat) == 2
+    assert len(trace(fig, map_figures.CLIENTS).lat) == 0
+    assert len(trace(fig, map_figures.LEG_INTERNET).lat) == 0
 
 
 def test_rtt_cdf_is_weighted_and_monotone():
-    fig = figures.rtt_cdf_figure([30, 10, 20, np.nan], [50, 40, 60, 70], weights=[1, 1, 2, 1])
+    fig = cdf_figures.rtt_cdf_figure([30, 10, 20, np.nan], [50, 40, 60, 70], weights=[1, 1, 2, 1])
     anycast, direct = fig.data
     assert (anycast.name, direct.name) == ("Anycast EIP", "Direct to origin")
     assert list(anycast.x) == [10, 10, 20, 30]
     assert list(anycast.y) == pytest.approx([0, 0.25, 0.75, 1.0])
     assert list(direct.y) == pytest.approx([0, 0.2, 0.4, 0.8, 1.0])
-    empty = figures.rtt_cdf_figure([], [])
+    empty = cdf_figures.rtt_cdf_figure([], [])
     assert [len(t.x) for t in empty.data] == [0, 0]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import figures
+from dashboard.figures import map as map_figures
 from dashboard.app import create_app
 from dashboard.callbacks.results import compute_results
 from dashboard.domain.scenario import Client, Scenario
@@ -31,7 +31,7 @@ def hostile_scenario() -> Scenario:
 
 def test_map_hover_text_shows_names_literally(catalog):
     fig, rows, *_ = compute_results(hostile_scenario().to_dict(), catalog, Settings())
-    clients = fig.data[figures.map_trace_index(figures.CLIENTS)]
+    clients = fig.data[map_figures.map_trace_index(map_figures.CLIENTS)]
     hover = list(clients.hovertext)
     assert len(hover) == len(NAMES)
     joined = "\n".join(hover)
@@ -49,16 +49,16 @@ def test_unrouted_hover_and_catalog_labels_are_escaped_too(catalog):
     routes = pd.DataFrame({"lat": [1.0], "lon": [2.0], "routed": [False], "pop_id": [""],
                            "pop_km": [np.nan], "internet_ms": [np.nan], "backbone_km": [np.nan],
                            "backbone_ms": [np.nan], "anycast_ms": [np.nan]})
-    fig = figures.map_figure(pops, catalog.origins, "eu-central-1", routes, [SCRIPT],
+    fig = map_figures.map_figure(pops, catalog.origins, "eu-central-1", routes, [SCRIPT],
                              down=[pops.loc[0, "id"]])
-    unrouted = fig.data[figures.map_trace_index(figures.UNROUTED)].hovertext
+    unrouted = fig.data[map_figures.map_trace_index(map_figures.UNROUTED)].hovertext
     assert unrouted[0].startswith("<b>&lt;script&gt;") and "<script" not in unrouted[0]
-    down = fig.data[figures.map_trace_index(figures.POPS_DOWN)].hovertext
+    down = fig.data[map_figures.map_trace_index(map_figures.POPS_DOWN)].hovertext
     assert "&lt;img" in down[0] and "<img" not in down[0]
 
 
 def test_table_cells_are_plain_strings_and_the_table_renders_no_markdown(catalog):
-    from dashboard.layout import assignment_table
+    from dashboard.layout.map import assignment_table
 
     _, rows, *_ = compute_results(hostile_scenario().to_dict(), catalog, Settings())
     assert [r["client"] for r in rows] == list(NAMES)  # DataTable shows text as text

@@ -59,3 +59,20 @@ def test_importing_the_core_loads_no_web_module():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == ""
+
+
+def test_figures_are_pure_plotly():
+    """Figure builders take data and return Plotly figures: no Dash or Flask import, so they
+    serve callbacks, the API and notebooks alike (and are tested without an app)."""
+    offenders = []
+    for path in sorted((ROOT / "dashboard" / "figures").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}:{node.lineno}: {n}" for n in names
+                          if n.split(".")[0] in ("dash", "flask", "flask_caching", "werkzeug")
+                          or n.startswith(("dashboard.layout", "dashboard.callbacks"))]
+    assert offenders == []

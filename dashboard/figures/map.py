@@ -1,6 +1,7 @@
-"""Pure Plotly figure builders: data in, ``go.Figure`` out. No Dash, no I/O, no globals mutated.
+"""The world map of the map view: data in, ``go.Figure`` (or its traces) out. Pure Plotly: no Dash,
+no I/O, no globals mutated.
 
-The world map has a **named, fixed trace order** (:data:`MAP_TRACES`), whatever the data: a trace
+The map has a **named, fixed trace order** (:data:`MAP_TRACES`), whatever the data: a trace
 with nothing to show is present and empty. Callbacks, clientside animation code (failover) and
 tests can therefore address a layer by index (:func:`map_trace_index`) and Plotly keeps legend
 state across updates. Coordinates are numpy float arrays (Plotly >= 6 ships them to the browser as
@@ -13,8 +14,6 @@ segments between waypoints in the chosen projection, so we sample a waypoint eve
 
 from __future__ import annotations
 
-import base64
-import html
 import math
 from typing import Iterable, Sequence
 
@@ -24,6 +23,8 @@ import plotly.graph_objects as go
 
 from dashboard.catalog import AREAS
 from dashboard.domain.geodesy import geodesic_km, great_circle_path
+from dashboard.figures.common import (BACKBONE_COLOR, DOWN_COLOR, INTERNET_COLOR, ORIGIN_COLOR,
+                                      hover_text)
 
 #: Colour of each access area (colour-blind-safe Tableau 10 hues, distinct on light land).
 AREA_COLORS = {
@@ -33,11 +34,7 @@ AREA_COLORS = {
     "Europe": "#B07AA1",
     "Australia": "#17BECF",
 }
-INTERNET_COLOR = "#5B6472"
-BACKBONE_COLOR = "#FF6A00"
-ORIGIN_COLOR = "#1F2937"
 CLIENT_COLOR = "#1E3A8A"
-DOWN_COLOR = "#9CA3AF"
 UNROUTED_COLOR = "#DC2626"
 
 #: Trace names in drawing order (later traces are drawn on top).
@@ -82,8 +79,6 @@ MAX_WAYPOINTS = 64
 
 #: From this many clients on, the map uses its compact encoding (see :func:`map_figure`).
 COMPACT_FROM = 1_000
-#: Most points of each RTT CDF curve (a 220-px-high chart cannot show more steps).
-MAX_CDF_POINTS = 600
 
 UIREVISION = "world-map"
 
@@ -149,27 +144,12 @@ def geodesic_polyline(lat1: Sequence[float], lon1: Sequence[float], lat2: Sequen
     return np.concatenate(lats[:-1]), np.concatenate(lons[:-1])
 
 
-def hover_text(value: object) -> str:
-    """``value`` as literal text inside Plotly hover/label text.
-
-    Plotly renders a subset of HTML in ``text``/``hovertext`` (``<b>``, ``<br>``, ``<a href>``,
-    ``<span style>`` ...) and decodes ``&lt;``/``&gt;``/``&amp;``. Client names come from users
-    (links, uploads, the API) and catalog names from operators' files, so every such label is
-    escaped: ``<img src=x onerror=...>`` shows as those characters, never as markup.
-    """
-    return html.escape(str(value), quote=False)
-
-
 def _fmt_ms(v: float) -> str:
     return "–" if not np.isfinite(v) else f"{v:.0f} ms"
 
 
 def _fmt_km(v: float) -> str:
     return "–" if not np.isfinite(v) else f"{v:,.0f} km"
-
-
-def _empty_geo(name: str, mode: str = "markers", **kw: object) -> go.Scattergeo:
-    return go.Scattergeo(name=name, lat=np.empty(0), lon=np.empty(0), mode=mode, **kw)
 
 
 def straight_legs(lat1: Sequence[float], lon1: Sequence[float], lat2: Sequence[float],
@@ -526,68 +506,3 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
             marker=dict(symbol="diamond-open", size=9, color=UNROUTED_COLOR, line=dict(width=2)),
             legendrank=7)
     return [traces[name] for name in MAP_TRACES]
-
-
-def typed_array(values: object) -> dict:
-    """plotly.js's typed-array form of a numeric numpy array (``{"dtype", "bdata", "shape"}``,
-    base64 little-endian), as plotly.py >= 6 writes into figures -- for values sent in a
-    ``dash.Patch``, which Dash would otherwise serialise as a JSON list of numbers."""
-    a = np.ascontiguousarray(values)
-    codes = {"float32": "f4", "float64": "f8", "int8": "i1", "uint8": "u1", "int16": "i2",
-             "uint16": "u2", "int32": "i4", "uint32": "u4"}
-    if a.dtype.name not in codes:
-        raise TypeError(f"no plotly.js typed array for dtype {a.dtype}")
-    spec = {"dtype": codes[a.dtype.name],
-            "bdata": base64.b64encode(a.astype(a.dtype.newbyteorder("<")).tobytes()).decode()}
-    if a.ndim > 1:
-        spec["shape"] = ", ".join(str(d) for d in a.shape)
-    return spec
-
-
-def cdf_curve(values: Sequence[float], weights: Sequence[float] | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """The (x, y) float32 step points of one curve of :func:`rtt_cdf_figure`: the weighted
-    empirical CDF of the finite ``values``, from 0 %, at most :data:`MAX_CDF_POINTS` + 1
-    points (the last step of each of that many evenly spaced levels)."""
-    v = np.asarray(values, dtype=float)
-    w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=float)
-    ok = np.isfinite(v) & (w > 0) if len(v) else np.zeros(0, dtype=bool)
-    v, w = v[ok], w[ok]
-    order = np.argsort(v, kind="stable")
-    x = v[order]
-    y = np.cumsum(w[order]) / w.sum() if len(w) and w.sum() > 0 else np.empty(0)
-    if len(x) > MAX_CDF_POINTS:
-        keep = np.unique(np.searchsorted(y, np.linspace(0, 1, MAX_CDF_POINTS)[1:] * y[-1],
-                                         side="left").clip(0, len(y) - 1))
-        x, y = x[keep], y[keep]
-    if len(x):  # start the step at 0 % so the curve reads as a distribution
-        x, y = np.concatenate([[x[0]], x]), np.concatenate([[0.0], y])
-    # float32: ~7 digits is far below a pixel; plotly sends typed arrays (half the bytes).
-    return x.astype(np.float32), y.astype(np.float32)
-
-
-def rtt_cdf_figure(anycast_ms: Sequence[float], direct_ms: Sequence[float],
-                   weights: Sequence[float] | None = None) -> go.Figure:
-    """Empirical CDF over clients of the modelled RTT, anycast path vs direct to the origin.
-
-    Weighted by client weight (share of demand) when ``weights`` is given. NaN RTTs (clients
-    with no route) are left out of the anycast curve. Traces: ``Anycast EIP``, ``Direct``.
-    """
-    fig = go.Figure()
-    for name, values, color, dash in (("Anycast EIP", anycast_ms, BACKBONE_COLOR, "solid"),
-                                      ("Direct to origin", direct_ms, INTERNET_COLOR, "dot")):
-        x, y = cdf_curve(values, weights)
-        fig.add_trace(go.Scatter(name=name, x=x, y=y, mode="lines", line_shape="hv",
-                                 line=dict(color=color, width=2.5, dash=dash),
-                                 hovertemplate="%{x:.0f} ms: %{y:.0%} of clients"
-                                               f"<extra>{name}</extra>"))
-    fig.update_layout(
-        uirevision="cdf", margin=dict(l=48, r=12, t=8, b=40), height=220,
-        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="#FAFBFC",
-        xaxis=dict(title="modelled RTT (ms)", rangemode="tozero", gridcolor="#E5E7EB"),
-        yaxis=dict(title="share of clients", tickformat=".0%", range=[0, 1.02],
-                   gridcolor="#E5E7EB"),
-        legend=dict(orientation="h", y=1.0, x=0.0, yanchor="bottom", font=dict(size=11)),
-        hovermode="x unified",
-    )
-    return fig

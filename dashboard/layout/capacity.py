@@ -1,8 +1,7 @@
-"""Component factories of the view switcher and the Capacity and Support views. Layout only.
-
-The page keeps one sidebar (origin + clients) for every view; the main area has a tab bar
-("Map" | "Capacity" | "Support") and three panels that stay in the DOM (hidden, not removed), so
-the map keeps its zoom and the stores keep their state when the user switches views.
+"""The capacity view: demand and capacity inputs, key numbers, the capacity map, load per access
+point, the utilisation table and the N-1 analysis. Layout only; the callbacks are in
+:mod:`dashboard.callbacks.capacity`. Units: Gbps (demand, load, capacity), Mbps per unit of
+client weight.
 """
 
 from __future__ import annotations
@@ -10,10 +9,8 @@ from __future__ import annotations
 from dash import dash_table, dcc, html
 
 from dashboard import ids
-from dashboard.catalog import Catalog
 from dashboard.domain.scenario import DEFAULT_CAPACITY_GBPS, DEFAULT_POPULATION_GBPS
-
-VIEWS = (("map", "Map"), ("capacity", "Capacity planning"), ("support", "Support"))
+from dashboard.layout.components import geo_graph_config, table_style
 
 SPILL_RULE = (
     "Spill-over rule: demand goes to its nearest healthy access point. When a point's demand "
@@ -53,30 +50,8 @@ N1_COLUMNS = (
     ("worst_pop", "Worst elsewhere", "text"), ("worst_utilisation_pct", "Its util. %", "numeric"),
     ("unserved", "Unserved Gbps", "numeric"),
 )
-EXPLAIN_COLUMNS = (
-    ("rank", "#", "numeric"), ("pop", "Access point", "text"), ("state", "State", "text"),
-    ("distance_km", "km", "numeric"), ("internet_ms", "Internet ms", "numeric"),
-    ("backbone_ms", "Backbone ms", "numeric"), ("anycast_ms", "Total ms", "numeric"),
-    ("delta_ms", "vs chosen", "numeric"),
-)
-
-_CELL = {"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",
-         "fontSize": "13px", "padding": "4px 6px", "textAlign": "right", "minWidth": "44px"}
-_HEADER = {"fontWeight": "600", "backgroundColor": "#F3F4F6", "whiteSpace": "normal",
-           "height": "auto"}
-
-
 def _fmt(ctype: str, specifier: str = ",.2f") -> dict:
     return {"specifier": specifier} if ctype == "numeric" else {}
-
-
-def view_tabs() -> dcc.Tabs:
-    """The view switcher (tab headers only; the panels are siblings toggled by a callback)."""
-    return dcc.Tabs(id=ids.VIEW_TABS, value="map", className="view-tabs",
-                    parent_className="view-tabs-parent",
-                    children=[dcc.Tab(label=label, value=value, className="view-tab",
-                                      selected_className="view-tab--selected")
-                              for value, label in VIEWS])
 
 
 def capacity_controls(source: str = "clients", scale: float | None = None,
@@ -108,7 +83,9 @@ def capacity_controls(source: str = "clients", scale: float | None = None,
     ]
 
 
-def capacity_panel(catalog: Catalog, topojson_url: str | None = None) -> html.Div:
+def capacity_panel(topojson_url: str | None = None) -> html.Div:
+    """The capacity view's panel (hidden until its tab is chosen); ``topojson_url``: where its
+    map loads the world outline."""
     cap_cols = [{"id": c, "name": n, "type": t, "editable": e,
                  "format": _fmt(t, ",.0f" if c in ("clients", "utilisation_pct") else ",.3~f")}
                 for c, n, t, e in CAPACITY_COLUMNS]
@@ -138,13 +115,7 @@ def capacity_panel(catalog: Catalog, topojson_url: str | None = None) -> html.Di
             type="dot", delay_show=300, children=dcc.Graph(
                 id=ids.CAPACITY_MAP, className="capacity-map", responsive=True,
                 style={"height": "100%"},
-                # our own world outline, as on the main map: plotly.js would fetch it from a
-                # CDN (blocked by the CSP, and absent offline) if this map drew first
-                config={**({"topojsonURL": topojson_url} if topojson_url else {}),
-                        "displaylogo": False, "scrollZoom": True,
-                        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
-                        "toImageButtonOptions": {"format": "png", "scale": 2,
-                                                 "filename": "anycast-eip-capacity-map"}}))),
+                config=geo_graph_config(topojson_url, "anycast-eip-capacity-map")))),
         html.P(SPILL_RULE, className="rule-note"),
         html.Div(className="capacity-grid", children=[
             html.Div(className="card", children=[
@@ -155,9 +126,9 @@ def capacity_panel(catalog: Catalog, topojson_url: str | None = None) -> html.Di
                 html.H2("Utilisation (edit a capacity to plan)"),
                 dash_table.DataTable(
                     id=ids.POP_TABLE, columns=cap_cols, data=[], editable=False,
-                    sort_action="native", page_action="none", style_as_list_view=True,
+                    sort_action="native", page_action="none",
                     style_table={"overflowX": "auto", "maxHeight": "292px", "overflowY": "auto"},
-                    style_header=_HEADER, style_cell=_CELL,
+                    **table_style(),
                     style_cell_conditional=[
                         {"if": {"column_id": c}, "textAlign": "left"}
                         for c in ("pop_id", "city", "capacity_source")] + [
@@ -206,8 +177,8 @@ def capacity_panel(catalog: Catalog, topojson_url: str | None = None) -> html.Di
             html.Div(className="n1-grid", children=[
                 dash_table.DataTable(
                     id=ids.N1_TABLE, columns=n1_cols, data=[], sort_action="native",
-                    page_size=19, style_as_list_view=True, style_table={"overflowX": "auto"},
-                    style_header=_HEADER, style_cell=_CELL,
+                    page_size=19, style_table={"overflowX": "auto"},
+                    **table_style(),
                     style_cell_conditional=[{"if": {"column_id": c}, "textAlign": "left"}
                                             for c in ("pop_id", "moved_to", "worst_pop")]
                     + [{"if": {"column_id": "moved_to"}, "minWidth": "170px"}],
@@ -232,46 +203,3 @@ def capacity_panel(catalog: Catalog, topojson_url: str | None = None) -> html.Di
             ]),
         ]),
     ])
-
-
-def support_panel() -> html.Div:
-    return html.Div(id=ids.PANEL_SUPPORT, hidden=True, className="view-panel", children=[
-        html.Div(className="support-grid", children=[
-            html.Div(className="card", children=[
-                html.H2("Why does this client land there?"),
-                html.Label("Client (or click a client on the map, or a row of the table)",
-                           htmlFor=ids.EXPLAIN_CLIENT, className="field-label"),
-                dcc.Dropdown(id=ids.EXPLAIN_CLIENT, options=[], placeholder="Pick a client…",
-                             clearable=False, className="explain-client"),
-                html.Div(id=ids.EXPLAIN_BODY, className="explain-body"),
-            ]),
-            html.Div(className="card exports-card", children=[
-                html.H2("Share and export"),
-                html.P("The link (Copy link, top right) holds the whole scenario: clients, "
-                       "weights, down access points, observed entry points, capacities and "
-                       "demand settings.", className="hint"),
-                html.Div(className="button-col", children=[
-                    html.Button("Assignment table (CSV)", id=ids.EXPORT_TABLE, n_clicks=0,
-                                className="btn btn-ghost"),
-                    html.Button("Scenario (JSON)", id=ids.EXPORT_JSON, n_clicks=0,
-                                className="btn btn-ghost"),
-                ]),
-                dcc.Download(id=ids.TABLE_DOWNLOAD),
-                dcc.Download(id=ids.JSON_DOWNLOAD),
-                dcc.Upload(id=ids.IMPORT_UPLOAD, multiple=False, accept=".json,application/json",
-                           className="upload", children=html.Div([
-                               "Drop or ", html.A("choose a scenario JSON"),
-                               html.Span(" replaces the current scenario", className="mono")])),
-                html.P("The map downloads as PNG from its camera button (top right of the map).",
-                       className="hint"),
-            ]),
-        ]),
-    ])
-
-
-def with_views(notice: object, map_children: list, catalog: Catalog,
-               topojson_url: str | None = None) -> list:
-    """The main area: notices, the tab bar, and the three view panels."""
-    return [notice, view_tabs(),
-            html.Div(id=ids.PANEL_MAP, className="view-panel", children=map_children),
-            capacity_panel(catalog, topojson_url), support_panel()]

@@ -1,6 +1,7 @@
-"""Pure Plotly builders of the capacity and support views: data in, ``go.Figure`` out.
+"""Charts of the capacity view: the capacity map, load per access point and the N-1 chart. Pure
+Plotly: data in, ``go.Figure`` out.
 
-Like :mod:`dashboard.figures`, the capacity map has a named, fixed trace order
+Like the world map (:mod:`dashboard.figures.map`), the capacity map has a named, fixed trace order
 (:data:`CAPACITY_TRACES`) so that callbacks and tests address layers by name. Units: Gbps for
 demand/load/capacity, ms for RTT, degrees for coordinates. Arrays are numpy (typed arrays in the
 browser): the catchment layer of 16 200 cells costs ~250 kB of JSON (measured), not MBs.
@@ -14,7 +15,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from dashboard.figures import BACKBONE_COLOR, DOWN_COLOR, INTERNET_COLOR, ORIGIN_COLOR
+from dashboard.figures.common import BACKBONE_COLOR, DOWN_COLOR, ORIGIN_COLOR
 
 CATCHMENTS = "Catchments (nearest healthy access point)"
 DEMAND = "Demand"
@@ -223,33 +224,4 @@ def n1_figure(table: pd.DataFrame) -> go.Figure:
         fig.update_xaxes(tickfont=dict(size=9), tickangle=-90)
     fig.update_layout(height=250, showlegend=False, margin=dict(l=40, r=8, t=24, b=40),
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="#FAFBFC", bargap=0.25)
-    return fig
-
-
-def explain_figure(ranking: pd.DataFrame, chosen: str | None, observed: str | None = None,
-                   top: int = 8) -> go.Figure:
-    """Modelled RTT via each PoP (internet leg + backbone leg, ms), the nearest healthy ones
-    first, plus the observed PoP if it is not among them. The chosen PoP is outlined."""
-    r = ranking[ranking["up"]].head(top)
-    if observed and observed not in set(r["pop_id"]):
-        r = pd.concat([r, ranking[ranking["pop_id"] == observed]])
-    labels = [f"{p} · {d:,.0f} km" + ("" if u else " (down)")
-              for p, d, u in zip(r["pop_id"], r["distance_km"], r["up"])]
-    backbone = r["anycast_ms"].to_numpy(float) - r["internet_ms"].to_numpy(float)
-    fig = go.Figure()
-    fig.add_trace(go.Bar(name="Internet leg", y=labels, x=r["internet_ms"].to_numpy(float),
-                         orientation="h", marker_color=INTERNET_COLOR,
-                         hovertemplate="%{y}: internet %{x:.0f} ms<extra></extra>"))
-    fig.add_trace(go.Bar(name="Backbone leg (+ PoP)", y=labels, x=backbone, orientation="h",
-                         marker_color=BACKBONE_COLOR,
-                         hovertemplate="%{y}: backbone %{x:.0f} ms<extra></extra>"))
-    line_w = [3 if p == chosen else (2 if p == observed else 0) for p in r["pop_id"]]
-    line_c = ["#111827" if p == chosen else "#7C3AED" for p in r["pop_id"]]
-    fig.update_traces(marker_line_width=line_w, marker_line_color=line_c)
-    fig.update_layout(barmode="stack", height=40 + 26 * len(r), margin=dict(l=8, r=8, t=28, b=30),
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="#FAFBFC",
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0,
-                                  font=dict(size=11)),
-                      xaxis=dict(title="modelled RTT (ms)", gridcolor="#E5E7EB"),
-                      yaxis=dict(autorange="reversed", tickfont=dict(size=11)))
     return fig

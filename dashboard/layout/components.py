@@ -1,0 +1,65 @@
+"""Pieces every view builds with: a sidebar section, a key number (``kpi``), the one table look
+and the config of a world-map graph. Layout only: no callbacks, no computation.
+
+The CSS classes named here are styled in ``assets/style.css`` and ``assets/views.css``.
+"""
+
+from __future__ import annotations
+
+from dash import html
+
+#: ``kpi`` levels and the class each adds to ``kpi``: ``alert`` (a red card: clients without a
+#: route or unserved), ``warn`` (amber value: some demand spilled over), ``bad`` (red value:
+#: unserved demand, access points over capacity).
+KPI_LEVELS: tuple[str, ...] = ("", "alert", "warn", "bad")
+
+#: Font of every table (the page's system font stack, so tables match the text around them).
+FONT_STACK = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
+#: Header and cell styles of every ``DataTable``: bold grey header, compact right-aligned cells
+#: (numbers line up; text columns set ``textAlign: left`` in ``style_cell_conditional``).
+TABLE_HEADER_STYLE: dict[str, str] = {"fontWeight": "600", "backgroundColor": "#F3F4F6",
+                                      "whiteSpace": "normal", "height": "auto"}
+TABLE_CELL_STYLE: dict[str, str] = {"fontFamily": FONT_STACK, "fontSize": "13px",
+                                    "padding": "4px 6px", "textAlign": "right",
+                                    "minWidth": "44px"}
+
+
+def kpi(label: str, value: str, hint: str = "", level: str = "") -> html.Div:
+    """One key number: ``value`` (large) over ``label``; ``hint`` is the tooltip.
+
+    ``level`` (one of :data:`KPI_LEVELS`) adds the class ``kpi-<level>``: ``"alert"`` gives
+    ``className="kpi kpi-alert"``, ``""`` plain ``"kpi"``. ``ValueError`` for another level (a
+    typo would otherwise silently drop the colour).
+    """
+    if level not in KPI_LEVELS:
+        raise ValueError(f"kpi level {level!r} is not one of {KPI_LEVELS}")
+    return html.Div(className="kpi" + (f" kpi-{level}" if level else ""), title=hint,
+                    children=[html.Div(value, className="kpi-value"),
+                              html.Div(label, className="kpi-label")])
+
+
+def table_style() -> dict[str, object]:
+    """Keyword arguments of ``dash_table.DataTable`` for the shared look (list view, header and
+    cell styles). Fresh dicts each call, so a table may extend them."""
+    return {"style_as_list_view": True, "style_header": dict(TABLE_HEADER_STYLE),
+            "style_cell": dict(TABLE_CELL_STYLE)}
+
+
+def section(title: str, *children: object, class_name: str = "") -> html.Section:
+    """A titled sidebar panel (``<section class="panel ...">`` with an ``<h2>``)."""
+    return html.Section(className=f"panel {class_name}".strip(),
+                        children=[html.H2(title), *children])
+
+
+def geo_graph_config(topojson_url: str | None, filename: str) -> dict:
+    """plotly.js config of a world-map graph. ``topojsonURL`` points at our own assets: plotly.js
+    otherwise fetches the world outline from a CDN at run time (blocked by the CSP, and absent
+    offline), and it caches the outline, so *every* geo graph must name it, not only the first
+    drawn. ``filename``: the PNG the camera button saves (2x scale)."""
+    return {
+        **({"topojsonURL": topojson_url} if topojson_url else {}),
+        "scrollZoom": True,
+        "displaylogo": False,
+        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+    }

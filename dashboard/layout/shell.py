@@ -1,0 +1,103 @@
+"""The app shell: header, stores, the sidebar, the view tabs and the three view panels.
+
+The page is a CSS grid (``assets/style.css``): a control sidebar on the left (the same for every
+view), the main area on the right with a tab bar ("Map" | "Capacity planning" | "Support") and
+three panels that stay in the DOM (hidden, not removed), so the map keeps its zoom and the
+stores keep their state when the user switches views. Layout only: no callbacks and no
+computation happen here; every id comes from :mod:`dashboard.ids`.
+"""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from dashboard import ids
+from dashboard.catalog import Catalog
+from dashboard.latency import fitted_values
+from dashboard.layout.capacity import capacity_panel
+from dashboard.layout.components import geo_graph_config
+from dashboard.layout.map import (MODEL_NOTE_TEXT, client_controls, endpoint_controls, map_panel,
+                                  origin_controls, pop_status_controls)
+from dashboard.layout.model import model_section
+from dashboard.layout.support import support_panel
+from dashboard.settings import Settings
+
+#: The views: (tab value, tab label), in tab order.
+VIEWS = (("map", "Map"), ("capacity", "Capacity planning"), ("support", "Support"))
+
+
+def view_tabs() -> dcc.Tabs:
+    """The view switcher (tab headers only; the panels are siblings toggled by a callback)."""
+    return dcc.Tabs(id=ids.VIEW_TABS, value="map", className="view-tabs",
+                    parent_className="view-tabs-parent",
+                    children=[dcc.Tab(label=label, value=value, className="view-tab",
+                                      selected_className="view-tab--selected")
+                              for value, label in VIEWS])
+
+
+def with_views(notice: object, map_children: list, topojson_url: str | None = None) -> list:
+    """The main area: notices, the tab bar, and the three view panels (``map_children`` in the
+    map panel; ``topojson_url`` for the capacity map's world outline)."""
+    return [notice, view_tabs(),
+            html.Div(id=ids.PANEL_MAP, className="view-panel", children=map_children),
+            capacity_panel(topojson_url), support_panel()]
+
+
+def map_config(topojson_url: str) -> dict:
+    """plotly.js config of the world map (see :func:`~dashboard.layout.components.geo_graph_config`:
+    the outline comes from our own assets, not a CDN)."""
+    return geo_graph_config(topojson_url, "anycast-map")
+
+
+def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
+                 preset_options: list[dict] | None = None,
+                 max_upload_bytes: int = Settings.max_upload_bytes) -> html.Div:
+    """The whole page. State lives in the URL and in :data:`ids.SCENARIO` (never in globals).
+
+    ``topojson_url``: where plotly.js loads ``world_110m.json`` (``app.get_asset_url``).
+    ``preset_options``: dropdown options ``{"label", "value"}`` of the preset client sets.
+    ``max_upload_bytes``: the upload cap, checked in the browser before a file is sent
+    (``assets/upload_guard.js``) so an oversize file gets a notice instead of a refused request.
+    """
+    return html.Div(
+        className="app",
+        children=[
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.SCENARIO, data=None),
+            dcc.Store(id=ids.SCENARIO_EDIT, data=None),
+            dcc.Store(id=ids.FAILOVER_FRAMES, data=None),
+            dcc.Store(id=ids.FAILOVER_PREV, data=None),
+            dcc.Store(id=ids.FAILOVER_STATUS, data=None),
+            dcc.Store(id=ids.MAP_BASE, data=None),
+            dcc.Store(id=ids.UPLOAD_LIMIT, data=max_upload_bytes),
+            dcc.Store(id=ids.UPLOAD_ACCEPTED, data=None),
+            html.Header(
+                id=ids.HEADER,
+                className="app-header",
+                children=[
+                    html.Div(className="brand", children=[
+                        html.H1("Anycast EIP dashboard"),
+                        html.P(f"{len(catalog.pops)} access points · "
+                               f"{len(catalog.origins)} origin regions · one anycast IP",
+                               className="subtitle"),
+                    ]),
+                    html.Div(className="header-actions", children=[
+                        html.Span("modelled estimates", className="badge",
+                                  title=MODEL_NOTE_TEXT),
+                        html.Div(className="share", title="Copy a link to this scenario",
+                                 children=[dcc.Clipboard(id=ids.SHARE_LINK, content="",
+                                                         className="clipboard"),
+                                           html.Span("Copy link")]),
+                    ]),
+                ],
+            ),
+            html.Aside(className="sidebar", children=[
+                origin_controls(catalog), client_controls(preset_options or []),
+                pop_status_controls(catalog), endpoint_controls(catalog),
+                model_section(fitted_values())]),
+            html.Main(className="main", children=with_views(
+                html.Div(id=ids.NOTICE, className="notice", role="status",
+                         **{"aria-live": "polite"}),
+                map_panel(map_config(topojson_url)), topojson_url)),
+        ],
+    )
