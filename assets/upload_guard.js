@@ -5,18 +5,17 @@
  * (Settings.max_upload_bytes, given here through the store `clients-upload-limit`) would make the
  * callback request exceed the server's request cap: the server answers 413 and the page can show
  * nothing. Here such a file becomes an error notice (through the `scenario-edit` store, like every
- * other edit) and is never sent; a file under the cap moves to `clients-upload-accepted`, which
- * the server callback parses (and checks again). The upload's contents are cleared either way, so
- * the same file can be chosen again after fixing it.
- *
- * Ids used here are kept in step with dashboard/ids.py by tests (UPLOAD_LIMIT, UPLOAD_ACCEPTED).
+ * other edit) and is never sent; a file under the cap becomes an `upload` request in the same
+ * store, which the server's one round trip parses (and checks again: size, rows, the client cap).
+ * The upload's contents are cleared either way, so the same file can be chosen again after
+ * fixing it.
  */
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     anycast_upload: {
         check: function (contents, filename, limit) {
             var noUpdate = window.dash_clientside.no_update;
             if (contents === null || contents === undefined) {
-                return [noUpdate, noUpdate, noUpdate];
+                return [noUpdate, noUpdate];
             }
             var name = (typeof filename === 'string' && filename) ? filename : 'upload';
             var comma = contents.indexOf(',');
@@ -31,12 +30,11 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 var text = name + ' is ' + size(bytes) + ', larger than the ' + size(limit) +
                     ' upload limit; nothing was added and your clients are unchanged. ' +
                     'Split the file or keep the columns lat,lon[,name][,weight].';
-                return [noUpdate,
-                        {op: 'notice', nonce: Date.now(),
+                return [{op: 'notice', nonce: Date.now(),
                          notices: [{level: 'error', text: text}]},
                         null];
             }
-            return [{contents: contents, filename: name, nonce: Date.now()}, noUpdate, null];
+            return [{op: 'upload', contents: contents, filename: name, nonce: Date.now()}, null];
         }
     }
 });

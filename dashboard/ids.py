@@ -23,6 +23,8 @@ SCENARIO_EDIT = "scenario-edit"
 #: Key of the client layers the map in the browser was last drawn with (results callback): when
 #: a what-if keeps them, only the changed parts of the figure are sent (a ``dash.Patch``).
 MAP_BASE = "map-base"
+#: Store: indices of the map's layers the browser needs (``{"clients": i}``; map clicks).
+MAP_LAYERS = "map-layers"
 
 # -- origin ----------------------------------------------------------------------------------------
 ORIGIN = "origin-select"
@@ -38,7 +40,6 @@ UPLOAD = "clients-upload"
 #: The upload size cap in bytes, and an upload that passed it (``assets/upload_guard.js`` moves
 #: ``{"contents", "filename"}`` here; the server callback parses it).
 UPLOAD_LIMIT = "clients-upload-limit"
-UPLOAD_ACCEPTED = "clients-upload-accepted"
 CLEAR_CLIENTS = "clients-clear"
 CLIENT_COUNT = "client-count"
 SHARE_LINK = "share-link"

@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from dash import ALL, Dash, Input, Output, State, ctx, no_update
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids
+from dashboard.callbacks import patches
 from dashboard.catalog import AREAS, Catalog
 from dashboard.figures import capacity as capacity_figures
 from dashboard.figures import cdf as cdf_figures
@@ -89,7 +90,7 @@ def map_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
     kw = dict(endpoints=view.endpoints, endpoints_down=view.endpoints_down,
               moving=view.failover.moving, moving_start=view.failover.moving_start)
     if view.patch:
-        fig = map_figures.figure_patch(
+        fig = patches.figure_patch(
             map_figures.map_traces(catalog.pops, catalog.origins, view.origin_id, view.routes,
                                    view.names, view.down, **kw),
             view.failover.animation_id or "")
@@ -103,7 +104,7 @@ def map_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
     if view.routes is None:
         cdf: Any = cdf_figures.rtt_cdf_figure([], [])
     else:
-        cdf = (map_figures.cdf_patch if view.patch else cdf_figures.rtt_cdf_figure)(
+        cdf = (patches.cdf_patch if view.patch else cdf_figures.rtt_cdf_figure)(
             view.routes["anycast_ms"], view.routes["direct_ms"], view.weights)
     return (fig, view.rows, map_layout.render_summary(view.kpis), cdf, view.count, frames,
             map_layout.render_failover_card(view.card), view.failover.state, view.base_key)
@@ -235,6 +236,12 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                                    current, catalog, settings)
         return scene_outputs(ev, PageState(*states), pill_order(ctx.outputs_list, pills_by_area),
                              catalog)
+
+    # The failover animation runs in the browser: one clientside call per change, not per frame.
+    app.clientside_callback(
+        ClientsideFunction(namespace="anycastFailover", function_name="animate"),
+        Output(ids.FAILOVER_STATUS, "data"), Input(ids.FAILOVER_FRAMES, "data"),
+        prevent_initial_call=True)
 
     @app.callback(
         *[Output(o.component_id, o.component_property, allow_duplicate=True)

@@ -15,7 +15,7 @@ segments between waypoints in the chosen projection, so we sample a waypoint eve
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,9 @@ import plotly.graph_objects as go
 
 from dashboard.catalog import AREAS
 from dashboard.domain.geodesy import geodesic_km, great_circle_path
+from dashboard.services.map import COMPACT_FROM, MAX_DRAWN_CLIENTS  # noqa: F401 (re-used here)
 from dashboard.figures.common import (BACKBONE_COLOR, DOWN_COLOR, INTERNET_COLOR, ORIGIN_COLOR,
-                                      hover_text)
+                                      hover_text, typed_array)
 
 #: Colour of each access area (colour-blind-safe Tableau 10 hues, distinct on light land).
 AREA_COLORS = {
@@ -70,15 +71,14 @@ MOVING_COLOR = "#7C3AED"
 
 #: Most client -> PoP paths drawn; beyond this the map shows markers only (the table has all).
 MAX_DRAWN_PATHS = 2_000
-#: Most client markers drawn (scattergeo is SVG: tens of thousands of nodes make panning sluggish).
-MAX_DRAWN_CLIENTS = 10_000
 #: Target spacing of path waypoints, km, and the most waypoints per path (antipodal paths get
 #: ~310 km steps, still smooth at world scale).
 WAYPOINT_KM = 250.0
 MAX_WAYPOINTS = 64
 
-#: From this many clients on, the map uses its compact encoding (see :func:`map_figure`).
-COMPACT_FROM = 1_000
+#: From this many clients on, the map uses its compact encoding (see :func:`map_figure`), and
+#: at most MAX_DRAWN_CLIENTS markers are drawn (scattergeo is SVG: tens of thousands of nodes
+#: make panning sluggish). Defined by the map service, which keys the patchable base on them.
 
 UIREVISION = "world-map"
 
@@ -506,3 +506,25 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
             marker=dict(symbol="diamond-open", size=9, color=UNROUTED_COLOR, line=dict(width=2)),
             legendrank=7)
     return [traces[name] for name in MAP_TRACES]
+
+
+def animation_traces() -> dict[str, int]:
+    """Indices of the layers the browser's failover animation steps and folds into
+    (``assets/failover.js`` reads them from the animation plan)."""
+    return {name: map_trace_index(trace) for name, trace in (
+        ("internet", LEG_INTERNET), ("backbone", LEG_BACKBONE),
+        ("moving_internet", MOVING_INTERNET), ("moving_backbone", MOVING_BACKBONE))}
+
+
+def plain(obj: Any) -> Any:
+    """A trace attribute ready for a Patch: numeric numpy arrays as plotly.js typed arrays,
+    other arrays as lists, dicts walked."""
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "fiu" and obj.dtype.name not in ("int64", "uint64"):
+            return typed_array(obj)
+        return obj.tolist()
+    return obj

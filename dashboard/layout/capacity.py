@@ -6,11 +6,14 @@ client weight.
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 from dash import dash_table, dcc, html
 
 from dashboard import ids
 from dashboard.domain.scenario import DEFAULT_CAPACITY_GBPS, DEFAULT_POPULATION_GBPS
-from dashboard.layout.components import geo_graph_config, table_style
+from dashboard.layout.components import geo_graph_config, kpi, table_style
+from dashboard.services.text import Kpi
 
 SPILL_RULE = (
     "Spill-over rule: demand goes to its nearest healthy access point. When a point's demand "
@@ -203,3 +206,20 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
             ]),
         ]),
     ])
+
+
+def render_capacity_kpis(kpis: Sequence[Kpi]) -> list:
+    """The capacity tab's key numbers, or how to get demand."""
+    if not kpis:
+        return [html.Div("No demand yet: add clients (their weight × scale = Mbps) in the "
+                         "sidebar, or choose World population as the demand.",
+                         className="empty-hint")]
+    return [kpi(k.label, k.value, k.hint, k.level) for k in kpis]
+
+
+def render_n1_note(note: str, stale: bool) -> Any:
+    """The line under the N-1 table: when and how it was computed; a warning when stale."""
+    if not stale:
+        return note
+    return html.Span(["The scenario changed since this analysis: ", html.B("run it again"),
+                      f" to update it. ({note})"], className="hint-warning")

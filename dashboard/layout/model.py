@@ -1,78 +1,19 @@
 """The sidebar's "Advanced: latency model" section: numeric inputs for the latency model's
 tunable parameters, a reset button, and what the numbers are (modelled estimates, BGP).
 
-Layout only; the callbacks are in :mod:`dashboard.callbacks.model`. Inputs show the value in
+The fields (labels, units, ranges) are :data:`dashboard.services.model.MODEL_FIELDS`. Inputs show the value in
 effect (the scenario's override, else the fitted one) rounded to the input's step.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.domain.latency import OVERRIDE_RANGES
+from dashboard.services.model import MODEL_FIELDS, ModelPanel
 
-
-@dataclass(frozen=True)
-class ModelField:
-    """One user-facing latency parameter: its :data:`TUNABLE` name, label, unit, input step and
-    what it means."""
-
-    name: str
-    label: str
-    unit: str
-    step: float
-    help: str
-
-    @property
-    def decimals(self) -> int:
-        return max(0, -int(math.floor(math.log10(self.step) + 1e-9)))
-
-    @property
-    def low(self) -> float:
-        return OVERRIDE_RANGES[self.name][0]
-
-    @property
-    def high(self) -> float:
-        return OVERRIDE_RANGES[self.name][1]
-
-    def shown(self, value: float) -> float:
-        """``value`` rounded to the input's step (what the input displays)."""
-        out = round(float(value), self.decimals)
-        return int(out) if self.decimals == 0 else out
-
-    def text(self, value: float) -> str:
-        return f"{self.shown(value):g}" + ("" if self.unit.startswith("×") else f" {self.unit}")
-
-
-#: The parameters the UI offers, in display order (the URL and the API accept every TUNABLE).
-MODEL_FIELDS: tuple[ModelField, ...] = (
-    ModelField("overhead_ms", "Internet path overhead", "ms", 0.1,
-               "Fixed cost of every public-internet path (hosts, routers, serialisation); "
-               "added once to the internet leg and once to the direct path."),
-    ModelField("inflation_scale", "Route inflation scale", "× fitted", 0.01,
-               "Multiplies the fitted ms per 1000 km of the internet legs (client → access "
-               "point, and the direct path; 1 = as measured; 1.2 = routes 20 % more "
-               "circuitous)."),
-    ModelField("fibre_km_per_ms", "Light in fibre", "km/ms", 1,
-               "One-way signal speed; sets the physical floor 2 × distance / speed. 204 km/ms "
-               "is light in glass (refractive index ≈ 1.47); nothing is faster."),
-    ModelField("backbone_scale", "Backbone route stretch scale", "× fitted", 0.01,
-               "Multiplies the backbone's fitted stretch over the fibre floor (fitted per "
-               "region pair on published cloud inter-region RTTs; 1 = as fitted)."),
-    ModelField("backbone_route_factor", "Backbone minimum detour", "× fibre floor", 0.01,
-               "The backbone leg is never faster than this multiple of the fibre floor."),
-    ModelField("backbone_overhead_ms", "Backbone overhead", "ms", 0.1,
-               "Fixed cost of the backbone leg access point → origin region."),
-    ModelField("pop_overhead_ms", "Access point overhead", "ms", 0.1,
-               "Anycast gateway and hop onto the backbone inside the access point (an "
-               "assumption, not fitted); shown inside the backbone leg."),
-)
-FIELDS_BY_NAME: dict[str, ModelField] = {f.name: f for f in MODEL_FIELDS}
 
 MODEL_DISCLAIMER = (
     "These are modelled estimates from public measurements, not measurements of your network: "
@@ -119,3 +60,18 @@ def model_section(fitted: Mapping[str, float]) -> html.Section:
                         className="btn btn-ghost btn-sm model-reset"),
         ]),
     ])
+
+
+def render_model_controls(panel: ModelPanel) -> list:
+    """The inputs for :func:`dashboard.services.model.model_panel`'s view-model."""
+    return model_controls({k: v for k, v in panel.values.items() if k in panel.custom},
+                          panel.fitted)
+
+
+def render_model_note(note: str) -> Any:
+    """The sentence under the assignment table when the model is not the fitted one."""
+    if not note:
+        return ""
+    return html.Span(className="model-custom-note", children=[
+        html.B("Custom latency parameters: "), note,
+        ". Set in the sidebar under Advanced: latency model (reset there)."])

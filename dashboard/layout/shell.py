@@ -14,6 +14,7 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.catalog import Catalog
 from dashboard.latency import fitted_values
+from dashboard.figures.map import CLIENTS, map_trace_index
 from dashboard.layout.capacity import capacity_panel
 from dashboard.layout.components import geo_graph_config
 from dashboard.layout.map import (MODEL_NOTE_TEXT, client_controls, endpoint_controls, map_panel,
@@ -70,7 +71,7 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
             dcc.Store(id=ids.FAILOVER_STATUS, data=None),
             dcc.Store(id=ids.MAP_BASE, data=None),
             dcc.Store(id=ids.UPLOAD_LIMIT, data=max_upload_bytes),
-            dcc.Store(id=ids.UPLOAD_ACCEPTED, data=None),
+            dcc.Store(id=ids.MAP_LAYERS, data={"clients": map_trace_index(CLIENTS)}),
             html.Header(
                 id=ids.HEADER,
                 className="app-header",

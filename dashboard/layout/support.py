@@ -1,13 +1,16 @@
 """The support view: why a client lands on its access point (client picker, explanation filled by
-a callback) and sharing/exporting the scenario (CSV, JSON, import). Layout only; the callbacks are
-in :mod:`dashboard.callbacks.support`.
+a callback) and sharing/exporting the scenario (CSV, JSON, import), and the renderer of the
+explanation's view-model (:func:`dashboard.services.support.explain_view`).
 """
 
 from __future__ import annotations
 
-from dash import dcc, html
+from dash import dash_table, dcc, html
 
 from dashboard import ids
+from dashboard.figures.support import explain_figure
+from dashboard.layout.components import table_style
+from dashboard.services.support import ExplainView
 
 #: Columns of the explanation table (built by the support callback): (id, header, type).
 EXPLAIN_COLUMNS = (
@@ -53,3 +56,58 @@ def support_panel() -> html.Div:
             ]),
         ]),
     ])
+
+
+def render_explain(view: ExplainView) -> list:
+    """Children of the explain panel (``dashboard.services.support.explain_view``)."""
+    if view.hint:
+        return [html.P(view.hint, className="hint")]
+    summary = html.Div(className="explain-kpis", children=[
+        html.Div([html.B(view.chosen), html.Span(" chosen")]),
+        html.Div([html.B(view.runner_up), html.Span(f" runner-up, {view.margin} farther")]),
+        html.Div([html.B(view.where), html.Span(f" weight {view.weight}")]),
+    ])
+    detour = ([html.Div(className="detour", children=[html.B(view.detour[0]), view.detour[1]])]
+              if view.detour[0] else [])
+    options = [{"label": "not recorded (the model's choice)", "value": ""}] + [
+        {"label": label, "value": value} for value, label in view.pop_options]
+    chosen = view.chosen if view.chosen != "no route" else "-"
+    table = dash_table.DataTable(
+        id=ids.EXPLAIN_TABLE, data=list(view.rows),
+        columns=[{"id": cid, "name": n, "type": t,
+                  **({"format": {"specifier": "+,.0f" if cid == "delta_ms" else ",.0f"}}
+                     if t == "numeric" else {})}
+                 for cid, n, t in EXPLAIN_COLUMNS],
+        sort_action="native", page_action="none", **table_style(),
+        style_table={"overflowX": "auto", "maxHeight": "360px", "overflowY": "auto"},
+        style_cell_conditional=[{"if": {"column_id": k}, "textAlign": "left"}
+                                for k in ("pop", "state")]
+        + [{"if": {"column_id": "rank"}, "width": "28px", "minWidth": "28px"}]
+        + [{"if": {"column_id": k}, "width": "66px", "maxWidth": "80px"}
+           for k in ("distance_km", "internet_ms", "backbone_ms", "anycast_ms", "delta_ms")],
+        style_data_conditional=[
+            {"if": {"filter_query": f'{{pop_id}} = "{chosen}"'},
+             "backgroundColor": "#FFF1E6", "fontWeight": "600"},
+            {"if": {"filter_query": f'{{pop_id}} = "{view.observed or "-"}"'},
+             "backgroundColor": "#EDE9FE"},
+            {"if": {"filter_query": '{state} = "down"'}, "color": "#9CA3AF"},
+        ])
+    return [
+        html.H3(view.title, className="explain-title"),
+        summary,
+        html.Ul([html.Li(t) for t in view.facts], className="explain-facts"),
+        *detour,
+        html.Div(className="inline-form observed-row", children=[
+            html.Label("Observed entry point (e.g. from a traceroute)",
+                       htmlFor=ids.OBSERVED_POP, className="field-label"),
+            dcc.Dropdown(id={"type": ids.OBSERVED_POP, "client": view.index},
+                         options=options, value=view.observed or "", clearable=False,
+                         searchable=True, className="observed-select"),
+        ]),
+        html.P(view.bgp_note, className="bgp-note"),
+        dcc.Graph(id=ids.EXPLAIN_CHART, config={"displayModeBar": False},
+                  figure=explain_figure(view.ranking, view.chosen if view.chosen != "no route"
+                                        else None, view.observed)),
+        html.H4("Every access point, nearest healthy first", className="subhead"),
+        table,
+    ]

@@ -21,7 +21,7 @@ from dashboard.gazetteer import DemandSet, demand_set, load_gazetteer
 from dashboard.services import failover
 from dashboard.services.failover import FailoverCard, FailoverView
 from dashboard.services.text import Kpi, json_number
-from dashboard.services.routing import scenario_route_table
+from dashboard.services.routing import route_table, scenario_route_table
 from dashboard.services.scenario import Loaded
 
 #: Most rows sent to the assignment table. A 25,000-client set would otherwise ship ~10 MB of
@@ -250,3 +250,27 @@ def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = Non
     if n > len(view.rows):
         view.count += f" (table: first {len(view.rows):,})"
     return view
+
+
+#: Columns of the assignment export after the client's own (lat, lon in degrees, km, ms).
+EXPORT_COLUMNS = ("pop_id", "pop_km", "internet_ms", "origin_id", "backbone_km", "backbone_ms",
+                  "anycast_ms", "direct_km", "direct_ms", "saving_ms", "runner_up_id",
+                  "runner_up_km", "routed", "served")
+
+
+def assignment_frame(loaded: Loaded, catalog: Catalog) -> pd.DataFrame:
+    """The assignment table as exported: one row per client of the scenario's own, km and ms;
+    ``origin_id`` is "" where the client's endpoint is down (unserved) or it has no route."""
+    s = loaded.scenario
+    routes = route_table(catalog, tuple((c.lat, c.lon) for c in s.clients), loaded.origin_id,
+                         loaded.down, s.mappings, s.endpoints_down, model=s.model)
+    observed = dict(s.observed)
+    df = pd.DataFrame({
+        "client": [c.name for c in s.clients], "lat": [c.lat for c in s.clients],
+        "lon": [c.lon for c in s.clients], "weight": [c.weight for c in s.clients]})
+    for col in EXPORT_COLUMNS:
+        df[col] = routes[col].to_numpy() if col in routes else np.nan
+    df["origin_id"] = (routes["origin_id"].to_numpy() if "origin_id" in routes
+                       else loaded.origin_id)
+    df["observed_pop"] = [observed.get(i, "") for i in range(len(s.clients))]
+    return df

@@ -1,0 +1,194 @@
+/*
+ * Widgets -> edit requests, in the browser.
+ *
+ * Every widget that changes the scenario writes ONE request into the store `scenario-edit`
+ * (ids.SCENARIO_EDIT); the server's one round trip (dashboard/callbacks/scene.py) applies it and
+ * returns every output that changed. These clientside callbacks only translate a click or a
+ * value into a request -- no server request of their own -- so a click on an access point pill is
+ * exactly one request to the server before the map starts moving.
+ *
+ * Requests are plain JSON (dashboard/domain/edits.py lists the ops; the ones that need server
+ * data, e.g. `city`, `preset`, `model_input`, are resolved in dashboard/services/requests.py).
+ * The server checks every field again: these functions are a convenience, not a guard.
+ *
+ * A function returns `no_update` for events that are not user actions: a re-rendered button
+ * (n_clicks 0), a picker re-rendered with the value the scenario already has.
+ */
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    anycastEdits: (function () {
+        'use strict';
+
+        function noUpdate() { return window.dash_clientside.no_update; }
+
+        /* The input that fired: {id (string or pattern object), prop, value}, or null. */
+        function trigger() {
+            var t = window.dash_clientside.callback_context.triggered;
+            if (!t || !t.length || !t[0].prop_id || t[0].prop_id === '.') { return null; }
+            var pid = t[0].prop_id;
+            var dot = pid.lastIndexOf('.');
+            var id = pid.slice(0, dot);
+            if (id.charAt(0) === '{') {
+                try { id = JSON.parse(id); } catch (e) { return null; }
+            }
+            return {id: id, prop: pid.slice(dot + 1), value: t[0].value};
+        }
+
+        function edit(fields) {
+            return Object.assign({nonce: Date.now() + Math.random()}, fields);
+        }
+
+        function sameSet(a, b) {
+            var x = (a || []).slice().sort(), y = (b || []).slice().sort();
+            return x.length === y.length && x.every(function (v, i) { return v === y[i]; });
+        }
+
+        return {
+            /* A pill of the access point list: mark it down / back up. */
+            pill: function () {
+                var t = trigger();
+                if (!t || !t.value || typeof t.id !== 'object') { return noUpdate(); }
+                return edit({op: 'toggle_pop', pop: t.id.pop});
+            },
+
+            /* "All up" / "All down" (the pill ids name every access point). */
+            allPops: function (_up, _down, pillIds) {
+                var t = trigger();
+                if (!t || !t.value) { return noUpdate(); }
+                var all = (pillIds || []).map(function (i) { return i.pop; });
+                return edit({op: 'set_down', down: t.id === 'pops-all-down' ? all : []});
+            },
+
+            clear: function (n) {
+                return n ? edit({op: 'clear'}) : noUpdate();
+            },
+
+            /* A cell of the assignment table: the ✕ column removes the client; any other
+             * cell explains it in the support tab. -> [edit, active_cell, client, tab] */
+            tableCell: function (cell) {
+                var nu = noUpdate();
+                if (!cell || cell.row_id === null || cell.row_id === undefined) {
+                    return [nu, nu, nu, nu];
+                }
+                if (cell.column_id === 'remove') {
+                    return [edit({op: 'remove', index: cell.row_id}), null, nu, nu];
+                }
+                if (typeof cell.row_id !== 'number') { return [nu, nu, nu, nu]; }
+                return [nu, nu, cell.row_id, 'support'];
+            },
+
+            /* A click on a map marker: an access point toggles; a client is explained.
+             * -> [edit, client, tab]. `layers.clients` is the clients layer's index; its
+             * markers carry their index as customdata, except when plotly sent customdata as
+             * a typed array (compact mode): then the nearest client within 1e-4 degrees. */
+            mapClick: function (click, store, layers, pillIds) {
+                var nu = noUpdate();
+                var p = click && click.points && click.points[0];
+                if (!p) { return [nu, nu, nu]; }
+                var cd = Array.isArray(p.customdata) ? p.customdata[0] : p.customdata;
+                var pops = (pillIds || []).map(function (i) { return i.pop; });
+                if (typeof cd === 'string' && pops.indexOf(cd) >= 0) {
+                    return [edit({op: 'toggle_pop', pop: cd}), nu, nu];
+                }
+                if (!layers || p.curveNumber !== layers.clients) { return [nu, nu, nu]; }
+                if (typeof cd === 'number' && cd >= 0 && Math.floor(cd) === cd) {
+                    return [nu, cd, 'support'];
+                }
+                var clients = (store && store.clients) || [];
+                var best = -1, gap = 1e-4;
+                clients.forEach(function (c, i) {
+                    var g = Math.max(Math.abs(c.lat - p.lat), Math.abs(c.lon - p.lon));
+                    if (g < gap) { gap = g; best = i; }
+                });
+                return best >= 0 ? [nu, best, 'support'] : [nu, nu, nu];
+            },
+
+            /* The city search picked a city (-> [edit, cleared picker]). */
+            city: function (value) {
+                if (value === null || value === undefined) { return [noUpdate(), noUpdate()]; }
+                return [edit({op: 'city', id: value}), null];
+            },
+
+            preset: function (key) {
+                if (!key) { return [noUpdate(), noUpdate()]; }
+                return [edit({op: 'preset', key: key}), null];
+            },
+
+            coords: function (_clicks, _submits, text) {
+                var t = trigger();
+                if (!t || !t.value) { return noUpdate(); }
+                return edit({op: 'coords', text: text || ''});
+            },
+
+            /* A scenario JSON chosen in the support tab (-> [edit, cleared upload]). */
+            importFile: function (contents, filename) {
+                if (contents === null || contents === undefined) {
+                    return [noUpdate(), noUpdate()];
+                }
+                return [edit({op: 'import', contents: contents, filename: filename || ''}), null];
+            },
+
+            /* The endpoints panel: the add form, the mapped access points of an endpoint, and
+             * its buttons (mark down, make default, dissociate; what-if make default / remap). */
+            endpoint: function () {
+                var args = Array.prototype.slice.call(arguments);
+                var addPops = args[args.length - 1], addRegion = args[args.length - 2];
+                var store = args[args.length - 3];
+                var t = trigger();
+                if (!t) { return noUpdate(); }
+                if (t.id === 'endpoint-add') {
+                    if (!t.value) { return noUpdate(); }
+                    return edit({op: 'endpoint_add', region: addRegion || '',
+                                 pops: addPops || []});
+                }
+                if (typeof t.id !== 'object' || typeof t.id.region !== 'string') {
+                    return noUpdate();
+                }
+                var kind = String(t.id.type || '').replace(/^endpoint-/, '');
+                if (kind === 'pops') {
+                    var now = ((store && store.mappings) || []).filter(function (m) {
+                        return m[0] === t.id.region;
+                    });
+                    if (!Array.isArray(t.value) || (now.length && sameSet(now[0][1], t.value))) {
+                        return noUpdate();  // a re-render, not a user change
+                    }
+                    return edit({op: 'endpoint_map', region: t.id.region, pops: t.value});
+                }
+                if (!t.value) { return noUpdate(); }  // a freshly rendered button
+                var op = {down: 'endpoint_down', 'default': 'endpoint_default',
+                          whatif: 'endpoint_default', remove: 'endpoint_remove',
+                          unmap: 'endpoint_remove'}[kind];
+                return op ? edit({op: op, region: t.id.region}) : noUpdate();
+            },
+
+            modelInput: function (values, idList) {
+                var t = trigger();
+                if (!t || typeof t.id !== 'object') { return noUpdate(); }
+                return edit({op: 'model_input', name: t.id.name, values: values, ids: idList});
+            },
+
+            modelReset: function (n) {
+                return n ? edit({op: 'model', reset: true}) : noUpdate();
+            },
+
+            capacityInput: function (source, scale, def) {
+                var t = trigger();
+                if (!t) { return noUpdate(); }
+                var changed = {'demand-source': 'source', 'demand-scale': 'scale',
+                               'default-capacity': 'default'}[t.id];
+                if (!changed) { return noUpdate(); }
+                return edit({op: 'capacity_input', changed: changed, source: source,
+                             scale: scale, 'default': def});
+            },
+
+            capacityTable: function (ts, rows) {
+                if (!ts) { return noUpdate(); }
+                return edit({op: 'capacity_table', rows: rows});
+            },
+
+            observe: function (values, idList) {
+                if (!values || !values.length || !idList || !idList.length) { return noUpdate(); }
+                return edit({op: 'observe_input', index: idList[0].client, value: values[0]});
+            }
+        };
+    }())
+});

@@ -1,0 +1,100 @@
+"""Widgets -> edit requests: clientside callbacks (``assets/edits.js``) that write one request
+into ``ids.SCENARIO_EDIT`` per user action, so the action costs one server round trip (the scene
+callback, :mod:`dashboard.callbacks.scene`) and nothing else. Plus the two widget callbacks that
+are not scenario edits: the city search's options and the share link.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, no_update
+
+from dashboard import ids
+from dashboard.catalog import Catalog
+from dashboard.gazetteer import Gazetteer, load_gazetteer
+from dashboard.settings import Settings
+
+EDIT = Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True)
+
+
+def city_options(gazetteer: Gazetteer, query: Any, limit: int = 12) -> list[dict]:
+    """Dropdown options for a search; ``search`` repeats the query so that the dropdown's own
+    client-side filter (token match on label/search) keeps every server-side match, including
+    accent-insensitive ones ("sao paulo" -> "São Paulo")."""
+    if not isinstance(query, str) or not query.strip():
+        return []
+    out = []
+    for c in gazetteer.search(query[:200], limit=limit):
+        pop = (f"{c.population / 1e6:.1f} M" if c.population >= 1e6
+               else f"{c.population / 1e3:.0f} k")
+        out.append({"label": f"{c.label} · {pop}", "value": c.geonameid,
+                    "search": f"{query[:200]} {c.label}"})
+    return out
+
+
+def _js(name: str) -> ClientsideFunction:
+    return ClientsideFunction(namespace="anycastEdits", function_name=name)
+
+
+def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
+    """Attach the widget callbacks to ``app``."""
+    gazetteer = load_gazetteer()
+    pills = ids.pop_toggle(ALL)  # type: ignore[arg-type]
+    param = ids.model_param(ALL)  # type: ignore[arg-type]
+    observed = {"type": ids.OBSERVED_POP, "client": ALL}
+
+    def clientside(name: str, *args: Any) -> None:
+        app.clientside_callback(_js(name), *args, prevent_initial_call=True)
+
+    clientside("pill", EDIT, Input(pills, "n_clicks"))
+    clientside("allPops", EDIT, Input(ids.POPS_ALL_UP, "n_clicks"),
+               Input(ids.POPS_ALL_DOWN, "n_clicks"), State(pills, "id"))
+    clientside("clear", EDIT, Input(ids.CLEAR_CLIENTS, "n_clicks"))
+    clientside("tableCell", EDIT, Output(ids.ASSIGNMENT_TABLE, "active_cell"),
+               Output(ids.EXPLAIN_CLIENT, "value", allow_duplicate=True),
+               Output(ids.VIEW_TABS, "value", allow_duplicate=True),
+               Input(ids.ASSIGNMENT_TABLE, "active_cell"))
+    clientside("mapClick", EDIT, Output(ids.EXPLAIN_CLIENT, "value", allow_duplicate=True),
+               Output(ids.VIEW_TABS, "value", allow_duplicate=True),
+               Input(ids.WORLD_MAP, "clickData"), State(ids.SCENARIO, "data"),
+               State(ids.MAP_LAYERS, "data"), State(pills, "id"))
+    clientside("city", EDIT, Output(ids.CITY_SEARCH, "value"), Input(ids.CITY_SEARCH, "value"))
+    clientside("preset", EDIT, Output(ids.PRESET, "value"), Input(ids.PRESET, "value"))
+    clientside("coords", EDIT, Input(ids.COORDS_ADD, "n_clicks"),
+               Input(ids.COORDS_INPUT, "n_submit"), State(ids.COORDS_INPUT, "value"))
+    clientside("importFile", EDIT, Output(ids.IMPORT_UPLOAD, "contents"),
+               Input(ids.IMPORT_UPLOAD, "contents"), State(ids.IMPORT_UPLOAD, "filename"))
+    clientside("endpoint", EDIT, Input(ids.ENDPOINT_ADD, "n_clicks"),
+               *[Input(ids.endpoint_control(kind, ALL),  # type: ignore[arg-type]
+                       "value" if kind == "pops" else "n_clicks")
+                 for kind in ("pops", "down", "default", "remove", "whatif", "unmap")],
+               State(ids.SCENARIO, "data"), State(ids.ENDPOINT_ADD_REGION, "value"),
+               State(ids.ENDPOINT_ADD_POPS, "value"))
+    clientside("modelInput", EDIT, Input(param, "value"), State(param, "id"))
+    clientside("modelReset", EDIT, Input(ids.MODEL_RESET, "n_clicks"))
+    clientside("capacityInput", EDIT, Input(ids.DEMAND_SOURCE, "value"),
+               Input(ids.DEMAND_SCALE, "value"), Input(ids.DEFAULT_CAPACITY, "value"))
+    clientside("capacityTable", EDIT, Input(ids.POP_TABLE, "data_timestamp"),
+               State(ids.POP_TABLE, "data"))
+    clientside("observe", EDIT, Input(observed, "value"), State(observed, "id"))
+    # The browser checks an upload's size first (assets/upload_guard.js): a file over the cap
+    # becomes a notice there and is never sent (it would exceed the server's request cap and fail
+    # with a 413 the page cannot show); a file under the cap becomes an ``upload`` request.
+    app.clientside_callback(
+        ClientsideFunction(namespace="anycast_upload", function_name="check"),
+        EDIT, Output(ids.UPLOAD, "contents"),
+        Input(ids.UPLOAD, "contents"), State(ids.UPLOAD, "filename"),
+        State(ids.UPLOAD_LIMIT, "data"), prevent_initial_call=True)
+
+    @app.callback(Output(ids.CITY_SEARCH, "options"), Input(ids.CITY_SEARCH, "search_value"),
+                  prevent_initial_call=True)
+    def _city_options(query):
+        if not query:
+            return no_update
+        return city_options(gazetteer, query)
+
+    @app.callback(Output(ids.SHARE_LINK, "content"), Input(ids.SHARE_LINK, "n_clicks"),
+                  State(ids.URL, "href"), prevent_initial_call=True)
+    def _share(_n, href):
+        return href if isinstance(href, str) else ""
