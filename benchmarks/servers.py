@@ -15,9 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def procfile_command() -> str:
-    """The Procfile's web command, bound to 127.0.0.1 instead of every interface."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
+def procfile_command(root: Path = ROOT) -> str:
+    """The Procfile's web command (of the checkout at ``root``), bound to 127.0.0.1 instead of
+    every interface."""
+    for line in (root / "Procfile").read_text().splitlines():
         if line.startswith("web:"):
             return line[len("web:"):].strip().replace("0.0.0.0:", "127.0.0.1:")
     raise SystemExit("Procfile has no web: process")
@@ -29,15 +30,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(command: str, port: int, log: Path, env: dict[str, str] | None = None
-          ) -> subprocess.Popen:
-    """``command`` (a shell command line, e.g. :func:`procfile_command`) with ``PORT=port``, this
-    checkout first on ``PYTHONPATH``, the venv's scripts on ``PATH`` and no ``REDIS_URL``;
-    output to ``log``. Returns at once: see :func:`wait_healthy`."""
+def start(command: str, port: int, log: Path, env: dict[str, str] | None = None,
+          root: Path = ROOT) -> subprocess.Popen:
+    """``command`` (a shell command line, e.g. :func:`procfile_command`) with ``PORT=port``, the
+    checkout at ``root`` (default: this one; another, e.g. a baseline worktree, to measure its
+    code) as working directory and first on ``PYTHONPATH``, the venv's scripts on ``PATH`` and no
+    ``REDIS_URL``; output to ``log``. Returns at once: see :func:`wait_healthy`."""
     full = {**{k: v for k, v in os.environ.items() if k != "REDIS_URL"}, **(env or {}),
-            "PORT": str(port), "PYTHONPATH": str(ROOT),
+            "PORT": str(port), "PYTHONPATH": str(root),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.Popen(["bash", "-c", "exec " + command], cwd=ROOT, env=full,
+    return subprocess.Popen(["bash", "-c", "exec " + command], cwd=root, env=full,
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT)
 
 
