@@ -154,7 +154,7 @@ def scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Seque
     """Every output of the round trip (:data:`OUTPUTS`) for one event: ``no_update`` where
     nothing changed (``ev`` None: nothing at all; only notices when the scenario is unchanged)."""
     if ev is None:
-        return (no_update,) * N_OUT
+        return _unchanged((), len(pill_ids))
     scenario = ev.loaded.scenario
     done = ev.changed and not any(level == "error" for level, _ in ev.notices)
     head = (
@@ -171,7 +171,7 @@ def scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Seque
         [] if done and ev.request_op == "endpoint_add" else no_update,
     )
     if not ev.changed:
-        return head + (no_update,) * (N_OUT - len(head))
+        return _unchanged(head, len(pill_ids))
     cities = dict(zip(catalog.pops["id"], catalog.pops["city"]))
     pills = map_layout.pill_looks(scenario.down, pill_ids, cities)
     tab = (capacity_outputs(ev.loaded, page.catchments, catalog) if page.tab == "capacity"
@@ -180,6 +180,15 @@ def scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Seque
                if page.tab == "support" else (no_update,))
     return (head + map_outputs(ev.loaded, page, catalog) + pills
             + panel_outputs(ev.loaded, page, catalog) + tab + explain)
+
+
+def _unchanged(head: tuple, n_pills: int) -> tuple:
+    """``head`` followed by ``no_update`` for every other output (a list of them for each
+    pattern-matching output: Dash wants one value per matched pill)."""
+    out = list(head) + [no_update] * (N_OUT - len(head))
+    first = len(SCENARIO_OUT) + len(MAP_OUT)
+    out[first] = out[first + 1] = [no_update] * n_pills
+    return tuple(out)
 
 
 def tab_outputs(tab: Any, show_catchments: Any, index: Any, current: Any, catalog: Catalog,

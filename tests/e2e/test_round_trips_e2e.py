@@ -9,7 +9,6 @@ in-page probe (``benchmarks/click_probe.js``; what it counts is described in its
 
 from __future__ import annotations
 
-import pytest
 
 from benchmarks import click_probe
 from dashboard import ids
@@ -24,8 +23,6 @@ CLIENTS = ((45.76, 4.84, "Lyon"), (50.85, 4.35, "Brussels"), (47.22, -1.55, "Nan
 QUERY = "/?clients=" + ";".join(f"{a},{o},{n}" for a, o, n in CLIENTS) + "&origin=eu-central-1"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="issue 12: one round trip per click, lands with the callback rewrite")
 def test_one_request_per_pill_click_then_a_request_free_animation(dash_duo):
     dash_duo.start_server(create_app())
     d = dash_duo.driver
