@@ -9,6 +9,7 @@ in-page probe (``benchmarks/click_probe.js``; what it counts is described in its
 
 from __future__ import annotations
 
+import pytest
 
 from benchmarks import click_probe
 from dashboard import ids
