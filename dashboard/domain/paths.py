@@ -84,8 +84,7 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
         internet[r] = latency.internet_rtt_ms(cla[r], clo[r], plat[r], plon[r], params)
     if served.any():
         s = served
-        backbone[s] = (latency.backbone_rtt_ms(plat[s], plon[s], olat[s], olon[s], params)
-                       + params.pop_overhead_ms)
+        backbone[s] = latency.backbone_leg_ms(plat[s], plon[s], olat[s], olon[s], params)
         backbone_km[s] = geodesic_km(plat[s], plon[s], olat[s], olon[s])
     finite = np.flatnonzero(np.isfinite(olat_p))
     if len(cla) and (direct_origin is not None or len(finite)):
@@ -133,8 +132,7 @@ def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarr
     olon = per_pop(origin_lon, len(pla), "origin_lon")
     backbone = np.full(len(pla), np.nan)
     ok = np.isfinite(olat)
-    backbone[ok] = (latency.backbone_rtt_ms(pla[ok], plo[ok], olat[ok], olon[ok], params)
-                    + params.pop_overhead_ms)  # ingress overhead shown with the backbone leg
+    backbone[ok] = latency.backbone_leg_ms(pla[ok], plo[ok], olat[ok], olon[ok], params)
     df = pd.DataFrame({
         "pop_id": list(pop_ids), "up": ~down_mask, "distance_km": km,
         "internet_ms": internet, "backbone_ms": backbone,

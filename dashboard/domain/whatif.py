@@ -138,8 +138,8 @@ def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, ori
     bb_pop = np.full(n_pops, np.nan)
     bbkm_pop = np.full(n_pops, np.nan)
     if ok.any():
-        bb_pop[ok] = (latency.backbone_rtt_ms(rc.pop_lats[ok], rc.pop_lons[ok], olat_p[ok],
-                                              olon_p[ok], params) + params.pop_overhead_ms)
+        bb_pop[ok] = latency.backbone_leg_ms(rc.pop_lats[ok], rc.pop_lons[ok], olat_p[ok],
+                                             olon_p[ok], params)
         bbkm_pop[ok] = geodesic_km(rc.pop_lats[ok], rc.pop_lons[ok], olat_p[ok], olon_p[ok])
     served = routed & ok[pop]
     internet = np.full(n, np.nan)

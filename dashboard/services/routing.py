@@ -352,8 +352,7 @@ def _sites(fp: str, origin_id: str, model: Model = ()) -> _Sites:
     lats, lons = np.append(pla, olat), np.append(plo, olon)
     lats.flags.writeable = lons.flags.writeable = False
     # As in paths: the reported backbone leg includes the PoP's ingress overhead.
-    backbone = (np.asarray(latency.backbone_rtt_ms(pla, plo, olat, olon, params), dtype=float)
-                + params.pop_overhead_ms)
+    backbone = _latency.backbone_leg_ms(pla, plo, olat, olon, params)
     backbone.flags.writeable = False
     return _Sites(
         pop_ids=catalog.pop_ids, names=tuple(catalog.pops["name"]),
