@@ -352,7 +352,7 @@ def _sites(fp: str, origin_id: str, model: Model = ()) -> _Sites:
     lats, lons = np.append(pla, olat), np.append(plo, olon)
     lats.flags.writeable = lons.flags.writeable = False
     # As in paths: the reported backbone leg includes the PoP's ingress overhead.
-    backbone = _latency.backbone_leg_ms(pla, plo, olat, olon, params)
+    backbone, _ = paths.pop_legs(pla, plo, olat, olon, params)
     backbone.flags.writeable = False
     return _Sites(
         pop_ids=catalog.pop_ids, names=tuple(catalog.pops["name"]),
@@ -381,7 +381,7 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
     km, internet = km_all[:n], ms_all[:n]
     anycast = internet + st.backbone_ms
     up = ~down_mask(_catalog(fp), down)
-    order = np.lexsort((km, ~up))  # healthy first, then by distance; stable like rank_pops
+    order = paths.rank_order(km, up)  # healthy first, then by distance: rank_pops's order
     n_up = int(up.sum())
     cols = [_rounded(a[order]) for a in (km, internet, st.backbone_ms, anycast)]
     up_sorted = up[order].tolist()
