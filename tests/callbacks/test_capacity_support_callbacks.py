@@ -152,7 +152,7 @@ def test_n1_follows_the_endpoint_mappings_like_the_map(catalog):
     """With Normal endpoints, each PoP's backbone leg goes to its own endpoint's region: the
     N-1 'before' median equals the weighted median of the routing table's anycast RTTs."""
     from dashboard.services import routing
-    from dashboard.domain.capacity import weighted_quantile
+    from dashboard.domain.stats import weighted_quantile
 
     s = Scenario(clients=tuple(Client(lat, lon, n, 1.0) for lat, lon, n in (
         (35.68, 139.69, "Tokyo"), (1.35, 103.82, "Singapore"), (48.85, 2.35, "Paris"),
