@@ -31,7 +31,7 @@ from dashboard.services import routing
 from dashboard.catalog import Catalog
 from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCountError,
                                       ClientsError, check_client_count, clean_name, clean_weight,
-                                      parse_clients)
+                                      parse_clients, round_coord)
 from dashboard.domain.latency import OVERRIDE_RANGES, canonical_overrides
 from dashboard.jobs import jobs_health
 from dashboard.memo import CODE_VERSION
@@ -162,7 +162,7 @@ def _coord_value(name: str, value: Any, limit: float, shown: str | None = None) 
                    f"[-{limit:g}, {limit:g}]")
     if not -limit <= v <= limit:
         _fail(400, f"{name}: {shown or repr(v)} is outside [-{limit:g}, {limit:g}] degrees")
-    return v + 0.0  # never echo -0.0
+    return round_coord(v)  # the one rounding of a client's position (never -0.0)
 
 
 def _down_ids(values: Iterable[Any], name: str = "down") -> frozenset[str]:
@@ -333,8 +333,9 @@ def nearest() -> Response:
         if not 1 <= k <= n:
             _fail(400, f"k: {k} is outside [1, {n}] (the number of access points)")
     model = _model(_one("model"))
-    answer = routing.nearest_answer(st.catalog, routing.round_coord(lat),
-                                     routing.round_coord(lon), origin_id, down, k, model)
+    # lat/lon are rounded like every client (domain.clients.COORD_DECIMALS): repeated queries
+    # share cache entries, and /nearest answers for the point /assign uses.
+    answer = routing.nearest_answer(st.catalog, lat, lon, origin_id, down, k, model)
     return _json_response({**answer, **_model_echo(model)},
                           headers={"X-Cache": _cache_status()})
 
