@@ -118,7 +118,7 @@ class Settings:
     #: Clients per scenario or request, *counting a server-side client set's* (``cities25k``
     #: is 25,000 of them); at most :data:`dashboard.domain.clients.MAX_CLIENTS` (50,000), the
     #: ceiling that bounds the heaviest request. Links hold at most 500 of them
-    #: (:data:`dashboard.domain.scenario.MAX_URL_CLIENTS`).
+    #: (:data:`dashboard.domain.scenario_url.MAX_URL_CLIENTS`).
     max_clients: int = MAX_CLIENTS
     #: Latency model parameter file (JSON, same shape as ``data/latency_model.json``);
     #: ``ANYCAST_LATENCY_PARAMS``. Read and validated by :func:`dashboard.latency.load_params`.

@@ -28,7 +28,8 @@ from dashboard.callbacks import edits_capacity, edits_model
 from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
 from dashboard.domain.clients import (MAX_CLIENTS, ClientCountError, check_client_count,
                                       client_room)
-from dashboard.domain.scenario import Client, Scenario, bound_warnings, clean_name, fit_query
+from dashboard.domain.scenario import Client, Scenario, clean_name
+from dashboard.domain.scenario_url import bound_warnings, fit_query, from_query
 from dashboard.gazetteer import (CLIENT_SET_SIZES, DEMAND_PREFIX, DEMAND_SETS, Gazetteer,
                                  load_gazetteer, preset_by_key)
 from dashboard.latency import fitted_values
@@ -393,12 +394,12 @@ def scenario_event(trigger: str | None, search: str | None, request: dict | None
         scenario = None
     set_widgets = False
     if trigger in (None, ids.URL) or scenario is None:
-        parsed, warnings = Scenario.from_query(search if isinstance(search, str) else "",
-                                               pop_ids=catalog.pop_ids,
-                                               origin_ids=catalog.origin_ids,
-                                               max_clients=settings.max_clients,
-                                               client_set_ids=tuple(DEMAND_SETS),
-                                               client_set_sizes=CLIENT_SET_SIZES)
+        parsed, warnings = from_query(search if isinstance(search, str) else "",
+                                      pop_ids=catalog.pop_ids,
+                                      origin_ids=catalog.origin_ids,
+                                      max_clients=settings.max_clients,
+                                      client_set_ids=tuple(DEMAND_SETS),
+                                      client_set_sizes=CLIENT_SET_SIZES)
         parsed, more = parsed.sanitized(resolve_origin(parsed, catalog, settings))
         warnings = bound_warnings(warnings + more, MAX_NOTICES, "in the link")
         if scenario is not None and parsed == scenario:
