@@ -422,10 +422,10 @@ def test_unexpected_exception_becomes_a_logged_json_500(settings, catalog, caplo
 
 def test_no_contract_test_reached_the_last_resort_handler(client, monkeypatch):
     """The 500 handler exists for bugs; a sweep of every bad input above must not reach it."""
-    from dashboard import api
+    from dashboard import errors
 
     calls = []
-    monkeypatch.setattr(api.log, "exception", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(errors.log, "exception", lambda *a, **k: calls.append(a))
     for query, _ in BAD_NEAREST:
         assert client.get("/api/v1/nearest?" + query).status_code == 400
     for body, status, _ in BAD_ASSIGN_JSON:
