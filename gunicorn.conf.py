@@ -25,7 +25,7 @@ keepalive = 5
 timeout = 30
 graceful_timeout = 30
 # Request line: gunicorn's largest (default 4094). Links made by the dashboard stay under
-# 4,000 query characters (dashboard.domain.scenario.DEFAULT_MAX_QUERY_CHARS); 8190 also opens
+# 4,000 query characters (dashboard.domain.scenario_url.DEFAULT_MAX_QUERY_CHARS); 8190 also opens
 # hand-edited links twice that long. Longer ones get the dashboard's own 414 page
 # (dashboard.gunicorn_worker.link_too_long_page), not gunicorn's.
 limit_request_line = 8190

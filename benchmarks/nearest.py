@@ -7,7 +7,7 @@ Run from the repository root::
 
 On the same random clients (uniform on the sphere, fixed seed) it times, in one process:
 
-* ``dashboard.geodesy.nearest`` (k=1), best of ``--repeat``;
+* ``dashboard.domain.geodesy.nearest`` (k=1), best of ``--repeat``;
 * a plain numpy haversine argmin (mean-radius sphere), best of ``--repeat`` -- the baseline of the
   goal "nearest <= 1.5 x haversine";
 * ``pyproj.Geod.inv`` brute force over every pair (Karney's algorithm in PROJ), once -- also used
@@ -35,7 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard.catalog import default_catalog  # noqa: E402
-from dashboard.geodesy import nearest  # noqa: E402
+from dashboard.domain.geodesy import nearest  # noqa: E402
 
 MEAN_EARTH_RADIUS_KM = 6371.0088
 TIE_KM = 1e-3  # 1 m
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     km = km[:, 0]
     t_hav, (h_idx, _) = best_of(args.repeat, lambda: haversine_nearest(lats, lons, sla, slo))
     t_k2, _ = best_of(args.repeat, lambda: nearest(lats, lons, sla, slo, k=2))
-    rows = [("dashboard.geodesy.nearest (k=1)", t_ours, args.n),
+    rows = [("dashboard.domain.geodesy.nearest (k=1)", t_ours, args.n),
             ("numpy haversine argmin", t_hav, args.n),
             ("nearest k=2 (what routing.assign uses)", t_k2, args.n)]
 

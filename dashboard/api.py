@@ -1,5 +1,6 @@
-"""The JSON API (``/api/v1/*``, ``/healthz``) on the Dash app's Flask server, plus the
-server-wide hooks that make serving safe: JSON errors, request size caps and security headers.
+"""The JSON API (``/api/v1/*``, ``/healthz``) on the Dash app's Flask server, and its routing
+under ``/api/`` (an unknown path is a JSON 404, not the dashboard's page). The app-wide JSON error
+handlers are :mod:`dashboard.errors`, the security headers :mod:`dashboard.headers`.
 
 Each view parses and validates its input, makes one service call and returns JSON; the numbers
 come from :mod:`dashboard.services`, so they are the ones the dashboard shows. Shapes and curl
@@ -14,7 +15,6 @@ JSON 500 rather than an HTML traceback.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import re
@@ -31,18 +31,15 @@ from dashboard.services import routing
 from dashboard.catalog import Catalog
 from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCountError,
                                       ClientsError, check_client_count, clean_name, clean_weight,
-                                      parse_clients)
+                                      parse_clients, round_coord)
 from dashboard.domain.latency import OVERRIDE_RANGES, canonical_overrides
+from dashboard.errors import API_PREFIX, json_response
 from dashboard.jobs import jobs_health
 from dashboard.memo import CODE_VERSION
 from dashboard.settings import Settings
 
-log = logging.getLogger(__name__)
-
 bp = Blueprint("api", __name__)
 
-API_PREFIX = "/api/"
-JSON_PATHS = ("/healthz",)
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _INT_RE = re.compile(r"\+?\d{1,9}")
 
@@ -77,12 +74,8 @@ def _state() -> ApiState:
 
 
 # --------------------------------------------------------------------------------------------
-# JSON helpers
+# JSON helpers (the response shape itself: dashboard.errors.json_response)
 
-
-def _json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(obj, separators=(",", ":"), allow_nan=False)
-    return Response(body, status=status, mimetype="application/json", headers=headers)
 
 
 def _num(x: Any, nd: int) -> float | None:
@@ -162,7 +155,7 @@ def _coord_value(name: str, value: Any, limit: float, shown: str | None = None) 
                    f"[-{limit:g}, {limit:g}]")
     if not -limit <= v <= limit:
         _fail(400, f"{name}: {shown or repr(v)} is outside [-{limit:g}, {limit:g}] degrees")
-    return v + 0.0  # never echo -0.0
+    return round_coord(v)  # the one rounding of a client's position (never -0.0)
 
 
 def _down_ids(values: Iterable[Any], name: str = "down") -> frozenset[str]:
@@ -269,7 +262,7 @@ def healthz() -> Response:
     ok = len(st.pop_records) > 0 and len(st.origin_records) > 0
     status = ("ok" if ok and cache_health["reachable"] and jobs["ok"]
               else ("degraded" if ok else "failing"))
-    return _json_response({
+    return json_response({
         "status": status,
         "version": __version__,
         "code_version": CODE_VERSION,
@@ -294,7 +287,7 @@ def pop(pop_id: str) -> Response:
     record = st.pop_records.get(pop_id.upper())
     if record is None:
         _fail(404, f"unknown access point id {pop_id[:20]!r}; known: {', '.join(st.pop_records)}")
-    return _json_response(record)
+    return json_response(record)
 
 
 @bp.get("/api/v1/origins")
@@ -311,7 +304,7 @@ def origin(origin_id: str) -> Response:
     if record is None:
         _fail(404, f"unknown origin region id {origin_id[:40]!r}; known: "
                    f"{', '.join(st.origin_records)}")
-    return _json_response(record)
+    return json_response(record)
 
 
 @bp.get("/api/v1/nearest")
@@ -333,9 +326,10 @@ def nearest() -> Response:
         if not 1 <= k <= n:
             _fail(400, f"k: {k} is outside [1, {n}] (the number of access points)")
     model = _model(_one("model"))
-    answer = routing.nearest_answer(st.catalog, routing.round_coord(lat),
-                                     routing.round_coord(lon), origin_id, down, k, model)
-    return _json_response({**answer, **_model_echo(model)},
+    # lat/lon are rounded like every client (domain.clients.COORD_DECIMALS): repeated queries
+    # share cache entries, and /nearest answers for the point /assign uses.
+    answer = routing.nearest_answer(st.catalog, lat, lon, origin_id, down, k, model)
+    return json_response({**answer, **_model_echo(model)},
                           headers={"X-Cache": _cache_status()})
 
 
@@ -377,7 +371,7 @@ def assign() -> Response:
         down = _down_ids(down_q)
     table = routing.route_table(st.catalog, tuple(zip(lats, lons)), origin_id, down,
                                  model=model)
-    return _json_response({**_assign_answer(st, table, names, weights, origin_id, down),
+    return json_response({**_assign_answer(st, table, names, weights, origin_id, down),
                            **_model_echo(model)}, headers={"X-Cache": _cache_status()})
 
 
@@ -515,12 +509,12 @@ def _cache_status() -> str:
     return {"hit": "HIT", "miss": "MISS"}.get(getattr(g, "anycast_cache", ""), "BYPASS")
 
 
+def _api_error(exc: ApiError) -> Response:
+    return json_response({"error": exc.message}, status=exc.status)
+
+
 # --------------------------------------------------------------------------------------------
-# Server-wide hooks
-
-
-def _is_json_path(path: str) -> bool:
-    return path.startswith(API_PREFIX) or path in JSON_PATHS
+# Routing under /api/ (app-wide error answers and security headers: dashboard.errors, .headers)
 
 
 def _api_methods(path: str) -> set[str]:
@@ -555,75 +549,11 @@ def _route_api_paths() -> None:
         raise MethodNotAllowed(valid_methods=sorted(methods))
 
 
-def _http_error(exc: HTTPException) -> Any:
-    if not _is_json_path(request.path):
-        return exc
-    if exc.code == 405:
-        allowed = exc.valid_methods if hasattr(exc, "valid_methods") else None
-        message = f"method {request.method} is not allowed on {request.path[:80]}"
-        if allowed:
-            message += f"; allowed: {', '.join(sorted(allowed))}"
-    elif exc.code == 413:
-        message = (f"request body larger than the limit of "
-                   f"{_state().settings.max_upload_bytes} bytes")
-    else:
-        message = exc.description or exc.name
-    headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
-    return _json_response({"error": message}, status=exc.code or 500, headers=headers)
-
-
-def _api_error(exc: ApiError) -> Response:
-    return _json_response({"error": exc.message}, status=exc.status)
-
-
-def _internal_error(exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.path[:200])
-    return _json_response({"error": "internal server error (logged)"}, status=500)
-
-
-def content_security_policy(app: Dash) -> str:
-    """A CSP that Dash works with: scripts only from this server plus the hashes of Dash's own
-    inline scripts (the renderer bootstrap and any clientside callbacks); inline *styles* are
-    allowed because Dash components and plotly.js set style attributes."""
-    hashes = " ".join(app.csp_hashes())
-    return ("default-src 'self'; "
-            f"script-src 'self' {hashes}; "
-            "style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data: blob:; "
-            "font-src 'self' data:; "
-            "connect-src 'self'; "
-            "worker-src 'self' blob:; "
-            "object-src 'none'; "
-            "base-uri 'self'; "
-            "form-action 'self'; "
-            "frame-ancestors 'self'")
-
-
-def _security_headers(app: Dash) -> Any:
-    csp: list[str] = []
-
-    def add_headers(response: Response) -> Response:
-        if not csp:  # after every callback (and its inline scripts) is registered
-            csp.append(content_security_policy(app))
-        h = response.headers
-        present = {k.lower() for k in h.keys()}
-        for name, value in (("Content-Security-Policy", csp[0]),
-                            ("X-Content-Type-Options", "nosniff"),
-                            ("X-Frame-Options", "SAMEORIGIN"),
-                            ("Referrer-Policy", "same-origin"),
-                            ("Cross-Origin-Opener-Policy", "same-origin")):
-            if name.lower() not in present:
-                h[name] = value
-        if "cache-control" not in present and _is_json_path(request.path):
-            h["Cache-Control"] = "no-store"
-        return response
-
-    return add_headers
-
-
 def init_api(app: Dash, settings: Settings, catalog: Catalog) -> None:
-    """Register the API blueprint, JSON error handlers, size caps and security headers on
-    ``app.server``. Call once per app, after the callbacks are registered."""
+    """Register the API blueprint, its routing under ``/api/``, its client-error answers and the
+    request size cap on ``app.server``. Call once per app. The app-wide JSON error handlers and
+    security headers are :func:`dashboard.errors.init_errors` and
+    :func:`dashboard.headers.init_headers`."""
     server: Flask = app.server
     server.config["ANYCAST_DASH_APP"] = app  # /healthz reports its background jobs backend
     pop_records = {r["id"]: _pop_record(r) for r in catalog.pops.to_dict("records")}
@@ -643,6 +573,3 @@ def init_api(app: Dash, settings: Settings, catalog: Catalog) -> None:
     server.register_blueprint(bp)
     server.before_request(_route_api_paths)
     server.register_error_handler(ApiError, _api_error)
-    server.register_error_handler(HTTPException, _http_error)
-    server.register_error_handler(Exception, _internal_error)
-    server.after_request(_security_headers(app))

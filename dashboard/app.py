@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from dashboard import admission, api, callbacks, hardening
+from dashboard import admission, api, callbacks, errors, hardening, headers
 from dashboard.cache import init_cache
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.gazetteer import DEMAND_PREFIX, DEMAND_SETS, load_gazetteer, presets
@@ -44,9 +44,12 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     callbacks.register(app, catalog, settings)
     # Heavy requests (big scenarios) through a few shared slots; light ones never wait.
     admission.init_admission(app, settings)
-    # Serving: shared cache, JSON API + /healthz, error handlers, size caps, security headers.
+    # Serving: shared cache, JSON API + /healthz (and its size cap), app-wide JSON error
+    # answers, security headers on every response.
     init_cache(app.server, settings)
     api.init_api(app, settings, catalog)
+    errors.init_errors(app, settings)
+    headers.init_headers(app)
     # Malformed Dash callback requests get a JSON 400 instead of reaching Dash's internals.
     hardening.init_hardening(app)
     # Compression and cache headers (registered last: they see the final responses).

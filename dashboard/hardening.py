@@ -32,7 +32,6 @@ import functools
 import importlib.resources
 import json
 import logging
-import os
 from typing import Any, Mapping
 
 from dash import ALL, ALLSMALLER, Dash, Output
@@ -40,10 +39,10 @@ from dash.exceptions import DependencyException
 from dash.fingerprint import check_fingerprint
 from flask import Response, request
 
-log = logging.getLogger(__name__)
+# The debug variables (settings.DEBUG_ENV_VARS) are defined, and read, in dashboard.settings.
+from dashboard.settings import debug_variables_set
 
-#: Environment variables that would turn on a debug mode somewhere in the stack.
-DEBUG_ENV_VARS = ("ANYCAST_DEBUG", "DASH_DEBUG", "FLASK_DEBUG")
+log = logging.getLogger(__name__)
 
 
 class BadCallbackRequest(ValueError):
@@ -220,13 +219,12 @@ def production_guard(app: Dash, env: Mapping[str, str] | None = None) -> list[st
     """Make sure ``app`` serves in production mode; returns the debug variables that were set
     (and ignored). Called by ``dashboard.wsgi`` (gunicorn): debug mode there would expose Dash's
     dev tools (component tree, callback graph, tracebacks in the browser)."""
-    env = os.environ if env is None else env
-    ignored = [name for name in DEBUG_ENV_VARS
-               if (env.get(name) or "").strip().lower() not in ("", "0", "false", "no", "off")]
+    found = debug_variables_set(env)
+    ignored = list(found)
     if ignored:
         log.warning("%s set, but debug mode and dev tools are never enabled under a WSGI server "
                     "(use `anycast-dashboard serve --debug` on a workstation); ignored",
-                    ", ".join(f"{n}={env.get(n)}" for n in ignored))
+                    ", ".join(f"{n}={v}" for n, v in found.items()))
     app.server.debug = False
     app.server.config["DEBUG"] = False
     app.server.config["PROPAGATE_EXCEPTIONS"] = False

@@ -11,7 +11,6 @@ views with :func:`with_overrides` (e.g. ``with_overrides(default_params(), {"pop
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,10 +27,10 @@ from dashboard.domain.latency import (
     params_from_dict,
     with_overrides,
 )
-from dashboard.settings import DATA_DIR
+from dashboard.settings import DEFAULT_LATENCY_PARAMS, latency_params_path
 
-DEFAULT_PARAMS_FILE = DATA_DIR / "latency_model.json"
-ENV_VAR = "ANYCAST_LATENCY_PARAMS"
+DEFAULT_PARAMS_FILE = DEFAULT_LATENCY_PARAMS
+ENV_VAR = "ANYCAST_LATENCY_PARAMS"  # read by dashboard.settings.latency_params_path
 
 __all__ = [
     "FIBRE_KM_PER_MS", "OVERRIDE_RANGES", "TUNABLE", "LatencyParams", "anycast_rtt_ms",
@@ -78,7 +77,7 @@ def _cached(path: str) -> LatencyParams:
 
 def default_params() -> LatencyParams:
     """The parameters in use: ``$ANYCAST_LATENCY_PARAMS`` or the shipped fitted file (cached)."""
-    return _cached(os.environ.get(ENV_VAR) or str(DEFAULT_PARAMS_FILE))
+    return _cached(str(latency_params_path()))
 
 
 @lru_cache(maxsize=32)

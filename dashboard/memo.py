@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import logging
 import math
 import sys
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import numpy as np
+
+from dashboard.settings import latency_params_path
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,7 @@ def _code_version() -> str:
     one), so hosts running a different model never exchange answers."""
     pkg = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    params_file = Path(os.environ.get("ANYCAST_LATENCY_PARAMS")
-                       or pkg.parent / "data" / "latency_model.json")
+    params_file = latency_params_path()
     files = (sorted((pkg / "domain").glob("*.py")) + sorted((pkg / "services").glob("*.py"))
              + [pkg / "catalog.py", pkg / "latency.py", params_file])
     for path in files:

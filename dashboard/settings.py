@@ -2,6 +2,12 @@
 
 Everything configurable lives here so that the app, the CLI and the tests agree on names and
 defaults; ``docs``/README list the same variables (a test keeps them in step).
+
+This is the only module of the package that reads the process environment (a test scans the
+sources): the app reads :meth:`Settings.from_env` once at start-up; the few readers that must
+follow the environment at the point of use (the latency parameter file behind
+``dashboard.latency.default_params``, the cache's code version, the production guard's debug
+variables) call the small functions below, each with an optional explicit mapping for tests.
 """
 
 from __future__ import annotations
@@ -17,6 +23,31 @@ from dashboard.domain.clients import MAX_CLIENTS
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 ASSETS_DIR = ROOT / "assets"
+
+
+#: Debug switches honoured by ``anycast-dashboard serve --debug`` only; under a WSGI server they
+#: are ignored with a warning (:func:`dashboard.hardening.production_guard`).
+DEBUG_ENV_VARS = ("ANYCAST_DEBUG", "DASH_DEBUG", "FLASK_DEBUG")
+#: Default latency model parameter file (written by ``python -m calibration``).
+DEFAULT_LATENCY_PARAMS = DATA_DIR / "latency_model.json"
+
+
+def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    """``env``, or the process environment (the one place it is read)."""
+    return os.environ if env is None else env
+
+
+def latency_params_path(env: Mapping[str, str] | None = None) -> Path:
+    """The latency parameter file in effect: ``ANYCAST_LATENCY_PARAMS`` or the shipped fitted
+    one. Read at each call (one dict lookup), so a changed variable takes effect at once."""
+    return Path(_env(env).get("ANYCAST_LATENCY_PARAMS") or DEFAULT_LATENCY_PARAMS)
+
+
+def debug_variables_set(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The :data:`DEBUG_ENV_VARS` set to anything but empty/0/false/no/off, with their values."""
+    e = _env(env)
+    return {name: str(e.get(name)) for name in DEBUG_ENV_VARS
+            if (e.get(name) or "").strip().lower() not in ("", "0", "false", "no", "off")}
 
 
 class SettingsError(ValueError):
@@ -87,11 +118,11 @@ class Settings:
     #: Clients per scenario or request, *counting a server-side client set's* (``cities25k``
     #: is 25,000 of them); at most :data:`dashboard.domain.clients.MAX_CLIENTS` (50,000), the
     #: ceiling that bounds the heaviest request. Links hold at most 500 of them
-    #: (:data:`dashboard.domain.scenario.MAX_URL_CLIENTS`).
+    #: (:data:`dashboard.domain.scenario_url.MAX_URL_CLIENTS`).
     max_clients: int = MAX_CLIENTS
     #: Latency model parameter file (JSON, same shape as ``data/latency_model.json``);
     #: ``ANYCAST_LATENCY_PARAMS``. Read and validated by :func:`dashboard.latency.load_params`.
-    latency_params: Path = DATA_DIR / "latency_model.json"
+    latency_params: Path = DEFAULT_LATENCY_PARAMS
     #: Folder of background jobs (N-1 analysis): progress and results, shared by the workers of
     #: one host; ``ANYCAST_JOBS_DIR``. None = ``$TMPDIR/anycast-eip-jobs-<uid>``.
     jobs_dir: Path | None = None
@@ -121,7 +152,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
-        env = os.environ if env is None else env
+        env = _env(env)
         base = cls()
         return cls(
             pops_csv=Path(env.get("ANYCAST_POPS_CSV") or base.pops_csv),
@@ -131,7 +162,7 @@ class Settings:
             cache_timeout_s=_int(env, "ANYCAST_CACHE_TIMEOUT", base.cache_timeout_s),
             max_upload_bytes=_int(env, "ANYCAST_MAX_UPLOAD_BYTES", base.max_upload_bytes, 1),
             max_clients=_max_clients(env),
-            latency_params=Path(env.get("ANYCAST_LATENCY_PARAMS") or base.latency_params),
+            latency_params=latency_params_path(env),
             jobs_dir=Path(env["ANYCAST_JOBS_DIR"]) if env.get("ANYCAST_JOBS_DIR") else None,
             jobs=_jobs(env),
             jobs_queue_timeout_s=_int(env, "ANYCAST_JOBS_QUEUE_TIMEOUT",

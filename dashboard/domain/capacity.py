@@ -21,24 +21,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.domain.routing import NO_ROUTE
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """Quantile ``q`` (0..1) of ``values`` weighted by ``weights``; NaN values are ignored.
-
-    Uses the inverse of the weighted empirical CDF (the smallest value whose cumulative weight
-    reaches q), so a client of weight 3 counts like three clients of weight 1.
-    """
-    v = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    ok = np.isfinite(v) & (w > 0)
-    if not ok.any():
-        return float("nan")
-    v, w = v[ok], w[ok]
-    order = np.argsort(v, kind="stable")
-    cw = np.cumsum(w[order])
-    i = int(np.searchsorted(cw, q * cw[-1], side="left"))
-    return float(v[order][min(i, len(v) - 1)])
+from dashboard.domain.stats import weighted_quantile
 
 
 def first_healthy(ranked: np.ndarray, down: np.ndarray) -> np.ndarray:

@@ -59,7 +59,9 @@ MAX_FIELD_CHARS = 10_000
 _MAX_FIELD = MAX_FIELD_CHARS
 
 #: Decimal places kept for coordinates (1e-4 degree is ~11 m on the ground, far below what the
-#: latency model resolves); also what keeps links short.
+#: latency model resolves); also what keeps links short. The one rounding of a client's position:
+#: the page, links, /api/v1/assign, the CLI and /api/v1/nearest (its cache key and echo) use it,
+#: so the same point gets the same answer everywhere.
 COORD_DECIMALS = 4
 #: Longest client name kept (characters, after cleaning): a label for the table and the map.
 MAX_NAME_CHARS = 80

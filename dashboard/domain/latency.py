@@ -48,7 +48,8 @@ RTTs (Azure, P50, 2026-07; ``python -m calibration backbone``), validated with w
 held out (``docs/calibration.md``). Empty ``r``/``P`` mean zeros. ``backbone_scale`` is the what-if
 knob (1 = as fitted); the internet leg's knobs do not touch the backbone.
 
-Anycast path = internet leg client -> PoP + ``pop_overhead_ms`` + backbone leg PoP -> origin;
+Anycast path = internet leg client -> PoP + ``pop_overhead_ms`` + backbone leg PoP -> origin
+(:func:`anycast_rtt_ms`; the overhead is reported with the backbone leg, :func:`backbone_leg_ms`);
 direct path = internet leg client -> origin.
 """
 
@@ -598,13 +599,28 @@ def _backbone(km: np.ndarray, la: Location, lb: Location, params: LatencyParams)
     return backbone_formula_ms(km, backbone_stretch(la.region, lb.region, params), slope, params)
 
 
+def backbone_leg_ms(pop_lat: object, pop_lon: object, origin_lat: object, origin_lon: object,
+                    params: LatencyParams) -> np.ndarray:
+    """The backbone leg as reported (ms): the PoP's ingress overhead ``pop_overhead_ms`` plus
+    :func:`backbone_rtt_ms` PoP -> origin. Broadcasting like numpy.
+
+    The one place the overhead joins the backbone: every table, the API and the capacity matrix
+    show the legs ``internet_ms`` and ``backbone_ms`` (this) and a total that is their sum
+    (:func:`anycast_rtt_ms`), so the two legs shown always add up to the total.
+    """
+    return (np.asarray(backbone_rtt_ms(pop_lat, pop_lon, origin_lat, origin_lon, params),
+                       dtype=float)
+            + params.pop_overhead_ms)
+
+
 def anycast_rtt_ms(client_lat: object, client_lon: object, pop_lat: object, pop_lon: object,
                    origin_lat: object, origin_lon: object, params: LatencyParams) -> np.ndarray:
     """RTT (ms) of the anycast path: internet leg client -> PoP + ``pop_overhead_ms`` + backbone
-    leg PoP -> origin. Broadcasting like numpy."""
+    leg PoP -> origin, i.e. :func:`internet_rtt_ms` + :func:`backbone_leg_ms`. Broadcasting
+    like numpy. Callers that already hold the internet leg (a cached ranking, per-PoP legs) add
+    :func:`backbone_leg_ms` to it the same way."""
     return (internet_rtt_ms(client_lat, client_lon, pop_lat, pop_lon, params)
-            + params.pop_overhead_ms
-            + backbone_rtt_ms(pop_lat, pop_lon, origin_lat, origin_lon, params))
+            + backbone_leg_ms(pop_lat, pop_lon, origin_lat, origin_lon, params))
 
 
 def direct_rtt_ms(client_lat: object, client_lon: object, origin_lat: object, origin_lon: object,

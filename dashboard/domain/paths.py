@@ -40,6 +40,93 @@ def per_pop(values: object, n_pops: int, what: str) -> np.ndarray:
     return arr
 
 
+def pop_legs(pop_lats: np.ndarray, pop_lons: np.ndarray, origin_lat: object, origin_lon: object,
+             params: latency.LatencyParams) -> tuple[np.ndarray, np.ndarray]:
+    """``(backbone_ms, backbone_km)`` of every PoP to its origin (m values each): the reported
+    backbone leg (:func:`latency.backbone_leg_ms`, PoP ingress overhead included) and the WGS84
+    km. Origins as in :func:`client_paths` (scalars or per-PoP arrays); NaN where the PoP's
+    endpoint is down. Per PoP, not per client: every client of a PoP shares its leg."""
+    pla, plo = np.asarray(pop_lats, dtype=float), np.asarray(pop_lons, dtype=float)
+    olat = per_pop(origin_lat, len(pla), "origin_lat")
+    olon = per_pop(origin_lon, len(pla), "origin_lon")
+    ok = np.isfinite(olat)
+    backbone = np.full(len(pla), np.nan)
+    backbone_km = np.full(len(pla), np.nan)
+    if ok.any():
+        backbone[ok] = latency.backbone_leg_ms(pla[ok], plo[ok], olat[ok], olon[ok], params)
+        backbone_km[ok] = geodesic_km(pla[ok], plo[ok], olat[ok], olon[ok])
+    return backbone, backbone_km
+
+
+def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Location,
+                       pop_ids: Sequence[str], pop_lats: np.ndarray, pop_lons: np.ndarray,
+                       pop_terms: latency.Location, pop: np.ndarray, pop_km: np.ndarray,
+                       runner: np.ndarray, runner_km: np.ndarray, origin_lat: object,
+                       origin_lon: object, pop_origin_ids: Sequence[str] | str = "", *,
+                       params: latency.LatencyParams,
+                       direct_origin: tuple[float, float] | None = None) -> pd.DataFrame:
+    """The route table (columns :data:`PATH_COLUMNS`, client order) of clients whose nearest
+    and second-nearest healthy PoPs are already chosen -- the one place that turns a ranking into
+    RTTs, used by :func:`client_paths` (a fresh :func:`routing.assign`) and
+    :func:`dashboard.domain.whatif.paths_for` (a cached full ranking), so the two cannot drift.
+
+    ``lats``/``lons``: clients (degrees, validated); ``terms``/``pop_terms``: their and the
+    PoPs' latency location terms (:func:`latency.locate`); ``pop``/``runner``: PoP indices per
+    client (:data:`NO_ROUTE` where none), ``pop_km``/``runner_km`` their WGS84 km (NaN where
+    none). Origins and ``direct_origin`` as in :func:`client_paths`.
+    """
+    ids = np.asarray(list(pop_ids), dtype=object)
+    n_pops = len(ids)
+    if n_pops != len(pop_lats):
+        raise ValueError(f"{n_pops} PoP ids for {len(pop_lats)} access points")
+    n = len(lats)
+    olat_p = per_pop(origin_lat, n_pops, "origin_lat")
+    olon_p = per_pop(origin_lon, n_pops, "origin_lon")
+    oid_p = (np.full(n_pops, pop_origin_ids, dtype=object) if isinstance(pop_origin_ids, str)
+             else np.asarray(list(pop_origin_ids), dtype=object))
+    routed = pop != NO_ROUTE
+    safe = np.where(routed, pop, 0)
+    # Per-PoP legs (m values), then indexed by each client's PoP.
+    bb_pop, bbkm_pop = pop_legs(pop_lats, pop_lons, olat_p, olon_p, params)
+    ok = np.isfinite(olat_p)
+    served = routed & ok[safe]
+    internet = np.full(n, np.nan)
+    r = np.flatnonzero(routed)
+    if len(r):
+        internet[r] = latency.internet_rtt_ms_km(
+            pop_km[r], latency.take_location(terms, r),
+            latency.take_location(pop_terms, safe[r]), params)
+    backbone = np.where(served, bb_pop[safe], np.nan)
+    backbone_km = np.where(served, bbkm_pop[safe], np.nan)
+    finite = np.flatnonzero(ok)
+    if n and (direct_origin is not None or len(finite)):
+        d_lat, d_lon = ((float(direct_origin[0]), float(direct_origin[1]))
+                        if direct_origin is not None
+                        else (float(olat_p[finite[0]]), float(olon_p[finite[0]])))
+        direct_km = geodesic_km(lats, lons, d_lat, d_lon)
+        direct = latency.internet_rtt_ms_km(
+            direct_km, terms, latency.locate(np.array([d_lat]), np.array([d_lon]), params),
+            params)
+    else:
+        direct_km = np.full(n, np.nan)
+        direct = np.full(n, np.nan)
+    anycast = np.where(served, internet + backbone, np.nan)
+    has_runner = runner != NO_ROUTE
+    return pd.DataFrame({
+        "lat": lats, "lon": lons,
+        "pop_id": np.where(routed, ids[safe], ""),
+        "pop_km": pop_km,
+        "runner_up_id": np.where(has_runner, ids[np.where(has_runner, runner, 0)], ""),
+        "runner_up_km": runner_km,
+        "backbone_km": backbone_km,
+        "internet_ms": internet, "backbone_ms": backbone, "anycast_ms": anycast,
+        "direct_km": direct_km, "direct_ms": direct, "saving_ms": direct - anycast,
+        "routed": routed,
+        "origin_id": np.where(served, oid_p[safe], ""),
+        "served": served,
+    })
+
+
 def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str],
                  pop_lats: np.ndarray, pop_lons: np.ndarray, origin_lat: object, origin_lon: object,
                  down: np.ndarray | None = None,
@@ -60,57 +147,25 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     anycast.
     Clients with no healthy PoP have ``routed`` False; clients whose PoP's endpoint is down have
     ``served`` False (the provider does not fail over between endpoints); both get NaN RTTs.
+
+    How: :func:`routing.assign` picks the two nearest healthy PoPs (exact WGS84), the clients
+    and PoPs are located once in the latency model, and :func:`table_from_ranking` -- shared with
+    the cached what-if path -- computes the legs.
     """
     cla, clo = validate_coords(client_lats, client_lons, "client")
-    ids = np.asarray(list(pop_ids), dtype=object)
-    n_pops = len(ids)
-    olat_p = per_pop(origin_lat, n_pops, "origin_lat")
-    olon_p = per_pop(origin_lon, n_pops, "origin_lon")
-    oid_p = (np.full(n_pops, pop_origin_ids, dtype=object) if isinstance(pop_origin_ids, str)
-             else np.asarray(list(pop_origin_ids), dtype=object))
-    a = assign(cla, clo, pop_lats, pop_lons, down=down, alternatives=2)
-    routed = a.routed
-    pop = np.where(routed, a.pop, 0)
-    plat = np.where(routed, np.asarray(pop_lats)[pop], np.nan)
-    plon = np.where(routed, np.asarray(pop_lons)[pop], np.nan)
-    olat = np.where(routed, olat_p[pop], np.nan)
-    olon = np.where(routed, olon_p[pop], np.nan)
-    served = routed & np.isfinite(olat)
-    internet = np.full(len(cla), np.nan)
-    backbone = np.full(len(cla), np.nan)
-    backbone_km = np.full(len(cla), np.nan)
-    if routed.any():
-        r = routed
-        internet[r] = latency.internet_rtt_ms(cla[r], clo[r], plat[r], plon[r], params)
-    if served.any():
-        s = served
-        backbone[s] = (latency.backbone_rtt_ms(plat[s], plon[s], olat[s], olon[s], params)
-                       + params.pop_overhead_ms)
-        backbone_km[s] = geodesic_km(plat[s], plon[s], olat[s], olon[s])
-    finite = np.flatnonzero(np.isfinite(olat_p))
-    if len(cla) and (direct_origin is not None or len(finite)):
-        d_lat, d_lon = ((float(direct_origin[0]), float(direct_origin[1]))
-                        if direct_origin is not None else (olat_p[finite[0]], olon_p[finite[0]]))
-        direct_km = geodesic_km(cla, clo, d_lat, d_lon)
-        direct = latency.internet_rtt_ms(cla, clo, d_lat, d_lon, params)
-    else:
-        direct_km = np.full(len(cla), np.nan)
-        direct = np.full(len(cla), np.nan)
-    anycast = np.where(served, internet + backbone, np.nan)
-    runner = a.runner_up
-    return pd.DataFrame({
-        "lat": cla, "lon": clo,
-        "pop_id": np.where(routed, ids[pop], ""),
-        "pop_km": a.pop_km,
-        "runner_up_id": np.where(runner != NO_ROUTE, ids[np.where(runner != NO_ROUTE, runner, 0)], ""),
-        "runner_up_km": a.runner_up_km,
-        "backbone_km": backbone_km,
-        "internet_ms": internet, "backbone_ms": backbone, "anycast_ms": anycast,
-        "direct_km": direct_km, "direct_ms": direct, "saving_ms": direct - anycast,
-        "routed": routed,
-        "origin_id": np.where(served, oid_p[pop], ""),
-        "served": served,
-    })
+    pla, plo = validate_coords(pop_lats, pop_lons, "access point")
+    a = assign(cla, clo, pla, plo, down=down, alternatives=2)
+    return table_from_ranking(
+        cla, clo, latency.locate(cla, clo, params), pop_ids, pla, plo,
+        latency.locate(pla, plo, params), a.pop, a.pop_km, a.runner_up, a.runner_up_km,
+        origin_lat, origin_lon, pop_origin_ids, params=params, direct_origin=direct_origin)
+
+
+def rank_order(distance_km: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Indices of PoPs in ranking order for one client: healthy ones nearest first, then the
+    down ones nearest first; ties keep catalog order (stable). Shared by :func:`rank_pops` and
+    the API's one-point answer (``services.routing``), so both list the same order."""
+    return np.lexsort((np.asarray(distance_km, dtype=float), ~np.asarray(up, dtype=bool)))
 
 
 def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarray,
@@ -129,17 +184,12 @@ def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarr
     down_mask = np.zeros(len(pla), dtype=bool) if down is None else np.asarray(down, dtype=bool)
     km = geodesic_km(la[0], lo[0], pla, plo)
     internet = latency.internet_rtt_ms(la[0], lo[0], pla, plo, params)
-    olat = per_pop(origin_lat, len(pla), "origin_lat")
-    olon = per_pop(origin_lon, len(pla), "origin_lon")
-    backbone = np.full(len(pla), np.nan)
-    ok = np.isfinite(olat)
-    backbone[ok] = (latency.backbone_rtt_ms(pla[ok], plo[ok], olat[ok], olon[ok], params)
-                    + params.pop_overhead_ms)  # ingress overhead shown with the backbone leg
+    backbone, _ = pop_legs(pla, plo, origin_lat, origin_lon, params)
     df = pd.DataFrame({
         "pop_id": list(pop_ids), "up": ~down_mask, "distance_km": km,
         "internet_ms": internet, "backbone_ms": backbone,
         "anycast_ms": internet + backbone,
     })
-    df = df.sort_values(["up", "distance_km"], ascending=[False, True], kind="stable")
+    df = df.iloc[rank_order(km, ~down_mask)]
     df.insert(0, "rank", np.where(df["up"], np.cumsum(df["up"].to_numpy()), 0))
     return df.reset_index(drop=True)

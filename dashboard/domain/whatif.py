@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from dashboard.domain import latency
-from dashboard.domain.geodesy import geodesic_km, nearest, validate_coords
-from dashboard.domain.paths import per_pop
+from dashboard.domain.geodesy import nearest, validate_coords
+from dashboard.domain.paths import table_from_ranking
 from dashboard.domain.routing import NO_ROUTE
 
 
@@ -120,60 +120,11 @@ def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, ori
     """The :func:`paths.client_paths` table of ``rc``'s clients (same columns and semantics:
     per-PoP origin arrays with NaN = endpoint down, the backbone leg including the PoP ingress
     overhead, ``direct_ms`` to ``direct_origin``, else to the first finite origin) from the
-    cached ranking and terms."""
-    ids = np.asarray(list(pop_ids), dtype=object)
-    n_pops = len(ids)
-    if n_pops != len(rc.pop_lats):
-        raise ValueError(f"{n_pops} PoP ids for {len(rc.pop_lats)} ranked PoPs")
-    n = len(rc)
-    olat_p = per_pop(origin_lat, n_pops, "origin_lat")
-    olon_p = per_pop(origin_lon, n_pops, "origin_lon")
-    oid_p = (np.full(n_pops, pop_origin_ids, dtype=object) if isinstance(pop_origin_ids, str)
-             else np.asarray(list(pop_origin_ids), dtype=object))
-    pop_i, pop_km, runner, runner_km = first_healthy(rc, down)
-    routed = pop_i != NO_ROUTE
-    pop = np.where(routed, pop_i, 0)
-    # Per-PoP legs (m values), then indexed by each client's PoP.
-    ok = np.isfinite(olat_p)
-    bb_pop = np.full(n_pops, np.nan)
-    bbkm_pop = np.full(n_pops, np.nan)
-    if ok.any():
-        bb_pop[ok] = (latency.backbone_rtt_ms(rc.pop_lats[ok], rc.pop_lons[ok], olat_p[ok],
-                                              olon_p[ok], params) + params.pop_overhead_ms)
-        bbkm_pop[ok] = geodesic_km(rc.pop_lats[ok], rc.pop_lons[ok], olat_p[ok], olon_p[ok])
-    served = routed & ok[pop]
-    internet = np.full(n, np.nan)
-    r = np.flatnonzero(routed)
-    if len(r):
-        internet[r] = latency.internet_rtt_ms_km(
-            pop_km[r], latency.take_location(rc.terms, r),
-            latency.take_location(rc.pop_terms, pop[r]), params)
-    backbone = np.where(served, bb_pop[pop], np.nan)
-    backbone_km = np.where(served, bbkm_pop[pop], np.nan)
-    finite = np.flatnonzero(ok)
-    if n and (direct_origin is not None or len(finite)):
-        d_lat, d_lon = ((float(direct_origin[0]), float(direct_origin[1]))
-                        if direct_origin is not None
-                        else (float(olat_p[finite[0]]), float(olon_p[finite[0]])))
-        direct_km = geodesic_km(rc.lats, rc.lons, d_lat, d_lon)
-        direct = latency.internet_rtt_ms_km(
-            direct_km, rc.terms, latency.locate(np.array([d_lat]), np.array([d_lon]), params),
-            params)
-    else:
-        direct_km = np.full(n, np.nan)
-        direct = np.full(n, np.nan)
-    anycast = np.where(served, internet + backbone, np.nan)
-    has_runner = runner != NO_ROUTE
-    return pd.DataFrame({
-        "lat": rc.lats, "lon": rc.lons,
-        "pop_id": np.where(routed, ids[pop], ""),
-        "pop_km": pop_km,
-        "runner_up_id": np.where(has_runner, ids[np.where(has_runner, runner, 0)], ""),
-        "runner_up_km": runner_km,
-        "backbone_km": backbone_km,
-        "internet_ms": internet, "backbone_ms": backbone, "anycast_ms": anycast,
-        "direct_km": direct_km, "direct_ms": direct, "saving_ms": direct - anycast,
-        "routed": routed,
-        "origin_id": np.where(served, oid_p[pop], ""),
-        "served": served,
-    })
+    cached ranking and terms: :func:`first_healthy` picks the PoPs, and
+    :func:`paths.table_from_ranking`, the builder :func:`paths.client_paths` uses too, computes
+    the legs."""
+    pop, pop_km, runner, runner_km = first_healthy(rc, down)
+    return table_from_ranking(rc.lats, rc.lons, rc.terms, pop_ids, rc.pop_lats, rc.pop_lons,
+                              rc.pop_terms, pop, pop_km, runner, runner_km, origin_lat,
+                              origin_lon, pop_origin_ids, params=params,
+                              direct_origin=direct_origin)

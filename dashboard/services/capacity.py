@@ -273,7 +273,8 @@ def rtt_matrix_ms(catalog: Catalog, lats: np.ndarray, lons: np.ndarray, origin_l
                   origin_lon: object, params: lat_core.LatencyParams | None = None,
                   progress: ProgressFn | None = None, chunk: int = 8000) -> np.ndarray:
     """Modelled anycast RTT (ms) of every client via every PoP, shape (n clients, m PoPs):
-    internet leg client -> PoP + ``pop_overhead_ms`` + backbone leg PoP -> its origin.
+    internet leg client -> PoP + ``pop_overhead_ms`` + backbone leg PoP -> its origin
+    (:func:`dashboard.domain.latency.backbone_leg_ms` per PoP, added to every client's row).
 
     ``origin_lat``/``origin_lon``: one origin for all PoPs (scalars) or per-PoP arrays (NaN = that
     PoP's endpoint is down: its column is NaN, i.e. unusable). Computed in chunks of ``chunk``
@@ -289,7 +290,7 @@ def rtt_matrix_ms(catalog: Catalog, lats: np.ndarray, lons: np.ndarray, origin_l
     olat, olon = per_pop(origin_lat, m, "origin_lat"), per_pop(origin_lon, m, "origin_lon")
     backbone = np.full(m, np.nan)
     ok = np.isfinite(olat)
-    backbone[ok] = lat_core.backbone_rtt_ms(pla[ok], plo[ok], olat[ok], olon[ok], params)
+    backbone[ok] = lat_core.backbone_leg_ms(pla[ok], plo[ok], olat[ok], olon[ok], params)
     out = np.empty((len(lats), m))
     for start in range(0, len(lats), chunk):
         sl = slice(start, start + chunk)
@@ -299,7 +300,7 @@ def rtt_matrix_ms(catalog: Catalog, lats: np.ndarray, lons: np.ndarray, origin_l
         if progress is not None:
             progress(min(start + chunk, len(lats)) / max(len(lats), 1),
                      f"latency model: {min(start + chunk, len(lats)):,} of {len(lats):,} clients")
-    return out + params.pop_overhead_ms + backbone[None, :]
+    return out + backbone[None, :]
 
 
 N1_COLUMNS = ("pop_id", "clients_moved", "demand_moved", "moved_to", "p50_before_ms",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
-from dashboard.domain.capacity import weighted_quantile
+from dashboard.domain.stats import weighted_quantile
 from dashboard.services.text import ms_text
 from dashboard.services.routing import route_table
 from dashboard.services.scenario import Loaded

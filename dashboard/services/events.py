@@ -18,7 +18,8 @@ from dashboard.catalog import Catalog
 from dashboard.domain import edits
 from dashboard.domain.clients import ClientCountError
 from dashboard.domain.edits import Notice
-from dashboard.domain.scenario import Scenario, bound_warnings, fit_query
+from dashboard.domain.scenario import Scenario
+from dashboard.domain.scenario_url import bound_warnings, fit_query, from_query
 from dashboard.gazetteer import CLIENT_SET_SIZES, DEMAND_SETS
 from dashboard.services.requests import resolve_request
 from dashboard.services.scenario import (Loaded, StoreRefused, clean, edit_context, load_store,
@@ -71,12 +72,11 @@ def scenario_event(trigger: str | None, search: Any, request: Any, origin_value:
     set_widgets = False
     op = request.get("op") if isinstance(request, dict) else None
     if trigger in (PAGE_LOAD, URL) or scenario is None:
-        parsed, warnings = Scenario.from_query(search if isinstance(search, str) else "",
-                                               pop_ids=catalog.pop_ids,
-                                               origin_ids=catalog.origin_ids,
-                                               max_clients=settings.max_clients,
-                                               client_set_ids=tuple(DEMAND_SETS),
-                                               client_set_sizes=CLIENT_SET_SIZES)
+        parsed, warnings = from_query(search if isinstance(search, str) else "",
+                                      pop_ids=catalog.pop_ids, origin_ids=catalog.origin_ids,
+                                      max_clients=settings.max_clients,
+                                      client_set_ids=tuple(DEMAND_SETS),
+                                      client_set_sizes=CLIENT_SET_SIZES)
         parsed, more = parsed.sanitized(resolve_origin(parsed, catalog, settings))
         warnings = bound_warnings(warnings + more, edits.MAX_NOTICES, "in the link")
         if scenario is not None and parsed == scenario:

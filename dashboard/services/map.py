@@ -16,7 +16,7 @@ import pandas as pd
 
 from dashboard.catalog import Catalog
 from dashboard.domain.scenario import Client, Scenario
-from dashboard.domain.capacity import weighted_quantile
+from dashboard.domain.stats import weighted_quantile
 from dashboard.gazetteer import DemandSet, demand_set, load_gazetteer
 from dashboard.services import failover
 from dashboard.services.failover import FailoverCard, FailoverView

@@ -10,7 +10,8 @@ therefore share cache entries, and a changed file can never be served a stale an
 
 Outside a Flask app (CLI, notebooks) nothing is cached and nothing web-related is imported.
 Coordinates are used exactly as given; callers that want more cache hits round them first with
-:func:`round_coord` (``COORD_DECIMALS`` = 5 decimals ~ 1.1 m, far below the model's resolution).
+:func:`dashboard.domain.clients.round_coord` (``COORD_DECIMALS`` = 4 decimals ~ 11 m, far below
+the model's resolution; the same rounding every client gets).
 
 Latency model overrides (``Scenario.model``: the user's "advanced" parameters) travel as the
 canonical tuple ``((name, value), ...)`` of :func:`dashboard.latency.canonical_overrides` in the
@@ -41,21 +42,11 @@ from dashboard.domain import whatif
 from dashboard.gazetteer import demand_set, load_gazetteer
 from dashboard.memo import memoize
 
-#: Decimal places callers round coordinates (degrees) to before calling, to share cache entries.
-COORD_DECIMALS = 5
-
 _lock = threading.Lock()
 #: fingerprint -> catalog (weak: a catalog nobody holds any more drops out).
 _by_fingerprint: "weakref.WeakValueDictionary[str, Catalog]" = weakref.WeakValueDictionary()
 #: id(catalog) -> (weak reference, fingerprint); the weak reference guards against id() reuse.
 _fingerprints: dict[int, tuple["weakref.ref[Catalog]", str]] = {}
-
-
-def round_coord(value: float) -> float:
-    """``value`` (degrees) rounded to :data:`COORD_DECIMALS` places (NaN/inf pass through)."""
-    if not math.isfinite(value):
-        return float(value)
-    return float(round(float(value), COORD_DECIMALS)) + 0.0  # + 0.0: never -0.0
 
 
 def catalog_fingerprint(catalog: Catalog) -> str:
@@ -352,8 +343,7 @@ def _sites(fp: str, origin_id: str, model: Model = ()) -> _Sites:
     lats, lons = np.append(pla, olat), np.append(plo, olon)
     lats.flags.writeable = lons.flags.writeable = False
     # As in paths: the reported backbone leg includes the PoP's ingress overhead.
-    backbone = (np.asarray(latency.backbone_rtt_ms(pla, plo, olat, olon, params), dtype=float)
-                + params.pop_overhead_ms)
+    backbone, _ = paths.pop_legs(pla, plo, olat, olon, params)
     backbone.flags.writeable = False
     return _Sites(
         pop_ids=catalog.pop_ids, names=tuple(catalog.pops["name"]),
@@ -382,7 +372,7 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
     km, internet = km_all[:n], ms_all[:n]
     anycast = internet + st.backbone_ms
     up = ~down_mask(_catalog(fp), down)
-    order = np.lexsort((km, ~up))  # healthy first, then by distance; stable like rank_pops
+    order = paths.rank_order(km, up)  # healthy first, then by distance: rank_pops's order
     n_up = int(up.sum())
     cols = [_rounded(a[order]) for a in (km, internet, st.backbone_ms, anycast)]
     up_sorted = up[order].tolist()

@@ -135,9 +135,15 @@ def test_nearest_accepts_edge_and_written_forms(client, lat, lon):
     assert resp.get_json()["client"] == {"lat": float(lat), "lon": float(lon)}
 
 
-def test_nearest_rounds_coordinates_to_about_a_metre(client):
+def test_nearest_rounds_coordinates_like_every_client(client):
+    """4 decimals (~11 m), domain.clients.COORD_DECIMALS: the rounding of /api/v1/assign and
+    the page, so one point gets one answer everywhere."""
     body = client.get("/api/v1/nearest?lat=48.1234567&lon=11.7654321&k=1").get_json()
-    assert body["client"] == {"lat": 48.12346, "lon": 11.76543}
+    assert body["client"] == {"lat": 48.1235, "lon": 11.7654}
+    row = client.post("/api/v1/assign", json={"clients": [{"lat": 48.1234567, "lon": 11.7654321}]}
+                      ).get_json()["assignments"][0]
+    assert (row["lat"], row["lon"]) == (48.1235, 11.7654)
+    assert row["pop_km"] == body["pop"]["distance_km"]
 
 
 def test_nearest_reports_cache_hits(client):
@@ -416,10 +422,10 @@ def test_unexpected_exception_becomes_a_logged_json_500(settings, catalog, caplo
 
 def test_no_contract_test_reached_the_last_resort_handler(client, monkeypatch):
     """The 500 handler exists for bugs; a sweep of every bad input above must not reach it."""
-    from dashboard import api
+    from dashboard import errors
 
     calls = []
-    monkeypatch.setattr(api.log, "exception", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(errors.log, "exception", lambda *a, **k: calls.append(a))
     for query, _ in BAD_NEAREST:
         assert client.get("/api/v1/nearest?" + query).status_code == 400
     for body, status, _ in BAD_ASSIGN_JSON:

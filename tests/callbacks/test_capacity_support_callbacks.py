@@ -20,6 +20,7 @@ from dashboard.callbacks import scenario as sc
 from dashboard.callbacks import support as sup
 from dashboard.domain.exports import scenario_from_json
 from dashboard.domain.scenario import Client, Scenario
+from dashboard.domain.scenario_url import from_query, to_query
 from dashboard.settings import Settings
 from dashboard.latency import default_params
 
@@ -88,7 +89,7 @@ def test_capacity_edits_go_through_the_scenario(catalog):
     req = cap_cb.control_edit(ids.DEFAULT_CAPACITY, "population", None, 2.5, s2.to_dict())
     s3, _ = apply(catalog, s2, req)
     assert s3.default_capacity_gbps == 2.5
-    assert "capacity=*:2.5" in s3.to_query() and "demand=population" in s3.to_query()
+    assert "capacity=*:2.5" in to_query(s3) and "demand=population" in to_query(s3)
     # unchanged value: no edit (the controls re-render without looping)
     assert cap_cb.control_edit(ids.DEFAULT_CAPACITY, "population", None, 2.5,
                                s3.to_dict()) is no_update
@@ -154,7 +155,7 @@ def test_n1_follows_the_endpoint_mappings_like_the_map(catalog):
     """With Normal endpoints, each PoP's backbone leg goes to its own endpoint's region: the
     N-1 'before' median equals the weighted median of the routing table's anycast RTTs."""
     from dashboard.services import routing
-    from dashboard.domain.capacity import weighted_quantile
+    from dashboard.domain.stats import weighted_quantile
 
     s = Scenario(clients=tuple(Client(lat, lon, n, 1.0) for lat, lon, n in (
         (35.68, 139.69, "Tokyo"), (1.35, 103.82, "Singapore"), (48.85, 2.35, "Paris"),
@@ -209,7 +210,7 @@ def test_observed_pop_is_recorded_in_the_scenario_and_the_url(catalog):
     ids_ = [{"type": ids.OBSERVED_POP, "client": 1}]
     req = sup.observe_edit(["ICN"], ids_, s.to_dict())
     s2, notes = apply(catalog, s, req)
-    assert s2.observed == ((1, "ICN"),) and "observed=1:ICN" in s2.to_query()
+    assert s2.observed == ((1, "ICN"),) and "observed=1:ICN" in to_query(s2)
     assert sup.observe_edit(["ICN"], ids_, s2.to_dict()) is no_update  # re-render: no edit
     s3, _ = apply(catalog, s2, sup.observe_edit([""], ids_, s2.to_dict()))
     assert s3.observed == ()
@@ -241,7 +242,7 @@ def test_export_then_import_gives_the_identical_scenario(catalog):
         ids.SCENARIO_EDIT, "", req, None, None, Scenario().to_dict(), catalog, SETTINGS)
     assert Scenario.from_dict(store) == s
     assert origin == "us-east-1"  # the widgets follow an imported scenario
-    assert Scenario.from_query(url, pop_ids=catalog.pop_ids)[0] == s
+    assert from_query(url, pop_ids=catalog.pop_ids)[0] == s
 
 
 def test_a_bad_import_changes_nothing_and_says_why(catalog):

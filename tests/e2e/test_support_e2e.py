@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from dashboard import ids
 from dashboard.catalog import default_catalog
 from dashboard.domain.exports import scenario_from_json
-from dashboard.domain.scenario import Scenario
+from dashboard.domain.scenario_url import from_query
 from tests.e2e.test_bundle_e2e import drawn_bars
 from tests.e2e.test_map_e2e import severe_logs, start, wait_rows
 
@@ -89,8 +89,8 @@ def test_explain_panel_from_a_map_click_and_observed_override(dash_duo, artifact
 
 def test_export_then_import_round_trip_is_identical(dash_duo):
     catalog = default_catalog()
-    original, warnings = Scenario.from_query(LINK[1:], pop_ids=catalog.pop_ids,
-                                             origin_ids=catalog.origin_ids)
+    original, warnings = from_query(LINK[1:], pop_ids=catalog.pop_ids,
+                                    origin_ids=catalog.origin_ids)
     assert warnings == [] and original.observed == ((1, "ICN"),)
     start(dash_duo, LINK)
     wait_rows(dash_duo, 4)
@@ -108,8 +108,8 @@ def test_export_then_import_round_trip_is_identical(dash_duo):
     upload.send_keys(str(exported))
     dash_duo.wait_for_contains_text(f"#{ids.NOTICE}", "Imported the scenario")
     WebDriverWait(dash_duo.driver, 10).until(lambda d: "clients=" in d.current_url)
-    back, warnings = Scenario.from_query(urlsplit(dash_duo.driver.current_url).query,
-                                         pop_ids=catalog.pop_ids, origin_ids=catalog.origin_ids)
+    back, warnings = from_query(urlsplit(dash_duo.driver.current_url).query,
+                                pop_ids=catalog.pop_ids, origin_ids=catalog.origin_ids)
     assert warnings == [] and back == original
     assert "Virginia" in dash_duo.find_element(f"#{ids.ORIGIN}").text
 
@@ -120,8 +120,8 @@ def test_export_then_import_round_trip_is_identical(dash_duo):
     upload.send_keys(str(bad))
     dash_duo.wait_for_contains_text(f"#{ids.NOTICE}", "clients[0]")
     assert "Nothing was changed" in dash_duo.find_element(f"#{ids.NOTICE}").text
-    again, _ = Scenario.from_query(urlsplit(dash_duo.driver.current_url).query,
-                                   pop_ids=catalog.pop_ids, origin_ids=catalog.origin_ids)
+    again, _ = from_query(urlsplit(dash_duo.driver.current_url).query,
+                          pop_ids=catalog.pop_ids, origin_ids=catalog.origin_ids)
     assert again == original
     assert severe_logs(dash_duo) == []
 

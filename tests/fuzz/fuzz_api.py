@@ -137,7 +137,7 @@ class _LastError(logging.Handler):
 def run(examples: int, seed_value: int, show: int, url: str | None = None) -> int:
     # The last-resort handler logs each 500 with a traceback; keep only the summary.
     last_error = _LastError()
-    api_log = logging.getLogger("dashboard.api")
+    api_log = logging.getLogger("dashboard.errors")
     api_log.addHandler(last_error)
     api_log.propagate = False
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)

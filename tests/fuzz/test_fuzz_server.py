@@ -39,9 +39,9 @@ def dependencies(client):
 @pytest.fixture(autouse=True)
 def no_internal_errors(caplog):
     """The last-resort handler logs every 500: none may be logged during these tests."""
-    caplog.set_level(logging.ERROR, logger="dashboard.api")
+    caplog.set_level(logging.ERROR, logger="dashboard.errors")
     yield
-    assert [r.getMessage() for r in caplog.records if r.name == "dashboard.api"] == []
+    assert [r.getMessage() for r in caplog.records if r.name == "dashboard.errors"] == []
 
 
 @FUZZ

@@ -14,6 +14,7 @@ from dashboard import ids
 from dashboard.app import create_app
 from dashboard.callbacks.scenario import parse_upload, scenario_event
 from dashboard.domain.scenario import Client, Scenario
+from dashboard.domain.scenario_url import to_query
 from dashboard.settings import Settings
 
 SETTINGS = Settings()  # the shipped caps: 5 MiB uploads, 50,000 clients
@@ -35,7 +36,7 @@ def upload_through_the_ui(catalog, data: bytes, filename: str) -> tuple[Scenario
     else:
         request = {"op": "add", "nonce": 1, "clients": rows}
     store, _url, _o, _e, children = scenario_event(
-        ids.SCENARIO_EDIT, "?" + START.to_query(), request, None, None, START.to_dict(),
+        ids.SCENARIO_EDIT, "?" + to_query(START), request, None, None, START.to_dict(),
         catalog, SETTINGS)
     return Scenario.from_dict(store), [c.children for c in children]
 

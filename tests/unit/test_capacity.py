@@ -14,8 +14,8 @@ from dashboard.domain.capacity import (
     load_per_pop,
     n_minus_one,
     spill_over,
-    weighted_quantile,
 )
+from dashboard.domain.stats import weighted_quantile
 from dashboard.domain.geodesy import geodesic_km
 from dashboard.domain.routing import NO_ROUTE, assign
 

@@ -12,8 +12,9 @@ from dashboard.domain.clients import (MAX_CLIENTS, MAX_NAME_CHARS, MAX_WEIGHT, C
                                       ClientsError, check_client_count, clean_coord, clean_name,
                                       clean_weight, client_room, parse_clients)
 from dashboard.domain.exports import ScenarioImportError, scenario_from_json, scenario_to_json
-from dashboard.domain.scenario import (MAX_LINK_CHARS, MAX_LINK_PARAMS, MAX_LINK_WARNINGS,
-                                       MAX_URL_CLIENTS, Client, Scenario)
+from dashboard.domain.scenario import Client, Scenario
+from dashboard.domain.scenario_url import (MAX_LINK_CHARS, MAX_LINK_PARAMS, MAX_LINK_WARNINGS,
+                                           MAX_URL_CLIENTS, from_query, to_query)
 
 SIZES = {"cities25k": 25_000}
 
@@ -71,7 +72,7 @@ def test_csv_over_the_cap_names_the_limit():
 
 def test_a_flood_of_unknown_parameters_gives_a_few_short_warnings():
     query = "?" + "&".join(f"p{i}=1" for i in range(100_000))
-    s, warnings = Scenario.from_query(query)
+    s, warnings = from_query(query)
     assert s == Scenario()
     assert len(warnings) <= MAX_LINK_WARNINGS + 1
     assert sum(len(w) for w in warnings) < 2_000
@@ -81,29 +82,29 @@ def test_a_flood_of_unknown_parameters_gives_a_few_short_warnings():
 
 
 def test_unknown_parameters_are_one_warning():
-    _, warnings = Scenario.from_query("a=1&b=2&c=3&clients=1,2")
+    _, warnings = from_query("a=1&b=2&c=3&clients=1,2")
     assert warnings == ["unknown link parameters 'a', 'b', 'c' ignored"]
 
 
 def test_many_bad_pieces_are_bounded_with_and_n_more():
     bad = "&".join(f"endpoints=x{i}:CDG;y{i}:FRA" for i in range(20))
-    _, warnings = Scenario.from_query(bad + "&" + "&".join(f"origin=no{i}" for i in range(10)))
+    _, warnings = from_query(bad + "&" + "&".join(f"origin=no{i}" for i in range(10)))
     assert len(warnings) == MAX_LINK_WARNINGS + 1
     assert warnings[-1].startswith("and ") and "not listed" in warnings[-1]
 
 
 def test_a_link_holds_at_most_500_clients_whatever_the_app_cap():
     clients = ";".join(f"{i % 80},{i % 170}" for i in range(600))
-    s, warnings = Scenario.from_query("clients=" + clients, max_clients=50_000)
+    s, warnings = from_query("clients=" + clients, max_clients=50_000)
     assert len(s.clients) == MAX_URL_CLIENTS == 500
     assert "the link has 600 clients; only the first 500 were loaded" in " ".join(warnings)
     assert len("clients=" + clients) < MAX_LINK_CHARS  # the client cap, not the length, cut it
 
 
 def test_link_clients_plus_the_client_set_stay_under_the_cap():
-    s, warnings = Scenario.from_query("clients=" + ";".join(["1,2"] * 20) + "&clientset=cities25k",
-                                      max_clients=25_010, client_set_ids=("cities25k",),
-                                      client_set_sizes=SIZES)
+    s, warnings = from_query("clients=" + ";".join(["1,2"] * 20) + "&clientset=cities25k",
+                             max_clients=25_010, client_set_ids=("cities25k",),
+                             client_set_sizes=SIZES)
     assert len(s.clients) == 10 and s.client_set == "cities25k"
     assert "limit of 25,010 clients; only the first 10 of the link's were loaded" in warnings[0]
 
@@ -135,7 +136,7 @@ def test_names_are_cleaned_at_every_entry():
     hostile = "Pa\u200bris\u202e"
     assert Client(1, 2, hostile).name == "Paris"
     assert parse_clients(f"1,2,{hostile}\n")["name"].tolist() == ["Paris"]
-    s, _ = Scenario.from_query("clients=1,2," + "Pa%E2%80%8Bris%E2%80%AE")
+    s, _ = from_query("clients=1,2," + "Pa%E2%80%8Bris%E2%80%AE")
     assert s.clients[0].name == "Paris"
     assert Scenario.from_dict({"clients": [{"lat": 1, "lon": 2, "name": hostile}]}
                               ).clients[0].name == "Paris"
@@ -148,7 +149,7 @@ def test_negative_zero_is_never_echoed():
     assert _positive_zero(clean_coord(-0.0, "lat"))
     df = parse_clients("-0,-0.0\n")
     assert _positive_zero(df["lat"][0]) and _positive_zero(df["lon"][0])
-    assert "-0" not in Scenario(clients=(c,)).to_query()
+    assert "-0" not in to_query(Scenario(clients=(c,)))
     assert "-0" not in json.dumps(Scenario(clients=(c,)).to_dict())
 
 
@@ -161,7 +162,7 @@ def test_weights_above_the_maximum_are_refused_everywhere(weight):
     if isinstance(weight, float):
         with pytest.raises(ClientsError, match="maximum of 1e\\+12"):
             parse_clients(f"1,2,{weight!r}\n")
-        s, warnings = Scenario.from_query(f"clients=1,2,,{weight!r};3,4")
+        s, warnings = from_query(f"clients=1,2,,{weight!r};3,4")
         assert len(s.clients) == 1 and "maximum" in warnings[0]
 
 

@@ -17,6 +17,7 @@ from dashboard.domain.exports import (
     scenario_to_json,
 )
 from dashboard.domain.scenario import Client, Scenario
+from dashboard.domain.scenario_url import from_query, to_query
 
 POPS = ("HKG", "SIN", "FRA", "CDG", "LHR", "SYD")
 ORIGINS = ("eu-central-1", "us-east-1")
@@ -55,7 +56,7 @@ def test_scenario_json_scenario_is_the_identity(s):
 @settings(max_examples=100, deadline=None)
 @given(scenarios())
 def test_scenario_url_scenario_keeps_the_new_fields(s):
-    back, warnings = Scenario.from_query(s.to_query(), pop_ids=POPS, origin_ids=ORIGINS)
+    back, warnings = from_query(to_query(s), pop_ids=POPS, origin_ids=ORIGINS)
     assert warnings == []
     assert (back.observed, back.capacity, back.default_capacity_gbps, back.demand_source,
             back.demand_scale) == (s.observed, s.capacity, s.default_capacity_gbps,

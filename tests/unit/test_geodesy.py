@@ -16,7 +16,7 @@ from geopy.distance import geodesic as geopy_geodesic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard import geodesy as public
+from dashboard.domain import geodesy as public
 from dashboard.domain import geodesy
 from dashboard.domain.geodesy import geodesic_km, great_circle_path, nearest, validate_coords
 
@@ -52,7 +52,13 @@ def assert_agrees(idx: np.ndarray, km: np.ndarray, ref: np.ndarray, k: int) -> N
     assert (np.diff(km, axis=1) >= -TOL_KM).all()
 
 
-def test_public_module_reexports_the_core():
+def test_the_core_module_is_the_one_import_path():
+    """``dashboard.geodesy`` (a 5-line re-export) is gone: callers import the core itself."""
+    from pathlib import Path
+
+    import dashboard
+
+    assert not (Path(dashboard.__file__).parent / "geodesy.py").exists()
     assert public.nearest is nearest and public.geodesic_km is geodesic_km
     assert public.great_circle_path is great_circle_path
     assert public.validate_coords is validate_coords

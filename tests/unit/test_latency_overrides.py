@@ -14,7 +14,8 @@ from dashboard.domain.latency import (
     check_override,
     with_overrides,
 )
-from dashboard.domain.scenario import KNOWN_KEYS, Client, Scenario
+from dashboard.domain.scenario import Client, Scenario
+from dashboard.domain.scenario_url import KNOWN_KEYS, from_query, to_query
 
 
 def test_every_tunable_has_a_range_and_its_ends_are_valid_models():
@@ -70,7 +71,7 @@ def test_params_with_is_the_default_object_without_overrides_and_cached_with():
 
 def test_model_key_is_known_and_documented():
     assert "model" in KNOWN_KEYS
-    import dashboard.domain.scenario as mod
+    import dashboard.domain.scenario_url as mod
     assert "``model``" in mod.__doc__ and "overhead_ms:5,inflation_scale:1.2" in mod.__doc__
 
 
@@ -78,25 +79,25 @@ def test_model_round_trips_through_url_and_store():
     s = Scenario(clients=(Client(48.85, 2.35, "Paris"),),
                  model={"overhead_ms": 5, "inflation_scale": 1.2}.items())
     assert s.model == (("inflation_scale", 1.2), ("overhead_ms", 5.0))
-    q = s.to_query()
+    q = to_query(s)
     assert "model=inflation_scale:1.2,overhead_ms:5" in q
-    back, warnings = Scenario.from_query(q)
+    back, warnings = from_query(q)
     assert back == s and warnings == []
     assert Scenario.from_dict(s.to_dict()) == s
     assert s.to_dict()["model"] == {"inflation_scale": 1.2, "overhead_ms": 5.0}
     # the fitted model: no key in the link, an empty object in the store
-    assert "model" not in Scenario().to_query() and Scenario().to_dict()["model"] == {}
+    assert "model" not in to_query(Scenario()) and Scenario().to_dict()["model"] == {}
     assert Scenario.from_dict({"clients": []}).model == ()
 
 
 def test_url_order_does_not_matter():
-    a, _ = Scenario.from_query("model=overhead_ms:5,inflation_scale:1.2")
-    b, _ = Scenario.from_query("model=inflation_scale:1.20,overhead_ms:5.0")
-    assert a == b and a.to_query() == b.to_query() == "model=inflation_scale:1.2,overhead_ms:5"
+    a, _ = from_query("model=overhead_ms:5,inflation_scale:1.2")
+    b, _ = from_query("model=inflation_scale:1.20,overhead_ms:5.0")
+    assert a == b and to_query(a) == to_query(b) == "model=inflation_scale:1.2,overhead_ms:5"
 
 
 def test_bad_url_pieces_are_dropped_with_a_warning_each_and_the_rest_kept():
-    s, warnings = Scenario.from_query(
+    s, warnings = from_query(
         "model=overhead_ms:5,nope:1,fibre_km_per_ms:300,pop_overhead_ms:-1,backbone_scale:abc,"
         "inflation_scale,band_scale:nan&origin=eu-central-1")
     assert s.model == (("overhead_ms", 5.0),) and s.origin == "eu-central-1"
@@ -109,11 +110,11 @@ def test_bad_url_pieces_are_dropped_with_a_warning_each_and_the_rest_kept():
 
 
 def test_url_key_repeated_or_percent_encoded():
-    s, warnings = Scenario.from_query("model=overhead_ms:5&model=overhead_ms:6")
+    s, warnings = from_query("model=overhead_ms:5&model=overhead_ms:6")
     assert s.model == (("overhead_ms", 6.0),) and "more than once" in warnings[0]
-    s, warnings = Scenario.from_query("model=overhead_ms%3A7%2Cinflation_scale%3A2")
+    s, warnings = from_query("model=overhead_ms%3A7%2Cinflation_scale%3A2")
     assert s.model == (("inflation_scale", 2.0), ("overhead_ms", 7.0)) and warnings == []
-    s, warnings = Scenario.from_query("model=")
+    s, warnings = from_query("model=")
     assert s.model == () and warnings == []
 
 

@@ -6,37 +6,36 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.domain.scenario import (
-    DEFAULT_MAX_QUERY_CHARS, MAX_NAME_CHARS, Client, Scenario, fit_query,
-)
+from dashboard.domain.scenario import MAX_NAME_CHARS, Client, Scenario
+from dashboard.domain.scenario_url import DEFAULT_MAX_QUERY_CHARS, fit_query, from_query, to_query
 
 POPS = ("HKG", "SIN", "CDG", "SYD", "FRA")
 ORIGINS = ("eu-central-1", "us-east-1", "cn-hongkong")
 
 
 def test_issue_example_parses():
-    s, warnings = Scenario.from_query("?clients=48.8566,2.3522;35.68,139.69&origin=eu-central-1"
-                                      "&down=CDG", pop_ids=POPS, origin_ids=ORIGINS)
+    s, warnings = from_query("?clients=48.8566,2.3522;35.68,139.69&origin=eu-central-1"
+                             "&down=CDG", pop_ids=POPS, origin_ids=ORIGINS)
     assert warnings == []
     assert [(c.lat, c.lon) for c in s.clients] == [(48.8566, 2.3522), (35.68, 139.69)]
     assert s.origin == "eu-central-1" and s.down == frozenset({"CDG"})
-    assert s.to_query() == "clients=48.8566,2.3522;35.68,139.69&origin=eu-central-1&down=CDG"
+    assert to_query(s) == "clients=48.8566,2.3522;35.68,139.69&origin=eu-central-1&down=CDG"
 
 
 def test_names_weights_and_separators_in_names_round_trip():
     s = Scenario(clients=(Client(1.5, -2.25, "Paris, FR; 1er", 3.5), Client(-10, 20, "", 0),
                           Client(0, 0, "São Paulo"), Client(5, 6)),
                  origin="us-east-1", endpoint_type="ENI", down=frozenset({"SYD", "CDG"}))
-    q = s.to_query()
+    q = to_query(s)
     assert "Paris%2C%20FR%3B%201er" in q and "down=CDG,SYD" in q and "endpoint=ENI" in q
-    back, warnings = Scenario.from_query(q, pop_ids=POPS, origin_ids=ORIGINS)
+    back, warnings = from_query(q, pop_ids=POPS, origin_ids=ORIGINS)
     assert warnings == [] and back == s
 
 
 def test_coordinates_are_rounded_to_4_decimals_and_no_negative_zero():
     c = Client(48.856613, -0.000001)
     assert (c.lat, c.lon) == (48.8566, 0.0)
-    assert Scenario(clients=(c,)).to_query() == "clients=48.8566,0"
+    assert to_query(Scenario(clients=(c,))) == "clients=48.8566,0"
 
 
 @pytest.mark.parametrize("query, fragment", [
@@ -52,25 +51,25 @@ def test_coordinates_are_rounded_to_4_decimals_and_no_negative_zero():
     ("zoom=3", "unknown link parameter 'zoom'"),
 ])
 def test_malformed_pieces_are_dropped_with_a_warning(query, fragment):
-    s, warnings = Scenario.from_query(query, pop_ids=POPS, origin_ids=ORIGINS)
+    s, warnings = from_query(query, pop_ids=POPS, origin_ids=ORIGINS)
     assert any(fragment in w for w in warnings), warnings
     assert s.clients == () or all(abs(c.lat) <= 90 for c in s.clients)
 
 
 def test_good_clients_survive_next_to_bad_ones():
-    s, warnings = Scenario.from_query("clients=1,2;bad;3,4;95,0", pop_ids=POPS)
+    s, warnings = from_query("clients=1,2;bad;3,4;95,0", pop_ids=POPS)
     assert [(c.lat, c.lon) for c in s.clients] == [(1, 2), (3, 4)]
     assert len(warnings) == 1 and "2 malformed" in warnings[0]
 
 
 def test_fully_percent_encoded_link_is_understood():
-    s, warnings = Scenario.from_query("clients=48.85%2C2.35%3B1%2C2")
+    s, warnings = from_query("clients=48.85%2C2.35%3B1%2C2")
     assert warnings == [] and [(c.lat, c.lon) for c in s.clients] == [(48.85, 2.35), (1, 2)]
 
 
 def test_link_client_cap():
     q = "clients=" + ";".join(f"{i % 80},{i % 170}" for i in range(30))
-    s, warnings = Scenario.from_query(q, max_clients=10)
+    s, warnings = from_query(q, max_clients=10)
     assert len(s.clients) == 10 and "only the first 10" in warnings[0]
 
 
@@ -81,7 +80,7 @@ def test_fit_query_drops_names_then_trailing_clients():
     fitted = fit_query(s, max_chars=DEFAULT_MAX_QUERY_CHARS)
     assert len(fitted.query) <= DEFAULT_MAX_QUERY_CHARS
     assert not fitted.names_kept and 0 < fitted.clients_kept < 400
-    back, _ = Scenario.from_query(fitted.query)
+    back, _ = from_query(fitted.query)
     assert back.origin == "us-east-1" and back.down == {"CDG"}
     assert [(c.lat, c.lon) for c in back.clients] == [(c.lat, c.lon) for c in
                                                       clients[:fitted.clients_kept]]
@@ -129,7 +128,7 @@ scenarios = st.builds(
 @settings(max_examples=300, deadline=None)
 @given(scenarios)
 def test_every_scenario_round_trips_exactly_through_its_query(s):
-    back, warnings = Scenario.from_query(s.to_query(), pop_ids=POPS, origin_ids=ORIGINS)
+    back, warnings = from_query(to_query(s), pop_ids=POPS, origin_ids=ORIGINS)
     assert warnings == []
     assert back == s
 
@@ -137,10 +136,10 @@ def test_every_scenario_round_trips_exactly_through_its_query(s):
 @settings(max_examples=500, deadline=None)
 @given(st.text(max_size=200))
 def test_arbitrary_text_never_crashes(q):
-    s, warnings = Scenario.from_query(q, pop_ids=POPS, origin_ids=ORIGINS)
+    s, warnings = from_query(q, pop_ids=POPS, origin_ids=ORIGINS)
     assert isinstance(s, Scenario) and all(isinstance(w, str) for w in warnings)
     # whatever was accepted is valid and survives a second trip
-    again, w2 = Scenario.from_query(s.to_query(), pop_ids=POPS, origin_ids=ORIGINS)
+    again, w2 = from_query(to_query(s), pop_ids=POPS, origin_ids=ORIGINS)
     assert again == s and w2 == []
 
 
@@ -150,7 +149,7 @@ query_chars = st.sampled_from(list("clients=origin&down;,.-+%2C0123456789eNnaSYD
 @settings(max_examples=500, deadline=None)
 @given(st.lists(query_chars, max_size=120).map("".join))
 def test_query_shaped_garbage_never_crashes(q):
-    s, _ = Scenario.from_query(q, pop_ids=POPS, origin_ids=ORIGINS)
+    s, _ = from_query(q, pop_ids=POPS, origin_ids=ORIGINS)
     for c in s.clients:
         assert -90 <= c.lat <= 90 and -180 <= c.lon <= 180
 
@@ -184,7 +183,7 @@ def endpoint_scenarios(draw):
 @given(endpoint_scenarios())
 def test_endpoint_scenarios_round_trip_exactly(s):
     s.endpoint_set("unused")  # valid by construction
-    back, warnings = Scenario.from_query(s.to_query(), pop_ids=POPS, origin_ids=ORIGINS)
+    back, warnings = from_query(to_query(s), pop_ids=POPS, origin_ids=ORIGINS)
     assert warnings == [] and back == s
     assert Scenario.from_dict(s.to_dict()) == s
 
@@ -195,10 +194,10 @@ endpoint_chars = st.sampled_from(list("endpoints_down=&:;,eu-central-1us-east-1H
 @settings(max_examples=400, deadline=None)
 @given(st.lists(endpoint_chars, max_size=80).map("".join))
 def test_endpoint_shaped_garbage_never_crashes_and_stays_valid(q):
-    s, warnings = Scenario.from_query("origin=eu-central-1&" + q, pop_ids=POPS,
-                                      origin_ids=ORIGINS)
+    s, warnings = from_query("origin=eu-central-1&" + q, pop_ids=POPS,
+                             origin_ids=ORIGINS)
     s.endpoint_set("eu-central-1")  # whatever was kept obeys the provider's rules
-    again, w2 = Scenario.from_query(s.to_query(), pop_ids=POPS, origin_ids=ORIGINS)
+    again, w2 = from_query(to_query(s), pop_ids=POPS, origin_ids=ORIGINS)
     assert again == s and w2 == []
 
 
@@ -214,8 +213,8 @@ def test_endpoint_shaped_garbage_never_crashes_and_stays_valid(q):
     ("endpoints_down=pluto-9", "pluto-9"),
 ])
 def test_malformed_endpoints_are_dropped_with_a_warning(query, fragment):
-    s, warnings = Scenario.from_query("origin=eu-central-1&" + query, pop_ids=POPS,
-                                      origin_ids=ORIGINS)
+    s, warnings = from_query("origin=eu-central-1&" + query, pop_ids=POPS,
+                             origin_ids=ORIGINS)
     assert any(fragment in w for w in warnings), warnings
     s.endpoint_set("eu-central-1")
 
@@ -235,3 +234,15 @@ def test_endpoint_edits_validate_and_never_half_apply():
     assert s.toggle_pop("CDG").toggle_pop("CDG") == s
     # with no origin in the scenario, an endpoint edit pins the app's default region
     assert Scenario().add_endpoint("us-east-1", ["SIN"], "eu-central-1").origin == "eu-central-1"
+
+
+def test_the_model_does_not_import_its_url_codec():
+    """One-way arrow: scenario_url imports the scenario model, never the other way round."""
+    import ast
+
+    import dashboard.domain.scenario as model
+
+    tree = ast.parse(open(model.__file__).read())
+    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+    assert not [n for n in names if n.endswith("scenario_url")]

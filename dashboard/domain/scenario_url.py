@@ -1,0 +1,545 @@
+"""The URL form of a scenario (:mod:`dashboard.domain.scenario`): the link grammar, its codec and
+the link limits.
+
+A scenario is everything needed to reproduce a view, so a link can be shared:
+``?clients=48.8566,2.3522;35.68,139.69&origin=eu-central-1&down=CDG``.
+
+URL grammar (all keys optional; unknown keys are ignored with a warning, so older links keep
+working when keys are added):
+
+- ``clients``: ``;``-separated clients, each ``lat,lon[,name[,weight]]``. ``lat``/``lon`` are WGS84
+  decimal degrees (rounded to :data:`COORD_DECIMALS` places, ~11 m, which is far below what the
+  latency model resolves); ``name`` is percent-encoded UTF-8 (so it may contain ``,`` and ``;``);
+  ``weight`` is a non-negative number (demand, e.g. requests/s), omitted when 1.
+- ``origin``: the origin region id the Anycast EIP's endpoint is in (omitted: the app's default).
+- ``endpoint``: the endpoint type, ``CLB`` or ``ENI`` (omitted: CLB).
+- ``down``: ``,``-separated access point ids marked down.
+- ``endpoints``: the *Normal* endpoints of the Anycast EIP and their mapped access points
+  (``AssociationMode=Normal``, ``PopLocations``), ``;``-separated, each ``region:POP,POP``, e.g.
+  ``endpoints=us-east-1:IAD,ORD,GRU;ap-southeast-1:SIN,KUL``. The *Default* endpoint is in
+  ``origin``; access points without a mapping send traffic to it.
+- ``endpoints_down``: ``,``-separated regions whose endpoint is down (no automatic failover
+  between endpoints: clients of access points mapped to a down endpoint are unserved).
+- ``observed``: ``,``-separated ``index:POP`` pairs: client ``index`` (0-based, in ``clients``
+  order) was observed entering at access point ``POP`` (support override, e.g. from a traceroute).
+- ``capacity``: ``,``-separated ``POP:gbps`` per-access-point capacities (Gbps); ``*:gbps`` sets
+  the default for access points without a value (omitted: the catalog's ``capacity_gbps``,
+  else :data:`DEFAULT_CAPACITY_GBPS`).
+- ``demand``: ``source[:scale]``, the capacity view's demand: ``clients`` (the clients' weights;
+  scale = Mbps per weight unit, default 1) or ``population`` (every gazetteer city weighted by
+  population; scale = total demand in Gbps, default :data:`DEFAULT_POPULATION_GBPS`).
+- ``clientset``: the key of a server-side client set (e.g. ``cities25k``: the 25,000 most
+  populous cities weighted by population) whose clients come *after* the ``clients`` of the link.
+  A large client set travels by name, so links, the page's stores and every callback payload stay
+  small.
+- ``model``: the user's overrides of the latency model's tunable scalars
+  (:data:`dashboard.domain.latency.TUNABLE`), ``,``-separated ``name:value``, e.g.
+  ``model=overhead_ms:5,inflation_scale:1.2`` (omitted: the fitted parameters). Values are kept
+  to 6 significant digits and must lie in :data:`dashboard.domain.latency.OVERRIDE_RANGES`; an
+  unknown name or a bad value is dropped with a warning, the other overrides are kept.
+
+Parsing never raises: every malformed piece is dropped and described in the returned warnings.
+:func:`to_query` writes a scenario, :func:`from_query` reads a link, :func:`fit_query` writes the
+longest faithful link under a length. This module imports the scenario model; the model never
+imports it. Pure (no web framework import): the dashboard, the API and the tests share it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+from urllib.parse import quote, unquote
+
+from dashboard.domain.clients import COORD_DECIMALS, clean_name
+from dashboard.domain.latency import check_override
+from dashboard.domain.scenario import (DEFAULT_ENDPOINT_TYPE, DEMAND_SOURCES, ENDPOINT_TYPES, ID_RE,
+                                       Client, Scenario, check_gbps, check_pop_id)
+
+#: Most clients a URL holds. A link is read from the request line of the page's GET, which
+#: servers cap (see :data:`MAX_LINK_CHARS`); 500 clients without names already take ~8 kB.
+#: :func:`fit_query` writes at most this many, :func:`from_query` reads at most this many.
+MAX_URL_CLIENTS = 500
+#: Longest link query the app reads (characters); the rest of a longer one is ignored with a
+#: notice. The one place this limit lives: the Procfile's gunicorn ``--limit-request-line`` must
+#: be above it (plus the path and the method), so that an over-long link reaches the app and gets
+#: this notice instead of the server's bare 414 page.
+MAX_LINK_CHARS = 8000
+#: Most ``&``-separated parameters read from a link (this version knows 11 keys; the rest leaves
+#: room for tracking parameters that links pick up).
+MAX_LINK_PARAMS = 32
+#: Most warnings parsing one link returns; beyond that one "and N more" line. Bounds the notice
+#: area whatever the link holds (100,000 unknown parameters once made a 16 MB answer).
+MAX_LINK_WARNINGS = 8
+#: Query length the app aims to stay under so that a shared link opens on any server.
+DEFAULT_MAX_QUERY_CHARS = 4000
+#: Keys this version understands.
+KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down", "observed",
+              "capacity", "demand", "clientset", "model")
+_MAX_WARNINGS = 5
+
+
+def to_query(s: Scenario) -> str:
+    """The query string (without ``?``) of ``s``; empty for the empty scenario. See the module
+    docstring for the grammar."""
+    return _encode(s, s.clients, with_names=True)
+
+
+def from_query(query: str, *, pop_ids: Sequence[str] | None = None,
+               origin_ids: Sequence[str] | None = None,
+               max_clients: int = MAX_URL_CLIENTS,
+               client_set_ids: Sequence[str] | None = None,
+               client_set_sizes: Mapping[str, int] | None = None
+               ) -> tuple[Scenario, list[str]]:
+    """Parse a query string (with or without ``?``); never raises.
+
+    ``pop_ids`` / ``origin_ids``, when given, drop unknown ids with a warning. Returns the
+    scenario and a list of human-readable warnings about what was ignored.
+
+    Bounded work and output whatever the link: at most :data:`MAX_LINK_CHARS` characters
+    and :data:`MAX_LINK_PARAMS` parameters are read, at most :data:`MAX_URL_CLIENTS` (and
+    ``max_clients``, the app's cap, counting the ``client_set_sizes`` of a client set)
+    clients are parsed, and at most :data:`MAX_LINK_WARNINGS` warnings returned.
+    """
+    scenario, warnings = _decode(query, pop_ids, origin_ids, max_clients, client_set_ids,
+                                 client_set_sizes)
+    return scenario, bound_warnings(warnings, MAX_LINK_WARNINGS, "in the link")
+
+
+def _fmt_num(v: float) -> str:
+    text = f"{v:.{COORD_DECIMALS}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _fmt_client(c: Client, with_names: bool) -> str:
+    parts = [_fmt_num(c.lat), _fmt_num(c.lon)]
+    name = quote(c.name, safe="") if with_names else ""
+    if c.weight != 1.0:
+        parts += [name, f"{c.weight:.6g}"]
+    elif name:
+        parts.append(name)
+    return ",".join(parts)
+
+
+def _encode(s: Scenario, clients: Sequence[Client], with_names: bool) -> str:
+    parts = []
+    if clients:
+        parts.append("clients=" + ";".join(_fmt_client(c, with_names) for c in clients))
+    if s.origin:
+        parts.append("origin=" + quote(s.origin, safe=""))
+    if s.endpoint_type != DEFAULT_ENDPOINT_TYPE:
+        parts.append("endpoint=" + s.endpoint_type)
+    if s.down:
+        parts.append("down=" + ",".join(quote(d, safe="") for d in sorted(s.down)))
+    if s.mappings:
+        parts.append("endpoints=" + ";".join(
+            quote(r, safe="") + ":" + ",".join(quote(p, safe="") for p in pops)
+            for r, pops in s.mappings))
+    if s.endpoints_down:
+        parts.append("endpoints_down=" + ",".join(quote(r, safe="")
+                                                  for r in sorted(s.endpoints_down)))
+    parts += _encode_capacity_keys(s, len(clients))
+    if s.client_set:
+        parts.append("clientset=" + quote(s.client_set, safe=""))
+    if s.model:
+        parts.append("model=" + ",".join(f"{k}:{v:.6g}" for k, v in s.model))
+    return "&".join(parts)
+
+
+@dataclass(frozen=True)
+class FittedQuery:
+    """Result of :func:`fit_query`: the query and what had to be left out to fit."""
+
+    query: str
+    clients_kept: int
+    names_kept: bool
+
+    def warnings(self, total_clients: int) -> list[str]:
+        out = []
+        if not self.names_kept and total_clients:
+            out.append("client names were left out of the link to keep it short")
+        if self.clients_kept < total_clients:
+            out.append(f"the link holds the first {self.clients_kept} of {total_clients} "
+                       "clients (links must stay under a few kB)")
+        return out
+
+
+def fit_query(s: Scenario, max_chars: int = DEFAULT_MAX_QUERY_CHARS,
+              max_clients: int = MAX_URL_CLIENTS) -> FittedQuery:
+    """The longest faithful query under ``max_chars``: first drop names, then trailing clients.
+
+    Why: a link is only shareable if a server accepts it; common servers cap the request line at
+    4-8 kB. The full scenario stays in the page; only the link is abbreviated (and the UI says so).
+    """
+    clients = s.clients[:max_clients]
+    full = _encode(s, clients, with_names=True)
+    if len(full) <= max_chars:
+        return FittedQuery(full, len(clients), True)
+    bare = _encode(s, clients, with_names=False)
+    if len(bare) <= max_chars:
+        return FittedQuery(bare, len(clients), False)
+    lo, hi = 0, len(clients)  # binary search the largest prefix that fits, names dropped
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(_encode(s, clients[:mid], with_names=False)) <= max_chars:
+            lo = mid
+        else:
+            hi = mid - 1
+    return FittedQuery(_encode(s, clients[:lo], with_names=False), lo, False)
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+def bound_warnings(warnings: list[str], limit: int, where: str = "") -> list[str]:
+    """The first ``limit`` warnings, then one line saying how many more there were."""
+    if len(warnings) <= limit:
+        return warnings
+    more = len(warnings) - limit
+    return warnings[:limit] + [f"and {more:,} more problem(s){' ' + where if where else ''} "
+                               "not listed"]
+
+
+def _split_query(query: str, warnings: list[str]) -> list[tuple[str, str]]:
+    """``(key, raw value)`` pairs of the first :data:`MAX_LINK_PARAMS` parameters of the first
+    :data:`MAX_LINK_CHARS` characters (cut at a separator), with a warning for what was left."""
+    q = query[1:] if query.startswith("?") else query
+    if len(q) > MAX_LINK_CHARS:
+        cut = max(q.rfind("&", 0, MAX_LINK_CHARS + 1), q.rfind(";", 0, MAX_LINK_CHARS + 1))
+        warnings.append(f"the link is {len(q):,} characters long; only the first "
+                        f"{MAX_LINK_CHARS:,} were read (the limit for links)")
+        q = q[:cut] if cut > 0 else q[:MAX_LINK_CHARS]
+    parts = [part for part in q.split("&") if part]  # <= MAX_LINK_CHARS / 2 of them
+    if len(parts) > MAX_LINK_PARAMS:
+        warnings.append(f"the link has {len(parts):,} parameters; only the first "
+                        f"{MAX_LINK_PARAMS} were read (the limit)")
+        parts = parts[:MAX_LINK_PARAMS]
+    pairs = []
+    for part in parts:
+        key, _, value = part.partition("=")
+        pairs.append((unquote(key[:200].replace("+", " ")).strip().lower(), value))
+    return pairs
+
+
+def _parse_number(text: str) -> float:
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError("not finite")
+    return v
+
+
+def _parse_clients(raw: str, max_clients: int, warnings: list[str]) -> list[Client]:
+    # Tools that percent-encode a whole URL turn ',' into %2C; decode once if no separator is
+    # left (names are then ambiguous, which is acceptable for such links).
+    if "," not in raw and re.search(r"%2c", raw, re.I):
+        raw = unquote(raw)
+    out: list[Client] = []
+    bad: list[str] = []
+    items = [it for it in raw.split(";") if it.strip()]  # raw is at most MAX_LINK_CHARS long
+    truncated = False
+    for n, item in enumerate(items, start=1):
+        if len(out) >= max_clients:  # nothing beyond the cap is parsed
+            truncated = True
+            break
+        fields = item.split(",")
+        try:
+            if len(fields) < 2 or len(fields) > 4:
+                raise ValueError("expected lat,lon[,name[,weight]]")
+            lat = _parse_number(unquote(fields[0]).strip())
+            lon = _parse_number(unquote(fields[1]).strip())
+            name = unquote(fields[2].replace("+", " ")) if len(fields) > 2 else ""
+            weight = _parse_number(unquote(fields[3]).strip()) if len(fields) > 3 else 1.0
+            client = Client(lat, lon, name, weight)
+        except (ValueError, OverflowError) as exc:
+            bad.append(f"#{n} '{_short(item)}' ({_reason(exc)})")
+            continue
+        out.append(client)
+    if bad:
+        shown = "; ".join(bad[:_MAX_WARNINGS])
+        more = f" and {len(bad) - _MAX_WARNINGS} more" if len(bad) > _MAX_WARNINGS else ""
+        warnings.append(f"ignored {len(bad)} malformed client(s) in the link: {shown}{more}")
+    if truncated:
+        warnings.append(f"the link has {len(items):,} clients; only the first {max_clients:,} were "
+                        "loaded (the limit for links)")
+    return out
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    if text.startswith("could not convert") or text == "not finite":
+        return "not a number"
+    return text
+
+
+def _short(text: str, n: int = 40) -> str:
+    """A piece of the link for a warning: decoded, cleaned like a name, at most ``n`` chars."""
+    text = clean_name(unquote(text[: 8 * n]), max_chars=n + 1)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str] | None,
+            max_clients: int, client_set_ids: Sequence[str] | None = None,
+            client_set_sizes: Mapping[str, int] | None = None
+            ) -> tuple[Scenario, list[str]]:
+    warnings: list[str] = []
+    unknown_keys: list[str] = []
+    if not isinstance(query, str):
+        return Scenario(), (["the link's query is not text; ignored"] if query else [])
+    clients: list[Client] = []
+    origin: str | None = None
+    endpoint = DEFAULT_ENDPOINT_TYPE
+    down: set[str] = set()
+    mappings: list[tuple[str, tuple[str, ...]]] = []
+    endpoints_down: set[str] = set()
+    client_set: str | None = None
+    model: tuple[tuple[str, float], ...] = ()
+    seen: set[str] = set()
+    extra: dict = {}
+    for key, value in _split_query(query, warnings):
+        if key in seen and key in KNOWN_KEYS:
+            warnings.append(f"'{_short(key)}' appears more than once in the link; the last one "
+                            "was used")
+        seen.add(key)
+        if key == "clients":
+            clients = _parse_clients(value, min(max_clients, MAX_URL_CLIENTS), warnings)
+        elif key == "origin":
+            text = unquote(value).strip()
+            if not text:
+                origin = None
+            elif not ID_RE.match(text) or (origin_ids is not None and text not in origin_ids):
+                warnings.append(f"unknown origin '{_short(text)}' ignored"
+                                + (f" (known: {', '.join(origin_ids)})" if origin_ids else ""))
+                origin = None
+            else:
+                origin = text
+        elif key == "endpoint":
+            text = unquote(value).strip().upper()
+            if text in ENDPOINT_TYPES:
+                endpoint = text
+            else:
+                warnings.append(f"unknown endpoint type '{_short(text)}' ignored (use CLB or ENI)")
+                endpoint = DEFAULT_ENDPOINT_TYPE
+        elif key == "down":
+            found, unknown = _pop_ids(unquote(value), pop_ids)
+            down = set(found)
+            if unknown:
+                warnings.append(f"unknown access point(s) {', '.join(unknown[:_MAX_WARNINGS])} "
+                                "in 'down' ignored")
+        elif key == "endpoints":
+            mappings = _parse_mappings(value, pop_ids, origin_ids, warnings)
+        elif key == "endpoints_down":
+            endpoints_down = set()
+            unknown = []
+            for item in unquote(value).split(","):
+                region = item.strip()
+                if not region:
+                    continue
+                if not ID_RE.match(region) or (origin_ids is not None
+                                                and region not in origin_ids):
+                    unknown.append(_short(region, 24))
+                else:
+                    endpoints_down.add(region)
+            if unknown:
+                warnings.append(f"unknown region(s) {', '.join(unknown[:_MAX_WARNINGS])} in "
+                                "'endpoints_down' ignored")
+        elif key == "clientset":
+            text = unquote(value).strip().lower()
+            if not text:
+                client_set = None
+            elif not ID_RE.match(text) or (client_set_ids is not None
+                                            and text not in client_set_ids):
+                warnings.append(f"unknown client set '{_short(text, 24)}' ignored")
+            else:
+                client_set = text
+        elif key == "model":
+            model = _parse_model(value, warnings)
+        elif key in _CAPACITY_KEYS:
+            _decode_capacity_key(key, value, extra, warnings, pop_ids)
+        else:
+            unknown_keys.append(f"'{_short(key, 24)}'")
+    if unknown_keys:  # one warning, however many there are
+        shown = ", ".join(unknown_keys[:_MAX_WARNINGS])
+        more = (f" and {len(unknown_keys) - _MAX_WARNINGS} more" if len(unknown_keys)
+                > _MAX_WARNINGS else "")
+        warnings.append(f"unknown link parameter{'s' if len(unknown_keys) > 1 else ''} "
+                        f"{shown}{more} ignored")
+    set_size = (client_set_sizes or {}).get(client_set, 0) if client_set else 0
+    if clients and len(clients) + set_size > max_clients:
+        keep = max(0, max_clients - set_size)
+        warnings.append(f"the link's {len(clients):,} clients plus the {set_size:,} of the client "
+                        f"set {client_set} are more than the limit of {max_clients:,} clients; "
+                        f"only the first {keep:,} of the link's were loaded")
+        clients = clients[:keep]
+    extra = _finish_capacity_keys(extra, len(clients), warnings)
+    scenario = Scenario(clients=tuple(clients), origin=origin, endpoint_type=endpoint,
+                        down=frozenset(down), mappings=tuple(mappings),
+                        endpoints_down=frozenset(endpoints_down), client_set=client_set,
+                        model=model, **extra)
+    if origin is not None and (mappings or endpoints_down):
+        # The Default region is known: apply the provider's rules now. (With no origin in the
+        # link, the app's default decides; the dashboard sanitizes again once it is resolved.)
+        scenario, more = scenario.sanitized(origin)
+        warnings += more
+    return scenario, warnings
+
+
+def _pop_ids(text: str, pop_ids: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """``,``-separated access point ids (case-insensitive) -> (known ids, shortened unknown ones)."""
+    found, unknown = [], []
+    for item in text.split(","):
+        pid = item.strip().upper()
+        if not pid:
+            continue
+        if not ID_RE.match(pid) or (pop_ids is not None and pid not in pop_ids):
+            unknown.append(_short(pid, 12))
+        else:
+            found.append(pid)
+    return found, unknown
+
+
+def _parse_model(raw: str, warnings: list[str]) -> tuple[tuple[str, float], ...]:
+    """``name:value,name:value`` -> canonical latency overrides; unknown names and bad values
+    are dropped with one warning each (the link's other overrides are kept)."""
+    out: dict[str, float] = {}
+    for item in unquote(raw).split(","):
+        if not item.strip():
+            continue
+        name, sep, value = item.partition(":")
+        name = name.strip().lower()
+        try:
+            if not sep:
+                raise ValueError("expected name:value")
+            v = check_override(name, value.strip())
+        except ValueError as exc:
+            if len(warnings) < 50:
+                warnings.append(f"latency model parameter '{_short(item, 40)}' ignored "
+                                f"({_short(str(exc), 160).removeprefix('latency parameter ')})")
+            continue
+        if name in out:
+            warnings.append(f"latency model parameter '{name}' appears more than once in the "
+                            "link; the last one was used")
+        out[name] = v
+    return tuple(sorted(out.items()))
+
+
+def _parse_mappings(raw: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str] | None,
+                    warnings: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """``region:POP,POP;region:POP`` -> [(region, (pops...))]; bad pieces dropped with warnings.
+
+    Rule violations between endpoints (two in one region, a PoP mapped twice, a Normal endpoint
+    without access points) are left to :meth:`Scenario.sanitized`, which names them.
+    """
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for item in unquote(raw).split(";"):
+        if not item.strip():
+            continue
+        region, sep, pops_text = item.partition(":")
+        region = region.strip()
+        if not sep or not ID_RE.match(region) or (origin_ids is not None
+                                                   and region not in origin_ids):
+            warnings.append(f"endpoint '{_short(item)}' ignored (expected region:POP,POP with a "
+                            "known region)")
+            continue
+        pops, unknown = _pop_ids(pops_text, pop_ids)
+        if unknown:
+            warnings.append(f"unknown access point(s) {', '.join(unknown[:_MAX_WARNINGS])} in the "
+                            f"mapping of {region} ignored")
+        out.append((region, tuple(pops)))
+    return out
+
+
+# -- capacity planning and support keys (observed PoPs, capacities, demand) -----------------------
+
+_CAPACITY_KEYS = ("observed", "capacity", "demand")
+
+
+def _encode_capacity_keys(s: Scenario, n_clients: int) -> list[str]:
+    parts = []
+    observed = [(i, p) for i, p in s.observed if i < n_clients]
+    if observed:
+        parts.append("observed=" + ",".join(f"{i}:{quote(p, safe='')}" for i, p in observed))
+    caps = ([f"*:{s.default_capacity_gbps:.6g}"] if s.default_capacity_gbps is not None else []) \
+        + [f"{quote(p, safe='')}:{g:.6g}" for p, g in s.capacity]
+    if caps:
+        parts.append("capacity=" + ",".join(caps))
+    if s.demand_source != "clients" or s.demand_scale is not None:
+        parts.append("demand=" + s.demand_source
+                     + (f":{s.demand_scale:.6g}" if s.demand_scale is not None else ""))
+    return parts
+
+
+def _known_pop(text: str, pop_ids: Sequence[str] | None) -> str:
+    """An access point id (case-insensitive) the catalog has; ``ValueError`` otherwise."""
+    pid = check_pop_id(text, "access point")
+    if pop_ids is not None and pid not in pop_ids:
+        raise ValueError(f"unknown access point {pid}")
+    return pid
+
+
+def _decode_capacity_key(key: str, value: str, extra: dict, warnings: list[str],
+                         pop_ids: Sequence[str] | None) -> None:
+    """Parse one of :data:`_CAPACITY_KEYS` into ``extra`` (Scenario keyword arguments)."""
+    bad: list[str] = []
+    if key == "observed":
+        out = []
+        for item in unquote(value).split(","):
+            if not item.strip():
+                continue
+            index, _, pop = item.partition(":")
+            try:
+                i = int(index.strip())
+                if i < 0:
+                    raise ValueError
+                pid = _known_pop(pop, pop_ids)
+            except ValueError:
+                bad.append(_short(item, 16))
+                continue
+            out.append((i, pid))
+        extra["observed"] = out
+        if bad:
+            warnings.append(f"ignored malformed observed entry point(s) {', '.join(bad[:5])} "
+                            "(use client-index:ACCESS-POINT)")
+    elif key == "capacity":
+        caps, default = [], None
+        for item in unquote(value).split(","):
+            if not item.strip():
+                continue
+            pop, _, gbps = item.partition(":")
+            try:
+                g = check_gbps(gbps.strip(), "capacity")
+                if pop.strip() == "*":
+                    default = g
+                    continue
+                pid = _known_pop(pop, pop_ids)
+            except ValueError:
+                bad.append(_short(item, 16))
+                continue
+            caps.append((pid, g))
+        extra["capacity"], extra["default_capacity_gbps"] = caps, default
+        if bad:
+            warnings.append(f"ignored malformed capacity value(s) {', '.join(bad[:5])} "
+                            "(use ACCESS-POINT:gbps, or *:gbps for the default)")
+    elif key == "demand":
+        source, _, scale = unquote(value).strip().lower().partition(":")
+        if source not in DEMAND_SOURCES:
+            warnings.append(f"unknown demand source '{_short(source, 16)}' ignored (use "
+                            f"{' or '.join(DEMAND_SOURCES)})")
+            return
+        extra["demand_source"], extra["demand_scale"] = source, None
+        if scale.strip():
+            try:
+                extra["demand_scale"] = check_gbps(scale.strip(), "demand scale")
+            except ValueError as exc:
+                warnings.append(f"demand: {exc}; the default scale was used")
+
+
+def _finish_capacity_keys(extra: dict, n_clients: int, warnings: list[str]) -> dict:
+    """Drop observed entries of clients the link does not hold (with a warning)."""
+    observed = extra.get("observed")
+    if observed:
+        kept = [(i, p) for i, p in observed if i < n_clients]
+        if len(kept) < len(observed):
+            warnings.append(f"{len(observed) - len(kept)} observed entry point(s) refer to "
+                            "clients the link does not hold; ignored")
+        extra["observed"] = kept
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}
