@@ -274,6 +274,16 @@ def healthz() -> Response:
     }, status=200 if ok else 503)
 
 
+def _catalog_record(records: dict[str, dict[str, Any]], key: str, what: str) -> Response:
+    """One record of the catalog by id (``key`` already case-folded), or a 404 naming the known
+    ids."""
+    _check_params(())
+    record = records.get(key)
+    if record is None:
+        _fail(404, f"unknown {what} id {key[:40]!r}; known: {', '.join(records)}")
+    return json_response(record)
+
+
 @bp.get("/api/v1/pops")
 def pops() -> Response:
     _check_params(())
@@ -282,12 +292,7 @@ def pops() -> Response:
 
 @bp.get("/api/v1/pops/<pop_id>")
 def pop(pop_id: str) -> Response:
-    _check_params(())
-    st = _state()
-    record = st.pop_records.get(pop_id.upper())
-    if record is None:
-        _fail(404, f"unknown access point id {pop_id[:20]!r}; known: {', '.join(st.pop_records)}")
-    return json_response(record)
+    return _catalog_record(_state().pop_records, pop_id.upper(), "access point")
 
 
 @bp.get("/api/v1/origins")
@@ -298,13 +303,7 @@ def origins() -> Response:
 
 @bp.get("/api/v1/origins/<origin_id>")
 def origin(origin_id: str) -> Response:
-    _check_params(())
-    st = _state()
-    record = st.origin_records.get(origin_id.lower())
-    if record is None:
-        _fail(404, f"unknown origin region id {origin_id[:40]!r}; known: "
-                   f"{', '.join(st.origin_records)}")
-    return json_response(record)
+    return _catalog_record(_state().origin_records, origin_id.lower(), "origin region")
 
 
 @bp.get("/api/v1/nearest")

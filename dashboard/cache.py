@@ -231,19 +231,17 @@ class ResilientRedisCache(RedisCache):
             return None
         return dump
 
-    def set(self, key: str, value: Any, timeout: int | None = None) -> Any:
+    def _store(self, op: str, write: Any, key: str, value: Any, timeout: int | None) -> Any:
         dump = self._serialized(value)
         if dump is None:
             return False
-        return self._guard("set", False, self._set_dump, key, dump,
-                           self._lifetime(len(dump), timeout))
+        return self._guard(op, False, write, key, dump, self._lifetime(len(dump), timeout))
+
+    def set(self, key: str, value: Any, timeout: int | None = None) -> Any:
+        return self._store("set", self._set_dump, key, value, timeout)
 
     def add(self, key: str, value: Any, timeout: int | None = None) -> Any:
-        dump = self._serialized(value)
-        if dump is None:
-            return False
-        return self._guard("add", False, self._add_dump, key, dump,
-                           self._lifetime(len(dump), timeout))
+        return self._store("add", self._add_dump, key, value, timeout)
 
     def set_many(self, mapping: dict[str, Any], timeout: int | None = None) -> list[Any]:
         return [key for key, value in mapping.items() if self.set(key, value, timeout)]

@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -231,82 +231,92 @@ def _unique(path: Path, rows: list[dict[str, str]], col: str) -> None:
         seen[value] = int(row["__line__"])
 
 
-def load_pops(path: Path | str) -> pd.DataFrame:
-    """Read and validate the access points file; see ``data/README.md`` for the columns."""
+def _id(path: Path, row: dict, pattern: "re.Pattern[str]", rule: str) -> str:
+    """The row's ``id``, checked against ``pattern``; ``CatalogError`` says ``rule`` otherwise."""
+    value = _text(path, row, "id")
+    if not pattern.fullmatch(value):
+        raise CatalogError(path, f"id {value!r} {rule}", line=int(row["__line__"]), column="id")
+    return value
+
+
+def _table(path: Path | str, columns: Any, optional: Any,
+           parse: Callable[[Path, dict, int], dict]) -> pd.DataFrame:
+    """Read ``path``, turn each row into a record with ``parse(path, row, line)`` (which raises
+    :class:`CatalogError`), check that ids are unique; one DataFrame row per record."""
     path = Path(path)
-    rows = _read_rows(path, POP_COLUMNS, POP_OPTIONAL)
-    out = []
-    for row in rows:
-        line = int(row["__line__"])
-        pid = _text(path, row, "id")
-        if not POP_ID_RE.fullmatch(pid):
-            raise CatalogError(path, f"id {pid!r} must be 2-8 upper-case letters or digits "
-                                     "(URL-safe, e.g. HKG)", line=line, column="id")
-        area = _text(path, row, "area")
-        if area not in AREAS:
-            raise CatalogError(path, f"area {area!r} is not one of: {', '.join(AREAS)}",
-                               line=line, column="area")
-        lat = _coord(path, row, "lat", 90.0)
-        lon = _coord(path, row, "lon", 180.0)
-        country = _country(path, row, "access point")
-        _check_not_mainland(path, row, lat, lon, f"access point {pid}")
-        region = row.get("region_id", "")
-        if region and not REGION_ID_RE.fullmatch(region):
-            raise CatalogError(path, f"region_id {region!r} is not a region id like us-west-1",
-                               line=line, column="region_id")
-        cap_raw = row.get("capacity_gbps", "")
-        capacity = math.nan
-        if cap_raw:
-            try:
-                capacity = float(cap_raw)
-            except ValueError:
-                raise CatalogError(path, f"{cap_raw!r} is not a number", line=line,
-                                   column="capacity_gbps") from None
-            if not math.isfinite(capacity) or capacity <= 0:
-                raise CatalogError(path, f"capacity {cap_raw} must be a positive number of Gbps",
-                                   line=line, column="capacity_gbps")
-        out.append({
-            "id": pid, "name": _text(path, row, "name"), "city": _text(path, row, "city"),
-            "country_code": country, "area": area, "lat": lat, "lon": lon,
-            "region_id": region, "capacity_gbps": capacity, "source": row.get("source", ""),
-        })
+    rows = _read_rows(path, columns, optional)
+    out = [parse(path, row, int(row["__line__"])) for row in rows]
     _unique(path, rows, "id")
     return pd.DataFrame(out)
+
+
+def load_pops(path: Path | str) -> pd.DataFrame:
+    """Read and validate the access points file; see ``data/README.md`` for the columns."""
+    return _table(path, POP_COLUMNS, POP_OPTIONAL, _pop_record)
+
+
+def _pop_record(path: Path, row: dict, line: int) -> dict:
+    """One access point of ``pops.csv``, validated (``line``: its line number, for errors)."""
+    pid = _id(path, row, POP_ID_RE, "must be 2-8 upper-case letters or digits (URL-safe, "
+                                    "e.g. HKG)")
+    area = _text(path, row, "area")
+    if area not in AREAS:
+        raise CatalogError(path, f"area {area!r} is not one of: {', '.join(AREAS)}",
+                           line=line, column="area")
+    lat = _coord(path, row, "lat", 90.0)
+    lon = _coord(path, row, "lon", 180.0)
+    country = _country(path, row, "access point")
+    _check_not_mainland(path, row, lat, lon, f"access point {pid}")
+    region = row.get("region_id", "")
+    if region and not REGION_ID_RE.fullmatch(region):
+        raise CatalogError(path, f"region_id {region!r} is not a region id like us-west-1",
+                           line=line, column="region_id")
+    cap_raw = row.get("capacity_gbps", "")
+    capacity = math.nan
+    if cap_raw:
+        try:
+            capacity = float(cap_raw)
+        except ValueError:
+            raise CatalogError(path, f"{cap_raw!r} is not a number", line=line,
+                               column="capacity_gbps") from None
+        if not math.isfinite(capacity) or capacity <= 0:
+            raise CatalogError(path, f"capacity {cap_raw} must be a positive number of Gbps",
+                               line=line, column="capacity_gbps")
+    return {
+        "id": pid, "name": _text(path, row, "name"), "city": _text(path, row, "city"),
+        "country_code": country, "area": area, "lat": lat, "lon": lon,
+        "region_id": region, "capacity_gbps": capacity, "source": row.get("source", ""),
+    }
 
 
 def load_origins(path: Path | str) -> pd.DataFrame:
     """Read and validate the origin regions file; see ``data/README.md`` for the columns."""
-    path = Path(path)
-    rows = _read_rows(path, ORIGIN_COLUMNS, ORIGIN_OPTIONAL)
-    out = []
-    for row in rows:
-        line = int(row["__line__"])
-        oid = _text(path, row, "id")
-        if not REGION_ID_RE.fullmatch(oid):
-            raise CatalogError(path, f"id {oid!r} is not a region id like eu-central-1",
-                               line=line, column="id")
-        if oid.startswith("cn-") and oid not in NON_MAINLAND_CN_REGIONS:
-            raise CatalogError(path, f"region {oid!r} is in the Chinese mainland: Anycast EIPs "
-                                     "cannot be associated with endpoints there",
-                               line=line, column="id")
-        lat = _coord(path, row, "lat", 90.0)
-        lon = _coord(path, row, "lon", 180.0)
-        country = _country(path, row, "origin region")
-        _check_not_mainland(path, row, lat, lon, f"origin {oid}")
-        types = [t.strip() for t in _text(path, row, "endpoint_types").split(";") if t.strip()]
-        bad = [t for t in types if t not in ENDPOINT_TYPES]
-        if bad or not types:
-            raise CatalogError(path, f"endpoint_types {row['endpoint_types']!r}: use a ';'-list "
-                                     f"of {', '.join(ENDPOINT_TYPES)}", line=line,
-                               column="endpoint_types")
-        out.append({
-            "id": oid, "name": _text(path, row, "name"), "city": _text(path, row, "city"),
-            "country_code": country, "lat": lat, "lon": lon,
-            "endpoint_types": tuple(types), "source": row.get("source", ""),
-            "documented": row.get("documented", ""),
-        })
-    _unique(path, rows, "id")
-    return pd.DataFrame(out)
+    return _table(path, ORIGIN_COLUMNS, ORIGIN_OPTIONAL, _origin_record)
+
+
+def _origin_record(path: Path, row: dict, line: int) -> dict:
+    """One origin region of ``origins.csv``, validated (``line``: its line number)."""
+    oid = _id(path, row, REGION_ID_RE, "is not a region id like eu-central-1")
+    if oid.startswith("cn-") and oid not in NON_MAINLAND_CN_REGIONS:
+        raise CatalogError(path, f"region {oid!r} is in the Chinese mainland: Anycast EIPs "
+                                 "cannot be associated with endpoints there",
+                           line=line, column="id")
+    lat = _coord(path, row, "lat", 90.0)
+    lon = _coord(path, row, "lon", 180.0)
+    country = _country(path, row, "origin region")
+    _check_not_mainland(path, row, lat, lon, f"origin {oid}")
+    types = [t.strip() for t in _text(path, row, "endpoint_types").split(";") if t.strip()]
+    bad = [t for t in types if t not in ENDPOINT_TYPES]
+    if bad or not types:
+        raise CatalogError(path, f"endpoint_types {row['endpoint_types']!r}: use a ';'-list "
+                                 f"of {', '.join(ENDPOINT_TYPES)}", line=line,
+                           column="endpoint_types")
+    return {
+        "id": oid, "name": _text(path, row, "name"), "city": _text(path, row, "city"),
+        "country_code": country, "lat": lat, "lon": lon,
+        "endpoint_types": tuple(types), "source": row.get("source", ""),
+        "documented": row.get("documented", ""),
+    }
 
 
 def load_catalog(pops_path: Path | str, origins_path: Path | str) -> Catalog:

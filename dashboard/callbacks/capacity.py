@@ -16,6 +16,7 @@ from dash import Dash, Input, Output, State, no_update, set_props
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids
+from dashboard.callbacks.scene import n1_note
 from dashboard.catalog import Catalog
 from dashboard.domain.exports import safe_csv
 from dashboard.figures import capacity as capacity_figures
@@ -107,7 +108,6 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                   Input(ids.N1_RESULT, "data"), State(ids.SCENARIO, "data"),
                   prevent_initial_call=True)
     def _n1_view(result, current):
-        from dashboard.callbacks.scene import n1_note
         try:
             note = n1_note(load_scenario(current, catalog, settings), result)
         except StoreRefused:

@@ -12,7 +12,7 @@ from dash import dash_table, dcc, html
 
 from dashboard import ids
 from dashboard.domain.scenario import DEFAULT_CAPACITY_GBPS, DEFAULT_POPULATION_GBPS
-from dashboard.layout.components import geo_graph_config, kpi, table_style
+from dashboard.layout.components import geo_graph_config, kpis_or_hint, table_style
 from dashboard.services.text import Kpi
 
 SPILL_RULE = (
@@ -210,11 +210,8 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
 
 def render_capacity_kpis(kpis: Sequence[Kpi]) -> list:
     """The capacity tab's key numbers, or how to get demand."""
-    if not kpis:
-        return [html.Div("No demand yet: add clients (their weight × scale = Mbps) in the "
-                         "sidebar, or choose World population as the demand.",
-                         className="empty-hint")]
-    return [kpi(k.label, k.value, k.hint, k.level) for k in kpis]
+    return kpis_or_hint(kpis, "No demand yet: add clients (their weight × scale = Mbps) in the "
+                              "sidebar, or choose World population as the demand.")
 
 
 def render_n1_note(note: str, stale: bool) -> Any:

@@ -6,7 +6,11 @@ The CSS classes named here are styled in ``assets/style.css`` and ``assets/views
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from dash import html
+
+from dashboard.services.text import Kpi
 
 #: ``kpi`` levels and the class each adds to ``kpi``: ``alert`` (a red card: clients without a
 #: route or unserved), ``warn`` (amber value: some demand spilled over), ``bad`` (red value:
@@ -36,6 +40,14 @@ def kpi(label: str, value: str, hint: str = "", level: str = "") -> html.Div:
     return html.Div(className="kpi" + (f" kpi-{level}" if level else ""), title=hint,
                     children=[html.Div(value, className="kpi-value"),
                               html.Div(label, className="kpi-label")])
+
+
+def kpis_or_hint(kpis: Sequence[Kpi], hint: str) -> list:
+    """A row of key numbers (:class:`~dashboard.services.text.Kpi` view-models), or ``hint``
+    (how to get some) when there are none."""
+    if not kpis:
+        return [html.Div(hint, className="empty-hint")]
+    return [kpi(k.label, k.value, k.hint, k.level) for k in kpis]
 
 
 def table_style() -> dict[str, object]:

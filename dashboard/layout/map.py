@@ -15,7 +15,7 @@ from dashboard import ids
 from dashboard.catalog import AREAS, Catalog
 from dashboard.domain.scenario import DEFAULT_ENDPOINT_TYPE
 from dashboard.figures.cdf import rtt_cdf_figure
-from dashboard.layout.components import kpi, section, table_style
+from dashboard.layout.components import kpi, kpis_or_hint, section, table_style
 from dashboard.services.endpoints import EndpointInfo, EndpointsView, WhatIfLine
 from dashboard.services.failover import FailoverCard
 from dashboard.services.text import Kpi
@@ -270,11 +270,9 @@ def render_endpoint_messages(notices: Sequence[tuple[str, str]]) -> list:
 
 def render_summary(kpis: Sequence[Kpi]) -> list:
     """The key numbers above the map, or how to start when there are no clients."""
-    if not kpis:
-        return [html.Div("Add clients to see which access point each one lands on: search a "
-                         "city, type coordinates, pick a preset, upload a CSV or click the map.",
-                         className="empty-hint")]
-    return [kpi(k.label, k.value, k.hint, k.level) for k in kpis]
+    return kpis_or_hint(kpis, "Add clients to see which access point each one lands on: search "
+                              "a city, type coordinates, pick a preset, upload a CSV or click "
+                              "the map.")
 
 
 def render_failover_card(card: FailoverCard) -> list:

@@ -76,3 +76,46 @@ def test_figures_are_pure_plotly():
                           if n.split(".")[0] in ("dash", "flask", "flask_caching", "werkzeug")
                           or n.startswith(("dashboard.layout", "dashboard.callbacks"))]
     assert offenders == []
+
+
+def _imports(folder: str) -> list[tuple[str, int, str]]:
+    """(file, line, module) of every import in ``dashboard/<folder>`` (lazy ones included)."""
+    out = []
+    for path in sorted((ROOT / "dashboard" / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                out += [(path.name, node.lineno, a.name) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                out.append((path.name, node.lineno, node.module))
+    return out
+
+
+def test_services_know_nothing_of_the_web():
+    """The service layer binds domain + catalog + settings and returns plain view-models: no
+    Dash, Flask or Plotly import, and no import from the layers above it (layout, figures,
+    callbacks, the API), so the API and the CLI call exactly what the page shows."""
+    above = ("dashboard.layout", "dashboard.figures", "dashboard.callbacks", "dashboard.api",
+             "dashboard.app", "dashboard.cli", "dashboard.jobs", "dashboard.serving")
+    offenders = [f"{f}:{line}: {m}" for f, line, m in _imports("services")
+                 if m.split(".")[0] in WEB or m.startswith(above)]
+    assert offenders == []
+
+
+def test_importing_the_services_loads_no_web_module():
+    code = (
+        "import sys, importlib, pkgutil, dashboard.services\n"
+        "for m in pkgutil.iter_modules(dashboard.services.__path__):\n"
+        "    importlib.import_module('dashboard.services.' + m.name)\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {WEB!r})\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_layout_and_figures_do_not_reach_up_into_callbacks():
+    """Layout renders view-models and figures draw data; neither imports the callbacks."""
+    offenders = [f"{f}:{line}: {m}" for folder in ("layout", "figures")
+                 for f, line, m in _imports(folder) if m.startswith("dashboard.callbacks")]
+    assert offenders == []
