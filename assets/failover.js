@@ -21,7 +21,7 @@
  *   4. reports {id, state: "done", frames} in the store `failover-status` (tests wait on it).
  * No server request is made per frame. A newer change cancels a running animation.
  *
- * Ids are kept in step with dashboard/ids.py by tests/callbacks/test_failover_callbacks.py.
+ * Ids are kept in step with dashboard/ids.py by tests/unit/test_ids_js.py.
  */
 (function () {
     'use strict';

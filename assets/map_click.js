@@ -12,7 +12,7 @@
  * view), a click on the legend or the mode bar, a click outside the globe, a click on a data point
  * (those belong to `plotly_click`, e.g. for marking an access point down).
  *
- * Ids used here are kept in step with dashboard/ids.py by tests/callbacks/test_assets.py.
+ * Ids used here are kept in step with dashboard/ids.py by tests/unit/test_ids_js.py.
  */
 (function () {
     'use strict';
