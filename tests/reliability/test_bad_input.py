@@ -7,14 +7,16 @@ import base64
 import json
 import time
 import urllib.parse
+from collections.abc import Callable
 
 import pytest
 
 from dashboard import ids
 from dashboard.app import create_app
-from dashboard.callbacks.scenario import parse_upload, scenario_event
+from dashboard.callbacks import scene
 from dashboard.domain.scenario import Client, Scenario
 from dashboard.domain.scenario_url import to_query
+from dashboard.services import events
 from dashboard.settings import Settings
 
 SETTINGS = Settings()  # the shipped caps: 5 MiB uploads, 50,000 clients
@@ -28,17 +30,13 @@ def data_url(data: bytes) -> str:
 
 
 def upload_through_the_ui(catalog, data: bytes, filename: str) -> tuple[Scenario, list[str]]:
-    """The upload handler, then the scenario callback applying its edit to START."""
-    rows, notices = parse_upload(data_url(data), filename, SETTINGS, SETTINGS.max_clients - 2)
-    if notices:
-        request = {"op": "notice", "nonce": 1,
-                   "notices": [{"level": lvl, "text": t} for lvl, t in notices]}
-    else:
-        request = {"op": "add", "nonce": 1, "clients": rows}
-    store, _url, _o, _e, children = scenario_event(
-        ids.SCENARIO_EDIT, "?" + to_query(START), request, None, None, START.to_dict(),
-        catalog, SETTINGS)
-    return Scenario.from_dict(store), [c.children for c in children]
+    """The request the browser writes for a file under the size cap (``assets/upload_guard.js``:
+    ``{"op": "upload", contents, filename}``), through the one round trip's scenario event on
+    START. (Files over the cap never leave the browser: tests/e2e/test_user_text_e2e.py.)"""
+    request = {"op": "upload", "nonce": 1, "contents": data_url(data), "filename": filename}
+    ev = events.scenario_event(events.EDIT, "?" + to_query(START), request, None, None,
+                               START.to_dict(), catalog, SETTINGS)
+    return Scenario.from_dict(ev.store), [text for _level, text in ev.notices]
 
 
 BAD_UPLOADS = [
@@ -75,7 +73,8 @@ def test_formula_injection_and_markup_names_are_kept_as_plain_text(catalog):
     scenario, texts = upload_through_the_ui(catalog, data, "clients.csv")
     assert [c.name for c in scenario.clients[2:]] == ["=cmd|' /C calc'!A0",
                                                        "<img src=x onerror=alert(1)>"]
-    assert scenario.clients[:2] == START.clients and texts == ["Added 2 clients"]
+    # the app's upload handler names the file (the old test built its "add" without a source)
+    assert scenario.clients[:2] == START.clients and texts == ["Added 2 clients (clients.csv)"]
 
 
 @pytest.fixture(scope="module")
@@ -129,58 +128,73 @@ def test_malformed_dash_callback_requests_are_a_json_400(client, body, message):
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
 
 
-PILLS = ('..{"pop":["ALL"],"type":"pop-toggle"}.className...{"pop":["ALL"],"type":"pop-toggle"}'
-         '.title...pop-status-count.children..')
+#: The pills' outputs of the one round trip (scene.OUTPUTS): className per pill, title per pill.
+PILL_CLASSES = scene.OUTPUTS.index(scene.PILLS_OUT[0])
 PILL_OUT = '{"pop":["ALL"],"type":"pop-toggle"}'
-STORE_IN = [{"id": "scenario-store", "property": "data", "value": {}}]
 
 
-@pytest.mark.parametrize("body,message", [
+def _scene_request(client, search="?down=CDG", pills=("CDG", "FRA")) -> dict:
+    """The one round trip's request as dash-renderer sends it when the page opens ``search``
+    (pattern-matching outputs and states as lists of the matched components)."""
+    dep = next(d for d in client.get("/_dash-dependencies").get_json()
+               if d["output"].startswith(f"..{ids.SCENARIO}.data..."))
+    outputs = []
+    for part in dep["output"].strip(".").split("..."):
+        cid, prop = part.rsplit(".", 1)
+        outputs.append([{"id": {**json.loads(cid), "pop": p}, "property": prop} for p in pills]
+                       if cid.startswith("{") else {"id": cid, "property": prop})
+
+    def items(deps: list[dict]) -> list:
+        return [[] if d["id"].startswith("{") else
+                {"id": d["id"], "property": d["property"],
+                 "value": search if d["id"] == ids.URL else None} for d in deps]
+
+    return {"output": dep["output"], "outputs": outputs, "inputs": items(dep["inputs"]),
+            "state": items(dep["state"]), "changedPropIds": [f"{ids.URL}.search"]}
+
+
+def _without_outputs(body: dict) -> dict:
+    return {k: v for k, v in body.items() if k != "outputs"}
+
+
+def _output_replaced(i: int, value) -> Callable[[dict], dict]:
+    def change(body: dict) -> dict:
+        outputs = list(body["outputs"])
+        outputs[i] = value
+        return {**body, "outputs": outputs}
+    return change
+
+
+@pytest.mark.parametrize("change,message", [
     # Dash compares `outputs` with the callback's own and raised (500) when they differ
-    ({"output": "endpoint-info.children", "changedPropIds": [],
-      "inputs": [{"id": "origin-select", "property": "value", "value": "us-west-1"},
-                 {"id": "endpoint-type", "property": "value", "value": "CLB"}]},
-     "outputs: missing"),
-    ({"output": "endpoint-info.children", "outputs": {"id": "notice", "property": "children"},
-      "changedPropIds": [],
-      "inputs": [{"id": "origin-select", "property": "value", "value": "us-west-1"},
-                 {"id": "endpoint-type", "property": "value", "value": "CLB"}]},
+    (_without_outputs, "outputs: missing"),
+    (_output_replaced(scene.OUTPUTS.index(scene.SCENARIO_OUT[6]),
+                      {"id": "notice", "property": "children"}),
      "notice.children is not this callback's endpoint-info.children"),
-    ({"output": PILLS, "inputs": STORE_IN, "changedPropIds": ["scenario-store.data"],
-      "outputs": [{"id": PILL_OUT, "property": "className"}, {"id": PILL_OUT, "property": "title"},
-                  {"id": "pop-status-count", "property": "children"}]},
-     "outputs[0]: must be a list (pattern-matching output)"),
-    ({"output": PILLS, "inputs": STORE_IN, "changedPropIds": ["scenario-store.data"],
-      "outputs": [[{"id": PILL_OUT, "property": "className"}], [],
-                  {"id": "pop-status-count", "property": "children"}]},
+    (_output_replaced(PILL_CLASSES, {"id": PILL_OUT, "property": "className"}),
+     f"outputs[{PILL_CLASSES}]: must be a list (pattern-matching output)"),
+    (_output_replaced(PILL_CLASSES, [{"id": PILL_OUT, "property": "className"}]),
      "is not this callback's"),
-    ({"output": PILLS, "inputs": STORE_IN, "changedPropIds": ["scenario-store.data"],
-      "outputs": [[], []]},
-     "outputs: must be a list of 3 outputs"),
+    (lambda body: {**body, "outputs": [[], []]},
+     f"outputs: must be a list of {scene.N_OUT} outputs"),
     # Dash json.loads a pattern-matching id of a changed prop (JSONDecodeError: 500)
-    ({"output": PILLS, "inputs": STORE_IN, "changedPropIds": ['{"pop": .n_clicks'],
-      "outputs": [[], [], {"id": "pop-status-count", "property": "children"}]},
+    (lambda body: {**body, "changedPropIds": ['{"pop": .n_clicks']},
      "changedPropIds: '{\"pop\": .n_clicks' is not an id and a property"),
-])
-def test_callback_requests_whose_outputs_are_not_the_callbacks_are_a_json_400(client, body,
+], ids=["no outputs", "another output", "pattern output not a list", "wildcard id as text",
+        "too few outputs", "changed id not JSON"])
+def test_callback_requests_whose_outputs_are_not_the_callbacks_are_a_json_400(client, change,
                                                                               message):
-    resp = client.post("/_dash-update-component", json=body)
+    resp = client.post("/_dash-update-component", json=change(_scene_request(client)))
     assert resp.status_code == 400, resp.get_data()[:200]
     assert message in resp.get_json()["error"]
 
 
 def test_pattern_matching_outputs_as_the_renderer_sends_them_are_accepted(client):
-    outputs = [[{"id": {"type": "pop-toggle", "pop": p}, "property": "className"}
-                for p in ("CDG", "FRA")],
-               [{"id": {"type": "pop-toggle", "pop": p}, "property": "title"}
-                for p in ("CDG", "FRA")],
-               {"id": "pop-status-count", "property": "children"}]
-    body = {"output": PILLS, "outputs": outputs, "changedPropIds": ["scenario-store.data"],
-            "inputs": [{"id": "scenario-store", "property": "data", "value": {"down": ["CDG"]}}]}
-    resp = client.post("/_dash-update-component", json=body)
+    resp = client.post("/_dash-update-component", json=_scene_request(client))
     assert resp.status_code == 200, resp.get_data()[:300]
-    pills = resp.get_json()["response"]
-    assert [v["className"] for v in pills.values() if "className" in v] == \
+    answer = resp.get_json()["response"]
+    pills = [v for k, v in answer.items() if k.startswith("{") and "pop-toggle" in k]
+    assert [v["className"] for v in pills if "className" in v] == \
         ["pop-pill pop-down", "pop-pill pop-up"]
 
 

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.figures import map as map_figures
 from dashboard.app import create_app
-from dashboard.callbacks.results import compute_results
-from dashboard.domain.scenario import Client, Scenario
+from dashboard.callbacks.scene import PageState, map_outputs
 from dashboard.domain.exports import safe_cell, safe_csv
+from dashboard.domain.scenario import Client, Scenario
+from dashboard.figures import map as map_figures
+from dashboard.services.scenario import load_scenario
 from dashboard.settings import Settings
 
 SCRIPT = "<script>alert(1)</script>"
@@ -27,6 +28,11 @@ NAMES = (SCRIPT, IMG, LINK, FORMULA, "Fish & Chips <Ltd>")
 def hostile_scenario() -> Scenario:
     coords = [(48.86, 2.35), (35.68, 139.69), (-33.87, 151.21), (40.71, -74.0), (51.5, -0.12)]
     return Scenario(clients=tuple(Client(a, b, n) for (a, b), n in zip(coords, NAMES)))
+
+
+def compute_results(current, catalog, settings: Settings) -> tuple:
+    """(map figure, table rows, summary, CDF figure, count text): the map tab of the round trip."""
+    return map_outputs(load_scenario(current, catalog, settings), PageState(), catalog)[:5]
 
 
 def test_map_hover_text_shows_names_literally(catalog):
