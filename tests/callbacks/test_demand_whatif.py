@@ -1,4 +1,4 @@
-"""Client sets by key, and the what-if Patch of the results callback."""
+"""Client sets by key, and the what-if Patch of the map outputs of the round trip."""
 
 from __future__ import annotations
 
@@ -8,14 +8,25 @@ import plotly
 import pytest
 from dash import Patch
 
-from dashboard.figures import map as map_figures
-from dashboard.callbacks import results
-from dashboard.callbacks.scenario import apply_edit, edit
+from dashboard.callbacks import scene
+from dashboard.domain.edits import EditContext, apply_edit
 from dashboard.domain.scenario import Client, Scenario
 from dashboard.domain.scenario_url import from_query, to_query
+from dashboard.figures import map as map_figures
+from dashboard.services.map import MAX_TABLE_ROWS
+from dashboard.services.scenario import client_sets, load_scenario
 from dashboard.settings import Settings
 
 SETTINGS = Settings()
+#: The reducer's limits for these tests: 50,000 clients, the app's client sets.
+CTX = EditContext(max_clients=50_000, client_sets=client_sets())
+
+
+def compute_view(current: dict, prev, base, catalog) -> tuple:
+    """The map tab's outputs (:data:`scene.MAP_OUT`) for the store ``current``, the page
+    showing routing state ``prev`` and a map whose compact layer has key ``base``."""
+    return scene.map_outputs(load_scenario(current, catalog, SETTINGS),
+                             scene.PageState(prev=prev, base=base), catalog)
 
 
 def test_client_set_key_round_trips_through_the_url_and_the_store():
@@ -32,11 +43,11 @@ def test_client_set_key_round_trips_through_the_url_and_the_store():
 
 
 def test_client_set_edit_and_clear():
-    s, notes = apply_edit(Scenario(), edit("client_set", key="cities25k"), 50_000)
+    s, notes = apply_edit(Scenario(), {"op": "client_set", "key": "cities25k"}, CTX)
     assert s.client_set == "cities25k" and "25,000" in notes[0][1]
-    same, notes = apply_edit(s, edit("client_set", key="nope"), 50_000)
+    same, notes = apply_edit(s, {"op": "client_set", "key": "nope"}, CTX)
     assert same.client_set == "cities25k" and notes[0][0] == "error"
-    cleared, _ = apply_edit(s, edit("clear"), 50_000)
+    cleared, _ = apply_edit(s, {"op": "clear"}, CTX)
     assert cleared.client_set is None and cleared.clients == ()
 
 
@@ -46,16 +57,15 @@ def _size(obj) -> int:
 
 @pytest.mark.slow
 def test_what_if_on_the_client_set_is_a_small_patch(catalog):
-    first = results.compute_view(Scenario(client_set="cities25k").to_dict(), None, None, catalog,
-                                   SETTINGS)
+    first = compute_view(Scenario(client_set="cities25k").to_dict(), None, None, catalog)
     fig, rows, _summary, cdf, count, *_, base = first
-    assert base and count == f"25,000 clients (table: first {results.MAX_TABLE_ROWS})"
-    assert len(rows) == results.MAX_TABLE_ROWS and rows[0]["remove"] == ""
+    assert base and count == f"25,000 clients (table: first {MAX_TABLE_ROWS})"
+    assert len(rows) == MAX_TABLE_ROWS and rows[0]["remove"] == ""
     clients = fig.data[map_figures.map_trace_index(map_figures.CLIENTS)]
     assert len(clients.lat) == map_figures.MAX_DRAWN_CLIENTS and clients.text[0] == "Shanghai, CN"
     assert "FRA" in set(clients.hovertext)
     down = Scenario(client_set="cities25k", down=frozenset({"FRA"})).to_dict()
-    patched = results.compute_view(down, None, base, catalog, SETTINGS)
+    patched = compute_view(down, None, base, catalog)
     assert isinstance(patched[0], Patch) and isinstance(patched[3], Patch)
     assert patched[8] == base
     ops = patched[0].to_plotly_json()["operations"]
@@ -68,7 +78,7 @@ def test_what_if_on_the_client_set_is_a_small_patch(catalog):
                 )["params"]["value"]["dtype"] == "f4"
     assert _size(patched[0]) + _size(patched[1]) + _size(patched[3]) < 1_000_000
     # The same what-if without a matching base (first load, other clients): a full figure.
-    full = results.compute_view(down, None, "other", catalog, SETTINGS)
+    full = compute_view(down, None, "other", catalog)
     assert not isinstance(full[0], Patch)
     assert "FRA" not in set(full[0].data[ci].hovertext)
     down = full[0].data[map_figures.map_trace_index(map_figures.POPS_DOWN)]
@@ -77,7 +87,7 @@ def test_what_if_on_the_client_set_is_a_small_patch(catalog):
 
 def test_small_scenarios_never_patch(catalog):
     s = Scenario(clients=(Client(48.85, 2.35, "Paris"),)).to_dict()
-    out = results.compute_view(s, None, None, catalog, SETTINGS)
+    out = compute_view(s, None, None, catalog)
     assert out[8] is None
-    again = results.compute_view(s, None, out[8], catalog, SETTINGS)
+    again = compute_view(s, None, out[8], catalog)
     assert not isinstance(again[0], Patch)

@@ -1,18 +1,32 @@
-"""Failover callbacks as plain functions: edits, the planned transition, endpoint semantics."""
+"""Failover as plain functions: edits, the planned transition, endpoint semantics.
+
+The server side is called as the scene callback calls it (:func:`services.events.scenario_event`,
+:func:`callbacks.scene.scene_outputs` / ``map_outputs``, the reducer
+:func:`domain.edits.apply_edit`, the view services and the ``layout.map`` renderers). The widgets
+that turn a click into an edit request run in the browser (``assets/edits.js``): the requests
+they write are fed to the server here, and the translators themselves are run in Node
+(:func:`edits_js`) where no browser test covers them.
+"""
 
 from __future__ import annotations
+
+import json
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
 from dash import no_update
 
 from dashboard import ids
-from dashboard.figures import map as map_figures
-from dashboard.callbacks import failover as fo
-from dashboard.callbacks import results
-from dashboard.callbacks import scenario as sc
+from dashboard.callbacks import scene
+from dashboard.domain.edits import EditContext, apply_edit
 from dashboard.domain.failover import DEFAULT_FRAMES, plan_frame
 from dashboard.domain.scenario import Client, Scenario
+from dashboard.figures import map as map_figures
+from dashboard.layout import map as map_layout
+from dashboard.services import endpoints, events
+from dashboard.services.scenario import load_scenario
 from dashboard.settings import ROOT, Settings
 
 SETTINGS = Settings()
@@ -30,7 +44,25 @@ def trace(fig, name):
 
 
 def view(current, prev):
-    return results.compute_view(current, prev, None, catalog_(), SETTINGS)[:8]  # without the map base key
+    """The map tab's outputs for the store ``current`` after the page showed routing state
+    ``prev`` (:data:`scene.MAP_OUT` without the map base key)."""
+    loaded = load_scenario(current, catalog_(), SETTINGS)
+    return scene.map_outputs(loaded, scene.PageState(prev=prev), catalog_())[:8]
+
+
+def edit(s: Scenario, request: dict, catalog) -> tuple[Scenario, list]:
+    """The reducer with the limits the page uses (100 clients, Default endpoint eu-central-1)."""
+    return apply_edit(s, request, EditContext(max_clients=100, default_region="eu-central-1",
+                                              pop_ids=tuple(catalog.pop_ids)))
+
+
+def output(out: tuple, component_id: str):
+    """The value of ``component_id``'s output in a :func:`scene.scene_outputs` tuple."""
+    return out[[o.component_id for o in scene.OUTPUTS].index(component_id)]
+
+
+def pills(catalog) -> list[str]:
+    return list(catalog.pop_ids)
 
 
 _CAT = {}
@@ -45,32 +77,90 @@ def _bind(catalog):
     _CAT["c"] = catalog
 
 
+# -- the browser's widget translators (assets/edits.js), run in Node -------------------------------
+
+NODE = shutil.which("node")
+NO_UPDATE = "no_update"
+_RUNNER = """
+const fs = require('fs'), vm = require('vm');
+const [src, fn, args, triggered] = JSON.parse(fs.readFileSync(0, 'utf8'));
+const NU = {};
+const win = {dash_clientside: {no_update: NU, callback_context: {triggered: triggered}}};
+vm.runInContext(src, vm.createContext({window: win}));
+const out = win.dash_clientside.anycastEdits[fn].apply(null, args);
+process.stdout.write(JSON.stringify(out, (k, v) => v === NU ? 'no_update'
+                                    : k === 'nonce' ? undefined : v));
+"""
+
+
+def edits_js(fn: str, *args, trigger: tuple | None = None):
+    """``window.dash_clientside.anycastEdits[fn](*args)`` of ``assets/edits.js`` as Dash's
+    renderer calls it, ``trigger`` = (component id, property, value) of the input that fired.
+    ``no_update`` comes back as :data:`NO_UPDATE`; the request's random ``nonce`` is dropped."""
+    triggered = []
+    if trigger is not None:
+        cid, prop, value = trigger
+        if isinstance(cid, dict):
+            cid = json.dumps(cid, sort_keys=True, separators=(",", ":"))
+        triggered = [{"prop_id": f"{cid}.{prop}", "value": value}]
+    src = (ROOT / "assets" / "edits.js").read_text()
+    proc = subprocess.run([NODE, "-e", _RUNNER], input=json.dumps([src, fn, list(args),
+                                                                    triggered]),
+                          capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(proc.stdout)
+
+
+needs_node = pytest.mark.skipif(NODE is None, reason="Node.js runs assets/edits.js")
+
+
 def test_pill_and_marker_click_toggle_a_pop(catalog):
+    # A click on a pill or on an access point's marker writes {"op": "toggle_pop", "pop": ...}
+    # in the browser (assets/edits.js: pill, mapClick; tests/e2e/test_failover_e2e.py clicks
+    # the CDG pill, then its marker); the one round trip applies it.
+    ev = events.scenario_event(events.EDIT, "", {"op": "toggle_pop", "pop": "CDG", "nonce": 1},
+                               "eu-central-1", "CLB", store(), catalog, SETTINGS)
+    assert ev.changed and ev.loaded.scenario.down == {"CDG"}
+    assert "CDG marked down" in ev.notices[0][1] and "down=CDG" in ev.url_search
     s = Scenario.from_dict(store())
-    new, notices = sc.apply_edit(s, fo.click_edit(
-        {"points": [{"customdata": "CDG", "curveNumber": 6}]}, catalog.pop_ids), 100,
-        "eu-central-1", catalog.pop_ids)
-    assert new.down == {"CDG"} and "CDG marked down" in notices[0][1]
-    back, _ = sc.apply_edit(new, sc.edit("toggle_pop", pop="CDG"), 100, "eu-central-1",
-                            catalog.pop_ids)
-    assert back.down == frozenset()
-    # clicks on clients (int customdata) or origins are not PoP toggles
-    assert fo.click_edit({"points": [{"customdata": 3}]}, catalog.pop_ids) is None
-    assert fo.click_edit({"points": [{"customdata": "eu-central-1"}]}, catalog.pop_ids) is None
-    assert fo.click_edit(None, catalog.pop_ids) is None
-    bad, notices = sc.apply_edit(s, sc.edit("toggle_pop", pop="XXX"), 100, "eu-central-1",
-                                 catalog.pop_ids)
+    new, _ = edit(s, {"op": "toggle_pop", "pop": "CDG"}, catalog)
+    back, _ = edit(new, {"op": "toggle_pop", "pop": "CDG"}, catalog)
+    assert new.down == {"CDG"} and back.down == frozenset()
+    bad, notices = edit(s, {"op": "toggle_pop", "pop": "XXX"}, catalog)
     assert bad == s and notices[0][0] == "error"
 
 
+@needs_node
+def test_only_clicks_on_an_access_point_are_pop_toggles(catalog):
+    layers = {"clients": map_figures.map_trace_index(map_figures.CLIENTS)}
+    pill_ids = [ids.pop_toggle(p) for p in catalog.pop_ids]
+    marker = {"points": [{"customdata": "CDG", "curveNumber": 6}]}
+    assert edits_js("mapClick", marker, store(), layers, pill_ids) == [
+        {"op": "toggle_pop", "pop": "CDG"}, NO_UPDATE, NO_UPDATE]
+    # clicks on clients (int customdata: explained in the support tab) or origins are not
+    # PoP toggles; nor is no click at all
+    client = {"points": [{"customdata": 3, "curveNumber": layers["clients"]}]}
+    assert edits_js("mapClick", client, store(), layers, pill_ids) == [NO_UPDATE, 3, "support"]
+    origin = {"points": [{"customdata": "eu-central-1", "curveNumber": 1}]}
+    assert edits_js("mapClick", origin, store(), layers, pill_ids) == [NO_UPDATE] * 3
+    assert edits_js("mapClick", None, store(), layers, pill_ids) == [NO_UPDATE] * 3
+    # a pill: its id names the access point; a freshly rendered pill (n_clicks 0) is no click
+    assert edits_js("pill", trigger=(ids.pop_toggle("CDG"), "n_clicks", 1)) == {
+        "op": "toggle_pop", "pop": "CDG"}
+    assert edits_js("pill", trigger=(ids.pop_toggle("CDG"), "n_clicks", 0)) == NO_UPDATE
+
+
 def test_pill_looks_follow_the_scenario(catalog):
-    classes, titles, count = fo.pop_pill_looks(store(down=frozenset({"CDG"})), catalog.pop_ids,
-                                               {"CDG": "Paris"})
+    # what the round trip sends to the pills, in the order Dash lists them
+    ev = events.scenario_event(events.PAGE_LOAD, "?clients=1,2&down=CDG", None, None, None,
+                               None, catalog, SETTINGS)
+    out = scene.scene_outputs(ev, scene.PageState(), pills(catalog), catalog)
+    first = len(scene.SCENARIO_OUT) + len(scene.MAP_OUT)
+    classes, titles, count = out[first:first + 3]
     i = list(catalog.pop_ids).index("CDG")
     assert "pop-down" in classes[i] and sum("pop-down" in c for c in classes) == 1
     assert "DOWN" in titles[i] and count == f"{len(catalog.pop_ids) - 1} of 19 up"
-    assert fo.pop_pill_looks(store(down=frozenset(catalog.pop_ids)), catalog.pop_ids,
-                             {})[2] == "all 19 down: no route"
+    assert map_layout.pill_looks(frozenset(catalog.pop_ids), catalog.pop_ids,
+                                 {})[2] == "all 19 down: no route"
 
 
 def test_pop_down_plans_an_animation_that_lands_on_the_new_state(catalog):
@@ -146,8 +236,9 @@ def test_endpoint_outage_leaves_clients_unserved_no_failover(catalog):
     last = plan_frame(frames, -1)[1]
     assert last[0][0::3] == last[0][1::3]
     # what-if: the remap choices with their latency
-    text = str(fo.whatif_rows(store(**mapped, endpoints_down=frozenset({"us-east-1"})),
-                              catalog, SETTINGS))
+    loaded = load_scenario(store(**mapped, endpoints_down=frozenset({"us-east-1"})), catalog,
+                           SETTINGS)
+    text = str(map_layout.render_whatif(endpoints.whatif_lines(loaded, catalog)))
     assert "us-east-1's PoPs → default" in text and "6/6" in text and "3/6" in text
 
 
@@ -155,8 +246,7 @@ def test_default_endpoint_down_then_what_if_remap(catalog):
     s = Scenario.from_dict(store(endpoints_down=frozenset({"eu-central-1"})))
     _, rows, *_ = view(s.to_dict(), None)
     assert all(r["origin"] == "unserved (endpoint down)" for r in rows)
-    remap, notices = sc.apply_edit(s, sc.edit("endpoint_default", region="us-east-1"), 100,
-                                   "eu-central-1", catalog.pop_ids)
+    remap, notices = edit(s, {"op": "endpoint_default", "region": "us-east-1"}, catalog)
     assert remap.origin == "us-east-1" and remap.endpoints_down == frozenset()
     _, rows, *_ = view(remap.to_dict(), None)
     assert all(r["origin"] == "us-east-1" and r["anycast_ms"] for r in rows)
@@ -184,48 +274,88 @@ def test_mapping_moves_the_backbone_leg(catalog):
 ])
 def test_endpoint_rule_violations_keep_the_state_and_say_why(catalog, request_, message):
     s = Scenario.from_dict(store(mappings=(("us-east-1", ("IAD",)),)))
-    new, notices = sc.apply_edit(s, sc.edit(**request_), 100, "eu-central-1", catalog.pop_ids)
+    new, notices = edit(s, request_, catalog)
     assert new == s
     assert notices[0][0] == "error" and message in notices[0][1]
     # repeated next to the endpoint controls
-    shown = fo.endpoint_messages(sc.render_notices(notices))
+    shown = map_layout.render_endpoint_messages(notices)
     assert message in shown[0].children
 
 
 def test_add_form_is_kept_when_rejected_and_cleared_when_accepted(catalog):
     cur = store(mappings=(("us-east-1", ("IAD",)),))
-    req, region, pops = fo.endpoint_edit(ids.ENDPOINT_ADD, 1, cur, "us-west-1", ["IAD"],
-                                         catalog, SETTINGS)
-    assert req["op"] == "notice" and "mapped to both" in req["notices"][0]["text"]
-    assert region is no_update and pops is no_update
-    req, region, pops = fo.endpoint_edit(ids.ENDPOINT_ADD, 2, cur, "us-west-1", ["SJC"],
-                                         catalog, SETTINGS)
-    assert req["op"] == "endpoint_add" and (region, pops) == (None, [])
-    # a re-rendered dropdown equal to the stored mapping is not an edit
-    assert fo.endpoint_edit(ids.endpoint_control("pops", "us-east-1"), ["IAD"], cur, None, None,
-                            catalog, SETTINGS)[0] is no_update
-    assert fo.endpoint_edit(ids.endpoint_control("down", "us-east-1"), 0, cur, None, None,
-                            catalog, SETTINGS)[0] is no_update
-    assert fo.endpoint_edit(ids.endpoint_control("down", "us-east-1"), 1, cur, None, None,
-                            catalog, SETTINGS)[0]["op"] == "endpoint_down"
+    page = scene.PageState()
+
+    def submit(region, pops):
+        # the request the add button writes (assets/edits.js: endpoint), then the round trip
+        ev = events.scenario_event(events.EDIT, "", {"op": "endpoint_add", "region": region,
+                                                     "pops": pops}, "eu-central-1", "CLB", cur,
+                                   catalog, SETTINGS)
+        return scene.scene_outputs(ev, page, pills(catalog), catalog)
+
+    out = submit("us-west-1", ["IAD"])
+    assert output(out, ids.SCENARIO) is no_update
+    assert "mapped to both" in str(output(out, ids.NOTICE))
+    assert "mapped to both" in str(output(out, ids.ENDPOINT_MESSAGE))
+    assert output(out, ids.ENDPOINT_ADD_REGION) is no_update
+    assert output(out, ids.ENDPOINT_ADD_POPS) is no_update
+    out = submit("us-west-1", ["SJC"])
+    assert Scenario.from_dict(output(out, ids.SCENARIO)).mappings == (
+        ("us-east-1", ("IAD",)), ("us-west-1", ("SJC",)))
+    assert (output(out, ids.ENDPOINT_ADD_REGION), output(out, ids.ENDPOINT_ADD_POPS)) == (None, [])
+
+
+@needs_node
+def test_endpoint_controls_write_an_edit_only_for_a_user_action(catalog):
+    cur = store(mappings=(("us-east-1", ("IAD",)),))
+
+    def endpoint(trigger, region=None, pops=None):
+        # endpoint(add clicks, 6 pattern inputs, store, add region, add pops), as registered
+        # in dashboard/callbacks/widgets.py
+        return edits_js("endpoint", 1, [], [], [], [], [], [], cur, region, pops,
+                        trigger=trigger)
+
+    assert endpoint((ids.ENDPOINT_ADD, "n_clicks", 2), "us-west-1", ["SJC"]) == {
+        "op": "endpoint_add", "region": "us-west-1", "pops": ["SJC"]}
+    assert endpoint((ids.ENDPOINT_ADD, "n_clicks", 0), "us-west-1", ["SJC"]) == NO_UPDATE
+    # a re-rendered dropdown equal to the stored mapping is not an edit; a changed one is
+    pops = ids.endpoint_control("pops", "us-east-1")
+    assert endpoint((pops, "value", ["IAD"])) == NO_UPDATE
+    assert endpoint((pops, "value", ["IAD", "ORD"])) == {
+        "op": "endpoint_map", "region": "us-east-1", "pops": ["IAD", "ORD"]}
+    # a freshly rendered button (n_clicks 0) is not a click
+    down = ids.endpoint_control("down", "us-east-1")
+    assert endpoint((down, "n_clicks", 0)) == NO_UPDATE
+    assert endpoint((down, "n_clicks", 1)) == {"op": "endpoint_down", "region": "us-east-1"}
+    assert endpoint((ids.endpoint_control("whatif", "us-west-1"), "n_clicks", 1)) == {
+        "op": "endpoint_default", "region": "us-west-1"}
+    assert endpoint((ids.endpoint_control("unmap", "us-east-1"), "n_clicks", 1)) == {
+        "op": "endpoint_remove", "region": "us-east-1"}
 
 
 def test_origin_dropdown_makes_a_normal_endpoint_the_default(catalog):
     cur = store(mappings=(("us-east-1", ("IAD",)), ("ap-southeast-1", ("SIN",))),
                 endpoints_down=frozenset({"eu-central-1"}))
-    out = sc.scenario_event(ids.ORIGIN, "", None, "us-east-1", "CLB", cur, catalog, SETTINGS)
-    s = Scenario.from_dict(out[0])
+    ev = events.scenario_event(events.ORIGIN, "", None, "us-east-1", "CLB", cur, catalog,
+                               SETTINGS)
+    s = Scenario.from_dict(ev.store)
     assert s.origin == "us-east-1" and s.mappings == (("ap-southeast-1", ("SIN",)),)
     assert s.endpoints_down == frozenset()
-    assert "endpoints=ap-southeast-1:SIN" in out[1]
+    assert "endpoints=ap-southeast-1:SIN" in ev.url_search
+    # the endpoint list follows in the same round trip (the select already shows the choice)
+    out = scene.scene_outputs(ev, scene.PageState(), pills(catalog), catalog)
+    assert output(out, ids.ORIGIN) is no_update
+    first = str(output(out, ids.ENDPOINTS_LIST)[0])
+    assert "us-east-1" in first and "Default" in first
 
 
 def test_link_with_endpoints_round_trips_and_sanitizes(catalog):
     q = ("?clients=1,2&origin=eu-central-1&endpoints=us-east-1:IAD,ORD;us-west-1:IAD,SJC;"
          "eu-central-1:FRA;mars-1:XYZ&endpoints_down=us-east-1,cn-hongkong")
-    store_, url, *_, notice = sc.scenario_event(None, q, None, None, None, None, catalog,
-                                                SETTINGS)
-    s = Scenario.from_dict(store_)
+    ev = events.scenario_event(events.PAGE_LOAD, q, None, None, None, None, catalog, SETTINGS)
+    out = scene.scene_outputs(ev, scene.PageState(), pills(catalog), catalog)
+    url, notice = output(out, ids.URL), output(out, ids.NOTICE)
+    s = Scenario.from_dict(output(out, ids.SCENARIO))
     assert s.mappings == (("us-east-1", ("IAD", "ORD")), ("us-west-1", ("SJC",)))
     assert s.endpoints_down == {"us-east-1"}
     text = " ".join(c.children for c in notice)
@@ -236,8 +366,9 @@ def test_link_with_endpoints_round_trips_and_sanitizes(catalog):
 
 
 def test_endpoint_rows_and_assets_use_our_ids(catalog):
-    rows = fo.endpoint_rows(store(mappings=(("us-east-1", ("IAD",)),),
-                                  endpoints_down=frozenset({"us-east-1"})), catalog, SETTINGS)
+    loaded = load_scenario(store(mappings=(("us-east-1", ("IAD",)),),
+                                 endpoints_down=frozenset({"us-east-1"})), catalog, SETTINGS)
+    rows = map_layout.render_endpoints(endpoints.endpoints_view(loaded, catalog))
     assert len(rows) == 2 and "Default" in str(rows[0]) and "DOWN" in str(rows[1])
     assert "is-down" in rows[1].className
     js = (ROOT / "assets" / "failover.js").read_text()

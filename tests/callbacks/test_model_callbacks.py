@@ -1,5 +1,12 @@
-"""Advanced latency model parameters: the ``model`` edit, the sidebar inputs' handlers, and the
-routing that every view shows under overrides."""
+"""Advanced latency model parameters: the ``model`` edit, the sidebar inputs' requests and the
+panel the round trip renders, and the routing that every view shows under overrides.
+
+The inputs write ``{"op": "model_input", "name", "values", "ids"}`` in the browser
+(``assets/edits.js``: modelInput; tests/e2e/test_model_e2e.py types a value there and reloads
+the link); the server turns it into a ``model`` edit (:func:`services.model.input_edit`, through
+:func:`services.requests.resolve_request`) and renders the panel
+(:func:`callbacks.scene.panel_outputs`).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +15,21 @@ import pytest
 from dash import html, no_update
 
 from dashboard import ids, latency
-from dashboard.services import routing
-from dashboard.services import capacity as svc
-from dashboard.services import support as support_svc
-from dashboard.callbacks import capacity, model, results
-from dashboard.callbacks.scenario import apply_edit, edit, scenario_event
+from dashboard.callbacks import scene
+from dashboard.domain.edits import EditContext, apply_edit
 from dashboard.domain.scenario import Client, Scenario
-from dashboard.layout.model import FIELDS_BY_NAME, MODEL_FIELDS
+from dashboard.services import capacity as svc
+from dashboard.services import events, routing
+from dashboard.services import failover
+from dashboard.services import support as support_svc
+from dashboard.services.model import FIELDS_BY_NAME, MODEL_FIELDS, input_edit, model_panel
+from dashboard.services.scenario import StoreRefused, load_scenario, load_store
 from dashboard.settings import Settings
 
 SETTINGS = Settings()
 FITTED = latency.fitted_values()
+#: The reducer's limits for these tests (100 clients; the fitted values name in notices).
+CTX = EditContext(max_clients=100, fitted=FITTED)
 CITIES = ((48.8566, 2.3522), (35.68, 139.69), (-33.87, 151.21), (40.71, -74.0), (-23.55, -46.63),
           (6.52, 3.38), (19.08, 72.88), (55.75, 37.62), (1.29, 103.85), (51.51, -0.13),
           (64.13, -21.9), (-1.29, 36.82), (37.77, -122.42), (25.2, 55.27))
@@ -37,17 +48,31 @@ def _values(model=None):
     return [FIELDS_BY_NAME[i["name"]].shown(eff[i["name"]]) for i in _ids()]
 
 
+def compute_view(current: dict, catalog) -> tuple:
+    """The map tab's outputs (:data:`scene.MAP_OUT`) for the store ``current``."""
+    return scene.map_outputs(load_scenario(current, catalog, SETTINGS), scene.PageState(),
+                             catalog)
+
+
+def panel(current, catalog, values=None, id_list=None) -> dict:
+    """The side panels' outputs (:data:`scene.PANEL_OUT`) by component id, for the store
+    ``current`` and the parameter inputs showing ``values`` (ids ``id_list``)."""
+    out = scene.panel_outputs(load_scenario(current, catalog, SETTINGS),
+                              scene.PageState(model_values=values, model_ids=id_list), catalog)
+    return {o.component_id: v for o, v in zip(scene.PANEL_OUT, out)}
+
+
 # -- the edit --------------------------------------------------------------------------------------
 
 def test_model_edit_sets_removes_and_resets():
-    s, notes = apply_edit(Scenario(), edit("model", set={"overhead_ms": 5}), 100)
+    s, notes = apply_edit(Scenario(), {"op": "model", "set": {"overhead_ms": 5}}, CTX)
     assert s.model == (("overhead_ms", 5.0),)
     assert notes[0][0] == "info" and "overhead_ms 5 (fitted" in notes[0][1]
-    s, _ = apply_edit(s, edit("model", set={"inflation_scale": 1.2}), 100)
+    s, _ = apply_edit(s, {"op": "model", "set": {"inflation_scale": 1.2}}, CTX)
     assert dict(s.model) == {"overhead_ms": 5.0, "inflation_scale": 1.2}
-    s2, _ = apply_edit(s, edit("model", set={"overhead_ms": None}), 100)
+    s2, _ = apply_edit(s, {"op": "model", "set": {"overhead_ms": None}}, CTX)
     assert s2.model == (("inflation_scale", 1.2),)
-    s3, notes = apply_edit(s, edit("model", reset=True), 100)
+    s3, notes = apply_edit(s, {"op": "model", "reset": True}, CTX)
     assert s3.model == () and "fitted" in notes[0][1]
 
 
@@ -66,46 +91,52 @@ def test_model_edit_sets_removes_and_resets():
 ])
 def test_bad_model_edits_keep_the_scenario_and_say_why(request_):
     s0 = Scenario(model=(("overhead_ms", 4.0),))
-    s, notes = apply_edit(s0, request_, 100)
+    s, notes = apply_edit(s0, request_, CTX)
     assert s == s0
     assert notes and notes[0][0] == "error"
 
 
 def test_scenario_event_puts_the_model_in_the_url(catalog):
     current = Scenario(clients=(Client(48.85, 2.35),)).to_dict()
-    store, url, *_ , notice = scenario_event(ids.SCENARIO_EDIT, "?clients=48.85,2.35",
-                                             edit("model", set={"overhead_ms": 5}), None, None,
-                                             current, catalog, SETTINGS)
-    assert store["model"] == {"overhead_ms": 5.0}
-    assert "model=overhead_ms:5" in url
+    ev = events.scenario_event(events.EDIT, "?clients=48.85,2.35",
+                               {"op": "model", "set": {"overhead_ms": 5}}, None, None, current,
+                               catalog, SETTINGS)
+    assert ev.store["model"] == {"overhead_ms": 5.0}
+    assert "model=overhead_ms:5" in ev.url_search
     # opening that link restores it
-    store2, *_ = scenario_event(None, url, None, None, None, None, catalog, SETTINGS)
-    assert store2["model"] == {"overhead_ms": 5.0}
+    ev2 = events.scenario_event(events.PAGE_LOAD, ev.url_search, None, None, None, None,
+                                catalog, SETTINGS)
+    assert ev2.store["model"] == {"overhead_ms": 5.0}
 
 
 # -- the inputs ------------------------------------------------------------------------------------
 
-def test_changed_input_becomes_an_edit_and_the_fitted_value_removes_the_override():
-    current = Scenario().to_dict()
-    trig = ids.model_param("overhead_ms")
+def test_changed_input_becomes_an_edit_and_the_fitted_value_removes_the_override(catalog):
     vals = _values({"overhead_ms": 5.0})
-    req = model.model_edit(vals, _ids(), trig, current, FITTED)
+    req = input_edit(vals, _ids(), "overhead_ms", Scenario(), FITTED)
     assert req["op"] == "model" and req["set"] == {"overhead_ms": 5.0}
     # back to the value shown as fitted: the override goes
-    current = Scenario(model=(("overhead_ms", 5.0),)).to_dict()
-    req = model.model_edit(_values(), _ids(), trig, current, FITTED)
+    current = Scenario(model=(("overhead_ms", 5.0),))
+    req = input_edit(_values(), _ids(), "overhead_ms", current, FITTED)
     assert req["set"] == {"overhead_ms": None}
     # a re-render showing what the scenario says: no edit
-    assert model.model_edit(_values({"overhead_ms": 5.0}), _ids(), trig, current,
-                            FITTED) is no_update
+    assert input_edit(_values({"overhead_ms": 5.0}), _ids(), "overhead_ms", current,
+                      FITTED) is None
+    # the whole server path of the request the inputs write in the browser
+    request = {"op": "model_input", "name": "overhead_ms", "values": vals, "ids": _ids()}
+    ev = events.scenario_event(events.EDIT, "", request, None, None, Scenario().to_dict(),
+                               catalog, SETTINGS)
+    assert ev.store["model"] == {"overhead_ms": 5.0} and "model=overhead_ms:5" in ev.url_search
+    assert events.scenario_event(events.EDIT, "", request, None, None, ev.store, catalog,
+                                 SETTINGS) is None
 
 
 @pytest.mark.parametrize("bad", [None, "", "abc", -3, 1e9, True, [5], {"v": 5}, float("nan")])
 def test_bad_input_is_a_notice_and_no_change(bad):
-    current = Scenario(model=(("overhead_ms", 5.0),)).to_dict()
+    current = Scenario(model=(("overhead_ms", 5.0),))
     vals = _values({"overhead_ms": 5.0})
     vals[[f.name for f in MODEL_FIELDS].index("pop_overhead_ms")] = bad
-    req = model.model_edit(vals, _ids(), ids.model_param("pop_overhead_ms"), current, FITTED)
+    req = input_edit(vals, _ids(), "pop_overhead_ms", current, FITTED)
     assert req["op"] == "notice"
     text = req["notices"][0]["text"]
     assert req["notices"][0]["level"] == "error" and "Access point overhead" in text
@@ -117,25 +148,33 @@ def test_bad_input_is_a_notice_and_no_change(bad):
     ([5], [{"type": "model-param", "name": "nope"}], {}), ([5], [{"name": 3}], {}),
     ([5], _ids(["overhead_ms"]), {"clients": "bad"}), ([5], _ids(["overhead_ms"]), [1]),
 ])
-def test_type_confused_callback_values_never_raise(values, id_list, current):
-    out = model.model_edit(values, id_list, {"name": ["x"]}, current, FITTED)
-    assert out is no_update or out["op"] in ("notice", "model")
-    model.controls_for(current, values, id_list, FITTED)
-    model.model_note(current, FITTED)
+def test_type_confused_callback_values_never_raise(catalog, values, id_list, current):
+    request = {"op": "model_input", "name": ["x"], "values": values, "ids": id_list}
+    ev = events.scenario_event(events.EDIT, "", request, None, None, current, catalog, SETTINGS)
+    assert ev is None or all(level in ("info", "error", "warning") for level, _ in ev.notices)
+    try:
+        scenario = load_store(current, SETTINGS.max_clients)
+    except StoreRefused:  # the round trip reloads the page's link instead
+        scenario = Scenario()
+    out = input_edit(values, id_list, ["x"], scenario, FITTED)
+    assert out is None or out["op"] in ("notice", "model")
+    panel(scenario.to_dict(), catalog, values, id_list)
 
 
-def test_controls_are_rebuilt_only_when_they_show_something_else():
+def test_controls_are_rebuilt_only_when_they_show_something_else(catalog):
     current = Scenario(model=(("overhead_ms", 5.0),)).to_dict()
-    assert model.controls_for(current, _values({"overhead_ms": 5.0}), _ids(), FITTED) is no_update
-    rows = model.controls_for(current, _values(), _ids(), FITTED)
+    controls = ids.MODEL_CONTROLS
+    assert panel(current, catalog, _values({"overhead_ms": 5.0}), _ids())[controls] is no_update
+    rows = panel(current, catalog, _values(), _ids())[controls]
     assert isinstance(rows, list) and len(rows) == len(MODEL_FIELDS)
     assert "overhead_ms" in repr(rows) and "'value': 5.0" in repr(rows) or "value=5.0" in repr(rows)
-    assert model.controls_for(Scenario().to_dict(), _values(), _ids(), FITTED) is no_update
+    assert panel(Scenario().to_dict(), catalog, _values(), _ids())[controls] is no_update
 
 
-def test_model_note_names_custom_parameters_and_their_fitted_values():
-    assert model.model_note(Scenario().to_dict(), FITTED) == ""
-    note = model.model_note(Scenario(model=(("overhead_ms", 5.0),)).to_dict(), FITTED)
+def test_model_note_names_custom_parameters_and_their_fitted_values(catalog):
+    assert panel(Scenario().to_dict(), catalog)[ids.MODEL_CUSTOM] == ""
+    assert model_panel(Scenario(), FITTED).note == ""
+    note = panel(Scenario(model=(("overhead_ms", 5.0),)).to_dict(), catalog)[ids.MODEL_CUSTOM]
     assert isinstance(note, html.Span)
     text = repr(note)
     assert "Custom latency parameters" in text
@@ -220,14 +259,13 @@ def test_no_overrides_make_exactly_the_calls_and_keys_of_before(catalog, monkeyp
 def test_results_explain_failover_and_n1_follow_the_scenario_model(catalog):
     s0 = Scenario(clients=tuple(Client(a, b) for a, b in CITIES[:6]), down=frozenset({"FRA"}))
     s1 = s0.with_model({"overhead_ms": NEW_OVERHEAD})
-    v0 = results.compute_view(s0.to_dict(), None, None, catalog, SETTINGS)
-    v1 = results.compute_view(s1.to_dict(), None, None, catalog, SETTINGS)
+    v0 = compute_view(s0.to_dict(), catalog)
+    v1 = compute_view(s1.to_dict(), catalog)
     d0 = [r["direct_ms"] for r in v0[1]]
     d1 = [r["direct_ms"] for r in v1[1]]
     assert all(b > a for a, b in zip(d0, d1))
     assert repr(v0[2]) != repr(v1[2])  # key numbers
     # failover "before" (all up) uses the same model as "after"
-    from dashboard.callbacks import failover
     state = failover.routing_state(s1, "eu-central-1")
     before = failover.state_routes(failover.healthy_state(state), s1, catalog)
     healthy = routing.route_table(catalog, CITIES[:6], "eu-central-1", model=s1.model)
@@ -241,8 +279,8 @@ def test_results_explain_failover_and_n1_follow_the_scenario_model(catalog):
     n0 = svc.n_minus_one_analysis(catalog, s0, "eu-central-1")
     n1 = svc.n_minus_one_analysis(catalog, s1, "eu-central-1")
     assert not np.allclose(n0["p50_before_ms"], n1["p50_before_ms"])
-    assert capacity.n1_key(s0, "x") != capacity.n1_key(s1, "x")
-    assert capacity.n1_key(s0, "x") == capacity.n1_key(Scenario(
+    assert svc.n1_key(s0, "x") != svc.n1_key(s1, "x")
+    assert svc.n1_key(s0, "x") == svc.n1_key(Scenario(
         clients=s0.clients, down=s0.down), "x")
 
 

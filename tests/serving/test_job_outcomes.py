@@ -155,13 +155,14 @@ def test_cancel_is_said_as_such(make_app):
 
 
 def test_an_exception_in_the_job_is_reported(make_app, monkeypatch):
-    from dashboard.callbacks import capacity
+    from dashboard.services import capacity
 
     def boom(*args, **kwargs):
         raise RuntimeError("the disk ate the latency table")
 
-    # the job is a fork of this process: it runs the patched analysis
-    monkeypatch.setattr(capacity.svc, "n_minus_one_analysis", boom)
+    # the job is a fork of this process: it runs the patched analysis (the callback's
+    # services.capacity.run_n1 calls it)
+    monkeypatch.setattr(capacity, "n_minus_one_analysis", boom)
     page = Page(make_app())
     page.click(SMALL)
     code, body = page.poll_until_final(timeout=20)
