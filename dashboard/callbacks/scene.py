@@ -208,17 +208,21 @@ def tab_outputs(tab: Any, show_catchments: Any, index: Any, current: Any, catalo
 
 def pill_order(outputs_list: Any, default: Sequence[str]) -> list[str]:
     """The access point ids of the pills the page has, in the order Dash lists them; ``default``
-    when Dash gives none. Ids that are not text (only a hand-crafted request sends them) raise
-    ``PreventUpdate``."""
+    when Dash gives none. The pills' ``className`` and ``title`` are the round trip's only
+    pattern-matching outputs (the list-valued groups of ``outputs_list``). Ids that are not text,
+    or the two groups listing different pills (only a hand-crafted request sends them; Dash
+    would answer the one list of values with a 500 for the other) raise ``PreventUpdate``."""
+    orders = []
     for group in outputs_list or ():
-        if isinstance(group, list) and group and isinstance(group[0], dict) \
-                and isinstance(group[0].get("id"), dict) \
-                and group[0]["id"].get("type") == ids.pop_toggle("")["type"]:
-            order = [o["id"].get("pop") for o in group]
+        if isinstance(group, list):
+            order = [o["id"].get("pop") if isinstance(o, dict) and isinstance(o.get("id"), dict)
+                     else None for o in group]
             if not all(isinstance(p, str) for p in order):
                 raise PreventUpdate
-            return order
-    return list(default)
+            orders.append(order)
+    if any(order != orders[0] for order in orders[1:]):
+        raise PreventUpdate
+    return orders[0] if orders else list(default)
 
 
 def register(app: Dash, catalog: Catalog, settings: Settings) -> None:

@@ -1,4 +1,6 @@
-"""Capacity and support callbacks called as plain functions (no browser)."""
+"""Capacity and support callbacks called as plain functions (no browser): the one round trip's
+view functions (``callbacks.scene``), the edit requests the widgets write (``assets/edits.js``)
+resolved and applied by ``services.events.scenario_event``, the N-1 view and the downloads."""
 
 from __future__ import annotations
 
@@ -11,18 +13,23 @@ import pytest
 from dash import no_update
 
 from dashboard import ids
-from dashboard.figures import capacity as capacity_figures
-from dashboard.figures import map as map_figures
-from dashboard.services import capacity as svc
-from dashboard.services import support as support_svc
 from dashboard.callbacks import capacity as cap_cb
-from dashboard.callbacks import scenario as sc
+from dashboard.callbacks import scene
 from dashboard.callbacks import support as sup
 from dashboard.domain.exports import scenario_from_json
 from dashboard.domain.scenario import Client, Scenario
 from dashboard.domain.scenario_url import from_query, to_query
-from dashboard.settings import Settings
+from dashboard.figures import capacity as capacity_figures
+from dashboard.figures import map as map_figures
 from dashboard.latency import default_params
+from dashboard.services import capacity as svc
+from dashboard.services import events
+from dashboard.services import map as map_service
+from dashboard.services import support as support_svc
+from dashboard.services.requests import import_request, resolve_request
+from dashboard.services.scenario import load_scenario
+from dashboard.settings import Settings
+from tests.callbacks.edits_js import NO_UPDATE, needs_node, run_edit, run_edits
 
 SETTINGS = Settings()
 PARIS, TOKYO, SYDNEY = Client(48.8566, 2.3522, "Paris", 40), Client(35.6895, 139.6917, "Tokyo",
@@ -33,17 +40,47 @@ def scenario(**kw) -> Scenario:
     return Scenario(clients=(PARIS, TOKYO, SYDNEY), **kw)
 
 
-def apply(catalog, s: Scenario, request: dict) -> tuple[Scenario, list]:
-    store, _url, origin, _endpoint, notices = sc.scenario_event(
-        ids.SCENARIO_EDIT, "", request, None, None, s.to_dict(), catalog, SETTINGS)
-    return Scenario.from_dict(store), [n.children for n in notices]
+def event(catalog, s: Scenario, request: dict) -> events.SceneEvent | None:
+    """The scene callback's event for an edit request written into ``ids.SCENARIO_EDIT``."""
+    return events.scenario_event(events.EDIT, "", request, None, None, s.to_dict(), catalog,
+                                 SETTINGS)
+
+
+def apply(catalog, s: Scenario, request: dict) -> tuple[Scenario, list[str]]:
+    """(the scenario after ``request``, the notice texts); no event: unchanged, no notice."""
+    ev = event(catalog, s, request)
+    if ev is None:
+        return s, []
+    return Scenario.from_dict(ev.store), [text for _level, text in ev.notices]
+
+
+def loaded(catalog, s: Scenario):
+    return load_scenario(s.to_dict(), catalog, SETTINGS)
+
+
+def capacity_tab(catalog, s: Scenario, show_catchments: bool) -> tuple:
+    """(kpis, capacity map, load bars, table rows) as the round trip renders them."""
+    return scene.capacity_outputs(loaded(catalog, s), show_catchments, catalog)
+
+
+def capacity_input(changed: str, source, scale, default) -> dict:
+    """What ``anycastEdits.capacityInput`` writes when one capacity control changes."""
+    return {"op": "capacity_input", "changed": changed, "source": source, "scale": scale,
+            "default": default, "nonce": 1}
+
+
+def n1_panel(catalog, result, s: Scenario) -> tuple:
+    """(N-1 rows, chart, note) as the page shows them: ``callbacks.capacity.n1_view`` draws the
+    table, ``scene.n1_note`` the line under it."""
+    rows, fig, _status = cap_cb.n1_view(result)
+    return rows, fig, scene.n1_note(loaded(catalog, s), result)
 
 
 # -- capacity ----------------------------------------------------------------------------------
 
 def test_capacity_view_of_client_weights_in_mbps(catalog):
     s = scenario(default_capacity_gbps=0.5)
-    kpis, fig, bars, rows = cap_cb.compute_capacity(s.to_dict(), catalog, show_catchments=True)
+    kpis, fig, bars, rows = capacity_tab(catalog, s, show_catchments=True)
     by = {r["id"]: r for r in rows}
     # weights are Mbps: Tokyo's 900 Mbps lands on NRT with 0.5 Gbps capacity -> 180 %
     assert by["NRT"]["nominal_gbps"] == pytest.approx(0.9)
@@ -63,7 +100,7 @@ def test_capacity_view_of_client_weights_in_mbps(catalog):
 
 def test_catchments_follow_down_pops_and_can_be_hidden(catalog):
     s = scenario(down=frozenset({"SYD"}))
-    _, fig, _, rows = cap_cb.compute_capacity(s.to_dict(), catalog, show_catchments=False)
+    _, fig, _, rows = capacity_tab(catalog, s, show_catchments=False)
     assert len(fig.data[0].lat) == 0
     assert {r["id"]: r for r in rows}["SYD"]["utilisation_pct"] is None
     lat, lon, pop = svc.catchments(catalog, frozenset({"SYD"}))
@@ -83,50 +120,59 @@ def test_population_demand_sums_to_the_total_and_is_aggregated_on_the_map(catalo
 
 def test_capacity_edits_go_through_the_scenario(catalog):
     s = scenario()
-    req = cap_cb.control_edit(ids.DEMAND_SOURCE, "population", 1, 1, s.to_dict())
-    s2, _ = apply(catalog, s, req)
+    # the capacity controls write a ``capacity_input`` request (assets/edits.js capacityInput;
+    # the browser part: tests/e2e/test_bundle_e2e.py drives the capacity tab)
+    s2, _ = apply(catalog, s, capacity_input("source", "population", 1, 1))
     assert (s2.demand_source, s2.demand_scale) == ("population", None)
-    req = cap_cb.control_edit(ids.DEFAULT_CAPACITY, "population", None, 2.5, s2.to_dict())
-    s3, _ = apply(catalog, s2, req)
+    s3, _ = apply(catalog, s2, capacity_input("default", "population", None, 2.5))
     assert s3.default_capacity_gbps == 2.5
     assert "capacity=*:2.5" in to_query(s3) and "demand=population" in to_query(s3)
-    # unchanged value: no edit (the controls re-render without looping)
-    assert cap_cb.control_edit(ids.DEFAULT_CAPACITY, "population", None, 2.5,
-                               s3.to_dict()) is no_update
-    bad = cap_cb.control_edit(ids.DEMAND_SCALE, "population", -1, 2.5, s3.to_dict())
+    # unchanged value: no edit (the controls re-render without looping) and no round trip output
+    assert svc.control_edit("default", "population", None, 2.5, s3) is None
+    assert event(catalog, s3, capacity_input("default", "population", None, 2.5)) is None
+    bad = resolve_request(capacity_input("scale", "population", -1, 2.5), s3, catalog, SETTINGS)
     assert bad["op"] == "notice" and "> 0" in bad["notices"][0]["text"]
-    assert cap_cb.controls_for(s3.to_dict(), "population", 10.0, 2.5) is no_update
-    assert cap_cb.controls_for(s3.to_dict(), "clients", 1, 1) is not no_update
+    s4, notes = apply(catalog, s3, capacity_input("scale", "population", -1, 2.5))
+    assert s4 == s3 and any("> 0" in n for n in notes)
+    # the controls are rebuilt only when they show other values than the scenario's
+    assert not svc.controls_stale(s3, "population", 10.0, 2.5)
+    assert svc.controls_stale(s3, "clients", 1, 1)
+    page = scene.PageState(demand_source="population", demand_scale=10.0, default_capacity=2.5)
+    assert scene.panel_outputs(loaded(catalog, s3), page, catalog)[4] is no_update
+    assert scene.panel_outputs(loaded(catalog, s3), scene.PageState(demand_source="clients",
+                               demand_scale=1, default_capacity=1), catalog)[4] is not no_update
 
 
 def test_editing_a_capacity_cell_records_only_that_pop(catalog):
     s = scenario()
-    _, _, _, rows = cap_cb.compute_capacity(s.to_dict(), catalog, False)
+    _, _, _, rows = capacity_tab(catalog, s, False)
     for r in rows:
         if r["id"] == "NRT":
             r["capacity_gbps"] = 5
-    req = cap_cb.table_edit(rows, s.to_dict(), catalog)
-    s2, _ = apply(catalog, s, req)
+    # the table writes a ``capacity_table`` request (assets/edits.js capacityTable)
+    s2, _ = apply(catalog, s, {"op": "capacity_table", "rows": rows, "nonce": 1})
     assert s2.capacity == (("NRT", 5.0),)
     for r in rows:
         if r["id"] == "FRA":
             r["capacity_gbps"] = "lots"
-    bad = cap_cb.table_edit(rows, s2.to_dict(), catalog)
+    bad = svc.table_edit(rows, s2, catalog)
     assert bad["op"] == "notice" and "FRA" in bad["notices"][0]["text"]
+    s3, notes = apply(catalog, s2, {"op": "capacity_table", "rows": rows, "nonce": 2})
+    assert s3 == s2 and any("FRA" in n for n in notes)
 
 
 def test_n1_run_reports_progress_and_flags_a_stale_result(catalog):
     s = scenario()
     seen = []
-    result = cap_cb.run_n1(s.to_dict(), catalog, SETTINGS, lambda f, t: seen.append((f, t)))
+    result = svc.run_n1(loaded(catalog, s), catalog, lambda f, t: seen.append((f, t)))
     assert len(result["rows"]) == 19 and seen[-1][0] == pytest.approx(1.0)
     assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))  # monotone
     json.dumps(result)  # JSON-able for dcc.Store (NaN became null)
-    rows, fig, note = cap_cb.n1_outputs(result, s.to_dict(), catalog, SETTINGS)
+    rows, fig, note = n1_panel(catalog, result, s)
     nrt = next(r for r in rows if r["pop_id"] == "NRT")
     assert nrt["clients_moved"] == 1 and nrt["demand_moved"] == pytest.approx(0.9)
     assert "Computed" in str(note)
-    _, _, stale = cap_cb.n1_outputs(result, s.with_down(["FRA"]).to_dict(), catalog, SETTINGS)
+    _, _, stale = n1_panel(catalog, result, s.with_down(["FRA"]))
     assert "run it again" in str(stale)
     dl = cap_cb.n1_download(result)
     assert dl["filename"].startswith("anycast-eip-n-minus-1-") and dl["type"] == "text/csv"
@@ -134,9 +180,9 @@ def test_n1_run_reports_progress_and_flags_a_stale_result(catalog):
     assert len(table) == 19 and "p95_change_ms" in table.columns
     assert cap_cb.n1_download(None) is no_update
     # "Done" comes with the table (the callback that draws it), not with the job's last poll
-    assert cap_cb.n1_done_status(result) == (
+    assert cap_cb.n1_view(result)[2] == (
         f"Done: 19 access points analysed in {result['seconds']} s.")
-    assert cap_cb.n1_done_status(None) is no_update
+    assert cap_cb.n1_view(None)[2] is no_update
 
 
 def test_rtt_matrix_matches_the_path_model(catalog):
@@ -171,30 +217,48 @@ def test_n1_follows_the_endpoint_mappings_like_the_map(catalog):
                                      "eu-central-1")
     assert plain["p50_before_ms"].iloc[0] != pytest.approx(want)
     # the N-1 result is stale once the mappings change
-    assert cap_cb.n1_key(s, "eu-central-1") != cap_cb.n1_key(
+    assert svc.n1_key(s, "eu-central-1") != svc.n1_key(
         Scenario(clients=s.clients, origin="eu-central-1"), "eu-central-1")
 
 
 # -- support -------------------------------------------------------------------------------------
 
-def test_a_client_is_picked_on_the_map_or_in_the_table():
+def map_click(click, store=None, layers=None, pills=("FRA", "CDG")):
+    """[edit, explained client, tab] written by ``anycastEdits.mapClick`` for a map click."""
+    layers = {"clients": map_figures.map_trace_index(map_figures.CLIENTS)} if layers is None \
+        else layers
+    return run_edit("mapClick", click, store, layers,
+                    [{"type": ids.POP_TOGGLE, "pop": p} for p in pills])
+
+
+@needs_node
+def test_a_client_is_picked_on_the_map_or_in_the_table(catalog):
+    """Picking a client is browser work now (assets/edits.js mapClick / tableCell write the
+    explain-client value and switch to the support tab; the browser journey is
+    tests/e2e/test_support_e2e.py::test_explain_panel_from_a_map_click_and_observed_override);
+    the server renders the tab for the picked index (scene.tab_outputs)."""
     client_curve = map_figures.map_trace_index(map_figures.CLIENTS)
     click = {"points": [{"curveNumber": client_curve, "customdata": 2}]}
-    assert sup.selected_client(ids.WORLD_MAP, click, None) == 2
+    assert map_click(click) == [NO_UPDATE, 2, "support"]
     pop_click = {"points": [{"curveNumber": client_curve + 20, "customdata": "FRA"}]}
-    assert sup.selected_client(ids.WORLD_MAP, pop_click, None) is None
+    assert map_click(pop_click) == [{"op": "toggle_pop", "pop": "FRA"}, NO_UPDATE, NO_UPDATE]
     # what Dash really sends for a typed-array customdata: no customdata, the coordinates
     real = {"points": [{"curveNumber": client_curve, "pointNumber": 0, "lat": -33.87,
                         "lon": 151.21}]}
-    assert sup.selected_client(ids.WORLD_MAP, real, None, scenario().to_dict()) == 2
-    assert sup.selected_client(ids.ASSIGNMENT_TABLE, None, {"row_id": 1, "column_id": "pop"}) == 1
-    assert sup.selected_client(ids.ASSIGNMENT_TABLE, None,
-                               {"row_id": 1, "column_id": "remove"}) is None
+    assert map_click(real, scenario().to_dict()) == [NO_UPDATE, 2, "support"]
+    cells = run_edits([("tableCell", [{"row_id": 1, "column_id": "pop"}], None),
+                       ("tableCell", [{"row_id": 1, "column_id": "remove"}], None)])
+    assert cells[0] == [NO_UPDATE, NO_UPDATE, 1, "support"]
+    assert cells[1] == [{"op": "remove", "index": 1}, None, NO_UPDATE, NO_UPDATE]
+    # the server side: the support tab explains the picked client
+    out = scene.tab_outputs("support", None, 2, scenario().to_dict(), catalog, SETTINGS)
+    assert out[:len(scene.CAPACITY_TAB_OUT)] == (no_update,) * len(scene.CAPACITY_TAB_OUT)
+    assert "#3 =Sydney" in str(out[-1])
 
 
 def test_explain_panel_ranks_every_pop_and_states_the_bgp_note(catalog):
     s = scenario(down=frozenset({"CDG"}), observed=((0, "MAD"),))
-    body = sup.explain_body(s.to_dict(), 0, catalog, SETTINGS)
+    body = scene.support_outputs(loaded(catalog, s), 0, catalog)[0]
     text = str(body)
     assert "LHR" in text and "Nearer but down" in text and "BGP" in text
     assert "Observed detour via MAD" in text
@@ -202,20 +266,24 @@ def test_explain_panel_ranks_every_pop_and_states_the_bgp_note(catalog):
     assert len(table.data) == 19 and table.data[0]["pop_id"] == "LHR"
     assert table.data[-1]["state"] == "down" and table.data[-1]["pop_id"] == "CDG"
     assert table.data[0]["delta_ms"] == 0 and isinstance(table.data[1]["delta_ms"], float)
-    assert "Pick a client" in str(sup.explain_body(s.to_dict(), None, catalog, SETTINGS))
+    assert "Pick a client" in str(scene.support_outputs(loaded(catalog, s), None, catalog)[0])
 
 
 def test_observed_pop_is_recorded_in_the_scenario_and_the_url(catalog):
     s = scenario()
-    ids_ = [{"type": ids.OBSERVED_POP, "client": 1}]
-    req = sup.observe_edit(["ICN"], ids_, s.to_dict())
-    s2, notes = apply(catalog, s, req)
+    # the picker writes an ``observe_input`` request (assets/edits.js observe; the browser
+    # part: tests/e2e/test_support_e2e.py::test_explain_panel_from_a_map_click_and_observed_override)
+    def observe_input(value) -> dict:
+        return {"op": "observe_input", "index": 1, "value": value, "nonce": 1}
+
+    s2, notes = apply(catalog, s, observe_input("ICN"))
     assert s2.observed == ((1, "ICN"),) and "observed=1:ICN" in to_query(s2)
-    assert sup.observe_edit(["ICN"], ids_, s2.to_dict()) is no_update  # re-render: no edit
-    s3, _ = apply(catalog, s2, sup.observe_edit([""], ids_, s2.to_dict()))
+    assert support_svc.observe_edit("ICN", 1, s2) is None  # re-render: no edit
+    assert event(catalog, s2, observe_input("ICN")) is None
+    s3, _ = apply(catalog, s2, observe_input(""))
     assert s3.observed == ()
     # removing an earlier client keeps the override on the same client
-    s4, _ = apply(catalog, s2, sc.edit("remove", index=0))
+    s4, _ = apply(catalog, s2, {"op": "remove", "index": 0})
     assert s4.observed == ((0, "ICN"),) and s4.clients[0].name == "Tokyo"
 
 
@@ -233,16 +301,18 @@ def test_export_then_import_gives_the_identical_scenario(catalog):
     s = scenario(origin="us-east-1", down=frozenset({"CDG"}), observed=((0, "LHR"),),
                  capacity=(("NRT", 2.0),), default_capacity_gbps=1.5,
                  demand_source="clients", demand_scale=0.25)
-    dl = sup.scenario_download(s.to_dict())
+    dl = sup.scenario_download(s.to_dict(), SETTINGS)
     assert dl["filename"].endswith(".json") and dl["type"] == "application/json"
     assert scenario_from_json(dl["content"], catalog.pop_ids, catalog.origin_ids) == s
     upload = "data:application/json;base64," + base64.b64encode(dl["content"].encode()).decode()
-    req = sup.import_edit(upload, "x.json", catalog, SETTINGS)
-    store, url, origin, endpoint, notices = sc.scenario_event(
-        ids.SCENARIO_EDIT, "", req, None, None, Scenario().to_dict(), catalog, SETTINGS)
-    assert Scenario.from_dict(store) == s
-    assert origin == "us-east-1"  # the widgets follow an imported scenario
-    assert from_query(url, pop_ids=catalog.pop_ids)[0] == s
+    # the import widget writes an ``import`` request (assets/edits.js importFile; the browser
+    # part: tests/e2e/test_support_e2e.py::test_export_then_import_round_trip_is_identical)
+    ev = event(catalog, Scenario(), {"op": "import", "contents": upload, "filename": "x.json"})
+    assert Scenario.from_dict(ev.store) == s
+    assert ev.set_widgets and ev.loaded.origin_id == "us-east-1"  # the widgets follow it
+    assert from_query(ev.url_search, pop_ids=catalog.pop_ids)[0] == s
+    out = scene.scene_outputs(ev, scene.PageState(), list(catalog.pop_ids), catalog)
+    assert out[2:4] == ("us-east-1", s.endpoint_type)  # origin-select, endpoint-type
 
 
 def test_a_bad_import_changes_nothing_and_says_why(catalog):
@@ -250,24 +320,23 @@ def test_a_bad_import_changes_nothing_and_says_why(catalog):
     bad = json.dumps({"format": "anycast-eip-scenario", "version": 1,
                       "scenario": {"clients": [{"lat": 1, "lon": 500}]}})
     upload = "data:application/json;base64," + base64.b64encode(bad.encode()).decode()
-    req = sup.import_edit(upload, "bad.json", catalog, SETTINGS)
-    s2, notes = apply(catalog, s, req)
+    s2, notes = apply(catalog, s, {"op": "import", "contents": upload, "filename": "bad.json"})
     assert s2 == s
     assert "bad.json" in notes[0] and "clients[0]" in notes[0] and "Nothing was changed" in notes[0]
-    assert "not readable" in str(sup.import_edit("data:x;base64,@@@", "y", catalog, SETTINGS))
+    # (was "the upload is not readable": the import and the CSV upload now share one decoder)
+    assert "could not be decoded" in str(import_request("data:x;base64,@@@", "y", catalog,
+                                                        SETTINGS))
 
 
 def test_explain_and_csv_follow_endpoint_mappings_and_outages(catalog):
     """The explain panel and the CSV export route like the map and the table: each PoP's
     backbone leg to its endpoint's region, unserved where that endpoint is down."""
-    from dashboard.callbacks import results
-
     s = Scenario(clients=(Client(40.71, -74.0, "New York"), Client(1.35, 103.82, "Singapore")),
                  origin="eu-central-1", mappings=(("us-east-1", ("IAD",)),
                                                   ("ap-southeast-1", ("SIN",))),
                  endpoints_down=frozenset({"ap-southeast-1"}))
-    rows = results.compute_results(s.to_dict(), catalog, SETTINGS)[1]
-    csv = sup.assignment_frame(s.to_dict(), catalog, SETTINGS)
+    rows = scene.map_outputs(loaded(catalog, s), scene.PageState(), catalog)[1]
+    csv = map_service.assignment_frame(loaded(catalog, s), catalog)
     assert list(csv["origin_id"]) == ["us-east-1", ""] and list(csv["served"]) == [True, False]
     assert csv["anycast_ms"][0] == pytest.approx(rows[0]["anycast_ms"], abs=0.05)
     assert np.isnan(csv["anycast_ms"][1]) and rows[1]["origin"] == "unserved (endpoint down)"
@@ -277,15 +346,20 @@ def test_explain_and_csv_follow_endpoint_mappings_and_outages(catalog):
     assert np.isnan(sg.loc["SIN", "anycast_ms"])
 
 
+@needs_node
 def test_a_client_marker_click_in_compact_mode_finds_the_client():
-    """From 1,000 clients plotly reports float32 positions: still the right client."""
+    """From 1,000 clients plotly reports float32 positions: still the right client
+    (assets/edits.js mapClick picks the nearest client within 1e-4 degrees)."""
     clients = tuple(Client(-60 + i * 0.1, -170 + i * 0.25, f"c{i}") for i in range(1_200))
     store = Scenario(clients=clients).to_dict()
     ci = map_figures.map_trace_index(map_figures.CLIENTS)
+    layers = {"clients": ci}
+    calls = []
     for i in (0, 17, 599, 1_199):
         lat, lon = (float(np.float32(clients[i].lat)), float(np.float32(clients[i].lon)))
         click = {"points": [{"curveNumber": ci, "lat": lat, "lon": lon}]}
-        assert sup.selected_client(ids.WORLD_MAP, click, None, store) == i
+        calls.append(("mapClick", [click, store, layers, []], None))
+    assert [r[1] for r in run_edits(calls)] == [0, 17, 599, 1_199]
 
 
 def test_every_geo_graph_loads_the_world_outline_from_our_assets(catalog):

@@ -13,65 +13,110 @@ from dash import no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids
-from dashboard.figures import map as map_figures
 from dashboard.callbacks import capacity as cap_cb
-from dashboard.callbacks import failover as fo
-from dashboard.callbacks import results
-from dashboard.callbacks import scenario as sc
+from dashboard.callbacks import scene
 from dashboard.callbacks import support as sup
 from dashboard.domain.scenario import Client, Scenario
-from dashboard.gazetteer import load_gazetteer
+from dashboard.figures import map as map_figures
+from dashboard.layout import map as map_layout
+from dashboard.services import capacity as svc
+from dashboard.services import endpoints, events
+from dashboard.services import failover as fo
+from dashboard.services import support as support_svc
+from dashboard.services.requests import import_request, resolve_request
+from dashboard.services.scenario import StoreRefused, load_scenario, load_store
 from dashboard.settings import Settings
+from tests.callbacks.edits_js import NO_UPDATE, needs_node, run_edits
 
 SETTINGS = Settings()
 HUGE = 10**400  # a JSON integer: float() of it raises OverflowError, not ValueError
 S = Scenario(clients=(Client(48.8566, 2.3522, "Paris"), Client(35.6895, 139.6917, "Tokyo")),
              origin="eu-central-1", down=frozenset({"CDG"}))
 STORE = S.to_dict()
-#: Stores the app never writes: each raises PreventUpdate wherever the scenario is read.
+#: Stores the app never writes: each is refused wherever the scenario is read.
 BAD_STORES = [[1], "x", {"clients": "x"}, {"clients": [{"lat": HUGE, "lon": 0}]},
               {**STORE, "observed": [{"client": float("inf"), "pop": "CDG"}]},
-              {**STORE, "capacity_gbps": {"CDG": HUGE}}, {**STORE, "demand_scale": -HUGE}]
+              {**STORE, "capacity_gbps": {"CDG": HUGE}}, {**STORE, "demand_scale": -HUGE},
+              5, {"down": "CDG"}, {"down": [["CDG"]]}, {"down": {"CDG": 1}}]
 CONFUSED = [None, 0, 1.5, True, "x", [], [None], [[1]], {}, {"a": [1]}, HUGE, float("nan")]
+TRIGGERS = [events.PAGE_LOAD, events.URL, events.EDIT, events.ORIGIN, events.ENDPOINT_TYPE]
+PILLS = ["CDG", "FRA", "LHR"]
+
+
+def event(catalog, request, scenario: Scenario = S) -> events.SceneEvent | None:
+    return events.scenario_event(events.EDIT, "", request, None, None, scenario.to_dict(),
+                                 catalog, SETTINGS)
 
 
 def applied(catalog, request, scenario: Scenario = S) -> tuple[Scenario, list[str]]:
-    store, _url, _origin, _endpoint, notices = sc.scenario_event(
-        ids.SCENARIO_EDIT, "", request, None, None, scenario.to_dict(), catalog, SETTINGS)
-    return Scenario.from_dict(store), [n.children for n in notices]
+    """(the scenario after the edit request, the notice texts); no event: unchanged."""
+    ev = event(catalog, request, scenario)
+    if ev is None:
+        return scenario, []
+    return Scenario.from_dict(ev.store), [text for _level, text in ev.notices]
+
+
+def rendered(catalog, ev, page: scene.PageState = scene.PageState()) -> tuple:
+    """Every output of the round trip for ``ev`` (raises what the callback would raise)."""
+    out = scene.scene_outputs(ev, page, PILLS, catalog)
+    assert len(out) == scene.N_OUT
+    return out
 
 
 # -- the scenario store ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("store", BAD_STORES[3:], ids=["lat", "observed", "capacity", "scale"])
+@pytest.mark.parametrize("store", BAD_STORES[3:7], ids=["lat", "observed", "capacity", "scale"])
 def test_numbers_a_float_cannot_hold_are_a_value_error_not_an_overflow_error(store):
     with pytest.raises(ValueError, match="is not a"):
         Scenario.from_dict(store)
+
+
+#: Edit requests the widgets write (assets/edits.js), each reading the scenario store.
+STORE_READERS = [
+    {"op": "capacity_input", "changed": "scale", "source": "clients", "scale": 2, "default": 1},
+    {"op": "capacity_table", "rows": [{"id": "CDG", "capacity_gbps": 3}]},
+    {"op": "observe_input", "index": 0, "value": "LHR"},
+    {"op": "toggle_pop", "pop": "LHR"}, {"op": "clear"},
+]
 
 
 @pytest.mark.parametrize("store", BAD_STORES, ids=range(len(BAD_STORES)))
 def test_a_store_the_app_did_not_write_is_no_update_in_every_view(catalog, store):
     """capacity.py and support.py fell back to an *empty* scenario (the scenario export
     downloaded an empty file, the N-1 job analysed nothing); a number a float cannot hold was an
-    OverflowError (500) everywhere."""
+    OverflowError (500) everywhere. The views read the store through load_store/load_scenario
+    (StoreRefused: the callbacks keep what is shown, PreventUpdate)."""
+    for call in (lambda: load_store(store, SETTINGS.max_clients),
+                 lambda: load_scenario(store, catalog, SETTINGS)):  # the N-1 job's first step
+        with pytest.raises(StoreRefused):
+            call()
     calls = [
-        lambda: cap_cb.compute_capacity(store, catalog, True),
-        lambda: cap_cb.controls_for(store, "clients", 1, 1),
-        lambda: cap_cb.control_edit(ids.DEMAND_SCALE, "clients", 2, 1, store),
-        lambda: cap_cb.table_edit([{"id": "CDG", "capacity_gbps": 3}], store, catalog),
-        lambda: cap_cb.run_n1(store, catalog, SETTINGS),
-        lambda: sup.client_options(store),
-        lambda: sup.explain_body(store, 0, catalog, SETTINGS),
-        lambda: sup.observe_edit(["LHR"], [{"type": ids.OBSERVED_POP, "client": 0}], store),
+        lambda: scene.tab_outputs("capacity", True, None, store, catalog, SETTINGS),
+        lambda: scene.tab_outputs("support", None, 0, store, catalog, SETTINGS),
         lambda: sup.assignment_download(store, catalog, SETTINGS),
-        lambda: sup.scenario_download(store),
-        lambda: fo.endpoint_rows(store, catalog, SETTINGS),
-        lambda: fo.whatif_rows(store, catalog, SETTINGS),
-        lambda: results.compute_view(store, None, None, catalog, SETTINGS),
+        lambda: sup.scenario_download(store, SETTINGS),
     ]
     for call in calls:
         with pytest.raises(PreventUpdate):
             call()
+
+
+@pytest.mark.parametrize("store", BAD_STORES, ids=range(len(BAD_STORES)))
+@pytest.mark.parametrize("trigger", TRIGGERS, ids=["load", "url", "edit", "origin", "endpoint"])
+def test_the_round_trip_replaces_a_store_the_app_did_not_write_from_the_link(catalog, store,
+                                                                             trigger):
+    """The one round trip (map, results, endpoints, what-if, pills, panels: what the old
+    results/failover callbacks answered with PreventUpdate) reloads the scenario from the link
+    instead, whatever the trigger or the edit request; the edit is not applied to it."""
+    for request in STORE_READERS + [None]:
+        ev = events.scenario_event(trigger, "?clients=1,2&down=FRA", request, "us-east-1", "ENI",
+                                   store, catalog, SETTINGS)
+        assert ev is not None and ev.changed and ev.set_widgets
+        assert Scenario.from_dict(ev.store) == Scenario(clients=(Client(1, 2),),
+                                                        down=frozenset({"FRA"}))
+        out = rendered(catalog, ev, scene.PageState(tab="capacity"))
+        assert out[len(scene.SCENARIO_OUT) + len(scene.MAP_OUT)] == \
+            ["pop-pill pop-up", "pop-pill pop-down", "pop-pill pop-up"]
 
 
 def test_ids_the_catalog_does_not_have_are_left_out_when_reading_the_store(catalog):
@@ -80,21 +125,28 @@ def test_ids_the_catalog_does_not_have_are_left_out_when_reading_the_store(catal
     odd = {**STORE, "origin": "mars-1", "mappings": [["mars-2", ["CDG"]], ["us-east-1", ["ZZZ"]]],
            "endpoints_down": ["mars-2"], "down": ["CDG", "ZZZ"],
            "observed": [{"client": 0, "pop": "ZZZ"}], "capacity_gbps": {"ZZZ": 2}}
-    s = sc.scenario_from_store(odd, catalog)
+    loaded = load_scenario(odd, catalog, SETTINGS)
+    s = loaded.scenario
     assert (s.origin, s.mappings, s.endpoints_down, s.down, s.observed, s.capacity) == \
         (None, (), frozenset(), frozenset({"CDG"}), (), ())
     assert Scenario.from_dict(odd).unknown_ids(catalog.pop_ids, catalog.origin_ids) == [
         "access point ZZZ", "region mars-1", "region mars-2"]
-    assert len(results.compute_view(odd, None, None, catalog, SETTINGS)) == 9
-    assert fo.endpoint_rows(odd, catalog, SETTINGS) and fo.whatif_rows(odd, catalog, SETTINGS)
+    assert len(scene.map_outputs(loaded, scene.PageState(), catalog)) == 9
+    assert map_layout.render_endpoints(endpoints.endpoints_view(loaded, catalog))
+    assert endpoints.whatif_lines(loaded, catalog)
+    # the round trip on that store (e.g. an unrelated edit) renders every view
+    ev = events.scenario_event(events.EDIT, "", {"op": "toggle_pop", "pop": "LHR"}, None, None,
+                               odd, catalog, SETTINGS)
+    assert "LHR" in Scenario.from_dict(ev.store).down
+    rendered(catalog, ev, scene.PageState(tab="support", explain_index=0))
 
 
 @pytest.mark.parametrize("request_", [
-    sc.edit("endpoint_add", region="mars-1", pops=["CDG"]),
-    sc.edit("endpoint_add", region="us-east-1", pops=["ZZZ"]),
-    sc.edit("observe", index=0, pop="ZZZ"),
-    sc.edit("capacity", capacity={"ZZZ": 2}),
-    sc.edit("replace", scenario={**STORE, "down": ["ZZZ"]}, source="x.json"),
+    {"op": "endpoint_add", "region": "mars-1", "pops": ["CDG"]},
+    {"op": "endpoint_add", "region": "us-east-1", "pops": ["ZZZ"]},
+    {"op": "observe", "index": 0, "pop": "ZZZ"},
+    {"op": "capacity", "capacity": {"ZZZ": 2}},
+    {"op": "replace", "scenario": {**STORE, "down": ["ZZZ"]}, "source": "x.json"},
 ], ids=["region", "mapped pop", "observed", "capacity", "replace"])
 def test_an_edit_naming_ids_the_catalog_does_not_have_is_refused(catalog, request_):
     new, notices = applied(catalog, request_)
@@ -124,13 +176,65 @@ def test_edits_of_the_wrong_shape_are_an_error_notice_and_change_nothing(catalog
 
 
 def test_a_preset_value_that_is_not_text_is_no_edit(catalog):
-    gazetteer = load_gazetteer()
-    for value in CONFUSED:  # key.startswith was an AttributeError (500) for a number
+    """key.startswith was an AttributeError (500) for a number. assets/edits.js writes a
+    ``preset`` request for a truthy key only; another value is now an "unknown preset" notice
+    that changes nothing (was: no edit at all)."""
+    for value in CONFUSED:
         if not isinstance(value, str):
-            assert sc.preset_edit(gazetteer, catalog, value) is None
-    assert sc.preset_edit(gazetteer, catalog, "demand:cities25k")["op"] == "client_set"
-    unknown = sc.preset_edit(gazetteer, catalog, "x")
+            req = resolve_request({"op": "preset", "key": value}, S, catalog, SETTINGS)
+            assert req["op"] == "notice" and req["notices"][0]["text"] == "unknown preset"
+            assert applied(catalog, {"op": "preset", "key": value}) == (S, ["unknown preset"])
+    assert resolve_request({"op": "preset", "key": "demand:cities25k"}, S, catalog,
+                           SETTINGS)["op"] == "client_set"
+    unknown = resolve_request({"op": "preset", "key": "x"}, S, catalog, SETTINGS)
     assert unknown["notices"][0]["text"].startswith("unknown preset 'x'; known: capitals")
+
+
+#: Fields of each request op that needs server data (services.requests.resolve_request).
+REQUEST_FIELDS = {"city": ("id",), "preset": ("key",), "coords": ("text",),
+                  "upload": ("contents", "filename"), "import": ("contents", "filename"),
+                  "model_input": ("name", "values", "ids"),
+                  "capacity_input": ("changed", "source", "scale", "default"),
+                  "capacity_table": ("rows",), "observe_input": ("index", "value")}
+
+
+@pytest.mark.parametrize("op", sorted(REQUEST_FIELDS))
+def test_every_request_op_with_fields_of_any_type_is_an_edit_a_notice_or_nothing(catalog, op):
+    """Each field of each request set to each type-confused value (and left out): the
+    resolver answers with an edit dict, a notice or None, and the round trip applies it or
+    says why -- never an exception."""
+    requests = [{"op": op}] + [{"op": op, field: value} for field in REQUEST_FIELDS[op]
+                               for value in CONFUSED]
+    for request in requests:
+        resolved = resolve_request(request, S, catalog, SETTINGS)
+        assert resolved is None or (isinstance(resolved, dict) and isinstance(resolved["op"], str))
+        ev = event(catalog, request)
+        if ev is not None:
+            Scenario.from_dict(ev.store)
+            assert all(level in ("info", "warning", "error") for level, _ in ev.notices)
+            rendered(catalog, ev)
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS, ids=["load", "url", "edit", "origin", "endpoint"])
+def test_every_trigger_with_values_of_any_type_answers(catalog, trigger):
+    """The round trip's inputs (URL search, the edit store, the two selects) as only a
+    hand-crafted request sends them: an event or None, and every output renders."""
+    for value in CONFUSED:
+        for args in ((value, None, None, None), ("", value, None, None),
+                     ("", None, value, None), ("", None, None, value)):
+            ev = events.scenario_event(trigger, *args, STORE, catalog, SETTINGS)
+            rendered(catalog, ev, scene.PageState(prev=value, base=value, tab="support",
+                                                  explain_index=value, model_values=value,
+                                                  model_ids=value, demand_source=value,
+                                                  demand_scale=value, default_capacity=value,
+                                                  n1_result=value))
+
+
+def test_tab_outputs_take_values_of_any_type(catalog):
+    for value in CONFUSED:
+        for tab in (value, "map", "capacity", "support"):
+            out = scene.tab_outputs(tab, value, value, STORE, catalog, SETTINGS)
+            assert len(out) == len(scene.CAPACITY_TAB_OUT) + len(scene.SUPPORT_TAB_OUT)
 
 
 # -- capacity planning ---------------------------------------------------------------------
@@ -139,23 +243,28 @@ def test_a_preset_value_that_is_not_text_is_no_edit(catalog):
                                   [{"id": ["CDG"], "capacity_gbps": 3}],
                                   [{"id": {"a": 1}, "capacity_gbps": 3}]])
 def test_utilisation_table_data_of_another_shape_is_no_edit(catalog, rows):
-    assert cap_cb.table_edit(rows, STORE, catalog) is no_update
+    assert svc.table_edit(rows, S, catalog) is None
+    assert event(catalog, {"op": "capacity_table", "rows": rows}) is None
 
 
 def test_a_capacity_cell_too_large_for_a_float_is_a_notice(catalog):
-    req = cap_cb.table_edit([{"id": "CDG", "capacity_gbps": HUGE}], STORE, catalog)
+    req = svc.table_edit([{"id": "CDG", "capacity_gbps": HUGE}], S, catalog)
     assert req["op"] == "notice" and "CDG" in req["notices"][0]["text"]
-    assert cap_cb.control_edit(ids.DEMAND_SCALE, None, HUGE, None, STORE)["op"] == "notice"
-    assert cap_cb.controls_for(STORE, "clients", HUGE, [1]) is not no_update
+    assert svc.control_edit("scale", None, HUGE, None, S)["op"] == "notice"
+    new, notices = applied(catalog, {"op": "capacity_input", "changed": "scale", "source": None,
+                                     "scale": HUGE, "default": None})
+    assert new == S and len(notices) == 1
+    assert svc.controls_stale(S, "clients", HUGE, [1])
 
 
 @pytest.mark.parametrize("source", [["clients"], {"a": 1}, "everyone", 1])
-def test_a_demand_source_that_is_not_one_of_the_two_is_no_edit(source):
-    assert cap_cb.control_edit(ids.DEMAND_SOURCE, source, None, None, STORE) is no_update
+def test_a_demand_source_that_is_not_one_of_the_two_is_no_edit(catalog, source):
+    assert svc.control_edit("source", source, None, None, S) is None
+    assert event(catalog, {"op": "capacity_input", "changed": "source", "source": source}) is None
 
 
 def _n1(catalog) -> dict:
-    return cap_cb.run_n1(STORE, catalog, SETTINGS)
+    return svc.run_n1(load_scenario(STORE, catalog, SETTINGS), catalog)
 
 
 @pytest.mark.parametrize("change", [
@@ -171,69 +280,100 @@ def _n1(catalog) -> dict:
         "computed list", "column missing", "number as text", "number as list", "id None"])
 def test_an_n1_result_of_another_shape_keeps_the_n1_panel(catalog, change):
     """n1-result.data is a browser store: a row without a column was a KeyError, text where a
-    number goes a TypeError (500)."""
+    number goes a TypeError (500). The table keeps what it shows (PreventUpdate), the note
+    under it and the CSV export say nothing."""
     bad = change(_n1(catalog))
-    for call in (lambda: cap_cb.n1_outputs(bad, STORE, catalog, SETTINGS),
-                 lambda: cap_cb.n1_download(bad), lambda: cap_cb.n1_rows(bad)):
-        with pytest.raises(PreventUpdate):
-            call()
+    assert not svc.is_n1_result(bad)
+    with pytest.raises(PreventUpdate):
+        cap_cb.n1_view(bad)
+    assert cap_cb.n1_download(bad) is no_update
+    assert scene.n1_note(load_scenario(STORE, catalog, SETTINGS), bad) == ""
+    rendered(catalog, event(catalog, {"op": "toggle_pop", "pop": "LHR"}),
+             scene.PageState(n1_result=bad))
 
 
 def test_a_valid_n1_result_still_shows(catalog):
-    rows, _fig, note = cap_cb.n1_outputs(_n1(catalog), STORE, catalog, SETTINGS)
-    assert len(rows) == 18 and "Computed" in str(note)  # CDG is down: 18 healthy PoPs
-    assert cap_cb.n1_outputs(None, STORE, catalog, SETTINGS)[0] == []
+    result = _n1(catalog)
+    rows, _fig, status = cap_cb.n1_view(result)
+    assert len(rows) == 18 and status.startswith("Done")  # CDG is down: 18 healthy PoPs
+    assert "Computed" in str(scene.n1_note(load_scenario(STORE, catalog, SETTINGS), result))
+    assert cap_cb.n1_view(None)[0] == []
 
 
 # -- support ---------------------------------------------------------------------------------
 
 CLIENT_CURVE = map_figures.map_trace_index(map_figures.CLIENTS)
-
-
-@pytest.mark.parametrize("click", [
+LAYERS = {"clients": CLIENT_CURVE}
+PILL_IDS = [{"type": ids.POP_TOGGLE, "pop": p} for p in PILLS]
+CLICKS = [
     [1], "x", {"points": "abc"}, {"points": {"a": 1}}, {"points": [None, 3, "x"]},
-    {"points": [{"curveNumber": CLIENT_CURVE, "customdata": float("inf")}]},
-    {"points": [{"curveNumber": CLIENT_CURVE, "customdata": float("nan")}]},
     {"points": [{"curveNumber": CLIENT_CURVE, "customdata": 1.5}]},
     {"points": [{"curveNumber": CLIENT_CURVE, "customdata": -1}]},
     {"points": [{"curveNumber": CLIENT_CURVE, "customdata": True}]},
     {"points": [{"curveNumber": CLIENT_CURVE, "lat": [1], "lon": {}}]},
-], ids=range(11))
-def test_a_map_click_of_another_shape_selects_no_client(click):
-    """clickData.get on a list, points of numbers, int(inf) were 500s."""
-    assert sup.selected_client(ids.WORLD_MAP, click, None, STORE) is None
+    # not an object: toggles nothing (was click_edit)
+    {"points": [3.5]}, {"points": ["CDG"]}, {"points": [[1]]},
+]
+#: What a hand-crafted request can put in explain-client.value (the map click and the table
+#: cell write it in the browser): each shows the "pick a client" hint.
+BAD_INDICES = [float("inf"), float("nan"), 1.5, -1, True, "0", 0.0, [0], {"row_id": 0}, HUGE, 7]
 
 
-@pytest.mark.parametrize("cell", [[1], "x", {"row_id": float("inf")}, {"row_id": float("nan")},
-                                  {"row_id": -3}, {"row_id": True}, {"row_id": [0]}])
+@needs_node
+def test_a_map_click_of_another_shape_selects_no_client():
+    """clickData.get on a list, points of numbers, int(inf) were 500s (selected_client and
+    click_edit, now assets/edits.js mapClick; the browser part:
+    tests/e2e/test_support_e2e.py and tests/e2e/test_failover_e2e.py click markers). JSON
+    cannot carry inf/nan from the browser: those reach the server only as an explain index
+    (test_a_client_index_of_another_shape_shows_the_hint)."""
+    results = run_edits([("mapClick", [click, STORE, LAYERS, PILL_IDS], None)
+                         for click in CLICKS])
+    assert results == [[NO_UPDATE] * 3] * len(CLICKS)
+
+
+@needs_node
+@pytest.mark.parametrize("cell", [[1], "x", {"row_id": "1"}, {"row_id": None}, {"row_id": [0]},
+                                  {"row_id": {"a": 1}}, {}])
 def test_a_table_cell_of_another_shape_selects_no_client(cell):
-    assert sup.selected_client(ids.ASSIGNMENT_TABLE, None, cell, STORE) is None
+    assert run_edits([("tableCell", [cell], None)])[0] == [NO_UPDATE] * 4
 
 
-@pytest.mark.parametrize("values,id_list", [
-    (["LHR"], [["x"]]), (["LHR"], ["x"]), (["LHR"], {"a": 1}), (["LHR"], [None]),
-    ([None], {"0": 1}), ("LHR", [{"client": 0}]), (["LHR"], []), (["LHR", "MAD"], [{"client": 0}]),
-    (["LHR"], [{"client": True}]), (["LHR"], [{"client": 0.0}]), (["LHR"], [{"client": HUGE}]),
-    (["LHR"], [{"client": "0"}]), ([["LHR"]], [{"client": 0}]), ([{"a": 1}], [{"client": 0}]),
+@pytest.mark.parametrize("index", BAD_INDICES, ids=range(len(BAD_INDICES)))
+def test_a_client_index_of_another_shape_shows_the_hint(catalog, index):
+    out = scene.tab_outputs("support", None, index, STORE, catalog, SETTINGS)
+    assert "Pick a client" in str(out[-1])
+    ev = event(catalog, {"op": "toggle_pop", "pop": "LHR"})
+    assert "Pick a client" in str(rendered(catalog, ev, scene.PageState(
+        tab="support", explain_index=index))[-1])
+
+
+@pytest.mark.parametrize("value,index", [
+    ("LHR", ["x"]), ("LHR", "x"), ("LHR", {"a": 1}), ("LHR", None), (None, {"0": 1}),
+    ("LHR", True), ("LHR", 0.0), ("LHR", HUGE), ("LHR", "0"), ("LHR", -1), ("LHR", 2),
+    (["LHR"], 0), ({"a": 1}, 0), (5, 0),
 ], ids=range(14))
-def test_observed_pop_values_or_ids_of_another_shape_are_no_edit(values, id_list):
-    """``id_list[0].get`` on a list, ``id_list[0]`` of a dict (KeyError 0) were 500s."""
-    assert sup.observe_edit(values, id_list, STORE) is no_update
+def test_observed_pop_values_or_ids_of_another_shape_are_no_edit(catalog, value, index):
+    """``id_list[0].get`` on a list, ``id_list[0]`` of a dict (KeyError 0) were 500s
+    (observe_edit; assets/edits.js observe now sends the first picker's value and client)."""
+    assert support_svc.observe_edit(value, index, S) is None
+    assert event(catalog, {"op": "observe_input", "index": index, "value": value}) is None
 
 
-def test_observed_pop_edit_still_works():
-    req = sup.observe_edit(["LHR"], [{"type": ids.OBSERVED_POP, "client": 1}], STORE)
+def test_observed_pop_edit_still_works(catalog):
+    req = resolve_request({"op": "observe_input", "index": 1, "value": "LHR"}, S, catalog,
+                          SETTINGS)
     assert (req["op"], req["index"], req["pop"]) == ("observe", 1, "LHR")
 
 
 def test_the_explain_panel_takes_no_boolean_or_text_as_a_client(catalog):
+    loaded = load_scenario(STORE, catalog, SETTINGS)
     for index in (True, "0", 0.0, [0], HUGE):
-        assert "Pick a client" in str(sup.explain_body(STORE, index, catalog, SETTINGS))
+        assert "Pick a client" in str(scene.support_outputs(loaded, index, catalog)[0])
 
 
 @pytest.mark.parametrize("contents", [["data:,", "x"], {"a": ","}, 5, b"data:,e30="])
 def test_an_import_that_is_not_a_data_url_is_a_notice(catalog, contents):
-    req = sup.import_edit(contents, ["x.json"], catalog, SETTINGS)
+    req = import_request(contents, ["x.json"], catalog, SETTINGS)
     assert req["op"] == "notice" and "Import of the file: empty upload" in \
         req["notices"][0]["text"]
 
@@ -257,71 +397,79 @@ def test_an_imported_file_with_numbers_or_ids_we_cannot_use_is_a_notice(catalog,
                                                                         message):
     """An OverflowError (500) for the numbers; unknown regions reached the store (KeyError in
     the results)."""
-    req = sup.import_edit(_file(scenario), "x.json", catalog, SETTINGS)
+    req = import_request(_file(scenario), "x.json", catalog, SETTINGS)
     assert req["op"] == "notice" and message in req["notices"][0]["text"], req
+    new, notices = applied(catalog, {"op": "import", "contents": _file(scenario),
+                                     "filename": "x.json"})
+    assert new == S and any(message in n for n in notices)
 
 
 # -- failover --------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("store", [[1], "x", 5, {"down": "CDG"}, {"down": [["CDG"]]},
-                                   {"down": {"CDG": 1}}])
-def test_pill_looks_of_a_store_the_app_did_not_write_are_no_update(catalog, store):
-    with pytest.raises(PreventUpdate):
-        fo.pop_pill_looks(store, catalog.pop_ids, {})
-
 
 def test_pills_listed_differently_for_class_and_title_are_no_update():
     def outputs(pops):
         return [{"id": {"type": "pop-toggle", "pop": p}, "property": "className"} for p in pops]
     with pytest.raises(PreventUpdate):  # Dash: "Invalid number of output values" (500)
-        fo.pill_order([outputs(["CDG", "FRA"]), outputs(["CDG"]), {}], ())
+        scene.pill_order([outputs(["CDG", "FRA"]), outputs(["CDG"]), {}], ())
+    with pytest.raises(PreventUpdate):  # no class outputs, pills for the titles
+        scene.pill_order([[], outputs(["CDG"]), {}], ())
     with pytest.raises(PreventUpdate):  # unhashable ids
-        fo.pill_order([outputs([["CDG"]]), outputs([["CDG"]]), {}], ())
-    assert fo.pill_order([outputs(["CDG", "FRA"]), outputs(["CDG", "FRA"]), {}], ()) == \
+        scene.pill_order([outputs([["CDG"]]), outputs([["CDG"]]), {}], ())
+    with pytest.raises(PreventUpdate):  # items that are not outputs
+        scene.pill_order([[3], [3], {}], ())
+    assert scene.pill_order([[], [], {}], ("LHR",)) == []  # no pill: no value
+    with pytest.raises(PreventUpdate):  # unhashable ids
+        scene.pill_order([outputs([["CDG"]]), outputs([["CDG"]]), {}], ())
+    assert scene.pill_order([outputs(["CDG", "FRA"]), outputs(["CDG", "FRA"]), {}], ()) == \
         ["CDG", "FRA"]
-    assert fo.pill_order([], ("LHR",)) == ["LHR"]
+    assert scene.pill_order([], ("LHR",)) == ["LHR"]
 
 
-@pytest.mark.parametrize("trigger", [{"type": "pop-toggle"}, {"type": "pop-toggle", "pop": ["CDG"]},
-                                     {"type": "pop-toggle", "pop": "ZZZ"}, "pop-toggle", None])
-def test_a_pill_id_naming_no_access_point_is_no_edit(catalog, trigger):
-    """``trig["pop"]`` was a KeyError for an id without ``pop``."""
-    assert fo.pill_edit(trigger, True, catalog.pop_ids) is None
-    assert fo.pill_edit({"type": "pop-toggle", "pop": "CDG"}, True, catalog.pop_ids)["pop"] == "CDG"
+@needs_node
+@pytest.mark.parametrize("pop", [None, ["CDG"], "ZZZ", 5, {"a": 1}])
+def test_a_pill_id_naming_no_access_point_is_no_edit(catalog, pop):
+    """``trig["pop"]`` was a KeyError for an id without ``pop`` (pill_edit, now
+    assets/edits.js pill; the browser part: tests/e2e/test_round_trips_e2e.py clicks a pill):
+    the request it writes changes nothing on the server."""
+    pill = {"type": "pop-toggle"} if pop is None else {"type": "pop-toggle", "pop": pop}
+    prop = json.dumps(pill, sort_keys=True, separators=(",", ":")) + ".n_clicks"
+    req = run_edits([("pill", [], [{"prop_id": prop, "value": 1}])])[0]
+    assert req["op"] == "toggle_pop"
+    new, notices = applied(catalog, req)
+    assert new == S and all(level == "error" for level, _ in event(catalog, req).notices)
+    good = '{"pop":"CDG","type":"pop-toggle"}.n_clicks'
+    assert run_edits([("pill", [], [{"prop_id": good, "value": 1}])])[0] == \
+        {"op": "toggle_pop", "pop": "CDG"}
 
 
-@pytest.mark.parametrize("click", [{"points": [3.5]}, {"points": ["CDG"]}, {"points": [[1]]}])
-def test_a_map_click_point_that_is_not_an_object_toggles_nothing(catalog, click):
-    assert fo.click_edit(click, catalog.pop_ids) is None
-
-
-@pytest.mark.parametrize("trigger,value,region,pops", [
-    (ids.ENDPOINT_ADD, 1, ["us-east-1"], ["CDG"]),
-    (ids.ENDPOINT_ADD, 1, {"r": 1}, ["CDG"]),
-    (ids.ENDPOINT_ADD, 1, "us-east-1", "CDG"),
-    (ids.ENDPOINT_ADD, 1, "us-east-1", [["CDG"]]),
-    (ids.endpoint_control("pops", "us-east-1"), 5, None, None),
-    (ids.endpoint_control("pops", "us-east-1"), ["CDG", 3], None, None),
-    (ids.endpoint_control("pops", "us-east-1"), {"CDG": 1}, None, None),
-    ({"type": "endpoint-pops", "region": ["us-east-1"]}, ["CDG"], None, None),
-    ({"type": "endpoint-down", "region": {"a": 1}}, 1, None, None),
-    ({"type": "endpoint-down"}, 1, None, None),
-], ids=range(10))
-def test_endpoint_controls_of_another_shape_are_no_edit(catalog, trigger, value, region, pops):
-    """sorted() of an int, a list region as a dict key were 500s."""
-    store = S.add_endpoint("us-east-1", ["IAD"], "eu-central-1").to_dict()
-    assert fo.endpoint_edit(trigger, value, store, region, pops, catalog, SETTINGS) == \
-        (no_update, no_update, no_update)
-
-
-@pytest.mark.parametrize("children", [5, "Endpoints: x", {"props": 1}, [{"props": [1]}],
-                                      [{"props": {"children": ["Endpoints: x"]}}], [None, 3]])
-def test_notice_children_of_another_shape_repeat_nothing(children):
-    assert fo.endpoint_messages(children) == []
+@pytest.mark.parametrize("request_", [
+    {"op": "endpoint_add", "region": ["us-east-1"], "pops": ["CDG"]},
+    {"op": "endpoint_add", "region": {"r": 1}, "pops": ["CDG"]},
+    {"op": "endpoint_add", "region": "us-east-1", "pops": "CDG"},
+    {"op": "endpoint_add", "region": "us-east-1", "pops": [["CDG"]]},
+    {"op": "endpoint_map", "region": "us-east-1", "pops": 5},
+    {"op": "endpoint_map", "region": "us-east-1", "pops": ["CDG", 3]},
+    {"op": "endpoint_map", "region": "us-east-1", "pops": {"CDG": 1}},
+    {"op": "endpoint_map", "region": ["us-east-1"], "pops": ["CDG"]},
+    {"op": "endpoint_down", "region": {"a": 1}},
+    {"op": "endpoint_down"},
+    {"op": "endpoint_default", "region": [1]},
+    {"op": "endpoint_remove", "region": None},
+], ids=range(12))
+def test_endpoint_controls_of_another_shape_are_no_edit(catalog, request_):
+    """sorted() of an int, a list region as a dict key were 500s (endpoint_edit, now
+    assets/edits.js endpoint, which passes the values on; the server refuses them)."""
+    start = S.add_endpoint("us-east-1", ["IAD"], "eu-central-1")
+    new, notices = applied(catalog, request_, start)
+    assert new == start and notices
 
 
 def test_endpoint_messages_still_repeat_endpoint_notices():
-    shown = fo.endpoint_messages([{"props": {"children": "Endpoints: no region"}}])
+    """(The notice area's children no longer come back from the browser: the round trip
+    renders the endpoint messages from the event's notices, so the old hostile-children cases
+    have no input left to test.)"""
+    shown = map_layout.render_endpoint_messages([("error", "Endpoints: no region"),
+                                                 ("warning", "Endpoints: x"), ("error", "y")])
     assert [d.children for d in shown] == ["no region"]
 
 
@@ -338,7 +486,8 @@ def test_a_failover_before_state_of_another_shape_is_ignored(catalog, prev):
             "routing state with mappings of ints": {**state, "down": [], "mappings": [[1, 2]]},
             }.get(prev, prev) if isinstance(prev, str) else prev
     assert not fo.is_routing_state(prev)
-    out = results.compute_view(STORE, prev, None, catalog, SETTINGS)
+    out = scene.map_outputs(load_scenario(STORE, catalog, SETTINGS), scene.PageState(prev=prev),
+                            catalog)
     view_frames = out[5]
     assert view_frames["clients"] == []  # nothing animated
     assert fo.is_routing_state(out[7])
@@ -346,11 +495,8 @@ def test_a_failover_before_state_of_another_shape_is_ignored(catalog, prev):
 
 def test_n1_note_with_a_null_point_count(catalog):
     """Found by the store fuzz on a fresh clone: a result whose 'points' is null."""
-    from dashboard.callbacks import capacity as cap_cb
-    from dashboard.domain.scenario import Client, Scenario
-    from dashboard.settings import Settings
-
-    store = Scenario(clients=(Client(48.85, 2.35, "Paris", 2.0),)).to_dict()
-    result = cap_cb.run_n1(store, catalog, Settings())
-    rows, _fig, note = cap_cb.n1_outputs({**result, "points": None}, store, catalog, Settings())
-    assert rows and "? demand points" in str(note)
+    loaded = load_scenario(Scenario(clients=(Client(48.85, 2.35, "Paris", 2.0),)).to_dict(),
+                           catalog, SETTINGS)
+    result = svc.run_n1(loaded, catalog)
+    rows, _fig, _status = cap_cb.n1_view({**result, "points": None})
+    assert rows and "? demand points" in str(scene.n1_note(loaded, {**result, "points": None}))

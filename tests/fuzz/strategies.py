@@ -302,15 +302,20 @@ notice_children = st.lists(st.one_of(
                                hostile_text.map(lambda t: "Endpoints: " + t), json_values)})}),
     json_values), max_size=3)
 
-#: Every edit op the scenario callback knows (``callbacks.scenario.apply_edit``).
+#: Every edit op the round trip knows: the domain edits (``dashboard.domain.edits.OPS``) and
+#: the widget requests resolved first (``dashboard.services.requests.resolve_request``), as
+#: ``assets/edits.js`` writes them into the edit store.
 EDIT_OPS = ("add", "remove", "clear", "notice", "client_set", "toggle_pop", "set_down",
             "endpoint_add", "endpoint_map", "endpoint_remove", "endpoint_default",
-            "endpoint_down", "observe", "capacity", "replace")
+            "endpoint_down", "observe", "capacity", "replace", "model")
+REQUEST_OPS = ("city", "preset", "coords", "upload", "import", "model_input", "capacity_input",
+               "capacity_table", "observe_input")
 
 #: Props of pattern-matching components, keyed by (id ``type``, property).
 _PATTERN_VALUES: dict[tuple[str, str], st.SearchStrategy[Any]] = {
     ("observed-pop", "value"): _or_json(st.sampled_from(("",) + POP_IDS)),
     ("endpoint-pops", "value"): _or_json(st.lists(_pop, max_size=3)),
+    ("model-param", "value"): _gbps,
 }
 #: Values of pattern-matching wildcards (``{"type": ..., "client" | "pop" | "region": ALL}``).
 _WILDCARD_VALUES = st.one_of(st.integers(-1, 5), st.sampled_from(POP_IDS + ORIGIN_IDS),
@@ -330,7 +335,8 @@ def callback_value(component: str, prop: str) -> st.SearchStrategy[Any]:
         ("url", "href"): url_queries.map(lambda q: "http://127.0.0.1/" + q),
         ("scenario-store", "data"): scenario_dict,
         ("scenario-edit", "data"): st.fixed_dictionaries(
-            {"op": st.one_of(st.sampled_from(EDIT_OPS), json_values)},
+            {"op": st.one_of(st.sampled_from(EDIT_OPS), st.sampled_from(REQUEST_OPS),
+                             json_values)},
             optional={"clients": st.lists(_client_obj(), max_size=4),
                       "index": _or_json(st.integers(-1, 5)), "notices": json_values,
                       "source": json_values, "nonce": json_values,
@@ -342,16 +348,22 @@ def callback_value(component: str, prop: str) -> st.SearchStrategy[Any]:
                       "default_gbps": _gbps, "demand_scale": _gbps,
                       "demand_source": _or_json(st.sampled_from(["clients", "population"])),
                       "scenario": st.one_of(valid_scenario_dicts, scenario_dicts,
-                                            over_cap_stores)}),
+                                            over_cap_stores),
+                      # fields of the widget requests (REQUEST_OPS)
+                      "id": st.one_of(st.integers(), hostile_text), "text": hostile_text,
+                      "contents": st.one_of(upload, scenario_files), "filename": hostile_text,
+                      "name": _or_json(st.sampled_from(["overhead_ms", "pop_overhead_ms",
+                                                        "x"])),
+                      "values": _or_json(st.lists(_gbps, max_size=3)), "ids": json_values,
+                      "changed": _or_json(st.sampled_from(["source", "scale", "default"])),
+                      "scale": _gbps, "default": _gbps, "rows": capacity_table_rows,
+                      "value": _pop, "reset": json_values}),
         ("coords-input", "value"): hostile_text,
         ("city-search", "search_value"): hostile_text,
         ("city-search", "value"): st.one_of(st.integers(), hostile_text),
         ("preset-select", "value"): hostile_text,
         ("clients-upload", "contents"): upload,
         ("clients-upload", "filename"): hostile_text,
-        ("clients-upload-accepted", "data"): st.one_of(
-            st.fixed_dictionaries({"contents": upload, "filename": hostile_text}),
-            st.dictionaries(st.sampled_from(["contents", "filename", "nonce"]), json_values)),
         ("origin-select", "value"): st.one_of(st.sampled_from(ORIGIN_IDS), hostile_text),
         ("endpoint-type", "value"): st.one_of(st.sampled_from(["CLB", "ENI"]), hostile_text),
         ("assignment-table", "active_cell"): st.one_of(

@@ -12,11 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard import ids
-from dashboard.callbacks.scenario import (apply_edit, city_options, coords_edit, parse_coordinates,
-                                          parse_upload, scenario_event)
+from dashboard.callbacks.widgets import city_options
+from dashboard.domain.edits import EditContext, apply_edit
 from dashboard.domain.scenario import Client, Scenario
 from dashboard.gazetteer import load_gazetteer
+from dashboard.services import events
+from dashboard.services.requests import parse_coordinates, parse_upload, resolve_request
 from dashboard.settings import Settings
 from tests.fuzz.strategies import (csv_bodies, good_csv_bodies, hostile_text, json_values,
                                    url_queries)
@@ -30,12 +31,12 @@ START = Scenario(clients=(Client(48.8566, 2.3522, "Paris"), Client(1.29, 103.85,
 
 @MANY
 @given(st.one_of(hostile_text, json_values))
-def test_typed_coordinates_parse_or_explain(text):
+def test_typed_coordinates_parse_or_explain(catalog, text):
     try:
         lat, lon = parse_coordinates(text)
     except ValueError as exc:
         assert str(exc)  # a message for the user
-        request = coords_edit(text)
+        request = resolve_request({"op": "coords", "text": text}, START, catalog, SETTINGS)
         assert request["op"] == "notice"
         assert request["notices"][0]["text"].startswith("Coordinates: ")
         return
@@ -89,7 +90,7 @@ def test_upload_with_garbage_contents_or_filename_never_raises(contents, filenam
 @MANY
 @given(json_values)
 def test_edits_from_the_browser_never_raise_and_bad_ones_keep_the_scenario(request):
-    scenario, notices = apply_edit(START, request, max_clients=50)
+    scenario, notices = apply_edit(START, request, EditContext(max_clients=50))
     assert isinstance(scenario, Scenario)
     if not isinstance(request, dict) or request.get("op") not in ("add", "remove", "clear"):
         assert scenario == START
@@ -100,21 +101,21 @@ def test_edits_from_the_browser_never_raise_and_bad_ones_keep_the_scenario(reque
 @MANY
 @given(url_queries)
 def test_url_state_never_raises_and_yields_a_valid_scenario(catalog, query):
-    store, url, origin, endpoint, notices = scenario_event(
-        None, query, None, None, None, None, catalog, SETTINGS)
-    scenario = Scenario.from_dict(store)
+    ev = events.scenario_event(events.PAGE_LOAD, query, None, None, None, None, catalog,
+                               SETTINGS)
+    scenario = Scenario.from_dict(ev.store)
     assert len(scenario.clients) <= SETTINGS.max_clients
     assert scenario.down <= set(catalog.pop_ids)
     assert scenario.origin is None or scenario.origin in catalog.origin_ids
-    assert origin in catalog.origin_ids
+    assert ev.loaded.origin_id in catalog.origin_ids
 
 
 @MANY
 @given(json_values)
 def test_a_store_not_written_by_us_is_replaced_from_the_url(catalog, current):
-    out = scenario_event(ids.SCENARIO_EDIT, "?clients=1,2", {"op": "clear", "nonce": 1}, None,
-                         None, current, catalog, SETTINGS)
-    Scenario.from_dict(out[0])  # always a valid scenario
+    ev = events.scenario_event(events.EDIT, "?clients=1,2", {"op": "clear", "nonce": 1}, None,
+                               None, current, catalog, SETTINGS)
+    Scenario.from_dict(ev.store)  # always a valid scenario (ev is None only for no request)
 
 
 @MANY
