@@ -1,4 +1,4 @@
-"""``python -m calibration {internet,backbone} ...``: see :mod:`calibration`."""
+"""``python -m calibration {internet,backbone,catchment} ...``: see :mod:`calibration`."""
 
 from __future__ import annotations
 
@@ -45,14 +45,40 @@ def _backbone(argv: Sequence[str]) -> int:
     return 0
 
 
+def _catchment(argv: Sequence[str]) -> int:
+    from calibration import catchment
+
+    ap = argparse.ArgumentParser(prog="python -m calibration catchment",
+                                 description=catchment.__doc__.split("\n\n")[0])
+    ap.add_argument("catchments", type=Path, help="anycast-catchments-f-i-root-2015.csv")
+    ap.add_argument("sites", type=Path, help="anycast-sites-f-i-root-2015.csv")
+    ap.add_argument("--out", type=Path, default=catchment.DEFAULT_OUT,
+                    help="model file to write (default data/catchment_model.json)")
+    ap.add_argument("--dry-run", action="store_true", help="print the report, write nothing")
+    args = ap.parse_args(argv)
+    try:
+        doc = catchment.calibrate(args.catchments, args.sites)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"params": doc["params"], "in_sample": doc["meta"]["in_sample"],
+                      "cv": doc["meta"]["cv"], "goals": doc["meta"]["goals"]}, indent=1))
+    if not args.dry_run:
+        catchment.write(doc, args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("internet", "backbone"):
+    if not argv or argv[0] not in ("internet", "backbone", "catchment"):
         print(__import__("calibration").__doc__, file=sys.stderr)
         return 2
     if argv[0] == "internet":
         from calibration import internet
         return internet.main(argv[1:])
+    if argv[0] == "catchment":
+        return _catchment(argv[1:])
     return _backbone(argv[1:])
 
 

@@ -30,6 +30,8 @@ ASSETS_DIR = ROOT / "assets"
 DEBUG_ENV_VARS = ("ANYCAST_DEBUG", "DASH_DEBUG", "FLASK_DEBUG")
 #: Default latency model parameter file (written by ``python -m calibration``).
 DEFAULT_LATENCY_PARAMS = DATA_DIR / "latency_model.json"
+#: Default landing-probability model file (written by ``python -m calibration catchment``).
+DEFAULT_CATCHMENT_MODEL = DATA_DIR / "catchment_model.json"
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -41,6 +43,12 @@ def latency_params_path(env: Mapping[str, str] | None = None) -> Path:
     """The latency parameter file in effect: ``ANYCAST_LATENCY_PARAMS`` or the shipped fitted
     one. Read at each call (one dict lookup), so a changed variable takes effect at once."""
     return Path(_env(env).get("ANYCAST_LATENCY_PARAMS") or DEFAULT_LATENCY_PARAMS)
+
+
+def catchment_model_path(env: Mapping[str, str] | None = None) -> Path:
+    """The landing-probability model file in effect: ``ANYCAST_CATCHMENT_MODEL`` or the shipped
+    fitted one (read by :mod:`dashboard.catchment`)."""
+    return Path(_env(env).get("ANYCAST_CATCHMENT_MODEL") or DEFAULT_CATCHMENT_MODEL)
 
 
 def debug_variables_set(env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -123,6 +131,9 @@ class Settings:
     #: Latency model parameter file (JSON, same shape as ``data/latency_model.json``);
     #: ``ANYCAST_LATENCY_PARAMS``. Read and validated by :func:`dashboard.latency.load_params`.
     latency_params: Path = DEFAULT_LATENCY_PARAMS
+    #: Landing-probability model (JSON, same shape as ``data/catchment_model.json``);
+    #: ``ANYCAST_CATCHMENT_MODEL``. Read by :mod:`dashboard.catchment`.
+    catchment_model: Path = DEFAULT_CATCHMENT_MODEL
     #: Folder of background jobs (N-1 analysis): progress and results, shared by the workers of
     #: one host; ``ANYCAST_JOBS_DIR``. None = ``$TMPDIR/anycast-eip-jobs-<uid>``.
     jobs_dir: Path | None = None
@@ -163,6 +174,7 @@ class Settings:
             max_upload_bytes=_int(env, "ANYCAST_MAX_UPLOAD_BYTES", base.max_upload_bytes, 1),
             max_clients=_max_clients(env),
             latency_params=latency_params_path(env),
+            catchment_model=catchment_model_path(env),
             jobs_dir=Path(env["ANYCAST_JOBS_DIR"]) if env.get("ANYCAST_JOBS_DIR") else None,
             jobs=_jobs(env),
             jobs_queue_timeout_s=_int(env, "ANYCAST_JOBS_QUEUE_TIMEOUT",
@@ -190,6 +202,7 @@ ENV_VARS = (
     "ANYCAST_MAX_UPLOAD_BYTES",
     "ANYCAST_MAX_CLIENTS",
     "ANYCAST_LATENCY_PARAMS",
+    "ANYCAST_CATCHMENT_MODEL",
     "ANYCAST_JOBS_DIR",
     "ANYCAST_JOBS",
     "ANYCAST_JOBS_QUEUE_TIMEOUT",
