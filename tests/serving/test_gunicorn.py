@@ -111,5 +111,5 @@ def test_gunicorn_workers_share_the_redis_cache(tmp_path: Path, redis_server):
     pids = [ln[0] for ln in lines]
     assert len(set(pids)) == 4, lines  # four different worker processes
     assert [ln[2] for ln in lines] == ["MISS", "HIT", "HIT", "HIT"]
-    keys = redis_server.client().keys("anycast:*services._nearest:*")
+    keys = redis_server.client().keys("anycast:*services.routing._nearest:*")
     assert len(keys) == 1

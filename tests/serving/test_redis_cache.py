@@ -38,7 +38,7 @@ def test_two_app_instances_share_entries_through_redis(redis_server, catalog):
     assert r2.status_code == 200 and r2.headers["X-Cache"] == "HIT"
     assert r2.get_json() == r1.get_json()
     keys = [k.decode() for k in redis_server.client().keys(KEY_PREFIX + "*")]
-    assert any("services._nearest:" in k for k in keys), keys
+    assert any("services.routing._nearest:" in k for k in keys), keys
     health = second.get("/healthz").get_json()
     assert health["cache"]["backend"] == "redis" and health["cache"]["reachable"] is True
     assert health["cache"]["hits"] == 1 and health["cache"]["misses"] == 0
