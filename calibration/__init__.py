@@ -6,4 +6,5 @@ into ``data/``. Plots need the optional ``calibration`` extra (matplotlib).
 
     python -m calibration internet PATH/TO/wonderproxy-2020-07-train.csv [--plots docs/img]
     python -m calibration backbone PATH/TO/azure-interregion-p50-2026-07.csv
+    python -m calibration access PATH/TO/anycast-catchments-f-i-root-2015.csv
 """

@@ -1,4 +1,4 @@
-"""``python -m calibration {internet,backbone} ...``: see :mod:`calibration`."""
+"""``python -m calibration {internet,backbone,access} ...``: see :mod:`calibration`."""
 
 from __future__ import annotations
 
@@ -47,6 +47,9 @@ def _backbone(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "access":
+        from calibration import access
+        return access.main(argv[1:])
     if not argv or argv[0] not in ("internet", "backbone"):
         print(__import__("calibration").__doc__, file=sys.stderr)
         return 2
