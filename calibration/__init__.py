@@ -8,4 +8,5 @@ into ``data/``. Plots need the optional ``calibration`` extra (matplotlib).
     python -m calibration backbone PATH/TO/azure-interregion-p50-2026-07.csv
     python -m calibration catchment PATH/TO/anycast-catchments-f-i-root-2015.csv \
         PATH/TO/anycast-sites-f-i-root-2015.csv [--dry-run]
+    python -m calibration access PATH/TO/anycast-catchments-f-i-root-2015.csv
 """

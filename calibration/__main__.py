@@ -1,4 +1,4 @@
-"""``python -m calibration {internet,backbone,catchment} ...``: see :mod:`calibration`."""
+"""``python -m calibration {internet,backbone,catchment,access} ...``: see :mod:`calibration`."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def _catchment(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("internet", "backbone", "catchment"):
+    if not argv or argv[0] not in ("internet", "backbone", "catchment", "access"):
         print(__import__("calibration").__doc__, file=sys.stderr)
         return 2
     if argv[0] == "internet":
@@ -79,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return internet.main(argv[1:])
     if argv[0] == "catchment":
         return _catchment(argv[1:])
+    if argv[0] == "access":
+        from calibration import access
+        return access.main(argv[1:])
     return _backbone(argv[1:])
 
 

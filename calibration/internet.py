@@ -475,16 +475,17 @@ def _json_params(p: dict) -> dict:
 
 
 def write_model(doc: dict, out: Path) -> None:
-    """Write ``doc``, keeping the backbone fields and report of an existing file at ``out``
-    (they come from :mod:`calibration.backbone`)."""
+    """Write ``doc``, keeping the backbone and access fields and reports of an existing file at
+    ``out`` (they come from :mod:`calibration.backbone` and :mod:`calibration.access`)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():
         old = json.loads(out.read_text())
         for key, value in old.get("params", {}).items():
-            if key.startswith("backbone_"):
+            if key.startswith(("backbone_", "access")):
                 doc["params"][key] = value
-        if "backbone" in old.get("meta", {}):
-            doc["meta"]["backbone"] = old["meta"]["backbone"]
+        for key in ("backbone", "access"):
+            if key in old.get("meta", {}):
+                doc["meta"][key] = old["meta"][key]
     text = json.dumps(doc, indent=1, allow_nan=False)
     out.write_text(text + "\n")
 

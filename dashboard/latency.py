@@ -6,6 +6,12 @@ Units: degrees in, round-trip ms out; WGS84 geodesic distances. Every function t
 environment variable if set, else ``data/latency_model.json`` (written by
 ``python -m calibration``), read once and cached. Override single knobs for "what if"
 views with :func:`with_overrides` (e.g. ``with_overrides(default_params(), {"pop_overhead_ms": 2})``).
+
+Client access type: the internet-leg functions take ``access`` (``"datacenter"`` or
+``"end-user"``, :data:`ACCESS_TYPES`); ``None`` (the default) means the type the parameters in
+use carry (``params.access``; the shipped file says ``"datacenter"``, so callers written before
+the access term get exactly the numbers they had). Route tables and services carry the type
+inside ``params`` (:func:`with_access`); the backbone leg never has an access term.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import numpy as np
 
 from dashboard.domain import latency as _d
 from dashboard.domain.latency import (
+    ACCESS_TYPES,
     FIBRE_KM_PER_MS,
     OVERRIDE_RANGES,
     TUNABLE,
@@ -25,6 +32,7 @@ from dashboard.domain.latency import (
     canonical_overrides,
     floor_rtt_ms,
     params_from_dict,
+    with_access,
     with_overrides,
 )
 from dashboard.settings import DEFAULT_LATENCY_PARAMS, latency_params_path
@@ -33,10 +41,10 @@ DEFAULT_PARAMS_FILE = DEFAULT_LATENCY_PARAMS
 ENV_VAR = "ANYCAST_LATENCY_PARAMS"  # read by dashboard.settings.latency_params_path
 
 __all__ = [
-    "FIBRE_KM_PER_MS", "OVERRIDE_RANGES", "TUNABLE", "LatencyParams", "anycast_rtt_ms",
+    "ACCESS_TYPES", "FIBRE_KM_PER_MS", "OVERRIDE_RANGES", "TUNABLE", "LatencyParams", "anycast_rtt_ms",
     "backbone_rtt_ms", "canonical_overrides", "default_params", "direct_rtt_ms", "fitted_values",
     "floor_rtt_ms", "internet_rtt_band_ms", "internet_rtt_ms", "load_metadata", "load_params",
-    "params_from_dict", "params_with", "with_overrides",
+    "params_from_dict", "params_with", "with_access", "with_overrides",
 ]
 
 
@@ -102,20 +110,39 @@ def fitted_values() -> dict[str, float]:
     return {k: float(getattr(p, k)) for k in TUNABLE}
 
 
-def _p(params: LatencyParams | None) -> LatencyParams:
-    return default_params() if params is None else params
+@lru_cache(maxsize=32)
+def _access(base: LatencyParams, access: str) -> LatencyParams:
+    return with_access(base, access)
+
+
+def _p(params: LatencyParams | None, access: str | None = None) -> LatencyParams:
+    """The parameters to use: ``params`` or :func:`default_params`, for clients of type
+    ``access`` (None = as the parameters say). ``ValueError`` names a bad ``access``."""
+    p = default_params() if params is None else params
+    if access is None or access == p.access:
+        return p
+    if not isinstance(access, str) or access not in ACCESS_TYPES:
+        raise ValueError(f"access {str(access)[:40]!r} is not one of "
+                         f"{', '.join(repr(a) for a in ACCESS_TYPES)}")
+    return _access(p, access)
 
 
 def internet_rtt_ms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: object,
-                    params: LatencyParams | None = None) -> np.ndarray:
-    """Median RTT (ms) over the public internet between two points (degrees); broadcasting."""
-    return _d.internet_rtt_ms(src_lat, src_lon, dst_lat, dst_lon, _p(params))
+                    params: LatencyParams | None = None, *,
+                    access: str | None = None) -> np.ndarray:
+    """Median RTT (ms) over the public internet between two points (degrees); broadcasting.
+
+    ``access``: who the client (``src``) is -- ``"end-user"`` (home/office access network) or
+    ``"datacenter"``; None = ``params.access`` (the shipped parameters: ``"datacenter"``).
+    """
+    return _d.internet_rtt_ms(src_lat, src_lon, dst_lat, dst_lon, _p(params, access))
 
 
 def internet_rtt_band_ms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: object,
-                         params: LatencyParams | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(p25, p75)`` RTT band (ms) around :func:`internet_rtt_ms`."""
-    return _d.internet_rtt_band_ms(src_lat, src_lon, dst_lat, dst_lon, _p(params))
+                         params: LatencyParams | None = None, *,
+                         access: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(p25, p75)`` RTT band (ms) around :func:`internet_rtt_ms` (same ``access``)."""
+    return _d.internet_rtt_band_ms(src_lat, src_lon, dst_lat, dst_lon, _p(params, access))
 
 
 def backbone_rtt_ms(pop_lat: object, pop_lon: object, origin_lat: object, origin_lon: object,
@@ -126,13 +153,17 @@ def backbone_rtt_ms(pop_lat: object, pop_lon: object, origin_lat: object, origin
 
 def anycast_rtt_ms(client_lat: object, client_lon: object, pop_lat: object, pop_lon: object,
                    origin_lat: object, origin_lon: object,
-                   params: LatencyParams | None = None) -> np.ndarray:
-    """Anycast path RTT (ms): internet leg to the PoP + PoP overhead + backbone leg."""
+                   params: LatencyParams | None = None, *,
+                   access: str | None = None) -> np.ndarray:
+    """Anycast path RTT (ms): internet leg to the PoP (with the client's ``access`` term) +
+    PoP overhead + backbone leg (never an access term)."""
     return _d.anycast_rtt_ms(client_lat, client_lon, pop_lat, pop_lon, origin_lat, origin_lon,
-                             _p(params))
+                             _p(params, access))
 
 
 def direct_rtt_ms(client_lat: object, client_lon: object, origin_lat: object, origin_lon: object,
-                  params: LatencyParams | None = None) -> np.ndarray:
-    """Direct path RTT (ms): the internet leg straight from the client to the origin."""
-    return _d.direct_rtt_ms(client_lat, client_lon, origin_lat, origin_lon, _p(params))
+                  params: LatencyParams | None = None, *,
+                  access: str | None = None) -> np.ndarray:
+    """Direct path RTT (ms): the internet leg straight from the client to the origin, with the
+    same ``access`` term as the anycast path (so the saving compares like with like)."""
+    return _d.direct_rtt_ms(client_lat, client_lon, origin_lat, origin_lon, _p(params, access))

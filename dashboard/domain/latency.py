@@ -28,6 +28,19 @@ The band ``(p25, p75)`` multiplies the median by quartiles of ``measured / predi
 held-out pairs (cross-validation), per distance band; away from measured cities it blends towards
 the wider quartiles seen with whole cities held out, with the same weight as above.
 
+Access network (who the client is): ``params.access`` is ``"datacenter"`` (the formula above,
+fitted on server-to-server pings in hosting data centres) or ``"end-user"`` (homes and offices:
+a last mile and a consumer ISP in front of the same internet). For end users every internet leg
+(client -> PoP and the direct path client -> origin; never the backbone) becomes::
+
+    rtt_end_user = access_ms + access_region_ms[R(src)] + access_factor * rtt            (ms)
+
+``src`` is the client (every caller passes the client first); ``access_region_ms`` empty = 0.
+The band then uses the end users' own quartile ratios (``access_band_p25/p75``, per distance
+band) when fitted. Fitted on RIPE Atlas probes' RTTs to the anycast sites they reached
+(``python -m calibration access``, ``docs/calibration.md``); ``"datacenter"`` ignores every
+``access_*`` field, so its numbers are exactly the data-centre model's.
+
 Backbone leg (provider's private network, PoP -> origin)::
 
     stretch = backbone_stretch + r[R(p)] + r[R(o)] + P[R(p), R(o)]          # x the fibre floor
@@ -65,6 +78,10 @@ from dashboard.domain.geodesy import geodesic_km
 
 FIBRE_KM_PER_MS = 204.0
 EARTH_RADIUS_KM = 6371.0088
+
+#: Client access types (:attr:`LatencyParams.access`): hosts in data centres (the fitted
+#: server-to-server model) or end users behind a home/office access network.
+ACCESS_TYPES = ("datacenter", "end-user")
 
 #: Parameters an advanced user may change (UI, settings file); the per-city table is fitted only.
 TUNABLE = (
@@ -137,6 +154,21 @@ class LatencyParams:
     backbone_route_factor: float = 1.0
     #: Extra time at the access point (anycast gateway + hop onto the backbone), ms.
     pop_overhead_ms: float = 1.0
+    #: Who the clients are (:data:`ACCESS_TYPES`): ``"datacenter"`` = the fitted
+    #: server-to-server model as is; ``"end-user"`` adds the access-network term below to every
+    #: internet leg (module docstring). Travels with the parameters so that every caller that
+    #: passes ``params`` (route tables, what-if, capacity, API) gets the same legs.
+    access: str = "datacenter"
+    #: End-user access term: additive delay (ms, >= 0) of a home/office access network and
+    #: consumer ISP; multiplier (>= 1) of the data-centre median; per-region additive
+    #: adjustment by the client's region (one per region, or empty = 0; sum with
+    #: ``access_ms`` >= 0); quartile ratios measured/predicted per distance band
+    #: (``band_edges_km``; or empty = the data-centre band). Unused for ``"datacenter"``.
+    access_ms: float = 0.0
+    access_factor: float = 1.0
+    access_region_ms: tuple[float, ...] = ()
+    access_band_p25: tuple[float, ...] = ()
+    access_band_p75: tuple[float, ...] = ()
 
     # Derived numpy views, built once per instance (not part of equality or hashing).
     _arr: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
@@ -148,6 +180,10 @@ class LatencyParams:
             "city_regions": tuple(int(r) for r in self.city_regions),
             "interp_neighbours": int(self.interp_neighbours),
         }
+        if not isinstance(self.access, str) or self.access not in ACCESS_TYPES:
+            raise ValueError(f"latency parameter 'access': {str(self.access)[:40]!r} is not one "
+                             f"of {', '.join(repr(a) for a in ACCESS_TYPES)}")
+        conv["access"] = self.access
         for f in fields(self):
             if f.name in conv or f.name == "_arr":
                 continue
@@ -176,8 +212,11 @@ class LatencyParams:
         a["bb_P"] = (np.array(self.backbone_pair_stretch).reshape(nr, nr)
                      if self.backbone_pair_stretch else np.zeros((nr, nr)))
         a["edges"] = np.array(self.band_edges_km)
-        for k in ("band_p25_near", "band_p75_near", "band_p25_far", "band_p75_far"):
+        for k in ("band_p25_near", "band_p75_near", "band_p25_far", "band_p75_far",
+                  "access_band_p25", "access_band_p75"):
             a[k] = np.array(getattr(self, k))
+        a["acc_reg"] = (np.array(self.access_region_ms) if self.access_region_ms
+                        else np.zeros(nr))
 
     def _validate(self) -> None:
         def bad(name: str, why: str) -> ValueError:
@@ -234,8 +273,11 @@ class LatencyParams:
         if nb == 0 or not math.isinf(self.band_edges_km[-1]) or \
                 any(b <= a for a, b in zip(self.band_edges_km, self.band_edges_km[1:])):
             raise bad("band_edges_km", "must increase and end with Infinity")
-        for name in ("band_p25_near", "band_p75_near", "band_p25_far", "band_p75_far"):
+        for name in ("band_p25_near", "band_p75_near", "band_p25_far", "band_p75_far",
+                     "access_band_p25", "access_band_p75"):
             vals = getattr(self, name)
+            if name.startswith("access_") and len(vals) == 0:
+                continue
             if len(vals) != nb:
                 raise bad(name, f"needs one ratio per distance band ({nb}), got {len(vals)}")
             lo_hi = (0.0, 1.0) if "p25" in name else (1.0, 10.0)
@@ -252,6 +294,18 @@ class LatencyParams:
         for name in ("band_scale", "min_rtt_ms", "backbone_overhead_ms", "pop_overhead_ms"):
             if getattr(self, name) < 0:
                 raise bad(name, f"must be >= 0, got {getattr(self, name)}")
+        if self.access_ms < 0:
+            raise bad("access_ms", f"must be >= 0, got {self.access_ms}")
+        if self.access_factor < 1:
+            raise bad("access_factor", f"must be >= 1 (end users are never faster than data "
+                      f"centres), got {self.access_factor}")
+        if len(self.access_region_ms) not in (0, nr):
+            raise bad("access_region_ms", f"needs one value per region ({nr}) or none, "
+                      f"got {len(self.access_region_ms)}")
+        if any(self.access_ms + v < 0 for v in self.access_region_ms):
+            raise bad("access_region_ms", "access_ms + a region's term must be >= 0")
+        if len(self.access_band_p25) != len(self.access_band_p75):
+            raise bad("access_band_p75", "needs as many values as access_band_p25")
         if self.backbone_route_factor < 1:
             raise bad("backbone_route_factor", "must be >= 1 (no path beats the fibre floor)")
         if not 1 <= self.interp_neighbours <= nc:
@@ -480,9 +534,36 @@ def _locate_both(a, b, c, d, params):
 
 def _median(km: np.ndarray, la: Location, lb: Location, params: LatencyParams) -> np.ndarray:
     rows = np.arange(len(km))
-    return rtt_formula_ms(km, la.region, lb.region, la.effect_ms, lb.effect_ms,
-                          la.slope_ms_per_1000km[rows, lb.region],
-                          lb.slope_ms_per_1000km[rows, la.region], params)
+    mid = rtt_formula_ms(km, la.region, lb.region, la.effect_ms, lb.effect_ms,
+                         la.slope_ms_per_1000km[rows, lb.region],
+                         lb.slope_ms_per_1000km[rows, la.region], params)
+    if params.access == "datacenter":
+        return mid
+    return access_rtt_ms(mid, la.region, params)
+
+
+def access_rtt_ms(datacenter_ms: object, client_region: object,
+                  params: LatencyParams) -> np.ndarray:
+    """The end-user internet leg (ms) from the data-centre one: ``access_ms +
+    access_region_ms[client_region] + access_factor * datacenter_ms`` (module docstring).
+
+    Why a term on top of the data-centre model rather than a second fit: the data-centre model
+    carries the geography (241 measured cities, region-pair slopes); what end users add is
+    their access network and consumer ISP, which the end-user data measures. Never below
+    ``datacenter_ms`` (``access_ms`` + region term >= 0, ``access_factor`` >= 1), and monotone
+    in it. Broadcasting; ``client_region`` is a region index (:attr:`Location.region`).
+    """
+    dc = np.asarray(datacenter_ms, dtype=float)
+    add = params.access_ms + params._arr["acc_reg"][np.asarray(client_region, dtype=np.int64)]
+    return add + params.access_factor * dc
+
+
+def with_access(params: LatencyParams, access: str) -> LatencyParams:
+    """``params`` for clients of type ``access`` (:data:`ACCESS_TYPES`); the same object when
+    it already is. ``ValueError`` names a bad value."""
+    if access == params.access:
+        return params
+    return replace(params, access=access)
 
 
 def internet_rtt_ms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: object,
@@ -543,9 +624,13 @@ def _band(km: np.ndarray, mid: np.ndarray, la: Location, lb: Location,
           params: LatencyParams) -> tuple[np.ndarray, np.ndarray]:
     a = params._arr
     band = np.minimum(np.searchsorted(a["edges"], km, side="left"), len(a["edges"]) - 1)
-    w = np.minimum(la.weight, lb.weight)  # the less-known end decides
-    q25 = w * a["band_p25_near"][band] + (1 - w) * a["band_p25_far"][band]
-    q75 = w * a["band_p75_near"][band] + (1 - w) * a["band_p75_far"][band]
+    if params.access == "end-user" and len(a["access_band_p25"]):
+        # End users: their own spread (the access network dominates it), held-out quartiles.
+        q25, q75 = a["access_band_p25"][band], a["access_band_p75"][band]
+    else:
+        w = np.minimum(la.weight, lb.weight)  # the less-known end decides
+        q25 = w * a["band_p25_near"][band] + (1 - w) * a["band_p25_far"][band]
+        q75 = w * a["band_p75_near"][band] + (1 - w) * a["band_p75_far"][band]
     q25 = np.clip(1 - params.band_scale * (1 - q25), 0.0, 1.0)
     q75 = 1 + params.band_scale * (q75 - 1)
     floor = floor_rtt_ms(km, params.fibre_km_per_ms)
