@@ -20,7 +20,7 @@ ORIGIN_KEYS = {"id", "name", "city", "country_code", "lat", "lon", "endpoint_typ
 RANK_KEYS = {"rank", "id", "name", "city", "up", "distance_km", "internet_ms", "backbone_ms",
              "anycast_ms"}
 NEAREST_KEYS = {"client", "origin", "down", "routed", "pop", "runner_up", "direct", "saving_ms",
-                "ranked"}
+                "ranked", "policy", "network_pop", "bgp_gap_ms", "bgp_flag"}  # + issue 14
 ASSIGN_ROW_KEYS = {"name", "lat", "lon", "weight", "routed", "pop", "pop_km", "runner_up",
                    "runner_up_km", "internet_ms", "backbone_ms", "anycast_ms", "direct_km",
                    "direct_ms", "saving_ms"}
