@@ -120,12 +120,11 @@ def summary_kpis(s: dict, origin_id: str) -> list[Kpi]:
 
 
 def bgp_text(r: Any) -> str:
-    """The table's BGP column / the map hover line for a flagged route row ("BGP would likely
-    hand this client to LHR: −116 ms", internet-leg difference), else ""."""
+    """The table's "BGP likely" cell of a flagged route row ("⚑ LHR −116 ms": the
+    network-nearest access point and how much shorter its internet leg is), else ""."""
     if not bool(getattr(r, "bgp_flag", False)):
         return ""
-    return (f"BGP would likely hand this client to {r.network_pop_id}: "
-            f"−{float(r.bgp_gap_ms):.0f} ms")
+    return f"⚑ {r.network_pop_id} −{float(r.bgp_gap_ms):.0f} ms"
 
 
 def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Catalog,
