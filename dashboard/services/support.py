@@ -44,7 +44,7 @@ def explain_client(catalog: Catalog, scenario: Scenario, index: int,
     if observed not in catalog.pop_ids:
         observed = None
     return ClientExplanation(index, c.label, ranking,
-                             explain(ranking, observed, names))
+                             explain(ranking, observed, names, scenario.policy))
 
 
 def client_options(scenario: Scenario) -> list[tuple[int, str]]:

@@ -128,3 +128,13 @@ def test_the_radio_writes_a_policy_edit_only_for_a_real_change():
     assert edits_js("policy", "network", {"policy": "network"}, trigger=fired) == NO_UPDATE
     assert edits_js("policy", "geographic", {}, trigger=(ids.POLICY, "value",
                                                          "geographic")) == NO_UPDATE
+
+
+def test_explain_sentences_name_the_nearest_and_the_network_nearest(catalog):
+    geo = Scenario.from_dict(store())
+    e = support.explain_client(catalog, geo, 0, "eu-central-1").explanation
+    assert e.chosen == "BOM" and "nearest healthy access point" in e.sentences[0]
+    assert any(s.startswith("⚑ BGP would likely hand this client to") for s in e.sentences)
+    n = support.explain_client(catalog, geo.with_policy("network"), 0, "eu-central-1").explanation
+    assert n.chosen in EUROPE and "lowest modelled internet RTT" in n.sentences[0]
+    assert not any(s.startswith("⚑") for s in n.sentences)
