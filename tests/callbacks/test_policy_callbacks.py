@@ -138,3 +138,12 @@ def test_explain_sentences_name_the_nearest_and_the_network_nearest(catalog):
     n = support.explain_client(catalog, geo.with_policy("network"), 0, "eu-central-1").explanation
     assert n.chosen in EUROPE and "lowest modelled internet RTT" in n.sentences[0]
     assert not any(s.startswith("⚑") for s in n.sentences)
+
+
+def test_scenario_json_export_carries_the_policy():
+    from dashboard.domain import exports
+    s = Scenario(clients=AFRICA, policy="network")
+    back = exports.scenario_from_json(exports.scenario_to_json(s))
+    assert back.policy == "network" and back == s
+    assert exports.scenario_from_json(exports.scenario_to_json(
+        Scenario(clients=AFRICA))).policy == "geographic"
