@@ -166,6 +166,15 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 return edit({op: 'model_input', name: t.id.name, values: values, ids: idList});
             },
 
+            /* The routing policy radio; nothing when it only shows the scenario's policy (the
+             * round trip sets it after a link or an edit). */
+            policy: function (value, store) {
+                var t = trigger();
+                if (!t || !value) { return noUpdate(); }
+                var now = (store && store.policy) || 'geographic';
+                return value === now ? noUpdate() : edit({op: 'policy', policy: value});
+            },
+
             modelReset: function (n) {
                 return n ? edit({op: 'model', reset: true}) : noUpdate();
             },

@@ -33,6 +33,7 @@ from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCou
                                       ClientsError, check_client_count, clean_name, clean_weight,
                                       parse_clients, round_coord)
 from dashboard.domain.latency import OVERRIDE_RANGES, canonical_overrides
+from dashboard.domain.policy import DEFAULT_POLICY, POLICIES, check_policy
 from dashboard.errors import API_PREFIX, json_response
 from dashboard.jobs import jobs_health
 from dashboard.memo import CODE_VERSION
@@ -193,6 +194,19 @@ def _origin_id(value: Any, name: str = "origin") -> str:
 MAX_MODEL_CHARS = 1000
 
 
+def _policy(value: Any) -> str:
+    """The routing policy (``geographic``, the default, or ``network``); 400 names the choices."""
+    if value is None:
+        return DEFAULT_POLICY
+    try:
+        return check_policy(value)
+    except ValueError:
+        shown = value[:30] if isinstance(value, str) else json.dumps(value)[:30]
+        _fail(400, f"policy: {shown!r} is not a routing policy; use "
+                   + " or ".join(POLICIES) + " (default geographic: the nearest access point)")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _model(value: Any, name: str = "model") -> tuple[tuple[str, float], ...]:
     """Latency model overrides: ``"overhead_ms:5,inflation_scale:1.2"`` (query string or JSON
     string) or a JSON object ``{"overhead_ms": 5}``; None = the fitted model. 400 names the bad
@@ -309,7 +323,7 @@ def origin(origin_id: str) -> Response:
 @bp.get("/api/v1/nearest")
 def nearest() -> Response:
     """Ranked PoPs for one client; see ``routing.nearest_answer`` and ``docs/api.md``."""
-    _check_params(("lat", "lon", "down", "origin", "k", "model"))
+    _check_params(("lat", "lon", "down", "origin", "k", "model", "policy"))
     st = _state()
     lat = _coord_text("lat", _one("lat", required=True) or "", 90.0)
     lon = _coord_text("lon", _one("lon", required=True) or "", 180.0)
@@ -325,9 +339,10 @@ def nearest() -> Response:
         if not 1 <= k <= n:
             _fail(400, f"k: {k} is outside [1, {n}] (the number of access points)")
     model = _model(_one("model"))
+    policy = _policy(_one("policy"))
     # lat/lon are rounded like every client (domain.clients.COORD_DECIMALS): repeated queries
     # share cache entries, and /nearest answers for the point /assign uses.
-    answer = routing.nearest_answer(st.catalog, lat, lon, origin_id, down, k, model)
+    answer = routing.nearest_answer(st.catalog, lat, lon, origin_id, down, k, model, policy)
     return json_response({**answer, **_model_echo(model)},
                           headers={"X-Cache": _cache_status()})
 
@@ -335,7 +350,7 @@ def nearest() -> Response:
 @bp.post("/api/v1/assign")
 def assign() -> Response:
     """Many clients -> their PoPs; JSON or CSV body; see ``docs/api.md``."""
-    _check_params(("origin", "down", "model"))
+    _check_params(("origin", "down", "model", "policy"))
     st = _state()
     limits = st.settings
     mimetype = request.mimetype
@@ -347,13 +362,17 @@ def assign() -> Response:
     origin_q = _one("origin")
     down_q = request.args.getlist("down")
     model_q = _one("model")
+    policy_q = _one("policy")
     if mimetype == "application/json":
-        lats, lons, names, weights, origin_b, down_b, model_b = _clients_from_json(
+        lats, lons, names, weights, origin_b, down_b, model_b, policy_b = _clients_from_json(
             body, limits.max_clients)
     else:
         lats, lons, names, weights = _clients_from_csv(body, limits.max_clients,
                                                        limits.max_upload_bytes)
-        origin_b, down_b, model_b = None, None, None
+        origin_b, down_b, model_b, policy_b = None, None, None, None
+    if policy_q is not None and policy_b is not None:
+        _fail(400, "policy: given both in the query string and in the body; give it once")
+    policy = _policy(policy_b if policy_b is not None else policy_q)
     if model_q is not None and model_b is not None:
         _fail(400, "model: given both in the query string and in the body; give it once")
     model = _model(model_b if model_b is not None else model_q)
@@ -369,13 +388,13 @@ def assign() -> Response:
     else:
         down = _down_ids(down_q)
     table = routing.route_table(st.catalog, tuple(zip(lats, lons)), origin_id, down,
-                                 model=model)
-    return json_response({**_assign_answer(st, table, names, weights, origin_id, down),
+                                 model=model, policy=policy)
+    return json_response({**_assign_answer(st, table, names, weights, origin_id, down, policy),
                            **_model_echo(model)}, headers={"X-Cache": _cache_status()})
 
 
 def _clients_from_json(body: bytes, max_clients: int) -> tuple[
-        list[float], list[float], list[str], list[float], Any, Any, Any]:
+        list[float], list[float], list[str], list[float], Any, Any, Any, Any]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -390,7 +409,7 @@ def _clients_from_json(body: bytes, max_clients: int) -> tuple[
         _fail(400, "body is not acceptable JSON: nested too deeply")
     if not isinstance(doc, dict):
         _fail(400, 'body must be a JSON object like {"clients": [{"lat": 48.1, "lon": 11.6}]}')
-    allowed = ("clients", "origin", "down", "model")
+    allowed = ("clients", "origin", "down", "model", "policy")
     unknown = [k for k in doc if k not in allowed]
     if unknown:
         _fail(400, f"unknown field {unknown[0][:40]!r}; allowed: {', '.join(allowed)}")
@@ -438,7 +457,8 @@ def _clients_from_json(body: bytes, max_clients: int) -> tuple[
             weights.append(clean_weight(weight))  # <= MAX_WEIGHT: sums and means stay finite
         except ValueError as exc:
             _fail(400, f"{where}.weight: {str(exc).removeprefix('weight ')}")
-    return lats, lons, names, weights, doc.get("origin"), doc.get("down"), doc.get("model")
+    return (lats, lons, names, weights, doc.get("origin"), doc.get("down"), doc.get("model"),
+            doc.get("policy"))
 
 
 def _clients_from_csv(body: bytes, max_clients: int, max_bytes: int) -> tuple[
@@ -453,7 +473,8 @@ def _clients_from_csv(body: bytes, max_clients: int, max_bytes: int) -> tuple[
 
 
 def _assign_answer(st: ApiState, table: Any, names: list[str], weights: list[float],
-                   origin_id: str, down: frozenset[str]) -> dict[str, Any]:
+                   origin_id: str, down: frozenset[str],
+                   policy: str = DEFAULT_POLICY) -> dict[str, Any]:
     n = len(table)
     w = np.asarray(weights, dtype=float)
     routed = table["routed"].to_numpy(dtype=bool)
@@ -462,7 +483,10 @@ def _assign_answer(st: ApiState, table: Any, names: list[str], weights: list[flo
         "internet_ms": _col(table["internet_ms"], 1), "backbone_ms": _col(table["backbone_ms"], 1),
         "anycast_ms": _col(table["anycast_ms"], 1), "direct_km": _col(table["direct_km"], 1),
         "direct_ms": _col(table["direct_ms"], 1), "saving_ms": _col(table["saving_ms"], 1),
+        "bgp_gap_ms": _col(table["bgp_gap_ms"], 1),
     }
+    net = table["network_pop_id"].tolist()
+    flag = table["bgp_flag"].to_numpy(dtype=bool)
     pop_ids = table["pop_id"].tolist()
     runner = table["runner_up_id"].tolist()
     lats, lons = table["lat"].tolist(), table["lon"].tolist()
@@ -475,6 +499,8 @@ def _assign_answer(st: ApiState, table: Any, names: list[str], weights: list[flo
             "internet_ms": cols["internet_ms"][i], "backbone_ms": cols["backbone_ms"][i],
             "anycast_ms": cols["anycast_ms"][i], "direct_km": cols["direct_km"][i],
             "direct_ms": cols["direct_ms"][i], "saving_ms": cols["saving_ms"][i],
+            "network_pop": net[i] or None, "bgp_gap_ms": cols["bgp_gap_ms"][i],
+            "bgp_flag": bool(flag[i]),
         })
     by_pop = []
     for pid in st.pop_records:
@@ -491,6 +517,7 @@ def _assign_answer(st: ApiState, table: Any, names: list[str], weights: list[flo
     return {
         "origin": {k: st.origin_records[origin_id][k] for k in ("id", "name", "city")},
         "down": sorted(down),
+        "policy": policy,
         "count": n,
         "routed": int(routed.sum()),
         "summary": {
@@ -499,6 +526,7 @@ def _assign_answer(st: ApiState, table: Any, names: list[str], weights: list[flo
             "weighted_mean_anycast_ms": wmean("anycast_ms"),
             "weighted_mean_direct_ms": wmean("direct_ms"),
             "weighted_mean_saving_ms": wmean("saving_ms"),
+            "flagged": int(flag.sum()),
         },
         "assignments": rows,
     }

@@ -95,7 +95,8 @@ def cmd_nearest(args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         raise CliError(f"--k must be >= 1, got {args.k}")
     try:
-        table = routing.rank_for_point(catalog, args.lat, args.lon, origin, down)
+        table = routing.rank_for_point(catalog, args.lat, args.lon, origin, down,
+                                       policy=args.policy)
     except ValueError as exc:  # the core names what is wrong with the coordinates
         raise CliError(str(exc).replace("client 0: ", "")) from None
     names = dict(zip(catalog.pops["id"], catalog.pops["name"]))
@@ -112,6 +113,7 @@ def cmd_nearest(args: argparse.Namespace) -> int:
             "client": {"lat": args.lat, "lon": args.lon},
             "origin": origin,
             "down": sorted(down),
+            "policy": args.policy,
             "routed": bool(len(up)),
             "pops": [_json_row(row) for row in shown.to_dict("records")],
             "model": MODEL_NOTE,
@@ -120,7 +122,8 @@ def cmd_nearest(args: argparse.Namespace) -> int:
         return 0
     origin_row = catalog.origin(origin)
     print(f"client {args.lat:g}, {args.lon:g} -> origin {origin} ({origin_row['city']})"
-          + (f"; down: {', '.join(sorted(down))}" if down else ""))
+          + (f"; down: {', '.join(sorted(down))}" if down else "")
+          + (f"; policy: {args.policy}" if args.policy != "geographic" else ""))
     if not len(up):
         print("no route: every access point is down")
     header = (f"{'rank':>4}  {'pop':<5} {'name':<26} {'distance_km':>12} {'internet_ms':>12} "
@@ -163,13 +166,14 @@ def cmd_assign(args: argparse.Namespace) -> int:
         hint = " (raise --max-clients, or split the file)" if "(the limit)" in str(exc) else ""
         raise CliError(f"{source}: {exc}{hint}") from None
     table = routing.route_table(catalog, tuple(zip(clients["lat"], clients["lon"])), origin,
-                                 down)
+                                 down, policy=args.policy)
     out = table.drop(columns=["lat", "lon"])
     out.insert(0, "name", clients["name"].to_numpy())
     out.insert(1, "lat", clients["lat"].to_numpy())
     out.insert(2, "lon", clients["lon"].to_numpy())
     out.insert(3, "weight", clients["weight"].to_numpy())
     out = out[_assign_columns(table.columns)]
+    out["policy"] = args.policy
     for col in out.columns:
         if col.endswith("_km") or col.endswith("_ms"):
             out[col] = out[col].round(3)
@@ -263,6 +267,12 @@ def _add_routing_args(p: argparse.ArgumentParser) -> None:
                    help="access points that are down, comma-separated ids (e.g. CDG,LHR)")
     p.add_argument("--origin", default=None,
                    help="origin region id (default: $ANYCAST_DEFAULT_ORIGIN or eu-central-1)")
+    from dashboard.domain.policy import DEFAULT_POLICY, DESCRIPTIONS, POLICIES
+
+    p.add_argument("--policy", choices=POLICIES, default=DEFAULT_POLICY,
+                   help="routing policy: " + "; ".join(f"{k} = {v}" for k, v in
+                                                       DESCRIPTIONS.items())
+                   + f" (default {DEFAULT_POLICY})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

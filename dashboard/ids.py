@@ -30,6 +30,8 @@ MAP_LAYERS = "map-layers"
 ORIGIN = "origin-select"
 ENDPOINT_TYPE = "endpoint-type"
 ENDPOINT_INFO = "endpoint-info"
+#: Routing policy radio (geographic / network); writes a ``policy`` edit (assets/edits.js).
+POLICY = "routing-policy"
 
 # -- adding clients --------------------------------------------------------------------------------
 CITY_SEARCH = "city-search"

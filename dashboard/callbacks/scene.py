@@ -61,7 +61,10 @@ PANEL_OUT = (Output(ids.ENDPOINTS_LIST, "children"), Output(ids.ENDPOINT_WHATIF,
 CAPACITY_TAB_OUT = (Output(ids.CAPACITY_KPIS, "children"), Output(ids.CAPACITY_MAP, "figure"),
                     Output(ids.LOAD_BARS, "figure"), Output(ids.POP_TABLE, "data"))
 SUPPORT_TAB_OUT = (Output(ids.EXPLAIN_BODY, "children"),)
-OUTPUTS = SCENARIO_OUT + MAP_OUT + PILLS_OUT + PANEL_OUT + CAPACITY_TAB_OUT + SUPPORT_TAB_OUT
+#: The routing policy radio shows the scenario's policy (a link, back/forward, an edit).
+POLICY_OUT = (Output(ids.POLICY, "value"),)
+OUTPUTS = (SCENARIO_OUT + MAP_OUT + PILLS_OUT + PANEL_OUT + CAPACITY_TAB_OUT + SUPPORT_TAB_OUT
+           + POLICY_OUT)
 N_OUT = len(OUTPUTS)
 
 
@@ -179,7 +182,7 @@ def scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Seque
     explain = (support_outputs(ev.loaded, page.explain_index, catalog)
                if page.tab == "support" else (no_update,))
     return (head + map_outputs(ev.loaded, page, catalog) + pills
-            + panel_outputs(ev.loaded, page, catalog) + tab + explain)
+            + panel_outputs(ev.loaded, page, catalog) + tab + explain + (scenario.policy,))
 
 
 def _unchanged(head: tuple, n_pills: int) -> tuple:

@@ -119,11 +119,16 @@ def spill_over(ranked: np.ndarray, weights: np.ndarray, capacity: np.ndarray,
 
 
 def catchment_grid(step_deg: float, pop_lats: np.ndarray, pop_lons: np.ndarray,
-                   down: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   down: np.ndarray | None = None, policy: str = "geographic",
+                   params: object = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cell centres of a ``step_deg`` lat/lon grid and the nearest healthy PoP of each.
 
     Idealised catchments (geography only, WGS84 geodesic); ``NO_ROUTE`` where every PoP is down.
+    ``policy`` ``network`` (:mod:`dashboard.domain.policy`): the healthy PoP with the lowest
+    modelled internet leg instead, under latency parameters ``params`` (required then).
     """
+    from dashboard.domain import latency
+    from dashboard.domain import policy as pol
     from dashboard.domain.routing import assign
 
     if not 0.25 <= step_deg <= 30:
@@ -131,6 +136,15 @@ def catchment_grid(step_deg: float, pop_lats: np.ndarray, pop_lons: np.ndarray,
     lats = np.arange(-90 + step_deg / 2, 90, step_deg)
     lons = np.arange(-180 + step_deg / 2, 180, step_deg)
     glat, glon = (a.ravel() for a in np.meshgrid(lats, lons, indexing="ij"))
+    if pol.check_policy(policy) == pol.NETWORK:
+        if not isinstance(params, latency.LatencyParams):
+            raise ValueError("the network policy needs the latency parameters")
+        pla, plo = np.asarray(pop_lats, dtype=float), np.asarray(pop_lons, dtype=float)
+        mask = np.zeros(len(pla), dtype=bool) if down is None else np.asarray(down, dtype=bool)
+        matrix = pol.pop_matrix(glat, glon, pla, plo, latency.locate(glat, glon, params),
+                                latency.locate(pla, plo, params), params)
+        ranked, ranked_km = pol.network_ranking(matrix)
+        return glat, glon, pol.first_two(ranked, ranked_km, mask)[0]
     a = assign(glat, glon, pop_lats, pop_lons, down=down, alternatives=1)
     return glat, glon, a.pop
 

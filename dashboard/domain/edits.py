@@ -14,7 +14,8 @@ Ops (fields in brackets):
   [region, pops], ``endpoint_remove`` / ``endpoint_default`` / ``endpoint_down`` [region];
 - capacity and support: ``observe`` [index, pop], ``capacity`` [capacity: {pop: Gbps},
   default_gbps, demand_source, demand_scale], ``replace`` [scenario: ``Scenario.to_dict()``];
-- latency model: ``model`` [set: {name: value | None}] or [reset: true].
+- latency model: ``model`` [set: {name: value | None}] or [reset: true];
+- routing policy: ``policy`` [policy: "geographic" | "network"] (:mod:`dashboard.domain.policy`).
 
 Pure: no I/O, no web import. What the reducer needs to know of the world is passed in an
 :class:`EditContext` (the access points and regions that exist, the client sets and their sizes,
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from dashboard.domain.clients import ClientCountError, check_client_count, client_room
+from dashboard.domain.policy import DESCRIPTIONS as POLICY_TEXT
 from dashboard.domain.scenario import Client, Scenario, clean_name
 
 Notice = tuple[str, str]  # (level: "info" | "warning" | "error", text)
@@ -67,8 +69,9 @@ FAILOVER_OPS = ("toggle_pop", "set_down", "endpoint_add", "endpoint_map", "endpo
                 "endpoint_default", "endpoint_down")
 CAPACITY_OPS = ("observe", "capacity", "replace")
 MODEL_OPS = ("model",)
+POLICY_OPS = ("policy",)
 CLIENT_OPS = ("add", "remove", "clear", "client_set", "notice")
-OPS = CLIENT_OPS + FAILOVER_OPS + CAPACITY_OPS + MODEL_OPS
+OPS = CLIENT_OPS + FAILOVER_OPS + CAPACITY_OPS + MODEL_OPS + POLICY_OPS
 
 
 def apply_edit(scenario: Scenario, request: Any, ctx: EditContext
@@ -86,6 +89,8 @@ def apply_edit(scenario: Scenario, request: Any, ctx: EditContext
         new, more = _capacity_edit(scenario, request, ctx)
     elif op in MODEL_OPS:
         new, more = _model_edit(scenario, request, ctx.fitted)
+    elif op in POLICY_OPS:
+        new, more = _policy_edit(scenario, request)
     else:
         new, more = scenario, [("error", f"unknown edit {clean_name(repr(op))[:40]} ignored")]
     return new, notices + more
@@ -231,6 +236,17 @@ def _failover_edit(scenario: Scenario, request: dict, ctx: EditContext
     except ValueError as exc:
         return scenario, [("error", f"Endpoints: {exc}. Nothing was changed.")]
     return scenario, [("error", f"unknown edit {op!r} ignored")]  # pragma: no cover
+
+
+def _policy_edit(scenario: Scenario, request: dict) -> tuple[Scenario, list[Notice]]:
+    """Switch the routing policy; an unknown value is an error notice, nothing changes."""
+    try:
+        new = scenario.with_policy(request.get("policy"))
+    except ValueError as exc:
+        return scenario, [("error", f"Routing: {exc}. Nothing was changed.")]
+    if new.policy == scenario.policy:
+        return scenario, []
+    return new, [("info", f"Routing policy: {new.policy}: {POLICY_TEXT[new.policy]}")]
 
 
 # -- capacity and support -----------------------------------------------------------------------

@@ -35,10 +35,15 @@ class Explanation:
 
 
 def explain(ranking: pd.DataFrame, observed: str | None = None,
-            names: dict[str, str] | None = None) -> Explanation:
+            names: dict[str, str] | None = None, policy: str = "geographic") -> Explanation:
     """Explain the choice in ``ranking``; ``observed`` is the PoP the user was seen entering at
     (e.g. from a traceroute), whose extra distance and modelled RTT versus the nearest is reported.
+    ``policy`` (:mod:`dashboard.domain.policy`): ``network`` explains the choice by the lowest
+    modelled internet leg instead of the distance; under ``geographic`` a flagged client (its
+    network-nearest PoP's internet leg > 30 ms shorter) gets a sentence naming that PoP.
     """
+    from dashboard.domain.policy import FLAG_GAP_MS, NETWORK
+
     names = names or {}
 
     def label(pid: str) -> str:
@@ -57,6 +62,10 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
     first = up.iloc[0]
     chosen, chosen_km = str(first["pop_id"]), float(first["distance_km"])
     nearer_down = tuple(down_rows[down_rows["distance_km"] < chosen_km]["pop_id"])
+    by_net = up.sort_values(["internet_ms", "distance_km"], kind="stable")
+    if policy == NETWORK:
+        return _explain_network(by_net, down_rows, observed, label)
+    net = by_net.iloc[0]
     sentences.append(f"{label(chosen)} is the nearest healthy access point, {chosen_km:,.0f} km away "
                      f"(modelled RTT {first['anycast_ms']:.0f} ms to the origin)."
                      if np.isfinite(first["anycast_ms"]) else
@@ -64,6 +73,12 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
                      "but its endpoint is down: traffic is not rerouted to another endpoint.")
     if nearer_down:
         sentences.append("Nearer but down: " + ", ".join(label(p) for p in nearer_down) + ".")
+    gap = float(first["internet_ms"] - net["internet_ms"])
+    if gap > FLAG_GAP_MS:
+        sentences.append(f"⚑ BGP would likely hand this client to {label(str(net['pop_id']))}: its "
+                         f"modelled internet leg is {gap:.0f} ms shorter "
+                         f"({net['internet_ms']:.0f} vs {first['internet_ms']:.0f} ms; the "
+                         "Network routing policy sends it there).")
     runner, margin_km, margin_pct = None, float("nan"), float("nan")
     if len(up) > 1:
         second = up.iloc[1]
@@ -86,4 +101,46 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
         sentences.append(f"The observed entry point {label(observed)} matches the model.")
     sentences.append(BGP_NOTE)
     return Explanation(chosen, chosen_km, runner, margin_km, margin_pct, nearer_down, observed,
+                       detour_km, detour_ms, tuple(sentences), facts)
+
+
+def _explain_network(up: pd.DataFrame, down_rows: pd.DataFrame, observed: str | None,
+                     label) -> Explanation:
+    """:func:`explain` under the network policy: ``up`` holds the healthy PoPs by internet leg."""
+    first = up.iloc[0]
+    chosen, chosen_km = str(first["pop_id"]), float(first["distance_km"])
+    chosen_ms = float(first["internet_ms"])
+    faster_down = tuple(down_rows[down_rows["internet_ms"] < chosen_ms]["pop_id"])
+    sentences = [f"{label(chosen)} has the lowest modelled internet RTT of the healthy access "
+                 f"points, {chosen_ms:.0f} ms ({chosen_km:,.0f} km away; Network routing policy)"
+                 + (f"; modelled RTT {first['anycast_ms']:.0f} ms to the origin."
+                    if np.isfinite(first["anycast_ms"]) else
+                    ", but its endpoint is down: traffic is not rerouted to another endpoint.")]
+    if faster_down:
+        sentences.append("Faster but down: " + ", ".join(label(p) for p in faster_down) + ".")
+    runner, margin_km, margin_pct = None, float("nan"), float("nan")
+    if len(up) > 1:
+        second = up.iloc[1]
+        runner = str(second["pop_id"])
+        margin_km = float(second["distance_km"]) - chosen_km
+        margin_pct = 100.0 * margin_km / chosen_km if chosen_km > 0 else float("inf")
+        margin_ms = float(second["internet_ms"]) - chosen_ms
+        closeness = ("a near tie: small routing differences can flip it" if margin_ms < 5
+                     else "a clear margin")
+        sentences.append(f"Runner-up: {label(runner)}, {margin_ms:.0f} ms slower on the internet "
+                         f"leg ({closeness}).")
+    facts = tuple(sentences)
+    detour_km = detour_ms = float("nan")
+    if observed is not None and observed != chosen:
+        obs = down_rows[down_rows["pop_id"] == observed]
+        obs = obs.iloc[0] if len(obs) else up[up["pop_id"] == observed].iloc[0]
+        detour_km = float(obs["distance_km"]) - chosen_km
+        detour_ms = float(obs["anycast_ms"] - first["anycast_ms"])
+        state = "" if bool(obs["up"]) else " (marked down here)"
+        sentences.append(f"Observed entry at {label(observed)}{state}: {detour_km:,.0f} km farther "
+                         f"than {chosen}, costing about {detour_ms:+.0f} ms of modelled RTT.")
+    elif observed == chosen:
+        sentences.append(f"The observed entry point {label(observed)} matches the model.")
+    sentences.append(BGP_NOTE)
+    return Explanation(chosen, chosen_km, runner, margin_km, margin_pct, (), observed,
                        detour_km, detour_ms, tuple(sentences), facts)

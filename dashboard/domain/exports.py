@@ -110,7 +110,7 @@ def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
         _fail("version", f"the file is version {version}; this dashboard reads up to "
                          f"{SCENARIO_VERSION}")
     d = _expect(doc.get("scenario"), dict, "scenario", "an object")
-    known = set(Scenario().to_dict())
+    known = set(Scenario().to_dict()) | {"policy"}  # policy: written only when not default
     unknown = sorted(set(d) - known)
     if unknown:
         _fail("scenario", f"unknown field(s) {', '.join(unknown[:5])} (this dashboard knows "

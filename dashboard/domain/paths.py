@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.domain import latency
+from dashboard.domain import policy as pol
 from dashboard.domain.geodesy import geodesic_km, validate_coords
 from dashboard.domain.routing import NO_ROUTE, assign
 
@@ -21,7 +22,7 @@ from dashboard.domain.routing import NO_ROUTE, assign
 PATH_COLUMNS = (
     "lat", "lon", "pop_id", "pop_km", "runner_up_id", "runner_up_km", "backbone_km",
     "internet_ms", "backbone_ms", "anycast_ms", "direct_km", "direct_ms", "saving_ms", "routed",
-    "origin_id", "served",
+    "origin_id", "served", "network_pop_id", "bgp_gap_ms", "bgp_flag",
 )
 
 
@@ -64,7 +65,9 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
                        runner: np.ndarray, runner_km: np.ndarray, origin_lat: object,
                        origin_lon: object, pop_origin_ids: Sequence[str] | str = "", *,
                        params: latency.LatencyParams,
-                       direct_origin: tuple[float, float] | None = None) -> pd.DataFrame:
+                       direct_origin: tuple[float, float] | None = None,
+                       network: tuple[np.ndarray, np.ndarray] | None = None,
+                       policy: str = pol.GEOGRAPHIC) -> pd.DataFrame:
     """The route table (columns :data:`PATH_COLUMNS`, client order) of clients whose nearest
     and second-nearest healthy PoPs are already chosen -- the one place that turns a ranking into
     RTTs, used by :func:`client_paths` (a fresh :func:`routing.assign`) and
@@ -74,6 +77,12 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
     PoPs' latency location terms (:func:`latency.locate`); ``pop``/``runner``: PoP indices per
     client (:data:`NO_ROUTE` where none), ``pop_km``/``runner_km`` their WGS84 km (NaN where
     none). Origins and ``direct_origin`` as in :func:`client_paths`.
+
+    ``network``: ``(net_pop, net_internet_ms)`` per client, the network-nearest healthy PoP
+    (:mod:`dashboard.domain.policy`) and its internet leg; gives ``network_pop_id``,
+    ``bgp_gap_ms`` (internet leg of the chosen PoP minus that of the network-nearest one, ms,
+    >= 0) and ``bgp_flag`` (``policy`` geographic and gap > :data:`policy.FLAG_GAP_MS`).
+    Without it those columns are "" / NaN / False.
     """
     ids = np.asarray(list(pop_ids), dtype=object)
     n_pops = len(ids)
@@ -112,6 +121,13 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
         direct = np.full(n, np.nan)
     anycast = np.where(served, internet + backbone, np.nan)
     has_runner = runner != NO_ROUTE
+    if network is not None:
+        net_pop, net_ms = network
+        has_net = routed & (net_pop != NO_ROUTE)
+        net_id = np.where(has_net, ids[np.where(has_net, net_pop, 0)], "")
+        gap = np.where(has_net, internet - net_ms, np.nan)
+    else:
+        net_id, gap = np.full(n, "", dtype=object), np.full(n, np.nan)
     return pd.DataFrame({
         "lat": lats, "lon": lons,
         "pop_id": np.where(routed, ids[safe], ""),
@@ -124,6 +140,7 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
         "routed": routed,
         "origin_id": np.where(served, oid_p[safe], ""),
         "served": served,
+        "network_pop_id": net_id, "bgp_gap_ms": gap, "bgp_flag": pol.flagged(policy, gap),
     })
 
 
@@ -132,7 +149,8 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
                  down: np.ndarray | None = None,
                  pop_origin_ids: Sequence[str] | str = "", *,
                  params: latency.LatencyParams,
-                 direct_origin: tuple[float, float] | None = None) -> pd.DataFrame:
+                 direct_origin: tuple[float, float] | None = None,
+                 policy: str = pol.GEOGRAPHIC) -> pd.DataFrame:
     """One row per client (client order) with columns :data:`PATH_COLUMNS`.
 
     ``origin_lat``/``origin_lon`` are the origin of every PoP (scalars) or per-PoP arrays (NaN =
@@ -148,31 +166,64 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     Clients with no healthy PoP have ``routed`` False; clients whose PoP's endpoint is down have
     ``served`` False (the provider does not fail over between endpoints); both get NaN RTTs.
 
+    ``policy`` (:mod:`dashboard.domain.policy`): ``geographic`` sends each client to its
+    nearest healthy PoP, ``network`` to the one with the lowest internet leg (runner-up
+    likewise); either way the network-nearest PoP and the flag columns are filled in.
+
     How: :func:`routing.assign` picks the two nearest healthy PoPs (exact WGS84), the clients
-    and PoPs are located once in the latency model, and :func:`table_from_ranking` -- shared with
-    the cached what-if path -- computes the legs.
+    and PoPs are located once in the latency model, every client-PoP internet leg is modelled
+    (:func:`policy.pop_matrix`) for the network ranking, and :func:`table_from_ranking` --
+    shared with the cached what-if path -- computes the legs.
     """
+    policy = pol.check_policy(policy)
     cla, clo = validate_coords(client_lats, client_lons, "client")
     pla, plo = validate_coords(pop_lats, pop_lons, "access point")
-    a = assign(cla, clo, pla, plo, down=down, alternatives=2)
+    down_mask = np.zeros(len(pla), dtype=bool) if down is None else np.asarray(down, dtype=bool)
+    terms, pop_terms = latency.locate(cla, clo, params), latency.locate(pla, plo, params)
+    if down_mask.shape != pla.shape:
+        raise ValueError(f"down mask has shape {down_mask.shape}, expected {pla.shape}")
+    matrix = pol.pop_matrix(cla, clo, pla, plo, terms, pop_terms, params)
+    net_rank, net_km = pol.network_ranking(matrix)
+    net = pol.first_two(net_rank, net_km, down_mask)
+    if policy == pol.NETWORK:
+        pop, pop_km, runner, runner_km = net
+    else:
+        a = assign(cla, clo, pla, plo, down=down_mask, alternatives=2)
+        pop, pop_km, runner, runner_km = a.pop, a.pop_km, a.runner_up, a.runner_up_km
     return table_from_ranking(
-        cla, clo, latency.locate(cla, clo, params), pop_ids, pla, plo,
-        latency.locate(pla, plo, params), a.pop, a.pop_km, a.runner_up, a.runner_up_km,
-        origin_lat, origin_lon, pop_origin_ids, params=params, direct_origin=direct_origin)
+        cla, clo, terms, pop_ids, pla, plo, pop_terms, pop, pop_km, runner, runner_km,
+        origin_lat, origin_lon, pop_origin_ids, params=params, direct_origin=direct_origin,
+        network=network_pick(matrix, net[0]), policy=policy)
 
 
-def rank_order(distance_km: np.ndarray, up: np.ndarray) -> np.ndarray:
+def network_pick(matrix: "pol.PopMatrix", net_pop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(net_pop, its internet ms)`` for :func:`table_from_ranking`'s ``network``."""
+    ok = net_pop != NO_ROUTE
+    ms = np.full(len(net_pop), np.nan)
+    r = np.flatnonzero(ok)
+    if len(r):
+        ms[r] = matrix.internet_ms[r, net_pop[r]]
+    return net_pop, ms
+
+
+def rank_order(distance_km: np.ndarray, up: np.ndarray,
+               internet_ms: np.ndarray | None = None) -> np.ndarray:
     """Indices of PoPs in ranking order for one client: healthy ones nearest first, then the
-    down ones nearest first; ties keep catalog order (stable). Shared by :func:`rank_pops` and
+    down ones nearest first; ties keep catalog order (stable). With ``internet_ms`` (the network
+    policy) by internet leg instead, ties nearer first. Shared by :func:`rank_pops` and
     the API's one-point answer (``services.routing``), so both list the same order."""
-    return np.lexsort((np.asarray(distance_km, dtype=float), ~np.asarray(up, dtype=bool)))
+    km = np.asarray(distance_km, dtype=float)
+    if internet_ms is None:
+        return np.lexsort((km, ~np.asarray(up, dtype=bool)))
+    return np.lexsort((km, np.asarray(internet_ms, dtype=float), ~np.asarray(up, dtype=bool)))
 
 
 def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarray,
               pop_lons: np.ndarray, origin_lat: object, origin_lon: object,
               down: np.ndarray | None = None, *,
-              params: latency.LatencyParams) -> pd.DataFrame:
-    """Every PoP for one client, ranked by geodesic distance (down ones included, flagged).
+              params: latency.LatencyParams, policy: str = pol.GEOGRAPHIC) -> pd.DataFrame:
+    """Every PoP for one client, ranked by geodesic distance (``policy`` geographic) or by
+    internet leg (``network``), down ones included, flagged.
 
     Columns: rank (1 = nearest healthy), pop_id, up, distance_km, internet_ms, backbone_ms,
     anycast_ms (NaN backbone/anycast where the PoP's endpoint is down; origins as in
@@ -190,6 +241,7 @@ def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarr
         "internet_ms": internet, "backbone_ms": backbone,
         "anycast_ms": internet + backbone,
     })
-    df = df.iloc[rank_order(km, ~down_mask)]
+    policy = pol.check_policy(policy)
+    df = df.iloc[rank_order(km, ~down_mask, internet if policy == pol.NETWORK else None)]
     df.insert(0, "rank", np.where(df["up"], np.cumsum(df["up"].to_numpy()), 0))
     return df.reset_index(drop=True)

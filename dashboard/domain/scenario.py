@@ -28,6 +28,7 @@ from dashboard.domain.clients import (COORD_DECIMALS, MAX_CLIENTS, MAX_NAME_CHAR
                                       check_client_count, clean_coord, clean_name, clean_weight)
 from dashboard.domain.endpoints import DEFAULT, NORMAL, Endpoint, Endpoints
 from dashboard.domain.latency import canonical_overrides
+from dashboard.domain.policy import DEFAULT_POLICY, check_policy
 
 __all__ = [
     "COORD_DECIMALS", "DEFAULT_CAPACITY_GBPS", "DEFAULT_ENDPOINT_TYPE", "DEFAULT_POPULATION_GBPS",
@@ -156,6 +157,8 @@ class Scenario:
     #: Overrides of the latency model's tunable scalars, ``((name, value), ...)`` sorted by name
     #: (see :func:`dashboard.domain.latency.canonical_overrides`); () = the fitted parameters.
     model: tuple[tuple[str, float], ...] = ()
+    #: Routing policy (:mod:`dashboard.domain.policy`): "geographic" (default) or "network".
+    policy: str = DEFAULT_POLICY
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "down", frozenset(self.down))
@@ -164,6 +167,7 @@ class Scenario:
             (str(region), tuple(sorted(set(pops)))) for region, pops in self.mappings))
         _normalise_capacity_fields(self)
         object.__setattr__(self, "model", canonical_overrides(self.model))
+        object.__setattr__(self, "policy", check_policy(self.policy))
 
     # -- edits (each returns a new scenario) ------------------------------------------------
     def with_clients(self, clients: Iterable[Client]) -> "Scenario":
@@ -354,6 +358,10 @@ class Scenario:
         one; see :func:`dashboard.domain.latency.check_override`)."""
         return replace(self, model=canonical_overrides(overrides))
 
+    def with_policy(self, policy: object) -> "Scenario":
+        """The routing policy replaced (``ValueError`` naming the choices for an unknown one)."""
+        return replace(self, policy=check_policy(policy))
+
     def with_client_set(self, key: str | None) -> "Scenario":
         if key is not None and not ID_RE.match(str(key)):
             raise ValueError(f"client set key {key!r} is not an id (letters, digits, '-')")
@@ -367,7 +375,9 @@ class Scenario:
                 "endpoints_down": sorted(self.endpoints_down),
                 "client_set": self.client_set,
                 **_capacity_fields_to_dict(self),
-                "model": dict(self.model)}
+                "model": dict(self.model),
+                # Only when not the default, so existing stores and digests stay as they were.
+                **({"policy": self.policy} if self.policy != DEFAULT_POLICY else {})}
 
     @classmethod
     def from_dict(cls, d: dict | None, max_clients: int = MAX_CLIENTS,
@@ -421,11 +431,12 @@ class Scenario:
         if not isinstance(model, dict) or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) for v in model.values()):
             raise ValueError("scenario model must be an object {latency parameter: number}")
+        policy = check_policy(d.get("policy") or DEFAULT_POLICY)
         return cls(clients=tuple(Client.from_dict(c) for c in clients), origin=origin,
                    endpoint_type=endpoint_type, down=frozenset(down),
                    mappings=tuple((r, tuple(p)) for r, p in mappings),
                    endpoints_down=frozenset(endpoints_down), client_set=client_set,
-                   model=tuple(model.items()), **extra)
+                   model=tuple(model.items()), policy=policy, **extra)
 
 
 

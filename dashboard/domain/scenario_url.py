@@ -37,6 +37,8 @@ working when keys are added):
   ``model=overhead_ms:5,inflation_scale:1.2`` (omitted: the fitted parameters). Values are kept
   to 6 significant digits and must lie in :data:`dashboard.domain.latency.OVERRIDE_RANGES`; an
   unknown name or a bad value is dropped with a warning, the other overrides are kept.
+- ``policy``: the routing policy, ``geographic`` (omitted: the default) or ``network``
+  (:mod:`dashboard.domain.policy`); an unknown value is dropped with a warning.
 
 Parsing never raises: every malformed piece is dropped and described in the returned warnings.
 :func:`to_query` writes a scenario, :func:`from_query` reads a link, :func:`fit_query` writes the
@@ -54,6 +56,7 @@ from urllib.parse import quote, unquote
 
 from dashboard.domain.clients import COORD_DECIMALS, clean_name
 from dashboard.domain.latency import check_override
+from dashboard.domain.policy import DEFAULT_POLICY, POLICIES
 from dashboard.domain.scenario import (DEFAULT_ENDPOINT_TYPE, DEMAND_SOURCES, ENDPOINT_TYPES, ID_RE,
                                        Client, Scenario, check_gbps, check_pop_id)
 
@@ -76,7 +79,7 @@ MAX_LINK_WARNINGS = 8
 DEFAULT_MAX_QUERY_CHARS = 4000
 #: Keys this version understands.
 KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down", "observed",
-              "capacity", "demand", "clientset", "model")
+              "capacity", "demand", "clientset", "model", "policy")
 _MAX_WARNINGS = 5
 
 
@@ -144,6 +147,8 @@ def _encode(s: Scenario, clients: Sequence[Client], with_names: bool) -> str:
         parts.append("clientset=" + quote(s.client_set, safe=""))
     if s.model:
         parts.append("model=" + ",".join(f"{k}:{v:.6g}" for k, v in s.model))
+    if s.policy != DEFAULT_POLICY:
+        parts.append("policy=" + s.policy)
     return "&".join(parts)
 
 
@@ -293,6 +298,7 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     endpoints_down: set[str] = set()
     client_set: str | None = None
     model: tuple[tuple[str, float], ...] = ()
+    policy = DEFAULT_POLICY
     seen: set[str] = set()
     extra: dict = {}
     for key, value in _split_query(query, warnings):
@@ -353,6 +359,14 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
                 client_set = text
         elif key == "model":
             model = _parse_model(value, warnings)
+        elif key == "policy":
+            text = unquote(value).strip().lower()
+            if text in POLICIES:
+                policy = text
+            else:
+                warnings.append(f"unknown routing policy '{_short(text, 24)}' ignored (use "
+                                + " or ".join(POLICIES) + ")")
+                policy = DEFAULT_POLICY
         elif key in _CAPACITY_KEYS:
             _decode_capacity_key(key, value, extra, warnings, pop_ids)
         else:
@@ -374,7 +388,7 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     scenario = Scenario(clients=tuple(clients), origin=origin, endpoint_type=endpoint,
                         down=frozenset(down), mappings=tuple(mappings),
                         endpoints_down=frozenset(endpoints_down), client_set=client_set,
-                        model=model, **extra)
+                        model=model, policy=policy, **extra)
     if origin is not None and (mappings or endpoints_down):
         # The Default region is known: apply the provider's rules now. (With no origin in the
         # link, the app's default decides; the dashboard sanitizes again once it is resolved.)

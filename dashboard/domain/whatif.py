@@ -18,15 +18,16 @@ Pure: numpy/pandas only. Units: degrees in, km and round-trip ms out; WGS84 geod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from dashboard.domain import latency
+from dashboard.domain import policy as pol
 from dashboard.domain.geodesy import nearest, validate_coords
-from dashboard.domain.paths import table_from_ranking
+from dashboard.domain.paths import network_pick, table_from_ranking
 from dashboard.domain.routing import NO_ROUTE
 
 
@@ -36,6 +37,9 @@ class RankedClients:
 
     ``ranked`` (n, m): PoP indices nearest first; ``ranked_km`` (n, m): their WGS84 km;
     ``terms``: latency location terms of the clients; ``pop_terms``: of the PoPs.
+    ``matrix``: every client-PoP km and internet leg (:class:`policy.PopMatrix`, under the
+    parameters it was built with); ``net_ranked``/``net_ranked_km``: the network policy's
+    ranking (:func:`policy.network_ranking`). None until :func:`with_network`.
     """
 
     lats: np.ndarray
@@ -46,6 +50,9 @@ class RankedClients:
     ranked_km: np.ndarray
     terms: latency.Location
     pop_terms: latency.Location
+    matrix: pol.PopMatrix | None = None
+    net_ranked: np.ndarray | None = None
+    net_ranked_km: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.lats)
@@ -57,10 +64,23 @@ def _ro(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def with_network(rc: RankedClients, params: latency.LatencyParams) -> RankedClients:
+    """``rc`` with every client-PoP internet leg under ``params`` and the network ranking
+    (what the network policy and the flags read); the km come from the existing ranking."""
+    km = pol.km_by_pop(rc.ranked, rc.ranked_km)
+    matrix = pol.PopMatrix(_ro(km), _ro(pol.internet_matrix_ms(km, rc.terms, rc.pop_terms,
+                                                              params)))
+    net, net_km = pol.network_ranking(matrix)
+    return replace(rc, matrix=matrix, net_ranked=_ro(net.astype(rc.ranked.dtype)),
+                   net_ranked_km=net_km)
+
+
 def rank_clients(client_lats: object, client_lons: object, pop_lats: object, pop_lons: object,
-                 params: latency.LatencyParams) -> RankedClients:
+                 params: latency.LatencyParams, network: bool = True) -> RankedClients:
     """Rank every PoP for every client (exact; ~0.5 us per client-PoP pair) and locate the
-    clients in the latency model. Degrees in; ``ValueError`` names a bad coordinate."""
+    clients in the latency model, and (``network``) model every client-PoP internet leg for
+    the network policy and the flags (:func:`with_network`). Degrees in; ``ValueError`` names a
+    bad coordinate."""
     cla, clo = validate_coords(client_lats, client_lons, "client")
     pla, plo = validate_coords(pop_lats, pop_lons, "access point")
     m = len(pla)
@@ -68,11 +88,12 @@ def rank_clients(client_lats: object, client_lons: object, pop_lats: object, pop
         idx, km = nearest(cla, clo, pla, plo, k=m)
     else:
         idx, km = np.empty((len(cla), m), dtype=np.int64), np.empty((len(cla), m))
-    return RankedClients(
+    rc = RankedClients(
         lats=_ro(cla.copy()), lons=_ro(clo.copy()), pop_lats=_ro(pla.copy()),
         pop_lons=_ro(plo.copy()), ranked=_ro(idx.astype(np.int16 if m < 32_000 else np.int64)),
         ranked_km=_ro(km), terms=latency.locate(cla, clo, params),
         pop_terms=latency.locate(pla, plo, params))
+    return with_network(rc, params) if network else rc
 
 
 def first_healthy(rc: RankedClients, down: np.ndarray | None = None
@@ -116,15 +137,30 @@ def first_healthy(rc: RankedClients, down: np.ndarray | None = None
 def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, origin_lon: object,
               down: np.ndarray | None = None, pop_origin_ids: Sequence[str] | str = "", *,
               params: latency.LatencyParams,
-              direct_origin: tuple[float, float] | None = None) -> pd.DataFrame:
+              direct_origin: tuple[float, float] | None = None,
+              policy: str = pol.GEOGRAPHIC) -> pd.DataFrame:
     """The :func:`paths.client_paths` table of ``rc``'s clients (same columns and semantics:
     per-PoP origin arrays with NaN = endpoint down, the backbone leg including the PoP ingress
     overhead, ``direct_ms`` to ``direct_origin``, else to the first finite origin) from the
     cached ranking and terms: :func:`first_healthy` picks the PoPs, and
     :func:`paths.table_from_ranking`, the builder :func:`paths.client_paths` uses too, computes
-    the legs."""
-    pop, pop_km, runner, runner_km = first_healthy(rc, down)
+    the legs. ``policy`` as in :func:`paths.client_paths`; the network ranking and the internet
+    legs come from ``rc`` (:func:`with_network`, computed here under ``params`` when missing:
+    callers that cache ``rc`` build them once under the same ``params``)."""
+    policy = pol.check_policy(policy)
+    if rc.matrix is None or rc.net_ranked is None or rc.net_ranked_km is None:
+        rc = with_network(rc, params)
+    assert rc.net_ranked is not None and rc.net_ranked_km is not None and rc.matrix is not None
+    down_mask = np.zeros(len(rc.pop_lats), dtype=bool) if down is None else np.asarray(down, bool)
+    if down_mask.shape != rc.pop_lats.shape:
+        raise ValueError(f"down mask has shape {down_mask.shape}, expected {rc.pop_lats.shape}")
+    net = pol.first_two(rc.net_ranked, rc.net_ranked_km, down_mask)
+    if policy == pol.NETWORK:
+        pop, pop_km, runner, runner_km = net
+    else:
+        pop, pop_km, runner, runner_km = first_healthy(rc, down_mask)
     return table_from_ranking(rc.lats, rc.lons, rc.terms, pop_ids, rc.pop_lats, rc.pop_lons,
                               rc.pop_terms, pop, pop_km, runner, runner_km, origin_lat,
                               origin_lon, pop_origin_ids, params=params,
-                              direct_origin=direct_origin)
+                              direct_origin=direct_origin,
+                              network=network_pick(rc.matrix, net[0]), policy=policy)

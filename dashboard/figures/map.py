@@ -144,6 +144,12 @@ def geodesic_polyline(lat1: Sequence[float], lon1: Sequence[float], lat2: Sequen
     return np.concatenate(lats[:-1]), np.concatenate(lons[:-1])
 
 
+def bgp_line(network_pop: str, gap_ms: float) -> str:
+    """Hover line of a flagged client (issue 14): the PoP BGP would likely pick and how much
+    shorter its internet leg is."""
+    return f"⚑ BGP would likely hand this client to {hover_text(network_pop)}: −{gap_ms:.0f} ms"
+
+
 def _fmt_ms(v: float) -> str:
     return "–" if not np.isfinite(v) else f"{v:.0f} ms"
 
@@ -225,6 +231,14 @@ def _compact_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
         bb = "backbone"
     else:  # one origin for all: the shorter payload
         hover, bb = pop_ids, f"→ {origin_id}"
+    if "bgp_flag" in shown and len(idx):  # the few flagged clients name BGP's likely PoP
+        flag = np.flatnonzero(shown["bgp_flag"].to_numpy(bool)[idx])
+        if len(flag):
+            hover = np.array(hover, dtype=object)
+            net = shown["network_pop_id"].to_numpy(object)[idx]
+            gap = shown["bgp_gap_ms"].to_numpy(float)[idx]
+            for j in flag:
+                hover[j] = f"{hover[j]} ({bgp_line(net[j], gap[j])})"
     template = ("<b>%{text}</b> (%{lat:.4f}, %{lon:.4f})<br>"
                 "→ %{hovertext} %{customdata[0]:,.0f} km, %{customdata[1]:.0f} ms internet<br>"
                 f"{bb} %{{customdata[2]:,.0f}} km, %{{customdata[3]:.0f}} ms backbone<br>"
@@ -471,6 +485,8 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
         oid = (shown["origin_id"].to_numpy(object) if "origin_id" in shown
                else np.full(len(shown), origin_id, dtype=object))
         direct = shown["direct_ms"].to_numpy(float) if "direct_ms" in shown else None
+        flagged = (shown["bgp_flag"].to_numpy(bool) if "bgp_flag" in shown
+                   else np.zeros(len(shown), bool))
         for i in c_idx:
             c_color.append(AREA_COLORS.get(area_of.get(col["pop_id"][i], ""), "#888"))
             c_text.append(
@@ -480,7 +496,9 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
                 f"→ {oid[i] or origin_id} {_fmt_km(col['backbone_km'][i])}, "
                 f"{_fmt_ms(col['backbone_ms'][i])} backbone<br>"
                 f"<b>{_fmt_ms(col['anycast_ms'][i])}</b> modelled RTT"
-                + (f" (direct {_fmt_ms(direct[i])})" if direct is not None else ""))
+                + (f" (direct {_fmt_ms(direct[i])})" if direct is not None else "")
+                + (f"<br>{bgp_line(shown['network_pop_id'].iat[i], shown['bgp_gap_ms'].iat[i])}"
+                   if flagged[i] else ""))
         u_lat = shown["lat"].to_numpy(float)[~routed]
         u_lon = shown["lon"].to_numpy(float)[~routed]
         u_text = [f"<b>{names[i]}</b><br>no route: every access point is down"

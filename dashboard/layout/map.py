@@ -13,6 +13,7 @@ from dash import dash_table, dcc, html
 
 from dashboard import ids
 from dashboard.catalog import AREAS, Catalog
+from dashboard.domain.policy import DEFAULT_POLICY, FLAG_GAP_MS, GEOGRAPHIC, NETWORK
 from dashboard.domain.scenario import DEFAULT_ENDPOINT_TYPE
 from dashboard.figures.cdf import rtt_cdf_figure
 from dashboard.layout.components import kpi, kpis_or_hint, section, table_style
@@ -34,6 +35,7 @@ TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("direct_ms", "Direct ms", "numeric"),
     ("saving_ms", "Saving ms", "numeric"),
     ("runner_up", "Runner-up", "text"),
+    ("bgp", "BGP likely", "text"),
     ("before", "Before last change", "text"),
     ("change_ms", "Change ms", "numeric"),
 )
@@ -44,6 +46,13 @@ MODEL_NOTE_TEXT = (
     "measurements of your network. \"Nearest\" is the WGS84 geodesic distance: real anycast "
     "follows BGP routes, so an ISP may hand traffic to a farther access point."
 )
+
+
+POLICY_HELP = (
+    "Geographic: every client enters at its nearest healthy access point (WGS84) -- what the "
+    "product documents. Network: at the healthy access point with the lowest modelled internet "
+    "RTT, a stand-in for BGP preferring short network paths. Under Geographic, ⚑ marks clients "
+    f"whose network-nearest access point is more than {FLAG_GAP_MS:.0f} ms faster (internet leg).")
 
 
 def origin_controls(catalog: Catalog) -> html.Section:
@@ -59,6 +68,13 @@ def origin_controls(catalog: Catalog) -> html.Section:
             options=[{"label": "CLB in a VPC", "value": "CLB"}, {"label": "ENI", "value": "ENI"}],
             value=DEFAULT_ENDPOINT_TYPE, inline=True, className="radio-row"),
         html.Div(id=ids.ENDPOINT_INFO, className="hint"),
+        html.Label("Routing policy", htmlFor=ids.POLICY, className="field-label"),
+        dcc.RadioItems(
+            id=ids.POLICY,
+            options=[{"label": "Geographic", "value": GEOGRAPHIC},
+                     {"label": "Network (BGP-like)", "value": NETWORK}],
+            value=DEFAULT_POLICY, inline=True, className="radio-row"),
+        html.P(POLICY_HELP, className="hint"),
     )
 
 
@@ -183,7 +199,7 @@ def assignment_table() -> dash_table.DataTable:
         **table_style(),
         style_cell_conditional=[
             {"if": {"column_id": c}, "textAlign": "left"} for c in ("client", "pop", "origin",
-                                                                    "runner_up", "before")
+                                                                    "runner_up", "bgp", "before")
         ] + [{"if": {"column_id": "remove"}, "textAlign": "center", "cursor": "pointer",
               "color": "#B91C1C", "width": "28px", "minWidth": "28px"}],
         style_data_conditional=[
@@ -200,6 +216,10 @@ def assignment_table() -> dash_table.DataTable:
              "color": "#B91C1C"},
             {"if": {"filter_query": "{change_ms} < 0", "column_id": "change_ms"},
              "color": "#047857"},
+            # flagged clients (geographic policy): BGP would likely pick a faster access point
+            {"if": {"filter_query": "{flagged} = 1"}, "backgroundColor": "#FFFBEB"},
+            {"if": {"filter_query": "{flagged} = 1", "column_id": "bgp"},
+             "color": "#B45309", "fontWeight": "600"},
             {"if": {"filter_query": "{cut_off} = 1"}, "backgroundColor": "#FEF2F2",
              "color": "#991B1B"},
         ],
@@ -211,7 +231,10 @@ def assignment_table() -> dash_table.DataTable:
             "anycast_ms": "Internet leg + backbone leg",
             "direct_ms": "Modelled RTT over the public internet straight to the origin region",
             "saving_ms": "Direct − anycast (positive: the Anycast EIP is faster)",
-            "runner_up": "Next-nearest healthy access point and its distance",
+            "runner_up": "Next-ranked healthy access point (routing policy) and its distance",
+            "bgp": ("Geographic policy: the access point with the lowest modelled internet RTT "
+                    "when it is more than 30 ms faster (internet leg) than the nearest one -- "
+                    "where BGP would likely hand the client"),
             "before": "Access point and RTT before the last failover change (moved clients)",
             "change_ms": "RTT after − before the last failover change",
             "remove": "Click ✕ to remove the client",

@@ -40,6 +40,8 @@ import pandas as pd
 from dashboard.catalog import Catalog
 from dashboard.domain import capacity as cap_core
 from dashboard.domain import latency as lat_core
+from dashboard.domain import policy as pol
+from dashboard.domain.policy import DEFAULT_POLICY, NETWORK, check_policy
 from dashboard.domain.routing import NO_ROUTE, assign
 from dashboard.domain.scenario import (
     DEFAULT_CAPACITY_GBPS,
@@ -157,37 +159,65 @@ _rankings = _LRU(6)
 _catchments = _LRU(32)
 
 
-def full_ranking(catalog: Catalog, demand: Demand) -> np.ndarray:
+def full_ranking(catalog: Catalog, demand: Demand, policy: str = DEFAULT_POLICY,
+                 model: tuple[tuple[str, float], ...] = ()) -> np.ndarray:
     """Every PoP for every demand point, nearest first by WGS84 geodesic km (down PoPs
-    included: the what-ifs walk this one ranking)."""
+    included: the what-ifs walk this one ranking); with ``policy`` network, lowest modelled
+    internet leg first (under the latency overrides ``model``), so spill-over, N-1 and the
+    load per PoP follow the routing policy."""
     m = len(catalog.pop_ids)
+    network = check_policy(policy) == NETWORK
 
     def make() -> np.ndarray:
         if len(demand.lats) == 0:
             return np.zeros((0, m), dtype=np.int64)
-        r = assign(demand.lats, demand.lons, catalog.pop_lats, catalog.pop_lons,
-                   alternatives=m).ranked
+        if network:
+            from dashboard.latency import params_with
+
+            params = params_with(model)
+            lats = np.asarray(demand.lats, dtype=float)
+            lons = np.asarray(demand.lons, dtype=float)
+            matrix = pol.pop_matrix(lats, lons, catalog.pop_lats, catalog.pop_lons,
+                                    lat_core.locate(lats, lons, params),
+                                    lat_core.locate(catalog.pop_lats, catalog.pop_lons, params),
+                                    params)
+            r = np.array(pol.network_ranking(matrix)[0], dtype=np.int64)
+        else:
+            r = assign(demand.lats, demand.lons, catalog.pop_lats, catalog.pop_lons,
+                       alternatives=m).ranked
         r.flags.writeable = False
         return r
 
-    key = (catalog_fingerprint(catalog), hashlib.sha1(
+    key: tuple = (catalog_fingerprint(catalog), hashlib.sha1(
         np.ascontiguousarray(np.c_[demand.lats, demand.lons]).tobytes()).hexdigest())
+    if network:
+        key += (NETWORK, tuple(model))
     return _rankings.get(key, make)  # type: ignore[return-value]
 
 
 def catchments(catalog: Catalog, down: frozenset[str],
-               step_deg: float = CATCHMENT_STEP_DEG) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Idealised catchment cells (centre lat, lon in degrees; nearest healthy PoP index), cells
-    with no route dropped. Cached per (catalog, down set, step)."""
+               step_deg: float = CATCHMENT_STEP_DEG, policy: str = DEFAULT_POLICY,
+               model: tuple[tuple[str, float], ...] = ()
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Idealised catchment cells (centre lat, lon in degrees; the healthy PoP index the routing
+    ``policy`` picks: nearest, or lowest internet leg under the overrides ``model``), cells
+    with no route dropped. Cached per (catalog, down set, step[, policy, model])."""
+    network = check_policy(policy) == NETWORK
+
     def make():
+        from dashboard.latency import params_with
+
         mask = catalog.pop_mask(sorted(d for d in down if d in catalog.pop_ids))
-        lats, lons, pop = cap_core.catchment_grid(step_deg, catalog.pop_lats, catalog.pop_lons,
-                                                  mask)
+        lats, lons, pop = cap_core.catchment_grid(
+            step_deg, catalog.pop_lats, catalog.pop_lons, mask, policy,
+            params_with(model) if network else None)
         ok = pop != NO_ROUTE
         return lats[ok], lons[ok], pop[ok]
 
-    return _catchments.get((catalog_fingerprint(catalog), tuple(sorted(down)), step_deg),
-                           make)  # type: ignore[return-value]
+    key: tuple = (catalog_fingerprint(catalog), tuple(sorted(down)), step_deg)
+    if network:
+        key += (NETWORK, tuple(model))
+    return _catchments.get(key, make)  # type: ignore[return-value]
 
 
 def demand_markers(demand: Demand, served_at: np.ndarray | None = None,
@@ -236,7 +266,7 @@ class CapacityView:
 def capacity_view(catalog: Catalog, scenario: Scenario) -> CapacityView:
     """Load per PoP, spill-over and utilisation for the scenario's demand and capacities."""
     demand = scenario_demand(scenario)
-    ranked = full_ranking(catalog, demand)
+    ranked = full_ranking(catalog, demand, scenario.policy, scenario.model)
     caps, source = capacities_gbps(catalog, scenario)
     ids = list(catalog.pop_ids)
     down = np.array([p in scenario.down for p in ids])
@@ -320,7 +350,7 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
     demand = scenario_demand(scenario)
     if len(demand.lats) == 0:
         return pd.DataFrame(columns=list(N1_COLUMNS) + ["name"])
-    ranked = full_ranking(catalog, demand)
+    ranked = full_ranking(catalog, demand, scenario.policy, scenario.model)
     # Each PoP's backbone leg goes to the origin of the endpoint it is mapped to (NaN: that
     # endpoint is down, its clients are unserved), as on the map.
     from dashboard.latency import params_with
@@ -406,7 +436,8 @@ def capacity_rows(table: pd.DataFrame) -> list[dict]:
 def capacity_page(loaded: Loaded, catalog: Catalog, show_catchments: bool) -> CapacityPage:
     """The capacity tab of ``loaded``."""
     view = capacity_view(catalog, loaded.scenario)
-    catch = catchments(catalog, loaded.down) if show_catchments else None
+    catch = (catchments(catalog, loaded.down, policy=loaded.scenario.policy,
+                        model=loaded.scenario.model) if show_catchments else None)
     return CapacityPage(capacity_kpis(view), capacity_rows(view.table), view,
                         demand_markers(view.demand, view.spill.served_at), catch)
 
@@ -493,6 +524,8 @@ def n1_key(scenario: Scenario, origin_id: str) -> str:
         parts["clients"] = [(c.lat, c.lon, c.weight) for c in scenario.clients]
     if scenario.model:  # RTTs under other latency parameters (absent: the key is unchanged)
         parts["model"] = d["model"]
+    if scenario.policy != DEFAULT_POLICY:  # another ranking (absent: the key is unchanged)
+        parts["policy"] = scenario.policy
     return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 

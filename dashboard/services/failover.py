@@ -28,6 +28,7 @@ from dashboard.catalog import Catalog
 from dashboard.domain.failover import (DEFAULT_FRAMES, Transition, animation_plan, plan_frame,
                                        transition)
 from dashboard.domain.scenario import Scenario
+from dashboard.domain.policy import DEFAULT_POLICY, POLICIES
 from dashboard.services.routing import scenario_route_table
 from dashboard.services.text import Kpi, ms_text, signed_ms
 
@@ -52,10 +53,20 @@ def clients_key(scenario: Scenario) -> str:
 
 
 def routing_state(scenario: Scenario, origin_id: str) -> dict:
-    """The routing-relevant part of a scenario, JSON-able (the page's ``failover-prev`` store)."""
-    return {"clients": clients_key(scenario), "n": len(scenario.clients), "origin": origin_id,
-            "down": sorted(scenario.down), "endpoints_down": sorted(scenario.endpoints_down),
-            "mappings": [[r, list(p)] for r, p in scenario.mappings]}
+    """The routing-relevant part of a scenario, JSON-able (the page's ``failover-prev`` store).
+    The routing policy is part of it (``policy``, only when not the default): switching it moves
+    clients like a PoP going down, so the map animates the change."""
+    state = {"clients": clients_key(scenario), "n": len(scenario.clients), "origin": origin_id,
+             "down": sorted(scenario.down), "endpoints_down": sorted(scenario.endpoints_down),
+             "mappings": [[r, list(p)] for r, p in scenario.mappings]}
+    if scenario.policy != DEFAULT_POLICY:
+        state["policy"] = scenario.policy
+    return state
+
+
+def state_policy(state: dict) -> str:
+    """The routing policy of a routing state (absent: the default)."""
+    return state.get("policy", DEFAULT_POLICY)
 
 
 def is_routing_state(value: Any) -> bool:
@@ -68,7 +79,8 @@ def is_routing_state(value: Any) -> bool:
             and isinstance(value.get("origin"), str) and texts(value.get("down"))
             and texts(value.get("endpoints_down")) and isinstance(value.get("mappings"), list)
             and all(isinstance(m, list) and len(m) == 2 and isinstance(m[0], str) and texts(m[1])
-                    for m in value["mappings"]))
+                    for m in value["mappings"])
+            and value.get("policy", DEFAULT_POLICY) in POLICIES)
 
 
 def healthy_state(state: dict) -> dict:
@@ -83,7 +95,7 @@ def state_routes(state: dict, scenario: Scenario, catalog: Catalog) -> pd.DataFr
         catalog, tuple((c.lat, c.lon) for c in scenario.clients), scenario.client_set,
         state["origin"], frozenset(d for d in state["down"] if d in catalog.pop_ids),
         tuple((r, tuple(p)) for r, p in state["mappings"]), frozenset(state["endpoints_down"]),
-        scenario.model)
+        scenario.model, state_policy(state))
     if routes is None:
         raise ValueError("no clients")
     return routes
@@ -106,6 +118,8 @@ def describe_change(before: dict, after: dict) -> str:
         parts.append(f"default endpoint {before['origin']} → {after['origin']}")
     if before["mappings"] != after["mappings"]:
         parts.append("endpoint mapping changed")
+    if state_policy(before) != state_policy(after):
+        parts.append(f"routing policy {state_policy(before)} → {state_policy(after)}")
     return ", ".join(parts) or "no change"
 
 
@@ -166,7 +180,7 @@ def plan_view(scenario: Scenario, origin_id: str, routes: pd.DataFrame | None,
 
 def _routing_differs(a: dict, b: dict) -> bool:
     keys = ("origin", "down", "endpoints_down", "mappings")
-    return any(a.get(k) != b.get(k) for k in keys)
+    return any(a.get(k) != b.get(k) for k in keys) or state_policy(a) != state_policy(b)
 
 
 def _frames(tr: Transition, catalog: Catalog, anim_id: str

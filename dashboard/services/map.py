@@ -20,6 +20,7 @@ from dashboard.domain.stats import weighted_quantile
 from dashboard.gazetteer import DemandSet, demand_set, load_gazetteer
 from dashboard.services import failover
 from dashboard.services.failover import FailoverCard, FailoverView
+from dashboard.domain.policy import FLAG_GAP_MS
 from dashboard.services.text import Kpi, json_number
 from dashboard.services.routing import route_table, scenario_route_table
 from dashboard.services.scenario import Loaded
@@ -53,7 +54,7 @@ def scenario_routes(loaded: Loaded, catalog: Catalog
     routes = scenario_route_table(
         catalog, tuple((c.lat, c.lon) for c in scenario.clients),
         cset.key if cset is not None else None, loaded.origin_id, loaded.down,
-        scenario.mappings, scenario.endpoints_down, scenario.model)
+        scenario.mappings, scenario.endpoints_down, scenario.model, scenario.policy)
     names = [c.label for c in scenario.clients]
     weights = [np.asarray([c.weight for c in scenario.clients], dtype=float)]
     if cset is not None:
@@ -81,6 +82,10 @@ def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int)
         saving = routes["saving_ms"].to_numpy(float)[ok]
         out["median_saving_ms"] = weighted_quantile(saving, w[ok], 0.5)
         out["faster_share"] = float(w[ok][saving > 0].sum() / w[ok].sum())
+    if "bgp_flag" in routes:
+        flag = routes["bgp_flag"].to_numpy(bool)
+        out["flagged"] = int(flag.sum())
+        out["flagged_share"] = float(w[flag].sum() / w.sum()) if w.sum() > 0 else 0.0
     return out
 
 
@@ -99,6 +104,11 @@ def summary_kpis(s: dict, origin_id: str) -> list[Kpi]:
         Kpi("faster via anycast", "–" if s.get("faster_share") is None
             else f"{s['faster_share']:.0%}", "share of clients whose modelled RTT improves"),
     ]
+    if s.get("flagged"):
+        items.append(Kpi("BGP would likely differ", f"{s['flagged']:,}",
+                         f"{s['flagged_share']:.0%} by weight: clients whose network-nearest "
+                         f"access point's internet leg is > {FLAG_GAP_MS:.0f} ms shorter than "
+                         "their geographic one's (⚑ in the table)", "alert"))
     if s.get("unrouted"):
         items.append(Kpi("without route", f"{s['unrouted']:,}", "every access point is down",
                          "alert"))
@@ -107,6 +117,14 @@ def summary_kpis(s: dict, origin_id: str) -> list[Kpi]:
                          "their access point's endpoint is down; no failover between endpoints",
                          "alert"))
     return items
+
+
+def bgp_text(r: Any) -> str:
+    """The table's "BGP likely" cell of a flagged route row ("⚑ LHR −116 ms": the
+    network-nearest access point and how much shorter its internet leg is), else ""."""
+    if not bool(getattr(r, "bgp_flag", False)):
+        return ""
+    return f"⚑ {r.network_pop_id} −{float(r.bgp_gap_ms):.0f} ms"
 
 
 def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Catalog,
@@ -155,6 +173,8 @@ def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Ca
             "change_ms": change,
             "moved": 1 if is_moved else 0,
             "cut_off": 0 if served else 1,
+            "bgp": bgp_text(r),
+            "flagged": 1 if bool(getattr(r, "bgp_flag", False)) else 0,
             "remove": "✕",
         })
     return rows
@@ -255,7 +275,7 @@ def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = Non
 #: Columns of the assignment export after the client's own (lat, lon in degrees, km, ms).
 EXPORT_COLUMNS = ("pop_id", "pop_km", "internet_ms", "origin_id", "backbone_km", "backbone_ms",
                   "anycast_ms", "direct_km", "direct_ms", "saving_ms", "runner_up_id",
-                  "runner_up_km", "routed", "served")
+                  "runner_up_km", "routed", "served", "network_pop_id", "bgp_gap_ms", "bgp_flag")
 
 
 def assignment_frame(loaded: Loaded, catalog: Catalog) -> pd.DataFrame:
@@ -263,7 +283,8 @@ def assignment_frame(loaded: Loaded, catalog: Catalog) -> pd.DataFrame:
     ``origin_id`` is "" where the client's endpoint is down (unserved) or it has no route."""
     s = loaded.scenario
     routes = route_table(catalog, tuple((c.lat, c.lon) for c in s.clients), loaded.origin_id,
-                         loaded.down, s.mappings, s.endpoints_down, model=s.model)
+                         loaded.down, s.mappings, s.endpoints_down, model=s.model,
+                         policy=s.policy)
     observed = dict(s.observed)
     df = pd.DataFrame({
         "client": [c.name for c in s.clients], "lat": [c.lat for c in s.clients],
@@ -273,4 +294,5 @@ def assignment_frame(loaded: Loaded, catalog: Catalog) -> pd.DataFrame:
     df["origin_id"] = (routes["origin_id"].to_numpy() if "origin_id" in routes
                        else loaded.origin_id)
     df["observed_pop"] = [observed.get(i, "") for i in range(len(s.clients))]
+    df["policy"] = s.policy
     return df

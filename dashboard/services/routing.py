@@ -18,6 +18,10 @@ canonical tuple ``((name, value), ...)`` of :func:`dashboard.latency.canonical_o
 ``model`` argument. With none (the default) every function makes exactly the calls, and the memo
 keys, it makes without the argument; with some, the tuple is appended to the memoized call's
 arguments, so answers under different parameters never share a cache entry.
+
+The routing policy (``policy``: :mod:`dashboard.domain.policy`) works the same way: the default
+(``geographic``) makes exactly the calls and memo keys it made before policies existed; another
+policy is appended to the memoized call's arguments (after the model, which is then always given).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from dashboard import latency
 from dashboard.domain import endpoints, geodesy, paths
 from dashboard.domain import latency as _latency
 from dashboard.domain import whatif
+from dashboard.domain.policy import DEFAULT_POLICY, NETWORK, check_policy, flagged
 from dashboard.gazetteer import demand_set, load_gazetteer
 from dashboard.memo import memoize
 
@@ -94,6 +99,15 @@ def _extra(model: Model) -> tuple:
     return (model,) if model else ()
 
 
+def _with_policy(args: tuple, model: Model, policy: str) -> tuple:
+    """Memoized-call arguments ``args`` + the model and policy extras: none for the fitted model
+    and the default policy (the cache keys of before), else ``(model, policy)``."""
+    policy = check_policy(policy)
+    if policy == DEFAULT_POLICY:
+        return args + _extra(model)
+    return args + (model, policy)
+
+
 def _down_key(down: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(down)))
 
@@ -110,7 +124,8 @@ def down_mask(catalog: Catalog, down: Iterable[str]) -> np.ndarray:
 def route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...], origin_id: str,
                 down: frozenset[str] = frozenset(),
                 mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
-                endpoints_down: frozenset[str] = frozenset(), model: Model = ()) -> pd.DataFrame:
+                endpoints_down: frozenset[str] = frozenset(), model: Model = (),
+                policy: str = DEFAULT_POLICY) -> pd.DataFrame:
     """Path of every client (lat, lon in degrees); see ``paths.client_paths``.
 
     ``origin_id`` is the region of the Default endpoint; ``mappings`` the Normal endpoints
@@ -118,12 +133,14 @@ def route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...], orig
     ``endpoints_down`` regions whose endpoint is down (their access points' clients are unserved:
     the provider does not fail over between endpoints). ``direct_ms`` is always to the Default
     region. Raises ``ValueError`` / ``KeyError`` for an invalid endpoint set or unknown id.
-    ``model``: latency model overrides (module docstring).
-    Memoized on (catalog contents, clients, origin, down ids, mappings, down endpoints, model).
+    ``model``: latency model overrides, ``policy``: the routing policy (module docstring).
+    Memoized on (catalog contents, clients, origin, down ids, mappings, down endpoints, model,
+    policy).
     """
-    return _route_table(catalog_fingerprint(catalog), tuple(clients), origin_id, _down_key(down),
-                        tuple((str(r), tuple(sorted(p))) for r, p in mappings),
-                        _down_key(endpoints_down), *_extra(_model_key(model)))
+    return _route_table(*_with_policy(
+        (catalog_fingerprint(catalog), tuple(clients), origin_id, _down_key(down),
+         tuple((str(r), tuple(sorted(p))) for r, p in mappings), _down_key(endpoints_down)),
+        _model_key(model), policy))
 
 
 def pop_origin_arrays(catalog: Catalog, origin_id: str,
@@ -163,7 +180,8 @@ def origin_spec(catalog: Catalog, origin_id: str,
 @memoize
 def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: str,
                  down: tuple[str, ...], mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
-                 endpoints_down: tuple[str, ...] = (), model: Model = ()) -> pd.DataFrame:
+                 endpoints_down: tuple[str, ...] = (), model: Model = (),
+                 policy: str = DEFAULT_POLICY) -> pd.DataFrame:
     catalog = _catalog(fp)
     params = latency.params_with(model)
     if clients:
@@ -174,7 +192,7 @@ def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: s
     olat, olon, oids, direct = origin_spec(catalog, origin_id, mappings, endpoints_down)
     return paths.client_paths(lats, lons, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                               olat, olon, down=down_mask(catalog, down), pop_origin_ids=oids,
-                              direct_origin=direct, params=params)
+                              direct_origin=direct, params=params, policy=policy)
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,11 +227,19 @@ def _ranked_for(fp: str, key: str, model: Model) -> whatif.RankedClients:
     return _relocated_demand(fp, key, locate_model) if locate_model else _ranked_demand(fp, key)
 
 
+@functools.lru_cache(maxsize=4)
+def _network_demand(fp: str, key: str, model: Model) -> whatif.RankedClients:
+    """:func:`_ranked_for` with every client-PoP internet leg and the network ranking under
+    ``model`` (overrides change the legs, so the fitted ones cached with the ranking do not
+    hold); the fitted model's come with :func:`_ranked_demand` itself."""
+    return whatif.with_network(_ranked_for(fp, key, model), latency.params_with(model))
+
+
 def demand_route_table(catalog: Catalog, key: str, origin_id: str,
                        down: frozenset[str] = frozenset(),
                        mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                        endpoints_down: frozenset[str] = frozenset(),
-                       model: Model = ()) -> pd.DataFrame:
+                       model: Model = (), policy: str = DEFAULT_POLICY) -> pd.DataFrame:
     """:func:`route_table` of client set ``key`` (``KeyError`` naming an unknown key, origin or
     PoP; same endpoint semantics). Uses the cached ranking, so a what-if (a PoP down, another
     origin) costs ~20 ms for 25,000 clients. Not put in the shared cache: recomputing is cheaper
@@ -221,10 +247,10 @@ def demand_route_table(catalog: Catalog, key: str, origin_id: str,
     fp = catalog_fingerprint(catalog)
     olat, olon, oids, direct = origin_spec(catalog, origin_id, mappings, endpoints_down)
     model = _model_key(model)
-    rc = _ranked_for(fp, key, model) if model else _ranked_demand(fp, key)
+    rc = _network_demand(fp, key, model) if model else _ranked_demand(fp, key)
     return whatif.paths_for(rc, catalog.pop_ids, olat, olon, down=down_mask(catalog, down),
                             pop_origin_ids=oids, params=latency.params_with(model),
-                            direct_origin=direct)
+                            direct_origin=direct, policy=check_policy(policy))
 
 
 def scenario_route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...],
@@ -232,17 +258,18 @@ def scenario_route_table(catalog: Catalog, clients: tuple[tuple[float, float], .
                          down: frozenset[str] = frozenset(),
                          mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                          endpoints_down: frozenset[str] = frozenset(),
-                         model: Model = ()) -> pd.DataFrame | None:
+                         model: Model = (), policy: str = DEFAULT_POLICY) -> pd.DataFrame | None:
     """Routes of a scenario's own ``clients`` followed by those of its ``client_set`` (rows in
     that order, so row positions are client indices everywhere), or None when it has neither.
-    An unknown client set key raises ``KeyError``; ``model``: latency overrides."""
+    An unknown client set key raises ``KeyError``; ``model``: latency overrides; ``policy``: the
+    routing policy."""
     parts = []
     if clients:
         parts.append(route_table(catalog, clients, origin_id, down, mappings, endpoints_down,
-                                 model))
+                                 model, policy))
     if client_set:
         parts.append(demand_route_table(catalog, client_set, origin_id, down, mappings,
-                                        endpoints_down, model))
+                                        endpoints_down, model, policy))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
@@ -255,7 +282,8 @@ def scenario_route_table(catalog: Catalog, clients: tuple[tuple[float, float], .
 def rank_for_point(catalog: Catalog, lat: float, lon: float, origin_id: str,
                    down: frozenset[str] = frozenset(), model: Model = (),
                    mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
-                   endpoints_down: frozenset[str] = frozenset()) -> pd.DataFrame:
+                   endpoints_down: frozenset[str] = frozenset(),
+                   policy: str = DEFAULT_POLICY) -> pd.DataFrame:
     """Every PoP ranked for one client (degrees); see ``paths.rank_pops``. Memoized.
     ``model``: latency overrides (module docstring); ``mappings`` / ``endpoints_down``: the
     Normal endpoints and the endpoints down, as in :func:`route_table` (each PoP's backbone leg
@@ -265,20 +293,25 @@ def rank_for_point(catalog: Catalog, lat: float, lon: float, origin_id: str,
     if mappings or endpoints_down:
         args += (_model_key(model), tuple((str(r), tuple(sorted(p))) for r, p in mappings),
                  _down_key(endpoints_down))
-    else:  # the single-endpoint case keeps its cache keys
+    elif check_policy(policy) == DEFAULT_POLICY:  # the single-endpoint case keeps its cache keys
         args += _extra(_model_key(model))
+    else:
+        args += (_model_key(model), (), ())
+    if check_policy(policy) != DEFAULT_POLICY:
+        args += (policy,)
     return _rank_for_point(*args)
 
 
 def _rank_uncached(fp: str, lat: float, lon: float, origin_id: str,
                    down: tuple[str, ...], model: Model = (),
                    mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
-                   endpoints_down: tuple[str, ...] = ()) -> pd.DataFrame:
+                   endpoints_down: tuple[str, ...] = (),
+                   policy: str = DEFAULT_POLICY) -> pd.DataFrame:
     catalog = _catalog(fp)
     olat, olon, _ids, _direct = origin_spec(catalog, origin_id, mappings, endpoints_down)
     return paths.rank_pops(lat, lon, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                            olat, olon, down=down_mask(catalog, down),
-                           params=latency.params_with(model))
+                           params=latency.params_with(model), policy=policy)
 
 
 _rank_for_point = memoize(_rank_uncached)
@@ -298,7 +331,7 @@ def _rounded(values: np.ndarray, nd: int = 1) -> list[float | None]:
 
 def nearest_answer(catalog: Catalog, lat: float, lon: float, origin_id: str,
                    down: frozenset[str] = frozenset(), k: int | None = None,
-                   model: Model = ()) -> dict[str, Any]:
+                   model: Model = (), policy: str = DEFAULT_POLICY) -> dict[str, Any]:
     """The JSON-ready answer of "where does a client at (lat, lon) enter, and at what RTT".
 
     Keys: ``client``, ``origin``, ``down``, ``routed``, ``pop`` (the chosen PoP, or ``None`` when
@@ -307,11 +340,16 @@ def nearest_answer(catalog: Catalog, lat: float, lon: float, origin_id: str,
     :func:`paths.rank_pops`: healthy PoPs nearest first, then the down ones with rank 0).
     Distances are WGS84 geodesic km (0.1 km), RTTs modelled medians in ms (0.1 ms); the numbers
     are those of :func:`rank_for_point` and :func:`route_table`, so the API and the UI agree.
-    ``model``: latency overrides (module docstring).
-    ``KeyError`` names an unknown origin or PoP id; ``ValueError`` a bad coordinate or override.
+    ``model``: latency overrides, ``policy``: the routing policy (module docstring; with
+    ``network`` the healthy PoPs are ranked by internet leg). Also ``policy`` and
+    ``network_pop``: the id of the healthy PoP with the lowest internet leg, ``bgp_gap_ms``
+    (the chosen PoP's internet leg minus its) and ``bgp_flag`` (geographic policy, gap >
+    :data:`~dashboard.domain.policy.FLAG_GAP_MS`).
+    ``KeyError`` names an unknown origin or PoP id; ``ValueError`` a bad coordinate, override or
+    policy.
     """
-    full = _nearest(catalog_fingerprint(catalog), float(lat), float(lon), origin_id,
-                    _down_key(down), *_extra(_model_key(model)))
+    full = _nearest(*_with_policy((catalog_fingerprint(catalog), float(lat), float(lon),
+                                   origin_id, _down_key(down)), _model_key(model), policy))
     if k is None or k >= len(full["ranked"]):
         return full
     return {**full, "ranked": full["ranked"][: max(int(k), 0)]}
@@ -355,7 +393,8 @@ def _sites(fp: str, origin_id: str, model: Model = ()) -> _Sites:
 
 @memoize
 def _nearest(fp: str, lat: float, lon: float, origin_id: str,
-             down: tuple[str, ...], model: Model = ()) -> dict[str, Any]:
+             down: tuple[str, ...], model: Model = (),
+             policy: str = DEFAULT_POLICY) -> dict[str, Any]:
     # The same domain functions and the same ordering as paths.rank_pops (WGS84 geodesic km,
     # latency.internet_rtt_ms / backbone_rtt_ms) without building a DataFrame: this is the hot
     # path of /api/v1/nearest (a test checks it against rank_pops and client_paths point by
@@ -372,7 +411,8 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
     km, internet = km_all[:n], ms_all[:n]
     anycast = internet + st.backbone_ms
     up = ~down_mask(_catalog(fp), down)
-    order = paths.rank_order(km, up)  # healthy first, then by distance: rank_pops's order
+    # healthy first, then by distance (or internet leg): rank_pops's order
+    order = paths.rank_order(km, up, internet if policy == NETWORK else None)
     n_up = int(up.sum())
     cols = [_rounded(a[order]) for a in (km, internet, st.backbone_ms, anycast)]
     up_sorted = up[order].tolist()
@@ -384,6 +424,8 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
     ]
     direct_km, direct_ms = float(km_all[n]), float(ms_all[n])
     chosen = rows[0] if n_up else None
+    net = int(paths.rank_order(km, up, internet)[0]) if n_up else -1
+    gap = float(internet[order[0]] - internet[net]) if n_up else math.nan
     return {
         "client": {"lat": lat, "lon": lon},
         "origin": dict(st.origin),
@@ -394,4 +436,8 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
         "direct": {"distance_km": _r(direct_km), "rtt_ms": _r(direct_ms)},
         "saving_ms": _r(direct_ms - float(anycast[order[0]])) if chosen else None,
         "ranked": rows,
+        "policy": policy,
+        "network_pop": st.pop_ids[net] if n_up else None,
+        "bgp_gap_ms": _r(gap),
+        "bgp_flag": bool(flagged(policy, gap)),
     }

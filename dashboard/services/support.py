@@ -38,13 +38,13 @@ def explain_client(catalog: Catalog, scenario: Scenario, index: int,
     c = scenario.clients[index]
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
     ranking = rank_for_point(catalog, c.lat, c.lon, origin_id, down, scenario.model,
-                             scenario.mappings, scenario.endpoints_down)
+                             scenario.mappings, scenario.endpoints_down, scenario.policy)
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
     observed = scenario.observed_for(index)
     if observed not in catalog.pop_ids:
         observed = None
     return ClientExplanation(index, c.label, ranking,
-                             explain(ranking, observed, names))
+                             explain(ranking, observed, names, scenario.policy))
 
 
 def client_options(scenario: Scenario) -> list[tuple[int, str]]:

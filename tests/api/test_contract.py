@@ -20,10 +20,10 @@ ORIGIN_KEYS = {"id", "name", "city", "country_code", "lat", "lon", "endpoint_typ
 RANK_KEYS = {"rank", "id", "name", "city", "up", "distance_km", "internet_ms", "backbone_ms",
              "anycast_ms"}
 NEAREST_KEYS = {"client", "origin", "down", "routed", "pop", "runner_up", "direct", "saving_ms",
-                "ranked"}
+                "ranked", "policy", "network_pop", "bgp_gap_ms", "bgp_flag"}  # + issue 14
 ASSIGN_ROW_KEYS = {"name", "lat", "lon", "weight", "routed", "pop", "pop_km", "runner_up",
                    "runner_up_km", "internet_ms", "backbone_ms", "anycast_ms", "direct_km",
-                   "direct_ms", "saving_ms"}
+                   "direct_ms", "saving_ms", "network_pop", "bgp_gap_ms", "bgp_flag"}
 
 
 def error_of(resp) -> str:
@@ -216,7 +216,7 @@ def test_assign_json_shape_and_numbers(client, catalog):
     resp = post_json(client, {"clients": clients, "origin": "ap-southeast-1", "down": ["SIN"]})
     assert resp.status_code == 200, resp.get_data(as_text=True)
     body = resp.get_json()
-    assert set(body) == {"origin", "down", "count", "routed", "summary", "assignments"}
+    assert set(body) == {"origin", "down", "policy", "count", "routed", "summary", "assignments"}
     assert body["origin"]["id"] == "ap-southeast-1" and body["down"] == ["SIN"]
     assert body["count"] == 3 and body["routed"] == 3
     rows = body["assignments"]
