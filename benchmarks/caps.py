@@ -5,12 +5,16 @@
 Sends, through Flask's test client to ``create_app()`` with the default settings (50,000
 clients, 5 MiB uploads), the requests of the issue's findings and prints one line each:
 
-* ``link-flood``: the scenario callback opening a link of ``--params`` unknown parameters
-  (``?p0=1&p1=1&...``; finding 6: one notice per parameter, 16 MB in 7.7 s before);
-* ``store-<n>``: the scenario callback and the results callback (map, table, summary) given a
-  store of ``--clients`` clients (finding 4: ``Scenario.from_dict`` did not count them);
-* ``store-set``: a store of 40,000 clients plus the 25,000-city client set (in the cap before:
-  the cap now counts the set).
+* ``link-flood``: the scene callback (``callbacks/scene.py``, the one round trip) opening a link
+  of ``--params`` unknown parameters (``?p0=1&p1=1&...``; finding 6: one notice per parameter,
+  16 MB in 7.7 s before);
+* ``scene-store-<n>``: the scene callback given a store of ``--clients`` clients and an edit
+  that changes nothing, then a what-if on it (``toggle_pop`` CDG: before the renovation the
+  results callback routed the store; finding 4: ``Scenario.from_dict`` did not count them);
+* ``whatif-store-40k+set``: a what-if on a store of 40,000 clients plus the 25,000-city client
+  set (in the cap before: the cap now counts the set).
+
+Bodies from ``benchmarks/dash_requests.py``.
 
 In-process timings by default (no gunicorn, so no worker timeout): wall time of one request,
 status, bytes of the answer. Run it with ``PYTHONPATH`` pointing at a checkout to measure that
@@ -28,23 +32,9 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from benchmarks.dash_requests import callback_body
 from dashboard.app import create_app
 from dashboard.settings import Settings
-
-
-def _body(deps: list[dict], output_start: str, values: dict[str, Any], changed: str) -> dict:
-    dep = next(d for d in deps if d["output"].startswith(output_start))
-
-    def item(x: dict) -> dict:
-        key = f"{x['id']}.{x['property']}"
-        return {"id": x["id"], "property": x["property"], "value": values.get(key)}
-
-    outs = dep["output"].strip(".").split("...")
-    outputs = [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1].split("@")[0]}
-               for o in outs]
-    return {"output": dep["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
-            "inputs": [item(x) for x in dep["inputs"]],
-            "state": [item(x) for x in dep.get("state", [])], "changedPropIds": [changed]}
 
 
 def _store(n: int, client_set: str | None = None) -> dict:
@@ -103,19 +93,22 @@ def main() -> None:
         client = create_app(Settings()).server.test_client()
         deps = client.get("/_dash-dependencies").get_json()
     flood = "?" + "&".join(f"p{i}=1" for i in range(args.params))
-    _send(client, f"link-flood-{args.params}", _body(deps, "..scenario-store.data",
-                                                     {"url.search": flood}, "url.search"))
-    store = _store(args.clients)
-    _send(client, f"scenario-store-{args.clients}", _body(
-        deps, "..scenario-store.data", {"scenario-store.data": store,
-                                        "scenario-edit.data": {"op": "notice", "nonce": 1}},
-        "scenario-edit.data"))
-    _send(client, f"results-store-{args.clients}", _body(
-        deps, "..world-map.figure", {"scenario-store.data": store}, "scenario-store.data"))
-    _send(client, "results-store-40k+set", _body(
-        deps, "..world-map.figure", {"scenario-store.data": _store(40_000, "cities25k")},
-        "scenario-store.data"))
 
+    def scene(values: dict[str, Any], changed: str) -> dict:
+        return callback_body(deps, "scenario-store.data", values, changed)
+
+    def whatif(store: dict) -> dict:
+        return scene({"scenario-store.data": store, "view-tabs.value": "map",
+                      "scenario-edit.data": {"op": "toggle_pop", "pop": "CDG", "nonce": 2}},
+                     "scenario-edit.data")
+
+    _send(client, f"link-flood-{args.params}", scene({"url.search": flood}, "url.search"))
+    store = _store(args.clients)
+    _send(client, f"scene-store-{args.clients}", scene(
+        {"scenario-store.data": store, "scenario-edit.data": {"op": "notice", "nonce": 1}},
+        "scenario-edit.data"))
+    _send(client, f"whatif-store-{args.clients}", whatif(store))
+    _send(client, "whatif-store-40k+set", whatif(_store(40_000, "cities25k")))
 
 if __name__ == "__main__":
     main()

@@ -181,25 +181,27 @@ def slow_phase(port: int, n: int, duration: float) -> dict:
 # -- phase 2: heavy requests --------------------------------------------------------------------
 
 def callback_bodies(n_clients: int, client_set: str | None, count: int, seed: int) -> list[bytes]:
-    """``count`` results-callback bodies (as dash-renderer sends them), each for ``n_clients``
-    new random clients."""
+    """``count`` what-if bodies (the scene callback with the edit "CDG down", as dash-renderer
+    sends it), each for a store of ``n_clients`` new random clients: every client is routed and
+    the map, table, key numbers and CDF are drawn for them."""
+    from benchmarks.dash_requests import app_dependencies, callback_body
     from dashboard import ids
     from dashboard.app import create_app
     from dashboard.domain.scenario import Client, Scenario
-    from whatif import body, callback_key
 
-    if "app" not in _APP:  # the app's callback map gives the request's exact shape
-        _APP["app"] = create_app()
-    app = _APP["app"]
-    key = callback_key(app, f"{ids.WORLD_MAP}.figure")
+    if "deps" not in _APP:  # the app's dependencies give the request's exact shape
+        _APP["deps"] = app_dependencies(create_app())
+    deps = _APP["deps"]
     rng = random.Random(seed)
     out = []
-    for _ in range(count):
+    for i in range(count):
         clients = tuple(Client(round(rng.uniform(-60, 70), 4), round(rng.uniform(-180, 180), 4),
                                f"c{j}", 1.0) for j in range(n_clients))
         store = Scenario(clients=clients, origin="eu-central-1", client_set=client_set).to_dict()
-        out.append(json.dumps(body(app, key, {f"{ids.SCENARIO}.data": store},
-                                   [f"{ids.SCENARIO}.data"])).encode())
+        values = {f"{ids.SCENARIO}.data": store, f"{ids.VIEW_TABS}.value": "map",
+                  f"{ids.SCENARIO_EDIT}.data": {"op": "toggle_pop", "pop": "CDG", "nonce": i}}
+        out.append(json.dumps(callback_body(deps, f"{ids.SCENARIO}.data", values,
+                                            f"{ids.SCENARIO_EDIT}.data")).encode())
     return out
 
 

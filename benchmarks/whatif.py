@@ -2,20 +2,22 @@
 routing and the figure update the browser receives -- through the real Dash callbacks.
 
     python benchmarks/whatif.py                 # ~1 minute on 2 cores
-    python benchmarks/whatif.py --repeat 3 --baseline-ref main
+    python benchmarks/whatif.py --repeat 3 --baseline-ref f0d85db
 
 Everything is measured in one run, in-process, by POSTing Dash's own request bodies to
 ``/_dash-update-component`` with Flask's test client (no sockets: server time only):
 
 * **this code**: the "World demand: 25,000 largest cities" preset (``Scenario.client_set``). A what-if
-  is the two callbacks the browser runs when the link/scenario gains ``down=<PoP>``: the scenario
-  callback (URL -> scenario store) and the results callback (scenario store -> map ``Patch``,
-  table, key numbers, CDF). Each repetition marks a different PoP down, so nothing is served
-  from a cache. Time = sum of both requests; payload = sum of both response bodies (raw JSON,
-  and gzip -6 for reference).
+  is ONE request, the one the browser sends when an access point pill is clicked: the scene
+  callback (``callbacks/scene.py``) with the edit ``{"op": "toggle_pop", "pop": <PoP>}`` in
+  ``scenario-edit.data`` and the current scenario store, failover state and map key as states;
+  it answers the new store, the map ``Patch``, table, key numbers, CDF, failover plan, pills and
+  panels. Each repetition marks a different PoP down (from the opened preset), so nothing is
+  served from a cache. Time = that request; payload = its response body (raw JSON, and gzip -6
+  for reference). Bodies from ``benchmarks/dash_requests.py``.
 * **baseline A -- the pre-optimisation path**: the results callback of ``--baseline-ref``
-  (default ``main``, exported with ``git archive`` into a temporary directory and run in a
-  subprocess) for the same 25,000 cities embedded in the scenario store (the only way to hold
+  (default ``f0d85db``, the last commit before issue 7's work; exported with ``git archive``
+  into a temporary directory and run in a subprocess) for the same 25,000 cities embedded in the scenario store (the only way to hold
   them before demand sets), with the same PoP down.
 * **baseline B -- bare routing**: ``routing.assign`` (nearest healthy PoP + runner-up) for the
   same 25,000 clients with the PoP down: the floor of any implementation.
@@ -42,28 +44,6 @@ sys.path.insert(0, str(ROOT))
 DOWN_SEQUENCE = ("FRA", "HKG", "IAD", "SIN", "LHR", "NRT", "SJC", "GRU", "SYD", "BOM")
 
 
-def _outputs(key: str) -> list[dict]:
-    return [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
-            for part in key.strip(".").split("...")]
-
-
-def callback_key(app, first_output: str) -> str:
-    return next(k for k in app.callback_map if k.strip(".").startswith(first_output))
-
-
-def body(app, key: str, values: dict, changed: list[str]) -> dict:
-    """The JSON body dash-renderer sends for callback ``key`` with ``values`` for its inputs and
-    states (``{"id.prop": value}``; missing ones are None)."""
-    cb = app.callback_map[key]
-
-    def items(deps):
-        return [{"id": d["id"], "property": d["property"],
-                 "value": values.get(f"{d['id']}.{d['property']}")} for d in deps]
-
-    return {"output": key, "outputs": _outputs(key), "inputs": items(cb["inputs"]),
-            "state": items(cb["state"]), "changedPropIds": changed}
-
-
 def post(client, payload: dict) -> tuple[float, bytes]:
     data = json.dumps(payload)
     t0 = time.perf_counter()
@@ -75,54 +55,61 @@ def post(client, payload: dict) -> tuple[float, bytes]:
 
 
 def measure_this(repeat: int) -> dict:
+    from benchmarks.dash_requests import (app_dependencies, callback_body, component_values,
+                                          response_value)
     from dashboard import ids
     from dashboard.app import create_app
 
     app = create_app()
     client = app.server.test_client()
-    k_scen = callback_key(app, f"{ids.SCENARIO}.data")
-    k_res = callback_key(app, f"{ids.WORLD_MAP}.figure")
+    deps = app_dependencies(app)
+    page = {f"{ids.ORIGIN}.value": "eu-central-1", f"{ids.ENDPOINT_TYPE}.value": "CLB",
+            f"{ids.VIEW_TABS}.value": "map"}
 
-    def scenario_cb(search: str, current):
-        return post(client, body(app, k_scen, {f"{ids.URL}.search": search,
-                                               f"{ids.SCENARIO}.data": current,
-                                               f"{ids.ORIGIN}.value": "eu-central-1",
-                                               f"{ids.ENDPOINT_TYPE}.value": "CLB"},
-                                 [f"{ids.URL}.search"]))
+    pattern_ids: dict[str, list[dict]] = {}
 
-    def results_cb(store, base, prev=None):
-        return post(client, body(app, k_res, {f"{ids.SCENARIO}.data": store,
-                                              f"{ids.MAP_BASE}.data": base,
-                                              f"{ids.FAILOVER_PREV}.data": prev},
-                                 [f"{ids.SCENARIO}.data"]))
+    def scene(values: dict, changed: str) -> tuple[float, bytes]:
+        return post(client, callback_body(deps, f"{ids.SCENARIO}.data", {**page, **values},
+                                          changed, pattern_ids))
 
-    def unpack(raw: bytes, key: str):
-        return json.loads(raw)["response"][key.split(".")[0]][key.split(".")[1]]
+    def open_link(search: str) -> tuple[float, bytes]:  # the page opened with a link
+        return scene({f"{ids.URL}.search": search}, f"{ids.URL}.search")
 
     # Page opened on the preset (first use in the process builds the ranking: reported apart).
-    t_s, raw_s = scenario_cb("?clientset=cities25k", None)
-    store = unpack(raw_s, f"{ids.SCENARIO}.data")
-    t_r, raw_r = results_cb(store, None)
-    base = unpack(raw_r, f"{ids.MAP_BASE}.data")
+    t_o, raw_o = open_link("?clientset=cities25k")
+    store = response_value(raw_o, f"{ids.SCENARIO}.data")
+    base = response_value(raw_o, f"{ids.MAP_BASE}.data")
     # The routing state the browser keeps for the failover animation (the "before").
-    prev = unpack(raw_r, f"{ids.FAILOVER_PREV}.data")
-    first = {"ms": 1000 * (t_s + t_r), "bytes": len(raw_s) + len(raw_r)}
+    prev = response_value(raw_o, f"{ids.FAILOVER_PREV}.data")
+    first = {"ms": 1000 * t_o, "bytes": len(raw_o)}
+    # What the page's inputs then hold, sent back as states like the browser does (else the
+    # model and capacity controls would be re-rendered in every answer).
+    shown = {json.dumps(cid, sort_keys=True) if isinstance(cid, dict) else cid: value
+             for out in (ids.MODEL_CONTROLS, ids.CAPACITY_CONTROLS)
+             for cid, value in component_values(response_value(raw_o, f"{out}.children"))}
+    params = [json.loads(k) for k in shown if k.startswith("{")]
+    page.update({"model-param.id": params,
+                 "model-param.value": [shown[json.dumps(p, sort_keys=True)] for p in params],
+                 **{f"{i}.value": shown.get(i) for i in (ids.DEMAND_SOURCE, ids.DEMAND_SCALE,
+                                                         ids.DEFAULT_CAPACITY)}})
+    pattern_ids = {ids.MODEL_PARAM: params}
     # A second full load (ranking cached): what reopening the preset costs.
-    t_r2, raw_r2 = results_cb(store, None)
-    full = {"ms": 1000 * t_r2, "bytes": len(raw_r2), "gzip": len(gzip.compress(raw_r2, 6))}
+    t_o2, raw_o2 = open_link("?clientset=cities25k")
+    full = {"ms": 1000 * t_o2, "bytes": len(raw_o2), "gzip": len(gzip.compress(raw_o2, 6))}
     runs = []
-    for pid in DOWN_SEQUENCE[:repeat]:
-        t1, r1 = scenario_cb(f"?clientset=cities25k&down={pid}", store)
-        st = unpack(r1, f"{ids.SCENARIO}.data")
+    for nonce, pid in enumerate(DOWN_SEQUENCE[:repeat], start=1):
+        t, raw = scene({f"{ids.SCENARIO_EDIT}.data": {"op": "toggle_pop", "pop": pid,
+                                                      "nonce": nonce},
+                        f"{ids.SCENARIO}.data": store, f"{ids.MAP_BASE}.data": base,
+                        f"{ids.FAILOVER_PREV}.data": prev}, f"{ids.SCENARIO_EDIT}.data")
+        resp = json.loads(raw)["response"]
+        st = resp[ids.SCENARIO]["data"]
         assert st["down"] == [pid], st
-        t2, r2 = results_cb(st, base, prev)
-        resp = json.loads(r2)["response"]
         frames = resp[ids.FAILOVER_FRAMES]["data"]
         fig = resp[ids.WORLD_MAP]["figure"]
         patched = isinstance(fig, dict) and "__dash_patch_update" in fig
-        runs.append({"pop": pid, "ms": 1000 * (t1 + t2), "scenario_ms": 1000 * t1,
-                     "results_ms": 1000 * t2, "bytes": len(r1) + len(r2),
-                     "gzip": len(gzip.compress(r1, 6)) + len(gzip.compress(r2, 6)),
+        runs.append({"pop": pid, "ms": 1000 * t, "bytes": len(raw),
+                     "gzip": len(gzip.compress(raw, 6)),
                      "patch": patched, "animated": len(frames.get("clients") or [])})
     return {"first": first, "full": full, "runs": runs}
 
@@ -135,7 +122,9 @@ from dashboard.gazetteer import load_gazetteer
 down = sys.argv[2].split(",")
 app = create_app()
 client = app.server.test_client()
-key = next(k for k in app.callback_map if k.strip(".").startswith("world-map.figure"))
+key = next((k for k in app.callback_map if k.strip(".").startswith("world-map.figure")), None)
+if key is None:
+    sys.exit("this ref has no results callback (world-map.figure first): pick an older ref")
 cb = app.callback_map[key]
 df = load_gazetteer()._df.iloc[:25000]
 clients = [{"lat": round(float(a), 4), "lon": round(float(b), 4), "name": str(n),
@@ -197,7 +186,8 @@ def measure_assign(pops: list[str]) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=5, help="what-ifs (different PoPs down)")
-    ap.add_argument("--baseline-ref", default="main", help="git ref of the pre-optimisation code")
+    ap.add_argument("--baseline-ref", default="f0d85db",
+                    help="git ref of the pre-optimisation code (its results callback is measured)")
     ap.add_argument("--baseline-repeat", type=int, default=2)
     args = ap.parse_args(argv)
     pops = list(DOWN_SEQUENCE[: max(1, min(args.repeat, len(DOWN_SEQUENCE)))])
@@ -217,13 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  open the preset, first use in the process (builds the ranking): {f['ms']:7.1f} ms"
           f"  {mb(f['bytes'])}")
     f = this["full"]
-    print(f"  full redraw (results callback, ranking cached):             {f['ms']:7.1f} ms"
+    print(f"  full redraw (the preset's link again, ranking cached):      {f['ms']:7.1f} ms"
           f"  {mb(f['bytes'])} (gzip {mb(f['gzip'])})")
-    print("  what-if = scenario callback + results callback (map as a Patch, failover frames of "
-          "the moved clients included):")
+    print("  what-if = one request to the scene callback (edit toggle_pop; map as a Patch, "
+          "failover plan of the moved clients included):")
     for r in this["runs"]:
-        print(f"    {r['pop']} down: {r['ms']:6.1f} ms (scenario {r['scenario_ms']:5.1f} + results "
-              f"{r['results_ms']:5.1f})  {mb(r['bytes'])} (gzip {mb(r['gzip'])})"
+        print(f"    {r['pop']} down: {r['ms']:6.1f} ms  {mb(r['bytes'])} (gzip {mb(r['gzip'])})"
               f"  {r['animated']:,} clients animated"
               f"{'' if r['patch'] else '  [NOT a patch]'}")
     med = statistics.median(r["ms"] for r in this["runs"])

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from benchmarks.dash_requests import callback_body, pill_ids
 from dashboard import ids
 from dashboard.app import create_app
 from dashboard.callbacks import scene
@@ -136,21 +137,9 @@ PILL_OUT = '{"pop":["ALL"],"type":"pop-toggle"}'
 def _scene_request(client, search="?down=CDG", pills=("CDG", "FRA")) -> dict:
     """The one round trip's request as dash-renderer sends it when the page opens ``search``
     (pattern-matching outputs and states as lists of the matched components)."""
-    dep = next(d for d in client.get("/_dash-dependencies").get_json()
-               if d["output"].startswith(f"..{ids.SCENARIO}.data..."))
-    outputs = []
-    for part in dep["output"].strip(".").split("..."):
-        cid, prop = part.rsplit(".", 1)
-        outputs.append([{"id": {**json.loads(cid), "pop": p}, "property": prop} for p in pills]
-                       if cid.startswith("{") else {"id": cid, "property": prop})
-
-    def items(deps: list[dict]) -> list:
-        return [[] if d["id"].startswith("{") else
-                {"id": d["id"], "property": d["property"],
-                 "value": search if d["id"] == ids.URL else None} for d in deps]
-
-    return {"output": dep["output"], "outputs": outputs, "inputs": items(dep["inputs"]),
-            "state": items(dep["state"]), "changedPropIds": [f"{ids.URL}.search"]}
+    return callback_body(client.get("/_dash-dependencies").get_json(), f"{ids.SCENARIO}.data",
+                         {f"{ids.URL}.search": search}, f"{ids.URL}.search",
+                         {"pop-toggle": pill_ids(pills)})
 
 
 def _without_outputs(body: dict) -> dict:

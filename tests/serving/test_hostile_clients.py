@@ -26,6 +26,7 @@ from typing import Iterator
 
 import pytest
 
+from benchmarks.dash_requests import app_dependencies, callback_body
 from dashboard.gunicorn_worker import HEAD_TIMEOUT_S
 from tests.serving.conftest import Gunicorn, free_port, start_gunicorn
 from tests.serving.test_gunicorn import local_command
@@ -193,41 +194,36 @@ def test_a_chunked_body_under_the_limit_is_served(procfile_server):
 
 # -- finding 3: heavy requests ------------------------------------------------------------------
 
-def _results_body(app, n_clients: int, seed: int, client_set: str | None = None) -> bytes:
-    """The results callback's request body as dash-renderer sends it."""
+def _scene_body(deps: list[dict], n_clients: int, seed: int,
+                client_set: str | None = None) -> bytes:
+    """A what-if on a scenario of ``n_clients`` random clients, as dash-renderer sends it: the
+    scene callback (callbacks/scene.py) with the edit "CDG down" and the scenario as its store.
+    Every client is routed and the map, table, key numbers and CDF are drawn for them: with
+    ``max_clients`` clients this is the heaviest in-cap request, with 10 a light one."""
     from dashboard import ids
     from dashboard.domain.scenario import Client, Scenario
 
-    key = next(k for k in app.callback_map if f"{ids.WORLD_MAP}.figure" in k)
-    cb = app.callback_map[key]
     rng = random.Random(seed)
     store = Scenario(clients=tuple(Client(round(rng.uniform(-60, 70), 4),
                                           round(rng.uniform(-180, 180), 4), f"c{i}", 1.0)
                                    for i in range(n_clients)),
                      origin="eu-central-1", client_set=client_set).to_dict()
-    values = {f"{ids.SCENARIO}.data": store}
-    outputs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]}
-               for p in key.strip(".").split("...")]
-
-    def items(deps):
-        return [{"id": d["id"], "property": d["property"],
-                 "value": values.get(f"{d['id']}.{d['property']}")} for d in deps]
-
-    return json.dumps({"output": key, "outputs": outputs, "inputs": items(cb["inputs"]),
-                       "state": items(cb["state"]),
-                       "changedPropIds": [f"{ids.SCENARIO}.data"]}).encode()
+    values = {f"{ids.SCENARIO}.data": store, f"{ids.VIEW_TABS}.value": "map",
+              f"{ids.SCENARIO_EDIT}.data": {"op": "toggle_pop", "pop": "CDG", "nonce": seed}}
+    return json.dumps(callback_body(deps, f"{ids.SCENARIO}.data", values,
+                                    f"{ids.SCENARIO_EDIT}.data")).encode()
 
 
 def test_two_heavy_requests_do_not_block_light_ones_or_get_a_worker_killed(tmp_path: Path):
     from dashboard.app import create_app
     from dashboard.settings import Settings
 
-    app = create_app()
+    deps = app_dependencies(create_app())
     max_clients = Settings().max_clients
     # the heaviest in-cap request: the cap counts a client set's clients too, so max_clients of
     # the scenario's own (with the 25,000-city set on top it is refused, a 204 in ~0.1 s)
-    heavy = [_results_body(app, max_clients, seed) for seed in (1, 2)]
-    light = [_results_body(app, 10, seed) for seed in range(3, 8)]
+    heavy = [_scene_body(deps, max_clients, seed) for seed in (1, 2)]
+    light = [_scene_body(deps, 10, seed) for seed in range(3, 8)]
     port = free_port()
     # gunicorn's timeout far under a heavy request's 4-5 s: under the sync worker the worker
     # was killed (a bare HTML 500 or a dropped connection); threads keep the heartbeat going.
@@ -268,22 +264,23 @@ BROWSER_CONNECTIONS = 6
 
 
 def test_one_users_burst_of_heavy_callbacks_is_served_not_refused_as_busy(tmp_path: Path):
-    """One click on the page fires ~10-15 callbacks, and with more than ~900 clients each one
-    carrying the scenario is heavy; the browser sends them over its 6 connections (measured with
-    ``benchmarks/single_user_burst.py``: 15-16 callback POSTs for one pill click, up to 12
-    pending at once over 6 connections; with 2,000 clients, before, 6 of 32 upload and 6 of 15
-    click POSTs were refused as "busy"). A user's own burst must queue for the heavy slot, not be
-    refused: here 12 heavy callbacks of 20,000 clients each (~1 s apiece, so the last of 6 in
-    flight waits ~5 s or more) over 6 kept-alive connections, all 200."""
+    """A user's own burst of heavy callbacks must queue for the heavy slot, not be refused.
+    Before the one-round-trip renovation one click fired ~10-15 callbacks, each carrying the
+    scenario (``benchmarks/single_user_burst.py``: with 2,000 clients, 6 of 32 upload and 6 of
+    15 click POSTs were refused as "busy"); a click is one request to the scene callback now,
+    but a user clicking several pills in a row, or the tab callback next to it, still sends
+    heavy bodies over the browser's 6 connections. Here 12 what-ifs on 20,000 clients each
+    (~1 s apiece, so the last of 6 in flight waits ~5 s or more) over 6 kept-alive
+    connections, all 200."""
     import http.client
     import queue
 
     from dashboard.app import create_app
 
-    app = create_app()
+    deps = app_dependencies(create_app())
     bodies: queue.Queue[bytes] = queue.Queue()
     for seed in range(12):  # distinct scenarios: no cache hit
-        bodies.put(_results_body(app, 20_000, 100 + seed))
+        bodies.put(_scene_body(deps, 20_000, 100 + seed))
     port = free_port()
     server = start_gunicorn(local_command(), {"PORT": str(port)}, tmp_path / "gunicorn.log",
                             port)
