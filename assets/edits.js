@@ -160,9 +160,15 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 return op ? edit({op: op, region: t.id.region}) : noUpdate();
             },
 
-            modelInput: function (values, idList) {
+            /* A latency model input; nothing when it shows what the scenario has (`shown`, the
+             * store the round trip writes: an input rebuilt from the scenario re-fires). */
+            modelInput: function (values, idList, shown) {
                 var t = trigger();
                 if (!t || typeof t.id !== 'object') { return noUpdate(); }
+                var want = shown && shown.model && shown.model[t.id.name];
+                if (want !== undefined && want !== null && Number(t.value) === Number(want)) {
+                    return noUpdate();
+                }
                 return edit({op: 'model_input', name: t.id.name, values: values, ids: idList});
             },
 
@@ -179,12 +185,18 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 return n ? edit({op: 'model', reset: true}) : noUpdate();
             },
 
-            capacityInput: function (source, scale, def) {
+            /* The capacity controls; nothing when they show what the scenario has (rebuilt). */
+            capacityInput: function (source, scale, def, shown) {
                 var t = trigger();
                 if (!t) { return noUpdate(); }
                 var changed = {'demand-source': 'source', 'demand-scale': 'scale',
                                'default-capacity': 'default'}[t.id];
                 if (!changed) { return noUpdate(); }
+                var now = shown && shown.capacity;
+                if (now && now.source === source && Number(now.scale) === Number(scale) &&
+                        Number(now['default']) === Number(def)) {
+                    return noUpdate();
+                }
                 return edit({op: 'capacity_input', changed: changed, source: source,
                              scale: scale, 'default': def});
             },
@@ -194,9 +206,17 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 return edit({op: 'capacity_table', rows: rows});
             },
 
-            observe: function (values, idList) {
+            /* The observed-entry picker of the explained client; nothing when it shows what
+             * the scenario has recorded (the explanation was drawn again). */
+            observe: function (values, idList, store) {
                 if (!values || !values.length || !idList || !idList.length) { return noUpdate(); }
-                return edit({op: 'observe_input', index: idList[0].client, value: values[0]});
+                var client = idList[0].client;
+                var rec = ((store && store.observed) || []).filter(function (o) {
+                    return o && o.client === client;
+                });
+                var now = rec.length ? rec[0].pop : null;
+                if ((values[0] || null) === (now || null)) { return noUpdate(); }
+                return edit({op: 'observe_input', index: client, value: values[0]});
             }
         };
     }())

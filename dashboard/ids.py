@@ -137,6 +137,9 @@ MODEL_SECTION = "model-section"
 MODEL_CONTROLS = "model-controls"
 MODEL_RESET = "model-reset"
 MODEL_CUSTOM = "model-custom"
+#: Store: what the scenario's widgets show ({"model": {name: value}, "capacity": {...}}), written
+#: by the round trip; assets/edits.js compares a re-rendered input with it (no request then).
+WIDGET_VALUES = "widget-values"
 #: ``type`` of the pattern ids of :func:`model_param`.
 MODEL_PARAM = "model-param"
 

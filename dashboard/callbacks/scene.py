@@ -57,7 +57,7 @@ PILLS_OUT = (Output(ids.pop_toggle(ALL), "className"), Output(ids.pop_toggle(ALL
 PANEL_OUT = (Output(ids.ENDPOINTS_LIST, "children"), Output(ids.ENDPOINT_WHATIF, "children"),
              Output(ids.MODEL_CONTROLS, "children"), Output(ids.MODEL_CUSTOM, "children"),
              Output(ids.CAPACITY_CONTROLS, "children"), Output(ids.N1_NOTE, "children"),
-             Output(ids.EXPLAIN_CLIENT, "options"))
+             Output(ids.EXPLAIN_CLIENT, "options"), Output(ids.WIDGET_VALUES, "data"))
 CAPACITY_TAB_OUT = (Output(ids.CAPACITY_KPIS, "children"), Output(ids.CAPACITY_MAP, "figure"),
                     Output(ids.LOAD_BARS, "figure"), Output(ids.POP_TABLE, "data"))
 SUPPORT_TAB_OUT = (Output(ids.EXPLAIN_BODY, "children"),)
@@ -146,10 +146,13 @@ def panel_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
                 if capacity.controls_stale(scenario, page.demand_source, page.demand_scale,
                                            page.default_capacity) else no_update)
     options = [{"label": label, "value": i} for i, label in support.client_options(scenario)]
+    source, scale, default = capacity.control_values(scenario)
+    shown = {"model": panel.values,
+             "capacity": {"source": source, "scale": scale, "default": default}}
     return (map_layout.render_endpoints(ep), map_layout.render_whatif(ep.whatif),
             model_layout.render_model_controls(panel) if panel.stale else no_update,
             model_layout.render_model_note(panel.note), controls,
-            n1_note(loaded, page.n1_result), options)
+            n1_note(loaded, page.n1_result), options, shown)
 
 
 def scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Sequence[str],
@@ -174,7 +177,19 @@ def scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Seque
         [] if done and ev.request_op == "endpoint_add" else no_update,
     )
     if not ev.changed:
-        return _unchanged(head, len(pill_ids))
+        out = list(_unchanged(head, len(pill_ids)))
+        if any(level == "error" for level, _ in ev.notices):
+            # A refused edit: the widget that sent it shows the refused value (a -5 typed in a
+            # model input, an emptied endpoint mapping, "abc" in a capacity cell). Its panel is
+            # drawn again from the scenario, which kept its value.
+            first = len(SCENARIO_OUT) + len(MAP_OUT) + len(PILLS_OUT)
+            out[first:first + len(PANEL_OUT)] = panel_outputs(ev.loaded, page, catalog)
+            if page.tab == "capacity":
+                first += len(PANEL_OUT)
+                out[first:first + len(CAPACITY_TAB_OUT)] = capacity_outputs(
+                    ev.loaded, page.catchments, catalog)
+            out[OUTPUTS.index(POLICY_OUT[0])] = scenario.policy
+        return tuple(out)
     cities = dict(zip(catalog.pops["id"], catalog.pops["city"]))
     pills = map_layout.pill_looks(scenario.down, pill_ids, cities)
     tab = (capacity_outputs(ev.loaded, page.catchments, catalog) if page.tab == "capacity"

@@ -71,14 +71,17 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                  for kind in ("pops", "down", "default", "remove", "whatif", "unmap")],
                State(ids.SCENARIO, "data"), State(ids.ENDPOINT_ADD_REGION, "value"),
                State(ids.ENDPOINT_ADD_POPS, "value"))
-    clientside("modelInput", EDIT, Input(param, "value"), State(param, "id"))
+    clientside("modelInput", EDIT, Input(param, "value"), State(param, "id"),
+               State(ids.WIDGET_VALUES, "data"))
     clientside("modelReset", EDIT, Input(ids.MODEL_RESET, "n_clicks"))
     clientside("policy", EDIT, Input(ids.POLICY, "value"), State(ids.SCENARIO, "data"))
     clientside("capacityInput", EDIT, Input(ids.DEMAND_SOURCE, "value"),
-               Input(ids.DEMAND_SCALE, "value"), Input(ids.DEFAULT_CAPACITY, "value"))
+               Input(ids.DEMAND_SCALE, "value"), Input(ids.DEFAULT_CAPACITY, "value"),
+               State(ids.WIDGET_VALUES, "data"))
     clientside("capacityTable", EDIT, Input(ids.POP_TABLE, "data_timestamp"),
                State(ids.POP_TABLE, "data"))
-    clientside("observe", EDIT, Input(observed, "value"), State(observed, "id"))
+    clientside("observe", EDIT, Input(observed, "value"), State(observed, "id"),
+               State(ids.SCENARIO, "data"))
     # The browser checks an upload's size first (assets/upload_guard.js): a file over the cap
     # becomes a notice there and is never sent (it would exceed the server's request cap and fail
     # with a 413 the page cannot show); a file under the cap becomes an ``upload`` request.

@@ -71,6 +71,7 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
             dcc.Store(id=ids.FAILOVER_STATUS, data=None),
             dcc.Store(id=ids.MAP_BASE, data=None),
             dcc.Store(id=ids.UPLOAD_LIMIT, data=max_upload_bytes),
+            dcc.Store(id=ids.WIDGET_VALUES, data={}),
             dcc.Store(id=ids.MAP_LAYERS, data={"clients": map_trace_index(CLIENTS)}),
             html.Header(
                 id=ids.HEADER,
