@@ -1,0 +1,65 @@
+"""Landing probabilities where people decide (issue 14, part 3), as plain functions: the explain
+panel, the map hover, the capacity view's expected load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dashboard.callbacks import scene
+from dashboard.domain.scenario import Client, Scenario
+from dashboard.services import landing, support
+from dashboard.services.scenario import load_scenario
+from dashboard.settings import Settings
+
+SETTINGS = Settings()
+JNB = Client(-26.2041, 28.0473, "Johannesburg")
+NBO = Client(-1.2864, 36.8172, "Nairobi")
+
+
+def loaded(catalog, s: Scenario):
+    return load_scenario(s.to_dict(), catalog, SETTINGS)
+
+
+def test_healthy_probabilities_exclude_down_pops_and_sum_to_at_most_one(catalog):
+    lats, lons = np.array([JNB.lat, NBO.lat, 48.85]), np.array([JNB.lon, NBO.lon, 2.35])
+    m = landing.probability_matrix(catalog, lats, lons, {"LHR", "BOM"})
+    col = {p: i for i, p in enumerate(catalog.pop_ids)}
+    assert (m[:, col["LHR"]] == 0).all() and (m[:, col["BOM"]] == 0).all()
+    assert (m.sum(axis=1) <= 1 + 1e-9).all() and m.sum(axis=1) == pytest.approx(1.0)
+    assert landing.probability_matrix(catalog, lats, lons, catalog.pop_ids).sum() == 0
+
+
+def test_large_sets_are_cached_and_read_only(catalog):
+    rng = np.random.default_rng(1)
+    lats, lons = rng.uniform(-50, 60, 1500), rng.uniform(-170, 170, 1500)
+    a = landing.healthy_probabilities(catalog, lats, lons, {"FRA"})
+    b = landing.healthy_probabilities(catalog, lats, lons, {"FRA"})
+    assert a[0] is b[0] and not a[1].flags.writeable
+    c = landing.healthy_probabilities(catalog, lats, lons, ())
+    assert c[0] is not a[0] and c[0].shape[1] == a[0].shape[1] + 1
+
+
+def test_explain_view_shows_probabilities_over_healthy_pops(catalog):
+    s = Scenario(clients=(JNB,), origin="eu-central-1", down=frozenset({"LHR"}))
+    v = support.explain_view(loaded(catalog, s), 0, catalog)
+    assert v.landing.startswith("Where BGP likely hands this client: ") and "%" in v.landing
+    assert "(the chosen BOM: " in v.landing
+    assert "root-DNS" in v.landing_note and "not a promise" in v.landing_note
+    assert "docs/calibration.md" in v.landing_note
+    probs = dict(v.probabilities)
+    assert "LHR" not in probs and 0 < sum(probs.values()) <= 1 + 1e-9
+    rows = {r["pop_id"]: r for r in v.rows}
+    assert rows["LHR"]["state"] == "down" and rows["LHR"]["probability_pct"] is None
+    up = [r["probability_pct"] for r in v.rows if r["state"] == "up"]
+    assert all(p is not None for p in up) and sum(up) <= 100.0 + 0.1 * len(up)
+    # rendered: the line and the column are on the panel
+    body = str(scene.support_outputs(loaded(catalog, s), 0, catalog)[0])
+    assert "Where BGP likely hands this client" in body and "probability_pct" in body
+
+
+def test_explain_view_with_every_pop_down_has_no_probabilities(catalog):
+    s = Scenario(clients=(JNB,), down=frozenset(catalog.pop_ids))
+    v = support.explain_view(loaded(catalog, s), 0, catalog)
+    assert v.probabilities == () and "every access point is down" in v.landing
+    assert all(r["probability_pct"] is None for r in v.rows)
