@@ -63,3 +63,35 @@ def test_explain_view_with_every_pop_down_has_no_probabilities(catalog):
     v = support.explain_view(loaded(catalog, s), 0, catalog)
     assert v.probabilities == () and "every access point is down" in v.landing
     assert all(r["probability_pct"] is None for r in v.rows)
+
+
+def test_expected_load_sums_to_the_demand_and_spares_down_pops(catalog):
+    from dashboard.services import capacity
+
+    clients = (JNB, NBO, Client(48.8566, 2.3522, "Paris", 500), Client(35.68, 139.69, "Tokyo"))
+    s = Scenario(clients=clients, down=frozenset({"LHR"}))
+    base = capacity.capacity_view(catalog, Scenario(clients=clients, down=frozenset({"LHR"})))
+    t = base.table.set_index("pop_id")
+    assert t.loc["LHR", "expected_gbps"] == 0
+    assert t["expected_gbps"].sum() == pytest.approx(base.totals["demand_gbps"], rel=1e-9)
+    assert t["nominal_gbps"].sum() == pytest.approx(base.totals["demand_gbps"], rel=1e-9)
+    # the deterministic numbers do not depend on the probabilities
+    assert (t["nominal_gbps"] > 0).sum() <= 4
+    page = capacity.capacity_page(loaded(catalog, s), catalog, False)
+    assert any(k.label == "over capacity (expected)" for k in page.kpis)
+    row = next(r for r in page.rows if r["id"] == "CDG")
+    assert row["expected_gbps"] > 0 and row["expected_pct"] is not None
+    assert next(r for r in page.rows if r["id"] == "LHR")["expected_pct"] is None
+    kpis, _map, bars, rows = scene.capacity_outputs(loaded(catalog, s), False, catalog)
+    names = [tr.name for tr in bars.data]
+    assert "Expected (landing probability)" in names and names[0] == "Own demand served"
+    exp = bars.data[names.index("Expected (landing probability)")]
+    assert sum(exp.y) == pytest.approx(base.totals["demand_gbps"], rel=1e-6)
+    assert "over capacity (expected)" in str(kpis)
+
+
+def test_expected_load_with_no_healthy_pop_is_zero(catalog):
+    from dashboard.services import capacity
+
+    v = capacity.capacity_view(catalog, Scenario(clients=(JNB,), down=frozenset(catalog.pop_ids)))
+    assert v.table["expected_gbps"].sum() == 0 and v.totals["expected_over_capacity"] == []
