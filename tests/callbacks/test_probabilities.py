@@ -95,3 +95,32 @@ def test_expected_load_with_no_healthy_pop_is_zero(catalog):
 
     v = capacity.capacity_view(catalog, Scenario(clients=(JNB,), down=frozenset(catalog.pop_ids)))
     assert v.table["expected_gbps"].sum() == 0 and v.totals["expected_over_capacity"] == []
+
+
+def test_map_hover_shows_probabilities_below_the_compact_threshold(catalog):
+    from dashboard.figures import map as map_figures
+    from dashboard.services import map as map_service
+
+    s = Scenario(clients=(JNB, NBO), origin="eu-central-1", down=frozenset({"LHR"}))
+    view = map_service.map_view(loaded(catalog, s), catalog)
+    assert len(view.landing) == 2 and all("%" in t for t in view.landing)
+    assert all("LHR" not in t for t in view.landing)
+    fig = map_figures.map_figure(catalog.pops, catalog.origins, view.origin_id, view.routes,
+                                 view.names, view.down, landing=view.landing)
+    clients = fig.data[map_figures.map_trace_index(map_figures.CLIENTS)]
+    assert all("<br>BGP likely: " in t and "%" in t for t in clients.hovertext)
+    # the one round trip draws them too
+    from dashboard.services import events
+    ev = events.scenario_event(events.PAGE_LOAD, "?clients=-26.2041,28.0473,Johannesburg",
+                               None, None, None, None, catalog, SETTINGS)
+    out = scene.map_outputs(ev.loaded, scene.PageState(), catalog)
+    assert "BGP likely: " in " ".join(out[0].data[map_figures.map_trace_index(
+        map_figures.CLIENTS)].hovertext)
+
+
+def test_compact_map_has_no_probabilities(catalog):
+    from dashboard.services import map as map_service
+
+    s = Scenario(client_set="cities25k")
+    view = map_service.map_view(loaded(catalog, s), catalog)
+    assert len(view.routes) >= map_service.HOVER_PROBABILITIES_BELOW and view.landing == []
