@@ -27,7 +27,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from dashboard import __version__, cache
-from dashboard.services import routing
+from dashboard.services import landing, routing
 from dashboard.catalog import Catalog
 from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCountError,
                                       ClientsError, check_client_count, clean_name, clean_weight,
@@ -43,6 +43,9 @@ bp = Blueprint("api", __name__)
 
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _INT_RE = re.compile(r"\+?\d{1,9}")
+#: Landing probabilities per client in /api/v1/assign?probabilities=1 (the most likely ones;
+#: /api/v1/nearest lists every healthy PoP).
+ASSIGN_PROBABILITIES_K = 5
 
 
 class ApiError(Exception):
@@ -207,6 +210,24 @@ def _policy(value: Any) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _switch(name: str) -> bool:
+    """An on/off query parameter (``1``/``true`` or ``0``/``false``, any case; absent = off);
+    400 names the accepted values."""
+    raw = _one(name)
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value not in ("0", "1", "true", "false"):
+        _fail(400, f"{name}: {raw[:20]!r} is not 0 or 1 (or false/true)")
+    return value in ("1", "true")
+
+
+def _probability_records(idx: Any, prob: Any, pop_ids: tuple[str, ...]) -> list[dict[str, Any]]:
+    """``[{id, probability}]`` of one client, most likely first, zeros dropped (4 decimals)."""
+    return [{"id": pop_ids[int(i)], "probability": round(float(p), 4)}
+            for i, p in zip(idx, prob) if i >= 0 and p > 0]
+
+
 def _model(value: Any, name: str = "model") -> tuple[tuple[str, float], ...]:
     """Latency model overrides: ``"overhead_ms:5,inflation_scale:1.2"`` (query string or JSON
     string) or a JSON object ``{"overhead_ms": 5}``; None = the fitted model. 400 names the bad
@@ -323,7 +344,7 @@ def origin(origin_id: str) -> Response:
 @bp.get("/api/v1/nearest")
 def nearest() -> Response:
     """Ranked PoPs for one client; see ``routing.nearest_answer`` and ``docs/api.md``."""
-    _check_params(("lat", "lon", "down", "origin", "k", "model", "policy"))
+    _check_params(("lat", "lon", "down", "origin", "k", "model", "policy", "probabilities"))
     st = _state()
     lat = _coord_text("lat", _one("lat", required=True) or "", 90.0)
     lon = _coord_text("lon", _one("lon", required=True) or "", 180.0)
@@ -342,7 +363,13 @@ def nearest() -> Response:
     policy = _policy(_one("policy"))
     # lat/lon are rounded like every client (domain.clients.COORD_DECIMALS): repeated queries
     # share cache entries, and /nearest answers for the point /assign uses.
+    want_probabilities = _switch("probabilities")
     answer = routing.nearest_answer(st.catalog, lat, lon, origin_id, down, k, model, policy)
+    if want_probabilities:  # every healthy PoP with a probability (services.landing)
+        ld = landing.landing_for_point(st.catalog, answer["client"]["lat"],
+                                       answer["client"]["lon"], down)
+        answer = {**answer, "probabilities": [{"id": p, "probability": round(q, 4)}
+                                              for p, q in ld.pops if round(q, 4) > 0]}
     return json_response({**answer, **_model_echo(model)},
                           headers={"X-Cache": _cache_status()})
 
@@ -350,7 +377,7 @@ def nearest() -> Response:
 @bp.post("/api/v1/assign")
 def assign() -> Response:
     """Many clients -> their PoPs; JSON or CSV body; see ``docs/api.md``."""
-    _check_params(("origin", "down", "model", "policy"))
+    _check_params(("origin", "down", "model", "policy", "probabilities"))
     st = _state()
     limits = st.settings
     mimetype = request.mimetype
@@ -387,10 +414,18 @@ def assign() -> Response:
         down = _down_ids(down_b)
     else:
         down = _down_ids(down_q)
+    want_probabilities = _switch("probabilities")
     table = routing.route_table(st.catalog, tuple(zip(lats, lons)), origin_id, down,
                                  model=model, policy=policy)
-    return json_response({**_assign_answer(st, table, names, weights, origin_id, down, policy),
-                           **_model_echo(model)}, headers={"X-Cache": _cache_status()})
+    answer = _assign_answer(st, table, names, weights, origin_id, down, policy)
+    if want_probabilities:  # the 5 most likely healthy PoPs of each client (services.landing)
+        idx, prob = landing.healthy_probabilities(st.catalog, table["lat"].to_numpy(float),
+                                                  table["lon"].to_numpy(float), down,
+                                                  k=ASSIGN_PROBABILITIES_K)
+        for row, i_row, p_row in zip(answer["assignments"], idx.tolist(), prob.tolist()):
+            row["probabilities"] = _probability_records(i_row, p_row, st.catalog.pop_ids)
+    return json_response({**answer, **_model_echo(model)},
+                         headers={"X-Cache": _cache_status()})
 
 
 def _clients_from_json(body: bytes, max_clients: int) -> tuple[

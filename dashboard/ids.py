@@ -124,6 +124,8 @@ EXPLAIN_BODY = "explain-body"
 OBSERVED_POP = "observed-pop"
 EXPLAIN_TABLE = "explain-table"
 EXPLAIN_CHART = "explain-chart"
+#: The landing-probability line of the explain panel (issue 14).
+EXPLAIN_LANDING = "explain-landing"
 EXPORT_TABLE = "export-assignment"
 EXPORT_JSON = "export-scenario"
 TABLE_DOWNLOAD = "assignment-download"

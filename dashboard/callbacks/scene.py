@@ -91,7 +91,8 @@ def map_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
     """The map tab's outputs (:data:`MAP_OUT`) for ``loaded``."""
     view = map_service.map_view(loaded, catalog, page.prev, page.base)
     kw = dict(endpoints=view.endpoints, endpoints_down=view.endpoints_down,
-              moving=view.failover.moving, moving_start=view.failover.moving_start)
+              moving=view.failover.moving, moving_start=view.failover.moving_start,
+              landing=view.landing)
     if view.patch:
         fig = patches.figure_patch(
             map_figures.map_traces(catalog.pops, catalog.origins, view.origin_id, view.routes,

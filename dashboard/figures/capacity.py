@@ -154,13 +154,23 @@ def capacity_map_figure(pops: pd.DataFrame, table: pd.DataFrame, flows: pd.DataF
     return fig
 
 
+#: Colour of the expected-load bars (landing probabilities): a neutral hue apart from the
+#: deterministic stack's.
+EXPECTED_COLOR = "#94A3B8"
+
+
 def load_bar_figure(table: pd.DataFrame) -> go.Figure:
     """Load per PoP (Gbps), sorted by demand: own demand served, spill-over received, excess
-    spilled out (stacked), with the capacity as a tick. Hover gives utilisation."""
+    spilled out (stacked), with the capacity as a tick. Hover gives utilisation. When the table
+    has ``expected_gbps`` (demand spread by landing probability), it is a second bar beside
+    each stack (the deterministic stack is drawn as before: bars of one offset group stacked
+    by explicit bases, so the two groups can sit side by side)."""
     t = table[table["up"]].sort_values("nominal_gbps", ascending=False, kind="stable")
     x = t["pop_id"].to_numpy(object)
     own = np.clip(t["nominal_gbps"] - t["spilled_out_gbps"], 0, None).to_numpy(float)
+    expected = "expected_gbps" in t
     fig = go.Figure()
+    base = np.zeros(len(t))
     for name, y, color, pattern in (
             ("Own demand served", own, OK_COLOR, ""),
             ("Spill-over received", np.clip(t["spilled_in_gbps"], 0, None).to_numpy(float),
@@ -169,7 +179,18 @@ def load_bar_figure(table: pd.DataFrame) -> go.Figure:
              OVER_COLOR, "/")):
         fig.add_trace(go.Bar(name=name, x=x, y=y, marker=dict(color=color,
                                                                pattern=dict(shape=pattern)),
+                             **(dict(base=base.copy(), offsetgroup="nearest")
+                                if expected else {}),
                              hovertemplate="%{x}: %{y:,.3f} Gbps<extra>" + name + "</extra>"))
+        base = base + y
+    if expected:
+        fig.add_trace(go.Bar(
+            name="Expected (landing probability)", x=x, y=t["expected_gbps"].to_numpy(float),
+            offsetgroup="expected", marker=dict(color=EXPECTED_COLOR),
+            customdata=t["expected_utilisation"].to_numpy(float),
+            hovertemplate="%{x}: %{y:,.3f} Gbps expected (%{customdata:.0%} of capacity): "
+                          "demand spread by landing probability, learned from root-DNS "
+                          "catchments<extra></extra>"))
     fig.add_trace(go.Scatter(
         name="Capacity", x=x, y=t["capacity_gbps"].to_numpy(float), mode="markers",
         marker=dict(symbol="line-ew", size=26, line=dict(width=3, color=ORIGIN_COLOR)),
@@ -177,11 +198,12 @@ def load_bar_figure(table: pd.DataFrame) -> go.Figure:
         hovertemplate="%{x}: capacity %{y:,.2f} Gbps, demand at %{customdata:.0%}"
                       "<extra></extra>"))
     fig.update_layout(
-        barmode="stack", height=280, margin=dict(l=48, r=8, t=40, b=36),
+        barmode="group" if expected else "stack", height=280,
+        margin=dict(l=48, r=8, t=40, b=36),
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="#FAFBFC", uirevision="load",
         legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, font=dict(size=11)),
         yaxis=dict(title="Gbps", gridcolor="#E5E7EB", rangemode="tozero"),
-        xaxis=dict(tickfont=dict(size=10)), bargap=0.25)
+        xaxis=dict(tickfont=dict(size=10)), bargap=0.25, bargroupgap=0.05)
     return fig
 
 

@@ -319,13 +319,14 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
                down: Iterable[str] = (), *, endpoints: Sequence[str] = (),
                endpoints_down: Iterable[str] = (), moving: Sequence[int] = (),
                moving_start: Sequence[Sequence[float | None]] | None = None,
-               animation_id: str | None = None) -> go.Figure:
+               animation_id: str | None = None, landing: Sequence[str] = ()) -> go.Figure:
     """The world map: access points, origins, clients and their paths (see :func:`map_traces`
     for the arguments); ``animation_id`` goes to ``layout.meta.failover`` so the browser knows
     the figure of which animation it shows."""
     fig = go.Figure(data=map_traces(
         pops, origins, origin_id, routes, client_names, down, endpoints=endpoints,
-        endpoints_down=endpoints_down, moving=moving, moving_start=moving_start))
+        endpoints_down=endpoints_down, moving=moving, moving_start=moving_start,
+        landing=landing))
     fig.update_layout(meta={"failover": animation_id or ""}, **MAP_LAYOUT)
     return fig
 
@@ -334,8 +335,8 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
                routes: pd.DataFrame | None = None, client_names: Sequence[str] = (),
                down: Iterable[str] = (), *, endpoints: Sequence[str] = (),
                endpoints_down: Iterable[str] = (), moving: Sequence[int] = (),
-               moving_start: Sequence[Sequence[float | None]] | None = None
-               ) -> list[go.Scattergeo]:
+               moving_start: Sequence[Sequence[float | None]] | None = None,
+               landing: Sequence[str] = ()) -> list[go.Scattergeo]:
     """The layers of :func:`map_figure`, in :data:`MAP_TRACES` order, without the layout (what a
     ``Patch`` needs: building and validating the layout costs ~25 ms).
 
@@ -350,6 +351,9 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     ``moving``: row positions of clients whose paths the failover animation draws instead of the
     static layers; ``moving_start`` = [internet lats, internet lons, backbone lats, backbone lons]
     of its first frame.
+    ``landing``: one line per route row, the client's most likely PoPs by landing probability
+    ("LHR 55%, FRA 20%"; may be shorter or empty); shown in the hover of the full clients layer
+    only (the compact layer's payload budget has no room: ``services.map.HOVER_PROBABILITIES_BELOW``).
     From :data:`COMPACT_FROM` clients on, the clients layer uses the compact encoding of
     :func:`_compact_clients` and paths are drawn by their end points (:func:`straight_legs`).
     """
@@ -498,7 +502,9 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
                 f"<b>{_fmt_ms(col['anycast_ms'][i])}</b> modelled RTT"
                 + (f" (direct {_fmt_ms(direct[i])})" if direct is not None else "")
                 + (f"<br>{bgp_line(shown['network_pop_id'].iat[i], shown['bgp_gap_ms'].iat[i])}"
-                   if flagged[i] else ""))
+                   if flagged[i] else "")
+                + (f"<br>BGP likely: {hover_text(landing[i])}"
+                   if i < len(landing) and landing[i] else ""))
         u_lat = shown["lat"].to_numpy(float)[~routed]
         u_lon = shown["lon"].to_numpy(float)[~routed]
         u_text = [f"<b>{names[i]}</b><br>no route: every access point is down"

@@ -28,6 +28,12 @@ CAPACITY_ASSUMPTIONS = (
     "capacity_gbps, else the default above. Units: client weight × the scale = Mbps; load and "
     "capacity in Gbps (1 Gbps = 1000 Mbps)."
 )
+EXPECTED_NOTE = (
+    "Expected load: every demand point's Gbps spread over the healthy access points by its "
+    "landing probability (learned from measured root-DNS catchments; docs/calibration.md, "
+    "Landing probabilities), before spill-over. An estimate of where BGP would likely bring "
+    "the demand, not a promise; the deterministic columns follow the routing policy."
+)
 POPULATION_NOTE = (
     "Population demand: every city of ≥ 15 000 inhabitants in the offline gazetteer (GeoNames), "
     "demand proportional to population, scaled to the total you set. No per-country "
@@ -43,6 +49,8 @@ CAPACITY_COLUMNS = (
     ("served_gbps", "Served Gbps", "numeric", False),
     ("spilled_out_gbps", "Out Gbps", "numeric", False),
     ("spilled_in_gbps", "In Gbps", "numeric", False),
+    ("expected_gbps", "Expected Gbps", "numeric", False),
+    ("expected_pct", "Exp. util. %", "numeric", False),
     ("clients", "Points", "numeric", False),
 )
 N1_COLUMNS = (
@@ -90,7 +98,8 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
     """The capacity view's panel (hidden until its tab is chosen); ``topojson_url``: where its
     map loads the world outline."""
     cap_cols = [{"id": c, "name": n, "type": t, "editable": e,
-                 "format": _fmt(t, ",.0f" if c in ("clients", "utilisation_pct") else ",.3~f")}
+                 "format": _fmt(t, ",.0f" if c in ("clients", "utilisation_pct", "expected_pct")
+                                else ",.3~f")}
                 for c, n, t, e in CAPACITY_COLUMNS]
     n1_cols = [{"id": c, "name": n, "type": t,
                 "format": _fmt(t, ",.0f" if c in ("clients_moved", "worst_utilisation_pct")
@@ -111,6 +120,7 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
                 html.Summary("Assumptions and units"),
                 html.P(CAPACITY_ASSUMPTIONS, className="hint"),
                 html.P(POPULATION_NOTE, className="hint"),
+                html.P(EXPECTED_NOTE, className="hint"),
             ]),
         ]),
         html.Div(id=ids.CAPACITY_KPIS, className="summary capacity-kpis"),
@@ -144,6 +154,9 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
                         {"if": {"filter_query": "{utilisation_pct} > 70 && {utilisation_pct} <= 100",
                                 "column_id": "utilisation_pct"},
                          "backgroundColor": "#FEF3C7", "color": "#92400E"},
+                        {"if": {"filter_query": "{expected_pct} > 100",
+                                "column_id": "expected_pct"},
+                         "backgroundColor": "#FEF3C7", "color": "#92400E", "fontWeight": "600"},
                         {"if": {"filter_query": "{up} = false"}, "color": "#9CA3AF"},
                     ],
                     tooltip_header={"capacity_gbps": "Click to edit (Gbps, > 0)",
@@ -155,7 +168,9 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
                                                "this is",
                                     "nominal_gbps": "Demand whose nearest healthy PoP this is",
                                     "served_gbps": "Demand accepted after spill-over",
-                                    "utilisation_pct": "Demand / capacity"}),
+                                    "utilisation_pct": "Demand / capacity",
+                                    "expected_gbps": EXPECTED_NOTE,
+                                    "expected_pct": "Expected load / capacity"}),
             ]),
         ]),
         html.Div(className="card n1-card", children=[

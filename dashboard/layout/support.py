@@ -17,7 +17,7 @@ EXPLAIN_COLUMNS = (
     ("rank", "#", "numeric"), ("pop", "Access point", "text"), ("state", "State", "text"),
     ("distance_km", "km", "numeric"), ("internet_ms", "Internet ms", "numeric"),
     ("backbone_ms", "Backbone ms", "numeric"), ("anycast_ms", "Total ms", "numeric"),
-    ("delta_ms", "vs chosen", "numeric"),
+    ("delta_ms", "vs chosen", "numeric"), ("probability_pct", "BGP likely %", "numeric"),
 )
 
 
@@ -75,16 +75,21 @@ def render_explain(view: ExplainView) -> list:
     table = dash_table.DataTable(
         id=ids.EXPLAIN_TABLE, data=list(view.rows),
         columns=[{"id": cid, "name": n, "type": t,
-                  **({"format": {"specifier": "+,.0f" if cid == "delta_ms" else ",.0f"}}
+                  **({"format": {"specifier": {"delta_ms": "+,.0f", "probability_pct": ".1f"}
+                                 .get(cid, ",.0f")}}
                      if t == "numeric" else {})}
                  for cid, n, t in EXPLAIN_COLUMNS],
         sort_action="native", page_action="none", **table_style(),
+        tooltip_header={"probability_pct": "Landing probability over the healthy access "
+                                           "points, learned from root-DNS catchments "
+                                           "(docs/calibration.md, Landing probabilities)"},
         style_table={"overflowX": "auto", "maxHeight": "360px", "overflowY": "auto"},
         style_cell_conditional=[{"if": {"column_id": k}, "textAlign": "left"}
                                 for k in ("pop", "state")]
         + [{"if": {"column_id": "rank"}, "width": "28px", "minWidth": "28px"}]
         + [{"if": {"column_id": k}, "width": "66px", "maxWidth": "80px"}
-           for k in ("distance_km", "internet_ms", "backbone_ms", "anycast_ms", "delta_ms")],
+           for k in ("distance_km", "internet_ms", "backbone_ms", "anycast_ms", "delta_ms",
+                     "probability_pct")],
         style_data_conditional=[
             {"if": {"filter_query": f'{{pop_id}} = "{chosen}"'},
              "backgroundColor": "#FFF1E6", "fontWeight": "600"},
@@ -96,6 +101,9 @@ def render_explain(view: ExplainView) -> list:
         html.H3(view.title, className="explain-title"),
         summary,
         html.Ul([html.Li(t) for t in view.facts], className="explain-facts"),
+        html.Div(className="landing", id=ids.EXPLAIN_LANDING, children=[
+            html.B(view.landing), html.Br(),
+            html.Span(view.landing_note, className="hint landing-note")]),
         *detour,
         html.Div(className="inline-form observed-row", children=[
             html.Label("Observed entry point (e.g. from a traceroute)",

@@ -20,6 +20,7 @@ from dashboard.domain.stats import weighted_quantile
 from dashboard.gazetteer import DemandSet, demand_set, load_gazetteer
 from dashboard.services import failover
 from dashboard.services.failover import FailoverCard, FailoverView
+from dashboard.services.landing import hover_lines
 from dashboard.domain.policy import FLAG_GAP_MS
 from dashboard.services.text import Kpi, json_number
 from dashboard.services.routing import route_table, scenario_route_table
@@ -33,6 +34,11 @@ MAX_TABLE_ROWS = 300
 COMPACT_FROM = 1_000
 #: Most client markers drawn (must equal the figure builder's).
 MAX_DRAWN_CLIENTS = 10_000
+#: The map hover shows each client's landing probabilities below this many clients (the full
+#: clients layer). Not in the compact layer: ~30 bytes per drawn client would add ~0.3 MB to
+#: the 25,000-client what-if patch (already ~0.94 MB of its 1 MB budget); the explain panel
+#: shows them for any client.
+HOVER_PROBABILITIES_BELOW = COMPACT_FROM
 
 
 def client_set_for(scenario: Scenario) -> DemandSet | None:
@@ -224,7 +230,9 @@ class MapView:
     ``failover``: the transition and animation plan; ``card``: the before/after card;
     ``base_key``: :func:`map_base_key`; ``patch``: the page's map has the same base, so the
     figure may be patched; ``summary``/``kpis``: the key numbers; ``rows``: the table's first
-    rows; ``count``: "1,234 clients (table: first 300)"."""
+    rows; ``count``: "1,234 clients (table: first 300)"; ``landing``: one hover line per
+    route row, the 3 most likely healthy PoPs ("LHR 55%, FRA 20%, BOM 10%"), below
+    :data:`HOVER_PROBABILITIES_BELOW` clients (else empty)."""
 
     origin_id: str
     down: frozenset[str]
@@ -241,6 +249,7 @@ class MapView:
     kpis: list[Kpi] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)
     count: str = "No clients yet"
+    landing: list[str] = field(default_factory=list)
 
 
 def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = None) -> MapView:
@@ -266,6 +275,9 @@ def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = Non
     view.summary = summary_numbers(routes, weights, len(catalog.pops))
     view.kpis = summary_kpis(view.summary, origin_id)
     n = len(routes)
+    if 0 < n < HOVER_PROBABILITIES_BELOW:
+        view.landing = hover_lines(catalog, routes["lat"].to_numpy(float),
+                                   routes["lon"].to_numpy(float), loaded.down)
     view.count = f"{n:,} client{'s' if n != 1 else ''}"
     if n > len(view.rows):
         view.count += f" (table: first {len(view.rows):,})"

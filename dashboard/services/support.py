@@ -13,6 +13,7 @@ import pandas as pd
 from dashboard.catalog import Catalog
 from dashboard.domain.explain import BGP_NOTE, Explanation, explain
 from dashboard.domain.scenario import Scenario
+from dashboard.services.landing import HONESTY_NOTE, landing_for_point, landing_text, percent_text
 from dashboard.services.routing import rank_for_point
 from dashboard.services.scenario import Loaded
 from dashboard.services.text import json_number
@@ -54,9 +55,11 @@ def client_options(scenario: Scenario) -> list[tuple[int, str]]:
             for i, c in enumerate(scenario.clients)]
 
 
-def explain_rows(ranking: pd.DataFrame, cities: dict[str, str]) -> list[dict]:
+def explain_rows(ranking: pd.DataFrame, cities: dict[str, str],
+                 probabilities: dict[str, float] | None = None) -> list[dict]:
     """One row per access point of ``ranking`` (km, ms; ``delta_ms``: anycast RTT minus the
-    chosen one's, healthy ones only)."""
+    chosen one's, healthy ones only; ``probability_pct``: the landing probability in %, 0.1 %
+    steps, healthy ones only, when ``probabilities`` (pop id -> [0, 1]) is given)."""
     up = ranking[ranking["up"]]
     chosen_ms = float(up["anycast_ms"].iloc[0]) if len(up) else math.nan
     rows = []
@@ -71,6 +74,8 @@ def explain_rows(ranking: pd.DataFrame, cities: dict[str, str]) -> list[dict]:
             "backbone_ms": json_number(r.backbone_ms, 1),
             "anycast_ms": json_number(r.anycast_ms, 1),
             "delta_ms": json_number(r.anycast_ms - chosen_ms, 1) if r.up else None,
+            "probability_pct": (json_number(100.0 * probabilities.get(r.pop_id, 0.0), 1)
+                                if r.up and probabilities is not None else None),
         })
     return rows
 
@@ -83,7 +88,10 @@ class ExplainView:
     line; ``facts``: the sentences about the choice; ``detour``: the observed entry point's
     extra distance and RTT (""); ``observed``: the recorded entry point (None);
     ``pop_options``: (id, label) for the observed-entry picker; ``rows``: every access point;
-    ``ranking``: the same as data for the chart."""
+    ``ranking``: the same as data for the chart; ``landing``: where BGP likely hands the client
+    ("LHR 55 %, FRA 20 %, BOM 10 %…", healthy PoPs only), ``probabilities``: the same as
+    (pop id, probability in [0, 1]) most likely first, ``landing_note``: where they come from
+    and how far to trust them (:data:`dashboard.services.landing.HONESTY_NOTE`)."""
 
     hint: str = ""
     index: int = -1
@@ -100,6 +108,9 @@ class ExplainView:
     rows: tuple[dict, ...] = ()
     ranking: pd.DataFrame | None = None
     bgp_note: str = BGP_NOTE
+    landing: str = ""
+    probabilities: tuple[tuple[str, float], ...] = ()
+    landing_note: str = HONESTY_NOTE
 
 
 def explain_view(loaded: Loaded, index: object, catalog: Catalog) -> ExplainView:
@@ -123,12 +134,21 @@ def explain_view(loaded: Loaded, index: object, catalog: Catalog) -> ExplainView
                   f"{ex.detour_km:+,.0f} km and {ex.detour_ms:+.0f} ms of modelled RTT versus "
                   f"{ex.chosen}." if math.isfinite(ex.detour_ms) else
                   f"{ex.detour_km:+,.0f} km versus {ex.chosen} (its endpoint is down: no RTT).")
+    # Over the healthy access points only (a down one withdrew its route): services.landing.
+    ld = landing_for_point(catalog, c.lat, c.lon,
+                           frozenset(d for d in s.down if d in catalog.pop_ids))
+    landing = (f"Where BGP likely hands this client: {landing_text(ld)}" if ld.pops else
+               "Where BGP likely hands this client: nowhere, every access point is down.")
+    if ex.chosen and ld.pops:
+        chosen_p = dict(ld.pops).get(ex.chosen, 0.0)
+        landing += f" (the chosen {ex.chosen}: {percent_text(chosen_p)})."
     return ExplainView(
         index=index, title=f"#{index + 1} {ce.label}", chosen=ex.chosen or "no route",
         runner_up=ex.runner_up or "–", margin=margin, where=f"{c.lat:.4f}, {c.lon:.4f}",
         weight=f"{c.weight:g}", facts=ex.facts, detour=detour, observed=s.observed_for(index),
         pop_options=tuple((p, f"{p} · {names[p]}") for p in catalog.pop_ids),
-        rows=tuple(explain_rows(ce.ranking, cities)), ranking=ce.ranking)
+        rows=tuple(explain_rows(ce.ranking, cities, dict(ld.pops))), ranking=ce.ranking,
+        landing=landing, probabilities=ld.pops)
 
 
 def observe_edit(value: object, index: object, scenario: Scenario) -> dict | None:

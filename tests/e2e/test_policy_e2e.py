@@ -75,3 +75,25 @@ def test_default_flags_bom_and_the_radio_switches_with_an_animation(dash_duo):
     before = cells(dash_duo, "before")
     assert before[0].startswith("BOM") and before[1].startswith("BOM")
     assert not any(cells(dash_duo, "bgp"))
+
+
+def test_explain_panel_shows_both_choices_and_the_probabilities(dash_duo):
+    """Johannesburg's explain panel: the geographic choice (BOM), the flag naming the PoP BGP
+    would likely pick (the network policy's choice) and the landing probabilities over the
+    healthy access points, with the column in the ranked table."""
+    start(dash_duo, QUERY + "&down=MAD")
+    wait_pops(dash_duo, lambda p: p[:2] == ["BOM", "BOM"])
+    dash_duo.driver.find_elements(
+        "css selector", f"#{ids.ASSIGNMENT_TABLE} td[data-dash-column='pop']")[0].click()
+    dash_duo.wait_for_contains_text(f"#{ids.EXPLAIN_LANDING}", "Where BGP likely hands")
+    body = dash_duo.find_element(f"#{ids.EXPLAIN_BODY}").text
+    assert "#1 Johannesburg" in body and "nearest healthy access point" in body
+    assert "BGP would likely hand this client to" in body
+    line = dash_duo.find_element(f"#{ids.EXPLAIN_LANDING}").text
+    assert "%" in line and "(the chosen BOM:" in line and "root-DNS" in line
+    assert "MAD" not in line.split("\n")[0]  # down: no probability
+    probs = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0])).map(td => td.innerText.trim())",
+        f"#{ids.EXPLAIN_TABLE} tbody td[data-dash-column='probability_pct']")
+    values = [float(p) for p in probs if p]
+    assert len(values) == 18 and 99 <= sum(values) <= 101

@@ -121,3 +121,15 @@ def test_rtt_cdf_is_weighted_and_monotone():
     assert list(direct.y) == pytest.approx([0, 0.2, 0.4, 0.8, 1.0])
     empty = cdf_figures.rtt_cdf_figure([], [])
     assert [len(t.x) for t in empty.data] == [0, 0]
+
+
+def test_client_hover_shows_landing_probabilities_when_given(catalog):
+    routes = routing.route_table(catalog, ((-26.2041, 28.0473), (48.85, 2.35)), "eu-central-1")
+    fig = map_figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes,
+                                 ["Johannesburg", "<Paris>"],
+                                 landing=["MAD 18%, FRA 16%, CDG 16%", "CDG <1%"])
+    text = trace(fig, map_figures.CLIENTS).hovertext
+    assert "BGP likely: MAD 18%, FRA 16%, CDG 16%" in text[0] and "%" in text[1]
+    assert "&lt;1%" in text[1]  # escaped like every hover label
+    plain = map_figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes)
+    assert all("BGP likely" not in t for t in trace(plain, map_figures.CLIENTS).hovertext)
