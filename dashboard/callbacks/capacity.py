@@ -16,10 +16,10 @@ from dash import Dash, Input, Output, State, no_update, set_props
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids
-from dashboard.callbacks.scene import n1_note
 from dashboard.catalog import Catalog
 from dashboard.domain.exports import safe_csv
 from dashboard.figures import capacity as capacity_figures
+from dashboard.layout import capacity as capacity_layout
 from dashboard.services import capacity
 from dashboard.services.scenario import StoreRefused, file_stamp, load_scenario
 from dashboard.settings import Settings
@@ -109,7 +109,8 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                   prevent_initial_call=True)
     def _n1_view(result, current):
         try:
-            note = n1_note(load_scenario(current, catalog, settings), result)
+            note = capacity_layout.render_n1_note(
+                capacity.n1_note(result, load_scenario(current, catalog, settings)))
         except StoreRefused:
             note = no_update
         return (*n1_view(result), note)

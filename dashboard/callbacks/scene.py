@@ -130,11 +130,7 @@ def support_outputs(loaded: Loaded, index: Any, catalog: Catalog) -> tuple:
 
 def n1_note(loaded: Loaded, result: Any) -> Any:
     """The line under the N-1 table for ``loaded`` and the stored result."""
-    if not capacity.is_n1_result(result):
-        return ""
-    if not result["rows"]:
-        return "Nothing to analyse: the demand is empty."
-    return capacity_layout.render_n1_note(*capacity.n1_note(result, loaded))
+    return capacity_layout.render_n1_note(capacity.n1_note(result, loaded))
 
 
 def panel_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:

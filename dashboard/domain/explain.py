@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from dashboard.domain.policy import GEOGRAPHIC, NETWORK, flag_phrase, flagged
+
 BGP_NOTE = ("Real anycast follows BGP routes, not geography: an ISP's routing policy or peering "
             "can make a user enter at a farther access point than the nearest one.")
 
@@ -42,8 +44,6 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
     modelled internet leg instead of the distance; under ``geographic`` a flagged client (its
     network-nearest PoP's internet leg > 30 ms shorter) gets a sentence naming that PoP.
     """
-    from dashboard.domain.policy import FLAG_GAP_MS, NETWORK
-
     names = names or {}
 
     def label(pid: str) -> str:
@@ -74,8 +74,8 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
     if nearer_down:
         sentences.append("Nearer but down: " + ", ".join(label(p) for p in nearer_down) + ".")
     gap = float(first["internet_ms"] - net["internet_ms"])
-    if gap > FLAG_GAP_MS:
-        sentences.append(f"⚑ BGP would likely hand this client to {label(str(net['pop_id']))}: its "
+    if bool(flagged(GEOGRAPHIC, gap)):
+        sentences.append(f"{flag_phrase(label(str(net['pop_id'])))}: its "
                          f"modelled internet leg is {gap:.0f} ms shorter "
                          f"({net['internet_ms']:.0f} vs {first['internet_ms']:.0f} ms; the "
                          "Network routing policy sends it there).")

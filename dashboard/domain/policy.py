@@ -142,6 +142,11 @@ def first_two(ranked: np.ndarray, ranked_km: np.ndarray, down: np.ndarray
     return pop, pop_km, runner, runner_km
 
 
+def flag_phrase(pop_label: str) -> str:
+    """The words every view uses for a flagged client (explain panel, map hover)."""
+    return f"⚑ BGP would likely hand this client to {pop_label}"
+
+
 def flagged(policy: str, gap_ms: object) -> np.ndarray:
     """Boolean per client: the geographic policy sends it where BGP likely would not (the
     network-nearest PoP's internet leg is more than :data:`FLAG_GAP_MS` shorter). Never under

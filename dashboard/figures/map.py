@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 
 from dashboard.catalog import AREAS
 from dashboard.domain.geodesy import geodesic_km, great_circle_path
+from dashboard.domain.policy import flag_phrase
 from dashboard.services.map import COMPACT_FROM, MAX_DRAWN_CLIENTS  # noqa: F401 (re-used here)
 from dashboard.figures.common import (BACKBONE_COLOR, DOWN_COLOR, INTERNET_COLOR, ORIGIN_COLOR,
                                       hover_text, typed_array)
@@ -147,7 +148,7 @@ def geodesic_polyline(lat1: Sequence[float], lon1: Sequence[float], lat2: Sequen
 def bgp_line(network_pop: str, gap_ms: float) -> str:
     """Hover line of a flagged client (issue 14): the PoP BGP would likely pick and how much
     shorter its internet leg is."""
-    return f"⚑ BGP would likely hand this client to {hover_text(network_pop)}: −{gap_ms:.0f} ms"
+    return f"{flag_phrase(hover_text(network_pop))}: −{gap_ms:.0f} ms"
 
 
 def _fmt_ms(v: float) -> str:

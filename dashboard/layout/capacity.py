@@ -229,8 +229,12 @@ def render_capacity_kpis(kpis: Sequence[Kpi]) -> list:
                               "sidebar, or choose World population as the demand.")
 
 
-def render_n1_note(note: str, stale: bool) -> Any:
-    """The line under the N-1 table: when and how it was computed; a warning when stale."""
+def render_n1_note(note: tuple[str, bool] | None) -> Any:
+    """The line under the N-1 table (:func:`dashboard.services.capacity.n1_note`): when and how
+    it was computed; a warning when stale; "" without a result."""
+    if note is None:
+        return ""
+    note, stale = note
     if not stale:
         return note
     return html.Span(["The scenario changed since this analysis: ", html.B("run it again"),

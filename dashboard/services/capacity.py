@@ -604,9 +604,14 @@ def n1_rows(result: dict) -> list[dict]:
     return rows
 
 
-def n1_note(result: dict, loaded: Loaded) -> tuple[str, bool]:
-    """(what the stored result is: when, how many points, via which origin, how long; whether
-    the scenario changed since it was computed)."""
+def n1_note(result: Any, loaded: Loaded) -> tuple[str, bool] | None:
+    """The line under the N-1 table as (text, stale): what the stored result is (when, how many
+    points, via which origin, how long) and whether the scenario changed since it was computed;
+    None when there is no result (or the page's store holds something else)."""
+    if not is_n1_result(result):
+        return None
+    if not result["rows"]:
+        return "Nothing to analyse: the demand is empty.", False
     points = json_number(result.get("points"))  # the store may hold null (shape-checked only)
     note = (f"Computed {result.get('computed')} for "
             f"{'?' if points is None else f'{int(points):,}'} demand points "
