@@ -74,6 +74,7 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     clientside("modelInput", EDIT, Input(param, "value"), State(param, "id"))
     clientside("modelReset", EDIT, Input(ids.MODEL_RESET, "n_clicks"))
     clientside("policy", EDIT, Input(ids.POLICY, "value"), State(ids.SCENARIO, "data"))
+    clientside("access", EDIT, Input(ids.ACCESS, "value"), State(ids.SCENARIO, "data"))
     clientside("capacityInput", EDIT, Input(ids.DEMAND_SOURCE, "value"),
                Input(ids.DEMAND_SCALE, "value"), Input(ids.DEFAULT_CAPACITY, "value"))
     clientside("capacityTable", EDIT, Input(ids.POP_TABLE, "data_timestamp"),
