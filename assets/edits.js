@@ -181,6 +181,15 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 return value === now ? noUpdate() : edit({op: 'policy', policy: value});
             },
 
+            /* Who the clients are (end users / data-centre servers); nothing when the radio
+             * only shows the scenario's type (the round trip sets it after a link or an edit). */
+            access: function (value, store) {
+                var t = trigger();
+                if (!t || !value) { return noUpdate(); }
+                var now = (store && store.access) || 'end-user';
+                return value === now ? noUpdate() : edit({op: 'access', access: value});
+            },
+
             modelReset: function (n) {
                 return n ? edit({op: 'model', reset: true}) : noUpdate();
             },

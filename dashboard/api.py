@@ -33,6 +33,7 @@ from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCou
                                       ClientsError, check_client_count, clean_name, clean_weight,
                                       parse_clients, round_coord)
 from dashboard.domain.latency import OVERRIDE_RANGES, canonical_overrides
+from dashboard.domain.access import ACCESS_CHOICES, DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, POLICIES, check_policy
 from dashboard.errors import API_PREFIX, json_response
 from dashboard.jobs import jobs_health
@@ -228,6 +229,21 @@ def _probability_records(idx: Any, prob: Any, pop_ids: tuple[str, ...]) -> list[
             for i, p in zip(idx, prob) if i >= 0 and p > 0]
 
 
+def _access(value: Any) -> str:
+    """Who the clients are (``end-user``, the default, or ``datacenter``); 400 names the
+    choices."""
+    if value is None:
+        return DEFAULT_ACCESS
+    try:
+        return check_access(value)
+    except ValueError:
+        shown = value[:30] if isinstance(value, str) else json.dumps(value)[:30]
+        _fail(400, f"access: {shown!r} is not a client access type; use "
+                   + " or ".join(ACCESS_CHOICES) + " (default end-user: homes, offices, mobile; "
+                   "datacenter: servers, no access network)")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _model(value: Any, name: str = "model") -> tuple[tuple[str, float], ...]:
     """Latency model overrides: ``"overhead_ms:5,inflation_scale:1.2"`` (query string or JSON
     string) or a JSON object ``{"overhead_ms": 5}``; None = the fitted model. 400 names the bad
@@ -344,7 +360,8 @@ def origin(origin_id: str) -> Response:
 @bp.get("/api/v1/nearest")
 def nearest() -> Response:
     """Ranked PoPs for one client; see ``routing.nearest_answer`` and ``docs/api.md``."""
-    _check_params(("lat", "lon", "down", "origin", "k", "model", "policy", "probabilities"))
+    _check_params(("lat", "lon", "down", "origin", "k", "model", "policy", "access",
+                   "probabilities"))
     st = _state()
     lat = _coord_text("lat", _one("lat", required=True) or "", 90.0)
     lon = _coord_text("lon", _one("lon", required=True) or "", 180.0)
@@ -361,10 +378,12 @@ def nearest() -> Response:
             _fail(400, f"k: {k} is outside [1, {n}] (the number of access points)")
     model = _model(_one("model"))
     policy = _policy(_one("policy"))
+    access = _access(_one("access"))
     # lat/lon are rounded like every client (domain.clients.COORD_DECIMALS): repeated queries
     # share cache entries, and /nearest answers for the point /assign uses.
     want_probabilities = _switch("probabilities")
-    answer = routing.nearest_answer(st.catalog, lat, lon, origin_id, down, k, model, policy)
+    answer = routing.nearest_answer(st.catalog, lat, lon, origin_id, down, k, model, policy,
+                                    access)
     if want_probabilities:  # every healthy PoP with a probability (services.landing)
         ld = landing.landing_for_point(st.catalog, answer["client"]["lat"],
                                        answer["client"]["lon"], down)
@@ -377,7 +396,7 @@ def nearest() -> Response:
 @bp.post("/api/v1/assign")
 def assign() -> Response:
     """Many clients -> their PoPs; JSON or CSV body; see ``docs/api.md``."""
-    _check_params(("origin", "down", "model", "policy", "probabilities"))
+    _check_params(("origin", "down", "model", "policy", "access", "probabilities"))
     st = _state()
     limits = st.settings
     mimetype = request.mimetype
@@ -390,13 +409,17 @@ def assign() -> Response:
     down_q = request.args.getlist("down")
     model_q = _one("model")
     policy_q = _one("policy")
+    access_q = _one("access")
     if mimetype == "application/json":
-        lats, lons, names, weights, origin_b, down_b, model_b, policy_b = _clients_from_json(
-            body, limits.max_clients)
+        (lats, lons, names, weights, origin_b, down_b, model_b, policy_b,
+         access_b) = _clients_from_json(body, limits.max_clients)
     else:
         lats, lons, names, weights = _clients_from_csv(body, limits.max_clients,
                                                        limits.max_upload_bytes)
-        origin_b, down_b, model_b, policy_b = None, None, None, None
+        origin_b, down_b, model_b, policy_b, access_b = None, None, None, None, None
+    if access_q is not None and access_b is not None:
+        _fail(400, "access: given both in the query string and in the body; give it once")
+    access = _access(access_b if access_b is not None else access_q)
     if policy_q is not None and policy_b is not None:
         _fail(400, "policy: given both in the query string and in the body; give it once")
     policy = _policy(policy_b if policy_b is not None else policy_q)
@@ -416,8 +439,9 @@ def assign() -> Response:
         down = _down_ids(down_q)
     want_probabilities = _switch("probabilities")
     table = routing.route_table(st.catalog, tuple(zip(lats, lons)), origin_id, down,
-                                 model=model, policy=policy)
-    answer = _assign_answer(st, table, names, weights, origin_id, down, policy)
+                                 model=model, policy=policy, access=access)
+    answer = {**_assign_answer(st, table, names, weights, origin_id, down, policy),
+              "access": access}
     if want_probabilities:  # the 5 most likely healthy PoPs of each client (services.landing)
         idx, prob = landing.healthy_probabilities(st.catalog, table["lat"].to_numpy(float),
                                                   table["lon"].to_numpy(float), down,
@@ -429,7 +453,7 @@ def assign() -> Response:
 
 
 def _clients_from_json(body: bytes, max_clients: int) -> tuple[
-        list[float], list[float], list[str], list[float], Any, Any, Any, Any]:
+        list[float], list[float], list[str], list[float], Any, Any, Any, Any, Any]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -444,7 +468,7 @@ def _clients_from_json(body: bytes, max_clients: int) -> tuple[
         _fail(400, "body is not acceptable JSON: nested too deeply")
     if not isinstance(doc, dict):
         _fail(400, 'body must be a JSON object like {"clients": [{"lat": 48.1, "lon": 11.6}]}')
-    allowed = ("clients", "origin", "down", "model", "policy")
+    allowed = ("clients", "origin", "down", "model", "policy", "access")
     unknown = [k for k in doc if k not in allowed]
     if unknown:
         _fail(400, f"unknown field {unknown[0][:40]!r}; allowed: {', '.join(allowed)}")
@@ -493,7 +517,7 @@ def _clients_from_json(body: bytes, max_clients: int) -> tuple[
         except ValueError as exc:
             _fail(400, f"{where}.weight: {str(exc).removeprefix('weight ')}")
     return (lats, lons, names, weights, doc.get("origin"), doc.get("down"), doc.get("model"),
-            doc.get("policy"))
+            doc.get("policy"), doc.get("access"))
 
 
 def _clients_from_csv(body: bytes, max_clients: int, max_bytes: int) -> tuple[

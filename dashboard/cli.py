@@ -96,7 +96,7 @@ def cmd_nearest(args: argparse.Namespace) -> int:
         raise CliError(f"--k must be >= 1, got {args.k}")
     try:
         table = routing.rank_for_point(catalog, args.lat, args.lon, origin, down,
-                                       policy=args.policy)
+                                       policy=args.policy, access=args.access)
     except ValueError as exc:  # the core names what is wrong with the coordinates
         raise CliError(str(exc).replace("client 0: ", "")) from None
     names = dict(zip(catalog.pops["id"], catalog.pops["name"]))
@@ -114,6 +114,7 @@ def cmd_nearest(args: argparse.Namespace) -> int:
             "origin": origin,
             "down": sorted(down),
             "policy": args.policy,
+            "access": args.access,
             "routed": bool(len(up)),
             "pops": [_json_row(row) for row in shown.to_dict("records")],
             "model": MODEL_NOTE,
@@ -123,7 +124,8 @@ def cmd_nearest(args: argparse.Namespace) -> int:
     origin_row = catalog.origin(origin)
     print(f"client {args.lat:g}, {args.lon:g} -> origin {origin} ({origin_row['city']})"
           + (f"; down: {', '.join(sorted(down))}" if down else "")
-          + (f"; policy: {args.policy}" if args.policy != "geographic" else ""))
+          + (f"; policy: {args.policy}" if args.policy != "geographic" else "")
+          + f"; clients: {args.access}")
     if not len(up):
         print("no route: every access point is down")
     header = (f"{'rank':>4}  {'pop':<5} {'name':<26} {'distance_km':>12} {'internet_ms':>12} "
@@ -166,7 +168,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
         hint = " (raise --max-clients, or split the file)" if "(the limit)" in str(exc) else ""
         raise CliError(f"{source}: {exc}{hint}") from None
     table = routing.route_table(catalog, tuple(zip(clients["lat"], clients["lon"])), origin,
-                                 down, policy=args.policy)
+                                 down, policy=args.policy, access=args.access)
     out = table.drop(columns=["lat", "lon"])
     out.insert(0, "name", clients["name"].to_numpy())
     out.insert(1, "lat", clients["lat"].to_numpy())
@@ -174,6 +176,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
     out.insert(3, "weight", clients["weight"].to_numpy())
     out = out[_assign_columns(table.columns)]
     out["policy"] = args.policy
+    out["access"] = args.access
     for col in out.columns:
         if col.endswith("_km") or col.endswith("_ms"):
             out[col] = out[col].round(3)
@@ -273,6 +276,13 @@ def _add_routing_args(p: argparse.ArgumentParser) -> None:
                    help="routing policy: " + "; ".join(f"{k} = {v}" for k, v in
                                                        DESCRIPTIONS.items())
                    + f" (default {DEFAULT_POLICY})")
+    from dashboard.domain.access import ACCESS_CHOICES, DEFAULT_ACCESS
+    from dashboard.domain.access import DESCRIPTIONS as ACCESS_TEXT
+
+    p.add_argument("--access", choices=ACCESS_CHOICES, default=DEFAULT_ACCESS,
+                   help="who the clients are: " + "; ".join(f"{k} = {v}" for k, v in
+                                                           ACCESS_TEXT.items())
+                   + f" (default {DEFAULT_ACCESS})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,6 +32,8 @@ ENDPOINT_TYPE = "endpoint-type"
 ENDPOINT_INFO = "endpoint-info"
 #: Routing policy radio (geographic / network); writes a ``policy`` edit (assets/edits.js).
 POLICY = "routing-policy"
+#: Who the clients are (end users / data-centre servers); writes an ``access`` edit.
+ACCESS = "client-access"
 
 # -- adding clients --------------------------------------------------------------------------------
 CITY_SEARCH = "city-search"

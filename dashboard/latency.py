@@ -7,11 +7,13 @@ environment variable if set, else ``data/latency_model.json`` (written by
 ``python -m calibration``), read once and cached. Override single knobs for "what if"
 views with :func:`with_overrides` (e.g. ``with_overrides(default_params(), {"pop_overhead_ms": 2})``).
 
-Client access type: the internet-leg functions take ``access`` (``"datacenter"`` or
-``"end-user"``, :data:`ACCESS_TYPES`); ``None`` (the default) means the type the parameters in
-use carry (``params.access``; the shipped file says ``"datacenter"``, so callers written before
-the access term get exactly the numbers they had). Route tables and services carry the type
-inside ``params`` (:func:`with_access`); the backbone leg never has an access term.
+Client access type: the internet-leg functions take ``access`` (``"end-user"`` or
+``"datacenter"``, :data:`ACCESS_TYPES`). The default is ``"end-user"`` (issue 19: the dashboard's
+clients are end users; the access network is part of every internet leg); ``access=None`` means
+the type the parameters in use carry (``params.access``; the shipped file says ``"datacenter"``,
+the calibration's base). Pass ``access="datacenter"`` for the server-to-server numbers. Route
+tables and services carry the type inside ``params`` (:func:`params_with`, :func:`with_access`);
+the backbone leg never has an access term.
 """
 
 from __future__ import annotations
@@ -93,14 +95,18 @@ def _with(base: LatencyParams, overrides: tuple[tuple[str, float], ...]) -> Late
     return with_overrides(base, dict(overrides))
 
 
-def params_with(overrides: tuple[tuple[str, float], ...] = ()) -> LatencyParams:
+def params_with(overrides: tuple[tuple[str, float], ...] = (),
+                access: str | None = None) -> LatencyParams:
     """:func:`default_params` with ``overrides`` (canonical ``((name, value), ...)``, see
-    :func:`canonical_overrides`) applied; no overrides gives :func:`default_params` itself.
-    Cached, so equal overrides give the same object (and share its derived arrays).
-    ``ValueError`` names a bad override."""
-    if not overrides:
-        return default_params()
-    return _with(default_params(), tuple(overrides))
+    :func:`canonical_overrides`) applied, for clients of type ``access`` (None: as the
+    parameters say, ``"datacenter"`` in the shipped file); no overrides and no other type gives
+    :func:`default_params` itself. Cached, so equal arguments give the same object (and share
+    its derived arrays). ``ValueError`` names a bad override or access type.
+
+    The services call it with the scenario's access type (``Scenario.access``, end users by
+    default): that is how the dashboard, the API and the CLI apply the access term."""
+    base = default_params() if not overrides else _with(default_params(), tuple(overrides))
+    return _p(base, access)
 
 
 def fitted_values() -> dict[str, float]:
@@ -129,18 +135,19 @@ def _p(params: LatencyParams | None, access: str | None = None) -> LatencyParams
 
 def internet_rtt_ms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: object,
                     params: LatencyParams | None = None, *,
-                    access: str | None = None) -> np.ndarray:
+                    access: str | None = "end-user") -> np.ndarray:
     """Median RTT (ms) over the public internet between two points (degrees); broadcasting.
 
-    ``access``: who the client (``src``) is -- ``"end-user"`` (home/office access network) or
-    ``"datacenter"``; None = ``params.access`` (the shipped parameters: ``"datacenter"``).
+    ``access``: who the client (``src``) is -- ``"end-user"`` (the default: a home/office
+    access network) or ``"datacenter"`` (the server-to-server fit); None = ``params.access``
+    (the shipped parameters: ``"datacenter"``).
     """
     return _d.internet_rtt_ms(src_lat, src_lon, dst_lat, dst_lon, _p(params, access))
 
 
 def internet_rtt_band_ms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: object,
                          params: LatencyParams | None = None, *,
-                         access: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+                         access: str | None = "end-user") -> tuple[np.ndarray, np.ndarray]:
     """``(p25, p75)`` RTT band (ms) around :func:`internet_rtt_ms` (same ``access``)."""
     return _d.internet_rtt_band_ms(src_lat, src_lon, dst_lat, dst_lon, _p(params, access))
 
@@ -154,16 +161,17 @@ def backbone_rtt_ms(pop_lat: object, pop_lon: object, origin_lat: object, origin
 def anycast_rtt_ms(client_lat: object, client_lon: object, pop_lat: object, pop_lon: object,
                    origin_lat: object, origin_lon: object,
                    params: LatencyParams | None = None, *,
-                   access: str | None = None) -> np.ndarray:
-    """Anycast path RTT (ms): internet leg to the PoP (with the client's ``access`` term) +
-    PoP overhead + backbone leg (never an access term)."""
+                   access: str | None = "end-user") -> np.ndarray:
+    """Anycast path RTT (ms): internet leg to the PoP (with the client's ``access`` term, end
+    users by default) + PoP overhead + backbone leg (never an access term)."""
     return _d.anycast_rtt_ms(client_lat, client_lon, pop_lat, pop_lon, origin_lat, origin_lon,
                              _p(params, access))
 
 
 def direct_rtt_ms(client_lat: object, client_lon: object, origin_lat: object, origin_lon: object,
                   params: LatencyParams | None = None, *,
-                  access: str | None = None) -> np.ndarray:
+                  access: str | None = "end-user") -> np.ndarray:
     """Direct path RTT (ms): the internet leg straight from the client to the origin, with the
-    same ``access`` term as the anycast path (so the saving compares like with like)."""
+    same ``access`` term as the anycast path (end users by default; so the saving compares like
+    with like)."""
     return _d.direct_rtt_ms(client_lat, client_lon, origin_lat, origin_lon, _p(params, access))

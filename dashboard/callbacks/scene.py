@@ -63,8 +63,10 @@ CAPACITY_TAB_OUT = (Output(ids.CAPACITY_KPIS, "children"), Output(ids.CAPACITY_M
 SUPPORT_TAB_OUT = (Output(ids.EXPLAIN_BODY, "children"),)
 #: The routing policy radio shows the scenario's policy (a link, back/forward, an edit).
 POLICY_OUT = (Output(ids.POLICY, "value"),)
+#: The clients radio shows who the scenario's clients are (a link, back/forward, an edit).
+ACCESS_OUT = (Output(ids.ACCESS, "value"),)
 OUTPUTS = (SCENARIO_OUT + MAP_OUT + PILLS_OUT + PANEL_OUT + CAPACITY_TAB_OUT + SUPPORT_TAB_OUT
-           + POLICY_OUT)
+           + POLICY_OUT + ACCESS_OUT)
 N_OUT = len(OUTPUTS)
 
 
@@ -194,7 +196,8 @@ def scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Seque
     explain = (support_outputs(ev.loaded, page.explain_index, catalog)
                if page.tab == "support" else (no_update,))
     return (head + map_outputs(ev.loaded, page, catalog) + pills
-            + panel_outputs(ev.loaded, page, catalog) + tab + explain + (scenario.policy,))
+            + panel_outputs(ev.loaded, page, catalog) + tab + explain + (scenario.policy,
+                                                                         scenario.access))
 
 
 def _unchanged(head: tuple, n_pills: int) -> tuple:

@@ -75,6 +75,7 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                State(ids.WIDGET_VALUES, "data"))
     clientside("modelReset", EDIT, Input(ids.MODEL_RESET, "n_clicks"))
     clientside("policy", EDIT, Input(ids.POLICY, "value"), State(ids.SCENARIO, "data"))
+    clientside("access", EDIT, Input(ids.ACCESS, "value"), State(ids.SCENARIO, "data"))
     clientside("capacityInput", EDIT, Input(ids.DEMAND_SOURCE, "value"),
                Input(ids.DEMAND_SCALE, "value"), Input(ids.DEFAULT_CAPACITY, "value"),
                State(ids.WIDGET_VALUES, "data"))

@@ -15,7 +15,9 @@ Ops (fields in brackets):
 - capacity and support: ``observe`` [index, pop], ``capacity`` [capacity: {pop: Gbps},
   default_gbps, demand_source, demand_scale], ``replace`` [scenario: ``Scenario.to_dict()``];
 - latency model: ``model`` [set: {name: value | None}] or [reset: true];
-- routing policy: ``policy`` [policy: "geographic" | "network"] (:mod:`dashboard.domain.policy`).
+- routing policy: ``policy`` [policy: "geographic" | "network"] (:mod:`dashboard.domain.policy`);
+- who the clients are: ``access`` [access: "end-user" | "datacenter"]
+  (:mod:`dashboard.domain.access`).
 
 Pure: no I/O, no web import. What the reducer needs to know of the world is passed in an
 :class:`EditContext` (the access points and regions that exist, the client sets and their sizes,
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from dashboard.domain.clients import ClientCountError, check_client_count, client_room
+from dashboard.domain.access import DESCRIPTIONS as ACCESS_TEXT
 from dashboard.domain.policy import DESCRIPTIONS as POLICY_TEXT
 from dashboard.domain.scenario import Client, Scenario, clean_name
 
@@ -70,8 +73,9 @@ FAILOVER_OPS = ("toggle_pop", "set_down", "endpoint_add", "endpoint_map", "endpo
 CAPACITY_OPS = ("observe", "capacity", "replace")
 MODEL_OPS = ("model",)
 POLICY_OPS = ("policy",)
+ACCESS_OPS = ("access",)
 CLIENT_OPS = ("add", "remove", "clear", "client_set", "notice")
-OPS = CLIENT_OPS + FAILOVER_OPS + CAPACITY_OPS + MODEL_OPS + POLICY_OPS
+OPS = CLIENT_OPS + FAILOVER_OPS + CAPACITY_OPS + MODEL_OPS + POLICY_OPS + ACCESS_OPS
 
 
 def apply_edit(scenario: Scenario, request: Any, ctx: EditContext
@@ -91,6 +95,8 @@ def apply_edit(scenario: Scenario, request: Any, ctx: EditContext
         new, more = _model_edit(scenario, request, ctx.fitted)
     elif op in POLICY_OPS:
         new, more = _policy_edit(scenario, request)
+    elif op in ACCESS_OPS:
+        new, more = _access_edit(scenario, request)
     else:
         new, more = scenario, [("error", f"unknown edit {clean_name(repr(op))[:40]} ignored")]
     return new, notices + more
@@ -247,6 +253,18 @@ def _policy_edit(scenario: Scenario, request: dict) -> tuple[Scenario, list[Noti
     if new.policy == scenario.policy:
         return scenario, []
     return new, [("info", f"Routing policy: {new.policy}: {POLICY_TEXT[new.policy]}")]
+
+
+def _access_edit(scenario: Scenario, request: dict) -> tuple[Scenario, list[Notice]]:
+    """Switch who the clients are (RTTs change, access points do not); an unknown value is an
+    error notice, nothing changes."""
+    try:
+        new = scenario.with_access(request.get("access"))
+    except ValueError as exc:
+        return scenario, [("error", f"Clients: {exc}. Nothing was changed.")]
+    if new.access == scenario.access:
+        return scenario, []
+    return new, [("info", f"Clients are {ACCESS_TEXT[new.access]}.")]
 
 
 # -- capacity and support -----------------------------------------------------------------------

@@ -7,6 +7,10 @@ JSON envelope (``SCENARIO_FORMAT`` version ``SCENARIO_VERSION``)::
     {"format": "anycast-eip-scenario", "version": 1, "exported_at": "...Z",
      "scenario": <Scenario.to_dict()>}
 
+The file always names who the clients are (``scenario.access``: ``end-user`` or ``datacenter``,
+:mod:`dashboard.domain.access`), the default too, so a reader of the file need not know the
+dashboard's default; a file without it (older exports) is read as the default, end users.
+
 Import is strict where the URL parser is lenient: a link is typed or truncated by humans and
 tools, so the URL parser keeps what it can; an imported file claims to be an exact scenario, so
 any bad value rejects the whole file with a message naming the field (``clients[3].lat: ...``) and
@@ -49,7 +53,7 @@ def scenario_to_json(s: Scenario, exported_at: datetime | None = None) -> str:
     """The whole scenario as an indented JSON document (see the module docstring)."""
     when = (exported_at or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     doc = {"format": SCENARIO_FORMAT, "version": SCENARIO_VERSION, "exported_at": when,
-           "scenario": s.to_dict()}
+           "scenario": {**s.to_dict(), "access": s.access}}
     return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
 
 
@@ -110,7 +114,8 @@ def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
         _fail("version", f"the file is version {version}; this dashboard reads up to "
                          f"{SCENARIO_VERSION}")
     d = _expect(doc.get("scenario"), dict, "scenario", "an object")
-    known = set(Scenario().to_dict()) | {"policy"}  # policy: written only when not default
+    # policy / access: the store form writes them only when not default
+    known = set(Scenario().to_dict()) | {"policy", "access"}
     unknown = sorted(set(d) - known)
     if unknown:
         _fail("scenario", f"unknown field(s) {', '.join(unknown[:5])} (this dashboard knows "

@@ -28,6 +28,7 @@ from dashboard.domain.clients import (COORD_DECIMALS, MAX_CLIENTS, MAX_NAME_CHAR
                                       check_client_count, clean_coord, clean_name, clean_weight)
 from dashboard.domain.endpoints import DEFAULT, NORMAL, Endpoint, Endpoints
 from dashboard.domain.latency import canonical_overrides
+from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, check_policy
 
 __all__ = [
@@ -159,6 +160,9 @@ class Scenario:
     model: tuple[tuple[str, float], ...] = ()
     #: Routing policy (:mod:`dashboard.domain.policy`): "geographic" (default) or "network".
     policy: str = DEFAULT_POLICY
+    #: Who the clients are (:mod:`dashboard.domain.access`): "end-user" (default: the access
+    #: network is part of every internet leg) or "datacenter" (servers, no access network).
+    access: str = DEFAULT_ACCESS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "down", frozenset(self.down))
@@ -168,6 +172,7 @@ class Scenario:
         _normalise_capacity_fields(self)
         object.__setattr__(self, "model", canonical_overrides(self.model))
         object.__setattr__(self, "policy", check_policy(self.policy))
+        object.__setattr__(self, "access", check_access(self.access))
 
     # -- edits (each returns a new scenario) ------------------------------------------------
     def with_clients(self, clients: Iterable[Client]) -> "Scenario":
@@ -362,6 +367,11 @@ class Scenario:
         """The routing policy replaced (``ValueError`` naming the choices for an unknown one)."""
         return replace(self, policy=check_policy(policy))
 
+    def with_access(self, access: object) -> "Scenario":
+        """Who the clients are replaced (``ValueError`` naming the choices for an unknown
+        type; :mod:`dashboard.domain.access`)."""
+        return replace(self, access=check_access(access))
+
     def with_client_set(self, key: str | None) -> "Scenario":
         if key is not None and not ID_RE.match(str(key)):
             raise ValueError(f"client set key {key!r} is not an id (letters, digits, '-')")
@@ -377,7 +387,8 @@ class Scenario:
                 **_capacity_fields_to_dict(self),
                 "model": dict(self.model),
                 # Only when not the default, so existing stores and digests stay as they were.
-                **({"policy": self.policy} if self.policy != DEFAULT_POLICY else {})}
+                **({"policy": self.policy} if self.policy != DEFAULT_POLICY else {}),
+                **({"access": self.access} if self.access != DEFAULT_ACCESS else {})}
 
     @classmethod
     def from_dict(cls, d: dict | None, max_clients: int = MAX_CLIENTS,
@@ -432,11 +443,12 @@ class Scenario:
                 isinstance(v, (int, float)) and not isinstance(v, bool) for v in model.values()):
             raise ValueError("scenario model must be an object {latency parameter: number}")
         policy = check_policy(d.get("policy") or DEFAULT_POLICY)
+        access = check_access(d.get("access") or DEFAULT_ACCESS)
         return cls(clients=tuple(Client.from_dict(c) for c in clients), origin=origin,
                    endpoint_type=endpoint_type, down=frozenset(down),
                    mappings=tuple((r, tuple(p)) for r, p in mappings),
                    endpoints_down=frozenset(endpoints_down), client_set=client_set,
-                   model=tuple(model.items()), policy=policy, **extra)
+                   model=tuple(model.items()), policy=policy, access=access, **extra)
 
 
 

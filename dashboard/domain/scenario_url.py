@@ -39,6 +39,8 @@ working when keys are added):
   unknown name or a bad value is dropped with a warning, the other overrides are kept.
 - ``policy``: the routing policy, ``geographic`` (omitted: the default) or ``network``
   (:mod:`dashboard.domain.policy`); an unknown value is dropped with a warning.
+- ``access``: who the clients are, ``end-user`` (omitted: the default) or ``datacenter``
+  (:mod:`dashboard.domain.access`); an unknown value is dropped with a warning (end users).
 
 Parsing never raises: every malformed piece is dropped and described in the returned warnings.
 :func:`to_query` writes a scenario, :func:`from_query` reads a link, :func:`fit_query` writes the
@@ -56,6 +58,7 @@ from urllib.parse import quote, unquote
 
 from dashboard.domain.clients import COORD_DECIMALS, clean_name
 from dashboard.domain.latency import check_override
+from dashboard.domain.access import ACCESS_CHOICES, DEFAULT_ACCESS
 from dashboard.domain.policy import DEFAULT_POLICY, POLICIES
 from dashboard.domain.scenario import (DEFAULT_ENDPOINT_TYPE, DEMAND_SOURCES, ENDPOINT_TYPES, ID_RE,
                                        Client, Scenario, check_gbps, check_pop_id)
@@ -79,7 +82,7 @@ MAX_LINK_WARNINGS = 8
 DEFAULT_MAX_QUERY_CHARS = 4000
 #: Keys this version understands.
 KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down", "observed",
-              "capacity", "demand", "clientset", "model", "policy")
+              "capacity", "demand", "clientset", "model", "policy", "access")
 _MAX_WARNINGS = 5
 
 
@@ -149,6 +152,8 @@ def _encode(s: Scenario, clients: Sequence[Client], with_names: bool) -> str:
         parts.append("model=" + ",".join(f"{k}:{v:.6g}" for k, v in s.model))
     if s.policy != DEFAULT_POLICY:
         parts.append("policy=" + s.policy)
+    if s.access != DEFAULT_ACCESS:
+        parts.append("access=" + s.access)
     return "&".join(parts)
 
 
@@ -299,6 +304,7 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     client_set: str | None = None
     model: tuple[tuple[str, float], ...] = ()
     policy = DEFAULT_POLICY
+    access = DEFAULT_ACCESS
     seen: set[str] = set()
     extra: dict = {}
     for key, value in _split_query(query, warnings):
@@ -367,6 +373,14 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
                 warnings.append(f"unknown routing policy '{_short(text, 24)}' ignored (use "
                                 + " or ".join(POLICIES) + ")")
                 policy = DEFAULT_POLICY
+        elif key == "access":
+            text = unquote(value).strip().lower()
+            if text in ACCESS_CHOICES:
+                access = text
+            else:
+                warnings.append(f"unknown client access type '{_short(text, 24)}' ignored (use "
+                                + " or ".join(ACCESS_CHOICES) + "; end users are assumed)")
+                access = DEFAULT_ACCESS
         elif key in _CAPACITY_KEYS:
             _decode_capacity_key(key, value, extra, warnings, pop_ids)
         else:
@@ -388,7 +402,7 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     scenario = Scenario(clients=tuple(clients), origin=origin, endpoint_type=endpoint,
                         down=frozenset(down), mappings=tuple(mappings),
                         endpoints_down=frozenset(endpoints_down), client_set=client_set,
-                        model=model, policy=policy, **extra)
+                        model=model, policy=policy, access=access, **extra)
     if origin is not None and (mappings or endpoints_down):
         # The Default region is known: apply the provider's rules now. (With no origin in the
         # link, the app's default decides; the dashboard sanitizes again once it is resolved.)

@@ -13,6 +13,7 @@ from dash import dash_table, dcc, html
 
 from dashboard import ids
 from dashboard.catalog import AREAS, Catalog
+from dashboard.domain.access import DATACENTER, DEFAULT_ACCESS, END_USER
 from dashboard.domain.policy import DEFAULT_POLICY, FLAG_GAP_MS, GEOGRAPHIC, NETWORK
 from dashboard.domain.scenario import DEFAULT_ENDPOINT_TYPE
 from dashboard.figures.cdf import rtt_cdf_figure
@@ -53,6 +54,13 @@ POLICY_HELP = (
     "product documents. Network: at the healthy access point with the lowest modelled internet "
     "RTT, a stand-in for BGP preferring short network paths. Under Geographic, ⚑ marks clients "
     f"whose network-nearest access point is more than {FLAG_GAP_MS:.0f} ms faster (internet leg).")
+
+
+ACCESS_HELP = (
+    "End users: the access network (home router, last mile, the consumer ISP) is part of every "
+    "internet leg, to the access point and on the direct path; fitted on RIPE Atlas probes in "
+    "homes and offices. Data-centre servers: the server-to-server model, no access network. "
+    "Switching changes RTTs and savings, never the access point; the backbone is the same.")
 
 
 def origin_controls(catalog: Catalog) -> html.Section:
@@ -107,6 +115,13 @@ def client_controls(preset_options: list[dict]) -> html.Section:
             html.Span(id=ids.CLIENT_COUNT, className="client-count", children="No clients yet"),
             html.Button("Clear all", id=ids.CLEAR_CLIENTS, n_clicks=0, className="btn btn-ghost"),
         ]),
+        html.Label("Clients are", htmlFor=ids.ACCESS, className="field-label"),
+        dcc.RadioItems(
+            id=ids.ACCESS,
+            options=[{"label": "End users (homes, offices, mobile)", "value": END_USER},
+                     {"label": "Data-centre servers", "value": DATACENTER}],
+            value=DEFAULT_ACCESS, className="radio-row"),
+        html.P(ACCESS_HELP, className="hint"),
     )
 
 

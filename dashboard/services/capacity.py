@@ -41,6 +41,7 @@ from dashboard.catalog import Catalog
 from dashboard.domain import capacity as cap_core
 from dashboard.domain import latency as lat_core
 from dashboard.domain import policy as pol
+from dashboard.domain.access import DATACENTER
 from dashboard.domain.policy import DEFAULT_POLICY, NETWORK, check_policy
 from dashboard.domain.routing import NO_ROUTE, assign
 from dashboard.domain.scenario import (
@@ -165,7 +166,8 @@ def full_ranking(catalog: Catalog, demand: Demand, policy: str = DEFAULT_POLICY,
     """Every PoP for every demand point, nearest first by WGS84 geodesic km (down PoPs
     included: the what-ifs walk this one ranking); with ``policy`` network, lowest modelled
     internet leg first (under the latency overrides ``model``), so spill-over, N-1 and the
-    load per PoP follow the routing policy."""
+    load per PoP follow the routing policy. The clients' access type is not an argument: it
+    never reorders a client's internet legs (:mod:`dashboard.domain.access`)."""
     m = len(catalog.pop_ids)
     network = check_policy(policy) == NETWORK
 
@@ -365,7 +367,7 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
 
     Columns as :func:`dashboard.domain.capacity.n_minus_one` (demand in Gbps, RTT in ms, RTT
     percentiles weighted by demand) plus ``name``. RTTs use the scenario's latency model
-    overrides (``Scenario.model``). ``progress(fraction, text)`` is called as the
+    overrides (``Scenario.model``) and its clients' access type (``Scenario.access``). ``progress(fraction, text)`` is called as the
     RTT matrix (first 40 %) and then each PoP (the rest) complete.
     """
     demand = scenario_demand(scenario)
@@ -380,7 +382,7 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
     olat, olon, _ids = pop_origin_arrays(catalog, origin_id, scenario.mappings,
                                          scenario.endpoints_down)
     rtt = rtt_matrix_ms(catalog, demand.lats, demand.lons, olat, olon,
-                        params=params_with(scenario.model),
+                        params=params_with(scenario.model, scenario.access),
                         progress=(lambda f, t: progress(0.4 * f, t)) if progress else None)
     caps, _ = capacities_gbps(catalog, scenario)
     down = np.array([p in scenario.down for p in catalog.pop_ids])
@@ -543,7 +545,11 @@ def table_edit(rows: Any, scenario: Scenario, catalog: Catalog) -> dict | None:
 
 def n1_key(scenario: Scenario, origin_id: str) -> str:
     """Digest of what the N-1 result depends on (demand, capacities, down PoPs, origin, endpoint
-    mappings, latency model overrides)."""
+    mappings, latency model overrides, who the clients are).
+
+    The access type enters for end users, the default since issue 19, and is absent for
+    data-centre clients: the key is unchanged exactly where the RTTs are (results computed
+    before the access term were data-centre RTTs, and a stored result outlives a deploy)."""
     d = scenario.to_dict()
     parts = {k: d[k] for k in ("capacity_gbps", "default_capacity_gbps", "demand_source",
                                "demand_scale", "down", "mappings", "endpoints_down")}
@@ -554,6 +560,8 @@ def n1_key(scenario: Scenario, origin_id: str) -> str:
         parts["model"] = d["model"]
     if scenario.policy != DEFAULT_POLICY:  # another ranking (absent: the key is unchanged)
         parts["policy"] = scenario.policy
+    if scenario.access != DATACENTER:  # RTTs with the access term (absent: as before it)
+        parts["access"] = scenario.access
     return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -96,13 +96,14 @@ def whatif_lines(loaded: Loaded, catalog: Catalog) -> tuple[WhatIfLine, ...]:
         # the other remap: send the down endpoint's access points to the Default endpoint
         r = route_table(catalog, coords, default, loaded.down,
                         tuple(m for m in scenario.mappings if m[0] != region),
-                        scenario.endpoints_down - {region}, scenario.model, scenario.policy)
+                        scenario.endpoints_down - {region}, scenario.model, scenario.policy,
+                        scenario.access)
         lines.append(_line(f"{region}'s PoPs → default", r, weights, "unmap", region, "Remap"))
     for region in catalog.origin_ids:
         try:
             s = scenario.make_default(region, default)
             r = route_table(catalog, coords, region, frozenset(s.down), s.mappings,
-                            s.endpoints_down, s.model, s.policy)
+                            s.endpoints_down, s.model, s.policy, s.access)
         except (KeyError, ValueError):
             continue
         lines.append(_line(region, r, weights, "whatif", region, "Make default",

@@ -90,12 +90,14 @@ def healthy_state(state: dict) -> dict:
 
 def state_routes(state: dict, scenario: Scenario, catalog: Catalog) -> pd.DataFrame:
     """Routing table of ``scenario``'s clients (own, then its client set's) under a routing
-    ``state``, with the scenario's latency model (before and after use the same parameters)."""
+    ``state``, with the scenario's latency model and client access type (before and after use
+    the same parameters: switching who the clients are changes RTTs, never an access point, so
+    it is not part of the routing state)."""
     routes = scenario_route_table(
         catalog, tuple((c.lat, c.lon) for c in scenario.clients), scenario.client_set,
         state["origin"], frozenset(d for d in state["down"] if d in catalog.pop_ids),
         tuple((r, tuple(p)) for r, p in state["mappings"]), frozenset(state["endpoints_down"]),
-        scenario.model, state_policy(state))
+        scenario.model, state_policy(state), scenario.access)
     if routes is None:
         raise ValueError("no clients")
     return routes

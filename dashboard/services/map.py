@@ -21,9 +21,15 @@ from dashboard.gazetteer import DemandSet, demand_set, load_gazetteer
 from dashboard.services import failover
 from dashboard.services.failover import FailoverCard, FailoverView
 from dashboard.services.landing import hover_lines
+from dashboard.domain.access import DEFAULT_ACCESS
+from dashboard.domain.access import SHOWN as ACCESS_SHOWN
+from dashboard.domain.access import DATACENTER, END_USER
 from dashboard.domain.policy import FLAG_GAP_MS
 from dashboard.services.text import Kpi, json_number
 from dashboard.services.routing import route_table, scenario_route_table
+
+#: The clients KPI's label: it says who the clients are, so the RTTs beside it are read right.
+ACCESS_CLIENTS = {END_USER: "end-user clients", DATACENTER: "data-centre clients"}
 from dashboard.services.scenario import Loaded
 
 #: Most rows sent to the assignment table. A 25,000-client set would otherwise ship ~10 MB of
@@ -60,7 +66,8 @@ def scenario_routes(loaded: Loaded, catalog: Catalog
     routes = scenario_route_table(
         catalog, tuple((c.lat, c.lon) for c in scenario.clients),
         cset.key if cset is not None else None, loaded.origin_id, loaded.down,
-        scenario.mappings, scenario.endpoints_down, scenario.model, scenario.policy)
+        scenario.mappings, scenario.endpoints_down, scenario.model, scenario.policy,
+        scenario.access)
     names = [c.label for c in scenario.clients]
     weights = [np.asarray([c.weight for c in scenario.clients], dtype=float)]
     if cset is not None:
@@ -95,16 +102,19 @@ def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int)
     return out
 
 
-def summary_kpis(s: dict, origin_id: str) -> list[Kpi]:
-    """The key numbers as labelled values ([] when there are no clients)."""
+def summary_kpis(s: dict, origin_id: str, access: str = DEFAULT_ACCESS) -> list[Kpi]:
+    """The key numbers as labelled values ([] when there are no clients); the RTT hints say
+    which clients the RTTs are for (``access``: end users or data-centre servers)."""
     if not s.get("clients"):
         return []
     fmt = lambda v: "–" if v is None else f"{v:.0f} ms"  # noqa: E731
     items = [
-        Kpi("clients", f"{s['clients']:,}"),
+        Kpi(ACCESS_CLIENTS[access], f"{s['clients']:,}", ACCESS_SHOWN[access]),
         Kpi("access points in use", f"{s['pops_used']} of {s['pops']}"),
-        Kpi("median RTT", fmt(s.get("p50_ms")), f"modelled, client → PoP → {origin_id}"),
-        Kpi("p95 RTT", fmt(s.get("p95_ms")), "95 % of clients (by weight) are at or below"),
+        Kpi("median RTT", fmt(s.get("p50_ms")),
+            f"modelled, client → PoP → {origin_id}; {ACCESS_SHOWN[access]}"),
+        Kpi("p95 RTT", fmt(s.get("p95_ms")),
+            f"95 % of clients (by weight) are at or below; {ACCESS_SHOWN[access]}"),
         Kpi("median saving vs direct", fmt(s.get("median_saving_ms")),
             "direct internet path to the origin minus the anycast path"),
         Kpi("faster via anycast", "–" if s.get("faster_share") is None
@@ -273,7 +283,7 @@ def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = Non
     view.rows = table_rows(routes, scenario, names, weights, catalog, origin_id, fo.before,
                            fo.tr.moved if fo.tr is not None else None)
     view.summary = summary_numbers(routes, weights, len(catalog.pops))
-    view.kpis = summary_kpis(view.summary, origin_id)
+    view.kpis = summary_kpis(view.summary, origin_id, scenario.access)
     n = len(routes)
     if 0 < n < HOVER_PROBABILITIES_BELOW:
         view.landing = hover_lines(catalog, routes["lat"].to_numpy(float),
@@ -296,7 +306,7 @@ def assignment_frame(loaded: Loaded, catalog: Catalog) -> pd.DataFrame:
     s = loaded.scenario
     routes = route_table(catalog, tuple((c.lat, c.lon) for c in s.clients), loaded.origin_id,
                          loaded.down, s.mappings, s.endpoints_down, model=s.model,
-                         policy=s.policy)
+                         policy=s.policy, access=s.access)
     observed = dict(s.observed)
     df = pd.DataFrame({
         "client": [c.name for c in s.clients], "lat": [c.lat for c in s.clients],
@@ -307,4 +317,5 @@ def assignment_frame(loaded: Loaded, catalog: Catalog) -> pd.DataFrame:
                        else loaded.origin_id)
     df["observed_pop"] = [observed.get(i, "") for i in range(len(s.clients))]
     df["policy"] = s.policy
+    df["access"] = s.access
     return df

@@ -22,6 +22,14 @@ arguments, so answers under different parameters never share a cache entry.
 The routing policy (``policy``: :mod:`dashboard.domain.policy`) works the same way: the default
 (``geographic``) makes exactly the calls and memo keys it made before policies existed; another
 policy is appended to the memoized call's arguments (after the model, which is then always given).
+
+Who the clients are (``access``: :mod:`dashboard.domain.access`; ``"end-user"``, the default, or
+``"datacenter"``) enters every route table through the latency parameters
+(:func:`dashboard.latency.params_with`: the access term on every internet leg, client -> PoP and
+the direct path, never the backbone). The default makes the calls and memo keys described
+above; ``"datacenter"`` is appended after the model and the policy (which are then given).
+The memo keys' code version (:data:`dashboard.memo.CODE_VERSION`) changed with the default, so
+no end-user answer is ever served from a data-centre entry written before.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from dashboard import latency
 from dashboard.domain import endpoints, geodesy, paths
 from dashboard.domain import latency as _latency
 from dashboard.domain import whatif
+from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, NETWORK, check_policy, flagged
 from dashboard.gazetteer import demand_set, load_gazetteer
 from dashboard.memo import memoize
@@ -99,10 +108,13 @@ def _extra(model: Model) -> tuple:
     return (model,) if model else ()
 
 
-def _with_policy(args: tuple, model: Model, policy: str) -> tuple:
-    """Memoized-call arguments ``args`` + the model and policy extras: none for the fitted model
-    and the default policy (the cache keys of before), else ``(model, policy)``."""
-    policy = check_policy(policy)
+def _with_policy(args: tuple, model: Model, policy: str, access: str = DEFAULT_ACCESS) -> tuple:
+    """Memoized-call arguments ``args`` + the model, policy and access extras: none for the
+    fitted model, the default policy and end users; ``(model, policy)`` for another policy;
+    ``(model, policy, access)`` for data-centre clients."""
+    policy, access = check_policy(policy), check_access(access)
+    if access != DEFAULT_ACCESS:
+        return args + (model, policy, access)
     if policy == DEFAULT_POLICY:
         return args + _extra(model)
     return args + (model, policy)
@@ -125,7 +137,7 @@ def route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...], orig
                 down: frozenset[str] = frozenset(),
                 mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                 endpoints_down: frozenset[str] = frozenset(), model: Model = (),
-                policy: str = DEFAULT_POLICY) -> pd.DataFrame:
+                policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS) -> pd.DataFrame:
     """Path of every client (lat, lon in degrees); see ``paths.client_paths``.
 
     ``origin_id`` is the region of the Default endpoint; ``mappings`` the Normal endpoints
@@ -133,14 +145,14 @@ def route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...], orig
     ``endpoints_down`` regions whose endpoint is down (their access points' clients are unserved:
     the provider does not fail over between endpoints). ``direct_ms`` is always to the Default
     region. Raises ``ValueError`` / ``KeyError`` for an invalid endpoint set or unknown id.
-    ``model``: latency model overrides, ``policy``: the routing policy (module docstring).
-    Memoized on (catalog contents, clients, origin, down ids, mappings, down endpoints, model,
-    policy).
+    ``model``: latency model overrides, ``policy``: the routing policy, ``access``: who the
+    clients are (module docstring). Memoized on (catalog contents, clients, origin, down ids,
+    mappings, down endpoints, model, policy, access).
     """
     return _route_table(*_with_policy(
         (catalog_fingerprint(catalog), tuple(clients), origin_id, _down_key(down),
          tuple((str(r), tuple(sorted(p))) for r, p in mappings), _down_key(endpoints_down)),
-        _model_key(model), policy))
+        _model_key(model), policy, access))
 
 
 def pop_origin_arrays(catalog: Catalog, origin_id: str,
@@ -181,9 +193,9 @@ def origin_spec(catalog: Catalog, origin_id: str,
 def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: str,
                  down: tuple[str, ...], mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                  endpoints_down: tuple[str, ...] = (), model: Model = (),
-                 policy: str = DEFAULT_POLICY) -> pd.DataFrame:
+                 policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS) -> pd.DataFrame:
     catalog = _catalog(fp)
-    params = latency.params_with(model)
+    params = latency.params_with(model, access)
     if clients:
         arr = np.asarray(clients, dtype=float).reshape(len(clients), -1)
         lats, lons = arr[:, 0], arr[:, 1]
@@ -201,13 +213,14 @@ def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: s
 
 @functools.lru_cache(maxsize=8)
 def _ranked_demand(fp: str, key: str) -> whatif.RankedClients:
-    """Every PoP ranked for every client of demand set ``key``, and the clients' latency terms.
+    """Every PoP ranked for every client of demand set ``key``, and the clients' latency terms;
+    the client-PoP internet legs (network policy, flags) are the default clients' (end users).
     Built once per process (~0.3 s for 25,000 clients): deterministic from the catalog and the
     committed gazetteer, so it is never stale and never needs the shared cache."""
     catalog = _catalog(fp)
     ds = demand_set(load_gazetteer(), key)
     return whatif.rank_clients(ds.lats, ds.lons, catalog.pop_lats, catalog.pop_lons,
-                               latency.default_params())
+                               latency.params_with((), DEFAULT_ACCESS))
 
 
 @functools.lru_cache(maxsize=4)
@@ -228,28 +241,32 @@ def _ranked_for(fp: str, key: str, model: Model) -> whatif.RankedClients:
 
 
 @functools.lru_cache(maxsize=4)
-def _network_demand(fp: str, key: str, model: Model) -> whatif.RankedClients:
+def _network_demand(fp: str, key: str, model: Model,
+                    access: str = DEFAULT_ACCESS) -> whatif.RankedClients:
     """:func:`_ranked_for` with every client-PoP internet leg and the network ranking under
-    ``model`` (overrides change the legs, so the fitted ones cached with the ranking do not
-    hold); the fitted model's come with :func:`_ranked_demand` itself."""
-    return whatif.with_network(_ranked_for(fp, key, model), latency.params_with(model))
+    ``model`` for ``access`` clients (overrides and the access type change the legs, so the
+    ones cached with the ranking do not hold); the fitted model's for end users come with
+    :func:`_ranked_demand` itself."""
+    return whatif.with_network(_ranked_for(fp, key, model), latency.params_with(model, access))
 
 
 def demand_route_table(catalog: Catalog, key: str, origin_id: str,
                        down: frozenset[str] = frozenset(),
                        mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                        endpoints_down: frozenset[str] = frozenset(),
-                       model: Model = (), policy: str = DEFAULT_POLICY) -> pd.DataFrame:
+                       model: Model = (), policy: str = DEFAULT_POLICY,
+                       access: str = DEFAULT_ACCESS) -> pd.DataFrame:
     """:func:`route_table` of client set ``key`` (``KeyError`` naming an unknown key, origin or
     PoP; same endpoint semantics). Uses the cached ranking, so a what-if (a PoP down, another
     origin) costs ~20 ms for 25,000 clients. Not put in the shared cache: recomputing is cheaper
     than pickling 25,000 rows in and out, and it keeps the cache small."""
     fp = catalog_fingerprint(catalog)
     olat, olon, oids, direct = origin_spec(catalog, origin_id, mappings, endpoints_down)
-    model = _model_key(model)
-    rc = _network_demand(fp, key, model) if model else _ranked_demand(fp, key)
+    model, access = _model_key(model), check_access(access)
+    rc = (_network_demand(fp, key, model, access) if model or access != DEFAULT_ACCESS
+          else _ranked_demand(fp, key))
     return whatif.paths_for(rc, catalog.pop_ids, olat, olon, down=down_mask(catalog, down),
-                            pop_origin_ids=oids, params=latency.params_with(model),
+                            pop_origin_ids=oids, params=latency.params_with(model, access),
                             direct_origin=direct, policy=check_policy(policy))
 
 
@@ -258,18 +275,19 @@ def scenario_route_table(catalog: Catalog, clients: tuple[tuple[float, float], .
                          down: frozenset[str] = frozenset(),
                          mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                          endpoints_down: frozenset[str] = frozenset(),
-                         model: Model = (), policy: str = DEFAULT_POLICY) -> pd.DataFrame | None:
+                         model: Model = (), policy: str = DEFAULT_POLICY,
+                         access: str = DEFAULT_ACCESS) -> pd.DataFrame | None:
     """Routes of a scenario's own ``clients`` followed by those of its ``client_set`` (rows in
     that order, so row positions are client indices everywhere), or None when it has neither.
     An unknown client set key raises ``KeyError``; ``model``: latency overrides; ``policy``: the
-    routing policy."""
+    routing policy; ``access``: who the clients are (both parts: one type per scenario)."""
     parts = []
     if clients:
         parts.append(route_table(catalog, clients, origin_id, down, mappings, endpoints_down,
-                                 model, policy))
+                                 model, policy, access))
     if client_set:
         parts.append(demand_route_table(catalog, client_set, origin_id, down, mappings,
-                                        endpoints_down, model, policy))
+                                        endpoints_down, model, policy, access))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
@@ -283,22 +301,26 @@ def rank_for_point(catalog: Catalog, lat: float, lon: float, origin_id: str,
                    down: frozenset[str] = frozenset(), model: Model = (),
                    mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                    endpoints_down: frozenset[str] = frozenset(),
-                   policy: str = DEFAULT_POLICY) -> pd.DataFrame:
+                   policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS) -> pd.DataFrame:
     """Every PoP ranked for one client (degrees); see ``paths.rank_pops``. Memoized.
-    ``model``: latency overrides (module docstring); ``mappings`` / ``endpoints_down``: the
-    Normal endpoints and the endpoints down, as in :func:`route_table` (each PoP's backbone leg
-    goes to its endpoint's region; NaN where that endpoint is down)."""
+    ``model``: latency overrides, ``access``: who the client is (module docstring);
+    ``mappings`` / ``endpoints_down``: the Normal endpoints and the endpoints down, as in
+    :func:`route_table` (each PoP's backbone leg goes to its endpoint's region; NaN where that
+    endpoint is down)."""
+    policy, access = check_policy(policy), check_access(access)
     args: tuple = (catalog_fingerprint(catalog), float(lat), float(lon), origin_id,
                    _down_key(down))
     if mappings or endpoints_down:
         args += (_model_key(model), tuple((str(r), tuple(sorted(p))) for r, p in mappings),
                  _down_key(endpoints_down))
-    elif check_policy(policy) == DEFAULT_POLICY:  # the single-endpoint case keeps its cache keys
-        args += _extra(_model_key(model))
+    elif policy == DEFAULT_POLICY and access == DEFAULT_ACCESS:
+        args += _extra(_model_key(model))  # the single-endpoint case keeps its cache keys
     else:
         args += (_model_key(model), (), ())
-    if check_policy(policy) != DEFAULT_POLICY:
+    if policy != DEFAULT_POLICY or access != DEFAULT_ACCESS:
         args += (policy,)
+    if access != DEFAULT_ACCESS:
+        args += (access,)
     return _rank_for_point(*args)
 
 
@@ -306,12 +328,12 @@ def _rank_uncached(fp: str, lat: float, lon: float, origin_id: str,
                    down: tuple[str, ...], model: Model = (),
                    mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                    endpoints_down: tuple[str, ...] = (),
-                   policy: str = DEFAULT_POLICY) -> pd.DataFrame:
+                   policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS) -> pd.DataFrame:
     catalog = _catalog(fp)
     olat, olon, _ids, _direct = origin_spec(catalog, origin_id, mappings, endpoints_down)
     return paths.rank_pops(lat, lon, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                            olat, olon, down=down_mask(catalog, down),
-                           params=latency.params_with(model), policy=policy)
+                           params=latency.params_with(model, access), policy=policy)
 
 
 _rank_for_point = memoize(_rank_uncached)
@@ -331,7 +353,8 @@ def _rounded(values: np.ndarray, nd: int = 1) -> list[float | None]:
 
 def nearest_answer(catalog: Catalog, lat: float, lon: float, origin_id: str,
                    down: frozenset[str] = frozenset(), k: int | None = None,
-                   model: Model = (), policy: str = DEFAULT_POLICY) -> dict[str, Any]:
+                   model: Model = (), policy: str = DEFAULT_POLICY,
+                   access: str = DEFAULT_ACCESS) -> dict[str, Any]:
     """The JSON-ready answer of "where does a client at (lat, lon) enter, and at what RTT".
 
     Keys: ``client``, ``origin``, ``down``, ``routed``, ``pop`` (the chosen PoP, or ``None`` when
@@ -344,12 +367,15 @@ def nearest_answer(catalog: Catalog, lat: float, lon: float, origin_id: str,
     ``network`` the healthy PoPs are ranked by internet leg). Also ``policy`` and
     ``network_pop``: the id of the healthy PoP with the lowest internet leg, ``bgp_gap_ms``
     (the chosen PoP's internet leg minus its) and ``bgp_flag`` (geographic policy, gap >
-    :data:`~dashboard.domain.policy.FLAG_GAP_MS`).
-    ``KeyError`` names an unknown origin or PoP id; ``ValueError`` a bad coordinate, override or
-    policy.
+    :data:`~dashboard.domain.policy.FLAG_GAP_MS`). ``access``: who the client is (``end-user``,
+    the default, or ``datacenter``; echoed as ``access``): the internet legs and the direct path
+    carry its access term, the backbone never.
+    ``KeyError`` names an unknown origin or PoP id; ``ValueError`` a bad coordinate, override,
+    policy or access type.
     """
     full = _nearest(*_with_policy((catalog_fingerprint(catalog), float(lat), float(lon),
-                                   origin_id, _down_key(down)), _model_key(model), policy))
+                                   origin_id, _down_key(down)), _model_key(model), policy,
+                                  access))
     if k is None or k >= len(full["ranked"]):
         return full
     return {**full, "ranked": full["ranked"][: max(int(k), 0)]}
@@ -394,7 +420,7 @@ def _sites(fp: str, origin_id: str, model: Model = ()) -> _Sites:
 @memoize
 def _nearest(fp: str, lat: float, lon: float, origin_id: str,
              down: tuple[str, ...], model: Model = (),
-             policy: str = DEFAULT_POLICY) -> dict[str, Any]:
+             policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS) -> dict[str, Any]:
     # The same domain functions and the same ordering as paths.rank_pops (WGS84 geodesic km,
     # latency.internet_rtt_ms / backbone_rtt_ms) without building a DataFrame: this is the hot
     # path of /api/v1/nearest (a test checks it against rank_pops and client_paths point by
@@ -405,7 +431,7 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
     st = _sites(fp, origin_id, *_extra(model))
     n = len(st.pop_ids)
     km_all = np.asarray(geodesy.geodesic_km(lat, lon, st.lats, st.lons), dtype=float)
-    params = latency.params_with(model)
+    params = latency.params_with(model, access)
     client = _latency.locate(np.array([lat]), np.array([lon]), params)
     ms_all = _latency.internet_rtt_ms_km(km_all, client, st.terms, params)
     km, internet = km_all[:n], ms_all[:n]
@@ -437,6 +463,7 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
         "saving_ms": _r(direct_ms - float(anycast[order[0]])) if chosen else None,
         "ranked": rows,
         "policy": policy,
+        "access": access,
         "network_pop": st.pop_ids[net] if n_up else None,
         "bgp_gap_ms": _r(gap),
         "bgp_flag": bool(flagged(policy, gap)),

@@ -39,7 +39,8 @@ def explain_client(catalog: Catalog, scenario: Scenario, index: int,
     c = scenario.clients[index]
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
     ranking = rank_for_point(catalog, c.lat, c.lon, origin_id, down, scenario.model,
-                             scenario.mappings, scenario.endpoints_down, scenario.policy)
+                             scenario.mappings, scenario.endpoints_down, scenario.policy,
+                             scenario.access)
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
     observed = scenario.observed_for(index)
     if observed not in catalog.pop_ids:

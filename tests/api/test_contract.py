@@ -11,7 +11,7 @@ import pytest
 
 from dashboard.services import routing
 from dashboard.domain import paths
-from dashboard.latency import default_params
+from dashboard.latency import params_with
 
 POP_KEYS = {"id", "name", "city", "country_code", "area", "lat", "lon", "region_id",
             "capacity_gbps", "source"}
@@ -20,7 +20,8 @@ ORIGIN_KEYS = {"id", "name", "city", "country_code", "lat", "lon", "endpoint_typ
 RANK_KEYS = {"rank", "id", "name", "city", "up", "distance_km", "internet_ms", "backbone_ms",
              "anycast_ms"}
 NEAREST_KEYS = {"client", "origin", "down", "routed", "pop", "runner_up", "direct", "saving_ms",
-                "ranked", "policy", "network_pop", "bgp_gap_ms", "bgp_flag"}  # + issue 14
+                "ranked", "policy", "network_pop", "bgp_gap_ms", "bgp_flag",  # + issue 14
+                "access"}  # + issue 19
 ASSIGN_ROW_KEYS = {"name", "lat", "lon", "weight", "routed", "pop", "pop_km", "runner_up",
                    "runner_up_km", "internet_ms", "backbone_ms", "anycast_ms", "direct_km",
                    "direct_ms", "saving_ms", "network_pop", "bgp_gap_ms", "bgp_flag"}
@@ -216,7 +217,8 @@ def test_assign_json_shape_and_numbers(client, catalog):
     resp = post_json(client, {"clients": clients, "origin": "ap-southeast-1", "down": ["SIN"]})
     assert resp.status_code == 200, resp.get_data(as_text=True)
     body = resp.get_json()
-    assert set(body) == {"origin", "down", "policy", "count", "routed", "summary", "assignments"}
+    assert set(body) == {"origin", "down", "policy", "count", "routed", "summary", "assignments",
+                         "access"}
     assert body["origin"]["id"] == "ap-southeast-1" and body["down"] == ["SIN"]
     assert body["count"] == 3 and body["routed"] == 3
     rows = body["assignments"]
@@ -226,7 +228,9 @@ def test_assign_json_shape_and_numbers(client, catalog):
     table = paths.client_paths([48.137, 1.29, 40.71], [11.575, 103.85, -74.0], catalog.pop_ids,
                                catalog.pop_lats, catalog.pop_lons,
                                *catalog.origin("ap-southeast-1")[["lat", "lon"]].astype(float),
-                               down=catalog.pop_mask(["SIN"]), params=default_params())
+                               down=catalog.pop_mask(["SIN"]),
+                               params=params_with((), "end-user"))  # the API's default clients
+    assert body["access"] == "end-user"
     assert [r["pop"] for r in rows] == table["pop_id"].tolist()
     assert "SIN" not in [r["pop"] for r in rows]
     assert [r["runner_up"] for r in rows] == table["runner_up_id"].tolist()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from dashboard.services import routing
 from dashboard.catalog import default_catalog
 from dashboard.domain import paths
-from dashboard.latency import default_params
+from dashboard.latency import params_with
 
 CATALOG = default_catalog()
 ORIGINS = CATALOG.origin_ids
@@ -21,14 +21,17 @@ ORIGINS = CATALOG.origin_ids
 @settings(max_examples=150, deadline=None)
 @given(lat=st.floats(-90, 90), lon=st.floats(-180, 180),
        origin=st.sampled_from(ORIGINS),
-       down=st.frozensets(st.sampled_from(CATALOG.pop_ids), max_size=19))
-def test_nearest_answer_equals_rank_pops_and_client_paths(lat, lon, origin, down):
-    answer = routing.nearest_answer(CATALOG, lat, lon, origin, down)
+       down=st.frozensets(st.sampled_from(CATALOG.pop_ids), max_size=19),
+       access=st.sampled_from(["end-user", "datacenter"]))
+def test_nearest_answer_equals_rank_pops_and_client_paths(lat, lon, origin, down, access):
+    # both client types (issue 19): the answer and the tables use the same access term
+    answer = routing.nearest_answer(CATALOG, lat, lon, origin, down, access=access)
+    assert answer["access"] == access
     o = CATALOG.origin(origin)
     mask = CATALOG.pop_mask(sorted(down))
     ranked = paths.rank_pops(lat, lon, CATALOG.pop_ids, CATALOG.pop_lats, CATALOG.pop_lons,
                              float(o["lat"]), float(o["lon"]), down=mask,
-                             params=default_params())
+                             params=params_with((), access))
     assert [r["id"] for r in answer["ranked"]] == ranked["pop_id"].tolist()
     assert [r["rank"] for r in answer["ranked"]] == ranked["rank"].tolist()
     assert [r["up"] for r in answer["ranked"]] == ranked["up"].tolist()
@@ -36,7 +39,7 @@ def test_nearest_answer_equals_rank_pops_and_client_paths(lat, lon, origin, down
         np.testing.assert_allclose([r[col] for r in answer["ranked"]], ranked[col], atol=0.051)
     table = paths.client_paths([lat], [lon], CATALOG.pop_ids, CATALOG.pop_lats, CATALOG.pop_lons,
                                float(o["lat"]), float(o["lon"]), down=mask,
-                               params=default_params())
+                               params=params_with((), access))
     row = table.iloc[0]
     assert answer["routed"] == bool(row["routed"])
     assert (answer["pop"] or {}).get("id", "") == row["pop_id"]

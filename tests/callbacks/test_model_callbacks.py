@@ -207,20 +207,29 @@ def _check_overhead_shift(before, after):
 
 
 def test_overhead_raises_every_routed_clients_rtts_by_the_formulas_amount(catalog):
+    # The formula above is the data-centre model's (the fitted base, no access term).
     m = (("overhead_ms", NEW_OVERHEAD),)
-    before = routing.route_table(catalog, CITIES, "eu-central-1")
-    after = routing.route_table(catalog, CITIES, "eu-central-1", model=m)
+    before = routing.route_table(catalog, CITIES, "eu-central-1", access="datacenter")
+    after = routing.route_table(catalog, CITIES, "eu-central-1", model=m, access="datacenter")
     _check_overhead_shift(before, after)
     free, _ = _expected_shift(before["anycast_ms"].to_numpy() - before["backbone_ms"].to_numpy(),
                               before["pop_km"].to_numpy(float), X)
     np.testing.assert_allclose(after["anycast_ms"].to_numpy()[free],
                                before["anycast_ms"].to_numpy()[free] + X, atol=1e-9)
+    # End users (the default): the access term scales the data-centre leg, so the same
+    # override raises their unclamped internet legs by access_factor * X.
+    eu_before = routing.route_table(catalog, CITIES, "eu-central-1")
+    eu_after = routing.route_table(catalog, CITIES, "eu-central-1", model=m)
+    f = latency.default_params().access_factor
+    np.testing.assert_allclose(eu_after["internet_ms"].to_numpy()[free],
+                               eu_before["internet_ms"].to_numpy()[free] + f * X, atol=1e-9)
 
 
 def test_client_set_path_uses_the_overrides_too(catalog):
     m = (("overhead_ms", NEW_OVERHEAD),)
-    before = routing.demand_route_table(catalog, "cities25k", "eu-central-1")
-    after = routing.demand_route_table(catalog, "cities25k", "eu-central-1", model=m)
+    before = routing.demand_route_table(catalog, "cities25k", "eu-central-1", access="datacenter")
+    after = routing.demand_route_table(catalog, "cities25k", "eu-central-1", model=m,
+                                        access="datacenter")
     _check_overhead_shift(before, after)
 
 

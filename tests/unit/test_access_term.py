@@ -46,8 +46,10 @@ def test_datacenter_is_bit_identical_to_the_model_without_the_term():
     km = D.geodesic_km(*A, *B)
     assert np.array_equal(D.internet_rtt_ms_km(km, la, lb, P), D.internet_rtt_ms_km(km, la, lb,
                                                                                      FROZEN))
-    # the public default (access=None) and an explicit "datacenter" are today's numbers
-    assert np.array_equal(latency.internet_rtt_ms(*A, *B), D.internet_rtt_ms(*A, *B, FROZEN))
+    # access=None (as the shipped parameters say) and an explicit "datacenter" are the
+    # data-centre model's numbers
+    assert np.array_equal(latency.internet_rtt_ms(*A, *B, access=None),
+                          D.internet_rtt_ms(*A, *B, FROZEN))
     assert np.array_equal(latency.internet_rtt_ms(*A, *B, access="datacenter"),
                           D.internet_rtt_ms(*A, *B, FROZEN))
 
@@ -55,9 +57,9 @@ def test_datacenter_is_bit_identical_to_the_model_without_the_term():
 def test_public_access_keyword_matches_params_carrying_it():
     eu = latency.internet_rtt_ms(*A, *B, access="end-user")
     assert np.array_equal(eu, D.internet_rtt_ms(*A, *B, EU))
-    assert np.array_equal(latency.internet_rtt_ms(*A, *B, EU), eu)       # params carry it
+    assert np.array_equal(latency.internet_rtt_ms(*A, *B, EU, access=None), eu)  # params carry it
     assert np.array_equal(latency.internet_rtt_ms(*A, *B, EU, access="datacenter"),
-                          latency.internet_rtt_ms(*A, *B))
+                          latency.internet_rtt_ms(*A, *B, access=None))
     p25, p75 = latency.internet_rtt_band_ms(*A, *B, access="end-user")
     assert (p25 <= eu + 1e-9).all() and (eu <= p75 + 1e-9).all()
 
@@ -65,7 +67,7 @@ def test_public_access_keyword_matches_params_carrying_it():
 @settings(max_examples=150, deadline=None)
 @given(lat, lon, lat, lon)
 def test_end_user_never_faster_than_datacenter_and_band_ordered(a, b, c, d):
-    dc = float(latency.internet_rtt_ms(a, b, c, d))
+    dc = float(latency.internet_rtt_ms(a, b, c, d, access="datacenter"))
     eu = float(latency.internet_rtt_ms(a, b, c, d, access="end-user"))
     assert eu >= dc + P.access_ms - 1e-9
     p25, p75 = (float(x) for x in latency.internet_rtt_band_ms(a, b, c, d, access="end-user"))
@@ -82,6 +84,24 @@ def test_end_user_term_is_monotone_in_distance():
     lats = np.linspace(-20, -30, 11)   # moving away from Frankfurt along a meridian
     rtt = latency.internet_rtt_ms(50.1167, 8.6833, lats, -20.0, access="end-user")
     assert (np.diff(rtt) > 0).all()
+
+
+def test_public_functions_default_to_end_users():
+    """Issue 19: the public latency functions' clients are end users unless told otherwise."""
+    eu = latency.internet_rtt_ms(*A, *B, access="end-user")
+    assert np.array_equal(latency.internet_rtt_ms(*A, *B), eu)
+    assert np.array_equal(latency.internet_rtt_ms(*A, *B, P), eu)    # over the params' own type
+    assert np.array_equal(np.asarray(latency.internet_rtt_band_ms(*A, *B)),
+                          np.asarray(latency.internet_rtt_band_ms(*A, *B, access="end-user")))
+    any_eu = latency.anycast_rtt_ms(35.0, 135.0, 22.3, 114.2, 50.11, 8.68)
+    any_dc = latency.anycast_rtt_ms(35.0, 135.0, 22.3, 114.2, 50.11, 8.68, access="datacenter")
+    assert float(any_eu) > float(any_dc)
+    assert float(latency.direct_rtt_ms(35.0, 135.0, 50.11, 8.68)) > float(
+        latency.direct_rtt_ms(35.0, 135.0, 50.11, 8.68, access="datacenter"))
+    # params_with: the shipped type by default, the asked one otherwise (cached: same object)
+    assert latency.params_with() is P and latency.params_with((), "end-user").access == "end-user"
+    assert latency.params_with((), "end-user") is latency.params_with((), "end-user")
+    assert latency.params_with((("overhead_ms", 5.0),), "end-user").overhead_ms == 5.0
 
 
 def test_route_tables_carry_the_term_on_internet_legs_only():

@@ -18,6 +18,9 @@ from dashboard.settings import ENV_VARS, Settings
 from tests.conftest import ROOT
 
 P = latency.default_params()
+#: The pairs and properties here are the data-centre (server-to-server, WonderProxy) model's; the
+#: public functions default to end users (issue 19), so every call says which it means.
+DC = "datacenter"
 lat = st.floats(-89.9, 89.9, allow_nan=False)
 lon = st.floats(-180.0, 180.0, allow_nan=False)
 
@@ -46,7 +49,7 @@ def _cols():
 
 def test_pinned_training_pairs_within_their_measured_fit_error():
     sla, slo, dla, dlo, meas = _cols()
-    pred = latency.internet_rtt_ms(sla, slo, dla, dlo)
+    pred = latency.internet_rtt_ms(sla, slo, dla, dlo, access=DC)
     ape = np.abs(pred - meas) / meas
     tol = np.array([r[7] for r in PINNED]) + 0.01
     assert (ape <= tol).all(), list(zip([r[0] + "-" + r[3] for r in PINNED], ape.round(3)))
@@ -56,8 +59,8 @@ def test_pinned_training_pairs_within_their_measured_fit_error():
 
 def test_direction_does_not_matter():
     sla, slo, dla, dlo, _ = _cols()
-    np.testing.assert_allclose(latency.internet_rtt_ms(sla, slo, dla, dlo),
-                               latency.internet_rtt_ms(dla, dlo, sla, slo))
+    np.testing.assert_allclose(latency.internet_rtt_ms(sla, slo, dla, dlo, access=DC),
+                               latency.internet_rtt_ms(dla, dlo, sla, slo, access=DC))
 
 
 @settings(max_examples=60, deadline=None)
@@ -65,8 +68,8 @@ def test_direction_does_not_matter():
 def test_never_below_the_fibre_floor(a, b, c, d):
     km = D.geodesic_km(a, b, c, d)
     floor = latency.floor_rtt_ms(km)
-    mid = latency.internet_rtt_ms(a, b, c, d)
-    p25, p75 = latency.internet_rtt_band_ms(a, b, c, d)
+    mid = latency.internet_rtt_ms(a, b, c, d, access=DC)
+    p25, p75 = latency.internet_rtt_band_ms(a, b, c, d, access=DC)
     assert mid >= floor - 1e-9 and p25 >= floor - 1e-9
     assert p25 <= mid + 1e-9 <= p75 + 2e-9
     assert latency.backbone_rtt_ms(a, b, c, d) >= floor - 1e-9
@@ -90,7 +93,7 @@ def test_formula_monotone_in_distance_within_a_region_pair(ra, rb):
 def test_monotone_moving_away_from_a_measured_city_along_a_meridian():
     # Frankfurt -> points due north into the sea region of the same cities: terms barely change
     lats = np.linspace(-20, -30, 11)   # south Atlantic, nearest city region stays the same
-    rtt = latency.internet_rtt_ms(50.1167, 8.6833, lats, -20.0)
+    rtt = latency.internet_rtt_ms(50.1167, 8.6833, lats, -20.0, access=DC)
     loc = D.locate(lats, np.full_like(lats, -20.0), P)
     assert len(set(loc.region)) == 1
     assert (np.diff(rtt) > 0).all()
@@ -98,25 +101,25 @@ def test_monotone_moving_away_from_a_measured_city_along_a_meridian():
 
 def test_vectorised_and_scalar_calls_agree_and_broadcast():
     sla, slo, dla, dlo, _ = _cols()
-    vec = latency.internet_rtt_ms(sla, slo, dla, dlo)
-    one = [float(latency.internet_rtt_ms(*args)) for args in zip(sla, slo, dla, dlo)]
+    vec = latency.internet_rtt_ms(sla, slo, dla, dlo, access=DC)
+    one = [float(latency.internet_rtt_ms(*args, access=DC)) for args in zip(sla, slo, dla, dlo)]
     np.testing.assert_allclose(vec, one)
-    assert np.ndim(latency.internet_rtt_ms(1.0, 2.0, 3.0, 4.0)) == 0
-    grid = latency.internet_rtt_ms(sla[:, None], slo[:, None], dla[None, :], dlo[None, :])
+    assert np.ndim(latency.internet_rtt_ms(1.0, 2.0, 3.0, 4.0, access=DC)) == 0
+    grid = latency.internet_rtt_ms(sla[:, None], slo[:, None], dla[None, :], dlo[None, :], access=DC)
     assert grid.shape == (len(sla), len(dla))
     np.testing.assert_allclose(np.diag(grid), vec)
-    p25, p75 = latency.internet_rtt_band_ms(sla[:, None], slo[:, None], dla[None, :], dlo[None, :])
+    p25, p75 = latency.internet_rtt_band_ms(sla[:, None], slo[:, None], dla[None, :], dlo[None, :], access=DC)
     assert p25.shape == p75.shape == grid.shape and (p25 <= grid).all() and (grid <= p75).all()
     bb = latency.backbone_rtt_ms(sla, slo, 50.11, 8.68)   # one origin for many PoPs
     assert bb.shape == sla.shape
 
 
 def test_band_has_fitted_quartile_width():
-    p25, p75 = latency.internet_rtt_band_ms(1.3667, 103.75, 22.3, 114.1667)
-    mid = latency.internet_rtt_ms(1.3667, 103.75, 22.3, 114.1667)
+    p25, p75 = latency.internet_rtt_band_ms(1.3667, 103.75, 22.3, 114.1667, access=DC)
+    mid = latency.internet_rtt_ms(1.3667, 103.75, 22.3, 114.1667, access=DC)
     assert 0.8 < p25 / mid < 1.0 < p75 / mid < 1.3
     wide = replace(P, band_scale=2.0)
-    w25, w75 = latency.internet_rtt_band_ms(1.3667, 103.75, 22.3, 114.1667, wide)
+    w25, w75 = latency.internet_rtt_band_ms(1.3667, 103.75, 22.3, 114.1667, wide, access=DC)
     assert w25 < p25 and w75 > p75
 
 
@@ -132,19 +135,19 @@ def test_backbone_and_internet_agree_on_long_paths_and_anycast_adds_up():
             km = float(D.geodesic_km(pla, plo, ola, olo))
             if km > 3000:
                 bb = float(latency.backbone_rtt_ms(pla, plo, ola, olo))
-                net = float(latency.internet_rtt_ms(pla, plo, ola, olo))
+                net = float(latency.internet_rtt_ms(pla, plo, ola, olo, access=DC))
                 assert net / 1.2 < bb < 1.2 * net
-    total = latency.anycast_rtt_ms(35.0, 135.0, 22.3, 114.2, 50.11, 8.68)
-    parts = (latency.internet_rtt_ms(35.0, 135.0, 22.3, 114.2) + P.pop_overhead_ms
+    total = latency.anycast_rtt_ms(35.0, 135.0, 22.3, 114.2, 50.11, 8.68, access=DC)
+    parts = (latency.internet_rtt_ms(35.0, 135.0, 22.3, 114.2, access=DC) + P.pop_overhead_ms
              + latency.backbone_rtt_ms(22.3, 114.2, 50.11, 8.68))
     assert float(total) == pytest.approx(float(parts))
-    assert float(latency.direct_rtt_ms(35.0, 135.0, 50.11, 8.68)) == pytest.approx(
-        float(latency.internet_rtt_ms(35.0, 135.0, 50.11, 8.68)))
+    assert float(latency.direct_rtt_ms(35.0, 135.0, 50.11, 8.68, access=DC)) == pytest.approx(
+        float(latency.internet_rtt_ms(35.0, 135.0, 50.11, 8.68, access=DC)))
 
 
 def test_zero_distance_gives_the_fixed_overheads():
     loc = D.locate([1.3667], [103.75], P)
-    rtt = float(latency.internet_rtt_ms(1.3667, 103.75, 1.3667, 103.75))
+    rtt = float(latency.internet_rtt_ms(1.3667, 103.75, 1.3667, 103.75, access=DC))
     expected = max(P.overhead_ms + 2 * loc.effect_ms[0], P.min_rtt_ms)
     assert rtt == pytest.approx(expected)
     assert 0 < rtt < 15
@@ -162,10 +165,10 @@ def test_far_from_measured_cities_terms_shrink_to_the_region_mean():
     w = far.weight[0]
     assert far.effect_ms[0] == pytest.approx(w * local.effect_ms[0] + (1 - w) * mean.effect_ms[0])
     # and the band widens towards the quartiles seen for cities left out of the fit
-    n25, n75 = latency.internet_rtt_band_ms(1.3667, 103.75, 35.68, 139.69)
-    f25, f75 = latency.internet_rtt_band_ms(-60.0, -120.0, 35.68, 139.69)
-    nm = latency.internet_rtt_ms(1.3667, 103.75, 35.68, 139.69)
-    fm = latency.internet_rtt_ms(-60.0, -120.0, 35.68, 139.69)
+    n25, n75 = latency.internet_rtt_band_ms(1.3667, 103.75, 35.68, 139.69, access=DC)
+    f25, f75 = latency.internet_rtt_band_ms(-60.0, -120.0, 35.68, 139.69, access=DC)
+    nm = latency.internet_rtt_ms(1.3667, 103.75, 35.68, 139.69, access=DC)
+    fm = latency.internet_rtt_ms(-60.0, -120.0, 35.68, 139.69, access=DC)
     assert f75 / fm - f25 / fm > n75 / nm - n25 / nm
 
 
@@ -240,7 +243,7 @@ def test_unreadable_files_name_the_file(tmp_path):
 def test_overrides_change_the_model_and_reject_unknown_or_bad_values():
     slow = latency.with_overrides(P, {"inflation_scale": 1.5, "pop_overhead_ms": 3})
     assert slow.pop_overhead_ms == 3.0 and slow != P
-    assert latency.internet_rtt_ms(0, 0, 40, 40, slow) > latency.internet_rtt_ms(0, 0, 40, 40)
+    assert latency.internet_rtt_ms(0, 0, 40, 40, slow, access=DC) > latency.internet_rtt_ms(0, 0, 40, 40, access=DC)
     with pytest.raises(ValueError, match="city_effect_ms"):
         latency.with_overrides(P, {"city_effect_ms": ()})
     with pytest.raises(ValueError, match="backbone_overhead_ms"):
