@@ -16,11 +16,12 @@ SERVER_BUSY_NOTICE = "server-busy-notice"
 # -- state -----------------------------------------------------------------------------------------
 #: The current scenario (``Scenario.to_dict()``); the URL query mirrors it.
 SCENARIO = "scenario-store"
-#: One edit request ({"op": ..., "nonce": ...}) written by the input widgets and the map click
-#: script; the scenario callback applies it. Funnelling edits through one store keeps a single
-#: writer of the scenario and of the URL (no circular callbacks).
+#: One edit request ({"op": ..., "nonce": ...}) written in the browser by the input widgets
+#: (assets/edits.js) and the map click script; the scene callback applies it. Funnelling edits
+#: through one store keeps a single writer of the scenario and of the URL (the scene callback
+#: also sets the URL and the two selects it listens to: Dash allows that within one callback).
 SCENARIO_EDIT = "scenario-edit"
-#: Key of the client layers the map in the browser was last drawn with (results callback): when
+#: Key of the client layers the map in the browser was last drawn with (scene callback): when
 #: a what-if keeps them, only the changed parts of the figure are sent (a ``dash.Patch``).
 MAP_BASE = "map-base"
 #: Store: indices of the map's layers the browser needs (``{"clients": i}``; map clicks).

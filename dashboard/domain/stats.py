@@ -1,6 +1,6 @@
 """Weighted order statistics of client RTTs: what share ``q`` of demand sees.
 
-Pure numpy. One definition for every view (key numbers, N-1 table, failover summary): the
+Pure numpy. One definition for every view (key numbers, N-1 table, the endpoints what-if table): the
 inverse of the weighted empirical CDF, no interpolation -- the smallest value whose cumulative
 weight reaches ``q`` of the total (numpy's ``method="inverted_cdf"`` with weights). So a client
 of weight 3 counts exactly like three clients of weight 1, and the answer is always one of the

@@ -18,7 +18,8 @@ scenario's default, else :data:`~dashboard.domain.scenario.DEFAULT_CAPACITY_GBPS
 per-instance bandwidth, 1 Gbps by default, up to 5 Gbps).
 
 Results are cached per process with small LRU caches keyed on a digest of the inputs: the ranking
-of 34 000 cities costs ~0.4 s and the capacity view is recomputed on every scenario edit.
+of 34 000 cities costs ~0.4 s and the capacity view is recomputed on every scenario edit made
+while the capacity tab is shown (and when it is opened).
 """
 
 from __future__ import annotations

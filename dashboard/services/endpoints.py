@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
-from dashboard.domain.stats import weighted_quantile
+from dashboard.domain.stats import weighted_median
 from dashboard.services.text import ms_text
 from dashboard.services.routing import route_table
 from dashboard.services.scenario import Loaded
@@ -114,7 +114,7 @@ def whatif_lines(loaded: Loaded, catalog: Catalog) -> tuple[WhatIfLine, ...]:
 def _line(label: str, routes, weights: np.ndarray, action: str, region: str, button: str,
           current: bool = False) -> WhatIfLine:
     ms = routes["anycast_ms"].to_numpy(float)
-    median = weighted_quantile(ms, weights, 0.5)
+    median = weighted_median(ms, weights)
     return WhatIfLine(label=label if not current else f"{label} (now)",
                       served=f"{int(routes['served'].sum())}/{len(routes)}",
                       median=ms_text(median), action=action, region=region, button=button,

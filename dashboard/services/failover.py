@@ -2,7 +2,7 @@
 animation plan, and the before/after card as plain data.
 
 Flow of one change (e.g. CDG marked down by a click on its pill or its map marker): the edit is
-applied (:mod:`dashboard.services.scenario`); :func:`plan_view` compares the new routing state
+applied (:mod:`dashboard.services.events` → :mod:`dashboard.domain.edits`); :func:`plan_view` compares the new routing state
 with the one the page showed (``prev``, the page's ``failover-prev`` store). Both routing tables
 come from the memoized route-table service; the domain computes the transition and the plan of
 the moving paths (:func:`dashboard.domain.failover.animation_plan`: end points and 24 eased

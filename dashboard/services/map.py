@@ -36,9 +36,9 @@ from dashboard.services.scenario import Loaded
 #: rows on every what-if; the key numbers, the map and the CDF cover every client.
 MAX_TABLE_ROWS = 300
 #: From this many clients the map draws clients in one compact layer that a what-if patches
-#: (positions and names stay in the browser); must equal the figure builder's threshold.
+#: (positions and names stay in the browser); the figure builder imports it from here.
 COMPACT_FROM = 1_000
-#: Most client markers drawn (must equal the figure builder's).
+#: Most client markers drawn (the figure builder imports it from here).
 MAX_DRAWN_CLIENTS = 10_000
 #: The map hover shows each client's landing probabilities below this many clients (the full
 #: clients layer). Not in the compact layer: ~30 bytes per drawn client would add ~0.3 MB to
