@@ -135,8 +135,11 @@ def n1_note(loaded: Loaded, result: Any) -> Any:
     return capacity_layout.render_n1_note(capacity.n1_note(result, loaded))
 
 
-def panel_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
-    """The side panels' outputs (:data:`PANEL_OUT`)."""
+def panel_outputs(loaded: Loaded, page: PageState, catalog: Catalog,
+                  previous: Loaded | None = None) -> tuple:
+    """The side panels' outputs (:data:`PANEL_OUT`). ``previous``: the scenario the page showed;
+    the endpoint list and the client picker (up to one option per client) are sent only when
+    what they show changed."""
     ep = endpoints.endpoints_view(loaded, catalog)
     panel = model.model_panel(loaded.scenario, fitted_values(), page.model_values, page.model_ids)
     scenario = loaded.scenario
@@ -144,11 +147,19 @@ def panel_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
                                                   scenario.default_capacity_gbps)
                 if capacity.controls_stale(scenario, page.demand_source, page.demand_scale,
                                            page.default_capacity) else no_update)
-    options = [{"label": label, "value": i} for i, label in support.client_options(scenario)]
+    before = previous.scenario if previous is not None else None
+    same_clients = before is not None and (before.clients, before.observed) == (
+        scenario.clients, scenario.observed)
+    same_endpoints = previous is not None and (
+        previous.origin_id, before.mappings, before.endpoints_down) == (
+        loaded.origin_id, scenario.mappings, scenario.endpoints_down)
+    options: Any = (no_update if same_clients else
+                    [{"label": label, "value": i} for i, label in support.client_options(scenario)])
     source, scale, default = capacity.control_values(scenario)
     shown = {"model": panel.values,
              "capacity": {"source": source, "scale": scale, "default": default}}
-    return (map_layout.render_endpoints(ep), map_layout.render_whatif(ep.whatif),
+    return (no_update if same_endpoints else map_layout.render_endpoints(ep),
+            map_layout.render_whatif(ep.whatif),
             model_layout.render_model_controls(panel) if panel.stale else no_update,
             model_layout.render_model_note(panel.note), controls,
             n1_note(loaded, page.n1_result), options, shown)
@@ -188,6 +199,7 @@ def scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Seque
                 out[first:first + len(CAPACITY_TAB_OUT)] = capacity_outputs(
                     ev.loaded, page.catchments, catalog)
             out[OUTPUTS.index(POLICY_OUT[0])] = scenario.policy
+            out[OUTPUTS.index(ACCESS_OUT[0])] = scenario.access
         return tuple(out)
     cities = dict(zip(catalog.pops["id"], catalog.pops["city"]))
     pills = map_layout.pill_looks(scenario.down, pill_ids, cities)
@@ -196,8 +208,8 @@ def scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Seque
     explain = (support_outputs(ev.loaded, page.explain_index, catalog)
                if page.tab == "support" else (no_update,))
     return (head + map_outputs(ev.loaded, page, catalog) + pills
-            + panel_outputs(ev.loaded, page, catalog) + tab + explain + (scenario.policy,
-                                                                         scenario.access))
+            + panel_outputs(ev.loaded, page, catalog, ev.previous) + tab + explain
+            + (scenario.policy, scenario.access))
 
 
 def _unchanged(head: tuple, n_pills: int) -> tuple:

@@ -111,7 +111,9 @@ def render_explain(view: ExplainView) -> list:
             dcc.Dropdown(id={"type": ids.OBSERVED_POP, "client": view.index},
                          options=options, value=view.observed or "", clearable=False,
                          searchable=True, className="observed-select"),
-        ]),
+        ]) if view.observable else html.P(
+            "A client of the client set: add it as your own client (e.g. by its coordinates) "
+            "to record where it was observed entering.", className="hint"),
         html.P(view.bgp_note, className="bgp-note"),
         dcc.Graph(id=ids.EXPLAIN_CHART, config={"displayModeBar": False},
                   figure=explain_figure(view.ranking, view.chosen if view.chosen != "no route"

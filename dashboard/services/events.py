@@ -50,6 +50,9 @@ class SceneEvent:
     set_widgets: bool
     notices: list[Notice]
     request_op: str | None = None
+    #: The scenario the page showed before the event, cleaned (None on a page load or when the
+    #: page's store was refused): views whose inputs did not change need not be sent again.
+    previous: Loaded | None = None
 
 
 def scenario_event(trigger: str | None, search: Any, request: Any, origin_value: Any,
@@ -132,4 +135,5 @@ def scenario_event(trigger: str | None, search: Any, request: Any, origin_value:
         url_search=new_search if new_search != (search or "") else None,
         set_widgets=set_widgets,
         notices=edits.bounded_notices(notices),
-        request_op=op if isinstance(op, str) else None)
+        request_op=op if isinstance(op, str) else None,
+        previous=clean(before, catalog, settings) if before is not None else None)

@@ -12,8 +12,9 @@ import pandas as pd
 
 from dashboard.catalog import Catalog
 from dashboard.domain.explain import BGP_NOTE, Explanation, explain
-from dashboard.domain.scenario import Scenario
+from dashboard.domain.scenario import Client, Scenario
 from dashboard.services.landing import HONESTY_NOTE, landing_for_point, landing_text, percent_text
+from dashboard.services.map import client_set_for
 from dashboard.services.routing import rank_for_point
 from dashboard.services.scenario import Loaded
 from dashboard.services.text import json_number
@@ -30,19 +31,21 @@ class ClientExplanation:
 
 
 def explain_client(catalog: Catalog, scenario: Scenario, index: int,
-                   origin_id: str) -> ClientExplanation:
+                   origin_id: str, client: Client | None = None) -> ClientExplanation:
     """Every PoP ranked for client ``index`` (distance, both RTT legs, state) and why the
-    chosen one won, with the recorded observed PoP's detour. ``IndexError`` for a bad index."""
-    if not 0 <= index < len(scenario.clients):
+    chosen one won, with the recorded observed PoP's detour. ``client``: a client of the
+    scenario's client set (row ``index`` of the table; no observed entry); else ``IndexError``
+    for an index that is not one of the scenario's own clients."""
+    if client is None and not 0 <= index < len(scenario.clients):
         raise IndexError(f"client #{index + 1} does not exist ({len(scenario.clients)} clients)")
     scenario, _ = scenario.sanitized(origin_id)  # the endpoint set the map routes with
-    c = scenario.clients[index]
+    c = client if client is not None else scenario.clients[index]
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
     ranking = rank_for_point(catalog, c.lat, c.lon, origin_id, down, scenario.model,
                              scenario.mappings, scenario.endpoints_down, scenario.policy,
                              scenario.access)
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
-    observed = scenario.observed_for(index)
+    observed = scenario.observed_for(index) if client is None else None
     if observed not in catalog.pop_ids:
         observed = None
     return ClientExplanation(index, c.label, ranking,
@@ -109,6 +112,9 @@ class ExplainView:
     rows: tuple[dict, ...] = ()
     ranking: pd.DataFrame | None = None
     bgp_note: str = BGP_NOTE
+    #: One of the scenario's own clients (an observed entry can be recorded for it); a row of
+    #: the client set is explained without the picker.
+    observable: bool = True
     landing: str = ""
     probabilities: tuple[tuple[str, float], ...] = ()
     landing_note: str = HONESTY_NOTE
@@ -117,16 +123,25 @@ class ExplainView:
 def explain_view(loaded: Loaded, index: object, catalog: Catalog) -> ExplainView:
     """The support panel for client ``index`` of ``loaded`` (a hint when there is none)."""
     s = loaded.scenario
-    if not s.clients:
+    cset = client_set_for(s)
+    n_set = len(cset.lats) if cset is not None else 0
+    if not s.clients and not n_set:
         return ExplainView(hint="Add clients (sidebar) to explain where they land.")
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(s.clients):
+    if not isinstance(index, int) or isinstance(index, bool) \
+            or not 0 <= index < len(s.clients) + n_set:
         return ExplainView(hint="Pick a client above, click a client (◆) on the map, or click "
                                 "a row of the assignment table.")
-    ce = explain_client(catalog, s, index, loaded.origin_id)
+    own = index < len(s.clients)
+    if own:
+        c = s.clients[index]
+    else:  # a row of the client set (table or map): explained the same way, nothing to record
+        j = index - len(s.clients)
+        c = Client(float(cset.lats[j]), float(cset.lons[j]), str(cset.names[j]),
+                   float(cset.weights[j]))
+    ce = explain_client(catalog, s, index, loaded.origin_id, None if own else c)
     ex = ce.explanation
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
     cities = dict(zip(catalog.pop_ids, catalog.pops["city"]))
-    c = s.clients[index]
     margin = (f"{ex.margin_km:,.0f} km ({ex.margin_pct:.0f} %)" if ex.runner_up and
               math.isfinite(ex.margin_km) else "–")
     detour = ("", "")
@@ -146,7 +161,8 @@ def explain_view(loaded: Loaded, index: object, catalog: Catalog) -> ExplainView
     return ExplainView(
         index=index, title=f"#{index + 1} {ce.label}", chosen=ex.chosen or "no route",
         runner_up=ex.runner_up or "–", margin=margin, where=f"{c.lat:.4f}, {c.lon:.4f}",
-        weight=f"{c.weight:g}", facts=ex.facts, detour=detour, observed=s.observed_for(index),
+        weight=f"{c.weight:g}", facts=ex.facts, detour=detour,
+        observed=s.observed_for(index) if own else None, observable=own,
         pop_options=tuple((p, f"{p} · {names[p]}") for p in catalog.pop_ids),
         rows=tuple(explain_rows(ce.ranking, cities, dict(ld.pops))), ranking=ce.ranking,
         landing=landing, probabilities=ld.pops)
