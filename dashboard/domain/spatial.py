@@ -13,9 +13,10 @@ inequality for angles). Those sites are the cell's candidates; every other site 
 ``q`` than k candidates, so the k nearest of ``q`` are among them.
 
 Equality with the scan, to the bit: the dot products of a cell's points with its candidates come
-from the same matrix product as the scan's (``points @ sites.T`` with at least two columns,
-which OpenBLAS computes element by element in the same order whatever the shape; a test checks
-it on random points, the poles and the antimeridian), so cosines, distances and the chosen
+from the same matrix product as the scan's (``points @ sites.T`` with at least two rows and two
+columns, which OpenBLAS computes element by element in the same order whatever the shape -- a
+single row would be a matrix-vector product, rounded differently, so it is doubled; a test
+checks it on random points, the poles and the antimeridian), so cosines, distances and the chosen
 sites are identical. Sites at exactly equal distance (two cities on one parallel, seen from a
 pole) are taken lower index first by both.
 
@@ -112,7 +113,11 @@ class SiteGrid:
             c = int(sorted_cells[s])
             rows = order[s:e]
             cand = self.candidates[c]
-            dots = np.clip(xyz[rows] @ self.cand_xyz[c].T, -1.0, 1.0)
+            q = xyz[rows]
+            if len(rows) == 1:  # one row is a matrix-vector product, rounded differently
+                dots = np.clip(np.repeat(q, 2, axis=0) @ self.cand_xyz[c].T, -1.0, 1.0)[:1]
+            else:
+                dots = np.clip(q @ self.cand_xyz[c].T, -1.0, 1.0)
             # candidates are in site order: a stable sort puts equal ones lower index first
             part = np.argsort(-dots, axis=1, kind="stable")[:, :k]
             idx[rows] = cand[part]
