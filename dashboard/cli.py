@@ -18,8 +18,6 @@ import numpy as np
 import pandas as pd
 
 from dashboard.catalog import Catalog, CatalogError, load_catalog
-from dashboard.domain.clients import ClientsError, parse_clients
-from dashboard.domain.exports import safe_csv
 from dashboard.settings import Settings, SettingsError
 
 #: Printed under every result: the tool models geography, the internet follows BGP.
@@ -140,61 +138,89 @@ def cmd_nearest(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Columns of ``assign`` output: the client as read, then ``routing.route_table``'s columns.
-def _assign_columns(route_columns: Sequence[str]) -> list[str]:
-    return ["name", "lat", "lon", "weight"] + [c for c in route_columns if c not in ("lat", "lon")]
-
-
 def cmd_assign(args: argparse.Namespace) -> int:
-    from dashboard.services import routing
+    """``assign``: clients (CSV or Parquet, by extension) -> their paths (CSV or Parquet), in
+    chunks through the batch engine (``services/batch.py``); ``--dask`` maps it over files."""
+    from dashboard.domain.clients import ClientsError
+    from dashboard.services import batch
 
     catalog, settings = _catalog(args)
     down = _down_ids(catalog, args.down)
     origin = _origin_id(catalog, settings, args.origin)
+    job = batch.Job(origin, down, args.policy, args.access)
+    if getattr(args, "dask", None):
+        return _assign_dask(args, job)
     source = "<stdin>" if str(args.clients) == "-" else str(args.clients)
-    try:
-        data = sys.stdin.buffer.read() if source == "<stdin>" else Path(args.clients).read_bytes()
-    except FileNotFoundError:
-        raise CliError(f"{source}: file not found") from None
-    except OSError as exc:
-        raise CliError(f"{source}: cannot read ({exc.strerror})") from None
+    if source != "<stdin>" and not Path(args.clients).is_file():
+        raise CliError(f"{source}: file not found")
+    target = None if args.output in (None, "-") else Path(args.output)
     # The same validator as the page and the API (one set of rules for a row). The web caps
     # (ANYCAST_MAX_CLIENTS, ..._UPLOAD_BYTES) protect a shared server from its users; this is a
     # batch tool an operator runs on their own file (access logs of millions of rows), so its
-    # bound is --max-clients, stated in the message when a file exceeds it.
+    # bound is --max-clients, stated in the message when a file exceeds it. Memory is bounded
+    # by --chunk-rows, not by the file.
     try:
-        clients = parse_clients(data, max_rows=args.max_clients)
-    except ClientsError as exc:
+        summary = batch.assign_file(
+            catalog, args.clients, target, job, rows=args.chunk_rows, max_rows=args.max_clients,
+            stdin=sys.stdin.buffer, stdout=sys.stdout.buffer, progress=_progress(args))
+    except (ClientsError, batch.BatchError) as exc:
+        _remove_partial(target)
         hint = " (raise --max-clients, or split the file)" if "(the limit)" in str(exc) else ""
         raise CliError(f"{source}: {exc}{hint}") from None
-    table = routing.route_table(catalog, tuple(zip(clients["lat"], clients["lon"])), origin,
-                                 down, policy=args.policy, access=args.access)
-    out = table.drop(columns=["lat", "lon"])
-    out.insert(0, "name", clients["name"].to_numpy())
-    out.insert(1, "lat", clients["lat"].to_numpy())
-    out.insert(2, "lon", clients["lon"].to_numpy())
-    out.insert(3, "weight", clients["weight"].to_numpy())
-    out = out[_assign_columns(table.columns)]
-    out["policy"] = args.policy
-    out["access"] = args.access
-    for col in out.columns:
-        if col.endswith("_km") or col.endswith("_ms"):
-            out[col] = out[col].round(3)
-    target = None if args.output in (None, "-") else Path(args.output)
-    # names come from the user's file and the output is opened in spreadsheets: formula-safe
-    text = safe_csv(out, float_format=None)
-    try:
-        if target is None:
-            sys.stdout.write(text)
-        else:
-            target.write_text(text, encoding="utf-8")
     except OSError as exc:
+        _remove_partial(target)
         print(f"error: cannot write {target}: {exc.strerror}", file=sys.stderr)
         return 1
-    routed = int(out["routed"].sum())
-    print(f"assigned {len(out)} clients to {origin} via the nearest healthy PoP"
-          + (f" ({len(out) - routed} without a route: every PoP down)" if routed < len(out) else "")
+    routed = summary.routed
+    print(f"assigned {summary.clients} {args.access} clients to {origin} via the "
+          + ("nearest healthy PoP" if args.policy == "geographic"
+             else "healthy PoP with the shortest modelled internet leg")
+          + (f" ({summary.clients - routed} without a route: every PoP down)"
+             if routed < summary.clients else "")
           + (f" -> {target}" if target else ""), file=sys.stderr)
+    if not args.quiet:
+        print(summary.text(), file=sys.stderr)
+    return 0
+
+
+def _remove_partial(target: Path | None) -> None:
+    """A failed run leaves no half-written output behind."""
+    if target is not None:
+        try:
+            target.unlink()
+        except OSError:
+            pass
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    """Progress on stderr for long runs: a line every 5 s (never for short runs or --quiet)."""
+    if args.quiet:
+        return None
+    last = [0.0]
+
+    def report(summary: Any, seconds: float) -> None:
+        if seconds - last[0] >= 5.0:
+            last[0] = seconds
+            print(f"  {summary.clients:,} clients in {seconds:.0f} s "
+                  f"({summary.clients / max(seconds, 1e-9):,.0f}/s)", file=sys.stderr)
+    return report
+
+
+def _assign_dask(args: argparse.Namespace, job: Any) -> int:
+    from dashboard.services import batch_dask
+
+    if args.output in (None, "-"):
+        raise CliError("--dask writes one file per input partition: give -o DIRECTORY")
+    try:
+        summary = batch_dask.assign_partitions(
+            _settings(args), args.clients, Path(args.output), job, args.dask,
+            rows=args.chunk_rows, max_rows=args.max_clients)
+    except batch_dask.DaskInputError as exc:
+        raise CliError(str(exc)) from None
+    print(f"assigned {summary.clients} clients in {summary.chunks} chunks to {job.origin} "
+          f"-> {args.output}", file=sys.stderr)
+    if not args.quiet:
+        print(summary.text(), file=sys.stderr)
     return 0
 
 
@@ -239,20 +265,33 @@ def build_parser() -> argparse.ArgumentParser:
                                      "healthy access point, with the modelled path to the "
                                      "origin.")
     _add_catalog_args(asg)
-    asg.add_argument("clients", help="clients CSV file ('-' = standard input)")
+    asg.add_argument("clients", help="clients CSV or Parquet file ('-' = standard input, CSV); "
+                                     "with --dask a glob of Parquet/CSV files")
     asg.add_argument("-o", "--output", default=None,
-                     help="output CSV file ('-' or omitted = standard output)")
+                     help="output CSV or Parquet file, by extension ('-' or omitted = standard "
+                          "output, CSV); with --dask a directory")
     asg.add_argument("--max-clients", type=_positive_int, default=CLI_MAX_CLIENTS, metavar="N",
-                     help=f"refuse a file of more than N clients (default {CLI_MAX_CLIENTS:,}; "
-                          "the whole file is held in memory, ~1 kB per client)")
+                     help=f"refuse a file of more than N clients (default {CLI_MAX_CLIENTS:,})")
+    _add_batch_args(asg)
     _add_routing_args(asg)
     asg.set_defaults(func=cmd_assign)
     return parser
 
 
-#: ``assign``'s default bound on clients per file: the whole file is held in memory (about 1 kB
-#: per client with the output table), so 2,000,000 clients need ~2 GB.
-CLI_MAX_CLIENTS = 2_000_000
+#: ``assign``'s default bound on clients per file. Memory no longer grows with the file (it is
+#: read in chunks); the bound stays a guard against feeding it the wrong file.
+CLI_MAX_CLIENTS = 100_000_000
+
+
+def _add_batch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--chunk-rows", type=_positive_int, default=100_000, metavar="N",
+                   help="clients per chunk (memory ~0.6 kB per client per chunk in flight; "
+                        "default 100,000)")
+    p.add_argument("--dask", default=None, metavar="SCHEDULER",
+                   help="map the engine over the input files with Dask distributed: 'local' "
+                        "(a cluster on this machine) or tcp://host:8786")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress lines or summary on stderr")
 
 
 def _positive_int(text: str) -> int:

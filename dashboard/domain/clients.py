@@ -36,7 +36,9 @@ import math
 import numbers
 import re
 import unicodedata
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 CLIENT_COLUMNS = ("lat", "lon", "name", "weight")
@@ -218,17 +220,66 @@ def parse_clients(data: str | bytes, max_rows: int | None = None,
     one upload cannot exhaust a worker. Raises :class:`ClientsError` for anything it cannot use.
     """
     text = _decode(data, max_bytes)
+    state = ParseState(delimiter=_delimiter(text))
+    out = parse_block(text, state, max_rows)
+    check_not_empty(state)
+    return out
+
+
+@dataclass
+class ParseState:
+    """Where a file being read in blocks stands: what the first rows said (delimiter, header,
+    whether ``#`` lines are comments), physical lines and client rows before the next block.
+
+    :func:`parse_clients` reads a whole file as one block; the batch engine
+    (``dashboard.services.batch``) reads big files block by block (each block whole lines, cut
+    outside quotes) through :func:`parse_block` or :func:`accept_fields`, with the same rules and
+    line numbers counted from the start of the file."""
+
+    delimiter: str = ","
+    header: list[str] | None = None
+    seen_first: bool = False
+    comments: bool = True
+    lines: int = 0
+    rows: int = 0
+
+
+def check_not_empty(state: ParseState) -> None:
+    """The end-of-file check: ``ClientsError`` when the file held no client row."""
+    if state.rows == 0:
+        raise ClientsError("no client rows (expected lines like: 48.86,2.35,Paris,1)"
+                           if state.header is None else "a header but no client rows")
+
+
+def decode_block(raw: bytes, state: ParseState, offset: int = 0) -> str:
+    """One block of a file's bytes as text (``offset``: bytes before it in the file; a BOM is
+    dropped at offset 0), with the messages of :func:`parse_clients` for non-UTF-8 or binary
+    data, lines counted from the start of the file."""
+    try:
+        text = raw.decode("utf-8-sig" if offset == 0 else "utf-8")
+    except UnicodeDecodeError as exc:
+        line = state.lines + raw.count(b"\n", 0, exc.start) + 1
+        raise ClientsError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                           f"{offset + exc.start}); save the file as UTF-8 CSV",
+                           line=line) from None
+    return text
+
+
+def parse_block(text: str, state: ParseState, max_rows: int | None = None) -> pd.DataFrame:
+    """The clients of ``text``, whole lines of a file continuing where ``state`` stands (see
+    :class:`ParseState`); updates ``state``. The rules and messages of :func:`parse_clients`
+    (which is this on a whole file), row by row."""
     if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
+        line = state.lines + text.count("\n", 0, text.index("\x00")) + 1
         raise ClientsError("binary data (a NUL byte): expected a CSV text file", line=line)
-    lines = _Lines(text)
-    reader = csv.reader(lines, delimiter=_delimiter(text), strict=True)
+    lines = _Lines(text, state.lines)
+    lines.comments = state.comments
+    reader = csv.reader(lines, delimiter=state.delimiter, strict=True)
     lats: list[float] = []
     lons: list[float] = []
     names: list[str] = []
     weights: list[float] = []
-    header: list[str] | None = None
-    seen_first = False
+    header = state.header
     while True:
         lines.at_record_start = True
         try:
@@ -243,15 +294,15 @@ def parse_clients(data: str | bytes, max_rows: int | None = None,
             continue
         if any(len(f) > _MAX_FIELD for f in fields):
             raise ClientsError(f"a field is longer than {_MAX_FIELD} characters", line=start)
-        if not seen_first:
-            seen_first = True
+        if not state.seen_first:
+            state.seen_first = True
             if _looks_like_header(fields):
-                header = _header(fields, start)
+                header = state.header = _header(fields, start)
                 # Elsewhere a data row starts with a number, so "#" can only open a comment;
                 # with names first it may open a name, and dropping that row would lose data.
-                lines.comments = header[0] != "name"
+                lines.comments = state.comments = header[0] != "name"
                 continue
-        if max_rows is not None and len(lats) >= max_rows:
+        if max_rows is not None and state.rows + len(lats) >= max_rows:
             raise ClientsError(f"more than {max_rows} clients (the limit)", line=start)
         if header is None:
             lat, lon, name, weight = _positional(fields, start)
@@ -261,13 +312,147 @@ def parse_clients(data: str | bytes, max_rows: int | None = None,
         lons.append(lon)
         names.append(clean_name(name))
         weights.append(weight)
-    if not lats:
-        raise ClientsError("no client rows (expected lines like: 48.86,2.35,Paris,1)"
-                           if header is None else "a header but no client rows")
+    state.lines = lines.line
+    state.rows += len(lats)
     return pd.DataFrame({"lat": pd.Series(lats, dtype="float64"),
                          "lon": pd.Series(lons, dtype="float64"),
                          "name": pd.Series(names, dtype=object),
                          "weight": pd.Series(weights, dtype="float64")})
+
+
+def count_lines(text: str) -> int:
+    """Physical lines of ``text`` as :func:`parse_clients` counts them (``\\n``, ``\\r\\n`` and
+    a lone ``\\r`` each end one; a last line without an end counts)."""
+    n = text.count("\n") + text.count("\r") - text.count("\r\n")
+    return n + (1 if text and not text.endswith(("\n", "\r")) else 0)
+
+
+# ------------------------------------------------------------------------------------------
+# Vectorised acceptance (the batch engine): the rules above on whole columns at once. It only
+# *accepts*: a block with anything the fast checks do not prove valid (an error, a quoted or
+# exotic field, a non-ASCII number...) returns None and is read again row by row by
+# parse_block, which gives the exact message and line. One set of rules, two speeds.
+
+_NUMBER_RE = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # = _NUMBER
+_SPECIAL_RE = r"[+-]?(?:[nN][aA][nN]|[iI][nN][fF]|[iI][nN][fF][iI][nN][iI][tT][yY])"  # = _SPECIAL
+#: Characters Python's ``str.strip()`` removes that are ASCII (the fast path strips only these;
+#: a field with other leading/trailing space fails the checks and goes row by row).
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
+
+
+def _str(s: pd.Series) -> pd.Series:
+    return s if isinstance(s.dtype, pd.StringDtype) else s.astype("str")
+
+
+def _numbers(s: pd.Series, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """(values, ok): plain decimal numbers within [lo, hi] (``-0.0`` -> ``0.0``)."""
+    ok = np.array(s.str.fullmatch(_NUMBER_RE).to_numpy(dtype=bool, na_value=False))
+    vals = np.full(len(s), np.nan)
+    if ok.any():
+        vals[ok] = s[ok].astype("float64").to_numpy()
+    ok &= (vals >= lo) & (vals <= hi)
+    return vals + 0.0, ok
+
+
+def _weights(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    empty = np.array((s == "").to_numpy(dtype=bool))
+    vals, ok = _numbers(s, 0.0, MAX_WEIGHT)
+    vals[empty] = 1.0
+    return vals, ok | empty
+
+
+def _names(raw: pd.Series, stripped: pd.Series) -> np.ndarray:
+    """:func:`clean_name` of every stripped field: plain printable ASCII names of at most
+    :data:`MAX_NAME_CHARS` without double spaces are already clean; the others go through it
+    one by one (from the field stripped by Python, as :func:`parse_block` does)."""
+    plain = (stripped.str.fullmatch(r"[ -~]{0,%d}" % MAX_NAME_CHARS).to_numpy(dtype=bool)
+             & ~stripped.str.contains("  ", regex=False).to_numpy(dtype=bool))
+    out = stripped.to_numpy(dtype=object)
+    for i in np.flatnonzero(~plain).tolist():
+        out[i] = clean_name(str(raw.iloc[i]).strip())
+    return out
+
+
+def accept_fields(columns: list[pd.Series], state: ParseState,
+                  max_rows: int | None = None) -> pd.DataFrame | None:
+    """The clients of a block already split into fields by a CSV reader (one Series of text
+    per column, every row with ``len(columns)`` fields; data rows only: the header, if any,
+    was read by :func:`parse_block`), or None when any row is not plainly valid -- the caller
+    then reads the block with :func:`parse_block` for the exact message. Updates ``state``
+    (rows; not lines: the caller counts them) when it accepts."""
+    if not columns:
+        return None
+    raw = [_str(c) for c in columns]
+    f = [c.str.strip(_ASCII_SPACE) for c in raw]
+    n = len(f[0])
+    lengths_ok = all(bool((c.str.len() <= _MAX_FIELD).all()) for c in raw)
+    if not lengths_ok:
+        return None
+    blank = np.logical_and.reduce([(c == "").to_numpy(dtype=bool) for c in f])
+    if blank.any():
+        keep = np.flatnonzero(~blank)
+        raw = [c.iloc[keep].reset_index(drop=True) for c in raw]
+        f = [c.iloc[keep].reset_index(drop=True) for c in f]
+        n = len(keep)
+    if max_rows is not None and state.rows + n > max_rows:
+        return None
+    empty_name = pd.Series([""] * n, dtype="str")
+    if state.header is None:
+        k = len(f)
+        if not 2 <= k <= 4:
+            return None
+        lat, ok_lat = _numbers(f[0], -90.0, 90.0)
+        lon, ok_lon = _numbers(f[1], -180.0, 180.0)
+        ok = ok_lat & ok_lon
+        weight = np.ones(n)
+        name_raw, name = pd.Series([""] * n, dtype="str"), empty_name
+        if k >= 3:
+            x = f[2]
+            x_num = (x.str.fullmatch(_NUMBER_RE) | x.str.fullmatch(_SPECIAL_RE)).to_numpy(
+                dtype=bool)
+            wx, okx = _weights(x)
+            if k == 3:
+                weight = np.where(x_num, wx, 1.0)
+                ok &= ~x_num | okx
+                name_pick = ~x_num
+                name_raw = raw[2].where(name_pick, "")
+                name = x.where(name_pick, "")
+            else:
+                y = f[3]
+                y_num = (y.str.fullmatch(_NUMBER_RE) | y.str.fullmatch(_SPECIAL_RE)).to_numpy(
+                    dtype=bool)
+                wy, oky = _weights(y)
+                y_empty = (y == "").to_numpy(dtype=bool)
+                x_empty = (x == "").to_numpy(dtype=bool)
+                w_first = x_num                                 # lat,lon,weight,name
+                w_second = ~x_num & (y_num | y_empty)           # lat,lon,name,weight
+                name_only = ~x_num & ~w_second & x_empty         # lat,lon,,name
+                ok &= (w_first & okx) | (w_second & oky) | name_only
+                weight = np.where(w_first, wx, np.where(w_second, wy, 1.0))
+                take_y = w_first | name_only
+                name_raw = raw[3].where(take_y, raw[2])
+                name = y.where(take_y, x)
+    else:
+        if len(f) != len(state.header):
+            return None
+        col = dict(zip(state.header, range(len(f))))
+        lat, ok_lat = _numbers(f[col["lat"]], -90.0, 90.0)
+        lon, ok_lon = _numbers(f[col["lon"]], -180.0, 180.0)
+        ok = ok_lat & ok_lon
+        if "weight" in col:
+            weight, ok_w = _weights(f[col["weight"]])
+            ok &= ok_w
+        else:
+            weight = np.ones(n)
+        if "name" in col:
+            name_raw, name = raw[col["name"]], f[col["name"]]
+        else:
+            name_raw, name = pd.Series([""] * n, dtype="str"), empty_name
+    if not ok.all():
+        return None
+    state.rows += n
+    return pd.DataFrame({"lat": lat, "lon": lon, "name": _names(name_raw, name),
+                         "weight": weight})
 
 
 class _Lines:
@@ -278,9 +463,9 @@ class _Lines:
     a quote inside a comment can never swallow the lines after it.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, line0: int = 0) -> None:
         self._it = iter(io.StringIO(text, newline=""))
-        self.line = 0  # physical line number of the last line handed out
+        self.line = line0  # physical line number of the last line handed out
         self.record_line = 0  # first line of the current record
         self.at_record_start = True
         self.comments = True  # whether "#" lines are comments (see parse_clients)

@@ -75,6 +75,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from dashboard.domain.geodesy import geodesic_km
+from dashboard.domain.spatial import SiteGrid
 
 FIBRE_KM_PER_MS = 204.0
 EARTH_RADIUS_KM = 6371.0088
@@ -447,12 +448,34 @@ class Location:
     nearest_km: np.ndarray
 
 
-def locate(lat: object, lon: object, params: LatencyParams, chunk: int = 65536) -> Location:
+#: Points from which :func:`locate` uses the cities' grid index (:mod:`.spatial`) instead of a
+#: scan of every city; below it the scan's few calls are cheaper than the per-cell products.
+INDEX_MIN_POINTS = 256
+#: Points per chunk with the index (its memory is a few candidates per point, not 241 cities).
+INDEX_CHUNK = 1 << 20
+
+
+def _city_grid(params: LatencyParams) -> SiteGrid | None:
+    """The measured cities' grid index for ``interp_neighbours`` neighbours, built once per
+    parameters object (~0.2 s); None when every city is a neighbour (nothing to prune)."""
+    a = params._arr
+    if "grid" not in a:  # a benign race: two threads may both build it, the last one wins
+        k, m = params.interp_neighbours, len(params.city_names)
+        a["grid"] = SiteGrid(a["xyz"], k) if k < m else None
+    return a["grid"]
+
+
+def locate(lat: object, lon: object, params: LatencyParams, chunk: int = 65536,
+           index: bool = True) -> Location:
     """Region and interpolated location terms of points (degrees; 1-D arrays of one length).
 
     The region is that of the nearest measured city (no web service needed); terms are the
     inverse-square-distance average over the ``interp_neighbours`` nearest cities, shrunk towards
     the region mean by ``exp(-d_nearest / interp_range_km)``.
+
+    The nearest cities come from a grid index (:class:`~dashboard.domain.spatial.SiteGrid`)
+    for :data:`INDEX_MIN_POINTS` points or more, from a scan of every city otherwise or with
+    ``index=False``; both give the same numbers to the bit (``tests/unit/test_spatial.py``).
     """
     la = np.asarray(lat, dtype=float).ravel()
     lo = np.asarray(lon, dtype=float).ravel()
@@ -465,14 +488,21 @@ def locate(lat: object, lon: object, params: LatencyParams, chunk: int = 65536) 
     weight = np.empty(n)
     nearest = np.empty(n)
     xyz = a["xyz"]
+    grid = _city_grid(params) if (index and n >= INDEX_MIN_POINTS) else None
+    if grid is not None:  # no (n, cities) matrix: bigger chunks, fewer per-cell products
+        chunk = max(chunk, INDEX_CHUNK)
     for s in range(0, n, chunk):
         p = _unit_vectors(la[s:s + chunk], lo[s:s + chunk])
-        cos = np.clip(p @ xyz.T, -1.0, 1.0)                      # (m, cities)
-        if k < xyz.shape[0]:
-            idx = np.argpartition(-cos, k - 1, axis=1)[:, :k]
+        if grid is not None:
+            idx, cos_k = grid.nearest_cos(la[s:s + chunk], lo[s:s + chunk], p)
+            km = EARTH_RADIUS_KM * np.arccos(cos_k)
         else:
-            idx = np.broadcast_to(np.arange(xyz.shape[0]), (len(p), k))
-        km = EARTH_RADIUS_KM * np.arccos(np.take_along_axis(cos, idx, axis=1))
+            cos = np.clip(p @ xyz.T, -1.0, 1.0)                      # (m, cities)
+            if k < xyz.shape[0]:  # stable: equal distances lower city index first, as the index
+                idx = np.argsort(-cos, axis=1, kind="stable")[:, :k]
+            else:
+                idx = np.broadcast_to(np.arange(xyz.shape[0]), (len(p), k))
+            km = EARTH_RADIUS_KM * np.arccos(np.take_along_axis(cos, idx, axis=1))
         order = np.argsort(km, axis=1, kind="stable")
         idx = np.take_along_axis(idx, order, axis=1)
         km = np.take_along_axis(km, order, axis=1)

@@ -5,7 +5,6 @@ and CI: ``../shared/data/latency/``; it is never copied into the repository)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -104,13 +104,14 @@ def test_assign_writes_route_table_columns_plus_name_and_weight(capsys, tmp_path
     code, out, err = run(capsys, "assign", str(TEST_DATA / "clients_header.csv"), "-o",
                          str(target), "--down", "NRT", "--origin", "cn-hongkong")
     assert code == 0 and out == ""
-    assert "assigned 3 clients" in err and str(target) in err
+    assert "assigned 3 end-user clients" in err and str(target) in err
     df = pd.read_csv(target, keep_default_na=False)
     assert list(df.columns[:4]) == ["name", "lat", "lon", "weight"]
     assert {"pop_id", "pop_km", "runner_up_id", "anycast_ms", "direct_ms", "saving_ms",
             "routed"} <= set(df.columns)
     assert df["name"].tolist() == ["Paris, France", "Tokyo", "Sao Paulo"]
     assert df["weight"].tolist() == [3.0, 1.0, 1.0]
+    assert set(df["access"]) == {"end-user"} and set(df["policy"]) == {"geographic"}
     assert df["pop_id"].tolist() == ["CDG", "ICN", "GRU"]  # NRT is down: Tokyo goes to Seoul
     assert df["pop_km"][0] == pytest.approx(
         geopy_geodesic((48.86, 2.35), (48.85341, 2.3488)).km, abs=1e-3)

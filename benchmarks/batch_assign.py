@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Batch assignment (issue 16): ``anycast-dashboard assign`` on millions of clients.
+
+    python benchmarks/batch_assign.py --rows 2000000 --baseline c8d4dd1   # old vs new, same run
+    python benchmarks/batch_assign.py --rows 2000000 --parquet --dask 4   # + Parquet, Dask
+    python benchmarks/batch_assign.py --rows 10000000 --skip-new-csv=no   # memory at 10M
+
+Generates ``--rows`` random clients (uniform on the sphere, 4 decimals, integer weights, names
+``client-N`` with 1 % formula-like ``=xN``) as CSV in ``--workdir``, then times each command in
+a child process under ``/usr/bin/time -v`` (wall seconds and peak RSS of the child):
+
+* ``baseline``: ``python -m dashboard.cli assign in.csv -o out.csv`` of a temporary ``git
+  worktree`` of ``--baseline REV`` (removed on exit) -- today's code path;
+* ``csv``: the same command of this checkout (the batch engine); outputs compared byte for byte
+  with the baseline's when both ran;
+* ``parquet``: Parquet -> Parquet of the same clients;
+* ``dask``: ``--dask local`` over N Parquet partitions of ``--rows`` each (2-worker
+  LocalCluster), outputs compared row for row with single-process runs of the same partitions
+  (pass ``--dask 0`` to skip);
+* ``pairs``: the latency model's client-PoP pairs per second in-process
+  (:func:`dashboard.domain.policy.internet_matrix_ms` on located clients, every PoP).
+
+Prints one line per step and a JSON document. The machine has 2 cores shared with other jobs:
+run it once, not in a loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def generate(path: Path, n: int, seed: int = 0) -> None:
+    """``n`` random clients as CSV ``lat,lon,weight,name`` (written in 1M-row slices)."""
+    rng = np.random.default_rng(seed)
+    with open(path, "w") as f:
+        f.write("lat,lon,weight,name\n")
+        for s in range(0, n, 1_000_000):
+            m = min(1_000_000, n - s)
+            lat = np.round(np.degrees(np.arcsin(rng.uniform(-1, 1, m))), 4)
+            lon = np.round(rng.uniform(-180, 180, m), 4)
+            w = rng.integers(1, 1000, m)
+            odd = rng.random(m) < 0.01
+            names = np.where(odd, "=x", "client-").astype(object) + np.arange(s, s + m).astype(str)
+            f.write("".join(f"{a},{b},{c},{d}\n" for a, b, c, d in
+                            zip(lat.tolist(), lon.tolist(), w.tolist(), names.tolist())))
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run ``cmd`` under /usr/bin/time -v: wall seconds and peak RSS (MB) of the child."""
+    t0 = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-v", *cmd], cwd=cwd, env=env, capture_output=True,
+                       text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    return {"seconds": round(wall, 2), "peak_rss_mb": round(int(rss.group(1)) / 1024, 1)
+            if rss else float("nan")}
+
+
+def pairs_per_second(n: int = 200_000) -> float:
+    sys.path.insert(0, str(ROOT))
+    from dashboard import latency
+    from dashboard.catalog import default_catalog
+    from dashboard.domain import latency as lat_mod
+    from dashboard.domain import policy
+    from dashboard.domain.geodesy import nearest
+
+    cat = default_catalog()
+    params = latency.default_params()
+    rng = np.random.default_rng(3)
+    la = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    lo = rng.uniform(-180, 180, n)
+    pla, plo = cat.pop_lats, cat.pop_lons
+    idx, km = nearest(la, lo, pla, plo, k=len(pla))
+    by_pop = policy.km_by_pop(idx, km)
+    pop_terms = lat_mod.locate(pla, plo, params)
+    t0 = time.perf_counter()
+    terms = lat_mod.locate(la, lo, params)
+    policy.internet_matrix_ms(by_pop, terms, pop_terms, params)
+    return n * len(pla) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=int, default=2_000_000)
+    ap.add_argument("--baseline", default=None, metavar="REV")
+    ap.add_argument("--parquet", action="store_true")
+    ap.add_argument("--dask", type=int, default=0, metavar="PARTITIONS")
+    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--chunk-rows", type=int, default=100_000)
+    args = ap.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="batch-assign-"))
+    work.mkdir(parents=True, exist_ok=True)
+    py = sys.executable
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    src = work / f"clients_{args.rows}.csv"
+    if not src.exists():
+        t = time.perf_counter()
+        generate(src, args.rows)
+        print(f"generated {src} ({src.stat().st_size / 1e6:.0f} MB) in "
+              f"{time.perf_counter() - t:.0f} s", flush=True)
+    res: dict[str, object] = {"rows": args.rows, "load": os.getloadavg()[0]}
+    new = timed([py, "-m", "dashboard.cli", "assign", str(src), "-o", str(work / "new.csv"),
+                 "-q", "--chunk-rows", str(args.chunk_rows)], ROOT, env)
+    res["csv"] = new
+    print("new csv->csv", new, flush=True)
+    if args.baseline:
+        base_dir = Path(tempfile.mkdtemp(prefix="batch-base-")) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", str(base_dir), args.baseline],
+                       cwd=ROOT, check=True, capture_output=True)
+        try:
+            old = timed([py, "-m", "dashboard.cli", "assign", str(src), "-o",
+                         str(work / "old.csv"), "--max-clients", str(args.rows)], base_dir,
+                        {**os.environ, "PYTHONPATH": str(base_dir)})
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(base_dir)], cwd=ROOT,
+                           capture_output=True)
+        res["baseline"] = old
+        res["ratio"] = round(old["seconds"] / new["seconds"], 2)
+        same = subprocess.run(["cmp", "-s", str(work / "old.csv"), str(work / "new.csv")]
+                              ).returncode == 0
+        res["identical_output"] = same
+        print("old csv->csv", old, "ratio", res["ratio"], "identical", same, flush=True)
+    if args.parquet or args.dask:
+        import pandas as pd
+
+        pq_src = work / f"clients_{args.rows}.parquet"
+        if not pq_src.exists():
+            pd.read_csv(src, keep_default_na=False, dtype={"name": str}).to_parquet(pq_src)
+        if args.parquet:
+            res["parquet"] = timed([py, "-m", "dashboard.cli", "assign", str(pq_src), "-o",
+                                    str(work / "new.parquet"), "-q"], ROOT, env)
+            print("new parquet->parquet", res["parquet"], flush=True)
+        if args.dask:
+            parts = work / "parts"
+            parts.mkdir(exist_ok=True)
+            for i in range(args.dask):
+                if not (parts / f"p{i}.parquet").exists():
+                    shutil.copy(pq_src, parts / f"p{i}.parquet")
+            out = work / "dask_out"
+            shutil.rmtree(out, ignore_errors=True)
+            res["dask"] = timed([py, "-m", "dashboard.cli", "assign", str(parts / "*.parquet"),
+                                 "--dask", "local", "-o", str(out), "-q"], ROOT, env)
+            res["dask"]["partitions"] = args.dask
+            if args.parquet:
+                ref = pd.read_parquet(work / "new.parquet")
+                res["dask_equal"] = all(pd.read_parquet(out / f"p{i}.parquet").equals(ref)
+                                        for i in range(args.dask))
+            print("dask", res["dask"], "equal", res.get("dask_equal"), flush=True)
+    res["pairs_per_s"] = round(pairs_per_second())
+    print("latency-model pairs/s", res["pairs_per_s"])
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""A grid index for "the k nearest of a few hundred fixed sites" on the unit sphere.
+
+Why: the latency model locates every point through its ``interp_neighbours`` nearest measured
+cities (:func:`dashboard.domain.latency.locate`). A scan computes the dot product with all 241
+cities and partitions 241 values per point; a batch of millions of clients spent most of its
+time there (issue 16). The index does the same arithmetic on a short candidate list per point.
+
+How (exact, not approximate): the sphere is cut into ``step`` x ``step`` degree cells. For a cell
+with centre ``c`` and circumradius ``r`` (the largest angle from ``c`` to a point of the cell,
+plus a margin), any point ``q`` of the cell has its k-th nearest site within ``d_k(c) + r``, and a
+site can only be that near to ``q`` if it is within ``d_k(c) + 2 r`` of ``c`` (triangle
+inequality for angles). Those sites are the cell's candidates; every other site is farther from
+``q`` than k candidates, so the k nearest of ``q`` are among them.
+
+Equality with the scan, to the bit: the dot products of a cell's points with its candidates come
+from the same matrix product as the scan's (``points @ sites.T`` with at least two rows and two
+columns, which OpenBLAS computes element by element in the same order whatever the shape -- a
+single row would be a matrix-vector product, rounded differently, so it is doubled; a test
+checks it on random points, the poles and the antimeridian), so cosines, distances and the chosen
+sites are identical. Sites at exactly equal distance (two cities on one parallel, seen from a
+pole) are taken lower index first by both.
+
+Pure: numpy only. Units: degrees in, cosines of central angles out.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Cell size (degrees). 5 degrees: ~2,600 cells, ~15-40 candidates per cell for the 241 cities;
+#: finer cells mean fewer candidates but more (Python-level) per-cell products per batch.
+DEFAULT_STEP_DEG = 5.0
+# Angle slack (radians) on the candidate test: covers the rounding of arccos of the dot
+# products (~1e-8 rad near 0). Only adds candidates, never drops one.
+_SLACK_RAD = 1e-6
+#: Boundary samples per cell edge when measuring a cell's circumradius (the gap between two
+#: samples is added to it, so the radius is an upper bound).
+_EDGE_SAMPLES = 16
+
+
+def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """``(n, 3)`` unit vectors of points in degrees (the latency model's own formula)."""
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=-1)
+
+
+class SiteGrid:
+    """Exact k-nearest-sites queries by angle (see the module docstring).
+
+    ``sites``: ``(m, 3)`` unit vectors (the very array the scan multiplies with), ``k`` the
+    number of neighbours the queries ask for (``1 <= k < m``).
+    """
+
+    def __init__(self, sites: np.ndarray, k: int, step_deg: float = DEFAULT_STEP_DEG) -> None:
+        sites = np.ascontiguousarray(sites, dtype=float)
+        m = len(sites)
+        if not 1 <= k < m:
+            raise ValueError(f"k must be in [1, {m - 1}] for {m} sites, got {k}")
+        self.sites, self.k, self.step = sites, int(k), float(step_deg)
+        self.n_lat = int(math.ceil(180.0 / step_deg))
+        self.n_lon = int(math.ceil(360.0 / step_deg))
+        self.candidates: list[np.ndarray] = []
+        self.cand_xyz: list[np.ndarray] = []
+        t = np.linspace(0.0, 1.0, _EDGE_SAMPLES + 1)
+        for i in range(self.n_lat):
+            la0 = -90.0 + i * step_deg
+            la1 = min(90.0, la0 + step_deg)
+            for j in range(self.n_lon):
+                lo0 = -180.0 + j * step_deg
+                lo1 = lo0 + step_deg
+                c = unit_vectors(np.array([(la0 + la1) / 2]), np.array([(lo0 + lo1) / 2]))[0]
+                # the cell's boundary, sampled; the angle between samples bounds what is missed
+                blat = np.concatenate([np.full_like(t, la0), np.full_like(t, la1),
+                                       la0 + t * (la1 - la0), la0 + t * (la1 - la0)])
+                blon = np.concatenate([lo0 + t * (lo1 - lo0), lo0 + t * (lo1 - lo0),
+                                       np.full_like(t, lo0), np.full_like(t, lo1)])
+                ang = np.arccos(np.clip(unit_vectors(blat, blon) @ c, -1.0, 1.0))
+                r = float(ang.max()) + math.radians(step_deg) / _EDGE_SAMPLES + _SLACK_RAD
+                d = np.arccos(np.clip(sites @ c, -1.0, 1.0))
+                dk = float(np.partition(d, k - 1)[k - 1])
+                cand = np.flatnonzero(d <= dk + 2.0 * r + _SLACK_RAD)
+                if len(cand) < 2:  # >= 2 columns: the product's element order (docstring)
+                    cand = np.sort(np.argsort(d, kind="stable")[:2])
+                self.candidates.append(cand)
+                self.cand_xyz.append(np.ascontiguousarray(sites[cand]))
+
+    def cells(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """Cell number of every point (degrees; longitudes taken modulo 360, 180 = -180)."""
+        i = np.clip(np.floor((np.asarray(lat, dtype=float) + 90.0) / self.step), 0,
+                    self.n_lat - 1).astype(np.int64)
+        j = np.clip(np.floor(((np.asarray(lon, dtype=float) + 180.0) % 360.0) / self.step), 0,
+                    self.n_lon - 1).astype(np.int64)
+        return i * self.n_lon + j
+
+    def nearest_cos(self, lat: np.ndarray, lon: np.ndarray, xyz: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(idx, cos)``, both ``(n, k)``: the k sites with the largest (clipped) dot product
+        with each point and those dot products, largest first, equal ones lower site index
+        first. ``xyz`` are the points' unit vectors (:func:`unit_vectors`)."""
+        n, k = len(xyz), self.k
+        idx = np.empty((n, k), dtype=np.int64)
+        cos = np.empty((n, k))
+        if n == 0:
+            return idx, cos
+        cell = self.cells(lat, lon)
+        order = np.argsort(cell, kind="stable")
+        sorted_cells = cell[order]
+        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+        ends = np.r_[starts[1:], n]
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            c = int(sorted_cells[s])
+            rows = order[s:e]
+            cand = self.candidates[c]
+            q = xyz[rows]
+            if len(rows) == 1:  # one row is a matrix-vector product, rounded differently
+                dots = np.clip(np.repeat(q, 2, axis=0) @ self.cand_xyz[c].T, -1.0, 1.0)[:1]
+            else:
+                dots = np.clip(q @ self.cand_xyz[c].T, -1.0, 1.0)
+            # candidates are in site order: a stable sort puts equal ones lower index first
+            part = np.argsort(-dots, axis=1, kind="stable")[:, :k]
+            idx[rows] = cand[part]
+            cos[rows] = np.take_along_axis(dots, part, axis=1)
+        return idx, cos

@@ -1,0 +1,566 @@
+"""The batch engine: millions of clients from a file to their access points, streaming.
+
+``anycast-dashboard assign`` (and its Dask path, :mod:`dashboard.services.batch_dask`) read
+clients in chunks of ``chunk_rows`` rows, route each chunk with the same domain functions as the
+page and the API (:func:`dashboard.domain.paths.client_paths`), write it out and drop it, so
+memory is bounded by the chunk size, not the input size (issue 16).
+
+Input: CSV (the rules of :func:`dashboard.domain.clients.parse_clients`: a block of plainly
+valid rows is accepted column by column by :func:`~dashboard.domain.clients.accept_fields`, any
+other block is read row by row by :func:`~dashboard.domain.clients.parse_block`, which names the
+file line and column of an error exactly as before) or Parquet (columns named like a CSV
+header: ``lat``/``latitude``, ``lon``/``lng``/``long``/``longitude``, optional ``name``,
+``weight``; numbers or text; the same checks, errors name the row).
+
+Output: CSV byte for byte as the old ``assign`` wrote it (formula-safe cells:
+:func:`dashboard.domain.exports.safe_cells`; floats as Python writes them) or Parquet (typed
+columns, names as cleaned; no spreadsheet escaping: Parquet is not opened as a formula sheet).
+
+Chunks are routed on ``workers`` threads (numpy releases the GIL in the heavy loops), written in
+input order. A :class:`Summary` (clients per PoP, anycast RTT percentiles from a 0.01 ms
+histogram, mergeable across partitions) comes back at the end; progress goes to a callback.
+
+Units: degrees in; km and round-trip ms out, rounded to 0.001 like the old ``assign``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import io
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Callable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from dashboard import latency
+from dashboard.catalog import Catalog
+from dashboard.domain import clients as cl
+from dashboard.domain import paths
+from dashboard.domain.exports import safe_cells
+from dashboard.domain.access import DEFAULT_ACCESS, check_access
+from dashboard.domain.policy import DEFAULT_POLICY, check_policy
+from dashboard.services.routing import down_mask, origin_spec
+
+#: Rows per chunk by default: ~60 MB of working memory per chunk in flight (the route table, the
+#: client x PoP matrices of 19 PoPs, the text of the output).
+DEFAULT_CHUNK_ROWS = 100_000
+#: Bytes read from the input at a time while cutting it into chunks of whole lines.
+READ_BYTES = 1 << 22
+#: Histogram of anycast RTTs for the percentiles: 0.01 ms bins up to 10 s (the model's paths
+#: are < 1 s; longer ones land in the last bin).
+HIST_STEP_MS = 0.01
+HIST_BINS = 1_000_000
+PERCENTILES = (50, 90, 95, 99)
+
+
+class BatchError(ValueError):
+    """An input the engine cannot use (not a known format, unreadable); the CLI's exit code 2."""
+
+
+def output_columns(route_columns: Sequence[str]) -> list[str]:
+    """Columns of ``assign`` output: the client as read, then the route table's, then the
+    policy and the client access type."""
+    return (["name", "lat", "lon", "weight"]
+            + [c for c in route_columns if c not in ("lat", "lon")] + ["policy", "access"])
+
+
+@dataclass
+class Summary:
+    """What a run did: clients, routed ones, clients per PoP and a histogram of anycast RTTs
+    (ms) for the percentiles. ``merge`` adds another (a Dask partition's)."""
+
+    clients: int = 0
+    routed: int = 0
+    chunks: int = 0
+    per_pop: dict[str, int] = field(default_factory=dict)
+    hist: np.ndarray = field(default_factory=lambda: np.zeros(HIST_BINS + 1, dtype=np.int64))
+
+    def add(self, out: pd.DataFrame) -> None:
+        self.clients += len(out)
+        self.chunks += 1
+        routed = out["routed"].to_numpy(dtype=bool)
+        self.routed += int(routed.sum())
+        ids, counts = np.unique(out["pop_id"].to_numpy(dtype=object)[routed].astype(str),
+                                return_counts=True)
+        for i, c in zip(ids.tolist(), counts.tolist()):
+            self.per_pop[i] = self.per_pop.get(i, 0) + int(c)
+        ms = out["anycast_ms"].to_numpy(dtype=float)
+        ms = ms[np.isfinite(ms)]
+        b = np.minimum((ms / HIST_STEP_MS).astype(np.int64), HIST_BINS)
+        self.hist += np.bincount(b, minlength=HIST_BINS + 1)
+
+    def merge(self, other: "Summary") -> "Summary":
+        self.clients += other.clients
+        self.routed += other.routed
+        self.chunks += other.chunks
+        for k, v in other.per_pop.items():
+            self.per_pop[k] = self.per_pop.get(k, 0) + v
+        self.hist += other.hist
+        return self
+
+    def percentiles(self) -> dict[int, float]:
+        """Anycast RTT percentiles (ms, upper edge of the 0.01 ms bin; NaN with no route)."""
+        total = int(self.hist.sum())
+        if total == 0:
+            return {p: float("nan") for p in PERCENTILES}
+        cum = np.cumsum(self.hist)
+        return {p: round(float(np.searchsorted(cum, p / 100 * total) + 1) * HIST_STEP_MS, 2)
+                for p in PERCENTILES}
+
+    def text(self) -> str:
+        """The summary for stderr: clients per PoP (most first) and the percentiles."""
+        lines = [f"clients per access point ({self.routed:,} routed of {self.clients:,}):"]
+        for pid, c in sorted(self.per_pop.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"  {pid:<6} {c:>12,}  {100 * c / max(self.clients, 1):5.1f} %")
+        pct = self.percentiles()
+        lines.append("anycast RTT (modelled, ms): " + ", ".join(
+            f"p{p} {v:.2f}" for p, v in pct.items()))
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def _line_ends(buf: bytes | memoryview) -> np.ndarray:
+    return np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+
+
+def csv_blocks(stream: IO[bytes], rows: int) -> Iterator[tuple[bytes, int]]:
+    """``(block, offset)``: the stream cut into blocks of about ``rows`` lines, each ending at a
+    line end outside double quotes (an even number of ``"`` before it), ``offset`` = bytes
+    before the block. Memory: one block plus :data:`READ_BYTES`."""
+    buf = b""
+    offset = 0
+    eof = False
+    while True:
+        while not eof and buf.count(b"\n") < rows:
+            more = stream.read(READ_BYTES)
+            if not more:
+                eof = True
+            buf += more
+        if not buf:
+            return
+        ends = _line_ends(buf)
+        cut = int(ends[rows - 1]) + 1 if len(ends) >= rows else (len(buf) if eof else 0)
+        if cut == 0:
+            continue
+        # a quoted field may span lines: extend to a line end with even quote parity
+        while buf.count(b'"', 0, cut) % 2 and cut < len(buf):
+            nxt = buf.find(b"\n", cut)
+            if nxt < 0:
+                if not eof:
+                    more = stream.read(READ_BYTES)
+                    if more:
+                        buf += more
+                        continue
+                    eof = True
+                cut = len(buf)
+            else:
+                cut = nxt + 1
+        yield buf[:cut], offset
+        offset += cut
+        buf = buf[cut:]
+
+
+def _fast_ok(block: bytes, state: cl.ParseState) -> bool:
+    """Whether the column-wise reader may take the block: nothing it could read differently
+    from Python's csv module and the row rules (quotes, comments, lone CRs, NULs)."""
+    if b'"' in block or b"\x00" in block:
+        return False
+    if state.comments and b"#" in block:
+        return False
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+        return False
+    return True
+
+
+def _split_fields(block: bytes, state: cl.ParseState) -> list[pd.Series] | None:
+    """The block's fields as text columns (pyarrow's C++ CSV reader), or None when it cannot
+    split them as one table (ragged rows, invalid UTF-8...)."""
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(block),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False,
+                                           block_size=max(1 << 20, len(block) + 1)),
+            parse_options=pacsv.ParseOptions(delimiter=state.delimiter, quote_char=False,
+                                              ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(64)},
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+        return None
+    return [col.to_pandas().astype("str") for col in table.columns]
+
+
+def _prologue_end(block: bytes) -> int:
+    """Bytes of the block up to the end of its first record line (the first line that is not
+    blank or a comment), or 0 when that line has a quote (the whole block is read row by row)."""
+    pos = 0
+    while pos < len(block):
+        nl = block.find(b"\n", pos)
+        end = len(block) if nl < 0 else nl + 1
+        line = block[pos:end].strip()
+        if line and not line.startswith(b"#"):
+            return 0 if b'"' in line or b"\r" in block[pos:end].rstrip(b"\r\n") else end
+        pos = end
+    return len(block)
+
+
+def read_csv_chunks(stream: IO[bytes], rows: int = DEFAULT_CHUNK_ROWS,
+                    max_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """Clients (columns ``lat, lon, name, weight``) of a CSV stream, chunk by chunk; raises
+    :class:`~dashboard.domain.clients.ClientsError` (file line and column) like
+    :func:`~dashboard.domain.clients.parse_clients` on the whole file."""
+    state = cl.ParseState()
+    first = True
+    for block, offset in csv_blocks(stream, rows):
+        parts = []
+        if first:
+            first = False
+            if block.startswith(b"\xef\xbb\xbf"):
+                block, offset = block[3:], 3
+            head = _prologue_end(block) or len(block)
+            text = cl.decode_block(block[:head], state, offset)
+            state.delimiter = cl._delimiter(text)
+            parts.append(cl.parse_block(text, state, max_rows))
+            block, offset = block[head:], offset + head
+            if not block:
+                yield parts[0]
+                continue
+        got = None
+        if _fast_ok(block, state):
+            fields = _split_fields(block, state)
+            if fields is not None:
+                got = cl.accept_fields(fields, state, max_rows)
+        if got is None:
+            text = cl.decode_block(block, state, offset)
+            got = cl.parse_block(text, state, max_rows)
+        else:
+            state.lines += cl.count_lines(block.decode("utf-8"))
+        parts.append(got)
+        yield parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    cl.check_not_empty(state)
+
+
+def _parquet_column(table_cols: dict[str, str], want: str) -> str | None:
+    return next((c for c, canon in table_cols.items() if canon == want), None)
+
+
+def read_parquet_chunks(path: str | Path, rows: int = DEFAULT_CHUNK_ROWS,
+                        max_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """Clients of a Parquet file chunk by chunk: the CSV rules on its columns (text columns
+    are checked as CSV fields are; numeric ones for range and finiteness); errors name the row
+    (1-based) and column."""
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise BatchError(f"not a Parquet file ({str(exc)[:120]})") from None
+    canon: dict[str, str] = {}
+    for name in pf.schema_arrow.names:
+        c = cl.HEADER_ALIASES.get(name.strip().lower())
+        if c is not None:
+            if c in canon.values():
+                raise cl.ClientsError(f"column {c!r} appears twice", column=c)
+            canon[name] = c
+    for need in ("lat", "lon"):
+        if need not in canon.values():
+            raise cl.ClientsError(f"no {need!r} column (columns: "
+                                  f"{', '.join(pf.schema_arrow.names)[:200]})", column=need)
+    done = 0
+    for batch in pf.iter_batches(batch_size=rows, columns=list(canon)):
+        df = batch.to_pandas()
+        n = len(df)
+        if max_rows is not None and done + n > max_rows:
+            raise cl.ClientsError(f"row {max_rows + 1}: more than {max_rows} clients (the limit)")
+        out = {}
+        for col in ("lat", "lon", "weight", "name"):
+            src = _parquet_column(canon, col)
+            if src is None:
+                out[col] = np.ones(n) if col == "weight" else np.full(n, "", dtype=object)
+                continue
+            out[col] = _parquet_values(df[src], col, done)
+        done += n
+        yield pd.DataFrame(out, columns=["lat", "lon", "name", "weight"])
+    if done == 0:
+        raise cl.ClientsError("no client rows")
+
+
+def _parquet_values(s: pd.Series, col: str, done: int) -> np.ndarray:
+    """One Parquet column checked with the CSV rules: ``ClientsError`` naming row and column."""
+    if col == "name":
+        vals = s.astype(object).where(s.notna(), "").to_numpy(dtype=object)
+        return np.array([cl.clean_name(v) for v in vals], dtype=object) if len(vals) else vals
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(v)
+        if col == "weight":
+            v = np.where(np.isnan(v), 1.0, v)  # a missing weight is the default, as in a CSV
+            bad = ~np.isfinite(v) | (v < 0) | (v > cl.MAX_WEIGHT)
+        else:
+            limit = 90.0 if col == "lat" else 180.0
+            bad |= ~(np.abs(v) <= limit)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            _raise_value(s.iloc[i], col, done + i + 1)
+        return v + 0.0
+    # text: the CSV field rules, row by row for the first bad one
+    text = s.astype(object).where(s.notna(), "").astype(str)
+    vals, ok = ((cl._weights(text.astype("str").str.strip(cl._ASCII_SPACE)))
+                if col == "weight" else
+                cl._numbers(text.astype("str").str.strip(cl._ASCII_SPACE),
+                            -90.0 if col == "lat" else -180.0, 90.0 if col == "lat" else 180.0))
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        _raise_value(text.iloc[i].strip(), col, done + i + 1)
+    return vals
+
+
+def _raise_value(value: object, col: str, row: int) -> None:
+    try:
+        if col == "weight":
+            if isinstance(value, str):
+                cl._weight(value, row)
+            cl.clean_weight(None if value is None or value != value else value)
+        elif isinstance(value, str):
+            cl._coord(value, col, 90.0 if col == "lat" else 180.0, row)
+        else:
+            cl.clean_coord(value, col)
+    except cl.ClientsError as exc:
+        raise cl.ClientsError(f"row {row}, column '{col}': {exc.reason}") from None
+    except ValueError as exc:
+        raise cl.ClientsError(f"row {row}, column '{col}': {exc}") from None
+    raise cl.ClientsError(f"row {row}, column '{col}': {value!r} is not usable")
+
+
+# --------------------------------------------------------------------------------------------
+# Routing one chunk
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every chunk is routed with (picklable: Dask ships it to the workers)."""
+
+    origin: str
+    down: frozenset[str] = frozenset()
+    policy: str = DEFAULT_POLICY
+    #: Who the clients are (``domain.access``): end users by default, as everywhere.
+    access: str = DEFAULT_ACCESS
+
+
+def route_chunk(catalog: Catalog, clients: pd.DataFrame, job: Job) -> pd.DataFrame:
+    """The ``assign`` rows of a chunk of clients: the client as read, its path (the columns of
+    :data:`dashboard.domain.paths.PATH_COLUMNS` but lat/lon), ``policy``; km/ms rounded to
+    0.001. The same computation as ``services.routing.route_table`` (without its memo, which
+    would key on millions of coordinates)."""
+    params = latency.params_with((), check_access(job.access))
+    olat, olon, oids, direct = origin_spec(catalog, job.origin)
+    table = paths.client_paths(
+        clients["lat"].to_numpy(dtype=float), clients["lon"].to_numpy(dtype=float),
+        catalog.pop_ids, catalog.pop_lats, catalog.pop_lons, olat, olon,
+        down=down_mask(catalog, job.down), pop_origin_ids=oids, direct_origin=direct,
+        params=params, policy=check_policy(job.policy))
+    out = table.drop(columns=["lat", "lon"])
+    out.insert(0, "name", clients["name"].to_numpy(dtype=object))
+    out.insert(1, "lat", clients["lat"].to_numpy(dtype=float))
+    out.insert(2, "lon", clients["lon"].to_numpy(dtype=float))
+    out.insert(3, "weight", clients["weight"].to_numpy(dtype=float))
+    out["policy"] = job.policy
+    out["access"] = job.access
+    for col in out.columns:
+        if col.endswith("_km") or col.endswith("_ms"):
+            out[col] = out[col].round(3)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def format_floats(values: np.ndarray) -> pa.Array:
+    """Floats as pandas' ``to_csv`` writes them (Python's ``repr``; NaN -> empty), vectorised:
+    Arrow's shortest round-trip digits, with Python's notation restored ("1.0", "1e-05",
+    "1000000000000.0") -- the few values Arrow writes in another notation go through ``repr``."""
+    v = np.asarray(values, dtype=float)
+    s = pc.cast(pa.array(v), pa.string())
+    nan = np.isnan(v)
+    a = np.abs(v)
+    odd = (~nan & (a != 0) & ((a < 1e-4) | (a >= 1e16))) | np.isinf(v)
+    has_e = pc.match_substring(s, "e").to_numpy(zero_copy_only=False)
+    has_dot = pc.match_substring(s, ".").to_numpy(zero_copy_only=False)
+    add_dot = ~nan & ~odd & ~has_e & ~has_dot
+    s = pc.if_else(pa.array(add_dot), pc.binary_join_element_wise(s, ".0", ""), s)
+    fix = np.flatnonzero(odd | (has_e & ~nan))
+    if len(fix):
+        py = s.to_numpy(zero_copy_only=False).astype(object)
+        for i in fix.tolist():
+            py[i] = repr(float(v[i]))
+        s = pa.array(py, type=pa.string())
+    return pc.if_else(pa.array(nan), "", s)
+
+
+def _quote(s: pa.Array) -> pa.Array:
+    """RFC 4180 minimal quoting as Python's csv module does it for these cells (clean names
+    hold no line breaks): quoted, with doubled quotes, when a cell holds ``,`` or ``"``."""
+    need = pc.or_(pc.match_substring(s, ","), pc.match_substring(s, '"'))
+    if not pc.any(need).as_py():
+        return s
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(s, '"', '""'), '"', "")
+    return pc.if_else(need, quoted, s)
+
+
+def csv_text(out: pd.DataFrame, header: bool) -> bytes:
+    """``out`` as the bytes ``safe_csv(out, float_format=None)`` would give (UTF-8, ``\\n``
+    line ends, formula-safe text cells), built column-wise in Arrow."""
+    cols = []
+    for name in out.columns:
+        s = out[name]
+        if pd.api.types.is_bool_dtype(s.dtype):
+            arr = pc.if_else(pa.array(s.to_numpy(dtype=bool)), "True", "False")
+        elif pd.api.types.is_float_dtype(s.dtype):
+            arr = format_floats(s.to_numpy(dtype=float))
+        else:
+            txt = safe_cells(s.astype(object).where(s.notna(), "").astype("str"))
+            arr = _quote(pa.array(txt.to_numpy(dtype=object), type=pa.string()))
+        cols.append(arr)
+    body = b""
+    if len(out):
+        lines = pc.binary_join_element_wise(*cols, ",")
+        lines = pc.binary_join_element_wise(lines, "", "\n")  # "line" + "\n" + ""
+        body = b"".join(bytes(b) for b in [lines.buffers()[2]] if b is not None)
+        offs = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:
+                                                                 lines.offset + len(lines) + 1]
+        body = body[int(offs[0]):int(offs[-1])]
+    if header:
+        head = ",".join(_quote(pa.array(safe_cells(pd.Series(list(out.columns), dtype="str"))
+                                        .to_numpy(dtype=object), type=pa.string()))
+                        .to_pylist()) + "\n"
+        return head.encode("utf-8") + body
+    return body
+
+
+class CsvSink:
+    """Writes chunks as CSV to a binary stream (header once)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream, self.first = stream, True
+
+    def write(self, out: pd.DataFrame) -> None:
+        self.stream.write(csv_text(out, self.first))
+        self.first = False
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class ParquetSink:
+    """Writes chunks as one Parquet file (row groups = chunks)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path, self.writer = path, None
+
+    def write(self, out: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(out.astype({"name": "str", "pop_id": "str",
+                                                 "runner_up_id": "str", "origin_id": "str",
+                                                 "network_pop_id": "str", "policy": "str",
+                                                 "access": "str"}),
+                                     preserve_index=False)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self.writer.write_table(table.cast(self.writer.schema))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+
+
+def kind_of(path: str | Path | None) -> str:
+    """``"parquet"`` for ``*.parquet``/``*.pq``, else ``"csv"``."""
+    return "parquet" if path is not None and str(path).lower().endswith((".parquet", ".pq")) \
+        else "csv"
+
+
+def default_workers() -> int:
+    """Routing threads: the CPUs this process may use, at most 4."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(4, n))
+
+
+def run(catalog: Catalog, chunks: Iterator[pd.DataFrame], sink: CsvSink | ParquetSink, job: Job,
+        workers: int = 1, progress: Callable[[Summary, float], None] | None = None) -> Summary:
+    """Route every chunk (on ``workers`` threads, at most ``workers + 1`` chunks in memory),
+    write them in order, return the :class:`Summary`. ``progress(summary, seconds)`` after each
+    chunk written."""
+    summary = Summary()
+    t0 = time.perf_counter()
+
+    def emit(out: pd.DataFrame) -> None:
+        sink.write(out)
+        summary.add(out)
+        if progress is not None:
+            progress(summary, time.perf_counter() - t0)
+
+    try:
+        if workers <= 1:
+            for c in chunks:
+                emit(route_chunk(catalog, c, job))
+        else:
+            with cf.ThreadPoolExecutor(workers) as pool:
+                pending: deque[cf.Future] = deque()
+                for c in chunks:
+                    pending.append(pool.submit(route_chunk, catalog, c, job))
+                    while len(pending) >= workers:
+                        emit(pending.popleft().result())
+                while pending:
+                    emit(pending.popleft().result())
+    finally:
+        sink.close()
+    return summary
+
+
+def assign_file(catalog: Catalog, source: str | Path, target: str | Path | None, job: Job,
+                rows: int = DEFAULT_CHUNK_ROWS, max_rows: int | None = None,
+                workers: int | None = None, stdin: IO[bytes] | None = None,
+                stdout: IO[bytes] | None = None,
+                progress: Callable[[Summary, float], None] | None = None) -> Summary:
+    """``source`` (CSV or Parquet by extension; ``"-"`` = ``stdin``, CSV) -> ``target`` (by
+    extension; None or ``"-"`` = ``stdout``, CSV). Raises ``ClientsError`` (bad rows; the
+    output written so far is left as is: the caller removes it), ``BatchError`` and
+    ``OSError``."""
+    workers = default_workers() if workers is None else workers
+    src_kind = "csv" if str(source) == "-" else kind_of(source)
+    if src_kind == "parquet":
+        chunks = read_parquet_chunks(source, rows, max_rows)
+        fh = None
+    else:
+        fh = stdin if str(source) == "-" else open(source, "rb")
+        chunks = read_csv_chunks(fh, rows, max_rows)
+    try:
+        if target is None or str(target) == "-":
+            sink: CsvSink | ParquetSink = CsvSink(stdout)
+        elif kind_of(target) == "parquet":
+            sink = ParquetSink(target)
+        else:
+            out_fh = open(target, "wb")
+            sink = CsvSink(out_fh)
+            sink.close = lambda: (out_fh.flush(), out_fh.close())  # type: ignore[method-assign]
+        return run(catalog, chunks, sink, job, workers, progress)
+    finally:
+        if fh is not None and fh is not stdin:
+            fh.close()

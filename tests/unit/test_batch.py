@@ -1,0 +1,207 @@
+"""The batch engine (issue 16): the cities' grid index equals the scan, chunked parsing equals
+the whole-file parser (rows and error messages with their file lines), the vectorised CSV writer
+equals ``safe_csv``, and ``assign`` end to end on CSV and Parquet."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dashboard import latency
+from dashboard.cli import main
+from dashboard.domain import latency as lat_mod
+from dashboard.domain.clients import ClientsError, parse_clients
+from dashboard.domain.exports import safe_cell, safe_cells, safe_csv
+from dashboard.services import batch
+
+PARAMS = latency.default_params()
+EDGE_LATS = [90.0, -90.0, 89.9999, -89.9999, 0.0, 85.0, -85.0, 45.0]
+EDGE_LONS = [180.0, -180.0, 179.9999, -179.9999, 0.0, 5.0, -5.0, 360.0 - 180.0]
+
+
+def _same_location(lat: np.ndarray, lon: np.ndarray) -> None:
+    a = lat_mod.locate(lat, lon, PARAMS)  # >= INDEX_MIN_POINTS: the grid
+    b = lat_mod.locate(lat, lon, PARAMS, index=False)
+    assert len(lat) >= lat_mod.INDEX_MIN_POINTS
+    for f in ("region", "effect_ms", "slope_ms_per_1000km", "weight", "nearest_km"):
+        assert np.array_equal(getattr(a, f), getattr(b, f)), f
+
+
+def test_locate_index_equals_scan_on_random_points_poles_and_antimeridian():
+    rng = np.random.default_rng(7)
+    n = 40_000
+    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    lon = rng.uniform(-180, 180, n)
+    e = np.array([(a, b) for a in EDGE_LATS for b in EDGE_LONS])
+    lat[: len(e)], lon[: len(e)] = e[:, 0], e[:, 1]
+    # cell edges (every 5 degrees) and the measured cities themselves
+    lat[100:300] = rng.integers(-18, 19, 200) * 5.0
+    lon[300:500] = rng.integers(-36, 37, 200) * 5.0
+    c = len(PARAMS.city_lats)
+    lat[1000:1000 + c], lon[1000:1000 + c] = PARAMS.city_lats, PARAMS.city_lons
+    _same_location(lat, lon)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.sampled_from(EDGE_LATS),
+                                    st.floats(-90, 90, allow_nan=False)),
+                          st.one_of(st.sampled_from(EDGE_LONS),
+                                    st.floats(-180, 180, allow_nan=False))),
+                min_size=1, max_size=40))
+def test_locate_index_equals_scan_property(points):
+    pts = np.array(points * (lat_mod.INDEX_MIN_POINTS // len(points) + 1))
+    _same_location(pts[:, 0], pts[:, 1])
+
+
+# --------------------------------------------------------------------------------------------
+# chunked parsing == whole-file parsing
+
+
+def _chunked(data: bytes, rows: int, max_rows: int | None = None) -> pd.DataFrame:
+    return pd.concat(list(batch.read_csv_chunks(io.BytesIO(data), rows, max_rows)),
+                     ignore_index=True)
+
+
+def _outcome(fn):
+    try:
+        df = fn()
+    except ClientsError as exc:
+        return ("error", str(exc))
+    return ("ok", df[["lat", "lon", "name", "weight"]].astype(
+        {"name": object}).to_dict("list"))
+
+
+GOOD = ["48.86,2.35", "51.5,-0.12,London", "40.7,-74.0,3", "-33.87,151.2,2.5,Sydney",
+        "1,2,Paris,4", "0,0,,", "1e1,2", "-0,-0.0,x", "5,6,  two  spaces ,1",
+        "10,20,Zoë", "3,4,=cmd,1", "  7 , 8 ", ""]
+BAD = ["91,0", "abc,1", "1,2,3,4,5", "1,nan", "1,2,-1", "1,2,a,b", "1", "1,2,1e13"]
+TRICKY = ['1,2,"quoted, name",1', "# a comment", "\t", "1,2,x\r", "1,2,\u00a0y"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.sampled_from(GOOD + BAD + TRICKY), min_size=1, max_size=30),
+       st.integers(1, 7), st.booleans(), st.sampled_from([None, 5, 12]))
+def test_chunked_parse_equals_whole_file(lines, rows, header, max_rows):
+    text = ("lat,lon,x,y\n" if False else "") + "\n".join(lines) + "\n"
+    if header:
+        text = "lat,lon,name,weight\n" + "\n".join(
+            line if line.count(",") == 3 else line for line in lines) + "\n"
+    data = text.encode()
+    assert _outcome(lambda: _chunked(data, rows, max_rows)) == \
+        _outcome(lambda: parse_clients(data, max_rows=max_rows))
+
+
+def test_bad_line_in_a_later_chunk_is_named_with_its_file_line_and_column():
+    body = "lat,lon,name\n" + "".join(f"{i % 80}.5,{i % 170}.25,c{i}\n" for i in range(999))
+    body += "\n# comment\n12.5,200,far\n"  # file line 1 + 999 + 1 blank + 1 comment + 1
+    with pytest.raises(ClientsError) as exc:
+        _chunked(body.encode(), 100)
+    assert str(exc.value) == str(pytest.raises(ClientsError, parse_clients, body).value)
+    assert exc.value.line == 1003 and exc.value.column == "lon"
+
+
+def test_fast_path_accepts_plain_blocks_and_agrees_with_rows():
+    rng = np.random.default_rng(1)
+    lat = np.round(rng.uniform(-90, 90, 3000), 4)
+    lon = np.round(rng.uniform(-180, 180, 3000), 4)
+    text = "".join(f"{a},{b},{i % 7},n{i}\n" for i, (a, b) in enumerate(zip(lat, lon)))
+    got = _chunked(text.encode(), 500)
+    want = parse_clients(text)
+    pd.testing.assert_frame_equal(got.astype({"name": object}), want)
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+
+
+@given(st.lists(st.text(max_size=12), min_size=1, max_size=20))
+def test_safe_cells_equals_safe_cell(texts):
+    got = safe_cells(pd.Series(texts, dtype="str")).tolist()
+    assert got == [safe_cell(t) for t in texts]
+
+
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=False), min_size=1, max_size=30))
+def test_format_floats_equals_python_repr(values):
+    got = batch.format_floats(np.array(values)).to_pylist()
+    assert got == ["" if math.isnan(v) else repr(float(v)) for v in values]
+
+
+def test_csv_text_equals_safe_csv():
+    df = pd.DataFrame({"name": ["a", "=b", "c,d", 'e"f', "-1.5", "@x"],
+                       "lat": [1.0, -0.0, 1e-5, 12.345, 1e12, 3.0],
+                       "routed": [True, False, True, True, False, True],
+                       "pop_id": ["CDG", "", "LHR", "FRA", "", "SIN"],
+                       "ms": [1.5, float("nan"), 2.0, 3.25, 1e16, 0.001]})
+    assert batch.csv_text(df, header=True).decode() == safe_csv(df, float_format=None)
+
+
+# --------------------------------------------------------------------------------------------
+# the CLI end to end
+
+
+def _assign(capsys, *argv):
+    code = main(["assign", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_assign_csv_and_parquet_give_the_same_rows(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    rng = np.random.default_rng(2)
+    src.write_text("lat,lon,weight,name\n" + "".join(
+        f"{a:.4f},{b:.4f},{i % 5},n{i}\n" for i, (a, b) in
+        enumerate(zip(rng.uniform(-80, 80, 500), rng.uniform(-180, 180, 500)))))
+    code, _, err = _assign(capsys, str(src), "-o", str(tmp_path / "out.csv"), "--chunk-rows",
+                           "64")
+    assert code == 0, err
+    assert "clients per access point" in err and "p99" in err
+    pd.read_csv(src).to_parquet(tmp_path / "in.parquet")
+    code, _, err = _assign(capsys, str(tmp_path / "in.parquet"), "-o",
+                           str(tmp_path / "out.parquet"), "--chunk-rows", "100", "-q")
+    assert code == 0, err
+    a = pd.read_csv(tmp_path / "out.csv", keep_default_na=False, na_values=[""])
+    b = pd.read_parquet(tmp_path / "out.parquet")
+    assert len(a) == len(b) == 500
+    for col in ("pop_id", "runner_up_id", "network_pop_id"):
+        assert a[col].fillna("").tolist() == b[col].tolist()
+    np.testing.assert_array_equal(a["anycast_ms"].to_numpy(), b["anycast_ms"].to_numpy())
+
+
+def test_assign_policy_down_origin_still_apply(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    src.write_text("48.86,2.35,Paris\n51.5,-0.12,London\n")
+    code, out, err = _assign(capsys, str(src), "--down", "CDG", "--origin", "us-east-1",
+                             "--policy", "network", "-q")
+    assert code == 0, err
+    df = pd.read_csv(io.StringIO(out))
+    assert "CDG" not in set(df["pop_id"]) and set(df["policy"]) == {"network"}
+    assert set(df["origin_id"]) == {"us-east-1"}
+
+
+@pytest.mark.parametrize("text,where", [
+    ("lat,lon\n1,2\n3,4\n5,500\n", "line 4, column 'lon'"),
+    ("1,2\n\n#c\n1,x\n", "line 4, column 'lon'"),
+])
+def test_assign_bad_csv_exits_2_naming_the_line(tmp_path, capsys, text, where):
+    src = tmp_path / "in.csv"
+    src.write_text(text)
+    out = tmp_path / "out.csv"
+    code, _, err = _assign(capsys, str(src), "-o", str(out), "--chunk-rows", "1")
+    assert code == 2 and where in err, err
+    assert not out.exists()  # no half-written output
+
+
+def test_assign_bad_parquet_exits_2_naming_the_row(tmp_path, capsys):
+    pd.DataFrame({"latitude": [1.0, 2.0, 95.0], "lon": [1.0, 2.0, 3.0]}).to_parquet(
+        tmp_path / "in.parquet")
+    code, _, err = _assign(capsys, str(tmp_path / "in.parquet"), "-o",
+                           str(tmp_path / "o.parquet"))
+    assert code == 2 and "row 3, column 'lat'" in err and "outside" in err, err
+    code, _, err = _assign(capsys, str(tmp_path / "missing.parquet"))
+    assert code == 2 and "file not found" in err
