@@ -32,6 +32,7 @@ the N-1 status line at the next poll, instead of Dash's silent 204.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import threading
@@ -577,6 +578,14 @@ def _beating(fn, celery_app):
                 if stop.wait(BEAT_S):
                     return
 
+        if task_id and client.exists(CeleryJobs._key("given_up", task_id)):
+            # The page stopped waiting for this job (no worker took it in time, or none was
+            # running) and said so; a worker that turns up before the message expires must not
+            # run it anyway: nobody reads its result, and it would hold the worker's slot. (Dash's
+            # task wrapper around this function records the empty result; nobody polls it.)
+            logging.getLogger(__name__).warning(
+                "Discarding given-up job %s: the page stopped waiting for it", task_id)
+            return None
         if task_id:
             # The first beat before the "ran" mark: a poll between the two must not read a
             # job that ran and stopped beating.
@@ -653,7 +662,8 @@ class CeleryJobs(_Outcomes, CeleryManager):
     @staticmethod
     def _key(fact: str, ident: str) -> str:
         """Redis key of one fact about a job: ``queued`` (time queued), ``of`` (Dash cache key
-        -> job id), ``beat`` (heartbeat), ``cancelled``, ``ran`` (it beat at least once)."""
+        -> job id), ``beat`` (heartbeat), ``cancelled``, ``ran`` (it beat at least once),
+        ``given_up`` (the page stopped waiting: a worker that takes it later skips it)."""
         return f"anycast-eip-job-{fact}-{ident}"
 
     # -- the signing secret ---------------------------------------------------------------
@@ -809,6 +819,8 @@ class CeleryJobs(_Outcomes, CeleryManager):
             state["stalled"] = stalled
             if stalled:
                 self._redis.zrem(ACTIVE_KEY, job)
+                # A worker that starts before the message expires skips it (_beating).
+                self._redis.set(self._key("given_up", job), "1", ex=JOB_EXPIRE_S)
                 # Only live workers hear a revoke; the message's own expiry covers the others.
                 try:
                     self.handle.control.revoke(job)
