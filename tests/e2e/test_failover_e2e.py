@@ -71,8 +71,8 @@ def start(dash_duo):
     dash_duo.wait_for_page(url=dash_duo.server_url + QUERY)
     WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         f"const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');"
-        f"return gd && gd._fullData && gd._fullData.find(t => t.index === {STATIC})"
-        ".lat.length > 0"))
+        f"const t = gd && gd._fullData && gd._fullData.find(t => t.index === {STATIC});"
+        "return Boolean(t && t.lat && t.lat.length > 0)"))  # the layer may not exist yet
     return posts
 
 
