@@ -13,7 +13,8 @@ Ops (fields in brackets):
 - failover: ``toggle_pop`` [pop], ``set_down`` [down], ``endpoint_add`` / ``endpoint_map``
   [region, pops], ``endpoint_remove`` / ``endpoint_default`` / ``endpoint_down`` [region];
 - capacity and support: ``observe`` [index, pop], ``capacity`` [capacity: {pop: Gbps},
-  default_gbps, demand_source, demand_scale], ``replace`` [scenario: ``Scenario.to_dict()``];
+  default_gbps, demand_source, demand_scale, instance_mbps (null = default), spill (bool: the
+  re-routing what-if)], ``replace`` [scenario: ``Scenario.to_dict()``];
 - latency model: ``model`` [set: {name: value | None}] or [reset: true];
 - routing policy: ``policy`` [policy: "geographic" | "network"] (:mod:`dashboard.domain.policy`);
 - who the clients are: ``access`` [access: "end-user" | "datacenter"]
@@ -296,6 +297,12 @@ def _capacity_edit(scenario: Scenario, request: dict, ctx: EditContext
             if "demand_source" in request or "demand_scale" in request:
                 new = new.with_demand(request.get("demand_source", new.demand_source),
                                       request.get("demand_scale", new.demand_scale))
+            if "instance_mbps" in request:
+                new = new.with_instance(request["instance_mbps"])
+            if "spill" in request:
+                if not isinstance(request["spill"], bool):
+                    raise ValueError("spill must be true or false")
+                new = new.with_instance(new.instance_mbps, request["spill"])
             return new, []
         if op == "replace":
             # counted before any client is built (ClientCountError names the cap)

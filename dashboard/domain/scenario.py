@@ -32,16 +32,23 @@ from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, check_policy
 
 __all__ = [
-    "COORD_DECIMALS", "DEFAULT_CAPACITY_GBPS", "DEFAULT_ENDPOINT_TYPE", "DEFAULT_POPULATION_GBPS",
+    "COORD_DECIMALS", "DEFAULT_CAPACITY_GBPS", "DEFAULT_ENDPOINT_TYPE", "DEFAULT_INSTANCE_MBPS",
+    "MAX_INSTANCE_MBPS", "DEFAULT_POPULATION_GBPS",
     "DEMAND_SOURCES", "ENDPOINT_TYPES", "ID_RE", "MAX_CLIENTS", "MAX_GBPS", "MAX_NAME_CHARS",
-    "Client", "Scenario", "check_gbps", "check_pop_id", "clean_name",
+    "Client", "Scenario", "check_gbps", "check_instance_mbps", "check_pop_id", "clean_name",
 ]
 
 ENDPOINT_TYPES = ("CLB", "ENI")
 DEFAULT_ENDPOINT_TYPE = "CLB"
-#: Capacity planning defaults: the product's per-instance bandwidth is 1 Gbps by default (up to
-#: 5 Gbps); demand weights are read as Mbps (times ``demand_scale`` for client weights).
+#: Capacity planning defaults. Per access point: a *provider-side planning assumption* (Alibaba
+#: publishes no per-PoP capacity), 1 Gbps unless the catalog or the user says otherwise. Demand
+#: weights are read as Mbps (times ``demand_scale`` for client weights).
 DEFAULT_CAPACITY_GBPS = 1.0
+#: The documented bandwidth of one Anycast EIP *instance* (summed over all PoPs, Mbps): peak
+#: 1,000 Mbps by default, raisable to 5,000 Mbps; "a reference upper limit", possibly lower
+#: during contention (Alibaba Cloud Anycast EIP documentation, "Limits"; docs/capacity.md).
+DEFAULT_INSTANCE_MBPS = 1000.0
+MAX_INSTANCE_MBPS = 5000.0
 DEMAND_SOURCES = ("clients", "population")
 DEFAULT_POPULATION_GBPS = 10.0
 #: Largest capacity or demand scale accepted (Gbps or Mbps per unit): a typo guard, not a limit
@@ -153,6 +160,12 @@ class Scenario:
     default_capacity_gbps: float | None = None
     demand_source: str = "clients"
     demand_scale: float | None = None
+    #: The Anycast EIP instance's bandwidth, Mbps (None = DEFAULT_INSTANCE_MBPS; at most
+    #: MAX_INSTANCE_MBPS), compared with the total demand over all PoPs.
+    instance_mbps: float | None = None
+    #: The what-if "the provider re-routes a full PoP's excess to the next-nearest PoP" (False,
+    #: the default, is what BGP anycast does: the excess at a full PoP is throttled/congested).
+    spill_whatif: bool = False
     #: Key of a server-side client set (see :data:`dashboard.gazetteer.DEMAND_SETS`), or None.
     client_set: str | None = None
     #: Overrides of the latency model's tunable scalars, ``((name, value), ...)`` sorted by name
@@ -208,6 +221,13 @@ class Scenario:
 
     def observed_for(self, index: int) -> str | None:
         return dict(self.observed).get(index)
+
+    def with_instance(self, mbps: float | None = None, spill_whatif: bool | None = None
+                      ) -> "Scenario":
+        """The instance bandwidth (Mbps, None = default) and/or the spill what-if changed
+        (``spill_whatif`` None = unchanged)."""
+        return replace(self, instance_mbps=mbps,
+                       spill_whatif=self.spill_whatif if spill_whatif is None else spill_whatif)
 
     def with_capacity(self, capacity: dict[str, float] | Iterable[tuple[str, float]],
                       default_gbps: float | None = None) -> "Scenario":
@@ -513,6 +533,20 @@ def _normalise_capacity_fields(s: Scenario) -> None:
                          f"{', '.join(DEMAND_SOURCES)}")
     if s.demand_scale is not None:
         object.__setattr__(s, "demand_scale", check_gbps(s.demand_scale, "demand scale"))
+    if s.instance_mbps is not None:
+        object.__setattr__(s, "instance_mbps", check_instance_mbps(s.instance_mbps))
+    if not isinstance(s.spill_whatif, bool):
+        raise ValueError(f"spill what-if {_clip(s.spill_whatif)} must be true or false")
+
+
+def check_instance_mbps(value: object) -> float:
+    """The instance bandwidth in Mbps: a number > 0 and <= :data:`MAX_INSTANCE_MBPS` (the
+    documented ceiling), 6 significant digits; ``ValueError`` otherwise."""
+    v = check_gbps(value, "instance bandwidth (Mbps)")
+    if v > MAX_INSTANCE_MBPS:
+        raise ValueError(f"instance bandwidth {v:g} Mbps is above the documented maximum of "
+                         f"{MAX_INSTANCE_MBPS:,.0f} Mbps")
+    return v
 
 
 def _capacity_fields_to_dict(s: Scenario) -> dict:
@@ -520,7 +554,10 @@ def _capacity_fields_to_dict(s: Scenario) -> dict:
             "capacity_gbps": dict(s.capacity),
             "default_capacity_gbps": s.default_capacity_gbps,
             "demand_source": s.demand_source,
-            "demand_scale": s.demand_scale}
+            "demand_scale": s.demand_scale,
+            # Only when not the default, so existing stores and digests stay as they were.
+            **({"instance_mbps": s.instance_mbps} if s.instance_mbps is not None else {}),
+            **({"spill_whatif": True} if s.spill_whatif else {})}
 
 
 def _capacity_fields_from_dict(d: dict) -> dict:
@@ -528,6 +565,8 @@ def _capacity_fields_from_dict(d: dict) -> dict:
             "capacity": tuple((d.get("capacity_gbps") or {}).items()),
             "default_capacity_gbps": d.get("default_capacity_gbps"),
             "demand_source": d.get("demand_source") or "clients",
-            "demand_scale": d.get("demand_scale")}
+            "demand_scale": d.get("demand_scale"),
+            "instance_mbps": d.get("instance_mbps"),
+            "spill_whatif": d.get("spill_whatif") or False}
 
 

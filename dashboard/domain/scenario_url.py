@@ -28,6 +28,10 @@ working when keys are added):
 - ``demand``: ``source[:scale]``, the capacity view's demand: ``clients`` (the clients' weights;
   scale = Mbps per weight unit, default 1) or ``population`` (every gazetteer city weighted by
   population; scale = total demand in Gbps, default :data:`DEFAULT_POPULATION_GBPS`).
+- ``instance``: the Anycast EIP instance's bandwidth in Mbps, summed over all access points
+  (omitted: the documented default, 1,000 Mbps; at most 5,000 Mbps).
+- ``spill``: ``on`` for the what-if "the provider re-routes a full access point's excess to the
+  next-nearest one" (omitted: what BGP anycast does, the excess is throttled/congested).
 - ``clientset``: the key of a server-side client set (e.g. ``cities25k``: the 25,000 most
   populous cities weighted by population) whose clients come *after* the ``clients`` of the link.
   A large client set travels by name, so links, the page's stores and every callback payload stay
@@ -61,7 +65,8 @@ from dashboard.domain.latency import check_override
 from dashboard.domain.access import ACCESS_CHOICES, DEFAULT_ACCESS
 from dashboard.domain.policy import DEFAULT_POLICY, POLICIES
 from dashboard.domain.scenario import (DEFAULT_ENDPOINT_TYPE, DEMAND_SOURCES, ENDPOINT_TYPES, ID_RE,
-                                       Client, Scenario, check_gbps, check_pop_id)
+                                       Client, Scenario, check_gbps,
+                                       check_instance_mbps, check_pop_id)
 
 #: Most clients a URL holds. A link is read from the request line of the page's GET, which
 #: servers cap (see :data:`MAX_LINK_CHARS`); 500 clients without names already take ~8 kB.
@@ -82,7 +87,7 @@ MAX_LINK_WARNINGS = 8
 DEFAULT_MAX_QUERY_CHARS = 4000
 #: Keys this version understands.
 KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down", "observed",
-              "capacity", "demand", "clientset", "model", "policy", "access")
+              "capacity", "demand", "clientset", "model", "policy", "access", "instance", "spill")
 _MAX_WARNINGS = 5
 
 
@@ -478,7 +483,7 @@ def _parse_mappings(raw: str, pop_ids: Sequence[str] | None, origin_ids: Sequenc
 
 # -- capacity planning and support keys (observed PoPs, capacities, demand) -----------------------
 
-_CAPACITY_KEYS = ("observed", "capacity", "demand")
+_CAPACITY_KEYS = ("observed", "capacity", "demand", "instance", "spill")
 
 
 def _encode_capacity_keys(s: Scenario, n_clients: int) -> list[str]:
@@ -493,6 +498,10 @@ def _encode_capacity_keys(s: Scenario, n_clients: int) -> list[str]:
     if s.demand_source != "clients" or s.demand_scale is not None:
         parts.append("demand=" + s.demand_source
                      + (f":{s.demand_scale:.6g}" if s.demand_scale is not None else ""))
+    if s.instance_mbps is not None:
+        parts.append(f"instance={s.instance_mbps:.6g}")
+    if s.spill_whatif:
+        parts.append("spill=on")
     return parts
 
 
@@ -547,6 +556,17 @@ def _decode_capacity_key(key: str, value: str, extra: dict, warnings: list[str],
         if bad:
             warnings.append(f"ignored malformed capacity value(s) {', '.join(bad[:5])} "
                             "(use ACCESS-POINT:gbps, or *:gbps for the default)")
+    elif key == "instance":
+        try:
+            extra["instance_mbps"] = check_instance_mbps(unquote(value).strip())
+        except ValueError as exc:
+            warnings.append(f"instance: {exc}; the default of 1,000 Mbps was used")
+    elif key == "spill":
+        text = unquote(value).strip().lower()
+        if text in ("on", "1", "true"):
+            extra["spill_whatif"] = True
+        elif text not in ("off", "0", "false", ""):
+            warnings.append(f"spill '{_short(text, 8)}' ignored (use on or off)")
     elif key == "demand":
         source, _, scale = unquote(value).strip().lower().partition(":")
         if source not in DEMAND_SOURCES:

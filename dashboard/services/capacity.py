@@ -13,9 +13,13 @@ WGS84 geodesic km. Demand comes from one of two sources (``Scenario.demand_sourc
   is applied: no package kept offline here offers one (the World Bank/ITU series need a web
   service), so population stands for demand as is; the UI says so.
 
-Capacity per access point: the scenario's value, else the catalog's ``capacity_gbps``, else the
-scenario's default, else :data:`~dashboard.domain.scenario.DEFAULT_CAPACITY_GBPS` (the product's
-per-instance bandwidth, 1 Gbps by default, up to 5 Gbps).
+Capacity per access point -- a *provider-side planning assumption*: Alibaba publishes no per-PoP
+capacity -- is the scenario's value, else the catalog's ``capacity_gbps``, else the scenario's
+default, else :data:`~dashboard.domain.scenario.DEFAULT_CAPACITY_GBPS`. What *is* documented is the
+instance bandwidth (``Scenario.instance_mbps``, default 1,000 Mbps, up to 5,000 Mbps, summed over
+all PoPs, a reference upper limit that may be lower during contention): the view compares it with
+the total demand. A PoP over its capacity throttles the excess (congestion); spill-over to the
+next PoP is only the user's explicit what-if (``Scenario.spill_whatif``).
 
 Results are cached per process with small LRU caches keyed on a digest of the inputs: the ranking
 of 34 000 cities costs ~0.4 s and the capacity view is recomputed on every scenario edit made
@@ -47,6 +51,7 @@ from dashboard.domain.policy import DEFAULT_POLICY, NETWORK, check_policy
 from dashboard.domain.routing import NO_ROUTE, assign
 from dashboard.domain.scenario import (
     DEFAULT_CAPACITY_GBPS,
+    DEFAULT_INSTANCE_MBPS,
     DEFAULT_POPULATION_GBPS,
     DEMAND_SOURCES,
     Scenario,
@@ -122,6 +127,12 @@ def scenario_demand(scenario: Scenario) -> Demand:
                   np.array([c.weight for c in cs], dtype=float) * mbps_per_unit / 1000.0,
                   tuple(c.label for c in cs), "clients",
                   f"{len(cs):,} scenario clients, weight × {mbps_per_unit:g} Mbps")
+
+
+def instance_gbps(scenario: Scenario) -> float:
+    """The instance bandwidth in Gbps (the scenario's, else the documented default)."""
+    mbps = scenario.instance_mbps if scenario.instance_mbps is not None else DEFAULT_INSTANCE_MBPS
+    return mbps / 1000.0
 
 
 def capacities_gbps(catalog: Catalog, scenario: Scenario) -> tuple[np.ndarray, list[str]]:
@@ -283,13 +294,15 @@ class CapacityView:
 
 
 def capacity_view(catalog: Catalog, scenario: Scenario) -> CapacityView:
-    """Load per PoP, spill-over and utilisation for the scenario's demand and capacities."""
+    """Load per PoP, throttling (or the spill-over what-if) and utilisation for the scenario's
+    demand and capacities, and the total demand against the instance bandwidth."""
     demand = scenario_demand(scenario)
     ranked = full_ranking(catalog, demand, scenario.policy, scenario.model)
     caps, source = capacities_gbps(catalog, scenario)
     ids = list(catalog.pop_ids)
     down = np.array([p in scenario.down for p in ids])
-    spill = cap_core.spill_over(ranked, demand.gbps, np.where(down, 0.0, caps), down)
+    spill = cap_core.serve(ranked, demand.gbps, np.where(down, 0.0, caps), down,
+                           scenario.spill_whatif)
     nearest = cap_core.first_healthy(ranked, down) if len(ranked) else np.zeros(0, np.int64)
     counts = np.bincount(nearest[nearest != NO_ROUTE], minlength=len(ids))
     diag = np.diag(spill.flows)
@@ -301,7 +314,9 @@ def capacity_view(catalog: Catalog, scenario: Scenario) -> CapacityView:
         "up": ~down, "capacity_gbps": caps, "capacity_source": source,
         "clients": counts, "nominal_gbps": spill.nominal, "served_gbps": spill.load,
         "utilisation": np.where(down, np.nan, util),
-        "spilled_out_gbps": spill.nominal - diag, "spilled_in_gbps": spill.load - diag,
+        "throttled_gbps": spill.throttled,
+        "spilled_out_gbps": spill.nominal - diag - spill.throttled,
+        "spilled_in_gbps": spill.load - diag,
         "expected_gbps": expected, "expected_utilisation": np.where(down, np.nan, exp_util),
     })
     f = spill.flows
@@ -315,6 +330,10 @@ def capacity_view(catalog: Catalog, scenario: Scenario) -> CapacityView:
         "served_gbps": float(spill.load.sum()),
         "unserved_gbps": spill.total_unserved,
         "spilled_gbps": float(spill.spilled.sum()),
+        "throttled_gbps": spill.total_throttled,
+        "no_route_gbps": max(spill.total_unserved - spill.total_throttled, 0.0),
+        "spill_whatif": scenario.spill_whatif,
+        "instance_gbps": instance_gbps(scenario),
         "over_capacity": [ids[k] for k in np.flatnonzero((spill.nominal > caps + 1e-12) & ~down)],
         "expected_over_capacity": [ids[k] for k in np.flatnonzero((expected > caps + 1e-12)
                                                                    & ~down)],
@@ -393,7 +412,7 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
             progress(0.4 + 0.6 * done / total, f"N-1: {done} of {total} access points")
 
     table = cap_core.n_minus_one(ranked, demand.gbps, rtt, caps, list(catalog.pop_ids), down,
-                                 progress=step)
+                                 progress=step, spill=scenario.spill_whatif)
     if table.empty:
         return pd.DataFrame(columns=list(N1_COLUMNS) + ["name"])
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
@@ -402,6 +421,12 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
 
 
 # -- the capacity tab as one view-model -----------------------------------------------------------
+
+#: The documentation's own caveat about the instance bandwidth (shown with it).
+INSTANCE_CAVEAT = (
+    "Documented per Anycast EIP instance, summed over all PoPs: 1,000 Mbps peak by default, "
+    "raisable to 5,000 Mbps; a reference upper limit that may be lower during contention.")
+
 
 def gbps_text(v: float) -> str:
     """``"1.25 Gbps"`` (two decimals below 100 Gbps, none above)."""
@@ -428,21 +453,43 @@ def capacity_kpis(view: CapacityView) -> tuple[Kpi, ...]:
         return ()
     over = t["over_capacity"]
     exp_over = t.get("expected_over_capacity", [])
-    return (
+    inst = t["instance_gbps"]
+    share = t["demand_gbps"] / inst if inst > 0 else math.inf
+    spill = t.get("spill_whatif", False)
+    kpis = [
         Kpi("demand", gbps_text(t["demand_gbps"]), view.demand.note),
-        Kpi("capacity (healthy PoPs)", gbps_text(t["capacity_gbps"])),
-        Kpi("served", gbps_text(t["served_gbps"]), "after spill-over"),
-        Kpi("spilled over", gbps_text(t["spilled_gbps"]),
-            "demand served by another than its nearest healthy access point",
-            "warn" if t["spilled_gbps"] > 1e-9 else ""),
-        Kpi("unserved", gbps_text(t["unserved_gbps"]), "every access point is full or down",
+        Kpi("instance bandwidth", f"{share:.0%} of {inst * 1000:,.0f} Mbps",
+            INSTANCE_CAVEAT + (f" Demand exceeds it by {gbps_text(t['demand_gbps'] - inst)}."
+                               if share > 1 else ""),
+            "bad" if share > 1 else ("warn" if share > 0.8 else "")),
+        Kpi("PoP capacity (healthy)", gbps_text(t["capacity_gbps"]),
+            "sum of the per-PoP capacities: a provider-side planning assumption (no per-PoP "
+            "capacity is published)"),
+        Kpi("served", gbps_text(t["served_gbps"]),
+            "after the spill-over what-if" if spill else "at each client's nearest healthy PoP"),
+    ]
+    if spill:
+        kpis.append(Kpi("spilled over (what-if)", gbps_text(t["spilled_gbps"]),
+                        "demand the what-if re-routes to another than its nearest healthy PoP; "
+                        "BGP anycast does not do this", "warn" if t["spilled_gbps"] > 1e-9 else ""))
+    else:
+        kpis.append(Kpi("throttled / congested", gbps_text(t["throttled_gbps"]),
+                        "demand above a PoP's capacity: BGP does not move it elsewhere, so it "
+                        "is dropped or congested at that PoP",
+                        "bad" if t["throttled_gbps"] > 1e-9 else ""))
+    no_route = t.get("no_route_gbps", 0.0)
+    kpis += [
+        Kpi("unserved", gbps_text(t["unserved_gbps"]),
+            ("every access point is full or down" if spill else
+             f"throttled + no route ({gbps_text(no_route)} has no healthy PoP)"),
             "bad" if t["unserved_gbps"] > 1e-9 else ""),
         Kpi("over capacity", f"{len(over)}", ", ".join(over) or "none", "bad" if over else ""),
         Kpi("over capacity (expected)", f"{len(exp_over)}",
             (", ".join(exp_over) or "none") + ": access points whose expected load (demand "
             "spread by landing probability, learned from root-DNS catchments; an estimate, not "
             "a promise) exceeds their capacity", "warn" if exp_over else ""),
-    )
+    ]
+    return tuple(kpis)
 
 
 def capacity_rows(table: pd.DataFrame) -> list[dict]:
@@ -456,6 +503,7 @@ def capacity_rows(table: pd.DataFrame) -> list[dict]:
             "nominal_gbps": json_number(r.nominal_gbps, 6),
             "served_gbps": json_number(r.served_gbps, 6),
             "utilisation_pct": json_number(100 * r.utilisation, 1),
+            "throttled_gbps": json_number(max(r.throttled_gbps, 0.0), 6),
             "spilled_out_gbps": json_number(max(r.spilled_out_gbps, 0.0), 6),
             "spilled_in_gbps": json_number(max(r.spilled_in_gbps, 0.0), 6),
             "expected_gbps": json_number(getattr(r, "expected_gbps", math.nan), 6),
@@ -563,6 +611,8 @@ def n1_key(scenario: Scenario, origin_id: str) -> str:
         parts["policy"] = scenario.policy
     if scenario.access != DATACENTER:  # RTTs with the access term (absent: as before it)
         parts["access"] = scenario.access
+    if scenario.spill_whatif:  # unserved under the spill-over what-if (absent: throttled)
+        parts["spill"] = True
     return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
