@@ -81,7 +81,8 @@ FAILOVER_SUMMARY = "failover-summary"
 #: ``type`` of the pattern ids of :func:`pop_toggle`.
 POP_TOGGLE = "pop-toggle"
 #: Kinds of :func:`endpoint_control`, and the ``type`` of each one's pattern id.
-ENDPOINT_CONTROL_KINDS = ("pops", "down", "default", "remove", "whatif", "unmap")
+ENDPOINT_CONTROL_KINDS = ("pops", "down", "default", "remove", "whatif", "unmap", "unbind",
+                          "promote")
 ENDPOINT_CONTROL_TYPES = tuple(f"endpoint-{kind}" for kind in ENDPOINT_CONTROL_KINDS)
 
 

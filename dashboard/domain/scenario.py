@@ -26,7 +26,8 @@ from typing import Iterable, Mapping, Sequence
 # re-exported here for the modules (and tests) that read them from the scenario.
 from dashboard.domain.clients import (COORD_DECIMALS, MAX_CLIENTS, MAX_NAME_CHARS,
                                       check_client_count, clean_coord, clean_name, clean_weight)
-from dashboard.domain.endpoints import DEFAULT, NORMAL, Endpoint, Endpoints
+from dashboard.domain.endpoints import (DEFAULT, ENDPOINT_TYPES, NORMAL, SINGLE_REGION_TYPES,
+                                        Endpoint, Endpoints)
 from dashboard.domain.latency import canonical_overrides
 from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, check_policy
@@ -38,7 +39,6 @@ __all__ = [
     "Client", "Scenario", "check_gbps", "check_instance_mbps", "check_pop_id", "clean_name",
 ]
 
-ENDPOINT_TYPES = ("CLB", "ENI")
 DEFAULT_ENDPOINT_TYPE = "CLB"
 #: Capacity planning defaults. Per access point: a *provider-side planning assumption* (Alibaba
 #: publishes no per-PoP capacity), 1 Gbps unless the catalog or the user says otherwise. Demand
@@ -242,6 +242,11 @@ class Scenario:
         return replace(self, origin=origin or None)
 
     def with_endpoint_type(self, endpoint_type: str) -> "Scenario":
+        """Another endpoint type; ALB and NLB allow one region only, so ``ValueError`` while
+        Normal endpoints in other regions are associated."""
+        if endpoint_type in SINGLE_REGION_TYPES and self.mappings:
+            raise ValueError(f"an Anycast EIP bound to an {endpoint_type} can be associated with "
+                             "one region only: dissociate the Normal endpoints first")
         if endpoint_type not in ENDPOINT_TYPES:
             raise ValueError(f"endpoint type {endpoint_type!r} is not one of "
                              f"{', '.join(ENDPOINT_TYPES)}")
@@ -260,7 +265,7 @@ class Scenario:
         None. Raises ``ValueError`` naming the broken rule (see :class:`Endpoints`)."""
         region = self.origin or default_region
         items = (Endpoint(region, DEFAULT, (), self.endpoint_type),) + tuple(
-            Endpoint(r, NORMAL, pops) for r, pops in self.mappings)
+            Endpoint(r, NORMAL, pops, self.endpoint_type) for r, pops in self.mappings)
         return Endpoints(items, self.endpoints_down)
 
     def associated(self, default_region: str) -> tuple[str, ...]:
@@ -273,7 +278,8 @@ class Scenario:
         return new
 
     def add_endpoint(self, region: str, pops: Iterable[str], default_region: str) -> "Scenario":
-        """Associate a Normal endpoint in ``region`` with access points ``pops``."""
+        """Associate a Normal endpoint in ``region`` with access points ``pops`` (possibly none:
+        nothing documents a minimum; it then carries no traffic)."""
         return self._checked(default_region, origin=self.origin or default_region,
                              mappings=self.mappings + ((region, tuple(pops)),))
 
@@ -284,23 +290,57 @@ class Scenario:
         return self._checked(default_region, origin=self.origin or default_region, mappings=tuple(
             (r, tuple(pops) if r == region else p) for r, p in self.mappings))
 
-    def remove_endpoint(self, region: str, default_region: str) -> "Scenario":
-        """Dissociate the Normal endpoint in ``region`` (its access points go to the default)."""
-        if region == (self.origin or default_region):
-            raise ValueError(f"{region} is the Default endpoint: make another endpoint the "
-                             "default first (an Anycast EIP always has one Default endpoint)")
+    def remove_endpoint(self, region: str, default_region: str,
+                        promote: str | None = None) -> "Scenario":
+        """Dissociate the endpoint in ``region``.
+
+        A Normal endpoint: its access points go to the default. The Default endpoint: the
+        provider promotes a *random* other endpoint to Default, so the caller says which one
+        (``promote``, one of :meth:`promotion_candidates`) to see that outcome; ``ValueError``
+        names the candidates when it does not, and when the Default is the only endpoint (the
+        dashboard needs one endpoint to route anything)."""
+        old = self.origin or default_region
+        if region == old:
+            candidates = self.promotion_candidates(default_region)
+            if not candidates:
+                raise ValueError(f"{region} is the only endpoint: the dashboard keeps at least one")
+            if promote not in candidates:
+                raise ValueError(f"unbinding the Default endpoint {region} promotes one of "
+                                 f"{', '.join(candidates)} at random: pick which to see")
+            return self._checked(default_region, origin=promote,
+                                 mappings=tuple(m for m in self.mappings if m[0] != promote),
+                                 endpoints_down=self.endpoints_down - {old})
         if region not in dict(self.mappings):
             raise ValueError(f"there is no endpoint in {region}")
         return replace(self, mappings=tuple(m for m in self.mappings if m[0] != region),
                        endpoints_down=self.endpoints_down - {region})
 
-    def make_default(self, region: str, default_region: str) -> "Scenario":
-        """What-if remap: ``region`` becomes the Default endpoint.
+    def promotion_candidates(self, default_region: str) -> tuple[str, ...]:
+        """The Normal endpoints' regions: one of them becomes the Default, at random, when the
+        Default endpoint is unbound (Manage endpoints)."""
+        return tuple(r for r, _ in self.mappings if r != (self.origin or default_region))
 
-        Its own mapping is dropped (the default serves every unmapped access point, so routing of
-        its former access points is unchanged) and the previous Default endpoint is dissociated:
-        a Normal endpoint needs access points, which the old default has none of.
+    def make_default(self, region: str, default_region: str) -> "Scenario":
+        """``region`` becomes the Default endpoint; the previous Default is **demoted to
+        Normal** (it stays associated, with no access point mapped, and keeps its up/down
+        state), as the provider does when a new Default is bound.
+
+        ``region``'s own mapping is dropped (the default serves every unmapped access point, so
+        routing of its former access points is unchanged). A region without an endpoint is
+        bound as the new Default.
         """
+        old = self.origin or default_region
+        if region == old:
+            return self
+        if self.endpoint_type in SINGLE_REGION_TYPES:  # one region only: it moves
+            return self.move_default(region, default_region)
+        rest = tuple(m for m in self.mappings if m[0] != region)
+        return self._checked(default_region, origin=region, mappings=((old, ()),) + rest)
+
+    def move_default(self, region: str, default_region: str) -> "Scenario":
+        """The Default endpoint moves to ``region``: the previous one is dissociated (the origin
+        picker: "my endpoint is in this region", not a second binding). ``region``'s own
+        Normal mapping, if any, is absorbed."""
         old = self.origin or default_region
         if region == old:
             return self
@@ -364,9 +404,9 @@ class Scenario:
                                     f"{region}; kept {mapped[p]}")
                 else:
                     ok.append(p)
-            if not ok:
-                warnings.append(f"Normal endpoint in {region} ignored: it needs at least one "
-                                "access point")
+            if self.endpoint_type in SINGLE_REGION_TYPES:
+                warnings.append(f"Normal endpoint in {region} ignored: an Anycast EIP bound to "
+                                f"an {self.endpoint_type} has one region only")
                 continue
             seen.add(region)
             mapped.update({p: region for p in ok})

@@ -12,7 +12,8 @@ working when keys are added):
   latency model resolves); ``name`` is percent-encoded UTF-8 (so it may contain ``,`` and ``;``);
   ``weight`` is a non-negative number (demand, e.g. requests/s), omitted when 1.
 - ``origin``: the origin region id the Anycast EIP's endpoint is in (omitted: the app's default).
-- ``endpoint``: the endpoint type, ``CLB`` or ``ENI`` (omitted: CLB).
+- ``endpoint``: the endpoint type, ``CLB``, ``ENI``, ``ALB`` or ``NLB`` (omitted: CLB; ALB and
+  NLB allow one region only, so no ``endpoints``).
 - ``down``: ``,``-separated access point ids marked down.
 - ``endpoints``: the *Normal* endpoints of the Anycast EIP and their mapped access points
   (``AssociationMode=Normal``, ``PopLocations``), ``;``-separated, each ``region:POP,POP``, e.g.
@@ -334,7 +335,8 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
             if text in ENDPOINT_TYPES:
                 endpoint = text
             else:
-                warnings.append(f"unknown endpoint type '{_short(text)}' ignored (use CLB or ENI)")
+                warnings.append(f"unknown endpoint type '{_short(text)}' ignored (use "
+                                f"{', '.join(ENDPOINT_TYPES)})")
                 endpoint = DEFAULT_ENDPOINT_TYPE
         elif key == "down":
             found, unknown = _pop_ids(unquote(value), pop_ids)
@@ -459,8 +461,9 @@ def _parse_mappings(raw: str, pop_ids: Sequence[str] | None, origin_ids: Sequenc
                     warnings: list[str]) -> list[tuple[str, tuple[str, ...]]]:
     """``region:POP,POP;region:POP`` -> [(region, (pops...))]; bad pieces dropped with warnings.
 
-    Rule violations between endpoints (two in one region, a PoP mapped twice, a Normal endpoint
-    without access points) are left to :meth:`Scenario.sanitized`, which names them.
+    Rule violations between endpoints (two in one region, a PoP mapped twice, Normal endpoints
+    with an ALB/NLB) are left to :meth:`Scenario.sanitized`, which names them. A Normal endpoint
+    without access points (``region:``) is valid.
     """
     out: list[tuple[str, tuple[str, ...]]] = []
     for item in unquote(raw).split(";"):
