@@ -39,6 +39,46 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             spill: function (value, store) {
                 var on = (value || []).indexOf('on') >= 0;
                 return on === storeSpill(store) ? noUpdate() : edit({op: 'capacity', spill: on});
+            },
+
+            /* The cost inputs as the scenario has them (utilisation shown in %). */
+            costShow: function (store, values, idList) {
+                var cost = (store && store.cost) || {};
+                var changed = false;
+                var out = (idList || []).map(function (id, i) {
+                    var v = cost[id.key];
+                    var want = (v === undefined || v === null) ? null
+                        : (id.key === 'util' ? Math.round(v * 1e6) / 1e4 : v);
+                    var have = values ? values[i] : undefined;
+                    var same = (want === null && (have === null || have === undefined ||
+                                                  have === '')) ||
+                               (want !== null && have !== null && have !== undefined &&
+                                Number(have) === Number(want));
+                    if (!same) { changed = true; }
+                    return same ? noUpdate() : want;
+                });
+                return changed ? out : noUpdate();
+            },
+
+            /* One cost input changed: set it (empty clears it; utilisation % -> 0-1). */
+            cost: function (values, idList, store) {
+                var t = window.dash_clientside.callback_context.triggered;
+                if (!t || !t.length || !t[0].prop_id || t[0].prop_id === '.') {
+                    return noUpdate();
+                }
+                var id;
+                try { id = JSON.parse(t[0].prop_id.slice(0, t[0].prop_id.lastIndexOf('.'))); }
+                catch (e) { return noUpdate(); }
+                var value = t[0].value;
+                var cost = (store && store.cost) || {};
+                var now = cost[id.key];
+                if (value === null || value === undefined || value === '') {
+                    return (now === undefined || now === null) ? noUpdate()
+                        : edit({op: 'capacity', cost: Object.fromEntries([[id.key, null]])});
+                }
+                var v = id.key === 'util' ? Number(value) / 100 : Number(value);
+                if (now !== undefined && now !== null && Number(now) === v) { return noUpdate(); }
+                return edit({op: 'capacity', cost: Object.fromEntries([[id.key, v]])});
             }
         };
     })()

@@ -108,6 +108,14 @@ DEMAND_SCALE = "demand-scale"
 DEFAULT_CAPACITY = "default-capacity"
 INSTANCE_MBPS = "instance-mbps"
 SPILL_WHATIF = "spill-whatif"
+COST_PANEL = "cost-panel"
+#: ``type`` of the pattern ids of :func:`cost_input`.
+COST_INPUT = "cost-input"
+
+
+def cost_input(key: str) -> dict:
+    """The cost estimate input ``key`` (:data:`dashboard.domain.cost.COST_KEYS`)."""
+    return {"type": COST_INPUT, "key": key}
 SHOW_CATCHMENTS = "show-catchments"
 CAPACITY_KPIS = "capacity-kpis"
 CAPACITY_MAP = "capacity-map"

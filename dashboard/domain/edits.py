@@ -15,7 +15,7 @@ Ops (fields in brackets):
   ``endpoint_promote`` [region: the endpoint promoted when the Default is unbound];
 - capacity and support: ``observe`` [index, pop], ``capacity`` [capacity: {pop: Gbps},
   default_gbps, demand_source, demand_scale, instance_mbps (null = default), spill (bool: the
-  re-routing what-if)], ``replace`` [scenario: ``Scenario.to_dict()``];
+  re-routing what-if), cost: {input: value or null}], ``replace`` [scenario: ``Scenario.to_dict()``];
 - latency model: ``model`` [set: {name: value | None}] or [reset: true];
 - routing policy: ``policy`` [policy: "geographic" | "network"] (:mod:`dashboard.domain.policy`);
 - who the clients are: ``access`` [access: "end-user" | "datacenter"]
@@ -313,6 +313,11 @@ def _capacity_edit(scenario: Scenario, request: dict, ctx: EditContext
                                       request.get("demand_scale", new.demand_scale))
             if "instance_mbps" in request:
                 new = new.with_instance(request["instance_mbps"])
+            if "cost" in request:
+                changes = request["cost"]
+                if not isinstance(changes, dict):
+                    raise ValueError("cost must be an object of input: value (or null)")
+                new = new.with_cost({str(k): v for k, v in changes.items()})
             if "spill" in request:
                 if not isinstance(request["spill"], bool):
                     raise ValueError("spill must be true or false")

@@ -28,6 +28,7 @@ from dashboard.domain.clients import (COORD_DECIMALS, MAX_CLIENTS, MAX_NAME_CHAR
                                       check_client_count, clean_coord, clean_name, clean_weight)
 from dashboard.domain.endpoints import (DEFAULT, ENDPOINT_TYPES, NORMAL, SINGLE_REGION_TYPES,
                                         Endpoint, Endpoints)
+from dashboard.domain.cost import check_cost_value
 from dashboard.domain.latency import canonical_overrides
 from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, check_policy
@@ -166,6 +167,9 @@ class Scenario:
     #: The what-if "the provider re-routes a full PoP's excess to the next-nearest PoP" (False,
     #: the default, is what BGP anycast does: the excess at a full PoP is throttled/congested).
     spill_whatif: bool = False
+    #: Cost estimate inputs (:mod:`dashboard.domain.cost`): ``((key, value), ...)`` sorted by
+    #: key; prices in the user's currency (none shipped), ``util`` the average utilisation.
+    cost: tuple[tuple[str, float], ...] = ()
     #: Key of a server-side client set (see :data:`dashboard.gazetteer.DEMAND_SETS`), or None.
     client_set: str | None = None
     #: Overrides of the latency model's tunable scalars, ``((name, value), ...)`` sorted by name
@@ -228,6 +232,16 @@ class Scenario:
         (``spill_whatif`` None = unchanged)."""
         return replace(self, instance_mbps=mbps,
                        spill_whatif=self.spill_whatif if spill_whatif is None else spill_whatif)
+
+    def with_cost(self, changes: Mapping[str, float | None]) -> "Scenario":
+        """Cost inputs set (a value) or cleared (None); the others kept."""
+        cost = dict(self.cost)
+        for key, value in changes.items():
+            if value is None:
+                cost.pop(str(key), None)
+            else:
+                cost[str(key)] = value  # checked by __post_init__
+        return replace(self, cost=tuple(cost.items()))
 
     def with_capacity(self, capacity: dict[str, float] | Iterable[tuple[str, float]],
                       default_gbps: float | None = None) -> "Scenario":
@@ -575,6 +589,14 @@ def _normalise_capacity_fields(s: Scenario) -> None:
         object.__setattr__(s, "demand_scale", check_gbps(s.demand_scale, "demand scale"))
     if s.instance_mbps is not None:
         object.__setattr__(s, "instance_mbps", check_instance_mbps(s.instance_mbps))
+    cost: dict[str, float] = {}
+    for item in s.cost:
+        try:
+            key, value = item
+        except (TypeError, ValueError):
+            raise ValueError(f"cost: {_clip(item)} is not a (input, value) pair") from None
+        cost[str(key)] = check_cost_value(str(key), value)
+    object.__setattr__(s, "cost", tuple(sorted(cost.items())))
     if not isinstance(s.spill_whatif, bool):
         raise ValueError(f"spill what-if {_clip(s.spill_whatif)} must be true or false")
 
@@ -597,7 +619,8 @@ def _capacity_fields_to_dict(s: Scenario) -> dict:
             "demand_scale": s.demand_scale,
             # Only when not the default, so existing stores and digests stay as they were.
             **({"instance_mbps": s.instance_mbps} if s.instance_mbps is not None else {}),
-            **({"spill_whatif": True} if s.spill_whatif else {})}
+            **({"spill_whatif": True} if s.spill_whatif else {}),
+            **({"cost": dict(s.cost)} if s.cost else {})}
 
 
 def _capacity_fields_from_dict(d: dict) -> dict:
@@ -607,6 +630,7 @@ def _capacity_fields_from_dict(d: dict) -> dict:
             "demand_source": d.get("demand_source") or "clients",
             "demand_scale": d.get("demand_scale"),
             "instance_mbps": d.get("instance_mbps"),
-            "spill_whatif": d.get("spill_whatif") or False}
+            "spill_whatif": d.get("spill_whatif") or False,
+            "cost": tuple((d.get("cost") or {}).items())}
 
 

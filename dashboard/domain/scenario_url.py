@@ -33,6 +33,10 @@ working when keys are added):
   (omitted: the documented default, 1,000 Mbps; at most 5,000 Mbps).
 - ``spill``: ``on`` for the what-if "the provider re-routes a full access point's excess to the
   next-nearest one" (omitted: what BGP anycast does, the excess is throttled/congested).
+- ``cost``: the cost estimate's inputs, ``,``-separated ``key:value`` (keys: ``instance`` fee
+  per month, ``transfer`` price per GB to the origin, ``util`` average utilisation in (0, 1],
+  and a price per GB per access area ``ap``, ``na``, ``sa``, ``eu``, ``au``; no price is
+  shipped, omitted = not entered).
 - ``clientset``: the key of a server-side client set (e.g. ``cities25k``: the 25,000 most
   populous cities weighted by population) whose clients come *after* the ``clients`` of the link.
   A large client set travels by name, so links, the page's stores and every callback payload stay
@@ -62,6 +66,7 @@ from typing import Mapping, Sequence
 from urllib.parse import quote, unquote
 
 from dashboard.domain.clients import COORD_DECIMALS, clean_name
+from dashboard.domain.cost import check_cost_value
 from dashboard.domain.latency import check_override
 from dashboard.domain.access import ACCESS_CHOICES, DEFAULT_ACCESS
 from dashboard.domain.policy import DEFAULT_POLICY, POLICIES
@@ -88,7 +93,7 @@ MAX_LINK_WARNINGS = 8
 DEFAULT_MAX_QUERY_CHARS = 4000
 #: Keys this version understands.
 KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down", "observed",
-              "capacity", "demand", "clientset", "model", "policy", "access", "instance", "spill")
+              "capacity", "demand", "clientset", "model", "policy", "access", "instance", "spill", "cost")
 _MAX_WARNINGS = 5
 
 
@@ -486,7 +491,7 @@ def _parse_mappings(raw: str, pop_ids: Sequence[str] | None, origin_ids: Sequenc
 
 # -- capacity planning and support keys (observed PoPs, capacities, demand) -----------------------
 
-_CAPACITY_KEYS = ("observed", "capacity", "demand", "instance", "spill")
+_CAPACITY_KEYS = ("observed", "capacity", "demand", "instance", "spill", "cost")
 
 
 def _encode_capacity_keys(s: Scenario, n_clients: int) -> list[str]:
@@ -505,6 +510,8 @@ def _encode_capacity_keys(s: Scenario, n_clients: int) -> list[str]:
         parts.append(f"instance={s.instance_mbps:.6g}")
     if s.spill_whatif:
         parts.append("spill=on")
+    if s.cost:
+        parts.append("cost=" + ",".join(f"{k}:{v:.6g}" for k, v in s.cost))
     return parts
 
 
@@ -564,6 +571,20 @@ def _decode_capacity_key(key: str, value: str, extra: dict, warnings: list[str],
             extra["instance_mbps"] = check_instance_mbps(unquote(value).strip())
         except ValueError as exc:
             warnings.append(f"instance: {exc}; the default of 1,000 Mbps was used")
+    elif key == "cost":
+        items = []
+        for item in unquote(value).split(","):
+            if not item.strip():
+                continue
+            k, _, v = item.partition(":")
+            try:
+                items.append((k.strip().lower(), check_cost_value(k.strip().lower(), v.strip())))
+            except ValueError:
+                bad.append(_short(item, 16))
+        extra["cost"] = items
+        if bad:
+            warnings.append(f"ignored malformed cost input(s) {', '.join(bad[:5])} (use "
+                            "key:value, e.g. instance:10,eu:0.05,util:0.4)")
     elif key == "spill":
         text = unquote(value).strip().lower()
         if text in ("on", "1", "true"):

@@ -13,7 +13,8 @@ from dash import dash_table, dcc, html
 from dashboard import ids
 from dashboard.domain.scenario import (DEFAULT_CAPACITY_GBPS, DEFAULT_INSTANCE_MBPS,
                                       DEFAULT_POPULATION_GBPS, MAX_INSTANCE_MBPS)
-from dashboard.services.capacity import INSTANCE_CAVEAT
+from dashboard.domain.cost import AREA_KEYS, INSTANCE, TRANSFER, UTILISATION
+from dashboard.services.capacity import INSTANCE_CAVEAT, PRICE_NOTE, CostPanel
 from dashboard.layout.components import geo_graph_config, kpis_or_hint, table_style
 from dashboard.services.text import Kpi
 
@@ -204,6 +205,7 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
                                     "expected_pct": "Expected load / capacity"}),
             ]),
         ]),
+        cost_card(),
         html.Div(className="card n1-card", children=[
             html.Div(className="card-head", children=[
                 html.H2("N-1: what losing each access point does"),
@@ -254,6 +256,44 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
             ]),
         ]),
     ])
+
+
+#: The cost inputs: (key, label, unit) in the order shown.
+COST_INPUTS = ((INSTANCE, "Instance fee", "per month"),
+               (TRANSFER, "Data transfer to the origin", "per GB"),
+               *[(key, f"Internet traffic, {area}", "per GB") for area, key in AREA_KEYS.items()],
+               (UTILISATION, "Average utilisation", "% of the demand"))
+
+
+def cost_card() -> html.Div:
+    """The cost estimate panel: price inputs (filled from the scenario by
+    ``assets/capacity_plan.js``) and the estimate (:data:`ids.COST_PANEL`, drawn by the round
+    trip)."""
+    inputs = [html.Div(className="control", children=[
+        html.Label(f"{label}, {unit}", className="field-label"),
+        dcc.Input(id=ids.cost_input(key), type="number", min=0,
+                  max=100 if key == UTILISATION else None, step="any", debounce=True,
+                  placeholder="100" if key == UTILISATION else "not entered",
+                  className="text-input num-input")]) for key, label, unit in COST_INPUTS]
+    return html.Div(className="card cost-card", children=[
+        html.H2("Cost estimate (pay-by-data-transfer, per month)"),
+        html.P(PRICE_NOTE, className="hint"),
+        html.Div(inputs, className="controls-row"),
+        html.Div(id=ids.COST_PANEL),
+    ])
+
+
+def render_cost(panel: CostPanel | None) -> list:
+    """The estimate: one row per line, the total (with what is missing)."""
+    if panel is None:
+        return []
+    head = html.Tr([html.Th(h) for h in ("", "GB / month", "Price", "Cost")])
+    body = [html.Tr([html.Td(r["item"]), html.Td(r["gb"]), html.Td(r["price"]),
+                     html.Td(r["cost"])]) for r in panel.rows]
+    return [html.Table(className="whatif-table cost-table",
+                       children=[html.Thead(head), html.Tbody(body)]),
+            html.P(html.B(f"Total: {panel.total}"),
+                   className="" if panel.complete else "hint-warning")]
 
 
 def render_capacity_kpis(kpis: Sequence[Kpi]) -> list:

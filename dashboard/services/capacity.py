@@ -44,6 +44,7 @@ import pandas as pd
 
 from dashboard.catalog import Catalog
 from dashboard.domain import capacity as cap_core
+from dashboard.domain import cost as cost_core
 from dashboard.domain import latency as lat_core
 from dashboard.domain import policy as pol
 from dashboard.domain.access import DATACENTER
@@ -437,13 +438,15 @@ def gbps_text(v: float) -> str:
 class CapacityPage:
     """The capacity tab: key numbers (empty: no demand yet), the utilisation table's rows, and
     the data the capacity map and load chart draw (``view``; ``markers``: demand points or grid
-    cells; ``catchments``: idealised catchment cells, or None when not asked for)."""
+    cells; ``catchments``: idealised catchment cells, or None when not asked for; ``cost``:
+    the cost estimate panel)."""
 
     kpis: tuple[Kpi, ...]
     rows: list[dict]
     view: CapacityView
     markers: pd.DataFrame
     catchments: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    cost: "CostPanel | None" = None
 
 
 def capacity_kpis(view: CapacityView) -> tuple[Kpi, ...]:
@@ -518,7 +521,8 @@ def capacity_page(loaded: Loaded, catalog: Catalog, show_catchments: bool) -> Ca
     catch = (catchments(catalog, loaded.down, policy=loaded.scenario.policy,
                         model=loaded.scenario.model) if show_catchments else None)
     return CapacityPage(capacity_kpis(view), capacity_rows(view.table), view,
-                        demand_markers(view.demand, view.spill.served_at), catch)
+                        demand_markers(view.demand, view.spill.served_at), catch,
+                        cost_panel(catalog, loaded.scenario, view))
 
 
 def control_values(scenario: Scenario) -> tuple[str, float, float]:
@@ -588,6 +592,57 @@ def table_edit(rows: Any, scenario: Scenario, catalog: Catalog) -> dict | None:
     if bad:
         return _error(f"Capacity of {', '.join(bad)}: type a number of Gbps greater than 0")
     return None if own == dict(scenario.capacity) else {"op": "capacity", "capacity": own}
+
+
+# -- cost estimate (issue 15) -------------------------------------------------------------------------
+
+#: Said wherever prices are entered or shown.
+PRICE_NOTE = ("No public price table could be found offline, so no price is shipped: enter "
+              "your own (instance fee per month, internet traffic per GB per access area, data "
+              "transfer to the origin per GB; any currency, the same for all). Billing is on "
+              "the dominant direction; the demand is read as the peak rate on it.")
+
+
+@dataclass(frozen=True)
+class CostPanel:
+    """The cost estimate panel: one row per line (label, GB/month, price, cost as text), the
+    total as text, whether it is complete (every needed price entered), what is missing, the
+    inputs the controls show (key -> value or None) and the note on prices."""
+
+    rows: tuple[dict, ...]
+    total: str
+    complete: bool
+    missing: tuple[str, ...]
+    inputs: dict
+    note: str = PRICE_NOTE
+
+
+def served_by_area(catalog: Catalog, view: CapacityView) -> dict[str, float]:
+    """Served demand (Gbps, after throttling or the spill-over what-if) per access area."""
+    areas = dict(zip(catalog.pops["id"], catalog.pops["area"]))
+    out: dict[str, float] = {}
+    for pid, served in zip(view.table["pop_id"], view.table["served_gbps"]):
+        out[areas[pid]] = out.get(areas[pid], 0.0) + float(served)
+    return out
+
+
+def _money(v: float | None) -> str:
+    return "—" if v is None else f"{v:,.2f}"
+
+
+def cost_panel(catalog: Catalog, scenario: Scenario, view: CapacityView) -> CostPanel:
+    """The cost panel for the scenario's served demand (``view``) and cost inputs."""
+    prices = dict(scenario.cost)
+    est = cost_core.estimate(served_by_area(catalog, view), prices)
+    rows = tuple({"item": ln.label,
+                  "gb": "" if ln.gb is None else f"{ln.gb:,.0f}",
+                  "price": "not entered" if ln.price is None else f"{ln.price:,.6g}",
+                  "cost": _money(ln.cost)} for ln in est.lines)
+    total = (f"{est.total:,.2f} per month" if est.complete else
+             f"{est.total:,.2f} per month so far (incomplete: enter "
+             f"{', '.join(est.missing)})")
+    inputs = {k: prices.get(k) for k in cost_core.COST_KEYS}
+    return CostPanel(rows, total, est.complete, est.missing, inputs)
 
 
 # -- N-1 results ------------------------------------------------------------------------------------
