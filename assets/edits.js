@@ -156,7 +156,8 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 if (!t.value) { return noUpdate(); }  // a freshly rendered button
                 var op = {down: 'endpoint_down', 'default': 'endpoint_default',
                           whatif: 'endpoint_default', remove: 'endpoint_remove',
-                          unmap: 'endpoint_remove'}[kind];
+                          unmap: 'endpoint_remove', unbind: 'endpoint_promote',
+                          promote: 'endpoint_promote'}[kind];
                 return op ? edit({op: op, region: t.id.region}) : noUpdate();
             },
 

@@ -20,10 +20,12 @@ import numpy as np
 import pandas as pd
 
 AREAS = ("Asia Pacific", "North America", "South America", "Europe", "Australia")
-ENDPOINT_TYPES = ("CLB", "ENI")
+ENDPOINT_TYPES = ("CLB", "ENI", "ALB", "NLB")
 ENDPOINT_TYPE_LABELS = {
-    "CLB": "Classic Load Balancer (CLB) instance, deployed in a VPC",
-    "ENI": "Elastic network interface (ENI)",
+    "CLB": "Classic Load Balancer (CLB) instance, internal-facing, deployed in a VPC",
+    "ENI": "Elastic network interface (ENI), optionally a secondary private IP",
+    "ALB": "Application Load Balancer (ALB) instance: one region only",
+    "NLB": "Network Load Balancer (NLB) instance: one region only",
 }
 
 POP_COLUMNS = ("id", "name", "city", "country_code", "area", "lat", "lon")

@@ -81,7 +81,8 @@ FAILOVER_SUMMARY = "failover-summary"
 #: ``type`` of the pattern ids of :func:`pop_toggle`.
 POP_TOGGLE = "pop-toggle"
 #: Kinds of :func:`endpoint_control`, and the ``type`` of each one's pattern id.
-ENDPOINT_CONTROL_KINDS = ("pops", "down", "default", "remove", "whatif", "unmap")
+ENDPOINT_CONTROL_KINDS = ("pops", "down", "default", "remove", "whatif", "unmap", "unbind",
+                          "promote")
 ENDPOINT_CONTROL_TYPES = tuple(f"endpoint-{kind}" for kind in ENDPOINT_CONTROL_KINDS)
 
 
@@ -105,6 +106,16 @@ CAPACITY_CONTROLS = "capacity-controls"
 DEMAND_SOURCE = "demand-source"
 DEMAND_SCALE = "demand-scale"
 DEFAULT_CAPACITY = "default-capacity"
+INSTANCE_MBPS = "instance-mbps"
+SPILL_WHATIF = "spill-whatif"
+COST_PANEL = "cost-panel"
+#: ``type`` of the pattern ids of :func:`cost_input`.
+COST_INPUT = "cost-input"
+
+
+def cost_input(key: str) -> dict:
+    """The cost estimate input ``key`` (:data:`dashboard.domain.cost.COST_KEYS`)."""
+    return {"type": COST_INPUT, "key": key}
 SHOW_CATCHMENTS = "show-catchments"
 CAPACITY_KPIS = "capacity-kpis"
 CAPACITY_MAP = "capacity-map"

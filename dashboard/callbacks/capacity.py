@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import pandas as pd
-from dash import Dash, Input, Output, State, no_update, set_props
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, no_update, set_props
 from dash.exceptions import PreventUpdate
 
 from dashboard import ids
@@ -61,8 +61,32 @@ def n1_download(result: Any) -> Any:
             "filename": f"anycast-eip-n-minus-1-{file_stamp()}.csv", "type": "text/csv"}
 
 
+def register_planning_inputs(app: Dash) -> None:
+    """The instance bandwidth, the spill-over what-if and the cost inputs
+    (``assets/capacity_plan.js``): each change writes one edit request; the scenario store
+    fills them back (links, undo)."""
+    edit = Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True)
+
+    def js(name: str) -> ClientsideFunction:
+        return ClientsideFunction(namespace="anycastPlan", function_name=name)
+
+    app.clientside_callback(js("show"), Output(ids.INSTANCE_MBPS, "value"),
+                            Output(ids.SPILL_WHATIF, "value"), Input(ids.SCENARIO, "data"),
+                            State(ids.INSTANCE_MBPS, "value"), State(ids.SPILL_WHATIF, "value"))
+    app.clientside_callback(js("instance"), edit, Input(ids.INSTANCE_MBPS, "value"),
+                            State(ids.SCENARIO, "data"), prevent_initial_call=True)
+    app.clientside_callback(js("spill"), edit, Input(ids.SPILL_WHATIF, "value"),
+                            State(ids.SCENARIO, "data"), prevent_initial_call=True)
+    cost = ids.cost_input(ALL)  # type: ignore[arg-type]
+    app.clientside_callback(js("costShow"), Output(cost, "value"), Input(ids.SCENARIO, "data"),
+                            State(cost, "value"), State(cost, "id"))
+    app.clientside_callback(js("cost"), edit, Input(cost, "value"), State(cost, "id"),
+                            State(ids.SCENARIO, "data"), prevent_initial_call=True)
+
+
 def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
-    """Attach the view switch and the N-1 callbacks to ``app``."""
+    """Attach the view switch, the planning inputs and the N-1 callbacks to ``app``."""
+    register_planning_inputs(app)
     app.clientside_callback(
         """function (view) {
             return [view !== 'map', view !== 'capacity', view !== 'support'];

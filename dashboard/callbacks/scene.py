@@ -59,7 +59,8 @@ PANEL_OUT = (Output(ids.ENDPOINTS_LIST, "children"), Output(ids.ENDPOINT_WHATIF,
              Output(ids.CAPACITY_CONTROLS, "children"), Output(ids.N1_NOTE, "children"),
              Output(ids.EXPLAIN_CLIENT, "options"), Output(ids.WIDGET_VALUES, "data"))
 CAPACITY_TAB_OUT = (Output(ids.CAPACITY_KPIS, "children"), Output(ids.CAPACITY_MAP, "figure"),
-                    Output(ids.LOAD_BARS, "figure"), Output(ids.POP_TABLE, "data"))
+                    Output(ids.LOAD_BARS, "figure"), Output(ids.POP_TABLE, "data"),
+                    Output(ids.COST_PANEL, "children"))
 SUPPORT_TAB_OUT = (Output(ids.EXPLAIN_BODY, "children"),)
 #: The routing policy radio shows the scenario's policy (a link, back/forward, an edit).
 POLICY_OUT = (Output(ids.POLICY, "value"),)
@@ -122,7 +123,8 @@ def capacity_outputs(loaded: Loaded, show_catchments: Any, catalog: Catalog) -> 
     fig = capacity_figures.capacity_map_figure(catalog.pops, page.view.table, page.view.flows,
                                                page.markers, page.catchments)
     return (capacity_layout.render_capacity_kpis(page.kpis), fig,
-            capacity_figures.load_bar_figure(page.view.table), page.rows)
+            capacity_figures.load_bar_figure(page.view.table), page.rows,
+            capacity_layout.render_cost(page.cost))
 
 
 def support_outputs(loaded: Loaded, index: Any, catalog: Catalog) -> tuple:

@@ -68,7 +68,8 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     clientside("endpoint", EDIT, Input(ids.ENDPOINT_ADD, "n_clicks"),
                *[Input(ids.endpoint_control(kind, ALL),  # type: ignore[arg-type]
                        "value" if kind == "pops" else "n_clicks")
-                 for kind in ("pops", "down", "default", "remove", "whatif", "unmap")],
+                 for kind in ("pops", "down", "default", "remove", "whatif", "unmap",
+                              "unbind", "promote")],
                State(ids.SCENARIO, "data"), State(ids.ENDPOINT_ADD_REGION, "value"),
                State(ids.ENDPOINT_ADD_POPS, "value"))
     clientside("modelInput", EDIT, Input(param, "value"), State(param, "id"),

@@ -1,11 +1,21 @@
-"""Capacity planning: load per access point, spill-over, catchments and N-1 analysis.
+"""Capacity planning: load per access point, throttling (or the spill-over what-if),
+catchments and N-1 analysis.
 
 Units: demand in the user's unit (requests/s, Mbps, people: whatever the weights are), capacity in
 the same unit, RTT in ms, coordinates in degrees. Routing is geographic: every client's PoPs are
 ranked once by WGS84 geodesic distance, and every what-if (a PoP down, an overload) walks that
 ranking, so 19 N-1 scenarios cost one ranking plus array indexing.
 
-Spill-over rule (stated in the UI too): demand goes to the nearest healthy PoP. A PoP whose
+Default rule, *throttle* (:func:`throttle`; stated in the UI too): demand goes to the nearest
+healthy PoP and stays there. BGP anycast does not move traffic away from a PoP because it is
+loaded, so a PoP whose demand exceeds its capacity serves up to its capacity and the excess is
+*throttled* (dropped or congested: packet loss and queueing for every client of that PoP, shed
+proportionally here). Demand with no healthy PoP is unserved (no route). Moving load away is a
+what-if the user chooses: mark the PoP down (withdraw it) or remap endpoints.
+
+What-if rule, *spill-over* (:func:`spill_over`, only when the user asks for "what if the provider
+re-routed overload"; not documented product behaviour): demand goes to the nearest healthy PoP. A
+PoP whose
 incoming demand exceeds its remaining capacity accepts the same fraction of every client's demand
 (proportional shedding) and the excess moves on to each client's next-ranked healthy PoP, which
 accepts it only as far as it has headroom; this repeats down the ranking. Demand left when a
@@ -47,10 +57,12 @@ def load_per_pop(pop: np.ndarray, weights: np.ndarray, n_pops: int) -> np.ndarra
 
 @dataclass(frozen=True)
 class SpillResult:
-    """Outcome of the spill-over rule.
+    """Outcome of a serving rule (:func:`throttle` or :func:`spill_over`).
 
     ``load`` is demand accepted per PoP (never above its capacity), ``nominal`` the demand each PoP
-    would attract with unlimited capacity, ``unserved`` per client, and ``spilled`` the demand of
+    would attract with unlimited capacity, ``unserved`` per client (throttled or no route),
+    ``throttled`` per PoP (demand that reached it above its capacity and was not served: the
+    throttle rule; zeros under spill-over, where the excess moves on), and ``spilled`` the demand of
     each client served somewhere other than its nearest healthy PoP. ``flows[i, j]`` is demand
     whose nearest healthy PoP is ``i`` and which is served at ``j`` (the diagonal is demand served
     where it arrived; ``flows.sum(axis=0) == load``); ``served_at`` (per client) the PoP that
@@ -63,23 +75,65 @@ class SpillResult:
     spilled: np.ndarray
     flows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     served_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    throttled: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def total_unserved(self) -> float:
         return float(self.unserved.sum())
 
+    @property
+    def total_throttled(self) -> float:
+        return float(self.throttled.sum())
 
-def spill_over(ranked: np.ndarray, weights: np.ndarray, capacity: np.ndarray,
-               down: np.ndarray | None = None) -> SpillResult:
-    """Apply the module's spill-over rule. ``capacity`` per PoP (``inf`` = unlimited)."""
-    ranked = np.asarray(ranked)
-    w = np.asarray(weights, dtype=float)
-    cap = np.asarray(capacity, dtype=float)
-    n_pops = len(cap)
+
+def _check(w: np.ndarray, cap: np.ndarray) -> None:
     if np.any(w < 0) or not np.all(np.isfinite(w)):
         raise ValueError("weights must be finite and >= 0")
     if np.any(cap < 0) or np.any(np.isnan(cap)):
         raise ValueError("capacities must be >= 0 (use inf for unlimited)")
+
+
+def throttle(ranked: np.ndarray, weights: np.ndarray, capacity: np.ndarray,
+             down: np.ndarray | None = None) -> SpillResult:
+    """The default rule (module docstring): every client stays at its nearest healthy PoP; a PoP
+    serves ``min(demand, capacity)`` and throttles the rest, the same fraction of each of its
+    clients' demand. ``capacity`` per PoP (``inf`` = unlimited); nothing is ever spilled.
+    Total demand = served + throttled + no route."""
+    ranked = np.asarray(ranked)
+    w = np.asarray(weights, dtype=float)
+    cap = np.asarray(capacity, dtype=float)
+    _check(w, cap)
+    n_pops = len(cap)
+    down_mask = np.zeros(n_pops, dtype=bool) if down is None else np.asarray(down, dtype=bool)
+    pop = first_healthy(ranked, down_mask) if ranked.size else np.full(len(w), NO_ROUTE)
+    nominal = load_per_pop(pop, w, n_pops)
+    load = np.minimum(nominal, cap)
+    frac = np.divide(load, nominal, out=np.ones(n_pops), where=nominal > 0)
+    routed = pop != NO_ROUTE
+    safe = np.where(routed, pop, 0)
+    unserved = np.where(routed, w * (1.0 - frac[safe]), w)
+    flows = np.diag(load)
+    served_at = np.where(routed & (frac[safe] > 0), pop, NO_ROUTE).astype(np.int64)
+    return SpillResult(load=load, nominal=nominal, unserved=unserved, spilled=np.zeros(len(w)),
+                       flows=flows, served_at=served_at, throttled=nominal - load)
+
+
+def serve(ranked: np.ndarray, weights: np.ndarray, capacity: np.ndarray,
+          down: np.ndarray | None = None, spill: bool = False) -> SpillResult:
+    """:func:`throttle` (default, what BGP anycast does) or, when the user asks for the what-if,
+    :func:`spill_over`."""
+    return (spill_over if spill else throttle)(ranked, weights, capacity, down)
+
+
+def spill_over(ranked: np.ndarray, weights: np.ndarray, capacity: np.ndarray,
+               down: np.ndarray | None = None) -> SpillResult:
+    """The spill-over *what-if* (module docstring; not what BGP anycast does).
+    ``capacity`` per PoP (``inf`` = unlimited)."""
+    ranked = np.asarray(ranked)
+    w = np.asarray(weights, dtype=float)
+    cap = np.asarray(capacity, dtype=float)
+    n_pops = len(cap)
+    _check(w, cap)
     down_mask = np.zeros(n_pops, dtype=bool) if down is None else np.asarray(down, dtype=bool)
     # Each client's healthy PoPs, nearest first, packed to the left.
     healthy = ~down_mask[ranked] if ranked.size else np.zeros(ranked.shape, dtype=bool)
@@ -115,7 +169,7 @@ def spill_over(ranked: np.ndarray, weights: np.ndarray, capacity: np.ndarray,
         headroom -= accepted
     spilled = np.clip(w - remaining - at_nearest, 0, None)
     return SpillResult(load=load, nominal=nominal, unserved=remaining, spilled=spilled,
-                       flows=flows, served_at=served_at)
+                       flows=flows, served_at=served_at, throttled=np.zeros(n_pops))
 
 
 def catchment_grid(step_deg: float, pop_lats: np.ndarray, pop_lons: np.ndarray,
@@ -152,13 +206,15 @@ def catchment_grid(step_deg: float, pop_lats: np.ndarray, pop_lons: np.ndarray,
 def n_minus_one(ranked: np.ndarray, weights: np.ndarray, rtt: np.ndarray, capacity: np.ndarray,
                 pop_ids: list[str] | tuple[str, ...],
                 down: np.ndarray | None = None,
-                progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+                progress: Callable[[int, int], None] | None = None,
+                spill: bool = False) -> pd.DataFrame:
     """What losing each healthy PoP in turn does, one row per PoP.
 
     ``ranked`` (n, m): every client's PoPs nearest first; ``rtt`` (n, m'): the modelled anycast RTT
     (ms) of each client via each PoP *indexed by PoP* (NaN = unusable); ``capacity`` per PoP.
     Columns: pop_id, clients_moved, demand_moved, moved_to (top destinations), p50/p95 before and
-    after and their change (weighted, ms), unserved (demand with no PoP after spill-over),
+    after and their change (weighted, ms), unserved (demand not served once the PoP is lost:
+    throttled at full PoPs plus no route; under the ``spill`` what-if, after spill-over),
     worst_pop and worst_utilisation (highest nominal load / capacity among the PoPs that receive
     moved demand; "" and NaN when nothing moves), worst_load (that PoP's nominal load, demand
     units).
@@ -195,7 +251,7 @@ def n_minus_one(ranked: np.ndarray, weights: np.ndarray, rtt: np.ndarray, capaci
                                           for p in new_pop[moved]]).groupby(level=0).sum()
         dest = dest.sort_values(ascending=False)
         dest = dest[dest >= 1e-3 * dest.sum()]  # name destinations that take >= 0.1 %
-        spill = spill_over(ranked, w, cap, d)
+        outcome = serve(ranked, w, cap, d, spill)
         p50_after = weighted_quantile(new_rtt, w, 0.5)
         p95_after = weighted_quantile(new_rtt, w, 0.95)
         rows.append({
@@ -207,7 +263,7 @@ def n_minus_one(ranked: np.ndarray, weights: np.ndarray, rtt: np.ndarray, capaci
             "p50_change_ms": p50_after - p50_before,
             "p95_before_ms": p95_before, "p95_after_ms": p95_after,
             "p95_change_ms": p95_after - p95_before,
-            "unserved": spill.total_unserved,
+            "unserved": outcome.total_unserved,
             "worst_pop": pop_ids[worst] if util[worst] > -np.inf else "",
             "worst_utilisation": float(util[worst]) if util[worst] > -np.inf else float("nan"),
             "worst_load": float(nominal[worst]) if util[worst] > -np.inf else float("nan"),

@@ -11,9 +11,11 @@ Ops (fields in brackets):
 - clients: ``add`` [clients: list of {lat, lon, name, weight}, source], ``remove`` [index],
   ``clear``, ``client_set`` [key or None], ``notice`` [notices] (no change; carries messages);
 - failover: ``toggle_pop`` [pop], ``set_down`` [down], ``endpoint_add`` / ``endpoint_map``
-  [region, pops], ``endpoint_remove`` / ``endpoint_default`` / ``endpoint_down`` [region];
+  [region, pops], ``endpoint_remove`` / ``endpoint_default`` / ``endpoint_down`` [region],
+  ``endpoint_promote`` [region: the endpoint promoted when the Default is unbound];
 - capacity and support: ``observe`` [index, pop], ``capacity`` [capacity: {pop: Gbps},
-  default_gbps, demand_source, demand_scale], ``replace`` [scenario: ``Scenario.to_dict()``];
+  default_gbps, demand_source, demand_scale, instance_mbps (null = default), spill (bool: the
+  re-routing what-if), cost: {input: value or null}], ``replace`` [scenario: ``Scenario.to_dict()``];
 - latency model: ``model`` [set: {name: value | None}] or [reset: true];
 - routing policy: ``policy`` [policy: "geographic" | "network"] (:mod:`dashboard.domain.policy`);
 - who the clients are: ``access`` [access: "end-user" | "datacenter"]
@@ -69,7 +71,7 @@ class EditContext:
 
 #: Edits of access point / endpoint state. Each maps to one Scenario method.
 FAILOVER_OPS = ("toggle_pop", "set_down", "endpoint_add", "endpoint_map", "endpoint_remove",
-                "endpoint_default", "endpoint_down")
+                "endpoint_default", "endpoint_down", "endpoint_promote")
 CAPACITY_OPS = ("observe", "capacity", "replace")
 MODEL_OPS = ("model",)
 POLICY_OPS = ("policy",)
@@ -222,10 +224,13 @@ def _failover_edit(scenario: Scenario, request: dict, ctx: EditContext
                 raise ValueError("choose a region for the new endpoint")
             new = scenario.add_endpoint(region, pops, default_region)
             return new, [("info", f"Normal endpoint added in {region} for "
-                                  f"{', '.join(sorted(pops))}")]
+                                  f"{', '.join(sorted(pops))}" if pops else
+                                  f"Normal endpoint added in {region}, no access point mapped "
+                                  "yet (it carries no traffic until you map some)")]
         if op == "endpoint_map":
             new = scenario.map_pops(region, pops, default_region)
-            return new, [("info", f"{region} now serves {', '.join(sorted(pops))}")]
+            return new, [("info", f"{region} now serves {', '.join(sorted(pops))}" if pops else
+                                  f"{region} has no access point mapped (no traffic)")]
         if op == "endpoint_remove":
             return (scenario.remove_endpoint(region, default_region),
                     [("info", f"endpoint in {region} dissociated; its access points now send "
@@ -233,8 +238,18 @@ def _failover_edit(scenario: Scenario, request: dict, ctx: EditContext
         if op == "endpoint_default":
             old = scenario.origin or default_region
             new = scenario.make_default(region, default_region)
+            demoted = old in dict(new.mappings)
             return new, [("info", f"{region} is now the Default endpoint"
-                                  + (f" ({old} dissociated)" if old != region else ""))]
+                                  + ((f" ({old} demoted to Normal, no access point mapped)"
+                                      if demoted else f" ({old} dissociated)")
+                                     if old != region else ""))]
+        if op == "endpoint_promote":
+            old = scenario.origin or default_region
+            new = scenario.remove_endpoint(old, default_region, promote=region)
+            others = [r for r in scenario.promotion_candidates(default_region) if r != region]
+            return new, [("info", f"Default endpoint {old} unbound; {region} promoted to Default"
+                                  + (f" (the provider picks at random: it could also have been "
+                                     f"{', '.join(others)})" if others else ""))]
         if op == "endpoint_down":
             new = scenario.toggle_endpoint_down(region, default_region)
             return new, [("info", f"endpoint in {region} marked "
@@ -296,6 +311,17 @@ def _capacity_edit(scenario: Scenario, request: dict, ctx: EditContext
             if "demand_source" in request or "demand_scale" in request:
                 new = new.with_demand(request.get("demand_source", new.demand_source),
                                       request.get("demand_scale", new.demand_scale))
+            if "instance_mbps" in request:
+                new = new.with_instance(request["instance_mbps"])
+            if "cost" in request:
+                changes = request["cost"]
+                if not isinstance(changes, dict):
+                    raise ValueError("cost must be an object of input: value (or null)")
+                new = new.with_cost({str(k): v for k, v in changes.items()})
+            if "spill" in request:
+                if not isinstance(request["spill"], bool):
+                    raise ValueError("spill must be true or false")
+                new = new.with_instance(new.instance_mbps, request["spill"])
             return new, []
         if op == "replace":
             # counted before any client is built (ClientCountError names the cap)

@@ -3,7 +3,12 @@
 The provider lets one Anycast EIP be associated with one endpoint per region: exactly one
 *Default* endpoint, and *Normal* endpoints to which chosen access points are mapped (API fields
 ``AssociationMode`` = Default/Normal and ``PopLocations``). An access point without a mapping
-sends its traffic to the default endpoint.
+sends its traffic to the default endpoint. The documented rules (docs/failover.md cites each
+page): endpoint types CLB (internal-facing, in a VPC), ENI (optionally a secondary private IP),
+ALB and NLB -- an Anycast EIP bound to an ALB or NLB has **one region only** (Limits); the first
+endpoint bound becomes the Default; a Normal endpoint may have no access point mapped (nothing
+documents a minimum: it then carries no traffic); unbinding the Default promotes a *random* other
+endpoint (Manage endpoints).
 
 Endpoint outages follow the provider's documented semantics: automatic failover between endpoints
 is *not* supported, so traffic of an access point whose endpoint is down is not rerouted -- its
@@ -20,6 +25,10 @@ import numpy as np
 DEFAULT = "Default"
 NORMAL = "Normal"
 MODES = (DEFAULT, NORMAL)
+#: Endpoint types an Anycast EIP can be bound to (Manage endpoints; FAQ).
+ENDPOINT_TYPES = ("CLB", "ENI", "ALB", "NLB")
+#: Types with which the Anycast EIP can be associated with one region only (Limits).
+SINGLE_REGION_TYPES = ("ALB", "NLB")
 #: Index used where an access point has no endpoint to send traffic to.
 NO_ENDPOINT = -1
 
@@ -53,8 +62,6 @@ class Endpoints:
             if e.region in seen_regions:
                 raise ValueError(f"two endpoints in region {e.region}: one endpoint per region")
             seen_regions.add(e.region)
-            if e.mode == NORMAL and not e.pop_locations:
-                raise ValueError(f"Normal endpoint in {e.region} needs at least one access point")
             if e.mode == DEFAULT and e.pop_locations:
                 raise ValueError(f"the Default endpoint in {e.region} takes no access point list: "
                                  "it serves every unmapped access point")
@@ -63,6 +70,10 @@ class Endpoints:
                     raise ValueError(f"access point {pop} is mapped to both {mapped[pop]} "
                                      f"and {e.region}")
                 mapped[pop] = e.region
+        single = [e for e in self.items if e.endpoint_type in SINGLE_REGION_TYPES]
+        if single and len(self.items) > 1:
+            raise ValueError(f"an Anycast EIP bound to an {single[0].endpoint_type} can be "
+                             "associated with one region only")
         unknown_down = set(self.down) - seen_regions
         if unknown_down:
             raise ValueError(f"endpoint(s) marked down but not associated: "
@@ -73,6 +84,10 @@ class Endpoints:
                down: Iterable[str] = ()) -> "Endpoints":
         """The common case: one default endpoint in ``region``."""
         return cls((Endpoint(region, DEFAULT, (), endpoint_type),), frozenset(down))
+
+    def promotion_candidates(self) -> tuple[str, ...]:
+        """Regions the provider may promote (at random) if the Default endpoint is unbound."""
+        return tuple(e.region for e in self.items if e.mode == NORMAL)
 
     @property
     def default(self) -> Endpoint:

@@ -26,22 +26,30 @@ from typing import Iterable, Mapping, Sequence
 # re-exported here for the modules (and tests) that read them from the scenario.
 from dashboard.domain.clients import (COORD_DECIMALS, MAX_CLIENTS, MAX_NAME_CHARS,
                                       check_client_count, clean_coord, clean_name, clean_weight)
-from dashboard.domain.endpoints import DEFAULT, NORMAL, Endpoint, Endpoints
+from dashboard.domain.endpoints import (DEFAULT, ENDPOINT_TYPES, NORMAL, SINGLE_REGION_TYPES,
+                                        Endpoint, Endpoints)
+from dashboard.domain.cost import check_cost_value
 from dashboard.domain.latency import canonical_overrides
 from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, check_policy
 
 __all__ = [
-    "COORD_DECIMALS", "DEFAULT_CAPACITY_GBPS", "DEFAULT_ENDPOINT_TYPE", "DEFAULT_POPULATION_GBPS",
+    "COORD_DECIMALS", "DEFAULT_CAPACITY_GBPS", "DEFAULT_ENDPOINT_TYPE", "DEFAULT_INSTANCE_MBPS",
+    "MAX_INSTANCE_MBPS", "DEFAULT_POPULATION_GBPS",
     "DEMAND_SOURCES", "ENDPOINT_TYPES", "ID_RE", "MAX_CLIENTS", "MAX_GBPS", "MAX_NAME_CHARS",
-    "Client", "Scenario", "check_gbps", "check_pop_id", "clean_name",
+    "Client", "Scenario", "check_gbps", "check_instance_mbps", "check_pop_id", "clean_name",
 ]
 
-ENDPOINT_TYPES = ("CLB", "ENI")
 DEFAULT_ENDPOINT_TYPE = "CLB"
-#: Capacity planning defaults: the product's per-instance bandwidth is 1 Gbps by default (up to
-#: 5 Gbps); demand weights are read as Mbps (times ``demand_scale`` for client weights).
+#: Capacity planning defaults. Per access point: a *provider-side planning assumption* (Alibaba
+#: publishes no per-PoP capacity), 1 Gbps unless the catalog or the user says otherwise. Demand
+#: weights are read as Mbps (times ``demand_scale`` for client weights).
 DEFAULT_CAPACITY_GBPS = 1.0
+#: The documented bandwidth of one Anycast EIP *instance* (summed over all PoPs, Mbps): peak
+#: 1,000 Mbps by default, raisable to 5,000 Mbps; "a reference upper limit", possibly lower
+#: during contention (Alibaba Cloud Anycast EIP documentation, "Limits"; docs/capacity.md).
+DEFAULT_INSTANCE_MBPS = 1000.0
+MAX_INSTANCE_MBPS = 5000.0
 DEMAND_SOURCES = ("clients", "population")
 DEFAULT_POPULATION_GBPS = 10.0
 #: Largest capacity or demand scale accepted (Gbps or Mbps per unit): a typo guard, not a limit
@@ -153,6 +161,15 @@ class Scenario:
     default_capacity_gbps: float | None = None
     demand_source: str = "clients"
     demand_scale: float | None = None
+    #: The Anycast EIP instance's bandwidth, Mbps (None = DEFAULT_INSTANCE_MBPS; at most
+    #: MAX_INSTANCE_MBPS), compared with the total demand over all PoPs.
+    instance_mbps: float | None = None
+    #: The what-if "the provider re-routes a full PoP's excess to the next-nearest PoP" (False,
+    #: the default, is what BGP anycast does: the excess at a full PoP is throttled/congested).
+    spill_whatif: bool = False
+    #: Cost estimate inputs (:mod:`dashboard.domain.cost`): ``((key, value), ...)`` sorted by
+    #: key; prices in the user's currency (none shipped), ``util`` the average utilisation.
+    cost: tuple[tuple[str, float], ...] = ()
     #: Key of a server-side client set (see :data:`dashboard.gazetteer.DEMAND_SETS`), or None.
     client_set: str | None = None
     #: Overrides of the latency model's tunable scalars, ``((name, value), ...)`` sorted by name
@@ -209,6 +226,23 @@ class Scenario:
     def observed_for(self, index: int) -> str | None:
         return dict(self.observed).get(index)
 
+    def with_instance(self, mbps: float | None = None, spill_whatif: bool | None = None
+                      ) -> "Scenario":
+        """The instance bandwidth (Mbps, None = default) and/or the spill what-if changed
+        (``spill_whatif`` None = unchanged)."""
+        return replace(self, instance_mbps=mbps,
+                       spill_whatif=self.spill_whatif if spill_whatif is None else spill_whatif)
+
+    def with_cost(self, changes: Mapping[str, float | None]) -> "Scenario":
+        """Cost inputs set (a value) or cleared (None); the others kept."""
+        cost = dict(self.cost)
+        for key, value in changes.items():
+            if value is None:
+                cost.pop(str(key), None)
+            else:
+                cost[str(key)] = value  # checked by __post_init__
+        return replace(self, cost=tuple(cost.items()))
+
     def with_capacity(self, capacity: dict[str, float] | Iterable[tuple[str, float]],
                       default_gbps: float | None = None) -> "Scenario":
         """Per-access-point capacities (Gbps) and the default for the others."""
@@ -222,6 +256,11 @@ class Scenario:
         return replace(self, origin=origin or None)
 
     def with_endpoint_type(self, endpoint_type: str) -> "Scenario":
+        """Another endpoint type; ALB and NLB allow one region only, so ``ValueError`` while
+        Normal endpoints in other regions are associated."""
+        if endpoint_type in SINGLE_REGION_TYPES and self.mappings:
+            raise ValueError(f"an Anycast EIP bound to an {endpoint_type} can be associated with "
+                             "one region only: dissociate the Normal endpoints first")
         if endpoint_type not in ENDPOINT_TYPES:
             raise ValueError(f"endpoint type {endpoint_type!r} is not one of "
                              f"{', '.join(ENDPOINT_TYPES)}")
@@ -240,7 +279,7 @@ class Scenario:
         None. Raises ``ValueError`` naming the broken rule (see :class:`Endpoints`)."""
         region = self.origin or default_region
         items = (Endpoint(region, DEFAULT, (), self.endpoint_type),) + tuple(
-            Endpoint(r, NORMAL, pops) for r, pops in self.mappings)
+            Endpoint(r, NORMAL, pops, self.endpoint_type) for r, pops in self.mappings)
         return Endpoints(items, self.endpoints_down)
 
     def associated(self, default_region: str) -> tuple[str, ...]:
@@ -253,7 +292,8 @@ class Scenario:
         return new
 
     def add_endpoint(self, region: str, pops: Iterable[str], default_region: str) -> "Scenario":
-        """Associate a Normal endpoint in ``region`` with access points ``pops``."""
+        """Associate a Normal endpoint in ``region`` with access points ``pops`` (possibly none:
+        nothing documents a minimum; it then carries no traffic)."""
         return self._checked(default_region, origin=self.origin or default_region,
                              mappings=self.mappings + ((region, tuple(pops)),))
 
@@ -264,23 +304,57 @@ class Scenario:
         return self._checked(default_region, origin=self.origin or default_region, mappings=tuple(
             (r, tuple(pops) if r == region else p) for r, p in self.mappings))
 
-    def remove_endpoint(self, region: str, default_region: str) -> "Scenario":
-        """Dissociate the Normal endpoint in ``region`` (its access points go to the default)."""
-        if region == (self.origin or default_region):
-            raise ValueError(f"{region} is the Default endpoint: make another endpoint the "
-                             "default first (an Anycast EIP always has one Default endpoint)")
+    def remove_endpoint(self, region: str, default_region: str,
+                        promote: str | None = None) -> "Scenario":
+        """Dissociate the endpoint in ``region``.
+
+        A Normal endpoint: its access points go to the default. The Default endpoint: the
+        provider promotes a *random* other endpoint to Default, so the caller says which one
+        (``promote``, one of :meth:`promotion_candidates`) to see that outcome; ``ValueError``
+        names the candidates when it does not, and when the Default is the only endpoint (the
+        dashboard needs one endpoint to route anything)."""
+        old = self.origin or default_region
+        if region == old:
+            candidates = self.promotion_candidates(default_region)
+            if not candidates:
+                raise ValueError(f"{region} is the only endpoint: the dashboard keeps at least one")
+            if promote not in candidates:
+                raise ValueError(f"unbinding the Default endpoint {region} promotes one of "
+                                 f"{', '.join(candidates)} at random: pick which to see")
+            return self._checked(default_region, origin=promote,
+                                 mappings=tuple(m for m in self.mappings if m[0] != promote),
+                                 endpoints_down=self.endpoints_down - {old})
         if region not in dict(self.mappings):
             raise ValueError(f"there is no endpoint in {region}")
         return replace(self, mappings=tuple(m for m in self.mappings if m[0] != region),
                        endpoints_down=self.endpoints_down - {region})
 
-    def make_default(self, region: str, default_region: str) -> "Scenario":
-        """What-if remap: ``region`` becomes the Default endpoint.
+    def promotion_candidates(self, default_region: str) -> tuple[str, ...]:
+        """The Normal endpoints' regions: one of them becomes the Default, at random, when the
+        Default endpoint is unbound (Manage endpoints)."""
+        return tuple(r for r, _ in self.mappings if r != (self.origin or default_region))
 
-        Its own mapping is dropped (the default serves every unmapped access point, so routing of
-        its former access points is unchanged) and the previous Default endpoint is dissociated:
-        a Normal endpoint needs access points, which the old default has none of.
+    def make_default(self, region: str, default_region: str) -> "Scenario":
+        """``region`` becomes the Default endpoint; the previous Default is **demoted to
+        Normal** (it stays associated, with no access point mapped, and keeps its up/down
+        state), as the provider does when a new Default is bound.
+
+        ``region``'s own mapping is dropped (the default serves every unmapped access point, so
+        routing of its former access points is unchanged). A region without an endpoint is
+        bound as the new Default.
         """
+        old = self.origin or default_region
+        if region == old:
+            return self
+        if self.endpoint_type in SINGLE_REGION_TYPES:  # one region only: it moves
+            return self.move_default(region, default_region)
+        rest = tuple(m for m in self.mappings if m[0] != region)
+        return self._checked(default_region, origin=region, mappings=((old, ()),) + rest)
+
+    def move_default(self, region: str, default_region: str) -> "Scenario":
+        """The Default endpoint moves to ``region``: the previous one is dissociated (the origin
+        picker: "my endpoint is in this region", not a second binding). ``region``'s own
+        Normal mapping, if any, is absorbed."""
         old = self.origin or default_region
         if region == old:
             return self
@@ -344,9 +418,9 @@ class Scenario:
                                     f"{region}; kept {mapped[p]}")
                 else:
                     ok.append(p)
-            if not ok:
-                warnings.append(f"Normal endpoint in {region} ignored: it needs at least one "
-                                "access point")
+            if self.endpoint_type in SINGLE_REGION_TYPES:
+                warnings.append(f"Normal endpoint in {region} ignored: an Anycast EIP bound to "
+                                f"an {self.endpoint_type} has one region only")
                 continue
             seen.add(region)
             mapped.update({p: region for p in ok})
@@ -513,6 +587,28 @@ def _normalise_capacity_fields(s: Scenario) -> None:
                          f"{', '.join(DEMAND_SOURCES)}")
     if s.demand_scale is not None:
         object.__setattr__(s, "demand_scale", check_gbps(s.demand_scale, "demand scale"))
+    if s.instance_mbps is not None:
+        object.__setattr__(s, "instance_mbps", check_instance_mbps(s.instance_mbps))
+    cost: dict[str, float] = {}
+    for item in s.cost:
+        try:
+            key, value = item
+        except (TypeError, ValueError):
+            raise ValueError(f"cost: {_clip(item)} is not a (input, value) pair") from None
+        cost[str(key)] = check_cost_value(str(key), value)
+    object.__setattr__(s, "cost", tuple(sorted(cost.items())))
+    if not isinstance(s.spill_whatif, bool):
+        raise ValueError(f"spill what-if {_clip(s.spill_whatif)} must be true or false")
+
+
+def check_instance_mbps(value: object) -> float:
+    """The instance bandwidth in Mbps: a number > 0 and <= :data:`MAX_INSTANCE_MBPS` (the
+    documented ceiling), 6 significant digits; ``ValueError`` otherwise."""
+    v = check_gbps(value, "instance bandwidth (Mbps)")
+    if v > MAX_INSTANCE_MBPS:
+        raise ValueError(f"instance bandwidth {v:g} Mbps is above the documented maximum of "
+                         f"{MAX_INSTANCE_MBPS:,.0f} Mbps")
+    return v
 
 
 def _capacity_fields_to_dict(s: Scenario) -> dict:
@@ -520,7 +616,11 @@ def _capacity_fields_to_dict(s: Scenario) -> dict:
             "capacity_gbps": dict(s.capacity),
             "default_capacity_gbps": s.default_capacity_gbps,
             "demand_source": s.demand_source,
-            "demand_scale": s.demand_scale}
+            "demand_scale": s.demand_scale,
+            # Only when not the default, so existing stores and digests stay as they were.
+            **({"instance_mbps": s.instance_mbps} if s.instance_mbps is not None else {}),
+            **({"spill_whatif": True} if s.spill_whatif else {}),
+            **({"cost": dict(s.cost)} if s.cost else {})}
 
 
 def _capacity_fields_from_dict(d: dict) -> dict:
@@ -528,6 +628,9 @@ def _capacity_fields_from_dict(d: dict) -> dict:
             "capacity": tuple((d.get("capacity_gbps") or {}).items()),
             "default_capacity_gbps": d.get("default_capacity_gbps"),
             "demand_source": d.get("demand_source") or "clients",
-            "demand_scale": d.get("demand_scale")}
+            "demand_scale": d.get("demand_scale"),
+            "instance_mbps": d.get("instance_mbps"),
+            "spill_whatif": d.get("spill_whatif") or False,
+            "cost": tuple((d.get("cost") or {}).items())}
 
 

@@ -12,7 +12,8 @@ working when keys are added):
   latency model resolves); ``name`` is percent-encoded UTF-8 (so it may contain ``,`` and ``;``);
   ``weight`` is a non-negative number (demand, e.g. requests/s), omitted when 1.
 - ``origin``: the origin region id the Anycast EIP's endpoint is in (omitted: the app's default).
-- ``endpoint``: the endpoint type, ``CLB`` or ``ENI`` (omitted: CLB).
+- ``endpoint``: the endpoint type, ``CLB``, ``ENI``, ``ALB`` or ``NLB`` (omitted: CLB; ALB and
+  NLB allow one region only, so no ``endpoints``).
 - ``down``: ``,``-separated access point ids marked down.
 - ``endpoints``: the *Normal* endpoints of the Anycast EIP and their mapped access points
   (``AssociationMode=Normal``, ``PopLocations``), ``;``-separated, each ``region:POP,POP``, e.g.
@@ -28,6 +29,14 @@ working when keys are added):
 - ``demand``: ``source[:scale]``, the capacity view's demand: ``clients`` (the clients' weights;
   scale = Mbps per weight unit, default 1) or ``population`` (every gazetteer city weighted by
   population; scale = total demand in Gbps, default :data:`DEFAULT_POPULATION_GBPS`).
+- ``instance``: the Anycast EIP instance's bandwidth in Mbps, summed over all access points
+  (omitted: the documented default, 1,000 Mbps; at most 5,000 Mbps).
+- ``spill``: ``on`` for the what-if "the provider re-routes a full access point's excess to the
+  next-nearest one" (omitted: what BGP anycast does, the excess is throttled/congested).
+- ``cost``: the cost estimate's inputs, ``,``-separated ``key:value`` (keys: ``instance`` fee
+  per month, ``transfer`` price per GB to the origin, ``util`` average utilisation in (0, 1],
+  and a price per GB per access area ``ap``, ``na``, ``sa``, ``eu``, ``au``; no price is
+  shipped, omitted = not entered).
 - ``clientset``: the key of a server-side client set (e.g. ``cities25k``: the 25,000 most
   populous cities weighted by population) whose clients come *after* the ``clients`` of the link.
   A large client set travels by name, so links, the page's stores and every callback payload stay
@@ -57,11 +66,13 @@ from typing import Mapping, Sequence
 from urllib.parse import quote, unquote
 
 from dashboard.domain.clients import COORD_DECIMALS, clean_name
+from dashboard.domain.cost import check_cost_value
 from dashboard.domain.latency import check_override
 from dashboard.domain.access import ACCESS_CHOICES, DEFAULT_ACCESS
 from dashboard.domain.policy import DEFAULT_POLICY, POLICIES
 from dashboard.domain.scenario import (DEFAULT_ENDPOINT_TYPE, DEMAND_SOURCES, ENDPOINT_TYPES, ID_RE,
-                                       Client, Scenario, check_gbps, check_pop_id)
+                                       Client, Scenario, check_gbps,
+                                       check_instance_mbps, check_pop_id)
 
 #: Most clients a URL holds. A link is read from the request line of the page's GET, which
 #: servers cap (see :data:`MAX_LINK_CHARS`); 500 clients without names already take ~8 kB.
@@ -82,7 +93,7 @@ MAX_LINK_WARNINGS = 8
 DEFAULT_MAX_QUERY_CHARS = 4000
 #: Keys this version understands.
 KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down", "observed",
-              "capacity", "demand", "clientset", "model", "policy", "access")
+              "capacity", "demand", "clientset", "model", "policy", "access", "instance", "spill", "cost")
 _MAX_WARNINGS = 5
 
 
@@ -329,7 +340,8 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
             if text in ENDPOINT_TYPES:
                 endpoint = text
             else:
-                warnings.append(f"unknown endpoint type '{_short(text)}' ignored (use CLB or ENI)")
+                warnings.append(f"unknown endpoint type '{_short(text)}' ignored (use "
+                                f"{', '.join(ENDPOINT_TYPES)})")
                 endpoint = DEFAULT_ENDPOINT_TYPE
         elif key == "down":
             found, unknown = _pop_ids(unquote(value), pop_ids)
@@ -454,8 +466,9 @@ def _parse_mappings(raw: str, pop_ids: Sequence[str] | None, origin_ids: Sequenc
                     warnings: list[str]) -> list[tuple[str, tuple[str, ...]]]:
     """``region:POP,POP;region:POP`` -> [(region, (pops...))]; bad pieces dropped with warnings.
 
-    Rule violations between endpoints (two in one region, a PoP mapped twice, a Normal endpoint
-    without access points) are left to :meth:`Scenario.sanitized`, which names them.
+    Rule violations between endpoints (two in one region, a PoP mapped twice, Normal endpoints
+    with an ALB/NLB) are left to :meth:`Scenario.sanitized`, which names them. A Normal endpoint
+    without access points (``region:``) is valid.
     """
     out: list[tuple[str, tuple[str, ...]]] = []
     for item in unquote(raw).split(";"):
@@ -478,7 +491,7 @@ def _parse_mappings(raw: str, pop_ids: Sequence[str] | None, origin_ids: Sequenc
 
 # -- capacity planning and support keys (observed PoPs, capacities, demand) -----------------------
 
-_CAPACITY_KEYS = ("observed", "capacity", "demand")
+_CAPACITY_KEYS = ("observed", "capacity", "demand", "instance", "spill", "cost")
 
 
 def _encode_capacity_keys(s: Scenario, n_clients: int) -> list[str]:
@@ -493,6 +506,12 @@ def _encode_capacity_keys(s: Scenario, n_clients: int) -> list[str]:
     if s.demand_source != "clients" or s.demand_scale is not None:
         parts.append("demand=" + s.demand_source
                      + (f":{s.demand_scale:.6g}" if s.demand_scale is not None else ""))
+    if s.instance_mbps is not None:
+        parts.append(f"instance={s.instance_mbps:.6g}")
+    if s.spill_whatif:
+        parts.append("spill=on")
+    if s.cost:
+        parts.append("cost=" + ",".join(f"{k}:{v:.6g}" for k, v in s.cost))
     return parts
 
 
@@ -547,6 +566,31 @@ def _decode_capacity_key(key: str, value: str, extra: dict, warnings: list[str],
         if bad:
             warnings.append(f"ignored malformed capacity value(s) {', '.join(bad[:5])} "
                             "(use ACCESS-POINT:gbps, or *:gbps for the default)")
+    elif key == "instance":
+        try:
+            extra["instance_mbps"] = check_instance_mbps(unquote(value).strip())
+        except ValueError as exc:
+            warnings.append(f"instance: {exc}; the default of 1,000 Mbps was used")
+    elif key == "cost":
+        items = []
+        for item in unquote(value).split(","):
+            if not item.strip():
+                continue
+            k, _, v = item.partition(":")
+            try:
+                items.append((k.strip().lower(), check_cost_value(k.strip().lower(), v.strip())))
+            except ValueError:
+                bad.append(_short(item, 16))
+        extra["cost"] = items
+        if bad:
+            warnings.append(f"ignored malformed cost input(s) {', '.join(bad[:5])} (use "
+                            "key:value, e.g. instance:10,eu:0.05,util:0.4)")
+    elif key == "spill":
+        text = unquote(value).strip().lower()
+        if text in ("on", "1", "true"):
+            extra["spill_whatif"] = True
+        elif text not in ("off", "0", "false", ""):
+            warnings.append(f"spill '{_short(text, 8)}' ignored (use on or off)")
     elif key == "demand":
         source, _, scale = unquote(value).strip().lower().partition(":")
         if source not in DEMAND_SOURCES:

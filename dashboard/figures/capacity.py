@@ -122,8 +122,11 @@ def capacity_map_figure(pops: pd.DataFrame, table: pd.DataFrame, flows: pd.DataF
         hovertext=[f"<b>{t.loc[p, 'name']}</b> · {p}<br>demand {t.loc[p, 'nominal_gbps']:,.2f} "
                    f"Gbps / capacity {t.loc[p, 'capacity_gbps']:,.2f} Gbps "
                    f"({t.loc[p, 'utilisation']:.0%})<br>served {t.loc[p, 'served_gbps']:,.2f} "
-                   f"Gbps · spilled out {t.loc[p, 'spilled_out_gbps']:,.2f} · in "
-                   f"{t.loc[p, 'spilled_in_gbps']:,.2f}" for p in up],
+                   f"Gbps · throttled {_throttled(t, p):,.2f}"
+                   + (f" · spilled out {t.loc[p, 'spilled_out_gbps']:,.2f} · in "
+                      f"{t.loc[p, 'spilled_in_gbps']:,.2f} (what-if)"
+                      if t.loc[p, 'spilled_out_gbps'] > 0 or t.loc[p, 'spilled_in_gbps'] > 0
+                      else "") for p in up],
         hoverinfo="text",
         marker=dict(size=10 + 26 * np.sqrt(nominal / nmax), color=np.minimum(util, UTIL_MAX),
                     colorscale=UTIL_SCALE, cmin=0, cmax=UTIL_MAX,
@@ -159,20 +162,29 @@ def capacity_map_figure(pops: pd.DataFrame, table: pd.DataFrame, flows: pd.DataF
 EXPECTED_COLOR = "#94A3B8"
 
 
+def _throttled(t: pd.DataFrame, p: str) -> float:
+    """Throttled Gbps of PoP ``p`` (0 for a table from before the column existed)."""
+    return float(t.loc[p, "throttled_gbps"]) if "throttled_gbps" in t else 0.0
+
+
 def load_bar_figure(table: pd.DataFrame) -> go.Figure:
-    """Load per PoP (Gbps), sorted by demand: own demand served, spill-over received, excess
-    spilled out (stacked), with the capacity as a tick. Hover gives utilisation. When the table
+    """Load per PoP (Gbps), sorted by demand: own demand served, throttled excess (the default
+    rule: congestion at a full PoP), and under the spill-over what-if spill-over received and
+    excess spilled out (stacked), with the capacity as a tick. Hover gives utilisation. When the table
     has ``expected_gbps`` (demand spread by landing probability), it is a second bar beside
     each stack (the deterministic stack is drawn as before: bars of one offset group stacked
     by explicit bases, so the two groups can sit side by side)."""
     t = table[table["up"]].sort_values("nominal_gbps", ascending=False, kind="stable")
     x = t["pop_id"].to_numpy(object)
-    own = np.clip(t["nominal_gbps"] - t["spilled_out_gbps"], 0, None).to_numpy(float)
+    throttled = (np.clip(t["throttled_gbps"], 0, None).to_numpy(float)
+                 if "throttled_gbps" in t else np.zeros(len(t)))
+    own = np.clip(t["nominal_gbps"] - t["spilled_out_gbps"] - throttled, 0, None).to_numpy(float)
     expected = "expected_gbps" in t
     fig = go.Figure()
     base = np.zeros(len(t))
     for name, y, color, pattern in (
             ("Own demand served", own, OK_COLOR, ""),
+            ("Throttled (congested)", throttled, OVER_COLOR, "x"),
             ("Spill-over received", np.clip(t["spilled_in_gbps"], 0, None).to_numpy(float),
              SPILL_COLOR, ""),
             ("Excess spilled out", np.clip(t["spilled_out_gbps"], 0, None).to_numpy(float),

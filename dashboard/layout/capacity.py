@@ -11,22 +11,33 @@ from typing import Any, Sequence
 from dash import dash_table, dcc, html
 
 from dashboard import ids
-from dashboard.domain.scenario import DEFAULT_CAPACITY_GBPS, DEFAULT_POPULATION_GBPS
+from dashboard.domain.scenario import (DEFAULT_CAPACITY_GBPS, DEFAULT_INSTANCE_MBPS,
+                                      DEFAULT_POPULATION_GBPS, MAX_INSTANCE_MBPS)
+from dashboard.domain.cost import AREA_KEYS, INSTANCE, TRANSFER, UTILISATION
+from dashboard.services.capacity import INSTANCE_CAVEAT, PRICE_NOTE, CostPanel
 from dashboard.layout.components import geo_graph_config, kpis_or_hint, table_style
 from dashboard.services.text import Kpi
 
+THROTTLE_RULE = (
+    "Rule: demand goes to its nearest healthy access point and stays there: BGP anycast does not "
+    "re-route traffic because a point is loaded. When a point's demand exceeds its capacity, it "
+    "serves up to its capacity and the excess is throttled (dropped or congested; the same "
+    "fraction of every client's demand). Demand in = served + throttled + no route. To move "
+    "load away, withdraw the point (mark it down) or remap endpoints, and compare."
+)
 SPILL_RULE = (
-    "Spill-over rule: demand goes to its nearest healthy access point. When a point's demand "
-    "exceeds its capacity, it accepts the same fraction of every client's demand and the excess "
-    "moves on to each client's next-nearest healthy access point, which accepts it only up to "
-    "its headroom; this repeats down the ranking. Demand left when every access point is full "
-    "is unserved. Demand in = served + unserved."
+    "What-if (not documented product behaviour): the excess at a full access point moves on to "
+    "each client's next-nearest healthy access point, which accepts it up to its headroom; this "
+    "repeats down the ranking. Demand left when every access point is full is unserved."
 )
 CAPACITY_ASSUMPTIONS = (
-    f"Capacity: the product's per-instance bandwidth is {DEFAULT_CAPACITY_GBPS:g} Gbps by default "
-    "(up to 5 Gbps); each access point gets the value set in the table, else data/pops.csv's "
-    "capacity_gbps, else the default above. Units: client weight × the scale = Mbps; load and "
-    "capacity in Gbps (1 Gbps = 1000 Mbps)."
+    f"Bandwidth: the documented limit is per Anycast EIP instance ({DEFAULT_INSTANCE_MBPS:,.0f} "
+    f"Mbps peak by default, up to {MAX_INSTANCE_MBPS:,.0f} Mbps, summed over all access points; "
+    "a reference upper limit that may be lower during contention); it is compared with the "
+    "total demand. Per-access-point capacity is a provider-side planning assumption (no per-PoP "
+    "capacity is published): the value set in the table, else data/pops.csv's capacity_gbps, "
+    f"else the default ({DEFAULT_CAPACITY_GBPS:g} Gbps unless you change it). Units: client "
+    "weight × the scale = Mbps; load and capacity in Gbps (1 Gbps = 1000 Mbps)."
 )
 EXPECTED_NOTE = (
     "Expected load: every demand point's Gbps spread over the healthy access points by its "
@@ -47,6 +58,7 @@ CAPACITY_COLUMNS = (
     ("nominal_gbps", "Demand Gbps", "numeric", False),
     ("utilisation_pct", "Util. %", "numeric", False),
     ("served_gbps", "Served Gbps", "numeric", False),
+    ("throttled_gbps", "Throttled Gbps", "numeric", False),
     ("spilled_out_gbps", "Out Gbps", "numeric", False),
     ("spilled_in_gbps", "In Gbps", "numeric", False),
     ("expected_gbps", "Expected Gbps", "numeric", False),
@@ -85,7 +97,7 @@ def capacity_controls(source: str = "clients", scale: float | None = None,
                       className="text-input num-input"),
         ]),
         html.Div(className="control", children=[
-            html.Label("Default capacity per PoP, Gbps", htmlFor=ids.DEFAULT_CAPACITY,
+            html.Label("PoP capacity (planning assumption), Gbps", htmlFor=ids.DEFAULT_CAPACITY,
                        className="field-label"),
             dcc.Input(id=ids.DEFAULT_CAPACITY, type="number", min=0.000001, step="any",
                       debounce=True, value=default_gbps if default_gbps is not None
@@ -111,11 +123,25 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
                 html.Div(id=ids.CAPACITY_CONTROLS, className="controls-row",
                          children=capacity_controls()),
                 html.Div(className="control", children=[
+                    html.Label("Instance bandwidth, Mbps", htmlFor=ids.INSTANCE_MBPS,
+                               className="field-label", title=INSTANCE_CAVEAT),
+                    dcc.Input(id=ids.INSTANCE_MBPS, type="number", min=1,
+                              max=MAX_INSTANCE_MBPS, step="any", debounce=True,
+                              value=DEFAULT_INSTANCE_MBPS, className="text-input num-input"),
+                ]),
+                html.Div(className="control", children=[
+                    html.Label("What-if", className="field-label"),
+                    dcc.Checklist(id=ids.SPILL_WHATIF, value=[], className="check-row",
+                                  options=[{"label": "Provider re-routes overload to the next "
+                                                     "PoP (not documented)", "value": "on"}]),
+                ]),
+                html.Div(className="control", children=[
                     html.Label("Map", className="field-label"),
                     dcc.Checklist(id=ids.SHOW_CATCHMENTS, value=["on"], className="check-row",
                                   options=[{"label": "Catchments (2° cells)", "value": "on"}]),
                 ]),
             ]),
+            html.P(INSTANCE_CAVEAT, className="hint"),
             html.Details(className="assumptions", children=[
                 html.Summary("Assumptions and units"),
                 html.P(CAPACITY_ASSUMPTIONS, className="hint"),
@@ -129,7 +155,8 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
                 id=ids.CAPACITY_MAP, className="capacity-map", responsive=True,
                 style={"height": "100%"},
                 config=geo_graph_config(topojson_url, "anycast-eip-capacity-map")))),
-        html.P(SPILL_RULE, className="rule-note"),
+        html.P(THROTTLE_RULE, className="rule-note"),
+        html.P(SPILL_RULE, className="hint"),
         html.Div(className="capacity-grid", children=[
             html.Div(className="card", children=[
                 html.H2("Load per access point"),
@@ -162,17 +189,23 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
                     tooltip_header={"capacity_gbps": "Click to edit (Gbps, > 0)",
                                     "capacity_source": "scenario (edited here), catalog "
                                                        "(data/pops.csv) or default",
-                                    "spilled_out_gbps": "Excess sent on to other PoPs",
-                                    "spilled_in_gbps": "Spill-over accepted from other PoPs",
+                                    "throttled_gbps": "Demand above this PoP's capacity: "
+                                                      "dropped or congested (BGP does not "
+                                                      "move it elsewhere)",
+                                    "spilled_out_gbps": "What-if only: excess sent on to "
+                                                        "other PoPs",
+                                    "spilled_in_gbps": "What-if only: spill-over accepted "
+                                                       "from other PoPs",
                                     "clients": "Demand points whose nearest healthy PoP "
                                                "this is",
                                     "nominal_gbps": "Demand whose nearest healthy PoP this is",
-                                    "served_gbps": "Demand accepted after spill-over",
+                                    "served_gbps": "Demand accepted (up to the capacity)",
                                     "utilisation_pct": "Demand / capacity",
                                     "expected_gbps": EXPECTED_NOTE,
                                     "expected_pct": "Expected load / capacity"}),
             ]),
         ]),
+        cost_card(),
         html.Div(className="card n1-card", children=[
             html.Div(className="card-head", children=[
                 html.H2("N-1: what losing each access point does"),
@@ -215,12 +248,52 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
                                          "modelled RTT (nearest healthy PoP; can be negative: "
                                          "the next PoP may be nearer the origin)",
                         "worst_pop": "Access point with the highest demand / capacity once "
-                                     "the lost one's demand has moved (before spill-over)",
-                        "unserved": "Demand no access point can take after spill-over"}),
+                                     "the lost one's demand has moved to the next-nearest",
+                        "unserved": "Demand not served once the point is lost: throttled at "
+                                    "full access points plus no route (under the spill-over "
+                                    "what-if: after spill-over)"}),
                 dcc.Graph(id=ids.N1_CHART, config={"displayModeBar": False}),
             ]),
         ]),
     ])
+
+
+#: The cost inputs: (key, label, unit) in the order shown.
+COST_INPUTS = ((INSTANCE, "Instance fee", "per month"),
+               (TRANSFER, "Data transfer to the origin", "per GB"),
+               *[(key, f"Internet traffic, {area}", "per GB") for area, key in AREA_KEYS.items()],
+               (UTILISATION, "Average utilisation", "% of the demand"))
+
+
+def cost_card() -> html.Div:
+    """The cost estimate panel: price inputs (filled from the scenario by
+    ``assets/capacity_plan.js``) and the estimate (:data:`ids.COST_PANEL`, drawn by the round
+    trip)."""
+    inputs = [html.Div(className="control", children=[
+        html.Label(f"{label}, {unit}", className="field-label"),
+        dcc.Input(id=ids.cost_input(key), type="number", min=0,
+                  max=100 if key == UTILISATION else None, step="any", debounce=True,
+                  placeholder="100" if key == UTILISATION else "not entered",
+                  className="text-input num-input")]) for key, label, unit in COST_INPUTS]
+    return html.Div(className="card cost-card", children=[
+        html.H2("Cost estimate (pay-by-data-transfer, per month)"),
+        html.P(PRICE_NOTE, className="hint"),
+        html.Div(inputs, className="controls-row"),
+        html.Div(id=ids.COST_PANEL),
+    ])
+
+
+def render_cost(panel: CostPanel | None) -> list:
+    """The estimate: one row per line, the total (with what is missing)."""
+    if panel is None:
+        return []
+    head = html.Tr([html.Th(h) for h in ("", "GB / month", "Price", "Cost")])
+    body = [html.Tr([html.Td(r["item"]), html.Td(r["gb"]), html.Td(r["price"]),
+                     html.Td(r["cost"])]) for r in panel.rows]
+    return [html.Table(className="whatif-table cost-table",
+                       children=[html.Thead(head), html.Tbody(body)]),
+            html.P(html.B(f"Total: {panel.total}"),
+                   className="" if panel.complete else "hint-warning")]
 
 
 def render_capacity_kpis(kpis: Sequence[Kpi]) -> list:

@@ -73,7 +73,9 @@ def origin_controls(catalog: Catalog) -> html.Section:
         html.Label("Endpoint type", className="field-label"),
         dcc.RadioItems(
             id=ids.ENDPOINT_TYPE,
-            options=[{"label": "CLB in a VPC", "value": "CLB"}, {"label": "ENI", "value": "ENI"}],
+            options=[{"label": "CLB (internal, VPC)", "value": "CLB"},
+                     {"label": "ENI", "value": "ENI"}, {"label": "ALB", "value": "ALB"},
+                     {"label": "NLB", "value": "NLB"}],
             value=DEFAULT_ENDPOINT_TYPE, inline=True, className="radio-row"),
         html.Div(id=ids.ENDPOINT_INFO, className="hint"),
         html.Label("Routing policy", htmlFor=ids.POLICY, className="field-label"),
@@ -182,9 +184,12 @@ def endpoint_controls(catalog: Catalog) -> html.Section:
             html.Button("Add endpoint", id=ids.ENDPOINT_ADD, n_clicks=0, className="btn btn-sm"),
         ]),
         html.Div(id=ids.ENDPOINT_WHATIF, className="endpoint-whatif"),
-        html.P("One endpoint per region. Access points not mapped to a Normal endpoint send "
-               "traffic to the Default one. No automatic failover between endpoints: if one is "
-               "down, its access points' clients are unserved.", className="hint"),
+        html.P("One endpoint per region (ALB/NLB: one region only). The first endpoint bound is "
+               "the Default; access points not mapped to a Normal endpoint send traffic to it. "
+               "A new Default demotes the old one to Normal; unbinding the Default promotes "
+               "another at random. No automatic failover between endpoints: if one is down, "
+               "its access points' clients are unserved (docs/failover.md cites each rule).",
+               className="hint"),
     )
 
 
@@ -378,14 +383,23 @@ def render_endpoints(view: EndpointsView) -> list:
             buttons += [
                 html.Button("Make default", id=ids.endpoint_control("default", ep.region),
                             n_clicks=0, className="btn btn-ghost btn-sm",
-                            title="What-if: this endpoint becomes the Default one; the current "
-                                  "Default endpoint is dissociated"),
+                            title="This endpoint becomes the Default one; the current Default "
+                                  "endpoint is demoted to Normal (no access point mapped)"),
                 html.Button("✕", id=ids.endpoint_control("remove", ep.region), n_clicks=0,
                             className="btn btn-ghost btn-sm", title="Dissociate this endpoint")]
         body: Any = (html.Div(ep.serves, className="hint") if ep.is_default else
                      dcc.Dropdown(id=ids.endpoint_control("pops", ep.region), options=options,
-                                  value=list(ep.pops), multi=True, clearable=False,
-                                  placeholder="Map access points…", className="ep-pops"))
+                                  value=list(ep.pops), multi=True, clearable=True,
+                                  placeholder="No access point mapped (no traffic)…",
+                                  className="ep-pops"))
+        if ep.promote:
+            body = html.Div([body, html.Div(className="hint ep-promote", children=[
+                "Unbinding it promotes one of these at random; pick one to see that outcome: ",
+                *[html.Button(f"Unbind → {r}", id=ids.endpoint_control("unbind", r),
+                              n_clicks=0, className="btn btn-ghost btn-sm",
+                              title=f"Unbind the Default endpoint {ep.region}; {r} promoted to "
+                                    "Default (the provider picks one at random)")
+                  for r in ep.promote]])])
         rows.append(html.Div(className=f"endpoint-row{' is-down' if ep.is_down else ''}",
                              children=[html.Div(head, className="endpoint-head"), body,
                                        html.Div(buttons, className="endpoint-buttons")]))

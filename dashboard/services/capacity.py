@@ -13,9 +13,13 @@ WGS84 geodesic km. Demand comes from one of two sources (``Scenario.demand_sourc
   is applied: no package kept offline here offers one (the World Bank/ITU series need a web
   service), so population stands for demand as is; the UI says so.
 
-Capacity per access point: the scenario's value, else the catalog's ``capacity_gbps``, else the
-scenario's default, else :data:`~dashboard.domain.scenario.DEFAULT_CAPACITY_GBPS` (the product's
-per-instance bandwidth, 1 Gbps by default, up to 5 Gbps).
+Capacity per access point -- a *provider-side planning assumption*: Alibaba publishes no per-PoP
+capacity -- is the scenario's value, else the catalog's ``capacity_gbps``, else the scenario's
+default, else :data:`~dashboard.domain.scenario.DEFAULT_CAPACITY_GBPS`. What *is* documented is the
+instance bandwidth (``Scenario.instance_mbps``, default 1,000 Mbps, up to 5,000 Mbps, summed over
+all PoPs, a reference upper limit that may be lower during contention): the view compares it with
+the total demand. A PoP over its capacity throttles the excess (congestion); spill-over to the
+next PoP is only the user's explicit what-if (``Scenario.spill_whatif``).
 
 Results are cached per process with small LRU caches keyed on a digest of the inputs: the ranking
 of 34 000 cities costs ~0.4 s and the capacity view is recomputed on every scenario edit made
@@ -40,6 +44,7 @@ import pandas as pd
 
 from dashboard.catalog import Catalog
 from dashboard.domain import capacity as cap_core
+from dashboard.domain import cost as cost_core
 from dashboard.domain import latency as lat_core
 from dashboard.domain import policy as pol
 from dashboard.domain.access import DATACENTER
@@ -47,6 +52,7 @@ from dashboard.domain.policy import DEFAULT_POLICY, NETWORK, check_policy
 from dashboard.domain.routing import NO_ROUTE, assign
 from dashboard.domain.scenario import (
     DEFAULT_CAPACITY_GBPS,
+    DEFAULT_INSTANCE_MBPS,
     DEFAULT_POPULATION_GBPS,
     DEMAND_SOURCES,
     Scenario,
@@ -122,6 +128,12 @@ def scenario_demand(scenario: Scenario) -> Demand:
                   np.array([c.weight for c in cs], dtype=float) * mbps_per_unit / 1000.0,
                   tuple(c.label for c in cs), "clients",
                   f"{len(cs):,} scenario clients, weight × {mbps_per_unit:g} Mbps")
+
+
+def instance_gbps(scenario: Scenario) -> float:
+    """The instance bandwidth in Gbps (the scenario's, else the documented default)."""
+    mbps = scenario.instance_mbps if scenario.instance_mbps is not None else DEFAULT_INSTANCE_MBPS
+    return mbps / 1000.0
 
 
 def capacities_gbps(catalog: Catalog, scenario: Scenario) -> tuple[np.ndarray, list[str]]:
@@ -283,13 +295,15 @@ class CapacityView:
 
 
 def capacity_view(catalog: Catalog, scenario: Scenario) -> CapacityView:
-    """Load per PoP, spill-over and utilisation for the scenario's demand and capacities."""
+    """Load per PoP, throttling (or the spill-over what-if) and utilisation for the scenario's
+    demand and capacities, and the total demand against the instance bandwidth."""
     demand = scenario_demand(scenario)
     ranked = full_ranking(catalog, demand, scenario.policy, scenario.model)
     caps, source = capacities_gbps(catalog, scenario)
     ids = list(catalog.pop_ids)
     down = np.array([p in scenario.down for p in ids])
-    spill = cap_core.spill_over(ranked, demand.gbps, np.where(down, 0.0, caps), down)
+    spill = cap_core.serve(ranked, demand.gbps, np.where(down, 0.0, caps), down,
+                           scenario.spill_whatif)
     nearest = cap_core.first_healthy(ranked, down) if len(ranked) else np.zeros(0, np.int64)
     counts = np.bincount(nearest[nearest != NO_ROUTE], minlength=len(ids))
     diag = np.diag(spill.flows)
@@ -301,7 +315,9 @@ def capacity_view(catalog: Catalog, scenario: Scenario) -> CapacityView:
         "up": ~down, "capacity_gbps": caps, "capacity_source": source,
         "clients": counts, "nominal_gbps": spill.nominal, "served_gbps": spill.load,
         "utilisation": np.where(down, np.nan, util),
-        "spilled_out_gbps": spill.nominal - diag, "spilled_in_gbps": spill.load - diag,
+        "throttled_gbps": spill.throttled,
+        "spilled_out_gbps": spill.nominal - diag - spill.throttled,
+        "spilled_in_gbps": spill.load - diag,
         "expected_gbps": expected, "expected_utilisation": np.where(down, np.nan, exp_util),
     })
     f = spill.flows
@@ -315,6 +331,10 @@ def capacity_view(catalog: Catalog, scenario: Scenario) -> CapacityView:
         "served_gbps": float(spill.load.sum()),
         "unserved_gbps": spill.total_unserved,
         "spilled_gbps": float(spill.spilled.sum()),
+        "throttled_gbps": spill.total_throttled,
+        "no_route_gbps": max(spill.total_unserved - spill.total_throttled, 0.0),
+        "spill_whatif": scenario.spill_whatif,
+        "instance_gbps": instance_gbps(scenario),
         "over_capacity": [ids[k] for k in np.flatnonzero((spill.nominal > caps + 1e-12) & ~down)],
         "expected_over_capacity": [ids[k] for k in np.flatnonzero((expected > caps + 1e-12)
                                                                    & ~down)],
@@ -393,7 +413,7 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
             progress(0.4 + 0.6 * done / total, f"N-1: {done} of {total} access points")
 
     table = cap_core.n_minus_one(ranked, demand.gbps, rtt, caps, list(catalog.pop_ids), down,
-                                 progress=step)
+                                 progress=step, spill=scenario.spill_whatif)
     if table.empty:
         return pd.DataFrame(columns=list(N1_COLUMNS) + ["name"])
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
@@ -402,6 +422,12 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
 
 
 # -- the capacity tab as one view-model -----------------------------------------------------------
+
+#: The documentation's own caveat about the instance bandwidth (shown with it).
+INSTANCE_CAVEAT = (
+    "Documented per Anycast EIP instance, summed over all PoPs: 1,000 Mbps peak by default, "
+    "raisable to 5,000 Mbps; a reference upper limit that may be lower during contention.")
+
 
 def gbps_text(v: float) -> str:
     """``"1.25 Gbps"`` (two decimals below 100 Gbps, none above)."""
@@ -412,13 +438,15 @@ def gbps_text(v: float) -> str:
 class CapacityPage:
     """The capacity tab: key numbers (empty: no demand yet), the utilisation table's rows, and
     the data the capacity map and load chart draw (``view``; ``markers``: demand points or grid
-    cells; ``catchments``: idealised catchment cells, or None when not asked for)."""
+    cells; ``catchments``: idealised catchment cells, or None when not asked for; ``cost``:
+    the cost estimate panel)."""
 
     kpis: tuple[Kpi, ...]
     rows: list[dict]
     view: CapacityView
     markers: pd.DataFrame
     catchments: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    cost: "CostPanel | None" = None
 
 
 def capacity_kpis(view: CapacityView) -> tuple[Kpi, ...]:
@@ -428,21 +456,43 @@ def capacity_kpis(view: CapacityView) -> tuple[Kpi, ...]:
         return ()
     over = t["over_capacity"]
     exp_over = t.get("expected_over_capacity", [])
-    return (
+    inst = t["instance_gbps"]
+    share = t["demand_gbps"] / inst if inst > 0 else math.inf
+    spill = t.get("spill_whatif", False)
+    kpis = [
         Kpi("demand", gbps_text(t["demand_gbps"]), view.demand.note),
-        Kpi("capacity (healthy PoPs)", gbps_text(t["capacity_gbps"])),
-        Kpi("served", gbps_text(t["served_gbps"]), "after spill-over"),
-        Kpi("spilled over", gbps_text(t["spilled_gbps"]),
-            "demand served by another than its nearest healthy access point",
-            "warn" if t["spilled_gbps"] > 1e-9 else ""),
-        Kpi("unserved", gbps_text(t["unserved_gbps"]), "every access point is full or down",
+        Kpi("instance bandwidth", f"{share:.0%} of {inst * 1000:,.0f} Mbps",
+            INSTANCE_CAVEAT + (f" Demand exceeds it by {gbps_text(t['demand_gbps'] - inst)}."
+                               if share > 1 else ""),
+            "bad" if share > 1 else ("warn" if share > 0.8 else "")),
+        Kpi("PoP capacity (healthy)", gbps_text(t["capacity_gbps"]),
+            "sum of the per-PoP capacities: a provider-side planning assumption (no per-PoP "
+            "capacity is published)"),
+        Kpi("served", gbps_text(t["served_gbps"]),
+            "after the spill-over what-if" if spill else "at each client's nearest healthy PoP"),
+    ]
+    if spill:
+        kpis.append(Kpi("spilled over (what-if)", gbps_text(t["spilled_gbps"]),
+                        "demand the what-if re-routes to another than its nearest healthy PoP; "
+                        "BGP anycast does not do this", "warn" if t["spilled_gbps"] > 1e-9 else ""))
+    else:
+        kpis.append(Kpi("throttled / congested", gbps_text(t["throttled_gbps"]),
+                        "demand above a PoP's capacity: BGP does not move it elsewhere, so it "
+                        "is dropped or congested at that PoP",
+                        "bad" if t["throttled_gbps"] > 1e-9 else ""))
+    no_route = t.get("no_route_gbps", 0.0)
+    kpis += [
+        Kpi("unserved", gbps_text(t["unserved_gbps"]),
+            ("every access point is full or down" if spill else
+             f"throttled + no route ({gbps_text(no_route)} has no healthy PoP)"),
             "bad" if t["unserved_gbps"] > 1e-9 else ""),
         Kpi("over capacity", f"{len(over)}", ", ".join(over) or "none", "bad" if over else ""),
         Kpi("over capacity (expected)", f"{len(exp_over)}",
             (", ".join(exp_over) or "none") + ": access points whose expected load (demand "
             "spread by landing probability, learned from root-DNS catchments; an estimate, not "
             "a promise) exceeds their capacity", "warn" if exp_over else ""),
-    )
+    ]
+    return tuple(kpis)
 
 
 def capacity_rows(table: pd.DataFrame) -> list[dict]:
@@ -456,6 +506,7 @@ def capacity_rows(table: pd.DataFrame) -> list[dict]:
             "nominal_gbps": json_number(r.nominal_gbps, 6),
             "served_gbps": json_number(r.served_gbps, 6),
             "utilisation_pct": json_number(100 * r.utilisation, 1),
+            "throttled_gbps": json_number(max(r.throttled_gbps, 0.0), 6),
             "spilled_out_gbps": json_number(max(r.spilled_out_gbps, 0.0), 6),
             "spilled_in_gbps": json_number(max(r.spilled_in_gbps, 0.0), 6),
             "expected_gbps": json_number(getattr(r, "expected_gbps", math.nan), 6),
@@ -470,7 +521,8 @@ def capacity_page(loaded: Loaded, catalog: Catalog, show_catchments: bool) -> Ca
     catch = (catchments(catalog, loaded.down, policy=loaded.scenario.policy,
                         model=loaded.scenario.model) if show_catchments else None)
     return CapacityPage(capacity_kpis(view), capacity_rows(view.table), view,
-                        demand_markers(view.demand, view.spill.served_at), catch)
+                        demand_markers(view.demand, view.spill.served_at), catch,
+                        cost_panel(catalog, loaded.scenario, view))
 
 
 def control_values(scenario: Scenario) -> tuple[str, float, float]:
@@ -542,6 +594,57 @@ def table_edit(rows: Any, scenario: Scenario, catalog: Catalog) -> dict | None:
     return None if own == dict(scenario.capacity) else {"op": "capacity", "capacity": own}
 
 
+# -- cost estimate (issue 15) -------------------------------------------------------------------------
+
+#: Said wherever prices are entered or shown.
+PRICE_NOTE = ("No public price table could be found offline, so no price is shipped: enter "
+              "your own (instance fee per month, internet traffic per GB per access area, data "
+              "transfer to the origin per GB; any currency, the same for all). Billing is on "
+              "the dominant direction; the demand is read as the peak rate on it.")
+
+
+@dataclass(frozen=True)
+class CostPanel:
+    """The cost estimate panel: one row per line (label, GB/month, price, cost as text), the
+    total as text, whether it is complete (every needed price entered), what is missing, the
+    inputs the controls show (key -> value or None) and the note on prices."""
+
+    rows: tuple[dict, ...]
+    total: str
+    complete: bool
+    missing: tuple[str, ...]
+    inputs: dict
+    note: str = PRICE_NOTE
+
+
+def served_by_area(catalog: Catalog, view: CapacityView) -> dict[str, float]:
+    """Served demand (Gbps, after throttling or the spill-over what-if) per access area."""
+    areas = dict(zip(catalog.pops["id"], catalog.pops["area"]))
+    out: dict[str, float] = {}
+    for pid, served in zip(view.table["pop_id"], view.table["served_gbps"]):
+        out[areas[pid]] = out.get(areas[pid], 0.0) + float(served)
+    return out
+
+
+def _money(v: float | None) -> str:
+    return "—" if v is None else f"{v:,.2f}"
+
+
+def cost_panel(catalog: Catalog, scenario: Scenario, view: CapacityView) -> CostPanel:
+    """The cost panel for the scenario's served demand (``view``) and cost inputs."""
+    prices = dict(scenario.cost)
+    est = cost_core.estimate(served_by_area(catalog, view), prices)
+    rows = tuple({"item": ln.label,
+                  "gb": "" if ln.gb is None else f"{ln.gb:,.0f}",
+                  "price": "not entered" if ln.price is None else f"{ln.price:,.6g}",
+                  "cost": _money(ln.cost)} for ln in est.lines)
+    total = (f"{est.total:,.2f} per month" if est.complete else
+             f"{est.total:,.2f} per month so far (incomplete: enter "
+             f"{', '.join(est.missing)})")
+    inputs = {k: prices.get(k) for k in cost_core.COST_KEYS}
+    return CostPanel(rows, total, est.complete, est.missing, inputs)
+
+
 # -- N-1 results ------------------------------------------------------------------------------------
 
 def n1_key(scenario: Scenario, origin_id: str) -> str:
@@ -563,6 +666,8 @@ def n1_key(scenario: Scenario, origin_id: str) -> str:
         parts["policy"] = scenario.policy
     if scenario.access != DATACENTER:  # RTTs with the access term (absent: as before it)
         parts["access"] = scenario.access
+    if scenario.spill_whatif:  # unserved under the spill-over what-if (absent: throttled)
+        parts["spill"] = True
     return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 

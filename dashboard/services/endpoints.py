@@ -2,9 +2,12 @@
 their mapped access points), the what-if remap table, and what the chosen origin and endpoint
 type imply.
 
-Endpoint semantics follow the provider: the Default endpoint serves every access point not
-mapped to a Normal endpoint; there is no automatic failover between endpoints, so the what-if
-table computes the latency of each remap *before* the operator applies it. Medians are of the
+Endpoint semantics follow the provider (docs/failover.md cites each rule): the Default endpoint
+serves every access point not mapped to a Normal endpoint; binding a new Default demotes the old
+one to Normal; unbinding the Default promotes a *random* other endpoint, so the panel lists the
+candidates and the what-if table gives each outcome; there is no automatic failover between
+endpoints, so the what-if table computes the latency of each remap *before* the operator
+applies it. Medians are of the
 link's own clients (a client set is not re-routed 8 times per click), weighted by client weight.
 """
 
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
+from dashboard.domain.endpoints import SINGLE_REGION_TYPES
 from dashboard.domain.stats import weighted_median
 from dashboard.services.text import ms_text
 from dashboard.services.routing import route_table
@@ -32,13 +36,16 @@ class EndpointRow:
     is_down: bool
     pops: tuple[str, ...] = ()
     serves: str = ""
+    #: Default row: the endpoints one of which the provider promotes, at random, if it is unbound
+    promote: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class WhatIfLine:
     """One what-if: ``label`` ("us-east-1" or "FRA's PoPs → default"), clients served ("18/20"),
     the median RTT as text, the action it would apply (``action``: "whatif" = make default,
-    "unmap" = send the down endpoint's access points to the Default one) and its region;
+    "unmap" = send the down endpoint's access points to the Default one, "promote" = unbind the
+    Default endpoint with this one promoted) and its region;
     ``current``: this is what is in effect now (no button)."""
 
     label: str
@@ -66,15 +73,18 @@ def endpoints_view(loaded: Loaded, catalog: Catalog) -> EndpointsView:
     mapped = {p for _, pops in scenario.mappings for p in pops}
     by_region = dict(scenario.mappings)
     rows = []
+    candidates = scenario.promotion_candidates(default)
     for region in scenario.associated(default):
         is_default = region == default
         n = len(catalog.pop_ids) - len(mapped)
+        pops = () if is_default else tuple(by_region.get(region, ()))
         rows.append(EndpointRow(
             region=region, city=str(cities.get(region, "")), is_default=is_default,
-            is_down=region in scenario.endpoints_down,
-            pops=() if is_default else tuple(by_region.get(region, ())),
+            is_down=region in scenario.endpoints_down, pops=pops,
             serves=(f"serves every unmapped access point ({n} of {len(catalog.pop_ids)})"
-                    if is_default else "")))
+                    if is_default else "" if pops else
+                    "no access point mapped: carries no traffic"),
+            promote=candidates if is_default else ()))
     options = tuple((str(r.id), f"{r.id} · {r.city}") for r in catalog.pops.itertuples())
     return EndpointsView(tuple(rows), options, whatif_lines(loaded, catalog))
 
@@ -99,6 +109,16 @@ def whatif_lines(loaded: Loaded, catalog: Catalog) -> tuple[WhatIfLine, ...]:
                         scenario.endpoints_down - {region}, scenario.model, scenario.policy,
                         scenario.access)
         lines.append(_line(f"{region}'s PoPs → default", r, weights, "unmap", region, "Remap"))
+    for region in scenario.promotion_candidates(default):
+        # unbinding the Default: the provider promotes one of the others at random
+        try:
+            s = scenario.remove_endpoint(default, default, promote=region)
+            r = route_table(catalog, coords, region, frozenset(s.down), s.mappings,
+                            s.endpoints_down, s.model, s.policy, s.access)
+        except (KeyError, ValueError):
+            continue
+        lines.append(_line(f"unbind {default} → {region} promoted (random)", r, weights,
+                           "promote", region, "Unbind"))
     for region in catalog.origin_ids:
         try:
             s = scenario.make_default(region, default)
@@ -139,11 +159,20 @@ def endpoint_info(catalog: Catalog, origin_id: object, endpoint_type: object
     origin = catalog.origin(origin_id)
     etype = (endpoint_type if isinstance(endpoint_type, str)
              and endpoint_type in ENDPOINT_TYPE_LABELS else "CLB")
-    warning = ("" if etype in origin["endpoint_types"]
-               else f"{etype} endpoints are not offered in {origin['id']}.")
-    constraints = ("Constraints: the CLB must be in a VPC; one endpoint per region; no endpoints "
-                   "in the Chinese mainland." if etype == "CLB" else
-                   "Constraints: the ENI must be in a VPC of this region; one endpoint per "
-                   "region; no endpoints in the Chinese mainland.")
+    if etype in origin["endpoint_types"]:
+        warning = ""
+    elif etype in SINGLE_REGION_TYPES:
+        warning = (f"data/origins.csv does not list {etype} for {origin['id']}: whether {etype} "
+                   "instances can be bound here could not be verified offline.")
+    else:
+        warning = f"{etype} endpoints are not offered in {origin['id']}."
+    common = "one endpoint per region; no endpoints in the Chinese mainland."
+    constraints = {
+        "CLB": "Constraints: the CLB must be internal-facing, in a VPC; " + common,
+        "ENI": "Constraints: the ENI must be in a VPC of this region (optionally bind a "
+               "secondary private IP of it); " + common,
+    }.get(etype, f"Constraints: an Anycast EIP bound to an {etype} can be associated with one "
+                 f"region only (no Normal endpoints); bind it from the {etype} console; "
+                 "no endpoints in the Chinese mainland.")
     return EndpointInfo(ENDPOINT_TYPE_LABELS.get(etype, etype), str(origin["name"]), warning,
                         constraints)

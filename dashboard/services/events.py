@@ -18,7 +18,7 @@ from dashboard.catalog import Catalog
 from dashboard.domain import edits
 from dashboard.domain.clients import ClientCountError
 from dashboard.domain.edits import Notice
-from dashboard.domain.scenario import Scenario
+from dashboard.domain.scenario import ENDPOINT_TYPES, Scenario
 from dashboard.domain.scenario_url import bound_warnings, fit_query, from_query
 from dashboard.gazetteer import CLIENT_SET_SIZES, DEMAND_SETS
 from dashboard.services.requests import resolve_request
@@ -92,18 +92,23 @@ def scenario_event(trigger: str | None, search: Any, request: Any, origin_value:
         if not (origin_value in catalog.origin_ids and origin_value != current_origin):
             return None
         # The origin is the Default endpoint's region: choosing another one is "make it the
-        # default" (a Normal endpoint there is absorbed; the old default dissociated).
+        # default" (a Normal endpoint there is absorbed; the old default dissociated: the
+        # picker says where the endpoint is, it does not bind a second one).
         try:
-            scenario = scenario.make_default(origin_value, current_origin)
+            scenario = scenario.move_default(origin_value, current_origin)
         except ValueError as exc:  # cannot happen with valid state; never crash on it
             notices.append(("error", f"Endpoints: {exc}"))
         else:
             scenario = replace(scenario, endpoints_down=scenario.endpoints_down
                                & set(scenario.associated(origin_value)))
     elif trigger == ENDPOINT_TYPE:
-        if not (endpoint_value in ("CLB", "ENI") and endpoint_value != scenario.endpoint_type):
+        if not (endpoint_value in ENDPOINT_TYPES and endpoint_value != scenario.endpoint_type):
             return None
-        scenario = scenario.with_endpoint_type(endpoint_value)
+        try:
+            scenario = scenario.with_endpoint_type(endpoint_value)
+        except ValueError as exc:  # ALB/NLB with Normal endpoints in other regions
+            notices.append(("error", f"Endpoints: {exc}. Nothing was changed."))
+            set_widgets = True  # the radio goes back to the scenario's type
     elif trigger == EDIT:
         request = resolve_request(request, scenario, catalog, settings)
         if request is None:  # a widget re-rendered or set to what the scenario has

@@ -59,8 +59,9 @@ def loaded(catalog, s: Scenario):
 
 
 def capacity_tab(catalog, s: Scenario, show_catchments: bool) -> tuple:
-    """(kpis, capacity map, load bars, table rows) as the round trip renders them."""
-    return scene.capacity_outputs(loaded(catalog, s), show_catchments, catalog)
+    """(kpis, capacity map, load bars, table rows) as the round trip renders them (the cost
+    panel, the fifth output, is tested in tests/callbacks/test_cost_panel.py)."""
+    return scene.capacity_outputs(loaded(catalog, s), show_catchments, catalog)[:4]
 
 
 def capacity_input(changed: str, source, scale, default) -> dict:
@@ -78,8 +79,43 @@ def n1_panel(catalog, result, s: Scenario) -> tuple:
 
 # -- capacity ----------------------------------------------------------------------------------
 
-def test_capacity_view_of_client_weights_in_mbps(catalog):
+def test_capacity_view_throttles_at_a_full_pop_by_default(catalog):
+    """Issue 15: BGP anycast does not move load, so NRT's excess is throttled, not spilled."""
     s = scenario(default_capacity_gbps=0.5)
+    kpis, fig, _bars, rows = capacity_tab(catalog, s, show_catchments=False)
+    by = {r["id"]: r for r in rows}
+    assert by["NRT"]["served_gbps"] == pytest.approx(0.5)
+    assert by["NRT"]["throttled_gbps"] == pytest.approx(0.4)
+    assert by["NRT"]["spilled_out_gbps"] == pytest.approx(0.0)
+    assert sum(r["spilled_in_gbps"] for r in rows) == pytest.approx(0.0)
+    assert sum(r["served_gbps"] for r in rows) == pytest.approx(0.541)
+    spill = fig.data[capacity_figures.capacity_trace_index(capacity_figures.SPILL)]
+    assert len(spill.lat) == 0  # no flow drawn: nothing moves
+    view = svc.capacity_view(catalog, s)
+    assert view.totals["throttled_gbps"] == pytest.approx(0.4)
+    assert view.totals["unserved_gbps"] == pytest.approx(0.4)
+    assert view.totals["instance_gbps"] == pytest.approx(1.0)  # the documented default
+    labels = [k.label for k in svc.capacity_kpis(view)]
+    assert "throttled / congested" in labels and "spilled over (what-if)" not in labels
+
+
+def test_instance_bandwidth_against_total_demand(catalog):
+    """The documented limit is per instance, summed over all PoPs: 0.941 Gbps of demand is
+    94 % of the default 1,000 Mbps, 188 % of 500 Mbps (with the contention caveat)."""
+    kpi = {k.label: k for k in svc.capacity_kpis(svc.capacity_view(catalog, scenario()))}
+    assert kpi["instance bandwidth"].value == "94% of 1,000 Mbps"
+    assert "contention" in kpi["instance bandwidth"].hint
+    assert kpi["instance bandwidth"].level == "warn"
+    small = scenario().with_instance(500.0)
+    kpi = {k.label: k for k in svc.capacity_kpis(svc.capacity_view(catalog, small))}
+    assert kpi["instance bandwidth"].value == "188% of 500 Mbps"
+    assert kpi["instance bandwidth"].level == "bad"
+    assert "exceeds it by 0.44 Gbps" in kpi["instance bandwidth"].hint
+
+
+def test_capacity_view_of_client_weights_in_mbps(catalog):
+    # The spill-over what-if (the user's explicit choice; issue 15 made throttling the default).
+    s = scenario(default_capacity_gbps=0.5, spill_whatif=True)
     kpis, fig, bars, rows = capacity_tab(catalog, s, show_catchments=True)
     by = {r["id"]: r for r in rows}
     # weights are Mbps: Tokyo's 900 Mbps lands on NRT with 0.5 Gbps capacity -> 180 %
@@ -87,6 +123,7 @@ def test_capacity_view_of_client_weights_in_mbps(catalog):
     assert by["NRT"]["utilisation_pct"] == pytest.approx(180.0)
     assert by["NRT"]["served_gbps"] == pytest.approx(0.5)
     assert by["NRT"]["spilled_out_gbps"] == pytest.approx(0.4)
+    assert by["NRT"]["throttled_gbps"] == pytest.approx(0.0)
     assert sum(r["served_gbps"] for r in rows) == pytest.approx(0.941)  # nothing unserved
     assert by["CDG"]["capacity_source"] == "default"
     names = [t.name for t in fig.data]

@@ -247,7 +247,9 @@ def test_default_endpoint_down_then_what_if_remap(catalog):
     _, rows, *_ = view(s.to_dict(), None)
     assert all(r["origin"] == "unserved (endpoint down)" for r in rows)
     remap, notices = edit(s, {"op": "endpoint_default", "region": "us-east-1"}, catalog)
-    assert remap.origin == "us-east-1" and remap.endpoints_down == frozenset()
+    # Issue 15: the old Default is demoted to Normal (no access point: no traffic), still down.
+    assert remap.origin == "us-east-1" and remap.endpoints_down == frozenset({"eu-central-1"})
+    assert ("eu-central-1", ()) in remap.mappings
     _, rows, *_ = view(remap.to_dict(), None)
     assert all(r["origin"] == "us-east-1" and r["anycast_ms"] for r in rows)
 
@@ -266,10 +268,10 @@ def test_mapping_moves_the_backbone_leg(catalog):
 
 @pytest.mark.parametrize("request_, message", [
     (dict(op="endpoint_add", region="eu-central-1", pops=["SIN"]), "one endpoint per region"),
-    (dict(op="endpoint_add", region="us-west-1", pops=[]), "at least one access point"),
+    (dict(op="endpoint_promote", region="ap-southeast-1"), "pick which"),
     (dict(op="endpoint_add", region="us-west-1", pops=["IAD"]), "mapped to both"),
-    (dict(op="endpoint_map", region="us-east-1", pops=[]), "at least one access point"),
-    (dict(op="endpoint_remove", region="eu-central-1"), "Default endpoint"),
+    (dict(op="endpoint_map", region="nowhere-1", pops=[]), "no Normal endpoint"),
+    (dict(op="endpoint_remove", region="eu-central-1"), "at random: pick which"),
     (dict(op="endpoint_down", region="us-west-1"), "no endpoint"),
 ])
 def test_endpoint_rule_violations_keep_the_state_and_say_why(catalog, request_, message):
@@ -374,3 +376,41 @@ def test_endpoint_rows_and_assets_use_our_ids(catalog):
     js = (ROOT / "assets" / "failover.js").read_text()
     assert f"MAP_ID = '{ids.WORLD_MAP}'" in js and f"STATUS_ID = '{ids.FAILOVER_STATUS}'" in js
     assert "anycastFailover" in js and "requestAnimationFrame" in js
+
+
+# -- issue 15: endpoint rules as documented ---------------------------------------------------------
+
+def test_the_default_row_lists_who_could_be_promoted_and_the_whatif_gives_each_outcome(catalog):
+    s = Scenario(clients=CITIES, origin="eu-central-1",
+                 mappings=(("us-east-1", ("IAD", "ORD")), ("ap-southeast-1", ())))
+    view_ = endpoints.endpoints_view(load_scenario(s.to_dict(), catalog, SETTINGS), catalog)
+    default = view_.rows[0]
+    assert default.is_default and default.promote == ("us-east-1", "ap-southeast-1")
+    empty = next(r for r in view_.rows if r.region == "ap-southeast-1")
+    assert empty.pops == () and "no traffic" in empty.serves
+    promote = [ln for ln in view_.whatif if ln.action == "promote"]
+    assert [ln.region for ln in promote] == ["us-east-1", "ap-southeast-1"]
+    assert all("(random)" in ln.label and ln.button == "Unbind" for ln in promote)
+    assert all(ln.served == f"{len(CITIES)}/{len(CITIES)}" for ln in promote)
+    # each outcome differs: Paris's median RTT grows when Singapore becomes the Default
+    assert promote[0].median != promote[1].median
+    rows = map_layout.render_endpoints(view_)
+    assert "Unbind → us-east-1" in str(rows) and "endpoint-unbind" in str(rows)
+
+
+@pytest.mark.parametrize("etype, note", [("CLB", "internal-facing"),
+                                         ("ENI", "secondary private IP"),
+                                         ("ALB", "one region only"), ("NLB", "one region only")])
+def test_endpoint_info_states_each_documented_type_rule(catalog, etype, note):
+    info = endpoints.endpoint_info(catalog, "eu-central-1", etype)
+    assert note in info.constraints + info.type_label
+    if etype in ("ALB", "NLB"):  # not listed in data/origins.csv: say it was not verified
+        assert "could not be verified" in info.warning
+
+
+def test_choosing_alb_with_normal_endpoints_is_refused_and_resets_the_radio(catalog):
+    current = store(mappings=(("us-east-1", ("IAD",)),))
+    ev = events.scenario_event(events.ENDPOINT_TYPE, None, None, "eu-central-1", "ALB", current,
+                               catalog, SETTINGS)
+    assert ev.loaded.scenario.endpoint_type == "CLB" and ev.set_widgets
+    assert "one region only" in ev.notices[0][1]

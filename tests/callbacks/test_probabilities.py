@@ -82,7 +82,7 @@ def test_expected_load_sums_to_the_demand_and_spares_down_pops(catalog):
     row = next(r for r in page.rows if r["id"] == "CDG")
     assert row["expected_gbps"] > 0 and row["expected_pct"] is not None
     assert next(r for r in page.rows if r["id"] == "LHR")["expected_pct"] is None
-    kpis, _map, bars, rows = scene.capacity_outputs(loaded(catalog, s), False, catalog)
+    kpis, _map, bars, rows = scene.capacity_outputs(loaded(catalog, s), False, catalog)[:4]
     names = [tr.name for tr in bars.data]
     assert "Expected (landing probability)" in names and names[0] == "Own demand served"
     exp = bars.data[names.index("Expected (landing probability)")]

@@ -41,11 +41,11 @@ def test_capacity_bars_and_map_render_with_the_vendored_bundle(dash_duo, artifac
     dash_duo.find_element(f"#{ids.VIEW_TABS} .view-tab:nth-child(2)").click()
     dash_duo.wait_for_contains_text(f"#{ids.CAPACITY_KPIS}", "Gbps", timeout=30)
     WebDriverWait(dash_duo.driver, 20).until(lambda d: drawn_bars(dash_duo, ids.LOAD_BARS) > 0)
-    # the three stacked bar traces (own demand, spill-over in, excess out) and the expected load
-    # by landing probability (issue 14) are all drawn
+    # the four stacked bar traces (own demand, throttled (issue 15), spill-over in and excess out
+    # of the what-if) and the expected load by landing probability (issue 14) are all drawn
     traces = dash_duo.driver.execute_script(
         f"return document.querySelectorAll('#{ids.LOAD_BARS} .barlayer .trace.bars').length")
-    assert traces == 4
+    assert traces == 5
     # one "own demand" bar per access point that is up, at least
     assert drawn_bars(dash_duo, ids.LOAD_BARS) >= 10
     dash_duo.driver.execute_script(

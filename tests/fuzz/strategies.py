@@ -346,6 +346,7 @@ def callback_value(component: str, prop: str) -> st.SearchStrategy[Any]:
                       "capacity": _or_json(st.dictionaries(st.sampled_from(POP_IDS), _gbps,
                                                            max_size=2)),
                       "default_gbps": _gbps, "demand_scale": _gbps,
+                      "instance_mbps": _gbps, "spill": json_values,
                       "demand_source": _or_json(st.sampled_from(["clients", "population"])),
                       "scenario": st.one_of(valid_scenario_dicts, scenario_dicts,
                                             over_cap_stores),

@@ -1,4 +1,5 @@
-"""Capacity planning core: conservation, the spill-over rule, catchments and N-1."""
+"""Capacity planning core: conservation, the throttle rule (default) and the spill-over
+what-if, catchments and N-1."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dashboard.domain.capacity import (
     load_per_pop,
     n_minus_one,
     spill_over,
+    throttle,
 )
 from dashboard.domain.stats import weighted_quantile
 from dashboard.domain.geodesy import geodesic_km
@@ -158,7 +160,11 @@ def test_n_minus_one_reports_the_worst_overload(catalog):
     assert row["clients_moved"] == 2 and row["demand_moved"] == 15
     assert row["moved_to"] == "LHR (10), FRA (5)"
     assert row["worst_pop"] == "LHR" and row["worst_utilisation"] == pytest.approx(11 / 4)
-    assert row["unserved"] == 0  # LHR's excess spills on to the next PoPs with headroom
+    # Default rule (issue 15): BGP does not move LHR's excess (11 Gbps for 4), it is throttled.
+    assert row["unserved"] == pytest.approx(7.0)
+    spilled = n_minus_one(ranked, w, rtt, cap, catalog.pop_ids, spill=True)
+    # The what-if: LHR's excess spills on to the next PoPs with headroom.
+    assert spilled.set_index("pop_id").loc["CDG", "unserved"] == 0
     assert row["p50_after_ms"] > row["p50_before_ms"]
 
 
@@ -200,6 +206,32 @@ def test_losing_a_pop_with_no_clients_changes_nothing(catalog):
     assert row["clients_moved"] == 0 and row["demand_moved"] == 0 and row["moved_to"] == ""
     assert row["p50_change_ms"] == 0 and row["p95_change_ms"] == 0
     assert row["worst_pop"] == "" and np.isnan(row["worst_utilisation"])
-    base = spill_over(ranked, w, np.full(19, 2.5))
+    base = throttle(ranked, w, np.full(19, 2.5))  # the default rule (issue 15)
     assert row["unserved"] == pytest.approx(base.total_unserved)
     assert calls == [(i, 19) for i in range(1, 20)]
+
+
+def test_throttle_by_hand():
+    """Issue 15: a full PoP throttles its excess (proportionally), nothing moves elsewhere."""
+    r = throttle(RANKED, W, np.array([5.0, 6.0, 100.0]))
+    assert r.nominal.tolist() == [10.0, 3.0, 1.0]
+    assert r.load.tolist() == [5.0, 3.0, 1.0]
+    assert r.throttled.tolist() == [5.0, 0.0, 0.0]
+    assert r.unserved.tolist() == [3.0, 2.0, 0.0, 0.0]  # half of each PoP-0 client
+    assert r.spilled.sum() == 0 and np.count_nonzero(r.flows - np.diag(np.diag(r.flows))) == 0
+    assert r.load.sum() + r.total_unserved == pytest.approx(W.sum())
+
+
+def test_throttle_no_route_is_unserved_but_not_throttled():
+    r = throttle(RANKED, W, np.full(3, np.inf), down=np.ones(3, bool))
+    assert r.total_unserved == W.sum() and r.total_throttled == 0
+    assert (r.served_at == NO_ROUTE).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(float, 4, elements=st.floats(0, 50)), arrays(float, 3, elements=st.floats(0, 20)),
+       arrays(bool, 3))
+def test_throttle_conserves_demand(w, cap, down):
+    r = throttle(RANKED, w, cap, down)
+    assert r.load.sum() + r.total_unserved == pytest.approx(w.sum(), abs=1e-9)
+    assert (r.load <= cap + 1e-9).all() and (r.throttled >= -1e-12).all()

@@ -118,7 +118,7 @@ def test_broken_pops_files_name_file_line_and_column(name, line, column, fragmen
     ("name", "line", "column", "fragment"),
     [
         ("origins_mainland_region.csv", 2, "id", "Chinese mainland"),
-        ("origins_bad_endpoint_type.csv", 2, "endpoint_types", "CLB, ENI"),
+        ("origins_bad_endpoint_type.csv", 2, "endpoint_types", "CLB, ENI, ALB, NLB"),
         ("origins_bad_id.csv", 2, "id", "not a region id"),
         ("origins_duplicate_id.csv", 3, "id", "duplicate id 'eu-central-1'"),
     ],

@@ -97,7 +97,7 @@ def test_edits_are_pure():
     added, dropped = s.add_clients([Client(4, 4), Client(5, 5)], max_clients=4)
     assert len(added.clients) == 4 and dropped == 1
     with pytest.raises(ValueError, match="endpoint type"):
-        s.with_endpoint_type("NLB")
+        s.with_endpoint_type("GWLB")  # NLB is a documented type since issue 15
     assert Scenario.from_dict(s.to_dict()) == s and Scenario.from_dict(None) == Scenario()
 
 
@@ -204,7 +204,7 @@ def test_endpoint_shaped_garbage_never_crashes_and_stays_valid(q):
 @pytest.mark.parametrize("query, fragment", [
     ("endpoints=us-east-1:SIN;us-east-1:HKG", "one endpoint per region"),
     ("endpoints=us-east-1:SIN;cn-hongkong:SIN,HKG", "mapped to both"),
-    ("endpoints=us-east-1:", "needs at least one access point"),
+    ("endpoints=us-east-1:SIN&endpoint=NLB", "one region only"),
     ("endpoints=eu-central-1:CDG", "it is the Default endpoint"),
     ("endpoints=mars-1:CDG", "mars-1"),
     ("endpoints=us-east-1", "expected region:POP"),
@@ -225,11 +225,16 @@ def test_endpoint_edits_validate_and_never_half_apply():
     assert s2.mappings == (("us-east-1", ("HKG", "SIN")),)
     with pytest.raises(ValueError, match="mapped to both"):
         s2.add_endpoint("cn-hongkong", ["HKG"], "x")
-    with pytest.raises(ValueError, match="at least one"):
-        s2.map_pops("us-east-1", [], "x")
+    # Issue 15: nothing documents a minimum, a Normal endpoint may have no access point.
+    assert s2.map_pops("us-east-1", [], "x").mappings == (("us-east-1", ()),)
     s3 = s2.toggle_endpoint_down("eu-central-1", "x").make_default("us-east-1", "x")
-    # us-east-1 is the default now; the old default is dissociated and its down flag with it
-    assert s3.origin == "us-east-1" and s3.mappings == () and s3.endpoints_down == frozenset()
+    # Issue 15: binding a new Default demotes the old one to Normal (no access point mapped;
+    # it keeps its down flag). It used to be dissociated.
+    assert s3.origin == "us-east-1" and s3.mappings == (("eu-central-1", ()),)
+    assert s3.endpoints_down == frozenset({"eu-central-1"})
+    # the origin picker moves the Default instead (the old one is dissociated)
+    s4 = s2.toggle_endpoint_down("eu-central-1", "x").move_default("us-east-1", "x")
+    assert s4.origin == "us-east-1" and s4.mappings == () and s4.endpoints_down == frozenset()
     assert s2.remove_endpoint("us-east-1", "x").mappings == ()
     assert s.toggle_pop("CDG").toggle_pop("CDG") == s
     # with no origin in the scenario, an endpoint edit pins the app's default region

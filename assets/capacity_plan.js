@@ -1,0 +1,85 @@
+/*
+ * The capacity view's planning inputs (issue 15) -> edit requests, in the browser, like
+ * assets/edits.js: the instance bandwidth (Mbps), the spill-over what-if and the cost inputs.
+ * Each writes ONE `capacity`/`cost` request into `scenario-edit`; the server checks every field
+ * again (dashboard/domain/edits.py). `show` fills the inputs from the scenario store, so a
+ * link or an undo shows what the scenario has; it returns no_update when they already do.
+ */
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    anycastPlan: (function () {
+        'use strict';
+        var DEFAULT_MBPS = 1000;
+
+        function noUpdate() { return window.dash_clientside.no_update; }
+        function edit(fields) {
+            return Object.assign({nonce: Date.now() + Math.random()}, fields);
+        }
+        function storeMbps(store) {
+            var v = store && store.instance_mbps;
+            return (v === null || v === undefined) ? DEFAULT_MBPS : Number(v);
+        }
+        function storeSpill(store) { return !!(store && store.spill_whatif); }
+
+        return {
+            /* The inputs as the scenario has them (nothing when they already show it). */
+            show: function (store, mbps, spill) {
+                var want = storeMbps(store), on = storeSpill(store);
+                var sameMbps = mbps !== null && mbps !== undefined && Number(mbps) === want;
+                var sameSpill = ((spill || []).indexOf('on') >= 0) === on;
+                return [sameMbps ? noUpdate() : want, sameSpill ? noUpdate() : (on ? ['on'] : [])];
+            },
+
+            instance: function (mbps, store) {
+                if (mbps === undefined) { return noUpdate(); }
+                if (mbps !== null && Number(mbps) === storeMbps(store)) { return noUpdate(); }
+                /* empty (or not a number): back to the documented default */
+                return edit({op: 'capacity', instance_mbps: mbps === null ? null : Number(mbps)});
+            },
+
+            spill: function (value, store) {
+                var on = (value || []).indexOf('on') >= 0;
+                return on === storeSpill(store) ? noUpdate() : edit({op: 'capacity', spill: on});
+            },
+
+            /* The cost inputs as the scenario has them (utilisation shown in %). */
+            costShow: function (store, values, idList) {
+                var cost = (store && store.cost) || {};
+                var changed = false;
+                var out = (idList || []).map(function (id, i) {
+                    var v = cost[id.key];
+                    var want = (v === undefined || v === null) ? null
+                        : (id.key === 'util' ? Math.round(v * 1e6) / 1e4 : v);
+                    var have = values ? values[i] : undefined;
+                    var same = (want === null && (have === null || have === undefined ||
+                                                  have === '')) ||
+                               (want !== null && have !== null && have !== undefined &&
+                                Number(have) === Number(want));
+                    if (!same) { changed = true; }
+                    return same ? noUpdate() : want;
+                });
+                return changed ? out : noUpdate();
+            },
+
+            /* One cost input changed: set it (empty clears it; utilisation % -> 0-1). */
+            cost: function (values, idList, store) {
+                var t = window.dash_clientside.callback_context.triggered;
+                if (!t || !t.length || !t[0].prop_id || t[0].prop_id === '.') {
+                    return noUpdate();
+                }
+                var id;
+                try { id = JSON.parse(t[0].prop_id.slice(0, t[0].prop_id.lastIndexOf('.'))); }
+                catch (e) { return noUpdate(); }
+                var value = t[0].value;
+                var cost = (store && store.cost) || {};
+                var now = cost[id.key];
+                if (value === null || value === undefined || value === '') {
+                    return (now === undefined || now === null) ? noUpdate()
+                        : edit({op: 'capacity', cost: Object.fromEntries([[id.key, null]])});
+                }
+                var v = id.key === 'util' ? Number(value) / 100 : Number(value);
+                if (now !== undefined && now !== null && Number(now) === v) { return noUpdate(); }
+                return edit({op: 'capacity', cost: Object.fromEntries([[id.key, v]])});
+            }
+        };
+    })()
+});
