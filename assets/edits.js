@@ -37,6 +37,27 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             return Object.assign({nonce: Date.now() + Math.random()}, fields);
         }
 
+        /* Put `text` on the clipboard: the async Clipboard API, else a selected textarea and
+         * execCommand('copy') (pages served over plain http on another host than localhost). */
+        function copyText(text) {
+            function fallback() {
+                var area = document.createElement('textarea');
+                area.value = text;
+                area.setAttribute('readonly', '');
+                area.style.position = 'fixed';
+                area.style.opacity = '0';
+                document.body.appendChild(area);
+                area.select();
+                try { document.execCommand('copy'); } catch (e) { /* nothing more to try */ }
+                document.body.removeChild(area);
+            }
+            if (navigator.clipboard && window.isSecureContext) {
+                navigator.clipboard.writeText(text).catch(fallback);
+            } else {
+                fallback();
+            }
+        }
+
         function sameSet(a, b) {
             var x = (a || []).slice().sort(), y = (b || []).slice().sort();
             return x.length === y.length && x.every(function (v, i) { return v === y[i]; });
@@ -213,6 +234,24 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             capacityTable: function (ts, rows) {
                 if (!ts) { return noUpdate(); }
                 return edit({op: 'capacity_table', rows: rows});
+            },
+
+            /* "Copy link" (-> [label, className, title]): the link is this page's address with
+             * the query the round trip last wrote (`search`: the current scenario) plus the tab
+             * shown (`view=capacity|support`; the map is the default). A change of the scenario
+             * or of the tab resets the label: "Copied" only while the copied link is current. */
+            share: function (_n, search, tab) {
+                var t = trigger();
+                var idle = ['Copy link', 'share', 'Copy a link to this scenario and view'];
+                if (!t || t.id !== 'share-link' || !t.value) { return idle; }
+                var q = String(search || '').replace(/^\?/, '').split('&').filter(function (p) {
+                    return p && p.split('=')[0].toLowerCase() !== 'view';
+                });
+                if (tab === 'capacity' || tab === 'support') { q.push('view=' + tab); }
+                var loc = window.location;
+                var link = loc.origin + loc.pathname + (q.length ? '?' + q.join('&') : '');
+                copyText(link);
+                return ['Copied', 'share share--copied', 'Copied: ' + link];
             },
 
             /* The observed-entry picker of the explained client; nothing when it shows what

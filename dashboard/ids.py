@@ -47,7 +47,9 @@ UPLOAD = "clients-upload"
 UPLOAD_LIMIT = "clients-upload-limit"
 CLEAR_CLIENTS = "clients-clear"
 CLIENT_COUNT = "client-count"
+#: The "Copy link" button (icon and words: one control) and its label ("Copy link" / "Copied").
 SHARE_LINK = "share-link"
+SHARE_LABEL = "share-label"
 
 # -- results ---------------------------------------------------------------------------------------
 WORLD_MAP = "world-map"

@@ -1,7 +1,7 @@
 """Widgets -> edit requests: clientside callbacks (``assets/edits.js``) that write one request
 into ``ids.SCENARIO_EDIT`` per user action, so the action costs one server round trip (the scene
 callback, :mod:`dashboard.callbacks.scene`) and nothing else. Plus the two widget callbacks that
-are not scenario edits: the city search's options and the share link.
+are not scenario edits: the city search's options and the share link (clientside).
 """
 
 from __future__ import annotations
@@ -99,7 +99,10 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
             return no_update
         return city_options(gazetteer, query)
 
-    @app.callback(Output(ids.SHARE_LINK, "content"), Input(ids.SHARE_LINK, "n_clicks"),
-                  State(ids.URL, "href"), prevent_initial_call=True)
-    def _share(_n, href):
-        return href if isinstance(href, str) else ""
+    # "Copy link": built in the browser from the query the round trip last wrote (``URL.search``;
+    # the ``href`` prop is never updated when a callback writes ``search``) and the tab shown;
+    # "Copied" until the scenario or the tab changes.
+    app.clientside_callback(_js("share"), Output(ids.SHARE_LABEL, "children"),
+                            Output(ids.SHARE_LINK, "className"), Output(ids.SHARE_LINK, "title"),
+                            Input(ids.SHARE_LINK, "n_clicks"), Input(ids.URL, "search"),
+                            Input(ids.VIEW_TABS, "value"), prevent_initial_call=True)

@@ -1,0 +1,80 @@
+"""Issue 17 in a real headless Chromium: the share link, no surprise navigation, keyboard tabs."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from dashboard import ids
+from tests.e2e.conftest import pytest_setup_options
+from tests.e2e.test_map_e2e import search_city, severe_logs, start, wait_rows
+
+pytestmark = pytest.mark.e2e
+
+
+def read_clipboard(driver) -> str:
+    """The clipboard's text, read by the page (the permission granted through DevTools)."""
+    return driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        navigator.clipboard.readText().then(done, e => done('ERROR ' + e));""")
+
+
+def pill_down(dash_duo, pop: str) -> None:
+    dash_duo.find_element(f"#{ids.POP_STATUS} button[data-pop='{pop}']").click()
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: f"down={pop}" in d.current_url)
+
+
+def test_copy_link_copies_the_current_scenario_and_view(dash_duo):
+    start(dash_duo)
+    d = dash_duo.driver
+    origin = dash_duo.server_url
+    d.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": origin, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    search_city(dash_duo, "paris", "Paris, FR")
+    wait_rows(dash_duo, 1)
+    pill_down(dash_duo, "CDG")
+
+    button = dash_duo.find_element(f"#{ids.SHARE_LINK}")
+    assert button.tag_name == "button"  # one focusable control: the icon and the words
+    assert "Copy link" in button.text
+    button.click()
+    dash_duo.wait_for_text_to_equal(f"#{ids.SHARE_LABEL}", "Copied")
+    link = WebDriverWait(d, 10).until(lambda dr: (t := read_clipboard(dr)).startswith("http") and t)
+    query = parse_qs(urlsplit(link).query)
+    assert query["down"] == ["CDG"], link
+    assert "Paris" in query["clients"][0], link
+    assert "view" not in query  # the map is the default view
+
+    # switching the tab resets "Copied"; the link then names the tab
+    dash_duo.find_element(f"#{ids.VIEW_TABS} .view-tab:nth-child(3)").click()
+    dash_duo.wait_for_text_to_equal(f"#{ids.SHARE_LABEL}", "Copy link")
+    button.click()
+    dash_duo.wait_for_text_to_equal(f"#{ids.SHARE_LABEL}", "Copied")
+    link = WebDriverWait(d, 10).until(
+        lambda dr: "view=support" in (t := read_clipboard(dr)) and t)
+    assert severe_logs(dash_duo) == []
+
+    # a fresh browser (no state shared with the first) opens the same scenario on that tab
+    fresh = webdriver.Chrome(options=pytest_setup_options())
+    try:
+        fresh.get(link)
+        WebDriverWait(fresh, 30).until(lambda dr: dr.execute_script(f"""
+            const t = document.querySelector('#{ids.VIEW_TABS} .view-tab--selected');
+            const body = document.getElementById('{ids.EXPLAIN_BODY}');
+            return t && t.innerText.trim() === 'Support' && body
+                && !document.getElementById('{ids.PANEL_SUPPORT}').hidden
+                && body.innerText.includes('Pick a client');"""))
+        rows = WebDriverWait(fresh, 20).until(lambda dr: dr.execute_script(f"""
+            return Array.from(document.querySelectorAll('#{ids.ASSIGNMENT_TABLE} tbody tr'))
+                .map(tr => Array.from(tr.querySelectorAll('td')).map(td => td.innerText.trim()))
+                .filter(r => r.length > 0);"""))
+        assert len(rows) == 1 and rows[0][1].startswith("Paris")
+        assert not rows[0][2].startswith("CDG")  # CDG is down in the link
+        pills = fresh.execute_script(f"""return document.querySelector(
+            '#{ids.POP_STATUS} button[data-pop="CDG"]').className""")
+        assert "down" in pills
+    finally:
+        fresh.quit()
