@@ -126,6 +126,8 @@ N1_DOWNLOAD = "n1-download"
 # -- support -------------------------------------------------------------------------------------------
 EXPLAIN_CLIENT = "explain-client"
 EXPLAIN_BODY = "explain-body"
+#: The one-sentence conclusion of the explained client (is the entry point the cause?).
+EXPLAIN_VERDICT = "explain-verdict"
 OBSERVED_POP = "observed-pop"
 EXPLAIN_TABLE = "explain-table"
 EXPLAIN_CHART = "explain-chart"

@@ -47,3 +47,35 @@ def test_opening_a_link_with_a_view_shows_that_tab():
     # an edit afterwards leaves the tab alone
     out = scene.scene_outputs(ev, scene.PageState(), PILLS, CATALOG)
     assert at(out, ids.VIEW_TABS, "value") is no_update
+
+
+# -- 2. support verdicts ---------------------------------------------------------------------------
+
+def explained(query: str, index: int = 0):
+    from dashboard.services.support import explain_view
+    ev = events.scenario_event(events.PAGE_LOAD, query, None, None, None, None, CATALOG, SETTINGS)
+    return explain_view(ev.loaded, index, CATALOG)
+
+
+def test_the_runner_up_margin_is_in_km_only_when_the_chosen_pop_is_next_door():
+    view = explained("clients=-6.2,106.85&origin=eu-central-1")  # Jakarta: ~0 km from CGK
+    assert view.chosen == "CGK" and view.runner_up == "SIN"
+    assert view.margin.endswith(" km") and "%" not in view.margin  # was "891 km (22411590 %)"
+    far = explained("clients=50.0,20.0&origin=eu-central-1")  # farther from every PoP
+    assert "%" in far.margin
+
+
+def test_the_explain_panel_states_one_plain_conclusion():
+    from dashboard.layout.support import render_explain
+    base = "clients=-6.2,106.85&origin=eu-central-1"
+    faster = explained(base + "&observed=0:SIN")
+    assert faster.conclusion.startswith("SIN is modelled ") and " ms faster than CGK to " \
+        "eu-central-1: the entry PoP is not the cause." in faster.conclusion
+    slower = explained(base + "&observed=0:GRU")
+    assert "slower than CGK" in slower.conclusion and "likely cause" in slower.conclusion
+    same = explained(base + "&observed=0:CGK")
+    assert "as modelled" in same.conclusion and "not the cause" in same.conclusion
+    choice = explained(base)
+    assert choice.conclusion.startswith("Expect entry at CGK, modelled ")
+    assert "SIN" in choice.conclusion
+    assert faster.conclusion in str(render_explain(faster))
