@@ -125,6 +125,10 @@ N1_DOWNLOAD = "n1-download"
 
 # -- support -------------------------------------------------------------------------------------------
 EXPLAIN_CLIENT = "explain-client"
+#: "Explain ›" beside the assignment table (switches to the Support tab for the selected client)
+#: and the line naming the selected client.
+EXPLAIN_OPEN = "explain-open"
+EXPLAIN_PICKED = "explain-picked"
 EXPLAIN_BODY = "explain-body"
 #: The one-sentence conclusion of the explained client (is the entry point the cause?).
 EXPLAIN_VERDICT = "explain-verdict"
