@@ -78,3 +78,42 @@ def test_copy_link_copies_the_current_scenario_and_view(dash_duo):
         assert "down" in pills
     finally:
         fresh.quit()
+
+
+def tab_state(driver) -> list[list]:
+    """[text, role, tabindex, aria-selected] of each view tab, and the bar's role last."""
+    return driver.execute_script(f"""
+        const bar = document.getElementById('{ids.VIEW_TABS}');
+        return Array.from(bar.querySelectorAll('.view-tab')).map(t => [t.innerText.trim(),
+            t.getAttribute('role'), t.tabIndex, t.getAttribute('aria-selected')])
+            .concat([[bar.getAttribute('role')]]);""")
+
+
+def test_the_view_tabs_are_reachable_and_operable_by_keyboard(dash_duo):
+    from selenium.webdriver.common.keys import Keys
+    start(dash_duo, "/?clients=48.85,2.35,Paris")
+    d = dash_duo.driver
+    state = tab_state(d)
+    assert state[-1] == ["tablist"]
+    assert [s[:3] for s in state[:-1]] == [["Map", "tab", 0], ["Capacity planning", "tab", 0],
+                                           ["Support", "tab", 0]]
+    assert [s[3] for s in state[:-1]] == ["true", "false", "false"]
+    # a tab takes focus, and Tab moves to the next one: every tab is in the tab order
+    d.execute_script(f"document.querySelector('#{ids.VIEW_TABS} .view-tab').focus()")
+    assert d.execute_script("return document.activeElement.innerText.trim()") == "Map"
+    d.switch_to.active_element.send_keys(Keys.TAB)
+    assert d.execute_script("return document.activeElement.innerText.trim()") == \
+        "Capacity planning"
+    # arrows move along the bar, Enter selects
+    d.switch_to.active_element.send_keys(Keys.ARROW_RIGHT)
+    assert d.execute_script("return document.activeElement.innerText.trim()") == "Support"
+    d.switch_to.active_element.send_keys(Keys.ENTER)
+    WebDriverWait(d, 15).until(lambda dr: dr.execute_script(
+        f"return !document.getElementById('{ids.PANEL_SUPPORT}').hidden"))
+    WebDriverWait(d, 5).until(lambda dr: [s[3] for s in tab_state(dr)[:-1]]
+                              == ["false", "false", "true"])
+    d.switch_to.active_element.send_keys(Keys.HOME)
+    d.switch_to.active_element.send_keys(" ")
+    WebDriverWait(d, 15).until(lambda dr: dr.execute_script(
+        f"return !document.getElementById('{ids.PANEL_MAP}').hidden"))
+    assert severe_logs(dash_duo) == []
