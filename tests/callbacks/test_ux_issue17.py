@@ -79,3 +79,34 @@ def test_the_explain_panel_states_one_plain_conclusion():
     assert choice.conclusion.startswith("Expect entry at CGK, modelled ")
     assert "SIN" in choice.conclusion
     assert faster.conclusion in str(render_explain(faster))
+
+
+# -- 5. N-1 feedback -------------------------------------------------------------------------------
+
+def test_download_csv_is_disabled_until_a_result_with_rows_exists():
+    from dashboard.callbacks import capacity as cap_cb
+    from dashboard.layout.capacity import capacity_panel
+    button = _find(capacity_panel(None), ids.N1_EXPORT)
+    assert button.disabled is True  # before any run (a click silently did nothing)
+    assert cap_cb.n1_export_disabled(None) and cap_cb.n1_export_disabled({"rows": []})
+    assert cap_cb.n1_export_disabled("junk")
+
+
+def test_cancel_says_what_the_job_store_says():
+    """Run / Cancel write the status line in the browser at once (the browser part:
+    tests/e2e/test_ux_e2e.py::test_n1_status_resets_per_run_and_says_cancelled)."""
+    from dashboard.callbacks import capacity as cap_cb
+    from dashboard.jobs import MESSAGES
+    assert cap_cb.CANCELLED == MESSAGES["cancelled"]
+
+
+def _find(component, cid):
+    if getattr(component, "id", None) == cid:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, (str, int, float)):
+            hit = _find(child, cid)
+            if hit is not None:
+                return hit
+    return None

@@ -117,3 +117,46 @@ def test_the_view_tabs_are_reachable_and_operable_by_keyboard(dash_duo):
     WebDriverWait(d, 15).until(lambda dr: dr.execute_script(
         f"return !document.getElementById('{ids.PANEL_MAP}').hidden"))
     assert severe_logs(dash_duo) == []
+
+
+def n1_state(driver) -> list:
+    return driver.execute_script(f"""
+        return [document.getElementById('{ids.N1_STATUS}').innerText.trim(),
+                document.getElementById('{ids.N1_PROGRESS}').getAttribute('value'),
+                document.getElementById('{ids.N1_RUN}').disabled,
+                document.getElementById('{ids.N1_EXPORT}').disabled];""")
+
+
+def test_n1_status_resets_per_run_and_says_cancelled(dash_duo):
+    from dashboard.callbacks.capacity import CANCELLED, STARTING
+    start(dash_duo, "/?demand=population")
+    d = dash_duo.driver
+    dash_duo.find_element(f"#{ids.VIEW_TABS} .view-tab:nth-child(2)").click()
+    dash_duo.wait_for_contains_text(f"#{ids.CAPACITY_KPIS}", "Gbps", timeout=30)
+    assert n1_state(d)[3] is True  # Download CSV: nothing to download yet
+    dash_duo.find_element(f"#{ids.N1_RUN}").click()
+    dash_duo.wait_for_contains_text(f"#{ids.N1_STATUS}", "Done", timeout=90)
+    WebDriverWait(d, 10).until(lambda dr: n1_state(dr)[3] is False)  # a result: downloadable
+    # every (status, bar) the page shows from the rerun's click on
+    d.execute_script(f"""
+        window.n1Seen = [];
+        const status = document.getElementById('{ids.N1_STATUS}');
+        const bar = document.getElementById('{ids.N1_PROGRESS}');
+        const note = () => window.n1Seen.push([status.innerText.trim(), bar.getAttribute('value')]);
+        new MutationObserver(note).observe(status, {{childList: true, characterData: true,
+                                                     subtree: true}});
+        new MutationObserver(note).observe(bar, {{attributes: true}});""")
+    before = n1_state(d)[:2]
+    dash_duo.find_element(f"#{ids.N1_RUN}").click()
+    WebDriverWait(d, 90).until(lambda dr: n1_state(dr)[2] is False)  # the rerun ended
+    seen = d.execute_script("return window.n1Seen")
+    changes = [s for s in seen if s != before]  # re-renders of the old line are no change
+    # the first thing the rerun shows is an empty bar and "Starting", not the old "Done" with a
+    # full bar until the job's first poll
+    assert changes and changes[0] == [STARTING, "0"], seen
+    # Cancel says so (and the bar empties)
+    dash_duo.find_element(f"#{ids.N1_RUN}").click()
+    WebDriverWait(d, 30, poll_frequency=0.05).until(lambda dr: n1_state(dr)[2] is True)
+    dash_duo.find_element(f"#{ids.N1_CANCEL}").click()
+    WebDriverWait(d, 10).until(lambda dr: n1_state(dr)[:3] == [CANCELLED, "0", False])
+    assert severe_logs(dash_duo) == []
