@@ -110,3 +110,16 @@ def _find(component, cid):
             if hit is not None:
                 return hit
     return None
+
+
+# -- 6. labels -------------------------------------------------------------------------------------
+
+def test_the_faster_via_anycast_number_reads_as_a_share_of_clients_beside_the_saving():
+    from dashboard.services.map import summary_kpis
+    kpis = summary_kpis({"clients": 6, "pops_used": 3, "pops": 19, "p50_ms": 40.0,
+                         "p95_ms": 90.0, "median_saving_ms": -87.0, "faster_share": 0.17},
+                        "eu-central-1")
+    labels = [k.label for k in kpis]
+    i = labels.index("clients faster via anycast")
+    assert kpis[i].value == "17%" and "share of clients" in kpis[i].hint
+    assert labels[i - 1] == "median saving vs direct"  # next to the median saving
