@@ -123,3 +123,59 @@ def test_the_faster_via_anycast_number_reads_as_a_share_of_clients_beside_the_sa
     i = labels.index("clients faster via anycast")
     assert kpis[i].value == "17%" and "share of clients" in kpis[i].hint
     assert labels[i - 1] == "median saving vs direct"  # next to the median saving
+
+
+# -- 7. partial CSV import -------------------------------------------------------------------------
+
+def _data_url(text: str) -> str:
+    import base64
+    return "data:text/csv;base64," + base64.b64encode(text.encode()).decode()
+
+
+PARTIAL = ("lat,lon,name\n48.85,2.35,Paris\n91,0,North of the pole\n1.29,103.85,Singapore\n"
+           "abc,2,Typo\n35.68,139.69,Tokyo\n")
+
+
+def test_one_bad_line_no_longer_rejects_the_upload_the_good_rows_are_added():
+    from dashboard.services.requests import parse_upload
+    rows, notices = parse_upload(_data_url(PARTIAL), "offices.csv", SETTINGS, 100)
+    assert [r["name"] for r in rows] == ["Paris", "Singapore", "Tokyo"]
+    assert len(notices) == 1 and notices[0][0] == "warning"
+    text = notices[0][1]
+    assert text.startswith("offices.csv: 2 lines rejected, the 3 good rows added.")
+    assert "line 3: lat: latitude 91 is outside" in text and "line 5: lat: 'abc'" in text
+
+
+def test_the_rejected_lines_listed_are_capped():
+    from dashboard.services.requests import MAX_REJECTED_SHOWN, parse_upload
+    body = "lat,lon\n1,2\n" + "999,0\n" * 40
+    rows, notices = parse_upload(_data_url(body), "many.csv", SETTINGS, 100)
+    assert len(rows) == 1 and len(notices) == 1
+    text = notices[0][1]
+    assert text.count("line ") == MAX_REJECTED_SHOWN and "and 35 more" in text
+    assert len(text) <= 500
+
+
+def test_a_partial_upload_through_the_round_trip_adds_the_good_rows_and_says_what_was_left():
+    store = events.scenario_event(events.PAGE_LOAD, "?clients=5,5", None, None, None, None,
+                                  CATALOG, SETTINGS).store
+    ev = events.scenario_event(events.EDIT, "?clients=5,5",
+                               {"op": "upload", "contents": _data_url(PARTIAL),
+                                "filename": "offices.csv"}, None, None, store, CATALOG, SETTINGS)
+    assert ev.changed and len(ev.loaded.scenario.clients) == 4
+    texts = [t for _level, t in ev.notices]
+    assert any("2 lines rejected" in t for t in texts) and any("Added 3" in t for t in texts)
+
+
+def test_the_api_and_cli_reader_stays_strict():
+    import pytest
+    from dashboard.domain.clients import ClientsError, parse_clients, parse_clients_lenient
+    with pytest.raises(ClientsError, match="line 3"):
+        parse_clients(PARTIAL)
+    df, rejected = parse_clients_lenient(PARTIAL)
+    assert len(df) == 3 and rejected.count == 2 and [e.line for e in rejected.errors] == [3, 5]
+    # the whole file's problems still reject it
+    with pytest.raises(ClientsError, match="header"):
+        parse_clients_lenient("x,y\n1,2\n")
+    with pytest.raises(ClientsError, match="line 2.*and 1 more bad line"):
+        parse_clients_lenient("lat,lon\n91,0\n92,0\n")
