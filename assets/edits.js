@@ -37,6 +37,27 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             return Object.assign({nonce: Date.now() + Math.random()}, fields);
         }
 
+        /* Put `text` on the clipboard: the async Clipboard API, else a selected textarea and
+         * execCommand('copy') (pages served over plain http on another host than localhost). */
+        function copyText(text) {
+            function fallback() {
+                var area = document.createElement('textarea');
+                area.value = text;
+                area.setAttribute('readonly', '');
+                area.style.position = 'fixed';
+                area.style.opacity = '0';
+                document.body.appendChild(area);
+                area.select();
+                try { document.execCommand('copy'); } catch (e) { /* nothing more to try */ }
+                document.body.removeChild(area);
+            }
+            if (navigator.clipboard && window.isSecureContext) {
+                navigator.clipboard.writeText(text).catch(fallback);
+            } else {
+                fallback();
+            }
+        }
+
         function sameSet(a, b) {
             var x = (a || []).slice().sort(), y = (b || []).slice().sort();
             return x.length === y.length && x.every(function (v, i) { return v === y[i]; });
@@ -62,44 +83,82 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 return n ? edit({op: 'clear'}) : noUpdate();
             },
 
-            /* A cell of the assignment table: the ✕ column removes the client; any other
-             * cell explains it in the support tab. -> [edit, active_cell, client, tab] */
-            tableCell: function (cell) {
+            /* A cell of the assignment table: the ✕ column removes the client; any other cell
+             * selects it: every cell of its row is selected (highlighted) and the explain picker
+             * set. No tab switch ("Explain ›" does that). -> [edit, active_cell,
+             * selected_cells, client] */
+            tableCell: function (cell, columns) {
                 var nu = noUpdate();
                 if (!cell || cell.row_id === null || cell.row_id === undefined) {
                     return [nu, nu, nu, nu];
                 }
                 if (cell.column_id === 'remove') {
-                    return [edit({op: 'remove', index: cell.row_id}), null, nu, nu];
+                    return [edit({op: 'remove', index: cell.row_id}), null, [], nu];
                 }
                 if (typeof cell.row_id !== 'number') { return [nu, nu, nu, nu]; }
-                return [nu, nu, cell.row_id, 'support'];
+                var row = typeof cell.row === 'number' ? cell.row : 0;
+                var cells = (Array.isArray(columns) ? columns : []).map(function (c, i) {
+                    return {row: row, column: i, row_id: cell.row_id,
+                            column_id: c && c.id};
+                }).filter(function (c) { return c.column_id !== 'remove'; });
+                return [nu, nu, cells, cell.row_id];
             },
 
-            /* A click on a map marker: an access point toggles; a client is explained.
-             * -> [edit, client, tab]. `layers.clients` is the clients layer's index; its
-             * markers carry their index as customdata, except when plotly sent customdata as
-             * a typed array (compact mode): then the nearest client within 1e-4 degrees. */
-            mapClick: function (click, store, layers, pillIds) {
+            /* A click on a map marker: an access point toggles; a client is selected (the
+             * explain picker set; its table row made active on the page that holds it, which
+             * selects the row through tableCell). -> [edit, client, active_cell, page].
+             * `layers.clients` is the clients layer's index; its markers carry their index as
+             * customdata, except when plotly sent customdata as a typed array (compact mode):
+             * then the nearest client within 1e-4 degrees. `rowIds`: the table's row ids in
+             * display order (every page), `pageSize` its rows per page. */
+            mapClick: function (click, store, layers, pillIds, rowIds, pageSize, columns) {
                 var nu = noUpdate();
                 var p = click && click.points && click.points[0];
-                if (!p) { return [nu, nu, nu]; }
+                if (!p) { return [nu, nu, nu, nu]; }
                 var cd = Array.isArray(p.customdata) ? p.customdata[0] : p.customdata;
                 var pops = (pillIds || []).map(function (i) { return i.pop; });
                 if (typeof cd === 'string' && pops.indexOf(cd) >= 0) {
-                    return [edit({op: 'toggle_pop', pop: cd}), nu, nu];
+                    return [edit({op: 'toggle_pop', pop: cd}), nu, nu, nu];
                 }
-                if (!layers || p.curveNumber !== layers.clients) { return [nu, nu, nu]; }
+                if (!layers || p.curveNumber !== layers.clients) { return [nu, nu, nu, nu]; }
+                var best = -1;
                 if (typeof cd === 'number' && cd >= 0 && Math.floor(cd) === cd) {
-                    return [nu, cd, 'support'];
+                    best = cd;
+                } else {
+                    var clients = (store && store.clients) || [], gap = 1e-4;
+                    clients.forEach(function (c, i) {
+                        var g = Math.max(Math.abs(c.lat - p.lat), Math.abs(c.lon - p.lon));
+                        if (g < gap) { gap = g; best = i; }
+                    });
                 }
-                var clients = (store && store.clients) || [];
-                var best = -1, gap = 1e-4;
-                clients.forEach(function (c, i) {
-                    var g = Math.max(Math.abs(c.lat - p.lat), Math.abs(c.lon - p.lon));
-                    if (g < gap) { gap = g; best = i; }
+                if (best < 0) { return [nu, nu, nu, nu]; }
+                var pos = Array.isArray(rowIds) ? rowIds.indexOf(best) : -1;
+                var size = typeof pageSize === 'number' && pageSize > 0 ? pageSize : 0;
+                if (pos < 0 || !size) { return [nu, best, nu, nu]; }
+                var col = (Array.isArray(columns) ? columns : []).map(function (c) {
+                    return c && c.id;
+                }).indexOf('client');
+                col = col < 0 ? 0 : col;
+                return [nu, best, {row: pos % size, column: col, row_id: best,
+                                   column_id: 'client'}, Math.floor(pos / size)];
+            },
+
+            /* The explain picker changed: "Explain ›" is enabled for a picked client and the
+             * line beside it names it. -> [disabled, text] */
+            explainPicked: function (value, options) {
+                if (typeof value !== 'number') {
+                    return [true, 'Click a row or a client (◆) to select it'];
+                }
+                var label = null;
+                (options || []).forEach(function (o) {
+                    if (o && o.value === value) { label = o.label; }
                 });
-                return best >= 0 ? [nu, best, 'support'] : [nu, nu, nu];
+                return [false, 'Selected: ' + (label || ('client #' + (value + 1)))];
+            },
+
+            /* "Explain ›": show the Support tab (it explains the picked client). */
+            explainOpen: function (n) {
+                return n ? 'support' : noUpdate();
             },
 
             /* The city search picked a city (-> [edit, cleared picker]). */
@@ -214,6 +273,24 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             capacityTable: function (ts, rows) {
                 if (!ts) { return noUpdate(); }
                 return edit({op: 'capacity_table', rows: rows});
+            },
+
+            /* "Copy link" (-> [label, className, title]): the link is this page's address with
+             * the query the round trip last wrote (`search`: the current scenario) plus the tab
+             * shown (`view=capacity|support`; the map is the default). A change of the scenario
+             * or of the tab resets the label: "Copied" only while the copied link is current. */
+            share: function (_n, search, tab) {
+                var t = trigger();
+                var idle = ['Copy link', 'share', 'Copy a link to this scenario and view'];
+                if (!t || t.id !== 'share-link' || !t.value) { return idle; }
+                var q = String(search || '').replace(/^\?/, '').split('&').filter(function (p) {
+                    return p && p.split('=')[0].toLowerCase() !== 'view';
+                });
+                if (tab === 'capacity' || tab === 'support') { q.push('view=' + tab); }
+                var loc = window.location;
+                var link = loc.origin + loc.pathname + (q.length ? '?' + q.join('&') : '');
+                copyText(link);
+                return ['Copied', 'share share--copied', 'Copied: ' + link];
             },
 
             /* The observed-entry picker of the explained client; nothing when it shows what

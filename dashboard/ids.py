@@ -47,7 +47,9 @@ UPLOAD = "clients-upload"
 UPLOAD_LIMIT = "clients-upload-limit"
 CLEAR_CLIENTS = "clients-clear"
 CLIENT_COUNT = "client-count"
+#: The "Copy link" button (icon and words: one control) and its label ("Copy link" / "Copied").
 SHARE_LINK = "share-link"
+SHARE_LABEL = "share-label"
 
 # -- results ---------------------------------------------------------------------------------------
 WORLD_MAP = "world-map"
@@ -134,7 +136,13 @@ N1_DOWNLOAD = "n1-download"
 
 # -- support -------------------------------------------------------------------------------------------
 EXPLAIN_CLIENT = "explain-client"
+#: "Explain ›" beside the assignment table (switches to the Support tab for the selected client)
+#: and the line naming the selected client.
+EXPLAIN_OPEN = "explain-open"
+EXPLAIN_PICKED = "explain-picked"
 EXPLAIN_BODY = "explain-body"
+#: The one-sentence conclusion of the explained client (is the entry point the cause?).
+EXPLAIN_VERDICT = "explain-verdict"
 OBSERVED_POP = "observed-pop"
 EXPLAIN_TABLE = "explain-table"
 EXPLAIN_CHART = "explain-chart"

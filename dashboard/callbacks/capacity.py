@@ -7,6 +7,7 @@ and by its tab callback; its controls write edit requests in the browser.)
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -21,11 +22,18 @@ from dashboard.domain.exports import safe_csv
 from dashboard.figures import capacity as capacity_figures
 from dashboard.layout import capacity as capacity_layout
 from dashboard.services import capacity
+from dashboard.jobs import MESSAGES
 from dashboard.services.scenario import StoreRefused, file_stamp, load_scenario
 from dashboard.settings import Settings
 
 #: Last progress text of a finished N-1 job: its result is on the way to the table.
 DRAWING = "Drawing the results…"
+#: The status line the moment Run is clicked (in the browser): the previous run's "Done" and
+#: full bar must not stay on screen while the new job starts (~1.6 s until its first poll).
+STARTING = "Starting the analysis…"
+#: The status line the moment Cancel is clicked: the job store says the same at its next poll
+#: (:data:`dashboard.jobs.MESSAGES`), when there is one.
+CANCELLED = MESSAGES["cancelled"]
 
 
 def n1_view(result: Any) -> tuple:
@@ -51,6 +59,12 @@ def n1_failed(exc: Exception) -> None:
     why = why.removeprefix("An error occurred inside a background callback: ")[:200]
     set_props(ids.N1_STATUS, {"children": f"The analysis failed: {why}. Run it again; if it "
                                           "fails again, see the server log."})
+
+
+def n1_export_disabled(result: Any) -> bool:
+    """The Download CSV button is disabled until a result with rows exists (before, a click
+    silently did nothing)."""
+    return not (capacity.is_n1_result(result) and bool(result["rows"]))
 
 
 def n1_download(result: Any) -> Any:
@@ -94,6 +108,26 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
         Output(ids.PANEL_MAP, "hidden"), Output(ids.PANEL_CAPACITY, "hidden"),
         Output(ids.PANEL_SUPPORT, "hidden"), Input(ids.VIEW_TABS, "value"))
 
+    # Run / Cancel say so at once, in the browser (the job's first poll comes ~0.5-1.6 s later).
+    app.clientside_callback(
+        f"""function (n) {{
+            if (!n) {{ return [window.dash_clientside.no_update,
+                              window.dash_clientside.no_update]; }}
+            return ['0', {json.dumps(STARTING)}];
+        }}""",
+        Output(ids.N1_PROGRESS, "value", allow_duplicate=True),
+        Output(ids.N1_STATUS, "children", allow_duplicate=True),
+        Input(ids.N1_RUN, "n_clicks"), prevent_initial_call=True)
+    app.clientside_callback(
+        f"""function (n) {{
+            if (!n) {{ return [window.dash_clientside.no_update,
+                              window.dash_clientside.no_update]; }}
+            return ['0', {json.dumps(CANCELLED)}];
+        }}""",
+        Output(ids.N1_PROGRESS, "value", allow_duplicate=True),
+        Output(ids.N1_STATUS, "children", allow_duplicate=True),
+        Input(ids.N1_CANCEL, "n_clicks"), prevent_initial_call=True)
+
     @app.callback(
         Output(ids.N1_RESULT, "data"),
         Input(ids.N1_RUN, "n_clicks"), State(ids.SCENARIO, "data"),
@@ -129,6 +163,7 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     @app.callback(Output(ids.N1_TABLE, "data"), Output(ids.N1_CHART, "figure"),
                   Output(ids.N1_STATUS, "children"),
                   Output(ids.N1_NOTE, "children", allow_duplicate=True),
+                  Output(ids.N1_EXPORT, "disabled"),
                   Input(ids.N1_RESULT, "data"), State(ids.SCENARIO, "data"),
                   prevent_initial_call=True)
     def _n1_view(result, current):
@@ -137,7 +172,7 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                 capacity.n1_note(result, load_scenario(current, catalog, settings)))
         except StoreRefused:
             note = no_update
-        return (*n1_view(result), note)
+        return (*n1_view(result), note, n1_export_disabled(result))
 
     @app.callback(Output(ids.N1_DOWNLOAD, "data"), Input(ids.N1_EXPORT, "n_clicks"),
                   State(ids.N1_RESULT, "data"), prevent_initial_call=True)

@@ -32,6 +32,7 @@ from dashboard.layout import capacity as capacity_layout
 from dashboard.layout import map as map_layout
 from dashboard.layout import model as model_layout
 from dashboard.layout import support as support_layout
+from dashboard.domain.scenario_url import view_from_query
 from dashboard.latency import fitted_values
 from dashboard.services import capacity, endpoints, events, model, support
 from dashboard.services import map as map_service
@@ -66,8 +67,11 @@ SUPPORT_TAB_OUT = (Output(ids.EXPLAIN_BODY, "children"),)
 POLICY_OUT = (Output(ids.POLICY, "value"),)
 #: The clients radio shows who the scenario's clients are (a link, back/forward, an edit).
 ACCESS_OUT = (Output(ids.ACCESS, "value"),)
+#: A link naming a view (``view=support``, added by "Copy link") opens on that tab; the tab callback
+#: then renders it from the store this same response writes.
+VIEW_OUT = (Output(ids.VIEW_TABS, "value"),)
 OUTPUTS = (SCENARIO_OUT + MAP_OUT + PILLS_OUT + PANEL_OUT + CAPACITY_TAB_OUT + SUPPORT_TAB_OUT
-           + POLICY_OUT + ACCESS_OUT)
+           + POLICY_OUT + ACCESS_OUT + VIEW_OUT)
 N_OUT = len(OUTPUTS)
 
 
@@ -168,9 +172,19 @@ def panel_outputs(loaded: Loaded, page: PageState, catalog: Catalog,
 
 
 def scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Sequence[str],
-                  catalog: Catalog) -> tuple:
+                  catalog: Catalog, view: str | None = None) -> tuple:
     """Every output of the round trip (:data:`OUTPUTS`) for one event: ``no_update`` where
-    nothing changed (``ev`` None: nothing at all; only notices when the scenario is unchanged)."""
+    nothing changed (``ev`` None: nothing at all; only notices when the scenario is unchanged).
+    ``view``: the tab a link opened with names (:func:`~dashboard.domain.scenario_url.view_from_query`;
+    None: the tab stays)."""
+    out = _scene_outputs(ev, page, pill_ids, catalog)
+    if view is None or view == page.tab:
+        return out
+    return out[:-1] + (view,)
+
+
+def _scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Sequence[str],
+                   catalog: Catalog) -> tuple:
     if ev is None:
         return _unchanged((), len(pill_ids))
     scenario = ev.loaded.scenario
@@ -211,7 +225,7 @@ def scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Seque
                if page.tab == "support" else (no_update,))
     return (head + map_outputs(ev.loaded, page, catalog) + pills
             + panel_outputs(ev.loaded, page, catalog, ev.previous) + tab + explain
-            + (scenario.policy, scenario.access))
+            + (scenario.policy, scenario.access, no_update))
 
 
 def _unchanged(head: tuple, n_pills: int) -> tuple:
@@ -279,8 +293,13 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
         trigger = TRIGGERS.get(ctx.triggered_id) if ctx.triggered_id else events.PAGE_LOAD
         ev = events.scenario_event(trigger, search, request, origin_value, endpoint_value,
                                    current, catalog, settings)
+        # Only a page load (an empty store: Dash may name any input as the trigger of the first
+        # call) or back/forward to the first entry reads the link's view: the queries the round
+        # trip writes never name one, so later events leave the tab alone.
+        opened = not current or trigger in (events.PAGE_LOAD, events.URL)
+        view = view_from_query(search) if opened else None
         return scene_outputs(ev, PageState(*states), pill_order(ctx.outputs_list, pills_by_area),
-                             catalog)
+                             catalog, view)
 
     # The failover animation runs in the browser: one clientside call per change, not per frame.
     app.clientside_callback(

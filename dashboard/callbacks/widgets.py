@@ -1,7 +1,7 @@
 """Widgets -> edit requests: clientside callbacks (``assets/edits.js``) that write one request
 into ``ids.SCENARIO_EDIT`` per user action, so the action costs one server round trip (the scene
 callback, :mod:`dashboard.callbacks.scene`) and nothing else. Plus the two widget callbacks that
-are not scenario edits: the city search's options and the share link.
+are not scenario edits: the city search's options and the share link (clientside).
 """
 
 from __future__ import annotations
@@ -51,14 +51,24 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     clientside("allPops", EDIT, Input(ids.POPS_ALL_UP, "n_clicks"),
                Input(ids.POPS_ALL_DOWN, "n_clicks"), State(pills, "id"))
     clientside("clear", EDIT, Input(ids.CLEAR_CLIENTS, "n_clicks"))
+    # A row or a client marker selects the client (the row highlighted, the explain picker set);
+    # "Explain ›" switches to the Support tab. No click navigates by itself.
     clientside("tableCell", EDIT, Output(ids.ASSIGNMENT_TABLE, "active_cell"),
+               Output(ids.ASSIGNMENT_TABLE, "selected_cells"),
                Output(ids.EXPLAIN_CLIENT, "value", allow_duplicate=True),
-               Output(ids.VIEW_TABS, "value", allow_duplicate=True),
-               Input(ids.ASSIGNMENT_TABLE, "active_cell"))
+               Input(ids.ASSIGNMENT_TABLE, "active_cell"), State(ids.ASSIGNMENT_TABLE, "columns"))
     clientside("mapClick", EDIT, Output(ids.EXPLAIN_CLIENT, "value", allow_duplicate=True),
-               Output(ids.VIEW_TABS, "value", allow_duplicate=True),
+               Output(ids.ASSIGNMENT_TABLE, "active_cell", allow_duplicate=True),
+               Output(ids.ASSIGNMENT_TABLE, "page_current"),
                Input(ids.WORLD_MAP, "clickData"), State(ids.SCENARIO, "data"),
-               State(ids.MAP_LAYERS, "data"), State(pills, "id"))
+               State(ids.MAP_LAYERS, "data"), State(pills, "id"),
+               State(ids.ASSIGNMENT_TABLE, "derived_virtual_row_ids"),
+               State(ids.ASSIGNMENT_TABLE, "page_size"), State(ids.ASSIGNMENT_TABLE, "columns"))
+    clientside("explainPicked", Output(ids.EXPLAIN_OPEN, "disabled"),
+               Output(ids.EXPLAIN_PICKED, "children"), Input(ids.EXPLAIN_CLIENT, "value"),
+               State(ids.EXPLAIN_CLIENT, "options"))
+    clientside("explainOpen", Output(ids.VIEW_TABS, "value", allow_duplicate=True),
+               Input(ids.EXPLAIN_OPEN, "n_clicks"))
     clientside("city", EDIT, Output(ids.CITY_SEARCH, "value"), Input(ids.CITY_SEARCH, "value"))
     clientside("preset", EDIT, Output(ids.PRESET, "value"), Input(ids.PRESET, "value"))
     clientside("coords", EDIT, Input(ids.COORDS_ADD, "n_clicks"),
@@ -100,7 +110,10 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
             return no_update
         return city_options(gazetteer, query)
 
-    @app.callback(Output(ids.SHARE_LINK, "content"), Input(ids.SHARE_LINK, "n_clicks"),
-                  State(ids.URL, "href"), prevent_initial_call=True)
-    def _share(_n, href):
-        return href if isinstance(href, str) else ""
+    # "Copy link": built in the browser from the query the round trip last wrote (``URL.search``;
+    # the ``href`` prop is never updated when a callback writes ``search``) and the tab shown;
+    # "Copied" until the scenario or the tab changes.
+    app.clientside_callback(_js("share"), Output(ids.SHARE_LABEL, "children"),
+                            Output(ids.SHARE_LINK, "className"), Output(ids.SHARE_LINK, "title"),
+                            Input(ids.SHARE_LINK, "n_clicks"), Input(ids.URL, "search"),
+                            Input(ids.VIEW_TABS, "value"), prevent_initial_call=True)

@@ -36,7 +36,7 @@ import math
 import numbers
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -217,13 +217,51 @@ def parse_clients(data: str | bytes, max_rows: int | None = None,
 
     Rows keep file order (degrees; weight >= 0, default 1.0; name default ``""``). ``max_bytes``
     and ``max_rows`` cap the input size (``None`` = no cap); the web app passes its limits so
-    one upload cannot exhaust a worker. Raises :class:`ClientsError` for anything it cannot use.
+    one upload cannot exhaust a worker. Raises :class:`ClientsError` for anything it cannot use
+    (strict: the first bad row rejects the file; the API and the CLI read files this way).
     """
     text = _decode(data, max_bytes)
     state = ParseState(delimiter=_delimiter(text))
     out = parse_block(text, state, max_rows)
     check_not_empty(state)
     return out
+
+
+@dataclass
+class RejectedRows:
+    """The rows a lenient read skipped: the first :attr:`limit` errors (each with its line and
+    reason) and how many there were in all (a file of 50,000 bad lines keeps 20 messages)."""
+
+    limit: int = 20
+    errors: list[ClientsError] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, exc: ClientsError) -> None:
+        self.count += 1
+        if len(self.errors) < self.limit:
+            self.errors.append(exc)
+
+
+def parse_clients_lenient(data: str | bytes, max_rows: int | None = None,
+                          max_bytes: int | None = None, max_errors: int = 20
+                          ) -> tuple[pd.DataFrame, RejectedRows]:
+    """:func:`parse_clients` with the same rules, but a bad *row* (a value out of range, a
+    missing field, a malformed CSV record...) is skipped and listed instead of rejecting the
+    file: (the good rows, the rejected ones). What concerns the whole file still raises
+    :class:`ClientsError`: not UTF-8, binary, too large, a bad header, more than ``max_rows``
+    clients, and no good row at all (then the first rejected row's error, with the count).
+    The page's CSV upload reads files this way (one typo no longer drops the other rows)."""
+    text = _decode(data, max_bytes)
+    state = ParseState(delimiter=_delimiter(text))
+    rejected = RejectedRows(limit=max_errors)
+    out = parse_block(text, state, max_rows, rejected)
+    if state.rows == 0 and rejected.count:
+        first = rejected.errors[0]
+        more = (f" (and {rejected.count - 1:,} more bad line"
+                f"{'s' if rejected.count > 2 else ''})" if rejected.count > 1 else "")
+        raise ClientsError(first.reason + more, line=first.line, column=first.column)
+    check_not_empty(state)
+    return out, rejected
 
 
 @dataclass
@@ -265,10 +303,12 @@ def decode_block(raw: bytes, state: ParseState, offset: int = 0) -> str:
     return text
 
 
-def parse_block(text: str, state: ParseState, max_rows: int | None = None) -> pd.DataFrame:
+def parse_block(text: str, state: ParseState, max_rows: int | None = None,
+                rejected: RejectedRows | None = None) -> pd.DataFrame:
     """The clients of ``text``, whole lines of a file continuing where ``state`` stands (see
     :class:`ParseState`); updates ``state``. The rules and messages of :func:`parse_clients`
-    (which is this on a whole file), row by row."""
+    (which is this on a whole file), row by row. ``rejected``: collect the errors of single
+    rows there and go on (:func:`parse_clients_lenient`); None raises at the first."""
     if "\x00" in text:
         line = state.lines + text.count("\n", 0, text.index("\x00")) + 1
         raise ClientsError("binary data (a NUL byte): expected a CSV text file", line=line)
@@ -287,13 +327,21 @@ def parse_block(text: str, state: ParseState, max_rows: int | None = None) -> pd
         except StopIteration:
             break
         except csv.Error as exc:
-            raise ClientsError(f"malformed CSV ({exc})", line=lines.record_line) from None
+            err = ClientsError(f"malformed CSV ({exc})", line=lines.record_line)
+            if rejected is None:
+                raise err from None
+            rejected.add(err)
+            continue
         start = lines.record_line
         fields = [f.strip() for f in row]
         if not any(fields):  # a line of empty fields, e.g. ",,"
             continue
         if any(len(f) > _MAX_FIELD for f in fields):
-            raise ClientsError(f"a field is longer than {_MAX_FIELD} characters", line=start)
+            err = ClientsError(f"a field is longer than {_MAX_FIELD} characters", line=start)
+            if rejected is None or not state.seen_first:
+                raise err
+            rejected.add(err)
+            continue
         if not state.seen_first:
             state.seen_first = True
             if _looks_like_header(fields):
@@ -304,10 +352,16 @@ def parse_block(text: str, state: ParseState, max_rows: int | None = None) -> pd
                 continue
         if max_rows is not None and state.rows + len(lats) >= max_rows:
             raise ClientsError(f"more than {max_rows} clients (the limit)", line=start)
-        if header is None:
-            lat, lon, name, weight = _positional(fields, start)
-        else:
-            lat, lon, name, weight = _named(fields, header, start)
+        try:
+            if header is None:
+                lat, lon, name, weight = _positional(fields, start)
+            else:
+                lat, lon, name, weight = _named(fields, header, start)
+        except ClientsError as err:
+            if rejected is None:
+                raise
+            rejected.add(err)
+            continue
         lats.append(lat)
         lons.append(lon)
         names.append(clean_name(name))

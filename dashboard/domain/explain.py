@@ -13,6 +13,14 @@ import pandas as pd
 
 from dashboard.domain.policy import GEOGRAPHIC, NETWORK, flag_phrase, flagged
 
+#: Below this distance to the chosen access point (km) the runner-up's margin is given in km
+#: only: a percentage of a near-zero distance is meaningless (a client 40 m from its PoP once
+#: read "894 km (22411590 %) farther").
+MARGIN_PCT_MIN_KM = 50.0
+#: An observed entry point at most this much slower than the model's choice (modelled RTT, ms)
+#: is not a likely cause of a latency complaint; above it, it is.
+DETOUR_CAUSE_MS = 10.0
+
 BGP_NOTE = ("Real anycast follows BGP routes, not geography: an ISP's routing policy or peering "
             "can make a user enter at a farther access point than the nearest one.")
 
@@ -34,6 +42,63 @@ class Explanation:
     #: The sentences about the choice itself: ``sentences`` without the observed entry point's
     #: line and the BGP note (the support panel shows those apart).
     facts: tuple[str, ...] = field(default_factory=tuple)
+    #: Modelled RTT via the chosen access point (ms; NaN when its endpoint is down).
+    chosen_ms: float = float("nan")
+    #: The runner-up is close enough that small routing differences can flip the choice.
+    near_tie: bool = False
+
+
+def margin_text(margin_km: float, chosen_km: float, margin_pct: float) -> str:
+    """The runner-up's margin as shown: "894 km (12 %)", or "894 km" when the chosen access
+    point is under :data:`MARGIN_PCT_MIN_KM` away (a percentage of ~0 km means nothing); "–"
+    when there is no runner-up."""
+    if not np.isfinite(margin_km):
+        return "–"
+    if not np.isfinite(chosen_km) or chosen_km < MARGIN_PCT_MIN_KM or not np.isfinite(margin_pct):
+        return f"{margin_km:,.0f} km"
+    return f"{margin_km:,.0f} km ({margin_pct:.0f} %)"
+
+
+def conclusion(ex: Explanation, origins: dict[str, str] | None = None) -> str:
+    """One plain sentence a support engineer can act on. With an observed entry point recorded:
+    is the entry point the cause (its modelled RTT versus the model's choice, see
+    :data:`DETOUR_CAUSE_MS`)? Without: where the client is expected to enter and how sure that
+    is. ``origins``: access point id -> the region of the endpoint its traffic goes to."""
+    origins = origins or {}
+
+    def to(*pops: str) -> str:
+        regions = {origins.get(p) for p in pops}
+        return f" to {regions.pop()}" if len(regions) == 1 and None not in regions else ""
+
+    chosen, observed = ex.chosen, ex.observed
+    if chosen is None:
+        return "Every access point is down: this client has no route, whatever BGP does."
+    if observed is not None and observed == chosen:
+        return (f"The client enters at {chosen}, as modelled: the entry PoP is not the cause; "
+                "look at the client's access network or the origin.")
+    if observed is not None:
+        d = ex.detour_ms
+        if not np.isfinite(d):
+            return (f"No modelled RTT to compare {observed} with {chosen} (an endpoint or the "
+                    "access point is down here): check the endpoints first.")
+        if d < 0:
+            return (f"{observed} is modelled {-d:.0f} ms faster than {chosen}{to(observed, chosen)}: "
+                    "the entry PoP is not the cause.")
+        if d <= DETOUR_CAUSE_MS:
+            return (f"{observed} is modelled only {d:.0f} ms slower than {chosen}"
+                    f"{to(observed, chosen)}: the entry PoP is not the cause.")
+        return (f"{observed} is modelled {d:.0f} ms slower than {chosen}{to(observed, chosen)}: "
+                "the entry PoP is a likely cause (BGP sends this client past a nearer access "
+                "point; ask its ISP about the route).")
+    if not np.isfinite(ex.chosen_ms):
+        return (f"The client should enter at {chosen}, but that access point's endpoint is down: "
+                "it is unserved (no failover between endpoints).")
+    head = f"Expect entry at {chosen}, modelled {ex.chosen_ms:.0f} ms{to(chosen)}"
+    if ex.runner_up is None:
+        return head + "."
+    if ex.near_tie:
+        return head + f"; {ex.runner_up} is a near tie, so BGP may send it there instead."
+    return head + f", with a clear margin over {ex.runner_up}."
 
 
 def explain(ranking: pd.DataFrame, observed: str | None = None,
@@ -79,14 +144,15 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
                          f"modelled internet leg is {gap:.0f} ms shorter "
                          f"({net['internet_ms']:.0f} vs {first['internet_ms']:.0f} ms; the "
                          "Network routing policy sends it there).")
-    runner, margin_km, margin_pct = None, float("nan"), float("nan")
+    runner, margin_km, margin_pct, near_tie = None, float("nan"), float("nan"), False
     if len(up) > 1:
         second = up.iloc[1]
         runner = str(second["pop_id"])
         margin_km = float(second["distance_km"]) - chosen_km
         margin_pct = 100.0 * margin_km / chosen_km if chosen_km > 0 else float("inf")
+        near_tie = bool(margin_km < 100 or margin_pct < 10)
         closeness = ("a near tie: small routing differences can flip it"
-                     if margin_km < 100 or margin_pct < 10 else "a clear margin")
+                     if near_tie else "a clear margin")
         sentences.append(f"Runner-up: {label(runner)}, {margin_km:,.0f} km farther ({closeness}).")
     facts = tuple(sentences)
     detour_km = detour_ms = float("nan")
@@ -101,7 +167,8 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
         sentences.append(f"The observed entry point {label(observed)} matches the model.")
     sentences.append(BGP_NOTE)
     return Explanation(chosen, chosen_km, runner, margin_km, margin_pct, nearer_down, observed,
-                       detour_km, detour_ms, tuple(sentences), facts)
+                       detour_km, detour_ms, tuple(sentences), facts,
+                       float(first["anycast_ms"]), near_tie)
 
 
 def _explain_network(up: pd.DataFrame, down_rows: pd.DataFrame, observed: str | None,
@@ -118,14 +185,15 @@ def _explain_network(up: pd.DataFrame, down_rows: pd.DataFrame, observed: str | 
                     ", but its endpoint is down: traffic is not rerouted to another endpoint.")]
     if faster_down:
         sentences.append("Faster but down: " + ", ".join(label(p) for p in faster_down) + ".")
-    runner, margin_km, margin_pct = None, float("nan"), float("nan")
+    runner, margin_km, margin_pct, near_tie = None, float("nan"), float("nan"), False
     if len(up) > 1:
         second = up.iloc[1]
         runner = str(second["pop_id"])
         margin_km = float(second["distance_km"]) - chosen_km
         margin_pct = 100.0 * margin_km / chosen_km if chosen_km > 0 else float("inf")
         margin_ms = float(second["internet_ms"]) - chosen_ms
-        closeness = ("a near tie: small routing differences can flip it" if margin_ms < 5
+        near_tie = bool(margin_ms < 5)
+        closeness = ("a near tie: small routing differences can flip it" if near_tie
                      else "a clear margin")
         sentences.append(f"Runner-up: {label(runner)}, {margin_ms:.0f} ms slower on the internet "
                          f"leg ({closeness}).")
@@ -143,4 +211,5 @@ def _explain_network(up: pd.DataFrame, down_rows: pd.DataFrame, observed: str | 
         sentences.append(f"The observed entry point {label(observed)} matches the model.")
     sentences.append(BGP_NOTE)
     return Explanation(chosen, chosen_km, runner, margin_km, margin_pct, (), observed,
-                       detour_km, detour_ms, tuple(sentences), facts)
+                       detour_km, detour_ms, tuple(sentences), facts,
+                       float(first["anycast_ms"]), near_tie)

@@ -50,6 +50,9 @@ working when keys are added):
   (:mod:`dashboard.domain.policy`); an unknown value is dropped with a warning.
 - ``access``: who the clients are, ``end-user`` (omitted: the default) or ``datacenter``
   (:mod:`dashboard.domain.access`); an unknown value is dropped with a warning (end users).
+- ``view``: the tab a shared link opens, ``map`` (omitted: the default), ``capacity`` or
+  ``support`` (:data:`VIEWS`). Not part of the scenario: the page's "Copy link" adds it and the
+  page reads it with :func:`view_from_query`; an unknown value is dropped with a warning.
 
 Parsing never raises: every malformed piece is dropped and described in the returned warnings.
 :func:`to_query` writes a scenario, :func:`from_query` reads a link, :func:`fit_query` writes the
@@ -93,8 +96,25 @@ MAX_LINK_WARNINGS = 8
 DEFAULT_MAX_QUERY_CHARS = 4000
 #: Keys this version understands.
 KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down", "observed",
-              "capacity", "demand", "clientset", "model", "policy", "access", "instance", "spill", "cost")
+              "capacity", "demand", "clientset", "model", "policy", "access", "instance", "spill",
+              "cost", "view")
+#: The views a link may open (the page's tabs, in tab order); ``map`` is the default.
+VIEWS = ("map", "capacity", "support")
 _MAX_WARNINGS = 5
+
+
+def view_from_query(query: object) -> str | None:
+    """The view (:data:`VIEWS`) a link's ``view`` parameter names, or None (absent, unknown, or
+    not text). The last ``view`` wins, as for the scenario's keys; bounded like
+    :func:`from_query` (the same first parameters are read)."""
+    if not isinstance(query, str):
+        return None
+    found = None
+    for key, value in _split_query(query, []):
+        if key == "view":
+            text = unquote(value).strip().lower()
+            found = text if text in VIEWS else None
+    return found
 
 
 def to_query(s: Scenario) -> str:
@@ -395,6 +415,11 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
                 access = DEFAULT_ACCESS
         elif key in _CAPACITY_KEYS:
             _decode_capacity_key(key, value, extra, warnings, pop_ids)
+        elif key == "view":  # the tab the link opens: the page's business, not the scenario's
+            text = unquote(value).strip().lower()
+            if text not in VIEWS:
+                warnings.append(f"unknown view '{_short(text, 24)}' ignored (use "
+                                + ", ".join(VIEWS) + ")")
         else:
             unknown_keys.append(f"'{_short(key, 24)}'")
     if unknown_keys:  # one warning, however many there are

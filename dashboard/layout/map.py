@@ -223,6 +223,9 @@ def assignment_table() -> dash_table.DataTable:
         ] + [{"if": {"column_id": "remove"}, "textAlign": "center", "cursor": "pointer",
               "color": "#B91C1C", "width": "28px", "minWidth": "28px"}],
         style_data_conditional=[
+            # the selected client's row (assets/edits.js tableCell selects every cell of it)
+            {"if": {"state": "selected"}, "backgroundColor": "#DBEAFE",
+             "border": "1px solid #93C5FD"},
             {"if": {"filter_query": "{saving_ms} < 0", "column_id": "saving_ms"},
              "color": "#B91C1C"},
             {"if": {"filter_query": "{saving_ms} > 0", "column_id": "saving_ms"},
@@ -287,7 +290,16 @@ def map_panel(graph_config: dict) -> list:
             ]),
         ]),
         html.Div(className="card table-card", children=[
-            html.H2("Nearest access point per client"),
+            html.Div(className="card-head", children=[
+                html.H2("Nearest access point per client"),
+                html.Span(className="explain-open-wrap", children=[
+                    html.Span("Click a row or a client (◆) to select it", id=ids.EXPLAIN_PICKED,
+                              className="hint"),
+                    html.Button("Explain ›", id=ids.EXPLAIN_OPEN, n_clicks=0, disabled=True,
+                                className="btn btn-sm", type="button",
+                                title="Why the selected client lands where it does (Support)"),
+                ]),
+            ]),
             dcc.Loading(type="dot", delay_show=250, children=assignment_table()),
         ]),
         html.P(id=ids.MODEL_NOTE, className="model-note", children=[

@@ -36,6 +36,18 @@ def view_tabs() -> dcc.Tabs:
                               for value, label in VIEWS])
 
 
+def share_button() -> html.Button:
+    """"Copy link": one focusable button (the icon and the words). The link is built in the
+    browser from the query the round trip last wrote and the tab shown (``assets/edits.js``
+    ``share``); the label says "Copied" until the scenario or the tab changes."""
+    return html.Button(
+        id=ids.SHARE_LINK, className="share", type="button", n_clicks=0,
+        title="Copy a link to this scenario and view",
+        children=[html.Span("⧉", className="share-icon", **{"aria-hidden": "true"}),
+                  html.Span("Copy link", id=ids.SHARE_LABEL, role="status",
+                            **{"aria-live": "polite"})])
+
+
 def with_views(notice: object, map_children: list, topojson_url: str | None = None) -> list:
     """The main area: notices, the tab bar, and the three view panels (``map_children`` in the
     map panel; ``topojson_url`` for the capacity map's world outline)."""
@@ -86,10 +98,7 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
                     html.Div(className="header-actions", children=[
                         html.Span("modelled estimates", className="badge",
                                   title=MODEL_NOTE_TEXT),
-                        html.Div(className="share", title="Copy a link to this scenario",
-                                 children=[dcc.Clipboard(id=ids.SHARE_LINK, content="",
-                                                         className="clipboard"),
-                                           html.Span("Copy link")]),
+                        share_button(),
                     ]),
                 ],
             ),

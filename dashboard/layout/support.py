@@ -99,6 +99,7 @@ def render_explain(view: ExplainView) -> list:
         ])
     return [
         html.H3(view.title, className="explain-title"),
+        html.P(view.conclusion, id=ids.EXPLAIN_VERDICT, className="explain-verdict"),
         summary,
         html.Ul([html.Li(t) for t in view.facts], className="explain-facts"),
         html.Div(className="landing", id=ids.EXPLAIN_LANDING, children=[

@@ -24,7 +24,8 @@ import re
 from typing import Any
 
 from dashboard.catalog import Catalog
-from dashboard.domain.clients import ClientsError, client_room, parse_clients
+from dashboard.domain.clients import (ClientsError, RejectedRows, client_room,
+                                      parse_clients_lenient)
 from dashboard.domain.edits import Notice
 from dashboard.domain.exports import ScenarioImportError, scenario_from_json
 from dashboard.domain.scenario import Scenario, clean_name
@@ -100,13 +101,39 @@ def parse_upload(contents: Any, filename: Any, settings: Settings, room: int
         return [], [("error", f"the scenario already has the maximum of {settings.max_clients:,} "
                               "clients (counting a client set); nothing was added")]
     try:
-        df = parse_clients(data, max_rows=max(1, min(room, settings.max_clients)),
-                           max_bytes=settings.max_upload_bytes)
+        df, rejected = parse_clients_lenient(
+            data, max_rows=max(1, min(room, settings.max_clients)),
+            max_bytes=settings.max_upload_bytes, max_errors=MAX_REJECTED_SHOWN)
     except ClientsError as exc:
         return [], [("error", f"{name}: {exc}. Nothing was added; your clients are unchanged.")]
     rows = [{"lat": float(r.lat), "lon": float(r.lon), "name": str(r.name or ""),
              "weight": float(r.weight)} for r in df.itertuples()]
-    return rows, []
+    return rows, rejected_notices(name, len(rows), rejected)
+
+
+#: Rejected lines of an upload listed in the notice (line number and reason); the rest counted.
+MAX_REJECTED_SHOWN = 5
+#: Longest reason shown per rejected line (characters): the notice stays under the 500-character
+#: cap of a notice (``domain.edits.MAX_NOTICE_CHARS``) with every listed line readable.
+_REASON_CHARS = 70
+
+
+def rejected_notices(name: str, added: int, rejected: RejectedRows) -> list[Notice]:
+    """The warning of a partial upload: how many lines were rejected, the first
+    :data:`MAX_REJECTED_SHOWN` with their line number and reason, "and N more"; [] when none."""
+    if not rejected.count:
+        return []
+    shown = []
+    for err in rejected.errors[:MAX_REJECTED_SHOWN]:
+        reason = err.reason if err.column is None else f"{err.column}: {err.reason}"
+        if len(reason) > _REASON_CHARS:
+            reason = reason[:_REASON_CHARS - 1] + "…"
+        shown.append(f"line {err.line}: {reason}" if err.line is not None else reason)
+    more = rejected.count - len(shown)
+    lines = "line" if rejected.count == 1 else "lines"
+    return [("warning", f"{name}: {rejected.count:,} {lines} rejected, the {added:,} good "
+                        f"row{'s' if added != 1 else ''} added. " + "; ".join(shown)
+                        + (f"; and {more:,} more" if more > 0 else "") + ".")]
 
 
 def import_request(contents: Any, filename: Any, catalog: Catalog, settings: Settings) -> dict:
@@ -170,10 +197,12 @@ def resolve_request(request: Any, scenario: Scenario, catalog: Catalog, settings
         room = client_room(settings.max_clients, len(scenario.clients),
                            CLIENT_SET_SIZES.get(scenario.client_set or "", 0))
         rows, notices = parse_upload(request.get("contents"), filename, settings, room)
-        if notices:
+        if not rows:
             return {"op": "notice", "notices": [{"level": l, "text": t} for l, t in notices]}
+        # a partial upload: the good rows are added, the rejected lines listed in a warning
         return {"op": "add", "clients": rows,
-                "source": clean_name(filename) if isinstance(filename, str) else "upload"}
+                "source": clean_name(filename) if isinstance(filename, str) else "upload",
+                "notices": [{"level": l, "text": t} for l, t in notices]}
     if op == "import":
         return import_request(request.get("contents"), request.get("filename"), catalog,
                               settings)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dashboard.catalog import Catalog
-from dashboard.domain.explain import BGP_NOTE, Explanation, explain
+from dashboard.domain.explain import BGP_NOTE, Explanation, conclusion, explain, margin_text
 from dashboard.domain.scenario import Client, Scenario
 from dashboard.services.landing import HONESTY_NOTE, landing_for_point, landing_text, percent_text
 from dashboard.services.map import client_set_for
@@ -118,6 +118,9 @@ class ExplainView:
     landing: str = ""
     probabilities: tuple[tuple[str, float], ...] = ()
     landing_note: str = HONESTY_NOTE
+    #: One plain sentence: is the entry point the cause (an observed entry recorded), else where
+    #: the client is expected to enter and how sure that is (:func:`explain.conclusion`).
+    conclusion: str = ""
 
 
 def explain_view(loaded: Loaded, index: object, catalog: Catalog) -> ExplainView:
@@ -142,8 +145,11 @@ def explain_view(loaded: Loaded, index: object, catalog: Catalog) -> ExplainView
     ex = ce.explanation
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
     cities = dict(zip(catalog.pop_ids, catalog.pops["city"]))
-    margin = (f"{ex.margin_km:,.0f} km ({ex.margin_pct:.0f} %)" if ex.runner_up and
-              math.isfinite(ex.margin_km) else "–")
+    margin = margin_text(ex.margin_km, ex.chosen_km, ex.margin_pct) if ex.runner_up else "–"
+    # where each access point's traffic goes: its Normal endpoint's region, else the Default's
+    origins = {p: loaded.origin_id for p in catalog.pop_ids}
+    for region, pops in loaded.scenario.mappings:
+        origins.update({p: region for p in pops})
     detour = ("", "")
     if ex.observed and ex.observed != ex.chosen and math.isfinite(ex.detour_km):
         detour = (f"Observed detour via {ex.observed}: ",
@@ -165,7 +171,7 @@ def explain_view(loaded: Loaded, index: object, catalog: Catalog) -> ExplainView
         observed=s.observed_for(index) if own else None, observable=own,
         pop_options=tuple((p, f"{p} · {names[p]}") for p in catalog.pop_ids),
         rows=tuple(explain_rows(ce.ranking, cities, dict(ld.pops))), ranking=ce.ranking,
-        landing=landing, probabilities=ld.pops)
+        landing=landing, probabilities=ld.pops, conclusion=conclusion(ex, origins))
 
 
 def observe_edit(value: object, index: object, scenario: Scenario) -> dict | None:

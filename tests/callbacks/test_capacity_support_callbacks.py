@@ -260,33 +260,50 @@ def test_n1_follows_the_endpoint_mappings_like_the_map(catalog):
 
 # -- support -------------------------------------------------------------------------------------
 
-def map_click(click, store=None, layers=None, pills=("FRA", "CDG")):
-    """[edit, explained client, tab] written by ``anycastEdits.mapClick`` for a map click."""
+def map_click(click, store=None, layers=None, pills=("FRA", "CDG"), row_ids=None):
+    """[edit, selected client, table active cell, table page] written by
+    ``anycastEdits.mapClick`` for a map click."""
     layers = {"clients": map_figures.map_trace_index(map_figures.CLIENTS)} if layers is None \
         else layers
     return run_edit("mapClick", click, store, layers,
-                    [{"type": ids.POP_TOGGLE, "pop": p} for p in pills])
+                    [{"type": ids.POP_TOGGLE, "pop": p} for p in pills], row_ids, 12,
+                    [{"id": "remove"}, {"id": "client"}, {"id": "pop"}])
 
 
 @needs_node
 def test_a_client_is_picked_on_the_map_or_in_the_table(catalog):
-    """Picking a client is browser work now (assets/edits.js mapClick / tableCell write the
-    explain-client value and switch to the support tab; the browser journey is
-    tests/e2e/test_support_e2e.py::test_explain_panel_from_a_map_click_and_observed_override);
-    the server renders the tab for the picked index (scene.tab_outputs)."""
+    """Picking a client is browser work (assets/edits.js mapClick / tableCell select the row and
+    write the explain-client value, without switching tabs: issue 17; "Explain ›" switches; the
+    browser journey is tests/e2e/test_ux_e2e.py); the server renders the support tab for the
+    picked index (scene.tab_outputs)."""
     client_curve = map_figures.map_trace_index(map_figures.CLIENTS)
     click = {"points": [{"curveNumber": client_curve, "customdata": 2}]}
-    assert map_click(click) == [NO_UPDATE, 2, "support"]
+    assert map_click(click) == [NO_UPDATE, 2, NO_UPDATE, NO_UPDATE]  # no table rows known
+    # the row of client 2 is the 15th shown (sorted): page 2, row 3, made active
+    rows = list(range(20, 33)) + [5, 2, 7]
+    assert map_click(click, row_ids=rows) == [
+        NO_UPDATE, 2, {"row": 2, "column": 1, "row_id": 2, "column_id": "client"}, 1]
     pop_click = {"points": [{"curveNumber": client_curve + 20, "customdata": "FRA"}]}
-    assert map_click(pop_click) == [{"op": "toggle_pop", "pop": "FRA"}, NO_UPDATE, NO_UPDATE]
+    assert map_click(pop_click) == [{"op": "toggle_pop", "pop": "FRA"}, NO_UPDATE, NO_UPDATE,
+                                    NO_UPDATE]
     # what Dash really sends for a typed-array customdata: no customdata, the coordinates
     real = {"points": [{"curveNumber": client_curve, "pointNumber": 0, "lat": -33.87,
                         "lon": 151.21}]}
-    assert map_click(real, scenario().to_dict()) == [NO_UPDATE, 2, "support"]
-    cells = run_edits([("tableCell", [{"row_id": 1, "column_id": "pop"}], None),
-                       ("tableCell", [{"row_id": 1, "column_id": "remove"}], None)])
-    assert cells[0] == [NO_UPDATE, NO_UPDATE, 1, "support"]
-    assert cells[1] == [{"op": "remove", "index": 1}, None, NO_UPDATE, NO_UPDATE]
+    assert map_click(real, scenario().to_dict()) == [NO_UPDATE, 2, NO_UPDATE, NO_UPDATE]
+    columns = [{"id": "remove"}, {"id": "client"}, {"id": "pop"}]
+    cells = run_edits([("tableCell", [{"row": 4, "row_id": 1, "column_id": "pop"}, columns],
+                        None),
+                       ("tableCell", [{"row_id": 1, "column_id": "remove"}, columns], None)])
+    # a cell selects its whole row (not the ✕) and the client; no tab switch
+    assert cells[0] == [NO_UPDATE, NO_UPDATE,
+                        [{"row": 4, "column": 1, "row_id": 1, "column_id": "client"},
+                         {"row": 4, "column": 2, "row_id": 1, "column_id": "pop"}], 1]
+    assert cells[1] == [{"op": "remove", "index": 1}, None, [], NO_UPDATE]
+    assert run_edits([("explainOpen", [1], None), ("explainOpen", [0], None),
+                      ("explainPicked", [1, [{"label": "#2 Sydney", "value": 1}]], None),
+                      ("explainPicked", [None, []], None)]) == [
+        "support", NO_UPDATE, [False, "Selected: #2 Sydney"],
+        [True, "Click a row or a client (◆) to select it"]]
     # the server side: the support tab explains the picked client
     out = scene.tab_outputs("support", None, 2, scenario().to_dict(), catalog, SETTINGS)
     assert out[:len(scene.CAPACITY_TAB_OUT)] == (no_update,) * len(scene.CAPACITY_TAB_OUT)

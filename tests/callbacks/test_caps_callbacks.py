@@ -76,7 +76,7 @@ def test_an_over_cap_store_is_refused_by_every_reader_before_any_routing(catalog
     for call in calls:
         with pytest.raises(PreventUpdate):
             call()
-    assert n1_view(None, OVER)[-1] is no_update  # the N-1 note keeps what is shown
+    assert n1_view(None, OVER)[-2] is no_update  # the N-1 note keeps what is shown
     # the round trip (map, table, endpoints, what-if, client picker, explanation): the store is
     # refused and the scenario of the link is shown instead
     ev = events.scenario_event(events.EDIT, "", {"op": "notice"}, None, None, OVER, catalog,

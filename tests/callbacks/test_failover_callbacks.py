@@ -135,14 +135,15 @@ def test_only_clicks_on_an_access_point_are_pop_toggles(catalog):
     pill_ids = [ids.pop_toggle(p) for p in catalog.pop_ids]
     marker = {"points": [{"customdata": "CDG", "curveNumber": 6}]}
     assert edits_js("mapClick", marker, store(), layers, pill_ids) == [
-        {"op": "toggle_pop", "pop": "CDG"}, NO_UPDATE, NO_UPDATE]
-    # clicks on clients (int customdata: explained in the support tab) or origins are not
+        {"op": "toggle_pop", "pop": "CDG"}, NO_UPDATE, NO_UPDATE, NO_UPDATE]
+    # clicks on clients (int customdata: selected for the support tab) or origins are not
     # PoP toggles; nor is no click at all
     client = {"points": [{"customdata": 3, "curveNumber": layers["clients"]}]}
-    assert edits_js("mapClick", client, store(), layers, pill_ids) == [NO_UPDATE, 3, "support"]
+    assert edits_js("mapClick", client, store(), layers, pill_ids) == [
+        NO_UPDATE, 3, NO_UPDATE, NO_UPDATE]
     origin = {"points": [{"customdata": "eu-central-1", "curveNumber": 1}]}
-    assert edits_js("mapClick", origin, store(), layers, pill_ids) == [NO_UPDATE] * 3
-    assert edits_js("mapClick", None, store(), layers, pill_ids) == [NO_UPDATE] * 3
+    assert edits_js("mapClick", origin, store(), layers, pill_ids) == [NO_UPDATE] * 4
+    assert edits_js("mapClick", None, store(), layers, pill_ids) == [NO_UPDATE] * 4
     # a pill: its id names the access point; a freshly rendered pill (n_clicks 0) is no click
     assert edits_js("pill", trigger=(ids.pop_toggle("CDG"), "n_clicks", 1)) == {
         "op": "toggle_pop", "pop": "CDG"}

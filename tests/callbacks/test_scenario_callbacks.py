@@ -172,22 +172,24 @@ def test_upload_adds_clients_with_names_and_weights():
 
 
 def test_bad_upload_names_the_line_and_keeps_existing_clients(catalog):
-    rows, notices = parse_upload(_data_url("lat,lon\n1,2\n3,400\n"), "bad.csv", SETTINGS, 100)
+    rows, notices = parse_upload(_data_url("lat,lon\n1,200\n3,400\n"), "bad.csv", SETTINGS, 100)
     assert rows == [] and notices[0][0] == "error"
-    assert "bad.csv" in notices[0][1] and "line 3" in notices[0][1]
+    # no good row: nothing is added; the first bad line is named, the others counted
+    assert "bad.csv" in notices[0][1] and "line 2" in notices[0][1]
+    assert "1 more bad line" in notices[0][1]
     store = run(catalog, events.PAGE_LOAD, "?clients=5,5").store
     before = Scenario.from_dict(store).clients
     req = {"op": "notice", "notices": [{"level": level, "text": t} for level, t in notices]}
     ev = run(catalog, events.EDIT, "?clients=5,5", req, current=store)
     assert not ev.changed and Scenario.from_dict(ev.store).clients == before
-    assert ev.url_search is None and "line 3" in texts(ev)[0]
+    assert ev.url_search is None and "line 2" in texts(ev)[0]
     out = shown(ev, catalog)
     assert out[f"{ids.SCENARIO}.data"] is no_update and out[f"{ids.URL}.search"] is no_update
     # the same file as the request assets/upload_guard.js writes (``upload``): same answer
     ev = run(catalog, events.EDIT, "?clients=5,5",
-             {"op": "upload", "contents": _data_url("lat,lon\n1,2\n3,400\n"),
+             {"op": "upload", "contents": _data_url("lat,lon\n1,200\n3,400\n"),
               "filename": "bad.csv"}, current=store)
-    assert not ev.changed and "line 3" in texts(ev)[0] and "bad.csv" in texts(ev)[0]
+    assert not ev.changed and "line 2" in texts(ev)[0] and "bad.csv" in texts(ev)[0]
 
 
 def test_upload_size_cap():

@@ -333,7 +333,7 @@ def test_a_map_click_of_another_shape_selects_no_client():
     (test_a_client_index_of_another_shape_shows_the_hint)."""
     results = run_edits([("mapClick", [click, STORE, LAYERS, PILL_IDS], None)
                          for click in CLICKS])
-    assert results == [[NO_UPDATE] * 3] * len(CLICKS)
+    assert results == [[NO_UPDATE] * 4] * len(CLICKS)
 
 
 @needs_node

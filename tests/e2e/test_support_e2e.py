@@ -43,12 +43,25 @@ def visible(dash_duo, panel: str) -> bool:
         "return !document.getElementById(arguments[0]).hidden", panel)
 
 
+def selected_row(dash_duo) -> str:
+    """The client cell of the assignment table's selected row ("" when none)."""
+    return dash_duo.driver.execute_script(f"""
+        const td = document.querySelector(
+            '#{ids.ASSIGNMENT_TABLE} td.cell--selected[data-dash-column="client"]');
+        return td ? td.innerText.trim() : '';""")
+
+
 def test_explain_panel_from_a_map_click_and_observed_override(dash_duo, artifacts_dir):
     start(dash_duo, LINK)
     wait_rows(dash_duo, 4)
-    # a row of the assignment table opens the explanation (Paris: CDG is down in the link)
+    # a row of the assignment table selects the client, without leaving the map (issue 17);
+    # "Explain ›" opens the explanation (Paris: CDG is down in the link)
     dash_duo.driver.find_elements(
         By.CSS_SELECTOR, f"#{ids.ASSIGNMENT_TABLE} td[data-dash-column='pop']")[0].click()
+    dash_duo.wait_for_contains_text(f"#{ids.EXPLAIN_PICKED}", "#1 Paris")
+    assert visible(dash_duo, ids.PANEL_MAP) and not visible(dash_duo, ids.PANEL_SUPPORT)
+    assert selected_row(dash_duo).startswith("Paris")
+    dash_duo.find_element(f"#{ids.EXPLAIN_OPEN}").click()
     WebDriverWait(dash_duo.driver, 15).until(lambda d: visible(dash_duo, ids.PANEL_SUPPORT))
     assert not visible(dash_duo, ids.PANEL_MAP)
     dash_duo.wait_for_contains_text(f"#{ids.EXPLAIN_BODY}", "Nearer but down")
@@ -68,6 +81,11 @@ def test_explain_panel_from_a_map_click_and_observed_override(dash_duo, artifact
     WebDriverWait(dash_duo.driver, 10).until(lambda d: visible(dash_duo, ids.PANEL_MAP))
     time.sleep(0.5)
     click_lonlat(dash_duo, 36.8172, -1.2864)
+    dash_duo.wait_for_contains_text(f"#{ids.EXPLAIN_PICKED}", "#4 Nairobi")
+    WebDriverWait(dash_duo.driver, 10).until(
+        lambda d: selected_row(dash_duo).startswith("Nairobi"))  # map -> table
+    assert visible(dash_duo, ids.PANEL_MAP) and not visible(dash_duo, ids.PANEL_SUPPORT)
+    dash_duo.find_element(f"#{ids.EXPLAIN_OPEN}").click()
     WebDriverWait(dash_duo.driver, 15).until(lambda d: visible(dash_duo, ids.PANEL_SUPPORT))
     dash_duo.wait_for_contains_text(f"#{ids.EXPLAIN_BODY}", "#4 Nairobi")
     assert len(wait_rows(dash_duo, 4)) == 4  # the click explained, it did not add a client

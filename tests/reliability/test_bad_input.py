@@ -43,7 +43,7 @@ def upload_through_the_ui(catalog, data: bytes, filename: str) -> tuple[Scenario
 BAD_UPLOADS = [
     ("latin-1", UTF8_ROWS.encode("latin-1"), "offices.csv", "not UTF-8 text (byte 0xfc"),
     ("UTF-16", UTF8_ROWS.encode("utf-16"), "offices.csv", "save the file as UTF-8 CSV"),
-    ("NaN", b"lat,lon\n48.8,2.3\nnan,2.3\n", "x.csv", "line 3, column 'lat': 'nan' is not a finite"),
+    ("NaN", b"lat,lon\nnan,2.3\n", "x.csv", "line 2, column 'lat': 'nan' is not a finite"),
     ("inf", b"48.8,inf\n", "x.csv", "line 1, column 'lon': 'inf' is not a finite number"),
     ("lat out of range", b"91,0\n", "x.csv", "latitude 91 is outside [-90, 90] degrees"),
     ("lon out of range", b"0,-180.5\n", "x.csv", "longitude -180.5 is outside [-180, 180]"),

@@ -57,3 +57,11 @@ def test_all_down_and_endpoint_down(catalog):
     assert e.chosen is None and "no route" in e.sentences[0] and len(e.skipped_down) == 19
     e2 = explain(ranking(catalog, 48.8566, 2.3522, origin_down=True))
     assert e2.chosen == "CDG" and "endpoint is down" in e2.sentences[0]
+
+
+def test_margin_text_drops_the_percentage_of_a_near_zero_distance():
+    from dashboard.domain.explain import margin_text
+    assert margin_text(894.0, 0.004, 22411590.0) == "894 km"
+    assert margin_text(894.0, float("nan"), float("nan")) == "894 km"
+    assert margin_text(200.0, 400.0, 50.0) == "200 km (50 %)"
+    assert margin_text(float("nan"), 10.0, float("nan")) == "–"
