@@ -85,6 +85,9 @@ def test_explain_panel_shows_both_choices_and_the_probabilities(dash_duo):
     wait_pops(dash_duo, lambda p: p[:2] == ["BOM", "BOM"])
     dash_duo.driver.find_elements(
         "css selector", f"#{ids.ASSIGNMENT_TABLE} td[data-dash-column='pop']")[0].click()
+    # the row selects the client; "Explain ›" opens the support tab (issue 17: no jump)
+    dash_duo.wait_for_contains_text(f"#{ids.EXPLAIN_PICKED}", "#1 Johannesburg")
+    dash_duo.find_element(f"#{ids.EXPLAIN_OPEN}").click()
     dash_duo.wait_for_contains_text(f"#{ids.EXPLAIN_LANDING}", "Where BGP likely hands")
     body = dash_duo.find_element(f"#{ids.EXPLAIN_BODY}").text
     assert "#1 Johannesburg" in body and "nearest healthy access point" in body
