@@ -43,7 +43,7 @@ def share_button() -> html.Button:
     return html.Button(
         id=ids.SHARE_LINK, className="share", type="button", n_clicks=0,
         title="Copy a link to this scenario and view",
-        children=[html.Span("⧉", className="share-icon", **{"aria-hidden": "true"}),
+        children=[html.Span(className="share-icon", **{"aria-hidden": "true"}),
                   html.Span("Copy link", id=ids.SHARE_LABEL, role="status",
                             **{"aria-live": "polite"})])
 
