@@ -771,11 +771,18 @@ class CeleryJobs(_Outcomes, CeleryManager):
             if age >= self.notice_after_s and self.live_workers() == 0:
                 return "noworker"
             return None
-        if state in _RUNNING_STATES and not self._redis.exists(self._key("beat", job)):
-            if self._redis.exists(self._key("ran", job)):
-                return "lost"  # it beat, then stopped
-            if age > self.queue_timeout_s + JOB_TIME_LIMIT_S + 30:
-                return "lost"  # died before its first beat
+        if state in _RUNNING_STATES:
+            # One MGET: both keys as they were at one instant. Two reads (beat, then ran) raced
+            # with a job starting in the worker (it writes beat, then ran): beat read before the
+            # worker wrote it, ran read just after, and a job that had just started was
+            # reported lost at its first poll ("stopped during the job" at 0.0 s: a fast
+            # worker starts the job within the click's first poll).
+            beat, ran = self._redis.mget(self._key("beat", job), self._key("ran", job))
+            if beat is None:
+                if ran is not None:
+                    return "lost"  # it beat, then stopped
+                if age > self.queue_timeout_s + JOB_TIME_LIMIT_S + 30:
+                    return "lost"  # died before its first beat
         return None
 
     # -- Dash's hooks -----------------------------------------------------------------------

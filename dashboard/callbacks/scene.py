@@ -238,13 +238,24 @@ def _unchanged(head: tuple, n_pills: int) -> tuple:
 
 
 def tab_outputs(tab: Any, show_catchments: Any, index: Any, current: Any, catalog: Catalog,
-                settings: Settings) -> tuple:
+                settings: Settings, search: Any = None) -> tuple:
     """The tab now shown, rendered (:data:`CAPACITY_TAB_OUT` + :data:`SUPPORT_TAB_OUT`); the
-    others ``no_update``. A store this app did not write keeps what is shown."""
+    others ``no_update``. A store this app did not write keeps what is shown.
+
+    ``current`` None: the page's first round trip has not stored the scenario yet, so the tab
+    is drawn from the link (``search``), as that round trip does. Dash sends a callback without
+    waiting for a pending callback that writes one of its *States*: a tab clicked while a slow
+    first load was in flight was drawn from the empty store ("No demand yet") and, the round
+    trip having rendered the map tab it was sent from, stayed so."""
     if tab not in ("capacity", "support"):
         return (no_update,) * (len(CAPACITY_TAB_OUT) + len(SUPPORT_TAB_OUT))
     try:
-        loaded = load_scenario(current, catalog, settings)
+        if current is None:
+            ev = events.scenario_event(events.PAGE_LOAD, search, None, None, None, None,
+                                       catalog, settings)
+            loaded = ev.loaded if ev is not None else load_scenario(None, catalog, settings)
+        else:
+            loaded = load_scenario(current, catalog, settings)
     except StoreRefused:
         raise PreventUpdate from None
     if tab == "capacity":
@@ -312,6 +323,6 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
           for o in CAPACITY_TAB_OUT + SUPPORT_TAB_OUT],
         Input(ids.VIEW_TABS, "value"), Input(ids.SHOW_CATCHMENTS, "value"),
         Input(ids.EXPLAIN_CLIENT, "value"), State(ids.SCENARIO, "data"),
-        prevent_initial_call=True)
-    def _tab(tab, show_catchments, index, current):
-        return tab_outputs(tab, show_catchments, index, current, catalog, settings)
+        State(ids.URL, "search"), prevent_initial_call=True)
+    def _tab(tab, show_catchments, index, current, search):
+        return tab_outputs(tab, show_catchments, index, current, catalog, settings, search)

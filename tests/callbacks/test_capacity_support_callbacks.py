@@ -437,3 +437,19 @@ def test_every_geo_graph_loads_the_world_outline_from_our_assets(catalog):
     walk(app.layout)
     for gid in (ids.WORLD_MAP, ids.CAPACITY_MAP):
         assert graphs[gid].config["topojsonURL"] == app.get_asset_url("topojson/"), gid
+
+
+def test_a_tab_shown_before_the_first_round_trip_stored_the_scenario_is_drawn_from_the_link(
+        catalog):
+    """The tab callback can run while the page's first round trip is in flight (the store still
+    empty): it draws the linked scenario, as that round trip does, not "No demand yet"."""
+    link = "?clients=48.8566,2.3522,Paris,300;35.6895,139.6917,Tokyo,900&capacity=*:0.5"
+    ev = events.scenario_event(events.PAGE_LOAD, link, None, None, None, None, catalog,
+                               SETTINGS)
+    early = scene.tab_outputs("capacity", None, None, None, catalog, SETTINGS, link)
+    later = scene.tab_outputs("capacity", None, None, ev.store, catalog, SETTINGS, link)
+    assert str(early[0]) == str(later[0]) and "Gbps" in str(early[0])
+    assert early[3] == later[3]  # the same access point rows
+    support = scene.tab_outputs("support", None, 0, None, catalog, SETTINGS, link)
+    assert str(support[-1]) == str(
+        scene.tab_outputs("support", None, 0, ev.store, catalog, SETTINGS, link)[-1])
