@@ -19,7 +19,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, NoReturn
+from typing import Any, Iterable, NoReturn, Sequence
 
 import numpy as np
 from dash import Dash
@@ -198,17 +198,25 @@ def _origin_id(value: Any, name: str = "origin") -> str:
 MAX_MODEL_CHARS = 1000
 
 
-def _policy(value: Any) -> str:
-    """The routing policy (``geographic``, the default, or ``network``); 400 names the choices."""
+def _choice(name: str, value: Any, check: Any, default: str, what: str, choices: Sequence[str],
+            hint: str) -> str:
+    """One of a closed set of values (a query or body field), ``default`` when absent; the
+    domain's ``check`` says what is valid, and a 400 names the field, the choices and ``hint``."""
     if value is None:
-        return DEFAULT_POLICY
+        return default
     try:
-        return check_policy(value)
+        return check(value)
     except ValueError:
         shown = value[:30] if isinstance(value, str) else json.dumps(value)[:30]
-        _fail(400, f"policy: {shown!r} is not a routing policy; use "
-                   + " or ".join(POLICIES) + " (default geographic: the nearest access point)")
+        _fail(400, f"{name}: {shown!r} is not {what}; use " + " or ".join(choices)
+                   + f" ({hint})")
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _policy(value: Any) -> str:
+    """The routing policy (``geographic``, the default, or ``network``); 400 names the choices."""
+    return _choice("policy", value, check_policy, DEFAULT_POLICY, "a routing policy", POLICIES,
+                   "default geographic: the nearest access point")
 
 
 def _switch(name: str) -> bool:
@@ -232,16 +240,9 @@ def _probability_records(idx: Any, prob: Any, pop_ids: tuple[str, ...]) -> list[
 def _access(value: Any) -> str:
     """Who the clients are (``end-user``, the default, or ``datacenter``); 400 names the
     choices."""
-    if value is None:
-        return DEFAULT_ACCESS
-    try:
-        return check_access(value)
-    except ValueError:
-        shown = value[:30] if isinstance(value, str) else json.dumps(value)[:30]
-        _fail(400, f"access: {shown!r} is not a client access type; use "
-                   + " or ".join(ACCESS_CHOICES) + " (default end-user: homes, offices, mobile; "
-                   "datacenter: servers, no access network)")
-    raise AssertionError("unreachable")  # pragma: no cover
+    return _choice("access", value, check_access, DEFAULT_ACCESS, "a client access type",
+                   ACCESS_CHOICES, "default end-user: homes, offices, mobile; datacenter: "
+                   "servers, no access network")
 
 
 def _model(value: Any, name: str = "model") -> tuple[tuple[str, float], ...]:

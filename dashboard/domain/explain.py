@@ -7,6 +7,7 @@ by WGS84 geodesic km, down ones flagged). Units: km and ms.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -155,17 +156,9 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
                      if near_tie else "a clear margin")
         sentences.append(f"Runner-up: {label(runner)}, {margin_km:,.0f} km farther ({closeness}).")
     facts = tuple(sentences)
-    detour_km = detour_ms = float("nan")
-    if observed is not None and observed != chosen:
-        obs = ranking[ranking["pop_id"] == observed].iloc[0]
-        detour_km = float(obs["distance_km"]) - chosen_km
-        detour_ms = float(obs["anycast_ms"] - first["anycast_ms"])
-        state = "" if bool(obs["up"]) else " (marked down here)"
-        sentences.append(f"Observed entry at {label(observed)}{state}: {detour_km:,.0f} km farther "
-                         f"than {chosen}, costing about {detour_ms:+.0f} ms of modelled RTT.")
-    elif observed == chosen:
-        sentences.append(f"The observed entry point {label(observed)} matches the model.")
-    sentences.append(BGP_NOTE)
+    detour_km, detour_ms = _observed_detour(
+        ranking[ranking["pop_id"] == observed].iloc[0] if observed not in (None, chosen) else None,
+        observed, chosen, chosen_km, first, label, sentences)
     return Explanation(chosen, chosen_km, runner, margin_km, margin_pct, nearer_down, observed,
                        detour_km, detour_ms, tuple(sentences), facts,
                        float(first["anycast_ms"]), near_tie)
@@ -198,18 +191,31 @@ def _explain_network(up: pd.DataFrame, down_rows: pd.DataFrame, observed: str | 
         sentences.append(f"Runner-up: {label(runner)}, {margin_ms:.0f} ms slower on the internet "
                          f"leg ({closeness}).")
     facts = tuple(sentences)
-    detour_km = detour_ms = float("nan")
+    obs = None
     if observed is not None and observed != chosen:
         obs = down_rows[down_rows["pop_id"] == observed]
         obs = obs.iloc[0] if len(obs) else up[up["pop_id"] == observed].iloc[0]
+    detour_km, detour_ms = _observed_detour(obs, observed, chosen, chosen_km, first, label,
+                                            sentences)
+    return Explanation(chosen, chosen_km, runner, margin_km, margin_pct, (), observed,
+                       detour_km, detour_ms, tuple(sentences), facts,
+                       float(first["anycast_ms"]), near_tie)
+
+
+def _observed_detour(obs: pd.Series | None, observed: str | None, chosen: str,
+                     chosen_km: float, first: pd.Series, label: Any,
+                     sentences: list[str]) -> tuple[float, float]:
+    """(extra km, extra modelled ms) of the observed entry point ``obs`` (its ranking row; None
+    when nothing was observed or it is the chosen one) over the chosen one, in km and ms; the
+    sentence saying so (or that it matches the model) and the BGP note go to ``sentences``."""
+    detour_km = detour_ms = float("nan")
+    if obs is not None:
         detour_km = float(obs["distance_km"]) - chosen_km
         detour_ms = float(obs["anycast_ms"] - first["anycast_ms"])
         state = "" if bool(obs["up"]) else " (marked down here)"
         sentences.append(f"Observed entry at {label(observed)}{state}: {detour_km:,.0f} km farther "
                          f"than {chosen}, costing about {detour_ms:+.0f} ms of modelled RTT.")
-    elif observed == chosen:
+    elif observed is not None and observed == chosen:
         sentences.append(f"The observed entry point {label(observed)} matches the model.")
     sentences.append(BGP_NOTE)
-    return Explanation(chosen, chosen_km, runner, margin_km, margin_pct, (), observed,
-                       detour_km, detour_ms, tuple(sentences), facts,
-                       float(first["anycast_ms"]), near_tie)
+    return detour_km, detour_ms

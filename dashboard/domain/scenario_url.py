@@ -398,21 +398,10 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
         elif key == "model":
             model = _parse_model(value, warnings)
         elif key == "policy":
-            text = unquote(value).strip().lower()
-            if text in POLICIES:
-                policy = text
-            else:
-                warnings.append(f"unknown routing policy '{_short(text, 24)}' ignored (use "
-                                + " or ".join(POLICIES) + ")")
-                policy = DEFAULT_POLICY
+            policy = _choice(value, POLICIES, DEFAULT_POLICY, "routing policy", "", warnings)
         elif key == "access":
-            text = unquote(value).strip().lower()
-            if text in ACCESS_CHOICES:
-                access = text
-            else:
-                warnings.append(f"unknown client access type '{_short(text, 24)}' ignored (use "
-                                + " or ".join(ACCESS_CHOICES) + "; end users are assumed)")
-                access = DEFAULT_ACCESS
+            access = _choice(value, ACCESS_CHOICES, DEFAULT_ACCESS, "client access type",
+                             "; end users are assumed", warnings)
         elif key in _CAPACITY_KEYS:
             _decode_capacity_key(key, value, extra, warnings, pop_ids)
         elif key == "view":  # the tab the link opens: the page's business, not the scenario's
@@ -640,3 +629,15 @@ def _finish_capacity_keys(extra: dict, n_clients: int, warnings: list[str]) -> d
                             "clients the link does not hold; ignored")
         extra["observed"] = kept
     return {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}
+
+
+def _choice(value: str, choices: Sequence[str], default: str, what: str, assumed: str,
+            warnings: list[str]) -> str:
+    """A link value from a closed set (case-insensitive); an unknown one is ``default`` and a
+    warning naming the choices."""
+    text = unquote(value).strip().lower()
+    if text in choices:
+        return text
+    warnings.append(f"unknown {what} '{_short(text, 24)}' ignored (use " + " or ".join(choices)
+                    + f"{assumed})")
+    return default
