@@ -165,7 +165,7 @@ def panel_outputs(loaded: Loaded, page: PageState, catalog: Catalog,
     shown = {"model": panel.values,
              "capacity": {"source": source, "scale": scale, "default": default}}
     return (no_update if same_endpoints else map_layout.render_endpoints(ep),
-            map_layout.render_whatif(ep.whatif),
+            map_layout.render_whatif(ep.whatif, ep.whatif_title),
             model_layout.render_model_controls(panel) if panel.stale else no_update,
             model_layout.render_model_note(panel.note), controls,
             n1_note(loaded, page.n1_result), options, shown)

@@ -418,7 +418,9 @@ def render_endpoints(view: EndpointsView) -> list:
     return rows
 
 
-def render_whatif(lines: Sequence[WhatIfLine]) -> list:
+def render_whatif(lines: Sequence[WhatIfLine],
+                  title: str = "What-if remap (latency if applied; the link's own clients)"
+                  ) -> list:
     """The what-if remap table ([] when the scenario has no clients of its own)."""
     if not lines:
         return []
@@ -427,8 +429,7 @@ def render_whatif(lines: Sequence[WhatIfLine]) -> list:
         html.Td("" if ln.current else html.Button(
             ln.button, id=ids.endpoint_control(ln.action, ln.region), n_clicks=0,
             className="btn btn-ghost btn-sm"))]) for ln in lines]
-    return [html.Div("What-if remap (latency if applied; the link's own clients)",
-                     className="field-label"),
+    return [html.Div(title, className="field-label"),
             html.Table(className="whatif-table", children=[
                 html.Thead(html.Tr([html.Th(h) for h in ("Default in / remap", "Served",
                                                          "Median", "")])),

@@ -64,6 +64,7 @@ class EndpointsView:
     rows: tuple[EndpointRow, ...]
     pop_options: tuple[tuple[str, str], ...]  # (value, label)
     whatif: tuple[WhatIfLine, ...]
+    whatif_title: str = "What-if remap (latency if applied; the link's own clients)"
 
 
 def endpoints_view(loaded: Loaded, catalog: Catalog) -> EndpointsView:
@@ -86,7 +87,22 @@ def endpoints_view(loaded: Loaded, catalog: Catalog) -> EndpointsView:
                     "no access point mapped: carries no traffic"),
             promote=candidates if is_default else ()))
     options = tuple((str(r.id), f"{r.id} · {r.city}") for r in catalog.pops.itertuples())
-    return EndpointsView(tuple(rows), options, whatif_lines(loaded, catalog))
+    return EndpointsView(tuple(rows), options, whatif_lines(loaded, catalog),
+                         whatif_title(len(scenario.clients)))
+
+
+#: Most of the link's own clients routed per what-if line (about ten lines, each a route table):
+#: beyond it an evenly spaced sample stands for them, so a 20,000-client upload costs what a
+#: 2,000-client one does (the table's title says it is a sample).
+MAX_WHATIF_CLIENTS = 2_000
+
+
+def whatif_title(n_clients: int) -> str:
+    """The what-if table's title: whose latency it shows."""
+    if n_clients > MAX_WHATIF_CLIENTS:
+        return (f"What-if remap (latency if applied; {MAX_WHATIF_CLIENTS:,} of the link's "
+                f"{n_clients:,} own clients, evenly sampled)")
+    return "What-if remap (latency if applied; the link's own clients)"
 
 
 def whatif_lines(loaded: Loaded, catalog: Catalog) -> tuple[WhatIfLine, ...]:
@@ -99,8 +115,12 @@ def whatif_lines(loaded: Loaded, catalog: Catalog) -> tuple[WhatIfLine, ...]:
     scenario, default = loaded.scenario, loaded.origin_id
     if not scenario.clients:
         return ()
-    coords = tuple((c.lat, c.lon) for c in scenario.clients)
-    weights = np.array([c.weight for c in scenario.clients], dtype=float)
+    clients = scenario.clients
+    if len(clients) > MAX_WHATIF_CLIENTS:
+        pick = np.unique(np.linspace(0, len(clients) - 1, MAX_WHATIF_CLIENTS).astype(int))
+        clients = tuple(clients[i] for i in pick)
+    coords = tuple((c.lat, c.lon) for c in clients)
+    weights = np.array([c.weight for c in clients], dtype=float)
     lines = []
     for region in sorted(set(scenario.endpoints_down) & set(dict(scenario.mappings))):
         # the other remap: send the down endpoint's access points to the Default endpoint

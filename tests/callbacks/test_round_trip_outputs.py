@@ -67,3 +67,13 @@ def test_a_row_of_the_client_set_is_explained_without_the_observed_picker():
     assert not view.hint and view.chosen and not view.observable and view.observed is None
     assert explain_view(loaded, 0, CATALOG).observable
     assert explain_view(loaded, 2 + 25_000, CATALOG).hint  # past the end of the set
+
+
+def test_the_what_if_table_samples_a_large_upload_and_says_so():
+    from dashboard.services import endpoints
+    clients = [{"lat": -60 + 120 * i / 4999, "lon": -170 + 340 * ((7 * i) % 5000) / 4999,
+                "name": "", "weight": 1.0} for i in range(5000)]
+    loaded = load_scenario({"clients": clients}, CATALOG, SETTINGS)
+    view = endpoints.endpoints_view(loaded, CATALOG)
+    assert "2,000 of the link's 5,000 own clients, evenly sampled" in view.whatif_title
+    assert view.whatif and all(line.served.endswith("/2000") for line in view.whatif)
