@@ -43,8 +43,18 @@ def test_domain_imports_nothing_else_of_the_package_even_lazily():
     assert offenders == []
 
 
+def _web_modules_after(imports: str) -> str:
+    """The web modules a fresh interpreter has loaded after running ``imports`` (Python code),
+    comma-separated ("" when none)."""
+    code = imports + (f"import sys\nbad = sorted(m for m in sys.modules "
+                      f"if m.split('.')[0] in {WEB!r})\nprint(','.join(bad))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    return out.stdout.strip()
+
+
 def test_importing_the_core_loads_no_web_module():
-    code = (
+    assert _web_modules_after(
         "import sys, dashboard, dashboard.catalog, dashboard.settings\n"
         "import importlib, pkgutil, dashboard.domain\n"
         "for m in pkgutil.iter_modules(dashboard.domain.__path__):\n"
@@ -52,13 +62,7 @@ def test_importing_the_core_loads_no_web_module():
         "for extra in ('dashboard.latency',):\n"
         "    try: importlib.import_module(extra)\n"
         "    except ModuleNotFoundError as e:\n"
-        "        if e.name != extra: raise\n"
-        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {WEB!r})\n"
-        "print(','.join(bad))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == ""
+        "        if e.name != extra: raise\n") == ""
 
 
 def test_figures_are_pure_plotly():
@@ -102,16 +106,10 @@ def test_services_know_nothing_of_the_web():
 
 
 def test_importing_the_services_loads_no_web_module():
-    code = (
-        "import sys, importlib, pkgutil, dashboard.services\n"
+    assert _web_modules_after(
+        "import importlib, pkgutil, dashboard.services\n"
         "for m in pkgutil.iter_modules(dashboard.services.__path__):\n"
-        "    importlib.import_module('dashboard.services.' + m.name)\n"
-        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {WEB!r})\n"
-        "print(','.join(bad))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == ""
+        "    importlib.import_module('dashboard.services.' + m.name)\n") == ""
 
 
 def test_layout_and_figures_do_not_reach_up_into_callbacks():
