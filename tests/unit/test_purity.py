@@ -12,17 +12,21 @@ from tests.conftest import ROOT
 WEB = ("dash", "flask", "plotly", "flask_caching", "werkzeug")
 
 
-def test_domain_sources_import_no_web_framework():
-    offenders = []
-    for path in sorted((ROOT / "dashboard" / "domain").rglob("*.py")):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            names: list[str] = []
+def _imports(folder: str) -> list[tuple[str, int, str]]:
+    """(file, line, module) of every import in ``dashboard/<folder>`` (lazy ones included)."""
+    out = []
+    for path in sorted((ROOT / "dashboard" / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
+                out += [(path.name, node.lineno, a.name) for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in WEB]
+                out.append((path.name, node.lineno, node.module))
+    return out
+
+
+def test_domain_sources_import_no_web_framework():
+    offenders = [f"{f}:{line}: {m}" for f, line, m in _imports("domain")
+                 if m.split(".")[0] in WEB]
     assert offenders == []
 
 
@@ -30,16 +34,8 @@ def test_domain_imports_nothing_else_of_the_package_even_lazily():
     """One-way arrows: the domain takes its parameters explicitly (a lazy import of
     ``dashboard.latency`` in a function, which reads the environment and a data file, was an
     upward arrow the check above did not see)."""
-    offenders = []
-    for path in sorted((ROOT / "dashboard" / "domain").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [f"{path.name}:{node.lineno}: {n}" for n in names
-                          if n.split(".")[0] == "dashboard" and not n.startswith("dashboard.domain")]
+    offenders = [f"{f}:{line}: {m}" for f, line, m in _imports("domain")
+                 if m.split(".")[0] == "dashboard" and not m.startswith("dashboard.domain")]
     assert offenders == []
 
 
@@ -68,30 +64,10 @@ def test_importing_the_core_loads_no_web_module():
 def test_figures_are_pure_plotly():
     """Figure builders take data and return Plotly figures: no Dash or Flask import, so they
     serve callbacks, the API and notebooks alike (and are tested without an app)."""
-    offenders = []
-    for path in sorted((ROOT / "dashboard" / "figures").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [f"{path.name}:{node.lineno}: {n}" for n in names
-                          if n.split(".")[0] in ("dash", "flask", "flask_caching", "werkzeug")
-                          or n.startswith(("dashboard.layout", "dashboard.callbacks"))]
+    offenders = [f"{f}:{line}: {m}" for f, line, m in _imports("figures")
+                 if m.split(".")[0] in ("dash", "flask", "flask_caching", "werkzeug")
+                 or m.startswith(("dashboard.layout", "dashboard.callbacks"))]
     assert offenders == []
-
-
-def _imports(folder: str) -> list[tuple[str, int, str]]:
-    """(file, line, module) of every import in ``dashboard/<folder>`` (lazy ones included)."""
-    out = []
-    for path in sorted((ROOT / "dashboard" / folder).rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                out += [(path.name, node.lineno, a.name) for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                out.append((path.name, node.lineno, node.module))
-    return out
 
 
 def test_services_know_nothing_of_the_web():
