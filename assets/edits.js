@@ -304,6 +304,14 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 var now = rec.length ? rec[0].pop : null;
                 if ((values[0] || null) === (now || null)) { return noUpdate(); }
                 return edit({op: 'observe_input', index: client, value: values[0]});
+            },
+
+            /* "Use as observed PoP": the pasted traceroute/mtr and the picked client; the server
+             * infers the entry point again from the text (services/observe.py) and records it,
+             * or says why nothing changes. */
+            observeTrace: function (n, text, client) {
+                if (!n) { return noUpdate(); }
+                return edit({op: 'observe_trace', index: client, text: text || ''});
             }
         };
     }())

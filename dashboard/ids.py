@@ -153,6 +153,18 @@ EXPORT_JSON = "export-scenario"
 TABLE_DOWNLOAD = "assignment-download"
 JSON_DOWNLOAD = "scenario-download"
 IMPORT_UPLOAD = "scenario-import"
+#: Observations (issue 18): the pasted traceroute/mtr, "Analyse" and its evidence panel, "Use as
+#: observed PoP"; the measured-RTT CSV (pasted or uploaded), "Compare" and its table.
+TRACE_TEXT = "trace-text"
+TRACE_ANALYSE = "trace-analyse"
+TRACE_APPLY = "trace-apply"
+TRACE_RESULT = "trace-result"
+MEASURED_TEXT = "measured-text"
+MEASURED_UPLOAD = "measured-upload"
+MEASURED_COMPARE = "measured-compare"
+MEASURED_RESULT = "measured-result"
+TRACE_EVIDENCE = "trace-evidence"
+MEASURED_TABLE = "measured-table"
 
 # -- advanced: latency model parameters ----------------------------------------------------------------
 #: The sidebar's "Advanced: latency model" section, its inputs (rebuilt from the scenario), the

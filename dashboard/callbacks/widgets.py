@@ -94,6 +94,8 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                State(ids.POP_TABLE, "data"))
     clientside("observe", EDIT, Input(observed, "value"), State(observed, "id"),
                State(ids.SCENARIO, "data"))
+    clientside("observeTrace", EDIT, Input(ids.TRACE_APPLY, "n_clicks"),
+               State(ids.TRACE_TEXT, "value"), State(ids.EXPLAIN_CLIENT, "value"))
     # The browser checks an upload's size first (assets/upload_guard.js): a file over the cap
     # becomes a notice there and is never sent (it would exceed the server's request cap and fail
     # with a 413 the page cannot show); a file under the cap becomes an ``upload`` request.

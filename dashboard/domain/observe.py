@@ -108,7 +108,7 @@ def hostname_metros(host: str) -> list[tuple[str, Metro]]:
     skipped: a carrier's own name is not a place."""
     labels = [lb for lb in host.lower().split(".") if lb]
     drop = 2 if len(labels) > 2 else 1 if len(labels) == 2 else 0
-    if len(labels) > 3 and labels[-2] in _SECOND_LEVEL:
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
         drop = 3
     out: list[tuple[str, Metro]] = []
     seen: set[str] = set()

@@ -10,6 +10,7 @@ from dash import dash_table, dcc, html
 from dashboard import ids
 from dashboard.figures.support import explain_figure
 from dashboard.layout.components import table_style
+from dashboard.services.observe import MeasuredView, TraceView
 from dashboard.services.support import ExplainView
 
 #: Columns of the explanation table (built by the support callback): (id, header, type).
@@ -34,6 +35,7 @@ def support_panel() -> html.Div:
                              clearable=False, className="explain-client"),
                 html.Div(id=ids.EXPLAIN_BODY, className="explain-body"),
             ]),
+            observations_card(),
             html.Div(className="card exports-card", children=[
                 html.H2("Share and export"),
                 html.P("The link (Copy link, top right) holds the whole scenario: clients, "
@@ -122,3 +124,97 @@ def render_explain(view: ExplainView) -> list:
         html.H4("Every access point, nearest healthy first", className="subhead"),
         table,
     ]
+
+
+#: Columns of the traceroute evidence table: (id, header, type).
+EVIDENCE_COLUMNS = (
+    ("hop", "Hop", "numeric"), ("host", "Hostname", "text"), ("code", "Code", "text"),
+    ("metro", "Metro", "text"), ("pop", "PoP", "text"), ("km", "km to PoP", "numeric"),
+    ("rtt_ms", "Best ms", "numeric"), ("floor_ms", "Light floor ms", "numeric"),
+    ("verdict", "Verdict", "text"),
+)
+#: Columns of the measured-vs-modelled table.
+MEASURED_COLUMNS = (
+    ("client", "Client", "text"), ("pop", "PoP", "text"), ("basis", "PoP from", "text"),
+    ("measured_ms", "Measured ms", "numeric"), ("modelled_ms", "Modelled ms", "numeric"),
+    ("error_ms", "Error ms", "numeric"), ("error_pct", "Error %", "numeric"),
+)
+
+
+def observations_card() -> html.Div:
+    """The observations card: a pasted traceroute/mtr for the explained client (evidence of
+    its entry point, "Use as observed PoP") and a CSV of measured RTTs beside the model
+    (docs/observations.md)."""
+    return html.Div(className="card observations-card", children=[
+        html.H2("Observations"),
+        html.Label("Paste traceroute / mtr output (for the client picked above)",
+                   htmlFor=ids.TRACE_TEXT, className="field-label"),
+        dcc.Textarea(id=ids.TRACE_TEXT, className="trace-text mono", value="",
+                     placeholder="traceroute, traceroute -n, tracert, mtr --report(-wide), "
+                                 "mtr --json or mtr --csv output",
+                     style={"width": "100%", "height": "140px"}),
+        html.Div(className="button-row", children=[
+            html.Button("Analyse", id=ids.TRACE_ANALYSE, n_clicks=0, className="btn btn-ghost"),
+            html.Button("Use as observed PoP", id=ids.TRACE_APPLY, n_clicks=0,
+                        className="btn btn-primary",
+                        title="Infer the entry access point from the hop names and record it "
+                              "as the picked client's observed entry point"),
+        ]),
+        html.Div(id=ids.TRACE_RESULT, className="trace-result", **{"aria-live": "polite"}),
+        html.H4("Measured RTTs (CSV)", className="subhead"),
+        html.P("Columns: index (client number), client (name) or lat and lon; rtt_ms; "
+               "optional pop (the entry point seen).", className="hint"),
+        dcc.Textarea(id=ids.MEASURED_TEXT, className="measured-text mono", value="",
+                     placeholder="index,rtt_ms,pop\n1,21.5,FRA",
+                     style={"width": "100%", "height": "90px"}),
+        html.Div(className="button-row", children=[
+            html.Button("Compare with the model", id=ids.MEASURED_COMPARE, n_clicks=0,
+                        className="btn btn-ghost"),
+            dcc.Upload(id=ids.MEASURED_UPLOAD, multiple=False, accept=".csv,text/csv,text/plain",
+                       className="upload upload-inline",
+                       children=html.Div(["or ", html.A("upload a CSV")])),
+        ]),
+        html.Div(id=ids.MEASURED_RESULT, className="measured-result", **{"aria-live": "polite"}),
+    ])
+
+
+def _table(table_id: str, rows: tuple[dict, ...], columns: tuple, left: tuple[str, ...]
+           ) -> dash_table.DataTable:
+    return dash_table.DataTable(
+        id=table_id, data=list(rows),
+        columns=[{"id": cid, "name": n, "type": t,
+                  **({"format": {"specifier": ",.1f" if cid.endswith("_ms") else ",.0f"}}
+                     if t == "numeric" else {})} for cid, n, t in columns],
+        sort_action="native", page_action="none", **table_style(),
+        style_table={"overflowX": "auto", "maxHeight": "320px", "overflowY": "auto"},
+        style_cell_conditional=[{"if": {"column_id": k}, "textAlign": "left"} for k in left])
+
+
+def render_trace(view: TraceView) -> list:
+    """Children of the traceroute evidence panel
+    (:func:`dashboard.services.observe.trace_view`)."""
+    level = "trace-found" if view.pop else "trace-none"
+    out: list = [html.P(view.status, className=f"trace-status {level}")]
+    if view.client:
+        out.append(html.P(f"Client {view.client}" + (f" · read as {view.fmt}" if view.fmt else ""),
+                          className="hint"))
+    if view.rtt:
+        out.append(html.P(view.rtt, className="trace-rtt"))
+    if view.rows:
+        out.append(_table(ids.TRACE_EVIDENCE, view.rows, EVIDENCE_COLUMNS,
+                          ("host", "code", "metro", "pop", "verdict")))
+    out += [html.P(n, className="hint") for n in view.notes]
+    out.append(html.P(view.caveat, className="hint caveat"))
+    return out
+
+
+def render_measured(view: MeasuredView) -> list:
+    """Children of the measured-vs-modelled panel
+    (:func:`dashboard.services.observe.measured_view`)."""
+    out: list = [html.P(view.summary, className="measured-summary")]
+    if view.rows:
+        out.append(_table(ids.MEASURED_TABLE, view.rows, MEASURED_COLUMNS,
+                          ("client", "pop", "basis")))
+    if view.problems:
+        out.append(html.Ul([html.Li(p) for p in view.problems], className="hint"))
+    return out

@@ -11,7 +11,9 @@ same round trip as the edit itself:
 - ``model_input`` [name, values, ids]: the latency model inputs;
 - ``capacity_input`` [changed, source, scale, default]: the capacity controls;
   ``capacity_table`` [rows]: the utilisation table's capacity cells;
-- ``observe_input`` [index, value]: the support panel's observed-entry picker.
+- ``observe_input`` [index, value]: the support panel's observed-entry picker;
+  ``observe_trace`` [index, text]: "Use as observed PoP" of a pasted traceroute/mtr (the entry
+  point is inferred again here, :func:`dashboard.services.observe.observe_from_trace`).
 
 No Dash, Flask or Plotly import.
 """
@@ -32,7 +34,7 @@ from dashboard.domain.scenario import Scenario, clean_name
 from dashboard.gazetteer import (CLIENT_SET_SIZES, DEMAND_PREFIX, DEMAND_SETS, load_gazetteer,
                                  preset_by_key)
 from dashboard.latency import fitted_values
-from dashboard.services import capacity, model, support
+from dashboard.services import capacity, model, observe, support
 from dashboard.settings import Settings
 
 
@@ -216,4 +218,7 @@ def resolve_request(request: Any, scenario: Scenario, catalog: Catalog, settings
         return capacity.table_edit(request.get("rows"), scenario, catalog)
     if op == "observe_input":
         return support.observe_edit(request.get("value"), request.get("index"), scenario)
+    if op == "observe_trace":
+        return observe.observe_from_trace(request.get("text"), request.get("index"), scenario,
+                                          catalog)
     return request
