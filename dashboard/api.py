@@ -27,7 +27,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from dashboard import __version__, cache
-from dashboard.services import landing, routing
+from dashboard.services import landing, observe, routing
 from dashboard.catalog import Catalog
 from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCountError,
                                       ClientsError, check_client_count, clean_name, clean_weight,
@@ -590,6 +590,64 @@ def _assign_answer(st: ApiState, table: Any, names: list[str], weights: list[flo
         },
         "assignments": rows,
     }
+
+
+#: Largest POST /api/v1/traceroute body (bytes): the paste cap in characters, 4 bytes each at
+#: most in UTF-8, plus room for a JSON wrapper.
+TRACE_BODY_BYTES = observe.MAX_TRACE_CHARS * 4 + 1024
+
+
+@bp.post("/api/v1/traceroute")
+def traceroute() -> Response:
+    """A traceroute/mtr output -> the inferred entry access point and its evidence
+    (``services.observe.trace_report``); ``lat``/``lon`` (query, or JSON body fields) place the
+    client for the speed-of-light checks. See docs/api.md and docs/observations.md."""
+    _check_params(("lat", "lon"))
+    st = _state()
+    mimetype = request.mimetype
+    if mimetype not in ("text/plain", "application/json"):
+        _fail(415, f"Content-Type {mimetype or 'missing'!r} is not supported; send 'text/plain' "
+                   "(the output as printed) or 'application/json' ({\"text\": ..., \"lat\": "
+                   "..., \"lon\": ...}), e.g. curl -H 'Content-Type: text/plain' "
+                   "--data-binary @mtr.txt")
+    body = _read_body(TRACE_BODY_BYTES)
+    try:
+        raw = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        _fail(400, "body: not UTF-8 text")
+    lat_q, lon_q = _one("lat"), _one("lon")
+    lat_b = lon_b = None
+    if mimetype == "application/json":
+        try:
+            data = json.loads(raw, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            _fail(400, f"body: not valid JSON ({str(exc)[:80]})")
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            _fail(400, "body: expected an object with a \"text\" string (the traceroute/mtr "
+                       "output)")
+        unknown = sorted(set(data) - {"text", "lat", "lon"})
+        if unknown:
+            _fail(400, f"body: unknown field {unknown[0][:40]!r}; known: text, lat, lon")
+        raw, lat_b, lon_b = data["text"], data.get("lat"), data.get("lon")
+        if (lat_b is not None or lon_b is not None) and (lat_q is not None or lon_q is not None):
+            _fail(400, "lat/lon: given both in the query string and in the body; give them once")
+    if len(raw) > observe.MAX_TRACE_CHARS:
+        _fail(413, f"text: {len(raw):,} characters, over the {observe.MAX_TRACE_CHARS:,}-"
+                   "character limit of one trace")
+    client = None
+    if lat_b is not None or lon_b is not None:
+        if lat_b is None or lon_b is None:
+            _fail(400, "lat/lon: give both or neither")
+        client = (_coord_value("lat", lat_b, 90), _coord_value("lon", lon_b, 180))
+    elif lat_q is not None or lon_q is not None:
+        if lat_q is None or lon_q is None:
+            _fail(400, "lat/lon: give both or neither")
+        client = (_coord_text("lat", lat_q, 90), _coord_text("lon", lon_q, 180))
+    report = observe.trace_report(raw, st.catalog, client)
+    if not report["hops"]:
+        _fail(422, f"text: {report['reason']}")
+    return json_response({**report, "client": ({"lat": client[0], "lon": client[1]}
+                                               if client else None)})
 
 
 def _cache_status() -> str:

@@ -235,6 +235,60 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_traceroute(args: argparse.Namespace) -> int:
+    """Infer the entry access point of a saved traceroute/mtr output (the service the support
+    tab and ``POST /api/v1/traceroute`` use). Exit 0 when the trace was read (an access point
+    inferred or not: the output says why), 2 when nothing could be read."""
+    from dashboard.services import observe
+
+    catalog, _settings = _catalog(args)
+    if (args.lat is None) != (args.lon is None):
+        raise CliError("--lat and --lon go together (the client's position for the "
+                       "speed-of-light checks)")
+    client = None
+    if args.lat is not None:
+        if not (-90 <= args.lat <= 90 and -180 <= args.lon <= 180):
+            raise CliError(f"--lat/--lon {args.lat:g}, {args.lon:g} are out of range")
+        client = (args.lat, args.lon)
+    limit = observe.MAX_TRACE_CHARS * 4
+    try:
+        if args.file == "-":
+            raw = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(args.file, "rb") as fh:
+                raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise CliError(f"{args.file}: {exc.strerror or exc}") from None
+    if len(raw) > limit:
+        raise CliError(f"{args.file}: larger than {limit:,} bytes; one trace is at most "
+                       f"{observe.MAX_TRACE_CHARS:,} characters")
+    report = observe.trace_report(raw.decode("utf-8-sig", errors="replace"), catalog, client)
+    if not report["hops"]:
+        raise CliError(f"{args.file}: {report['reason']}")
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    print(f"read as {report['format']}, {report['hops']} hops"
+          + (f", to {report['target']}" if report["target"] else ""))
+    print(f"entry point: {report['pop']} ({report['confidence']} confidence)" if report["pop"]
+          else "entry point: not inferred")
+    print(f"why: {report['reason']}")
+    if report["evidence"]:
+        print(f"{'hop':>3}  {'hostname':<44} {'code':<8} {'metro':<16} {'pop':<4} "
+              f"{'best_ms':>8} {'floor_ms':>8}  verdict")
+        for e in report["evidence"]:
+            rtt = "" if e["rtt_ms"] is None else f"{e['rtt_ms']:.1f}"
+            floor = "" if e["floor_ms"] is None else f"{e['floor_ms']:.1f}"
+            print(f"{e['hop']:>3}  {e['host'][:44]:<44} {e['code'][:8]:<8} "
+                  f"{e['metro'][:16]:<16} {e['pop']:<4} {rtt:>8} {floor:>8}  {e['verdict']}")
+    if report["measured_ms"] is not None:
+        print(f"destination: hop {report['destination_hop']}, best {report['measured_ms']} ms")
+    for note in report["notes"]:
+        print(f"note: {note}")
+    print(f"({report['caveat']})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="anycast-dashboard",
                                      description="Anycast EIP dashboard and tools")
@@ -275,6 +329,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_batch_args(asg)
     _add_routing_args(asg)
     asg.set_defaults(func=cmd_assign)
+
+    tr = sub.add_parser("traceroute", help="infer the entry access point from a traceroute/mtr",
+                        description="Read a saved traceroute, tracert or mtr output (--report, "
+                                    "--report-wide, --json, --csv) and infer the access point "
+                                    "the trace entered at from the metro codes in its hop "
+                                    "names, with the evidence (docs/observations.md).")
+    _add_catalog_args(tr)
+    tr.add_argument("file", help="the output as printed ('-' = standard input)")
+    tr.add_argument("--lat", type=float, default=None,
+                    help="where the trace was run from, degrees (enables the speed-of-light "
+                         "checks)")
+    tr.add_argument("--lon", type=float, default=None, help="longitude of --lat, degrees")
+    tr.add_argument("--json", action="store_true", help="print JSON instead of text")
+    tr.set_defaults(func=cmd_traceroute)
     return parser
 
 

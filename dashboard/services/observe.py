@@ -25,6 +25,10 @@ from dashboard.domain.observe import (MAX_CSV_CHARS, MAX_METRO_KM, Comparison, I
                                       error_summary, infer_entry, parse_measurements)
 from dashboard.domain.scenario import Client, Scenario
 from dashboard.domain.traceroute import MAX_TRACE_CHARS, Trace, parse_trace
+
+__all__ = ["CAVEAT", "MAX_CSV_CHARS", "MAX_TRACE_CHARS", "MeasuredView", "TraceView", "infer",
+           "measured_view", "observe_from_trace", "trace_report", "trace_view",
+           "upload_text"]
 from dashboard.services.routing import rank_for_point
 from dashboard.services.scenario import Loaded
 from dashboard.services.text import json_number
@@ -90,6 +94,17 @@ def _modelled(catalog: Catalog, loaded: Loaded, c: Client) -> tuple[str | None, 
     return (str(up["pop_id"].iloc[0]) if len(up) else None), ms
 
 
+def _internet_ms(catalog: Catalog, loaded: Loaded, c: Client, pop: str) -> float:
+    """The modelled client -> ``pop`` leg alone (ms): what a reply from the access point itself
+    would take (the anycast address may answer at the edge or at the endpoint)."""
+    s = loaded.scenario
+    ranking = rank_for_point(catalog, c.lat, c.lon, loaded.origin_id,
+                             frozenset(d for d in s.down if d in catalog.pop_ids), s.model,
+                             s.mappings, s.endpoints_down, s.policy, s.access)
+    row = ranking[ranking["pop_id"] == pop]
+    return float(row["internet_ms"].iloc[0]) if len(row) else math.nan
+
+
 def _own_client(scenario: Scenario, index: object) -> int | None:
     if isinstance(index, int) and not isinstance(index, bool) \
             and 0 <= index < len(scenario.clients):
@@ -116,7 +131,9 @@ def trace_view(text: object, index: object, loaded: Loaded, catalog: Catalog) ->
         parts = [f"Measured {inf.measured_ms:.1f} ms to the destination (best probe)"]
         if chosen and chosen in ms:
             err = compare(label, chosen, inf.measured_ms, ms[chosen])
-            parts.append(f"modelled {ms[chosen]:.1f} ms via {chosen} (the model's choice): "
+            leg = _internet_ms(catalog, loaded, c, chosen)
+            parts.append(f"modelled {ms[chosen]:.1f} ms via {chosen} (the model's choice; "
+                         f"the client to {chosen} leg alone {leg:.1f} ms): "
                          f"{err.error_ms:+.1f} ms ({err.error_pct:+.0f} %)")
         if inf.pop and inf.pop != chosen and inf.pop in ms:
             parts.append(f"modelled {ms[inf.pop]:.1f} ms via {inf.pop} (inferred)")
