@@ -165,8 +165,8 @@ def observe_from_trace(text: object, index: object, scenario: Scenario, catalog:
         return _notice("info", f"Traceroute: #{i + 1} is already recorded entering at "
                                f"{inf.pop}.")
     return {"op": "observe", "index": i, "pop": inf.pop, "notices": [{
-        "level": "info", "text": f"From the traceroute ({inf.confidence} confidence): "
-                                 f"{inf.reason}."[:480]}]}
+        "level": "info", "text": f"Traceroute: client #{i + 1} observed entering at {inf.pop} "
+                                 f"({inf.confidence} confidence): {inf.reason}."[:480]}]}
 
 
 def _notice(level: str, text: str) -> dict:

@@ -84,7 +84,8 @@ def test_renderers_and_the_analyse_callback(catalog):
 def test_use_as_observed_pop_records_the_inferred_entry_point(catalog):
     new, notices = apply(catalog, S, {"op": "observe_trace", "index": 0, "text": MTR})
     assert new.observed == ((0, "FRA"),)
-    assert notices[0].startswith("From the traceroute (high confidence): hop 6")
+    assert notices[0].startswith("Traceroute: client #1 observed entering at FRA (high "
+                                 "confidence): hop 6")
     assert "Recorded: client #1 was observed entering at FRA" in notices
     again, notices = apply(catalog, new, {"op": "observe_trace", "index": 0, "text": MTR})
     assert again.observed == new.observed and "already recorded" in notices[0]
