@@ -200,7 +200,8 @@ REQUEST_FIELDS = {"city": ("id",), "preset": ("key",), "coords": ("text",),
                   "upload": ("contents", "filename"), "import": ("contents", "filename"),
                   "model_input": ("name", "values", "ids"),
                   "capacity_input": ("changed", "source", "scale", "default"),
-                  "capacity_table": ("rows",), "observe_input": ("index", "value")}
+                  "capacity_table": ("rows",), "observe_input": ("index", "value"),
+                  "observe_trace": ("index", "text")}
 
 
 @pytest.mark.parametrize("op", sorted(REQUEST_FIELDS))

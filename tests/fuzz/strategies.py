@@ -309,7 +309,7 @@ EDIT_OPS = ("add", "remove", "clear", "notice", "client_set", "toggle_pop", "set
             "endpoint_add", "endpoint_map", "endpoint_remove", "endpoint_default",
             "endpoint_down", "observe", "capacity", "replace", "model")
 REQUEST_OPS = ("city", "preset", "coords", "upload", "import", "model_input", "capacity_input",
-               "capacity_table", "observe_input")
+               "capacity_table", "observe_input", "observe_trace")
 
 #: Props of pattern-matching components, keyed by (id ``type``, property).
 _PATTERN_VALUES: dict[tuple[str, str], st.SearchStrategy[Any]] = {
