@@ -27,15 +27,14 @@ def support_panel() -> html.Div:
     by :mod:`dashboard.callbacks.support`) and the share/export card."""
     return html.Div(id=ids.PANEL_SUPPORT, hidden=True, className="view-panel", children=[
         html.Div(className="support-grid", children=[
-            html.Div(className="card", children=[
+            html.Div(className="support-main", children=[html.Div(className="card", children=[
                 html.H2("Why does this client land there?"),
                 html.Label("Client (or click a client on the map, or a row of the table)",
                            htmlFor=ids.EXPLAIN_CLIENT, className="field-label"),
                 dcc.Dropdown(id=ids.EXPLAIN_CLIENT, options=[], placeholder="Pick a client…",
                              clearable=False, className="explain-client"),
                 html.Div(id=ids.EXPLAIN_BODY, className="explain-body"),
-            ]),
-            observations_card(),
+            ]), observations_card()]),
             html.Div(className="card exports-card", children=[
                 html.H2("Share and export"),
                 html.P("The link (Copy link, top right) holds the whole scenario: clients, "
@@ -149,7 +148,8 @@ def observations_card() -> html.Div:
         html.H2("Observations"),
         html.Label("Paste traceroute / mtr output (for the client picked above)",
                    htmlFor=ids.TRACE_TEXT, className="field-label"),
-        dcc.Textarea(id=ids.TRACE_TEXT, className="trace-text mono", value="",
+        dcc.Textarea(id=ids.TRACE_TEXT, className="trace-text mono", value="", wrap="off",
+                     spellCheck="false",
                      placeholder="traceroute, traceroute -n, tracert, mtr --report(-wide), "
                                  "mtr --json or mtr --csv output",
                      style={"width": "100%", "height": "140px"}),
@@ -164,7 +164,8 @@ def observations_card() -> html.Div:
         html.H4("Measured RTTs (CSV)", className="subhead"),
         html.P("Columns: index (client number), client (name) or lat and lon; rtt_ms; "
                "optional pop (the entry point seen).", className="hint"),
-        dcc.Textarea(id=ids.MEASURED_TEXT, className="measured-text mono", value="",
+        dcc.Textarea(id=ids.MEASURED_TEXT, className="measured-text mono", value="", wrap="off",
+                     spellCheck="false",
                      placeholder="index,rtt_ms,pop\n1,21.5,FRA",
                      style={"width": "100%", "height": "90px"}),
         html.Div(className="button-row", children=[

@@ -45,6 +45,8 @@ def test_a_pasted_mtr_sets_the_observed_pop(dash_duo, artifacts_dir):
     dash_duo.wait_for_contains_text(f"#{ids.EXPLAIN_BODY}", "Observed detour via FRA")
     WebDriverWait(dash_duo.driver, 10).until(lambda d: "observed=0:FRA" in d.current_url)
     assert "FRA" in dash_duo.find_element(".observed-select").text
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView()",
+                                   dash_duo.find_element(f"#{ids.TRACE_TEXT}"))
     dash_duo.driver.save_screenshot(str(artifacts_dir / "observations.png"))
 
     # a trace without metro codes says so and changes nothing
