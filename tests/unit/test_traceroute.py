@@ -269,3 +269,14 @@ def test_compare_and_median_error():
     s = error_summary(rows)
     assert s == {"n": 3, "median_abs_ms": 5.0, "median_ms": 2.0, "median_abs_pct": 25.0}
     assert error_summary([])["n"] == 0
+
+
+def test_every_metro_point_is_its_geonames_row_in_the_shipped_gazetteer():
+    """The table's coordinates are the GeoNames points the dashboard ships (its source id)."""
+    from dashboard.gazetteer import load_gazetteer
+
+    gaz = load_gazetteer()
+    for m in METROS:
+        city = gaz.by_id(int(m.source.split()[1]))
+        assert (city.lat, city.lon) == pytest.approx((m.lat, m.lon), abs=1e-4), m.name
+        assert city.country_code == m.country, m.name
