@@ -1,5 +1,6 @@
 """Observations in a real headless Chromium: a pasted ``mtr --report`` sets the explained client's
-observed entry point (issue 18, part 3). Every wait is for text the user sees."""
+observed entry point, and a pasted CSV of measured RTTs is compared with the model (issue 18,
+part 3). Every wait is for text the user sees."""
 
 from __future__ import annotations
 
@@ -55,4 +56,10 @@ def test_a_pasted_mtr_sets_the_observed_pop(dash_duo, artifacts_dir):
     dash_duo.find_element(f"#{ids.TRACE_APPLY}").click()
     dash_duo.wait_for_contains_text(f"#{ids.NOTICE}", "no entry point inferred")
     assert "observed=0:FRA" in dash_duo.driver.current_url
+
+    # measured RTTs beside the model (nothing stored)
+    dash_duo.find_element(f"#{ids.MEASURED_TEXT}").send_keys("index,rtt_ms,pop\n1,30,FRA\n")
+    dash_duo.find_element(f"#{ids.MEASURED_COMPARE}").click()
+    dash_duo.wait_for_contains_text(f"#{ids.MEASURED_RESULT}", "1 measurement compared")
+    assert "#1 Lyon" in dash_duo.find_element(f"#{ids.MEASURED_RESULT}").text
     assert severe_logs(dash_duo) == []
