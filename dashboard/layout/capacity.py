@@ -127,7 +127,7 @@ def bias_card(pop_ids: Sequence[str] = ()) -> html.Div:
     marks = {v: f"{v:+d}" if v else "0" for v in (bias_core.SLIDER_MIN_MS, 0,
                                                    bias_core.SLIDER_MAX_MS)}
     sliders = [html.Div(className="bias-row", children=[
-        html.Label(pid, className="bias-label", htmlFor=f"bias-{pid}"),
+        html.Span(pid, className="bias-label", title=f"Bias of {pid}, ms"),
         dcc.Slider(id=ids.bias_slider(pid), min=bias_core.SLIDER_MIN_MS,
                    max=bias_core.SLIDER_MAX_MS, step=bias_core.SLIDER_STEP_MS, value=0,
                    marks=marks, included=False, updatemode="mouseup",
