@@ -598,7 +598,7 @@ def km_per_rtt_ms(params: LatencyParams) -> float:
     the upper triangle with the diagonal), so this is the typical marginal cost of distance on
     the data-centre internet leg; the fibre floor's slope caps it (never faster than light).
     ~47 km per ms with the shipped fit (median 21.2 ms per 1000 km). One number for every pair:
-    a region's own slope may differ by x0.5..x2 (docs/bias.md says so)."""
+    a region pair's own slope differs by x0.7..x3 (docs/bias.md says so)."""
     s = params._arr["S"]
     median = float(np.median(s[np.triu_indices(len(s))]))
     slope = max(params.inflation_scale * median, 2000.0 / params.fibre_km_per_ms)
