@@ -164,11 +164,18 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
         second = up.iloc[1]
         runner = str(second["pop_id"])
         margin_km = float(second["distance_km"]) - chosen_km
+        with_bias = ""
+        if has_bias and "bias_km" in up.columns:  # the margin the ranking saw: km + bias km
+            extra = float(second["bias_km"]) - float(first["bias_km"])
+            if extra:
+                margin_km += extra
+                with_bias = " counting the announcement bias"
         margin_pct = 100.0 * margin_km / chosen_km if chosen_km > 0 else float("inf")
         near_tie = bool(margin_km < 100 or margin_pct < 10)
         closeness = ("a near tie: small routing differences can flip it"
                      if near_tie else "a clear margin")
-        sentences.append(f"Runner-up: {label(runner)}, {margin_km:,.0f} km farther ({closeness}).")
+        sentences.append(f"Runner-up: {label(runner)}, {margin_km:,.0f} km farther{with_bias} "
+                         f"({closeness}).")
     facts = tuple(sentences)
     detour_km, detour_ms = _observed_detour(
         ranking[ranking["pop_id"] == observed].iloc[0] if observed not in (None, chosen) else None,

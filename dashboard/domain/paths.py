@@ -249,7 +249,8 @@ def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarr
               bias: PopBias | None = None) -> pd.DataFrame:
     """Every PoP for one client, ranked by geodesic distance (``policy`` geographic) or by
     internet leg (``network``), each + the ``bias`` (:func:`rank_order`), down ones included,
-    flagged. The RTT columns are never biased; ``bias_ms`` (only with a bias) is each PoP's.
+    flagged. The RTT columns are never biased; ``bias_ms`` and ``bias_km`` (only with a bias)
+    are each PoP's bias and its equivalent distance (``bias.km``).
 
     Columns: rank (1 = nearest healthy), pop_id, up, distance_km, internet_ms, backbone_ms,
     anycast_ms (NaN backbone/anycast where the PoP's endpoint is down; origins as in
@@ -270,6 +271,7 @@ def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarr
     policy = pol.check_policy(policy)
     if bias is not None:
         df["bias_ms"] = bias.ms
+        df["bias_km"] = bias.km
     df = df.iloc[rank_order(km, ~down_mask, internet if policy == pol.NETWORK else None, bias)]
     df.insert(0, "rank", np.where(df["up"], np.cumsum(df["up"].to_numpy()), 0))
     return df.reset_index(drop=True)

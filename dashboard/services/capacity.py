@@ -551,9 +551,11 @@ def capacity_rows(table: pd.DataFrame) -> list[dict]:
             "spilled_in_gbps": json_number(max(r.spilled_in_gbps, 0.0), 6),
             "expected_gbps": json_number(getattr(r, "expected_gbps", math.nan), 6),
             "expected_pct": json_number(100 * getattr(r, "expected_utilisation", math.nan), 1),
-            "bias_ms": json_number(getattr(r, "bias_ms", 0.0), 1),
+            # blank where there is no bias / nothing moved, so the moves stand out
+            "bias_ms": json_number(getattr(r, "bias_ms", 0.0), 1) or None,
             "unbiased_gbps": json_number(getattr(r, "unbiased_gbps", r.nominal_gbps), 6),
-            "bias_delta_gbps": json_number(getattr(r, "bias_delta_gbps", 0.0), 6),
+            "bias_delta_gbps": (json_number(r.bias_delta_gbps, 6) or None
+                                if abs(getattr(r, "bias_delta_gbps", 0.0)) > 1e-12 else None),
         })
     return rows
 
