@@ -176,7 +176,8 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     nearest healthy PoP, ``network`` to the one with the lowest internet leg (runner-up
     likewise); either way the network-nearest PoP and the flag columns are filled in.
     ``bias`` (:mod:`dashboard.domain.bias`; None = none): both rankings see it
-    (:func:`policy.policy_ranking`); the RTTs are those of the PoP each client lands on.
+    (:func:`policy.network_ranking`, :func:`policy.geographic_ranking`); the RTTs are those
+    of the PoP each client lands on.
 
     How: :func:`routing.assign` picks the two nearest healthy PoPs (exact WGS84), the clients
     and PoPs are located once in the latency model, every client-PoP internet leg is modelled

@@ -136,18 +136,6 @@ def geographic_ranking(matrix: PopMatrix, bias: PopBias) -> tuple[np.ndarray, np
     return _ro(ranked), _ro(np.take_along_axis(matrix.km, ranked, axis=1))
 
 
-def policy_ranking(matrix: PopMatrix, policy: str, bias: PopBias | None
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """The full ranking ``policy`` makes from ``matrix`` under ``bias`` (network: internet
-    leg; geographic: distance; each + the bias). Geographic without a bias: nearest first."""
-    if check_policy(policy) == NETWORK:
-        return network_ranking(matrix, bias)
-    if bias is None:
-        ranked = np.argsort(matrix.km, axis=1, kind="stable")
-        return _ro(ranked), _ro(np.take_along_axis(matrix.km, ranked, axis=1))
-    return geographic_ranking(matrix, bias)
-
-
 def pop_bias(bias: "bias_core.Bias", pop_ids: "tuple[str, ...] | list[str]",
              params: latency.LatencyParams) -> PopBias | None:
     """A scenario's bias bound to the PoP list and the latency model in use (its slope for the
