@@ -1,6 +1,7 @@
 /*
  * The capacity view's planning inputs (issue 15) -> edit requests, in the browser, like
- * assets/edits.js: the instance bandwidth (Mbps), the spill-over what-if and the cost inputs.
+ * assets/edits.js: the instance bandwidth (Mbps), the spill-over what-if, the cost inputs and
+ * the announcement bias sliders (issue 20).
  * Each writes ONE `capacity`/`cost` request into `scenario-edit`; the server checks every field
  * again (dashboard/domain/edits.py). `show` fills the inputs from the scenario store, so a
  * link or an undo shows what the scenario has; it returns no_update when they already do.
@@ -19,6 +20,9 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             return (v === null || v === undefined) ? DEFAULT_MBPS : Number(v);
         }
         function storeSpill(store) { return !!(store && store.spill_whatif); }
+        /* The sliders' range (dashboard/domain/bias.py SLIDER_MIN_MS / SLIDER_MAX_MS). */
+        var BIAS_MIN = -50, BIAS_MAX = 50;
+        function clampBias(v) { return Math.max(BIAS_MIN, Math.min(BIAS_MAX, v)); }
 
         return {
             /* The inputs as the scenario has them (nothing when they already show it). */
@@ -58,6 +62,45 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                     return same ? noUpdate() : want;
                 });
                 return changed ? out : noUpdate();
+            },
+
+            /* The bias sliders as the scenario has them (issue 20; ms, 0 = none). A value
+             * beyond the slider's range (a link may say up to +-100 ms) shows at its end. */
+            biasShow: function (store, values, idList) {
+                var bias = (store && store.bias) || {};
+                var changed = false;
+                var out = (idList || []).map(function (id, i) {
+                    var want = clampBias(Number(bias[id.pop] || 0));
+                    var have = values ? values[i] : undefined;
+                    if (have !== null && have !== undefined && Number(have) === want) {
+                        return noUpdate();
+                    }
+                    changed = true;
+                    return want;
+                });
+                return changed ? out : noUpdate();
+            },
+
+            /* One bias slider released: set that access point's bias (0 clears it); nothing
+             * when it shows what the scenario has (or the end of the range for a value beyond
+             * it, drawn by biasShow). */
+            bias: function (values, idList, store) {
+                var t = window.dash_clientside.callback_context.triggered;
+                if (!t || !t.length || !t[0].prop_id || t[0].prop_id === '.') {
+                    return noUpdate();
+                }
+                var id;
+                try { id = JSON.parse(t[0].prop_id.slice(0, t[0].prop_id.lastIndexOf('.'))); }
+                catch (e) { return noUpdate(); }
+                var value = Number(t[0].value);
+                if (!isFinite(value)) { return noUpdate(); }
+                var now = Number(((store && store.bias) || {})[id.pop] || 0);
+                if (value === now || value === clampBias(now)) { return noUpdate(); }
+                return edit({op: 'bias', set: Object.fromEntries([[id.pop, value]])});
+            },
+
+            biasReset: function (n) {
+                return n ? edit({op: 'bias', reset: true}) : noUpdate();
             },
 
             /* One cost input changed: set it (empty clears it; utilisation % -> 0-1). */

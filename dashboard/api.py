@@ -34,6 +34,7 @@ from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCou
                                       parse_clients, round_coord)
 from dashboard.domain.latency import OVERRIDE_RANGES, canonical_overrides
 from dashboard.domain.access import ACCESS_CHOICES, DEFAULT_ACCESS, check_access
+from dashboard.domain import bias as bias_core
 from dashboard.domain.policy import DEFAULT_POLICY, POLICIES, check_policy
 from dashboard.errors import API_PREFIX, json_response
 from dashboard.jobs import jobs_health
@@ -219,6 +220,24 @@ def _policy(value: Any) -> str:
                    "default geographic: the nearest access point")
 
 
+def _bias(value: Any) -> tuple[tuple[str, float], ...]:
+    """The announcement bias (:mod:`dashboard.domain.bias`): text ``FRA:+20,LHR:-10`` (query
+    or body) or a body object ``{"FRA": 20}``; none when absent. A 400 names a bad piece, an
+    access point the catalog lacks or a value outside -100..+100 ms."""
+    if value is None:
+        return ()
+    try:
+        if isinstance(value, str):
+            return bias_core.parse_text(value, _state().catalog.pop_ids)
+        if isinstance(value, dict):
+            return bias_core.canonical(value, _state().catalog.pop_ids)
+        raise ValueError("expected text like FRA:+20,LHR:-10 or an object {\"FRA\": 20}")
+    except ValueError as exc:
+        _fail(400, f"bias: {str(exc).removeprefix('bias: ')} (POP:ms, ms in "
+                   f"{bias_core.MIN_MS:+.0f}..{bias_core.MAX_MS:+.0f}; docs/api.md)")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _switch(name: str) -> bool:
     """An on/off query parameter (``1``/``true`` or ``0``/``false``, any case; absent = off);
     400 names the accepted values."""
@@ -362,7 +381,7 @@ def origin(origin_id: str) -> Response:
 def nearest() -> Response:
     """Ranked PoPs for one client; see ``routing.nearest_answer`` and ``docs/api.md``."""
     _check_params(("lat", "lon", "down", "origin", "k", "model", "policy", "access",
-                   "probabilities"))
+                   "probabilities", "bias"))
     st = _state()
     lat = _coord_text("lat", _one("lat", required=True) or "", 90.0)
     lon = _coord_text("lon", _one("lon", required=True) or "", 180.0)
@@ -380,14 +399,16 @@ def nearest() -> Response:
     model = _model(_one("model"))
     policy = _policy(_one("policy"))
     access = _access(_one("access"))
+    bias = _bias(_one("bias"))
     # lat/lon are rounded like every client (domain.clients.COORD_DECIMALS): repeated queries
     # share cache entries, and /nearest answers for the point /assign uses.
     want_probabilities = _switch("probabilities")
     answer = routing.nearest_answer(st.catalog, lat, lon, origin_id, down, k, model, policy,
-                                    access)
+                                    access, bias)
     if want_probabilities:  # every healthy PoP with a probability (services.landing)
         ld = landing.landing_for_point(st.catalog, answer["client"]["lat"],
-                                       answer["client"]["lon"], down)
+                                       answer["client"]["lon"], down,
+                                       routing.bias_km(st.catalog, bias, model, access))
         answer = {**answer, "probabilities": [{"id": p, "probability": round(q, 4)}
                                               for p, q in ld.pops if round(q, 4) > 0]}
     return json_response({**answer, **_model_echo(model)},
@@ -397,7 +418,7 @@ def nearest() -> Response:
 @bp.post("/api/v1/assign")
 def assign() -> Response:
     """Many clients -> their PoPs; JSON or CSV body; see ``docs/api.md``."""
-    _check_params(("origin", "down", "model", "policy", "access", "probabilities"))
+    _check_params(("origin", "down", "model", "policy", "access", "probabilities", "bias"))
     st = _state()
     limits = st.settings
     mimetype = request.mimetype
@@ -411,13 +432,17 @@ def assign() -> Response:
     model_q = _one("model")
     policy_q = _one("policy")
     access_q = _one("access")
+    bias_q = _one("bias")
     if mimetype == "application/json":
         (lats, lons, names, weights, origin_b, down_b, model_b, policy_b,
-         access_b) = _clients_from_json(body, limits.max_clients)
+         access_b, bias_b) = _clients_from_json(body, limits.max_clients)
     else:
         lats, lons, names, weights = _clients_from_csv(body, limits.max_clients,
                                                        limits.max_upload_bytes)
-        origin_b, down_b, model_b, policy_b, access_b = None, None, None, None, None
+        origin_b, down_b, model_b, policy_b, access_b, bias_b = (None,) * 6
+    if bias_q is not None and bias_b is not None:
+        _fail(400, "bias: given both in the query string and in the body; give it once")
+    bias = _bias(bias_b if bias_b is not None else bias_q)
     if access_q is not None and access_b is not None:
         _fail(400, "access: given both in the query string and in the body; give it once")
     access = _access(access_b if access_b is not None else access_q)
@@ -440,13 +465,15 @@ def assign() -> Response:
         down = _down_ids(down_q)
     want_probabilities = _switch("probabilities")
     table = routing.route_table(st.catalog, tuple(zip(lats, lons)), origin_id, down,
-                                 model=model, policy=policy, access=access)
+                                 model=model, policy=policy, access=access, bias=bias)
     answer = {**_assign_answer(st, table, names, weights, origin_id, down, policy),
-              "access": access}
+              "access": access, **({"bias": dict(bias)} if bias else {})}
     if want_probabilities:  # the 5 most likely healthy PoPs of each client (services.landing)
         idx, prob = landing.healthy_probabilities(st.catalog, table["lat"].to_numpy(float),
                                                   table["lon"].to_numpy(float), down,
-                                                  k=ASSIGN_PROBABILITIES_K)
+                                                  k=ASSIGN_PROBABILITIES_K,
+                                                  bias_km=routing.bias_km(st.catalog, bias,
+                                                                          model, access))
         for row, i_row, p_row in zip(answer["assignments"], idx.tolist(), prob.tolist()):
             row["probabilities"] = _probability_records(i_row, p_row, st.catalog.pop_ids)
     return json_response({**answer, **_model_echo(model)},
@@ -454,7 +481,7 @@ def assign() -> Response:
 
 
 def _clients_from_json(body: bytes, max_clients: int) -> tuple[
-        list[float], list[float], list[str], list[float], Any, Any, Any, Any, Any]:
+        list[float], list[float], list[str], list[float], Any, Any, Any, Any, Any, Any]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -469,7 +496,7 @@ def _clients_from_json(body: bytes, max_clients: int) -> tuple[
         _fail(400, "body is not acceptable JSON: nested too deeply")
     if not isinstance(doc, dict):
         _fail(400, 'body must be a JSON object like {"clients": [{"lat": 48.1, "lon": 11.6}]}')
-    allowed = ("clients", "origin", "down", "model", "policy", "access")
+    allowed = ("clients", "origin", "down", "model", "policy", "access", "bias")
     unknown = [k for k in doc if k not in allowed]
     if unknown:
         _fail(400, f"unknown field {unknown[0][:40]!r}; allowed: {', '.join(allowed)}")
@@ -518,7 +545,7 @@ def _clients_from_json(body: bytes, max_clients: int) -> tuple[
         except ValueError as exc:
             _fail(400, f"{where}.weight: {str(exc).removeprefix('weight ')}")
     return (lats, lons, names, weights, doc.get("origin"), doc.get("down"), doc.get("model"),
-            doc.get("policy"), doc.get("access"))
+            doc.get("policy"), doc.get("access"), doc.get("bias"))
 
 
 def _clients_from_csv(body: bytes, max_clients: int, max_bytes: int) -> tuple[

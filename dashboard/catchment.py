@@ -63,7 +63,7 @@ def default_params() -> CatchmentParams:
 
 def landing_probabilities(client_lats: object, client_lons: object, site_lats: object,
                           site_lons: object, k: int = 5,
-                          params: CatchmentParams | None = None
+                          params: CatchmentParams | None = None, site_bias_km: object = None
                           ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` most likely landing sites of every client, and how likely each is.
 
@@ -72,7 +72,9 @@ def landing_probabilities(client_lats: object, client_lons: object, site_lats: o
     each row sums to at most 1 (the rest is beyond ``k``). Works for any list of sites (the
     features are computed from coordinates only). ``k`` beyond the number of sites pads with
     index -1 and probability 0; invalid coordinates raise ``ValueError`` naming the problem.
-    ``params`` defaults to :func:`default_params`.
+    ``params`` defaults to :func:`default_params`. ``site_bias_km``: the announcement bias as
+    km per site (:mod:`dashboard.domain.catchment`), None = none.
     """
     return _d.landing_probabilities(client_lats, client_lons, site_lats, site_lons, k,
-                                    params=default_params() if params is None else params)
+                                    params=default_params() if params is None else params,
+                                    site_bias_km=site_bias_km)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.catalog import Catalog, CatalogError, load_catalog
+from dashboard.domain import bias as bias_core
 from dashboard.settings import Settings, SettingsError
 
 #: Printed under every result: the tool models geography, the internet follows BGP.
@@ -60,6 +61,18 @@ def _down_ids(catalog: Catalog, raw: Sequence[str] | None) -> frozenset[str]:
     return frozenset(ids)
 
 
+def _bias(catalog: Catalog, raw: Sequence[str] | None) -> tuple[tuple[str, float], ...]:
+    """``--bias FRA:+20`` (repeatable, or comma-separated) -> the canonical bias; the one
+    validator (:func:`dashboard.domain.bias.parse_text`) names a bad piece or unknown id."""
+    if not raw:
+        return ()
+    try:
+        return bias_core.parse_text(",".join(raw), catalog.pop_ids)
+    except ValueError as exc:
+        raise CliError(f"--bias: {str(exc).removeprefix('bias: ')} (POP:ms, ms in "
+                       f"{bias_core.MIN_MS:+.0f}..{bias_core.MAX_MS:+.0f})") from None
+
+
 def _origin_id(catalog: Catalog, settings: Settings, raw: str | None) -> str:
     origin = raw or settings.default_origin
     if origin not in catalog.origin_ids:
@@ -94,7 +107,8 @@ def cmd_nearest(args: argparse.Namespace) -> int:
         raise CliError(f"--k must be >= 1, got {args.k}")
     try:
         table = routing.rank_for_point(catalog, args.lat, args.lon, origin, down,
-                                       policy=args.policy, access=args.access)
+                                       policy=args.policy, access=args.access,
+                                       bias=_bias(catalog, args.bias))
     except ValueError as exc:  # the core names what is wrong with the coordinates
         raise CliError(str(exc).replace("client 0: ", "")) from None
     names = dict(zip(catalog.pops["id"], catalog.pops["name"]))
@@ -113,6 +127,7 @@ def cmd_nearest(args: argparse.Namespace) -> int:
             "down": sorted(down),
             "policy": args.policy,
             "access": args.access,
+            **({"bias": dict(_bias(catalog, args.bias))} if args.bias else {}),
             "routed": bool(len(up)),
             "pops": [_json_row(row) for row in shown.to_dict("records")],
             "model": MODEL_NOTE,
@@ -123,7 +138,9 @@ def cmd_nearest(args: argparse.Namespace) -> int:
     print(f"client {args.lat:g}, {args.lon:g} -> origin {origin} ({origin_row['city']})"
           + (f"; down: {', '.join(sorted(down))}" if down else "")
           + (f"; policy: {args.policy}" if args.policy != "geographic" else "")
-          + f"; clients: {args.access}")
+          + f"; clients: {args.access}"
+          + (f"; bias: {bias_core.describe(_bias(catalog, args.bias))} (selection only)"
+             if args.bias else ""))
     if not len(up):
         print("no route: every access point is down")
     header = (f"{'rank':>4}  {'pop':<5} {'name':<26} {'distance_km':>12} {'internet_ms':>12} "
@@ -147,7 +164,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
     catalog, settings = _catalog(args)
     down = _down_ids(catalog, args.down)
     origin = _origin_id(catalog, settings, args.origin)
-    job = batch.Job(origin, down, args.policy, args.access)
+    job = batch.Job(origin, down, args.policy, args.access, _bias(catalog, args.bias))
     if getattr(args, "dask", None):
         return _assign_dask(args, job)
     source = "<stdin>" if str(args.clients) == "-" else str(args.clients)
@@ -386,6 +403,11 @@ def _add_routing_args(p: argparse.ArgumentParser) -> None:
     from dashboard.domain.access import ACCESS_CHOICES, DEFAULT_ACCESS
     from dashboard.domain.access import DESCRIPTIONS as ACCESS_TEXT
 
+    p.add_argument("--bias", action="append", metavar="POP:MS",
+                   help="announcement what-if: make an access point look MS worse (+, like "
+                        "AS-path prepending) or better (-) to route selection, e.g. --bias "
+                        "FRA:+20 --bias LHR:-10; -100..+100 ms; RTTs stay the real ones "
+                        "(docs/bias.md)")
     p.add_argument("--access", choices=ACCESS_CHOICES, default=DEFAULT_ACCESS,
                    help="who the clients are: " + "; ".join(f"{k} = {v}" for k, v in
                                                            ACCESS_TEXT.items())

@@ -119,6 +119,15 @@ def cost_input(key: str) -> dict:
     """The cost estimate input ``key`` (:data:`dashboard.domain.cost.COST_KEYS`)."""
     return {"type": COST_INPUT, "key": key}
 SHOW_CATCHMENTS = "show-catchments"
+#: Announcement what-if (issue 20): the card, its reset button and the sliders' pattern ``type``.
+BIAS_CARD = "bias-card"
+BIAS_RESET = "bias-reset"
+BIAS_SLIDER = "bias-slider"
+
+
+def bias_slider(pop_id: str) -> dict:
+    """The bias slider of one access point (ms; :mod:`dashboard.domain.bias`)."""
+    return {"type": BIAS_SLIDER, "pop": pop_id}
 CAPACITY_KPIS = "capacity-kpis"
 CAPACITY_MAP = "capacity-map"
 LOAD_BARS = "load-bars"

@@ -96,6 +96,15 @@ def register_planning_inputs(app: Dash) -> None:
                             State(cost, "value"), State(cost, "id"))
     app.clientside_callback(js("cost"), edit, Input(cost, "value"), State(cost, "id"),
                             State(ids.SCENARIO, "data"), prevent_initial_call=True)
+    # The announcement what-if (issue 20): one slider per PoP -> a ``bias`` edit; the store
+    # fills them back (links, undo, the reset).
+    bias = ids.bias_slider(ALL)  # type: ignore[arg-type]
+    app.clientside_callback(js("biasShow"), Output(bias, "value"), Input(ids.SCENARIO, "data"),
+                            State(bias, "value"), State(bias, "id"))
+    app.clientside_callback(js("bias"), edit, Input(bias, "value"), State(bias, "id"),
+                            State(ids.SCENARIO, "data"), prevent_initial_call=True)
+    app.clientside_callback(js("biasReset"), edit, Input(ids.BIAS_RESET, "n_clicks"),
+                            prevent_initial_call=True)
 
 
 def register(app: Dash, catalog: Catalog, settings: Settings) -> None:

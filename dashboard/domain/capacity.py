@@ -174,12 +174,15 @@ def spill_over(ranked: np.ndarray, weights: np.ndarray, capacity: np.ndarray,
 
 def catchment_grid(step_deg: float, pop_lats: np.ndarray, pop_lons: np.ndarray,
                    down: np.ndarray | None = None, policy: str = "geographic",
-                   params: object = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   params: object = None, bias: object = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cell centres of a ``step_deg`` lat/lon grid and the nearest healthy PoP of each.
 
     Idealised catchments (geography only, WGS84 geodesic); ``NO_ROUTE`` where every PoP is down.
     ``policy`` ``network`` (:mod:`dashboard.domain.policy`): the healthy PoP with the lowest
     modelled internet leg instead, under latency parameters ``params`` (required then).
+    ``bias``: a :class:`dashboard.domain.bias.PopBias` both policies rank with
+    (:func:`dashboard.domain.policy.rank_all`); None = none.
     """
     from dashboard.domain import latency
     from dashboard.domain import policy as pol
@@ -190,6 +193,13 @@ def catchment_grid(step_deg: float, pop_lats: np.ndarray, pop_lons: np.ndarray,
     lats = np.arange(-90 + step_deg / 2, 90, step_deg)
     lons = np.arange(-180 + step_deg / 2, 180, step_deg)
     glat, glon = (a.ravel() for a in np.meshgrid(lats, lons, indexing="ij"))
+    if bias is not None:
+        pla, plo = np.asarray(pop_lats, dtype=float), np.asarray(pop_lons, dtype=float)
+        mask = np.zeros(len(pla), dtype=bool) if down is None else np.asarray(down, dtype=bool)
+        ranked = pol.rank_all(glat, glon, pla, plo, policy,
+                              params if isinstance(params, latency.LatencyParams) else None,
+                              bias)  # type: ignore[arg-type]
+        return glat, glon, first_healthy(ranked, mask)
     if pol.check_policy(policy) == pol.NETWORK:
         if not isinstance(params, latency.LatencyParams):
             raise ValueError("the network policy needs the latency parameters")

@@ -27,6 +27,13 @@ Model (for one client; sites ranked by distance ``d_0 <= d_1 <= ...``, rank ``r`
 The features ``x_f`` are listed in :data:`FEATURES` with their meaning. Probability given to
 "rest" is not assigned to any site (a row then sums to less than 1).
 
+Announcement bias (:mod:`dashboard.domain.bias`): the model scores a candidate from its
+distances, so a site's bias enters in those units: ``site_bias_km`` (the bias's equivalent km,
+:func:`dashboard.domain.latency.km_per_rtt_ms`) is added to that site's distance from every
+client, clamped at 0 km, *before* the candidates are chosen and the features computed. A
+penalty makes the site look farther to the model (its score falls: fewer clients land there),
+a bonus nearer; the region features stay geographic.
+
 Pure: numpy only, no I/O; the parameters come in explicitly (the public module
 :mod:`dashboard.catchment` loads the shipped fitted file ``data/catchment_model.json``).
 """
@@ -180,17 +187,21 @@ def sphere_km(client_lats: np.ndarray, client_lons: np.ndarray, site_lats: np.nd
 
 def candidate_features(client_lats: np.ndarray, client_lons: np.ndarray, site_lats: np.ndarray,
                        site_lons: np.ndarray, features: tuple[str, ...],
-                       candidates: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       candidates: int, site_bias_km: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The design of the model for validated coordinates (degrees).
 
     Returns ``(order, X, n_rest)``: ``order`` (n, c) site indices of the ``c = min(candidates,
     m)`` nearest sites, nearest first (ties: lower index first); ``X`` (n, c, len(features))
     feature values (definitions in :data:`FEATURES`); ``n_rest`` the number of farther sites
-    (``m - c``, the same for every client).
+    (``m - c``, the same for every client). ``site_bias_km`` (m,): added to each site's
+    distances, clamped at 0 (module docstring); None = none.
     """
     n, m = len(client_lats), len(site_lats)
     c = min(candidates, m)
     km = sphere_km(client_lats, client_lons, site_lats, site_lons)
+    if site_bias_km is not None:
+        km = np.maximum(km + np.asarray(site_bias_km, dtype=float)[None, :], 0.0)
     order = np.argsort(km, axis=1, kind="stable")[:, :c]
     d = np.take_along_axis(km, order, axis=1)
     rank = np.broadcast_to(np.arange(c, dtype=float), (n, c))
@@ -242,8 +253,8 @@ def choice_probabilities(X: np.ndarray, coefficients: np.ndarray, n_rest: np.nda
 
 
 def landing_probabilities(client_lats: object, client_lons: object, site_lats: object,
-                          site_lons: object, k: int = 5, *, params: CatchmentParams
-                          ) -> tuple[np.ndarray, np.ndarray]:
+                          site_lons: object, k: int = 5, *, params: CatchmentParams,
+                          site_bias_km: object = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` most likely landing sites of every client and their probabilities.
 
     Degrees in (sphere distances, see the module docstring). Returns ``(indices,
@@ -253,7 +264,8 @@ def landing_probabilities(client_lats: object, client_lons: object, site_lats: o
     the model's ``params.candidates`` nearest). When ``k`` exceeds the sites that get a
     probability, the row is padded with index ``-1`` and probability ``0``. ``n = 0`` gives
     ``(0, k)`` arrays. Invalid coordinates (NaN, out of range, mismatched lengths), no sites or
-    ``k < 1`` raise ``ValueError`` naming the problem.
+    ``k < 1`` raise ``ValueError`` naming the problem. ``site_bias_km``: one km offset per
+    site (the announcement bias, module docstring), None = none.
     """
     cla, clo = validate_coords(client_lats, client_lons, "client")
     sla, slo = validate_coords(site_lats, site_lons, "site")
@@ -262,6 +274,12 @@ def landing_probabilities(client_lats: object, client_lons: object, site_lats: o
         raise ValueError(f"k must be >= 1, got {k}")
     if len(sla) == 0:
         raise ValueError("no sites to choose from")
+    sbias = None
+    if site_bias_km is not None:
+        sbias = np.asarray(site_bias_km, dtype=float)
+        if sbias.shape != sla.shape or not np.isfinite(sbias).all():
+            raise ValueError(f"site_bias_km needs one finite km per site ({len(sla)}), got "
+                             f"shape {sbias.shape}")
     n = len(cla)
     idx = np.full((n, k), -1, dtype=np.int64)
     prob = np.zeros((n, k))
@@ -272,7 +290,7 @@ def landing_probabilities(client_lats: object, client_lons: object, site_lats: o
     for s in range(0, n, step):
         e = slice(s, min(s + step, n))
         order, X, n_rest = candidate_features(cla[e], clo[e], sla, slo, params.features,
-                                              params.candidates)
+                                              params.candidates, sbias)
         p, _ = choice_probabilities(X, coef, n_rest, params.rest_coefficient)
         # Rank by probability; candidates are nearest first, so a stable sort keeps nearer first
         # among equal probabilities.

@@ -19,7 +19,9 @@ Ops (fields in brackets):
 - latency model: ``model`` [set: {name: value | None}] or [reset: true];
 - routing policy: ``policy`` [policy: "geographic" | "network"] (:mod:`dashboard.domain.policy`);
 - who the clients are: ``access`` [access: "end-user" | "datacenter"]
-  (:mod:`dashboard.domain.access`).
+  (:mod:`dashboard.domain.access`);
+- announcement what-if: ``bias`` [set: {pop: ms | null}] or [reset: true]
+  (:mod:`dashboard.domain.bias`; ids the catalog lacks and values outside the bounds are refused).
 
 Pure: no I/O, no web import. What the reducer needs to know of the world is passed in an
 :class:`EditContext` (the access points and regions that exist, the client sets and their sizes,
@@ -28,11 +30,12 @@ the fitted latency parameters) by the service layer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from dashboard.domain.clients import ClientCountError, check_client_count, client_room
 from dashboard.domain.access import DESCRIPTIONS as ACCESS_TEXT
+from dashboard.domain import bias as bias_core
 from dashboard.domain.policy import DESCRIPTIONS as POLICY_TEXT
 from dashboard.domain.scenario import Client, Scenario, clean_name
 
@@ -76,8 +79,9 @@ CAPACITY_OPS = ("observe", "capacity", "replace")
 MODEL_OPS = ("model",)
 POLICY_OPS = ("policy",)
 ACCESS_OPS = ("access",)
+BIAS_OPS = ("bias",)
 CLIENT_OPS = ("add", "remove", "clear", "client_set", "notice")
-OPS = CLIENT_OPS + FAILOVER_OPS + CAPACITY_OPS + MODEL_OPS + POLICY_OPS + ACCESS_OPS
+OPS = CLIENT_OPS + FAILOVER_OPS + CAPACITY_OPS + MODEL_OPS + POLICY_OPS + ACCESS_OPS + BIAS_OPS
 
 
 def apply_edit(scenario: Scenario, request: Any, ctx: EditContext
@@ -99,6 +103,8 @@ def apply_edit(scenario: Scenario, request: Any, ctx: EditContext
         new, more = _policy_edit(scenario, request)
     elif op in ACCESS_OPS:
         new, more = _access_edit(scenario, request)
+    elif op in BIAS_OPS:
+        new, more = _bias_edit(scenario, request, ctx)
     else:
         new, more = scenario, [("error", f"unknown edit {clean_name(repr(op))[:40]} ignored")]
     return new, notices + more
@@ -280,6 +286,39 @@ def _access_edit(scenario: Scenario, request: dict) -> tuple[Scenario, list[Noti
     if new.access == scenario.access:
         return scenario, []
     return new, [("info", f"Clients are {ACCESS_TEXT[new.access]}.")]
+
+
+def _bias_edit(scenario: Scenario, request: dict, ctx: EditContext
+               ) -> tuple[Scenario, list[Notice]]:
+    """Set per-PoP announcement biases (ms; null or 0 clears one) or reset them all; a bad id,
+    an access point the catalog lacks or a value outside the bounds is an error notice and
+    nothing changes (:mod:`dashboard.domain.bias`)."""
+    if request.get("reset") is True:
+        if not scenario.bias:
+            return scenario, []
+        return replace_bias(scenario, ()), [("info", "Announcement bias reset: every access "
+                                                     "point is preferred as announced.")]
+    changes = request.get("set")
+    try:
+        if not isinstance(changes, dict) or len(changes) > bias_core.MAX_ENTRIES:
+            raise ValueError("set must be an object of access point: ms (at most "
+                             f"{bias_core.MAX_ENTRIES})")
+        new = scenario.with_bias(changes)
+        missing = bias_core.unknown(new.bias, ctx.pop_ids) if ctx.pop_ids else []
+        if missing:
+            raise ValueError(f"unknown access point {', '.join(missing[:5])}")
+    except (TypeError, ValueError) as exc:
+        return scenario, [("error", f"Bias: {clean_name(str(exc))[:200]}. Nothing was changed.")]
+    if new.bias == scenario.bias:
+        return scenario, []
+    text = bias_core.describe(new.bias) or "none"
+    return new, [("info", f"Announcement bias: {text} (route selection only: the RTTs are the "
+                          f"real ones via the access point reached; {bias_core.DOC_REF}).")]
+
+
+def replace_bias(scenario: Scenario, bias: tuple[tuple[str, float], ...]) -> Scenario:
+    """``scenario`` with exactly ``bias`` (canonicalised by the scenario)."""
+    return replace(scenario, bias=bias)
 
 
 # -- capacity and support -----------------------------------------------------------------------

@@ -2,6 +2,10 @@
 
 Input is the ranking of :func:`dashboard.domain.paths.rank_pops` (every PoP, healthy ones ranked
 by WGS84 geodesic km, down ones flagged). Units: km and ms.
+
+With an announcement bias (a ``bias_ms`` column, :mod:`dashboard.domain.bias`) the ranking's own
+order (its ``rank``) decides, and when the bias changed the answer a sentence says so: which
+access point would have been chosen without it and the biases involved.
 """
 
 from __future__ import annotations
@@ -115,7 +119,9 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
     def label(pid: str) -> str:
         return f"{names[pid]} ({pid})" if pid in names else pid
 
-    up = ranking[ranking["up"]].sort_values("distance_km", kind="stable")
+    plain_up = ranking[ranking["up"]].sort_values("distance_km", kind="stable")
+    has_bias = "bias_ms" in ranking.columns and bool((ranking["bias_ms"] != 0).any())
+    up = ranking[ranking["up"]].sort_values("rank", kind="stable") if has_bias else plain_up
     down_rows = ranking[~ranking["up"]]
     if observed is not None and observed not in set(ranking["pop_id"]):
         raise KeyError(f"unknown access point id {observed!r}")
@@ -128,18 +134,26 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
     first = up.iloc[0]
     chosen, chosen_km = str(first["pop_id"]), float(first["distance_km"])
     nearer_down = tuple(down_rows[down_rows["distance_km"] < chosen_km]["pop_id"])
-    by_net = up.sort_values(["internet_ms", "distance_km"], kind="stable")
+    plain_net = plain_up.sort_values(["internet_ms", "distance_km"], kind="stable")
+    by_net = up if has_bias else plain_net
     if policy == NETWORK:
-        return _explain_network(by_net, down_rows, observed, label)
+        return _explain_network(by_net, down_rows, observed, label,
+                                _bias_sentence(by_net, plain_net, label) if has_bias else "")
     net = by_net.iloc[0]
-    sentences.append(f"{label(chosen)} is the nearest healthy access point, {chosen_km:,.0f} km away "
-                     f"(modelled RTT {first['anycast_ms']:.0f} ms to the origin)."
+    what = "nearest" if not has_bias else "preferred (distance + bias)"
+    sentences.append(f"{label(chosen)} is the {what} healthy access point, {chosen_km:,.0f} km "
+                     f"away (modelled RTT {first['anycast_ms']:.0f} ms to the origin)."
                      if np.isfinite(first["anycast_ms"]) else
-                     f"{label(chosen)} is the nearest healthy access point, {chosen_km:,.0f} km away, "
-                     "but its endpoint is down: traffic is not rerouted to another endpoint.")
+                     f"{label(chosen)} is the {what} healthy access point, {chosen_km:,.0f} km "
+                     "away, but its endpoint is down: traffic is not rerouted to another endpoint.")
+    if has_bias and (text := _bias_sentence(up, plain_up, label)):
+        sentences.append(text)
     if nearer_down:
         sentences.append("Nearer but down: " + ", ".join(label(p) for p in nearer_down) + ".")
     gap = float(first["internet_ms"] - net["internet_ms"])
+    if has_bias:  # BGP sees the bias too: the gap in preference ms (policy.network_ranking)
+        gap = float(first["internet_ms"] + first["bias_ms"] - net["internet_ms"]
+                    - net["bias_ms"])
     if bool(flagged(GEOGRAPHIC, gap)):
         sentences.append(f"{flag_phrase(label(str(net['pop_id'])))}: its "
                          f"modelled internet leg is {gap:.0f} ms shorter "
@@ -150,11 +164,18 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
         second = up.iloc[1]
         runner = str(second["pop_id"])
         margin_km = float(second["distance_km"]) - chosen_km
+        with_bias = ""
+        if has_bias and "bias_km" in up.columns:  # the margin the ranking saw: km + bias km
+            extra = float(second["bias_km"]) - float(first["bias_km"])
+            if extra:
+                margin_km += extra
+                with_bias = " counting the announcement bias"
         margin_pct = 100.0 * margin_km / chosen_km if chosen_km > 0 else float("inf")
         near_tie = bool(margin_km < 100 or margin_pct < 10)
         closeness = ("a near tie: small routing differences can flip it"
                      if near_tie else "a clear margin")
-        sentences.append(f"Runner-up: {label(runner)}, {margin_km:,.0f} km farther ({closeness}).")
+        sentences.append(f"Runner-up: {label(runner)}, {margin_km:,.0f} km farther{with_bias} "
+                         f"({closeness}).")
     facts = tuple(sentences)
     detour_km, detour_ms = _observed_detour(
         ranking[ranking["pop_id"] == observed].iloc[0] if observed not in (None, chosen) else None,
@@ -164,18 +185,36 @@ def explain(ranking: pd.DataFrame, observed: str | None = None,
                        float(first["anycast_ms"]), near_tie)
 
 
+def _bias_sentence(up: pd.DataFrame, plain: pd.DataFrame, label: Any) -> str:
+    """The sentence saying the announcement bias changed the answer ("" when it did not):
+    ``up`` the healthy PoPs in the biased order, ``plain`` in the order without a bias."""
+    chosen, would = str(up.iloc[0]["pop_id"]), str(plain.iloc[0]["pop_id"])
+    if chosen == would:
+        return ""
+    ms = dict(zip(up["pop_id"], up["bias_ms"]))
+    parts = [f"{p} {ms[p]:+g} ms" for p in (would, chosen) if ms.get(p, 0)]
+    return (f"The announcement bias changed the answer ({', '.join(parts)}): without it the "
+            f"client would enter at {label(would)}. A bias changes route selection only; the "
+            "RTTs shown are the real ones (docs/bias.md).")
+
+
 def _explain_network(up: pd.DataFrame, down_rows: pd.DataFrame, observed: str | None,
-                     label) -> Explanation:
-    """:func:`explain` under the network policy: ``up`` holds the healthy PoPs by internet leg."""
+                     label, bias_text: str = "") -> Explanation:
+    """:func:`explain` under the network policy: ``up`` holds the healthy PoPs by internet leg
+    (with a bias: by internet leg + bias; ``bias_text`` says whether it changed the answer)."""
     first = up.iloc[0]
     chosen, chosen_km = str(first["pop_id"]), float(first["distance_km"])
     chosen_ms = float(first["internet_ms"])
     faster_down = tuple(down_rows[down_rows["internet_ms"] < chosen_ms]["pop_id"])
-    sentences = [f"{label(chosen)} has the lowest modelled internet RTT of the healthy access "
+    lowest = ("lowest modelled internet RTT" if not bias_text
+              else "lowest modelled internet RTT + announcement bias")
+    sentences = [f"{label(chosen)} has the {lowest} of the healthy access "
                  f"points, {chosen_ms:.0f} ms ({chosen_km:,.0f} km away; Network routing policy)"
                  + (f"; modelled RTT {first['anycast_ms']:.0f} ms to the origin."
                     if np.isfinite(first["anycast_ms"]) else
                     ", but its endpoint is down: traffic is not rerouted to another endpoint.")]
+    if bias_text:
+        sentences.append(bias_text)
     if faster_down:
         sentences.append("Faster but down: " + ", ".join(label(p) for p in faster_down) + ".")
     runner, margin_km, margin_pct, near_tie = None, float("nan"), float("nan"), False
@@ -185,6 +224,8 @@ def _explain_network(up: pd.DataFrame, down_rows: pd.DataFrame, observed: str | 
         margin_km = float(second["distance_km"]) - chosen_km
         margin_pct = 100.0 * margin_km / chosen_km if chosen_km > 0 else float("inf")
         margin_ms = float(second["internet_ms"]) - chosen_ms
+        if "bias_ms" in up.columns:  # the margin the ranking saw (preference ms)
+            margin_ms += float(second["bias_ms"]) - float(first["bias_ms"])
         near_tie = bool(margin_ms < 5)
         closeness = ("a near tie: small routing differences can flip it" if near_tie
                      else "a clear margin")

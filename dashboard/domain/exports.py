@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.domain.clients import ClientCountError, check_client_count
+from dashboard.domain import bias as bias_core
 from dashboard.domain.scenario import ENDPOINT_TYPES, Client, Scenario
 
 SCENARIO_FORMAT = "anycast-eip-scenario"
@@ -116,7 +117,7 @@ def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
                          f"{SCENARIO_VERSION}")
     d = _expect(doc.get("scenario"), dict, "scenario", "an object")
     # policy / access: the store form writes them only when not default
-    known = set(Scenario().to_dict()) | {"policy", "access"}
+    known = set(Scenario().to_dict()) | {"policy", "access", "bias"}
     unknown = sorted(set(d) - known)
     if unknown:
         _fail("scenario", f"unknown field(s) {', '.join(unknown[:5])} (this dashboard knows "
@@ -197,6 +198,13 @@ def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
     for key in ("default_capacity_gbps", "demand_scale"):
         if d.get(key) is not None:
             _number(d[key], f"scenario.{key}")
+    bias = _expect(d.get("bias", {}), dict, "scenario.bias", "an object {access point: ms}")
+    for pid, ms in bias.items():
+        _check_pop(pid, f"scenario.bias.{pid}", pop_ids)
+        try:
+            bias_core.check_ms(_number(ms, f"scenario.bias.{pid}"), pid)
+        except ValueError as exc:
+            _fail(f"scenario.bias.{pid}", str(exc))
     try:
         return Scenario.from_dict({**d, "clients": [c.to_dict() for c in parsed]})
     except (KeyError, TypeError, ValueError) as exc:

@@ -588,6 +588,29 @@ def access_rtt_ms(datacenter_ms: object, client_region: object,
     return add + params.access_factor * dc
 
 
+def km_per_rtt_ms(params: LatencyParams) -> float:
+    """The model's own distance per ms of internet RTT (km/ms), for converting an announcement
+    bias (ms, :mod:`dashboard.domain.bias`) into an equivalent distance::
+
+        km_per_ms = 1000 / max(inflation_scale * median(S), 2000 / fibre_km_per_ms)
+
+    ``S`` is the fitted region-pair slope matrix (ms of RTT per 1000 km, its distinct pairs:
+    the upper triangle with the diagonal), so this is the typical marginal cost of distance on
+    the data-centre internet leg; the fibre floor's slope caps it (never faster than light).
+    ~47 km per ms with the shipped fit (median 21.2 ms per 1000 km). One number for every pair:
+    a region pair's own slope differs by x0.7..x3 (docs/bias.md says so)."""
+    s = params._arr["S"]
+    median = float(np.median(s[np.triu_indices(len(s))]))
+    slope = max(params.inflation_scale * median, 2000.0 / params.fibre_km_per_ms)
+    return 1000.0 / slope
+
+
+def leg_factor(params: LatencyParams) -> float:
+    """How many ms of this client type's internet leg one ms of the data-centre leg is: the
+    end-user ``access_factor`` (>= 1; :func:`access_rtt_ms`), else 1."""
+    return 1.0 if params.access == "datacenter" else float(params.access_factor)
+
+
 def with_access(params: LatencyParams, access: str) -> LatencyParams:
     """``params`` for clients of type ``access`` (:data:`ACCESS_TYPES`); the same object when
     it already is. ``ValueError`` names a bad value."""

@@ -14,6 +14,7 @@ import pandas as pd
 
 from dashboard.domain import latency
 from dashboard.domain import policy as pol
+from dashboard.domain.bias import PopBias
 from dashboard.domain.geodesy import geodesic_km, validate_coords
 from dashboard.domain.routing import NO_ROUTE, assign
 
@@ -67,7 +68,8 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
                        params: latency.LatencyParams,
                        direct_origin: tuple[float, float] | None = None,
                        network: tuple[np.ndarray, np.ndarray] | None = None,
-                       policy: str = pol.GEOGRAPHIC) -> pd.DataFrame:
+                       policy: str = pol.GEOGRAPHIC,
+                       bias: PopBias | None = None) -> pd.DataFrame:
     """The route table (columns :data:`PATH_COLUMNS`, client order) of clients whose nearest
     and second-nearest healthy PoPs are already chosen -- the one place that turns a ranking into
     RTTs, used by :func:`client_paths` (a fresh :func:`routing.assign`) and
@@ -82,7 +84,10 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
     (:mod:`dashboard.domain.policy`) and its internet leg; gives ``network_pop_id``,
     ``bgp_gap_ms`` (internet leg of the chosen PoP minus that of the network-nearest one, ms,
     >= 0) and ``bgp_flag`` (``policy`` geographic and gap > :data:`policy.FLAG_GAP_MS`).
-    Without it those columns are "" / NaN / False.
+    Without it those columns are "" / NaN / False. ``bias`` (:mod:`dashboard.domain.bias`):
+    the network-nearest PoP is the one BGP prefers *with* the bias, and the gap is in
+    preference ms (internet leg + ``bias.leg_ms``, :func:`network_pick` likewise), so it stays
+    >= 0; the RTT columns are the real modelled legs, never biased.
     """
     ids = np.asarray(list(pop_ids), dtype=object)
     n_pops = len(ids)
@@ -125,7 +130,8 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
         net_pop, net_ms = network
         has_net = routed & (net_pop != NO_ROUTE)
         net_id = np.where(has_net, ids[np.where(has_net, net_pop, 0)], "")
-        gap = np.where(has_net, internet - net_ms, np.nan)
+        pref = internet if bias is None else internet + bias.leg_ms[safe]
+        gap = np.where(has_net, pref - net_ms, np.nan)
     else:
         net_id, gap = np.full(n, "", dtype=object), np.full(n, np.nan)
     return pd.DataFrame({
@@ -150,7 +156,7 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
                  pop_origin_ids: Sequence[str] | str = "", *,
                  params: latency.LatencyParams,
                  direct_origin: tuple[float, float] | None = None,
-                 policy: str = pol.GEOGRAPHIC) -> pd.DataFrame:
+                 policy: str = pol.GEOGRAPHIC, bias: PopBias | None = None) -> pd.DataFrame:
     """One row per client (client order) with columns :data:`PATH_COLUMNS`.
 
     ``origin_lat``/``origin_lon`` are the origin of every PoP (scalars) or per-PoP arrays (NaN =
@@ -169,6 +175,9 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     ``policy`` (:mod:`dashboard.domain.policy`): ``geographic`` sends each client to its
     nearest healthy PoP, ``network`` to the one with the lowest internet leg (runner-up
     likewise); either way the network-nearest PoP and the flag columns are filled in.
+    ``bias`` (:mod:`dashboard.domain.bias`; None = none): both rankings see it
+    (:func:`policy.network_ranking`, :func:`policy.geographic_ranking`); the RTTs are those
+    of the PoP each client lands on.
 
     How: :func:`routing.assign` picks the two nearest healthy PoPs (exact WGS84), the clients
     and PoPs are located once in the latency model, every client-PoP internet leg is modelled
@@ -183,47 +192,66 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     if down_mask.shape != pla.shape:
         raise ValueError(f"down mask has shape {down_mask.shape}, expected {pla.shape}")
     matrix = pol.pop_matrix(cla, clo, pla, plo, terms, pop_terms, params)
-    net_rank, net_km = pol.network_ranking(matrix)
+    net_rank, net_km = pol.network_ranking(matrix, bias)
     net = pol.first_two(net_rank, net_km, down_mask)
     if policy == pol.NETWORK:
         pop, pop_km, runner, runner_km = net
+    elif bias is not None:
+        pop, pop_km, runner, runner_km = pol.first_two(*pol.geographic_ranking(matrix, bias),
+                                                       down_mask)
     else:
         a = assign(cla, clo, pla, plo, down=down_mask, alternatives=2)
         pop, pop_km, runner, runner_km = a.pop, a.pop_km, a.runner_up, a.runner_up_km
     return table_from_ranking(
         cla, clo, terms, pop_ids, pla, plo, pop_terms, pop, pop_km, runner, runner_km,
         origin_lat, origin_lon, pop_origin_ids, params=params, direct_origin=direct_origin,
-        network=network_pick(matrix, net[0]), policy=policy)
+        network=network_pick(matrix, net[0], bias), policy=policy, bias=bias)
 
 
-def network_pick(matrix: "pol.PopMatrix", net_pop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(net_pop, its internet ms)`` for :func:`table_from_ranking`'s ``network``."""
+def network_pick(matrix: "pol.PopMatrix", net_pop: np.ndarray, bias: PopBias | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``(net_pop, its internet ms)`` for :func:`table_from_ranking`'s ``network`` (with a
+    bias: its preference ms, internet leg + ``bias.leg_ms``)."""
     ok = net_pop != NO_ROUTE
     ms = np.full(len(net_pop), np.nan)
     r = np.flatnonzero(ok)
     if len(r):
         ms[r] = matrix.internet_ms[r, net_pop[r]]
+        if bias is not None:
+            ms[r] += bias.leg_ms[net_pop[r]]
     return net_pop, ms
 
 
 def rank_order(distance_km: np.ndarray, up: np.ndarray,
-               internet_ms: np.ndarray | None = None) -> np.ndarray:
+               internet_ms: np.ndarray | None = None, bias: PopBias | None = None
+               ) -> np.ndarray:
     """Indices of PoPs in ranking order for one client: healthy ones nearest first, then the
     down ones nearest first; ties keep catalog order (stable). With ``internet_ms`` (the network
-    policy) by internet leg instead, ties nearer first. Shared by :func:`rank_pops` and
-    the API's one-point answer (``services.routing``), so both list the same order."""
+    policy) by internet leg instead, ties nearer first. ``bias``: + ``bias.leg_ms`` on the
+    internet leg, or + ``bias.km`` on the distance (:mod:`dashboard.domain.policy`). Shared by
+    :func:`rank_pops` and the API's one-point answer (``services.routing``), so both list the
+    same order."""
     km = np.asarray(distance_km, dtype=float)
+    down = ~np.asarray(up, dtype=bool)
     if internet_ms is None:
-        return np.lexsort((km, ~np.asarray(up, dtype=bool)))
-    return np.lexsort((km, np.asarray(internet_ms, dtype=float), ~np.asarray(up, dtype=bool)))
+        if bias is None:
+            return np.lexsort((km, down))
+        return np.lexsort((km, km + bias.km, down))
+    score = np.asarray(internet_ms, dtype=float)
+    if bias is not None:
+        score = score + bias.leg_ms
+    return np.lexsort((km, score, down))
 
 
 def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarray,
               pop_lons: np.ndarray, origin_lat: object, origin_lon: object,
               down: np.ndarray | None = None, *,
-              params: latency.LatencyParams, policy: str = pol.GEOGRAPHIC) -> pd.DataFrame:
+              params: latency.LatencyParams, policy: str = pol.GEOGRAPHIC,
+              bias: PopBias | None = None) -> pd.DataFrame:
     """Every PoP for one client, ranked by geodesic distance (``policy`` geographic) or by
-    internet leg (``network``), down ones included, flagged.
+    internet leg (``network``), each + the ``bias`` (:func:`rank_order`), down ones included,
+    flagged. The RTT columns are never biased; ``bias_ms`` and ``bias_km`` (only with a bias)
+    are each PoP's bias and its equivalent distance (``bias.km``).
 
     Columns: rank (1 = nearest healthy), pop_id, up, distance_km, internet_ms, backbone_ms,
     anycast_ms (NaN backbone/anycast where the PoP's endpoint is down; origins as in
@@ -242,6 +270,9 @@ def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarr
         "anycast_ms": internet + backbone,
     })
     policy = pol.check_policy(policy)
-    df = df.iloc[rank_order(km, ~down_mask, internet if policy == pol.NETWORK else None)]
+    if bias is not None:
+        df["bias_ms"] = bias.ms
+        df["bias_km"] = bias.km
+    df = df.iloc[rank_order(km, ~down_mask, internet if policy == pol.NETWORK else None, bias)]
     df.insert(0, "rank", np.where(df["up"], np.cumsum(df["up"].to_numpy()), 0))
     return df.reset_index(drop=True)

@@ -11,6 +11,12 @@ internet leg more than :data:`FLAG_GAP_MS` shorter than the internet leg of the 
 is flagged: BGP would likely hand it to that other PoP. The gap is the **internet-leg**
 difference (what BGP can "see"; the backbone legs behind the two PoPs are not part of it).
 
+Announcement bias (:mod:`dashboard.domain.bias`, issue 20): every ranking here takes an
+optional :class:`~dashboard.domain.bias.PopBias`. The network policy ranks by internet leg +
+the bias (ms); the geographic policy by distance + the bias's equivalent km (the latency
+model's slope, :func:`dashboard.domain.latency.km_per_rtt_ms`). Ties as without one: nearer
+first, then catalog order. None (no bias) takes exactly the code path it took before.
+
 Pure: numpy only. Units: degrees in, km and round-trip ms out.
 """
 
@@ -20,9 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dashboard.domain import bias as bias_core
 from dashboard.domain import latency
+from dashboard.domain.bias import PopBias
 from dashboard.domain.geodesy import nearest
-from dashboard.domain.routing import NO_ROUTE
+from dashboard.domain.routing import NO_ROUTE, assign
 
 GEOGRAPHIC = "geographic"
 NETWORK = "network"
@@ -103,15 +111,63 @@ def pop_matrix(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarra
     return PopMatrix(_ro(by_pop), _ro(internet_matrix_ms(by_pop, terms, pop_terms, params)))
 
 
-def network_ranking(matrix: PopMatrix) -> tuple[np.ndarray, np.ndarray]:
+def network_ranking(matrix: PopMatrix, bias: PopBias | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """``(ranked, ranked_km)`` (n, m): every PoP per client, lowest internet RTT first (ties:
     nearer first, then catalog order) and the WGS84 km of each -- the network policy's
-    counterpart of the nearest-first ranking."""
+    counterpart of the nearest-first ranking. ``bias``: ranked by internet leg + the bias
+    (``bias.leg_ms``, module docstring) instead."""
     n, m = matrix.km.shape
     if n == 0 or m == 0:
         return np.empty((n, m), dtype=np.int64), np.empty((n, m))
-    ranked = np.lexsort((matrix.km, matrix.internet_ms), axis=-1)
+    score = matrix.internet_ms if bias is None else matrix.internet_ms + bias.leg_ms[None, :]
+    ranked = np.lexsort((matrix.km, score), axis=-1)
     return _ro(ranked), _ro(np.take_along_axis(matrix.km, ranked, axis=1))
+
+
+def geographic_ranking(matrix: PopMatrix, bias: PopBias) -> tuple[np.ndarray, np.ndarray]:
+    """``(ranked, ranked_km)`` (n, m) of the geographic policy under a bias: by WGS84 km +
+    the bias's equivalent km (``bias.km``), ties nearer first, then catalog order. (Without a
+    bias the callers use :func:`dashboard.domain.routing.assign`, the exact nearest search.)"""
+    n, m = matrix.km.shape
+    if n == 0 or m == 0:
+        return np.empty((n, m), dtype=np.int64), np.empty((n, m))
+    ranked = np.lexsort((matrix.km, matrix.km + bias.km[None, :]), axis=-1)
+    return _ro(ranked), _ro(np.take_along_axis(matrix.km, ranked, axis=1))
+
+
+def pop_bias(bias: "bias_core.Bias", pop_ids: "tuple[str, ...] | list[str]",
+             params: latency.LatencyParams) -> PopBias | None:
+    """A scenario's bias bound to the PoP list and the latency model in use (its slope for the
+    geographic conversion, its client type for the network one); None for no bias."""
+    if not bias:
+        return None
+    return bias_core.bind(bias, pop_ids, latency.km_per_rtt_ms(params), latency.leg_factor(params))
+
+
+def rank_all(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray,
+             policy: str, params: latency.LatencyParams | None = None,
+             bias: PopBias | None = None) -> np.ndarray:
+    """Every PoP for every client (n, m), in the order ``policy`` prefers them under ``bias``
+    (down PoPs included: callers walk it with a down mask). Geographic without a bias: the
+    exact nearest-first search (:func:`routing.assign`); otherwise from :func:`pop_matrix`
+    (``params`` required for the network policy; the geographic one reads only its km)."""
+    n, m = len(cla), len(pla)
+    if n == 0 or m == 0:
+        return np.zeros((n, m), dtype=np.int64)
+    network = check_policy(policy) == NETWORK
+    if not network and bias is None:
+        return assign(cla, clo, pla, plo, alternatives=m).ranked
+    if network:
+        if not isinstance(params, latency.LatencyParams):
+            raise ValueError("the network policy needs the latency parameters")
+        matrix = pop_matrix(cla, clo, pla, plo, latency.locate(cla, clo, params),
+                            latency.locate(pla, plo, params), params)
+        return np.array(network_ranking(matrix, bias)[0], dtype=np.int64)
+    assert bias is not None
+    idx, km = nearest(cla, clo, pla, plo, k=m)
+    matrix = PopMatrix(km_by_pop(idx, km), np.empty((0, 0)))
+    return np.array(geographic_ranking(matrix, bias)[0], dtype=np.int64)
 
 
 def first_two(ranked: np.ndarray, ranked_km: np.ndarray, down: np.ndarray

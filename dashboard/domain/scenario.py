@@ -31,6 +31,7 @@ from dashboard.domain.endpoints import (DEFAULT, ENDPOINT_TYPES, NORMAL, SINGLE_
 from dashboard.domain.cost import check_cost_value
 from dashboard.domain.latency import canonical_overrides
 from dashboard.domain.access import DEFAULT_ACCESS, check_access
+from dashboard.domain import bias as bias_core
 from dashboard.domain.policy import DEFAULT_POLICY, check_policy
 
 __all__ = [
@@ -180,6 +181,9 @@ class Scenario:
     #: Who the clients are (:mod:`dashboard.domain.access`): "end-user" (default: the access
     #: network is part of every internet leg) or "datacenter" (servers, no access network).
     access: str = DEFAULT_ACCESS
+    #: Announcement what-if (:mod:`dashboard.domain.bias`): ``((pop id, ms), ...)`` sorted by
+    #: id, no zeros; + = a prepend-like penalty, - = a bonus, for route selection only.
+    bias: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "down", frozenset(self.down))
@@ -190,6 +194,7 @@ class Scenario:
         object.__setattr__(self, "model", canonical_overrides(self.model))
         object.__setattr__(self, "policy", check_policy(self.policy))
         object.__setattr__(self, "access", check_access(self.access))
+        object.__setattr__(self, "bias", bias_core.canonical(self.bias))
 
     # -- edits (each returns a new scenario) ------------------------------------------------
     def with_clients(self, clients: Iterable[Client]) -> "Scenario":
@@ -375,7 +380,8 @@ class Scenario:
         named_regions = {r for r in (self.origin,) if r is not None} \
             | set(self.endpoints_down) | {r for r, _ in self.mappings}
         named_pops = set(self.down) | {p for _, ps in self.mappings for p in ps} \
-            | {p for _, p in self.observed} | {p for p, _ in self.capacity}
+            | {p for _, p in self.observed} | {p for p, _ in self.capacity} \
+            | {p for p, _ in self.bias}
         return ([f"access point {p[:40]}" for p in sorted(named_pops - pops)]
                 + [f"region {r[:40]}" for r in sorted(named_regions - regions)])
 
@@ -392,7 +398,8 @@ class Scenario:
                        down=self.down & pops, endpoints_down=self.endpoints_down & regions,
                        mappings=tuple(m for m in mappings if m[1]),
                        observed=tuple((i, p) for i, p in self.observed if p in pops),
-                       capacity=tuple((p, g) for p, g in self.capacity if p in pops))
+                       capacity=tuple((p, g) for p, g in self.capacity if p in pops),
+                       bias=tuple((p, b) for p, b in self.bias if p in pops))
 
     def sanitized(self, default_region: str) -> tuple["Scenario", list[str]]:
         """The largest valid endpoint set from this scenario, and what was dropped and why.
@@ -446,6 +453,17 @@ class Scenario:
         type; :mod:`dashboard.domain.access`)."""
         return replace(self, access=check_access(access))
 
+    def with_bias(self, changes: Mapping[str, object]) -> "Scenario":
+        """Per-PoP biases set (ms; 0 or None clears one), the others kept; ``ValueError`` names
+        a bad id or a value outside the bounds (:func:`dashboard.domain.bias.canonical`)."""
+        if not isinstance(changes, Mapping):
+            raise ValueError("bias must be an object of access point: ms")
+        out = dict(self.bias)
+        for pid, ms in changes.items():
+            key = bias_core.check_id(pid)
+            out[key] = 0.0 if ms is None else bias_core.check_ms(ms, key)
+        return replace(self, bias=tuple(out.items()))
+
     def with_client_set(self, key: str | None) -> "Scenario":
         if key is not None and not ID_RE.match(str(key)):
             raise ValueError(f"client set key {key!r} is not an id (letters, digits, '-')")
@@ -462,7 +480,8 @@ class Scenario:
                 "model": dict(self.model),
                 # Only when not the default, so existing stores and digests stay as they were.
                 **({"policy": self.policy} if self.policy != DEFAULT_POLICY else {}),
-                **({"access": self.access} if self.access != DEFAULT_ACCESS else {})}
+                **({"access": self.access} if self.access != DEFAULT_ACCESS else {}),
+                **({"bias": dict(self.bias)} if self.bias else {})}
 
     @classmethod
     def from_dict(cls, d: dict | None, max_clients: int = MAX_CLIENTS,
@@ -518,11 +537,15 @@ class Scenario:
             raise ValueError("scenario model must be an object {latency parameter: number}")
         policy = check_policy(d.get("policy") or DEFAULT_POLICY)
         access = check_access(d.get("access") or DEFAULT_ACCESS)
+        bias = d.get("bias") or {}
+        if not isinstance(bias, dict):
+            raise ValueError("scenario bias must be an object {access point: ms}")
         return cls(clients=tuple(Client.from_dict(c) for c in clients), origin=origin,
                    endpoint_type=endpoint_type, down=frozenset(down),
                    mappings=tuple((r, tuple(p)) for r, p in mappings),
                    endpoints_down=frozenset(endpoints_down), client_set=client_set,
-                   model=tuple(model.items()), policy=policy, access=access, **extra)
+                   model=tuple(model.items()), policy=policy, access=access,
+                   bias=bias_core.canonical(bias), **extra)
 
 
 

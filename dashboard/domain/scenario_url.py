@@ -50,6 +50,10 @@ working when keys are added):
   (:mod:`dashboard.domain.policy`); an unknown value is dropped with a warning.
 - ``access``: who the clients are, ``end-user`` (omitted: the default) or ``datacenter``
   (:mod:`dashboard.domain.access`); an unknown value is dropped with a warning (end users).
+- ``bias``: the announcement what-if (:mod:`dashboard.domain.bias`), ``,``-separated
+  ``POP:ms``, e.g. ``bias=FRA:+20,LHR:-10`` (+ = a prepend-like penalty, - = a bonus, for route
+  selection only; each in -100..+100 ms, 0.1 ms kept; omitted: none). A bad piece or an unknown
+  access point is dropped with a warning, the others are kept.
 - ``view``: the tab a shared link opens, ``map`` (omitted: the default), ``capacity`` or
   ``support`` (:data:`VIEWS`). Not part of the scenario: the page's "Copy link" adds it and the
   page reads it with :func:`view_from_query`; an unknown value is dropped with a warning.
@@ -72,6 +76,7 @@ from dashboard.domain.clients import COORD_DECIMALS, clean_name
 from dashboard.domain.cost import check_cost_value
 from dashboard.domain.latency import check_override
 from dashboard.domain.access import ACCESS_CHOICES, DEFAULT_ACCESS
+from dashboard.domain import bias as bias_core
 from dashboard.domain.policy import DEFAULT_POLICY, POLICIES
 from dashboard.domain.scenario import (DEFAULT_ENDPOINT_TYPE, DEMAND_SOURCES, ENDPOINT_TYPES, ID_RE,
                                        Client, Scenario, check_gbps,
@@ -97,7 +102,7 @@ DEFAULT_MAX_QUERY_CHARS = 4000
 #: Keys this version understands.
 KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down", "observed",
               "capacity", "demand", "clientset", "model", "policy", "access", "instance", "spill",
-              "cost", "view")
+              "cost", "bias", "view")
 #: The views a link may open (the page's tabs, in tab order); ``map`` is the default.
 VIEWS = ("map", "capacity", "support")
 _MAX_WARNINGS = 5
@@ -185,6 +190,9 @@ def _encode(s: Scenario, clients: Sequence[Client], with_names: bool) -> str:
         parts.append("policy=" + s.policy)
     if s.access != DEFAULT_ACCESS:
         parts.append("access=" + s.access)
+    if s.bias:
+        # "FRA:20,LHR:-10": no "+" (a form decoder reads it as a space); the parser takes both
+        parts.append("bias=" + ",".join(f"{quote(p, safe='')}:{ms:g}" for p, ms in s.bias))
     return "&".join(parts)
 
 
@@ -336,6 +344,7 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     model: tuple[tuple[str, float], ...] = ()
     policy = DEFAULT_POLICY
     access = DEFAULT_ACCESS
+    bias: tuple[tuple[str, float], ...] = ()
     seen: set[str] = set()
     extra: dict = {}
     for key, value in _split_query(query, warnings):
@@ -402,6 +411,8 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
         elif key == "access":
             access = _choice(value, ACCESS_CHOICES, DEFAULT_ACCESS, "client access type",
                              "; end users are assumed", warnings)
+        elif key == "bias":
+            bias = _parse_bias(value, pop_ids, warnings)
         elif key in _CAPACITY_KEYS:
             _decode_capacity_key(key, value, extra, warnings, pop_ids)
         elif key == "view":  # the tab the link opens: the page's business, not the scenario's
@@ -428,7 +439,7 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     scenario = Scenario(clients=tuple(clients), origin=origin, endpoint_type=endpoint,
                         down=frozenset(down), mappings=tuple(mappings),
                         endpoints_down=frozenset(endpoints_down), client_set=client_set,
-                        model=model, policy=policy, access=access, **extra)
+                        model=model, policy=policy, access=access, bias=bias, **extra)
     if origin is not None and (mappings or endpoints_down):
         # The Default region is known: apply the provider's rules now. (With no origin in the
         # link, the app's default decides; the dashboard sanitizes again once it is resolved.)
@@ -474,6 +485,33 @@ def _parse_model(raw: str, warnings: list[str]) -> tuple[tuple[str, float], ...]
                             "link; the last one was used")
         out[name] = v
     return tuple(sorted(out.items()))
+
+
+def _parse_bias(raw: str, pop_ids: Sequence[str] | None, warnings: list[str]
+                ) -> tuple[tuple[str, float], ...]:
+    """``POP:ms,POP:ms`` -> the canonical bias; a bad piece (not POP:ms, a value outside the
+    bounds, an access point the catalog lacks) is dropped with one warning naming them; at
+    most :data:`dashboard.domain.bias.MAX_ENTRIES` pieces are read. The last value of a PoP
+    named twice wins."""
+    out: dict[str, float] = {}
+    bad: list[str] = []
+    pieces = [p for p in unquote(raw).split(",") if p.strip()]
+    for piece in pieces[:bias_core.MAX_ENTRIES]:
+        try:
+            ((pid, ms),) = bias_core.parse_text(piece, pop_ids) or ((piece.partition(":")[0]
+                                                                   .strip().upper(), 0.0),)
+        except ValueError as exc:
+            bad.append(f"'{_short(piece, 24)}' ({_short(str(exc), 80)})")
+            continue
+        out[pid] = ms
+    if bad:
+        warnings.append(f"ignored bias value(s) {'; '.join(bad[:_MAX_WARNINGS])} (use POP:ms "
+                        f"with a known access point, ms in {bias_core.MIN_MS:+.0f}.."
+                        f"{bias_core.MAX_MS:+.0f})")
+    if len(pieces) > bias_core.MAX_ENTRIES:
+        warnings.append(f"the link's bias names {len(pieces):,} access points; only the first "
+                        f"{bias_core.MAX_ENTRIES} were read")
+    return bias_core.canonical(out)
 
 
 def _parse_mappings(raw: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str] | None,

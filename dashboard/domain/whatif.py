@@ -26,6 +26,7 @@ import pandas as pd
 
 from dashboard.domain import latency
 from dashboard.domain import policy as pol
+from dashboard.domain.bias import PopBias
 from dashboard.domain.geodesy import nearest, validate_coords
 from dashboard.domain.paths import network_pick, table_from_ranking
 from dashboard.domain.routing import NO_ROUTE
@@ -138,7 +139,7 @@ def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, ori
               down: np.ndarray | None = None, pop_origin_ids: Sequence[str] | str = "", *,
               params: latency.LatencyParams,
               direct_origin: tuple[float, float] | None = None,
-              policy: str = pol.GEOGRAPHIC) -> pd.DataFrame:
+              policy: str = pol.GEOGRAPHIC, bias: PopBias | None = None) -> pd.DataFrame:
     """The :func:`paths.client_paths` table of ``rc``'s clients (same columns and semantics:
     per-PoP origin arrays with NaN = endpoint down, the backbone leg including the PoP ingress
     overhead, ``direct_ms`` to ``direct_origin``, else to the first finite origin) from the
@@ -146,7 +147,10 @@ def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, ori
     :func:`paths.table_from_ranking`, the builder :func:`paths.client_paths` uses too, computes
     the legs. ``policy`` as in :func:`paths.client_paths`; the network ranking and the internet
     legs come from ``rc`` (:func:`with_network`, computed here under ``params`` when missing:
-    callers that cache ``rc`` build them once under the same ``params``)."""
+    callers that cache ``rc`` build them once under the same ``params``). ``bias``
+    (:mod:`dashboard.domain.bias`): both rankings are made again from ``rc.matrix`` with it
+    (:func:`policy.network_ranking`, :func:`policy.geographic_ranking`; a few ms for 25,000
+    clients), as :func:`paths.client_paths` does."""
     policy = pol.check_policy(policy)
     if rc.matrix is None or rc.net_ranked is None or rc.net_ranked_km is None:
         rc = with_network(rc, params)
@@ -154,13 +158,20 @@ def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, ori
     down_mask = np.zeros(len(rc.pop_lats), dtype=bool) if down is None else np.asarray(down, bool)
     if down_mask.shape != rc.pop_lats.shape:
         raise ValueError(f"down mask has shape {down_mask.shape}, expected {rc.pop_lats.shape}")
-    net = pol.first_two(rc.net_ranked, rc.net_ranked_km, down_mask)
+    if bias is None:
+        net = pol.first_two(rc.net_ranked, rc.net_ranked_km, down_mask)
+    else:
+        net = pol.first_two(*pol.network_ranking(rc.matrix, bias), down_mask)
     if policy == pol.NETWORK:
         pop, pop_km, runner, runner_km = net
+    elif bias is not None:
+        pop, pop_km, runner, runner_km = pol.first_two(
+            *pol.geographic_ranking(rc.matrix, bias), down_mask)
     else:
         pop, pop_km, runner, runner_km = first_healthy(rc, down_mask)
     return table_from_ranking(rc.lats, rc.lons, rc.terms, pop_ids, rc.pop_lats, rc.pop_lons,
                               rc.pop_terms, pop, pop_km, runner, runner_km, origin_lat,
                               origin_lon, pop_origin_ids, params=params,
                               direct_origin=direct_origin,
-                              network=network_pick(rc.matrix, net[0]), policy=policy)
+                              network=network_pick(rc.matrix, net[0], bias), policy=policy,
+                              bias=bias)

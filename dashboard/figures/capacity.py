@@ -203,6 +203,15 @@ def load_bar_figure(table: pd.DataFrame) -> go.Figure:
             hovertemplate="%{x}: %{y:,.3f} Gbps expected (%{customdata:.0%} of capacity): "
                           "demand spread by landing probability, learned from root-DNS "
                           "catchments<extra></extra>"))
+    if "unbiased_gbps" in t and bool((t["bias_delta_gbps"].abs() > 1e-12).any()):
+        # the announcement bias moved load: where each PoP's demand was without it
+        fig.add_trace(go.Scatter(
+            name="Without the bias", x=x, y=t["unbiased_gbps"].to_numpy(float),
+            mode="markers", marker=dict(symbol="diamond-open", size=10,
+                                        line=dict(width=2, color="#6B21A8")),
+            customdata=t["bias_delta_gbps"].to_numpy(float),
+            hovertemplate="%{x}: %{y:,.3f} Gbps without the announcement bias "
+                          "(%{customdata:+,.3f} Gbps with it)<extra></extra>"))
     fig.add_trace(go.Scatter(
         name="Capacity", x=x, y=t["capacity_gbps"].to_numpy(float), mode="markers",
         marker=dict(symbol="line-ew", size=26, line=dict(width=3, color=ORIGIN_COLOR)),

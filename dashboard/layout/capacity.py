@@ -13,6 +13,7 @@ from dash import dash_table, dcc, html
 from dashboard import ids
 from dashboard.domain.scenario import (DEFAULT_CAPACITY_GBPS, DEFAULT_INSTANCE_MBPS,
                                       DEFAULT_POPULATION_GBPS, MAX_INSTANCE_MBPS)
+from dashboard.domain import bias as bias_core
 from dashboard.domain.cost import AREA_KEYS, INSTANCE, TRANSFER, UTILISATION
 from dashboard.services.capacity import INSTANCE_CAVEAT, PRICE_NOTE, CostPanel
 from dashboard.layout.components import geo_graph_config, kpis_or_hint, table_style
@@ -64,6 +65,19 @@ CAPACITY_COLUMNS = (
     ("expected_gbps", "Expected Gbps", "numeric", False),
     ("expected_pct", "Exp. util. %", "numeric", False),
     ("clients", "Points", "numeric", False),
+    ("bias_ms", "Bias ms", "numeric", False),
+    ("unbiased_gbps", "Without bias Gbps", "numeric", False),
+    ("bias_delta_gbps", "Δ bias Gbps", "numeric", False),
+)
+BIAS_NOTE = (
+    "Announcement what-if (docs/bias.md): a bias makes an access point look worse (+ ms, like "
+    "AS-path prepending) or better (− ms) to route selection, so its catchment shrinks or "
+    "grows; the RTTs stay the real modelled ones via the access point reached. Network policy: "
+    "added to the modelled internet RTT; geographic policy: converted to distance with the "
+    "latency model's own slope (~47 km per ms); landing probabilities shift the same way. "
+    "This is traffic engineering the operator performs on its announcements (prepending, "
+    "selective announcement, communities): a customer cannot set it, and real prepending moves "
+    "traffic in steps, network by network, not smoothly. Withdrawing = marking a PoP down."
 )
 N1_COLUMNS = (
     ("pop_id", "Lost PoP", "text"), ("clients_moved", "Points moved", "numeric"),
@@ -106,12 +120,37 @@ def capacity_controls(source: str = "clients", scale: float | None = None,
     ]
 
 
-def capacity_panel(topojson_url: str | None = None) -> html.Div:
+def bias_card(pop_ids: Sequence[str] = ()) -> html.Div:
+    """The announcement what-if: one slider per access point (ms, :data:`bias.SLIDER_MIN_MS`..
+    :data:`bias.SLIDER_MAX_MS`), a reset, and the note on what a bias means. The sliders write
+    ``bias`` edits and show the scenario's values (``assets/capacity_plan.js``)."""
+    marks = {v: f"{v:+d}" if v else "0" for v in (bias_core.SLIDER_MIN_MS, 0,
+                                                   bias_core.SLIDER_MAX_MS)}
+    sliders = [html.Div(className="bias-row", children=[
+        html.Span(pid, className="bias-label", title=f"Bias of {pid}, ms"),
+        dcc.Slider(id=ids.bias_slider(pid), min=bias_core.SLIDER_MIN_MS,
+                   max=bias_core.SLIDER_MAX_MS, step=bias_core.SLIDER_STEP_MS, value=0,
+                   marks=marks, included=False, updatemode="mouseup",
+                   tooltip={"placement": "bottom", "always_visible": False}),
+    ]) for pid in pop_ids]
+    return html.Div(id=ids.BIAS_CARD, className="card bias-card", children=[
+        html.Div(className="card-head", children=[
+            html.H2("Announcement what-if: bias per access point (ms of preference)"),
+            html.Button("Reset bias", id=ids.BIAS_RESET, n_clicks=0,
+                        className="btn btn-ghost"),
+        ]),
+        html.P(BIAS_NOTE, className="hint"),
+        html.Div(sliders, className="bias-grid"),
+    ])
+
+
+def capacity_panel(topojson_url: str | None = None, pop_ids: Sequence[str] = ()) -> html.Div:
     """The capacity view's panel (hidden until its tab is chosen); ``topojson_url``: where its
-    map loads the world outline."""
+    map loads the world outline; ``pop_ids``: the access points that get a bias slider."""
     cap_cols = [{"id": c, "name": n, "type": t, "editable": e,
                  "format": _fmt(t, ",.0f" if c in ("clients", "utilisation_pct", "expected_pct")
-                                else ",.3~f")}
+                                else ("+,.3~f" if c == "bias_delta_gbps"
+                                      else ("+,.1~f" if c == "bias_ms" else ",.3~f")))}
                 for c, n, t, e in CAPACITY_COLUMNS]
     n1_cols = [{"id": c, "name": n, "type": t,
                 "format": _fmt(t, ",.0f" if c in ("clients_moved", "worst_utilisation_pct")
@@ -184,6 +223,12 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
                         {"if": {"filter_query": "{expected_pct} > 100",
                                 "column_id": "expected_pct"},
                          "backgroundColor": "#FEF3C7", "color": "#92400E", "fontWeight": "600"},
+                        {"if": {"filter_query": "{bias_delta_gbps} < 0",
+                                "column_id": "bias_delta_gbps"}, "color": "#166534",
+                         "fontWeight": "600"},
+                        {"if": {"filter_query": "{bias_delta_gbps} > 0",
+                                "column_id": "bias_delta_gbps"}, "color": "#B34700",
+                         "fontWeight": "600"},
                         {"if": {"filter_query": "{up} = false"}, "color": "#9CA3AF"},
                     ],
                     tooltip_header={"capacity_gbps": "Click to edit (Gbps, > 0)",
@@ -202,9 +247,16 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
                                     "served_gbps": "Demand accepted (up to the capacity)",
                                     "utilisation_pct": "Demand / capacity",
                                     "expected_gbps": EXPECTED_NOTE,
-                                    "expected_pct": "Expected load / capacity"}),
+                                    "expected_pct": "Expected load / capacity",
+                                    "bias_ms": "Announcement bias of this PoP (+ = penalty, "
+                                               "- = bonus; route selection only)",
+                                    "unbiased_gbps": "Demand whose PoP this would be without "
+                                                     "any announcement bias",
+                                    "bias_delta_gbps": "Demand the announcement bias moved "
+                                                       "here (+) or away (-)"}),
             ]),
         ]),
+        bias_card(pop_ids),
         cost_card(),
         html.Div(className="card n1-card", children=[
             html.Div(className="card-head", children=[

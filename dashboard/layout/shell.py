@@ -9,6 +9,8 @@ computation happen here; every id comes from :mod:`dashboard.ids`.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from dash import dcc, html
 
 from dashboard import ids
@@ -48,12 +50,14 @@ def share_button() -> html.Button:
                             **{"aria-live": "polite"})])
 
 
-def with_views(notice: object, map_children: list, topojson_url: str | None = None) -> list:
+def with_views(notice: object, map_children: list, topojson_url: str | None = None,
+               pop_ids: Sequence[str] = ()) -> list:
     """The main area: notices, the tab bar, and the three view panels (``map_children`` in the
-    map panel; ``topojson_url`` for the capacity map's world outline)."""
+    map panel; ``topojson_url`` for the capacity map's world outline; ``pop_ids``: the access
+    points of the capacity view's bias sliders)."""
     return [notice, view_tabs(),
             html.Div(id=ids.PANEL_MAP, className="view-panel", children=map_children),
-            capacity_panel(topojson_url), support_panel()]
+            capacity_panel(topojson_url, pop_ids), support_panel()]
 
 
 def map_config(topojson_url: str) -> dict:
@@ -109,6 +113,6 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
             html.Main(className="main", children=with_views(
                 html.Div(id=ids.NOTICE, className="notice", role="status",
                          **{"aria-live": "polite"}),
-                map_panel(map_config(topojson_url)), topojson_url)),
+                map_panel(map_config(topojson_url)), topojson_url, catalog.pop_ids)),
         ],
     )

@@ -47,7 +47,7 @@ from dashboard.domain import clients as cl
 from dashboard.domain import paths
 from dashboard.domain.exports import safe_cells
 from dashboard.domain.access import DEFAULT_ACCESS, check_access
-from dashboard.domain.policy import DEFAULT_POLICY, check_policy
+from dashboard.domain.policy import DEFAULT_POLICY, check_policy, pop_bias
 from dashboard.services.routing import down_mask, origin_spec
 
 #: Rows per chunk by default: ~60 MB of working memory per chunk in flight (the route table, the
@@ -355,6 +355,8 @@ class Job:
     policy: str = DEFAULT_POLICY
     #: Who the clients are (``domain.access``): end users by default, as everywhere.
     access: str = DEFAULT_ACCESS
+    #: Announcement bias (``domain.bias``, canonical ``((pop, ms), ...)``): selection only.
+    bias: tuple[tuple[str, float], ...] = ()
 
 
 def route_chunk(catalog: Catalog, clients: pd.DataFrame, job: Job) -> pd.DataFrame:
@@ -368,7 +370,8 @@ def route_chunk(catalog: Catalog, clients: pd.DataFrame, job: Job) -> pd.DataFra
         clients["lat"].to_numpy(dtype=float), clients["lon"].to_numpy(dtype=float),
         catalog.pop_ids, catalog.pop_lats, catalog.pop_lons, olat, olon,
         down=down_mask(catalog, job.down), pop_origin_ids=oids, direct_origin=direct,
-        params=params, policy=check_policy(job.policy))
+        params=params, policy=check_policy(job.policy),
+        bias=pop_bias(job.bias, catalog.pop_ids, params))
     out = table.drop(columns=["lat", "lon"])
     out.insert(0, "name", clients["name"].to_numpy(dtype=object))
     out.insert(1, "lat", clients["lat"].to_numpy(dtype=float))

@@ -21,6 +21,12 @@ all PoPs, a reference upper limit that may be lower during contention): the view
 the total demand. A PoP over its capacity throttles the excess (congestion); spill-over to the
 next PoP is only the user's explicit what-if (``Scenario.spill_whatif``).
 
+An announcement bias (``Scenario.bias``, :mod:`dashboard.domain.bias`) enters the one full
+ranking (:func:`full_ranking`, :func:`dashboard.domain.policy.rank_all`), so the load per PoP,
+throttling, spill-over, N-1 and the catchments all follow it; the expected load shifts with the
+landing probabilities; the table also shows each PoP's nominal load without the bias and the
+difference (how load moves).
+
 Results are cached per process with small LRU caches keyed on a digest of the inputs: the ranking
 of 34 000 cities costs ~0.4 s and the capacity view is recomputed on every scenario edit made
 while the capacity tab is shown (and when it is opened).
@@ -175,19 +181,30 @@ _catchments = _LRU(32)
 
 
 def full_ranking(catalog: Catalog, demand: Demand, policy: str = DEFAULT_POLICY,
-                 model: tuple[tuple[str, float], ...] = ()) -> np.ndarray:
+                 model: tuple[tuple[str, float], ...] = (),
+                 bias: tuple[tuple[str, float], ...] = ()) -> np.ndarray:
     """Every PoP for every demand point, nearest first by WGS84 geodesic km (down PoPs
     included: the what-ifs walk this one ranking); with ``policy`` network, lowest modelled
     internet leg first (under the latency overrides ``model``), so spill-over, N-1 and the
     load per PoP follow the routing policy. The clients' access type is not an argument: it
-    never reorders a client's internet legs (:mod:`dashboard.domain.access`)."""
+    never reorders a client's internet legs (:mod:`dashboard.domain.access`); with a ``bias``
+    it never does either (the bias counts in data-centre ms, :mod:`dashboard.domain.bias`).
+    ``bias``: both policies rank with it (under the overrides ``model``: its km slope)."""
     m = len(catalog.pop_ids)
     network = check_policy(policy) == NETWORK
 
     def make() -> np.ndarray:
         if len(demand.lats) == 0:
             return np.zeros((0, m), dtype=np.int64)
-        if network:
+        if bias:
+            from dashboard.latency import params_with
+
+            params = params_with(model)
+            r = pol.rank_all(np.asarray(demand.lats, dtype=float),
+                             np.asarray(demand.lons, dtype=float), catalog.pop_lats,
+                             catalog.pop_lons, policy, params,
+                             pol.pop_bias(bias, catalog.pop_ids, params))
+        elif network:
             from dashboard.latency import params_with
 
             params = params_with(model)
@@ -208,31 +225,38 @@ def full_ranking(catalog: Catalog, demand: Demand, policy: str = DEFAULT_POLICY,
         np.ascontiguousarray(np.c_[demand.lats, demand.lons]).tobytes()).hexdigest())
     if network:
         key += (NETWORK, tuple(model))
+    if bias:
+        key += ("bias", check_policy(policy), tuple(model), tuple(bias))
     return _rankings.get(key, make)  # type: ignore[return-value]
 
 
 def catchments(catalog: Catalog, down: frozenset[str],
                step_deg: float = CATCHMENT_STEP_DEG, policy: str = DEFAULT_POLICY,
-               model: tuple[tuple[str, float], ...] = ()
+               model: tuple[tuple[str, float], ...] = (),
+               bias: tuple[tuple[str, float], ...] = ()
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Idealised catchment cells (centre lat, lon in degrees; the healthy PoP index the routing
     ``policy`` picks: nearest, or lowest internet leg under the overrides ``model``), cells
-    with no route dropped. Cached per (catalog, down set, step[, policy, model])."""
+    with no route dropped; ``bias``: the announcement bias both policies rank with. Cached per
+    (catalog, down set, step[, policy, model][, bias])."""
     network = check_policy(policy) == NETWORK
 
     def make():
         from dashboard.latency import params_with
 
         mask = catalog.pop_mask(sorted(d for d in down if d in catalog.pop_ids))
+        params = params_with(model) if (network or bias) else None
         lats, lons, pop = cap_core.catchment_grid(
-            step_deg, catalog.pop_lats, catalog.pop_lons, mask, policy,
-            params_with(model) if network else None)
+            step_deg, catalog.pop_lats, catalog.pop_lons, mask, policy, params,
+            pol.pop_bias(bias, catalog.pop_ids, params) if bias else None)
         ok = pop != NO_ROUTE
         return lats[ok], lons[ok], pop[ok]
 
     key: tuple = (catalog_fingerprint(catalog), tuple(sorted(down)), step_deg)
     if network:
         key += (NETWORK, tuple(model))
+    if bias:
+        key += ("bias", check_policy(policy), tuple(model), tuple(bias))
     return _catchments.get(key, make)  # type: ignore[return-value]
 
 
@@ -268,24 +292,28 @@ def demand_markers(demand: Demand, served_at: np.ndarray | None = None,
                          "pop": top["pop"].to_numpy()}).reset_index(drop=True)
 
 
-def expected_load(catalog: Catalog, demand: Demand, down: frozenset[str]) -> np.ndarray:
+def expected_load(catalog: Catalog, demand: Demand, down: frozenset[str],
+                  bias_km: np.ndarray | None = None) -> np.ndarray:
     """Expected load per PoP (Gbps, catalog order): every demand point's Gbps spread over the
     healthy PoPs by its landing probability (:mod:`dashboard.services.landing`; learned from
     root-DNS catchments), ``demand.gbps @ P``. Down PoPs get 0; with 19 PoPs every row of ``P``
     sums to 1, so the total is the demand (0 when every PoP is down). Before spill-over and
     independent of the routing policy: what BGP would likely bring each PoP, beside the
     deterministic ``nominal_gbps``. Cost: ~50 ms for the 34,000 gazetteer cities the first time
-    per down set (the probabilities are cached), ~15 ms after."""
+    per down set (the probabilities are cached), ~15 ms after. ``bias_km``: the announcement
+    bias as km per PoP (:mod:`dashboard.services.landing`), None = none."""
     if len(demand.lats) == 0:
         return np.zeros(len(catalog.pop_ids))
-    p = probability_matrix(catalog, demand.lats, demand.lons, down)
+    p = probability_matrix(catalog, demand.lats, demand.lons, down, bias_km)
     return np.asarray(demand.gbps, dtype=float) @ p
 
 
 @dataclass(frozen=True)
 class CapacityView:
     """Everything the capacity tab shows (Gbps). ``table`` also holds ``expected_gbps`` and
-    ``expected_utilisation``: load spread by landing probability (:func:`expected_load`)."""
+    ``expected_utilisation``: load spread by landing probability (:func:`expected_load`), and
+    the announcement bias's effect: ``bias_ms`` per PoP, ``unbiased_gbps`` (the nominal load
+    without any bias) and ``bias_delta_gbps`` (nominal minus it; all 0 without a bias)."""
 
     demand: Demand
     table: pd.DataFrame
@@ -298,7 +326,7 @@ def capacity_view(catalog: Catalog, scenario: Scenario) -> CapacityView:
     """Load per PoP, throttling (or the spill-over what-if) and utilisation for the scenario's
     demand and capacities, and the total demand against the instance bandwidth."""
     demand = scenario_demand(scenario)
-    ranked = full_ranking(catalog, demand, scenario.policy, scenario.model)
+    ranked = full_ranking(catalog, demand, scenario.policy, scenario.model, scenario.bias)
     caps, source = capacities_gbps(catalog, scenario)
     ids = list(catalog.pop_ids)
     down = np.array([p in scenario.down for p in ids])
@@ -308,8 +336,18 @@ def capacity_view(catalog: Catalog, scenario: Scenario) -> CapacityView:
     counts = np.bincount(nearest[nearest != NO_ROUTE], minlength=len(ids))
     diag = np.diag(spill.flows)
     util = np.divide(spill.nominal, caps, out=np.zeros(len(ids)), where=caps > 0)
-    expected = expected_load(catalog, demand, frozenset(p for p in scenario.down if p in ids))
+    from dashboard.services.routing import bias_km
+
+    expected = expected_load(catalog, demand, frozenset(p for p in scenario.down if p in ids),
+                             bias_km(catalog, scenario.bias, scenario.model, scenario.access))
     exp_util = np.divide(expected, caps, out=np.zeros(len(ids)), where=caps > 0)
+    bias_ms = np.array([dict(scenario.bias).get(p, 0.0) for p in ids], dtype=float)
+    if scenario.bias and len(ranked):
+        plain = full_ranking(catalog, demand, scenario.policy, scenario.model)
+        unbiased = cap_core.load_per_pop(cap_core.first_healthy(plain, down), demand.gbps,
+                                         len(ids))
+    else:
+        unbiased = np.asarray(spill.nominal, dtype=float)
     table = pd.DataFrame({
         "pop_id": ids, "name": list(catalog.pops["name"]), "city": list(catalog.pops["city"]),
         "up": ~down, "capacity_gbps": caps, "capacity_source": source,
@@ -319,6 +357,8 @@ def capacity_view(catalog: Catalog, scenario: Scenario) -> CapacityView:
         "spilled_out_gbps": spill.nominal - diag - spill.throttled,
         "spilled_in_gbps": spill.load - diag,
         "expected_gbps": expected, "expected_utilisation": np.where(down, np.nan, exp_util),
+        "bias_ms": bias_ms, "unbiased_gbps": unbiased,
+        "bias_delta_gbps": np.asarray(spill.nominal, dtype=float) - unbiased,
     })
     f = spill.flows
     i, j = np.nonzero((f > 0) & ~np.eye(len(ids), dtype=bool))
@@ -394,7 +434,7 @@ def n_minus_one_analysis(catalog: Catalog, scenario: Scenario, origin_id: str,
     demand = scenario_demand(scenario)
     if len(demand.lats) == 0:
         return pd.DataFrame(columns=list(N1_COLUMNS) + ["name"])
-    ranked = full_ranking(catalog, demand, scenario.policy, scenario.model)
+    ranked = full_ranking(catalog, demand, scenario.policy, scenario.model, scenario.bias)
     # Each PoP's backbone leg goes to the origin of the endpoint it is mapped to (NaN: that
     # endpoint is down, its clients are unserved), as on the map.
     from dashboard.latency import params_with
@@ -511,6 +551,11 @@ def capacity_rows(table: pd.DataFrame) -> list[dict]:
             "spilled_in_gbps": json_number(max(r.spilled_in_gbps, 0.0), 6),
             "expected_gbps": json_number(getattr(r, "expected_gbps", math.nan), 6),
             "expected_pct": json_number(100 * getattr(r, "expected_utilisation", math.nan), 1),
+            # blank where there is no bias / nothing moved, so the moves stand out
+            "bias_ms": json_number(getattr(r, "bias_ms", 0.0), 1) or None,
+            "unbiased_gbps": json_number(getattr(r, "unbiased_gbps", r.nominal_gbps), 6),
+            "bias_delta_gbps": (json_number(r.bias_delta_gbps, 6) or None
+                                if abs(getattr(r, "bias_delta_gbps", 0.0)) > 1e-12 else None),
         })
     return rows
 
@@ -519,7 +564,8 @@ def capacity_page(loaded: Loaded, catalog: Catalog, show_catchments: bool) -> Ca
     """The capacity tab of ``loaded``."""
     view = capacity_view(catalog, loaded.scenario)
     catch = (catchments(catalog, loaded.down, policy=loaded.scenario.policy,
-                        model=loaded.scenario.model) if show_catchments else None)
+                        model=loaded.scenario.model, bias=loaded.scenario.bias)
+             if show_catchments else None)
     return CapacityPage(capacity_kpis(view), capacity_rows(view.table), view,
                         demand_markers(view.demand, view.spill.served_at), catch,
                         cost_panel(catalog, loaded.scenario, view))
@@ -668,6 +714,8 @@ def n1_key(scenario: Scenario, origin_id: str) -> str:
         parts["access"] = scenario.access
     if scenario.spill_whatif:  # unserved under the spill-over what-if (absent: throttled)
         parts["spill"] = True
+    if scenario.bias:  # another ranking (absent: the key is unchanged)
+        parts["bias"] = d["bias"]
     return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -127,14 +127,14 @@ def whatif_lines(loaded: Loaded, catalog: Catalog) -> tuple[WhatIfLine, ...]:
         r = route_table(catalog, coords, default, loaded.down,
                         tuple(m for m in scenario.mappings if m[0] != region),
                         scenario.endpoints_down - {region}, scenario.model, scenario.policy,
-                        scenario.access)
+                        scenario.access, scenario.bias)
         lines.append(_line(f"{region}'s PoPs → default", r, weights, "unmap", region, "Remap"))
     for region in scenario.promotion_candidates(default):
         # unbinding the Default: the provider promotes one of the others at random
         try:
             s = scenario.remove_endpoint(default, default, promote=region)
             r = route_table(catalog, coords, region, frozenset(s.down), s.mappings,
-                            s.endpoints_down, s.model, s.policy, s.access)
+                            s.endpoints_down, s.model, s.policy, s.access, s.bias)
         except (KeyError, ValueError):
             continue
         lines.append(_line(f"unbind {default} → {region} promoted (random)", r, weights,
@@ -143,7 +143,7 @@ def whatif_lines(loaded: Loaded, catalog: Catalog) -> tuple[WhatIfLine, ...]:
         try:
             s = scenario.make_default(region, default)
             r = route_table(catalog, coords, region, frozenset(s.down), s.mappings,
-                            s.endpoints_down, s.model, s.policy, s.access)
+                            s.endpoints_down, s.model, s.policy, s.access, s.bias)
         except (KeyError, ValueError):
             continue
         lines.append(_line(region, r, weights, "whatif", region, "Make default",

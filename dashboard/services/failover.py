@@ -28,6 +28,7 @@ from dashboard.catalog import Catalog
 from dashboard.domain.failover import (DEFAULT_FRAMES, Transition, animation_plan, plan_frame,
                                        transition)
 from dashboard.domain.scenario import Scenario
+from dashboard.domain import bias as bias_core
 from dashboard.domain.policy import DEFAULT_POLICY, POLICIES
 from dashboard.services.routing import scenario_route_table
 from dashboard.services.text import Kpi, ms_text, signed_ms
@@ -55,13 +56,24 @@ def clients_key(scenario: Scenario) -> str:
 def routing_state(scenario: Scenario, origin_id: str) -> dict:
     """The routing-relevant part of a scenario, JSON-able (the page's ``failover-prev`` store).
     The routing policy is part of it (``policy``, only when not the default): switching it moves
-    clients like a PoP going down, so the map animates the change."""
+    clients like a PoP going down, so the map animates the change. So is the announcement bias
+    (``bias``: {id: ms}, only when there is one; :mod:`dashboard.domain.bias`)."""
     state = {"clients": clients_key(scenario), "n": len(scenario.clients), "origin": origin_id,
              "down": sorted(scenario.down), "endpoints_down": sorted(scenario.endpoints_down),
              "mappings": [[r, list(p)] for r, p in scenario.mappings]}
     if scenario.policy != DEFAULT_POLICY:
         state["policy"] = scenario.policy
+    if scenario.bias:
+        state["bias"] = dict(scenario.bias)
     return state
+
+
+def state_bias(state: dict) -> tuple[tuple[str, float], ...]:
+    """The announcement bias of a routing state, canonical (absent or malformed: none)."""
+    try:
+        return bias_core.canonical(state.get("bias") or {})
+    except ValueError:
+        return ()
 
 
 def state_policy(state: dict) -> str:
@@ -80,7 +92,8 @@ def is_routing_state(value: Any) -> bool:
             and texts(value.get("endpoints_down")) and isinstance(value.get("mappings"), list)
             and all(isinstance(m, list) and len(m) == 2 and isinstance(m[0], str) and texts(m[1])
                     for m in value["mappings"])
-            and value.get("policy", DEFAULT_POLICY) in POLICIES)
+            and value.get("policy", DEFAULT_POLICY) in POLICIES
+            and isinstance(value.get("bias", {}), dict))
 
 
 def healthy_state(state: dict) -> dict:
@@ -97,7 +110,8 @@ def state_routes(state: dict, scenario: Scenario, catalog: Catalog) -> pd.DataFr
         catalog, tuple((c.lat, c.lon) for c in scenario.clients), scenario.client_set,
         state["origin"], frozenset(d for d in state["down"] if d in catalog.pop_ids),
         tuple((r, tuple(p)) for r, p in state["mappings"]), frozenset(state["endpoints_down"]),
-        scenario.model, state_policy(state), scenario.access)
+        scenario.model, state_policy(state), scenario.access,
+        tuple((p, b) for p, b in state_bias(state) if p in catalog.pop_ids))
     if routes is None:
         raise ValueError("no clients")
     return routes
@@ -122,6 +136,8 @@ def describe_change(before: dict, after: dict) -> str:
         parts.append("endpoint mapping changed")
     if state_policy(before) != state_policy(after):
         parts.append(f"routing policy {state_policy(before)} → {state_policy(after)}")
+    if state_bias(before) != state_bias(after):
+        parts.append("announcement bias " + (bias_core.describe(state_bias(after)) or "reset"))
     return ", ".join(parts) or "no change"
 
 
@@ -182,7 +198,8 @@ def plan_view(scenario: Scenario, origin_id: str, routes: pd.DataFrame | None,
 
 def _routing_differs(a: dict, b: dict) -> bool:
     keys = ("origin", "down", "endpoints_down", "mappings")
-    return any(a.get(k) != b.get(k) for k in keys) or state_policy(a) != state_policy(b)
+    return (any(a.get(k) != b.get(k) for k in keys) or state_policy(a) != state_policy(b)
+            or state_bias(a) != state_bias(b))
 
 
 def _frames(tr: Transition, catalog: Catalog, anim_id: str

@@ -26,7 +26,7 @@ from dashboard.domain.access import SHOWN as ACCESS_SHOWN
 from dashboard.domain.access import DATACENTER, END_USER
 from dashboard.domain.policy import FLAG_GAP_MS
 from dashboard.services.text import Kpi, json_number
-from dashboard.services.routing import route_table, scenario_route_table
+from dashboard.services.routing import bias_km, route_table, scenario_route_table
 
 #: The clients KPI's label: it says who the clients are, so the RTTs beside it are read right.
 ACCESS_CLIENTS = {END_USER: "end-user clients", DATACENTER: "data-centre clients"}
@@ -67,7 +67,7 @@ def scenario_routes(loaded: Loaded, catalog: Catalog
         catalog, tuple((c.lat, c.lon) for c in scenario.clients),
         cset.key if cset is not None else None, loaded.origin_id, loaded.down,
         scenario.mappings, scenario.endpoints_down, scenario.model, scenario.policy,
-        scenario.access)
+        scenario.access, scenario.bias)
     names = [c.label for c in scenario.clients]
     weights = [np.asarray([c.weight for c in scenario.clients], dtype=float)]
     if cset is not None:
@@ -290,7 +290,9 @@ def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = Non
     n = len(routes)
     if 0 < n < HOVER_PROBABILITIES_BELOW:
         view.landing = hover_lines(catalog, routes["lat"].to_numpy(float),
-                                   routes["lon"].to_numpy(float), loaded.down)
+                                   routes["lon"].to_numpy(float), loaded.down,
+                                   bias_km=bias_km(catalog, scenario.bias, scenario.model,
+                                                   scenario.access))
     view.count = f"{n:,} client{'s' if n != 1 else ''}"
     if n > len(view.rows):
         view.count += f" (table: first {len(view.rows):,})"
@@ -309,7 +311,7 @@ def assignment_frame(loaded: Loaded, catalog: Catalog) -> pd.DataFrame:
     s = loaded.scenario
     routes = route_table(catalog, tuple((c.lat, c.lon) for c in s.clients), loaded.origin_id,
                          loaded.down, s.mappings, s.endpoints_down, model=s.model,
-                         policy=s.policy, access=s.access)
+                         policy=s.policy, access=s.access, bias=s.bias)
     observed = dict(s.observed)
     df = pd.DataFrame({
         "client": [c.name for c in s.clients], "lat": [c.lat for c in s.clients],
@@ -321,4 +323,6 @@ def assignment_frame(loaded: Loaded, catalog: Catalog) -> pd.DataFrame:
     df["observed_pop"] = [observed.get(i, "") for i in range(len(s.clients))]
     df["policy"] = s.policy
     df["access"] = s.access
+    # The announcement bias in force (selection only; the RTTs are the real ones): "" for none
+    df["bias"] = ",".join(f"{p}:{ms:+g}" for p, ms in s.bias)
     return df

@@ -30,6 +30,13 @@ the direct path, never the backbone). The default makes the calls and memo keys 
 above; ``"datacenter"`` is appended after the model and the policy (which are then given).
 The memo keys' code version (:data:`dashboard.memo.CODE_VERSION`) changed with the default, so
 no end-user answer is ever served from a data-centre entry written before.
+
+The announcement bias (``bias``: ``Scenario.bias``, :mod:`dashboard.domain.bias`; the canonical
+``((pop id, ms), ...)``) changes route selection only: it is bound to the catalog and the latency
+model in use (:func:`bound_bias`) and every ranking (:mod:`dashboard.domain.policy`) reads it.
+None (``()``, the default) makes exactly the calls and memo keys described above; a bias is
+appended after the model, the policy and the access type (which are then all given). An id the
+catalog lacks raises ``KeyError`` naming it.
 """
 
 from __future__ import annotations
@@ -51,6 +58,8 @@ from dashboard import latency
 from dashboard.domain import endpoints, geodesy, paths
 from dashboard.domain import latency as _latency
 from dashboard.domain import whatif
+from dashboard.domain import bias as bias_core
+from dashboard.domain import policy as pol
 from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, NETWORK, check_policy, flagged
 from dashboard.gazetteer import demand_set, load_gazetteer
@@ -120,6 +129,46 @@ def _with_policy(args: tuple, model: Model, policy: str, access: str = DEFAULT_A
     return args + (model, policy)
 
 
+Bias = tuple[tuple[str, float], ...]
+
+
+def _bias_key(catalog: Catalog, bias: Any) -> Bias:
+    """The canonical bias (``ValueError`` names a bad value, ``KeyError`` an access point the
+    catalog lacks); () for none."""
+    if not bias:
+        return ()
+    key = bias_core.canonical(bias)
+    missing = bias_core.unknown(key, catalog.pop_ids)
+    if missing:
+        raise KeyError(f"unknown access point {', '.join(missing[:5])} in the bias")
+    return key
+
+
+def _with_bias(args: tuple, model: Model, policy: str, access: str, bias: Bias) -> tuple:
+    """:func:`_with_policy`, then the bias when there is one (after model, policy, access)."""
+    if not bias:
+        return _with_policy(args, model, policy, access)
+    return args + (model, check_policy(policy), check_access(access), bias)
+
+
+def bound_bias(catalog: Catalog, bias: Bias, model: Model = (),
+               access: str = DEFAULT_ACCESS) -> "bias_core.PopBias | None":
+    """``bias`` bound to the catalog's PoPs and the latency model in use (its slope, its client
+    type: :func:`dashboard.domain.policy.pop_bias`); None for none."""
+    if not bias:
+        return None
+    return pol.pop_bias(_bias_key(catalog, bias), catalog.pop_ids,
+                        latency.params_with(_model_key(model), access))
+
+
+def bias_km(catalog: Catalog, bias: Bias, model: Model = (),
+            access: str = DEFAULT_ACCESS) -> np.ndarray | None:
+    """Equivalent km per PoP (catalog order) of ``bias`` under the model: what the landing
+    model adds to each PoP's distances (:mod:`dashboard.domain.catchment`); None for none."""
+    pb = bound_bias(catalog, bias, model, access)
+    return None if pb is None else pb.km
+
+
 def _down_key(down: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(down)))
 
@@ -137,7 +186,8 @@ def route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...], orig
                 down: frozenset[str] = frozenset(),
                 mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                 endpoints_down: frozenset[str] = frozenset(), model: Model = (),
-                policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS) -> pd.DataFrame:
+                policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS,
+                bias: Bias = ()) -> pd.DataFrame:
     """Path of every client (lat, lon in degrees); see ``paths.client_paths``.
 
     ``origin_id`` is the region of the Default endpoint; ``mappings`` the Normal endpoints
@@ -146,13 +196,13 @@ def route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...], orig
     the provider does not fail over between endpoints). ``direct_ms`` is always to the Default
     region. Raises ``ValueError`` / ``KeyError`` for an invalid endpoint set or unknown id.
     ``model``: latency model overrides, ``policy``: the routing policy, ``access``: who the
-    clients are (module docstring). Memoized on (catalog contents, clients, origin, down ids,
-    mappings, down endpoints, model, policy, access).
+    clients are (module docstring), ``bias``: the announcement bias. Memoized on (catalog
+    contents, clients, origin, down ids, mappings, down endpoints, model, policy, access, bias).
     """
-    return _route_table(*_with_policy(
+    return _route_table(*_with_bias(
         (catalog_fingerprint(catalog), tuple(clients), origin_id, _down_key(down),
          tuple((str(r), tuple(sorted(p))) for r, p in mappings), _down_key(endpoints_down)),
-        _model_key(model), policy, access))
+        _model_key(model), policy, access, _bias_key(catalog, bias)))
 
 
 def pop_origin_arrays(catalog: Catalog, origin_id: str,
@@ -193,7 +243,8 @@ def origin_spec(catalog: Catalog, origin_id: str,
 def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: str,
                  down: tuple[str, ...], mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                  endpoints_down: tuple[str, ...] = (), model: Model = (),
-                 policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS) -> pd.DataFrame:
+                 policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS,
+                 bias: Bias = ()) -> pd.DataFrame:
     catalog = _catalog(fp)
     params = latency.params_with(model, access)
     if clients:
@@ -204,7 +255,8 @@ def _route_table(fp: str, clients: tuple[tuple[float, float], ...], origin_id: s
     olat, olon, oids, direct = origin_spec(catalog, origin_id, mappings, endpoints_down)
     return paths.client_paths(lats, lons, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                               olat, olon, down=down_mask(catalog, down), pop_origin_ids=oids,
-                              direct_origin=direct, params=params, policy=policy)
+                              direct_origin=direct, params=params, policy=policy,
+                              bias=pol.pop_bias(bias, catalog.pop_ids, params))
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,7 +307,7 @@ def demand_route_table(catalog: Catalog, key: str, origin_id: str,
                        mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                        endpoints_down: frozenset[str] = frozenset(),
                        model: Model = (), policy: str = DEFAULT_POLICY,
-                       access: str = DEFAULT_ACCESS) -> pd.DataFrame:
+                       access: str = DEFAULT_ACCESS, bias: Bias = ()) -> pd.DataFrame:
     """:func:`route_table` of client set ``key`` (``KeyError`` naming an unknown key, origin or
     PoP; same endpoint semantics). Uses the cached ranking, so a what-if (a PoP down, another
     origin) costs ~20 ms for 25,000 clients. Not put in the shared cache: recomputing is cheaper
@@ -265,9 +317,11 @@ def demand_route_table(catalog: Catalog, key: str, origin_id: str,
     model, access = _model_key(model), check_access(access)
     rc = (_network_demand(fp, key, model, access) if model or access != DEFAULT_ACCESS
           else _ranked_demand(fp, key))
+    params = latency.params_with(model, access)
     return whatif.paths_for(rc, catalog.pop_ids, olat, olon, down=down_mask(catalog, down),
-                            pop_origin_ids=oids, params=latency.params_with(model, access),
-                            direct_origin=direct, policy=check_policy(policy))
+                            pop_origin_ids=oids, params=params,
+                            direct_origin=direct, policy=check_policy(policy),
+                            bias=pol.pop_bias(_bias_key(catalog, bias), catalog.pop_ids, params))
 
 
 def scenario_route_table(catalog: Catalog, clients: tuple[tuple[float, float], ...],
@@ -276,18 +330,19 @@ def scenario_route_table(catalog: Catalog, clients: tuple[tuple[float, float], .
                          mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                          endpoints_down: frozenset[str] = frozenset(),
                          model: Model = (), policy: str = DEFAULT_POLICY,
-                         access: str = DEFAULT_ACCESS) -> pd.DataFrame | None:
+                         access: str = DEFAULT_ACCESS, bias: Bias = ()) -> pd.DataFrame | None:
     """Routes of a scenario's own ``clients`` followed by those of its ``client_set`` (rows in
     that order, so row positions are client indices everywhere), or None when it has neither.
     An unknown client set key raises ``KeyError``; ``model``: latency overrides; ``policy``: the
-    routing policy; ``access``: who the clients are (both parts: one type per scenario)."""
+    routing policy; ``access``: who the clients are (both parts: one type per scenario);
+    ``bias``: the announcement bias."""
     parts = []
     if clients:
         parts.append(route_table(catalog, clients, origin_id, down, mappings, endpoints_down,
-                                 model, policy, access))
+                                 model, policy, access, bias))
     if client_set:
         parts.append(demand_route_table(catalog, client_set, origin_id, down, mappings,
-                                        endpoints_down, model, policy, access))
+                                        endpoints_down, model, policy, access, bias))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
@@ -301,15 +356,21 @@ def rank_for_point(catalog: Catalog, lat: float, lon: float, origin_id: str,
                    down: frozenset[str] = frozenset(), model: Model = (),
                    mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                    endpoints_down: frozenset[str] = frozenset(),
-                   policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS) -> pd.DataFrame:
+                   policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS,
+                   bias: Bias = ()) -> pd.DataFrame:
     """Every PoP ranked for one client (degrees); see ``paths.rank_pops``. Memoized.
     ``model``: latency overrides, ``access``: who the client is (module docstring);
     ``mappings`` / ``endpoints_down``: the Normal endpoints and the endpoints down, as in
     :func:`route_table` (each PoP's backbone leg goes to its endpoint's region; NaN where that
-    endpoint is down)."""
+    endpoint is down); ``bias``: the announcement bias (a ``bias_ms`` column then)."""
     policy, access = check_policy(policy), check_access(access)
+    bias = _bias_key(catalog, bias)
     args: tuple = (catalog_fingerprint(catalog), float(lat), float(lon), origin_id,
                    _down_key(down))
+    if bias:
+        args += (_model_key(model), tuple((str(r), tuple(sorted(p))) for r, p in mappings),
+                 _down_key(endpoints_down), policy, access, bias)
+        return _rank_for_point(*args)
     if mappings or endpoints_down:
         args += (_model_key(model), tuple((str(r), tuple(sorted(p))) for r, p in mappings),
                  _down_key(endpoints_down))
@@ -328,12 +389,15 @@ def _rank_uncached(fp: str, lat: float, lon: float, origin_id: str,
                    down: tuple[str, ...], model: Model = (),
                    mappings: tuple[tuple[str, tuple[str, ...]], ...] = (),
                    endpoints_down: tuple[str, ...] = (),
-                   policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS) -> pd.DataFrame:
+                   policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS,
+                   bias: Bias = ()) -> pd.DataFrame:
     catalog = _catalog(fp)
     olat, olon, _ids, _direct = origin_spec(catalog, origin_id, mappings, endpoints_down)
+    params = latency.params_with(model, access)
     return paths.rank_pops(lat, lon, catalog.pop_ids, catalog.pop_lats, catalog.pop_lons,
                            olat, olon, down=down_mask(catalog, down),
-                           params=latency.params_with(model, access), policy=policy)
+                           params=params, policy=policy,
+                           bias=pol.pop_bias(bias, catalog.pop_ids, params))
 
 
 _rank_for_point = memoize(_rank_uncached)
@@ -354,7 +418,7 @@ def _rounded(values: np.ndarray, nd: int = 1) -> list[float | None]:
 def nearest_answer(catalog: Catalog, lat: float, lon: float, origin_id: str,
                    down: frozenset[str] = frozenset(), k: int | None = None,
                    model: Model = (), policy: str = DEFAULT_POLICY,
-                   access: str = DEFAULT_ACCESS) -> dict[str, Any]:
+                   access: str = DEFAULT_ACCESS, bias: Bias = ()) -> dict[str, Any]:
     """The JSON-ready answer of "where does a client at (lat, lon) enter, and at what RTT".
 
     Keys: ``client``, ``origin``, ``down``, ``routed``, ``pop`` (the chosen PoP, or ``None`` when
@@ -369,13 +433,16 @@ def nearest_answer(catalog: Catalog, lat: float, lon: float, origin_id: str,
     (the chosen PoP's internet leg minus its) and ``bgp_flag`` (geographic policy, gap >
     :data:`~dashboard.domain.policy.FLAG_GAP_MS`). ``access``: who the client is (``end-user``,
     the default, or ``datacenter``; echoed as ``access``): the internet legs and the direct path
-    carry its access term, the backbone never.
+    carry its access term, the backbone never. ``bias``: the announcement bias
+    (:mod:`dashboard.domain.bias`): the ranking and ``network_pop`` see it, the RTTs are the
+    real ones, ``bgp_gap_ms`` is in preference ms; the answer then carries ``bias`` ({id: ms})
+    and each ranked row its ``bias_ms``.
     ``KeyError`` names an unknown origin or PoP id; ``ValueError`` a bad coordinate, override,
-    policy or access type.
+    policy, access type or bias value.
     """
-    full = _nearest(*_with_policy((catalog_fingerprint(catalog), float(lat), float(lon),
-                                   origin_id, _down_key(down)), _model_key(model), policy,
-                                  access))
+    full = _nearest(*_with_bias((catalog_fingerprint(catalog), float(lat), float(lon),
+                                 origin_id, _down_key(down)), _model_key(model), policy,
+                                access, _bias_key(catalog, bias)))
     if k is None or k >= len(full["ranked"]):
         return full
     return {**full, "ranked": full["ranked"][: max(int(k), 0)]}
@@ -420,7 +487,8 @@ def _sites(fp: str, origin_id: str, model: Model = ()) -> _Sites:
 @memoize
 def _nearest(fp: str, lat: float, lon: float, origin_id: str,
              down: tuple[str, ...], model: Model = (),
-             policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS) -> dict[str, Any]:
+             policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS,
+             bias: Bias = ()) -> dict[str, Any]:
     # The same domain functions and the same ordering as paths.rank_pops (WGS84 geodesic km,
     # latency.internet_rtt_ms / backbone_rtt_ms) without building a DataFrame: this is the hot
     # path of /api/v1/nearest (a test checks it against rank_pops and client_paths point by
@@ -437,8 +505,9 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
     km, internet = km_all[:n], ms_all[:n]
     anycast = internet + st.backbone_ms
     up = ~down_mask(_catalog(fp), down)
-    # healthy first, then by distance (or internet leg): rank_pops's order
-    order = paths.rank_order(km, up, internet if policy == NETWORK else None)
+    pb = pol.pop_bias(bias, st.pop_ids, params)
+    # healthy first, then by distance (or internet leg), each + the bias: rank_pops's order
+    order = paths.rank_order(km, up, internet if policy == NETWORK else None, pb)
     n_up = int(up.sum())
     cols = [_rounded(a[order]) for a in (km, internet, st.backbone_ms, anycast)]
     up_sorted = up[order].tolist()
@@ -448,10 +517,15 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
          "internet_ms": cols[1][pos], "backbone_ms": cols[2][pos], "anycast_ms": cols[3][pos]}
         for pos, i in enumerate(order.tolist())
     ]
+    if pb is not None:
+        for row, i in zip(rows, order.tolist()):
+            row["bias_ms"] = float(pb.ms[i])
     direct_km, direct_ms = float(km_all[n]), float(ms_all[n])
     chosen = rows[0] if n_up else None
-    net = int(paths.rank_order(km, up, internet)[0]) if n_up else -1
-    gap = float(internet[order[0]] - internet[net]) if n_up else math.nan
+    net = int(paths.rank_order(km, up, internet, pb)[0]) if n_up else -1
+    pref = internet if pb is None else internet + pb.leg_ms
+    gap = float(pref[order[0]] - pref[net]) if n_up else math.nan
+    extra = {"bias": dict(bias)} if bias else {}
     return {
         "client": {"lat": lat, "lon": lon},
         "origin": dict(st.origin),
@@ -467,4 +541,5 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
         "network_pop": st.pop_ids[net] if n_up else None,
         "bgp_gap_ms": _r(gap),
         "bgp_flag": bool(flagged(policy, gap)),
+        **extra,
     }

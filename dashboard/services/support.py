@@ -15,7 +15,7 @@ from dashboard.domain.explain import BGP_NOTE, Explanation, conclusion, explain,
 from dashboard.domain.scenario import Client, Scenario
 from dashboard.services.landing import HONESTY_NOTE, landing_for_point, landing_text, percent_text
 from dashboard.services.map import client_set_for
-from dashboard.services.routing import rank_for_point
+from dashboard.services.routing import bias_km, rank_for_point
 from dashboard.services.scenario import Loaded
 from dashboard.services.text import json_number
 
@@ -43,7 +43,7 @@ def explain_client(catalog: Catalog, scenario: Scenario, index: int,
     down = frozenset(d for d in scenario.down if d in catalog.pop_ids)
     ranking = rank_for_point(catalog, c.lat, c.lon, origin_id, down, scenario.model,
                              scenario.mappings, scenario.endpoints_down, scenario.policy,
-                             scenario.access)
+                             scenario.access, scenario.bias)
     names = dict(zip(catalog.pop_ids, catalog.pops["name"]))
     observed = scenario.observed_for(index) if client is None else None
     if observed not in catalog.pop_ids:
@@ -158,7 +158,8 @@ def explain_view(loaded: Loaded, index: object, catalog: Catalog) -> ExplainView
                   f"{ex.detour_km:+,.0f} km versus {ex.chosen} (its endpoint is down: no RTT).")
     # Over the healthy access points only (a down one withdrew its route): services.landing.
     ld = landing_for_point(catalog, c.lat, c.lon,
-                           frozenset(d for d in s.down if d in catalog.pop_ids))
+                           frozenset(d for d in s.down if d in catalog.pop_ids),
+                           bias_km(catalog, s.bias, s.model, s.access))
     landing = (f"Where BGP likely hands this client: {landing_text(ld)}" if ld.pops else
                "Where BGP likely hands this client: nowhere, every access point is down.")
     if ex.chosen and ld.pops:
