@@ -176,7 +176,6 @@ def model_param(name: str) -> dict:
 #: The sidebar's "Provider" section: read the account (button), or upload saved responses; the
 #: Anycast EIP picker; the panel body (status, preview, catalog report); the load button; the
 #: store of the load edit the button writes (``provider_load``) and of where the list came from.
-PROVIDER_SECTION = "provider-section"
 PROVIDER_REFRESH = "provider-refresh"
 PROVIDER_UPLOAD = "provider-upload"
 PROVIDER_EIP = "provider-eip"
