@@ -262,14 +262,17 @@ def cmd_provider(args: argparse.Namespace) -> int:
         print(json.dumps({"source": view.source, "eips": list(view.options),
                           "chosen": view.chosen, "load": view.load_edit,
                           "endpoints": list(view.endpoints),
-                          "messages": [{"level": lv, "text": t} for lv, t in view.messages],
+                          "messages": [{"level": lv, "text": t}
+                                       for lv, t in view.notes + view.messages],
+                          "catalog_report": [{"level": lv, "text": t}
+                                             for lv, t in view.diff_notes],
                           "catalog": list(view.diff_rows), "link": link}, indent=2))
     else:
         for o in view.options:
             print(("* " if o["value"] == view.chosen else "  ") + o["label"])
         for line in view.endpoints:
             print(line)
-        for level, text in view.notes + view.messages:
+        for level, text in view.notes + view.messages + view.diff_notes:
             print(f"{level}: {text}")
         for r in view.diff_rows:
             print(f"  {r['kind']:<13} {r['api_id']:<24} -> {r['catalog']}")

@@ -52,7 +52,8 @@ def render_provider(view: ProviderView) -> list:
     out += render_notices(view.messages)
     if view.diff_rows:
         out.append(html.Details(className="provider-diff", children=[
-            html.Summary("Catalog report: the provider's access points and regions"),
+            html.Summary(view.diff_title),
+            *render_notices(view.diff_notes),
             dash_table.DataTable(
                 columns=[{"id": "kind", "name": "kind"}, {"id": "api_id", "name": "API id"},
                          {"id": "catalog", "name": "catalog"}],

@@ -54,6 +54,18 @@ class ProviderView:
     load_edit: dict | None = None
     diff: CatalogDiff | None = None
     diff_rows: tuple[dict, ...] = field(default=())
+    #: The catalog report in words (what matched, what is new, what the provider lacks).
+    diff_notes: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def diff_title(self) -> str:
+        """``"Catalog report: 1 new access point, 5 catalog ids not listed"``."""
+        if self.diff is None:
+            return ""
+        new = len(self.diff.pops_new) + len(self.diff.regions_new)
+        gone = len(self.diff.pops_missing) + len(self.diff.regions_missing)
+        return (f"Catalog report: {new} new id(s) from the provider, {gone} catalog id(s) it "
+                "does not list" if new or gone else "Catalog report: the catalog matches")
 
 
 def ids_of(catalog: Catalog) -> CatalogIds:
@@ -123,13 +135,12 @@ def _view(source: str, eips: list[EipSummary], chosen: str | None, describe: Any
         messages.append(("info", "No Anycast EIP found in the account (access area "
                                  "international)." if source == "api" else
                                  "The file describes no Anycast EIP."))
-    if diff is not None:
-        messages.extend(diff.summary())
     return ProviderView(source=source, messages=tuple(messages), options=options, chosen=chosen,
                         endpoints=_preview(config) if config else (),
                         notes=config.notes if config else (),
                         load_edit=config.load_edit() if config and config.loadable else None,
-                        diff=diff, diff_rows=_diff_rows(diff))
+                        diff=diff, diff_rows=_diff_rows(diff),
+                        diff_notes=tuple(diff.summary()) if diff is not None else ())
 
 
 def off_view() -> ProviderView:

@@ -40,7 +40,7 @@ def test_upload_then_choose_then_load(catalog):
     assert [o["value"] for o in options] == ["aeip-web0001", "aeip-api0002", "aeip-lab0003"]
     text = _text(body)
     assert "Normal endpoint: us-west-1" in text and "me-central-1-pop" in text
-    assert "Catalog report" in text and "new: not in the catalog" in text
+    assert "Catalog report: 2 new id(s)" in text and "new: not in the catalog" in text
     # another EIP from the same file (the upload's contents are the callback's state)
     _b, _o, chosen, load2, disabled, _s = provider_outputs(
         ids.PROVIDER_EIP, "aeip-api0002", contents, "saved.json", "file", catalog, settings)

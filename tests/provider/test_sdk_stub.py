@@ -59,7 +59,7 @@ def test_live_view_reads_the_account_with_the_real_sdk(catalog, settings):
     assert view.endpoints == ("Default endpoint: eu-central-1 (CLB)",
                               "Normal endpoint: us-west-1 ← IAD, SJC",
                               "Normal endpoint: ap-southeast-1 ← HKG, NRT, SIN")
-    text = " ".join(t for _l, t in view.notes + view.messages)
+    text = " ".join(t for _l, t in view.notes + view.messages + view.diff_notes)
     assert "me-central-1-pop" in text and "ap-southeast-5" in text  # reported, not dropped
     # the SDK's real requests: the documented parameters, signed (the stub checked it)
     listed = stub.calls("ListAnycastEipAddresses")[0]
