@@ -124,3 +124,23 @@ def test_cli_provider_errors(tmp_path, capsys, monkeypatch):
     big.write_bytes(b" " * (service.MAX_FILE_BYTES + 1))
     assert main(["provider", "--file", str(big)]) == 2
     assert "larger than" in capsys.readouterr().err
+
+
+def test_api_provider_reads_a_saved_file():
+    client = create_app(Settings()).server.test_client()
+    resp = client.post("/api/v1/provider?eip=aeip-api0002", data=FIXTURE.read_bytes(),
+                       content_type="application/json")
+    assert resp.status_code == 200, resp.get_data()[:300]
+    body = resp.get_json()
+    assert body["chosen"] == "aeip-api0002" and body["load"]["origin"] == "us-east-1"
+    assert body["link"].startswith("?origin=us-east-1")
+    assert any("ap-southeast-5" in m["text"] for m in body["catalog_report"])
+    for data, ctype, status, words in [
+            (b"{]", "application/json", 400, "not JSON"),
+            (b'{"x": 1}', "application/json", 400, "none of"),
+            (b"x" * (service.MAX_FILE_BYTES + 1), "application/json", 413, "larger than"),
+            (b"{}", "text/plain", 415, "not supported")]:
+        resp = client.post("/api/v1/provider", data=data, content_type=ctype)
+        assert resp.status_code == status and words in resp.get_json()["error"], resp.get_json()
+    resp = client.post("/api/v1/provider?foo=1", data=b"{}", content_type="application/json")
+    assert resp.status_code == 400 and "unknown parameter" in resp.get_json()["error"]
