@@ -52,3 +52,32 @@ def test_load_a_live_anycast_eip_from_the_stub(dash_duo, monkeypatch, artifacts_
                                        ".scrollIntoView()", ids.PROVIDER_BODY)
         dash_duo.driver.save_screenshot(str(artifacts_dir / "provider_loaded.png"))
     assert stub.calls("DescribeAnycastEipAddress")
+
+
+def test_without_credentials_the_panel_says_how_and_nothing_else_changes(dash_duo, monkeypatch,
+                                                                         tmp_path):
+    # the SDK's default chain finds nothing: no environment keys, no profile files (HOME is
+    # empty), no ECS metadata service
+    monkeypatch.setattr(auth_util, "environment_access_key_id", None)
+    monkeypatch.setattr(auth_util, "environment_access_key_secret", None)
+    monkeypatch.setattr(auth_util, "environment_ecs_metadata_disabled", "true")
+    monkeypatch.setattr(auth_util, "enable_oidc_credential", False)
+    monkeypatch.setattr(auth_util, "environment_credentials_uri", None)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with Stub(responses()) as stub:
+        settings = Settings(provider_api=True, provider_endpoint=stub.endpoint,
+                            provider_protocol="http")
+        dash_duo.start_server(create_app(settings))
+        path = "/?clients=48.8566,2.3522,Paris&origin=us-east-1"
+        dash_duo.wait_for_page(url=dash_duo.server_url + path)
+        WebDriverWait(dash_duo.driver, 30).until(
+            lambda d: "us-east-1" in text_of(dash_duo, f"#{ids.ENDPOINTS_LIST}"))
+        before_url = dash_duo.driver.current_url
+        before_endpoints = text_of(dash_duo, f"#{ids.ENDPOINTS_LIST}")
+        dash_duo.find_element(f"#{ids.PROVIDER_REFRESH}").click()
+        WebDriverWait(dash_duo.driver, 30).until(
+            lambda d: "ALIBABA_CLOUD_ACCESS_KEY_ID" in text_of(dash_duo, f"#{ids.PROVIDER_BODY}"))
+        assert dash_duo.find_element(f"#{ids.PROVIDER_LOAD}").get_attribute("disabled")
+        assert dash_duo.driver.current_url == before_url
+        assert text_of(dash_duo, f"#{ids.ENDPOINTS_LIST}") == before_endpoints
+    assert stub.requests == []  # nothing was sent without credentials
