@@ -110,7 +110,8 @@ def _jobs(env: Mapping[str, str]) -> str:
 
 
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
-_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+_LOOPBACK = ("127.0.0.1", "localhost")
+_REGION_RE = re.compile(r"^[a-z]{2,4}-[a-z0-9-]{1,40}$")
 
 
 def _provider_endpoint(env: Mapping[str, str]) -> str | None:
@@ -120,6 +121,14 @@ def _provider_endpoint(env: Mapping[str, str]) -> str | None:
     if not _HOST_RE.match(raw):
         raise SettingsError(f"ANYCAST_PROVIDER_ENDPOINT={raw[:60]!r} is not host[:port] (no "
                             "scheme, path or credentials)")
+    return raw
+
+
+def _provider_region(env: Mapping[str, str], default: str) -> str:
+    raw = (env.get("ANYCAST_PROVIDER_REGION") or default).strip()
+    if not _REGION_RE.match(raw):
+        raise SettingsError(f"ANYCAST_PROVIDER_REGION={raw[:40]!r} is not a region id "
+                            "(e.g. cn-hangzhou)")
     return raw
 
 
@@ -222,7 +231,7 @@ class Settings:
             jobs_max=_int(env, "ANYCAST_JOBS_MAX", base.jobs_max, 1),
             secret_key=env.get("ANYCAST_SECRET_KEY") or None,
             provider_api=_bool(env, "ANYCAST_PROVIDER_API", base.provider_api),
-            provider_region=(env.get("ANYCAST_PROVIDER_REGION") or base.provider_region).strip(),
+            provider_region=_provider_region(env, base.provider_region),
             provider_endpoint=_provider_endpoint(env),
             provider_protocol=_provider_protocol(env, _provider_endpoint(env)),
             provider_timeout_ms=_int(env, "ANYCAST_PROVIDER_TIMEOUT_MS",

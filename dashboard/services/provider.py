@@ -173,14 +173,19 @@ def live_view(settings: Settings, catalog: Catalog, chosen: Any = None,
     chosen = chosen if isinstance(chosen, str) and any(e.anycast_id == chosen for e in eips) \
         else (eips[0].anycast_id if eips else None)
     describe = None
+    unreachable = False
     if chosen:
         try:
             describe = client.describe(chosen)
         except ProviderError as exc:
             messages.append(("error", f"{chosen}: {exc}"))
+            # an API that just timed out is not asked twice more in the same click: the
+            # click's wait stays bounded (one list, one describe)
+            unreachable = exc.kind in ("timeout", "network")
     diff = None
     try:
-        diff = catalog_diff(ids, client.pop_locations(), client.server_regions())
+        if not unreachable:
+            diff = catalog_diff(ids, client.pop_locations(), client.server_regions())
     except ProviderError as exc:
         messages.append(("warning", f"The catalog report is not available: {exc}"))
     except ProviderDataError as exc:
