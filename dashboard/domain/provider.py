@@ -526,8 +526,11 @@ def parse_saved(data: bytes | str, max_bytes: int) -> SavedResponses:
     if obj.get("ListAnycastEipAddresses") is not None:
         pages = obj["ListAnycastEipAddresses"]
         pages = pages if isinstance(pages, list) else [pages]
-        eips, _cut = merge_pages([parse_list_page(p)[0] for p in
-                                  _list(pages, "ListAnycastEipAddresses", MAX_PAGES)])
+        eips, cut = merge_pages([parse_list_page(p)[0] for p in
+                                 _list(pages, "ListAnycastEipAddresses", MAX_PAGES)])
+        if cut:
+            raise ProviderDataError(f"ListAnycastEipAddresses lists more than {MAX_EIPS} "
+                                    "Anycast EIPs; at most that many are read")
     describes_raw = obj.get("DescribeAnycastEipAddress")
     describes_raw = describes_raw if isinstance(describes_raw, list) else (
         [] if describes_raw is None else [describes_raw])

@@ -157,6 +157,10 @@ def test_bad_files_get_a_message_naming_the_problem(data, words):
 
 
 def test_counts_are_capped():
+    pages = [{"AnycastList": [{"AnycastId": f"aeip-{k}-{i}"} for i in range(p.MAX_EIPS)]}
+             for k in range(2)]
+    with pytest.raises(p.ProviderDataError, match="more than 500 Anycast EIPs"):
+        p.parse_saved(json.dumps({"ListAnycastEipAddresses": pages}), 1 << 20)
     many = describe(*[bind(f"r{i}") for i in range(p.MAX_ENDPOINTS + 1)])
     with pytest.raises(p.ProviderDataError, match="at most 50"):
         p.parse_describe(many)
