@@ -64,6 +64,13 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         }
 
         return {
+            /* "Load into scenario" (Provider panel): the chosen Anycast EIP's `provider_load`
+             * edit, prepared by the server when the EIP was chosen (the reducer checks it). */
+            providerLoad: function (n, loadEdit) {
+                if (!n || !loadEdit || typeof loadEdit !== 'object') { return noUpdate(); }
+                return edit(loadEdit);
+            },
+
             /* A pill of the access point list: mark it down / back up. */
             pill: function () {
                 var t = trigger();

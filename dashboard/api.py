@@ -675,6 +675,32 @@ def traceroute() -> Response:
         _fail(422, f"text: {report['reason']}")
     return json_response({**report, "client": ({"lat": client[0], "lon": client[1]}
                                                if client else None)})
+@bp.post("/api/v1/provider")
+def provider_import() -> Response:
+    """A saved JSON of the Anycast EIP API's responses (docs/provider.md) -> the Anycast EIPs it
+    describes, the chosen one's endpoints as the dashboard loads them (``?eip=`` picks one), the
+    catalog report and a dashboard link. Files only: the API never reads the operator's account
+    on behalf of an HTTP client (the page's live read is behind ``ANYCAST_PROVIDER_API``)."""
+    from dashboard.services import provider
+
+    _check_params(("eip",))
+    st = _state()
+    if request.mimetype != "application/json":
+        _fail(415, f"Content-Type {request.mimetype or 'missing'!r} is not supported; send "
+                   "'application/json' (the saved responses, docs/provider.md)")
+    limit = min(provider.MAX_FILE_BYTES, st.settings.max_upload_bytes)
+    view = provider.saved_view(_read_body(limit), "the request body", st.settings, st.catalog,
+                               _one("eip"))
+    errors = [t for level, t in view.messages if level == "error"]
+    if errors and not view.options:
+        _fail(400, errors[0])
+    return json_response({
+        "eips": list(view.options), "chosen": view.chosen, "load": view.load_edit,
+        "endpoints": list(view.endpoints),
+        "messages": [{"level": lv, "text": t} for lv, t in view.notes + view.messages],
+        "catalog_report": [{"level": lv, "text": t} for lv, t in view.diff_notes],
+        "catalog": list(view.diff_rows),
+        "link": provider.load_link(view, st.catalog, st.settings)})
 
 
 def _cache_status() -> str:
@@ -716,7 +742,7 @@ def _route_api_paths() -> None:
     methods = _api_methods(request.path)
     if not methods:
         raise NotFound(f"no API endpoint {request.path[:80]}; see /api/v1/pops, /api/v1/origins, "
-                       "/api/v1/nearest, /api/v1/assign")
+                       "/api/v1/nearest, /api/v1/assign, /api/v1/provider")
     if request.method not in methods:
         raise MethodNotAllowed(valid_methods=sorted(methods))
 

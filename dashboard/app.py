@@ -40,7 +40,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     # plotly.js fetches the world outline from a CDN unless told where our copy is.
     app.layout = build_layout(catalog, topojson_url=app.get_asset_url("topojson/"),
                               preset_options=preset_options,
-                              max_upload_bytes=settings.max_upload_bytes)
+                              max_upload_bytes=settings.max_upload_bytes,
+                              provider_api=settings.provider_api)
     callbacks.register(app, catalog, settings)
     # Heavy requests (big scenarios) through a few shared slots; light ones never wait.
     admission.init_admission(app, settings)

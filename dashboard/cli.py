@@ -1,7 +1,8 @@
 """The ``anycast-dashboard`` console script.
 
-Sub-commands: ``serve`` (the dashboard), ``nearest`` (ranked PoPs for one point) and ``assign``
-(a CSV of clients -> their PoPs). Catalog files can be overridden on every command, because the
+Sub-commands: ``serve`` (the dashboard), ``nearest`` (ranked PoPs for one point), ``assign``
+(a CSV of clients -> their PoPs) and ``provider`` (the operator's live Anycast EIP configuration,
+read with the SDK or from a saved JSON; docs/provider.md). Catalog files can be overridden on every command, because the
 provider changes its access-point list without notice.
 """
 
@@ -304,6 +305,50 @@ def cmd_traceroute(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(f"({report['caveat']})")
     return 0
+def cmd_provider(args: argparse.Namespace) -> int:
+    """List the Anycast EIPs (live or from ``--file``), the chosen one's endpoints as the
+    dashboard would load them, what did not map, the catalog report, and a dashboard link."""
+    from dashboard.services import provider
+
+    catalog, settings = _catalog(args)
+    if args.file:
+        path = Path(args.file)
+        limit = min(provider.MAX_FILE_BYTES, settings.max_upload_bytes)
+        try:
+            if path.stat().st_size > limit:
+                raise CliError(f"{path} is larger than the {limit:,}-byte limit")
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CliError(f"cannot read {path}: {exc.strerror}") from None
+        view = provider.saved_view(data, path.name, settings, catalog, args.eip)
+    elif not settings.provider_api:
+        raise CliError("live reading is off: set ANYCAST_PROVIDER_API=on (credentials from the "
+                       "SDK's standard chain, docs/provider.md) or pass --file SAVED.json")
+    else:
+        view = provider.live_view(settings, catalog, args.eip)
+    link = provider.load_link(view, catalog, settings)
+    if args.json:
+        print(json.dumps({"source": view.source, "eips": list(view.options),
+                          "chosen": view.chosen, "load": view.load_edit,
+                          "endpoints": list(view.endpoints),
+                          "messages": [{"level": lv, "text": t}
+                                       for lv, t in view.notes + view.messages],
+                          "catalog_report": [{"level": lv, "text": t}
+                                             for lv, t in view.diff_notes],
+                          "catalog": list(view.diff_rows), "link": link}, indent=2))
+    else:
+        for o in view.options:
+            print(("* " if o["value"] == view.chosen else "  ") + o["label"])
+        for line in view.endpoints:
+            print(line)
+        for level, text in view.notes + view.messages + view.diff_notes:
+            print(f"{level}: {text}")
+        for r in view.diff_rows:
+            print(f"  {r['kind']:<13} {r['api_id']:<24} -> {r['catalog']}")
+        if link:
+            print(f"link: {link}")
+    errors = [t for lv, t in view.messages if lv == "error"]
+    return 2 if errors and view.load_edit is None else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -360,6 +405,18 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lon", type=float, default=None, help="longitude of --lat, degrees")
     tr.add_argument("--json", action="store_true", help="print JSON instead of text")
     tr.set_defaults(func=cmd_traceroute)
+    prov = sub.add_parser("provider", help="the operator's Anycast EIPs and their endpoints "
+                                           "(read-only; docs/provider.md)",
+                          description="List the account's Anycast EIPs with Alibaba Cloud's SDK "
+                                      "(ANYCAST_PROVIDER_API=on, credentials from the SDK's "
+                                      "standard chain) or from a saved JSON of the API's "
+                                      "responses, and show the chosen one's endpoints as the "
+                                      "dashboard loads them.")
+    _add_catalog_args(prov)
+    prov.add_argument("--file", default=None, help="saved responses JSON (docs/provider.md)")
+    prov.add_argument("--eip", default=None, help="Anycast EIP id (default: the first listed)")
+    prov.add_argument("--json", action="store_true", help="print JSON")
+    prov.set_defaults(func=cmd_provider)
     return parser
 
 

@@ -192,3 +192,15 @@ MODEL_PARAM = "model-param"
 def model_param(name: str) -> dict:
     """The numeric input of latency model parameter ``name`` (a :data:`TUNABLE` field)."""
     return {"type": MODEL_PARAM, "name": name}
+
+# -- provider: the operator's live Anycast EIP configuration (docs/provider.md) ---------------------
+#: The sidebar's "Provider" section: read the account (button), or upload saved responses; the
+#: Anycast EIP picker; the panel body (status, preview, catalog report); the load button; the
+#: store of the load edit the button writes (``provider_load``) and of where the list came from.
+PROVIDER_REFRESH = "provider-refresh"
+PROVIDER_UPLOAD = "provider-upload"
+PROVIDER_EIP = "provider-eip"
+PROVIDER_BODY = "provider-body"
+PROVIDER_LOAD = "provider-load"
+PROVIDER_LOAD_EDIT = "provider-load-edit"
+PROVIDER_SOURCE = "provider-source"

@@ -13,6 +13,7 @@ variables) call the small functions below, each with an optional explicit mappin
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
@@ -108,6 +109,39 @@ def _jobs(env: Mapping[str, str]) -> str:
     return raw
 
 
+_HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
+_LOOPBACK = ("127.0.0.1", "localhost")
+_REGION_RE = re.compile(r"^[a-z]{2,4}-[a-z0-9-]{1,40}$")
+
+
+def _provider_endpoint(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("ANYCAST_PROVIDER_ENDPOINT") or "").strip()
+    if not raw:
+        return None
+    if not _HOST_RE.match(raw):
+        raise SettingsError(f"ANYCAST_PROVIDER_ENDPOINT={raw[:60]!r} is not host[:port] (no "
+                            "scheme, path or credentials)")
+    return raw
+
+
+def _provider_region(env: Mapping[str, str], default: str) -> str:
+    raw = (env.get("ANYCAST_PROVIDER_REGION") or default).strip()
+    if not _REGION_RE.match(raw):
+        raise SettingsError(f"ANYCAST_PROVIDER_REGION={raw[:40]!r} is not a region id "
+                            "(e.g. cn-hangzhou)")
+    return raw
+
+
+def _provider_protocol(env: Mapping[str, str], endpoint: str | None) -> str:
+    raw = (env.get("ANYCAST_PROVIDER_PROTOCOL") or "https").strip().lower()
+    if raw not in ("https", "http"):
+        raise SettingsError(f"ANYCAST_PROVIDER_PROTOCOL={raw[:20]!r} is not https or http")
+    if raw == "http" and not (endpoint and endpoint.rsplit(":", 1)[0] in _LOOPBACK):
+        raise SettingsError("ANYCAST_PROVIDER_PROTOCOL=http is only for a local stub: it needs "
+                            "ANYCAST_PROVIDER_ENDPOINT on 127.0.0.1 or localhost")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """All knobs of one app instance. Build with :meth:`from_env` or directly in tests."""
@@ -156,6 +190,20 @@ class Settings:
     #: web worker and host. None = one generated and kept in the jobs folder (Diskcache) or in
     #: Redis without expiry (Celery). Never shown in a repr.
     secret_key: str | None = field(default=None, repr=False)
+    #: The operator's live Anycast EIP configuration through Alibaba Cloud's SDK
+    #: (``ANYCAST_PROVIDER_API=on``; docs/provider.md). Off: the panel offers the saved-JSON
+    #: import only and no call is made. Credentials are never settings: the SDK's standard
+    #: chain supplies them.
+    provider_api: bool = False
+    #: Region of the SDK's endpoint rule (``ANYCAST_PROVIDER_REGION``), or an explicit
+    #: host[:port] (``ANYCAST_PROVIDER_ENDPOINT``); ``http`` (``ANYCAST_PROVIDER_PROTOCOL``)
+    #: only towards a loopback stub.
+    provider_region: str = "cn-hangzhou"
+    provider_endpoint: str | None = None
+    provider_protocol: str = "https"
+    #: Read timeout of one API call, milliseconds (``ANYCAST_PROVIDER_TIMEOUT_MS``; connect:
+    #: at most 3 s).
+    provider_timeout_ms: int = 10000
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8050
@@ -182,6 +230,12 @@ class Settings:
             heavy_slots=_int(env, "ANYCAST_HEAVY_SLOTS", base.heavy_slots, 1),
             jobs_max=_int(env, "ANYCAST_JOBS_MAX", base.jobs_max, 1),
             secret_key=env.get("ANYCAST_SECRET_KEY") or None,
+            provider_api=_bool(env, "ANYCAST_PROVIDER_API", base.provider_api),
+            provider_region=_provider_region(env, base.provider_region),
+            provider_endpoint=_provider_endpoint(env),
+            provider_protocol=_provider_protocol(env, _provider_endpoint(env)),
+            provider_timeout_ms=_int(env, "ANYCAST_PROVIDER_TIMEOUT_MS",
+                                     base.provider_timeout_ms, 100),
             debug=_bool(env, "ANYCAST_DEBUG", base.debug),
             host=env.get("HOST") or base.host,
             port=_int(env, "PORT", base.port, 1),
@@ -209,6 +263,11 @@ ENV_VARS = (
     "ANYCAST_HEAVY_SLOTS",
     "ANYCAST_JOBS_MAX",
     "ANYCAST_SECRET_KEY",
+    "ANYCAST_PROVIDER_API",
+    "ANYCAST_PROVIDER_REGION",
+    "ANYCAST_PROVIDER_ENDPOINT",
+    "ANYCAST_PROVIDER_PROTOCOL",
+    "ANYCAST_PROVIDER_TIMEOUT_MS",
     "ANYCAST_DEBUG",
     "HOST",
     "PORT",

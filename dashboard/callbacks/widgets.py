@@ -51,6 +51,8 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     clientside("allPops", EDIT, Input(ids.POPS_ALL_UP, "n_clicks"),
                Input(ids.POPS_ALL_DOWN, "n_clicks"), State(pills, "id"))
     clientside("clear", EDIT, Input(ids.CLEAR_CLIENTS, "n_clicks"))
+    clientside("providerLoad", EDIT, Input(ids.PROVIDER_LOAD, "n_clicks"),
+               State(ids.PROVIDER_LOAD_EDIT, "data"))
     # A row or a client marker selects the client (the row highlighted, the explain picker set);
     # "Explain ›" switches to the Support tab. No click navigates by itself.
     clientside("tableCell", EDIT, Output(ids.ASSIGNMENT_TABLE, "active_cell"),

@@ -22,6 +22,8 @@ Ops (fields in brackets):
   (:mod:`dashboard.domain.access`);
 - announcement what-if: ``bias`` [set: {pop: ms | null}] or [reset: true]
   (:mod:`dashboard.domain.bias`; ids the catalog lacks and values outside the bounds are refused).
+- the operator's live configuration: ``provider_load`` [origin, endpoint_type, mappings:
+  [[region, [pops]]], source] (:mod:`dashboard.domain.provider`): the endpoints replaced.
 
 Pure: no I/O, no web import. What the reducer needs to know of the world is passed in an
 :class:`EditContext` (the access points and regions that exist, the client sets and their sizes,
@@ -80,8 +82,10 @@ MODEL_OPS = ("model",)
 POLICY_OPS = ("policy",)
 ACCESS_OPS = ("access",)
 BIAS_OPS = ("bias",)
+PROVIDER_OPS = ("provider_load",)
 CLIENT_OPS = ("add", "remove", "clear", "client_set", "notice")
-OPS = CLIENT_OPS + FAILOVER_OPS + CAPACITY_OPS + MODEL_OPS + POLICY_OPS + ACCESS_OPS + BIAS_OPS
+OPS = (CLIENT_OPS + FAILOVER_OPS + CAPACITY_OPS + MODEL_OPS + POLICY_OPS + ACCESS_OPS
+       + BIAS_OPS + PROVIDER_OPS)
 
 
 def apply_edit(scenario: Scenario, request: Any, ctx: EditContext
@@ -105,6 +109,8 @@ def apply_edit(scenario: Scenario, request: Any, ctx: EditContext
         new, more = _access_edit(scenario, request)
     elif op in BIAS_OPS:
         new, more = _bias_edit(scenario, request, ctx)
+    elif op in PROVIDER_OPS:
+        new, more = _provider_edit(scenario, request, ctx)
     else:
         new, more = scenario, [("error", f"unknown edit {clean_name(repr(op))[:40]} ignored")]
     return new, notices + more
@@ -319,6 +325,39 @@ def _bias_edit(scenario: Scenario, request: dict, ctx: EditContext
 def replace_bias(scenario: Scenario, bias: tuple[tuple[str, float], ...]) -> Scenario:
     """``scenario`` with exactly ``bias`` (canonicalised by the scenario)."""
     return replace(scenario, bias=bias)
+def _provider_edit(scenario: Scenario, request: dict, ctx: EditContext
+                   ) -> tuple[Scenario, list[Notice]]:
+    """Replace the endpoints (Default region, type, Normal endpoints and their access points)
+    with an Anycast EIP's live configuration; clients and everything else are kept, endpoint
+    outages cleared. Checked with the provider's rules (``Endpoints``): a violation is an error
+    notice and nothing changes."""
+    origin, etype, raw = request.get("origin"), request.get("endpoint_type"), \
+        request.get("mappings")
+    if not isinstance(origin, str) or not origin or not isinstance(etype, str):
+        return scenario, [("error", "Provider: the load names no Default endpoint region; "
+                                    "nothing was changed")]
+    if not isinstance(raw, list) or len(raw) > 50 or not all(
+            isinstance(m, (list, tuple)) and len(m) == 2 and isinstance(m[0], str)
+            and isinstance(m[1], list) and all(isinstance(p, str) for p in m[1]) for m in raw):
+        return scenario, [("error", "Provider: mappings must be [[region, [access point ids]]]; "
+                                    "nothing was changed")]
+    if ctx.pop_ids:
+        unknown = sorted({p for _r, ps in raw for p in ps} - set(ctx.pop_ids))
+        if unknown:
+            return scenario, [("error", f"Provider: unknown access point(s) "
+                                        f"{', '.join(u[:40] for u in unknown[:5])}; nothing "
+                                        "was changed")]
+    try:
+        new = replace(scenario, origin=origin, mappings=tuple((r, tuple(ps)) for r, ps in raw),
+                      endpoints_down=frozenset())
+        new = new.with_endpoint_type(etype) if etype != new.endpoint_type else new
+        new.endpoint_set(origin)
+    except ValueError as exc:
+        return scenario, [("error", f"Provider: {exc}. Nothing was changed.")]
+    source = clean_name(str(request.get("source") or "the provider"))
+    return new, [("info", f"Loaded the endpoints of {source}: Default in {origin} ({etype})"
+                          + (f", {len(new.mappings)} Normal endpoint(s)" if new.mappings
+                             else ""))]
 
 
 # -- capacity and support -----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from dashboard.layout.components import geo_graph_config
 from dashboard.layout.map import (MODEL_NOTE_TEXT, client_controls, endpoint_controls, map_panel,
                                   origin_controls, pop_status_controls)
 from dashboard.layout.model import model_section
+from dashboard.layout.provider import provider_section
 from dashboard.layout.support import support_panel
 from dashboard.settings import Settings
 
@@ -68,11 +69,13 @@ def map_config(topojson_url: str) -> dict:
 
 def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
                  preset_options: list[dict] | None = None,
-                 max_upload_bytes: int = Settings.max_upload_bytes) -> html.Div:
+                 max_upload_bytes: int = Settings.max_upload_bytes,
+                 provider_api: bool = False) -> html.Div:
     """The whole page. State lives in the URL and in :data:`ids.SCENARIO` (never in globals).
 
     ``topojson_url``: where plotly.js loads ``world_110m.json`` (``app.get_asset_url``).
     ``preset_options``: dropdown options ``{"label", "value"}`` of the preset client sets.
+    ``provider_api``: live reading of the operator's Anycast EIPs is on (docs/provider.md).
     ``max_upload_bytes``: the upload cap, checked in the browser before a file is sent
     (``assets/upload_guard.js``) so an oversize file gets a notice instead of a refused request.
     """
@@ -109,6 +112,7 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
             html.Aside(className="sidebar", children=[
                 origin_controls(catalog), client_controls(preset_options or []),
                 pop_status_controls(catalog), endpoint_controls(catalog),
+                provider_section(provider_api),
                 model_section(fitted_values())]),
             html.Main(className="main", children=with_views(
                 html.Div(id=ids.NOTICE, className="notice", role="status",

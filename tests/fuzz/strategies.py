@@ -307,7 +307,7 @@ notice_children = st.lists(st.one_of(
 #: ``assets/edits.js`` writes them into the edit store.
 EDIT_OPS = ("add", "remove", "clear", "notice", "client_set", "toggle_pop", "set_down",
             "endpoint_add", "endpoint_map", "endpoint_remove", "endpoint_default",
-            "endpoint_down", "observe", "capacity", "replace", "model")
+            "endpoint_down", "observe", "capacity", "replace", "model", "provider_load")
 REQUEST_OPS = ("city", "preset", "coords", "upload", "import", "model_input", "capacity_input",
                "capacity_table", "observe_input", "observe_trace")
 
@@ -343,6 +343,12 @@ def callback_value(component: str, prop: str) -> st.SearchStrategy[Any]:
                       "key": _or_json(st.sampled_from(["cities25k", "nope"])),
                       "pop": _pop, "down": _or_json(st.lists(_pop, max_size=3)),
                       "region": _region, "pops": _or_json(st.lists(_pop, max_size=3)),
+                      # fields of provider_load (the Provider panel)
+                      "origin": _region, "endpoint_type": _or_json(st.sampled_from(
+                          ["CLB", "ENI", "ALB", "NLB"])),
+                      "mappings": _or_json(st.lists(st.tuples(_region, st.lists(_pop,
+                                                                                max_size=3)),
+                                                    max_size=3)),
                       "capacity": _or_json(st.dictionaries(st.sampled_from(POP_IDS), _gbps,
                                                            max_size=2)),
                       "default_gbps": _gbps, "demand_scale": _gbps,
