@@ -332,6 +332,24 @@ def apply_moves(current: Current, mv: Moves, candidate: int) -> Current:
     return out
 
 
+def _remeasure(cla: np.ndarray, clo: np.ndarray, cur: Current, mv: Moves, pick: int,
+               sites: Sites, params: latency.LatencyParams, policy: str,
+               terms: latency.Location, chunk_elements: int) -> Moves:
+    """The moves against ``cur`` (the routing with ``pick`` just added) from those against the
+    routing before (``mv``): pairs of clients that did not move to ``pick`` are unchanged;
+    the clients that did are measured again against their new route."""
+    changed = np.zeros(len(cla), dtype=bool)
+    changed[mv.client[mv.candidate == pick]] = True
+    keep = ~changed[mv.client]
+    sub = np.flatnonzero(changed)
+    part = moves(cla[sub], clo[sub], Current(cur.pop_km[sub], cur.internet_ms[sub],
+                                             cur.rtt_ms[sub]), sites, params, policy,
+                 terms=latency.take_location(terms, sub), chunk_elements=chunk_elements)
+    return Moves(np.concatenate([mv.client[keep], sub[part.client]]),
+                 *(np.concatenate([getattr(mv, f)[keep], getattr(part, f)])
+                   for f in ("candidate", "km", "internet_ms", "rtt_ms")))
+
+
 @dataclass(frozen=True)
 class Ranking:
     """What :func:`rank_sites` answers: the per-candidate :class:`Gains`, the candidate order
@@ -393,13 +411,14 @@ def rank_sites(client_lats: object, client_lons: object, weights: object, curren
         picks.append(best)
         means.append(float(cur_g.mean_after_ms[best]))
         if k + 1 < steps:
+            # Only the clients that moved to the pick have a new routing: every other
+            # (client, candidate) move stands as it was; re-measure the movers' ones alone.
             cur = apply_moves(cur, cur_mv, best)
-            cur_mv = moves(cla, clo, cur, sites, params, policy, terms=terms,
-                           chunk_elements=chunk_elements,
-                           progress=stage(0.7 + 0.3 * k / max(steps - 1, 1),
-                                          0.7 + 0.3 * (k + 1) / max(steps - 1, 1),
-                                          f"greedy step {k + 2}"))
+            cur_mv = _remeasure(cla, clo, cur, cur_mv, best, sites, params, policy, terms,
+                                chunk_elements)
             cur_g = gains(cur, w, cur_mv, len(sites))
+            if progress is not None:
+                progress(0.7 + 0.3 * (k + 1) / max(steps - 1, 1), f"greedy step {k + 2}")
     if progress is not None:
         progress(1.0, "done")
     return Ranking(g, order, p95_0, p95, tuple(picks), tuple(means),

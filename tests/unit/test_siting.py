@@ -196,3 +196,25 @@ def test_no_candidates_and_no_clients(catalog):
     assert len(r.order) == 0 and r.greedy == ()
     with pytest.raises(ValueError, match="candidate 0: latitude"):
         siting.prepare_sites([91.0], [0.0], *ORIGIN, END_USER)
+
+
+@pytest.mark.parametrize("policy", ["geographic", "network"])
+def test_remeasured_moves_equal_fresh_ones(catalog, clients, policy):
+    """The greedy steps re-measure only the clients the pick took: the moves equal those of a
+    fresh :func:`siting.moves` against the routing with the pick added (as a set of pairs)."""
+    cla, clo, _w = clients
+    tab = _route(cla, clo, catalog.pop_lats, catalog.pop_lons, END_USER, policy)
+    cur = siting.from_table(tab)
+    sites = siting.prepare_sites(*_points(50, 8), *ORIGIN, END_USER)
+    terms = lat_core.locate(cla, clo, END_USER)
+    mv = siting.moves(cla, clo, cur, sites, END_USER, policy, terms=terms)
+    pick = int(np.bincount(mv.candidate).argmax())
+    after = siting.apply_moves(cur, mv, pick)
+    got = siting._remeasure(cla, clo, after, mv, pick, sites, END_USER, policy, terms,
+                            siting.CHUNK_ELEMENTS)
+    want = siting.moves(cla, clo, after, sites, END_USER, policy, terms=terms)
+
+    def pairs(m):
+        return sorted(zip(m.client.tolist(), m.candidate.tolist(), m.rtt_ms.tolist()))
+
+    assert pairs(got) == pairs(want)
