@@ -16,6 +16,7 @@ from dashboard.domain.scenario import (DEFAULT_CAPACITY_GBPS, DEFAULT_INSTANCE_M
 from dashboard.domain.cost import AREA_KEYS, INSTANCE, TRANSFER, UTILISATION
 from dashboard.services.capacity import INSTANCE_CAVEAT, PRICE_NOTE, CostPanel
 from dashboard.layout.components import geo_graph_config, kpis_or_hint, table_style
+from dashboard.layout.siting import siting_card
 from dashboard.services.text import Kpi
 
 THROTTLE_RULE = (
@@ -255,6 +256,7 @@ def capacity_panel(topojson_url: str | None = None) -> html.Div:
                 dcc.Graph(id=ids.N1_CHART, config={"displayModeBar": False}),
             ]),
         ]),
+        siting_card(topojson_url),
     ])
 
 
