@@ -145,6 +145,8 @@ SITING_RESULT = "siting-result"
 SITING_TABLE = "siting-table"
 SITING_GREEDY = "siting-greedy"
 SITING_NOTE = "siting-note"
+#: The line that says the scenario changed since the ranking (set in the browser).
+SITING_STALE = "siting-stale"
 SITING_MAP = "siting-map"
 SITING_ADD = "siting-add"
 

@@ -39,6 +39,14 @@ def siting_failed(exc: Exception) -> None:
                                               "it fails again, see the server log."})
 
 
+#: Store fields a ranking depends on (``Scenario.to_dict()`` names; ``planned`` and ``bias`` are
+#: issue 20's other parts): the browser compares them with the ones the job ran on.
+STALE_KEYS = ("clients", "origin", "down", "mappings", "endpoints_down", "demand_source",
+              "demand_scale", "model", "policy", "access", "planned", "bias")
+STALE_TEXT = ("The scenario changed since this ranking: run it again to update it "
+              "(the table shows the ranking of the scenario as it was).")
+
+
 def run(current: Any, sites_text: Any, catalog: Catalog, settings: Settings,
         report: siting.ProgressFn | None = None) -> dict:
     """The job's work: the scenario's ranking against the metros, or against the user's list
@@ -51,7 +59,9 @@ def run(current: Any, sites_text: Any, catalog: Catalog, settings: Settings,
             cands = siting.parse_sites(sites_text)
         except ValueError as exc:
             return {"error": str(exc)[:300]}
-    return siting.for_scenario(loaded, catalog, cands, progress=report)
+    result = siting.for_scenario(loaded, catalog, cands, progress=report)
+    parts = {k: current.get(k) for k in STALE_KEYS} if isinstance(current, dict) else {}
+    return {**result, "store_parts": parts}
 
 
 def outputs(result: Any, current: Any, catalog: Catalog, settings: Settings) -> tuple:
@@ -93,6 +103,24 @@ ADD_IT_JS = """function (clicks, result) {
     if (!row || !row.edit || row.edit.op !== %s) { return nu; }
     return Object.assign({nonce: Date.now() + Math.random()}, row.edit);
 }""" % json.dumps("add-planned")
+
+
+#: Clientside: on every scenario change, whether the stored ranking still describes it (the
+#: store fields of :data:`STALE_KEYS`, compared as the browser serialises them; the clients
+#: only count when they are the demand). No request.
+STALE_JS = """function (store, result) {
+    if (!result || !result.store_parts || !Array.isArray(result.rows)) { return ''; }
+    var keys = %s, s = store || {}, p = result.store_parts;
+    var population = (s.demand_source || 'clients') === 'population';
+    for (var i = 0; i < keys.length; i++) {
+        var k = keys[i];
+        if (k === 'clients' && population) { continue; }
+        var a = JSON.stringify(s[k] === undefined ? null : s[k]);
+        var b = JSON.stringify(p[k] === undefined ? null : p[k]);
+        if (a !== b) { return %s; }
+    }
+    return '';
+}""" % (json.dumps(list(STALE_KEYS)), json.dumps(STALE_TEXT))
 
 
 def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
@@ -144,6 +172,8 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     def _siting_view(result, current):
         return outputs(result, current, catalog, settings)
 
+    app.clientside_callback(STALE_JS, Output(ids.SITING_STALE, "children"),
+                            Input(ids.SCENARIO, "data"), Input(ids.SITING_RESULT, "data"))
     app.clientside_callback(ADD_IT_JS,
                             Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True),
                             Input(ids.siting_add(ALL), "n_clicks"),  # type: ignore[arg-type]

@@ -56,6 +56,7 @@ def siting_card(topojson_url: str | None = None) -> html.Div:
         ]),
         dcc.Store(id=ids.SITING_RESULT),
         html.Div(id=ids.SITING_NOTE, className="hint"),
+        html.Div(id=ids.SITING_STALE, className="hint-warning"),
         html.Div(id=ids.SITING_GREEDY, className="siting-greedy"),
         html.Div(id=ids.SITING_TABLE, className="siting-table"),
         dcc.Graph(id=ids.SITING_MAP, className="siting-map", style={"height": "360px"},

@@ -22,6 +22,8 @@ def test_run_and_outputs(catalog):
     result = cb.run(STORE, "", catalog, SETTINGS, lambda f, t: seen.append((f, t)))
     assert result["candidates"] == 1000 and len(result["rows"]) == 10
     assert seen and seen[-1][0] == 1.0
+    assert result["store_parts"]["clients"] == STORE["clients"]  # for the "changed" line
+    assert "STALE" not in cb.STALE_JS and "scenario changed" in cb.STALE_JS
     table, greedy, note, fig, status = cb.outputs(result, STORE, catalog, SETTINGS)
     assert status.startswith("Done: 10 best of 1,000 sites")
     assert "greedy" in greedy and "2 demand points" in note

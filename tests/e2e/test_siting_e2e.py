@@ -74,3 +74,15 @@ def test_add_it_adds_a_planned_pop(dash_duo):
     WebDriverWait(dash_duo.driver, 20).until(lambda d: "planned=" in d.current_url
                                              and first_id in d.current_url)
     assert severe_logs(dash_duo) == []
+
+
+def test_a_scenario_change_says_the_ranking_is_stale(dash_duo):
+    _run(dash_duo)
+    assert dash_duo.find_element(f"#{ids.SITING_STALE}").text == ""
+    # mark a PoP down with its pill (map view): the capacity card says to run it again
+    dash_duo.find_element(f"#{ids.VIEW_TABS} .view-tab:nth-child(1)").click()
+    dash_duo.find_element(f"#{ids.POP_STATUS} button[data-pop='CDG']").click()
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: "down=CDG" in d.current_url)
+    dash_duo.find_element(f"#{ids.VIEW_TABS} .view-tab:nth-child(2)").click()
+    dash_duo.wait_for_contains_text(f"#{ids.SITING_STALE}", "scenario changed", timeout=20)
+    assert len(_rows(dash_duo)) == 10  # the old ranking stays, marked

@@ -54,9 +54,9 @@ def test_the_app_has_clientside_callbacks_to_check(client):
     # clients' access type), the upload size check, the failover animation, the view switch,
     # the capacity planning inputs (assets/capacity_plan.js: fill, instance bandwidth, spill
     # what-if, cost fill, cost input) and issue 17's "Copy link", the selected client's line and
-    # "Explain ›", N-1 Run/Cancel status, "Where to add a PoP" Run/Cancel status and its "add
-    # it" buttons (issue 20.2): every one is checked below.
-    assert len([d for d in _dependencies(client) if d.get("clientside_function")]) == 33
+    # "Explain ›", N-1 Run/Cancel status, "Where to add a PoP" Run/Cancel status, its "add it"
+    # buttons and its "scenario changed" line (issue 20.2): every one is checked below.
+    assert len([d for d in _dependencies(client) if d.get("clientside_function")]) == 34
 
 
 def test_requests_naming_a_clientside_callback_are_a_json_400_without_a_traceback(client,
