@@ -32,7 +32,10 @@ which no candidate can win:
 * geographic: ``s < pop_km`` needs ``sigma < pop_km / b``;
 * network: the internet leg is at least the fibre floor ``2 s / fibre_km_per_ms`` plus
   ``max(0, overhead_ms + e_client + e_candidate)`` (the slope is clamped at the floor's slope),
-  before the access term, which is the same increasing map for every leg of one client.
+  and at least ``overhead_ms + e_client + e_candidate + slope_min * s / 1000`` with the
+  smallest slope the client could have towards any candidate; both before the access term,
+  which is the same increasing map for every leg of one client. The pairs left get the formula
+  at the lower-bound distance (non-decreasing in distance) as a second sieve.
 
 Only pairs inside that angle (a few per cent) get the exact WGS84 distance and the exact
 internet leg. Candidates are processed in chunks so the ``(chunk, clients)`` matrix stays
@@ -62,7 +65,8 @@ import numpy as np
 
 from dashboard.domain import latency
 from dashboard.domain import policy as pol
-from dashboard.domain.geodesy import WGS84_B_KM, WGS84_F, geodesic_km, validate_coords
+from dashboard.domain import geodesy
+from dashboard.domain.geodesy import WGS84_B_KM, WGS84_F, validate_coords
 from dashboard.domain.paths import pop_legs
 from dashboard.domain.stats import weighted_quantile
 
@@ -179,9 +183,14 @@ def prepare_sites(lats: object, lons: object, origin_lat: object, origin_lon: ob
 
 
 def _client_limits(current: Current, terms: latency.Location, sites: Sites,
-                   params: latency.LatencyParams, policy: str) -> np.ndarray:
+                   params: latency.LatencyParams, policy: str,
+                   idx: np.ndarray | None = None) -> np.ndarray:
     """Per client, the largest auxiliary-sphere angle (radians) at which some candidate of
-    ``sites`` could still take the client (module docstring); ``pi`` where any can (no route)."""
+    ``sites`` (those at ``idx``; all by default) could still take the client (module
+    docstring); ``pi`` where any can (no route)."""
+    if idx is not None:
+        sites = Sites(sites.lats[idx], sites.lons[idx], latency.take_location(sites.terms, idx),
+                      sites.backbone_ms[idx], sites.xyz[idx])
     lim_km = np.full(len(current), np.inf)
     routed = np.isfinite(current.pop_km)
     if policy == pol.NETWORK:
@@ -193,20 +202,34 @@ def _client_limits(current: Current, terms: latency.Location, sites: Sites,
             cur = (cur - add) / params.access_factor
         cur = cur * (1 + _MS_SLACK) + _MS_SLACK
         e_min = float(np.min(sites.terms.effect_ms)) if len(sites) else 0.0
-        fixed = np.maximum(0.0, params.overhead_ms + terms.effect_ms + e_min)
-        lim_km = np.where(routed, np.maximum(cur - fixed, 0.0) * params.fibre_km_per_ms / 2.0,
-                          np.inf)
+        fixed_raw = params.overhead_ms + terms.effect_ms + e_min
+        # (1) the fibre floor plus the fixed part: leg >= floor(d) + max(0, fixed)
+        lim_floor = np.maximum(cur - np.maximum(0.0, fixed_raw), 0.0) * params.fibre_km_per_ms / 2
+        # (2) the slope: leg >= fixed + max(slope_min, floor slope) * d / 1000, where slope_min
+        # is the client's smallest slope towards any candidate's region plus the smallest
+        # candidate term towards the client's region (a sum of minima <= the minimum of sums).
+        lim_slope = np.full(len(current), np.inf)
+        if len(sites):
+            a = params._arr
+            cand_regions = np.unique(sites.terms.region)
+            to_cands = (a["S"][terms.region][:, cand_regions]
+                        + terms.slope_ms_per_1000km[:, cand_regions]).min(axis=1)
+            from_cands = sites.terms.slope_ms_per_1000km.min(axis=0)[terms.region]
+            slope_min = np.maximum(params.inflation_scale * (to_cands + from_cands),
+                                   2000.0 / params.fibre_km_per_ms)
+            lim_slope = np.maximum(cur - fixed_raw, 0.0) * 1000.0 / slope_min
+        lim_km = np.where(routed, np.minimum(lim_floor, lim_slope), np.inf)
     else:
         lim_km = np.where(routed, current.pop_km, np.inf)
     sigma = lim_km / WGS84_B_KM + _SIGMA_SLACK
     return np.minimum(sigma, math.pi)
 
 
-def _moves_chunk(c0: int, dots: np.ndarray, cos_lim: np.ndarray, cla: np.ndarray,
+def _moves_chunk(idx: np.ndarray, dots: np.ndarray, cos_lim: np.ndarray, cla: np.ndarray,
                  clo: np.ndarray, current: Current, terms: latency.Location, sites: Sites,
                  params: latency.LatencyParams, policy: str) -> Moves:
-    """The moves of candidates ``c0 .. c0 + len(dots)`` (``dots``: their (k, n) auxiliary-sphere
-    dot products with every client)."""
+    """The moves of candidates ``idx`` (global indices; ``dots``: their (k, n)
+    auxiliary-sphere dot products with every client)."""
     ci, ni = np.nonzero(dots >= cos_lim[None, :])
     no_route = ~np.isfinite(current.pop_km[ni])
     if policy == pol.NETWORK and len(ci):
@@ -215,12 +238,12 @@ def _moves_chunk(c0: int, dots: np.ndarray, cos_lim: np.ndarray, cla: np.ndarray
         # leg; only the pairs left get an exact distance.
         sigma = np.arccos(np.clip(dots[ci, ni], -1.0, 1.0)) - _SIGMA_SLACK
         d_lo = WGS84_B_KM * np.maximum(sigma, 0.0)
-        lo = _internet(d_lo, ni, ci + c0, terms, sites, params)
+        lo = _internet(d_lo, ni, idx[ci], terms, sites, params)
         cur = current.internet_ms[ni]
         keep = no_route | (lo <= cur * (1 + _MS_SLACK) + _MS_SLACK)
         ci, ni, no_route = ci[keep], ni[keep], no_route[keep]
-    ci = ci + c0
-    km = np.asarray(geodesic_km(cla[ni], clo[ni], sites.lats[ci], sites.lons[ci]), dtype=float)
+    ci = idx[ci]
+    km = _exact_km(cla[ni], clo[ni], sites.lats[ci], sites.lons[ci])
     if policy == pol.NETWORK:
         inet = _internet(km, ni, ci, terms, sites, params)
         cur, cur_km = current.internet_ms[ni], current.pop_km[ni]
@@ -231,6 +254,21 @@ def _moves_chunk(c0: int, dots: np.ndarray, cos_lim: np.ndarray, cla: np.ndarray
         ci, ni, km = ci[win], ni[win], km[win]
         inet = _internet(km, ni, ci, terms, sites, params)
     return Moves(ni, ci, km, inet, inet + sites.backbone_ms[ci])
+
+
+def _exact_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray,
+              lon2: np.ndarray) -> np.ndarray:
+    """WGS84 km of each pair by the vectorised Vincenty (geographiclib near antipodes) that
+    :func:`geodesy.nearest` -- hence the routing -- uses, whatever the number of pairs:
+    :func:`geodesy.geodesic_km` hands 64 pairs or fewer to PROJ, whose last bits differ, and
+    the answer would then depend on how the candidates were chunked."""
+    out = np.empty(len(lat1))
+    for s0 in range(0, len(lat1), geodesy._CHUNK):
+        e = slice(s0, s0 + geodesy._CHUNK)
+        su1, cu1 = geodesy._reduced(lat1[e])
+        su2, cu2 = geodesy._reduced(lat2[e])
+        out[e] = geodesy._exact_km(su1, cu1, lat1[e], lon1[e], su2, cu2, lat2[e], lon2[e])
+    return out
 
 
 def _internet(km: np.ndarray, ni: np.ndarray, ci: np.ndarray, terms: latency.Location,
@@ -268,17 +306,30 @@ def moves(client_lats: object, client_lons: object, current: Current, sites: Sit
     parts: list[Moves] = []
     if n and m:
         cxyz = np.ascontiguousarray(aux_unit_vectors(cla, clo).T)       # (3, n)
-        cos_lim = np.cos(_client_limits(current, terms, sites, params, policy)) - 1e-14
         step = max(1, int(chunk_elements) // max(n, 1))
-        for c0 in range(0, m, step):
-            c1 = min(m, c0 + step)
-            # einsum, not matmul: a 3-deep product gains nothing from BLAS (geodesy.nearest).
-            dots = np.einsum("mk,kn->mn", sites.xyz[c0:c1], cxyz)
-            parts.append(_moves_chunk(c0, dots, cos_lim, cla, clo, current, terms, sites,
-                                      params, policy))
-            del dots
-            if progress is not None:
-                progress(c1 / m, f"{c1:,} of {m:,} candidate sites")
+        # The network policy's bound depends on the candidates' region (the slope towards it):
+        # candidates are taken region by region, each group with its own per-client limit.
+        if policy == pol.NETWORK:
+            order = np.argsort(sites.terms.region, kind="stable")
+            cuts = np.flatnonzero(np.diff(sites.terms.region[order])) + 1
+            groups = np.split(order, cuts)
+        else:
+            groups = [np.arange(m)]
+        done = 0
+        for group in groups:
+            cos_lim = np.cos(_client_limits(current, terms, sites, params, policy,
+                                            group if len(groups) > 1 else None)) - 1e-14
+            for g0 in range(0, len(group), step):
+                idx = group[g0:g0 + step]
+                # einsum, not matmul: a 3-deep product gains nothing from BLAS
+                # (geodesy.nearest).
+                dots = np.einsum("mk,kn->mn", sites.xyz[idx], cxyz)
+                parts.append(_moves_chunk(idx, dots, cos_lim, cla, clo, current, terms, sites,
+                                          params, policy))
+                del dots
+                done += len(idx)
+                if progress is not None:
+                    progress(done / m, f"{done:,} of {m:,} candidate sites")
     if not parts:
         e = np.empty(0)
         return Moves(np.empty(0, np.int64), np.empty(0, np.int64), e, e, e)
