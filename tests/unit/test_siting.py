@@ -218,3 +218,34 @@ def test_remeasured_moves_equal_fresh_ones(catalog, clients, policy):
         return sorted(zip(m.client.tolist(), m.candidate.tolist(), m.rtt_ms.tolist()))
 
     assert pairs(got) == pairs(want)
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), policy=st.sampled_from(["geographic", "network"]),
+       access=st.sampled_from(["end-user", "datacenter"]),
+       inflation=st.sampled_from([0.25, 1.0, 4.0]), overhead=st.sampled_from([0.0, 12.0, 80.0]))
+def test_the_sieve_never_drops_a_move(catalog, seed, policy, access, inflation, overhead):
+    """:func:`siting.moves` (sphere bounds, region-wise limits, second sieve) finds exactly the
+    pairs a brute force finds: every client against every candidate, exact km and legs."""
+    params = latency.params_with((("inflation_scale", inflation), ("overhead_ms", overhead)),
+                                 access)
+    cla, clo = _points(300, seed)
+    tab = _route(cla, clo, catalog.pop_lats, catalog.pop_lons, params, policy)
+    cur = siting.from_table(tab)
+    clat, clon = _points(40, seed + 7)
+    sites = siting.prepare_sites(clat, clon, *ORIGIN, params)
+    terms = lat_core.locate(cla, clo, params)
+    got = siting.moves(cla, clo, cur, sites, params, policy, terms=terms,
+                       chunk_elements=300 * 7)
+    ni = np.repeat(np.arange(300), 40)
+    ci = np.tile(np.arange(40), 300)
+    km = geodesic_km(cla[ni], clo[ni], clat[ci], clon[ci])
+    if policy == "network":
+        inet = lat_core.internet_rtt_ms_km(km, lat_core.take_location(terms, ni),
+                                           lat_core.take_location(sites.terms, ci), params)
+        cur_i, cur_km = cur.internet_ms[ni], cur.pop_km[ni]
+        win = (inet < cur_i) | ((inet == cur_i) & (km < cur_km))
+    else:
+        win = km < cur.pop_km[ni]
+    want = set(zip(ni[win].tolist(), ci[win].tolist()))
+    assert set(zip(got.client.tolist(), got.candidate.tolist())) == want
