@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 HEAVY_BODY_BYTES = 64 * 1024
 #: Paths whose POST bodies carry client lists (the Dash callback endpoint and the bulk API).
 HEAVY_PATHS = ("/_dash-update-component", "/api/v1/assign")
+#: Paths heavy whatever their body: ``/api/v1/candidates`` ranks up to 2,000 candidate sites
+#: against the 34,006-city demand (seconds of CPU per uncached query; docs/planning.md).
+ALWAYS_HEAVY_PATHS = ("/api/v1/candidates",)
 #: Longest a heavy request waits for a slot (seconds). One click on the page fires a fixed
 #: fan-out of ~10-15 callbacks, and with more than ~900 clients every one that carries the
 #: scenario is heavy: a browser sends them over its 6 connections (Chrome's limit per host), so a
@@ -109,7 +112,10 @@ def _held_changed(delta: int, slots: int) -> None:
 
 def is_heavy(method: str, path: str, content_length: int | None) -> bool:
     """Whether a request is heavy (see the module doc): a POST to a client-carrying endpoint with
-    a body over :data:`HEAVY_BODY_BYTES`, or of unannounced length."""
+    a body over :data:`HEAVY_BODY_BYTES`, or of unannounced length; and any request to an
+    :data:`ALWAYS_HEAVY_PATHS` endpoint."""
+    if path.endswith(ALWAYS_HEAVY_PATHS) and method in ("GET", "POST"):
+        return True
     if method != "POST" or not path.endswith(HEAVY_PATHS):
         return False
     return content_length is None or content_length > HEAVY_BODY_BYTES

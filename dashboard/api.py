@@ -480,6 +480,61 @@ def assign() -> Response:
                          headers={"X-Cache": _cache_status()})
 
 
+#: Longest ``sites`` value of /api/v1/candidates (characters): ~200 "lat,lon" pairs.
+MAX_SITES_QUERY_CHARS = 4000
+
+
+def _whole(name: str, low: int, high: int, default: int) -> int:
+    """A whole-number query parameter in [low, high] (``default`` when absent); 400 says so."""
+    raw = _one(name)
+    if raw is None:
+        return default
+    if not _INT_RE.fullmatch(raw.strip()):
+        _fail(400, f"{name}: {raw[:20]!r} is not a whole number in [{low}, {high}]")
+    value = int(raw)
+    if not low <= value <= high:
+        _fail(400, f"{name}: {value} is outside [{low}, {high}]")
+    return value
+
+
+@bp.get("/api/v1/candidates")
+def candidates() -> Response:
+    """Where to add an access point: candidate sites ranked by the demand-weighted mean RTT
+    gain of adding each one (``services.siting.rank``; ``docs/api.md``, ``docs/planning.md``)."""
+    from dashboard.services import siting
+    from dashboard.services.capacity import population_demand
+
+    _check_params(("origin", "down", "model", "policy", "access", "metros", "sites", "top",
+                   "greedy"))
+    st = _state()
+    down = _down_ids(request.args.getlist("down"))
+    origin_id = _origin_id(_one("origin"))
+    model = _model(_one("model"))
+    policy = _policy(_one("policy"))
+    access = _access(_one("access"))
+    top = _whole("top", 1, siting.MAX_TOP, siting.DEFAULT_TOP)
+    greedy = _whole("greedy", 0, 3, siting.DEFAULT_GREEDY)
+    sites_q = _one("sites")
+    if sites_q is not None and _one("metros") is not None:
+        _fail(400, "sites: give metros or sites, not both")
+    if sites_q is not None:
+        if len(sites_q) > MAX_SITES_QUERY_CHARS:
+            _fail(400, f"sites: longer than {MAX_SITES_QUERY_CHARS} characters; for longer "
+                       "lists use the CLI (anycast-dashboard candidates --sites FILE)")
+        # "lat,lon;lat,lon" (a semicolon or a newline between sites)
+        text = "\n".join(part for part in sites_q.replace(";", "\n").splitlines())
+        try:
+            cands = siting.parse_sites(text)
+        except ValueError as exc:
+            _fail(400, f"sites: {str(exc).removeprefix('candidate sites').lstrip(':, ')}")
+    else:
+        n = _whole("metros", 1, siting.MAX_CANDIDATES, siting.DEFAULT_METROS)
+        cands = siting.metro_candidates(n)
+    result = siting.rank(st.catalog, population_demand(), origin_id, cands, down=down,
+                         model=model, policy=policy, access=access, top=top, greedy=greedy)
+    return json_response({**result, "down": sorted(down), **_model_echo(model)})
+
+
 def _clients_from_json(body: bytes, max_clients: int) -> tuple[
         list[float], list[float], list[str], list[float], Any, Any, Any, Any, Any, Any]:
     try:
@@ -742,7 +797,8 @@ def _route_api_paths() -> None:
     methods = _api_methods(request.path)
     if not methods:
         raise NotFound(f"no API endpoint {request.path[:80]}; see /api/v1/pops, /api/v1/origins, "
-                       "/api/v1/nearest, /api/v1/assign, /api/v1/provider")
+                       "/api/v1/nearest, /api/v1/assign, /api/v1/candidates, "
+                       "/api/v1/traceroute, /api/v1/provider")
     if request.method not in methods:
         raise MethodNotAllowed(valid_methods=sorted(methods))
 

@@ -1,8 +1,10 @@
 """The ``anycast-dashboard`` console script.
 
 Sub-commands: ``serve`` (the dashboard), ``nearest`` (ranked PoPs for one point), ``assign``
-(a CSV of clients -> their PoPs) and ``provider`` (the operator's live Anycast EIP configuration,
-read with the SDK or from a saved JSON; docs/provider.md). Catalog files can be overridden on every command, because the
+(a CSV of clients -> their PoPs), ``traceroute`` (the entry point of a saved trace),
+``provider`` (the operator's live Anycast EIP configuration, read with the SDK or from a saved
+JSON; docs/provider.md) and ``candidates`` (where to add a PoP, docs/planning.md). Catalog
+files can be overridden on every command, because the
 provider changes its access-point list without notice.
 """
 
@@ -417,7 +419,85 @@ def build_parser() -> argparse.ArgumentParser:
     prov.add_argument("--eip", default=None, help="Anycast EIP id (default: the first listed)")
     prov.add_argument("--json", action="store_true", help="print JSON")
     prov.set_defaults(func=cmd_provider)
+    cand = sub.add_parser(
+        "candidates", help="rank candidate sites for a new access point by RTT gain",
+        description="Where to add an access point: rank candidate sites (the largest cities "
+                    "outside the Chinese mainland, or your own list) by the demand-weighted "
+                    "mean RTT gain of adding each one, against the world population demand "
+                    "(34,006 cities), and pick the best 1-3 added together (docs/planning.md).")
+    _add_catalog_args(cand)
+    _add_routing_args(cand)
+    cand.add_argument("--metros", type=_positive_int, default=None, metavar="N",
+                      help="rank the N largest cities outside the Chinese mainland "
+                           "(default 1,000; at most 2,000)")
+    cand.add_argument("--sites", default=None, metavar="FILE",
+                      help="rank your own sites instead: a file of 'lat,lon[,name]' lines "
+                           "('-' = standard input; at most 2,000)")
+    cand.add_argument("--top", type=_positive_int, default=10, metavar="N",
+                      help="rows to show (default 10, at most 50)")
+    cand.add_argument("--greedy", type=int, choices=(0, 1, 2, 3), default=3,
+                      help="candidates to add together greedily (default 3)")
+    cand.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    cand.set_defaults(func=cmd_candidates)
     return parser
+
+
+def cmd_candidates(args: argparse.Namespace) -> int:
+    """``candidates``: the ranking of :func:`dashboard.services.siting.rank` as a table/JSON."""
+    from dashboard.services import siting
+    from dashboard.services.capacity import population_demand
+
+    catalog, settings = _catalog(args)
+    down = _down_ids(catalog, args.down)
+    origin = _origin_id(catalog, settings, args.origin)
+    if args.top > siting.MAX_TOP:
+        raise CliError(f"--top {args.top} is more than {siting.MAX_TOP}")
+    if args.sites is not None and args.metros is not None:
+        raise CliError("give --metros or --sites, not both")
+    try:
+        if args.sites is not None:
+            if args.sites == "-":
+                text = sys.stdin.read(siting.MAX_SITES_CHARS + 1)
+            else:
+                try:
+                    with open(args.sites, encoding="utf-8-sig") as fh:
+                        text = fh.read(siting.MAX_SITES_CHARS + 1)
+                except OSError as exc:
+                    raise CliError(f"--sites {args.sites}: {exc.strerror or exc}") from None
+                except UnicodeDecodeError:
+                    raise CliError(f"--sites {args.sites}: not UTF-8 text") from None
+            cands = siting.parse_sites(text)
+        else:
+            cands = siting.metro_candidates(args.metros or siting.DEFAULT_METROS)
+        result = siting.rank(catalog, population_demand(), origin, cands, down=down,
+                             policy=args.policy, access=args.access, top=args.top,
+                             greedy=args.greedy)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{result['candidates']:,} candidate sites ({result['source']}) against "
+          f"{result['points']:,} demand points; origin {origin}; policy {args.policy}; "
+          f"clients {args.access}" + (f"; down: {', '.join(sorted(down))}" if down else ""))
+    print(f"mean RTT now {result['mean_before_ms']} ms, p95 {result['p95_before_ms']} ms")
+    print(f"{'rank':>4}  {'id':<6} {'name':<24} {'cc':<3} {'lat':>9} {'lon':>10} "
+          f"{'gain_ms':>8} {'p95_after':>9} {'demand_%':>8} {'clients':>7}")
+    for r in result["rows"]:
+        print(f"{r['rank']:>4}  {r['id']:<6} {r['name'][:24]:<24} {r['country']:<3} "
+              f"{r['lat']:>9.4f} {r['lon']:>10.4f} {_fmt(r['gain_ms']):>8} "
+              f"{_fmt(r['p95_after_ms']):>9} {_fmt(r['demand_moving_pct']):>8} "
+              f"{r['clients_moving']:>7}")
+    if result["greedy"]:
+        print("greedy best " + str(len(result["greedy"])) + ": " + " + ".join(
+            f"{s['name']} ({s['id']}, -{s['gain_ms']} ms)" for s in result["greedy"]))
+    print("(latency only: capacity, cost and whether a PoP can open there are not ranked; "
+          f"{MODEL_NOTE})")
+    return 0
+
+
+def _fmt(v: Any) -> str:
+    return "—" if v is None else f"{v:g}"
 
 
 #: ``assign``'s default bound on clients per file. Memory no longer grows with the file (it is

@@ -142,6 +142,27 @@ N1_CHART = "n1-chart"
 N1_NOTE = "n1-note"
 N1_EXPORT = "n1-export"
 N1_DOWNLOAD = "n1-download"
+#: "Where to add a PoP" (issue 20.2): run / cancel the ranking job, its progress and status,
+#: the optional user list of sites, the stored result, the table of the top sites (with the
+#: "add it" buttons, pattern ids of type :data:`SITING_ADD`), the greedy line, the note, the map.
+SITING_RUN = "siting-run"
+SITING_CANCEL = "siting-cancel"
+SITING_PROGRESS = "siting-progress"
+SITING_STATUS = "siting-status"
+SITING_SITES = "siting-sites"
+SITING_RESULT = "siting-result"
+SITING_TABLE = "siting-table"
+SITING_GREEDY = "siting-greedy"
+SITING_NOTE = "siting-note"
+#: The line that says the scenario changed since the ranking (set in the browser).
+SITING_STALE = "siting-stale"
+SITING_MAP = "siting-map"
+SITING_ADD = "siting-add"
+
+
+def siting_add(index: int | dict) -> dict:
+    """The "add it" button of row ``index`` (0-based) of the "Where to add a PoP" table."""
+    return {"type": SITING_ADD, "index": index}
 
 # -- support -------------------------------------------------------------------------------------------
 EXPLAIN_CLIENT = "explain-client"

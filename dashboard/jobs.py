@@ -27,7 +27,8 @@ Both managers (:class:`DiskcacheJobs`, :class:`CeleryJobs`) bound the jobs at on
 (``ANYCAST_JOBS_MAX``), give every click its own result key, sign job handles with one secret
 read at each use (:func:`install`), and end every run that stops without a result -- busy,
 cancelled, failed, lost, no worker, job store unreachable, handle not valid -- with a message in
-the N-1 status line at the next poll, instead of Dash's silent 204.
+the status line of its callback (:data:`NOTICE_TARGETS`) at the next poll, instead of Dash's
+silent 204.
 """
 
 from __future__ import annotations
@@ -67,9 +68,14 @@ REDIS_SOCKET_TIMEOUT_S = 5.0
 #: on the same Redis.
 QUEUE = "anycast-eip-jobs"
 
-#: Where the "waiting for a worker" notices go: the status line of the N-1 card (the app's only
-#: background callback).
+#: Where the "waiting for a worker" notices go: the status line of the N-1 card by default...
 NOTICE_TARGET = (ids.N1_STATUS, "children")
+#: ... and, per background callback (its output, as Dash names it in every request and poll),
+#: that callback's own status line: "Where to add a PoP" (issue 20.2) has its own.
+NOTICE_TARGETS: dict[str, tuple[str, str]] = {
+    f"{ids.N1_RESULT}.data": NOTICE_TARGET,
+    f"{ids.SITING_RESULT}.data": (ids.SITING_STATUS, "children"),
+}
 
 _RUNNING_STATES = ("PENDING", "RECEIVED", "STARTED", "RETRY", "PROGRESS")
 
@@ -274,8 +280,26 @@ def _page_of_request(secret: bytes) -> str | None:
         return None
 
 
-def _page_key(page: str) -> str:
-    return f"anycast-eip-job-page-{page}"
+def _request_output() -> str | None:
+    """The output of the callback a click or poll is for (``"n1-result.data"``), or None."""
+    from flask import has_request_context, request
+
+    if not has_request_context():
+        return None
+    try:
+        body = request.get_json(silent=True, cache=True)
+    except Exception:  # noqa: BLE001 - not JSON: no callback
+        return None
+    out = body.get("output") if isinstance(body, dict) else None
+    return out if isinstance(out, str) else None
+
+
+def _page_key(page: str, output: str | None = None) -> str:
+    """Key of a page's running job, per background callback: a new click supersedes the page's
+    previous job *of the same callback* (the N-1 job keeps its key of before)."""
+    if output is None or NOTICE_TARGETS.get(output) == NOTICE_TARGET:
+        return f"anycast-eip-job-page-{page}"
+    return f"anycast-eip-job-page-{page}-{output}"
 
 
 def _busy_message(ahead: int, max_jobs: int, where: str) -> str:
@@ -308,7 +332,8 @@ class _Outcomes:
     def _with_notice(self, props: dict, notice: str | None) -> dict:
         if notice is None:
             return props
-        cid, prop = self.notice_target
+        target = NOTICE_TARGETS.get(_request_output() or "")
+        cid, prop = self.notice_target if target in (None, NOTICE_TARGET) else target
         return {**props, cid: {**props.get(cid, {}), prop: notice}}
 
     def _note_outage(self, exc: BaseException) -> None:
@@ -404,7 +429,7 @@ class DiskcacheJobs(_Outcomes, DiskcacheManager):
         try:
             # One job per page: a new click supersedes the page's previous job even when the
             # request does not name it (Dash's oldJob; a hand-made request need not).
-            old = self.handle.get(_page_key(page)) if page else None
+            old = self.handle.get(_page_key(page, _request_output())) if page else None
             if old is not None:
                 self.terminate_job(old)
             with self.handle.transact():
@@ -423,7 +448,8 @@ class DiskcacheJobs(_Outcomes, DiskcacheManager):
                 slots[str(pid)] = time.time()
                 self.handle.set(SLOTS_KEY, slots)
             if page:
-                self.handle.set(_page_key(page), str(pid), expire=JOB_EXPIRE_S)
+                self.handle.set(_page_key(page, _request_output()), str(pid),
+                                expire=JOB_EXPIRE_S)
         except (OSError, sqlite3.Error) as exc:
             reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror
                       else str(exc) or type(exc).__name__)
@@ -724,7 +750,7 @@ class CeleryJobs(_Outcomes, CeleryManager):
         page = _page_of_request(self.signing_secret())
         try:
             # One job per page: a new click supersedes the page's previous job (see Diskcache).
-            old = self._redis.get(_page_key(page)) if page else None
+            old = self._redis.get(_page_key(page, _request_output())) if page else None
             if old is not None:
                 self.terminate_job(old.decode() if isinstance(old, bytes) else str(old))
             self._prune_active()
@@ -739,7 +765,7 @@ class CeleryJobs(_Outcomes, CeleryManager):
             self._redis.set(self._key("queued", job), repr(time.time()), ex=ttl)
             self._redis.set(self._key("of", key), job, ex=ttl)
             if page:
-                self._redis.set(_page_key(page), job, ex=ttl)
+                self._redis.set(_page_key(page, _request_output()), job, ex=ttl)
         except (OperationalError, RedisError, OSError) as exc:
             # An outage of the job queue, not a bug: the first poll says so in the page (the
             # page keeps its state and the Run button comes back).

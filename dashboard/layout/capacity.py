@@ -17,6 +17,7 @@ from dashboard.domain import bias as bias_core
 from dashboard.domain.cost import AREA_KEYS, INSTANCE, TRANSFER, UTILISATION
 from dashboard.services.capacity import INSTANCE_CAVEAT, PRICE_NOTE, CostPanel
 from dashboard.layout.components import geo_graph_config, kpis_or_hint, table_style
+from dashboard.layout.siting import siting_card
 from dashboard.services.text import Kpi
 
 THROTTLE_RULE = (
@@ -307,6 +308,7 @@ def capacity_panel(topojson_url: str | None = None, pop_ids: Sequence[str] = ())
                 dcc.Graph(id=ids.N1_CHART, config={"displayModeBar": False}),
             ]),
         ]),
+        siting_card(topojson_url),
     ])
 
 
