@@ -156,6 +156,10 @@ class Settings:
     #: web worker and host. None = one generated and kept in the jobs folder (Diskcache) or in
     #: Redis without expiry (Celery). Never shown in a repr.
     secret_key: str | None = field(default=None, repr=False)
+    #: MaxMind-format GeoIP database (``.mmdb``: GeoLite2-City, DB-IP lite city, IPinfo-style)
+    #: that locates IP addresses given as clients (``ANYCAST_GEOIP_MMDB``); None = IP addresses
+    #: are refused with a hint naming this setting. Never downloaded (docs/geoip.md).
+    geoip_mmdb: Path | None = None
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8050
@@ -182,6 +186,7 @@ class Settings:
             heavy_slots=_int(env, "ANYCAST_HEAVY_SLOTS", base.heavy_slots, 1),
             jobs_max=_int(env, "ANYCAST_JOBS_MAX", base.jobs_max, 1),
             secret_key=env.get("ANYCAST_SECRET_KEY") or None,
+            geoip_mmdb=Path(env["ANYCAST_GEOIP_MMDB"]) if env.get("ANYCAST_GEOIP_MMDB") else None,
             debug=_bool(env, "ANYCAST_DEBUG", base.debug),
             host=env.get("HOST") or base.host,
             port=_int(env, "PORT", base.port, 1),
@@ -209,6 +214,7 @@ ENV_VARS = (
     "ANYCAST_HEAVY_SLOTS",
     "ANYCAST_JOBS_MAX",
     "ANYCAST_SECRET_KEY",
+    "ANYCAST_GEOIP_MMDB",
     "ANYCAST_DEBUG",
     "HOST",
     "PORT",
