@@ -155,3 +155,18 @@ def link_clients(search: Any, settings: Settings, room: int) -> tuple[list[dict]
                         "under the client limit")
         clients = clients[:max(room, 0)]
     return clients, warnings
+
+
+def status_note(settings: Settings) -> str:
+    """One line for the page under the search box: which database locates addresses and the
+    attribution its licence asks for, or how to configure one."""
+    reader, why = database(settings)
+    if reader is None:
+        if settings.geoip_mmdb is None:
+            return ("IP addresses: set ANYCAST_GEOIP_MMDB to a GeoLite2/DB-IP .mmdb file to "
+                    "locate them (docs/geoip.md).")
+        return f"IP addresses cannot be located: {why.split(' (', 1)[0]}."
+    info = reader.info
+    note = (f"IP addresses are located with {info.database_type} (built {info.built}); "
+            "city-level, see the accuracy radius.")
+    return note + (f" {info.attribution}." if info.attribution else "")
