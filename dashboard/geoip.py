@@ -120,10 +120,39 @@ class GeoIp:
 
     def locate_column(self, texts: Sequence[Any] | np.ndarray | pd.Series) -> "LocatedColumn":
         """A column of addresses located (the batch engine's stage): distinct values found with
-        ``pandas.factorize`` (C speed), each looked up once, then broadcast back as arrays."""
+        ``pandas.factorize`` (C speed), each looked up once, then broadcast back as arrays.
+
+        Fast path (same answers as :meth:`locate`; measured in benchmarks/geoip_lookup.py): a
+        canonical public IPv4 address (:func:`~dashboard.domain.ipgeo.plain_public_v4`) goes
+        straight to the C reader, and the record of a network is turned into a location once
+        for all the addresses of that network (``get_with_prefix_len``: logs hold many
+        addresses of one /24)."""
         codes, uniques = pd.factorize(pd.Series(texts, dtype=object).fillna(""), sort=False)
-        results = [self.locate(u) for u in uniques.tolist()]
-        return LocatedColumn.from_results(results, codes)
+        get = self._reader.get_with_prefix_len
+        fast = ipgeo.plain_public_v4
+        by_net: dict[tuple[int, int], int] = {}
+        ips: list[str] = []
+        results: list[ipgeo.IpResult] = []  # distinct outcomes (one per network seen)
+        which: list[int] = []  # per distinct address: its outcome in ``results``
+        for u in uniques.tolist():
+            value = fast(u) if isinstance(u, str) else -1
+            if value < 0:
+                r = self.locate(u)
+                ips.append(r.ip)
+                which.append(len(results))
+                results.append(r)
+                continue
+            record, plen = get(u)
+            key = (value >> (32 - plen) if plen < 32 else value, plen)
+            j = by_net.get(key)
+            if j is None:
+                j = by_net[key] = len(results)
+                results.append(ipgeo.result_from_record(u, record))
+            ips.append(u)
+            which.append(j)
+        rows = np.asarray(which, dtype=np.int64)[codes] if len(which) else codes
+        return LocatedColumn.from_results(results, rows, np.asarray(ips, dtype=object)[codes]
+                                          if len(ips) else np.empty(0, dtype=object))
 
     def close(self) -> None:
         self._reader.close()
@@ -132,8 +161,8 @@ class GeoIp:
 @dataclass(frozen=True)
 class LocatedColumn:
     """A located column, one entry per input row: ``lat``/``lon`` (NaN when not located),
-    ``radius_km`` (NaN when none), ``ip`` (canonical text), ``place``, ``status``, ``message``
-    (object arrays)."""
+    ``radius_km`` (NaN when none), ``ip`` (canonical text; "" when malformed), ``place``,
+    ``status``, ``message`` (object arrays)."""
 
     lat: np.ndarray
     lon: np.ndarray
@@ -142,25 +171,25 @@ class LocatedColumn:
     place: np.ndarray
     status: np.ndarray
     message: np.ndarray
-    name: np.ndarray
 
     @property
     def ok(self) -> np.ndarray:
         return self.status == ipgeo.OK
 
     @classmethod
-    def from_results(cls, results: list[ipgeo.IpResult], codes: np.ndarray) -> "LocatedColumn":
+    def from_results(cls, results: list[ipgeo.IpResult], rows: np.ndarray,
+                     ips: np.ndarray | None = None) -> "LocatedColumn":
+        """Row ``k`` is ``results[rows[k]]``; ``ips``: each row's address (default: the
+        result's own, when results are not shared by the addresses of a network)."""
         n = len(results)
         lat = np.full(n, np.nan)
         lon = np.full(n, np.nan)
         rad = np.full(n, np.nan)
-        ip = np.empty(n, dtype=object)
         place = np.empty(n, dtype=object)
         status = np.empty(n, dtype=object)
         message = np.empty(n, dtype=object)
-        name = np.empty(n, dtype=object)
         for i, r in enumerate(results):
-            ip[i], status[i], message[i], name[i] = r.ip, r.status, r.message, r.label
+            status[i], message[i] = r.status, r.message
             loc = r.location
             if loc is not None:
                 lat[i], lon[i] = loc.lat, loc.lon
@@ -168,9 +197,10 @@ class LocatedColumn:
                 place[i] = loc.place
             else:
                 place[i] = ""
-        return cls(lat=lat[codes], lon=lon[codes], radius_km=rad[codes], ip=ip[codes],
-                   place=place[codes], status=status[codes], message=message[codes],
-                   name=name[codes])
+        if ips is None:
+            ips = np.array([r.ip for r in results], dtype=object)[rows]
+        return cls(lat=lat[rows], lon=lon[rows], radius_km=rad[rows], ip=ips,
+                   place=place[rows], status=status[rows], message=message[rows])
 
     @classmethod
     def unlocated(cls, texts: Sequence[Any], status: str, message: str) -> "LocatedColumn":
@@ -180,8 +210,7 @@ class LocatedColumn:
         return cls(lat=np.full(n, np.nan), lon=np.full(n, np.nan), radius_km=np.full(n, np.nan),
                    ip=ip, place=np.full(n, "", dtype=object),
                    status=np.full(n, status, dtype=object),
-                   message=np.full(n, message, dtype=object),
-                   name=np.array([f"{t}: {message}"[:80] for t in ip], dtype=object))
+                   message=np.full(n, message, dtype=object))
 
 
 def _has_extension() -> bool:

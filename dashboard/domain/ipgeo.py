@@ -136,6 +136,27 @@ def parse_ip(text: Any) -> IPAddress:
     return addr
 
 
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+#: First octets of the IPv4 special-purpose ranges (:data:`_SPECIAL_V4`).
+_SPECIAL_FIRST_OCTETS = frozenset({0, 10, 100, 127, 169, 172, 192, 198, 203} | set(range(224, 256)))
+
+
+def plain_public_v4(text: str) -> int:
+    """Fast path of the batch engine: the address as an integer when ``text`` is a canonical
+    dotted quad (no spaces, leading zeros or other forms) whose first octet no special-purpose
+    range starts with -- so :func:`check_ip` would return it as a public address unchanged --
+    else -1, which means "use :func:`check_ip`", not "invalid"."""
+    m = _DOTTED.fullmatch(text)
+    if m is None:
+        return -1
+    a, b, c, d = m.groups()
+    first = int(a)
+    if first in _SPECIAL_FIRST_OCTETS:
+        return -1
+    return (first << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+
+
 def looks_like_ip(text: Any) -> bool:
     """Whether a search box query is meant as an IP address (so the box offers the IP, not a
     city): digits and dots with three dots, or hex digits with two colons or more."""
@@ -193,7 +214,7 @@ class IpLocation:
 
 def _get(d: Any, *path: str) -> Any:
     for key in path:
-        if not isinstance(d, Mapping):
+        if not isinstance(d, dict):
             return None
         d = d.get(key)
     return d
@@ -216,24 +237,26 @@ def _number(value: Any) -> float | None:
 def _text(value: Any, n: int = 60) -> str:
     """A plain label from a record field: a string or a ``names`` map (English, else any);
     control characters dropped, cut to ``n`` characters."""
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         names = value.get("names") if "names" in value else value
-        if isinstance(names, Mapping):
+        if isinstance(names, dict):
             value = names.get("en") or next((v for v in names.values() if isinstance(v, str)), "")
         else:
             value = ""
     if not isinstance(value, str):
         return ""
+    if value.isprintable():  # the usual case, checked in C
+        return value.strip()[:n]
     return "".join(c for c in value if c.isprintable()).strip()[:n]
 
 
 def location_from_record(record: Any) -> IpLocation | None:
     """The location in a database record (any layout of the module docstring), or None when
     the record has no usable coordinates (a country-only database, a damaged record)."""
-    if not isinstance(record, Mapping):
+    if not isinstance(record, dict):
         return None
     loc = record.get("location")
-    if isinstance(loc, Mapping):  # MaxMind GeoLite2/GeoIP2, DB-IP
+    if isinstance(loc, dict):  # MaxMind GeoLite2/GeoIP2, DB-IP
         lat, lon = _number(loc.get("latitude")), _number(loc.get("longitude"))
         radius = _number(loc.get("accuracy_radius"))
         city = _text(_get(record, "city", "names"))
