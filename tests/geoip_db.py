@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmdb_writer import MMDBWriter, MmdbF64, MmdbU16
+from mmdb_writer import MMDBWriter, MmdbF64, MmdbU16, TreeWriter
 from netaddr import IPSet
 
 #: (network, city, ISO country, lat, lon, accuracy radius km); city "" = country-level.
@@ -51,9 +51,20 @@ def _record(layout: str, city: str, cc: str, lat: float, lon: float, radius: int
 DB_TYPES = {"geolite2": "GeoLite2-City", "dbip": "DBIP-City-Lite", "ipinfo": "ipinfo location"}
 
 
-def build_mmdb(path: Path, layout: str = "geolite2") -> Path:
-    """Write the test database of ``layout`` to ``path`` (IPv6 tree, IPv4 mapped in); return
-    the path."""
+class _SizedTreeWriter(TreeWriter):
+    """mmdb-writer picks the smallest record size; real databases use 24, 28 and 32 bits."""
+
+    record_bits = 24
+
+    def _adjust_record_size(self) -> None:
+        super()._adjust_record_size()
+        self.record_size = max(self.record_size, self.record_bits)
+        self.data_offset = self.record_size * 2 / 8 * self._node_counter
+
+
+def build_mmdb(path: Path, layout: str = "geolite2", record_size: int = 24) -> Path:
+    """Write the test database of ``layout`` to ``path`` (IPv6 tree, IPv4 mapped in; search
+    tree records of ``record_size`` bits); return the path."""
     w = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type=DB_TYPES[layout],
                    languages=["en"], description=f"anycast dashboard test db ({layout})")
     for net, city, cc, lat, lon, radius in NETWORKS:
@@ -62,5 +73,6 @@ def build_mmdb(path: Path, layout: str = "geolite2") -> Path:
                      {"country": COUNTRY_ONLY[1]} if layout == "ipinfo"
                      else {"country": {"iso_code": COUNTRY_ONLY[1]}})
     path.parent.mkdir(parents=True, exist_ok=True)
-    w.to_db_file(str(path))
+    writer = type("Writer", (_SizedTreeWriter,), {"record_bits": record_size})
+    writer(w.tree, w._build_meta(), w.int_type, w.float_type).write(str(path))
     return path

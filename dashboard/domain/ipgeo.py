@@ -137,9 +137,13 @@ def parse_ip(text: Any) -> IPAddress:
 
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_DOTTED = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
-#: First octets of the IPv4 special-purpose ranges (:data:`_SPECIAL_V4`).
-_SPECIAL_FIRST_OCTETS = frozenset({0, 10, 100, 127, 169, 172, 192, 198, 203} | set(range(224, 256)))
+#: A canonical dotted quad (what ``str(IPv4Address)`` writes: no leading zeros or spaces).
+DOTTED_QUAD = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
+_DOTTED = re.compile(DOTTED_QUAD)
+#: First octets of the IPv4 special-purpose ranges (:data:`_SPECIAL_V4`): an address with
+#: another first octet is public (tested against the table).
+SPECIAL_FIRST_OCTETS = frozenset({0, 10, 100, 127, 169, 172, 192, 198, 203} | set(range(224, 256)))
+_SPECIAL_FIRST_OCTETS = SPECIAL_FIRST_OCTETS
 
 
 def plain_public_v4(text: str) -> int:

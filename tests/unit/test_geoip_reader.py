@@ -100,6 +100,34 @@ def test_the_column_fast_path_gives_the_same_answers_as_one_by_one(dbs, mode):
             assert np.isnan(col.lat[i]) and col.place[i] == ""
 
 
+@pytest.mark.parametrize("record_size", [24, 28, 32])
+def test_the_vectorised_tree_walk_reads_every_record_size(tmp_path, record_size):
+    db = build_mmdb(tmp_path / f"r{record_size}.mmdb", "geolite2", record_size)
+    g = GeoIp(db)
+    assert g._reader.metadata().record_size == record_size
+    texts = [LONDON, "81.2.69.200", LINKOPING, OSLO_V6, "2a02:cf40:ffff::1", JAPAN_V6,
+             UNKNOWN_IP, COUNTRY_ONLY_IP, "1.159.255.255", "1.160.0.0", "::ffff:89.160.20.1",
+             "255.1.1.1", "2c0f::1"]
+    col = g.locate_column(texts)
+    assert col.status.tolist() == [g.locate(t).status for t in texts]
+    assert col.place.tolist()[:6] == ["London, GB", "London, GB", "Linköping, SE", "Oslo, NO",
+                                      "Oslo, NO", "JP"]
+
+
+def test_the_tree_walk_agrees_with_the_c_reader_on_random_addresses(dbs):
+    rng = np.random.default_rng(7)
+    g = GeoIp(dbs["ipinfo"])
+    near = [f"81.2.{rng.integers(60, 80)}.{rng.integers(0, 256)}" for _ in range(300)]
+    rand4 = [".".join(str(x) for x in rng.integers(0, 256, 4)) for _ in range(300)]
+    rand6 = [f"2a02:cf{rng.integers(30, 50):02x}::{rng.integers(0, 65535):x}" for _ in range(200)]
+    texts = near + rand4 + rand6
+    col = g.locate_column(texts)
+    for i, t in enumerate(texts):
+        one = g.locate(t)
+        assert (col.status[i], col.place[i] or "") == (one.status, one.location.place
+                                                       if one.ok else ""), t
+
+
 # -- the batch engine ---------------------------------------------------------------------------
 
 IP_CSV = (f"# log export\nip,name,weight,path\n{LONDON},shop,2,/a\n{LONDON},,,/b\n"

@@ -168,3 +168,10 @@ def test_address_files_need_an_ip_header_and_respect_the_row_cap():
         ipgeo.parse_ip_rows("name,weight\na,1\n")
     with pytest.raises(ClientsError, match="more than 2"):
         ipgeo.parse_ip_rows("ip\n1.1.1.1\n1.1.1.2\n1.1.1.3\n", max_rows=2)
+
+
+def test_the_fast_paths_first_octets_cover_every_ipv4_special_range():
+    for net, _why in ipgeo._SPECIAL_V4:
+        n = ipaddress.ip_network(net)
+        firsts = range(int(n.network_address) >> 24, (int(n.broadcast_address) >> 24) + 1)
+        assert set(firsts) <= ipgeo.SPECIAL_FIRST_OCTETS, net
