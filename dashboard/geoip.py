@@ -34,7 +34,7 @@ from dashboard.settings import Settings
 
 #: What the page, the API and the CLI say when an IP address is given and no database is set.
 NO_DATABASE_HINT = (
-    "IP addresses need a GeoIP database on this server, and none is configured: download a "
+    "IP addresses need a GeoIP database, and none is configured: download a "
     "MaxMind-format city database (GeoLite2-City.mmdb with a free MaxMind account, or DB-IP's "
     "dbip-city-lite .mmdb, CC BY 4.0) and set ANYCAST_GEOIP_MMDB to its path (docs/geoip.md)")
 
