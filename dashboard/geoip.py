@@ -18,6 +18,7 @@ database file, never a looked-up address.
 from __future__ import annotations
 
 import functools
+import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,8 +192,10 @@ class GeoIp:
 
         * canonical dotted quads are parsed and checked for special ranges in Arrow and numpy
           (:data:`~dashboard.domain.ipgeo.DOTTED_QUAD`,
-          :data:`~dashboard.domain.ipgeo.SPECIAL_FIRST_OCTETS`); other text goes through
-          :func:`~dashboard.domain.ipgeo.check_ip` one by one (IPv6, odd forms, errors);
+          :data:`~dashboard.domain.ipgeo.SPECIAL_FIRST_OCTETS`); IPv6 addresses in canonical
+          form (RFC 5952, as ``str(IPv6Address)`` writes them) by the C library
+          (:func:`_canonical_v6`); other text goes through
+          :func:`~dashboard.domain.ipgeo.check_ip` one by one (odd forms, errors);
         * every public address walks the search tree at once (:class:`SearchTree`);
         * each distinct database record is decoded once, by the C reader, for one of its
           addresses."""
@@ -208,7 +211,6 @@ class GeoIp:
         v4_rows: list[np.ndarray] = []
         v4_vals: list[np.ndarray] = []
         v6_rows: list[int] = []
-        v6_vals: list[int] = []
         q = np.flatnonzero(quad)
         fast = np.zeros(m, dtype=bool)
         if len(q):
@@ -221,8 +223,17 @@ class GeoIp:
             v4_vals.append((o[:, 0] << 24) | (o[:, 1] << 16) | (o[:, 2] << 8) | o[:, 3])
             ip[rows] = uniq[rows]
             fast[rows] = True
+        v6_packed: list[bytes] = []
         for i in np.flatnonzero(~fast).tolist():
-            checked = ipgeo.check_ip(uniq[i])
+            u = uniq[i]
+            packed = _canonical_v6(u)
+            if packed is not None and ipgeo.special_range_int(
+                    int.from_bytes(packed, "big"), 6) is None:
+                v6_rows.append(i)  # a public IPv6 address already in canonical form
+                v6_packed.append(packed)
+                ip[i] = u
+                continue
+            checked = ipgeo.check_ip(u)
             if isinstance(checked, ipgeo.IpResult):
                 done[i] = checked
                 ip[i] = checked.ip
@@ -232,7 +243,7 @@ class GeoIp:
                 ip[i] = str(checked)
             else:
                 v6_rows.append(i)
-                v6_vals.append(int(checked))
+                v6_packed.append(checked.packed)
                 ip[i] = str(checked)
         terminal = np.full(m, -1, dtype=np.int64)  # -1: decided without the tree
         tree = self.tree()
@@ -245,9 +256,9 @@ class GeoIp:
             if tree.ip_version == 4:
                 terminal[rows6] = tree.node_count
             else:
-                hi = np.array([v >> 64 for v in v6_vals], dtype=np.uint64)
-                lo = np.array([v & 0xFFFFFFFFFFFFFFFF for v in v6_vals], dtype=np.uint64)
-                terminal[rows6] = tree.walk(hi, lo, 128, 0)
+                halves = np.frombuffer(b"".join(v6_packed), dtype=">u8").reshape(-1, 2)
+                terminal[rows6] = tree.walk(halves[:, 0].astype(np.uint64),
+                                            halves[:, 1].astype(np.uint64), 128, 0)
         # one outcome per distinct record: decoded by the C reader for its first address
         looked = np.flatnonzero(terminal >= 0)
         keys, first, which = np.unique(terminal[looked], return_index=True,
@@ -333,6 +344,20 @@ class LocatedColumn:
                    ip=ip, place=np.full(n, "", dtype=object),
                    status=np.full(n, status, dtype=object),
                    message=np.full(n, message, dtype=object))
+
+
+def _canonical_v6(text: Any) -> bytes | None:
+    """The 16 bytes of an IPv6 address written in canonical form (lower case, the longest run
+    of zero groups compressed: what ``str(IPv6Address)`` writes), else None (then
+    :func:`~dashboard.domain.ipgeo.check_ip` reads it). ``inet_pton``/``inet_ntop`` are the C
+    library's: ~20x faster than the ``ipaddress`` parser."""
+    if not isinstance(text, str) or ":" not in text or len(text) > 45:
+        return None
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, text)
+    except (OSError, ValueError):
+        return None
+    return packed if socket.inet_ntop(socket.AF_INET6, packed) == text else None
 
 
 def _has_extension() -> bool:

@@ -177,8 +177,12 @@ def looks_like_ip(text: Any) -> bool:
 def special_range(addr: IPAddress) -> str | None:
     """Why ``addr`` has no location (a special-purpose range, module docstring), or None for
     a public address."""
-    value = int(addr)
-    if addr.version == 4:
+    return special_range_int(int(addr), addr.version)
+
+
+def special_range_int(value: int, version: int) -> str | None:
+    """:func:`special_range` of an address given as an integer and its IP version (4 or 6)."""
+    if version == 4:
         for lo, hi, why in _RANGES_V4:
             if lo <= value <= hi:
                 return why

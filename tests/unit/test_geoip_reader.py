@@ -192,3 +192,31 @@ def test_a_ragged_ip_csv_stops_with_its_reason(catalog, dbs):
     job = batch.Job("eu-central-1", geoip_mmdb=str(dbs["geolite2"]))
     with pytest.raises(Exception, match="not a readable CSV of IP addresses|Expected"):
         assign(catalog, "ip,name\n81.2.69.142,a\n81.2.69.1,b,c,d\n", job)
+
+
+def test_the_ipv6_fast_path_reads_only_what_python_would_read_the_same_way(dbs):
+    import ipaddress
+
+    from hypothesis import given, settings as hsettings
+    from hypothesis import strategies as st
+
+    from dashboard.geoip import _canonical_v6
+
+    @hsettings(max_examples=300)
+    @given(st.integers(0, 2**128 - 1))
+    def check(value):
+        addr = ipaddress.IPv6Address(value)
+        for text in (str(addr), addr.exploded, str(addr).upper()):
+            packed = _canonical_v6(text)
+            if packed is not None:
+                assert text == str(addr) and packed == addr.packed
+
+    check()
+    g = GeoIp(dbs["geolite2"])
+    odd = ["2A02:CF40::7", "2a02:cf40:0:0::7", "2a02:cf40::0.0.0.7", "::ffff:81.2.69.142",
+           "2a02:cf40::7%eth0", "2a02:cf40::7/64", "::", "2001:db8::1", "fe80::1"]
+    col = g.locate_column(odd)
+    for i, t in enumerate(odd):
+        one = g.locate(t)
+        assert (col.status[i], col.ip[i], col.place[i]) == (
+            one.status, one.ip, one.location.place if one.ok else ""), t
