@@ -442,11 +442,37 @@ class IpHeader:
     skip_lines: int
 
 
+def _has_record_line(head: bytes) -> bool:
+    """Whether ``head`` holds a whole line that is neither blank nor a ``#`` comment."""
+    for line in head.split(b"\n")[:-1]:
+        if line.strip() and not line.lstrip().startswith(b"#"):
+            return True
+    return False
+
+
+def _seekable(fh: IO[bytes]) -> bool:
+    try:
+        return bool(fh.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def sniff_ip_csv(fh: IO[bytes]) -> tuple[IO[bytes], IpHeader | None]:
     """``(stream, header)``: the stream unchanged to the reader, and the header when the first
     record line names an address column (``ip``; domain.ipgeo.IP_HEADERS), else None."""
-    head = fh.read(_SNIFF_BYTES)
-    stream: IO[bytes] = io.BufferedReader(_Prefixed(head, fh), READ_BYTES)  # type: ignore[arg-type]
+    seekable = _seekable(fh)
+    start = fh.tell() if seekable else 0
+    head = b""
+    while len(head) < _SNIFF_BYTES and not _has_record_line(head):  # pipes give short reads
+        more = fh.read(_SNIFF_BYTES - len(head))
+        if not more:
+            break
+        head += more
+    if seekable:  # a file: back to where it was, the coordinate reader gets it untouched
+        fh.seek(start)
+        stream: IO[bytes] = fh
+    else:  # stdin: the bytes read are put back in front
+        stream = io.BufferedReader(_Prefixed(head, fh), READ_BYTES)  # type: ignore[arg-type]
     text = head.decode("utf-8-sig", "replace")
     for skip, line in enumerate(text.split("\n")):
         if line.strip() and not line.lstrip().startswith("#"):
@@ -490,21 +516,26 @@ def read_ip_csv_chunks(stream: IO[bytes], header: IpHeader, rows: int = DEFAULT_
     lower = [h.lower() for h in fields]
     ip_i = ipgeo.ip_column(fields)
     assert ip_i is not None
-    want = {"ip": fields[ip_i]}
+    # columns by position (Arrow's generated names f0, f1...): the header line is skipped, so
+    # names with spaces or quotes need no matching
+    want = {"ip": f"f{ip_i}"}
     for col in ("name", "weight"):
         if col in lower:
-            want[col] = fields[lower.index(col)]
+            want[col] = f"f{lower.index(col)}"
     try:
         reader = pacsv.open_csv(
             stream,
             read_options=pacsv.ReadOptions(block_size=READ_BYTES, use_threads=False,
-                                           skip_rows=header.skip_lines),
+                                           skip_rows=header.skip_lines + 1,
+                                           autogenerate_column_names=True),
             parse_options=pacsv.ParseOptions(delimiter=header.delimiter, ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(
                 include_columns=list(want.values()),
                 column_types={c: pa.string() for c in want.values()},
                 strings_can_be_null=False))
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowKeyError, UnicodeDecodeError) as exc:
+        if "Empty CSV" in str(exc):
+            raise cl.ClientsError("no client rows") from None
         raise cl.ClientsError(f"not a readable CSV of IP addresses ({str(exc)[:160]})") from None
     done = 0
     buf: list[pd.DataFrame] = []

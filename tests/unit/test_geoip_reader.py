@@ -220,3 +220,49 @@ def test_the_ipv6_fast_path_reads_only_what_python_would_read_the_same_way(dbs):
         one = g.locate(t)
         assert (col.status[i], col.ip[i], col.place[i]) == (
             one.status, one.ip, one.location.place if one.ok else ""), t
+
+
+class _Pipe(io.RawIOBase):
+    """A stream that cannot seek (standard input from a pipe)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, b) -> int:
+        chunk = self.data.read(min(len(b), 7))  # short reads, as from a pipe
+        b[:len(chunk)] = chunk
+        return len(chunk)
+
+
+@pytest.mark.parametrize("text, first", [
+    (IP_CSV, "ip,geoip_status"), ("lat,lon,name\n48.86,2.35,Paris\n" * 1, "name,lat,lon")])
+def test_standard_input_that_cannot_seek_is_read_whole(catalog, dbs, text, first):
+    job = batch.Job("eu-central-1", geoip_mmdb=str(dbs["geolite2"]))
+    out = io.BytesIO()
+    batch.assign_file(catalog, "-", "-", job, stdin=_Pipe(text.encode()), stdout=out)
+    lines = out.getvalue().decode().splitlines()
+    assert lines[0].startswith(first) and len(lines) == text.count("\n") - text.count("#")
+
+
+@pytest.mark.parametrize("text, want", [
+    ("\ufeffip;weight\r\n81.2.69.142;2\r\n10.0.0.1;1\r\n", ["ok", "special"]),
+    ("ip\t name\n81.2.69.142\tx\n", ["ok"]),
+    ('"IP","name"\n"81.2.69.142","a, b"\n', ["ok"]),
+])
+def test_ip_csv_dialects(catalog, dbs, text, want):
+    job = batch.Job("eu-central-1", geoip_mmdb=str(dbs["geolite2"]))
+    _, body = assign(catalog, text, job)
+    df = pd.read_csv(io.BytesIO(body), keep_default_na=False)
+    assert df["geoip_status"].tolist() == want and df["pop_id"][0] == "LHR"
+
+
+def test_an_ip_csv_without_rows_says_so(catalog, dbs):
+    job = batch.Job("eu-central-1", geoip_mmdb=str(dbs["geolite2"]))
+    with pytest.raises(Exception, match="no client rows"):
+        assign(catalog, "ip\n", job)
