@@ -92,12 +92,12 @@ def cmd_nearest(args: argparse.Namespace) -> int:
     origin = _origin_id(catalog, settings, args.origin)
     if args.k is not None and args.k < 1:
         raise CliError(f"--k must be >= 1, got {args.k}")
+    from dashboard.services import ipclients
+
     located = None
     if args.ip is not None:
         if args.lat is not None or args.lon is not None:
             raise CliError("give either --ip or --lat and --lon, not both")
-        from dashboard.services import ipclients
-
         located = ipclients.locate(args.ip, settings).result
         if not located.ok:  # the message names the reason (or how to configure a database)
             raise CliError(f"--ip {located.ip or args.ip[:45]}: {located.message}")
@@ -121,7 +121,10 @@ def cmd_nearest(args: argparse.Namespace) -> int:
     if args.json:
         doc = {
             "client": {"lat": args.lat, "lon": args.lon,
-                       **({"ip": located.ip, "label": located.label} if located else {})},
+                       **({"ip": located.ip, "label": located.label,
+                           "accuracy_radius_km": located.location.radius_km,
+                           "attribution": ipclients.attribution(settings) or None}
+                          if located else {})},
             "origin": origin,
             "down": sorted(down),
             "policy": args.policy,
@@ -134,7 +137,8 @@ def cmd_nearest(args: argparse.Namespace) -> int:
         return 0
     origin_row = catalog.origin(origin)
     if located is not None:
-        print(f"client {located.label}")
+        credit = ipclients.attribution(settings)
+        print(f"client {located.label}" + (f"  [{credit}]" if credit else ""))
     print(f"client {args.lat:g}, {args.lon:g} -> origin {origin} ({origin_row['city']})"
           + (f"; down: {', '.join(sorted(down))}" if down else "")
           + (f"; policy: {args.policy}" if args.policy != "geographic" else "")
@@ -202,6 +206,12 @@ def cmd_assign(args: argparse.Namespace) -> int:
         from dashboard.geoip import NO_DATABASE_HINT
 
         print(f"note: {NO_DATABASE_HINT}", file=sys.stderr)
+    elif summary.geoip.get("ok"):
+        from dashboard.services import ipclients
+
+        credit = ipclients.attribution(settings)
+        if credit:
+            print(f"IP locations: {credit}", file=sys.stderr)
     return 0
 
 

@@ -32,7 +32,9 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_nearest_by_ip_prints_the_located_client(capsys, mmdb):
     code, out, err = run(capsys, "nearest", "--ip", LONDON, "--k", "1")
     assert code == 0, err
-    assert out.splitlines()[0] == f"client {LONDON} · London, GB (±10 km)"
+    assert out.splitlines()[0] == (f"client {LONDON} · London, GB (±10 km)  [This product "
+                                   "includes GeoLite2 data created by MaxMind "
+                                   "(https://www.maxmind.com)]")
     assert "LHR" in out
     code, out, _ = run(capsys, "nearest", "--ip", OSLO_V6, "--json")
     doc = json.loads(out)
@@ -75,6 +77,7 @@ def test_assign_an_ip_file_keeps_every_row(capsys, mmdb, tmp_path):
     assert df["geoip_status"].tolist() == ["ok", "special", "ok"]
     assert df["pop_id"].tolist() == ["LHR", "", "FRA"]
     assert "IP addresses located: 2 of 3" in err and "without a route" not in err
+    assert "IP locations: This product includes GeoLite2 data" in err
 
 
 def test_assign_from_stdin_with_an_ip_column(capsys, mmdb, monkeypatch):
