@@ -159,12 +159,13 @@ def link_clients(search: Any, settings: Settings, room: int) -> tuple[list[dict]
 
 def status_note(settings: Settings) -> str:
     """One line for the page under the search box: which database locates addresses and the
-    attribution its licence asks for, or how to configure one."""
+    attribution its licence asks for; why it cannot be used when the configured file is
+    unusable; "" when none is configured (the page is then unchanged: typing an address says
+    how to configure one)."""
     reader, why = database(settings)
     if reader is None:
         if settings.geoip_mmdb is None:
-            return ("IP addresses: set ANYCAST_GEOIP_MMDB to a GeoLite2/DB-IP .mmdb file to "
-                    "locate them (docs/geoip.md).")
+            return ""
         return f"IP addresses cannot be located: {why.split(' (', 1)[0]}."
     info = reader.info
     note = (f"IP addresses are located with {info.database_type} (built {info.built}); "
