@@ -9,7 +9,8 @@ point says how to configure it (:data:`NO_DATABASE_HINT`).
 Reader mode: the ``maxminddb`` C extension over a memory map (``MODE_MMAP_EXT``) when it is
 installed -- the fastest (``benchmarks/geoip_lookup.py`` compares the modes) and shared between
 forked gunicorn workers by the page cache -- else the pure-Python memory map. The reader is
-thread-safe for lookups.
+thread-safe for lookups. A column of addresses (the batch engine) is located by one vectorised
+walk of the database's search tree (:class:`SearchTree`, :meth:`GeoIp.locate_column`).
 
 Privacy: addresses are personal data. Nothing here logs an address or a record; errors name the
 database file, never a looked-up address.
@@ -202,7 +203,8 @@ class GeoIp:
         codes, uniques = pd.factorize(pd.Series(texts, dtype=object).fillna(""), sort=False)
         uniq = np.asarray(uniques, dtype=object)
         m = len(uniq)
-        text = pa.array([u if isinstance(u, str) else "" for u in uniq.tolist()],
+        # only ASCII text can be a dotted quad (and Arrow refuses lone surrogates)
+        text = pa.array([u if isinstance(u, str) and u.isascii() else "" for u in uniq.tolist()],
                         type=pa.string())
         quad = pc.match_substring_regex(text, f"^{ipgeo.DOTTED_QUAD}$").to_numpy(
             zero_copy_only=False)

@@ -87,7 +87,8 @@ def test_opened_once_per_process_and_bad_files_name_the_setting(dbs, tmp_path):
 def test_the_column_fast_path_gives_the_same_answers_as_one_by_one(dbs, mode):
     g = GeoIp(dbs["geolite2"], mode)
     texts = [LONDON, "81.2.69.1", "81.2.69.1", LINKOPING, OSLO_V6, JAPAN_V6, UNKNOWN_IP,
-             COUNTRY_ONLY_IP, "10.0.0.1", "01.2.3.4", " 81.2.69.7", "", "x", None, "8.8.8.8"]
+             COUNTRY_ONLY_IP, "10.0.0.1", "01.2.3.4", " 81.2.69.7", "", "x", None, "8.8.8.8",
+             "\udc80", "８１.2.69.1", "81.2.69.1\x00"]
     col = g.locate_column(texts)
     for i, t in enumerate(texts):
         one = g.locate("" if t is None else t)
