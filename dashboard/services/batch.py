@@ -777,7 +777,7 @@ def run(catalog: Catalog, chunks: Iterator[pd.DataFrame], sink: CsvSink | Parque
     write them in order, return the :class:`Summary`. ``progress(summary, seconds)`` after each
     chunk written. ``route``: :func:`route_chunk` (clients with coordinates, the default) or
     :func:`route_ip_chunk` (IP addresses: located first)."""
-    route_chunk = route or globals()["route_chunk"]
+    route_fn = route or route_chunk
     summary = Summary()
     t0 = time.perf_counter()
 
@@ -790,12 +790,12 @@ def run(catalog: Catalog, chunks: Iterator[pd.DataFrame], sink: CsvSink | Parque
     try:
         if workers <= 1:
             for c in chunks:
-                emit(route_chunk(catalog, c, job))
+                emit(route_fn(catalog, c, job))
         else:
             with cf.ThreadPoolExecutor(workers) as pool:
                 pending: deque[cf.Future] = deque()
                 for c in chunks:
-                    pending.append(pool.submit(route_chunk, catalog, c, job))
+                    pending.append(pool.submit(route_fn, catalog, c, job))
                     while len(pending) >= workers:
                         emit(pending.popleft().result())
                 while pending:
