@@ -168,9 +168,13 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 return n ? 'support' : noUpdate();
             },
 
-            /* The city search picked a city (-> [edit, cleared picker]). */
+            /* The city search picked a city or an IP address ('ip:<address>', located on the
+             * server with the GeoIP database) (-> [edit, cleared picker]). */
             city: function (value) {
                 if (value === null || value === undefined) { return [noUpdate(), noUpdate()]; }
+                if (typeof value === 'string' && value.indexOf('ip:') === 0) {
+                    return [edit({op: 'ip', ip: value.slice(3)}), null];
+                }
                 return [edit({op: 'city', id: value}), null];
             },
 

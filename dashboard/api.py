@@ -27,7 +27,8 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from dashboard import __version__, cache
-from dashboard.services import landing, observe, routing
+from dashboard.domain import ipgeo
+from dashboard.services import ipclients, landing, observe, routing
 from dashboard.catalog import Catalog
 from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCountError,
                                       ClientsError, check_client_count, clean_name, clean_weight,
@@ -380,11 +381,18 @@ def origin(origin_id: str) -> Response:
 @bp.get("/api/v1/nearest")
 def nearest() -> Response:
     """Ranked PoPs for one client; see ``routing.nearest_answer`` and ``docs/api.md``."""
-    _check_params(("lat", "lon", "down", "origin", "k", "model", "policy", "access",
+    _check_params(("lat", "lon", "ip", "down", "origin", "k", "model", "policy", "access",
                    "probabilities", "bias"))
     st = _state()
-    lat = _coord_text("lat", _one("lat", required=True) or "", 90.0)
-    lon = _coord_text("lon", _one("lon", required=True) or "", 180.0)
+    ip_raw = _one("ip")
+    geoip: dict[str, Any] | None = None
+    if ip_raw is not None:
+        if request.args.getlist("lat") or request.args.getlist("lon"):
+            _fail(400, "ip: give either ip or lat and lon, not both")
+        lat, lon, geoip = _ip_location(ip_raw, st.settings)
+    else:
+        lat = _coord_text("lat", _one("lat", required=True) or "", 90.0)
+        lon = _coord_text("lon", _one("lon", required=True) or "", 180.0)
     down = _down_ids(request.args.getlist("down"))
     origin_id = _origin_id(_one("origin"))
     n = len(st.pop_records)
@@ -411,8 +419,28 @@ def nearest() -> Response:
                                        routing.bias_km(st.catalog, bias, model, access))
         answer = {**answer, "probabilities": [{"id": p, "probability": round(q, 4)}
                                               for p, q in ld.pops if round(q, 4) > 0]}
+    if geoip is not None:
+        answer = {**answer, "geoip": geoip}
     return json_response({**answer, **_model_echo(model)},
                           headers={"X-Cache": _cache_status()})
+
+
+def _ip_location(raw: str, settings: Settings) -> tuple[float, float, dict[str, Any]]:
+    """``?ip=``: the address located with the configured GeoIP database (services.ipclients):
+    (lat, lon, the ``geoip`` member of the answer). 400 for text that is not an address, 422
+    for one that has no location (private/reserved, not in the database) or when no database
+    is configured (the message says how to configure one). The address is never logged."""
+    got = ipclients.locate(raw[:200], settings)
+    r = got.result
+    if r.status == ipgeo.MALFORMED:
+        _fail(400, f"ip: {r.message}")
+    if not r.ok or r.location is None:
+        _fail(422, f"ip: {r.ip}: {r.message}")
+    loc = r.location
+    return (_coord_value("ip", loc.lat, 90.0), _coord_value("ip", loc.lon, 180.0),
+            {"ip": r.ip, "city": loc.city or None, "country_code": loc.country or None,
+             "lat": loc.lat, "lon": loc.lon, "accuracy_radius_km": loc.radius_km,
+             "label": r.label, "attribution": ipclients.attribution(settings) or None})
 
 
 @bp.post("/api/v1/assign")

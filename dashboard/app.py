@@ -11,6 +11,7 @@ from dashboard.gazetteer import DEMAND_PREFIX, DEMAND_SETS, load_gazetteer, pres
 from dashboard.jobs import background_manager, install as install_jobs
 from dashboard.layout.shell import build_layout
 from dashboard.serving import init_serving
+from dashboard.services import ipclients
 from dashboard.settings import ASSETS_DIR, Settings
 
 
@@ -41,7 +42,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.layout = build_layout(catalog, topojson_url=app.get_asset_url("topojson/"),
                               preset_options=preset_options,
                               max_upload_bytes=settings.max_upload_bytes,
-                              provider_api=settings.provider_api)
+                              provider_api=settings.provider_api,
+                              geoip_note=ipclients.status_note(settings))
     callbacks.register(app, catalog, settings)
     # Heavy requests (big scenarios) through a few shared slots; light ones never wait.
     admission.init_admission(app, settings)

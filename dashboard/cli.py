@@ -108,6 +108,18 @@ def cmd_nearest(args: argparse.Namespace) -> int:
     origin = _origin_id(catalog, settings, args.origin)
     if args.k is not None and args.k < 1:
         raise CliError(f"--k must be >= 1, got {args.k}")
+    from dashboard.services import ipclients
+
+    located = None
+    if args.ip is not None:
+        if args.lat is not None or args.lon is not None:
+            raise CliError("give either --ip or --lat and --lon, not both")
+        located = ipclients.locate(args.ip, settings).result
+        if not located.ok:  # the message names the reason (or how to configure a database)
+            raise CliError(f"--ip {located.ip or args.ip[:45]}: {located.message}")
+        args.lat, args.lon = located.location.lat, located.location.lon
+    elif args.lat is None or args.lon is None:
+        raise CliError("give --lat and --lon (degrees), or --ip")
     try:
         table = routing.rank_for_point(catalog, args.lat, args.lon, origin, down,
                                        policy=args.policy, access=args.access,
@@ -125,7 +137,11 @@ def cmd_nearest(args: argparse.Namespace) -> int:
     shown = pd.concat([up, shown_down])
     if args.json:
         doc = {
-            "client": {"lat": args.lat, "lon": args.lon},
+            "client": {"lat": args.lat, "lon": args.lon,
+                       **({"ip": located.ip, "label": located.label,
+                           "accuracy_radius_km": located.location.radius_km,
+                           "attribution": ipclients.attribution(settings) or None}
+                          if located else {})},
             "origin": origin,
             "down": sorted(down),
             "policy": args.policy,
@@ -138,6 +154,9 @@ def cmd_nearest(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return 0
     origin_row = catalog.origin(origin)
+    if located is not None:
+        credit = ipclients.attribution(settings)
+        print(f"client {located.label}" + (f"  [{credit}]" if credit else ""))
     print(f"client {args.lat:g}, {args.lon:g} -> origin {origin} ({origin_row['city']})"
           + (f"; down: {', '.join(sorted(down))}" if down else "")
           + (f"; policy: {args.policy}" if args.policy != "geographic" else "")
@@ -167,7 +186,8 @@ def cmd_assign(args: argparse.Namespace) -> int:
     catalog, settings = _catalog(args)
     down = _down_ids(catalog, args.down)
     origin = _origin_id(catalog, settings, args.origin)
-    job = batch.Job(origin, down, args.policy, args.access, _bias(catalog, args.bias))
+    job = batch.Job(origin, down, args.policy, args.access, _bias(catalog, args.bias),
+                    geoip_mmdb=str(settings.geoip_mmdb) if settings.geoip_mmdb else None)
     if getattr(args, "dask", None):
         return _assign_dask(args, job)
     source = "<stdin>" if str(args.clients) == "-" else str(args.clients)
@@ -192,14 +212,26 @@ def cmd_assign(args: argparse.Namespace) -> int:
         print(f"error: cannot write {target}: {exc.strerror}", file=sys.stderr)
         return 1
     routed = summary.routed
+    # rows of IP addresses that were not located are not routed either (their geoip_message)
+    unlocated = sum(v for k, v in summary.geoip.items() if k != "ok")
     print(f"assigned {summary.clients} {args.access} clients to {origin} via the "
           + ("nearest healthy PoP" if args.policy == "geographic"
              else "healthy PoP with the shortest modelled internet leg")
-          + (f" ({summary.clients - routed} without a route: every PoP down)"
-             if routed < summary.clients else "")
+          + (f" ({summary.clients - unlocated - routed} without a route: every PoP down)"
+             if routed < summary.clients - unlocated else "")
           + (f" -> {target}" if target else ""), file=sys.stderr)
     if not args.quiet:
         print(summary.text(), file=sys.stderr)
+    if summary.geoip.get("no_database"):
+        from dashboard.geoip import NO_DATABASE_HINT
+
+        print(f"note: {NO_DATABASE_HINT}", file=sys.stderr)
+    elif summary.geoip.get("ok"):
+        from dashboard.services import ipclients
+
+        credit = ipclients.attribution(settings)
+        if credit:
+            print(f"IP locations: {credit}", file=sys.stderr)
     return 0
 
 
@@ -369,8 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Rank the access points for one client by WGS84 geodesic "
                                       "distance, with the modelled RTT of each path.")
     _add_catalog_args(near)
-    near.add_argument("--lat", type=float, required=True, help="client latitude, degrees")
-    near.add_argument("--lon", type=float, required=True, help="client longitude, degrees")
+    near.add_argument("--lat", type=float, default=None, help="client latitude, degrees")
+    near.add_argument("--lon", type=float, default=None, help="client longitude, degrees")
+    near.add_argument("--ip", default=None,
+                      help="client IP address (IPv4 or IPv6) instead of --lat/--lon, located "
+                           "with the GeoIP database of $ANYCAST_GEOIP_MMDB")
     _add_routing_args(near)
     near.add_argument("--k", type=int, default=None,
                       help="show only the N nearest healthy access points (default: all)")
@@ -379,9 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     asg = sub.add_parser("assign", help="assign a CSV of clients to their access points",
                          description="Assign every client of a CSV (lat,lon[,weight][,name] or a "
-                                     "header naming lat, lon, name, weight) to its nearest "
-                                     "healthy access point, with the modelled path to the "
-                                     "origin.")
+                                     "header naming lat, lon, name, weight; or a header with an "
+                                     "'ip' column, located with $ANYCAST_GEOIP_MMDB) to its "
+                                     "nearest healthy access point, with the modelled path to "
+                                     "the origin.")
     _add_catalog_args(asg)
     asg.add_argument("clients", help="clients CSV or Parquet file ('-' = standard input, CSV); "
                                      "with --dask a glob of Parquet/CSV files")

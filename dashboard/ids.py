@@ -38,6 +38,7 @@ ACCESS = "client-access"
 
 # -- adding clients --------------------------------------------------------------------------------
 CITY_SEARCH = "city-search"
+GEOIP_NOTE = "geoip-note"
 COORDS_INPUT = "coords-input"
 COORDS_ADD = "coords-add"
 PRESET = "preset-select"

@@ -204,6 +204,10 @@ class Settings:
     #: Read timeout of one API call, milliseconds (``ANYCAST_PROVIDER_TIMEOUT_MS``; connect:
     #: at most 3 s).
     provider_timeout_ms: int = 10000
+    #: MaxMind-format GeoIP database (``.mmdb``: GeoLite2-City, DB-IP lite city, IPinfo-style)
+    #: that locates IP addresses given as clients (``ANYCAST_GEOIP_MMDB``); None = IP addresses
+    #: are refused with a hint naming this setting. Never downloaded (docs/geoip.md).
+    geoip_mmdb: Path | None = None
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8050
@@ -236,6 +240,7 @@ class Settings:
             provider_protocol=_provider_protocol(env, _provider_endpoint(env)),
             provider_timeout_ms=_int(env, "ANYCAST_PROVIDER_TIMEOUT_MS",
                                      base.provider_timeout_ms, 100),
+            geoip_mmdb=Path(env["ANYCAST_GEOIP_MMDB"]) if env.get("ANYCAST_GEOIP_MMDB") else None,
             debug=_bool(env, "ANYCAST_DEBUG", base.debug),
             host=env.get("HOST") or base.host,
             port=_int(env, "PORT", base.port, 1),
@@ -268,6 +273,7 @@ ENV_VARS = (
     "ANYCAST_PROVIDER_ENDPOINT",
     "ANYCAST_PROVIDER_PROTOCOL",
     "ANYCAST_PROVIDER_TIMEOUT_MS",
+    "ANYCAST_GEOIP_MMDB",
     "ANYCAST_DEBUG",
     "HOST",
     "PORT",

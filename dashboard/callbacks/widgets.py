@@ -13,17 +13,24 @@ from dash import ALL, ClientsideFunction, Dash, Input, Output, State, no_update
 from dashboard import ids
 from dashboard.catalog import Catalog
 from dashboard.gazetteer import Gazetteer, load_gazetteer
+from dashboard.domain.ipgeo import looks_like_ip
+from dashboard.services import ipclients
 from dashboard.settings import Settings
 
 EDIT = Output(ids.SCENARIO_EDIT, "data", allow_duplicate=True)
 
 
-def city_options(gazetteer: Gazetteer, query: Any, limit: int = 12) -> list[dict]:
+def city_options(gazetteer: Gazetteer, query: Any, limit: int = 12,
+                 settings: Settings | None = None) -> list[dict]:
     """Dropdown options for a search; ``search`` repeats the query so that the dropdown's own
     client-side filter (token match on label/search) keeps every server-side match, including
-    accent-insensitive ones ("sao paulo" -> "São Paulo")."""
+    accent-insensitive ones ("sao paulo" -> "São Paulo"). A query that looks like an IP address
+    gets one option: where the GeoIP database puts it, or why it cannot (value ``ip:<address>``,
+    services.ipclients)."""
     if not isinstance(query, str) or not query.strip():
         return []
+    if looks_like_ip(query):
+        return [ipclients.search_option(query, settings or Settings())]
     out = []
     for c in gazetteer.search(query[:200], limit=limit):
         pop = (f"{c.population / 1e6:.1f} M" if c.population >= 1e6
@@ -112,7 +119,7 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     def _city_options(query):
         if not query:
             return no_update
-        return city_options(gazetteer, query)
+        return city_options(gazetteer, query, settings=settings)
 
     # "Copy link": built in the browser from the query the round trip last wrote (``URL.search``;
     # the ``href`` prop is never updated when a callback writes ``search``) and the tab shown;

@@ -10,7 +10,13 @@ working when keys are added):
 - ``clients``: ``;``-separated clients, each ``lat,lon[,name[,weight]]``. ``lat``/``lon`` are WGS84
   decimal degrees (rounded to :data:`COORD_DECIMALS` places, ~11 m, which is far below what the
   latency model resolves); ``name`` is percent-encoded UTF-8 (so it may contain ``,`` and ``;``);
-  ``weight`` is a non-negative number (demand, e.g. requests/s), omitted when 1.
+  ``weight`` is a non-negative number (demand, e.g. requests/s), omitted when 1. A client
+  located from an IP address is written with its located point and the name without the
+  address (``IP · London, GB (±10 km)``: :func:`dashboard.domain.ipgeo.redact_name`; an
+  address is personal data, docs/geoip.md).
+- ``ip``: IP addresses to locate as clients (``,``-separated, at most 50), read by the page
+  (:mod:`dashboard.services.ipclients`) with the configured GeoIP database and rewritten at once
+  as ``clients`` (located point and city, no address).
 - ``origin``: the origin region id the Anycast EIP's endpoint is in (omitted: the app's default).
 - ``endpoint``: the endpoint type, ``CLB``, ``ENI``, ``ALB`` or ``NLB`` (omitted: CLB; ALB and
   NLB allow one region only, so no ``endpoints``).
@@ -74,6 +80,7 @@ from urllib.parse import quote, unquote
 
 from dashboard.domain.clients import COORD_DECIMALS, clean_name
 from dashboard.domain.cost import check_cost_value
+from dashboard.domain.ipgeo import redact_name
 from dashboard.domain.latency import check_override
 from dashboard.domain.access import ACCESS_CHOICES, DEFAULT_ACCESS
 from dashboard.domain import bias as bias_core
@@ -149,6 +156,30 @@ def from_query(query: str, *, pop_ids: Sequence[str] | None = None,
     return scenario, bound_warnings(warnings, MAX_LINK_WARNINGS, "in the link")
 
 
+#: Most ``ip=`` addresses read from a link (a link is not a log file; uploads take many).
+MAX_URL_IPS = 50
+
+
+def ips_from_query(query: object) -> tuple[list[str], list[str]]:
+    """The raw addresses of a link's ``ip`` keys (``,``-separated; repeated keys add up), at
+    most :data:`MAX_URL_IPS`, and warnings (too many). Not checked here: the page locates them
+    (:mod:`dashboard.services.ipclients`), which says what is wrong with each."""
+    if not isinstance(query, str) or "ip=" not in query:
+        return [], []
+    warnings: list[str] = []
+    out: list[str] = []
+    for key, value in _split_query(query, []):
+        if key != "ip":
+            continue
+        out += [v.strip() for v in unquote(value[:4000]).split(",") if v.strip()]
+    if len(out) > MAX_URL_IPS:
+        warnings.append(f"the link has {len(out):,} IP addresses; only the first {MAX_URL_IPS} "
+                        "were read (the limit for links; upload a CSV with an 'ip' column for "
+                        "more)")
+        out = out[:MAX_URL_IPS]
+    return out, warnings
+
+
 def _fmt_num(v: float) -> str:
     text = f"{v:.{COORD_DECIMALS}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
@@ -156,7 +187,8 @@ def _fmt_num(v: float) -> str:
 
 def _fmt_client(c: Client, with_names: bool) -> str:
     parts = [_fmt_num(c.lat), _fmt_num(c.lon)]
-    name = quote(c.name, safe="") if with_names else ""
+    # an IP client's address stays out of links (privacy): its located point and city travel
+    name = quote(redact_name(c.name), safe="") if with_names else ""
     if c.weight != 1.0:
         parts += [name, f"{c.weight:.6g}"]
     elif name:
@@ -415,6 +447,8 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
             bias = _parse_bias(value, pop_ids, warnings)
         elif key in _CAPACITY_KEYS:
             _decode_capacity_key(key, value, extra, warnings, pop_ids)
+        elif key == "ip":  # located by the page (services.ipclients): it needs the database
+            pass
         elif key == "view":  # the tab the link opens: the page's business, not the scenario's
             text = unquote(value).strip().lower()
             if text not in VIEWS:

@@ -88,15 +88,18 @@ def origin_controls(catalog: Catalog) -> html.Section:
     )
 
 
-def client_controls(preset_options: list[dict]) -> html.Section:
+def client_controls(preset_options: list[dict], geoip_note: str = "") -> html.Section:
     return section(
         "Clients",
-        html.Label("Find a city", htmlFor=ids.CITY_SEARCH, className="field-label"),
-        dcc.Dropdown(id=ids.CITY_SEARCH, options=[], placeholder="Search 34 000 cities…",
+        html.Label("Find a city or an IP address", htmlFor=ids.CITY_SEARCH,
+                   className="field-label"),
+        dcc.Dropdown(id=ids.CITY_SEARCH, options=[],
+                     placeholder="Search 34 000 cities, or type an IP…",
                      searchable=True, clearable=True, maxHeight=320, search_order="original",
-                     labels={"search": "Type a city, e.g. Paris or sao paulo, br",
+                     labels={"search": "Type a city (Paris, sao paulo, br) or an IP address",
                              "no_options_found": "No city of ≥ 15 000 inhabitants matches"},
                      className="city-search"),
+        *([html.P(geoip_note, id=ids.GEOIP_NOTE, className="hint")] if geoip_note else []),
         html.Label("Coordinates (decimal degrees)", htmlFor=ids.COORDS_INPUT,
                    className="field-label"),
         html.Div(className="inline-form", children=[

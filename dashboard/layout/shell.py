@@ -70,7 +70,7 @@ def map_config(topojson_url: str) -> dict:
 def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
                  preset_options: list[dict] | None = None,
                  max_upload_bytes: int = Settings.max_upload_bytes,
-                 provider_api: bool = False) -> html.Div:
+                 provider_api: bool = False, geoip_note: str = "") -> html.Div:
     """The whole page. State lives in the URL and in :data:`ids.SCENARIO` (never in globals).
 
     ``topojson_url``: where plotly.js loads ``world_110m.json`` (``app.get_asset_url``).
@@ -78,6 +78,8 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
     ``provider_api``: live reading of the operator's Anycast EIPs is on (docs/provider.md).
     ``max_upload_bytes``: the upload cap, checked in the browser before a file is sent
     (``assets/upload_guard.js``) so an oversize file gets a notice instead of a refused request.
+    ``geoip_note``: the line under the search box about IP addresses (its database and the
+    attribution its licence asks for, or how to configure one: services.ipclients.status_note).
     """
     return html.Div(
         className="app",
@@ -110,7 +112,7 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
                 ],
             ),
             html.Aside(className="sidebar", children=[
-                origin_controls(catalog), client_controls(preset_options or []),
+                origin_controls(catalog), client_controls(preset_options or [], geoip_note),
                 pop_status_controls(catalog), endpoint_controls(catalog),
                 provider_section(provider_api),
                 model_section(fitted_values())]),

@@ -32,7 +32,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterator, Sequence
+from typing import IO, Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,10 +44,11 @@ import pyarrow.parquet as pq
 from dashboard import latency
 from dashboard.catalog import Catalog
 from dashboard.domain import clients as cl
-from dashboard.domain import paths
+from dashboard.domain import ipgeo, paths
 from dashboard.domain.exports import safe_cells
 from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, check_policy, pop_bias
+from dashboard.geoip import NO_DATABASE_HINT, GeoIpError, LocatedColumn, open_geoip
 from dashboard.services.routing import down_mask, origin_spec
 
 #: Rows per chunk by default: ~60 MB of working memory per chunk in flight (the route table, the
@@ -83,8 +84,15 @@ class Summary:
     chunks: int = 0
     per_pop: dict[str, int] = field(default_factory=dict)
     hist: np.ndarray = field(default_factory=lambda: np.zeros(HIST_BINS + 1, dtype=np.int64))
+    #: Files of IP addresses: rows per ``geoip_status`` (``ok``, ``unknown``, ``special``...).
+    geoip: dict[str, int] = field(default_factory=dict)
 
     def add(self, out: pd.DataFrame) -> None:
+        if "geoip_status" in out.columns:
+            st, cnt = np.unique(out["geoip_status"].to_numpy(dtype=object).astype(str),
+                                return_counts=True)
+            for k, v in zip(st.tolist(), cnt.tolist()):
+                self.geoip[k] = self.geoip.get(k, 0) + int(v)
         self.clients += len(out)
         self.chunks += 1
         routed = out["routed"].to_numpy(dtype=bool)
@@ -105,6 +113,8 @@ class Summary:
         for k, v in other.per_pop.items():
             self.per_pop[k] = self.per_pop.get(k, 0) + v
         self.hist += other.hist
+        for k, v in other.geoip.items():
+            self.geoip[k] = self.geoip.get(k, 0) + v
         return self
 
     def percentiles(self) -> dict[int, float]:
@@ -118,7 +128,14 @@ class Summary:
 
     def text(self) -> str:
         """The summary for stderr: clients per PoP (most first) and the percentiles."""
-        lines = [f"clients per access point ({self.routed:,} routed of {self.clients:,}):"]
+        lines = []
+        if self.geoip:
+            bad = {k: v for k, v in self.geoip.items() if k != "ok"}
+            lines.append(f"IP addresses located: {self.geoip.get('ok', 0):,} of {self.clients:,}"
+                         + (" (not located: " + ", ".join(f"{k} {v:,}" for k, v in
+                                                          sorted(bad.items())) + "; see the "
+                            "geoip_status and geoip_message columns)" if bad else ""))
+        lines.append(f"clients per access point ({self.routed:,} routed of {self.clients:,}):")
         for pid, c in sorted(self.per_pop.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  {pid:<6} {c:>12,}  {100 * c / max(self.clients, 1):5.1f} %")
         pct = self.percentiles()
@@ -357,6 +374,10 @@ class Job:
     access: str = DEFAULT_ACCESS
     #: Announcement bias (``domain.bias``, canonical ``((pop, ms), ...)``): selection only.
     bias: tuple[tuple[str, float], ...] = ()
+    #: The GeoIP database for files of IP addresses (``Settings.geoip_mmdb``; each process
+    #: opens it once: :func:`dashboard.geoip.open_geoip`). None: such a file gets every row's
+    #: ``geoip_status`` = ``no_database`` and the hint (nothing else changes).
+    geoip_mmdb: str | None = None
 
 
 def route_chunk(catalog: Catalog, clients: pd.DataFrame, job: Job) -> pd.DataFrame:
@@ -383,6 +404,253 @@ def route_chunk(catalog: Catalog, clients: pd.DataFrame, job: Job) -> pd.DataFra
         if col.endswith("_km") or col.endswith("_ms"):
             out[col] = out[col].round(3)
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Files of IP addresses (issue 18): read, then locate -- a stage of its own before routing
+
+#: Columns an IP file's output has before the route table's (the address as given, where the
+#: GeoIP database put it, and why not).
+IP_COLUMNS = ["ip", "geoip_status", "geoip_message", "geoip_place", "geoip_radius_km"]
+#: Bytes of a CSV's start read to find its header line.
+_SNIFF_BYTES = 1 << 16
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream with bytes already read put back in front (stdin cannot seek)."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self.head:
+            n = min(len(b), len(self.head))
+            b[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        data = self.rest.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+
+@dataclass(frozen=True)
+class IpHeader:
+    """The header of an address CSV: its fields, delimiter and the lines before it (blank or
+    ``#`` comment lines, skipped)."""
+
+    fields: list[str]
+    delimiter: str
+    skip_lines: int
+
+
+def _has_record_line(head: bytes) -> bool:
+    """Whether ``head`` holds a whole line that is neither blank nor a ``#`` comment."""
+    for line in head.split(b"\n")[:-1]:
+        if line.strip() and not line.lstrip().startswith(b"#"):
+            return True
+    return False
+
+
+def _seekable(fh: IO[bytes]) -> bool:
+    try:
+        return bool(fh.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def sniff_ip_csv(fh: IO[bytes]) -> tuple[IO[bytes], IpHeader | None]:
+    """``(stream, header)``: the stream unchanged to the reader, and the header when the first
+    record line names an address column (``ip``; domain.ipgeo.IP_HEADERS), else None."""
+    seekable = _seekable(fh)
+    start = fh.tell() if seekable else 0
+    head = b""
+    while len(head) < _SNIFF_BYTES and not _has_record_line(head):  # pipes give short reads
+        more = fh.read(_SNIFF_BYTES - len(head))
+        if not more:
+            break
+        head += more
+    if seekable:  # a file: back to where it was, the coordinate reader gets it untouched
+        fh.seek(start)
+        stream: IO[bytes] = fh
+    else:  # stdin: the bytes read are put back in front
+        stream = io.BufferedReader(_Prefixed(head, fh), READ_BYTES)  # type: ignore[arg-type]
+    text = head.decode("utf-8-sig", "replace")
+    for skip, line in enumerate(text.split("\n")):
+        if line.strip() and not line.lstrip().startswith("#"):
+            if ipgeo.is_ip_header(line):
+                delim = cl._delimiter(line)
+                return stream, IpHeader([f.strip().strip('"') for f in
+                                         line.rstrip("\r").split(delim)], delim, skip)
+            break
+    return stream, None
+
+
+def _ip_frame(ips: pd.Series, names: pd.Series | None, weights: pd.Series | None
+              ) -> pd.DataFrame:
+    """A chunk of an address file as ``ip, name, weight, weight_ok`` (a bad weight becomes the
+    row's ``malformed`` status later, not an abort)."""
+    n = len(ips)
+    ip = ips.astype(object).where(ips.notna(), "").astype(str).str.strip().to_numpy(dtype=object)
+    name = (np.array([cl.clean_name(v) for v in names.astype(object).where(names.notna(), "")
+                      .tolist()], dtype=object) if names is not None
+            else np.full(n, "", dtype=object))
+    if weights is None:
+        w, ok = np.ones(n), np.ones(n, dtype=bool)
+    elif pd.api.types.is_numeric_dtype(weights.dtype):
+        w = weights.to_numpy(dtype=float, na_value=np.nan)
+        w = np.where(np.isnan(w), 1.0, w)
+        ok = np.isfinite(w) & (w >= 0) & (w <= cl.MAX_WEIGHT)
+    else:
+        text = weights.astype(object).where(weights.notna(), "").astype(str).str.strip()
+        w, ok = cl._weights(text.astype("str"))
+        w = np.asarray(w, dtype=float)
+    return pd.DataFrame({"ip": ip, "name": name, "weight": np.where(ok, w, 1.0),
+                         "weight_ok": ok})
+
+
+def read_ip_csv_chunks(stream: IO[bytes], header: IpHeader, rows: int = DEFAULT_CHUNK_ROWS,
+                       max_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """Chunks of an address CSV (``ip`` and optional ``name``, ``weight`` columns; other columns
+    ignored) as :func:`_ip_frame` rows, read with Arrow's streaming CSV reader. A row with the
+    wrong number of fields stops the run with its line (it is never skipped silently)."""
+    fields = header.fields
+    lower = [h.lower() for h in fields]
+    ip_i = ipgeo.ip_column(fields)
+    assert ip_i is not None
+    # columns by position (Arrow's generated names f0, f1...): the header line is skipped, so
+    # names with spaces or quotes need no matching
+    want = {"ip": f"f{ip_i}"}
+    for col in ("name", "weight"):
+        if col in lower:
+            want[col] = f"f{lower.index(col)}"
+    try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(block_size=READ_BYTES, use_threads=False,
+                                           skip_rows=header.skip_lines + 1,
+                                           autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(delimiter=header.delimiter, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=list(want.values()),
+                column_types={c: pa.string() for c in want.values()},
+                strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowKeyError, UnicodeDecodeError) as exc:
+        if "Empty CSV" in str(exc):
+            raise cl.ClientsError("no client rows") from None
+        raise cl.ClientsError(f"not a readable CSV of IP addresses ({str(exc)[:160]})") from None
+    done = 0
+    buf: list[pd.DataFrame] = []
+    have = 0
+
+    def frame(batch: pa.RecordBatch) -> pd.DataFrame:
+        cols = {k: batch.column(v).to_pandas() for k, v in want.items()}
+        return _ip_frame(cols["ip"], cols.get("name"), cols.get("weight"))
+
+    try:
+        for batch in reader:
+            if max_rows is not None and done + batch.num_rows > max_rows:
+                raise cl.ClientsError(f"row {max_rows + 1}: more than {max_rows} clients "
+                                      "(the limit)")
+            df = frame(batch)
+            done += len(df)
+            buf.append(df)
+            have += len(df)
+            while have >= rows:
+                whole = pd.concat(buf, ignore_index=True) if len(buf) > 1 else buf[0]
+                yield whole.iloc[:rows].reset_index(drop=True)
+                rest = whole.iloc[rows:].reset_index(drop=True)
+                buf, have = ([rest] if len(rest) else []), len(rest)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise cl.ClientsError(f"not a readable CSV of IP addresses ({str(exc)[:160]})") from None
+    if buf:
+        yield pd.concat(buf, ignore_index=True) if len(buf) > 1 else buf[0]
+    if done == 0:
+        raise cl.ClientsError("no client rows")
+
+
+def parquet_ip_column(path: str | Path) -> str | None:
+    """The address column of a Parquet file (``ip``...), or None (a file of coordinates)."""
+    try:
+        names = pq.ParquetFile(path).schema_arrow.names
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise BatchError(f"not a Parquet file ({str(exc)[:120]})") from None
+    i = ipgeo.ip_column(list(names))
+    return None if i is None else names[i]
+
+
+def read_ip_parquet_chunks(path: str | Path, ip_col: str, rows: int = DEFAULT_CHUNK_ROWS,
+                           max_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """Chunks of an address Parquet file (as :func:`read_ip_csv_chunks`)."""
+    pf = pq.ParquetFile(path)
+    names = pf.schema_arrow.names
+    lower = {n.strip().lower(): n for n in names}
+    cols = [ip_col] + [lower[c] for c in ("name", "weight") if c in lower]
+    done = 0
+    for batch in pf.iter_batches(batch_size=rows, columns=cols):
+        if max_rows is not None and done + batch.num_rows > max_rows:
+            raise cl.ClientsError(f"row {max_rows + 1}: more than {max_rows} clients (the limit)")
+        df = batch.to_pandas()
+        done += len(df)
+        yield _ip_frame(df[ip_col], df[lower["name"]] if "name" in lower else None,
+                        df[lower["weight"]] if "weight" in lower else None)
+    if done == 0:
+        raise cl.ClientsError("no client rows")
+
+
+def locate_chunk(chunk: pd.DataFrame, geoip_mmdb: str | None) -> pd.DataFrame:
+    """The locate stage: a chunk of addresses (:func:`_ip_frame`) -> the clients' ``lat``,
+    ``lon`` (NaN when not located) and the :data:`IP_COLUMNS`. Each distinct address is looked
+    up once (``GeoIp.locate_column``); a row that cannot be located keeps its message."""
+    ips = chunk["ip"].to_numpy(dtype=object)
+    if geoip_mmdb is None:
+        got = LocatedColumn.unlocated(ips, ipgeo.NO_DATABASE, NO_DATABASE_HINT)
+    else:
+        try:
+            got = open_geoip(geoip_mmdb).locate_column(ips)
+        except GeoIpError as exc:
+            raise BatchError(str(exc)) from None
+    status = got.status.copy()
+    message = got.message.copy()
+    bad_w = ~chunk["weight_ok"].to_numpy(dtype=bool)
+    if bad_w.any():
+        status[bad_w] = ipgeo.MALFORMED
+        message[bad_w] = f"the weight is not a number in [0, {cl.MAX_WEIGHT:g}]"
+    ok = status == ipgeo.OK
+    return pd.DataFrame({
+        "ip": ips, "geoip_status": status, "geoip_message": message,
+        "geoip_place": got.place, "geoip_radius_km": got.radius_km,
+        "name": chunk["name"].to_numpy(dtype=object),
+        # the one rounding of a client's position (domain.clients.COORD_DECIMALS, ~11 m)
+        "lat": np.round(np.where(ok, got.lat, np.nan), cl.COORD_DECIMALS) + 0.0,
+        "lon": np.round(np.where(ok, got.lon, np.nan), cl.COORD_DECIMALS) + 0.0,
+        "weight": chunk["weight"].to_numpy(dtype=float)})
+
+
+def route_ip_chunk(catalog: Catalog, chunk: pd.DataFrame, job: Job) -> pd.DataFrame:
+    """A chunk of addresses located (:func:`locate_chunk`) and the located rows routed
+    (:func:`route_chunk`); the other rows stay, in place, with ``routed`` False and empty path
+    columns: every input row is an output row."""
+    located = locate_chunk(chunk, job.geoip_mmdb)
+    ok = (located["geoip_status"] == ipgeo.OK).to_numpy()
+    routed = route_chunk(catalog, located.loc[ok, ["lat", "lon", "name", "weight"]]
+                         .reset_index(drop=True), job)
+    routed.index = np.flatnonzero(ok)
+    full = routed.reindex(range(len(located)))
+    for col in routed.columns:
+        kind = routed[col].dtype
+        if pd.api.types.is_bool_dtype(kind):
+            full[col] = full[col].fillna(False).astype(bool)
+        elif not pd.api.types.is_float_dtype(kind):
+            full[col] = full[col].fillna("")
+    for col in ("name", "lat", "lon", "weight"):
+        full[col] = located[col].to_numpy()
+    full["policy"] = job.policy
+    full["access"] = job.access
+    for i, col in enumerate(IP_COLUMNS):
+        full.insert(i, col, located[col].to_numpy())
+    return full
 
 
 # --------------------------------------------------------------------------------------------
@@ -506,10 +774,13 @@ def default_workers() -> int:
 
 
 def run(catalog: Catalog, chunks: Iterator[pd.DataFrame], sink: CsvSink | ParquetSink, job: Job,
-        workers: int = 1, progress: Callable[[Summary, float], None] | None = None) -> Summary:
+        workers: int = 1, progress: Callable[[Summary, float], None] | None = None,
+        route: Callable[[Catalog, pd.DataFrame, Job], pd.DataFrame] | None = None) -> Summary:
     """Route every chunk (on ``workers`` threads, at most ``workers + 1`` chunks in memory),
     write them in order, return the :class:`Summary`. ``progress(summary, seconds)`` after each
-    chunk written."""
+    chunk written. ``route``: :func:`route_chunk` (clients with coordinates, the default) or
+    :func:`route_ip_chunk` (IP addresses: located first)."""
+    route_fn = route or route_chunk
     summary = Summary()
     t0 = time.perf_counter()
 
@@ -522,12 +793,12 @@ def run(catalog: Catalog, chunks: Iterator[pd.DataFrame], sink: CsvSink | Parque
     try:
         if workers <= 1:
             for c in chunks:
-                emit(route_chunk(catalog, c, job))
+                emit(route_fn(catalog, c, job))
         else:
             with cf.ThreadPoolExecutor(workers) as pool:
                 pending: deque[cf.Future] = deque()
                 for c in chunks:
-                    pending.append(pool.submit(route_chunk, catalog, c, job))
+                    pending.append(pool.submit(route_fn, catalog, c, job))
                     while len(pending) >= workers:
                         emit(pending.popleft().result())
                 while pending:
@@ -548,12 +819,21 @@ def assign_file(catalog: Catalog, source: str | Path, target: str | Path | None,
     ``OSError``."""
     workers = default_workers() if workers is None else workers
     src_kind = "csv" if str(source) == "-" else kind_of(source)
+    route = None
     if src_kind == "parquet":
-        chunks = read_parquet_chunks(source, rows, max_rows)
+        ip_col = parquet_ip_column(source)
+        if ip_col is not None:  # a file of IP addresses: located first (issue 18)
+            chunks, route = read_ip_parquet_chunks(source, ip_col, rows, max_rows), route_ip_chunk
+        else:
+            chunks = read_parquet_chunks(source, rows, max_rows)
         fh = None
     else:
         fh = stdin if str(source) == "-" else open(source, "rb")
-        chunks = read_csv_chunks(fh, rows, max_rows)
+        fh, ip_header = sniff_ip_csv(fh)
+        if ip_header is not None:
+            chunks, route = read_ip_csv_chunks(fh, ip_header, rows, max_rows), route_ip_chunk
+        else:
+            chunks = read_csv_chunks(fh, rows, max_rows)
     try:
         if target is None or str(target) == "-":
             sink: CsvSink | ParquetSink = CsvSink(stdout)
@@ -563,7 +843,7 @@ def assign_file(catalog: Catalog, source: str | Path, target: str | Path | None,
             out_fh = open(target, "wb")
             sink = CsvSink(out_fh)
             sink.close = lambda: (out_fh.flush(), out_fh.close())  # type: ignore[method-assign]
-        return run(catalog, chunks, sink, job, workers, progress)
+        return run(catalog, chunks, sink, job, workers, progress, route)
     finally:
         if fh is not None and fh is not stdin:
             fh.close()

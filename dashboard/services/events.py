@@ -16,11 +16,12 @@ from typing import Any
 
 from dashboard.catalog import Catalog
 from dashboard.domain import edits
-from dashboard.domain.clients import ClientCountError
+from dashboard.domain.clients import ClientCountError, client_room
 from dashboard.domain.edits import Notice
-from dashboard.domain.scenario import ENDPOINT_TYPES, Scenario
+from dashboard.domain.scenario import ENDPOINT_TYPES, Client, Scenario
 from dashboard.domain.scenario_url import bound_warnings, fit_query, from_query
 from dashboard.gazetteer import CLIENT_SET_SIZES, DEMAND_SETS
+from dashboard.services import ipclients
 from dashboard.services.requests import resolve_request
 from dashboard.services.scenario import (Loaded, StoreRefused, clean, edit_context, load_store,
                                          resolve_origin)
@@ -55,6 +56,19 @@ class SceneEvent:
     previous: Loaded | None = None
 
 
+def _link_ips(parsed: Scenario, search: Any, settings: Settings) -> tuple[Scenario, list[str]]:
+    """The link's ``ip=`` addresses located and appended as clients (services.ipclients); the
+    rewritten link then carries their located points, not the addresses."""
+    if not isinstance(search, str) or "ip=" not in search:
+        return parsed, []
+    room = client_room(settings.max_clients, len(parsed.clients),
+                       CLIENT_SET_SIZES.get(parsed.client_set or "", 0))
+    rows, warnings = ipclients.link_clients(search, settings, room)
+    if rows:
+        parsed, _ = parsed.add_clients(Client(**r) for r in rows)
+    return parsed, warnings
+
+
 def scenario_event(trigger: str | None, search: Any, request: Any, origin_value: Any,
                    endpoint_value: Any, current: Any, catalog: Catalog, settings: Settings
                    ) -> SceneEvent | None:
@@ -80,8 +94,10 @@ def scenario_event(trigger: str | None, search: Any, request: Any, origin_value:
                                       max_clients=settings.max_clients,
                                       client_set_ids=tuple(DEMAND_SETS),
                                       client_set_sizes=CLIENT_SET_SIZES)
+        parsed, ip_warnings = _link_ips(parsed, search, settings)
         parsed, more = parsed.sanitized(resolve_origin(parsed, catalog, settings))
-        warnings = bound_warnings(warnings + more, edits.MAX_NOTICES, "in the link")
+        warnings = bound_warnings(warnings + ip_warnings + more, edits.MAX_NOTICES,
+                                  "in the link")
         if scenario is not None and parsed == scenario:
             return None
         scenario = parsed

@@ -5,7 +5,8 @@ on an access point: ``toggle_pop``). The ones below need the server's data or ru
 :func:`resolve_request` turns each into an edit (or a ``notice``, or None: nothing to do) in the
 same round trip as the edit itself:
 
-- ``city`` [id]: a gazetteer city; ``preset`` [key]: a preset or a client set;
+- ``city`` [id]: a gazetteer city; ``ip`` [ip]: an IP address typed in the search box
+  (located with the GeoIP database, :mod:`dashboard.services.ipclients`); ``preset`` [key]: a preset or a client set;
   ``coords`` [text]: typed coordinates; ``upload`` [contents, filename]: a CSV data URL;
   ``import`` [contents, filename]: a scenario JSON data URL;
 - ``model_input`` [name, values, ids]: the latency model inputs;
@@ -34,7 +35,8 @@ from dashboard.domain.scenario import Scenario, clean_name
 from dashboard.gazetteer import (CLIENT_SET_SIZES, DEMAND_PREFIX, DEMAND_SETS, load_gazetteer,
                                  preset_by_key)
 from dashboard.latency import fitted_values
-from dashboard.services import capacity, model, observe, support
+from dashboard.domain.ipgeo import is_ip_header, parse_ip_rows
+from dashboard.services import capacity, ipclients, model, observe, support
 from dashboard.settings import Settings
 
 
@@ -102,6 +104,8 @@ def parse_upload(contents: Any, filename: Any, settings: Settings, room: int
     if room <= 0:
         return [], [("error", f"the scenario already has the maximum of {settings.max_clients:,} "
                               "clients (counting a client set); nothing was added")]
+    if _is_ip_file(data):
+        return _parse_ip_upload(data, name, settings, room)
     try:
         df, rejected = parse_clients_lenient(
             data, max_rows=max(1, min(room, settings.max_clients)),
@@ -111,6 +115,50 @@ def parse_upload(contents: Any, filename: Any, settings: Settings, room: int
     rows = [{"lat": float(r.lat), "lon": float(r.lon), "name": str(r.name or ""),
              "weight": float(r.weight)} for r in df.itertuples()]
     return rows, rejected_notices(name, len(rows), rejected)
+
+
+def _is_ip_file(data: bytes) -> bool:
+    """Whether an upload is a file of IP addresses: its first record line is a header with an
+    ``ip`` column (domain.ipgeo.IP_HEADERS)."""
+    head = data[:4096].decode("utf-8-sig", "replace")
+    for line in head.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return is_ip_header(line)
+    return False
+
+
+def _parse_ip_upload(data: bytes, name: str, settings: Settings, room: int
+                     ) -> tuple[list[dict], list[Notice]]:
+    """An upload of IP addresses: each row located (services.ipclients); a row that cannot be
+    (malformed, private or reserved, not in the database, a bad weight) is listed in the same
+    partial-import warning as a bad coordinate row, never dropped silently."""
+    reader, why = ipclients.database(settings)
+    if reader is None:
+        return [], [("error", f"{name}: a file of IP addresses. {why}. Nothing was added.")]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [], [("error", f"{name}: not UTF-8 text; save the file as UTF-8 CSV. Nothing "
+                              "was added; your clients are unchanged.")]
+    try:
+        rows, rejected = parse_ip_rows(text, max_rows=max(1, min(room, settings.max_clients)),
+                                       max_errors=MAX_REJECTED_SHOWN)
+    except ClientsError as exc:
+        return [], [("error", f"{name}: {exc}. Nothing was added; your clients are unchanged.")]
+    clients, failed = ipclients.locate_rows([r.ip for r in rows], settings,
+                                            weights=[r.weight for r in rows],
+                                            names=[r.name for r in rows])
+    errors = sorted(rejected.errors + [ClientsError(reason, line=rows[i].line)
+                                       for i, reason in failed[:MAX_REJECTED_SHOWN]],
+                    key=lambda e: e.line or 0)  # the notice lists lines in file order
+    rejected = RejectedRows(limit=MAX_REJECTED_SHOWN, errors=errors[:MAX_REJECTED_SHOWN],
+                            count=rejected.count + len(failed))
+    if not clients:
+        first = rejected.errors[0] if rejected.errors else None
+        detail = f" (line {first.line}: {first.reason[:_REASON_CHARS]})" if first else ""
+        return [], [("error", f"{name}: none of the {rejected.count:,} rows could be located"
+                              f"{detail}. Nothing was added; your clients are unchanged.")]
+    return clients, rejected_notices(name, len(clients), rejected)
 
 
 #: Rejected lines of an upload listed in the notice (line number and reason); the rest counted.
@@ -187,6 +235,8 @@ def resolve_request(request: Any, scenario: Scenario, catalog: Catalog, settings
             return notice_edit("error", str(exc.args[0])[:200])
         return {"op": "add", "source": p.label, "clients": [
             {"lat": c.lat, "lon": c.lon, "name": c.label, "weight": 1.0} for c in p.cities]}
+    if op == "ip":  # the search box: an IP address located with the GeoIP database
+        return ipclients.ip_edit(request.get("ip"), settings)
     if op == "coords":
         try:
             lat, lon = parse_coordinates(request.get("text"))

@@ -125,7 +125,7 @@ def _query(params: list[tuple[str, str]]) -> str:
                     for k, v in params)
 
 
-_api_param = st.tuples(st.one_of(st.sampled_from(["lat", "lon", "down", "origin", "k"]),
+_api_param = st.tuples(st.one_of(st.sampled_from(["lat", "lon", "ip", "down", "origin", "k"]),
                                  hostile_text), hostile_text)
 nearest_requests = st.builds(
     lambda params, raw: {"method": "GET", "path": "/api/v1/nearest",
