@@ -85,10 +85,13 @@ def load_scenario(current: Any, catalog: Catalog, settings: Settings) -> Loaded:
 
 
 def edit_context(scenario: Scenario, catalog: Catalog, settings: Settings) -> EditContext:
-    """What an edit of ``scenario`` is checked against."""
+    """What an edit of ``scenario`` is checked against (its planned PoPs count as access points
+    that exist: they can be marked down, mapped, given a capacity)."""
     return EditContext(max_clients=settings.max_clients,
                        default_region=resolve_origin(scenario, catalog, settings),
-                       pop_ids=tuple(catalog.pop_ids), client_sets=client_sets(),
+                       pop_ids=tuple(catalog.pop_ids) + tuple(
+                           p for p in scenario.planned_ids if p not in catalog.pop_ids),
+                       client_sets=client_sets(),
                        fitted=fitted_values())
 
 
