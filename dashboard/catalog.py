@@ -156,7 +156,7 @@ class Catalog:
         catalog of a scenario is one object and its fingerprint is computed once.
 
         Planned rows (docs/planning.md, "What the model assumes"): ``name`` "<name or id>
-        (planned)", ``city`` the name or the id, ``country_code`` "" (unknown), ``area`` the area
+        (planned)", ``city`` the name or the id + " (planned)", ``country_code`` "" (unknown), ``area`` the area
         of the nearest catalog PoP (the cost estimate bills traffic per area), ``region_id`` "",
         ``capacity_gbps`` the planned capacity (NaN: the scenario's default capacity),
         ``source`` "planned". A planned id that is a catalog id is skipped (callers refuse it).
@@ -211,7 +211,7 @@ def _with_planned(base: Catalog, planned: tuple[Any, ...]) -> Catalog:
              + np.cos(la) * np.cos(lat0) * np.sin((lon0 - lo) / 2) ** 2)
         area = str(base.pops["area"].iloc[int(np.argmin(h))]) if len(h) else AREAS[0]
         label = p.name or p.id
-        rows.append({"id": p.id, "name": f"{label} (planned)", "city": label,
+        rows.append({"id": p.id, "name": f"{label} (planned)", "city": f"{label} (planned)",
                      "country_code": "", "area": area, "lat": float(p.lat),
                      "lon": float(p.lon), "region_id": "",
                      "capacity_gbps": (math.nan if p.capacity_gbps is None

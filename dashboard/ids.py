@@ -171,3 +171,15 @@ MODEL_PARAM = "model-param"
 def model_param(name: str) -> dict:
     """The numeric input of latency model parameter ``name`` (a :data:`TUNABLE` field)."""
     return {"type": MODEL_PARAM, "name": name}
+
+# -- planned (hypothetical) access points (docs/planning.md) ---------------------------------------
+#: The sidebar's "Planned PoPs" section: the plan-mode button (the next map click adds a planned
+#: PoP instead of a client; assets/map_click.js reads its class), the text input and its button,
+#: the city picker, the table (name and capacity editable, rows deletable) and the gain card.
+PLANNED_SECTION = "planned-section"
+PLAN_MODE = "plan-pop-mode"
+PLANNED_INPUT = "planned-input"
+PLANNED_ADD = "planned-add"
+PLANNED_CITY = "planned-city"
+PLANNED_TABLE = "planned-table"
+PLANNED_GAIN = "planned-gain"

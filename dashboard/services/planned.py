@@ -277,3 +277,100 @@ def planned_frame(scenario: Scenario) -> pd.DataFrame:
     """The planned PoPs as a frame (API and CLI echo)."""
     return pd.DataFrame(planned_rows(scenario), columns=["id", "name", "lat", "lon",
                                                          "capacity_gbps"])
+
+
+# -- widget requests (resolved into domain edits; see services/requests.py) ----------------------
+
+#: Widget requests of the planned PoPs panel resolved here (the map click in plan mode sends the
+#: domain edit ``add-planned`` itself; it gets a name here when it has none).
+PLANNED_REQUESTS = ("planned_input", "planned_city", "planned_table", "add-planned")
+
+
+def _notice(level: str, text: str) -> dict:
+    return {"op": "notice", "notices": [{"level": level, "text": text}]}
+
+
+def _named(request: dict) -> dict:
+    """``add-planned`` with the nearest large city's name when it has neither id nor name."""
+    if request.get("id") or request.get("name"):
+        return request
+    try:
+        lat, lon = float(request["lat"]), float(request["lon"])
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return request  # the reducer names the problem
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        return request
+    return {**request, "name": nearest_city(lat, lon)}
+
+
+def resolve_planned_request(request: dict, scenario: Scenario) -> dict | None:
+    """The domain edit for one of :data:`PLANNED_REQUESTS` (a ``notice`` for bad input; None
+    when nothing changes):
+
+    - ``planned_input`` [text]: ``ID:lat,lon[,name[,gbps]]``, ``lat, lon`` or a city name (the
+      gazetteer's best match) -> ``add-planned``;
+    - ``planned_city`` [id]: a gazetteer city (GeoNames id) -> ``add-planned`` named after it;
+    - ``planned_table`` [rows]: the planned PoPs table after an edit (a row deleted -> remove,
+      a name or capacity changed -> update; the first difference);
+    - ``add-planned`` without id and name: named after the nearest large city.
+    """
+    from dashboard.gazetteer import load_gazetteer
+    from dashboard.services.requests import parse_coordinates
+
+    op = request.get("op")
+    if op == "add-planned":
+        return _named(request)
+    if op == "planned_city":
+        try:
+            c = load_gazetteer().by_id(int(request.get("id")))  # type: ignore[arg-type]
+        except (KeyError, TypeError, ValueError, OverflowError):
+            return _notice("error", "Planned access point: unknown city; search again")
+        return {"op": "add-planned", "lat": c.lat, "lon": c.lon, "name": c.name}
+    if op == "planned_input":
+        text = request.get("text")
+        text = text.strip()[:200] if isinstance(text, str) else ""
+        if not text:
+            return _notice("error", "Planned access point: type ID:lat,lon (e.g. "
+                                    "JNB:-26.2041,28.0473), lat, lon or a city name")
+        head = text.partition(":")[0].strip()
+        if ":" in text and head and head.replace("-", "").isalnum() and "," in text:
+            warnings: list[str] = []
+            found = parse_planned(text.replace(" ", ""), None, warnings)
+            if warnings or len(found) != 1:
+                return _notice("error", f"Planned access point: "
+                                        f"{(warnings or ['one at a time'])[0]}")
+            p = found[0]
+            return {"op": "add-planned", **p.to_dict()}
+        try:
+            lat, lon = parse_coordinates(text)
+        except ValueError:
+            cities = load_gazetteer().search(text, limit=1)
+            if not cities:
+                return _notice("error", f"Planned access point: {text[:40]!r} is neither "
+                                        "coordinates nor a city of the gazetteer")
+            c = cities[0]
+            return {"op": "add-planned", "lat": c.lat, "lon": c.lon, "name": c.name}
+        return _named({"op": "add-planned", "lat": lat, "lon": lon})
+    if op == "planned_table":
+        rows = request.get("rows")
+        if not isinstance(rows, list):
+            return None
+        by_id = {r.get("id"): r for r in rows[:MAX_PLANNED + 1] if isinstance(r, dict)}
+        for p in scenario.planned:
+            row = by_id.get(p.id)
+            if row is None:
+                return {"op": "remove-planned", "id": p.id}
+            name = row.get("name") or ""
+            cap = row.get("capacity_gbps")
+            cap = None if cap in (None, "") else cap
+            if name != p.name or cap != p.capacity_gbps:
+                try:
+                    same_cap = cap is not None and p.capacity_gbps is not None \
+                        and float(cap) == p.capacity_gbps
+                except (TypeError, ValueError):
+                    same_cap = False
+                if name != p.name or not same_cap and cap != p.capacity_gbps:
+                    return {"op": "update-planned", "id": p.id, "name": name,
+                            "capacity_gbps": cap}
+        return None
+    return request

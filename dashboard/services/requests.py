@@ -11,7 +11,9 @@ same round trip as the edit itself:
 - ``model_input`` [name, values, ids]: the latency model inputs;
 - ``capacity_input`` [changed, source, scale, default]: the capacity controls;
   ``capacity_table`` [rows]: the utilisation table's capacity cells;
-- ``observe_input`` [index, value]: the support panel's observed-entry picker.
+- ``observe_input`` [index, value]: the support panel's observed-entry picker;
+- the planned PoPs panel's requests (``planned_input``, ``planned_city``, ``planned_table``;
+  ``add-planned`` named after the nearest city): :func:`dashboard.services.planned.resolve_planned_request`.
 
 No Dash, Flask or Plotly import.
 """
@@ -33,6 +35,7 @@ from dashboard.gazetteer import (CLIENT_SET_SIZES, DEMAND_PREFIX, DEMAND_SETS, l
                                  preset_by_key)
 from dashboard.latency import fitted_values
 from dashboard.services import capacity, model, support
+from dashboard.services.planned import PLANNED_REQUESTS, resolve_planned_request
 from dashboard.settings import Settings
 
 
@@ -216,4 +219,6 @@ def resolve_request(request: Any, scenario: Scenario, catalog: Catalog, settings
         return capacity.table_edit(request.get("rows"), scenario, catalog)
     if op == "observe_input":
         return support.observe_edit(request.get("value"), request.get("index"), scenario)
+    if op in PLANNED_REQUESTS:
+        return resolve_planned_request(request, scenario)
     return request
