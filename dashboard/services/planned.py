@@ -343,7 +343,10 @@ def resolve_planned_request(request: dict, scenario: Scenario) -> dict | None:
             return {"op": "add-planned", **p.to_dict()}
         try:
             lat, lon = parse_coordinates(text)
-        except ValueError:
+        except ValueError as exc:
+            if not any(ch.isalpha() for ch in text.replace("N", "").replace("S", "")
+                       .replace("E", "").replace("W", "")):  # numbers: a coordinate problem
+                return _notice("error", f"Planned access point: {exc}")
             cities = load_gazetteer().search(text, limit=1)
             if not cities:
                 return _notice("error", f"Planned access point: {text[:40]!r} is neither "
