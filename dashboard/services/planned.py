@@ -40,6 +40,8 @@ THRESHOLDS_MS = (50.0, 100.0)
 #: A planned PoP is named after the nearest of the gazetteer's largest cities within this
 #: distance (km); farther: no name ("P1").
 NAME_WITHIN_KM = 150.0
+#: Radius of a metro area (km) for naming: the largest city this close wins over a nearer suburb.
+METRO_KM = 50.0
 
 
 def effective_catalog(catalog: Catalog, scenario: Scenario) -> Catalog:
@@ -125,16 +127,21 @@ def _large_cities() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
 
 
 def nearest_city(lat: float, lon: float, within_km: float = NAME_WITHIN_KM) -> str:
-    """The name of the nearest of the gazetteer's 25,000 largest cities within ``within_km``
-    (great circle, km), else "" (a planned PoP in the sea gets "P1")."""
+    """The name a planned PoP at (lat, lon) gets: the most populous of the gazetteer's 25,000
+    largest cities within :data:`METRO_KM` (a click in a suburb names the metro: Johannesburg,
+    not Alberton), else the nearest within ``within_km`` (great circle, km), else "" (a PoP in
+    the sea gets "P1")."""
     la, lo, names = _large_cities()
     if not len(la):
         return ""
     p, q = math.radians(lat), math.radians(lon)
     h = np.sin((la - p) / 2) ** 2 + math.cos(p) * np.cos(la) * np.sin((lo - q) / 2) ** 2
-    i = int(np.argmin(h))
-    km = 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(float(h[i]))))
-    return names[i] if km <= within_km else ""
+    km = 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    metro = np.flatnonzero(km <= METRO_KM)  # rows are sorted by population, largest first
+    if len(metro):
+        return names[int(metro[0])]
+    i = int(np.argmin(km))
+    return names[i] if km[i] <= within_km else ""
 
 
 # -- the gain card -------------------------------------------------------------------------------
