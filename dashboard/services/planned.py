@@ -177,16 +177,30 @@ def _delta(after: float | None, before: float | None) -> float | None:
 def _population_within(catalog: Catalog, loaded: Loaded) -> dict[float, float]:
     """Population (people) of :data:`POPULATION_SET` whose modelled RTT is at most each of
     :data:`THRESHOLDS_MS`, for ``loaded``'s origin, endpoints, down set, model, policy and
-    access; routed on ``catalog``."""
-    from dashboard.gazetteer import demand_set, load_gazetteer
-    from dashboard.services.routing import demand_route_table
+    access; routed on ``catalog``. Cached per process on those (a client added or removed
+    does not change it, so most round trips with planned PoPs cost a dictionary lookup)."""
+    from dashboard.services.routing import catalog_fingerprint
 
     s = loaded.scenario
-    routes = demand_route_table(catalog, POPULATION_SET, loaded.origin_id, loaded.down,
-                                s.mappings, s.endpoints_down, s.model, s.policy, s.access)
+    return dict(_population_cached(
+        catalog_fingerprint(catalog), loaded.origin_id, tuple(sorted(loaded.down)),
+        tuple((str(r), tuple(sorted(p))) for r, p in s.mappings),
+        tuple(sorted(s.endpoints_down)), tuple(s.model), s.policy, s.access))
+
+
+@functools.lru_cache(maxsize=64)
+def _population_cached(fp: str, origin_id: str, down: tuple[str, ...],
+                       mappings: tuple[tuple[str, tuple[str, ...]], ...],
+                       endpoints_down: tuple[str, ...], model: tuple[tuple[str, float], ...],
+                       policy: str, access: str) -> tuple[tuple[float, float], ...]:
+    from dashboard.gazetteer import demand_set, load_gazetteer
+    from dashboard.services.routing import _catalog, demand_route_table
+
+    routes = demand_route_table(_catalog(fp), POPULATION_SET, origin_id, frozenset(down),
+                                mappings, frozenset(endpoints_down), model, policy, access)
     pop = np.asarray(demand_set(load_gazetteer(), POPULATION_SET).weights, dtype=float)
     ms = routes["anycast_ms"].to_numpy(float)
-    return {t: float(pop[np.isfinite(ms) & (ms <= t)].sum()) for t in THRESHOLDS_MS}
+    return tuple((t, float(pop[np.isfinite(ms) & (ms <= t)].sum())) for t in THRESHOLDS_MS)
 
 
 def gain_numbers(loaded: Loaded, catalog: Catalog, population: bool = True) -> dict | None:
