@@ -117,6 +117,11 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 if (!p) { return [nu, nu, nu, nu]; }
                 var cd = Array.isArray(p.customdata) ? p.customdata[0] : p.customdata;
                 var pops = (pillIds || []).map(function (i) { return i.pop; });
+                // planned PoPs have no pill: their ids come from the scenario (a down one is
+                // drawn in the "down" layer, so the layer alone does not tell)
+                ((store && store.planned) || []).forEach(function (pl) {
+                    if (pl && typeof pl.id === 'string') { pops.push(pl.id); }
+                });
                 if (typeof cd === 'string' && (pops.indexOf(cd) >= 0 ||
                         (layers && p.curveNumber === layers.planned))) {
                     return [edit({op: 'toggle_pop', pop: cd}), nu, nu, nu];

@@ -194,14 +194,15 @@ def _encode(s: Scenario, clients: Sequence[Client], with_names: bool) -> str:
     if s.access != DEFAULT_ACCESS:
         parts.append("access=" + s.access)
     if s.planned:
-        parts.append("planned=" + ";".join(_fmt_planned(p) for p in s.planned))
+        parts.append("planned=" + ";".join(_fmt_planned(p, with_names) for p in s.planned))
     return "&".join(parts)
 
 
-def _fmt_planned(p: PlannedPop) -> str:
-    """``ID:lat,lon[,name[,gbps]]`` (the name percent-encoded, so it may hold ``,`` and ``;``)."""
+def _fmt_planned(p: PlannedPop, with_names: bool = True) -> str:
+    """``ID:lat,lon[,name[,gbps]]`` (the name percent-encoded, so it may hold ``,`` and ``;``;
+    left out with ``with_names`` False, like client names, when a link must be shortened)."""
     parts = [_fmt_num(p.lat), _fmt_num(p.lon)]
-    name = quote(p.name, safe="")
+    name = quote(p.name, safe="") if with_names else ""
     if p.capacity_gbps is not None:
         parts += [name, f"{p.capacity_gbps:.6g}"]
     elif name:
@@ -259,11 +260,15 @@ class FittedQuery:
     query: str
     clients_kept: int
     names_kept: bool
+    #: Names of planned PoPs were left out too (they had some).
+    planned_names_dropped: bool = False
 
     def warnings(self, total_clients: int) -> list[str]:
         out = []
         if not self.names_kept and total_clients:
             out.append("client names were left out of the link to keep it short")
+        if self.planned_names_dropped:
+            out.append("planned access point names were left out of the link to keep it short")
         if self.clients_kept < total_clients:
             out.append(f"the link holds the first {self.clients_kept} of {total_clients} "
                        "clients (links must stay under a few kB)")
@@ -281,9 +286,10 @@ def fit_query(s: Scenario, max_chars: int = DEFAULT_MAX_QUERY_CHARS,
     full = _encode(s, clients, with_names=True)
     if len(full) <= max_chars:
         return FittedQuery(full, len(clients), True)
+    dropped = any(p.name for p in s.planned)
     bare = _encode(s, clients, with_names=False)
     if len(bare) <= max_chars:
-        return FittedQuery(bare, len(clients), False)
+        return FittedQuery(bare, len(clients), False, dropped)
     lo, hi = 0, len(clients)  # binary search the largest prefix that fits, names dropped
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -291,7 +297,7 @@ def fit_query(s: Scenario, max_chars: int = DEFAULT_MAX_QUERY_CHARS,
             lo = mid
         else:
             hi = mid - 1
-    return FittedQuery(_encode(s, clients[:lo], with_names=False), lo, False)
+    return FittedQuery(_encode(s, clients[:lo], with_names=False), lo, False, dropped)
 
 
 # -- parsing -----------------------------------------------------------------------------------

@@ -273,3 +273,32 @@ def test_capacity_tab_with_a_planned_pop(catalog):
     kpis, fig, bars, rows, cost, _explain = scene.tab_outputs("capacity", False, None, store,
                                                                catalog, SETTINGS)
     assert any(r["pop_id"] == "JNB" for r in rows)
+
+
+# -- the browser's translators (assets/edits.js), run in Node -------------------------------------
+
+from tests.callbacks.test_failover_callbacks import NO_UPDATE, edits_js, needs_node  # noqa: E402
+
+
+@needs_node
+def test_plan_mode_and_planned_widgets_in_the_browser():
+    assert edits_js("planMode", 1, "btn plan-mode", trigger=(ids.PLAN_MODE, "n_clicks", 1)) == \
+        ["btn plan-mode plan-mode--on", "Click the map… (cancel)"]
+    assert edits_js("planMode", 2, "btn plan-mode plan-mode--on",
+                    trigger=(ids.PLAN_MODE, "n_clicks", 2)) == ["btn plan-mode", "Plan a PoP here"]
+    assert edits_js("planMode", 0, "btn plan-mode") == [NO_UPDATE, NO_UPDATE]
+    assert edits_js("plannedInput", 1, 0, "Lagos", trigger=(ids.PLANNED_ADD, "n_clicks", 1)) == \
+        {"op": "planned_input", "text": "Lagos"}
+    assert edits_js("plannedInput", 0, 0, "x") == NO_UPDATE
+    assert edits_js("plannedCity", 2332459) == [{"op": "planned_city", "id": 2332459}, None]
+    assert edits_js("plannedCity", None) == [NO_UPDATE, NO_UPDATE]
+    assert edits_js("plannedTable", 5, [{"id": "JNB"}]) == {"op": "planned_table",
+                                                            "rows": [{"id": "JNB"}]}
+    # a click on a planned PoP's marker (planned layer, or the down layer once it is down)
+    # toggles it like a catalog PoP's
+    store = {"planned": [{"id": "JNB", "lat": -26.2, "lon": 28.0}]}
+    layers = {"clients": 8, "planned": 14}
+    for curve in (14, 6):
+        click = {"points": [{"curveNumber": curve, "customdata": "JNB"}]}
+        out = edits_js("mapClick", click, store, layers, [{"pop": "CDG"}], [], 12, [])
+        assert out[0] == {"op": "toggle_pop", "pop": "JNB"}, curve

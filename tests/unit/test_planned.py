@@ -231,3 +231,16 @@ def test_remove_and_update_ops():
     ctx = EditContext(max_clients=100, pop_ids=POPS + ("JNB",))
     s5, _ = apply_edit(Scenario(planned=(JNB,)), {"op": "toggle_pop", "pop": "JNB"}, ctx)
     assert s5.down == {"JNB"}
+
+
+def test_a_link_that_must_be_shortened_drops_planned_names_and_says_so():
+    from dashboard.domain.scenario_url import fit_query
+
+    long_name = "東京" * 40  # 80 characters, 9 link characters each once percent-encoded
+    s = Scenario(planned=tuple(PlannedPop(f"P{i}", 10, i, long_name) for i in range(MAX_PLANNED)))
+    fitted = fit_query(s)
+    assert len(fitted.query) <= 4000 and fitted.planned_names_dropped
+    assert "planned access point names were left out" in " ".join(fitted.warnings(0))
+    back, w = from_query(fitted.query, pop_ids=POPS, origin_ids=ORIGINS)
+    assert w == [] and back.planned_ids == s.planned_ids
+    assert fit_query(Scenario(planned=(JNB,))).query == "planned=JNB:-26.2041,28.0473,Johannesburg"
