@@ -115,6 +115,12 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 var nu = noUpdate();
                 var p = click && click.points && click.points[0];
                 if (!p) { return [nu, nu, nu, nu]; }
+                // plan mode: the click plans a PoP there (assets/map_click.js), nothing else
+                var plan = typeof document !== 'undefined' &&
+                    document.getElementById('plan-pop-mode');
+                if (plan && String(plan.className).indexOf('plan-mode--on') >= 0) {
+                    return [nu, nu, nu, nu];
+                }
                 var cd = Array.isArray(p.customdata) ? p.customdata[0] : p.customdata;
                 var pops = (pillIds || []).map(function (i) { return i.pop; });
                 // planned PoPs have no pill: their ids come from the scenario (a down one is

@@ -434,10 +434,12 @@ class Scenario:
     def known(self, pop_ids: Sequence[str], origin_ids: Sequence[str]) -> "Scenario":
         """This scenario without the access points and regions the catalog does not have (a
         store written before the catalog changed, or not by this app): an unknown origin falls
-        back to the default, a Normal endpoint in an unknown region is dissociated."""
-        if self.planned_clashes(pop_ids):  # a catalog id wins over a planned one
-            clash = set(self.planned_clashes(pop_ids))
-            self = replace(self, planned=tuple(p for p in self.planned if p.id not in clash))
+        back to the default, a Normal endpoint in an unknown region is dissociated; a planned
+        access point whose id the catalog now has is dropped (docs/planning.md)."""
+        clash = set(self.planned_clashes(pop_ids))
+        if clash:  # a catalog id wins over a planned one (a catalog that gained that id)
+            return replace(self, planned=tuple(p for p in self.planned if p.id not in clash)
+                           ).known(pop_ids, origin_ids)
         if not self.unknown_ids(pop_ids, origin_ids):
             return self
         pops, regions = set(pop_ids) | set(self.planned_ids), set(origin_ids)

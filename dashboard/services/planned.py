@@ -21,7 +21,6 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 import numpy as np
-import pandas as pd
 
 from dashboard.catalog import Catalog, in_mainland_china
 from dashboard.domain.planned import MAX_PLANNED, PlannedPop, planned_count_message
@@ -74,19 +73,18 @@ def planned_problems(planned: Iterable[PlannedPop], catalog: Catalog) -> list[st
 
 
 def drop_bad_planned(scenario: Scenario, catalog: Catalog) -> tuple[Scenario, list[str]]:
-    """``scenario`` without the planned PoPs :func:`planned_problems` refuses, and why."""
-    bad = planned_problems(scenario.planned, catalog)
+    """``scenario`` without the planned PoPs :func:`planned_problems` refuses, and why (a link
+    is lenient: the rest of it is kept)."""
+    bad = [p for p in scenario.planned if planned_problems((p,), catalog)]
     if not bad:
         return scenario, []
     base = set(catalog.base_pop_ids)
-    for p in scenario.planned:
-        if p.id not in base and in_mainland_china(p.lat, p.lon):
+    for p in bad:
+        if p.id in base:  # a catalog id: drop only the planned entry, not the catalog PoP's state
+            scenario = replace(scenario, planned=tuple(q for q in scenario.planned if q != p))
+        else:
             scenario = scenario.remove_planned(p.id)
-    if scenario.planned_clashes(catalog.base_pop_ids):
-        clash = set(scenario.planned_clashes(catalog.base_pop_ids))
-        scenario = replace(scenario, planned=tuple(p for p in scenario.planned
-                                                   if p.id not in clash))
-    return scenario, bad
+    return scenario, planned_problems(bad, catalog)
 
 
 def parse_planned_strict(values: Sequence[str], catalog: Catalog) -> tuple[PlannedPop, ...]:
@@ -293,11 +291,6 @@ def planned_rows(scenario: Scenario) -> list[dict]:
     return [{"id": p.id, "name": p.name, "lat": p.lat, "lon": p.lon,
              "capacity_gbps": p.capacity_gbps} for p in scenario.planned]
 
-
-def planned_frame(scenario: Scenario) -> pd.DataFrame:
-    """The planned PoPs as a frame (API and CLI echo)."""
-    return pd.DataFrame(planned_rows(scenario), columns=["id", "name", "lat", "lon",
-                                                         "capacity_gbps"])
 
 
 # -- widget requests (resolved into domain edits; see services/requests.py) ----------------------
