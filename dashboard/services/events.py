@@ -77,7 +77,7 @@ def scenario_event(trigger: str | None, search: Any, request: Any, origin_value:
     op = request.get("op") if isinstance(request, dict) else None
     if trigger in (PAGE_LOAD, URL) or scenario is None:
         parsed, warnings = from_query(search if isinstance(search, str) else "",
-                                      pop_ids=catalog.pop_ids, origin_ids=catalog.origin_ids,
+                                      pop_ids=catalog.base_pop_ids, origin_ids=catalog.origin_ids,
                                       max_clients=settings.max_clients,
                                       client_set_ids=tuple(DEMAND_SETS),
                                       client_set_sizes=CLIENT_SET_SIZES)
@@ -121,8 +121,9 @@ def scenario_event(trigger: str | None, search: Any, request: Any, origin_value:
                                              edit_context(scenario, catalog, settings))
         # Edits come from the browser: one naming ids the catalog does not have (an endpoint in
         # an unknown region, an imported or observed access point we do not run) is refused.
-        unknown = [u for u in scenario.unknown_ids(catalog.pop_ids, catalog.origin_ids)
-                   if u not in prior.unknown_ids(catalog.pop_ids, catalog.origin_ids)]
+        ids = catalog.base_pop_ids  # planned ids are known through the scenario itself
+        unknown = [u for u in scenario.unknown_ids(ids, catalog.origin_ids)
+                   if u not in prior.unknown_ids(ids, catalog.origin_ids)]
         # A planned PoP the domain cannot judge (a catalog id, a site in the Chinese mainland)
         # is refused the same way, whichever edit brought it (add, import).
         new_planned = [p for p in scenario.planned if p not in prior.planned]

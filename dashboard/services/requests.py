@@ -35,7 +35,8 @@ from dashboard.gazetteer import (CLIENT_SET_SIZES, DEMAND_PREFIX, DEMAND_SETS, l
                                  preset_by_key)
 from dashboard.latency import fitted_values
 from dashboard.services import capacity, model, support
-from dashboard.services.planned import PLANNED_REQUESTS, resolve_planned_request
+from dashboard.services.planned import (PLANNED_REQUESTS, effective_catalog,
+                                        resolve_planned_request)
 from dashboard.settings import Settings
 
 
@@ -216,7 +217,9 @@ def resolve_request(request: Any, scenario: Scenario, catalog: Catalog, settings
         return capacity.control_edit(request.get("changed"), request.get("source"),
                                      request.get("scale"), request.get("default"), scenario)
     if op == "capacity_table":
-        return capacity.table_edit(request.get("rows"), scenario, catalog)
+        # the utilisation table lists planned PoPs too (docs/planning.md)
+        return capacity.table_edit(request.get("rows"), scenario,
+                                   effective_catalog(catalog, scenario))
     if op == "observe_input":
         return support.observe_edit(request.get("value"), request.get("index"), scenario)
     if op in PLANNED_REQUESTS:

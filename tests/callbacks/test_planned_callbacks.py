@@ -302,3 +302,20 @@ def test_plan_mode_and_planned_widgets_in_the_browser():
         click = {"points": [{"curveNumber": curve, "customdata": "JNB"}]}
         out = edits_js("mapClick", click, store, layers, [{"pop": "CDG"}], [], 12, [])
         assert out[0] == {"op": "toggle_pop", "pop": "JNB"}, curve
+
+
+def test_the_capacity_table_edits_a_planned_pops_capacity(catalog):
+    store = Scenario(clients=AFRICA, planned=(JNB,)).to_dict()
+    rows = [{"id": "JNB", "capacity_gbps": 9}]
+    e = ev({"op": "capacity_table", "rows": rows}, store, catalog)
+    assert dict(e.loaded.scenario.capacity) == {"JNB": 9}
+    caps, source = capacity.capacities_gbps(effective_catalog(catalog, e.loaded.scenario),
+                                            e.loaded.scenario)
+    assert caps[-1] == 9 and source[-1] == "scenario"
+
+
+def test_cleaning_against_an_effective_catalog_keeps_the_planned_pops(catalog):
+    s = Scenario(clients=AFRICA, planned=(JNB,), down=frozenset({"JNB"}))
+    e = effective_catalog(catalog, s)
+    assert load_scenario(s.to_dict(), e, SETTINGS).scenario == s
+    assert load_scenario(s.to_dict(), catalog, SETTINGS).scenario == s
