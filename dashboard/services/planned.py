@@ -255,11 +255,14 @@ def gain_card(loaded: Loaded, catalog: Catalog) -> GainCard | None:
     kpis: list[Kpi] = []
     if g["clients"]:
         share = g["moved_weight"] / g["total_weight"] if g["total_weight"] > 0 else 0.0
+        mbps = s.demand_scale if s.demand_source == "clients" and s.demand_scale else 1.0
         kpis += [
             Kpi("clients moving to planned PoPs", f"{g['moved']:,} of {g['clients']:,}",
                 "clients whose access point becomes a planned one"),
             Kpi("their demand", f"{share:.0%}",
-                f"{g['moved_weight']:,.6g} of {g['total_weight']:,.6g} (client weights)"),
+                f"{g['moved_weight']:,.6g} of {g['total_weight']:,.6g} (client weights), i.e. "
+                f"{g['moved_weight'] * mbps:,.6g} of {g['total_weight'] * mbps:,.6g} Mbps at "
+                f"{mbps:g} Mbps per weight unit (the capacity view's demand scale)"),
         ]
         if g["moved"]:
             kpis += [
