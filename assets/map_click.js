@@ -2,7 +2,7 @@
  * Click anywhere on the world map (land or sea) to add a client there; in plan mode (the
  * "Plan a PoP here" button armed: class `plan-mode--on`) the click adds a planned access point
  * instead (an `add-planned` edit, named server-side after the nearest city; docs/planning.md)
- * and plan mode ends.
+ * and plan mode ends (Escape or the button again cancels it).
  *
  * plotly.js fires `plotly_click` only over data points, so this script listens to plain DOM
  * clicks on the map and converts the pixel to (lat, lon) with the geo subplot's own projection
@@ -115,6 +115,15 @@
             pending = null;
             if (planning) { addPlanned(ll[1], ll[0]); } else { addClient(ll[1], ll[0]); }
         }, DBLCLICK_MS);
+    }, true);
+
+    // Escape disarms plan mode (the button says so again)
+    document.addEventListener('keydown', function (e) {
+        if (e.key !== 'Escape' || !planMode()) { return; }
+        var dc = window.dash_clientside;
+        if (dc && dc.set_props) {
+            dc.set_props(PLAN_MODE_ID, {className: 'btn plan-mode', children: 'Plan a PoP here'});
+        }
     }, true);
 
     document.addEventListener('dblclick', function (e) {

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard import ids
@@ -49,7 +50,12 @@ def test_plan_a_pop_by_clicking_see_the_gain_share_and_restore(dash_duo):
     assert before["Paris"] == "CDG" and before["Johannesburg"] not in ("JOH", "JNB")
     assert dash_duo.find_element(f"#{ids.PLANNED_GAIN}").text == ""
 
-    # plan mode: the next click plans a PoP instead of adding a client
+    # plan mode: armed, Escape disarms it, armed again; the next click plans a PoP instead of
+    # adding a client
+    dash_duo.find_element(f"#{ids.PLAN_MODE}").click()
+    dash_duo.wait_for_contains_text(f"#{ids.PLAN_MODE}", "Click the map")
+    ActionChains(d).send_keys(Keys.ESCAPE).perform()
+    dash_duo.wait_for_contains_text(f"#{ids.PLAN_MODE}", "Plan a PoP here")
     dash_duo.find_element(f"#{ids.PLAN_MODE}").click()
     dash_duo.wait_for_contains_text(f"#{ids.PLAN_MODE}", "Click the map")
     click_map_at(dash_duo, -26.3, 28.2)  # just beside the Johannesburg client
