@@ -155,9 +155,9 @@ class Catalog:
         when there are none. Memoised on (this catalog, the planned tuple), so the effective
         catalog of a scenario is one object and its fingerprint is computed once.
 
-        Planned rows (docs/planning.md, "What the model assumes"): ``name`` "<name or id>
-        (planned)", ``city`` the name or the id + " (planned)", ``country_code`` "" (unknown), ``area`` the area
-        of the nearest catalog PoP (the cost estimate bills traffic per area), ``region_id`` "",
+        Planned rows (docs/planning.md, "What the model assumes"): ``name`` and ``city`` "<name
+        or id> (planned)", ``country_code`` "" (unknown), ``area`` the area of the nearest
+        catalog PoP (the cost estimate bills traffic per area), ``region_id`` "",
         ``capacity_gbps`` the planned capacity (NaN: the scenario's default capacity),
         ``source`` "planned". A planned id that is a catalog id is skipped (callers refuse it).
         """

@@ -580,8 +580,8 @@ class Scenario:
         if not isinstance(planned, (list, tuple)):
             raise ValueError("scenario planned must be a list of planned access points")
         planned = check_planned(planned)  # counted before any is built
-        return cls(planned=planned, clients=tuple(Client.from_dict(c) for c in clients), origin=origin,
-                   endpoint_type=endpoint_type, down=frozenset(down),
+        return cls(clients=tuple(Client.from_dict(c) for c in clients), origin=origin,
+                   planned=planned, endpoint_type=endpoint_type, down=frozenset(down),
                    mappings=tuple((r, tuple(p)) for r, p in mappings),
                    endpoints_down=frozenset(endpoints_down), client_set=client_set,
                    model=tuple(model.items()), policy=policy, access=access, **extra)

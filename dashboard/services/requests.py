@@ -13,7 +13,8 @@ same round trip as the edit itself:
   ``capacity_table`` [rows]: the utilisation table's capacity cells;
 - ``observe_input`` [index, value]: the support panel's observed-entry picker;
 - the planned PoPs panel's requests (``planned_input``, ``planned_city``, ``planned_table``;
-  ``add-planned`` named after the nearest city): :func:`dashboard.services.planned.resolve_planned_request`.
+  ``add-planned`` named after the nearest city):
+  :func:`dashboard.services.planned.resolve_planned_request`.
 
 No Dash, Flask or Plotly import.
 """
