@@ -51,10 +51,11 @@ def _children() -> list:
             id=ids.PLANNED_TABLE, data=[], row_deletable=True, editable=True,
             columns=[{"id": "id", "name": "Id", "editable": False},
                      {"id": "name", "name": "Name"},
-                     {"id": "capacity_gbps", "name": "Gbps", "type": "numeric"},
-                     {"id": "lat", "name": "Lat", "type": "numeric", "editable": False},
-                     {"id": "lon", "name": "Lon", "type": "numeric", "editable": False}],
-            tooltip_header={"capacity_gbps": "Capacity in Gbps (empty: the default capacity)"},
+                     {"id": "capacity_gbps", "name": "Gbps", "type": "numeric"}],
+            # the rows also carry lat and lon (not shown: the sidebar is narrow; the map and
+            # the link show where each one is)
+            tooltip_header={"capacity_gbps": "Capacity in Gbps (empty: the default capacity)",
+                            "name": "Click to rename", "id": "Remove with ×"},
             style_table={"overflowX": "auto"}, **table_style()),
         html.P(PLANNED_HELP, className="hint"),
     ]

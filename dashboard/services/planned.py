@@ -241,6 +241,13 @@ def gain_numbers(loaded: Loaded, catalog: Catalog, population: bool = True) -> d
     return out
 
 
+def _change(before: float | None, after: float | None) -> str:
+    """``"407 → 167 ms"`` ("–" for a missing side)."""
+    if before is None or after is None or not (math.isfinite(before) and math.isfinite(after)):
+        return f"{ms_text(before)} → {ms_text(after)}"
+    return f"{before:.0f} → {after:.0f} ms"
+
+
 def _people(n: float) -> str:
     return f"{n / 1e9:.2f} bn" if n >= 1e9 else f"{n / 1e6:.0f} M" if n >= 1e6 else f"{n:,.0f}"
 
@@ -266,17 +273,15 @@ def gain_card(loaded: Loaded, catalog: Catalog) -> GainCard | None:
         ]
         if g["moved"]:
             kpis += [
-                Kpi("their median RTT", f"{ms_text(g['moved_p50_before'])} → "
-                    f"{ms_text(g['moved_p50_after'])}",
+                Kpi("their median RTT", _change(g["moved_p50_before"], g["moved_p50_after"]),
                     f"change {signed_ms(_delta(g['moved_p50_after'], g['moved_p50_before']))}"),
-                Kpi("their p95 RTT", f"{ms_text(g['moved_p95_before'])} → "
-                    f"{ms_text(g['moved_p95_after'])}",
+                Kpi("their p95 RTT", _change(g["moved_p95_before"], g["moved_p95_after"]),
                     f"change {signed_ms(_delta(g['moved_p95_after'], g['moved_p95_before']))}"),
             ]
         kpis += [
-            Kpi("overall median RTT", f"{ms_text(g['p50_before'])} → {ms_text(g['p50_after'])}",
+            Kpi("overall median RTT", _change(g["p50_before"], g["p50_after"]),
                 f"change {signed_ms(_delta(g['p50_after'], g['p50_before']))}, every client"),
-            Kpi("overall p95 RTT", f"{ms_text(g['p95_before'])} → {ms_text(g['p95_after'])}",
+            Kpi("overall p95 RTT", _change(g["p95_before"], g["p95_after"]),
                 f"change {signed_ms(_delta(g['p95_after'], g['p95_before']))}, every client"),
         ]
     for t in THRESHOLDS_MS:
