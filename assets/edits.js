@@ -122,9 +122,21 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 var nu = noUpdate();
                 var p = click && click.points && click.points[0];
                 if (!p) { return [nu, nu, nu, nu]; }
+                // plan mode: the click plans a PoP there (assets/map_click.js), nothing else
+                var plan = typeof document !== 'undefined' &&
+                    document.getElementById('plan-pop-mode');
+                if (plan && String(plan.className).indexOf('plan-mode--on') >= 0) {
+                    return [nu, nu, nu, nu];
+                }
                 var cd = Array.isArray(p.customdata) ? p.customdata[0] : p.customdata;
                 var pops = (pillIds || []).map(function (i) { return i.pop; });
-                if (typeof cd === 'string' && pops.indexOf(cd) >= 0) {
+                // planned PoPs have no pill: their ids come from the scenario (a down one is
+                // drawn in the "down" layer, so the layer alone does not tell)
+                ((store && store.planned) || []).forEach(function (pl) {
+                    if (pl && typeof pl.id === 'string') { pops.push(pl.id); }
+                });
+                if (typeof cd === 'string' && (pops.indexOf(cd) >= 0 ||
+                        (layers && p.curveNumber === layers.planned))) {
                     return [edit({op: 'toggle_pop', pop: cd}), nu, nu, nu];
                 }
                 if (!layers || p.curveNumber !== layers.clients) { return [nu, nu, nu, nu]; }
@@ -284,6 +296,34 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             capacityTable: function (ts, rows) {
                 if (!ts) { return noUpdate(); }
                 return edit({op: 'capacity_table', rows: rows});
+            },
+
+            /* "Plan a PoP here": arms (or disarms) the next map click, which then adds a planned
+             * access point (assets/map_click.js reads the class). -> [className, label] */
+            planMode: function (n, cls) {
+                if (!n) { return [noUpdate(), noUpdate()]; }
+                var on = String(cls || '').indexOf('plan-mode--on') < 0;
+                return [on ? 'btn plan-mode plan-mode--on' : 'btn plan-mode',
+                        on ? 'Click the map… (cancel)' : 'Plan a PoP here'];
+            },
+
+            /* The planned PoP input: ID:lat,lon, lat, lon or a city name (resolved server-side). */
+            plannedInput: function (_clicks, _submits, text) {
+                var t = trigger();
+                if (!t || !t.value) { return noUpdate(); }
+                return edit({op: 'planned_input', text: text || ''});
+            },
+
+            /* A city picked for a planned PoP (-> [edit, cleared picker]). */
+            plannedCity: function (value) {
+                if (value === null || value === undefined) { return [noUpdate(), noUpdate()]; }
+                return [edit({op: 'planned_city', id: value}), null];
+            },
+
+            /* The planned PoPs table after the user edited a cell or deleted a row. */
+            plannedTable: function (ts, rows) {
+                if (!ts) { return noUpdate(); }
+                return edit({op: 'planned_table', rows: rows || []});
             },
 
             /* "Copy link" (-> [label, className, title]): the link is this page's address with

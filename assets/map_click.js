@@ -1,5 +1,8 @@
 /*
- * Click anywhere on the world map (land or sea) to add a client there.
+ * Click anywhere on the world map (land or sea) to add a client there; in plan mode (the
+ * "Plan a PoP here" button armed: class `plan-mode--on`) the click adds a planned access point
+ * instead (an `add-planned` edit, named server-side after the nearest city; docs/planning.md)
+ * and plan mode ends (Escape or the button again cancels it).
  *
  * plotly.js fires `plotly_click` only over data points, so this script listens to plain DOM
  * clicks on the map and converts the pixel to (lat, lon) with the geo subplot's own projection
@@ -19,6 +22,7 @@
 
     var MAP_ID = 'world-map';
     var EDIT_STORE_ID = 'scenario-edit';
+    var PLAN_MODE_ID = 'plan-pop-mode';
     var DRAG_PX = 5;
     var DBLCLICK_MS = 260;
 
@@ -61,6 +65,24 @@
         return Boolean(gd._hoverdata && gd._hoverdata.length);
     }
 
+    function planMode() {
+        var b = document.getElementById(PLAN_MODE_ID);
+        return Boolean(b && b.className.indexOf('plan-mode--on') >= 0);
+    }
+
+    function addPlanned(lat, lon) {
+        var dc = window.dash_clientside;
+        if (!dc || !dc.set_props) { return; }
+        dc.set_props(PLAN_MODE_ID, {className: 'btn plan-mode', children: 'Plan a PoP here'});
+        dc.set_props(EDIT_STORE_ID, {
+            data: {
+                op: 'add-planned',
+                lat: Math.round(lat * 1e4) / 1e4, lon: Math.round(lon * 1e4) / 1e4,
+                nonce: Date.now() + Math.random()
+            }
+        });
+    }
+
     function addClient(lat, lon) {
         var dc = window.dash_clientside;
         if (!dc || !dc.set_props) { return; }
@@ -83,14 +105,25 @@
         var gd = mapGraph(e.target);
         if (!gd || e.button !== 0) { return; }
         if (down && Math.hypot(e.clientX - down.x, e.clientY - down.y) > DRAG_PX) { return; }
-        if (hoveringPoint(gd)) { return; }
+        var planning = planMode();
+        // in plan mode a click over a marker (a client in the city) still plans the PoP there
+        if (hoveringPoint(gd) && !planning) { return; }
         var ll = invertClick(gd, e.clientX, e.clientY);
         if (!ll) { return; }
         if (pending) { clearTimeout(pending); }
         pending = setTimeout(function () {
             pending = null;
-            addClient(ll[1], ll[0]);
+            if (planning) { addPlanned(ll[1], ll[0]); } else { addClient(ll[1], ll[0]); }
         }, DBLCLICK_MS);
+    }, true);
+
+    // Escape disarms plan mode (the button says so again)
+    document.addEventListener('keydown', function (e) {
+        if (e.key !== 'Escape' || !planMode()) { return; }
+        var dc = window.dash_clientside;
+        if (dc && dc.set_props) {
+            dc.set_props(PLAN_MODE_ID, {className: 'btn plan-mode', children: 'Plan a PoP here'});
+        }
     }, true);
 
     document.addEventListener('dblclick', function (e) {

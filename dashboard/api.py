@@ -29,6 +29,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from dashboard import __version__, cache
 from dashboard.domain import ipgeo
 from dashboard.services import ipclients, landing, observe, routing
+from dashboard.services.planned import parse_planned_strict
 from dashboard.catalog import Catalog
 from dashboard.domain.clients import (MAX_FIELD_CHARS, MAX_NAME_CHARS, ClientCountError,
                                       ClientsError, check_client_count, clean_name, clean_weight,
@@ -165,9 +166,35 @@ def _coord_value(name: str, value: Any, limit: float, shown: str | None = None) 
     return round_coord(v)  # the one rounding of a client's position (never -0.0)
 
 
-def _down_ids(values: Iterable[Any], name: str = "down") -> frozenset[str]:
+#: Longest ``planned`` value accepted (characters, all values together): 10 planned PoPs with
+#: names fit in ~1,000.
+MAX_PLANNED_CHARS = 2000
+
+
+def _planned() -> tuple[Any, ...]:
+    """The ``planned`` query parameter(s): planned PoPs ``ID:LAT,LON[,name[,gbps]]``, several
+    ``;``-separated or the parameter repeated (docs/planning.md); () when absent. A 400 names the
+    problem (a bad id or coordinate, a catalog id, the cap, a site in the Chinese mainland)."""
+    values = request.args.getlist("planned")
+    if not values:
+        return ()
+    if sum(len(v) for v in values) > MAX_PLANNED_CHARS:
+        _fail(400, f"planned: longer than {MAX_PLANNED_CHARS} characters")
+    try:
+        return parse_planned_strict(values, _state().catalog)
+    except ValueError as exc:
+        _fail(400, f"planned: {str(exc)[:300]}")
+
+
+def _planned_echo(planned: tuple[Any, ...]) -> dict[str, Any]:
+    """The ``planned`` member of an answer computed with planned PoPs (absent without)."""
+    return {"planned": [p.to_dict() for p in planned]} if planned else {}
+
+
+def _down_ids(values: Iterable[Any], name: str = "down",
+              planned: tuple[Any, ...] = ()) -> frozenset[str]:
     st = _state()
-    known = st.pop_records
+    known = {**st.pop_records, **{p.id: {} for p in planned}}
     out = set()
     for i, value in enumerate(values):
         if not isinstance(value, str):
@@ -221,17 +248,19 @@ def _policy(value: Any) -> str:
                    "default geographic: the nearest access point")
 
 
-def _bias(value: Any) -> tuple[tuple[str, float], ...]:
+def _bias(value: Any, pop_ids: tuple[str, ...] | None = None) -> tuple[tuple[str, float], ...]:
     """The announcement bias (:mod:`dashboard.domain.bias`): text ``FRA:+20,LHR:-10`` (query
     or body) or a body object ``{"FRA": 20}``; none when absent. A 400 names a bad piece, an
-    access point the catalog lacks or a value outside -100..+100 ms."""
+    access point ``pop_ids`` lacks (default: the catalog's; with planned PoPs, theirs too) or a
+    value outside -100..+100 ms."""
     if value is None:
         return ()
+    ids = _state().catalog.pop_ids if pop_ids is None else pop_ids
     try:
         if isinstance(value, str):
-            return bias_core.parse_text(value, _state().catalog.pop_ids)
+            return bias_core.parse_text(value, ids)
         if isinstance(value, dict):
-            return bias_core.canonical(value, _state().catalog.pop_ids)
+            return bias_core.canonical(value, ids)
         raise ValueError("expected text like FRA:+20,LHR:-10 or an object {\"FRA\": 20}")
     except ValueError as exc:
         _fail(400, f"bias: {str(exc).removeprefix('bias: ')} (POP:ms, ms in "
@@ -382,7 +411,7 @@ def origin(origin_id: str) -> Response:
 def nearest() -> Response:
     """Ranked PoPs for one client; see ``routing.nearest_answer`` and ``docs/api.md``."""
     _check_params(("lat", "lon", "ip", "down", "origin", "k", "model", "policy", "access",
-                   "probabilities", "bias"))
+                   "probabilities", "bias", "planned"))
     st = _state()
     ip_raw = _one("ip")
     geoip: dict[str, Any] | None = None
@@ -393,9 +422,11 @@ def nearest() -> Response:
     else:
         lat = _coord_text("lat", _one("lat", required=True) or "", 90.0)
         lon = _coord_text("lon", _one("lon", required=True) or "", 180.0)
-    down = _down_ids(request.args.getlist("down"))
+    planned = _planned()
+    catalog = st.catalog.with_planned(planned)  # the catalog's PoPs + the planned ones
+    down = _down_ids(request.args.getlist("down"), planned=planned)
     origin_id = _origin_id(_one("origin"))
-    n = len(st.pop_records)
+    n = len(catalog.pop_ids)
     k_raw = _one("k")
     k = n
     if k_raw is not None:
@@ -407,21 +438,21 @@ def nearest() -> Response:
     model = _model(_one("model"))
     policy = _policy(_one("policy"))
     access = _access(_one("access"))
-    bias = _bias(_one("bias"))
+    bias = _bias(_one("bias"), catalog.pop_ids)
     # lat/lon are rounded like every client (domain.clients.COORD_DECIMALS): repeated queries
     # share cache entries, and /nearest answers for the point /assign uses.
     want_probabilities = _switch("probabilities")
-    answer = routing.nearest_answer(st.catalog, lat, lon, origin_id, down, k, model, policy,
+    answer = routing.nearest_answer(catalog, lat, lon, origin_id, down, k, model, policy,
                                     access, bias)
     if want_probabilities:  # every healthy PoP with a probability (services.landing)
-        ld = landing.landing_for_point(st.catalog, answer["client"]["lat"],
+        ld = landing.landing_for_point(catalog, answer["client"]["lat"],
                                        answer["client"]["lon"], down,
-                                       routing.bias_km(st.catalog, bias, model, access))
+                                       routing.bias_km(catalog, bias, model, access))
         answer = {**answer, "probabilities": [{"id": p, "probability": round(q, 4)}
                                               for p, q in ld.pops if round(q, 4) > 0]}
     if geoip is not None:
         answer = {**answer, "geoip": geoip}
-    return json_response({**answer, **_model_echo(model)},
+    return json_response({**answer, **_model_echo(model), **_planned_echo(planned)},
                           headers={"X-Cache": _cache_status()})
 
 
@@ -446,9 +477,12 @@ def _ip_location(raw: str, settings: Settings) -> tuple[float, float, dict[str, 
 @bp.post("/api/v1/assign")
 def assign() -> Response:
     """Many clients -> their PoPs; JSON or CSV body; see ``docs/api.md``."""
-    _check_params(("origin", "down", "model", "policy", "access", "probabilities", "bias"))
+    _check_params(("origin", "down", "model", "policy", "access", "probabilities", "bias",
+                   "planned"))
     st = _state()
     limits = st.settings
+    planned = _planned()
+    catalog = st.catalog.with_planned(planned)  # the catalog's PoPs + the planned ones
     mimetype = request.mimetype
     if mimetype not in ("application/json", "text/csv"):
         _fail(415, f"Content-Type {mimetype or 'missing'!r} is not supported; send "
@@ -470,7 +504,7 @@ def assign() -> Response:
         origin_b, down_b, model_b, policy_b, access_b, bias_b = (None,) * 6
     if bias_q is not None and bias_b is not None:
         _fail(400, "bias: given both in the query string and in the body; give it once")
-    bias = _bias(bias_b if bias_b is not None else bias_q)
+    bias = _bias(bias_b if bias_b is not None else bias_q, catalog.pop_ids)
     if access_q is not None and access_b is not None:
         _fail(400, "access: given both in the query string and in the body; give it once")
     access = _access(access_b if access_b is not None else access_q)
@@ -488,23 +522,24 @@ def assign() -> Response:
     if down_b is not None:
         if not isinstance(down_b, list):
             _fail(400, f"down: {json.dumps(down_b)[:40]} is not a list of access point ids")
-        down = _down_ids(down_b)
+        down = _down_ids(down_b, planned=planned)
     else:
-        down = _down_ids(down_q)
+        down = _down_ids(down_q, planned=planned)
     want_probabilities = _switch("probabilities")
-    table = routing.route_table(st.catalog, tuple(zip(lats, lons)), origin_id, down,
+    table = routing.route_table(catalog, tuple(zip(lats, lons)), origin_id, down,
                                  model=model, policy=policy, access=access, bias=bias)
-    answer = {**_assign_answer(st, table, names, weights, origin_id, down, policy),
+    answer = {**_assign_answer(st, table, names, weights, origin_id, down, policy,
+                               catalog.pop_ids),
               "access": access, **({"bias": dict(bias)} if bias else {})}
     if want_probabilities:  # the 5 most likely healthy PoPs of each client (services.landing)
-        idx, prob = landing.healthy_probabilities(st.catalog, table["lat"].to_numpy(float),
+        idx, prob = landing.healthy_probabilities(catalog, table["lat"].to_numpy(float),
                                                   table["lon"].to_numpy(float), down,
                                                   k=ASSIGN_PROBABILITIES_K,
-                                                  bias_km=routing.bias_km(st.catalog, bias,
+                                                  bias_km=routing.bias_km(catalog, bias,
                                                                           model, access))
         for row, i_row, p_row in zip(answer["assignments"], idx.tolist(), prob.tolist()):
-            row["probabilities"] = _probability_records(i_row, p_row, st.catalog.pop_ids)
-    return json_response({**answer, **_model_echo(model)},
+            row["probabilities"] = _probability_records(i_row, p_row, catalog.pop_ids)
+    return json_response({**answer, **_model_echo(model), **_planned_echo(planned)},
                          headers={"X-Cache": _cache_status()})
 
 
@@ -644,7 +679,10 @@ def _clients_from_csv(body: bytes, max_clients: int, max_bytes: int) -> tuple[
 
 def _assign_answer(st: ApiState, table: Any, names: list[str], weights: list[float],
                    origin_id: str, down: frozenset[str],
-                   policy: str = DEFAULT_POLICY) -> dict[str, Any]:
+                   policy: str = DEFAULT_POLICY,
+                   catalog_ids: Sequence[str] | None = None) -> dict[str, Any]:
+    """The answer of /api/v1/assign; ``catalog_ids``: the access points counted in ``by_pop``
+    (the catalog's plus any planned ones; default the catalog's)."""
     n = len(table)
     w = np.asarray(weights, dtype=float)
     routed = table["routed"].to_numpy(dtype=bool)
@@ -673,7 +711,7 @@ def _assign_answer(st: ApiState, table: Any, names: list[str], weights: list[flo
             "bgp_flag": bool(flag[i]),
         })
     by_pop = []
-    for pid in st.pop_records:
+    for pid in (catalog_ids if catalog_ids is not None else st.pop_records):
         mask = routed & (table["pop_id"].to_numpy() == pid)
         if mask.any():
             by_pop.append({"id": pid, "clients": int(mask.sum()), "weight": _num(w[mask].sum(), 3)})

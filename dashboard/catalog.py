@@ -12,6 +12,8 @@ import csv
 import functools
 import math
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -131,12 +133,97 @@ class Catalog:
                 f"unknown origin region id {origin_id!r}; known: {', '.join(self.origin_ids)}")
         return match.iloc[0]
 
+    @property
+    def planned_mask(self) -> np.ndarray:
+        """True for the planned (hypothetical) rows added by :meth:`with_planned`."""
+        if "planned" not in self.pops.columns:
+            return np.zeros(len(self.pops), dtype=bool)
+        return self.pops["planned"].to_numpy(dtype=bool)
+
+    @property
+    def planned_ids(self) -> tuple[str, ...]:
+        return tuple(p for p, m in zip(self.pop_ids, self.planned_mask) if m)
+
+    @property
+    def base_pop_ids(self) -> tuple[str, ...]:
+        """The catalog's own access points (without planned ones)."""
+        return tuple(p for p, m in zip(self.pop_ids, self.planned_mask) if not m)
+
+    def with_planned(self, planned: Sequence[Any]) -> "Catalog":
+        """This catalog plus the planned PoPs ``planned`` (``dashboard.domain.planned.PlannedPop``
+        values), appended after the catalog's rows, with a boolean ``planned`` column; ``self``
+        when there are none. Memoised on (this catalog, the planned tuple), so the effective
+        catalog of a scenario is one object and its fingerprint is computed once.
+
+        Planned rows (docs/planning.md, "What the model assumes"): ``name`` and ``city`` "<name
+        or id> (planned)", ``country_code`` "" (unknown), ``area`` the area of the nearest
+        catalog PoP (the cost estimate bills traffic per area), ``region_id`` "",
+        ``capacity_gbps`` the planned capacity (NaN: the scenario's default capacity),
+        ``source`` "planned". A planned id that is a catalog id is skipped (callers refuse it).
+        """
+        planned = tuple(planned)
+        if not planned:
+            return self
+        key = (id(self), planned)
+        with _planned_lock:
+            hit = _planned_cache.get(key)
+            if hit is not None and hit[0] is self:
+                _planned_cache.move_to_end(key)
+                return hit[1]
+        out = _with_planned(self, planned)
+        with _planned_lock:
+            _planned_cache[key] = (self, out)
+            while len(_planned_cache) > _PLANNED_CACHE_SIZE:
+                _planned_cache.popitem(last=False)
+        return out
+
     def pop_mask(self, pop_ids: Sequence[str]) -> np.ndarray:
         """Boolean mask over PoPs that are in ``pop_ids`` (unknown ids raise ``KeyError``)."""
         mask = np.zeros(len(self.pops), dtype=bool)
         for pid in pop_ids:
             mask[self.pop_index(pid)] = True
         return mask
+
+
+_planned_lock = threading.Lock()
+#: (id(base catalog), planned tuple) -> (base catalog, effective catalog); the base is kept so an
+#: id() reused by another object never matches (checked with ``is``).
+_planned_cache: "OrderedDict[tuple, tuple[Catalog, Catalog]]" = OrderedDict()
+_PLANNED_CACHE_SIZE = 64
+
+
+def _with_planned(base: Catalog, planned: tuple[Any, ...]) -> Catalog:
+    """The effective catalog (see :meth:`Catalog.with_planned`)."""
+    pops = base.pops
+    if "planned" not in pops.columns:
+        pops = pops.assign(planned=False)
+    taken = set(base.pop_ids)
+    lat0 = np.radians(base.pop_lats)
+    lon0 = np.radians(base.pop_lons)
+    rows = []
+    for p in planned:
+        if p.id in taken:
+            continue
+        taken.add(p.id)
+        la, lo = math.radians(p.lat), math.radians(p.lon)
+        # nearest catalog PoP (haversine; only its area is used)
+        h = (np.sin((lat0 - la) / 2) ** 2
+             + np.cos(la) * np.cos(lat0) * np.sin((lon0 - lo) / 2) ** 2)
+        area = str(base.pops["area"].iloc[int(np.argmin(h))]) if len(h) else AREAS[0]
+        label = p.name or p.id
+        rows.append({"id": p.id, "name": f"{label} (planned)", "city": f"{label} (planned)",
+                     "country_code": "", "area": area, "lat": float(p.lat),
+                     "lon": float(p.lon), "region_id": "",
+                     "capacity_gbps": (math.nan if p.capacity_gbps is None
+                                       else float(p.capacity_gbps)),
+                     "source": "planned", "planned": True})
+    if not rows:
+        return base
+    extra = pd.DataFrame(rows, columns=list(pops.columns))
+    merged = pd.concat([pops, extra], ignore_index=True)
+    merged["planned"] = merged["planned"].astype(bool)
+    return Catalog(pops=merged, origins=base.origins, pops_path=base.pops_path,
+                   origins_path=base.origins_path)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:

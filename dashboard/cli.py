@@ -50,8 +50,24 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _catalog(args: argparse.Namespace) -> tuple[Catalog, Settings]:
+    """The catalog (plus the ``--add-pop`` planned PoPs, docs/planning.md) and the settings."""
     settings = _settings(args)
-    return load_catalog(settings.pops_csv, settings.origins_csv), settings
+    catalog = load_catalog(settings.pops_csv, settings.origins_csv)
+    return catalog.with_planned(_planned(catalog, getattr(args, "add_pop", None))), settings
+
+
+def _planned(catalog: Catalog, raw: Sequence[str] | None) -> tuple[Any, ...]:
+    """``--add-pop ID:LAT,LON[,name[,gbps]]`` (repeatable) -> planned PoPs, checked like the
+    page's and the API's (id rule, no catalog id, coordinates, at most 10, not in the Chinese
+    mainland); a ``CliError`` names the problem."""
+    if not raw:
+        return ()
+    from dashboard.services.planned import parse_planned_strict
+
+    try:
+        return parse_planned_strict(list(raw), catalog)
+    except ValueError as exc:
+        raise CliError(f"--add-pop: {exc}") from None
 
 
 def _down_ids(catalog: Catalog, raw: Sequence[str] | None) -> frozenset[str]:
@@ -148,6 +164,7 @@ def cmd_nearest(args: argparse.Namespace) -> int:
             "access": args.access,
             **({"bias": dict(_bias(catalog, args.bias))} if args.bias else {}),
             "routed": bool(len(up)),
+            **({"planned": list(catalog.planned_ids)} if catalog.planned_ids else {}),
             "pops": [_json_row(row) for row in shown.to_dict("records")],
             "model": MODEL_NOTE,
         }
@@ -189,6 +206,9 @@ def cmd_assign(args: argparse.Namespace) -> int:
     job = batch.Job(origin, down, args.policy, args.access, _bias(catalog, args.bias),
                     geoip_mmdb=str(settings.geoip_mmdb) if settings.geoip_mmdb else None)
     if getattr(args, "dask", None):
+        if catalog.planned_ids:  # the workers load the catalog from the files, not from argv
+            raise CliError("--add-pop cannot be combined with --dask (the workers read the "
+                           "catalog files); add the access point to a copy of pops.csv instead")
         return _assign_dask(args, job)
     source = "<stdin>" if str(args.clients) == "-" else str(args.clients)
     if source != "<stdin>" and not Path(args.clients).is_file():
@@ -565,6 +585,10 @@ def _positive_int(text: str) -> int:
 def _add_routing_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--down", action="append", metavar="IDS",
                    help="access points that are down, comma-separated ids (e.g. CDG,LHR)")
+    p.add_argument("--add-pop", action="append", metavar="ID:LAT,LON",
+                   help="a planned (hypothetical) access point, ID:LAT,LON[,name[,gbps]], e.g. "
+                   "JNB:-26.2041,28.0473; repeatable, at most 10; a what-if of the operator's "
+                   "network, not a product offer (docs/planning.md)")
     p.add_argument("--origin", default=None,
                    help="origin region id (default: $ANYCAST_DEFAULT_ORIGIN or eu-central-1)")
     from dashboard.domain.policy import DEFAULT_POLICY, DESCRIPTIONS, POLICIES

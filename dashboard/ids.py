@@ -226,3 +226,14 @@ PROVIDER_BODY = "provider-body"
 PROVIDER_LOAD = "provider-load"
 PROVIDER_LOAD_EDIT = "provider-load-edit"
 PROVIDER_SOURCE = "provider-source"
+# -- planned (hypothetical) access points (docs/planning.md) ---------------------------------------
+#: The sidebar's "Planned PoPs" section: the plan-mode button (the next map click adds a planned
+#: PoP instead of a client; assets/map_click.js reads its class), the text input and its button,
+#: the city picker, the table (name and capacity editable, rows deletable) and the gain card.
+PLANNED_SECTION = "planned-section"
+PLAN_MODE = "plan-pop-mode"
+PLANNED_INPUT = "planned-input"
+PLANNED_ADD = "planned-add"
+PLANNED_CITY = "planned-city"
+PLANNED_TABLE = "planned-table"
+PLANNED_GAIN = "planned-gain"

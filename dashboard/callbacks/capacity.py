@@ -18,6 +18,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import ids
 from dashboard.catalog import Catalog
+from dashboard.services.planned import effective_catalog
 from dashboard.domain.exports import safe_csv
 from dashboard.figures import capacity as capacity_figures
 from dashboard.layout import capacity as capacity_layout
@@ -161,7 +162,8 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                 last[0] = now
                 set_progress((str(round(100 * fraction)), text))
 
-        result = capacity.run_n1(loaded, catalog, report)
+        # N-1 over the effective catalog: planned PoPs fail one at a time like the others
+        result = capacity.run_n1(loaded, effective_catalog(catalog, loaded.scenario), report)
         # Not "Done" yet: the result reaches the page with this poll, and the table is drawn
         # one round trip later by _n1_view, which then says "Done".
         set_progress(("100", DRAWING))

@@ -31,11 +31,13 @@ from dashboard.figures import map as map_figures
 from dashboard.layout import capacity as capacity_layout
 from dashboard.layout import map as map_layout
 from dashboard.layout import model as model_layout
+from dashboard.layout import planned as planned_layout
 from dashboard.layout import support as support_layout
 from dashboard.domain.scenario_url import view_from_query
 from dashboard.latency import fitted_values
 from dashboard.services import capacity, endpoints, events, model, support
 from dashboard.services import map as map_service
+from dashboard.services import planned as planned_service
 from dashboard.services.scenario import Loaded, StoreRefused, load_scenario
 from dashboard.settings import Settings
 
@@ -70,8 +72,12 @@ ACCESS_OUT = (Output(ids.ACCESS, "value"),)
 #: A link naming a view (``view=support``, added by "Copy link") opens on that tab; the tab callback
 #: then renders it from the store this same response writes.
 VIEW_OUT = (Output(ids.VIEW_TABS, "value"),)
+#: Planned PoPs (docs/planning.md): the gain card, the planned PoPs table, the typed input
+#: (cleared after a planned PoP was added from it).
+PLANNED_OUT = (Output(ids.PLANNED_GAIN, "children"), Output(ids.PLANNED_TABLE, "data"),
+               Output(ids.PLANNED_INPUT, "value"))
 OUTPUTS = (SCENARIO_OUT + MAP_OUT + PILLS_OUT + PANEL_OUT + CAPACITY_TAB_OUT + SUPPORT_TAB_OUT
-           + POLICY_OUT + ACCESS_OUT + VIEW_OUT)
+           + POLICY_OUT + ACCESS_OUT + PLANNED_OUT + VIEW_OUT)
 N_OUT = len(OUTPUTS)
 
 
@@ -136,6 +142,13 @@ def support_outputs(loaded: Loaded, index: Any, catalog: Catalog) -> tuple:
     return (support_layout.render_explain(support.explain_view(loaded, index, catalog)),)
 
 
+def planned_outputs(loaded: Loaded, catalog: Catalog, clear_input: bool = False) -> tuple:
+    """The planned PoPs' outputs (:data:`PLANNED_OUT`); ``catalog``: the app's own (the gain
+    card compares with and without the planned PoPs)."""
+    return (planned_layout.render_gain_card(planned_service.gain_card(loaded, catalog)),
+            planned_service.planned_rows(loaded.scenario), "" if clear_input else no_update)
+
+
 def n1_note(loaded: Loaded, result: Any) -> Any:
     """The line under the N-1 table for ``loaded`` and the stored result."""
     return capacity_layout.render_n1_note(capacity.n1_note(result, loaded))
@@ -188,6 +201,9 @@ def _scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Sequ
     if ev is None:
         return _unchanged((), len(pill_ids))
     scenario = ev.loaded.scenario
+    base = catalog
+    # Every view reads the effective catalog: the catalog's PoPs plus the planned ones.
+    catalog = planned_service.effective_catalog(catalog, scenario)
     done = ev.changed and not any(level == "error" for level, _ in ev.notices)
     head = (
         ev.store if ev.changed else no_update,
@@ -216,6 +232,8 @@ def _scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Sequ
                     ev.loaded, page.catchments, catalog)
             out[OUTPUTS.index(POLICY_OUT[0])] = scenario.policy
             out[OUTPUTS.index(ACCESS_OUT[0])] = scenario.access
+            # the planned PoPs table shows the scenario's values again (a refused cell edit)
+            out[OUTPUTS.index(PLANNED_OUT[1])] = planned_service.planned_rows(scenario)
         return tuple(out)
     cities = dict(zip(catalog.pops["id"], catalog.pops["city"]))
     pills = map_layout.pill_looks(scenario.down, pill_ids, cities)
@@ -225,7 +243,9 @@ def _scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Sequ
                if page.tab == "support" else (no_update,))
     return (head + map_outputs(ev.loaded, page, catalog) + pills
             + panel_outputs(ev.loaded, page, catalog, ev.previous) + tab + explain
-            + (scenario.policy, scenario.access, no_update))
+            + (scenario.policy, scenario.access)
+            + planned_outputs(ev.loaded, base, done and ev.request_op == "planned_input")
+            + (no_update,))
 
 
 def _unchanged(head: tuple, n_pills: int) -> tuple:
@@ -258,6 +278,7 @@ def tab_outputs(tab: Any, show_catchments: Any, index: Any, current: Any, catalo
             loaded = load_scenario(current, catalog, settings)
     except StoreRefused:
         raise PreventUpdate from None
+    catalog = planned_service.effective_catalog(catalog, loaded.scenario)
     if tab == "capacity":
         return capacity_outputs(loaded, show_catchments, catalog) + (no_update,)
     return (no_update,) * len(CAPACITY_TAB_OUT) + support_outputs(loaded, index, catalog)

@@ -15,6 +15,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import ids
 from dashboard.catalog import Catalog
+from dashboard.services.planned import effective_catalog
 from dashboard.domain.exports import safe_csv, scenario_to_json
 from dashboard.services.map import assignment_frame
 from dashboard.layout.support import render_measured, render_trace
@@ -32,7 +33,8 @@ def assignment_download(current: Any, catalog: Catalog, settings: Settings) -> A
         raise PreventUpdate from None
     if not loaded.scenario.clients:
         return no_update
-    return {"content": safe_csv(assignment_frame(loaded, catalog)),
+    return {"content": safe_csv(assignment_frame(
+                loaded, effective_catalog(catalog, loaded.scenario))),
             "filename": f"anycast-eip-assignment-{file_stamp()}.csv", "type": "text/csv"}
 
 

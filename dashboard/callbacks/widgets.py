@@ -101,6 +101,18 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                State(ids.WIDGET_VALUES, "data"))
     clientside("capacityTable", EDIT, Input(ids.POP_TABLE, "data_timestamp"),
                State(ids.POP_TABLE, "data"))
+    # Planned PoPs (docs/planning.md): plan mode arms the next map click (assets/map_click.js
+    # reads the button's class and writes the add-planned edit itself); the typed input, the
+    # city picker and the table write requests resolved by services/planned.py.
+    clientside("planMode", Output(ids.PLAN_MODE, "className"),
+               Output(ids.PLAN_MODE, "children"), Input(ids.PLAN_MODE, "n_clicks"),
+               State(ids.PLAN_MODE, "className"))
+    clientside("plannedInput", EDIT, Input(ids.PLANNED_ADD, "n_clicks"),
+               Input(ids.PLANNED_INPUT, "n_submit"), State(ids.PLANNED_INPUT, "value"))
+    clientside("plannedCity", EDIT, Output(ids.PLANNED_CITY, "value"),
+               Input(ids.PLANNED_CITY, "value"))
+    clientside("plannedTable", EDIT, Input(ids.PLANNED_TABLE, "data_timestamp"),
+               State(ids.PLANNED_TABLE, "data"))
     clientside("observe", EDIT, Input(observed, "value"), State(observed, "id"),
                State(ids.SCENARIO, "data"))
     clientside("observeTrace", EDIT, Input(ids.TRACE_APPLY, "n_clicks"),
@@ -120,6 +132,13 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
         if not query:
             return no_update
         return city_options(gazetteer, query, settings=settings)
+
+    @app.callback(Output(ids.PLANNED_CITY, "options"), Input(ids.PLANNED_CITY, "search_value"),
+                  prevent_initial_call=True)
+    def _planned_city_options(query):
+        if not query:
+            return no_update
+        return city_options(gazetteer, query)
 
     # "Copy link": built in the browser from the query the round trip last wrote (``URL.search``;
     # the ``href`` prop is never updated when a callback writes ``search``) and the tab shown;

@@ -24,6 +24,9 @@ Ops (fields in brackets):
   (:mod:`dashboard.domain.bias`; ids the catalog lacks and values outside the bounds are refused).
 - the operator's live configuration: ``provider_load`` [origin, endpoint_type, mappings:
   [[region, [pops]]], source] (:mod:`dashboard.domain.provider`): the endpoints replaced.
+- planned access points (:mod:`dashboard.domain.planned`, docs/planning.md): ``add-planned``
+  [lat, lon, id?, name?, capacity_gbps?] (no id: one is made from the name, else "P1"...),
+  ``remove-planned`` [id], ``update-planned`` [id, name?, capacity_gbps? (null = default)].
 
 Pure: no I/O, no web import. What the reducer needs to know of the world is passed in an
 :class:`EditContext` (the access points and regions that exist, the client sets and their sizes,
@@ -39,6 +42,7 @@ from dashboard.domain.clients import ClientCountError, check_client_count, clien
 from dashboard.domain.access import DESCRIPTIONS as ACCESS_TEXT
 from dashboard.domain import bias as bias_core
 from dashboard.domain.policy import DESCRIPTIONS as POLICY_TEXT
+from dashboard.domain.planned import MAX_PLANNED, PlannedPop, auto_id, planned_count_message
 from dashboard.domain.scenario import Client, Scenario, clean_name
 
 Notice = tuple[str, str]  # (level: "info" | "warning" | "error", text)
@@ -83,9 +87,10 @@ POLICY_OPS = ("policy",)
 ACCESS_OPS = ("access",)
 BIAS_OPS = ("bias",)
 PROVIDER_OPS = ("provider_load",)
+PLANNED_OPS = ("add-planned", "remove-planned", "update-planned")
 CLIENT_OPS = ("add", "remove", "clear", "client_set", "notice")
 OPS = (CLIENT_OPS + FAILOVER_OPS + CAPACITY_OPS + MODEL_OPS + POLICY_OPS + ACCESS_OPS
-       + BIAS_OPS + PROVIDER_OPS)
+       + BIAS_OPS + PROVIDER_OPS + PLANNED_OPS)
 
 
 def apply_edit(scenario: Scenario, request: Any, ctx: EditContext
@@ -111,6 +116,8 @@ def apply_edit(scenario: Scenario, request: Any, ctx: EditContext
         new, more = _bias_edit(scenario, request, ctx)
     elif op in PROVIDER_OPS:
         new, more = _provider_edit(scenario, request, ctx)
+    elif op in PLANNED_OPS:
+        new, more = _planned_edit(scenario, request, ctx)
     else:
         new, more = scenario, [("error", f"unknown edit {clean_name(repr(op))[:40]} ignored")]
     return new, notices + more
@@ -358,6 +365,57 @@ def _provider_edit(scenario: Scenario, request: dict, ctx: EditContext
     return new, [("info", f"Loaded the endpoints of {source}: Default in {origin} ({etype})"
                           + (f", {len(new.mappings)} Normal endpoint(s)" if new.mappings
                              else ""))]
+
+
+# -- planned access points -----------------------------------------------------------------------
+
+def _planned_edit(scenario: Scenario, request: dict, ctx: EditContext
+                  ) -> tuple[Scenario, list[Notice]]:
+    """Add, remove or change a planned access point (docs/planning.md); a bad value, a clash
+    with a catalog id or the cap becomes an error notice and nothing changes."""
+    op = request.get("op")
+    catalog_ids = [p for p in ctx.pop_ids if p not in scenario.planned_ids]
+    try:
+        if op == "add-planned":
+            if len(scenario.planned) >= MAX_PLANNED:
+                raise ValueError(planned_count_message(len(scenario.planned) + 1)
+                                 + ": remove one first")
+            name = clean_name(request.get("name") or "")
+            pid = request.get("id")
+            if pid in (None, ""):
+                pid = auto_id(name, set(ctx.pop_ids) | set(scenario.planned_ids))
+            for key in ("lat", "lon"):
+                if key not in request:
+                    raise ValueError(f"a planned access point needs {key}")
+            pop = PlannedPop(id=pid, lat=request["lat"], lon=request["lon"],  # type: ignore
+                             name=name, capacity_gbps=request.get("capacity_gbps"))
+            new = scenario.add_planned(pop, catalog_ids)
+            return new, [("info", f"Planned access point {pop.label} added at {pop.lat:g}, "
+                                  f"{pop.lon:g} (a what-if of the operator's network)")]
+        pid = str(request.get("id") or "")[:24].strip().upper()
+        if pid not in scenario.planned_ids:
+            raise ValueError(f"no planned access point {pid!r}")
+        if op == "remove-planned":
+            return scenario.remove_planned(pid), [("info", f"Planned access point {pid} "
+                                                           "removed")]
+        changes: dict[str, Any] = {}
+        if "name" in request:
+            changes["name"] = clean_name(request.get("name") or "")
+        if "capacity_gbps" in request:
+            cap = request.get("capacity_gbps")
+            changes["capacity_gbps"] = None if cap in (None, "") else cap
+        if not changes:
+            return scenario, []
+        new = scenario.update_planned(pid, **changes)
+        if new == scenario:
+            return scenario, []
+        pop = new.planned_pop(pid)
+        cap_text = ("default capacity" if pop.capacity_gbps is None  # type: ignore[union-attr]
+                    else f"{pop.capacity_gbps:g} Gbps")  # type: ignore[union-attr]
+        return new, [("info", f"Planned access point {pop.label}: {cap_text}")]  # type: ignore
+    except (TypeError, ValueError, OverflowError) as exc:
+        return scenario, [("error", f"Planned access point: {str(exc)[:300]}. Nothing was "
+                                    "changed.")]
 
 
 # -- capacity and support -----------------------------------------------------------------------

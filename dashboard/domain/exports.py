@@ -38,6 +38,7 @@ import pandas as pd
 
 from dashboard.domain.clients import ClientCountError, check_client_count
 from dashboard.domain import bias as bias_core
+from dashboard.domain.planned import check_planned
 from dashboard.domain.scenario import ENDPOINT_TYPES, Client, Scenario
 
 SCENARIO_FORMAT = "anycast-eip-scenario"
@@ -117,7 +118,7 @@ def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
                          f"{SCENARIO_VERSION}")
     d = _expect(doc.get("scenario"), dict, "scenario", "an object")
     # policy / access: the store form writes them only when not default
-    known = set(Scenario().to_dict()) | {"policy", "access", "bias"}
+    known = set(Scenario().to_dict()) | {"policy", "access", "bias", "planned"}
     unknown = sorted(set(d) - known)
     if unknown:
         _fail("scenario", f"unknown field(s) {', '.join(unknown[:5])} (this dashboard knows "
@@ -148,6 +149,18 @@ def scenario_from_json(text: str | bytes, pop_ids: Sequence[str] | None = None,
             parsed.append(Client(lat, lon, name, weight))
         except ValueError as exc:
             _fail(path, str(exc))
+    planned_raw = _expect(d.get("planned", []), list, "scenario.planned",
+                          "a list of planned access points")
+    try:
+        planned = check_planned(planned_raw)  # the cap is checked before any is built
+    except ValueError as exc:
+        _fail("scenario.planned", str(exc))
+    for j, p in enumerate(planned):
+        if pop_ids is not None and p.id in pop_ids:
+            _fail(f"scenario.planned[{j}].id", f"{p.id} is an access point of the catalog; a "
+                                               "planned access point needs another id")
+    if pop_ids is not None and planned:  # planned ids are known access points for the rest
+        pop_ids = tuple(pop_ids) + tuple(p.id for p in planned)
     origin = d.get("origin")
     if origin is not None:
         _expect(origin, str, "scenario.origin", "a string or null")

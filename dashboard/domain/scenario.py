@@ -33,6 +33,8 @@ from dashboard.domain.latency import canonical_overrides
 from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain import bias as bias_core
 from dashboard.domain.policy import DEFAULT_POLICY, check_policy
+from dashboard.domain.planned import (MAX_PLANNED, PlannedPop, check_planned,
+                                      planned_count_message)
 
 __all__ = [
     "COORD_DECIMALS", "DEFAULT_CAPACITY_GBPS", "DEFAULT_ENDPOINT_TYPE", "DEFAULT_INSTANCE_MBPS",
@@ -184,6 +186,9 @@ class Scenario:
     #: Announcement what-if (:mod:`dashboard.domain.bias`): ``((pop id, ms), ...)`` sorted by
     #: id, no zeros; + = a prepend-like penalty, - = a bonus, for route selection only.
     bias: tuple[tuple[str, float], ...] = ()
+    #: Planned (hypothetical) access points (:mod:`dashboard.domain.planned`), in the order
+    #: added, at most :data:`~dashboard.domain.planned.MAX_PLANNED`; docs/planning.md.
+    planned: tuple[PlannedPop, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "down", frozenset(self.down))
@@ -195,6 +200,7 @@ class Scenario:
         object.__setattr__(self, "policy", check_policy(self.policy))
         object.__setattr__(self, "access", check_access(self.access))
         object.__setattr__(self, "bias", bias_core.canonical(self.bias))
+        object.__setattr__(self, "planned", check_planned(self.planned))
 
     # -- edits (each returns a new scenario) ------------------------------------------------
     def with_clients(self, clients: Iterable[Client]) -> "Scenario":
@@ -277,6 +283,53 @@ class Scenario:
     def toggle_pop(self, pop_id: str) -> "Scenario":
         """Mark an access point down, or back up if it is down."""
         return replace(self, down=self.down ^ {pop_id})
+
+    # -- planned access points (docs/planning.md) ---------------------------------------------
+    @property
+    def planned_ids(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.planned)
+
+    def planned_pop(self, pop_id: str) -> PlannedPop | None:
+        return next((p for p in self.planned if p.id == pop_id), None)
+
+    def add_planned(self, pop: PlannedPop, catalog_ids: Sequence[str] = ()) -> "Scenario":
+        """With ``pop`` appended; ``ValueError`` (message for the user) when the cap is reached
+        or its id is a catalog id (``catalog_ids``) or another planned PoP's."""
+        if len(self.planned) >= MAX_PLANNED:
+            raise ValueError(planned_count_message(len(self.planned) + 1))
+        if pop.id in set(catalog_ids):
+            raise ValueError(f"{pop.id} is an access point of the catalog: choose another id "
+                             "for the planned one")
+        if pop.id in self.planned_ids:
+            raise ValueError(f"a planned access point {pop.id} already exists")
+        return replace(self, planned=self.planned + (pop,))
+
+    def remove_planned(self, pop_id: str) -> "Scenario":
+        """Without planned PoP ``pop_id`` and every mention of it (down, endpoint mappings,
+        observed entries, capacity); unknown id: unchanged."""
+        if pop_id not in self.planned_ids:
+            return self
+        return replace(
+            self, planned=tuple(p for p in self.planned if p.id != pop_id),
+            down=self.down - {pop_id},
+            mappings=tuple((r, tuple(p for p in ps if p != pop_id)) for r, ps in self.mappings),
+            observed=tuple((i, p) for i, p in self.observed if p != pop_id),
+            capacity=tuple((p, g) for p, g in self.capacity if p != pop_id),
+            bias=tuple((p, ms) for p, ms in self.bias if p != pop_id))
+
+    def update_planned(self, pop_id: str, **changes: object) -> "Scenario":
+        """Planned PoP ``pop_id`` with ``changes`` (``name``, ``capacity_gbps``, ``lat``,
+        ``lon``) applied; ``ValueError`` for an unknown id or a bad value."""
+        old = self.planned_pop(pop_id)
+        if old is None:
+            raise ValueError(f"no planned access point {str(pop_id)[:24]}")
+        new = replace(old, **changes)  # type: ignore[arg-type]
+        return replace(self, planned=tuple(new if p.id == pop_id else p for p in self.planned))
+
+    def planned_clashes(self, catalog_ids: Sequence[str]) -> tuple[str, ...]:
+        """Planned ids that are also catalog ids (refused by edits, dropped by :meth:`known`)."""
+        ids = set(catalog_ids)
+        return tuple(p.id for p in self.planned if p.id in ids)
 
     # -- endpoints (one Anycast EIP: one Default + Normal endpoints, one per region) -------------
     def endpoint_set(self, default_region: str) -> Endpoints:
@@ -376,7 +429,7 @@ class Scenario:
     def unknown_ids(self, pop_ids: Sequence[str], origin_ids: Sequence[str]) -> list[str]:
         """Access points and regions this scenario names that are not in ``pop_ids`` /
         ``origin_ids`` (the running catalog), described ("access point XYZ", "region ab-1")."""
-        pops, regions = set(pop_ids), set(origin_ids)
+        pops, regions = set(pop_ids) | set(self.planned_ids), set(origin_ids)
         named_regions = {r for r in (self.origin,) if r is not None} \
             | set(self.endpoints_down) | {r for r, _ in self.mappings}
         named_pops = set(self.down) | {p for _, ps in self.mappings for p in ps} \
@@ -388,10 +441,15 @@ class Scenario:
     def known(self, pop_ids: Sequence[str], origin_ids: Sequence[str]) -> "Scenario":
         """This scenario without the access points and regions the catalog does not have (a
         store written before the catalog changed, or not by this app): an unknown origin falls
-        back to the default, a Normal endpoint in an unknown region is dissociated."""
+        back to the default, a Normal endpoint in an unknown region is dissociated; a planned
+        access point whose id the catalog now has is dropped (docs/planning.md)."""
+        clash = set(self.planned_clashes(pop_ids))
+        if clash:  # a catalog id wins over a planned one (a catalog that gained that id)
+            return replace(self, planned=tuple(p for p in self.planned if p.id not in clash)
+                           ).known(pop_ids, origin_ids)
         if not self.unknown_ids(pop_ids, origin_ids):
             return self
-        pops, regions = set(pop_ids), set(origin_ids)
+        pops, regions = set(pop_ids) | set(self.planned_ids), set(origin_ids)
         mappings = tuple((r, tuple(p for p in ps if p in pops)) for r, ps in self.mappings
                          if r in regions)
         return replace(self, origin=self.origin if self.origin in regions else None,
@@ -481,7 +539,8 @@ class Scenario:
                 # Only when not the default, so existing stores and digests stay as they were.
                 **({"policy": self.policy} if self.policy != DEFAULT_POLICY else {}),
                 **({"access": self.access} if self.access != DEFAULT_ACCESS else {}),
-                **({"bias": dict(self.bias)} if self.bias else {})}
+                **({"bias": dict(self.bias)} if self.bias else {}),
+                **({"planned": [p.to_dict() for p in self.planned]} if self.planned else {})}
 
     @classmethod
     def from_dict(cls, d: dict | None, max_clients: int = MAX_CLIENTS,
@@ -540,8 +599,12 @@ class Scenario:
         bias = d.get("bias") or {}
         if not isinstance(bias, dict):
             raise ValueError("scenario bias must be an object {access point: ms}")
+        planned = d.get("planned") or ()
+        if not isinstance(planned, (list, tuple)):
+            raise ValueError("scenario planned must be a list of planned access points")
+        planned = check_planned(planned)  # counted before any is built
         return cls(clients=tuple(Client.from_dict(c) for c in clients), origin=origin,
-                   endpoint_type=endpoint_type, down=frozenset(down),
+                   planned=planned, endpoint_type=endpoint_type, down=frozenset(down),
                    mappings=tuple((r, tuple(p)) for r, p in mappings),
                    endpoints_down=frozenset(endpoints_down), client_set=client_set,
                    model=tuple(model.items()), policy=policy, access=access,

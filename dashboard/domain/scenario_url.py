@@ -60,6 +60,13 @@ working when keys are added):
   ``POP:ms``, e.g. ``bias=FRA:+20,LHR:-10`` (+ = a prepend-like penalty, - = a bonus, for route
   selection only; each in -100..+100 ms, 0.1 ms kept; omitted: none). A bad piece or an unknown
   access point is dropped with a warning, the others are kept.
+- ``planned``: planned (hypothetical) access points (:mod:`dashboard.domain.planned`,
+  docs/planning.md), ``;``-separated, each ``ID:lat,lon[,name[,gbps]]``, e.g.
+  ``planned=JNB:-26.2041,28.0473,Johannesburg;LOS:6.45,3.39``. ``ID`` follows the catalog's id
+  rule and must not be a catalog id; ``lat``/``lon`` as for clients; ``name`` percent-encoded;
+  ``gbps`` the capacity (omitted: the default capacity). At most
+  :data:`~dashboard.domain.planned.MAX_PLANNED`; the others are dropped with a warning. The
+  planned ids count as known access points for the link's other keys (``down=JNB``).
 - ``view``: the tab a shared link opens, ``map`` (omitted: the default), ``capacity`` or
   ``support`` (:data:`VIEWS`). Not part of the scenario: the page's "Copy link" adds it and the
   page reads it with :func:`view_from_query`; an unknown value is dropped with a warning.
@@ -85,6 +92,7 @@ from dashboard.domain.latency import check_override
 from dashboard.domain.access import ACCESS_CHOICES, DEFAULT_ACCESS
 from dashboard.domain import bias as bias_core
 from dashboard.domain.policy import DEFAULT_POLICY, POLICIES
+from dashboard.domain.planned import MAX_PLANNED, PlannedPop, planned_count_message
 from dashboard.domain.scenario import (DEFAULT_ENDPOINT_TYPE, DEMAND_SOURCES, ENDPOINT_TYPES, ID_RE,
                                        Client, Scenario, check_gbps,
                                        check_instance_mbps, check_pop_id)
@@ -109,7 +117,7 @@ DEFAULT_MAX_QUERY_CHARS = 4000
 #: Keys this version understands.
 KNOWN_KEYS = ("clients", "origin", "endpoint", "down", "endpoints", "endpoints_down", "observed",
               "capacity", "demand", "clientset", "model", "policy", "access", "instance", "spill",
-              "cost", "bias", "view")
+              "cost", "bias", "view", "planned")
 #: The views a link may open (the page's tabs, in tab order); ``map`` is the default.
 VIEWS = ("map", "capacity", "support")
 _MAX_WARNINGS = 5
@@ -225,7 +233,64 @@ def _encode(s: Scenario, clients: Sequence[Client], with_names: bool) -> str:
     if s.bias:
         # "FRA:20,LHR:-10": no "+" (a form decoder reads it as a space); the parser takes both
         parts.append("bias=" + ",".join(f"{quote(p, safe='')}:{ms:g}" for p, ms in s.bias))
+    if s.planned:
+        parts.append("planned=" + ";".join(_fmt_planned(p, with_names) for p in s.planned))
     return "&".join(parts)
+
+
+def _fmt_planned(p: PlannedPop, with_names: bool = True) -> str:
+    """``ID:lat,lon[,name[,gbps]]`` (the name percent-encoded, so it may hold ``,`` and ``;``;
+    left out with ``with_names`` False, like client names, when a link must be shortened)."""
+    parts = [_fmt_num(p.lat), _fmt_num(p.lon)]
+    name = quote(p.name, safe="") if with_names else ""
+    if p.capacity_gbps is not None:
+        parts += [name, f"{p.capacity_gbps:.6g}"]
+    elif name:
+        parts.append(name)
+    return p.id + ":" + ",".join(parts)
+
+
+def parse_planned(raw: str, catalog_ids: Sequence[str] | None, warnings: list[str]
+                  ) -> list[PlannedPop]:
+    """``ID:lat,lon[,name[,gbps]];...`` -> planned PoPs; a malformed one, one whose id is a
+    catalog id (``catalog_ids``) or repeats an earlier one, and those beyond
+    :data:`MAX_PLANNED` are dropped with one warning each kind. Never raises. Also the parser
+    of the API's ``planned=`` and the CLI's ``--add-pop`` (which refuse instead of dropping)."""
+    if ":" not in raw and re.search(r"%3a", raw, re.I):  # a link percent-encoded as a whole
+        raw = unquote(raw)
+    out: list[PlannedPop] = []
+    bad: list[str] = []
+    items = [it for it in raw.split(";") if it.strip()]
+    for item in items:
+        pid, sep, rest = item.partition(":")
+        fields = rest.split(",")
+        try:
+            if not sep or len(fields) < 2 or len(fields) > 4:
+                raise ValueError("expected ID:lat,lon[,name[,gbps]]")
+            pop = PlannedPop(
+                id=unquote(pid), lat=_parse_number(unquote(fields[0]).strip()),
+                lon=_parse_number(unquote(fields[1]).strip()),
+                name=unquote(fields[2].replace("+", " ")) if len(fields) > 2 else "",
+                capacity_gbps=(_parse_number(unquote(fields[3]).strip())
+                               if len(fields) > 3 and fields[3].strip() else None))
+            if catalog_ids is not None and pop.id in catalog_ids:
+                raise ValueError(f"{pop.id} is a catalog access point id")
+            if any(p.id == pop.id for p in out):
+                raise ValueError(f"{pop.id} appears twice")
+        except (ValueError, OverflowError) as exc:
+            bad.append(f"'{_short(item)}' ({_reason(exc)})")
+            continue
+        out.append(pop)
+        if len(out) > MAX_PLANNED:
+            break
+    if bad:
+        warnings.append(f"ignored {len(bad)} planned access point(s): "
+                        + "; ".join(bad[:_MAX_WARNINGS]))
+    if len(out) > MAX_PLANNED:
+        warnings.append(planned_count_message(len(items)) + f"; the first {MAX_PLANNED} were "
+                        "kept")
+        out = out[:MAX_PLANNED]
+    return out
 
 
 @dataclass(frozen=True)
@@ -235,11 +300,15 @@ class FittedQuery:
     query: str
     clients_kept: int
     names_kept: bool
+    #: Names of planned PoPs were left out too (they had some).
+    planned_names_dropped: bool = False
 
     def warnings(self, total_clients: int) -> list[str]:
         out = []
         if not self.names_kept and total_clients:
             out.append("client names were left out of the link to keep it short")
+        if self.planned_names_dropped:
+            out.append("planned access point names were left out of the link to keep it short")
         if self.clients_kept < total_clients:
             out.append(f"the link holds the first {self.clients_kept} of {total_clients} "
                        "clients (links must stay under a few kB)")
@@ -257,9 +326,10 @@ def fit_query(s: Scenario, max_chars: int = DEFAULT_MAX_QUERY_CHARS,
     full = _encode(s, clients, with_names=True)
     if len(full) <= max_chars:
         return FittedQuery(full, len(clients), True)
+    dropped = any(p.name for p in s.planned)
     bare = _encode(s, clients, with_names=False)
     if len(bare) <= max_chars:
-        return FittedQuery(bare, len(clients), False)
+        return FittedQuery(bare, len(clients), False, dropped)
     lo, hi = 0, len(clients)  # binary search the largest prefix that fits, names dropped
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -267,7 +337,7 @@ def fit_query(s: Scenario, max_chars: int = DEFAULT_MAX_QUERY_CHARS,
             lo = mid
         else:
             hi = mid - 1
-    return FittedQuery(_encode(s, clients[:lo], with_names=False), lo, False)
+    return FittedQuery(_encode(s, clients[:lo], with_names=False), lo, False, dropped)
 
 
 # -- parsing -----------------------------------------------------------------------------------
@@ -379,7 +449,15 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     bias: tuple[tuple[str, float], ...] = ()
     seen: set[str] = set()
     extra: dict = {}
-    for key, value in _split_query(query, warnings):
+    pairs = _split_query(query, warnings)
+    # Planned PoPs first: their ids are known access points for the other keys (down=JNB).
+    planned: list[PlannedPop] = []
+    for key, value in pairs:
+        if key == "planned":
+            planned = parse_planned(value, pop_ids, warnings)
+    if pop_ids is not None and planned:
+        pop_ids = tuple(pop_ids) + tuple(p.id for p in planned)
+    for key, value in pairs:
         if key in seen and key in KNOWN_KEYS:
             warnings.append(f"'{_short(key)}' appears more than once in the link; the last one "
                             "was used")
@@ -449,6 +527,8 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
             _decode_capacity_key(key, value, extra, warnings, pop_ids)
         elif key == "ip":  # located by the page (services.ipclients): it needs the database
             pass
+        elif key == "planned":
+            pass  # read above
         elif key == "view":  # the tab the link opens: the page's business, not the scenario's
             text = unquote(value).strip().lower()
             if text not in VIEWS:
@@ -473,7 +553,8 @@ def _decode(query: str, pop_ids: Sequence[str] | None, origin_ids: Sequence[str]
     scenario = Scenario(clients=tuple(clients), origin=origin, endpoint_type=endpoint,
                         down=frozenset(down), mappings=tuple(mappings),
                         endpoints_down=frozenset(endpoints_down), client_set=client_set,
-                        model=model, policy=policy, access=access, bias=bias, **extra)
+                        model=model, policy=policy, access=access, bias=bias,
+                        planned=tuple(planned), **extra)
     if origin is not None and (mappings or endpoints_down):
         # The Default region is known: apply the provider's rules now. (With no origin in the
         # link, the app's default decides; the dashboard sanitizes again once it is resolved.)

@@ -35,6 +35,8 @@ UTIL_MAX = 1.5
 OVER_COLOR = "#DC2626"
 OK_COLOR = "#2563EB"
 SPILL_COLOR = "#7C3AED"
+#: Outline of a planned PoP's marker (the world map's planned colour).
+PLANNED_RING = "#0F766E"
 
 
 def capacity_trace_index(name: str) -> int:
@@ -115,9 +117,12 @@ def capacity_map_figure(pops: pd.DataFrame, table: pd.DataFrame, flows: pd.DataF
     nominal = t.loc[up, "nominal_gbps"].to_numpy(float) if up else np.empty(0)
     nmax = float(nominal.max()) if len(nominal) and nominal.max() > 0 else 1.0
     util = t.loc[up, "utilisation"].to_numpy(float) if up else np.empty(0)
+    # planned (hypothetical) PoPs (docs/planning.md): labelled and ringed, loaded like the others
+    planned = set(pops.loc[pops["planned"].astype(bool), "id"]) if "planned" in pops else set()
     traces[POPS] = go.Scattergeo(
         name=POPS, lat=np.array([pos[p][0] for p in up]), lon=np.array([pos[p][1] for p in up]),
-        mode="markers+text", text=up, textposition="top center",
+        mode="markers+text", text=[f"{p} (planned)" if p in planned else p for p in up],
+        textposition="top center",
         textfont=dict(size=10, color=ORIGIN_COLOR), customdata=np.array(up, dtype=object),
         hovertext=[f"<b>{t.loc[p, 'name']}</b> · {p}<br>demand {t.loc[p, 'nominal_gbps']:,.2f} "
                    f"Gbps / capacity {t.loc[p, 'capacity_gbps']:,.2f} Gbps "
@@ -130,7 +135,9 @@ def capacity_map_figure(pops: pd.DataFrame, table: pd.DataFrame, flows: pd.DataF
         hoverinfo="text",
         marker=dict(size=10 + 26 * np.sqrt(nominal / nmax), color=np.minimum(util, UTIL_MAX),
                     colorscale=UTIL_SCALE, cmin=0, cmax=UTIL_MAX,
-                    line=dict(color="white", width=1.5), opacity=0.95,
+                    line=dict(color=[PLANNED_RING if p in planned else "white" for p in up],
+                              width=[3.5 if p in planned else 1.5 for p in up]),
+                    opacity=0.95,
                     colorbar=dict(title=dict(text="utilisation", side="right"),
                                   tickformat=".0%", thickness=10, len=0.55, x=1.0, y=0.5,
                                   tickvals=[0, 0.5, 1.0, 1.5],

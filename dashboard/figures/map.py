@@ -53,6 +53,10 @@ UNSERVED = "Clients unserved (endpoint down)"
 #: browser steps them with Plotly.restyle); they are empty whenever nothing is animating.
 MOVING_BACKBONE = "Moving backbone legs"
 MOVING_INTERNET = "Moving internet legs"
+#: Planned (hypothetical) access points (docs/planning.md): hollow, dashed-looking markers
+#: labelled "planned", drawn apart from the catalog's area layers.
+PLANNED = "Planned access points (what-if)"
+PLANNED_COLOR = "#0F766E"
 MAP_TRACES: tuple[str, ...] = (
     LEG_BACKBONE,
     LEG_INTERNET,
@@ -67,6 +71,8 @@ MAP_TRACES: tuple[str, ...] = (
     UNSERVED,
     MOVING_BACKBONE,
     MOVING_INTERNET,
+    # added for planned PoPs (appended: the earlier indices stay put)
+    PLANNED,
 )
 MOVING_COLOR = "#7C3AED"
 
@@ -430,8 +436,10 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
         legendrank=8)
 
     # -- access points, one trace per area (legend = colour key) -----------------------------------
+    planned = (pops["planned"].to_numpy(bool) if "planned" in pops.columns
+               else np.zeros(len(pops), dtype=bool))
     for area in AREAS:
-        sel = pops[(pops["area"] == area) & ~pops["id"].isin(down_set)]
+        sel = pops[(pops["area"] == area) & ~pops["id"].isin(down_set) & ~planned]
         traces[pop_trace_name(area)] = go.Scattergeo(
             name=pop_trace_name(area), lat=sel["lat"].to_numpy(float),
             lon=sel["lon"].to_numpy(float), mode="markers",
@@ -444,6 +452,21 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
             marker=dict(symbol="circle", size=12, color=AREA_COLORS.get(area, "#888"),
                         line=dict(color="white", width=1.5)),
             legendrank=10 + AREAS.index(area), visible=True if len(sel) else "legendonly")
+    pl = pops[planned & ~pops["id"].isin(down_set)]
+    traces[PLANNED] = go.Scattergeo(
+        name=PLANNED, lat=pl["lat"].to_numpy(float), lon=pl["lon"].to_numpy(float),
+        mode="markers+text", text=[f"{hover_text(pid)} (planned)" for pid in pl["id"]],
+        textposition="bottom center", textfont=dict(size=10.5, color=PLANNED_COLOR),
+        customdata=pl["id"].to_numpy(object),
+        hovertext=[f"<b>{hover_text(r.name)}</b> · {hover_text(r.id)}<br>"
+                   "<b>planned</b> access point: a what-if of the operator's network, not a "
+                   f"product offer<br>{r.lat:.4f}, {r.lon:.4f}<br><i>click to mark down</i>"
+                   for r in pl.itertuples()],
+        hoverinfo="text", showlegend=bool(len(pl)),
+        # hollow circle with a dotted centre: reads as "not built" next to the filled catalog PoPs
+        marker=dict(symbol="circle-open-dot", size=16, color=PLANNED_COLOR,
+                    line=dict(width=2.5)),
+        legendrank=9)
     dn = pops[pops["id"].isin(down_set)]
     traces[POPS_DOWN] = go.Scattergeo(
         name=POPS_DOWN, lat=dn["lat"].to_numpy(float), lon=dn["lon"].to_numpy(float),

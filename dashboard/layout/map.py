@@ -21,6 +21,7 @@ from dashboard.layout.components import kpi, kpis_or_hint, section, table_style
 from dashboard.services.endpoints import EndpointInfo, EndpointsView, WhatIfLine
 from dashboard.services.failover import FailoverCard
 from dashboard.services.text import Kpi
+from dashboard.layout.planned import gain_card
 
 #: Columns of the assignment table: (id, header, type, format).
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -284,6 +285,7 @@ def map_panel(graph_config: dict) -> list:
             ),
         ]),
         failover_card(),
+        gain_card(),
         html.Div(className="insights", children=[
             html.Div(id=ids.SUMMARY, className="summary"),
             html.Div(className="card cdf-card", children=[

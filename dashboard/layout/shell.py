@@ -16,13 +16,14 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.catalog import Catalog
 from dashboard.latency import fitted_values
-from dashboard.figures.map import CLIENTS, map_trace_index
+from dashboard.figures.map import CLIENTS, PLANNED, map_trace_index
 from dashboard.layout.capacity import capacity_panel
 from dashboard.layout.components import geo_graph_config
 from dashboard.layout.map import (MODEL_NOTE_TEXT, client_controls, endpoint_controls, map_panel,
                                   origin_controls, pop_status_controls)
 from dashboard.layout.model import model_section
 from dashboard.layout.provider import provider_section
+from dashboard.layout.planned import planned_controls
 from dashboard.layout.support import support_panel
 from dashboard.settings import Settings
 
@@ -93,7 +94,8 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
             dcc.Store(id=ids.MAP_BASE, data=None),
             dcc.Store(id=ids.UPLOAD_LIMIT, data=max_upload_bytes),
             dcc.Store(id=ids.WIDGET_VALUES, data={}),
-            dcc.Store(id=ids.MAP_LAYERS, data={"clients": map_trace_index(CLIENTS)}),
+            dcc.Store(id=ids.MAP_LAYERS, data={"clients": map_trace_index(CLIENTS),
+                                                  "planned": map_trace_index(PLANNED)}),
             html.Header(
                 id=ids.HEADER,
                 className="app-header",
@@ -113,7 +115,7 @@ def build_layout(catalog: Catalog, topojson_url: str = "/assets/topojson/",
             ),
             html.Aside(className="sidebar", children=[
                 origin_controls(catalog), client_controls(preset_options or [], geoip_note),
-                pop_status_controls(catalog), endpoint_controls(catalog),
+                pop_status_controls(catalog), planned_controls(), endpoint_controls(catalog),
                 provider_section(provider_api),
                 model_section(fitted_values())]),
             html.Main(className="main", children=with_views(

@@ -22,6 +22,7 @@ from dashboard.domain.scenario import ENDPOINT_TYPES, Client, Scenario
 from dashboard.domain.scenario_url import bound_warnings, fit_query, from_query
 from dashboard.gazetteer import CLIENT_SET_SIZES, DEMAND_SETS
 from dashboard.services import ipclients
+from dashboard.services.planned import drop_bad_planned, planned_problems
 from dashboard.services.requests import resolve_request
 from dashboard.services.scenario import (Loaded, StoreRefused, clean, edit_context, load_store,
                                          resolve_origin)
@@ -90,13 +91,14 @@ def scenario_event(trigger: str | None, search: Any, request: Any, origin_value:
     op = request.get("op") if isinstance(request, dict) else None
     if trigger in (PAGE_LOAD, URL) or scenario is None:
         parsed, warnings = from_query(search if isinstance(search, str) else "",
-                                      pop_ids=catalog.pop_ids, origin_ids=catalog.origin_ids,
+                                      pop_ids=catalog.base_pop_ids, origin_ids=catalog.origin_ids,
                                       max_clients=settings.max_clients,
                                       client_set_ids=tuple(DEMAND_SETS),
                                       client_set_sizes=CLIENT_SET_SIZES)
         parsed, ip_warnings = _link_ips(parsed, search, settings)
         parsed, more = parsed.sanitized(resolve_origin(parsed, catalog, settings))
-        warnings = bound_warnings(warnings + ip_warnings + more, edits.MAX_NOTICES,
+        parsed, refused = drop_bad_planned(parsed, catalog)
+        warnings = bound_warnings(warnings + ip_warnings + more + refused, edits.MAX_NOTICES,
                                   "in the link")
         if scenario is not None and parsed == scenario:
             return None
@@ -135,11 +137,19 @@ def scenario_event(trigger: str | None, search: Any, request: Any, origin_value:
                                              edit_context(scenario, catalog, settings))
         # Edits come from the browser: one naming ids the catalog does not have (an endpoint in
         # an unknown region, an imported or observed access point we do not run) is refused.
-        unknown = [u for u in scenario.unknown_ids(catalog.pop_ids, catalog.origin_ids)
-                   if u not in prior.unknown_ids(catalog.pop_ids, catalog.origin_ids)]
+        ids = catalog.base_pop_ids  # planned ids are known through the scenario itself
+        unknown = [u for u in scenario.unknown_ids(ids, catalog.origin_ids)
+                   if u not in prior.unknown_ids(ids, catalog.origin_ids)]
+        # A planned PoP the domain cannot judge (a catalog id, a site in the Chinese mainland)
+        # is refused the same way, whichever edit brought it (add, import).
+        new_planned = [p for p in scenario.planned if p not in prior.planned]
+        refused = planned_problems(new_planned, catalog)
         if unknown:
             scenario, notices = prior, [("error", f"Not applied: {', '.join(unknown[:5])} "
                                                   "unknown to this dashboard. Nothing was "
+                                                  "changed.")]
+        elif refused:
+            scenario, notices = prior, [("error", f"Not applied: {refused[0]}. Nothing was "
                                                   "changed.")]
         # A JSON import replaces everything; an endpoint edit can change the Default region.
         set_widgets = ((scenario.origin is not None and scenario.origin != origin_value)

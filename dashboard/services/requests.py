@@ -16,6 +16,10 @@ same round trip as the edit itself:
   ``observe_trace`` [index, text]: "Use as observed PoP" of a pasted traceroute/mtr (the entry
   point is inferred again here, :func:`dashboard.services.observe.observe_from_trace`).
 
+- the planned PoPs panel's requests (``planned_input``, ``planned_city``, ``planned_table``;
+  ``add-planned`` named after the nearest city):
+  :func:`dashboard.services.planned.resolve_planned_request`.
+
 No Dash, Flask or Plotly import.
 """
 
@@ -37,6 +41,8 @@ from dashboard.gazetteer import (CLIENT_SET_SIZES, DEMAND_PREFIX, DEMAND_SETS, l
 from dashboard.latency import fitted_values
 from dashboard.domain.ipgeo import is_ip_header, parse_ip_rows
 from dashboard.services import capacity, ipclients, model, observe, support
+from dashboard.services.planned import (PLANNED_REQUESTS, effective_catalog,
+                                        resolve_planned_request)
 from dashboard.settings import Settings
 
 
@@ -265,10 +271,14 @@ def resolve_request(request: Any, scenario: Scenario, catalog: Catalog, settings
         return capacity.control_edit(request.get("changed"), request.get("source"),
                                      request.get("scale"), request.get("default"), scenario)
     if op == "capacity_table":
-        return capacity.table_edit(request.get("rows"), scenario, catalog)
+        # the utilisation table lists planned PoPs too (docs/planning.md)
+        return capacity.table_edit(request.get("rows"), scenario,
+                                   effective_catalog(catalog, scenario))
     if op == "observe_input":
         return support.observe_edit(request.get("value"), request.get("index"), scenario)
     if op == "observe_trace":
         return observe.observe_from_trace(request.get("text"), request.get("index"), scenario,
                                           catalog)
+    if op in PLANNED_REQUESTS:
+        return resolve_planned_request(request, scenario)
     return request

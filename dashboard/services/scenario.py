@@ -74,7 +74,8 @@ class Loaded:
 
 def clean(scenario: Scenario, catalog: Catalog, settings: Settings) -> Loaded:
     """The :class:`Loaded` form of ``scenario`` (the one clean-up every view shares)."""
-    known = scenario.known(catalog.pop_ids, catalog.origin_ids)
+    # the catalog's own ids (an effective catalog's planned rows are the scenario's business)
+    known = scenario.known(catalog.base_pop_ids, catalog.origin_ids)
     origin_id = resolve_origin(known, catalog, settings)
     return Loaded(known.sanitized(origin_id)[0], origin_id)
 
@@ -85,10 +86,13 @@ def load_scenario(current: Any, catalog: Catalog, settings: Settings) -> Loaded:
 
 
 def edit_context(scenario: Scenario, catalog: Catalog, settings: Settings) -> EditContext:
-    """What an edit of ``scenario`` is checked against."""
+    """What an edit of ``scenario`` is checked against (its planned PoPs count as access points
+    that exist: they can be marked down, mapped, given a capacity)."""
     return EditContext(max_clients=settings.max_clients,
                        default_region=resolve_origin(scenario, catalog, settings),
-                       pop_ids=tuple(catalog.pop_ids), client_sets=client_sets(),
+                       pop_ids=tuple(catalog.base_pop_ids) + tuple(
+                           p for p in scenario.planned_ids if p not in catalog.base_pop_ids),
+                       client_sets=client_sets(),
                        fitted=fitted_values())
 
 

@@ -105,7 +105,8 @@ good_csv_bodies = st.lists(
 _query_atoms = st.one_of(
     st.sampled_from(["clients=", "origin=", "down=", "endpoint=", "&", "=", ";", ",", "%2C",
                      "%3B", "%", "%zz", "%ff", "+", "?", "#", "CDG", "eu-central-1", "48.8566",
-                     "2.3522", "-91", "181", "nan", "inf", "1e999", "CLB", "ENI"]),
+                     "2.3522", "-91", "181", "nan", "inf", "1e999", "CLB", "ENI", "planned=",
+                     "JNB:", ":"]),
     hostile_text.map(lambda t: quote(t, safe="")),
     hostile_text,
 )
@@ -125,8 +126,18 @@ def _query(params: list[tuple[str, str]]) -> str:
                     for k, v in params)
 
 
-_api_param = st.tuples(st.one_of(st.sampled_from(["lat", "lon", "ip", "down", "origin", "k"]),
-                                 hostile_text), hostile_text)
+#: Planned PoP values (``planned=``, docs/planning.md): well-formed, malformed and hostile.
+_planned_values = st.one_of(
+    st.builds(lambda i, a, b: f"{i}:{a},{b}", st.sampled_from(["JNB", "CDG", "P1", "x", ""]),
+              _numbers_text, _numbers_text),
+    st.lists(st.sampled_from(["JNB:1,2", "LOS:6.45,3.39,Lagos,5", "BJS:39.9,116.4", ";", ":"]),
+             max_size=12).map(";".join),
+    hostile_text)
+_api_param = st.one_of(
+    st.tuples(st.one_of(st.sampled_from(["lat", "lon", "ip", "down", "origin", "k"]),
+                        hostile_text),
+              hostile_text),
+    st.tuples(st.just("planned"), _planned_values))
 nearest_requests = st.builds(
     lambda params, raw: {"method": "GET", "path": "/api/v1/nearest",
                          "query": _query(params) + raw, "headers": {}, "body": b""},
@@ -307,9 +318,11 @@ notice_children = st.lists(st.one_of(
 #: ``assets/edits.js`` writes them into the edit store.
 EDIT_OPS = ("add", "remove", "clear", "notice", "client_set", "toggle_pop", "set_down",
             "endpoint_add", "endpoint_map", "endpoint_remove", "endpoint_default",
-            "endpoint_down", "observe", "capacity", "replace", "model", "provider_load")
+            "endpoint_down", "observe", "capacity", "replace", "model", "provider_load",
+            "bias", "add-planned", "remove-planned", "update-planned")
 REQUEST_OPS = ("city", "preset", "coords", "upload", "import", "model_input", "capacity_input",
-               "capacity_table", "observe_input", "observe_trace")
+               "capacity_table", "observe_input", "observe_trace", "planned_input",
+               "planned_city", "planned_table")
 
 #: Props of pattern-matching components, keyed by (id ``type``, property).
 _PATTERN_VALUES: dict[tuple[str, str], st.SearchStrategy[Any]] = {
@@ -364,7 +377,10 @@ def callback_value(component: str, prop: str) -> st.SearchStrategy[Any]:
                       "values": _or_json(st.lists(_gbps, max_size=3)), "ids": json_values,
                       "changed": _or_json(st.sampled_from(["source", "scale", "default"])),
                       "scale": _gbps, "default": _gbps, "rows": capacity_table_rows,
-                      "value": _pop, "reset": json_values}),
+                      "value": _pop, "reset": json_values,
+                      # planned access points (add-planned and the planned PoPs table)
+                      "lat": _or_json(st.floats(-100, 100)),
+                      "lon": _or_json(st.floats(-200, 200)), "capacity_gbps": _gbps}),
         ("coords-input", "value"): hostile_text,
         ("city-search", "search_value"): hostile_text,
         ("city-search", "value"): st.one_of(st.integers(), hostile_text),

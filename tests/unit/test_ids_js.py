@@ -159,7 +159,8 @@ def test_every_id_the_browser_scripts_use_is_defined_in_ids_py():
 def test_the_scan_sees_the_ids_the_scripts_really_use():
     """Guards the check above against passing because the scan finds nothing."""
     scripts = _asset_scripts()
-    assert set(js_ids(scripts["assets/map_click.js"])) == {ids.WORLD_MAP, ids.SCENARIO_EDIT}
+    assert set(js_ids(scripts["assets/map_click.js"])) == {ids.WORLD_MAP, ids.SCENARIO_EDIT,
+                                                            ids.PLAN_MODE}
     assert set(js_ids(scripts["assets/failover.js"])) == {ids.WORLD_MAP, ids.FAILOVER_STATUS}
     assert set(js_ids(scripts["assets/busy_notice.js"])) == {ids.SERVER_BUSY_NOTICE}
 
