@@ -15,7 +15,8 @@
  *     times (performance.now(), ms since navigation start);
  *   - the moving layer of the map: a fingerprint (point count + a position-weighted checksum of
  *     every lat/lon of the traces named in cfg.movingNames, read from the graph's _fullData, i.e.
- *     what plotly draws) sampled on every requestAnimationFrame tick and right after every
+ *     what plotly draws, and the frame shown by the failover overlay canvas, where the animation
+ *     draws its frames since issue 17) sampled on every requestAnimationFrame tick and right after every
  *     Plotly call on the map (react, restyle, update, ... are wrapped once plotly is loaded);
  *     each distinct fingerprint is one "state" with the time it was first seen;
  *   - the click: window.__clickProbe.arm() resets the records; the next click event anywhere in
@@ -96,9 +97,19 @@
         });
     }
 
-    /* [points, checksum] of the named traces as plotly holds them. */
-    function fingerprint(names) {
+    /* [points, checksum] of the named traces as plotly holds them, plus (for the moving layer)
+       the frame the failover overlay shows (assets/failover.js draws its frames on a canvas,
+       `canvas.failover-overlay`, instead of restyling the traces; absent in older checkouts). */
+    function fingerprint(names, withOverlay) {
         var n = 0, sum = 0;
+        if (withOverlay) {
+            var gd0 = graph();
+            var ov = gd0 && gd0.querySelector('canvas.failover-overlay');
+            if (ov && ov.dataset.frame !== undefined) {
+                n += 1;
+                sum += 1e6 * (+ov.dataset.frame + 1);
+            }
+        }
         traces(graph(), names).forEach(function (t, j) {
             [t.lat, t.lon].forEach(function (a, axis) {
                 if (!a) { return; }
@@ -114,7 +125,7 @@
     }
 
     function sample(why) {
-        var f = fingerprint(cfg.movingNames);
+        var f = fingerprint(cfg.movingNames, true);
         var last = P.states[P.states.length - 1];
         if (!last || last.sig !== f[1]) {
             P.states.push({t: now(), n: f[0], sig: f[1], why: why});
@@ -180,7 +191,7 @@
     /* The map shows paths at rest (static layers non-empty) and the moving layer is empty. */
     P.mapReady = function () {
         wrapPlotly();
-        return fingerprint(cfg.staticNames)[0] > 0 && fingerprint(cfg.movingNames)[0] === 0;
+        return fingerprint(cfg.staticNames)[0] > 0 && fingerprint(cfg.movingNames, true)[0] === 0;
     };
 
     P.result = function () {
