@@ -93,9 +93,10 @@ MAP_LAYOUT: dict = dict(
         hovermode="closest",
         hoverdistance=12,
         hoverlabel=dict(bgcolor="white", font=dict(size=12)),
-        # Vertical, in the empty lower-left corner of the natural-earth outline (South Pacific).
-        legend=dict(orientation="v", yanchor="bottom", y=0.01, xanchor="left", x=0.005,
-                    bgcolor="rgba(255,255,255,0.82)", bordercolor="#E5E7EB", borderwidth=1,
+        # Outside the plot, in rows under the map (issue 17: inside, it covered ~40 % of an
+        # 800 px map); the page's "Legend" button hides it (assets/map_view.js).
+        legend=dict(orientation="h", yanchor="top", y=-0.005, xanchor="left", x=0.0,
+                    bgcolor="rgba(255,255,255,0)", borderwidth=0,
                     font=dict(size=10.5), itemsizing="constant", tracegroupgap=2,
                     itemclick="toggle", itemdoubleclick="toggleothers"),
         geo=dict(
@@ -121,6 +122,17 @@ def map_trace_index(name: str) -> int:
 
 def pop_trace_name(area: str) -> str:
     return f"Access points · {area}"
+
+
+#: Label of each access point on the main map: its 3-letter id above the marker (issue 17).
+POP_LABEL_FONT = dict(size=10, color="#1F2937", family="Arial, sans-serif")
+
+
+def pop_labels(ids: Sequence[str]) -> dict:
+    """Scattergeo attributes that label access point markers with their ids (``mode``,
+    ``text``, ``textposition``, ``textfont``): spread into a PoP layer's constructor."""
+    return dict(mode="markers+text", text=[hover_text(i) for i in ids],
+                textposition="top center", textfont=POP_LABEL_FONT)
 
 
 def geodesic_polyline(lat1: Sequence[float], lon1: Sequence[float], lat2: Sequence[float],
@@ -591,7 +603,7 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
         sel = pops[(pops["area"] == area) & ~pops["id"].isin(down_set)]
         traces[pop_trace_name(area)] = go.Scattergeo(
             name=pop_trace_name(area), lat=sel["lat"].to_numpy(float),
-            lon=sel["lon"].to_numpy(float), mode="markers",
+            lon=sel["lon"].to_numpy(float), **pop_labels(list(sel["id"])),
             customdata=sel["id"].to_numpy(object),
             hovertext=[f"<b>{hover_text(r.name)}</b> · {hover_text(r.id)}<br>"
                        f"{r.area} access point"

@@ -272,6 +272,13 @@ def map_panel(graph_config: dict) -> list:
     the assignment table and the model note."""
     return [
         html.Div(className="map-card card", children=[
+            # Map chrome driven in the browser by assets/map_view.js (no server round trip):
+            # the legend under the map can be hidden; a plain wheel scrolls the page.
+            html.Button("Legend ▾", className="map-legend-toggle btn btn-sm btn-ghost",
+                        type="button", title="Hide or show the map legend",
+                        **{"aria-pressed": "false"}),
+            html.Span("Use Ctrl + scroll (⌘ + scroll on a Mac) to zoom the map",
+                     className="map-wheel-hint", **{"aria-hidden": "true"}),
             dcc.Loading(
                 type="dot", delay_show=250, overlay_style={"visibility": "visible",
                                                            "opacity": 0.6},

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Failover animation on a time budget (issue 17): click -> final state and frames drawn.
+
+    python benchmarks/failover_animation.py                       # 5 runs, cities25k, BOM
+    python benchmarks/failover_animation.py --baseline 3b583e4    # also the code of 3b583e4
+    python benchmarks/failover_animation.py --clients 40,cities25k --runs 7
+
+The same machinery as ``benchmarks/click_to_map.py`` (the Procfile's gunicorn server of this
+checkout and, with ``--baseline REV``, of a temporary ``git worktree`` of REV; headless Chromium
+with the in-page probe ``benchmarks/click_probe.js``; runs alternate between servers). For each
+run the access point pill is clicked (down, then back up) and the probe reports, in the page's
+clock from the click event:
+
+* ``change_ms``: the map first changes (the response's figure drawn with frame 0);
+* ``final_ms``: the map shows the final routing state (the moving layer -- plotly traces and,
+  since issue 17, the overlay canvas -- empty again after the last frame was swapped in);
+* ``frames``: distinct moving-layer states drawn from the first change to the final state
+  (frame 0 included), each sampled at a display refresh (requestAnimationFrame);
+* ``req``, ``req_anim``: callback requests before the first change / during the animation.
+
+Goal (issue 17): on the 25,000-city set a PoP-down reaches its final state <= 2,500 ms after the
+click with >= 20 distinct frames drawn. Medians of ``--runs``; ratios current / baseline. The
+machine has 2 cores shared with other jobs: the load average is printed before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import click_to_map as ctm  # noqa: E402
+from benchmarks import servers  # noqa: E402
+
+GOAL_FINAL_MS = 2_500
+GOAL_FRAMES = 20
+METRICS = ("req", "change_ms", "final_ms", "frames", "req_anim")
+
+
+def measure(driver: Any, pop: str) -> dict[str, Any]:
+    """One click on the pill of ``pop``, through the click benchmark's probe driver."""
+    r = ctm.click(driver, pop)
+    return {"req": r["req"], "change_ms": r["change_ms"], "final_ms": r["end_ms"],
+            "frames": r["frames"], "req_anim": r["req_anim"]}
+
+
+def median(runs: list[dict], key: str) -> float | None:
+    vals = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=5, help="measured down/up click pairs per page")
+    ap.add_argument("--clients", default="cities25k",
+                    help="comma-separated: a number of cities in the link, or a client set key")
+    ap.add_argument("--pop", default="BOM",
+                    help="the pill to click (BOM: the busiest access point of cities25k)")
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also measure the code of REV (temporary git worktree), same run")
+    args = ap.parse_args(argv)
+    specs = [s.strip() for s in args.clients.split(",") if s.strip()]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    targets: list[ctm.Target] = []
+    worktree: Path | None = None
+    profiles: list[str] = []
+    results: dict[tuple[str, str, str], list[dict]] = {}
+    print(f"load average before: {ctm.loadavg()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            roots = [("current", ROOT)]
+            if args.baseline:
+                worktree = ctm.make_worktree(args.baseline)
+                roots.append((f"baseline {args.baseline}", worktree))
+            for label, root in roots:
+                port = servers.free_port()
+                proc = servers.start(servers.procfile_command(root), port,
+                                     Path(tmp) / f"{len(targets)}.log", root=root)
+                targets.append(ctm.Target(label, f"http://127.0.0.1:{port}", proc))
+            for t in targets:
+                servers.wait_healthy(t.url + "/healthz", t.proc)
+            for spec in specs:
+                for t in targets:
+                    d, prof = ctm.open_page(t.url + "/" + ctm.scenario_query(spec))
+                    t.drivers[spec] = d
+                    profiles.append(prof)
+                    measure(d, args.pop)  # untimed pair: cold caches, lazy imports
+                    measure(d, args.pop)
+                for i in range(args.runs):
+                    for t in targets:
+                        for direction in ("down", "up"):
+                            results.setdefault((t.label, spec, direction), []).append(
+                                measure(t.drivers[spec], args.pop))
+                    print(f"  {spec}: run {i + 1}/{args.runs} done", flush=True)
+                for t in targets:
+                    t.drivers.pop(spec).quit()
+        finally:
+            for t in targets:
+                for d in t.drivers.values():
+                    d.quit()
+                if t.proc is not None:
+                    servers.stop(t.proc)
+            for prof in profiles:
+                shutil.rmtree(prof, ignore_errors=True)
+            if worktree is not None:
+                ctm.remove_worktree(worktree)
+    print(f"load average after: {ctm.loadavg()}\n")
+    print(f"medians of {args.runs} runs, clicking {args.pop} (ms after the click)")
+    head = f"{'server':22s} {'clients':9s} {'dir':4s} " + " ".join(f"{m:>9s}" for m in METRICS)
+    print(head + "\n" + "-" * len(head))
+    summary: dict[str, Any] = {"runs": args.runs, "pop": args.pop, "results": {}}
+    for (label, spec, direction), runs in results.items():
+        med = {m: median(runs, m) for m in METRICS}
+        summary["results"][f"{label}|{spec}|{direction}"] = {"median": med, "runs": runs}
+        print(f"{label:22s} {spec:9s} {direction:4s} "
+              + " ".join(f"{ctm.fmt(med[m]):>9s}" for m in METRICS))
+    if len(targets) == 2:
+        print("\nratio current / baseline (medians)")
+        for spec in specs:
+            for direction in ("down", "up"):
+                cur = summary["results"][f"{targets[0].label}|{spec}|{direction}"]["median"]
+                base = summary["results"][f"{targets[1].label}|{spec}|{direction}"]["median"]
+                print(f"  {spec:9s} {direction:4s} " + "  ".join(
+                    f"{m} {cur[m] / base[m]:.2f}" if cur[m] is not None and base[m] else f"{m} -"
+                    for m in ("change_ms", "final_ms", "frames")))
+    print(f"\ngoal (issue 17): final_ms <= {GOAL_FINAL_MS}, frames >= {GOAL_FRAMES}")
+    for key, res in summary["results"].items():
+        m = res["median"]
+        ok = (m["final_ms"] is not None and m["final_ms"] <= GOAL_FINAL_MS
+              and (m["frames"] or 0) >= GOAL_FRAMES)
+        print(f"  {key}: {'MET' if ok else 'NOT MET'}")
+    print(json.dumps(summary, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
