@@ -23,6 +23,8 @@
  *     the page (capture phase, dispatched by selenium or JS) is time zero (event.timeStamp).
  *
  * window.__clickProbe.result() then derives (times in ms after the click):
+ *   pillChange   first change of the class of an access point pill (#pop-status) -- the
+ *                optimistic state since issue 17, else the round trip's answer;
  *   firstChange  first state of the moving layer that differs from its state at the click
  *                (today: the figure of the failover arriving with frame 0 drawn in the moving
  *                layer -- the first visible map change of the animation);
@@ -164,6 +166,24 @@
     }
     requestAnimationFrame(tick);
 
+    /* The pills of the access point list (#pop-status button): the first change of a pill's
+       class after the click (issue 17: optimistic state, before the round trip answers). */
+    P.pillChanges = [];
+    function watchPills() {
+        if (P.pillObserver || !window.MutationObserver || !document.body) { return; }
+        P.pillObserver = new MutationObserver(function (records) {
+            records.forEach(function (r) {
+                var el = r.target;
+                if (el.matches && el.matches('#pop-status button[data-pop]') &&
+                    el.className !== r.oldValue) {
+                    P.pillChanges.push({t: now(), pop: el.getAttribute('data-pop')});
+                }
+            });
+        });
+        P.pillObserver.observe(document.body, {attributes: true, attributeFilter: ['class'],
+                                               attributeOldValue: true, subtree: true});
+    }
+
     document.addEventListener('click', function (ev) {
         if (P.armed && P.tClick === null) {
             var ts = ev.timeStamp;
@@ -174,6 +194,8 @@
     /* Start a measurement: forget earlier requests and states; the next click is time zero. */
     P.arm = function () {
         wrapPlotly();
+        watchPills();
+        P.pillChanges = [];
         P.reqs = P.reqs.filter(function (r) { return r.t1 === null; });
         P.states = [];
         P.plots = [];
@@ -217,8 +239,10 @@
             }).length;
         }
         function rel(s) { return s ? s.t - t0 : null; }
+        var pill = P.pillChanges.filter(function (c) { return c.t >= t0; })[0] || null;
         return {
             clicked: true,
+            pillChange: rel(pill),
             firstChange: rel(change), firstMotion: rel(motion), end: rel(end),
             frames: Object.keys(frames).length,
             reqBeforeChange: change ? count(t0, change.t) : null,

@@ -11,6 +11,8 @@ with the in-page probe ``benchmarks/click_probe.js``; runs alternate between ser
 run the access point pill is clicked (down, then back up) and the probe reports, in the page's
 clock from the click event:
 
+* ``pill_ms``: the clicked pill first shows its new state (issue 17: optimistic, in the click's
+  own task; before, when the round trip answered);
 * ``change_ms``: the map first changes (the response's figure drawn with frame 0);
 * ``final_ms``: the map shows the final routing state (the moving layer -- plotly traces and,
   since issue 17, the overlay canvas -- empty again after the last frame was swapped in);
@@ -19,7 +21,7 @@ clock from the click event:
 * ``req``, ``req_anim``: callback requests before the first change / during the animation.
 
 Goal (issue 17): on the 25,000-city set a PoP-down reaches its final state <= 2,500 ms after the
-click with >= 20 distinct frames drawn. Medians of ``--runs``; ratios current / baseline. The
+click with >= 20 distinct frames drawn; the pill changes <= 300 ms after the click. Medians of ``--runs``; ratios current / baseline. The
 machine has 2 cores shared with other jobs: the load average is printed before and after.
 """
 
@@ -43,13 +45,15 @@ from benchmarks import servers  # noqa: E402
 
 GOAL_FINAL_MS = 2_500
 GOAL_FRAMES = 20
-METRICS = ("req", "change_ms", "final_ms", "frames", "req_anim")
+GOAL_PILL_MS = 300
+METRICS = ("req", "pill_ms", "change_ms", "final_ms", "frames", "req_anim")
 
 
 def measure(driver: Any, pop: str) -> dict[str, Any]:
     """One click on the pill of ``pop``, through the click benchmark's probe driver."""
     r = ctm.click(driver, pop)
-    return {"req": r["req"], "change_ms": r["change_ms"], "final_ms": r["end_ms"],
+    return {"req": r["req"], "pill_ms": r["pill_ms"], "change_ms": r["change_ms"],
+            "final_ms": r["end_ms"],
             "frames": r["frames"], "req_anim": r["req_anim"]}
 
 
@@ -132,11 +136,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {spec:9s} {direction:4s} " + "  ".join(
                     f"{m} {cur[m] / base[m]:.2f}" if cur[m] is not None and base[m] else f"{m} -"
                     for m in ("change_ms", "final_ms", "frames")))
-    print(f"\ngoal (issue 17): final_ms <= {GOAL_FINAL_MS}, frames >= {GOAL_FRAMES}")
+    print(f"\ngoal (issue 17): final_ms <= {GOAL_FINAL_MS}, frames >= {GOAL_FRAMES}, "
+          f"pill_ms <= {GOAL_PILL_MS}")
     for key, res in summary["results"].items():
         m = res["median"]
         ok = (m["final_ms"] is not None and m["final_ms"] <= GOAL_FINAL_MS
-              and (m["frames"] or 0) >= GOAL_FRAMES)
+              and (m["frames"] or 0) >= GOAL_FRAMES
+              and m["pill_ms"] is not None and m["pill_ms"] <= GOAL_PILL_MS)
         print(f"  {key}: {'MET' if ok else 'NOT MET'}")
     print(json.dumps(summary, separators=(",", ":")))
     return 0

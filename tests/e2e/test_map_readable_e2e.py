@@ -96,3 +96,30 @@ def test_25k_cities_are_aggregated_under_the_access_points(dash_duo):
     pops = [i for i, n in enumerate(names) if n.startswith("Access points")]
     assert names.index(map_figures.CLIENTS) < min(pops)
     assert severe_logs(dash_duo) == []
+
+
+def test_pill_shows_its_new_state_before_the_round_trip_answers(dash_duo):
+    """Optimistic state (issue 17): the clicked pill changes in the click's own turn, not when
+    the server's answer arrives (it was 1.3-1.7 s later); the answer then confirms it."""
+    start(dash_duo, QUERY)
+    wait_paths(dash_duo)
+    d = dash_duo.driver
+    d.execute_script(f"""
+        window.__pill = null;
+        const el = document.querySelector('#{ids.POP_STATUS} button[data-pop="CDG"]');
+        new MutationObserver(() => {{
+            if (window.__pill === null && el.classList.contains('pop-down')) {{
+                window.__pill = performance.now();
+            }}
+        }}).observe(el, {{attributes: true}});
+        window.__t0 = performance.now();""")
+    pill = dash_duo.find_element(f"#{ids.POP_STATUS} button[data-pop='CDG']")
+    pill.click()
+    WebDriverWait(d, 20).until(lambda drv: "down=CDG" in drv.current_url)
+    WebDriverWait(d, 20).until(lambda drv: "pop-pending" not in pill.get_attribute("class"))
+    assert "pop-down" in pill.get_attribute("class")
+    pill_t, answer_t = d.execute_script("""
+        const r = performance.getEntriesByType('resource').filter(
+            e => e.name.includes('_dash-update-component') && e.startTime >= window.__t0);
+        return [window.__pill, r.length ? r[0].responseEnd : null];""")
+    assert pill_t is not None and answer_t is not None and pill_t < answer_t
