@@ -180,6 +180,17 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                                    column_id: 'client'}, Math.floor(pos / size)];
             },
 
+            /* The assignment table's optional columns (issue 17: no sideways scroll at
+             * 1440 px): "Before last change" and "Change ms" only after a failover change
+             * moved a listed client, "BGP likely" only when a listed client is flagged.
+             * -> hidden_columns */
+            tableColumns: function (rows) {
+                var list = Array.isArray(rows) ? rows : [];
+                var moved = list.some(function (r) { return r && r.moved === 1; });
+                var flagged = list.some(function (r) { return r && r.flagged === 1; });
+                return (moved ? [] : ['before', 'change_ms']).concat(flagged ? [] : ['bgp']);
+            },
+
             /* The explain picker changed: "Explain ›" is enabled for a picked client and the
              * line beside it names it. -> [disabled, text] */
             explainPicked: function (value, options) {

@@ -123,3 +123,29 @@ def test_pill_shows_its_new_state_before_the_round_trip_answers(dash_duo):
             e => e.name.includes('_dash-update-component') && e.startTime >= window.__t0);
         return [window.__pill, r.length ? r[0].responseEnd : null];""")
     assert pill_t is not None and answer_t is not None and pill_t < answer_t
+
+
+def test_assignment_table_fits_at_1440_px(dash_duo):
+    """Issue 17: the "Change ms" column was hidden behind a sideways scroll at 1440 px. The
+    before/after columns show only after a failover change (and "BGP likely" only for flagged
+    clients); the rest fits."""
+    start(dash_duo, QUERY)
+    d = dash_duo.driver
+    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 1440, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    wait_paths(dash_duo)
+
+    def table():
+        return d.execute_script(f"""
+            const c = document.querySelector('#{ids.ASSIGNMENT_TABLE}')
+                .closest('.dash-table-container').querySelector('.dash-spreadsheet-container');
+            const heads = Array.from(document.querySelectorAll('#{ids.ASSIGNMENT_TABLE} th'))
+                .map(th => th.innerText.trim());
+            return [c.scrollWidth, c.clientWidth, heads];""")
+
+    WebDriverWait(d, 20).until(lambda drv: len(table()[2]) > 5)
+    width, shown, heads = table()
+    assert width <= shown + 1, (width, shown)
+    assert "Change ms" not in heads and "Before last change" not in heads
+    dash_duo.find_element(f"#{ids.POP_STATUS} button[data-pop='CDG']").click()
+    WebDriverWait(d, 20).until(lambda drv: "Change ms" in table()[2])
