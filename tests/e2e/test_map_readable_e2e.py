@@ -68,12 +68,16 @@ def test_labels_legend_outside_and_wheel(dash_duo):
                             ".height") > 0
     # a plain wheel does not zoom the map (the page may scroll); Ctrl + wheel does
     before = scale(dash_duo)
+    d.execute_script("""
+        window.__hint = false;
+        const hint = document.querySelector('.map-wheel-hint');
+        new MutationObserver(() => { if (hint.classList.contains('shown')) window.__hint = true; })
+            .observe(hint, {attributes: true});""")
     wheel(dash_duo, 0)
-    WebDriverWait(d, 5).until(lambda drv: drv.execute_script(
-        "return document.querySelector('.map-wheel-hint').classList.contains('shown')"))
+    WebDriverWait(d, 15).until(lambda drv: drv.execute_script("return window.__hint"))
     assert scale(dash_duo) == before
     wheel(dash_duo, 2)
-    WebDriverWait(d, 5).until(lambda drv: scale(dash_duo) != before)
+    WebDriverWait(d, 15).until(lambda drv: scale(dash_duo) != before)
     assert severe_logs(dash_duo) == []
 
 
