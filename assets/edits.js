@@ -58,6 +58,40 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             }
         }
 
+        var POP_STATUS_ID = 'pop-status';
+
+        /* Optimistic state (issue 17): the pill of `pop` shows its new state at once, marked
+         * pending, instead of ~0.4-1.5 s later when the round trip answers; the answer then
+         * sets every pill's class from the scenario (the pending mark goes with it). */
+        function optimisticPill(pop) {
+            if (typeof document === 'undefined') { return; }  // Node (tests): no page
+            var box = document.getElementById(POP_STATUS_ID);
+            var pills = box ? box.querySelectorAll('button[data-pop]') : [];
+            Array.prototype.forEach.call(pills, function (el) {
+                if (el.getAttribute('data-pop') !== pop) { return; }
+                var down = el.classList.contains('pop-down');
+                el.classList.toggle('pop-down', !down);
+                el.classList.toggle('pop-up', down);
+                el.classList.add('pop-pending');
+            });
+        }
+
+        var MAP_ID = 'world-map';
+
+        /* Optimistic state of a clicked access point marker: dimmed at once (plotly redraws it
+         * from the answer). `p`: the clicked point (curveNumber, pointNumber). */
+        function optimisticMarker(p) {
+            if (typeof document === 'undefined' || !p) { return; }
+            var host = document.getElementById(MAP_ID);
+            var layers = host ? host.querySelectorAll('g.trace.scattergeo') : [];
+            Array.prototype.forEach.call(layers, function (g) {
+                var d = g.__data__;
+                if (!(d && d[0] && d[0].trace && d[0].trace.index === p.curveNumber)) { return; }
+                var pt = g.querySelectorAll('path.point')[p.pointNumber];
+                if (pt) { pt.style.opacity = '0.35'; }
+            });
+        }
+
         function sameSet(a, b) {
             var x = (a || []).slice().sort(), y = (b || []).slice().sort();
             return x.length === y.length && x.every(function (v, i) { return v === y[i]; });
@@ -75,6 +109,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             pill: function () {
                 var t = trigger();
                 if (!t || !t.value || typeof t.id !== 'object') { return noUpdate(); }
+                optimisticPill(t.id.pop);
                 return edit({op: 'toggle_pop', pop: t.id.pop});
             },
 
@@ -137,6 +172,8 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 });
                 if (typeof cd === 'string' && (pops.indexOf(cd) >= 0 ||
                         (layers && p.curveNumber === layers.planned))) {
+                    optimisticPill(cd);
+                    optimisticMarker(p);
                     return [edit({op: 'toggle_pop', pop: cd}), nu, nu, nu];
                 }
                 if (!layers || p.curveNumber !== layers.clients) { return [nu, nu, nu, nu]; }
@@ -160,6 +197,17 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 col = col < 0 ? 0 : col;
                 return [nu, best, {row: pos % size, column: col, row_id: best,
                                    column_id: 'client'}, Math.floor(pos / size)];
+            },
+
+            /* The assignment table's optional columns (issue 17: no sideways scroll at
+             * 1440 px): "Before last change" and "Change ms" only after a failover change
+             * moved a listed client, "BGP likely" only when a listed client is flagged.
+             * -> hidden_columns */
+            tableColumns: function (rows) {
+                var list = Array.isArray(rows) ? rows : [];
+                var moved = list.some(function (r) { return r && r.moved === 1; });
+                var flagged = list.some(function (r) { return r && r.flagged === 1; });
+                return (moved ? [] : ['before', 'change_ms']).concat(flagged ? [] : ['bgp']);
             },
 
             /* The explain picker changed: "Explain ›" is enabled for a picked client and the

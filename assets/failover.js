@@ -1,24 +1,38 @@
 /*
  * Failover animation: the clients of a downed (or restored) access point sweep to their new
- * access point, and their backbone legs follow, entirely in the browser.
+ * access point, and their backbone legs follow, entirely in the browser, on a time budget.
  *
  * The server sends the plan of the moving paths once (dashboard/domain/failover.py
  * `animation_plan`: each moving client's position, its PoP end and origin end before and after,
- * and the eased fraction of each of the 24 frames) in the store `failover-frames`, together with
- * the map figure in its start state (moving clients' paths left out of the static path layers and
- * drawn at frame 0 in the two "moving" layers; `layout.meta.failover` = the animation id). Frame k
- * is computed here exactly as `plan_frame` does in Python: PoP and origin ends moved along the
- * great circle by t[k] (`slerp` below mirrors `domain.failover.slerp`), legs drawn between them.
+ * the eased fraction of each of its n frames and the budget `duration_ms`) in the store
+ * `failover-frames`, together with the map figure in its start state (moving clients' paths left
+ * out of the static path layers and drawn at frame 0 in the two "moving" layers;
+ * `layout.meta.failover` = the animation id). Frame k is computed here exactly as `plan_frame`
+ * does in Python: PoP and origin ends moved along the great circle by t[k] (`slerp` below mirrors
+ * `domain.failover.slerp`), legs drawn between them.
+ *
+ * Why not Plotly.restyle per frame: any restyle of a geo subplot redraws every trace of it (a
+ * 25,000-client map took ~0.6 s per frame: 24 frames = 13-16 s), and so does any change inside
+ * the plot's SVG (the browser repaints all of it). Frames are therefore drawn on a light overlay,
+ * a canvas over the plot (`canvas.failover-overlay`, its own compositing layer), projected with
+ * the subplot's own d3 projection (`projection.getPath()`: great-circle arcs, the user's zoom
+ * and pan), which costs a few ms per frame whatever the map holds.
+ *
  * The clientside callback below starts a requestAnimationFrame loop that
  *   1. waits until the graph shows the figure of this animation (the figure and the frames arrive
  *      in the same response, but plotly draws asynchronously),
- *   2. steps frames 1..n-1 with Plotly.restyle on the two moving layers only (the other layers are
- *      not touched, so unaffected paths never flicker) -- never skipping a frame, so a slow
- *      browser takes longer rather than jumping,
- *   3. folds the final paths into the static layers and empties the moving ones: the map then
- *      shows the freshly computed routing state (with more than 2,000 clients it may draw a
- *      few more paths than a server figure, which draws at most 2,000 static paths),
- *   4. reports {id, state: "done", frames} in the store `failover-status` (tests wait on it).
+ *   2. hides the two plotly moving layers (frame 0, drawn by plotly with the figure) and draws
+ *      on each tick the frame that is due at that time (elapsed / duration_ms): when the browser
+ *      is late, frames are dropped rather than the animation slowed down -- down to a floor of
+ *      `min_frames` (21: frame 0 and 20 moving) distinct frames, which a very slow browser
+ *      still draws (it then takes longer than the budget instead of jumping from start to end),
+ *   3. once the last frame has been on screen, removes the overlay and, in the same task (no
+ *      paint in between), folds the final paths into the static layers and empties the moving
+ *      ones in ONE Plotly.restyle: the map shows the freshly computed routing state (with more
+ *      than 2,000 clients it may draw a few more paths than a server figure, which draws at
+ *      most 2,000 static paths),
+ *   4. reports {id, state: "done", frames, ms} in the store `failover-status` (tests wait on it;
+ *      frames = distinct frames drawn, ms = first frame to final state).
  * No server request is made per frame. A newer change cancels a running animation.
  *
  * Ids are kept in step with dashboard/ids.py by tests/unit/test_ids_js.py.
@@ -28,7 +42,10 @@
 
     var MAP_ID = 'world-map';
     var STATUS_ID = 'failover-status';
-    var WAIT_MS = 8000;
+    // How long to wait for plotly to draw the figure of the plan (a loaded 2-core machine took
+    // up to ~8 s for a 25,000-client response); a newer change cancels the wait anyway.
+    var WAIT_MS = 30000;
+    var MIN_FRAMES = 21;  // frame 0 and 20 after it (services/failover.py MIN_FRAMES)
 
     var running = null;
 
@@ -102,13 +119,107 @@
         return [[il, io], [bl, bo]];
     }
 
-    function showFrame(gd, fr, k) {
-        var t = fr.traces;
+    /* The overlay: a canvas over the plot (its own compositing layer: drawing a frame repaints
+       neither the plot's SVG nor its 10,000 markers), clipped to the geo subplot, stroked in the
+       colours and widths of the plotly moving layers (read from the figure). */
+    function overlay(gd, fr) {
+        var sub = gd._fullLayout.geo._subplot;
+        var host = gd.querySelector('.svg-container');
+        if (!host || !sub || !sub.projection || !sub.projection.getPath) { return null; }
+        var old = host.querySelector('canvas.failover-overlay');
+        if (old) { old.parentNode.removeChild(old); }
+        var w = gd._fullLayout.width, h = gd._fullLayout.height;
+        var ratio = window.devicePixelRatio || 1;
+        var canvas = document.createElement('canvas');
+        canvas.className = 'failover-overlay';
+        canvas.width = Math.round(w * ratio);
+        canvas.height = Math.round(h * ratio);
+        canvas.style.cssText = 'position:absolute;left:0;top:0;pointer-events:none;' +
+            'will-change:transform;width:' + w + 'px;height:' + h + 'px';
+        host.appendChild(canvas);
+        var ctx = canvas.getContext('2d');
+        ctx.scale(ratio, ratio);
+        var xa = sub.xaxis || {}, ya = sub.yaxis || {};
+        var clip = [xa._offset, ya._offset, xa._length, ya._length].every(Number.isFinite)
+            ? [xa._offset, ya._offset, xa._length, ya._length] : null;
+        var styles = [fr.traces.moving_backbone, fr.traces.moving_internet].map(function (i) {
+            var tr = gd._fullData.filter(function (t) { return t.index === i; })[0] || {};
+            var line = tr.line || {};
+            return {color: line.color || '#7C3AED', width: line.width || 2,
+                    alpha: 1};
+        });
+        return {canvas: canvas, ctx: ctx, w: w, h: h, clip: clip, sub: sub,
+                backbone: styles[0], internet: styles[1]};
+    }
+
+    /* The plotly moving layers (frame 0 as the figure drew it): hidden while the overlay draws,
+       shown again (and emptied) by the final restyle. Their SVG groups carry the trace index in
+       their d3 datum. */
+    function movingGroups(gd, fr) {
+        var want = [fr.traces.moving_internet, fr.traces.moving_backbone];
+        return Array.prototype.filter.call(gd.querySelectorAll('g.trace.scattergeo'),
+                                           function (el) {
+            var d = el.__data__;
+            var tr = d && d[0] && d[0].trace;
+            return Boolean(tr && want.indexOf(tr.index) >= 0);
+        });
+    }
+
+    function setHidden(els, hidden) {
+        els.forEach(function (el) { el.style.visibility = hidden ? 'hidden' : ''; });
+    }
+
+    /* [lats, lons] of segments a, b, null -> GeoJSON LineStrings ([lon, lat]), each distinct
+       segment once (the backbone legs of clients moving between the same PoPs coincide);
+       segments with a missing end or of zero length (a retracted path) are skipped. */
+    function lineStrings(seg) {
+        var lat = seg[0], lon = seg[1], lines = [], seen = {};
+        for (var i = 0; i + 1 < lat.length; i += 3) {
+            if (lat[i] === null || lat[i + 1] === null) { continue; }
+            if (lat[i] === lat[i + 1] && lon[i] === lon[i + 1]) { continue; }
+            var key = lat[i] + ',' + lon[i] + ',' + lat[i + 1] + ',' + lon[i + 1];
+            if (seen[key]) { continue; }
+            seen[key] = true;
+            lines.push({type: 'LineString', coordinates: [[lon[i], lat[i]], [lon[i + 1], lat[i + 1]]]});
+        }
+        return lines;
+    }
+
+    /* One stroke per line: a single wide stroke of a thousand converging lines makes the
+       rasteriser resolve every overlap (~90 ms a frame in software), separate strokes only
+       overdraw (~20 ms). */
+    function stroke(ov, path, seg, style) {
+        var ctx = ov.ctx;
+        ctx.strokeStyle = style.color;
+        ctx.lineWidth = style.width;
+        ctx.globalAlpha = style.alpha;
+        lineStrings(seg).forEach(function (line) {
+            ctx.beginPath();
+            path(line);
+            ctx.stroke();
+        });
+    }
+
+    /* Frame k drawn on the overlay: the projected backbone legs, then the internet legs.
+       `canvas.dataset.frame` / `canvas.__frame` say which frame (and its coordinates) is shown,
+       for the benchmark probe and the browser tests. */
+    function drawFrame(ov, fr, k) {
         var f = frameAt(fr, k);
-        window.Plotly.restyle(gd, {
-            lat: [f[0][0], f[1][0]],
-            lon: [f[0][1], f[1][1]]
-        }, [t.moving_internet, t.moving_backbone]);
+        var ctx = ov.ctx;
+        ctx.save();
+        ctx.clearRect(0, 0, ov.w, ov.h);
+        if (ov.clip) {
+            ctx.beginPath();
+            ctx.rect(ov.clip[0], ov.clip[1], ov.clip[2], ov.clip[3]);
+            ctx.clip();
+        }
+        ctx.lineCap = 'round';
+        var path = ov.sub.projection.getPath().context(ctx);
+        stroke(ov, path, f[1], ov.backbone);
+        stroke(ov, path, f[0], ov.internet);
+        ctx.restore();
+        ov.canvas.dataset.frame = String(k);
+        ov.canvas.__frame = f;
     }
 
     /* The last frame's segments [a, b, null]* appended to a static layer; zero-length segments
@@ -135,6 +246,8 @@
         return [src.lat, src.lon];
     }
 
+    /* The one plotly call of the animation: final paths into the static layers, moving layers
+       emptied. Returns plotly's promise. */
     function finish(gd, fr) {
         var t = fr.traces;
         var f = frameAt(fr, fr.n - 1);
@@ -142,30 +255,72 @@
         var sb = coords(gd, t.backbone);
         var inet = merged(si[0], si[1], f[0]);
         var bb = merged(sb[0], sb[1], f[1]);
-        window.Plotly.restyle(gd, {
+        return window.Plotly.restyle(gd, {
             lat: [inet[0], bb[0], [], []],
             lon: [inet[1], bb[1], [], []]
         }, [t.internet, t.backbone, t.moving_internet, t.moving_backbone]);
+    }
+
+    function removeOverlay(job) {
+        if (job.ov && job.ov.canvas.parentNode) {
+            job.ov.canvas.parentNode.removeChild(job.ov.canvas);
+        }
+        if (job.hidden) { setHidden(job.hidden, false); }
+        job.ov = null;
+        job.hidden = null;
     }
 
     function cancel() {
         if (running) {
             running.cancelled = true;
             if (running.raf) { cancelAnimationFrame(running.raf); }
+            removeOverlay(running);
             running = null;
         }
     }
 
+    /* Index of the frame due `elapsed` ms after the first one (the last at duration_ms). */
+    function due(fr, elapsed) {
+        var ms = fr.duration_ms > 0 ? fr.duration_ms : 1;
+        return Math.max(0, Math.min(fr.n - 1, Math.floor(elapsed / ms * (fr.n - 1))));
+    }
+
+    /* Most frames the next tick may advance: a very slow browser still draws at least
+       `min_frames` distinct frames (spread evenly over what is left), taking longer than the
+       budget rather than jumping from the start to the end. */
+    function maxStep(fr, job) {
+        var want = Math.min(fr.n, fr.min_frames > 0 ? fr.min_frames : MIN_FRAMES);
+        var need = want - job.drawn.length;  // frames still to draw, the last one included
+        var left = fr.n - 1 - job.k;
+        return need > 0 ? Math.max(1, Math.floor(left / need)) : left;
+    }
+
     function animate(fr) {
         cancel();
-        if (!fr || !fr.clients || !fr.clients.length || !fr.c || !fr.t) {
+        if (!fr || !fr.clients || !fr.clients.length || !fr.c || !fr.t || !fr.traces) {
             return {id: fr ? fr.id : null, state: 'idle'};
         }
         window.anycastFailover.plan = fr;  // the plan being shown (tests compare frames)
         var job = {id: fr.id, cancelled: false, raf: null, t0: null, k: 0, waitFrom: null,
-                   shown: 1};
-        var frameMs = fr.duration_ms / (fr.n - 1);
+                   drawn: [], ov: null, hidden: null};
         running = job;
+
+        function done(gd, ts) {
+            var ms = Math.round(ts - job.t0);
+            var report_ = function () {
+                if (job.cancelled) { return; }
+                running = null;
+                var total = Math.round(performance.now() - job.t0);
+                window.anycastFailover.last = {id: fr.id, frames: job.drawn.length, ms: total,
+                                               anim_ms: ms, drawn: job.drawn};
+                report({id: fr.id, state: 'done', frames: job.drawn.length, ms: total});
+            };
+            // Overlay out and plotly's moving layers back in the same task as the restyle that
+            // redraws the map (synchronously, the outline being loaded): no paint in between.
+            removeOverlay(job);
+            var p = finish(gd, fr);
+            if (p && typeof p.then === 'function') { p.then(report_, report_); } else { report_(); }
+        }
 
         function step(ts) {
             if (job.cancelled) { return; }
@@ -180,21 +335,26 @@
                 job.raf = requestAnimationFrame(step);
                 return;
             }
-            if (job.t0 === null) { job.t0 = ts; }
-            var due = Math.min(fr.n - 1, Math.floor((ts - job.t0) / frameMs));
-            if (job.k >= fr.n - 1) {  // the last frame has been on screen for a tick: hand over
-                finish(gd, fr);
-                running = null;
-                window.anycastFailover.last = {id: fr.id, frames: job.shown,
-                                               ms: Math.round(ts - job.t0)};
-                report({id: fr.id, state: 'done', frames: job.shown,
-                        ms: Math.round(ts - job.t0)});
+            if (job.t0 === null) {  // frame 0 is on screen (plotly drew it with the figure)
+                job.t0 = ts;
+                job.ov = overlay(gd, fr);
+                job.hidden = movingGroups(gd, fr);
+                job.drawn.push(0);
+                if (!job.ov) {  // no projection to draw with: land on the final state at once
+                    done(gd, ts);
+                    return;
+                }
+            }
+            if (job.k >= fr.n - 1) {  // the last frame has been on screen: swap in the final state
+                done(gd, ts);
                 return;
             }
-            if (due > job.k) {
-                job.k += 1;  // one frame per tick at most: every frame is shown
-                showFrame(gd, fr, job.k);
-                job.shown += 1;
+            var k = Math.min(due(fr, ts - job.t0), job.k + maxStep(fr, job));
+            if (k > job.k) {  // the frame due now; the ones in between are dropped when late
+                if (job.drawn.length === 1) { setHidden(job.hidden, true); }
+                drawFrame(job.ov, fr, k);
+                job.k = k;
+                job.drawn.push(k);
             }
             job.raf = requestAnimationFrame(step);
         }

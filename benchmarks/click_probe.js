@@ -15,13 +15,16 @@
  *     times (performance.now(), ms since navigation start);
  *   - the moving layer of the map: a fingerprint (point count + a position-weighted checksum of
  *     every lat/lon of the traces named in cfg.movingNames, read from the graph's _fullData, i.e.
- *     what plotly draws) sampled on every requestAnimationFrame tick and right after every
+ *     what plotly draws, and the frame shown by the failover overlay canvas, where the animation
+ *     draws its frames since issue 17) sampled on every requestAnimationFrame tick and right after every
  *     Plotly call on the map (react, restyle, update, ... are wrapped once plotly is loaded);
  *     each distinct fingerprint is one "state" with the time it was first seen;
  *   - the click: window.__clickProbe.arm() resets the records; the next click event anywhere in
  *     the page (capture phase, dispatched by selenium or JS) is time zero (event.timeStamp).
  *
  * window.__clickProbe.result() then derives (times in ms after the click):
+ *   pillChange   first change of the class of an access point pill (#pop-status) -- the
+ *                optimistic state since issue 17, else the round trip's answer;
  *   firstChange  first state of the moving layer that differs from its state at the click
  *                (today: the figure of the failover arriving with frame 0 drawn in the moving
  *                layer -- the first visible map change of the animation);
@@ -96,9 +99,19 @@
         });
     }
 
-    /* [points, checksum] of the named traces as plotly holds them. */
-    function fingerprint(names) {
+    /* [points, checksum] of the named traces as plotly holds them, plus (for the moving layer)
+       the frame the failover overlay shows (assets/failover.js draws its frames on a canvas,
+       `canvas.failover-overlay`, instead of restyling the traces; absent in older checkouts). */
+    function fingerprint(names, withOverlay) {
         var n = 0, sum = 0;
+        if (withOverlay) {
+            var gd0 = graph();
+            var ov = gd0 && gd0.querySelector('canvas.failover-overlay');
+            if (ov && ov.dataset.frame !== undefined) {
+                n += 1;
+                sum += 1e6 * (+ov.dataset.frame + 1);
+            }
+        }
         traces(graph(), names).forEach(function (t, j) {
             [t.lat, t.lon].forEach(function (a, axis) {
                 if (!a) { return; }
@@ -114,7 +127,7 @@
     }
 
     function sample(why) {
-        var f = fingerprint(cfg.movingNames);
+        var f = fingerprint(cfg.movingNames, true);
         var last = P.states[P.states.length - 1];
         if (!last || last.sig !== f[1]) {
             P.states.push({t: now(), n: f[0], sig: f[1], why: why});
@@ -153,6 +166,24 @@
     }
     requestAnimationFrame(tick);
 
+    /* The pills of the access point list (#pop-status button): the first change of a pill's
+       class after the click (issue 17: optimistic state, before the round trip answers). */
+    P.pillChanges = [];
+    function watchPills() {
+        if (P.pillObserver || !window.MutationObserver || !document.body) { return; }
+        P.pillObserver = new MutationObserver(function (records) {
+            records.forEach(function (r) {
+                var el = r.target;
+                if (el.matches && el.matches('#pop-status button[data-pop]') &&
+                    el.className !== r.oldValue) {
+                    P.pillChanges.push({t: now(), pop: el.getAttribute('data-pop')});
+                }
+            });
+        });
+        P.pillObserver.observe(document.body, {attributes: true, attributeFilter: ['class'],
+                                               attributeOldValue: true, subtree: true});
+    }
+
     document.addEventListener('click', function (ev) {
         if (P.armed && P.tClick === null) {
             var ts = ev.timeStamp;
@@ -163,6 +194,8 @@
     /* Start a measurement: forget earlier requests and states; the next click is time zero. */
     P.arm = function () {
         wrapPlotly();
+        watchPills();
+        P.pillChanges = [];
         P.reqs = P.reqs.filter(function (r) { return r.t1 === null; });
         P.states = [];
         P.plots = [];
@@ -180,7 +213,7 @@
     /* The map shows paths at rest (static layers non-empty) and the moving layer is empty. */
     P.mapReady = function () {
         wrapPlotly();
-        return fingerprint(cfg.staticNames)[0] > 0 && fingerprint(cfg.movingNames)[0] === 0;
+        return fingerprint(cfg.staticNames)[0] > 0 && fingerprint(cfg.movingNames, true)[0] === 0;
     };
 
     P.result = function () {
@@ -206,8 +239,10 @@
             }).length;
         }
         function rel(s) { return s ? s.t - t0 : null; }
+        var pill = P.pillChanges.filter(function (c) { return c.t >= t0; })[0] || null;
         return {
             clicked: true,
+            pillChange: rel(pill),
             firstChange: rel(change), firstMotion: rel(motion), end: rel(end),
             frames: Object.keys(frames).length,
             reqBeforeChange: change ? count(t0, change.t) : null,

@@ -153,7 +153,8 @@ def click(driver: Any, pop: str) -> dict[str, Any]:
     r = click_probe.wait_idle(driver, timeout=120)
     return {"req": r["reqBeforeChange"], "change_ms": r["firstChange"],
             "move_ms": r["firstMotion"], "frames": r["frames"], "req_anim": r["reqDuring"],
-            "end_ms": r["end"], "req_all": r["reqTotal"], "req_move": r["reqBeforeMotion"]}
+            "end_ms": r["end"], "req_all": r["reqTotal"], "req_move": r["reqBeforeMotion"],
+            "pill_ms": r.get("pillChange")}
 
 
 def median(runs: list[dict], key: str) -> float | None:

@@ -73,6 +73,8 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                State(ids.MAP_LAYERS, "data"), State(pills, "id"),
                State(ids.ASSIGNMENT_TABLE, "derived_virtual_row_ids"),
                State(ids.ASSIGNMENT_TABLE, "page_size"), State(ids.ASSIGNMENT_TABLE, "columns"))
+    clientside("tableColumns", Output(ids.ASSIGNMENT_TABLE, "hidden_columns"),
+               Input(ids.ASSIGNMENT_TABLE, "data"))
     clientside("explainPicked", Output(ids.EXPLAIN_OPEN, "disabled"),
                Output(ids.EXPLAIN_PICKED, "children"), Input(ids.EXPLAIN_CLIENT, "value"),
                State(ids.EXPLAIN_CLIENT, "options"))

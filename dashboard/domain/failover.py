@@ -20,8 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-#: At least 20 frames are needed for a smooth 1-2 s sweep at the browser's interval rate.
-DEFAULT_FRAMES = 24
+#: Frames of a sweep: at least 20 are needed for a smooth 1-2 s sweep; the browser draws the one
+#: due at each display refresh and drops the others when it is late (``assets/failover.js``), so
+#: 36 frames over a 1.2 s budget (one per ~33 ms, every second 60 Hz refresh) leave room to drop a
+#: third of them and still draw 20 or more.
+DEFAULT_FRAMES = 36
 
 
 def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

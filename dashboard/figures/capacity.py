@@ -55,6 +55,29 @@ def _discrete_scale(n: int) -> list:
     return scale
 
 
+#: Most spill-over flows drawn (the largest; issue 17: dozens of arcs became a tangle). The PoP
+#: table lists every PoP's spilled-out and spilled-in Gbps.
+MAX_FLOWS_DRAWN = 12
+
+
+def largest_flows(flows: pd.DataFrame, limit: int = MAX_FLOWS_DRAWN) -> pd.DataFrame:
+    """The ``limit`` largest positive flows (Gbps), largest first."""
+    if not len(flows):
+        return flows
+    return flows[flows["gbps"] > 0].nlargest(limit, "gbps")
+
+
+def catchment_hover(pops: pd.DataFrame, cpop: np.ndarray) -> dict:
+    """Hover of the catchment cells (issue 17: they had none): "Catchment of FRA", the PoP id
+    per cell as ``text`` (~6 bytes of JSON a cell: ~100 kB for the 16,200 cells) and one
+    template."""
+    ids = pops["id"].to_numpy(object)
+    idx = np.asarray(cpop, dtype=int)
+    return dict(text=ids[idx] if len(idx) else [],
+                hovertemplate="Catchment of <b>%{text}</b><br>nearest healthy access point"
+                              "<extra></extra>")
+
+
 def capacity_map_figure(pops: pd.DataFrame, table: pd.DataFrame, flows: pd.DataFrame,
                         demand: pd.DataFrame,
                         catchment: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
@@ -73,7 +96,7 @@ def capacity_map_figure(pops: pd.DataFrame, table: pd.DataFrame, flows: pd.DataF
         clat, clon, cpop = catchment
         traces[CATCHMENTS] = go.Scattergeo(
             name=CATCHMENTS, lat=np.asarray(clat, float), lon=np.asarray(clon, float),
-            mode="markers", hoverinfo="skip", showlegend=True,
+            mode="markers", showlegend=True, **catchment_hover(pops, cpop),
             marker=dict(symbol="square", size=6.5, color=np.asarray(cpop, float) + 0.5,
                         colorscale=_discrete_scale(n), cmin=0, cmax=n, opacity=0.55,
                         line=dict(width=0)))
@@ -91,7 +114,7 @@ def capacity_map_figure(pops: pd.DataFrame, table: pd.DataFrame, flows: pd.DataF
         marker=dict(size=2 + 20 * np.sqrt(g / gmax), color="#1E3A8A", opacity=0.38,
                     line=dict(width=0), sizemode="diameter"))
     # Spill-over: one great-circle segment per flow (NaN-separated) and a marker at the target.
-    fl = flows[flows["gbps"] > 0] if len(flows) else flows
+    fl = largest_flows(flows)
     la, lo, tl, to, tt, ts = [], [], [], [], [], []
     fmax = float(fl["gbps"].max()) if len(fl) else 1.0
     for r in fl.itertuples():

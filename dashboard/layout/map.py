@@ -202,6 +202,15 @@ def failover_card() -> html.Div:
     return html.Div(id=ids.FAILOVER_SUMMARY, className="card failover-card")
 
 
+def _compact_table_style() -> dict:
+    """The tables' style, tighter for the 13-column assignment table (issue 17: it fits a
+    1440 px window without a sideways scroll; long access point names wrap)."""
+    style = table_style()
+    style["style_cell"].update({"padding": "4px 4px", "fontSize": "12.5px",
+                                "whiteSpace": "normal", "height": "auto"})
+    return style
+
+
 def assignment_table() -> dash_table.DataTable:
     """One row per client: its access point, origin, both legs (km, ms), the saving and the
     last failover change (rows of moved / cut-off clients highlighted)."""
@@ -214,13 +223,15 @@ def assignment_table() -> dash_table.DataTable:
     return dash_table.DataTable(
         id=ids.ASSIGNMENT_TABLE,
         columns=columns,
+        # shown when they say something (assets/edits.js tableColumns): no sideways scroll
+        hidden_columns=["before", "change_ms", "bgp"],
         data=[],
         page_size=12,
         sort_action="native",
         filter_action="none",
         cell_selectable=True,
         style_table={"overflowX": "auto"},
-        **table_style(),
+        **_compact_table_style(),
         style_cell_conditional=[
             {"if": {"column_id": c}, "textAlign": "left"} for c in ("client", "pop", "origin",
                                                                     "runner_up", "bgp", "before")
@@ -276,6 +287,13 @@ def map_panel(graph_config: dict) -> list:
     the assignment table and the model note."""
     return [
         html.Div(className="map-card card", children=[
+            # Map chrome driven in the browser by assets/map_view.js (no server round trip):
+            # the legend under the map can be hidden; a plain wheel scrolls the page.
+            html.Button("Legend ▾", className="map-legend-toggle btn btn-sm btn-ghost",
+                        type="button", title="Hide or show the map legend",
+                        **{"aria-pressed": "false"}),
+            html.Span("Use Ctrl + scroll (⌘ + scroll on a Mac) to zoom the map",
+                     className="map-wheel-hint", **{"aria-hidden": "true"}),
             dcc.Loading(
                 type="dot", delay_show=250, overlay_style={"visibility": "visible",
                                                            "opacity": 0.6},

@@ -40,6 +40,11 @@ MAX_TABLE_ROWS = 300
 COMPACT_FROM = 1_000
 #: Most client markers drawn (the figure builder imports it from here).
 MAX_DRAWN_CLIENTS = 10_000
+#: From this many clients the map draws them aggregated: one marker per ~330 km grid cell, sized
+#: by its number of clients (issue 17: 25,000 diamonds were a carpet that hid the access points,
+#: and every redraw of 10,000 SVG markers cost ~0.5 s in the browser). Every client counts, not
+#: only the first MAX_DRAWN_CLIENTS. The figure builder imports it from here.
+AGGREGATE_FROM = 5_000
 #: The map hover shows each client's landing probabilities below this many clients (the full
 #: clients layer). Not in the compact layer: ~30 bytes per drawn client would add ~0.3 MB to
 #: the 25,000-client what-if patch (already ~0.94 MB of its 1 MB budget); the explain panel
@@ -221,14 +226,15 @@ def table_rows(routes: pd.DataFrame, scenario: Scenario, names: Sequence[str],
 
 def map_base_key(scenario: Scenario, routes: pd.DataFrame | None) -> str | None:
     """Key of what the compact clients layer's positions and names come from (the clients, the
-    client set, which drawn clients are routed and served), or None when the map is not in
+    client set, which drawn clients -- all of them when aggregated -- are routed and served), or None when the map is not in
     compact mode. Equal keys: a what-if may patch the figure instead of resending it."""
     if routes is None or len(routes) < COMPACT_FROM:
         return None
     digest = hashlib.sha256()
     digest.update(repr((scenario.client_set, [(c.lat, c.lon, c.name) for c in scenario.clients])
                        ).encode())
-    shown = routes.iloc[:MAX_DRAWN_CLIENTS]
+    shown = routes if len(routes) >= AGGREGATE_FROM else routes.iloc[:MAX_DRAWN_CLIENTS]
+    digest.update(repr(len(shown)).encode())
     digest.update(np.packbits(shown["routed"].to_numpy(bool)).tobytes())
     if "served" in shown:
         digest.update(np.packbits(shown["served"].to_numpy(bool)).tobytes())

@@ -62,7 +62,10 @@ def test_what_if_on_the_client_set_is_a_small_patch(catalog):
     assert base and count == f"25,000 clients (table: first {MAX_TABLE_ROWS})"
     assert len(rows) == MAX_TABLE_ROWS and rows[0]["remove"] == ""
     clients = fig.data[map_figures.map_trace_index(map_figures.CLIENTS)]
-    assert len(clients.lat) == map_figures.MAX_DRAWN_CLIENTS and clients.text[0] == "Shanghai, CN"
+    # aggregated (issue 17): one marker per grid cell, every client counted, largest city first
+    assert 500 < len(clients.lat) < 3_000 and clients.text[0].startswith("Shanghai, CN and ")
+    counts = clients.customdata[:, map_figures.BIN_CUSTOMDATA.index("clients")]
+    assert counts.sum() == 25_000
     assert "FRA" in set(clients.hovertext)
     down = Scenario(client_set="cities25k", down=frozenset({"FRA"})).to_dict()
     patched = compute_view(down, None, base, catalog)

@@ -33,18 +33,23 @@ QUERY = "/?clients=" + ";".join(f"{a},{o},{n.replace(' ', '%20')}" for a, o, n i
 MOVING = map_figures.map_trace_index(map_figures.MOVING_INTERNET)
 STATIC = map_figures.map_trace_index(map_figures.LEG_INTERNET)
 
-# Samples the moving layer on every animation frame of the browser (independent of the code
-# under test: it only reads what the graph holds), and the POSTs to Dash's callback endpoint.
+# Samples the moving paths on every animation frame of the browser: the plotly moving layer
+# (frame 0, drawn with the figure) and the overlay canvas the animation draws its frames on
+# (assets/failover.js: `canvas.__frame` = the coordinates of the frame on it). Only reads.
 RECORDER = f"""
 window.__fo = {{samples: [], stop: false}};
 function tick(ts) {{
     const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
+    const ov = gd && gd.querySelector('canvas.failover-overlay');
     const t = gd && gd._fullData && gd._fullData.find(t => t.index === {MOVING});
-    if (t) {{
-        const s = JSON.stringify([Array.from(t.lat || []), Array.from(t.lon || [])]);
-        const last = window.__fo.samples[window.__fo.samples.length - 1];
-        if (!last || last.s !== s) {{ window.__fo.samples.push({{t: ts, s: s}}); }}
+    let s = null;
+    if (ov && ov.__frame) {{
+        s = JSON.stringify(ov.__frame[0]);
+    }} else if (t) {{
+        s = JSON.stringify([Array.from(t.lat || []), Array.from(t.lon || [])]);
     }}
+    const last = window.__fo.samples[window.__fo.samples.length - 1];
+    if (s !== null && (!last || last.s !== s)) {{ window.__fo.samples.push({{t: ts, s: s}}); }}
     if (!window.__fo.stop) {{ requestAnimationFrame(tick); }}
 }}
 requestAnimationFrame(tick);
@@ -56,7 +61,7 @@ return performance.getEntriesByType('resource')
     .map(e => e.startTime);"""
 
 
-def start(dash_duo):
+def start(dash_duo, query: str = QUERY, timeout: float = 20):
     app = create_app()
     posts: list[float] = []
 
@@ -68,23 +73,24 @@ def start(dash_duo):
     dash_duo.start_server(app)
     dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False})
-    dash_duo.wait_for_page(url=dash_duo.server_url + QUERY)
-    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+    dash_duo.wait_for_page(url=dash_duo.server_url + query)
+    WebDriverWait(dash_duo.driver, timeout).until(lambda d: d.execute_script(
         f"const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');"
         f"const t = gd && gd._fullData && gd._fullData.find(t => t.index === {STATIC});"
         "return Boolean(t && t.lat && t.lat.length > 0)"))  # the layer may not exist yet
     return posts
 
 
-def run_animation(dash_duo, trigger, posts):
-    """Trigger a change, wait for the animation to finish; returns (distinct moving-layer
-    states, server POSTs for the whole change, browser POSTs started during the animation)."""
+def run_animation(dash_duo, trigger, posts, timeout: float = 15):
+    """Trigger a change, wait for the animation to finish; returns (distinct moving-path
+    states drawn, server POSTs for the whole change, browser POSTs started during the
+    animation, the animation's own report)."""
     d = dash_duo.driver
     d.execute_script(RECORDER)
     before = d.execute_script("return window.anycastFailover.last && window.anycastFailover.last.id")
     n0 = len(posts)
     trigger()
-    WebDriverWait(d, 15).until(lambda drv: drv.execute_script(
+    WebDriverWait(d, timeout).until(lambda drv: drv.execute_script(
         "const l = window.anycastFailover.last; return l && l.id !== arguments[0];", before))
     time.sleep(0.3)  # let the last callbacks of this change land
     d.execute_script("window.__fo.stop = true;")
@@ -94,6 +100,18 @@ def run_animation(dash_duo, trigger, posts):
     t_last = [s["t"] for s in samples if json.loads(s["s"])[0]][-1]
     during = [t for t in d.execute_script(DASH_POSTS) if t_first <= t <= t_last]
     return states, len(posts) - n0, during, d.execute_script("return window.anycastFailover.last")
+
+
+def close(state, frame) -> bool:
+    """A drawn state is this frame of the plan (within 1e-4 degrees; gaps as gaps)."""
+    return len(state[0]) == len(frame[0]) and all(
+        abs((a if a is not None else math.nan) - (b if b is not None else math.nan)) < 1e-4
+        or (a is None and b is None) for xs, ys in zip(state, frame) for a, b in zip(xs, ys))
+
+
+def plan_n(dash_duo) -> int:
+    """Frames of the plan the browser animated."""
+    return dash_duo.driver.execute_script("return window.anycastFailover.plan.n")
 
 
 def pop_ends(state):
@@ -115,7 +133,8 @@ def test_pop_down_animates_in_the_browser_and_back_by_marker_click(dash_duo):
     pill = dash_duo.find_element(f"#{ids.POP_STATUS} button[data-pop='CDG']")
     states, server_posts, during, last = run_animation(dash_duo, pill.click, posts)
     assert len(states) >= 21, len(states)  # frame 0 + at least 20 distinct intermediate states
-    assert last["frames"] == 24 and 800 <= last["ms"] <= 6000
+    # frames on a time budget: the ones due when the browser is late are dropped (issue 17)
+    assert 21 <= last["frames"] <= plan_n(dash_duo) and last["drawn"][-1] == plan_n(dash_duo) - 1
     # Frames are stepped in the browser: the only POSTs that may still start while they run are
     # the tail of this change's fixed fan-out (other panels answering the new scenario), never
     # one per frame.
@@ -129,23 +148,21 @@ def test_pop_down_animates_in_the_browser_and_back_by_marker_click(dash_duo):
     plan = dash_duo.driver.execute_script("return window.anycastFailover.plan")
     want = [plan_frame(plan, k)[0] for k in range(plan["n"])]
 
-    def close(state, frame):
-        return all(abs((a if a is not None else math.nan) - (b if b is not None else math.nan))
-                   < 1e-4 or (a is None and b is None) for xs, ys in zip(state, frame)
-                   for a, b in zip(xs, ys))
     assert all(any(close(st, f) for f in want) for st in states)
     want = [(pops.loc[expected[i], "lat"], pops.loc[expected[i], "lon"]) for i in movers]
     got = pop_ends(states[-1])
     assert len(got) == len(want)
     assert all(g == pytest.approx(w, abs=1e-4) for g, w in zip(got, want)), (got, want)
-    # afterwards the moving layer is empty and the static layer holds every client's path
+    # afterwards the moving layer is empty, the overlay gone and the static layer holds every
+    # client's path
     d = dash_duo.driver
     n_paths = d.execute_script(f"""
         const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
         const mv = gd._fullData.find(t => t.index === {MOVING});
         const st = gd._fullData.find(t => t.index === {STATIC});
-        return [mv.lat.length, Array.from(st.lat).filter(v => v === null || isNaN(v)).length];""")
-    assert n_paths == [0, len(CLIENTS) - 1]
+        return [mv.lat.length, Array.from(st.lat).filter(v => v === null || isNaN(v)).length,
+                gd.querySelectorAll('canvas.failover-overlay').length];""")
+    assert n_paths == [0, len(CLIENTS) - 1, 0]
     assert "pop-down" in pill.get_attribute("class")
     assert "CDG" in dash_duo.find_element(f"#{ids.FAILOVER_SUMMARY}").text
     assert "down=CDG" in d.current_url
@@ -176,3 +193,41 @@ def test_pop_down_animates_in_the_browser_and_back_by_marker_click(dash_duo):
     assert "pop-up" in pill.get_attribute("class")
     assert len(dash_duo.find_elements(f"#{ids.ASSIGNMENT_TABLE} tbody tr")) >= len(CLIENTS)
     assert [e for e in dash_duo.get_logs() or [] if e.get("level") == "SEVERE"] == []
+
+
+def test_pop_down_on_the_25k_city_set_animates_on_a_time_budget(dash_duo):
+    """Issue 17: on the 25,000-city set the sweep draws at least 20 distinct frames (each on the
+    overlay, not a restyle of the 25,000-client map) and lands on the final routing state: the
+    moving layer empty, the overlay gone, every animated client's final path in the static
+    layer, the pill down. (Its timing is benchmarks/failover_animation.py's job.)"""
+    posts = start(dash_duo, "/?clientset=cities25k&origin=eu-central-1", timeout=90)
+    d = dash_duo.driver
+    pill = dash_duo.find_element(f"#{ids.POP_STATUS} button[data-pop='BOM']")
+    states, _, during, last = run_animation(dash_duo, pill.click, posts, timeout=90)
+    plan = d.execute_script("return window.anycastFailover.plan")
+    assert len(plan["clients"]) > 100  # BOM serves India: many clients move
+    # frame 0 + at least 20 moving frames, whatever the machine's load
+    assert last["frames"] >= 21 and len(states) >= 21, (last["frames"], len(states))
+    assert last["drawn"][-1] == plan["n"] - 1 and len(during) <= 4
+    want = [plan_frame(plan, k)[0] for k in range(plan["n"])]
+    assert all(any(close(st, f) for f in want) for st in states)
+    assert close(states[-1], want[-1])  # landed on the final frame
+    final = d.execute_script(f"""
+        const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
+        const mv = gd._fullData.find(t => t.index === {MOVING});
+        const st = gd._fullData.find(t => t.index === {STATIC});
+        const ends = new Set();
+        const gap = v => v === null || v === undefined || isNaN(v);
+        for (let i = 1; i < st.lat.length; i++) {{
+            if (!gap(st.lat[i]) && (i + 1 === st.lat.length || gap(st.lat[i + 1]))) {{
+                ends.add(st.lat[i].toFixed(3) + ',' + st.lon[i].toFixed(3));
+            }}
+        }}
+        return [mv.lat.length, gd.querySelectorAll('canvas.failover-overlay').length,
+                Array.from(ends)];""")
+    assert final[:2] == [0, 0]
+    new_pops = {f"{lat:.3f},{lon:.3f}" for lat, lon in pop_ends(want[-1]) if lat is not None}
+    assert new_pops and new_pops <= set(final[2])  # the static layer ends at the new PoPs
+    bom = default_catalog().pops.set_index("id").loc["BOM"]
+    assert f"{bom['lat']:.3f},{bom['lon']:.3f}" not in new_pops
+    assert "pop-down" in pill.get_attribute("class")

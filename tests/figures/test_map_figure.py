@@ -133,3 +133,35 @@ def test_client_hover_shows_landing_probabilities_when_given(catalog):
     assert "&lt;1%" in text[1]  # escaped like every hover label
     plain = map_figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes)
     assert all("BGP likely" not in t for t in trace(plain, map_figures.CLIENTS).hovertext)
+
+
+def test_client_bins_count_every_point_in_order_of_first_member():
+    lat = np.array([10.1, 50.0, 10.2, -33.9, 11.9, 50.5])
+    lon = np.array([20.1, 8.0, 20.9, 151.2, 20.5, 8.4])
+    cell, first = map_figures.client_bins(lat, lon, cell_deg=3.0)
+    assert list(first) == [0, 1, 3]            # cells numbered by their first member
+    assert list(cell) == [0, 1, 0, 2, 0, 1]
+    assert np.bincount(cell).sum() == len(lat)
+    assert map_figures.bin_marker_size(np.array([1, 300, 10_000])).tolist() == \
+        pytest.approx([5.15, 23.92, 24.0], abs=0.01)
+
+
+def test_large_client_sets_are_drawn_aggregated_under_the_access_points(catalog):
+    rng = np.random.default_rng(17)
+    n = map_figures.AGGREGATE_FROM + 10
+    centres = rng.uniform([-40, -170], [60, 170], size=(40, 2))   # 40 metropolitan areas
+    near = centres[rng.integers(0, 40, n)] + rng.normal(0, 0.8, size=(n, 2))
+    pts = tuple(map(tuple, near))
+    routes = routing.route_table(catalog, pts, "eu-central-1", frozenset())
+    names = ["<b>evil</b>"] + [f"c{i}" for i in range(1, n)]
+    fig = map_figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes, names)
+    clients = trace(fig, map_figures.CLIENTS)
+    counts = clients.customdata[:, map_figures.BIN_CUSTOMDATA.index("clients")]
+    assert counts.sum() == n and len(clients.lat) < n / 10
+    assert "<b>evil</b>" not in clients.text[0] and "evil" in clients.text[0]  # escaped
+    order = [t.name for t in fig.data]
+    assert order.index(map_figures.CLIENTS) < min(
+        order.index(map_figures.pop_trace_name(a)) for a in AREAS)
+    # every PoP is labelled with its id
+    labels = {t for a in AREAS for t in trace(fig, map_figures.pop_trace_name(a)).text}
+    assert labels == set(catalog.pops["id"])

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Failover animation on a time budget (issue 17): click -> final state and frames drawn.
+
+    python benchmarks/failover_animation.py                       # 5 runs, cities25k, BOM
+    python benchmarks/failover_animation.py --baseline 3b583e4    # also the code of 3b583e4
+    python benchmarks/failover_animation.py --clients 40,cities25k --runs 7
+    python benchmarks/failover_animation.py --on marker     # click the map marker instead
+
+The same machinery as ``benchmarks/click_to_map.py`` (the Procfile's gunicorn server of this
+checkout and, with ``--baseline REV``, of a temporary ``git worktree`` of REV; headless Chromium
+with the in-page probe ``benchmarks/click_probe.js``; runs alternate between servers). For each
+run the access point pill is clicked (down, then back up) and the probe reports, in the page's
+clock from the click event:
+
+* ``pill_ms``: the clicked access point's pill first shows its new state (with ``--on marker``
+  too: a marker click dims the marker and changes the pill in the same turn; the marker is
+  clicked to go down, the pill to come back up) (issue 17:
+  optimistic, in the click's own turn; before, when the round trip answered);
+* ``change_ms``: the map first changes (the response's figure drawn with frame 0);
+* ``final_ms``: the map shows the final routing state (the moving layer -- plotly traces and,
+  since issue 17, the overlay canvas -- empty again after the last frame was swapped in);
+* ``frames``: distinct moving-layer states drawn from the first change to the final state
+  (frame 0 included), each sampled at a display refresh (requestAnimationFrame);
+* ``req``, ``req_anim``: callback requests before the first change / during the animation.
+
+Goal (issue 17): on the 25,000-city set a PoP-down reaches its final state <= 2,500 ms after the
+click with >= 20 distinct frames drawn; the pill changes <= 300 ms after the click. Medians of ``--runs``; ratios current / baseline. The
+machine has 2 cores shared with other jobs: the load average is printed before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import click_to_map as ctm  # noqa: E402
+from benchmarks import click_probe, servers  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+GOAL_FINAL_MS = 2_500
+GOAL_FRAMES = 20
+GOAL_PILL_MS = 300
+METRICS = ("req", "pill_ms", "change_ms", "final_ms", "frames", "req_anim")
+
+
+def click_marker(driver: Any, pop: str) -> None:
+    """A real click (selenium pointer) on the map marker of ``pop``, once plotly has the marker
+    under the pointer (a point click, not a click on the empty map, which adds a client)."""
+    pos = driver.execute_script("""
+        const gd = document.querySelector('#world-map .js-plotly-plot');
+        const pts = [];
+        gd._fullData.forEach(t => (t.customdata || []).forEach((c, i) => {
+            if (c === arguments[0] && t.lat) { pts.push([t.lat[i], t.lon[i]]); } }));
+        const p = gd._fullLayout.geo._subplot.projection([pts[0][1], pts[0][0]]);
+        const box = gd.querySelector('.main-svg').getBoundingClientRect();
+        const map = document.getElementById('world-map').getBoundingClientRect();
+        return [p[0] + box.left - map.left, p[1] + box.top - map.top, map.width, map.height];""",
+                                 pop)
+    el = driver.find_element(By.ID, "world-map")
+    # off the marker first: plotly hovers on pointer moves, and the last click left it there
+    ActionChains(driver).move_to_element(el).move_by_offset(
+        round(pos[0] - pos[2] / 2) + 25, round(pos[1] - pos[3] / 2) + 25).perform()
+    ActionChains(driver).move_to_element(el).move_by_offset(
+        round(pos[0] - pos[2] / 2), round(pos[1] - pos[3] / 2)).perform()
+    WebDriverWait(driver, 10, poll_frequency=0.02).until(lambda d: d.execute_script("""
+        const gd = document.querySelector('#world-map .js-plotly-plot');
+        return (gd._hoverdata || []).some(p => p.customdata === arguments[0]);""", pop))
+    ActionChains(driver).click().perform()
+
+
+def measure(driver: Any, pop: str, on: str = "pill") -> dict[str, Any]:
+    """One click on the pill (``on`` = "pill") or the map marker ("marker") of ``pop``, with the
+    click benchmark's probe."""
+    down = "pop-down" in driver.find_element(
+        By.CSS_SELECTOR, f"#pop-status button[data-pop='{pop}']").get_attribute("class")
+    if on == "pill" or down:  # back up by its pill: the crossed marker often sits under clients
+        r = ctm.click(driver, pop)
+    else:
+        click_probe.arm(driver)
+        click_marker(driver, pop)
+        click_probe.wait_done(driver, timeout=120)
+        p = click_probe.wait_idle(driver, timeout=120)
+        r = {"req": p["reqBeforeChange"], "pill_ms": p.get("pillChange"),
+             "change_ms": p["firstChange"], "end_ms": p["end"], "frames": p["frames"],
+             "req_anim": p["reqDuring"]}
+    return {"req": r["req"], "pill_ms": r["pill_ms"], "change_ms": r["change_ms"],
+            "final_ms": r["end_ms"],
+            "frames": r["frames"], "req_anim": r["req_anim"]}
+
+
+def median(runs: list[dict], key: str) -> float | None:
+    vals = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=5, help="measured down/up click pairs per page")
+    ap.add_argument("--clients", default="cities25k",
+                    help="comma-separated: a number of cities in the link, or a client set key")
+    ap.add_argument("--pop", default="BOM",
+                    help="the pill to click (BOM: the busiest access point of cities25k)")
+    ap.add_argument("--on", choices=("pill", "marker"), default="pill",
+                    help="click the access point's pill (default) or its marker on the map")
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also measure the code of REV (temporary git worktree), same run")
+    args = ap.parse_args(argv)
+    specs = [s.strip() for s in args.clients.split(",") if s.strip()]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    targets: list[ctm.Target] = []
+    worktree: Path | None = None
+    profiles: list[str] = []
+    results: dict[tuple[str, str, str], list[dict]] = {}
+    print(f"load average before: {ctm.loadavg()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            roots = [("current", ROOT)]
+            if args.baseline:
+                worktree = ctm.make_worktree(args.baseline)
+                roots.append((f"baseline {args.baseline}", worktree))
+            for label, root in roots:
+                port = servers.free_port()
+                proc = servers.start(servers.procfile_command(root), port,
+                                     Path(tmp) / f"{len(targets)}.log", root=root)
+                targets.append(ctm.Target(label, f"http://127.0.0.1:{port}", proc))
+            for t in targets:
+                servers.wait_healthy(t.url + "/healthz", t.proc)
+            for spec in specs:
+                for t in targets:
+                    d, prof = ctm.open_page(t.url + "/" + ctm.scenario_query(spec))
+                    t.drivers[spec] = d
+                    profiles.append(prof)
+                    measure(d, args.pop, args.on)  # untimed pair: cold caches, lazy imports
+                    measure(d, args.pop, args.on)
+                for i in range(args.runs):
+                    for t in targets:
+                        for direction in ("down", "up"):
+                            results.setdefault((t.label, spec, direction), []).append(
+                                measure(t.drivers[spec], args.pop, args.on))
+                    print(f"  {spec}: run {i + 1}/{args.runs} done", flush=True)
+                for t in targets:
+                    t.drivers.pop(spec).quit()
+        finally:
+            for t in targets:
+                for d in t.drivers.values():
+                    d.quit()
+                if t.proc is not None:
+                    servers.stop(t.proc)
+            for prof in profiles:
+                shutil.rmtree(prof, ignore_errors=True)
+            if worktree is not None:
+                ctm.remove_worktree(worktree)
+    print(f"load average after: {ctm.loadavg()}\n")
+    print(f"medians of {args.runs} runs, clicking the {args.on} of {args.pop} "
+          "(ms after the click)")
+    head = f"{'server':22s} {'clients':9s} {'dir':4s} " + " ".join(f"{m:>9s}" for m in METRICS)
+    print(head + "\n" + "-" * len(head))
+    summary: dict[str, Any] = {"runs": args.runs, "pop": args.pop, "results": {}}
+    for (label, spec, direction), runs in results.items():
+        med = {m: median(runs, m) for m in METRICS}
+        summary["results"][f"{label}|{spec}|{direction}"] = {"median": med, "runs": runs}
+        print(f"{label:22s} {spec:9s} {direction:4s} "
+              + " ".join(f"{ctm.fmt(med[m]):>9s}" for m in METRICS))
+    if len(targets) == 2:
+        print("\nratio current / baseline (medians)")
+        for spec in specs:
+            for direction in ("down", "up"):
+                cur = summary["results"][f"{targets[0].label}|{spec}|{direction}"]["median"]
+                base = summary["results"][f"{targets[1].label}|{spec}|{direction}"]["median"]
+                print(f"  {spec:9s} {direction:4s} " + "  ".join(
+                    f"{m} {cur[m] / base[m]:.2f}" if cur[m] is not None and base[m] else f"{m} -"
+                    for m in ("change_ms", "final_ms", "frames")))
+    print(f"\ngoal (issue 17): final_ms <= {GOAL_FINAL_MS}, frames >= {GOAL_FRAMES}, "
+          f"pill_ms <= {GOAL_PILL_MS}")
+    for key, res in summary["results"].items():
+        m = res["median"]
+        ok = (m["final_ms"] is not None and m["final_ms"] <= GOAL_FINAL_MS
+              and (m["frames"] or 0) >= GOAL_FRAMES
+              and m["pill_ms"] is not None and m["pill_ms"] <= GOAL_PILL_MS)
+        print(f"  {key}: {'MET' if ok else 'NOT MET'}")
+    print(json.dumps(summary, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
