@@ -154,8 +154,8 @@ def panel_outputs(loaded: Loaded, page: PageState, catalog: Catalog,
                 if capacity.controls_stale(scenario, page.demand_source, page.demand_scale,
                                            page.default_capacity) else no_update)
     before = previous.scenario if previous is not None else None
-    same_clients = before is not None and (before.clients, before.observed) == (
-        scenario.clients, scenario.observed)
+    same_clients = before is not None and (before.clients, before.observed, before.client_set) == (
+        scenario.clients, scenario.observed, scenario.client_set)
     same_endpoints = previous is not None and (
         previous.origin_id, before.mappings, before.endpoints_down) == (
         loaded.origin_id, scenario.mappings, scenario.endpoints_down)
