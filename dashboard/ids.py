@@ -133,6 +133,19 @@ N1_CHART = "n1-chart"
 N1_NOTE = "n1-note"
 N1_EXPORT = "n1-export"
 N1_DOWNLOAD = "n1-download"
+# the capacity story (issue 17): headline and risks, the demand prompt's button (pattern id: it is
+# drawn only with the prompt), the PoP × N-1 heat map, the PNG and print buttons
+CAPACITY_STORY = "capacity-story"
+DEMAND_FIT = "demand-fit"
+N1_HEATMAP = "n1-heatmap"
+STORY_PNG = "story-png"
+STORY_PRINT = "story-print"
+STORY_STATUS = "story-status"
+
+
+def demand_fit(n: int = 0) -> dict:
+    """The demand prompt's "Scale demand" button (drawn with the prompt only)."""
+    return {"type": DEMAND_FIT, "n": n}
 
 # -- support -------------------------------------------------------------------------------------------
 EXPLAIN_CLIENT = "explain-client"

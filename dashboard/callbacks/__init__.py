@@ -6,14 +6,15 @@ so a second app (every test builds its own) would silently have no callbacks.
 - :mod:`scene`: the one server round trip of a user action on the scenario, and the tab callback;
 - :mod:`widgets`: widgets -> edit requests, in the browser (plus city search options, share link);
 - :mod:`capacity`: the view switch and the N-1 background job;
-- :mod:`support`: the downloads.
+- :mod:`support`: the downloads;
+- :mod:`capacity_story`: the capacity story's buttons (clientside).
 """
 
 from __future__ import annotations
 
 from dash import Dash
 
-from dashboard.callbacks import capacity, scene, support, widgets
+from dashboard.callbacks import capacity, capacity_story, scene, support, widgets
 from dashboard.catalog import Catalog
 from dashboard.settings import Settings
 
@@ -24,3 +25,4 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     widgets.register(app, catalog, settings)
     capacity.register(app, catalog, settings)
     support.register(app, catalog, settings)
+    capacity_story.register(app, catalog, settings)

@@ -54,9 +54,10 @@ def test_the_app_has_clientside_callbacks_to_check(client):
     # clients' access type), the upload size check, the failover animation, the view switch,
     # the capacity planning inputs (assets/capacity_plan.js: fill, instance bandwidth, spill
     # what-if, cost fill, cost input) and issue 17's "Copy link", the selected client's line and
-    # "Explain ›", N-1 Run/Cancel status, issue 18's "Use as observed PoP" (a traceroute): every
-    # one is checked below.
-    assert len([d for d in _dependencies(client) if d.get("clientside_function")]) == 31
+    # "Explain ›", N-1 Run/Cancel status, issue 18's "Use as observed PoP" (a traceroute),
+    # issue 17's capacity story (Scale demand, Download PNG, Print summary): every one is
+    # checked below.
+    assert len([d for d in _dependencies(client) if d.get("clientside_function")]) == 34
 
 
 def test_requests_naming_a_clientside_callback_are_a_json_400_without_a_traceback(client,
