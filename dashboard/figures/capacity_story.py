@@ -55,13 +55,14 @@ def n1_heatmap_figure(lost: Sequence[str], pops: Sequence[str],
                           paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
         return fig
     z = np.asarray(util_pct, dtype=float)
-    rows = [f"−{p}" for p in lost]  # "without LHR"
+    rows = list(lost)
     for j, col in enumerate(pops):
         v = z[:, j]
         fig.add_trace(go.Bar(
             orientation="h", y=rows, x=np.ones(len(rows)), name=col, showlegend=False,
             marker=dict(color=[util_color(c) for c in v], line=dict(color="#FFFFFF", width=1)),
-            text=["" if not np.isfinite(c) else f"{c:.0f}" for c in v],
+            # 0 % cells stay blank: the loaded ones stand out
+            text=["" if not np.isfinite(c) or c < 0.5 else f"{c:.0f}" for c in v],
             textposition="inside", insidetextanchor="middle", textangle=0,
             textfont=dict(size=9, color=["#FFFFFF" if np.isfinite(c) and c >= 100 else "#111827"
                                          for c in v]),

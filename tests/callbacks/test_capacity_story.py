@@ -185,7 +185,7 @@ def test_heatmap_figure_and_renderer(catalog):
                                                        down=frozenset({"SIN"})))
     fig = n1_heatmap_figure(story.lost, story.pops, story.util_pct)
     bars = [t for t in fig.data if t.type == "bar"]
-    assert len(bars) == 19 and len(story.lost) == 18 and "−SIN" not in bars[0].y
+    assert len(bars) == 19 and len(story.lost) == 18 and "SIN" not in bars[0].y
     assert bars[story.pops.index("SIN")].marker.color[0] == EMPTY_COLOR  # down: no cell
     assert util_color(0.0) == "rgb(22,163,74)" and util_color(float("nan")) == EMPTY_COLOR
     assert "No demand yet" in str(n1_heatmap_figure((), (), None).layout.annotations[0].text)
