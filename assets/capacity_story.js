@@ -95,11 +95,22 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             });
             var height = PAD;
             blocks.forEach(function (b) { height += b.gap || LINE + 4; });
-            var placed = images.filter(Boolean).map(function (img) {
+            /* charts side by side while they fit the width (the load chart beside the heat
+               map), each row as tall as its tallest chart */
+            var rows = [], row = null;
+            images.filter(Boolean).forEach(function (img) {
                 var scale = Math.min(1, inner / img.width);
-                return {img: img, w: img.width * scale, h: img.height * scale};
+                var p = {img: img, w: img.width * scale, h: img.height * scale};
+                if (!row || row.w + 16 + p.w > inner) {
+                    row = {items: [], w: -16, h: 0};
+                    rows.push(row);
+                }
+                p.x = PAD + row.w + 16;
+                row.items.push(p);
+                row.w += 16 + p.w;
+                row.h = Math.max(row.h, p.h);
             });
-            placed.forEach(function (p) { height += p.h + 16; });
+            rows.forEach(function (r) { height += r.h + 16; });
             canvas.width = WIDTH;
             canvas.height = Math.ceil(height + PAD);
             ctx.fillStyle = '#FFFFFF';
@@ -113,10 +124,10 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 ctx.fillText(b.text, PAD, y);
                 y += LINE + 4;
             });
-            placed.forEach(function (p) {
+            rows.forEach(function (r) {
                 y += 16;
-                ctx.drawImage(p.img, PAD, y, p.w, p.h);
-                y += p.h;
+                r.items.forEach(function (p) { ctx.drawImage(p.img, p.x, y, p.w, p.h); });
+                y += r.h;
             });
             return canvas;
         }

@@ -56,6 +56,7 @@ def test_prompt_scales_demand_heat_map_png_and_print(dash_duo, artifacts_dir):
         lambda d: list(folder.glob("anycast-eip-capacity-*.png")))
     png = next(folder.glob("anycast-eip-capacity-*.png")).read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
+    (artifacts_dir / "capacity_story_export.png").write_bytes(png)
     # "Print summary" opens the print dialog (stubbed: headless Chromium has none)
     dash_duo.driver.execute_script("window.print = function () { window.__printed = true; };")
     dash_duo.find_element(f"#{ids.STORY_PRINT}").click()
