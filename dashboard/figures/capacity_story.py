@@ -64,7 +64,7 @@ def n1_heatmap_figure(lost: Sequence[str], pops: Sequence[str],
             # 0 % cells stay blank: the loaded ones stand out
             text=["" if not np.isfinite(c) or c < 0.5 else f"{c:.0f}" for c in v],
             textposition="inside", insidetextanchor="middle", textangle=0,
-            textfont=dict(size=9, color=["#FFFFFF" if np.isfinite(c) and c >= 100 else "#111827"
+            textfont=dict(size=8, color=["#FFFFFF" if np.isfinite(c) and c >= 100 else "#111827"
                                          for c in v]),
             customdata=np.c_[np.array(lost, dtype=object), np.full(len(rows), col, dtype=object),
                              np.where(np.isfinite(v), np.round(v, 1), -1)],
@@ -84,5 +84,5 @@ def n1_heatmap_figure(lost: Sequence[str], pops: Sequence[str],
                      title=dict(text="access point lost", font=dict(size=10)))
     fig.update_layout(barmode="stack", bargap=0, height=90 + ROW_PX * len(rows),
                       margin=dict(l=60, r=8, t=64, b=8), paper_bgcolor="rgba(0,0,0,0)",
-                      plot_bgcolor="rgba(0,0,0,0)", uniformtext=dict(minsize=7, mode="hide"))
+                      plot_bgcolor="rgba(0,0,0,0)")
     return fig

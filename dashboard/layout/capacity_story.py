@@ -39,7 +39,12 @@ def story_card() -> html.Div:
             html.Div(id=ids.CAPACITY_STORY, className="story-text"),
             html.Div(className="story-heatmap", children=[
                 html.H3("N-1: utilisation of every access point once one is lost"),
-                dcc.Graph(id=ids.N1_HEATMAP, config={"displayModeBar": False}),
+                # blank until the tab is drawn (not the default figure's empty axes)
+                dcc.Graph(id=ids.N1_HEATMAP, config={"displayModeBar": False},
+                          figure={"data": [], "layout": {
+                              "height": 120, "xaxis": {"visible": False},
+                              "yaxis": {"visible": False}, "paper_bgcolor": "rgba(0,0,0,0)",
+                              "plot_bgcolor": "rgba(0,0,0,0)"}}),
                 html.P(HEATMAP_NOTE, className="hint"),
             ]),
         ]),
