@@ -144,11 +144,14 @@ def _headline(view: CapacityView) -> tuple[str, ...]:
         first += "; every access point is down."
     out.append(first)
     over = tot["over_capacity"]
-    if over:
-        out.append(f"{len(over)} access point{'s run' if len(over) > 1 else ' runs'} over "
-                   f"capacity and {gbps_text(tot['throttled_gbps'])} "
-                   f"({pct_text(tot['throttled_gbps'] / demand)} of the demand) is "
-                   + ("spilled or unserved." if tot.get("spill_whatif") else "throttled."))
+    runs = f"{len(over)} access point{'s run' if len(over) > 1 else ' runs'} over capacity"
+    if over and tot.get("spill_whatif"):
+        out.append(f"{runs}: under the spill-over what-if {gbps_text(tot['spilled_gbps'])} "
+                   f"moves on to other access points and {gbps_text(tot['unserved_gbps'])} "
+                   "is unserved.")
+    elif over:
+        out.append(f"{runs} and {gbps_text(tot['throttled_gbps'])} "
+                   f"({pct_text(tot['throttled_gbps'] / demand)} of the demand) is throttled.")
     elif len(up):
         out.append("Every healthy access point runs within its capacity.")
     inst = tot["instance_gbps"]
@@ -169,9 +172,11 @@ def _risks(view: CapacityView, overflows: list[story_core.N1Overflow]) -> tuple[
                                  f"{pct_text(demand / inst - 1)}: the documented limit is per "
                                  "instance, summed over every access point."))
     up = t[t["up"]].sort_values("utilisation", ascending=False)
+    spill = bool(tot.get("spill_whatif"))
     over = [Risk("bad", f"{r.pop_id} runs at {pct_text(r.utilisation)} of its "
                         f"{gbps_text(r.capacity_gbps)}: "
-                        f"{gbps_text(max(r.throttled_gbps, 0.0))} throttled.")
+                        + (f"{gbps_text(max(r.spilled_out_gbps, 0.0))} spilled on (what-if)."
+                           if spill else f"{gbps_text(max(r.throttled_gbps, 0.0))} throttled."))
             for r in up.itertuples(index=False) if r.utilisation > 1 + 1e-12]
     n1 = [Risk("warn", f"If {o.lost} fails, {o.pop} overflows by "
                        f"{'a further ' if o.load - o.capacity > o.overflow + 1e-9 else ''}"

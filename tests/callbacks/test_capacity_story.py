@@ -199,3 +199,16 @@ def test_capacity_tab_outputs_carry_the_story(catalog):
     out = scene.capacity_outputs(loaded, False, catalog)
     assert "BOM runs at 192 %" in str(out[-2])
     assert len(out[-1].data) == 20  # 19 columns + the colour bar
+
+
+def test_spill_whatif_says_spilled_not_throttled(catalog):
+    s = Scenario(client_set=SET, spill_whatif=True)
+    view = svc.capacity_view(catalog, s)
+    story = story_svc.capacity_story(catalog, s, view)
+    assert story.headline[1] == (
+        f"4 access points run over capacity: under the spill-over what-if "
+        f"{view.totals['spilled_gbps']:.2f} Gbps moves on to other access points and 0.00 Gbps "
+        "is unserved.")
+    bom = view.table.set_index("pop_id").loc["BOM"]
+    assert story.risks[1].text == (f"BOM runs at 192 % of its 1.00 Gbps: "
+                                   f"{bom['spilled_out_gbps']:.2f} Gbps spilled on (what-if).")
