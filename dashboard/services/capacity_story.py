@@ -12,6 +12,7 @@ docs/capacity.md ("The capacity story").
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,7 +94,10 @@ def demand_prompt(scenario: Scenario, view: CapacityView) -> DemandPrompt | None
         return None
     source, scale, _default = control_values(scenario)
     new = story_core.fitted_scale(scale, float(util[k]))
-    if new is None or new > MAX_GBPS:
+    if new is None:
+        return None
+    new = min(new, MAX_GBPS)  # the largest scale a scenario holds (tiny weights: less than 65 %)
+    if new <= scale:
         return None
     top = t.iloc[k]
     unit = "Gbps in total" if source == "population" else "Mbps per unit of weight"
@@ -119,9 +123,13 @@ def fit_edit(catalog: Catalog, scenario: Scenario) -> dict:
             "level": "error", "text": "No demand to scale: add clients or a client set first."}]}
     prompt = demand_prompt(scenario, view)
     if prompt is None:
-        return {"op": "notice", "notices": [{
-            "level": "info", "text": "The demand already loads the busiest access point to "
-                                     f"{pct_text(story_core.LOW_PEAK)} or more: nothing to scale."}]}
+        util = view.table.loc[view.table["up"], "utilisation"].to_numpy(float)
+        peak = float(np.nanmax(util)) if np.isfinite(util).any() else math.nan
+        why = (f"the busiest access point is at {pct_text(peak)} (a scale is offered below "
+               f"{pct_text(story_core.LOW_PEAK)})" if peak >= story_core.LOW_PEAK else
+               f"the demand scale is at its largest ({MAX_GBPS:g}): raise the clients' weights"
+               if math.isfinite(peak) else "every access point is down")
+        return {"op": "notice", "notices": [{"level": "info", "text": f"Nothing to scale: {why}."}]}
     source, scale, _ = control_values(scenario)
     return {"op": "capacity", "demand_scale": prompt.scale, "notices": [{
         "level": "info", "text": f"Demand scaled × {prompt.scale / scale:,.3g} "

@@ -1,14 +1,19 @@
 """Issue 17, the capacity story, as functions (no browser): the 25,000-city client set counts as
-demand and as support clients; numbers checked against a hand computation."""
+demand and as support clients; the headline, risks, demand prompt (one-click scale) and the
+PoP × N-1 heat map; numbers checked against a hand computation."""
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
 
 from dashboard.callbacks import scene
+from dashboard.domain import capacity_story as story_core
+from dashboard.figures.capacity_story import EMPTY_COLOR, n1_heatmap_figure, util_color
+from dashboard.layout.capacity_story import render_story
+from dashboard.services import capacity_story as story_svc
+from dashboard.services import events
 from dashboard.domain.scenario import DEFAULT_POPULATION_GBPS, Client, Scenario
 from dashboard.gazetteer import demand_set, load_gazetteer
 from dashboard.services import capacity as svc
@@ -87,12 +92,6 @@ def test_round_trip_sends_the_picker_when_only_the_set_changes(catalog):
 
 # -- the story: N-1 matrix, demand prompt, headline and risks (issue 17) ------------------------
 
-from dashboard.domain import capacity_story as story_core  # noqa: E402
-from dashboard.figures.capacity_story import EMPTY_COLOR, n1_heatmap_figure, util_color  # noqa: E402
-from dashboard.layout.capacity_story import render_story  # noqa: E402
-from dashboard.services import capacity_story as story_svc  # noqa: E402
-from dashboard.services import events  # noqa: E402
-
 TOKYO = Client(35.6895, 139.6917, "Tokyo", 900)
 SYDNEY = Client(-33.87, 151.21, "Sydney", 1)
 
@@ -136,7 +135,8 @@ def test_prompt_and_one_click_scale_for_a_tiny_demand(catalog):
     assert story_svc.capacity_story(catalog, after).prompt is None
     # a second click (a stale page) changes nothing and says why
     again = story_svc.fit_edit(catalog, after)
-    assert again["op"] == "notice" and "nothing to scale" in again["notices"][0]["text"]
+    assert again["notices"][0]["text"] == ("Nothing to scale: the busiest access point is at "
+                                           "65 % (a scale is offered below 10 %).")
     assert story_svc.fit_edit(catalog, Scenario())["notices"][0]["level"] == "error"
 
 
@@ -212,3 +212,17 @@ def test_spill_whatif_says_spilled_not_throttled(catalog):
     bom = view.table.set_index("pop_id").loc["BOM"]
     assert story.risks[1].text == (f"BOM runs at 192 % of its 1.00 Gbps: "
                                    f"{bom['spilled_out_gbps']:.2f} Gbps spilled on (what-if).")
+
+
+def test_tiny_weights_scale_to_the_largest_scale_a_scenario_holds(catalog):
+    from dashboard.domain.scenario import MAX_GBPS
+
+    s = Scenario(clients=(Client(48.8566, 2.3522, "Paris", 1e-6),))  # 1e-6 Mbps: 1e-9 of CDG
+    story = story_svc.capacity_story(catalog, s)
+    assert story.prompt.scale == MAX_GBPS and "runs at ~0.1 %" in story.prompt.text
+    edit = story_svc.fit_edit(catalog, s)
+    assert edit["op"] == "capacity" and edit["demand_scale"] == MAX_GBPS
+    at_max = Scenario(clients=s.clients, demand_scale=MAX_GBPS)
+    assert story_svc.capacity_story(catalog, at_max).prompt is None  # nothing more to offer
+    assert "the demand scale is at its largest" in \
+        story_svc.fit_edit(catalog, at_max)["notices"][0]["text"]
