@@ -226,3 +226,20 @@ def test_tiny_weights_scale_to_the_largest_scale_a_scenario_holds(catalog):
     assert story_svc.capacity_story(catalog, at_max).prompt is None  # nothing more to offer
     assert "the demand scale is at its largest" in \
         story_svc.fit_edit(catalog, at_max)["notices"][0]["text"]
+
+
+@pytest.mark.parametrize("junk", [{"scale": 1e999}, {"scale": "abc"}, {"demand_scale": -5},
+                                  {"nonce": [1, 2]}])
+def test_demand_fit_ignores_what_the_request_says(catalog, junk):
+    # the scale is the server's own (hostile input: a forged request sets nothing else)
+    s = Scenario(clients=(Client(48.8566, 2.3522, "Paris", 1),))
+    ev = events.scenario_event(events.EDIT, "", {"op": "demand_fit", **junk}, None, None,
+                               s.to_dict(), catalog, Settings())
+    assert Scenario.from_dict(ev.store).demand_scale == 650.0
+
+
+def test_demand_fit_with_every_access_point_down(catalog):
+    s = Scenario(clients=(PARIS,), down=frozenset(catalog.pop_ids))
+    assert story_svc.capacity_story(catalog, s).prompt is None
+    assert story_svc.fit_edit(catalog, s)["notices"][0]["text"] == \
+        "Nothing to scale: every access point is down."
