@@ -141,6 +141,8 @@ N1_HEATMAP = "n1-heatmap"
 STORY_PNG = "story-png"
 STORY_PRINT = "story-print"
 STORY_STATUS = "story-status"
+STORY_HTML = "story-html"
+STORY_DOWNLOAD = "story-download"
 
 
 def demand_fit(n: int = 0) -> dict:

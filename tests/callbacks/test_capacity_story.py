@@ -243,3 +243,30 @@ def test_demand_fit_with_every_access_point_down(catalog):
     assert story_svc.capacity_story(catalog, s).prompt is None
     assert story_svc.fit_edit(catalog, s)["notices"][0]["text"] == \
         "Nothing to scale: every access point is down."
+
+
+def test_html_summary_is_self_contained_and_escaped(catalog):
+    from dashboard.callbacks.capacity_story import summary_download
+
+    s = Scenario(clients=(Client(35.6895, 139.6917, "<script>alert(1)</script>", 900),),
+                 capacity=(("ICN", 0.5),))
+    out = summary_download(load_scenario(s.to_dict(), catalog, Settings()).scenario.to_dict(),
+                           catalog, Settings())
+    page = out["content"]
+    assert out["type"] == "text/html" and out["filename"].startswith("anycast-eip-capacity-")
+    assert "<script" not in page and "http" not in page.replace("http-equiv", "")  # offline
+    assert "If NRT fails, ICN overflows by 0.40 Gbps (180 % of its 0.50 Gbps)." in page
+    assert "<td style='background:" in page and ">180</td>" in page  # the heat map cell
+    assert "NRT at 90 % of its 1.00 Gbps" in page
+    from dash.exceptions import PreventUpdate
+
+    with pytest.raises(PreventUpdate):  # a store this app did not write: nothing
+        summary_download({"clients": "x" * 10}, catalog, Settings())
+    # every text is escaped (a title or risk never becomes markup)
+    from dashboard.layout.capacity_story import summary_html
+
+    evil = story_svc.CapacityStory(headline=("<img src=x onerror=alert(1)>",),
+                                   risks=(story_svc.Risk("bad", "<script>x</script>"),),
+                                   title="<b>t</b>")
+    page = summary_html(evil, (), (), "now")
+    assert "<img" not in page and "<script>" not in page and "&lt;script&gt;" in page

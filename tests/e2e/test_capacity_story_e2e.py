@@ -57,6 +57,12 @@ def test_prompt_scales_demand_heat_map_png_and_print(dash_duo, artifacts_dir):
     png = next(folder.glob("anycast-eip-capacity-*.png")).read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
     (artifacts_dir / "capacity_story_export.png").write_bytes(png)
+    # one self-contained HTML summary (one server request)
+    dash_duo.find_element(f"#{ids.STORY_HTML}").click()
+    WebDriverWait(dash_duo.driver, 20).until(
+        lambda d: list(folder.glob("anycast-eip-capacity-*.html")))
+    page = next(folder.glob("anycast-eip-capacity-*.html")).read_text()
+    assert "NRT at 65 % of its 1.00 Gbps" in page and "<script" not in page
     # "Print summary" opens the print dialog (stubbed: headless Chromium has none)
     dash_duo.driver.execute_script("window.print = function () { window.__printed = true; };")
     dash_duo.find_element(f"#{ids.STORY_PRINT}").click()
