@@ -164,6 +164,21 @@ SITING_ADD = "siting-add"
 def siting_add(index: int | dict) -> dict:
     """The "add it" button of row ``index`` (0-based) of the "Where to add a PoP" table."""
     return {"type": SITING_ADD, "index": index}
+# the capacity story (issue 17): headline and risks, the demand prompt's button (pattern id: it is
+# drawn only with the prompt), the PoP × N-1 heat map, the PNG and print buttons
+CAPACITY_STORY = "capacity-story"
+DEMAND_FIT = "demand-fit"
+N1_HEATMAP = "n1-heatmap"
+STORY_PNG = "story-png"
+STORY_PRINT = "story-print"
+STORY_STATUS = "story-status"
+STORY_HTML = "story-html"
+STORY_DOWNLOAD = "story-download"
+
+
+def demand_fit(n: int = 0) -> dict:
+    """The demand prompt's "Scale demand" button (drawn with the prompt only)."""
+    return {"type": DEMAND_FIT, "n": n}
 
 # -- support -------------------------------------------------------------------------------------------
 EXPLAIN_CLIENT = "explain-client"

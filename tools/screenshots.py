@@ -1,6 +1,8 @@
 """Refresh the README and docs screenshots from the running app (headless Chromium, offline).
 
-    python tools/screenshots.py            # writes docs/img/{screenshot,failover,capacity,support}.png
+    python tools/screenshots.py            # writes docs/img/{screenshot,failover,capacity,support,
+                                           #   capacity_story}.png
+    python tools/screenshots.py capacity_story   # only the ones named
 
 Starts the app in-process on a free 127.0.0.1 port, opens each view from a link (the link is the
 scenario: the pictures are reproducible), waits until the map has drawn, and saves a 1280x800
@@ -42,7 +44,12 @@ SHOTS = {
     "capacity": (f"?clients={CITIES}&origin=eu-central-1&demand=population", "capacity",
                  ids.CAPACITY_MAP),
     "support": (f"?clients={CITIES}&origin=eu-central-1", "support", ids.EXPLAIN_BODY),
+    # issue 17: the capacity story of the 25,000-city client set (headline, risks, heat map)
+    "capacity_story": ("?clientset=cities25k&origin=eu-central-1", "capacity",
+                       ids.CAPACITY_STORY),
 }
+#: Shots taken scrolled to an element (its top at the top of the window).
+SCROLL_TO = {"capacity_story": ids.CAPACITY_STORY}
 
 
 def free_port() -> int:
@@ -77,7 +84,12 @@ def drawn(driver: webdriver.Chrome, graph_id: str) -> bool:
         "  : host.textContent.trim().length > 40;", graph_id))
 
 
-def main() -> int:
+def main(names: list[str] | None = None) -> int:
+    """Take the shots ``names`` (all of :data:`SHOTS` when empty)."""
+    unknown = [n for n in names or () if n not in SHOTS]
+    if unknown:
+        print(f"unknown shot(s) {', '.join(unknown)}; known: {', '.join(SHOTS)}", file=sys.stderr)
+        return 2
     app = create_app()
     port = free_port()
     threading.Thread(target=lambda: app.run(host="127.0.0.1", port=port, debug=False),
@@ -86,6 +98,8 @@ def main() -> int:
     driver = browser()
     try:
         for name, (query, tab, wait_for) in SHOTS.items():
+            if names and name not in names:
+                continue
             driver.get(f"http://127.0.0.1:{port}/{query}")
             WebDriverWait(driver, 60).until(lambda d: drawn(d, ids.WORLD_MAP))
             if tab:
@@ -98,6 +112,9 @@ def main() -> int:
                     driver.execute_script("window.dash_clientside.set_props(arguments[0], "
                                           "{value: 15})", ids.EXPLAIN_CLIENT)
             WebDriverWait(driver, 60).until(lambda d: drawn(d, wait_for))
+            if name in SCROLL_TO:
+                driver.execute_script("document.getElementById(arguments[0])"
+                                      ".closest('.card').scrollIntoView()", SCROLL_TO[name])
             time.sleep(1.0)  # let plotly finish its last transition before the picture
             path = OUT / f"{name}.png"
             driver.save_screenshot(str(path))
@@ -108,4 +125,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -8,14 +8,16 @@ so a second app (every test builds its own) would silently have no callbacks.
 - :mod:`capacity`: the view switch and the N-1 background job;
 - :mod:`siting`: where to add a PoP (a background job) and its "add it" buttons;
 - :mod:`support`: the downloads;
-- :mod:`provider`: the Provider panel (the operator's live Anycast EIPs; never the scenario).
+- :mod:`provider`: the Provider panel (the operator's live Anycast EIPs; never the scenario);
+- :mod:`capacity_story`: the capacity story's buttons (clientside).
 """
 
 from __future__ import annotations
 
 from dash import Dash
 
-from dashboard.callbacks import capacity, provider, scene, siting, support, widgets
+from dashboard.callbacks import (capacity, capacity_story, provider, scene, siting, support,
+                                 widgets)
 from dashboard.catalog import Catalog
 from dashboard.settings import Settings
 
@@ -28,3 +30,4 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     siting.register(app, catalog, settings)
     support.register(app, catalog, settings)
     provider.register(app, catalog, settings)
+    capacity_story.register(app, catalog, settings)

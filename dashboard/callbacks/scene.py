@@ -26,16 +26,18 @@ from dashboard import ids
 from dashboard.callbacks import patches
 from dashboard.catalog import AREAS, Catalog
 from dashboard.figures import capacity as capacity_figures
+from dashboard.figures import capacity_story as story_figures
 from dashboard.figures import cdf as cdf_figures
 from dashboard.figures import map as map_figures
 from dashboard.layout import capacity as capacity_layout
+from dashboard.layout import capacity_story as story_layout
 from dashboard.layout import map as map_layout
 from dashboard.layout import model as model_layout
 from dashboard.layout import planned as planned_layout
 from dashboard.layout import support as support_layout
 from dashboard.domain.scenario_url import view_from_query
 from dashboard.latency import fitted_values
-from dashboard.services import capacity, endpoints, events, model, support
+from dashboard.services import capacity, capacity_story, endpoints, events, model, support
 from dashboard.services import map as map_service
 from dashboard.services import planned as planned_service
 from dashboard.services.scenario import Loaded, StoreRefused, load_scenario
@@ -63,7 +65,9 @@ PANEL_OUT = (Output(ids.ENDPOINTS_LIST, "children"), Output(ids.ENDPOINT_WHATIF,
              Output(ids.EXPLAIN_CLIENT, "options"), Output(ids.WIDGET_VALUES, "data"))
 CAPACITY_TAB_OUT = (Output(ids.CAPACITY_KPIS, "children"), Output(ids.CAPACITY_MAP, "figure"),
                     Output(ids.LOAD_BARS, "figure"), Output(ids.POP_TABLE, "data"),
-                    Output(ids.COST_PANEL, "children"))
+                    Output(ids.COST_PANEL, "children"),
+                    # the capacity story (issue 17): headline, risks, prompt; N-1 heat map
+                    Output(ids.CAPACITY_STORY, "children"), Output(ids.N1_HEATMAP, "figure"))
 SUPPORT_TAB_OUT = (Output(ids.EXPLAIN_BODY, "children"),)
 #: The routing policy radio shows the scenario's policy (a link, back/forward, an edit).
 POLICY_OUT = (Output(ids.POLICY, "value"),)
@@ -132,9 +136,11 @@ def capacity_outputs(loaded: Loaded, show_catchments: Any, catalog: Catalog) -> 
     page = capacity.capacity_page(loaded, catalog, bool(show_catchments))
     fig = capacity_figures.capacity_map_figure(catalog.pops, page.view.table, page.view.flows,
                                                page.markers, page.catchments)
+    story = capacity_story.capacity_story(catalog, loaded.scenario, page.view)
     return (capacity_layout.render_capacity_kpis(page.kpis), fig,
             capacity_figures.load_bar_figure(page.view.table), page.rows,
-            capacity_layout.render_cost(page.cost))
+            capacity_layout.render_cost(page.cost), story_layout.render_story(story),
+            story_figures.n1_heatmap_figure(story.lost, story.pops, story.util_pct))
 
 
 def support_outputs(loaded: Loaded, index: Any, catalog: Catalog) -> tuple:
@@ -167,8 +173,8 @@ def panel_outputs(loaded: Loaded, page: PageState, catalog: Catalog,
                 if capacity.controls_stale(scenario, page.demand_source, page.demand_scale,
                                            page.default_capacity) else no_update)
     before = previous.scenario if previous is not None else None
-    same_clients = before is not None and (before.clients, before.observed) == (
-        scenario.clients, scenario.observed)
+    same_clients = before is not None and (before.clients, before.observed, before.client_set) == (
+        scenario.clients, scenario.observed, scenario.client_set)
     same_endpoints = previous is not None and (
         previous.origin_id, before.mappings, before.endpoints_down) == (
         loaded.origin_id, scenario.mappings, scenario.endpoints_down)

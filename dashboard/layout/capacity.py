@@ -18,6 +18,7 @@ from dashboard.domain.cost import AREA_KEYS, INSTANCE, TRANSFER, UTILISATION
 from dashboard.services.capacity import INSTANCE_CAVEAT, PRICE_NOTE, CostPanel
 from dashboard.layout.components import geo_graph_config, kpis_or_hint, table_style
 from dashboard.layout.siting import siting_card
+from dashboard.layout.capacity_story import story_card
 from dashboard.services.text import Kpi
 
 THROTTLE_RULE = (
@@ -190,6 +191,7 @@ def capacity_panel(topojson_url: str | None = None, pop_ids: Sequence[str] = ())
             ]),
         ]),
         html.Div(id=ids.CAPACITY_KPIS, className="summary capacity-kpis"),
+        story_card(),
         html.Div(className="card map-card", children=dcc.Loading(
             type="dot", delay_show=300, children=dcc.Graph(
                 id=ids.CAPACITY_MAP, className="capacity-map", responsive=True,

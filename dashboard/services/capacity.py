@@ -123,17 +123,54 @@ def population_demand(total_gbps: float = DEFAULT_POPULATION_GBPS) -> Demand:
                   f"(GeoNames), {total_gbps:g} Gbps in total; no internet-user share applied")
 
 
+@functools.lru_cache(maxsize=1)
+def mbps_per_inhabitant() -> float:
+    """Mbps one inhabitant of a client set weighs at demand scale 1: the population source's
+    default rate, :data:`DEFAULT_POPULATION_GBPS` spread over every gazetteer inhabitant
+    (~2.5e-6 Mbps). A client set's weights are inhabitants, not Mbps (issue 17: the
+    25,000-city set counts as demand), so it is read at the rate the population demand uses;
+    the set then weighs ~9.6 Gbps, 96 % of the world population demand it is drawn from."""
+    from dashboard.gazetteer import load_gazetteer
+
+    total = float(load_gazetteer()._df["population"].sum())  # read-only use
+    return DEFAULT_POPULATION_GBPS * 1000.0 / total if total > 0 else 0.0
+
+
 def scenario_demand(scenario: Scenario) -> Demand:
-    """The demand of the capacity view for ``scenario`` (see the module docstring)."""
+    """The demand of the capacity view for ``scenario`` (see the module docstring).
+
+    Source ``clients``: the scenario's own clients (weight × scale = Mbps) followed by the rows
+    of its client set (``Scenario.client_set``, resolved as the map does:
+    :func:`dashboard.services.map.client_set_for`; inhabitants × :func:`mbps_per_inhabitant`
+    × scale), in the order of the map's rows."""
     if scenario.demand_source == "population":
         return population_demand(scenario.demand_scale or DEFAULT_POPULATION_GBPS)
+    from dashboard.services.map import client_set_for
+
     mbps_per_unit = scenario.demand_scale or 1.0
     cs = scenario.clients
-    return Demand(np.array([c.lat for c in cs], dtype=float),
-                  np.array([c.lon for c in cs], dtype=float),
-                  np.array([c.weight for c in cs], dtype=float) * mbps_per_unit / 1000.0,
-                  tuple(c.label for c in cs), "clients",
-                  f"{len(cs):,} scenario clients, weight × {mbps_per_unit:g} Mbps")
+    lats = np.array([c.lat for c in cs], dtype=float)
+    lons = np.array([c.lon for c in cs], dtype=float)
+    gbps = np.array([c.weight for c in cs], dtype=float) * mbps_per_unit / 1000.0
+    labels = tuple(c.label for c in cs)
+    note = f"{len(cs):,} scenario clients, weight × {mbps_per_unit:g} Mbps"
+    cset = client_set_for(scenario)
+    if cset is not None and len(cset):
+        rate = mbps_per_inhabitant()
+        lats = np.concatenate([lats, np.asarray(cset.lats, dtype=float)])
+        lons = np.concatenate([lons, np.asarray(cset.lons, dtype=float)])
+        gbps = np.concatenate([gbps, np.asarray(cset.weights, dtype=float)
+                               * rate * mbps_per_unit / 1000.0])
+        labels = labels + tuple(cset.names)
+        note = (f"{len(cs):,} scenario clients (weight × {mbps_per_unit:g} Mbps) + "
+                f"{len(cset):,} cities of the client set “{cset.label}” (inhabitants × "
+                f"{rate * mbps_per_unit:.3g} Mbps: the world population demand's default rate"
+                f"{'' if mbps_per_unit == 1 else f' × {mbps_per_unit:g}'})"
+                if cs else
+                f"{len(cset):,} cities of the client set “{cset.label}”, inhabitants × "
+                f"{rate * mbps_per_unit:.3g} Mbps (the world population demand's default rate"
+                f"{'' if mbps_per_unit == 1 else f' × {mbps_per_unit:g}'})")
+    return Demand(lats, lons, gbps, labels, "clients", note)
 
 
 def instance_gbps(scenario: Scenario) -> float:
@@ -706,6 +743,8 @@ def n1_key(scenario: Scenario, origin_id: str) -> str:
     parts["origin"] = origin_id
     if scenario.demand_source == "clients":
         parts["clients"] = [(c.lat, c.lon, c.weight) for c in scenario.clients]
+        if scenario.client_set:  # counted as demand (issue 17; absent: the key is unchanged)
+            parts["client_set"] = scenario.client_set
     if scenario.model:  # RTTs under other latency parameters (absent: the key is unchanged)
         parts["model"] = d["model"]
     if scenario.policy != DEFAULT_POLICY:  # another ranking (absent: the key is unchanged)

@@ -12,6 +12,8 @@ same round trip as the edit itself:
 - ``model_input`` [name, values, ids]: the latency model inputs;
 - ``capacity_input`` [changed, source, scale, default]: the capacity controls;
   ``capacity_table`` [rows]: the utilisation table's capacity cells;
+  ``demand_fit``: the capacity story's "Scale demand" (the scale that loads the busiest access
+  point to ~65 %, :func:`dashboard.services.capacity_story.fit_edit`);
 - ``observe_input`` [index, value]: the support panel's observed-entry picker;
   ``observe_trace`` [index, text]: "Use as observed PoP" of a pasted traceroute/mtr (the entry
   point is inferred again here, :func:`dashboard.services.observe.observe_from_trace`).
@@ -40,7 +42,7 @@ from dashboard.gazetteer import (CLIENT_SET_SIZES, DEMAND_PREFIX, DEMAND_SETS, l
                                  preset_by_key)
 from dashboard.latency import fitted_values
 from dashboard.domain.ipgeo import is_ip_header, parse_ip_rows
-from dashboard.services import capacity, ipclients, model, observe, support
+from dashboard.services import capacity, capacity_story, ipclients, model, observe, support
 from dashboard.services.planned import (PLANNED_REQUESTS, effective_catalog,
                                         resolve_planned_request)
 from dashboard.settings import Settings
@@ -270,6 +272,8 @@ def resolve_request(request: Any, scenario: Scenario, catalog: Catalog, settings
     if op == "capacity_input":
         return capacity.control_edit(request.get("changed"), request.get("source"),
                                      request.get("scale"), request.get("default"), scenario)
+    if op == "demand_fit":  # the capacity story's "Scale demand" button (issue 17)
+        return capacity_story.fit_edit(catalog, scenario)
     if op == "capacity_table":
         # the utilisation table lists planned PoPs too (docs/planning.md)
         return capacity.table_edit(request.get("rows"), scenario,

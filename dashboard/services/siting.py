@@ -45,6 +45,7 @@ from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, check_policy
 from dashboard.services.capacity import Demand, population_demand, scenario_demand
 from dashboard.services.routing import pop_origin_arrays
+from dashboard.services.planned import effective_catalog
 from dashboard.services.scenario import Loaded
 
 ProgressFn = Callable[[float, str], None]
@@ -374,11 +375,12 @@ def for_scenario(loaded: Loaded, catalog: Catalog, candidates: Candidates | None
     policy, access type and planned PoPs, when it has them); the result also carries
     ``scenario_key`` (:func:`scenario_key`)."""
     s = loaded.scenario
-    result = rank(catalog, scenario_demand(s), loaded.origin_id,
+    # The scenario's planned PoPs are rows of its effective catalog (routed, mapped to
+    # endpoints and marked down like any PoP), as in every other view.
+    result = rank(effective_catalog(catalog, s), scenario_demand(s), loaded.origin_id,
                   candidates or metro_candidates(), down=loaded.down, mappings=s.mappings,
                   endpoints_down=frozenset(s.endpoints_down), model=s.model, policy=s.policy,
-                  access=s.access, planned=getattr(s, "planned", ()) or (), top=top,
-                  greedy=greedy, progress=progress)
+                  access=s.access, top=top, greedy=greedy, progress=progress)
     return {**result, "scenario_key": scenario_key(loaded)}
 
 

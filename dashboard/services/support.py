@@ -52,11 +52,26 @@ def explain_client(catalog: Catalog, scenario: Scenario, index: int,
                              explain(ranking, observed, names, scenario.policy))
 
 
+#: Most rows of a client set offered in the support tab's picker (its largest cities: the set is
+#: sorted by population). 25,000 options would ship ~1 MB with every client edit; any other
+#: row is picked on the map or in the assignment table.
+MAX_SET_OPTIONS = 200
+
+
 def client_options(scenario: Scenario) -> list[tuple[int, str]]:
-    """(index, label) of every client of the scenario's own, for the client picker."""
+    """(index, label) for the client picker: every client of the scenario's own, then the first
+    :data:`MAX_SET_OPTIONS` rows of its client set (resolved as the map does,
+    :func:`dashboard.services.map.client_set_for`; indexes continue after the own clients, as
+    in the assignment table), so a scenario made of a client set has support clients too."""
     observed = dict(scenario.observed)
-    return [(i, f"#{i + 1} {c.label}" + (f"  · observed at {observed[i]}" if i in observed else ""))
-            for i, c in enumerate(scenario.clients)]
+    out = [(i, f"#{i + 1} {c.label}" + (f"  · observed at {observed[i]}" if i in observed else ""))
+           for i, c in enumerate(scenario.clients)]
+    cset = client_set_for(scenario)
+    if cset is not None:
+        n = len(scenario.clients)
+        out += [(n + j, f"#{n + j + 1} {name}  · client set")
+                for j, name in enumerate(cset.names[:MAX_SET_OPTIONS])]
+    return out
 
 
 def explain_rows(ranking: pd.DataFrame, cities: dict[str, str],

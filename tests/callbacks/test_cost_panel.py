@@ -46,7 +46,7 @@ def test_cost_follows_served_demand_not_throttled(catalog):
 
 def test_the_capacity_tab_renders_the_cost_panel(catalog):
     out = scene.capacity_outputs(load_scenario(S.to_dict(), catalog, Settings()), False, catalog)
-    assert len(out) == len(scene.CAPACITY_TAB_OUT) == 5
+    assert len(out) == len(scene.CAPACITY_TAB_OUT) == 7
     assert "Data transfer to the origin" in str(out[4]) and "Total" in str(out[4])
 
 

@@ -270,7 +270,7 @@ def test_scene_outputs_draw_the_planned_pop_and_the_gain_card(catalog):
 
 def test_capacity_tab_with_a_planned_pop(catalog):
     store = Scenario(clients=AFRICA, planned=(JNB,)).to_dict()
-    kpis, fig, bars, rows, cost, _explain = scene.tab_outputs("capacity", False, None, store,
+    kpis, fig, bars, rows, cost, *_rest = scene.tab_outputs("capacity", False, None, store,
                                                                catalog, SETTINGS)
     assert any(r["pop_id"] == "JNB" for r in rows)
 

@@ -4,6 +4,7 @@ the panel's view-model of a stored result (which lives in the browser: shape-che
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import SimpleNamespace
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from dashboard.catalog import POP_ID_RE, default_catalog, in_mainland_china
+from dashboard.domain.planned import PlannedPop
 from dashboard.domain.scenario import Client, Scenario
 from dashboard.services import siting
 from dashboard.services.scenario import clean
@@ -74,14 +76,10 @@ def test_a_planned_pop_changes_the_ranking(catalog):
     loaded = _loaded(clients=clients)
     before = siting.for_scenario(loaded, catalog, cands, greedy=1)
     assert before["rows"][0]["name"] == "Sandton" and before["rows"][0]["gain_ms"] > 20
-    planned = (SimpleNamespace(id="JNB", lat=-26.2041, lon=28.0473),)
-    fake = SimpleNamespace(scenario=SimpleNamespace(**{
-        f: getattr(loaded.scenario, f) for f in ("clients", "demand_source", "demand_scale",
-                                                 "mappings", "endpoints_down", "model",
-                                                 "policy", "access")},
-        planned=planned, to_dict=loaded.scenario.to_dict), origin_id=loaded.origin_id,
-        down=loaded.down)
-    after = siting.for_scenario(fake, catalog, cands, greedy=1)  # type: ignore[arg-type]
+    with_jnb = dataclasses.replace(
+        loaded, scenario=dataclasses.replace(
+            loaded.scenario, planned=(PlannedPop(id="JNB", lat=-26.2041, lon=28.0473),)))
+    after = siting.for_scenario(with_jnb, catalog, cands, greedy=1)
     sandton = next(r for r in after["rows"] if r["name"] == "Sandton")
     assert sandton["gain_ms"] < 1
 

@@ -58,9 +58,9 @@ def test_the_app_has_clientside_callbacks_to_check(client):
     # the Provider panel's "Load into scenario", the announcement bias sliders (fill, a slider,
     # the reset; issue 20), "Where to add a PoP" Run/Cancel status, its "add it" buttons and
     # its "scenario changed" line (issue 20.2), the planned PoPs' plan mode, typed input, city
-    # picker and table (issue 20), the assignment table's optional columns: every one is
-    # checked below.
-    assert len([d for d in _dependencies(client) if d.get("clientside_function")]) == 44
+    # picker and table (issue 20), the assignment table's optional columns, issue 17's
+    # capacity story (Scale demand, Download PNG, Print summary): every one is checked below.
+    assert len([d for d in _dependencies(client) if d.get("clientside_function")]) == 47
 
 
 def test_requests_naming_a_clientside_callback_are_a_json_400_without_a_traceback(client,
