@@ -4,7 +4,8 @@ landing-model variants with features the shipped model does not have, and upper 
 Usage (from the repository root; minutes on 2 shared cores; prints Markdown rows, writes
 nothing)::
 
-    python -m calibration.catchment_explore ../shared/data/catchment/anycast-catchments-f-i-root-2015.csv \\
+    python -m calibration.catchment_explore \\
+        ../shared/data/catchment/anycast-catchments-f-i-root-2015.csv \\
         ../shared/data/catchment/anycast-sites-f-i-root-2015.csv
 
 Why it is separate from :mod:`calibration.catchment`: some features here need the GeoNames
