@@ -55,7 +55,18 @@ def _catchment(argv: Sequence[str]) -> int:
     ap.add_argument("--out", type=Path, default=catchment.DEFAULT_OUT,
                     help="model file to write (default data/catchment_model.json)")
     ap.add_argument("--dry-run", action="store_true", help="print the report, write nothing")
+    ap.add_argument("--variants", action="store_true",
+                    help="print the held-out figures of every variant tried "
+                         "(calibration.catchment.VARIANTS) and write nothing")
     args = ap.parse_args(argv)
+    if args.variants:
+        try:
+            table = catchment.variant_table(catchment.read(args.catchments, args.sites))
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps(table, indent=1))
+        return 0
     try:
         doc = catchment.calibrate(args.catchments, args.sites)
     except (OSError, ValueError, KeyError) as exc:

@@ -22,7 +22,10 @@ to an anycast network it has not seen. Per fold and pooled: top-1 accuracy, top-
 mean log-loss (natural log; a site beyond the candidates gets the rest mass shared equally),
 against "always the geographic nearest" (log-loss of a smoothed version: the nearest gets the
 training fold's top-1 rate, the others share the rest equally) and "probability by distance rank
-only" (the same fit with rank indicators as the only features). Deterministic: no randomness.
+only" (the same fit with rank indicators as the only features). Second check
+(:func:`cross_validate_regions`): the clients of one continent-scale region held out, both
+services. :data:`VARIANTS` lists every coordinate-only variant tried (``--variants`` prints
+their held-out figures). Deterministic: no randomness.
 """
 
 from __future__ import annotations
@@ -42,7 +45,10 @@ from dashboard.settings import DATA_DIR
 DEFAULT_OUT = DATA_DIR / "catchment_model.json"
 
 #: The model: a handful of coordinate-only features (definitions in ``C.FEATURES``).
-MODEL_FEATURES = ("nearest", "log_ratio", "extra_1000km", "other_region", "core_site_far_client")
+MODEL_FEATURES = ("nearest", "log_ratio", "extra_1000km", "other_region", "core_site_far_client",
+                  "hub_site")
+#: The model shipped before ``hub_site`` (kept as a variant so the table shows what it adds).
+PREVIOUS_FEATURES = MODEL_FEATURES[:5]
 #: The "probability by distance rank only" baseline.
 RANK_FEATURES = ("nearest", "rank_1", "rank_2", "rank_3", "rank_4", "rank_5_9")
 #: Candidates per client (the nearest C sites; the others form the "rest" pseudo-site). 64 is
@@ -241,6 +247,81 @@ def cross_validate(data: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
     }
 
 
+#: Every coordinate-only variant tried for issue 14's model goal, in the order tried (the table
+#: in docs/calibration.md is this list's output: the choice is made on these held-out numbers,
+#: pooled over both folds, not on one split).
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "previous (5 features)": PREVIOUS_FEATURES,
+    "previous + hub_site (shipped)": MODEL_FEATURES,
+    "previous + hub_site - extra_1000km": ("nearest", "log_ratio", "other_region",
+                                            "core_site_far_client", "hub_site"),
+    "previous + hub_site + rank indicators": MODEL_FEATURES + RANK_FEATURES[1:],
+    "previous + rank indicators": PREVIOUS_FEATURES + RANK_FEATURES[1:],
+    "nearest + log_ratio + hub_site": ("nearest", "log_ratio", "hub_site"),
+    "nearest + log_rank + other_region + hub_site": ("nearest", "log_rank", "other_region",
+                                                     "hub_site"),
+}
+
+
+def _designs(data: dict[str, tuple[pd.DataFrame, pd.DataFrame]], features: Sequence[str],
+             candidates: int) -> dict[str, Design]:
+    return {k: design(k, *data[k], features, candidates) for k in sorted(data)}
+
+
+def variant_table(data: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
+                  variants: dict[str, tuple[str, ...]] | None = None,
+                  candidates: int = CANDIDATES) -> dict[str, dict[str, dict[str, float]]]:
+    """Service-held-out figures of every variant: ``{variant: {held-out service | "pooled":
+    summary}}`` (the baselines are in :func:`cross_validate`)."""
+    out = {}
+    for name, feats in (VARIANTS if variants is None else variants).items():
+        d = _designs(data, feats, candidates)
+        res = {}
+        for test in d:
+            theta = fit([d[k] for k in d if k != test])
+            res[test] = evaluate(theta, d[test])
+        out[name] = {**{k: _summary(r) for k, r in res.items()},
+                     "pooled": _summary(_pool(list(res.values())))}
+    return out
+
+
+def _subset(d: Design, mask: np.ndarray) -> Design:
+    return Design(d.service, d.X[mask], d.chosen[mask], d.n_rest[mask], d.nearest_hit[mask],
+                  d.nearest3_hit[mask], d.n_sites, d.platform[mask])
+
+
+def cross_validate_regions(data: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
+                           features: Sequence[str] = MODEL_FEATURES,
+                           candidates: int = CANDIDATES) -> dict:
+    """Second check: hold out the *clients* of one continent-scale region (``C.region_of``
+    boxes; both services' rows), fit on the other regions' clients, test on the held-out ones.
+    Per region and pooled, for the model, the previous model, rank only and nearest."""
+    keys = sorted(data)
+    reg = {k: C.region_of(data[k][0]["client_lat"].to_numpy(float),
+                          data[k][0]["client_lon"].to_numpy(float)) for k in keys}
+    ds = {"model": _designs(data, features, candidates),
+          "previous": _designs(data, PREVIOUS_FEATURES, candidates),
+          "rank_only": _designs(data, RANK_FEATURES, candidates)}
+    per, pooled = {}, {name: [] for name in (*ds, "nearest")}
+    for ri, region in enumerate(C.REGIONS):
+        if not any((reg[k] == ri).any() for k in keys):
+            continue
+        res = {}
+        for name, d in ds.items():
+            theta = fit([_subset(d[k], reg[k] != ri) for k in keys])
+            res[name] = _pool([evaluate(theta, _subset(d[k], reg[k] == ri)) for k in keys
+                               if (reg[k] == ri).any()])
+        m = ds["model"]
+        res["nearest"] = _pool([evaluate_nearest([_subset(m[k], reg[k] != ri) for k in keys],
+                                                 _subset(m[k], reg[k] == ri))
+                                for k in keys if (reg[k] == ri).any()])
+        per[region] = {name: _summary(r) for name, r in res.items()}
+        for name, r in res.items():
+            pooled[name].append(r)
+    return {"regions": per,
+            "pooled": {name: _summary(_pool(rs)) for name, rs in pooled.items()}}
+
+
 def goals(cv: dict) -> dict[str, bool]:
     """The issue's goals on the pooled held-out figures."""
     p = cv["pooled"]
@@ -257,6 +338,7 @@ def calibrate(catchments_csv: Path, sites_csv: Path,
     data = read(catchments_csv, sites_csv)
     keys = sorted(data)
     cv = cross_validate(data, features, candidates)
+    cv_regions = cross_validate_regions(data, features, candidates)
     designs = [design(k, *data[k], features, candidates) for k in keys]
     theta = fit(designs)
     params = C.CatchmentParams(tuple(features), tuple(round(float(x), 4) for x in theta[:-1]),
@@ -289,6 +371,7 @@ def calibrate(catchments_csv: Path, sites_csv: Path,
             "in_sample": in_sample,
             "cv": cv,
             "goals": goals(cv),
+            "cv_regions": cv_regions,
         },
         "params": params.to_dict(),
     }

@@ -32,7 +32,7 @@ distances, so a site's bias enters in those units: ``site_bias_km`` (the bias's 
 :func:`dashboard.domain.latency.km_per_rtt_ms`) is added to that site's distance from every
 client, clamped at 0 km, *before* the candidates are chosen and the features computed. A
 penalty makes the site look farther to the model (its score falls: fewer clients land there),
-a bonus nearer; the region features stay geographic.
+a bonus nearer; the region and hub features stay geographic.
 
 Pure: numpy only, no I/O; the parameters come in explicitly (the public module
 :mod:`dashboard.catchment` loads the shipped fitted file ``data/catchment_model.json``).
@@ -63,6 +63,42 @@ REGIONS = ("NA", "SA", "EU", "AF", "AS", "OC")
 #: London and Amsterdam when an African site went dark).
 CORE_REGIONS = ("NA", "EU")
 
+#: Major interconnection metros: where the largest internet exchanges and carrier-neutral
+#: colocation campuses are (DE-CIX Frankfurt, AMS-IX, LINX, France-IX, Equinix Ashburn, ...;
+#: PeeringDB and TeleGeography list them among the biggest). A short curated list, fixed
+#: *before* fitting (it is the list of the issue-14 follow-up brief, not tuned on the measured
+#: catchments: Atlanta, Moscow or Brussels, where root DNS sites took much traffic, are absent).
+#: (name, latitude, longitude, source of the point): GeoNames cities15000 city points, the
+#: gazetteer the dashboard ships.
+HUB_METROS: tuple[tuple[str, float, float, str], ...] = (
+    ("Frankfurt", 50.11552, 8.68417, "GeoNames 2925533"),
+    ("Amsterdam", 52.37403, 4.88969, "GeoNames 2759794"),
+    ("London", 51.50853, -0.12574, "GeoNames 2643743"),
+    ("Paris", 48.85341, 2.34880, "GeoNames 2988507"),
+    ("Marseille", 43.29695, 5.38107, "GeoNames 2995469"),
+    ("Stockholm", 59.32938, 18.06871, "GeoNames 2673730"),
+    ("Ashburn", 39.04372, -77.48749, "GeoNames 4744870"),
+    ("New York", 40.71427, -74.00597, "GeoNames 5128581"),
+    ("Chicago", 41.85003, -87.65005, "GeoNames 4887398"),
+    ("Dallas", 32.78306, -96.80667, "GeoNames 4684888"),
+    ("Los Angeles", 34.05223, -118.24368, "GeoNames 5368361"),
+    ("San Jose", 37.33939, -121.89496, "GeoNames 5392171"),
+    ("Miami", 25.77427, -80.19366, "GeoNames 4164138"),
+    ("Seattle", 47.60621, -122.33207, "GeoNames 5809844"),
+    ("Toronto", 43.70643, -79.39864, "GeoNames 6167865"),
+    ("Sao Paulo", -23.54750, -46.63611, "GeoNames 3448439"),
+    ("Singapore", 1.28967, 103.85007, "GeoNames 1880252"),
+    ("Hong Kong", 22.27832, 114.17469, "GeoNames 1819729"),
+    ("Tokyo", 35.68950, 139.69171, "GeoNames 1850147"),
+    ("Sydney", -33.86785, 151.20732, "GeoNames 2147714"),
+    ("Mumbai", 19.07283, 72.88261, "GeoNames 1275339"),
+    ("Johannesburg", -26.20227, 28.04363, "GeoNames 993800"),
+)
+#: A site within this great-circle distance of a hub metro's point is "at the hub", km: an
+#: airport or a suburb campus (Ashburn for Washington, Palo Alto for San Jose) counts, the next
+#: city does not. 50 and 200 km give the same held-out figures (docs/calibration.md).
+HUB_RADIUS_KM = 100.0
+
 #: Every feature the model knows, with its definition (units). A fitted parameter file names
 #: the ones it uses, in order.
 FEATURES: dict[str, str] = {
@@ -75,6 +111,8 @@ FEATURES: dict[str, str] = {
                     "(region_of: NA, SA, EU, AF, AS, OC boxes), else 0",
     "core_site_far_client": "1 when the site is in North America or Europe and the client is "
                             "not in the site's region, else 0",
+    "hub_site": f"1 when the site is within {HUB_RADIUS_KM:g} km of a major interconnection "
+                "metro (HUB_METROS: Frankfurt, Amsterdam, London, Ashburn, Singapore, ...), else 0",
     "rank_1": "1 for the second-nearest site", "rank_2": "1 for the third-nearest site",
     "rank_3": "1 for the fourth-nearest site", "rank_4": "1 for the fifth-nearest site",
     "rank_5_9": "1 for distance ranks 5 to 9", "rank_10_19": "1 for distance ranks 10 to 19",
@@ -166,6 +204,17 @@ def region_of(lats: object, lons: object) -> np.ndarray:
     return out
 
 
+def hub_sites(site_lats: object, site_lons: object) -> np.ndarray:
+    """``(m,)`` bool: the site is within :data:`HUB_RADIUS_KM` of a :data:`HUB_METROS` point
+    (degrees in). A property of the site's coordinates only, so it transfers to any site list."""
+    la = np.asarray(site_lats, dtype=float)
+    lo = np.asarray(site_lons, dtype=float)
+    if la.size == 0:
+        return np.zeros(0, dtype=bool)
+    hubs = np.array([(h[1], h[2]) for h in HUB_METROS])
+    return sphere_km(la, lo, hubs[:, 0], hubs[:, 1]).min(axis=1) <= HUB_RADIUS_KM
+
+
 def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     phi, lam = np.radians(lat), np.radians(lon)
     c = np.cos(phi)
@@ -225,6 +274,8 @@ def candidate_features(client_lats: np.ndarray, client_lons: np.ndarray, site_la
         elif f == "core_site_far_client":
             core = np.isin(sreg, [REGIONS.index(r) for r in CORE_REGIONS])
             X[:, :, i] = core & other
+        elif f == "hub_site":
+            X[:, :, i] = hub_sites(site_lats, site_lons)[order]
         elif f.startswith("rank_"):
             lo, hi = (int(x) for x in (f[5:].split("_") * 2)[:2])
             X[:, :, i] = (rank >= lo) & (rank <= hi)

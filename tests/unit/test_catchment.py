@@ -120,6 +120,18 @@ def test_regions_of_known_places():
     assert D.REGIONS[int(D.region_of(30.0, 31.2))] == "AF"  # Cairo
 
 
+def test_hub_sites_are_a_property_of_coordinates():
+    # Frankfurt airport, Palo Alto (San Jose metro), Ashburn; Atlanta, Brussels, Nairobi are not
+    lats = [50.03, 37.46, 39.04, 33.64, 50.46, -1.29]
+    lons = [8.54, -122.12, -77.49, -84.43, 4.45, 36.82]
+    assert D.hub_sites(lats, lons).tolist() == [True, True, True, False, False, False]
+    assert D.hub_sites([], []).shape == (0,)
+    # the feature follows the site, whatever the order of the site list
+    order, X, _ = D.candidate_features(np.array([48.0]), np.array([9.0]), np.array(lats),
+                                       np.array(lons), ("hub_site",), 64)
+    assert X[0, :, 0].tolist() == D.hub_sites(lats, lons)[order[0]].tolist()
+
+
 def test_the_fitter_recovers_known_coefficients():
     rng = np.random.default_rng(7)
     features = ("nearest", "log_ratio", "other_region")
@@ -160,5 +172,5 @@ def test_committed_metrics_are_what_the_fitter_reproduces():
     doc = json.loads(DEFAULT_CATCHMENT_MODEL.read_text())
     again = fitter.calibrate(CATCHMENTS, SITES)
     assert again["params"] == doc["params"]
-    for key in ("cv", "in_sample", "goals", "rows", "services"):
+    for key in ("cv", "cv_regions", "in_sample", "goals", "rows", "services"):
         assert again["meta"][key] == doc["meta"][key], key
