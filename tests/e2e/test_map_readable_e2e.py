@@ -68,13 +68,17 @@ def test_labels_legend_outside_and_wheel(dash_duo):
                             ".height") > 0
     # a plain wheel does not zoom the map (the page may scroll); Ctrl + wheel does
     before = scale(dash_duo)
-    d.execute_script("""
-        window.__hint = false;
+    scrollable = d.execute_script("""
+        window.__hint = false; window.__scrolled = false;
         const hint = document.querySelector('.map-wheel-hint');
         new MutationObserver(() => { if (hint.classList.contains('shown')) window.__hint = true; })
-            .observe(hint, {attributes: true});""")
+            .observe(hint, {attributes: true});
+        window.addEventListener('scrollend', () => { window.__scrolled = true; }, {once: true});
+        return document.documentElement.scrollHeight > window.innerHeight;""")
     wheel(dash_duo, 0)
     WebDriverWait(d, 15).until(lambda drv: drv.execute_script("return window.__hint"))
+    if scrollable:  # the page scrolled instead: aim the next wheel where the map is now
+        WebDriverWait(d, 15).until(lambda drv: drv.execute_script("return window.__scrolled"))
     assert scale(dash_duo) == before
     wheel(dash_duo, 2)
     WebDriverWait(d, 15).until(lambda drv: scale(dash_duo) != before)
