@@ -286,41 +286,8 @@ def pill_order(outputs_list: Any, default: Sequence[str]) -> list[str]:
     return orders[0] if orders else list(default)
 
 
-def initial_map(catalog: Catalog, settings: Settings) -> Any:
-    """The map figure the round trip draws for the page opened without a query (the access
-    points and origins, nothing down, the default origin), or None when that load would not
-    draw one. Served in the layout (:func:`serve_initial_map`), so the first paint of the map
-    waits for the page's scripts and layout only, not for the first round trip (issue 16); that
-    round trip still runs and draws the same figure again (or the link's, when there is a
-    query)."""
-    ev = events.scenario_event(events.PAGE_LOAD, "", None, None, None, None, catalog, settings)
-    if ev is None:
-        return None
-    out = scene_outputs(ev, PageState(), [], catalog)
-    fig = out[OUTPUTS.index(MAP_OUT[0])]
-    return None if fig is no_update or isinstance(fig, dict) and "__dash_patch_update" in fig \
-        else fig
-
-
-def serve_initial_map(app: Dash, catalog: Catalog, settings: Settings) -> None:
-    """Put :func:`initial_map` into the layout's world map (a layout without that graph, or a
-    layout function, is left alone)."""
-    layout = app.layout
-    if callable(layout):
-        return
-    try:
-        graph = layout[ids.WORLD_MAP]
-    except (KeyError, TypeError):
-        return
-    fig = initial_map(catalog, settings)
-    if fig is not None and getattr(graph, "figure", None) is None:
-        graph.figure = fig
-
-
 def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
-    """Attach the round trip and the tab callback to ``app``, and serve the first map in the
-    layout (:func:`serve_initial_map`)."""
-    serve_initial_map(app, catalog, settings)
+    """Attach the round trip and the tab callback to ``app``."""
     # the pills are laid out by area (see layout.map.pop_status_controls): ALL matches that order
     pills_by_area = [p for area in AREAS
                      for p in catalog.pops.loc[catalog.pops["area"] == area, "id"]]
