@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from dashboard import admission, api, callbacks, errors, hardening, headers
+from dashboard import admission, api, callbacks, errors, hardening, headers, jsonfast
 from dashboard.cache import init_cache
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.gazetteer import DEMAND_PREFIX, DEMAND_SETS, load_gazetteer, presets
@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     """Build a fully wired app. Each call returns an independent app (tests build many)."""
     settings = settings or Settings.from_env()
     catalog = catalog or load_catalog(settings.pops_csv, settings.origins_csv)
+    jsonfast.install()  # responses: no second JSON pass for "NaN" inside base64 (issue 16)
     app = Dash(
         __name__,
         # Dash resolves a relative assets folder against this module, not the working

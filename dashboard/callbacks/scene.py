@@ -127,8 +127,12 @@ def map_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
     else:
         cdf = (patches.cdf_patch if view.patch else cdf_figures.rtt_cdf_figure)(
             view.routes["anycast_ms"], view.routes["direct_ms"], view.weights)
-    return (fig, view.rows, map_layout.render_summary(view.kpis), cdf, view.count, frames,
-            map_layout.render_failover_card(view.card), view.failover.state, view.base_key)
+    # A patched map has the clients the page shows (same base key): the count and the key
+    # itself are what the page has already.
+    return (fig, view.rows, map_layout.render_summary(view.kpis), cdf,
+            no_update if view.patch else view.count, frames,
+            map_layout.render_failover_card(view.card), view.failover.state,
+            no_update if view.patch else view.base_key)
 
 
 def capacity_outputs(loaded: Loaded, show_catchments: Any, catalog: Catalog) -> tuple:

@@ -15,6 +15,7 @@ and never flicker.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,15 +100,10 @@ class Transition:
         a = self.after["anycast_ms"].to_numpy(float)[m]
         delta = a - b
         finite = np.isfinite(delta)
-        flows = (
-            pd.DataFrame({"from": self.before["pop_id"].to_numpy()[m],
-                          "from_origin": self.before["origin_id"].to_numpy()[m],
-                          "to": self.after["pop_id"].to_numpy()[m],
-                          "to_origin": self.after["origin_id"].to_numpy()[m]})
-            .replace({"from": {"": "no route"}, "to": {"": "no route"}})
-            .value_counts().rename("clients").reset_index()
-            .sort_values(["clients", "from", "to"], ascending=[False, True, True])
-        )
+        flows = _flows(self.before["pop_id"].to_numpy(object)[m],
+                       self.before["origin_id"].to_numpy(object)[m],
+                       self.after["pop_id"].to_numpy(object)[m],
+                       self.after["origin_id"].to_numpy(object)[m])
         b_served = self.before["served"].to_numpy(bool)[m]
         a_served = self.after["served"].to_numpy(bool)[m]
         a_routed = self.after["routed"].to_numpy(bool)[m]
@@ -122,8 +118,23 @@ class Transition:
             "median_change_ms": float(np.median(delta[finite])) if finite.any() else None,
             "worst_change_ms": float(np.max(delta[finite])) if finite.any() else None,
             "worst_client": worst,
-            "flows": flows.to_dict("records"),
+            "flows": flows,
         }
+
+
+def _flows(from_pop: np.ndarray, from_origin: np.ndarray, to_pop: np.ndarray,
+           to_origin: np.ndarray) -> list[dict[str, object]]:
+    """One record per distinct (from PoP, from origin, to PoP, to origin) of the moved clients
+    with its number of ``clients``, most clients first, then by from and to PoP (then first
+    seen); PoP "" becomes "no route". A counter over tuples: a few hundred flows at most, and
+    no DataFrame of text columns to build (~1 ms instead of ~10 ms for 2,000 moved clients)."""
+    counts = Counter(zip(from_pop.tolist(), from_origin.tolist(), to_pop.tolist(),
+                         to_origin.tolist()))
+    records = [{"from": f or "no route", "from_origin": fo, "to": t or "no route",
+                "to_origin": to, "clients": int(c)}
+               for (f, fo, t, to), c in counts.items()]
+    records.sort(key=lambda r: (-r["clients"], r["from"], r["to"]))  # stable: first seen
+    return records
 
 
 def transition(before: pd.DataFrame, after: pd.DataFrame) -> Transition:

@@ -69,7 +69,9 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
                        direct_origin: tuple[float, float] | None = None,
                        network: tuple[np.ndarray, np.ndarray] | None = None,
                        policy: str = pol.GEOGRAPHIC,
-                       bias: PopBias | None = None) -> pd.DataFrame:
+                       bias: PopBias | None = None,
+                       direct_legs_given: tuple[np.ndarray, np.ndarray] | None = None,
+                       internet_given: np.ndarray | None = None) -> pd.DataFrame:
     """The route table (columns :data:`PATH_COLUMNS`, client order) of clients whose nearest
     and second-nearest healthy PoPs are already chosen -- the one place that turns a ranking into
     RTTs, used by :func:`client_paths` (a fresh :func:`routing.assign`) and
@@ -88,6 +90,11 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
     the network-nearest PoP is the one BGP prefers *with* the bias, and the gap is in
     preference ms (internet leg + ``bias.leg_ms``, :func:`network_pick` likewise), so it stays
     >= 0; the RTT columns are the real modelled legs, never biased.
+    ``direct_legs_given``: ``(direct_km, direct_ms)`` per client to ``direct_origin``, as
+    :func:`direct_legs` gives them, when the caller keeps them (they do not depend on which
+    PoPs are down: the cached what-if path reuses them). ``internet_given``: each client's
+    internet leg to its PoP (ms, NaN where not routed) when the caller has modelled it already
+    with :func:`latency.internet_rtt_ms_km` under ``params`` (the what-if path's matrix).
     """
     ids = np.asarray(list(pop_ids), dtype=object)
     n_pops = len(ids)
@@ -106,21 +113,21 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
     served = routed & ok[safe]
     internet = np.full(n, np.nan)
     r = np.flatnonzero(routed)
-    if len(r):
+    if internet_given is not None:
+        internet = np.where(routed, np.asarray(internet_given, dtype=float), np.nan)
+    elif len(r):
         internet[r] = latency.internet_rtt_ms_km(
             pop_km[r], latency.take_location(terms, r),
             latency.take_location(pop_terms, safe[r]), params)
     backbone = np.where(served, bb_pop[safe], np.nan)
     backbone_km = np.where(served, bbkm_pop[safe], np.nan)
     finite = np.flatnonzero(ok)
-    if n and (direct_origin is not None or len(finite)):
-        d_lat, d_lon = ((float(direct_origin[0]), float(direct_origin[1]))
-                        if direct_origin is not None
-                        else (float(olat_p[finite[0]]), float(olon_p[finite[0]])))
-        direct_km = geodesic_km(lats, lons, d_lat, d_lon)
-        direct = latency.internet_rtt_ms_km(
-            direct_km, terms, latency.locate(np.array([d_lat]), np.array([d_lon]), params),
-            params)
+    if n and direct_origin is not None and direct_legs_given is not None:
+        direct_km, direct = direct_legs_given
+    elif n and (direct_origin is not None or len(finite)):
+        direct_km, direct = direct_legs(
+            lats, lons, terms, direct_origin if direct_origin is not None
+            else (float(olat_p[finite[0]]), float(olon_p[finite[0]])), params)
     else:
         direct_km = np.full(n, np.nan)
         direct = np.full(n, np.nan)
@@ -134,20 +141,36 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
         gap = np.where(has_net, pref - net_ms, np.nan)
     else:
         net_id, gap = np.full(n, "", dtype=object), np.full(n, np.nan)
+    # Text columns stay numpy object arrays: pandas would otherwise convert each to an Arrow
+    # string array (~2 ms per 25,000 rows) and back on every ``to_numpy`` the views do.
+    text = lambda a: pd.Series(a, dtype=object, copy=False)  # noqa: E731
     return pd.DataFrame({
         "lat": lats, "lon": lons,
-        "pop_id": np.where(routed, ids[safe], ""),
+        "pop_id": text(np.where(routed, ids[safe], "")),
         "pop_km": pop_km,
-        "runner_up_id": np.where(has_runner, ids[np.where(has_runner, runner, 0)], ""),
+        "runner_up_id": text(np.where(has_runner, ids[np.where(has_runner, runner, 0)], "")),
         "runner_up_km": runner_km,
         "backbone_km": backbone_km,
         "internet_ms": internet, "backbone_ms": backbone, "anycast_ms": anycast,
         "direct_km": direct_km, "direct_ms": direct, "saving_ms": direct - anycast,
         "routed": routed,
-        "origin_id": np.where(served, oid_p[safe], ""),
+        "origin_id": text(np.where(served, oid_p[safe], "")),
         "served": served,
-        "network_pop_id": net_id, "bgp_gap_ms": gap, "bgp_flag": pol.flagged(policy, gap),
+        "network_pop_id": text(net_id), "bgp_gap_ms": gap, "bgp_flag": pol.flagged(policy, gap),
     })
+
+
+def direct_legs(lats: np.ndarray, lons: np.ndarray, terms: latency.Location,
+                direct_origin: tuple[float, float], params: latency.LatencyParams
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``(direct_km, direct_ms)`` of every client straight to ``direct_origin`` (lat, lon in
+    degrees): the WGS84 geodesic km and the modelled internet RTT (ms) of that path, the
+    ``direct_*`` columns of :func:`table_from_ranking`."""
+    d_lat, d_lon = float(direct_origin[0]), float(direct_origin[1])
+    km = geodesic_km(lats, lons, d_lat, d_lon)
+    ms = latency.internet_rtt_ms_km(
+        km, terms, latency.locate(np.array([d_lat]), np.array([d_lon]), params), params)
+    return km, ms
 
 
 def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str],

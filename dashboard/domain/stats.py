@@ -36,6 +36,27 @@ def weighted_quantile(values: object, weights: object, q: float) -> float:
     return float(v[order][min(i, len(v) - 1)])
 
 
+def weighted_quantiles(values: object, weights: object, qs: "tuple[float, ...]"
+                       ) -> list[float]:
+    """:func:`weighted_quantile` at each of ``qs`` with one sort (the same answers: the
+    median and the p95 of 25,000 clients cost one argsort, not two)."""
+    qf = [float(q) for q in qs]
+    for q, f in zip(qs, qf):
+        if not 0.0 <= f <= 1.0:  # also rejects NaN
+            raise ValueError(f"quantile must be in [0, 1], got {q!r}")
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    ok = np.isfinite(v) & (w > 0)
+    if not ok.any():
+        return [math.nan] * len(qf)
+    v, w = v[ok], w[ok]
+    order = np.argsort(v, kind="stable")
+    cw = np.cumsum(w[order])
+    sv = v[order]
+    return [float(sv[min(int(np.searchsorted(cw, f * cw[-1], side="left")), len(v) - 1)])
+            for f in qf]
+
+
 def weighted_median(values: object, weights: object) -> float:
     """:func:`weighted_quantile` at ``q = 0.5``: the value half the demand is at or below."""
     return weighted_quantile(values, weights, 0.5)

@@ -102,36 +102,48 @@ def first_healthy(rc: RankedClients, down: np.ndarray | None = None
     """``(pop, pop_km, runner_up, runner_up_km)`` per client: the nearest and second-nearest
     healthy PoPs (indices; :data:`NO_ROUTE` and NaN where there is none), as
     :func:`routing.assign` with ``alternatives=2`` returns them."""
-    n, m = rc.ranked.shape
     down_mask = np.zeros(len(rc.pop_lats), dtype=bool) if down is None else np.asarray(down, bool)
     if down_mask.shape != rc.pop_lats.shape:
         raise ValueError(f"down mask has shape {down_mask.shape}, expected {rc.pop_lats.shape}")
+    return first_two(rc.ranked, rc.ranked_km, down_mask)
+
+
+def first_two(ranked: np.ndarray, ranked_km: np.ndarray, down: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(pop, pop_km, runner_up, runner_up_km)``: the first and second healthy PoPs of each
+    row of a full ranking (n, m; ``down``: one flag per PoP); :data:`NO_ROUTE` / NaN where
+    there are none. The same answer as :func:`policy.first_two`, faster for a what-if: rows
+    whose two first PoPs are both up keep them, and only the others (~10 % of clients with one
+    PoP of 19 down) are searched (~2 ms instead of ~8 ms for 25,000 clients)."""
+    n, m = ranked.shape
     pop = np.full(n, NO_ROUTE, dtype=np.int64)
     runner = np.full(n, NO_ROUTE, dtype=np.int64)
     pop_km = np.full(n, np.nan)
     runner_km = np.full(n, np.nan)
-    if n == 0 or m == 0:
+    n_healthy = int((~down).sum())
+    if n == 0 or m == 0 or n_healthy == 0:
         return pop, pop_km, runner, runner_km
-    rows = np.arange(n)
-    if not down_mask.any():  # the ranking itself
-        pop[:] = rc.ranked[:, 0]
-        pop_km[:] = rc.ranked_km[:, 0]
-        if m > 1:
-            runner[:] = rc.ranked[:, 1]
-            runner_km[:] = rc.ranked_km[:, 1]
+    pop[:], pop_km[:] = ranked[:, 0], ranked_km[:, 0]
+    if m > 1:
+        runner[:], runner_km[:] = ranked[:, 1], ranked_km[:, 1]
+    if not down.any():
         return pop, pop_km, runner, runner_km
-    healthy = ~down_mask[rc.ranked]                       # (n, m), in rank order
-    n_healthy = int((~down_mask).sum())
-    if n_healthy == 0:
+    bad = down[ranked[:, 0]]
+    if m > 1:
+        bad |= down[ranked[:, 1]]
+    rows = np.flatnonzero(bad)
+    if not len(rows):
         return pop, pop_km, runner, runner_km
+    sub, sub_km = ranked[rows], ranked_km[rows]
+    at = np.arange(len(rows))
+    healthy = ~down[sub]
     first = healthy.argmax(axis=1)
-    pop[:] = rc.ranked[rows, first]
-    pop_km[:] = rc.ranked_km[rows, first]
+    pop[rows], pop_km[rows] = sub[at, first], sub_km[at, first]
+    runner[rows], runner_km[rows] = NO_ROUTE, np.nan
     if n_healthy > 1:
-        healthy[rows, first] = False
+        healthy[at, first] = False
         second = healthy.argmax(axis=1)
-        runner[:] = rc.ranked[rows, second]
-        runner_km[:] = rc.ranked_km[rows, second]
+        runner[rows], runner_km[rows] = sub[at, second], sub_km[at, second]
     return pop, pop_km, runner, runner_km
 
 
@@ -139,7 +151,8 @@ def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, ori
               down: np.ndarray | None = None, pop_origin_ids: Sequence[str] | str = "", *,
               params: latency.LatencyParams,
               direct_origin: tuple[float, float] | None = None,
-              policy: str = pol.GEOGRAPHIC, bias: PopBias | None = None) -> pd.DataFrame:
+              policy: str = pol.GEOGRAPHIC, bias: PopBias | None = None,
+              direct: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """The :func:`paths.client_paths` table of ``rc``'s clients (same columns and semantics:
     per-PoP origin arrays with NaN = endpoint down, the backbone leg including the PoP ingress
     overhead, ``direct_ms`` to ``direct_origin``, else to the first finite origin) from the
@@ -150,7 +163,8 @@ def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, ori
     callers that cache ``rc`` build them once under the same ``params``). ``bias``
     (:mod:`dashboard.domain.bias`): both rankings are made again from ``rc.matrix`` with it
     (:func:`policy.network_ranking`, :func:`policy.geographic_ranking`; a few ms for 25,000
-    clients), as :func:`paths.client_paths` does."""
+    clients), as :func:`paths.client_paths` does. ``direct``: the clients' ``(direct_km,
+    direct_ms)`` to ``direct_origin`` (:func:`paths.direct_legs`) when the caller keeps them."""
     policy = pol.check_policy(policy)
     if rc.matrix is None or rc.net_ranked is None or rc.net_ranked_km is None:
         rc = with_network(rc, params)
@@ -159,19 +173,25 @@ def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, ori
     if down_mask.shape != rc.pop_lats.shape:
         raise ValueError(f"down mask has shape {down_mask.shape}, expected {rc.pop_lats.shape}")
     if bias is None:
-        net = pol.first_two(rc.net_ranked, rc.net_ranked_km, down_mask)
+        net = first_two(rc.net_ranked, rc.net_ranked_km, down_mask)
     else:
-        net = pol.first_two(*pol.network_ranking(rc.matrix, bias), down_mask)
+        net = first_two(*pol.network_ranking(rc.matrix, bias), down_mask)
     if policy == pol.NETWORK:
         pop, pop_km, runner, runner_km = net
     elif bias is not None:
-        pop, pop_km, runner, runner_km = pol.first_two(
+        pop, pop_km, runner, runner_km = first_two(
             *pol.geographic_ranking(rc.matrix, bias), down_mask)
     else:
         pop, pop_km, runner, runner_km = first_healthy(rc, down_mask)
+    # The chosen PoP's internet leg is in the matrix already (modelled under ``params`` by the
+    # same function table_from_ranking would call): a gather instead of ~10 ms of formula.
+    routed = np.flatnonzero(pop != NO_ROUTE)
+    internet = np.full(len(pop), np.nan)
+    internet[routed] = rc.matrix.internet_ms[routed, pop[routed]]
     return table_from_ranking(rc.lats, rc.lons, rc.terms, pop_ids, rc.pop_lats, rc.pop_lons,
                               rc.pop_terms, pop, pop_km, runner, runner_km, origin_lat,
                               origin_lon, pop_origin_ids, params=params,
                               direct_origin=direct_origin,
                               network=network_pick(rc.matrix, net[0], bias), policy=policy,
-                              bias=bias)
+                              bias=bias, internet_given=internet,
+                              direct_legs_given=direct if direct_origin is not None else None)

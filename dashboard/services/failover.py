@@ -207,10 +207,15 @@ def _routing_differs(a: dict, b: dict) -> bool:
             or state_bias(a) != state_bias(b))
 
 
+def _positions(table: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """{id: (lat, lon)} of a catalog table (degrees), from its columns (no row objects)."""
+    return dict(zip(table["id"].tolist(), zip(table["lat"].to_numpy(float).tolist(),
+                                              table["lon"].to_numpy(float).tolist())))
+
+
 def _frames(tr: Transition, catalog: Catalog, anim_id: str
             ) -> tuple[dict, list[int], list[list[float | None]]]:
-    pops = {r.id: (float(r.lat), float(r.lon)) for r in catalog.pops.itertuples()}
-    origins = {r.id: (float(r.lat), float(r.lon)) for r in catalog.origins.itertuples()}
+    pops, origins = _positions(catalog.pops), _positions(catalog.origins)
     moved = tr.moved.copy()
     animated = np.flatnonzero(moved)[:MAX_ANIMATED]
     if len(animated) < moved.sum():
@@ -308,11 +313,12 @@ def failover_card(view: FailoverView, names: Sequence[str]) -> FailoverCard:
     delta = a - b
     order = np.lexsort((-np.nan_to_num(delta, nan=-1e9), np.isfinite(delta)))
     rows = []
+    b_pop, b_origin = (view.tr.before[c].to_numpy(object) for c in ("pop_id", "origin_id"))
+    a_pop, a_origin = (after[c].to_numpy(object) for c in ("pop_id", "origin_id"))
     for j in order[:MAX_LISTED]:
         i = int(idx[j])
-        ends = _flow_ends({"from": view.tr.before["pop_id"].iloc[i],
-                           "from_origin": view.tr.before["origin_id"].iloc[i],
-                           "to": after["pop_id"].iloc[i], "to_origin": after["origin_id"].iloc[i]})
+        ends = _flow_ends({"from": b_pop[i], "from_origin": b_origin[i],
+                           "to": a_pop[i], "to_origin": a_origin[i]})
         change = (signed_ms(delta[j]) if np.isfinite(delta[j]) else
                   "lost" if np.isfinite(b[j]) else "restored" if np.isfinite(a[j]) else "–")
         rows.append(MovedRow(names[i] if i < len(names) else f"client {i + 1}",

@@ -1,0 +1,48 @@
+"""Strict JSON for Dash responses without plotly's second pass when nothing needs it.
+
+Dash serialises every callback response with plotly's ``PlotlyJSONEncoder``. To turn NaN and
+Infinity into ``null`` it encodes once, and if the text *contains* ``NaN`` or ``Infinity``
+anywhere -- also inside a string -- decodes and encodes the whole response again. Our large
+answers carry base64 typed arrays (plotly's ``bdata``), and in ~0.7 MB of base64 the letters
+``NaN`` occur by chance almost every time: the 25,000-client what-if paid a decode and a second
+encode of ~0.9 MB (~25 ms of ~95 ms, issue 16) to change nothing.
+
+:func:`install` makes the check exact: a NaN or Infinity *value* can only follow ``:``, ``,``
+or ``[`` (JSON's separators, with optional spaces and a minus sign) or be the whole text;
+characters a base64 string never contains. When no such token exists the first encoding is
+already strict JSON and is returned as is (byte for byte what the second pass would give:
+same separators, key order and float text); otherwise plotly's own second pass runs. A title
+such as "ratio: NaN" only costs the second pass, as before.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from _plotly_utils.utils import PlotlyJSONEncoder
+
+#: A NaN / Infinity token where JSON puts a value (after a separator), not inside a string.
+_VALUE_TOKEN = re.compile(r"[:,\[]\s*-?(?:NaN|Infinity)")
+_BARE = ("NaN", "Infinity", "-Infinity")
+
+_original_encode = PlotlyJSONEncoder.encode
+
+
+def _encode(self: PlotlyJSONEncoder, o: Any) -> str:
+    """:meth:`PlotlyJSONEncoder.encode` with the exact check (module docstring)."""
+    encoded = json.JSONEncoder.encode(self, o)
+    if encoded.strip() in _BARE or _VALUE_TOKEN.search(encoded):
+        return _original_encode(self, o)
+    return encoded
+
+
+def install() -> None:
+    """Use :func:`_encode` for every plotly/Dash JSON response in this process (idempotent)."""
+    PlotlyJSONEncoder.encode = _encode  # type: ignore[method-assign]
+
+
+def installed() -> bool:
+    """Whether :func:`install` has run."""
+    return PlotlyJSONEncoder.encode is _encode
