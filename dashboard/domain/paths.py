@@ -171,9 +171,11 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     likewise); either way the network-nearest PoP and the flag columns are filled in.
 
     How: :func:`routing.assign` picks the two nearest healthy PoPs (exact WGS84), the clients
-    and PoPs are located once in the latency model, every client-PoP internet leg is modelled
-    (:func:`policy.pop_matrix`) for the network ranking, and :func:`table_from_ranking` --
-    shared with the cached what-if path -- computes the legs.
+    and PoPs are located once in the latency model, the two best healthy PoPs under the network
+    policy come from :func:`policy.network_top` (bounds from the sphere, exact legs only for
+    the PoPs that can win; the same answer to the bit as modelling every client-PoP leg with
+    :func:`policy.pop_matrix`), and :func:`table_from_ranking` -- shared with the cached
+    what-if path -- computes the legs.
     """
     policy = pol.check_policy(policy)
     cla, clo = validate_coords(client_lats, client_lons, "client")
@@ -182,9 +184,9 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     terms, pop_terms = latency.locate(cla, clo, params), latency.locate(pla, plo, params)
     if down_mask.shape != pla.shape:
         raise ValueError(f"down mask has shape {down_mask.shape}, expected {pla.shape}")
-    matrix = pol.pop_matrix(cla, clo, pla, plo, terms, pop_terms, params)
-    net_rank, net_km = pol.network_ranking(matrix)
-    net = pol.first_two(net_rank, net_km, down_mask)
+    net_top, net_top_km, net_top_ms = pol.network_top(cla, clo, pla, plo, terms, pop_terms,
+                                                      params, down_mask, k=2)
+    net = (net_top[:, 0], net_top_km[:, 0], net_top[:, 1], net_top_km[:, 1])
     if policy == pol.NETWORK:
         pop, pop_km, runner, runner_km = net
     else:
@@ -193,7 +195,7 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     return table_from_ranking(
         cla, clo, terms, pop_ids, pla, plo, pop_terms, pop, pop_km, runner, runner_km,
         origin_lat, origin_lon, pop_origin_ids, params=params, direct_origin=direct_origin,
-        network=network_pick(matrix, net[0]), policy=policy)
+        network=(net_top[:, 0], net_top_ms[:, 0]), policy=policy)
 
 
 def network_pick(matrix: "pol.PopMatrix", net_pop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

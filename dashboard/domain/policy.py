@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dashboard.domain import latency
-from dashboard.domain.geodesy import nearest
+from dashboard.domain.geodesy import bounded_pairs, nearest
 from dashboard.domain.routing import NO_ROUTE
 
 GEOGRAPHIC = "geographic"
@@ -112,6 +112,121 @@ def network_ranking(matrix: PopMatrix) -> tuple[np.ndarray, np.ndarray]:
         return np.empty((n, m), dtype=np.int64), np.empty((n, m))
     ranked = np.lexsort((matrix.km, matrix.internet_ms), axis=-1)
     return _ro(ranked), _ro(np.take_along_axis(matrix.km, ranked, axis=1))
+
+
+#: Relative widening of the internet-leg bounds of :func:`network_top` (and 1e-9 ms absolute).
+#: The bounds evaluate the model's formula in another association of the same sums than
+#: :func:`latency.rtt_formula_ms` (a few ulps apart, ~1e-15 relative); the widening covers that
+#: a million times over and only ever adds candidates.
+_BOUND_SLACK = 1e-9
+
+
+def internet_bounds_ms(km_lo: np.ndarray, km_hi: np.ndarray, terms: latency.Location,
+                       pop_terms: latency.Location, params: latency.LatencyParams
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """``(lo, hi)`` (m, n), PoP-major: bounds of the internet leg (ms) of every client (columns,
+    ``terms``) to every PoP (rows, ``pop_terms``) whose WGS84 distance lies in ``[km_lo,
+    km_hi]`` (m, n).
+
+    The internet leg (:mod:`dashboard.domain.latency`'s docstring) is, for fixed location
+    terms, ``max(A + B d, floor(d), min_rtt)`` with ``A = overhead + e_c + e_p`` and ``B =
+    max(slope, floor_slope) / 1000 > 0``, then for end users ``add_c + access_factor * that``
+    (``access_factor >= 1``): non-decreasing in ``d``. So ``f(km_lo) <= f(s) <= f(km_hi)`` for
+    the exact distance ``s``. Computed on whole blocks with per-region tables instead of
+    per-pair gathers (several times cheaper than :func:`internet_matrix_ms`), then widened by
+    :data:`_BOUND_SLACK` for the different rounding. ``tests/unit/test_network_pruned.py``
+    checks it against :func:`latency.internet_rtt_ms_km` on random terms and parameters, so a
+    change of the formula that is not mirrored here fails there."""
+    a = params._arr
+    rc = np.asarray(terms.region, dtype=np.int64)
+    rp = np.asarray(pop_terms.region, dtype=np.int64)
+    # S[R(p), R(c)] + m_p[R(c)]: a (m, regions) table, columns taken per client
+    pop_reg = a["S"][rp, :] + np.asarray(pop_terms.slope_ms_per_1000km)
+    slope = np.take(pop_reg, rc, axis=1)                                      # (m, n)
+    slope += np.ascontiguousarray(np.asarray(terms.slope_ms_per_1000km).T)[rp]  # m_c[R(p)]
+    slope *= params.inflation_scale
+    np.maximum(slope, 2000.0 / params.fibre_km_per_ms, out=slope)
+    slope /= 1000.0                                                           # B, ms per km
+    base = np.asarray(pop_terms.effect_ms)[:, None] \
+        + (params.overhead_ms + np.asarray(terms.effect_ms))[None, :]          # A
+    add = (params.access_ms + a["acc_reg"][rc])[None, :]
+    out = []
+    for km in (km_lo, km_hi):
+        v = slope * km
+        v += base
+        np.maximum(v, 2.0 / params.fibre_km_per_ms * km, out=v)
+        np.maximum(v, params.min_rtt_ms, out=v)
+        if params.access != "datacenter":
+            v *= params.access_factor
+            v += add
+        out.append(v)
+    lo, hi = out
+    lo -= _BOUND_SLACK * (np.abs(lo) + 1.0)
+    hi += _BOUND_SLACK * (np.abs(hi) + 1.0)
+    return lo, hi
+
+
+def _kth_smallest(values: np.ndarray, k: int) -> np.ndarray:
+    """The k-th smallest (1-based, k <= 2 or any) of each column of (m, n) ``values``."""
+    if k == 1:
+        return values.min(axis=0)
+    if k == 2:
+        best = np.full(values.shape[1], np.inf)
+        second = np.full(values.shape[1], np.inf)
+        for row in values:
+            np.minimum(second, np.maximum(best, row), out=second)
+            np.minimum(best, row, out=best)
+        return second
+    return np.partition(values, k - 1, axis=0)[k - 1]
+
+
+def network_top(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray,
+                terms: latency.Location, pop_terms: latency.Location,
+                params: latency.LatencyParams, down: np.ndarray, k: int = 2
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``k`` best healthy PoPs of every client under the network policy: ``(ranked,
+    ranked_km, ranked_ms)`` (n, k), lowest internet leg first (ties: nearer, then catalog
+    order); :data:`NO_ROUTE` / NaN where fewer are healthy.
+
+    The same answer to the bit as the first ``k`` healthy columns of
+    ``network_ranking(pop_matrix(...))`` with their km and ``internet_ms``, without the exact
+    distance to every PoP: per client, the internet leg of each healthy PoP is bounded from the
+    auxiliary-sphere angle (:func:`geodesy.bounded_pairs`, ``b sigma <= s <= a sigma``) through
+    the monotone model (:func:`internet_bounds_ms`); a PoP whose lower bound exceeds the k-th
+    smallest upper bound has k PoPs strictly faster and cannot be among the k best. Only the
+    others (about 2 of 19 for random clients) get an exact WGS84 distance and leg
+    (:func:`latency.internet_rtt_ms_km`, the very function :func:`internet_matrix_ms` uses).
+    ``tests/unit/test_network_pruned.py`` checks the identity on random and adversarial clients.
+    """
+    n, m = len(cla), len(pla)
+    down = np.asarray(down, dtype=bool)
+    ranked = np.full((n, k), NO_ROUTE, dtype=np.int64)
+    ranked_km = np.full((n, k), np.nan)
+    ranked_ms = np.full((n, k), np.nan)
+    healthy = ~down
+    kk = min(k, int(healthy.sum()))
+    if n == 0 or kk == 0:
+        return ranked, ranked_km, ranked_ms
+
+    def choose(sl: slice, km_lo: np.ndarray, km_hi: np.ndarray) -> np.ndarray:
+        lo, hi = internet_bounds_ms(km_lo, km_hi, latency.take_location(terms, np.arange(
+            sl.start, sl.stop)), pop_terms, params)
+        hi[down] = np.inf
+        pick = lo <= _kth_smallest(hi, kk)[None, :]
+        pick[down] = False
+        return pick
+
+    for sl, rows, cols, km in bounded_pairs(cla, clo, pla, plo, choose):
+        g = sl.start + rows
+        ms = latency.internet_rtt_ms_km(km, latency.take_location(terms, g),
+                                        latency.take_location(pop_terms, cols), params)
+        # client, then internet leg, then km, then catalog order; every client has >= kk
+        order = np.lexsort((cols, km, ms, rows))
+        first = np.searchsorted(rows[order], np.arange(sl.stop - sl.start))
+        for j in range(kk):
+            pick = order[first + j]
+            ranked[sl, j], ranked_km[sl, j], ranked_ms[sl, j] = cols[pick], km[pick], ms[pick]
+    return ranked, ranked_km, ranked_ms
 
 
 def first_two(ranked: np.ndarray, ranked_km: np.ndarray, down: np.ndarray
