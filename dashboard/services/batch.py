@@ -89,14 +89,16 @@ class Summary:
         self.chunks += 1
         routed = out["routed"].to_numpy(dtype=bool)
         self.routed += int(routed.sum())
-        ids, counts = np.unique(out["pop_id"].to_numpy(dtype=object)[routed].astype(str),
-                                return_counts=True)
-        for i, c in zip(ids.tolist(), counts.tolist()):
-            self.per_pop[i] = self.per_pop.get(i, 0) + int(c)
+        # a hash count of the few distinct ids (pandas), not a sort of every id string
+        counts = pd.Series(out["pop_id"].to_numpy(dtype=object)[routed]).value_counts(sort=False)
+        for i, c in counts.items():
+            self.per_pop[str(i)] = self.per_pop.get(str(i), 0) + int(c)
         ms = out["anycast_ms"].to_numpy(dtype=float)
         ms = ms[np.isfinite(ms)]
         b = np.minimum((ms / HIST_STEP_MS).astype(np.int64), HIST_BINS)
-        self.hist += np.bincount(b, minlength=HIST_BINS + 1)
+        if len(b):
+            part = np.bincount(b)  # up to the largest bin only: a chunk's count stays small
+            self.hist[:len(part)] += part
 
     def merge(self, other: "Summary") -> "Summary":
         self.clients += other.clients
@@ -386,26 +388,49 @@ def route_chunk(catalog: Catalog, clients: pd.DataFrame, job: Job) -> pd.DataFra
 # Writing
 
 
-def format_floats(values: np.ndarray) -> pa.Array:
-    """Floats as pandas' ``to_csv`` writes them (Python's ``repr``; NaN -> empty), vectorised:
-    Arrow's shortest round-trip digits, with Python's notation restored ("1.0", "1e-05",
-    "1000000000000.0") -- the few values Arrow writes in another notation go through ``repr``."""
+#: Decimals of the fast float path: the output's coordinates (``clients.COORD_DECIMALS`` = 4)
+#: and its km/ms (rounded to 3) all have at most 4.
+_FAST_DECIMALS = 4
+_FAST_SCALE = 10.0 ** _FAST_DECIMALS
+#: ".0", ".0001", ..., ".9999": the fraction of ``y / 10**4`` for ``y % 10**4``, as repr ends it.
+_FRACTIONS = pa.array([".0"] + ["." + f"{i:0{_FAST_DECIMALS}d}".rstrip("0")
+                                for i in range(1, 10 ** _FAST_DECIMALS)], type=pa.string())
+_SIGNS = pa.array(["", "-"], type=pa.string())
+_BOOLS = pa.array(["False", "True"], type=pa.string())
+
+
+def _float_cells(values: np.ndarray) -> pa.Array:
+    """Floats as pandas' ``to_csv`` writes them (Python's ``repr``), NaN as null (the line join
+    writes it as an empty cell), vectorised in Arrow.
+
+    Fast path, exact: a value ``v`` with ``v == y / 10**4`` for an integer ``|y| < 10**15`` is
+    the double nearest to the decimal ``q = y / 10**4`` (IEEE division is correctly rounded and
+    ``y`` is exact). ``q`` has at most 15 significant digits, and two different such decimals
+    never round to one double, so the shortest string that reads back as ``v`` -- what ``repr``
+    writes -- is ``q`` itself without trailing zeros; ``|q|`` is 0 or in ``[1e-4, 1e11)``, where
+    ``repr`` uses plain notation. So ``repr(v)`` = sign + ``y // 10**4`` + a fraction from a
+    table. Every other value (more decimals, huge, infinite) goes through ``repr`` itself."""
     v = np.asarray(values, dtype=float)
-    s = pc.cast(pa.array(v), pa.string())
     nan = np.isnan(v)
-    a = np.abs(v)
-    odd = (~nan & (a != 0) & ((a < 1e-4) | (a >= 1e16))) | np.isinf(v)
-    has_e = pc.match_substring(s, "e").to_numpy(zero_copy_only=False)
-    has_dot = pc.match_substring(s, ".").to_numpy(zero_copy_only=False)
-    add_dot = ~nan & ~odd & ~has_e & ~has_dot
-    s = pc.if_else(pa.array(add_dot), pc.binary_join_element_wise(s, ".0", ""), s)
-    fix = np.flatnonzero(odd | (has_e & ~nan))
-    if len(fix):
-        py = s.to_numpy(zero_copy_only=False).astype(object)
-        for i in fix.tolist():
-            py[i] = repr(float(v[i]))
-        s = pa.array(py, type=pa.string())
-    return pc.if_else(pa.array(nan), "", s)
+    y = np.rint(v * _FAST_SCALE)
+    with np.errstate(invalid="ignore"):
+        fast = (np.abs(y) < 1e15) & (y / _FAST_SCALE == v)  # False for NaN and infinities
+    ya = np.abs(np.where(fast, y, 0.0)).astype(np.int64)
+    whole = pa.array(ya // (10 ** _FAST_DECIMALS), mask=nan)
+    cells = pc.binary_join_element_wise(
+        _SIGNS.take(pa.array(np.signbit(v).astype(np.int8))),
+        pc.cast(whole, pa.string()),
+        _FRACTIONS.take(pa.array(ya % (10 ** _FAST_DECIMALS))), "")
+    slow = ~fast & ~nan
+    if slow.any():
+        cells = pc.replace_with_mask(cells, pa.array(slow), pa.array(
+            [repr(float(x)) for x in v[slow].tolist()], type=pa.string()))
+    return cells
+
+
+def format_floats(values: np.ndarray) -> pa.Array:
+    """Floats as pandas' ``to_csv`` writes them (Python's ``repr``; NaN -> empty)."""
+    return pc.fill_null(_float_cells(values), "")
 
 
 def _quote(s: pa.Array) -> pa.Array:
@@ -418,28 +443,47 @@ def _quote(s: pa.Array) -> pa.Array:
     return pc.if_else(need, quoted, s)
 
 
+def _text_cells(values: pd.Series) -> pa.Array:
+    """Text cells: formula-safe (:func:`safe_cells`) and quoted. A column of few distinct
+    values (PoP and region ids, the policy) is dictionary-encoded and only its dictionary is
+    transformed; a column of many (names) is transformed whole."""
+    arr = pa.array(values.astype(object).where(values.notna(), "").to_numpy(dtype=object),
+                   type=pa.string())
+    enc = pc.dictionary_encode(arr)
+    if len(enc.dictionary) * 4 < len(arr):
+        cells = _quote(pa.array(safe_cells(enc.dictionary.to_pandas().astype("str"))
+                                .to_numpy(dtype=object), type=pa.string()))
+        return cells.take(enc.indices)
+    return _quote(pa.array(safe_cells(pd.Series(arr.to_numpy(zero_copy_only=False),
+                                                dtype="str")).to_numpy(dtype=object),
+                           type=pa.string()))
+
+
 def csv_text(out: pd.DataFrame, header: bool) -> bytes:
     """``out`` as the bytes ``safe_csv(out, float_format=None)`` would give (UTF-8, ``\\n``
-    line ends, formula-safe text cells), built column-wise in Arrow."""
+    line ends, formula-safe text cells), built column-wise in Arrow: numbers by
+    :func:`_float_cells`, booleans and text from small tables, every line in one join."""
     cols = []
     for name in out.columns:
         s = out[name]
         if pd.api.types.is_bool_dtype(s.dtype):
-            arr = pc.if_else(pa.array(s.to_numpy(dtype=bool)), "True", "False")
+            arr = _BOOLS.take(pa.array(s.to_numpy(dtype=bool).astype(np.int8)))
         elif pd.api.types.is_float_dtype(s.dtype):
-            arr = format_floats(s.to_numpy(dtype=float))
+            arr = _float_cells(s.to_numpy(dtype=float))
         else:
-            txt = safe_cells(s.astype(object).where(s.notna(), "").astype("str"))
-            arr = _quote(pa.array(txt.to_numpy(dtype=object), type=pa.string()))
+            arr = _text_cells(s)
         cols.append(arr)
     body = b""
     if len(out):
-        lines = pc.binary_join_element_wise(*cols, ",")
-        lines = pc.binary_join_element_wise(lines, "", "\n")  # "line" + "\n" + ""
-        body = b"".join(bytes(b) for b in [lines.buffers()[2]] if b is not None)
+        lines = pc.binary_join_element_wise(*cols, pa.scalar("\n"), ",",
+                                            null_handling="replace", null_replacement="")
+        # the "\n" column joined with "," before it: drop that comma by writing "x,\n" -> "x\n"
         offs = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:
                                                                  lines.offset + len(lines) + 1]
-        body = body[int(offs[0]):int(offs[-1])]
+        data = np.frombuffer(lines.buffers()[2], dtype=np.uint8)[int(offs[0]):int(offs[-1])]
+        keep = np.ones(len(data), dtype=bool)
+        keep[offs[1:] - offs[0] - 2] = False
+        body = data[keep].tobytes()
     if header:
         head = ",".join(_quote(pa.array(safe_cells(pd.Series(list(out.columns), dtype="str"))
                                         .to_numpy(dtype=object), type=pa.string()))
@@ -449,14 +493,23 @@ def csv_text(out: pd.DataFrame, header: bool) -> bytes:
 
 
 class CsvSink:
-    """Writes chunks as CSV to a binary stream (header once)."""
+    """Writes chunks as CSV to a binary stream (header once). ``encode`` (any thread) turns a
+    chunk into bytes, ``put`` (one thread, in order) writes them."""
 
     def __init__(self, stream: IO[bytes]) -> None:
         self.stream, self.first = stream, True
 
+    def encode(self, out: pd.DataFrame) -> bytes:
+        return csv_text(out, header=False)
+
+    def put(self, payload: bytes, columns: Sequence[str]) -> None:
+        if self.first:
+            self.stream.write(csv_text(pd.DataFrame(columns=list(columns)), header=True))
+            self.first = False
+        self.stream.write(payload)
+
     def write(self, out: pd.DataFrame) -> None:
-        self.stream.write(csv_text(out, self.first))
-        self.first = False
+        self.put(self.encode(out), out.columns)
 
     def close(self) -> None:
         self.stream.flush()
@@ -468,15 +521,20 @@ class ParquetSink:
     def __init__(self, path: str | Path) -> None:
         self.path, self.writer = path, None
 
-    def write(self, out: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(out.astype({"name": "str", "pop_id": "str",
-                                                 "runner_up_id": "str", "origin_id": "str",
-                                                 "network_pop_id": "str", "policy": "str",
-                                                 "access": "str"}),
-                                     preserve_index=False)
+    def encode(self, out: pd.DataFrame) -> pa.Table:
+        return pa.Table.from_pandas(out.astype({"name": "str", "pop_id": "str",
+                                                "runner_up_id": "str", "origin_id": "str",
+                                                "network_pop_id": "str", "policy": "str",
+                                                "access": "str"}),
+                                    preserve_index=False)
+
+    def put(self, table: pa.Table, columns: Sequence[str]) -> None:
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
         self.writer.write_table(table.cast(self.writer.schema))
+
+    def write(self, out: pd.DataFrame) -> None:
+        self.put(self.encode(out), out.columns)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -506,25 +564,40 @@ def run(catalog: Catalog, chunks: Iterator[pd.DataFrame], sink: CsvSink | Parque
         workers: int = 1, progress: Callable[[Summary, float], None] | None = None) -> Summary:
     """Route every chunk (on ``workers`` threads, at most ``workers + 1`` chunks in memory),
     write them in order, return the :class:`Summary`. ``progress(summary, seconds)`` after each
-    chunk written."""
+    chunk written.
+
+    Each thread routes a chunk, encodes it for the sink (CSV text, an Arrow table) and counts
+    it (a chunk's :class:`Summary`); the calling thread reads the input, writes the encoded
+    chunks in input order and merges the counts. Numpy and Arrow release the GIL in their loops,
+    so routing and encoding of two chunks overlap on two cores. Each chunk's route table is
+    dropped as soon as it is encoded (memory)."""
     summary = Summary()
     t0 = time.perf_counter()
 
-    def emit(out: pd.DataFrame) -> None:
-        sink.write(out)
-        summary.add(out)
+    def work(c: pd.DataFrame) -> tuple[object, list[str], Summary]:
+        out = route_chunk(catalog, c, job)
+        del c
+        part = Summary()
+        part.add(out)
+        return sink.encode(out), list(out.columns), part
+
+    def emit(done: tuple[object, list[str], Summary]) -> None:
+        payload, columns, part = done
+        sink.put(payload, columns)
+        summary.merge(part)
         if progress is not None:
             progress(summary, time.perf_counter() - t0)
 
     try:
         if workers <= 1:
             for c in chunks:
-                emit(route_chunk(catalog, c, job))
+                emit(work(c))
         else:
             with cf.ThreadPoolExecutor(workers) as pool:
                 pending: deque[cf.Future] = deque()
                 for c in chunks:
-                    pending.append(pool.submit(route_chunk, catalog, c, job))
+                    pending.append(pool.submit(work, c))
+                    del c
                     while len(pending) >= workers:
                         emit(pending.popleft().result())
                 while pending:
