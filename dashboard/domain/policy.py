@@ -209,8 +209,9 @@ def network_top(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarr
         return ranked, ranked_km, ranked_ms
 
     def choose(sl: slice, km_lo: np.ndarray, km_hi: np.ndarray) -> np.ndarray:
-        lo, hi = internet_bounds_ms(km_lo, km_hi, latency.take_location(terms, np.arange(
-            sl.start, sl.stop)), pop_terms, params)
+        block = latency.Location(*(np.asarray(getattr(terms, f))[sl] for f in (
+            "region", "effect_ms", "slope_ms_per_1000km", "weight", "nearest_km")))  # views
+        lo, hi = internet_bounds_ms(km_lo, km_hi, block, pop_terms, params)
         hi[down] = np.inf
         pick = lo <= _kth_smallest(hi, kk)[None, :]
         pick[down] = False
