@@ -15,7 +15,7 @@ import pandas as pd
 from dashboard.domain import latency
 from dashboard.domain import policy as pol
 from dashboard.domain.geodesy import geodesic_km, validate_coords
-from dashboard.domain.routing import NO_ROUTE, assign
+from dashboard.domain.routing import NO_ROUTE
 
 
 
@@ -70,7 +70,7 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
                        policy: str = pol.GEOGRAPHIC) -> pd.DataFrame:
     """The route table (columns :data:`PATH_COLUMNS`, client order) of clients whose nearest
     and second-nearest healthy PoPs are already chosen -- the one place that turns a ranking into
-    RTTs, used by :func:`client_paths` (a fresh :func:`routing.assign`) and
+    RTTs, used by :func:`client_paths` (a fresh ranking, :func:`policy.best_pops`) and
     :func:`dashboard.domain.whatif.paths_for` (a cached full ranking), so the two cannot drift.
 
     ``lats``/``lons``: clients (degrees, validated); ``terms``/``pop_terms``: their and the
@@ -170,12 +170,12 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     nearest healthy PoP, ``network`` to the one with the lowest internet leg (runner-up
     likewise); either way the network-nearest PoP and the flag columns are filled in.
 
-    How: :func:`routing.assign` picks the two nearest healthy PoPs (exact WGS84), the clients
-    and PoPs are located once in the latency model, the two best healthy PoPs under the network
-    policy come from :func:`policy.network_top` (bounds from the sphere, exact legs only for
-    the PoPs that can win; the same answer to the bit as modelling every client-PoP leg with
-    :func:`policy.pop_matrix`), and :func:`table_from_ranking` -- shared with the cached
-    what-if path -- computes the legs.
+    How: the clients and PoPs are located once in the latency model; one pass of
+    :func:`policy.best_pops` gives the two best healthy PoPs under the network policy and the
+    two nearest (exact WGS84), from bounds on the auxiliary sphere with exact distances and legs
+    only for the PoPs that can win -- the same answer to the bit as :func:`routing.assign` and
+    as modelling every client-PoP leg with :func:`policy.pop_matrix`; and
+    :func:`table_from_ranking` -- shared with the cached what-if path -- computes the legs.
     """
     policy = pol.check_policy(policy)
     cla, clo = validate_coords(client_lats, client_lons, "client")
@@ -184,18 +184,17 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     terms, pop_terms = latency.locate(cla, clo, params), latency.locate(pla, plo, params)
     if down_mask.shape != pla.shape:
         raise ValueError(f"down mask has shape {down_mask.shape}, expected {pla.shape}")
-    net_top, net_top_km, net_top_ms = pol.network_top(cla, clo, pla, plo, terms, pop_terms,
-                                                      params, down_mask, k=2)
-    net = (net_top[:, 0], net_top_km[:, 0], net_top[:, 1], net_top_km[:, 1])
+    best = pol.best_pops(cla, clo, pla, plo, terms, pop_terms, params, down_mask, k=2,
+                         geographic=policy == pol.GEOGRAPHIC)
     if policy == pol.NETWORK:
-        pop, pop_km, runner, runner_km = net
-    else:
-        a = assign(cla, clo, pla, plo, down=down_mask, alternatives=2)
-        pop, pop_km, runner, runner_km = a.pop, a.pop_km, a.runner_up, a.runner_up_km
+        ranked, ranked_km = best.net, best.net_km
+    else:  # = routing.assign(..., alternatives=2), from the same pass
+        ranked, ranked_km = best.geo, best.geo_km
     return table_from_ranking(
-        cla, clo, terms, pop_ids, pla, plo, pop_terms, pop, pop_km, runner, runner_km,
-        origin_lat, origin_lon, pop_origin_ids, params=params, direct_origin=direct_origin,
-        network=(net_top[:, 0], net_top_ms[:, 0]), policy=policy)
+        cla, clo, terms, pop_ids, pla, plo, pop_terms, ranked[:, 0], ranked_km[:, 0],
+        ranked[:, 1], ranked_km[:, 1], origin_lat, origin_lon, pop_origin_ids, params=params,
+        direct_origin=direct_origin, network=(best.net[:, 0], best.net_ms[:, 0]),
+        policy=policy)
 
 
 def network_pick(matrix: "pol.PopMatrix", net_pop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

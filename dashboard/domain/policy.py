@@ -186,9 +186,32 @@ def network_top(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarr
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``k`` best healthy PoPs of every client under the network policy: ``(ranked,
     ranked_km, ranked_ms)`` (n, k), lowest internet leg first (ties: nearer, then catalog
-    order); :data:`NO_ROUTE` / NaN where fewer are healthy.
+    order); :data:`NO_ROUTE` / NaN where fewer are healthy. See :func:`best_pops`."""
+    b = best_pops(cla, clo, pla, plo, terms, pop_terms, params, down, k)
+    return b.net, b.net_km, b.net_ms
 
-    The same answer to the bit as the first ``k`` healthy columns of
+
+@dataclass(frozen=True)
+class BestPops:
+    """The ``k`` best healthy PoPs of every client, (n, k) arrays: under the network policy
+    (``net``, their km and internet legs in ms) and, when asked, by WGS84 distance (``geo``,
+    ``geo_km``: what :func:`dashboard.domain.routing.assign` returns). :data:`NO_ROUTE` / NaN
+    where fewer PoPs are healthy."""
+
+    net: np.ndarray
+    net_km: np.ndarray
+    net_ms: np.ndarray
+    geo: np.ndarray | None = None
+    geo_km: np.ndarray | None = None
+
+
+def best_pops(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray,
+              terms: latency.Location, pop_terms: latency.Location,
+              params: latency.LatencyParams, down: np.ndarray, k: int = 2,
+              geographic: bool = False) -> BestPops:
+    """:class:`BestPops` of validated clients and PoPs (degrees) with their latency terms.
+
+    Network policy: the same answer to the bit as the first ``k`` healthy columns of
     ``network_ranking(pop_matrix(...))`` with their km and ``internet_ms``, without the exact
     distance to every PoP: per client, the internet leg of each healthy PoP is bounded from the
     auxiliary-sphere angle (:func:`geodesy.bounded_pairs`, ``b sigma <= s <= a sigma``) through
@@ -196,38 +219,66 @@ def network_top(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarr
     smallest upper bound has k PoPs strictly faster and cannot be among the k best. Only the
     others (about 2 of 19 for random clients) get an exact WGS84 distance and leg
     (:func:`latency.internet_rtt_ms_km`, the very function :func:`internet_matrix_ms` uses).
-    ``tests/unit/test_network_pruned.py`` checks the identity on random and adversarial clients.
+
+    ``geographic``: also the ``k`` nearest healthy PoPs, from the same angles and the same
+    exact distances (a PoP whose lower distance bound exceeds the k-th smallest upper bound
+    cannot be among the k nearest), ranked by (km, catalog order) -- the same answer to the bit
+    as :func:`routing.assign`, which measures the same pairs with the same arithmetic
+    (:func:`geodesy.nearest`), so one pass serves both policies' columns.
+    ``tests/unit/test_network_pruned.py`` checks both identities on random and adversarial
+    clients.
     """
-    n, m = len(cla), len(pla)
+    n = len(cla)
     down = np.asarray(down, dtype=bool)
-    ranked = np.full((n, k), NO_ROUTE, dtype=np.int64)
-    ranked_km = np.full((n, k), np.nan)
-    ranked_ms = np.full((n, k), np.nan)
+    shape = (n, k)
+    out = BestPops(np.full(shape, NO_ROUTE, dtype=np.int64), np.full(shape, np.nan),
+                   np.full(shape, np.nan),
+                   np.full(shape, NO_ROUTE, dtype=np.int64) if geographic else None,
+                   np.full(shape, np.nan) if geographic else None)
     healthy = ~down
     kk = min(k, int(healthy.sum()))
     if n == 0 or kk == 0:
-        return ranked, ranked_km, ranked_ms
+        return out
+    masks: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
 
     def choose(sl: slice, km_lo: np.ndarray, km_hi: np.ndarray) -> np.ndarray:
         block = latency.Location(*(np.asarray(getattr(terms, f))[sl] for f in (
             "region", "effect_ms", "slope_ms_per_1000km", "weight", "nearest_km")))  # views
         lo, hi = internet_bounds_ms(km_lo, km_hi, block, pop_terms, params)
         hi[down] = np.inf
-        pick = lo <= _kth_smallest(hi, kk)[None, :]
-        pick[down] = False
-        return pick
+        net = lo <= _kth_smallest(hi, kk)[None, :]
+        net[down] = False
+        geo = None
+        if geographic:
+            far = km_hi.copy()
+            far[down] = np.inf
+            geo = km_lo <= _kth_smallest(far, kk)[None, :]
+            geo[down] = False
+        masks[sl.start] = (net, geo)
+        return net if geo is None else net | geo
 
-    for sl, rows, cols, km in bounded_pairs(cla, clo, pla, plo, choose):
-        g = sl.start + rows
-        ms = latency.internet_rtt_ms_km(km, latency.take_location(terms, g),
-                                        latency.take_location(pop_terms, cols), params)
-        # client, then internet leg, then km, then catalog order; every client has >= kk
-        order = np.lexsort((cols, km, ms, rows))
+    def top(sl: slice, rows: np.ndarray, keys: tuple, cols: np.ndarray,
+            values: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        # client, then the keys, then catalog order; every client has >= kk candidates
+        order = np.lexsort((cols, *keys, rows))
         first = np.searchsorted(rows[order], np.arange(sl.stop - sl.start))
         for j in range(kk):
             pick = order[first + j]
-            ranked[sl, j], ranked_km[sl, j], ranked_ms[sl, j] = cols[pick], km[pick], ms[pick]
-    return ranked, ranked_km, ranked_ms
+            for dst, src in values:
+                dst[sl, j] = src[pick]
+
+    for sl, rows, cols, km in bounded_pairs(cla, clo, pla, plo, choose):
+        net_mask, geo_mask = masks.pop(sl.start)
+        if geo_mask is not None:
+            sel = geo_mask[cols, rows]
+            r, c, d = rows[sel], cols[sel], km[sel]
+            top(sl, r, (d,), c, [(out.geo, c), (out.geo_km, d)])
+            sel = net_mask[cols, rows]
+            rows, cols, km = rows[sel], cols[sel], km[sel]
+        ms = latency.internet_rtt_ms_km(km, latency.take_location(terms, sl.start + rows),
+                                        latency.take_location(pop_terms, cols), params)
+        top(sl, rows, (km, ms), cols, [(out.net, cols), (out.net_km, km), (out.net_ms, ms)])
+    return out
 
 
 def first_two(ranked: np.ndarray, ranked_km: np.ndarray, down: np.ndarray

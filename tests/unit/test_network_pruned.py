@@ -1,10 +1,12 @@
-"""The pruned network ranking (issue 16) gives the same route tables to the bit as the exact
-full matrix it replaced: every client against every PoP (``policy.pop_matrix``), ranked
-(``network_ranking``), first two healthy (``first_two``).
+"""The pruned rankings (issue 16) give the same route tables to the bit as the exact paths they
+replaced: for the network policy every client against every PoP (``policy.pop_matrix``), ranked
+(``network_ranking``), first two healthy (``first_two``); for the geographic one
+``routing.assign``.
 
-``policy.network_top`` bounds each PoP's internet leg from the auxiliary-sphere angle
+``policy.best_pops`` bounds each PoP's internet leg from the auxiliary-sphere angle
 (``geodesy.bounded_pairs``: ``b sigma <= s <= a sigma``) through the monotone latency model
-(``policy.internet_bounds_ms``) and measures exactly only the PoPs that can be among the two best.
+(``policy.internet_bounds_ms``), each PoP's distance by the same angle, and measures exactly
+only the PoPs that can be among the two best of either ranking.
 Checked here: the two bounds each on their own (against geographiclib and against the model's
 own pair function), then the answers on random, property-drawn and adversarial clients
 (antipodes of PoPs, PoP sites themselves, poles, the antimeridian, near-ties on the geodesic
@@ -26,6 +28,7 @@ from hypothesis import strategies as st
 from dashboard import latency
 from dashboard.domain import geodesy, paths, policy
 from dashboard.domain import latency as lat_mod
+from dashboard.domain.routing import assign
 
 DC = latency.params_with((), "datacenter")
 EU = latency.params_with((), "end-user")
@@ -50,16 +53,33 @@ def reference_top(cla, clo, pla, plo, terms, pop_terms, params, down, k=2):
     return top, km, ms
 
 
+def reference_best(cla, clo, pla, plo, terms, pop_terms, params, down, k=2, geographic=False):
+    """best_pops the old way: the full matrix for the network policy, routing.assign for the
+    geographic one."""
+    net, net_km, net_ms = reference_top(cla, clo, pla, plo, terms, pop_terms, params, down, k)
+    if not geographic:
+        return policy.BestPops(net, net_km, net_ms)
+    a = assign(cla, clo, pla, plo, down=down, alternatives=k)
+    return policy.BestPops(net, net_km, net_ms, a.ranked, a.ranked_km)
+
+
+def _differ(a, b):
+    return np.flatnonzero(~((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1))[:5]
+
+
 def assert_same_top(cla, clo, pla, plo, params, down):
     cla, clo = np.asarray(cla, dtype=float), np.asarray(clo, dtype=float)
     pla, plo = np.asarray(pla, dtype=float), np.asarray(plo, dtype=float)
     terms, pop_terms = lat_mod.locate(cla, clo, params), lat_mod.locate(pla, plo, params)
-    new = policy.network_top(cla, clo, pla, plo, terms, pop_terms, params, down)
-    old = reference_top(cla, clo, pla, plo, terms, pop_terms, params, down)
-    for a, b, what in zip(new, old, ("PoP", "km", "internet ms")):
+    new = policy.best_pops(cla, clo, pla, plo, terms, pop_terms, params, down, geographic=True)
+    old = reference_best(cla, clo, pla, plo, terms, pop_terms, params, down, geographic=True)
+    for what in ("net", "net_km", "net_ms", "geo", "geo_km"):
+        a, b = getattr(new, what).astype(float), getattr(old, what).astype(float)
         # bit for bit: NaN where no PoP, otherwise the identical float
-        assert np.array_equal(a, b, equal_nan=True), (
-            what, np.flatnonzero((a != b).any(axis=1) & ~(np.isnan(a) & np.isnan(b)).all(axis=1))[:5])
+        assert np.array_equal(a, b, equal_nan=True), (what, _differ(a, b))
+    net_only = policy.network_top(cla, clo, pla, plo, terms, pop_terms, params, down)
+    for a, b in zip(net_only, (new.net, new.net_km, new.net_ms)):
+        assert np.array_equal(a, b, equal_nan=True)
 
 
 def random_clients(n, seed):
@@ -235,7 +255,7 @@ def test_client_paths_identical_to_the_full_matrix_path(catalog, monkeypatch_ses
     args = (c[:, 0], c[:, 1], catalog.pop_ids, catalog.pop_lats, catalog.pop_lons, 50.11, 8.68)
     new = paths.client_paths(*args, down=down, params=params, policy=pol)
     with monkeypatch_session.context() as mp:
-        mp.setattr(policy, "network_top", reference_top)
+        mp.setattr(policy, "best_pops", reference_best)
         old = paths.client_paths(*args, down=down, params=params, policy=pol)
     pd.testing.assert_frame_equal(new, old, check_exact=True)
 
@@ -254,7 +274,7 @@ def test_client_paths_identical_on_100k_random_clients(catalog, monkeypatch_sess
     for pol in ("geographic", "network"):
         new = paths.client_paths(*args, params=EU, policy=pol)
         with monkeypatch_session.context() as mp:
-            mp.setattr(policy, "network_top", reference_top)
+            mp.setattr(policy, "best_pops", reference_best)
             old = paths.client_paths(*args, params=EU, policy=pol)
         pd.testing.assert_frame_equal(new, old, check_exact=True)
 
