@@ -414,8 +414,8 @@ def _float_cells(values: np.ndarray) -> pa.Array:
     table. Every other value (more decimals, huge, infinite) goes through ``repr`` itself."""
     v = np.asarray(values, dtype=float)
     nan = np.isnan(v)
-    y = np.rint(v * _FAST_SCALE)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values overflow: slow path
+        y = np.rint(v * _FAST_SCALE)
         fast = (np.abs(y) < 1e15) & (y / _FAST_SCALE == v)  # False for NaN and infinities
     ya = np.abs(np.where(fast, y, 0.0)).astype(np.int64)
     whole = pa.array(ya // (10 ** _FAST_DECIMALS), mask=nan)
