@@ -257,10 +257,17 @@ def best_pops(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray
         masks[sl.start] = (net, geo)
         return net if geo is None else net | geo
 
-    def top(sl: slice, rows: np.ndarray, keys: tuple, cols: np.ndarray,
+    def top(sl: slice, rows: np.ndarray, keys: tuple,
             values: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        # client, then the keys, then catalog order; every client has >= kk candidates
-        order = np.lexsort((cols, *keys, rows))
+        # client, then the keys (the last first), then catalog order; every client has >= kk
+        # candidates. Pairs come ordered by PoP (bounded_pairs), and lexsort is stable, so the
+        # catalog order needs no key; a tie on the main key alone is rare: sort on it first,
+        # on every key only when two of a client's pairs tie.
+        order = np.lexsort((keys[-1], rows))
+        if len(keys) > 1:
+            r, k = rows[order], keys[-1][order]
+            if ((r[1:] == r[:-1]) & (k[1:] == k[:-1])).any():
+                order = np.lexsort((*keys, rows))
         first = np.searchsorted(rows[order], np.arange(sl.stop - sl.start))
         for j in range(kk):
             pick = order[first + j]
@@ -272,12 +279,12 @@ def best_pops(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray
         if geo_mask is not None:
             sel = geo_mask[cols, rows]
             r, c, d = rows[sel], cols[sel], km[sel]
-            top(sl, r, (d,), c, [(out.geo, c), (out.geo_km, d)])
+            top(sl, r, (d,), [(out.geo, c), (out.geo_km, d)])
             sel = net_mask[cols, rows]
             rows, cols, km = rows[sel], cols[sel], km[sel]
         ms = latency.internet_rtt_ms_km(km, latency.take_location(terms, sl.start + rows),
                                         latency.take_location(pop_terms, cols), params)
-        top(sl, rows, (km, ms), cols, [(out.net, cols), (out.net_km, km), (out.net_ms, ms)])
+        top(sl, rows, (km, ms), [(out.net, cols), (out.net_km, km), (out.net_ms, ms)])
     return out
 
 

@@ -419,10 +419,11 @@ def _float_cells(values: np.ndarray) -> pa.Array:
         fast = (np.abs(y) < 1e15) & (y / _FAST_SCALE == v)  # False for NaN and infinities
     ya = np.abs(np.where(fast, y, 0.0)).astype(np.int64)
     whole = pa.array(ya // (10 ** _FAST_DECIMALS), mask=nan)
-    cells = pc.binary_join_element_wise(
-        _SIGNS.take(pa.array(np.signbit(v).astype(np.int8))),
-        pc.cast(whole, pa.string()),
-        _FRACTIONS.take(pa.array(ya % (10 ** _FAST_DECIMALS))), "")
+    parts = [pc.cast(whole, pa.string()), _FRACTIONS.take(pa.array(ya % (10 ** _FAST_DECIMALS)))]
+    neg = np.signbit(v)
+    if neg.any():  # most columns (km, ms) have no sign to write
+        parts.insert(0, _SIGNS.take(pa.array(neg.astype(np.int8))))
+    cells = pc.binary_join_element_wise(*parts, "")
     slow = ~fast & ~nan
     if slow.any():
         cells = pc.replace_with_mask(cells, pa.array(slow), pa.array(
