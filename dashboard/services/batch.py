@@ -456,22 +456,30 @@ def _text_cells(values: pd.Series) -> pa.Array:
     Only cells that start with a formula character (1 % of real names, none of the ids) go
     through :func:`~dashboard.domain.exports.safe_cell` itself, so the rule stays its. A
     column of few distinct values (PoP and region ids, the policy: judged on its first 256
-    cells) is factorised and only its distinct values are transformed."""
-    head = values.iloc[:256]
-    if len(values) > 1024 and head.nunique(dropna=False) <= 32:
-        codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
-        if len(uniques) * 4 < len(values):
-            return _cells(pd.Series(uniques, dtype=object)).take(pa.array(codes))
-    return _cells(values)
+    cells) is dictionary-encoded and only its distinct values are transformed."""
+    arr = _arrow_text(values)
+    if len(arr) > 1024 and pc.count_distinct(arr.slice(0, 256)).as_py() <= 32:
+        enc = pc.dictionary_encode(arr)
+        if len(enc.dictionary) * 4 < len(arr):
+            return _cells(enc.dictionary).take(enc.indices)
+    return _cells(arr)
 
 
-def _cells(values: pd.Series) -> pa.Array:
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A text column as an Arrow string array, missing values as "". Pandas' ``str`` columns
+    are Arrow data already: taken as they are (~0.1 ms per 100,000 cells, not the ~5 ms of a
+    round trip through Python objects)."""
     try:
-        arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
     except (pa.ArrowTypeError, pa.ArrowInvalid):  # not all str: as pandas writes them
         arr = pa.array(values.astype(object).where(values.notna(), "").astype("str")
                        .to_numpy(dtype=object), type=pa.string())
-    arr = pc.fill_null(arr, "")
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return pc.fill_null(arr, "")
+
+
+def _cells(arr: pa.Array) -> pa.Array:
     risky = pc.match_substring_regex(arr, _RISKY_START)
     if pc.any(risky).as_py():
         at = np.flatnonzero(risky.to_numpy(zero_copy_only=False))
