@@ -2,15 +2,17 @@
 """Batch assignment (issue 16): ``anycast-dashboard assign`` on millions of clients.
 
     python benchmarks/batch_assign.py --rows 2000000 --baseline c8d4dd1   # old vs new, same run
+    python benchmarks/batch_assign.py --rows 2000000 --baseline c8d4dd1 --baseline 3b583e4
     python benchmarks/batch_assign.py --rows 2000000 --parquet --dask 4   # + Parquet, Dask
-    python benchmarks/batch_assign.py --rows 10000000 --skip-new-csv=no   # memory at 10M
+    python benchmarks/batch_assign.py --rows 10000000                     # memory at 10M
 
 Generates ``--rows`` random clients (uniform on the sphere, 4 decimals, integer weights, names
 ``client-N`` with 1 % formula-like ``=xN``) as CSV in ``--workdir``, then times each command in
 a child process under ``/usr/bin/time -v`` (wall seconds and peak RSS of the child):
 
 * ``baseline``: ``python -m dashboard.cli assign in.csv -o out.csv`` of a temporary ``git
-  worktree`` of ``--baseline REV`` (removed on exit) -- today's code path;
+  worktree`` of ``--baseline REV`` (removed on exit) -- today's code path; repeat
+  ``--baseline`` to time several revisions (e.g. the issue's baseline and the previous engine);
 * ``csv``: the same command of this checkout (the batch engine); outputs compared byte for byte
   with the baseline's when both ran;
 * ``parquet``: Parquet -> Parquet of the same clients;
@@ -67,8 +69,11 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict[
     if p.returncode != 0:
         raise SystemExit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    return {"seconds": round(wall, 2), "peak_rss_mb": round(int(rss.group(1)) / 1024, 1)
-            if rss else float("nan")}
+    cpu = [float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", p.stderr)]
+    # CPU seconds (user + system) as well: on a shared machine the wall time depends on the
+    # other jobs, the CPU time much less
+    return {"seconds": round(wall, 2), "cpu_seconds": round(sum(cpu), 2),
+            "peak_rss_mb": round(int(rss.group(1)) / 1024, 1) if rss else float("nan")}
 
 
 def pairs_per_second(n: int = 200_000) -> float:
@@ -97,11 +102,14 @@ def pairs_per_second(n: int = 200_000) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=2_000_000)
-    ap.add_argument("--baseline", default=None, metavar="REV")
+    ap.add_argument("--baseline", action="append", metavar="REV",
+                    help="a revision to time in the same run (repeatable; the first one gives "
+                         "'ratio')")
     ap.add_argument("--parquet", action="store_true")
     ap.add_argument("--dask", type=int, default=0, metavar="PARTITIONS")
     ap.add_argument("--workdir", type=Path, default=None)
-    ap.add_argument("--chunk-rows", type=int, default=100_000)
+    ap.add_argument("--chunk-rows", type=int, default=None,
+                    help="passed to assign (default: assign's own default)")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="batch-assign-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -114,13 +122,15 @@ def main() -> None:
         print(f"generated {src} ({src.stat().st_size / 1e6:.0f} MB) in "
               f"{time.perf_counter() - t:.0f} s", flush=True)
     res: dict[str, object] = {"rows": args.rows, "load": os.getloadavg()[0]}
+    chunk = ["--chunk-rows", str(args.chunk_rows)] if args.chunk_rows else []
     new = timed([py, "-m", "dashboard.cli", "assign", str(src), "-o", str(work / "new.csv"),
-                 "-q", "--chunk-rows", str(args.chunk_rows)], ROOT, env)
+                 "-q", *chunk], ROOT, env)
     res["csv"] = new
     print("new csv->csv", new, flush=True)
-    if args.baseline:
+    for i, rev in enumerate(args.baseline or []):
+        key = "baseline" if i == 0 else f"baseline_{rev}"
         base_dir = Path(tempfile.mkdtemp(prefix="batch-base-")) / "tree"
-        subprocess.run(["git", "worktree", "add", "--detach", str(base_dir), args.baseline],
+        subprocess.run(["git", "worktree", "add", "--detach", str(base_dir), rev],
                        cwd=ROOT, check=True, capture_output=True)
         try:
             old = timed([py, "-m", "dashboard.cli", "assign", str(src), "-o",
@@ -129,12 +139,15 @@ def main() -> None:
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base_dir)], cwd=ROOT,
                            capture_output=True)
-        res["baseline"] = old
-        res["ratio"] = round(old["seconds"] / new["seconds"], 2)
-        same = subprocess.run(["cmp", "-s", str(work / "old.csv"), str(work / "new.csv")]
-                              ).returncode == 0
-        res["identical_output"] = same
-        print("old csv->csv", old, "ratio", res["ratio"], "identical", same, flush=True)
+        old["rev"] = rev
+        old["ratio"] = round(old["seconds"] / new["seconds"], 2)
+        old["cpu_ratio"] = round(old["cpu_seconds"] / new["cpu_seconds"], 2)
+        old["identical_output"] = subprocess.run(
+            ["cmp", "-s", str(work / "old.csv"), str(work / "new.csv")]).returncode == 0
+        res[key] = old
+        if i == 0:
+            res["ratio"], res["identical_output"] = old["ratio"], old["identical_output"]
+        print(f"{rev} csv->csv", old, flush=True)
     if args.parquet or args.dask:
         import pandas as pd
 

@@ -562,9 +562,10 @@ CLI_MAX_CLIENTS = 100_000_000
 
 
 def _add_batch_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--chunk-rows", type=_positive_int, default=100_000, metavar="N",
-                   help="clients per chunk (memory ~0.6 kB per client per chunk in flight; "
-                        "default 100,000)")
+    # the default is services.batch.DEFAULT_CHUNK_ROWS (not imported here: a light startup)
+    p.add_argument("--chunk-rows", type=_positive_int, default=50_000, metavar="N",
+                   help="clients per chunk (memory ~1.5 kB per client per chunk in flight, "
+                        "about three chunks in flight; default 50,000: ~350 MB in all)")
     p.add_argument("--dask", default=None, metavar="SCHEDULER",
                    help="map the engine over the input files with Dask distributed: 'local' "
                         "(a cluster on this machine) or tcp://host:8786")

@@ -16,7 +16,7 @@ from dashboard.domain import latency
 from dashboard.domain import policy as pol
 from dashboard.domain.bias import PopBias
 from dashboard.domain.geodesy import geodesic_km, validate_coords
-from dashboard.domain.routing import NO_ROUTE, assign
+from dashboard.domain.routing import NO_ROUTE
 
 
 
@@ -74,7 +74,7 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
                        internet_given: np.ndarray | None = None) -> pd.DataFrame:
     """The route table (columns :data:`PATH_COLUMNS`, client order) of clients whose nearest
     and second-nearest healthy PoPs are already chosen -- the one place that turns a ranking into
-    RTTs, used by :func:`client_paths` (a fresh :func:`routing.assign`) and
+    RTTs, used by :func:`client_paths` (a fresh ranking, :func:`policy.best_pops`) and
     :func:`dashboard.domain.whatif.paths_for` (a cached full ranking), so the two cannot drift.
 
     ``lats``/``lons``: clients (degrees, validated); ``terms``/``pop_terms``: their and the
@@ -202,10 +202,12 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     (:func:`policy.network_ranking`, :func:`policy.geographic_ranking`); the RTTs are those
     of the PoP each client lands on.
 
-    How: :func:`routing.assign` picks the two nearest healthy PoPs (exact WGS84), the clients
-    and PoPs are located once in the latency model, every client-PoP internet leg is modelled
-    (:func:`policy.pop_matrix`) for the network ranking, and :func:`table_from_ranking` --
-    shared with the cached what-if path -- computes the legs.
+    How: the clients and PoPs are located once in the latency model; one pass of
+    :func:`policy.best_pops` gives the two best healthy PoPs under the network policy and the
+    two nearest (exact WGS84), from bounds on the auxiliary sphere with exact distances and legs
+    only for the PoPs that can win -- the same answer to the bit as :func:`routing.assign` and
+    as modelling every client-PoP leg with :func:`policy.pop_matrix`; and
+    :func:`table_from_ranking` -- shared with the cached what-if path -- computes the legs.
     """
     policy = pol.check_policy(policy)
     cla, clo = validate_coords(client_lats, client_lons, "client")
@@ -214,17 +216,27 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     terms, pop_terms = latency.locate(cla, clo, params), latency.locate(pla, plo, params)
     if down_mask.shape != pla.shape:
         raise ValueError(f"down mask has shape {down_mask.shape}, expected {pla.shape}")
+    if bias is None:  # one pruned pass (policy.best_pops): both rankings, exact to the bit
+        best = pol.best_pops(cla, clo, pla, plo, terms, pop_terms, params, down_mask, k=2,
+                             geographic=policy == pol.GEOGRAPHIC)
+        if policy == pol.NETWORK:
+            ranked, ranked_km = best.net, best.net_km
+        else:  # = routing.assign(..., alternatives=2), from the same pass
+            ranked, ranked_km = best.geo, best.geo_km
+        return table_from_ranking(
+            cla, clo, terms, pop_ids, pla, plo, pop_terms, ranked[:, 0], ranked_km[:, 0],
+            ranked[:, 1], ranked_km[:, 1], origin_lat, origin_lon, pop_origin_ids,
+            params=params, direct_origin=direct_origin,
+            network=(best.net[:, 0], best.net_ms[:, 0]), policy=policy)
+    # With a bias (a what-if of a few PoPs): the full client x PoP matrix, both rankings biased.
     matrix = pol.pop_matrix(cla, clo, pla, plo, terms, pop_terms, params)
     net_rank, net_km = pol.network_ranking(matrix, bias)
     net = pol.first_two(net_rank, net_km, down_mask)
     if policy == pol.NETWORK:
         pop, pop_km, runner, runner_km = net
-    elif bias is not None:
+    else:
         pop, pop_km, runner, runner_km = pol.first_two(*pol.geographic_ranking(matrix, bias),
                                                        down_mask)
-    else:
-        a = assign(cla, clo, pla, plo, down=down_mask, alternatives=2)
-        pop, pop_km, runner, runner_km = a.pop, a.pop_km, a.runner_up, a.runner_up_km
     return table_from_ranking(
         cla, clo, terms, pop_ids, pla, plo, pop_terms, pop, pop_km, runner, runner_km,
         origin_lat, origin_lon, pop_origin_ids, params=params, direct_origin=direct_origin,

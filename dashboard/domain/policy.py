@@ -29,7 +29,7 @@ import numpy as np
 from dashboard.domain import bias as bias_core
 from dashboard.domain import latency
 from dashboard.domain.bias import PopBias
-from dashboard.domain.geodesy import nearest
+from dashboard.domain.geodesy import bounded_pairs, nearest
 from dashboard.domain.routing import NO_ROUTE, assign
 
 GEOGRAPHIC = "geographic"
@@ -168,6 +168,178 @@ def rank_all(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray,
     idx, km = nearest(cla, clo, pla, plo, k=m)
     matrix = PopMatrix(km_by_pop(idx, km), np.empty((0, 0)))
     return np.array(geographic_ranking(matrix, bias)[0], dtype=np.int64)
+#: Relative widening of the internet-leg bounds of :func:`network_top` (and 1e-9 ms absolute).
+#: The bounds evaluate the model's formula in another association of the same sums than
+#: :func:`latency.rtt_formula_ms` (a few ulps apart, ~1e-15 relative); the widening covers that
+#: a million times over and only ever adds candidates.
+_BOUND_SLACK = 1e-9
+
+
+def internet_bounds_ms(km_lo: np.ndarray, km_hi: np.ndarray, terms: latency.Location,
+                       pop_terms: latency.Location, params: latency.LatencyParams
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """``(lo, hi)`` (m, n), PoP-major: bounds of the internet leg (ms) of every client (columns,
+    ``terms``) to every PoP (rows, ``pop_terms``) whose WGS84 distance lies in ``[km_lo,
+    km_hi]`` (m, n).
+
+    The internet leg (:mod:`dashboard.domain.latency`'s docstring) is, for fixed location
+    terms, ``max(A + B d, floor(d), min_rtt)`` with ``A = overhead + e_c + e_p`` and ``B =
+    max(slope, floor_slope) / 1000 > 0``, then for end users ``add_c + access_factor * that``
+    (``access_factor >= 1``): non-decreasing in ``d``. So ``f(km_lo) <= f(s) <= f(km_hi)`` for
+    the exact distance ``s``. Computed on whole blocks with per-region tables instead of
+    per-pair gathers (several times cheaper than :func:`internet_matrix_ms`), then widened by
+    :data:`_BOUND_SLACK` for the different rounding. ``tests/unit/test_network_pruned.py``
+    checks it against :func:`latency.internet_rtt_ms_km` on random terms and parameters, so a
+    change of the formula that is not mirrored here fails there."""
+    a = params._arr
+    rc = np.asarray(terms.region, dtype=np.int64)
+    rp = np.asarray(pop_terms.region, dtype=np.int64)
+    # S[R(p), R(c)] + m_p[R(c)]: a (m, regions) table, columns taken per client
+    pop_reg = a["S"][rp, :] + np.asarray(pop_terms.slope_ms_per_1000km)
+    slope = np.take(pop_reg, rc, axis=1)                                      # (m, n)
+    slope += np.ascontiguousarray(np.asarray(terms.slope_ms_per_1000km).T)[rp]  # m_c[R(p)]
+    slope *= params.inflation_scale
+    np.maximum(slope, 2000.0 / params.fibre_km_per_ms, out=slope)
+    slope /= 1000.0                                                           # B, ms per km
+    base = np.asarray(pop_terms.effect_ms)[:, None] \
+        + (params.overhead_ms + np.asarray(terms.effect_ms))[None, :]          # A
+    add = (params.access_ms + a["acc_reg"][rc])[None, :]
+    out = []
+    for km in (km_lo, km_hi):
+        v = slope * km
+        v += base
+        np.maximum(v, 2.0 / params.fibre_km_per_ms * km, out=v)
+        np.maximum(v, params.min_rtt_ms, out=v)
+        if params.access != "datacenter":
+            v *= params.access_factor
+            v += add
+        out.append(v)
+    lo, hi = out
+    lo -= _BOUND_SLACK * (np.abs(lo) + 1.0)
+    hi += _BOUND_SLACK * (np.abs(hi) + 1.0)
+    return lo, hi
+
+
+def _kth_smallest(values: np.ndarray, k: int) -> np.ndarray:
+    """The k-th smallest (1-based, k <= 2 or any) of each column of (m, n) ``values``."""
+    if k == 1:
+        return values.min(axis=0)
+    if k == 2:
+        best = np.full(values.shape[1], np.inf)
+        second = np.full(values.shape[1], np.inf)
+        for row in values:
+            np.minimum(second, np.maximum(best, row), out=second)
+            np.minimum(best, row, out=best)
+        return second
+    return np.partition(values, k - 1, axis=0)[k - 1]
+
+
+def network_top(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray,
+                terms: latency.Location, pop_terms: latency.Location,
+                params: latency.LatencyParams, down: np.ndarray, k: int = 2
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``k`` best healthy PoPs of every client under the network policy: ``(ranked,
+    ranked_km, ranked_ms)`` (n, k), lowest internet leg first (ties: nearer, then catalog
+    order); :data:`NO_ROUTE` / NaN where fewer are healthy. See :func:`best_pops`."""
+    b = best_pops(cla, clo, pla, plo, terms, pop_terms, params, down, k)
+    return b.net, b.net_km, b.net_ms
+
+
+@dataclass(frozen=True)
+class BestPops:
+    """The ``k`` best healthy PoPs of every client, (n, k) arrays: under the network policy
+    (``net``, their km and internet legs in ms) and, when asked, by WGS84 distance (``geo``,
+    ``geo_km``: what :func:`dashboard.domain.routing.assign` returns). :data:`NO_ROUTE` / NaN
+    where fewer PoPs are healthy."""
+
+    net: np.ndarray
+    net_km: np.ndarray
+    net_ms: np.ndarray
+    geo: np.ndarray | None = None
+    geo_km: np.ndarray | None = None
+
+
+def best_pops(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray,
+              terms: latency.Location, pop_terms: latency.Location,
+              params: latency.LatencyParams, down: np.ndarray, k: int = 2,
+              geographic: bool = False) -> BestPops:
+    """:class:`BestPops` of validated clients and PoPs (degrees) with their latency terms.
+
+    Network policy: the same answer to the bit as the first ``k`` healthy columns of
+    ``network_ranking(pop_matrix(...))`` with their km and ``internet_ms``, without the exact
+    distance to every PoP: per client, the internet leg of each healthy PoP is bounded from the
+    auxiliary-sphere angle (:func:`geodesy.bounded_pairs`, ``b sigma <= s <= a sigma``) through
+    the monotone model (:func:`internet_bounds_ms`); a PoP whose lower bound exceeds the k-th
+    smallest upper bound has k PoPs strictly faster and cannot be among the k best. Only the
+    others (about 2 of 19 for random clients) get an exact WGS84 distance and leg
+    (:func:`latency.internet_rtt_ms_km`, the very function :func:`internet_matrix_ms` uses).
+
+    ``geographic``: also the ``k`` nearest healthy PoPs, from the same angles and the same
+    exact distances (a PoP whose lower distance bound exceeds the k-th smallest upper bound
+    cannot be among the k nearest), ranked by (km, catalog order) -- the same answer to the bit
+    as :func:`routing.assign`, which measures the same pairs with the same arithmetic
+    (:func:`geodesy.nearest`), so one pass serves both policies' columns.
+    ``tests/unit/test_network_pruned.py`` checks both identities on random and adversarial
+    clients.
+    """
+    n = len(cla)
+    down = np.asarray(down, dtype=bool)
+    shape = (n, k)
+    out = BestPops(np.full(shape, NO_ROUTE, dtype=np.int64), np.full(shape, np.nan),
+                   np.full(shape, np.nan),
+                   np.full(shape, NO_ROUTE, dtype=np.int64) if geographic else None,
+                   np.full(shape, np.nan) if geographic else None)
+    healthy = ~down
+    kk = min(k, int(healthy.sum()))
+    if n == 0 or kk == 0:
+        return out
+    masks: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+
+    def choose(sl: slice, km_lo: np.ndarray, km_hi: np.ndarray) -> np.ndarray:
+        block = latency.Location(*(np.asarray(getattr(terms, f))[sl] for f in (
+            "region", "effect_ms", "slope_ms_per_1000km", "weight", "nearest_km")))  # views
+        lo, hi = internet_bounds_ms(km_lo, km_hi, block, pop_terms, params)
+        hi[down] = np.inf
+        net = lo <= _kth_smallest(hi, kk)[None, :]
+        net[down] = False
+        geo = None
+        if geographic:
+            far = km_hi.copy()
+            far[down] = np.inf
+            geo = km_lo <= _kth_smallest(far, kk)[None, :]
+            geo[down] = False
+        masks[sl.start] = (net, geo)
+        return net if geo is None else net | geo
+
+    def top(sl: slice, rows: np.ndarray, keys: tuple,
+            values: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        # client, then the keys (the last first), then catalog order; every client has >= kk
+        # candidates. Pairs come ordered by PoP (bounded_pairs), and lexsort is stable, so the
+        # catalog order needs no key; a tie on the main key alone is rare: sort on it first,
+        # on every key only when two of a client's pairs tie.
+        order = np.lexsort((keys[-1], rows))
+        if len(keys) > 1:
+            r, k = rows[order], keys[-1][order]
+            if ((r[1:] == r[:-1]) & (k[1:] == k[:-1])).any():
+                order = np.lexsort((*keys, rows))
+        first = np.searchsorted(rows[order], np.arange(sl.stop - sl.start))
+        for j in range(kk):
+            pick = order[first + j]
+            for dst, src in values:
+                dst[sl, j] = src[pick]
+
+    for sl, rows, cols, km in bounded_pairs(cla, clo, pla, plo, choose):
+        net_mask, geo_mask = masks.pop(sl.start)
+        if geo_mask is not None:
+            sel = geo_mask[cols, rows]
+            r, c, d = rows[sel], cols[sel], km[sel]
+            top(sl, r, (d,), [(out.geo, c), (out.geo_km, d)])
+            sel = net_mask[cols, rows]
+            rows, cols, km = rows[sel], cols[sel], km[sel]
+        ms = latency.internet_rtt_ms_km(km, latency.take_location(terms, sl.start + rows),
+                                        latency.take_location(pop_terms, cols), params)
+        top(sl, rows, (km, ms), [(out.net, cols), (out.net_km, km), (out.net_ms, ms)])
+    return out
 
 
 def first_two(ranked: np.ndarray, ranked_km: np.ndarray, down: np.ndarray

@@ -109,17 +109,25 @@ class SiteGrid:
         sorted_cells = cell[order]
         starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
         ends = np.r_[starts[1:], n]
+        q_all = xyz[order]  # points in cell order: each cell's rows are one contiguous slice
+        # results in cell order too (slice writes), put back in point order once at the end
+        idx_s = np.empty((n, k), dtype=np.int64)
+        cos_s = np.empty((n, k))
+        ar = np.arange(int((ends - starts).max()))[:, None]
         for s, e in zip(starts.tolist(), ends.tolist()):
             c = int(sorted_cells[s])
-            rows = order[s:e]
             cand = self.candidates[c]
-            q = xyz[rows]
-            if len(rows) == 1:  # one row is a matrix-vector product, rounded differently
-                dots = np.clip(np.repeat(q, 2, axis=0) @ self.cand_xyz[c].T, -1.0, 1.0)[:1]
+            q = q_all[s:e]
+            if e - s == 1:  # one row is a matrix-vector product, rounded differently
+                dots = (np.repeat(q, 2, axis=0) @ self.cand_xyz[c].T)[:1]
             else:
-                dots = np.clip(q @ self.cand_xyz[c].T, -1.0, 1.0)
+                dots = q @ self.cand_xyz[c].T
+            np.minimum(dots, 1.0, out=dots)  # the clip to [-1, 1], without np.clip's overhead
+            np.maximum(dots, -1.0, out=dots)
             # candidates are in site order: a stable sort puts equal ones lower index first
             part = np.argsort(-dots, axis=1, kind="stable")[:, :k]
-            idx[rows] = cand[part]
-            cos[rows] = np.take_along_axis(dots, part, axis=1)
+            idx_s[s:e] = cand[part]
+            cos_s[s:e] = dots[ar[:e - s], part]
+        idx[order] = idx_s
+        cos[order] = cos_s
         return idx, cos

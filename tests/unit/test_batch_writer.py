@@ -1,0 +1,72 @@
+"""The batch engine's CSV writer (issue 16) writes what pandas' ``to_csv`` through
+``safe_csv`` wrote, byte for byte: floats as Python's ``repr`` (its fast path for values of at
+most 4 decimals is exact, not approximate), text cells formula-safe and quoted."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dashboard.domain.exports import safe_cell, safe_csv
+from dashboard.services import batch
+
+#: Decimals of 0..4 places (the fast path), the edges of its range, and everything else.
+decimals = st.builds(lambda i, d: i / 10 ** d, st.integers(-10**15, 10**15),
+                     st.integers(0, 4))
+edge_floats = st.sampled_from([0.0, -0.0, 1e-4, -1e-4, 5e-5, 1e-5, 0.1 + 0.2, 1e11, 1e15 / 1e4,
+                               99999999999.9999, 1e16, 1e22, 123456789012.5, 2.0**53,
+                               float("nan"), float("inf"), float("-inf"), 1e-320, 5e-324])
+floats = st.one_of(decimals, edge_floats, st.floats(allow_nan=True, allow_infinity=True),
+                   decimals.map(lambda x: round(x, 3)), decimals.map(lambda x: -x))
+
+
+def _repr_cell(v: float) -> str:
+    return "" if math.isnan(v) else repr(float(v))
+
+
+@given(st.lists(floats, min_size=1, max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_float_cells_are_python_repr(values):
+    got = batch.format_floats(np.array(values, dtype=float)).to_pylist()
+    assert got == [_repr_cell(v) for v in values]
+
+
+def test_float_cells_on_rounded_model_outputs():
+    """What the engine writes: km/ms rounded to 3 decimals (numpy's round), coordinates to 4."""
+    rng = np.random.default_rng(4)
+    v = np.concatenate([np.round(rng.uniform(-20_000, 20_000, 50_000), 3),
+                        np.round(rng.uniform(-180, 180, 50_000), 4),
+                        np.round(rng.uniform(-1e-3, 1e-3, 1_000), 3),  # -0.0 among them
+                        rng.integers(0, 10**12, 1_000).astype(float)])
+    assert batch.format_floats(v).to_pylist() == [_repr_cell(x) for x in v.tolist()]
+
+
+names = st.text(max_size=14) | st.sampled_from(["=1+1", "-1.5", "+33", "@x", "a,b", 'q"q',
+                                                "\tx", "-", "", "FRA", "'=a"])
+
+
+@given(st.lists(names, min_size=1, max_size=30), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_text_cells_are_safe_and_quoted_like_safe_csv(texts, repeat):
+    """Formula-safe like safe_cell, quoted like the csv module; also for long columns of few
+    values (the factorised path)."""
+    values = texts * (200 if repeat else 1)
+    got = batch._text_cells(pd.Series(values, dtype=object)).to_pylist()
+    want = []
+    for t in values:
+        c = safe_cell(t)
+        want.append('"' + c.replace('"', '""') + '"' if ("," in c or '"' in c) else c)
+    assert got == want
+
+
+@given(st.lists(st.tuples(names, floats, st.booleans(), st.sampled_from(["CDG", "", "=X"])),
+                min_size=1, max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_csv_text_equals_safe_csv_property(rows):
+    df = pd.DataFrame(rows, columns=["name", "ms", "routed", "pop_id"])
+    df["name"] = df["name"].str.replace("\r", " ").str.replace("\n", " ")  # clean names
+    assert batch.csv_text(df, header=True).decode() == safe_csv(df, float_format=None)
