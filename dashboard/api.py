@@ -496,11 +496,11 @@ def assign() -> Response:
     access_q = _one("access")
     bias_q = _one("bias")
     if mimetype == "application/json":
-        (lats, lons, names, weights, origin_b, down_b, model_b, policy_b,
+        (lats, lons, names, weights, ips, origin_b, down_b, model_b, policy_b,
          access_b, bias_b) = _clients_from_json(body, limits.max_clients)
     else:
-        lats, lons, names, weights = _clients_from_csv(body, limits.max_clients,
-                                                       limits.max_upload_bytes)
+        lats, lons, names, weights, ips = _clients_from_csv(body, limits.max_clients,
+                                                            limits.max_upload_bytes)
         origin_b, down_b, model_b, policy_b, access_b, bias_b = (None,) * 6
     if bias_q is not None and bias_b is not None:
         _fail(400, "bias: given both in the query string and in the body; give it once")
@@ -526,9 +526,15 @@ def assign() -> Response:
     else:
         down = _down_ids(down_q, planned=planned)
     want_probabilities = _switch("probabilities")
-    table = routing.route_table(catalog, tuple(zip(lats, lons)), origin_id, down,
-                                 model=model, policy=policy, access=access, bias=bias)
-    answer = {**_assign_answer(st, table, names, weights, origin_id, down, policy,
+    # Rows given as IP addresses are located first; only located rows are routed, the others
+    # keep their place in the answer with their status and message (docs/geoip.md).
+    located = _locate_rows(ips, lats, lons, st.settings)
+    keep = [i for i in range(len(lats)) if located is None or located[i] is None
+            or located[i].ok]
+    table = routing.route_table(catalog, tuple((lats[i], lons[i]) for i in keep), origin_id,
+                                 down, model=model, policy=policy, access=access, bias=bias)
+    answer = {**_assign_answer(st, table, [names[i] for i in keep],
+                               [weights[i] for i in keep], origin_id, down, policy,
                                catalog.pop_ids),
               "access": access, **({"bias": dict(bias)} if bias else {})}
     if want_probabilities:  # the 5 most likely healthy PoPs of each client (services.landing)
@@ -539,8 +545,76 @@ def assign() -> Response:
                                                                           model, access))
         for row, i_row, p_row in zip(answer["assignments"], idx.tolist(), prob.tolist()):
             row["probabilities"] = _probability_records(i_row, p_row, catalog.pop_ids)
+    if located is not None:
+        answer = _with_ip_rows(answer, located, keep, names, weights, want_probabilities,
+                               st.settings)
     return json_response({**answer, **_model_echo(model), **_planned_echo(planned)},
                          headers={"X-Cache": _cache_status()})
+
+
+def _locate_rows(ips: list[str | None], lats: list[float], lons: list[float],
+                 settings: Settings) -> list[ipgeo.IpResult | None] | None:
+    """Locate the rows given as IP addresses (``ips[i]`` not None) with the configured GeoIP
+    database (services.ipclients, the page's and the batch engine's rules) and write their
+    point into ``lats``/``lons``. Per row: its :class:`~dashboard.domain.ipgeo.IpResult`, None
+    for a row given as coordinates; None when no row has an address. No usable database: 422
+    saying how to configure ``ANYCAST_GEOIP_MMDB`` (nothing is half-answered)."""
+    rows = [i for i, ip in enumerate(ips) if ip is not None]
+    if not rows:
+        return None
+    _, why = ipclients.database(settings)
+    if why:
+        _fail(422, f"ip: {len(rows):,} client(s) are IP addresses: {why}")
+    results = ipclients.locate_each([ips[i] for i in rows], settings)
+    out: list[ipgeo.IpResult | None] = [None] * len(ips)
+    for i, r in zip(rows, results):
+        out[i] = r
+        if r.ok and r.location is not None:
+            lats[i] = round_coord(r.location.lat)  # 4 decimals, as every client in the app
+            lons[i] = round_coord(r.location.lon)
+    return out
+
+
+def _geoip_record(r: ipgeo.IpResult) -> dict[str, Any]:
+    """The ``geoip`` member of an assignment row given as an address (the shape of
+    /nearest's, plus ``status`` and ``message``)."""
+    loc = r.location if r.ok else None
+    return {"ip": r.ip or None, "status": r.status, "message": r.message or None,
+            "city": (loc.city or None) if loc else None,
+            "country_code": (loc.country or None) if loc else None,
+            "accuracy_radius_km": loc.radius_km if loc else None,
+            "label": r.label if loc else None}
+
+
+def _with_ip_rows(answer: dict[str, Any], located: list[ipgeo.IpResult | None], keep: list[int],
+                  names: list[str], weights: list[float], probabilities: bool,
+                  settings: Settings) -> dict[str, Any]:
+    """The answer with every input row in input order: routed rows get their ``geoip``; a row
+    whose address could not be located comes back unrouted (``routed: false``, null PoP and
+    coordinates) with its status and message -- never dropped. Adds the top-level ``geoip``
+    summary (counts per status and the attribution the database's licence asks for)."""
+    by_row = dict(zip(keep, answer["assignments"]))
+    rows: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    for i, r in enumerate(located):
+        row = by_row.get(i)
+        if row is None:  # an address with no location: kept, unrouted, with its reason
+            row = {"name": names[i], "lat": None, "lon": None, "weight": weights[i],
+                   "routed": False, "pop": None, "pop_km": None, "runner_up": None,
+                   "runner_up_km": None, "internet_ms": None, "backbone_ms": None,
+                   "anycast_ms": None, "direct_km": None, "direct_ms": None,
+                   "saving_ms": None, "network_pop": None, "bgp_gap_ms": None,
+                   "bgp_flag": False, **({"probabilities": []} if probabilities else {})}
+        if r is not None:
+            row = {**row, "geoip": _geoip_record(r)}
+            counts[r.status] = counts.get(r.status, 0) + 1
+        rows.append(row)
+    missing = len(located) - len(keep)
+    summary = {**answer["summary"], "unrouted": answer["summary"]["unrouted"] + missing}
+    return {**answer, "count": len(rows), "summary": summary, "assignments": rows,
+            "geoip": {"located": counts.get(ipgeo.OK, 0),
+                      "not_located": {k: v for k, v in sorted(counts.items()) if k != ipgeo.OK},
+                      "attribution": ipclients.attribution(settings) or None}}
 
 
 #: Longest ``sites`` value of /api/v1/candidates (characters): ~200 "lat,lon" pairs.
@@ -633,19 +707,34 @@ def _clients_from_json(body: bytes, max_clients: int) -> tuple[
     lons: list[float] = []
     names: list[str] = []
     weights: list[float] = []
-    fields = ("lat", "lon", "name", "weight")
+    ips: list[str | None] = []
+    fields = ("lat", "lon", "ip", "name", "weight")
     for i, c in enumerate(clients):
         where = f"clients[{i}]"
         if not isinstance(c, dict):
-            _fail(400, f"{where}: must be an object with lat, lon[, name][, weight]")
+            _fail(400, f"{where}: must be an object with lat, lon (or ip)[, name][, weight]")
         extra = [k for k in c if k not in fields]
         if extra:
             _fail(400, f"{where}: unknown field {extra[0][:40]!r}; allowed: {', '.join(fields)}")
-        for key in ("lat", "lon"):
-            if key not in c:
-                _fail(400, f"{where}.{key}: missing; required")
-        lats.append(_coord_value(f"{where}.lat", c["lat"], 90.0))
-        lons.append(_coord_value(f"{where}.lon", c["lon"], 180.0))
+        if "ip" in c:  # located later (all addresses at once); the text is checked there
+            if "lat" in c or "lon" in c:
+                _fail(400, f"{where}: give either ip or lat and lon, not both")
+            ip = c["ip"]
+            if not isinstance(ip, str):
+                _fail(400, f"{where}.ip: {json.dumps(ip)[:40]} is not text; give an address "
+                           "such as \"81.2.69.142\" or \"2001:218::1\"")
+            if len(ip) > MAX_FIELD_CHARS:
+                _fail(400, f"{where}.ip: {len(ip)} characters is too long for an IP address")
+            ips.append(ip)
+            lats.append(math.nan)
+            lons.append(math.nan)
+        else:
+            for key in ("lat", "lon"):
+                if key not in c:
+                    _fail(400, f"{where}.{key}: missing; required (or give ip instead)")
+            ips.append(None)
+            lats.append(_coord_value(f"{where}.lat", c["lat"], 90.0))
+            lons.append(_coord_value(f"{where}.lon", c["lon"], 180.0))
         name = c.get("name")
         if name is None:
             name = ""
@@ -662,19 +751,53 @@ def _clients_from_json(body: bytes, max_clients: int) -> tuple[
             weights.append(clean_weight(weight))  # <= MAX_WEIGHT: sums and means stay finite
         except ValueError as exc:
             _fail(400, f"{where}.weight: {str(exc).removeprefix('weight ')}")
-    return (lats, lons, names, weights, doc.get("origin"), doc.get("down"), doc.get("model"),
-            doc.get("policy"), doc.get("access"), doc.get("bias"))
+    return (lats, lons, names, weights, ips, doc.get("origin"), doc.get("down"),
+            doc.get("model"), doc.get("policy"), doc.get("access"), doc.get("bias"))
 
 
 def _clients_from_csv(body: bytes, max_clients: int, max_bytes: int) -> tuple[
-        list[float], list[float], list[str], list[float]]:
+        list[float], list[float], list[str], list[float], list[str | None]]:
+    """A CSV body: coordinates (``lat,lon[,name][,weight]``), or IP addresses when the header
+    has an ``ip`` column (``ip[,name][,weight]``, other columns ignored: an access-log export
+    works as it is; domain.ipgeo, the page's upload parser). ``ips`` per row (None: coordinates).
+    A file-level problem or a bad weight is a 400 naming the line; an address is checked when
+    it is located (its row is kept with its reason)."""
+    if _is_ip_csv(body):
+        return _ip_clients_from_csv(body, max_clients)
     try:
         df = parse_clients(body, max_rows=max_clients, max_bytes=max_bytes)
     except ClientsError as exc:
         _fail(400, f"CSV body: {exc}")
+    n = len(df)
     return (df["lat"].astype(float).tolist(), df["lon"].astype(float).tolist(),
             ["" if (isinstance(n, float) and math.isnan(n)) else str(n) for n in df["name"]],
-            df["weight"].astype(float).tolist())
+            df["weight"].astype(float).tolist(), [None] * n)
+
+
+def _is_ip_csv(body: bytes) -> bool:
+    """Whether a CSV body's first record line is a header with an ``ip`` column."""
+    head = body[:4096].decode("utf-8-sig", "replace")
+    for line in head.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return ipgeo.is_ip_header(line)
+    return False
+
+
+def _ip_clients_from_csv(body: bytes, max_clients: int) -> tuple[
+        list[float], list[float], list[str], list[float], list[str | None]]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        _fail(400, f"CSV body: not UTF-8 text (invalid byte at position {exc.start})")
+    try:
+        rows, rejected = ipgeo.parse_ip_rows(text, max_rows=max_clients, max_errors=1)
+    except ClientsError as exc:
+        _fail(400, f"CSV body: {exc}")
+    if rejected.count:  # a ragged row or a bad weight: strict, like a coordinate CSV body
+        _fail(400, f"CSV body: {rejected.errors[0]}")
+    n = len(rows)
+    return ([math.nan] * n, [math.nan] * n, [r.name for r in rows], [r.weight for r in rows],
+            [r.ip for r in rows])
 
 
 def _assign_answer(st: ApiState, table: Any, names: list[str], weights: list[float],

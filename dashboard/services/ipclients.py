@@ -99,18 +99,16 @@ def ip_edit(text: Any, settings: Settings, source: str = "IP address") -> dict:
     return {"op": "add", "source": source, "clients": [got.client]}
 
 
-def locate_rows(ips: Sequence[Any], settings: Settings, weights: Sequence[float] | None = None,
-                names: Sequence[str] | None = None) -> tuple[list[dict], list[tuple[int, str]]]:
-    """Many addresses (an upload's ``ip`` column, a link's ``ip=``): the located clients, and
-    ``(index, reason)`` for each one that is not (every row accounted for). Repeated addresses
-    are looked up once. A given ``name`` is kept before the location: ``'shop · 81.2.69.142 ·
-    London, GB (±10 km)'`` is too long, so the name replaces the address instead."""
+def locate_each(ips: Sequence[Any], settings: Settings) -> list[ipgeo.IpResult]:
+    """One :class:`dashboard.domain.ipgeo.IpResult` per address, in order (every row accounted
+    for: located, or its status and message; without a database the ones that need a lookup
+    are ``no_database`` with the hint). Repeated addresses are looked up once (logs repeat)."""
     reader, why = database(settings)
-    clients: list[dict] = []
-    failed: list[tuple[int, str]] = []
     memo: dict[Any, ipgeo.IpResult] = {}
-    for i, text in enumerate(ips):
-        r = memo.get(text)
+    out: list[ipgeo.IpResult] = []
+    for text in ips:
+        key = text if isinstance(text, str) else repr(text)
+        r = memo.get(key)
         if r is None:
             checked = ipgeo.check_ip(text)
             if isinstance(checked, ipgeo.IpResult):
@@ -119,7 +117,21 @@ def locate_rows(ips: Sequence[Any], settings: Settings, weights: Sequence[float]
                 r = ipgeo.IpResult(ip=str(checked), status=ipgeo.NO_DATABASE, message=why)
             else:
                 r = ipgeo.result_from_record(str(checked), reader.record(checked))
-            memo[text] = r
+            memo[key] = r
+        out.append(r)
+    return out
+
+
+def locate_rows(ips: Sequence[Any], settings: Settings, weights: Sequence[float] | None = None,
+                names: Sequence[str] | None = None) -> tuple[list[dict], list[tuple[int, str]]]:
+    """Many addresses (an upload's ``ip`` column, a link's ``ip=``): the located clients, and
+    ``(index, reason)`` for each one that is not (every row accounted for). Repeated addresses
+    are looked up once. A given ``name`` is kept before the location: ``'shop · 81.2.69.142 ·
+    London, GB (±10 km)'`` is too long, so the name replaces the address instead."""
+    results = locate_each(ips, settings)
+    clients: list[dict] = []
+    failed: list[tuple[int, str]] = []
+    for i, r in enumerate(results):
         if not r.ok:
             failed.append((i, f"{r.ip}: {r.message}" if r.ip else r.message))
             continue
