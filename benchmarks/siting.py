@@ -3,6 +3,7 @@
 
     python benchmarks/siting.py                          # 1,000 metros, both policies
     python benchmarks/siting.py --candidates 500 --sample 6 --policy network
+    python benchmarks/siting.py --bias FRA:+20,LHR:-10        # a biased scenario
 
 The demand is the capacity view's population demand: all 34,006 gazetteer cities weighted by
 population; PoPs the catalog's, origin eu-central-1, end-user clients. Candidates: the
@@ -16,6 +17,9 @@ gazetteer's largest cities outside the Chinese mainland (``services.siting.metro
   (``paths.client_paths``), then take the weighted mean. Timed on ``--sample`` candidates
   spread over the list and extrapolated to all of them (linear: each candidate costs the same
   full routing). The sampled candidates' means are also compared with the vectorised ones.
+
+``--bias`` (docs/bias.md): the current routing and the naive one-at-a-time routings both use
+the announcement bias (bound to the PoP list, the candidate unbiased), as the page does.
 
 Prints wall seconds and CPU seconds of this process (``time.process_time``: what the work
 costs, whatever else the 2 shared cores run), the ratio naive / vectorised (one run, same
@@ -39,6 +43,8 @@ import numpy as np  # noqa: E402
 from dashboard.catalog import default_catalog  # noqa: E402
 from dashboard.domain import latency as lat_core  # noqa: E402
 from dashboard.domain import paths, siting  # noqa: E402
+from dashboard.domain import bias as bias_core  # noqa: E402
+from dashboard.domain.policy import pop_bias  # noqa: E402
 from dashboard.latency import params_with  # noqa: E402
 from dashboard.services.capacity import population_demand  # noqa: E402
 from dashboard.services.siting import metro_candidates  # noqa: E402
@@ -50,8 +56,10 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=4,
                     help="candidates the naive baseline routes (extrapolated)")
     ap.add_argument("--policy", choices=("geographic", "network", "both"), default="both")
+    ap.add_argument("--bias", default="", help="announcement bias, e.g. FRA:+20,LHR:-10")
     args = ap.parse_args()
     cat = default_catalog()
+    bias = bias_core.parse_text(args.bias, cat.pop_ids)
     demand = population_demand()
     cla, clo, w = demand.lats, demand.lons, demand.gbps
     o = cat.origin("eu-central-1")
@@ -59,13 +67,17 @@ def main() -> int:
     params = params_with((), "end-user")
     cands = metro_candidates(args.candidates)
     print(f"demand points: {len(cla):,}; candidates: {len(cands):,}; PoPs: "
-          f"{len(cat.pop_ids)}; load average before: {os.getloadavg()[0]:.2f}")
+          f"{len(cat.pop_ids)}; bias: {bias_core.describe(bias) or 'none'}; load average "
+          f"before: {os.getloadavg()[0]:.2f}")
+    pb = pop_bias(bias, cat.pop_ids, params)
+    pb_new = pop_bias(bias, list(cat.pop_ids) + ["NEW"], params)
     policies = ("geographic", "network") if args.policy == "both" else (args.policy,)
     for policy in policies:
         t0, c0 = time.perf_counter(), time.process_time()
         table = paths.client_paths(cla, clo, cat.pop_ids, cat.pop_lats, cat.pop_lons, *origin,
-                                   params=params, direct_origin=origin, policy=policy)
-        current = siting.from_table(table)
+                                   params=params, direct_origin=origin, policy=policy,
+                                   bias=pb)
+        current = siting.from_table(table, pb, cat.pop_ids)
         t_route = time.perf_counter() - t0
         t1 = time.perf_counter()
         terms = lat_core.locate(cla, clo, params)
@@ -82,7 +94,8 @@ def main() -> int:
             tab = paths.client_paths(cla, clo, list(cat.pop_ids) + ["NEW"],
                                      np.append(cat.pop_lats, cands.lats[c]),
                                      np.append(cat.pop_lons, cands.lons[c]), *origin,
-                                     params=params, direct_origin=origin, policy=policy)
+                                     params=params, direct_origin=origin, policy=policy,
+                                     bias=pb_new)
             ok = tab["served"].to_numpy()
             mean = float(np.average(tab["anycast_ms"][ok], weights=w[ok]))
             worst = max(worst, abs(mean - r.gains.mean_after_ms[c]))

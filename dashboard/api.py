@@ -642,13 +642,16 @@ def candidates() -> Response:
     from dashboard.services.capacity import population_demand
 
     _check_params(("origin", "down", "model", "policy", "access", "metros", "sites", "top",
-                   "greedy"))
+                   "greedy", "bias", "planned"))
     st = _state()
-    down = _down_ids(request.args.getlist("down"))
+    planned = _planned()
+    catalog = st.catalog.with_planned(planned)  # the catalog's PoPs + the planned ones
+    down = _down_ids(request.args.getlist("down"), planned=planned)
     origin_id = _origin_id(_one("origin"))
     model = _model(_one("model"))
     policy = _policy(_one("policy"))
     access = _access(_one("access"))
+    bias = _bias(_one("bias"), catalog.pop_ids)  # the /nearest validator (planned ids too)
     top = _whole("top", 1, siting.MAX_TOP, siting.DEFAULT_TOP)
     greedy = _whole("greedy", 0, 3, siting.DEFAULT_GREEDY)
     sites_q = _one("sites")
@@ -667,9 +670,12 @@ def candidates() -> Response:
     else:
         n = _whole("metros", 1, siting.MAX_CANDIDATES, siting.DEFAULT_METROS)
         cands = siting.metro_candidates(n)
-    result = siting.rank(st.catalog, population_demand(), origin_id, cands, down=down,
-                         model=model, policy=policy, access=access, top=top, greedy=greedy)
-    return json_response({**result, "down": sorted(down), **_model_echo(model)})
+    # The ranking routes with the bias (a candidate, new, has none; docs/planning.md).
+    result = siting.rank(catalog, population_demand(), origin_id, cands, down=down,
+                         model=model, policy=policy, access=access, bias=bias, top=top,
+                         greedy=greedy)
+    return json_response({**result, "down": sorted(down), **_model_echo(model),
+                          **_planned_echo(planned)})
 
 
 def _clients_from_json(body: bytes, max_clients: int) -> tuple[

@@ -506,6 +506,7 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     catalog, settings = _catalog(args)
     down = _down_ids(catalog, args.down)
     origin = _origin_id(catalog, settings, args.origin)
+    bias = _bias(catalog, args.bias)  # the catalog here includes the --add-pop PoPs
     if args.top > siting.MAX_TOP:
         raise CliError(f"--top {args.top} is more than {siting.MAX_TOP}")
     if args.sites is not None and args.metros is not None:
@@ -525,9 +526,10 @@ def cmd_candidates(args: argparse.Namespace) -> int:
             cands = siting.parse_sites(text)
         else:
             cands = siting.metro_candidates(args.metros or siting.DEFAULT_METROS)
+        # --bias: the ranking routes with it (a candidate, new, has none; docs/planning.md)
         result = siting.rank(catalog, population_demand(), origin, cands, down=down,
-                             policy=args.policy, access=args.access, top=args.top,
-                             greedy=args.greedy)
+                             policy=args.policy, access=args.access, bias=bias,
+                             top=args.top, greedy=args.greedy)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     if args.json:
@@ -535,7 +537,9 @@ def cmd_candidates(args: argparse.Namespace) -> int:
         return 0
     print(f"{result['candidates']:,} candidate sites ({result['source']}) against "
           f"{result['points']:,} demand points; origin {origin}; policy {args.policy}; "
-          f"clients {args.access}" + (f"; down: {', '.join(sorted(down))}" if down else ""))
+          f"clients {args.access}" + (f"; down: {', '.join(sorted(down))}" if down else "")
+          + (f"; bias: {bias_core.describe(bias)} (selection only)" if bias else "")
+          + (f"; planned: {', '.join(catalog.planned_ids)}" if catalog.planned_ids else ""))
     print(f"mean RTT now {result['mean_before_ms']} ms, p95 {result['p95_before_ms']} ms")
     print(f"{'rank':>4}  {'id':<6} {'name':<24} {'cc':<3} {'lat':>9} {'lon':>10} "
           f"{'gain_ms':>8} {'p95_after':>9} {'demand_%':>8} {'clients':>7}")

@@ -37,6 +37,17 @@ which no candidate can win:
   which is the same increasing map for every leg of one client. The pairs left get the formula
   at the lower-bound distance (non-decreasing in distance) as a second sieve.
 
+Announcement bias (:mod:`dashboard.domain.bias`, docs/bias.md): the current routing is the
+scenario's *biased* routing (:func:`dashboard.domain.paths.client_paths` with the scenario's
+:class:`~dashboard.domain.bias.PopBias`), and a candidate -- new, so unbiased -- takes a client
+when its selection metric beats the current PoP's *biased* one, exactly as the routing compares
+them (:mod:`dashboard.domain.policy`): ``network``: internet leg < current internet leg + the
+current PoP's ``bias.leg_ms`` (equal: the nearer; equal again: the current one); ``geographic``:
+km < current km + the current PoP's ``bias.km`` (equal: the nearer; equal again: the current
+one). :class:`Current` carries the per-client offsets (``bias_leg_ms``, ``bias_km``; 0 without a
+bias, a mover's is 0 once it sits at a candidate) and the sieves bound with the biased metric.
+RTTs stay the real ones: a bias changes selection only.
+
 Only pairs inside that angle (a few per cent) get the exact WGS84 distance and the exact
 internet leg. Candidates are processed in chunks so the ``(chunk, clients)`` matrix stays
 bounded (:data:`CHUNK_ELEMENTS` float64 values, ~64 MB).
@@ -59,13 +70,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
 from dashboard.domain import latency
 from dashboard.domain import policy as pol
 from dashboard.domain import geodesy
+from dashboard.domain.bias import PopBias
 from dashboard.domain.geodesy import WGS84_B_KM, WGS84_F, validate_coords
 from dashboard.domain.paths import pop_legs
 from dashboard.domain.stats import weighted_quantile
@@ -89,22 +101,77 @@ class Current:
     ``pop_km``: WGS84 km to the chosen PoP (NaN: no healthy PoP); ``internet_ms``: the chosen
     PoP's internet leg (NaN: no healthy PoP); ``rtt_ms``: the anycast RTT (NaN: not served --
     no route, or the PoP's endpoint is down). Exactly the route table's ``pop_km``,
-    ``internet_ms`` and ``anycast_ms`` columns (:func:`from_table`)."""
+    ``internet_ms`` and ``anycast_ms`` columns (:func:`from_table`).
+
+    ``bias_leg_ms`` / ``bias_km``: the chosen PoP's announcement bias as the routing adds it to
+    the selection metric -- ms of the internet leg (``PopBias.leg_ms``, network policy) and the
+    equivalent km (``PopBias.km``, geographic policy); None = no bias (zeros). Selection only:
+    never part of an RTT (module docstring)."""
 
     pop_km: np.ndarray
     internet_ms: np.ndarray
     rtt_ms: np.ndarray
+    bias_leg_ms: np.ndarray | None = None
+    bias_km: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.pop_km)
 
+    @property
+    def biased(self) -> bool:
+        """Whether any client's current PoP has a bias."""
+        return self.bias_leg_ms is not None or self.bias_km is not None
 
-def from_table(table) -> Current:
+    def select_ms(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The network policy's selection metric of the current PoP (ms): internet leg + its
+        bias, computed as :func:`dashboard.domain.policy.network_ranking` does (same floats)."""
+        if self.bias_leg_ms is None:
+            return self.internet_ms[rows]
+        return self.internet_ms[rows] + self.bias_leg_ms[rows]
+
+    def select_km(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The geographic policy's selection metric of the current PoP (km): WGS84 km + its
+        bias's equivalent km (:func:`dashboard.domain.policy.geographic_ranking`'s floats)."""
+        if self.bias_km is None:
+            return self.pop_km[rows]
+        return self.pop_km[rows] + self.bias_km[rows]
+
+    def take(self, rows: np.ndarray) -> "Current":
+        """The clients at ``rows`` (copies)."""
+        return Current(self.pop_km[rows], self.internet_ms[rows], self.rtt_ms[rows],
+                       None if self.bias_leg_ms is None else self.bias_leg_ms[rows],
+                       None if self.bias_km is None else self.bias_km[rows])
+
+    def copy(self) -> "Current":
+        """A copy whose arrays can be written."""
+        return Current(self.pop_km.copy(), self.internet_ms.copy(), self.rtt_ms.copy(),
+                       None if self.bias_leg_ms is None else self.bias_leg_ms.copy(),
+                       None if self.bias_km is None else self.bias_km.copy())
+
+
+def from_table(table, bias: PopBias | None = None,
+               pop_ids: Sequence[str] | None = None) -> Current:
     """:class:`Current` from a route table (:func:`dashboard.domain.paths.client_paths`, or
-    any table with ``pop_km``, ``internet_ms``, ``anycast_ms``; a DataFrame or a mapping)."""
-    return Current(np.asarray(table["pop_km"], dtype=float).copy(),
-                   np.asarray(table["internet_ms"], dtype=float).copy(),
-                   np.asarray(table["anycast_ms"], dtype=float).copy())
+    any table with ``pop_km``, ``internet_ms``, ``anycast_ms``; a DataFrame or a mapping).
+
+    ``bias``: the :class:`~dashboard.domain.bias.PopBias` the table was routed with (over
+    ``pop_ids``, the PoP list of the routing, matched against the table's ``pop_id``): each
+    client then carries its PoP's bias offsets. None: no bias."""
+    cur = Current(np.asarray(table["pop_km"], dtype=float).copy(),
+                  np.asarray(table["internet_ms"], dtype=float).copy(),
+                  np.asarray(table["anycast_ms"], dtype=float).copy())
+    if bias is None:
+        return cur
+    if pop_ids is None or len(pop_ids) != len(bias.ms):
+        raise ValueError("a biased route table needs the PoP ids its bias is bound to")
+    index = {str(p): i for i, p in enumerate(pop_ids)}
+    ids = np.asarray(table["pop_id"], dtype=object)
+    at = np.array([index.get(str(p), -1) for p in ids], dtype=np.int64)
+    ok = at >= 0
+    safe = np.where(ok, at, 0)
+    leg = np.where(ok, bias.leg_ms[safe], 0.0)
+    km = np.where(ok, bias.km[safe], 0.0)
+    return Current(cur.pop_km, cur.internet_ms, cur.rtt_ms, leg, km)
 
 
 @dataclass(frozen=True)
@@ -194,13 +261,15 @@ def _client_limits(current: Current, terms: latency.Location, sites: Sites,
     lim_km = np.full(len(current), np.inf)
     routed = np.isfinite(current.pop_km)
     if policy == pol.NETWORK:
-        # The data-centre leg of the current route (undo the client's own access term: it is
-        # the same increasing map on every leg of this client, so it cancels in the comparison).
-        cur = current.internet_ms
+        # The data-centre leg of the current route's selection metric (its internet leg + its
+        # bias's leg ms: a candidate must beat that). Undo the client's own access term: it is
+        # the same increasing map on every leg of this client (and the bias's leg ms are the
+        # data-centre ms times the same factor), so it cancels in the comparison.
+        cur = current.select_ms()
         if params.access == "end-user":
             add = params.access_ms + params._arr["acc_reg"][terms.region]
             cur = (cur - add) / params.access_factor
-        cur = cur * (1 + _MS_SLACK) + _MS_SLACK
+        cur = _up(cur)
         e_min = float(np.min(sites.terms.effect_ms)) if len(sites) else 0.0
         fixed_raw = params.overhead_ms + terms.effect_ms + e_min
         # (1) the fibre floor plus the fixed part: leg >= floor(d) + max(0, fixed)
@@ -220,9 +289,18 @@ def _client_limits(current: Current, terms: latency.Location, sites: Sites,
             lim_slope = np.maximum(cur - fixed_raw, 0.0) * 1000.0 / slope_min
         lim_km = np.where(routed, np.minimum(lim_floor, lim_slope), np.inf)
     else:
-        lim_km = np.where(routed, current.pop_km, np.inf)
+        # km + the current PoP's bias km (a bonus can make it < 0: nothing beats it then but
+        # the exact test decides; the clamp keeps the angle meaningful).
+        sel = current.select_km()
+        lim_km = np.where(routed, np.maximum(sel + _MS_SLACK * (1 + np.abs(sel)), 0.0), np.inf)
     sigma = lim_km / WGS84_B_KM + _SIGMA_SLACK
     return np.minimum(sigma, math.pi)
+
+
+def _up(x: np.ndarray) -> np.ndarray:
+    """``x`` nudged up by the slack (relative and absolute; works for negative values, which a
+    bias bonus can give)."""
+    return x + _MS_SLACK * (1.0 + np.abs(x))
 
 
 def _moves_chunk(idx: np.ndarray, dots: np.ndarray, cos_lim: np.ndarray, cla: np.ndarray,
@@ -239,18 +317,20 @@ def _moves_chunk(idx: np.ndarray, dots: np.ndarray, cos_lim: np.ndarray, cla: np
         sigma = np.arccos(np.clip(dots[ci, ni], -1.0, 1.0)) - _SIGMA_SLACK
         d_lo = WGS84_B_KM * np.maximum(sigma, 0.0)
         lo = _internet(d_lo, ni, idx[ci], terms, sites, params)
-        cur = current.internet_ms[ni]
-        keep = no_route | (lo <= cur * (1 + _MS_SLACK) + _MS_SLACK)
+        keep = no_route | (lo <= _up(current.select_ms(ni)))
         ci, ni, no_route = ci[keep], ni[keep], no_route[keep]
     ci = idx[ci]
     km = _exact_km(cla[ni], clo[ni], sites.lats[ci], sites.lons[ci])
     if policy == pol.NETWORK:
         inet = _internet(km, ni, ci, terms, sites, params)
-        cur, cur_km = current.internet_ms[ni], current.pop_km[ni]
+        # the candidate's metric is its bare leg (no bias: it is new); ties nearer, then the
+        # current PoP (the candidate comes last in the PoP list)
+        cur, cur_km = current.select_ms(ni), current.pop_km[ni]
         win = no_route | (inet < cur) | ((inet == cur) & (km < cur_km))
         ci, ni, km, inet = ci[win], ni[win], km[win], inet[win]
     else:
-        win = no_route | (km < current.pop_km[ni])
+        cur, cur_km = current.select_km(ni), current.pop_km[ni]
+        win = no_route | (km < cur) | ((km == cur) & (km < cur_km))
         ci, ni, km = ci[win], ni[win], km[win]
         inet = _internet(km, ni, ci, terms, sites, params)
     return Moves(ni, ci, km, inet, inet + sites.backbone_ms[ci])
@@ -376,10 +456,13 @@ def apply_moves(current: Current, mv: Moves, candidate: int) -> Current:
     """The routing after adding ``candidate``: its movers take its km, internet leg and RTT."""
     sel = mv.candidate == candidate
     rows = mv.client[sel]
-    out = Current(current.pop_km.copy(), current.internet_ms.copy(), current.rtt_ms.copy())
+    out = current.copy()
     out.pop_km[rows] = mv.km[sel]
     out.internet_ms[rows] = mv.internet_ms[sel]
     out.rtt_ms[rows] = mv.rtt_ms[sel]
+    for offset in (out.bias_leg_ms, out.bias_km):  # a candidate has no bias
+        if offset is not None:
+            offset[rows] = 0.0
     return out
 
 
@@ -393,8 +476,7 @@ def _remeasure(cla: np.ndarray, clo: np.ndarray, cur: Current, mv: Moves, pick: 
     changed[mv.client[mv.candidate == pick]] = True
     keep = ~changed[mv.client]
     sub = np.flatnonzero(changed)
-    part = moves(cla[sub], clo[sub], Current(cur.pop_km[sub], cur.internet_ms[sub],
-                                             cur.rtt_ms[sub]), sites, params, policy,
+    part = moves(cla[sub], clo[sub], cur.take(sub), sites, params, policy,
                  terms=latency.take_location(terms, sub), chunk_elements=chunk_elements)
     return Moves(np.concatenate([mv.client[keep], sub[part.client]]),
                  *(np.concatenate([getattr(mv, f)[keep], getattr(part, f)])

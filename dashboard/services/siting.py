@@ -12,7 +12,11 @@ and the ``add-planned`` edit each "add it" button sends, and the greedy best 1-3
 * Current routing: the scenario's PoP set as explicit arrays (:func:`pop_set`: the catalog's
   PoPs, plus the scenario's planned PoPs when it has any), PoPs down, endpoints (each PoP's
   backbone goes to its endpoint's region), latency overrides, client access type and routing
-  policy -- through the normal routing (:func:`dashboard.domain.paths.client_paths`).
+  policy -- through the normal routing (:func:`dashboard.domain.paths.client_paths`) -- and
+  the scenario's announcement bias (``Scenario.bias``, docs/bias.md), bound to that PoP set and
+  the latency model as the routing binds it (:func:`dashboard.domain.policy.pop_bias`). A
+  candidate is new, so it has no bias: it takes a client when its selection metric beats the
+  current PoP's *biased* one (:mod:`dashboard.domain.siting`; docs/planning.md).
 * Candidates: the gazetteer's largest cities outside the Chinese mainland (the product has no
   access point there: ``catalog.in_mainland_china``, and GeoNames country ``CN``), or a user
   list of coordinates (:func:`parse_sites`, capped). A candidate's traffic goes to the Default
@@ -40,7 +44,9 @@ import numpy as np
 
 from dashboard.catalog import MAINLAND_COUNTRY_CODE, POP_ID_RE, Catalog, in_mainland_china
 from dashboard.domain import latency as lat_core
+from dashboard.domain import bias as bias_core
 from dashboard.domain import paths, siting
+from dashboard.domain import policy as pol
 from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, check_policy
 from dashboard.services.capacity import Demand, population_demand, scenario_demand
@@ -263,7 +269,7 @@ def rank(catalog: Catalog, demand: Demand, origin_id: str, candidates: Candidate
          down: frozenset[str] = frozenset(), mappings: tuple = (),
          endpoints_down: frozenset[str] = frozenset(), model: tuple = (),
          policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS, planned: Sequence[Any] = (),
-         top: int = DEFAULT_TOP, greedy: int = DEFAULT_GREEDY,
+         bias: Any = (), top: int = DEFAULT_TOP, greedy: int = DEFAULT_GREEDY,
          progress: ProgressFn | None = None) -> dict[str, Any]:
     """The JSON-ready ranking (see the module docstring). Keys: ``key`` (digest of the inputs),
     ``origin``, ``policy``, ``access``, ``source`` (what the candidates are), ``candidates``,
@@ -273,7 +279,14 @@ def rank(catalog: Catalog, demand: Demand, origin_id: str, candidates: Candidate
     ``demand_moving_pct``, ``clients_moving``, ``served_change_gbps``, ``edit``: the
     ``add-planned`` request), ``greedy`` (the picks in order, each with the combined
     ``gain_ms`` and ``mean_after_ms`` once it is added), ``greedy_gain_ms``, ``seconds``,
-    ``computed``. ``ValueError`` names a bad argument; ``KeyError`` an unknown origin."""
+    ``computed``; ``bias`` ({id: ms}) when the ranking used one.
+
+    ``bias``: the announcement bias (``((pop id, ms), ...)`` or ``{id: ms}``;
+    :func:`dashboard.domain.bias.canonical`): the current routing is the biased one and a
+    candidate (unbiased) wins a client when it beats the current PoP's biased selection metric
+    (docs/planning.md, docs/bias.md); ids may be the catalog's or ``planned`` ones.
+    ``ValueError`` names a bad argument (a bias id the PoP set lacks included); ``KeyError`` an
+    unknown origin."""
     from dashboard.latency import params_with
 
     policy, access = check_policy(policy), check_access(access)
@@ -282,11 +295,18 @@ def rank(catalog: Catalog, demand: Demand, origin_id: str, candidates: Candidate
     if len(candidates) > MAX_CANDIDATES:
         raise ValueError(f"{len(candidates):,} candidate sites: at most {MAX_CANDIDATES:,}")
     planned_key = [(str(p.id), float(p.lat), float(p.lon)) for p in planned or ()]
+    ps = pop_set(catalog, origin_id, down, mappings, endpoints_down, planned)
+    bias = bias_core.canonical(bias, ps.ids)  # ValueError names a bad or unknown entry
     key = _digest({"demand": demand.key, "origin": origin_id, "cands": candidates.key,
                    "down": sorted(down), "mappings": [list(m) for m in mappings],
                    "endpoints_down": sorted(endpoints_down), "model": list(model),
                    "policy": policy, "access": access, "planned": planned_key, "top": top,
-                   "greedy": greedy, "catalog": list(catalog.pop_ids)})
+                   "greedy": greedy, "bias": [list(b) for b in bias],
+                   # ids and coordinates: a catalog with planned rows (the CLI's --add-pop,
+                   # the API's planned=) may reuse an id at another place
+                   "catalog": list(catalog.pop_ids),
+                   "coords": [list(map(float, catalog.pop_lats)),
+                              list(map(float, catalog.pop_lons))]})
     hit = _results.get(key)
     if hit is not None:
         if progress is not None:
@@ -294,7 +314,7 @@ def rank(catalog: Catalog, demand: Demand, origin_id: str, candidates: Candidate
         return hit
     t0 = time.perf_counter()
     params = params_with(model, access)
-    ps = pop_set(catalog, origin_id, down, mappings, endpoints_down, planned)
+    pb = pol.pop_bias(bias, ps.ids, params)  # None without one: the unbiased code path
     if progress is not None:
         progress(0.0, f"routing {len(demand.lats):,} demand points")
     o = catalog.origin(origin_id)
@@ -303,8 +323,8 @@ def rank(catalog: Catalog, demand: Demand, origin_id: str, candidates: Candidate
     if len(lats):
         table = paths.client_paths(lats, lons, ps.ids, ps.lats, ps.lons, ps.origin_lats,
                                    ps.origin_lons, down=ps.down, params=params,
-                                   direct_origin=direct, policy=policy)
-        current = siting.from_table(table)
+                                   direct_origin=direct, policy=policy, bias=pb)
+        current = siting.from_table(table, pb, ps.ids)
     else:
         current = siting.Current(np.empty(0), np.empty(0), np.empty(0))
     cand_origin = direct if origin_id not in endpoints_down else (math.nan, math.nan)
@@ -343,6 +363,7 @@ def rank(catalog: Catalog, demand: Demand, origin_id: str, candidates: Candidate
         "greedy_gain_ms": steps[-1]["gain_ms"] if steps else None,
         "seconds": round(time.perf_counter() - t0, 2),
         "computed": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        **({"bias": dict(bias)} if bias else {}),
     }
     _results.put(key, result)
     return result
@@ -372,7 +393,8 @@ def for_scenario(loaded: Loaded, catalog: Catalog, candidates: Candidates | None
                  progress: ProgressFn | None = None, top: int = DEFAULT_TOP,
                  greedy: int = DEFAULT_GREEDY) -> dict[str, Any]:
     """:func:`rank` for a loaded scenario (its demand, PoPs down, endpoints, overrides,
-    policy, access type and planned PoPs, when it has them); the result also carries
+    policy, access type, announcement bias and planned PoPs, when it has them); the result
+    also carries
     ``scenario_key`` (:func:`scenario_key`)."""
     s = loaded.scenario
     # The scenario's planned PoPs are rows of its effective catalog (routed, mapped to
@@ -380,7 +402,7 @@ def for_scenario(loaded: Loaded, catalog: Catalog, candidates: Candidates | None
     result = rank(effective_catalog(catalog, s), scenario_demand(s), loaded.origin_id,
                   candidates or metro_candidates(), down=loaded.down, mappings=s.mappings,
                   endpoints_down=frozenset(s.endpoints_down), model=s.model, policy=s.policy,
-                  access=s.access, top=top, greedy=greedy, progress=progress)
+                  access=s.access, bias=s.bias, top=top, greedy=greedy, progress=progress)
     return {**result, "scenario_key": scenario_key(loaded)}
 
 
@@ -416,6 +438,18 @@ def is_result(result: Any) -> bool:
             return False
     return all(_number_or_null(result.get(k)) for k in ("mean_before_ms", "p95_before_ms",
                                                         "greedy_gain_ms", "seconds"))
+
+
+def _bias_note(value: Any) -> str:
+    """", announcement bias FRA +20 ms (selection only, docs/bias.md)" for a stored result's
+    ``bias`` ({id: ms}); "" when absent or not a valid bias (the store lives in the browser)."""
+    if not isinstance(value, dict) or not value:
+        return ""
+    try:
+        text = bias_core.describe(bias_core.canonical(value))
+    except ValueError:
+        return ""
+    return f", announcement bias {text} (selection only, {bias_core.DOC_REF})" if text else ""
 
 
 @dataclass(frozen=True)
@@ -454,7 +488,8 @@ def view(result: Any, loaded: Loaded | None = None) -> SitingView | None:
         greedy_text = "No candidate lowers the mean RTT."
     note = (f"Ranked {int(result.get('candidates') or 0):,} candidate sites "
             f"({result.get('source', '')}) against {int(result.get('points') or 0):,} demand "
-            f"points, {result.get('policy', '')} policy, in {result.get('seconds')} s "
+            f"points, {result.get('policy', '')} policy{_bias_note(result.get('bias'))}, in "
+            f"{result.get('seconds')} s "
             f"({result.get('computed', '')}). Mean RTT now {result.get('mean_before_ms')} ms, "
             f"p95 {result.get('p95_before_ms')} ms. Latency only: capacity, cost and whether "
             "the provider can open a PoP there are not part of the ranking.")

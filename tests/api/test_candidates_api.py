@@ -62,6 +62,12 @@ def test_metros_default_outside_the_mainland(client):
     ("policy=bgp&sites=1,1", "policy"),
     ("down=XXX&sites=1,1", "unknown access point id"),
     ("foo=1", "foo"),
+    ("bias=XXX:+20&sites=1,1", "bias: unknown access point XXX"),
+    ("bias=FRA:%2B500&sites=1,1", "bias: bias of FRA '+500' ms is outside -100..+100 ms"),
+    ("bias=FRA&sites=1,1", "is not POP:ms"),
+    ("bias=JNB:+5&sites=1,1", "unknown access point JNB"),
+    ("planned=FRA:1,1&sites=1,1", "planned:"),
+    ("planned=JNB:99,1&sites=1,1", "planned:"),
 ])
 def test_bad_queries_are_400s_naming_the_parameter(client, query, words):
     r = client.get(f"/api/v1/candidates?{query}")
@@ -87,3 +93,60 @@ def test_cli_candidates(tmp_path, capsys):
     assert "none.csv" in capsys.readouterr().err
     assert cli.main(["candidates", "--top", "60"]) == 2
     assert cli.main(["candidates", "--sites", str(f), "--metros", "5"]) == 2
+
+
+FRA_SITES = "50.1109,8.6821,Frankfurt again;48.2082,16.3738,Vienna"
+
+
+def test_bias_and_planned_enter_the_ranking(client, catalog):
+    """bias= (the /nearest validator) and planned= (issue 20): the answer is the service's
+    ranking under the same bias and planned PoPs, both echoed; a bias may name a planned PoP."""
+    from dashboard.domain.planned import PlannedPop
+
+    base = client.get(f"/api/v1/candidates?sites={FRA_SITES}&greedy=0").get_json()
+    r = client.get(f"/api/v1/candidates?sites={FRA_SITES}&greedy=0&bias=FRA:%2B20")
+    assert r.status_code == 200, r.get_data(as_text=True)
+    body = r.get_json()
+    assert body["bias"] == {"FRA": 20.0} and "bias" not in base
+    assert body["mean_before_ms"] > base["mean_before_ms"]
+    want = siting.rank(catalog, population_demand(), "eu-central-1",
+                       siting.parse_sites(FRA_SITES.replace(";", "\n")), bias={"FRA": 20},
+                       greedy=0)
+    assert body["rows"] == want["rows"]
+    gain = {row["name"]: row["gain_ms"] for row in body["rows"]}
+    gain0 = {row["name"]: row["gain_ms"] for row in base["rows"]}
+    assert gain["Frankfurt again"] > gain0["Frankfurt again"] + 1
+
+    q = f"sites={FRA_SITES}&greedy=0&planned=JNB:-26.2041,28.0473&bias=JNB:-10,FRA:%2B5"
+    r = client.get(f"/api/v1/candidates?{q}&down=JNB")
+    assert r.status_code == 200, r.get_data(as_text=True)
+    body = r.get_json()
+    assert body["planned"][0]["id"] == "JNB" and body["down"] == ["JNB"]
+    assert body["bias"] == {"FRA": 5.0, "JNB": -10.0}
+    jnb = (PlannedPop(id="JNB", lat=-26.2041, lon=28.0473),)
+    want = siting.rank(catalog.with_planned(jnb), population_demand(), "eu-central-1",
+                       siting.parse_sites(FRA_SITES.replace(";", "\n")),
+                       bias={"JNB": -10, "FRA": 5}, down=frozenset({"JNB"}), greedy=0)
+    assert body["rows"] == want["rows"]
+
+
+def test_cli_candidates_bias_and_add_pop(tmp_path, capsys):
+    f = tmp_path / "sites.csv"
+    f.write_text(FRA_SITES.replace(";", "\n"))
+    assert cli.main(["candidates", "--sites", str(f), "--greedy", "0", "--json"]) == 0
+    base = json.loads(capsys.readouterr().out)
+    assert cli.main(["candidates", "--sites", str(f), "--greedy", "0", "--json",
+                     "--bias", "FRA:+20", "--add-pop", "JNB:-26.2041,28.0473",
+                     "--bias", "JNB:-10"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["bias"] == {"FRA": 20.0, "JNB": -10.0}
+    assert doc["mean_before_ms"] != base["mean_before_ms"]
+    assert cli.main(["candidates", "--sites", str(f), "--greedy", "0", "--bias", "FRA:+20",
+                     "--add-pop", "JNB:-26.2041,28.0473"]) == 0
+    out = capsys.readouterr().out
+    assert "bias: FRA +20 ms (selection only)" in out and "planned: JNB" in out
+    for args, words in [(["--bias", "XXX:+1"], "--bias: unknown access point XXX"),
+                        (["--bias", "FRA:+101"], "outside"),
+                        (["--add-pop", "FRA:1,1"], "--add-pop")]:
+        assert cli.main(["candidates", "--sites", str(f), "--greedy", "0", *args]) == 2
+        assert words in capsys.readouterr().err

@@ -127,3 +127,60 @@ def test_candidates_digest_and_background_threshold():
     loaded = _loaded(demand_source="population")
     assert siting.pairs(loaded) > siting.BACKGROUND_PAIRS
     assert np.isfinite(siting.metro_candidates().lats).all()
+
+
+def _europe(n=300, seed=4):
+    rng = np.random.default_rng(seed)
+    return tuple(Client(float(a), float(b), f"c{i}", float(w)) for i, (a, b, w) in enumerate(
+        zip(rng.uniform(36, 60, n), rng.uniform(-10, 30, n), rng.uniform(0.5, 5, n))))
+
+
+@pytest.mark.parametrize("policy", ["geographic", "network"])
+def test_the_ranking_uses_the_scenario_bias(catalog, policy):
+    """Issue 20: with FRA +20 ms, a candidate at FRA's own place (new, so unbiased) wins back
+    FRA's unbiased catchment: the mean after adding it is the unbiased routing's mean. Without
+    the bias it ties with FRA everywhere and moves nobody (docs/planning.md)."""
+    fra = catalog.pop_ids.index("FRA")
+    here = f"{catalog.pop_lats[fra]},{catalog.pop_lons[fra]},Frankfurt again\n48.2,16.37,Vienna"
+    cands = siting.parse_sites(here)
+    plain = _loaded(clients=_europe(), policy=policy)
+    biased = dataclasses.replace(plain, scenario=dataclasses.replace(
+        plain.scenario, bias=(("FRA", 20.0),)))
+    r0 = siting.for_scenario(plain, catalog, cands, greedy=0)
+    r1 = siting.for_scenario(biased, catalog, cands, greedy=0)
+    by0 = {r["name"]: r for r in r0["rows"]}
+    by1 = {r["name"]: r for r in r1["rows"]}
+    assert by0["Frankfurt again"]["clients_moving"] == 0 and by0["Frankfurt again"]["gain_ms"] == 0
+    assert by1["Frankfurt again"]["clients_moving"] > 20
+    assert r1["mean_before_ms"] > r0["mean_before_ms"]  # the bias sends clients farther
+    assert by1["Frankfurt again"]["mean_after_ms"] == r0["mean_before_ms"]
+    assert r1["rows"][0]["name"] == "Frankfurt again"
+    assert r1["bias"] == {"FRA": 20.0} and "bias" not in r0
+    assert r1["key"] != r0["key"]
+    v = siting.view(r1, biased)
+    assert not v.stale and "announcement bias FRA +20 ms (selection only, docs/bias.md)" in v.note
+    assert siting.view(r0, biased).stale
+
+
+def test_a_bias_on_a_planned_pop_and_bad_biases(catalog):
+    cands = siting.parse_sites("-26.1,28.1,Sandton")
+    demand = siting.scenario_demand(_loaded(clients=_europe(40)).scenario)
+    jnb = (PlannedPop(id="JNB", lat=-26.2041, lon=28.0473),)
+    ok = siting.rank(catalog.with_planned(jnb), demand, "eu-central-1", cands,
+                     bias={"JNB": 30}, greedy=0)
+    assert ok["bias"] == {"JNB": 30.0}
+    for bias, words in [({"XXX": 5}, "unknown access point XXX"),
+                        ({"FRA": 500}, "outside"), ({"JNB": 5}, "unknown access point JNB")]:
+        with pytest.raises(ValueError, match=words):
+            siting.rank(catalog, demand, "eu-central-1", cands, bias=bias, greedy=0)
+
+
+def test_the_cache_key_sees_planned_coordinates(catalog):
+    """A planned id reused at another place (CLI --add-pop, API planned=) is another ranking."""
+    cands = siting.parse_sites("-33.9,18.4,Cape Town")
+    demand = siting.scenario_demand(_loaded(clients=_europe(40)).scenario)
+    a = siting.rank(catalog.with_planned((PlannedPop(id="NEW", lat=-26.2, lon=28.0),)), demand,
+                    "eu-central-1", cands, greedy=0)
+    b = siting.rank(catalog.with_planned((PlannedPop(id="NEW", lat=30.0, lon=31.2),)), demand,
+                    "eu-central-1", cands, greedy=0)
+    assert a["key"] != b["key"]

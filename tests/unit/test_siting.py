@@ -1,7 +1,9 @@
 """Where to add a PoP (domain/siting.py): the vectorised ranking equals appending each candidate
 to the PoP arrays and routing every client again through the normal routing, both policies,
 both access types, with PoPs and endpoints down; adding a candidate never lengthens anyone's
-deciding quantity; the greedy set; chunking changes nothing."""
+deciding quantity; the greedy set; chunking changes nothing. With an announcement bias
+(docs/bias.md) the same agreement holds against the normal routing with the same bias (the
+candidate unbiased), and the sieve still finds every move."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 from dashboard import latency
 from dashboard.domain import latency as lat_core
 from dashboard.domain import paths, siting
+from dashboard.domain import policy as pol
 from dashboard.domain.geodesy import geodesic_km
 from dashboard.domain.stats import weighted_quantile
 
@@ -26,21 +29,30 @@ def _points(n, seed):
     return np.degrees(np.arcsin(rng.uniform(-1, 1, n))), rng.uniform(-180, 180, n)
 
 
-def _route(cla, clo, pla, plo, params, policy, down=None, olat=ORIGIN[0], olon=ORIGIN[1]):
+def _route(cla, clo, pla, plo, params, policy, down=None, olat=ORIGIN[0], olon=ORIGIN[1],
+           bias=()):
     ids = [f"P{i}" for i in range(len(pla))]
     return paths.client_paths(cla, clo, ids, pla, plo, olat, olon, down=down, params=params,
-                              direct_origin=ORIGIN, policy=policy)
+                              direct_origin=ORIGIN, policy=policy,
+                              bias=pol.pop_bias(bias, ids, params))
 
 
-def _one_at_a_time(cla, clo, w, catalog, down, olat, olon, cand, params, policy):
-    """Mean RTT (served, weighted), movers and the after-RTTs with candidate ``cand`` appended."""
+def _current(tab, m, params, bias=()):
+    """:func:`siting.from_table` of a table routed by :func:`_route` over ``m`` PoPs."""
+    ids = [f"P{i}" for i in range(m)]
+    return siting.from_table(tab, pol.pop_bias(bias, ids, params), ids)
+
+
+def _one_at_a_time(cla, clo, w, catalog, down, olat, olon, cand, params, policy, bias=()):
+    """Mean RTT (served, weighted), movers and the after-RTTs with candidate ``cand`` appended
+    (routed with the same ``bias``: the candidate, new, has none)."""
     m = len(catalog.pop_ids)
     pla = np.append(catalog.pop_lats, cand[0])
     plo = np.append(catalog.pop_lons, cand[1])
     d = None if down is None else np.append(down, False)
     ol = olat if np.ndim(olat) == 0 else np.append(olat, ORIGIN[0])
     oo = olon if np.ndim(olon) == 0 else np.append(olon, ORIGIN[1])
-    tab = _route(cla, clo, pla, plo, params, policy, d, ol, oo)
+    tab = _route(cla, clo, pla, plo, params, policy, d, ol, oo, bias)
     ok = tab["served"].to_numpy()
     moved = tab["pop_id"].to_numpy() == f"P{m}"
     return np.average(tab["anycast_ms"][ok], weights=w[ok]), moved, tab["anycast_ms"].to_numpy()
@@ -249,3 +261,121 @@ def test_the_sieve_never_drops_a_move(catalog, seed, policy, access, inflation, 
         win = km < cur.pop_km[ni]
     want = set(zip(ni[win].tolist(), ci[win].tolist()))
     assert set(zip(got.client.tolist(), got.candidate.tolist())) == want
+
+
+#: A planner's bias on the catalog's PoPs as ids of :func:`_route` (P15 = FRA, P14 = LHR,
+#: P11 = IAD, P1 = SIN): penalties and bonuses, up to the bounds.
+BIAS = (("P1", -30.0), ("P11", 45.0), ("P14", -12.5), ("P15", 20.0))
+
+
+@pytest.mark.parametrize("policy", ["geographic", "network"])
+@pytest.mark.parametrize("params", [END_USER, DATACENTER], ids=["end-user", "datacenter"])
+def test_biased_ranking_agrees_with_one_at_a_time_biased_routing(catalog, clients, policy,
+                                                                  params):
+    """Issue 20: the ranking starts from the biased routing, and adding candidate i through
+    the normal routing with the same bias gives the same movers, mean and p95."""
+    cla, clo, w = clients
+    m = len(catalog.pop_ids)
+    tab = _route(cla, clo, catalog.pop_lats, catalog.pop_lons, params, policy, bias=BIAS)
+    plain = _route(cla, clo, catalog.pop_lats, catalog.pop_lons, params, policy)
+    assert (tab["pop_id"] != plain["pop_id"]).sum() > 50  # the bias moves clients
+    cur = _current(tab, m, params, BIAS)
+    clat, clon = _points(60, 5)
+    sites = siting.prepare_sites(clat, clon, *ORIGIN, params)
+    r = siting.rank_sites(cla, clo, w, cur, sites, params, policy, top=3, greedy=0)
+    unbiased = siting.rank_sites(cla, clo, w, siting.from_table(tab), sites, params, policy,
+                                 top=0, greedy=0)
+    g = r.gains
+    assert g.mean_before_ms == pytest.approx(
+        np.average(tab["anycast_ms"], weights=w), rel=1e-12)
+    assert not np.array_equal(g.clients_moving, unbiased.gains.clients_moving)
+    sample = list(r.order[:3]) + list(range(0, 60, 7))
+    for c in sample:
+        mean, moved, after = _one_at_a_time(cla, clo, w, catalog, None, *ORIGIN,
+                                            (clat[c], clon[c]), params, policy, BIAS)
+        assert g.mean_after_ms[c] == pytest.approx(mean, rel=1e-11), c
+        assert g.clients_moving[c] == moved.sum()
+        assert g.demand_moving[c] == pytest.approx(w[moved].sum(), rel=1e-12)
+        if c in r.order[:3]:
+            i = list(r.order[:3]).index(c)
+            assert r.p95_after_ms[i] == pytest.approx(weighted_quantile(after, w, 0.95))
+
+
+@pytest.mark.parametrize("policy", ["geographic", "network"])
+def test_biased_greedy_matches_adding_the_picks_together(catalog, clients, policy):
+    """The greedy steps under a bias: adding the picks together through the biased routing
+    gives the greedy means (a mover sits at an unbiased candidate afterwards)."""
+    cla, clo, w = clients
+    m = len(catalog.pop_ids)
+    tab = _route(cla, clo, catalog.pop_lats, catalog.pop_lons, END_USER, policy, bias=BIAS)
+    clat, clon = _points(40, 21)
+    sites = siting.prepare_sites(clat, clon, *ORIGIN, END_USER)
+    r = siting.rank_sites(cla, clo, w, _current(tab, m, END_USER, BIAS), sites, END_USER,
+                          policy, top=0, greedy=3)
+    assert len(r.greedy) == 3
+    for k in range(1, 4):
+        picks = list(r.greedy[:k])
+        after = _route(cla, clo, np.append(catalog.pop_lats, clat[picks]),
+                       np.append(catalog.pop_lons, clon[picks]), END_USER, policy, bias=BIAS)
+        ok = after["served"].to_numpy()
+        assert r.greedy_mean_ms[k - 1] == pytest.approx(
+            np.average(after["anycast_ms"][ok], weights=w[ok]), rel=1e-11)
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), policy=st.sampled_from(["geographic", "network"]),
+       access=st.sampled_from(["end-user", "datacenter"]),
+       bias=st.lists(st.tuples(st.integers(0, 18), st.sampled_from(
+           [-100.0, -40.0, -7.5, 3.0, 25.0, 100.0])), min_size=1, max_size=6,
+           unique_by=lambda t: t[0]))
+def test_the_biased_sieve_never_drops_a_move(catalog, seed, policy, access, bias):
+    """Under any bias (bonuses that make the selection metric negative included), the moves
+    are exactly the brute force's: every client against every candidate, the candidate's bare
+    metric against the current PoP's biased one, ties nearer then the current PoP."""
+    params = latency.params_with((), access)
+    bias = tuple((f"P{i}", ms) for i, ms in bias)
+    m = len(catalog.pop_ids)
+    cla, clo = _points(300, seed)
+    tab = _route(cla, clo, catalog.pop_lats, catalog.pop_lons, params, policy, bias=bias)
+    cur = _current(tab, m, params, bias)
+    clat, clon = _points(40, seed + 7)
+    sites = siting.prepare_sites(clat, clon, *ORIGIN, params)
+    terms = lat_core.locate(cla, clo, params)
+    got = siting.moves(cla, clo, cur, sites, params, policy, terms=terms,
+                       chunk_elements=300 * 7)
+    ni = np.repeat(np.arange(300), 40)
+    ci = np.tile(np.arange(40), 300)
+    km = geodesic_km(cla[ni], clo[ni], clat[ci], clon[ci])
+    pb = pol.pop_bias(bias, [f"P{i}" for i in range(m)], params)
+    idx = np.array([int(p[1:]) for p in tab["pop_id"]])[ni]
+    cur_km = cur.pop_km[ni]
+    if policy == "network":
+        inet = lat_core.internet_rtt_ms_km(km, lat_core.take_location(terms, ni),
+                                           lat_core.take_location(sites.terms, ci), params)
+        sel = cur.internet_ms[ni] + pb.leg_ms[idx]
+        win = (inet < sel) | ((inet == sel) & (km < cur_km))
+    else:
+        sel = cur_km + pb.km[idx]
+        win = (km < sel) | ((km == sel) & (km < cur_km))
+    want = set(zip(ni[win].tolist(), ci[win].tolist()))
+    assert set(zip(got.client.tolist(), got.candidate.tolist())) == want
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), policy=st.sampled_from(["geographic", "network"]),
+       k=st.integers(1, 5))
+def test_adding_a_site_never_worsens_the_biased_selection_metric(catalog, seed, policy, k):
+    """What the biased routing minimises -- internet leg + bias ms (network), km + bias km
+    (geographic) -- never grows for any client when a candidate is added."""
+    cla, clo = _points(300, seed)
+    m = len(catalog.pop_ids)
+    tab = _route(cla, clo, catalog.pop_lats, catalog.pop_lons, END_USER, policy, bias=BIAS)
+    cur = _current(tab, m, END_USER, BIAS)
+    sites = siting.prepare_sites(*_points(k, seed + 1), *ORIGIN, END_USER)
+    mv = siting.moves(cla, clo, cur, sites, END_USER, policy)
+    for c in range(k):
+        after = siting.apply_moves(cur, mv, c)
+        if policy == "network":
+            assert (after.select_ms() <= cur.select_ms()).all()
+        else:
+            assert (after.select_km() <= cur.select_km()).all()
