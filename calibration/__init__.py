@@ -11,4 +11,6 @@ into ``data/``. Plots need the optional ``calibration`` extra (matplotlib).
     python -m calibration.catchment_explore PATH/TO/anycast-catchments-f-i-root-2015.csv \
         PATH/TO/anycast-sites-f-i-root-2015.csv      # exploratory variants, upper bounds
     python -m calibration access PATH/TO/anycast-catchments-f-i-root-2015.csv
+    python -m calibration.access_explore PATH/TO/anycast-catchments-f-i-root-2015.csv \
+        PATH/TO/anycast-sites-f-i-root-2015.csv      # end-user variants, detours, upper bounds
 """

@@ -26,7 +26,10 @@ the median of ``measured - dc``. The structure is chosen by the error on a **who
 held out** (fit on F-root, test on I-root and the reverse: "services you do not have"); the
 figures are also given with **whole countries held out** (5-fold, grouped by client country).
 Baselines on the same splits: today's model (no access term) and a median-regression line on
-distance. Deterministic; a few seconds.
+distance. Deterministic; a few seconds. Further structures (fits on non-detour rows only, a
+log-space power law, a tapering factor, per-region factors, detour distance) and upper bounds
+on what this data allows: :mod:`calibration.access_explore` (none beat this one enough to ship;
+docs/calibration.md, "Variants tried and what the data allows").
 """
 
 from __future__ import annotations
