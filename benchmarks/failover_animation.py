@@ -30,8 +30,9 @@ clock from the click event:
 With ``--on search`` each run types a city into the client search and picks it (a different
 city every run, so every pick adds a client); the numbers, from the pick's click event:
 
-* ``pick_ms``: the map first changes visibly (the first DOM mutation inside the map, at the next
-  display refresh: since issue 17 the pending marker, before it the round trip's figure);
+* ``pick_ms``: the map first changes visibly (the first DOM mutation inside the plot's
+  ``.svg-container``, at the next display refresh: since issue 17 the pending marker, before it
+  the round trip's figure);
 * ``map_ms``: plotly has drawn the round trip's figure (``plotly_afterplot``);
 * ``req``: callback requests started after the pick; ``cpu_ms`` as above.
 
@@ -84,12 +85,15 @@ const host = document.getElementById('world-map');
 const gd = host.querySelector('.js-plotly-plot');
 const P = window.__pick = {t0: null, mut: null, first: null, map: null};
 if (window.__pickObs) { window.__pickObs.disconnect(); }
-window.__pickObs = new MutationObserver(() => {
+window.__pickObs = new MutationObserver(records => {
     if (P.t0 === null || P.mut !== null) { return; }
+    if (records.every(r => r.attributeName === 'data-dash-is-loading')) { return; }
     P.mut = performance.now();
     requestAnimationFrame(ts => { P.first = ts; });
 });
-window.__pickObs.observe(host, {subtree: true, childList: true, attributes: true});
+// what the map draws: plotly's SVG and anything laid over it (not Dash's loading attribute)
+window.__pickObs.observe(gd.querySelector('.svg-container'),
+                         {subtree: true, childList: true, attributes: true});
 const onPlot = () => { if (P.t0 !== null && P.map === null) { P.map = performance.now(); } };
 if (!window.__pickPlot) {
     window.__pickPlot = true;
