@@ -92,6 +92,44 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             });
         }
 
+        /* Optimistic state of a city picked in the search (issue 17: first visible change
+         * <= 0.3 s): a pending marker at its position, drawn over the map in the pick's own turn
+         * (a DOM element over the plot, projected with the geo subplot's own projection: no
+         * plotly call, which would redraw the whole map), until plotly draws the round trip's
+         * figure (`plotly_afterplot`) or, at the latest, after PENDING_MS. */
+        var PENDING_MS = 30000;
+        function optimisticClient(lat, lon) {
+            if (typeof document === 'undefined') { return; }
+            var host = document.getElementById(MAP_ID);
+            var gd = host ? host.querySelector('.js-plotly-plot') : null;
+            var geo = gd && gd._fullLayout && gd._fullLayout.geo;
+            var sub = geo && geo._subplot;
+            var box = gd ? gd.querySelector('.svg-container') : null;
+            if (!sub || !sub.projection || !box) { return; }
+            var p = sub.projection([lon, lat]);
+            var xa = sub.xaxis || {}, ya = sub.yaxis || {};
+            if (!p || !Number.isFinite(p[0]) || !Number.isFinite(p[1]) ||
+                    (Number.isFinite(xa._offset) && (p[0] < xa._offset ||
+                     p[0] > xa._offset + xa._length || p[1] < ya._offset ||
+                     p[1] > ya._offset + ya._length))) {
+                return;  // outside the map's view: nothing to show there
+            }
+            var el = document.createElement('div');
+            el.className = 'pending-client';
+            el.title = 'Adding this city…';
+            el.style.left = p[0] + 'px';
+            el.style.top = p[1] + 'px';
+            box.appendChild(el);
+            var timer = null;
+            var off = function () {
+                if (el.parentNode) { el.parentNode.removeChild(el); }
+                if (timer !== null) { clearTimeout(timer); }
+                if (gd.removeListener) { gd.removeListener('plotly_afterplot', off); }
+            };
+            if (typeof gd.on === 'function') { gd.on('plotly_afterplot', off); }
+            timer = setTimeout(off, PENDING_MS);
+        }
+
         function sameSet(a, b) {
             var x = (a || []).slice().sort(), y = (b || []).slice().sort();
             return x.length === y.length && x.every(function (v, i) { return v === y[i]; });
@@ -229,12 +267,15 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             },
 
             /* The city search picked a city or an IP address ('ip:<address>', located on the
-             * server with the GeoIP database) (-> [edit, cleared picker]). */
-            city: function (value) {
+             * server with the GeoIP database) (-> [edit, cleared picker]); a city gets a pending
+             * marker at once (`points`: ids.CITY_SEARCH_POINTS). */
+            city: function (value, points) {
                 if (value === null || value === undefined) { return [noUpdate(), noUpdate()]; }
                 if (typeof value === 'string' && value.indexOf('ip:') === 0) {
                     return [edit({op: 'ip', ip: value.slice(3)}), null];
                 }
+                var at = points && points[String(value)];
+                if (Array.isArray(at) && at.length === 2) { optimisticClient(+at[0], +at[1]); }
                 return [edit({op: 'city', id: value}), null];
             },
 

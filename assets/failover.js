@@ -5,9 +5,9 @@
  * The server sends the plan of the moving paths once (dashboard/domain/failover.py
  * `animation_plan`: each moving client's position, its PoP end and origin end before and after,
  * the eased fraction of each of its n frames and the budget `duration_ms`) in the store
- * `failover-frames`, together with the map figure in its start state (moving clients' paths left
- * out of the static path layers and drawn at frame 0 in the two "moving" layers;
- * `layout.meta.failover` = the animation id). Frame k is computed here exactly as `plan_frame`
+ * `failover-frames`, together with the map figure in its FINAL state (moving clients' paths left
+ * out of the static path layers and held, at the last frame, by the two "moving" layers, drawn
+ * with opacity 0; `layout.meta.failover` = the animation id). Frame k is computed here exactly as `plan_frame`
  * does in Python: PoP and origin ends moved along the great circle by t[k] (`slerp` below mirrors
  * `domain.failover.slerp`), legs drawn between them.
  *
@@ -21,16 +21,17 @@
  * The clientside callback below starts a requestAnimationFrame loop that
  *   1. waits until the graph shows the figure of this animation (the figure and the frames arrive
  *      in the same response, but plotly draws asynchronously),
- *   2. hides the two plotly moving layers (frame 0, drawn by plotly with the figure) and draws
- *      on each tick the frame that is due at that time (elapsed / duration_ms): when the browser
+ *   2. draws frame 0 on the overlay in the same task as plotly's drawing of the figure
+ *      (`plotly_afterplot`; no paint without the moving paths) and then on each tick the frame
+ *      that is due at that time (elapsed / duration_ms): when the browser
  *      is late, frames are dropped rather than the animation slowed down -- down to a floor of
  *      `min_frames` (21: frame 0 and 20 moving) distinct frames, which a very slow browser
  *      still draws (it then takes longer than the budget instead of jumping from start to end),
  *   3. once the last frame has been on screen, removes the overlay and, in the same task (no
- *      paint in between), folds the final paths into the static layers and empties the moving
- *      ones in ONE Plotly.restyle: the map shows the freshly computed routing state (with more
- *      than 2,000 clients it may draw a few more paths than a server figure, which draws at
- *      most 2,000 static paths),
+ *      paint in between), reveals the moving layers (they already hold the final paths): no
+ *      plotly call, so a click costs ONE full redraw of the geo map (the response's figure)
+ *      instead of two (before: a final Plotly.restyle folding the paths into the static layers
+ *      redrew the 25,000-client map again, ~0.6-1 s under load),
  *   4. reports {id, state: "done", frames, ms} in the store `failover-status` (tests wait on it;
  *      frames = distinct frames drawn, ms = first frame to final state).
  * No server request is made per frame. A newer change cancels a running animation.
@@ -46,6 +47,7 @@
     // up to ~8 s for a 25,000-client response); a newer change cancels the wait anyway.
     var WAIT_MS = 30000;
     var MIN_FRAMES = 21;  // frame 0 and 20 after it (services/failover.py MIN_FRAMES)
+    var REVEAL_OPACITY = 0.95;  // the moving layers once shown (figures/map.py MOVING_OPACITY)
 
     var running = null;
 
@@ -57,13 +59,6 @@
     function report(data) {
         var dc = window.dash_clientside;
         if (dc && dc.set_props) { dc.set_props(STATUS_ID, {data: data}); }
-    }
-
-    function plain(a) {
-        if (!a || typeof a.length !== 'number') { return []; }
-        return Array.prototype.map.call(a, function (v) {
-            return (v === null || v === undefined || Number.isNaN(v)) ? null : v;
-        });
     }
 
     function ready(gd, fr) {
@@ -152,9 +147,8 @@
                 backbone: styles[0], internet: styles[1]};
     }
 
-    /* The plotly moving layers (frame 0 as the figure drew it): hidden while the overlay draws,
-       shown again (and emptied) by the final restyle. Their SVG groups carry the trace index in
-       their d3 datum. */
+    /* The SVG groups of the plotly moving layers (the final paths, at opacity 0 until the sweep
+       ends). They carry the trace index in their d3 datum. */
     function movingGroups(gd, fr) {
         var want = [fr.traces.moving_internet, fr.traces.moving_backbone];
         return Array.prototype.filter.call(gd.querySelectorAll('g.trace.scattergeo'),
@@ -163,10 +157,6 @@
             var tr = d && d[0] && d[0].trace;
             return Boolean(tr && want.indexOf(tr.index) >= 0);
         });
-    }
-
-    function setHidden(els, hidden) {
-        els.forEach(function (el) { el.style.visibility = hidden ? 'hidden' : ''; });
     }
 
     /* [lats, lons] of segments a, b, null -> GeoJSON LineStrings ([lon, lat]), each distinct
@@ -222,59 +212,43 @@
         ov.canvas.__frame = f;
     }
 
-    /* The last frame's segments [a, b, null]* appended to a static layer; zero-length segments
-       (a path that retracted: no route / endpoint down) are dropped. */
-    function merged(staticLat, staticLon, last) {
-        var lat = plain(staticLat);
-        var lon = plain(staticLon);
-        for (var i = 0; i + 1 < last[0].length; i += 3) {
-            var a = [last[0][i], last[1][i]];
-            var b = [last[0][i + 1], last[1][i + 1]];
-            if (a[0] === null || b[0] === null || (a[0] === b[0] && a[1] === b[1])) { continue; }
-            if (lat.length) { lat.push(null); lon.push(null); }
-            lat.push(a[0], b[0]);
-            lon.push(a[1], b[1]);
-        }
-        return [lat, lon];
-    }
-
-    /* Decoded coordinates of a layer: plotly >= 6 keeps numpy arrays as {dtype, bdata} in
-       gd.data and decodes them into typed arrays in gd._fullData. */
-    function coords(gd, index) {
-        var full = (gd._fullData || []).filter(function (tr) { return tr.index === index; })[0];
-        var src = full || gd.data[index];
-        return [src.lat, src.lon];
-    }
-
-    /* The one plotly call of the animation: final paths into the static layers, moving layers
-       emptied. Returns plotly's promise. */
-    function finish(gd, fr) {
-        var t = fr.traces;
-        var f = frameAt(fr, fr.n - 1);
-        var si = coords(gd, t.internet);
-        var sb = coords(gd, t.backbone);
-        var inet = merged(si[0], si[1], f[0]);
-        var bb = merged(sb[0], sb[1], f[1]);
-        return window.Plotly.restyle(gd, {
-            lat: [inet[0], bb[0], [], []],
-            lon: [inet[1], bb[1], [], []]
-        }, [t.internet, t.backbone, t.moving_internet, t.moving_backbone]);
+    /* The end of the animation: the moving layers (the final paths, drawn by plotly with the
+       figure at opacity 0) shown. No plotly call -- a restyle, even of opacity alone, restyles
+       or redraws every trace of the 25,000-client map: the group's style is set directly and
+       the traces' opacity in gd.data and gd._fullData, so that a later redraw of the map (zoom,
+       resize) keeps them shown. Only while the graph shows this animation's figure. */
+    function reveal(gd, fr) {
+        if (!gd || !fr || !fr.traces || !gd.layout || !gd.layout.meta ||
+                gd.layout.meta.failover !== fr.id) { return; }
+        var want = [fr.traces.moving_internet, fr.traces.moving_backbone];
+        want.forEach(function (i) {
+            if (gd.data && gd.data[i]) { gd.data[i].opacity = REVEAL_OPACITY; }
+        });
+        (gd._fullData || []).forEach(function (tr) {
+            if (want.indexOf(tr.index) >= 0) { tr.opacity = REVEAL_OPACITY; }
+        });
+        movingGroups(gd, fr).forEach(function (el) {
+            el.style.opacity = String(REVEAL_OPACITY);
+            el.style.visibility = '';
+        });
     }
 
     function removeOverlay(job) {
         if (job.ov && job.ov.canvas.parentNode) {
             job.ov.canvas.parentNode.removeChild(job.ov.canvas);
         }
-        if (job.hidden) { setHidden(job.hidden, false); }
         job.ov = null;
-        job.hidden = null;
+        if (job.off) { job.off(); job.off = null; }
     }
 
+    /* A newer change: stop, and show the final paths of this one if its figure is still on
+       screen (the newer figure, if any, replaces them). */
     function cancel() {
         if (running) {
             running.cancelled = true;
             if (running.raf) { cancelAnimationFrame(running.raf); }
             removeOverlay(running);
+            reveal(graph(), running.fr);
             running = null;
         }
     }
@@ -301,8 +275,8 @@
             return {id: fr ? fr.id : null, state: 'idle'};
         }
         window.anycastFailover.plan = fr;  // the plan being shown (tests compare frames)
-        var job = {id: fr.id, cancelled: false, raf: null, t0: null, k: 0, waitFrom: null,
-                   drawn: [], ov: null, hidden: null};
+        var job = {id: fr.id, fr: fr, cancelled: false, raf: null, t0: null, k: 0,
+                   waitFrom: null, drawn: [], ov: null, off: null};
         running = job;
 
         function done(gd, ts) {
@@ -315,11 +289,18 @@
                                                anim_ms: ms, drawn: job.drawn};
                 report({id: fr.id, state: 'done', frames: job.drawn.length, ms: total});
             };
-            // Overlay out and plotly's moving layers back in the same task as the restyle that
-            // redraws the map (synchronously, the outline being loaded): no paint in between.
+            // Overlay out and the final paths in, in the same task: no paint in between.
             removeOverlay(job);
-            var p = finish(gd, fr);
-            if (p && typeof p.then === 'function') { p.then(report_, report_); } else { report_(); }
+            reveal(gd, fr);
+            report_();
+        }
+
+        /* Frame 0 on the overlay, as soon as plotly has drawn the figure of this plan. */
+        function begin(gd, ts) {
+            job.t0 = ts;
+            job.ov = overlay(gd, fr);
+            job.drawn.push(0);
+            if (job.ov) { drawFrame(job.ov, fr, 0); }
         }
 
         function step(ts) {
@@ -329,21 +310,17 @@
                 if (job.waitFrom === null) { job.waitFrom = ts; }
                 if (ts - job.waitFrom > WAIT_MS) {  // the figure never came: give up quietly
                     running = null;
+                    if (job.off) { job.off(); job.off = null; }
                     report({id: fr.id, state: 'abandoned', frames: 0});
                     return;
                 }
                 job.raf = requestAnimationFrame(step);
                 return;
             }
-            if (job.t0 === null) {  // frame 0 is on screen (plotly drew it with the figure)
-                job.t0 = ts;
-                job.ov = overlay(gd, fr);
-                job.hidden = movingGroups(gd, fr);
-                job.drawn.push(0);
-                if (!job.ov) {  // no projection to draw with: land on the final state at once
-                    done(gd, ts);
-                    return;
-                }
+            if (job.t0 === null) { begin(gd, ts); }  // (if plotly_afterplot did not already)
+            if (!job.ov) {  // no projection to draw with: land on the final state at once
+                done(gd, ts);
+                return;
             }
             if (job.k >= fr.n - 1) {  // the last frame has been on screen: swap in the final state
                 done(gd, ts);
@@ -351,13 +328,28 @@
             }
             var k = Math.min(due(fr, ts - job.t0), job.k + maxStep(fr, job));
             if (k > job.k) {  // the frame due now; the ones in between are dropped when late
-                if (job.drawn.length === 1) { setHidden(job.hidden, true); }
                 drawFrame(job.ov, fr, k);
                 job.k = k;
                 job.drawn.push(k);
             }
             job.raf = requestAnimationFrame(step);
         }
+        // Start in the task in which plotly draws the figure (Dash may call Plotly.react before
+        // or after this callback runs): frame 0 replaces the hidden moving paths before any
+        // paint. The rAF loop above starts it otherwise.
+        var gd0 = graph();
+        if (gd0 && typeof gd0.on === 'function') {
+            var onPlot = function () {
+                if (!job.cancelled && job.t0 === null && ready(gd0, fr)) {
+                    begin(gd0, performance.now());
+                }
+            };
+            gd0.on('plotly_afterplot', onPlot);
+            job.off = function () {
+                if (gd0.removeListener) { gd0.removeListener('plotly_afterplot', onPlot); }
+            };
+        }
+        if (ready(gd0, fr)) { begin(gd0, performance.now()); }  // already drawn
         job.raf = requestAnimationFrame(step);
         return {id: fr.id, state: 'running', frames: fr.n};
     }

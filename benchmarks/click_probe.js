@@ -29,8 +29,9 @@
  *                (today: the figure of the failover arriving with frame 0 drawn in the moving
  *                layer -- the first visible map change of the animation);
  *   firstMotion  first state after that which differs from it (the map starts moving: frame 1);
- *   end          first time the moving layer is empty again after the change (the animation
- *                folded its last frame into the static layers; null while running);
+ *   end          first time nothing moves again after the change (the overlay gone and the
+ *                moving layers empty, or since animfinal revealed at rest with the final
+ *                paths -- see `settled`; null while running);
  *   frames       distinct non-empty moving-layer states from firstChange up to end;
  *   requests     callback requests started between the click and firstChange (reqBeforeChange),
  *                between the click and firstMotion (reqBeforeMotion), from firstChange to end
@@ -99,20 +100,35 @@
         });
     }
 
+    /* The moving layers are at rest: since issue 17 (branch animfinal) assets/failover.js
+       leaves the final paths in them and only reveals them when the animation of the figure on
+       screen is done (`window.anycastFailover.last.id` = `layout.meta.failover`). In older
+       checkouts they are empty at rest. */
+    function settled(gd) {
+        var id = gd && gd.layout && gd.layout.meta && gd.layout.meta.failover;
+        var last = window.anycastFailover && window.anycastFailover.last;
+        return Boolean(id && last && last.id === id);
+    }
+
     /* [points, checksum] of the named traces as plotly holds them, plus (for the moving layer)
        the frame the failover overlay shows (assets/failover.js draws its frames on a canvas,
-       `canvas.failover-overlay`, instead of restyling the traces; absent in older checkouts). */
+       `canvas.failover-overlay`, instead of restyling the traces; absent in older checkouts).
+       For the moving layer, traces drawn hidden (opacity 0: waiting for the sweep) or at rest
+       (see `settled`) change the checksum but count no moving point. */
     function fingerprint(names, withOverlay) {
         var n = 0, sum = 0;
+        var gd0 = graph();
+        var rest = withOverlay && settled(gd0);
         if (withOverlay) {
-            var gd0 = graph();
             var ov = gd0 && gd0.querySelector('canvas.failover-overlay');
             if (ov && ov.dataset.frame !== undefined) {
                 n += 1;
                 sum += 1e6 * (+ov.dataset.frame + 1);
             }
         }
-        traces(graph(), names).forEach(function (t, j) {
+        traces(gd0, names).forEach(function (t, j) {
+            var counts = !(withOverlay && (rest || t.opacity === 0));
+            if (!counts) { sum += t.opacity === 0 ? 0.5 : 0.25; }
             [t.lat, t.lon].forEach(function (a, axis) {
                 if (!a) { return; }
                 for (var i = 0; i < a.length; i++) {
@@ -120,7 +136,7 @@
                     var x = (v === null || v === undefined || Number.isNaN(v)) ? -777 : +v;
                     sum += (x + 1000) * ((i % 97) + 1) * (axis + 1) * (j + 3);
                 }
-                if (axis === 0) { n += a.length; }
+                if (axis === 0 && counts) { n += a.length; }
             });
         });
         return [n, n + ':' + sum.toFixed(4)];
@@ -210,7 +226,7 @@
         return P.inflight === 0 && now() - P.lastNet >= quietMs;
     };
 
-    /* The map shows paths at rest (static layers non-empty) and the moving layer is empty. */
+    /* The map shows paths at rest (static layers non-empty) and nothing moving. */
     P.mapReady = function () {
         wrapPlotly();
         return fingerprint(cfg.staticNames)[0] > 0 && fingerprint(cfg.movingNames, true)[0] === 0;

@@ -154,7 +154,7 @@ def click(driver: Any, pop: str) -> dict[str, Any]:
     return {"req": r["reqBeforeChange"], "change_ms": r["firstChange"],
             "move_ms": r["firstMotion"], "frames": r["frames"], "req_anim": r["reqDuring"],
             "end_ms": r["end"], "req_all": r["reqTotal"], "req_move": r["reqBeforeMotion"],
-            "pill_ms": r.get("pillChange")}
+            "pill_ms": r.get("pillChange"), "plots": len(r.get("plots") or [])}
 
 
 def median(runs: list[dict], key: str) -> float | None:

@@ -38,6 +38,9 @@ ACCESS = "client-access"
 
 # -- adding clients --------------------------------------------------------------------------------
 CITY_SEARCH = "city-search"
+#: {option value: [lat, lon]} of the city search's current options: the browser draws a pending
+#: marker there the moment a city is picked (assets/edits.js, issue 17)
+CITY_SEARCH_POINTS = "city-search-points"
 GEOIP_NOTE = "geoip-note"
 COORDS_INPUT = "coords-input"
 COORDS_ADD = "coords-add"

@@ -40,6 +40,23 @@ def city_options(gazetteer: Gazetteer, query: Any, limit: int = 12,
     return out
 
 
+def city_points(gazetteer: Gazetteer, options: list[dict]) -> dict[str, list[float]]:
+    """``{str(value): [lat, lon]}`` (degrees) of the city options: the browser draws a pending
+    marker there the moment a city is picked, ~0.5-2 s before the round trip's map (issue 17:
+    first visible change <= 0.3 s; assets/edits.js ``optimisticClient``). IP options (located
+    on the server) get none."""
+    out: dict[str, list[float]] = {}
+    for o in options:
+        v = o.get("value")
+        if isinstance(v, int):
+            try:
+                c = gazetteer.by_id(v)
+            except KeyError:
+                continue
+            out[str(v)] = [round(float(c.lat), 4), round(float(c.lon), 4)]
+    return out
+
+
 def _js(name: str) -> ClientsideFunction:
     return ClientsideFunction(namespace="anycastEdits", function_name=name)
 
@@ -80,7 +97,8 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
                State(ids.EXPLAIN_CLIENT, "options"))
     clientside("explainOpen", Output(ids.VIEW_TABS, "value", allow_duplicate=True),
                Input(ids.EXPLAIN_OPEN, "n_clicks"))
-    clientside("city", EDIT, Output(ids.CITY_SEARCH, "value"), Input(ids.CITY_SEARCH, "value"))
+    clientside("city", EDIT, Output(ids.CITY_SEARCH, "value"), Input(ids.CITY_SEARCH, "value"),
+               State(ids.CITY_SEARCH_POINTS, "data"))
     clientside("preset", EDIT, Output(ids.PRESET, "value"), Input(ids.PRESET, "value"))
     clientside("coords", EDIT, Input(ids.COORDS_ADD, "n_clicks"),
                Input(ids.COORDS_INPUT, "n_submit"), State(ids.COORDS_INPUT, "value"))
@@ -128,12 +146,13 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
         Input(ids.UPLOAD, "contents"), State(ids.UPLOAD, "filename"),
         State(ids.UPLOAD_LIMIT, "data"), prevent_initial_call=True)
 
-    @app.callback(Output(ids.CITY_SEARCH, "options"), Input(ids.CITY_SEARCH, "search_value"),
-                  prevent_initial_call=True)
+    @app.callback(Output(ids.CITY_SEARCH, "options"), Output(ids.CITY_SEARCH_POINTS, "data"),
+                  Input(ids.CITY_SEARCH, "search_value"), prevent_initial_call=True)
     def _city_options(query):
         if not query:
-            return no_update
-        return city_options(gazetteer, query, settings=settings)
+            return no_update, no_update
+        options = city_options(gazetteer, query, settings=settings)
+        return options, city_points(gazetteer, options)
 
     @app.callback(Output(ids.PLANNED_CITY, "options"), Input(ids.PLANNED_CITY, "search_value"),
                   prevent_initial_call=True)

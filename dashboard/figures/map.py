@@ -76,6 +76,8 @@ MAP_TRACES: tuple[str, ...] = (
     PLANNED,
 )
 MOVING_COLOR = "#7C3AED"
+#: Opacity of the moving layers once shown (assets/failover.js REVEAL_OPACITY, kept in step).
+MOVING_OPACITY = 0.95
 
 #: Most client -> PoP paths drawn; beyond this the map shows markers only (the table has all).
 MAX_DRAWN_PATHS = 2_000
@@ -526,7 +528,8 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     ``endpoints_down``: associated regions whose endpoint is down (grey crossed squares).
     ``moving``: row positions of clients whose paths the failover animation draws instead of the
     static layers; ``moving_start`` = [internet lats, internet lons, backbone lats, backbone lons]
-    of its first frame.
+    of its LAST frame (the final paths), drawn with opacity 0 until ``assets/failover.js`` has
+    swept the frames on its overlay and reveals them (one full map redraw per click).
     ``landing``: one line per route row, the client's most likely PoPs by landing probability
     ("LHR 55%, FRA 20%"; may be shorter or empty); shown in the hover of the full clients layer
     only (the compact layer's payload budget has no room: ``services.map.HOVER_PROBABILITIES_BELOW``).
@@ -551,12 +554,15 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     # float32 (~1 m at world scale): plotly ships it as a typed array, half the bytes of float64
     start = [np.asarray([np.nan if v is None else v for v in arr], dtype=np.float32)
              for arr in (moving_start or ([], [], [], []))]
+    # Hidden while they hold an animation's paths: the browser sweeps the frames on its overlay
+    # and then reveals these (the final frame) with MOVING_OPACITY, without a plotly redraw.
+    hidden = 0.0 if len(start[0]) else MOVING_OPACITY
     traces[MOVING_BACKBONE] = go.Scattergeo(
         name=MOVING_BACKBONE, lat=start[2], lon=start[3], mode="lines", hoverinfo="skip",
-        line=dict(color=BACKBONE_COLOR, width=3.5), opacity=0.95, showlegend=False)
+        line=dict(color=BACKBONE_COLOR, width=3.5), opacity=hidden, showlegend=False)
     traces[MOVING_INTERNET] = go.Scattergeo(
         name=MOVING_INTERNET, lat=start[0], lon=start[1], mode="lines", hoverinfo="skip",
-        line=dict(color=MOVING_COLOR, width=2.2), opacity=0.95, showlegend=False)
+        line=dict(color=MOVING_COLOR, width=2.2), opacity=hidden, showlegend=False)
 
     # -- origins -----------------------------------------------------------------------------------
     def origin_text(df: pd.DataFrame) -> list[str]:

@@ -100,6 +100,7 @@ def client_controls(preset_options: list[dict], geoip_note: str = "") -> html.Se
                      labels={"search": "Type a city (Paris, sao paulo, br) or an IP address",
                              "no_options_found": "No city of ≥ 15 000 inhabitants matches"},
                      className="city-search"),
+        dcc.Store(id=ids.CITY_SEARCH_POINTS, data={}),
         *([html.P(geoip_note, id=ids.GEOIP_NOTE, className="hint")] if geoip_note else []),
         html.Label("Coordinates (decimal degrees)", htmlFor=ids.COORDS_INPUT,
                    className="field-label"),

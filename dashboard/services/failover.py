@@ -153,8 +153,9 @@ class FailoverView:
     """The transition to show: ``frames`` (the animation plan for the browser, ``{"id",
     "clients": []}`` when nothing animates), ``state`` (the routing state for next time),
     ``before`` (routes before, or None), ``tr`` (the transition, or None), the indices of the
-    animated clients and their paths' start (``moving_start``: internet lats, lons, backbone
-    lats, lons at frame 0), the animation id and the card's title."""
+    animated clients and their paths' end (``moving_start``: internet lats, lons, backbone
+    lats, lons at the last frame, which the figure's hidden moving layers hold), the animation
+    id and the card's title."""
 
     frames: dict
     state: dict
@@ -224,9 +225,12 @@ def _frames(tr: Transition, catalog: Catalog, anim_id: str
     sub = Transition(before=tr.before, after=tr.after, moved=moved)
     fr = animation_plan(sub, pops, origins, n_frames=DEFAULT_FRAMES)
     fr.update({"id": anim_id, "duration_ms": ANIMATION_MS, "min_frames": MIN_FRAMES})
-    internet, backbone = plan_frame(fr, 0)
-    start = [internet[0], internet[1], backbone[0], backbone[1]]
-    return fr, fr["clients"], start
+    # The figure's moving layers hold the LAST frame, hidden (figures/map.py): the browser sweeps
+    # frames 0..n-1 on its overlay and then only reveals them, so a click costs one full redraw
+    # of the geo map (the response's), not two (issue 17, assets/failover.js).
+    internet, backbone = plan_frame(fr, fr["n"] - 1)
+    end = [internet[0], internet[1], backbone[0], backbone[1]]
+    return fr, fr["clients"], end
 
 
 # -- the before/after card -----------------------------------------------------------------------------

@@ -175,10 +175,12 @@ def test_pop_down_plans_an_animation_that_lands_on_the_new_state(catalog):
     assert fig.layout.meta["failover"] == frames["id"]
     t = frames["traces"]
     assert t["moving_internet"] == map_figures.map_trace_index(map_figures.MOVING_INTERNET)
-    # the figure starts at frame 0 in the moving layers ...
+    # the figure brings the final state: the moving layers hold the LAST frame, hidden until
+    # the browser has swept the frames on its overlay (one full map redraw per click) ...
     mi = trace(fig, map_figures.MOVING_INTERNET)
     assert list(np.asarray(mi.lat, float)[:2]) == pytest.approx(
-        [v for v in plan_frame(frames, 0)[0][0][:2]])
+        [v for v in plan_frame(frames, frames["n"] - 1)[0][0][:2]])
+    assert mi.opacity == 0 and trace(fig0, map_figures.MOVING_INTERNET).opacity > 0.5
     # ... and the static internet layer no longer holds the movers' paths (4 others remain)
     static = np.asarray(trace(fig, map_figures.LEG_INTERNET).lat, float)
     assert np.isnan(static).sum() == 3

@@ -33,9 +33,10 @@ QUERY = "/?clients=" + ";".join(f"{a},{o},{n.replace(' ', '%20')}" for a, o, n i
 MOVING = map_figures.map_trace_index(map_figures.MOVING_INTERNET)
 STATIC = map_figures.map_trace_index(map_figures.LEG_INTERNET)
 
-# Samples the moving paths on every animation frame of the browser: the plotly moving layer
-# (frame 0, drawn with the figure) and the overlay canvas the animation draws its frames on
-# (assets/failover.js: `canvas.__frame` = the coordinates of the frame on it). Only reads.
+# Samples the moving paths on every animation frame of the browser: the overlay canvas the
+# animation draws its frames on (assets/failover.js: `canvas.__frame` = the coordinates of the
+# frame on it) and the plotly moving layer when it is shown (it holds the final paths, hidden at
+# opacity 0 until the sweep ends). Only reads.
 RECORDER = f"""
 window.__fo = {{samples: [], stop: false}};
 function tick(ts) {{
@@ -45,7 +46,7 @@ function tick(ts) {{
     let s = null;
     if (ov && ov.__frame) {{
         s = JSON.stringify(ov.__frame[0]);
-    }} else if (t) {{
+    }} else if (t && t.opacity > 0) {{
         s = JSON.stringify([Array.from(t.lat || []), Array.from(t.lon || [])]);
     }}
     const last = window.__fo.samples[window.__fo.samples.length - 1];
@@ -114,6 +115,28 @@ def plan_n(dash_duo) -> int:
     return dash_duo.driver.execute_script("return window.anycastFailover.plan.n")
 
 
+# The map after the animation: [moving layer shown (opacity), its [lats, lons], the static
+# layer's number of paths, overlays left, the static layer's path ends "lat,lon" (3 decimals)].
+FINAL = f"""
+    const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
+    const mv = gd._fullData.find(t => t.index === {MOVING});
+    const st = gd._fullData.find(t => t.index === {STATIC});
+    const gap = v => v === null || v === undefined || isNaN(v);
+    const ends = new Set();
+    let paths = 0;
+    for (let i = 1; i < st.lat.length; i++) {{
+        if (!gap(st.lat[i]) && (i + 1 === st.lat.length || gap(st.lat[i + 1]))) {{
+            ends.add(st.lat[i].toFixed(3) + ',' + st.lon[i].toFixed(3));
+            paths += 1;
+        }}
+    }}
+    const g = Array.from(gd.querySelectorAll('g.trace.scattergeo')).find(
+        el => el.__data__ && el.__data__[0] && el.__data__[0].trace.index === {MOVING});
+    return [Math.min(mv.opacity, g ? +getComputedStyle(g).opacity : 0),
+            [Array.from(mv.lat, v => gap(v) ? null : v), Array.from(mv.lon, v => gap(v) ? null : v)],
+            paths, gd.querySelectorAll('canvas.failover-overlay').length, Array.from(ends)];"""
+
+
 def pop_ends(state):
     """(lat, lon) of the PoP end of each moving client's internet leg."""
     lat, lon = state
@@ -153,16 +176,13 @@ def test_pop_down_animates_in_the_browser_and_back_by_marker_click(dash_duo):
     got = pop_ends(states[-1])
     assert len(got) == len(want)
     assert all(g == pytest.approx(w, abs=1e-4) for g, w in zip(got, want)), (got, want)
-    # afterwards the moving layer is empty, the overlay gone and the static layer holds every
-    # client's path
+    # afterwards the overlay is gone, the moving layer shown with the final frame (no plotly
+    # redraw at the end: the figure brought it hidden) and the static layer holds the others
     d = dash_duo.driver
-    n_paths = d.execute_script(f"""
-        const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
-        const mv = gd._fullData.find(t => t.index === {MOVING});
-        const st = gd._fullData.find(t => t.index === {STATIC});
-        return [mv.lat.length, Array.from(st.lat).filter(v => v === null || isNaN(v)).length,
-                gd.querySelectorAll('canvas.failover-overlay').length];""")
-    assert n_paths == [0, len(CLIENTS) - 1, 0]
+    shown, moving, n_static, overlays, _ = d.execute_script(FINAL)
+    assert shown > 0.5 and overlays == 0
+    assert close(moving, plan_frame(plan, plan["n"] - 1)[0])
+    assert n_static == len(CLIENTS) - len(movers)
     assert "pop-down" in pill.get_attribute("class")
     assert "CDG" in dash_duo.find_element(f"#{ids.FAILOVER_SUMMARY}").text
     assert "down=CDG" in d.current_url
@@ -212,22 +232,11 @@ def test_pop_down_on_the_25k_city_set_animates_on_a_time_budget(dash_duo):
     want = [plan_frame(plan, k)[0] for k in range(plan["n"])]
     assert all(any(close(st, f) for f in want) for st in states)
     assert close(states[-1], want[-1])  # landed on the final frame
-    final = d.execute_script(f"""
-        const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
-        const mv = gd._fullData.find(t => t.index === {MOVING});
-        const st = gd._fullData.find(t => t.index === {STATIC});
-        const ends = new Set();
-        const gap = v => v === null || v === undefined || isNaN(v);
-        for (let i = 1; i < st.lat.length; i++) {{
-            if (!gap(st.lat[i]) && (i + 1 === st.lat.length || gap(st.lat[i + 1]))) {{
-                ends.add(st.lat[i].toFixed(3) + ',' + st.lon[i].toFixed(3));
-            }}
-        }}
-        return [mv.lat.length, gd.querySelectorAll('canvas.failover-overlay').length,
-                Array.from(ends)];""")
-    assert final[:2] == [0, 0]
+    shown, moving, _, overlays, _ = d.execute_script(FINAL)
+    # the overlay gone; the moving layer shown, holding the final frame (the new PoPs)
+    assert shown > 0.5 and overlays == 0 and close(moving, want[-1])
     new_pops = {f"{lat:.3f},{lon:.3f}" for lat, lon in pop_ends(want[-1]) if lat is not None}
-    assert new_pops and new_pops <= set(final[2])  # the static layer ends at the new PoPs
+    assert new_pops
     bom = default_catalog().pops.set_index("id").loc["BOM"]
     assert f"{bom['lat']:.3f},{bom['lon']:.3f}" not in new_pops
     assert "pop-down" in pill.get_attribute("class")

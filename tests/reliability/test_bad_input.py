@@ -107,18 +107,22 @@ def test_dash_callback_post_over_the_request_cap_is_a_413_not_a_500(app, client)
     assert resp.status_code == 413
 
 
+# The city search's options callback (it also writes the options' positions, issue 17)
+SEARCH_OUT = "..city-search.options...city-search-points.data.."
+
+
 @pytest.mark.parametrize("body,message", [
     (b"not json", "body is not JSON"),
     (b"[1,2]", "body must be a JSON object"),
     (b"{}", "output: missing"),
     (b'{"output": "world-map.figure"}', "no callback produces"),
-    (json.dumps({"output": "city-search.options", "inputs": [{"id": "url", "property": "search",
-                                                               "value": 1}]}).encode(),
+    (json.dumps({"output": SEARCH_OUT, "inputs": [{"id": "url", "property": "search",
+                                                     "value": 1}]}).encode(),
      "is not this callback's city-search.search_value"),
-    (json.dumps({"output": "city-search.options", "inputs": "x"}).encode(), "must be a list"),
-    (json.dumps({"output": "city-search.options", "inputs": [], "state": []}).encode(),
+    (json.dumps({"output": SEARCH_OUT, "inputs": "x"}).encode(), "must be a list"),
+    (json.dumps({"output": SEARCH_OUT, "inputs": [], "state": []}).encode(),
      "0 given, the callback has 1"),
-    (json.dumps({"output": "city-search.options", "changedPropIds": [1],
+    (json.dumps({"output": SEARCH_OUT, "changedPropIds": [1],
                  "inputs": [{"id": "city-search", "property": "search_value", "value": "x"}]}
                 ).encode(), "changedPropIds"),
 ])
@@ -229,8 +233,8 @@ def test_n1_job_with_a_store_the_app_did_not_write_ends_with_no_update(tmp_path,
 
 
 def test_well_formed_callback_with_hostile_values_answers_normally(client):
-    body = {"output": "city-search.options", "outputs": {"id": "city-search",
-                                                          "property": "options"},
+    body = {"output": SEARCH_OUT, "outputs": [{"id": "city-search", "property": "options"},
+                                              {"id": "city-search-points", "property": "data"}],
             "inputs": [{"id": "city-search", "property": "search_value",
                         "value": {"<script>": [1, 2]}}],
             "changedPropIds": ["city-search.search_value"]}
