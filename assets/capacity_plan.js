@@ -12,6 +12,16 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         var DEFAULT_MBPS = 1000;
 
         function noUpdate() { return window.dash_clientside.no_update; }
+        /* The input that fired a pattern-matching callback: {id (the parsed dict id), value},
+         * or null (an initial call, or a prop_id that is not one of ours). */
+        function triggered() {
+            var t = window.dash_clientside.callback_context.triggered;
+            if (!t || !t.length || !t[0].prop_id || t[0].prop_id === '.') { return null; }
+            try {
+                return {id: JSON.parse(t[0].prop_id.slice(0, t[0].prop_id.lastIndexOf('.'))),
+                        value: t[0].value};
+            } catch (e) { return null; }
+        }
         function edit(fields) {
             return Object.assign({nonce: Date.now() + Math.random()}, fields);
         }
@@ -85,14 +95,10 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
              * when it shows what the scenario has (or the end of the range for a value beyond
              * it, drawn by biasShow). */
             bias: function (values, idList, store) {
-                var t = window.dash_clientside.callback_context.triggered;
-                if (!t || !t.length || !t[0].prop_id || t[0].prop_id === '.') {
-                    return noUpdate();
-                }
-                var id;
-                try { id = JSON.parse(t[0].prop_id.slice(0, t[0].prop_id.lastIndexOf('.'))); }
-                catch (e) { return noUpdate(); }
-                var value = Number(t[0].value);
+                var t = triggered();
+                if (!t) { return noUpdate(); }
+                var id = t.id;
+                var value = Number(t.value);
                 if (!isFinite(value)) { return noUpdate(); }
                 var now = Number(((store && store.bias) || {})[id.pop] || 0);
                 if (value === now || value === clampBias(now)) { return noUpdate(); }
@@ -105,14 +111,10 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
 
             /* One cost input changed: set it (empty clears it; utilisation % -> 0-1). */
             cost: function (values, idList, store) {
-                var t = window.dash_clientside.callback_context.triggered;
-                if (!t || !t.length || !t[0].prop_id || t[0].prop_id === '.') {
-                    return noUpdate();
-                }
-                var id;
-                try { id = JSON.parse(t[0].prop_id.slice(0, t[0].prop_id.lastIndexOf('.'))); }
-                catch (e) { return noUpdate(); }
-                var value = t[0].value;
+                var t = triggered();
+                if (!t) { return noUpdate(); }
+                var id = t.id;
+                var value = t.value;
                 var cost = (store && store.cost) || {};
                 var now = cost[id.key];
                 if (value === null || value === undefined || value === '') {

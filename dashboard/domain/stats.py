@@ -21,19 +21,7 @@ def weighted_quantile(values: object, weights: object, q: float) -> float:
     Values that are not finite (NaN: a client with no route) and weights <= 0 (or NaN) are left
     out; with nothing left the answer is NaN. ``ValueError`` if ``q`` is not in [0, 1].
     """
-    qf = float(q)
-    if not 0.0 <= qf <= 1.0:  # also rejects NaN
-        raise ValueError(f"quantile must be in [0, 1], got {q!r}")
-    v = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    ok = np.isfinite(v) & (w > 0)
-    if not ok.any():
-        return math.nan
-    v, w = v[ok], w[ok]
-    order = np.argsort(v, kind="stable")
-    cw = np.cumsum(w[order])
-    i = int(np.searchsorted(cw, qf * cw[-1], side="left"))
-    return float(v[order][min(i, len(v) - 1)])
+    return weighted_quantiles(values, weights, (q,))[0]
 
 
 def weighted_quantiles(values: object, weights: object, qs: "tuple[float, ...]"
