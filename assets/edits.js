@@ -98,7 +98,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
          * plotly call, which would redraw the whole map), until plotly draws the round trip's
          * figure (`plotly_afterplot`) or, at the latest, after PENDING_MS. */
         var PENDING_MS = 30000;
-        function optimisticClient(lat, lon) {
+        function optimisticClient(lat, lon, title) {
             if (typeof document === 'undefined') { return; }
             var host = document.getElementById(MAP_ID);
             var gd = host ? host.querySelector('.js-plotly-plot') : null;
@@ -116,7 +116,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             }
             var el = document.createElement('div');
             el.className = 'pending-client';
-            el.title = 'Adding this city…';
+            el.title = title || 'Adding this city…';
             el.style.left = p[0] + 'px';
             el.style.top = p[1] + 'px';
             box.appendChild(el);
@@ -128,6 +128,12 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             };
             if (typeof gd.on === 'function') { gd.on('plotly_afterplot', off); }
             timer = setTimeout(off, PENDING_MS);
+            return off;
+        }
+        // also for assets/map_click.js: a click on the map draws the client it adds at once
+        if (typeof window !== 'undefined') {
+            window.anycastMap = window.anycastMap || {};
+            window.anycastMap.pendingClient = optimisticClient;
         }
 
         function sameSet(a, b) {

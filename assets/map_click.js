@@ -28,6 +28,8 @@
 
     var down = null;
     var pending = null;
+    /* Removes the pending marker of the click waiting in ``pending`` (a double click cancels). */
+    var pendingOff = null;
 
     function mapGraph(target) {
         if (!target || !target.closest) { return null; }
@@ -111,6 +113,13 @@
         var ll = invertClick(gd, e.clientX, e.clientY);
         if (!ll) { return; }
         if (pending) { clearTimeout(pending); }
+        // the client is drawn at once (pending) while the double-click wait and the server
+        // round trip run (assets/edits.js optimisticClient; gone when the map is redrawn)
+        if (pendingOff) { pendingOff(); pendingOff = null; }
+        if (!planning && window.anycastMap && window.anycastMap.pendingClient) {
+            pendingOff = window.anycastMap.pendingClient(ll[1], ll[0], 'Adding this point…') ||
+                null;
+        }
         pending = setTimeout(function () {
             pending = null;
             if (planning) { addPlanned(ll[1], ll[0]); } else { addClient(ll[1], ll[0]); }
@@ -130,6 +139,7 @@
         if (pending && mapGraph(e.target)) {
             clearTimeout(pending);
             pending = null;
+            if (pendingOff) { pendingOff(); pendingOff = null; }
         }
     }, true);
 

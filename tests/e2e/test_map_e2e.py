@@ -126,7 +126,15 @@ def test_map_click_adds_a_client_where_clicked(dash_duo):
             const box = gd.querySelector('.main-svg').getBoundingClientRect();
             window.__clicked = gd._fullLayout.geo._subplot.projection.invert(
                 [e.clientX - box.left, e.clientY - box.top]);
-        }}, {{capture: true, once: true}});""")
+        }}, {{capture: true, once: true}});
+        window.__pending = false;  // the point is drawn at once, before the server answers
+        new MutationObserver((ms) => {{
+            if (ms.some(m => Array.from(m.addedNodes).some(
+                    n => n.classList && n.classList.contains('pending-client')))) {{
+                window.__pending = true;
+            }}
+        }}).observe(document.getElementById('{ids.WORLD_MAP}'),
+                    {{childList: true, subtree: true}});""")
     el = dash_duo.find_element(f"#{ids.WORLD_MAP}")
     # move_to_element goes to the centre (offset semantics differ between selenium versions)
     ActionChains(dash_duo.driver).move_to_element(el).move_by_offset(
@@ -140,6 +148,7 @@ def test_map_click_adds_a_client_where_clicked(dash_duo):
     # the client is where the click landed (labels show 2 decimals), and that is near the aim
     assert abs(lat - clicked_lat) < 0.01 and abs(lon - clicked_lon) < 0.01, (lat, lon)
     assert abs(lat - 0) < 3 and abs(lon - 20) < 3
+    assert dash_duo.driver.execute_script("return window.__pending") is True
     assert "clients=" in dash_duo.driver.current_url
     # a drag (pan) is not a click: no client added
     ActionChains(dash_duo.driver).move_to_element(el).move_by_offset(-100, 0).click_and_hold() \
