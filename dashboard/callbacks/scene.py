@@ -109,7 +109,7 @@ def map_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
     view = map_service.map_view(loaded, catalog, page.prev, page.base)
     kw = dict(endpoints=view.endpoints, endpoints_down=view.endpoints_down,
               moving=view.failover.moving, moving_start=view.failover.moving_start,
-              landing=view.landing)
+              landing=view.landing, observed=view.observed, mappings=view.mappings)
     if view.patch:
         fig = patches.figure_patch(
             map_figures.map_traces(catalog.pops, catalog.origins, view.origin_id, view.routes,

@@ -57,6 +57,10 @@ MOVING_INTERNET = "Moving internet legs"
 #: Planned (hypothetical) access points (docs/planning.md): hollow, dashed-looking markers
 #: labelled "planned", drawn apart from the catalog's area layers.
 PLANNED = "Planned access points (what-if)"
+#: Support (issue 17): the path of a client whose entry point was observed (a traceroute, or set by
+#: hand), client -> observed PoP -> that PoP's origin, beside the modelled one.
+OBSERVED = "Observed entry (support)"
+OBSERVED_COLOR = "#B91C1C"
 PLANNED_COLOR = "#0F766E"
 MAP_TRACES: tuple[str, ...] = (
     LEG_BACKBONE,
@@ -74,6 +78,7 @@ MAP_TRACES: tuple[str, ...] = (
     MOVING_INTERNET,
     # added for planned PoPs (appended: the earlier indices stay put)
     PLANNED,
+    OBSERVED,
 )
 MOVING_COLOR = "#7C3AED"
 #: Opacity of the moving layers once shown (assets/failover.js REVEAL_OPACITY, kept in step).
@@ -497,14 +502,16 @@ def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
                down: Iterable[str] = (), *, endpoints: Sequence[str] = (),
                endpoints_down: Iterable[str] = (), moving: Sequence[int] = (),
                moving_start: Sequence[Sequence[float | None]] | None = None,
-               animation_id: str | None = None, landing: Sequence[str] = ()) -> go.Figure:
+               animation_id: str | None = None, landing: Sequence[str] = (),
+               observed: Sequence[tuple[int, str]] = (),
+               mappings: Sequence[tuple[str, Sequence[str]]] = ()) -> go.Figure:
     """The world map: access points, origins, clients and their paths (see :func:`map_traces`
     for the arguments); ``animation_id`` goes to ``layout.meta.failover`` so the browser knows
     the figure of which animation it shows."""
     fig = go.Figure(data=map_traces(
         pops, origins, origin_id, routes, client_names, down, endpoints=endpoints,
         endpoints_down=endpoints_down, moving=moving, moving_start=moving_start,
-        landing=landing))
+        landing=landing, observed=observed, mappings=mappings))
     fig.update_layout(meta={"failover": animation_id or ""}, **MAP_LAYOUT)
     return fig
 
@@ -514,7 +521,8 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
                down: Iterable[str] = (), *, endpoints: Sequence[str] = (),
                endpoints_down: Iterable[str] = (), moving: Sequence[int] = (),
                moving_start: Sequence[Sequence[float | None]] | None = None,
-               landing: Sequence[str] = ()) -> list[go.Scattergeo]:
+               landing: Sequence[str] = (), observed: Sequence[tuple[int, str]] = (),
+               mappings: Sequence[tuple[str, Sequence[str]]] = ()) -> list[go.Scattergeo]:
     """The layers of :func:`map_figure`, in :data:`MAP_TRACES` order, without the layout (what a
     ``Patch`` needs: building and validating the layout costs ~25 ms).
 
@@ -533,6 +541,10 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     ``landing``: one line per route row, the client's most likely PoPs by landing probability
     ("LHR 55%, FRA 20%"; may be shorter or empty); shown in the hover of the full clients layer
     only (the compact layer's payload budget has no room: ``services.map.HOVER_PROBABILITIES_BELOW``).
+    ``observed``: ``(client row, access point id)`` of the clients whose entry point was observed
+    (``Scenario.observed``); each gets its observed path, client -> that PoP -> the PoP's
+    origin (its Normal endpoint's region in ``mappings``, else ``origin_id``), dashed
+    (:func:`observed_legs`).
     From :data:`COMPACT_FROM` clients on, the clients layer uses the compact encoding of
     :func:`_compact_clients` and paths are drawn by their end points (:func:`straight_legs`).
     """
@@ -731,7 +743,54 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
             hovertext=s_text, hoverinfo="text", showlegend=bool(len(s_lat)),
             marker=dict(symbol="diamond-open", size=9, color=UNROUTED_COLOR, line=dict(width=2)),
             legendrank=7)
+    o_lat, o_lon, o_text = observed_legs(routes, pops, origins, origin_id, observed, mappings,
+                                         client_names)
+    traces[OBSERVED] = go.Scattergeo(
+        name=OBSERVED, lat=o_lat, lon=o_lon, mode="lines", hovertext=o_text, hoverinfo="text",
+        line=dict(color=OBSERVED_COLOR, width=2.2, dash="dash"), opacity=0.9,
+        showlegend=bool(len(o_lat)), legendrank=4)
     return [traces[name] for name in MAP_TRACES]
+
+
+def observed_legs(routes: pd.DataFrame | None, pops: pd.DataFrame, origins: pd.DataFrame,
+                  origin_id: str, observed: Sequence[tuple[int, str]],
+                  mappings: Sequence[tuple[str, Sequence[str]]] = (),
+                  client_names: Sequence[str] = ()
+                  ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(lats, lons, hover text per vertex) of the observed paths: for each ``(row, pop)`` in
+    ``observed`` whose row and PoP exist, the geodesic client -> PoP then PoP -> its origin
+    (the Normal endpoint's region mapping that PoP, else ``origin_id``), degrees, NaN between
+    paths. What support compares with the modelled path (the clients layer's hover)."""
+    empty: tuple[np.ndarray, np.ndarray, list[str]] = (np.empty(0), np.empty(0), [])
+    if routes is None or not len(routes) or not observed:
+        return empty
+    pop_pos = {r.id: (float(r.lat), float(r.lon)) for r in pops.itertuples()}
+    org_pos = {r.id: (float(r.lat), float(r.lon)) for r in origins.itertuples()}
+    region_of = {p: region for region, ps in mappings for p in ps}
+    lats: list[np.ndarray] = []
+    lons: list[np.ndarray] = []
+    text: list[str] = []
+    for row, pop in observed:
+        if not 0 <= row < len(routes) or pop not in pop_pos:
+            continue
+        c_lat, c_lon = float(routes["lat"].iat[row]), float(routes["lon"].iat[row])
+        p_lat, p_lon = pop_pos[pop]
+        region = region_of.get(pop, origin_id)
+        o_lat, o_lon = org_pos.get(region, (p_lat, p_lon))
+        la, lo = geodesic_polyline([c_lat, p_lat], [c_lon, p_lon], [p_lat, o_lat],
+                                   [p_lon, o_lon])
+        name = (client_names[row] if row < len(client_names) and client_names[row]
+                else f"client {row + 1}")
+        modelled = str(routes["pop_id"].iat[row]) if "pop_id" in routes else ""
+        label = (f"<b>{hover_text(name)}</b>: observed entry at {hover_text(pop)} → "
+                 f"{hover_text(region)}" + (f" (the model expects {hover_text(modelled)})"
+                                           if modelled and modelled != pop else ""))
+        lats.append(np.append(la, np.nan))
+        lons.append(np.append(lo, np.nan))
+        text += [label] * (len(la) + 1)
+    if not lats:
+        return empty
+    return np.concatenate(lats), np.concatenate(lons), text
 
 
 def animation_traces() -> dict[str, int]:

@@ -289,6 +289,11 @@ class MapView:
     rows: list[dict] = field(default_factory=list)
     count: str = "No clients yet"
     landing: list[str] = field(default_factory=list)
+    #: ``(client row, access point)`` of the clients whose entry point was observed (support),
+    #: and the Normal endpoints' ``(region, access points)``: the map draws each observed path
+    #: client -> that PoP -> its origin.
+    observed: list[tuple[int, str]] = field(default_factory=list)
+    mappings: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
 
 def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = None) -> MapView:
@@ -303,7 +308,10 @@ def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = Non
                    endpoints=[r for r, _ in scenario.mappings],
                    endpoints_down=scenario.endpoints_down, routes=routes, names=names,
                    weights=weights, failover=fo, card=failover.failover_card(fo, names),
-                   base_key=key, patch=key is not None and key == base)
+                   base_key=key, patch=key is not None and key == base,
+                   observed=[(i, p) for i, p in scenario.observed
+                             if routes is not None and 0 <= i < len(routes)],
+                   mappings=list(scenario.mappings))
     if routes is None:
         view.summary = summary_numbers(pd.DataFrame({"anycast_ms": [], "saving_ms": [],
                                                      "routed": [], "pop_id": []}), [],

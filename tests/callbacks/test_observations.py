@@ -221,3 +221,18 @@ def test_cli_refusals_exit_2(capsys, tmp_path, make, argv, fragment):
     make(path)
     code = main(["traceroute", str(path), *argv])
     assert code == 2 and fragment in capsys.readouterr().err
+
+
+def test_an_observed_entry_is_drawn_on_the_map(catalog):
+    """"Use as observed PoP" (or the support tab's picker) -> the map tab draws that client's
+    observed path, client -> observed PoP -> origin, beside the modelled one (issue 17)."""
+    from dashboard.callbacks import scene
+    from dashboard.figures import map as map_figures
+    s = S.with_observed(0, "FRA").with_observed(1, "CDG")
+    fig = scene.map_outputs(loaded(catalog, s), scene.PageState(), catalog)[0]
+    obs = fig.data[map_figures.map_trace_index(map_figures.OBSERVED)]
+    assert sum(1 for t in obs.hovertext if "Berlin" in t) > 0
+    assert any("observed entry at FRA" in t for t in obs.hovertext)
+    assert any("observed entry at CDG" in t for t in obs.hovertext)
+    plain = scene.map_outputs(loaded(catalog, S), scene.PageState(), catalog)[0]
+    assert len(plain.data[map_figures.map_trace_index(map_figures.OBSERVED)].lat) == 0

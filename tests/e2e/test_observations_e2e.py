@@ -9,6 +9,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard import ids
+from dashboard.figures import map as map_figures
 from tests.conftest import ROOT
 from tests.e2e.test_map_e2e import severe_logs, start, wait_rows
 
@@ -46,6 +47,12 @@ def test_a_pasted_mtr_sets_the_observed_pop(dash_duo, artifacts_dir):
     dash_duo.wait_for_contains_text(f"#{ids.EXPLAIN_BODY}", "Observed detour via FRA")
     WebDriverWait(dash_duo.driver, 10).until(lambda d: "observed=0:FRA" in d.current_url)
     assert "FRA" in dash_duo.find_element(".observed-select").text
+    # the map draws the observed path (client -> FRA -> origin) beside the modelled one
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(f"""
+        const gd = document.querySelector('#{ids.WORLD_MAP} .js-plotly-plot');
+        const t = gd && gd._fullData && gd._fullData.find(
+            t => t.name === '{map_figures.OBSERVED}');
+        return Boolean(t && t.lat && t.lat.length > 2);"""))
     dash_duo.driver.execute_script("arguments[0].scrollIntoView()",
                                    dash_duo.find_element(f"#{ids.TRACE_TEXT}"))
     dash_duo.driver.save_screenshot(str(artifacts_dir / "observations.png"))

@@ -165,3 +165,37 @@ def test_large_client_sets_are_drawn_aggregated_under_the_access_points(catalog)
     # every PoP is labelled with its id
     labels = {t for a in AREAS for t in trace(fig, map_figures.pop_trace_name(a)).text}
     assert labels == set(catalog.pops["id"])
+
+
+def test_observed_entry_is_drawn_client_to_observed_pop_to_its_origin(catalog):
+    """Support (issue 17): a client seen entering at another PoP than the model's gets its
+    observed path on the map, client -> observed PoP -> that PoP's origin (its Normal endpoint's
+    region when mapped), dashed, with a hover naming both PoPs; none without an observation."""
+    clients = (PARIS, TOKYO)
+    routes = routing.route_table(catalog, clients, "eu-central-1")
+    assert routes["pop_id"].iat[0] == "CDG"
+    plain = map_figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes,
+                                   ["Paris", "Tokyo"])
+    assert len(trace(plain, map_figures.OBSERVED).lat) == 0
+    assert trace(plain, map_figures.OBSERVED).showlegend is False
+    fig = map_figures.map_figure(catalog.pops, catalog.origins, "eu-central-1", routes,
+                                 ["Paris", "Tokyo"], observed=[(0, "LHR"), (5, "FRA"),
+                                                               (1, "NOPE")],
+                                 mappings=[("us-east-1", ("LHR",))])
+    obs = trace(fig, map_figures.OBSERVED)
+    lat, lon = np.asarray(obs.lat, float), np.asarray(obs.lon, float)
+    pieces = [p for p in np.split(np.arange(len(lat)), np.flatnonzero(np.isnan(lat)))]
+    pieces = [p[~np.isnan(lat[p])] for p in pieces]
+    pieces = [p for p in pieces if len(p)]
+    assert len(pieces) == 2  # only client 0 (row 5 and the unknown PoP are skipped)
+    pops = catalog.pops.set_index("id")
+    us_east = catalog.origins.set_index("id").loc["us-east-1"]
+    first, second = pieces
+    assert (lat[first[0]], lon[first[0]]) == pytest.approx(PARIS)
+    assert (lat[first[-1]], lon[first[-1]]) == pytest.approx(
+        (pops.loc["LHR", "lat"], pops.loc["LHR", "lon"]))
+    assert (lat[second[-1]], lon[second[-1]]) == pytest.approx(
+        (us_east["lat"], us_east["lon"]))  # LHR's mapped origin, not the default
+    assert obs.line.dash == "dash" and obs.showlegend is True
+    assert len(obs.hovertext) == len(lat)
+    assert "observed entry at LHR" in obs.hovertext[0] and "expects CDG" in obs.hovertext[0]
