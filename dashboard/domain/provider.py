@@ -511,6 +511,8 @@ def parse_saved(data: bytes | str, max_bytes: int) -> SavedResponses:
         raise ProviderDataError(f"the file is larger than the {max_bytes:,}-byte limit")
     try:
         raw = json.loads(data)
+    except RecursionError:  # hostile nesting ([[[[...): the parser's stack, not a crash
+        raise ProviderDataError("not acceptable JSON: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProviderDataError(f"not JSON ({str(exc)[:80]})") from None
     obj = _obj(raw, "the file")

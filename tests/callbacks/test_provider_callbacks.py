@@ -144,3 +144,13 @@ def test_api_provider_reads_a_saved_file():
         assert resp.status_code == status and words in resp.get_json()["error"], resp.get_json()
     resp = client.post("/api/v1/provider?foo=1", data=b"{}", content_type="application/json")
     assert resp.status_code == 400 and "unknown parameter" in resp.get_json()["error"]
+
+
+def test_api_deeply_nested_body_is_a_json_400(catalog):
+    """POST /api/v1/provider with JSON nested beyond the parser's stack: a 400 naming it."""
+    from dashboard.app import create_app
+    client = create_app().server.test_client()
+    r = client.post("/api/v1/provider", data="[" * 50_000 + "]" * 50_000,
+                    content_type="application/json")
+    assert r.status_code == 400 and r.is_json
+    assert "nested too deeply" in r.get_json()["error"]

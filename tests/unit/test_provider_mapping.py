@@ -211,3 +211,12 @@ def test_hostile_json_is_a_data_error_or_a_result_never_a_crash(value):
             fn(value)
         except p.ProviderDataError:
             pass
+
+
+@pytest.mark.parametrize("text", ["[" * 50_000 + "]" * 50_000,
+                                  '{"a":' * 30_000 + "1" + "}" * 30_000])
+def test_deeply_nested_json_is_a_data_error_not_a_crash(text):
+    """A saved-responses file nested beyond the JSON parser's stack (a hostile upload or API
+    body) is refused with a message (it was an HTML 500 through POST /api/v1/provider)."""
+    with pytest.raises(p.ProviderDataError, match="nested too deeply"):
+        p.parse_saved(text, 10_000_000)
