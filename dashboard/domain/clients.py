@@ -171,6 +171,18 @@ def _clip(value: object, n: int = 40) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def as_number(value: object, what: str) -> object:
+    """``value`` as a float when it is text (``Client("48.1", ...)``, a planned PoP from a
+    form); numbers as they are, so :func:`clean_coord` / :func:`clean_weight` name anything
+    else. ``ValueError`` naming ``what`` for text that is not a number."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"{what} {_clip(value)} is not a number") from None
+    return value
+
+
 def clean_coord(value: object, axis: str) -> float:
     """A latitude (``axis`` ``"lat"``, [-90, 90]) or longitude (``"lon"``, [-180, 180]) in
     decimal degrees, rounded (:func:`round_coord`); ``ValueError`` names the problem. Booleans

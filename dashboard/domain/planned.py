@@ -29,7 +29,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from dashboard.domain.clients import clean_coord, clean_name
+from dashboard.domain.clients import as_number, clean_coord, clean_name
 
 __all__ = ["MAX_PLANNED", "MAX_PLANNED_GBPS", "PLANNED_ID_RE", "PlannedPop", "auto_id",
            "check_planned", "check_planned_id", "planned_count_message"]
@@ -74,15 +74,6 @@ def _check_capacity(value: object) -> float | None:
     return float(f"{v:.6g}")
 
 
-def _number(value: object, word: str) -> object:
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            raise ValueError(f"{word} {value[:24]!r} is not a number") from None
-    return value
-
-
 @dataclass(frozen=True)
 class PlannedPop:
     """One planned access point. Construction validates and normalises (``ValueError`` names
@@ -97,8 +88,8 @@ class PlannedPop:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "id", check_planned_id(self.id))
-        object.__setattr__(self, "lat", clean_coord(_number(self.lat, "latitude"), "lat"))
-        object.__setattr__(self, "lon", clean_coord(_number(self.lon, "longitude"), "lon"))
+        object.__setattr__(self, "lat", clean_coord(as_number(self.lat, "latitude"), "lat"))
+        object.__setattr__(self, "lon", clean_coord(as_number(self.lon, "longitude"), "lon"))
         object.__setattr__(self, "name", clean_name(self.name))
         object.__setattr__(self, "capacity_gbps", _check_capacity(self.capacity_gbps))
 

@@ -24,8 +24,9 @@ from typing import Iterable, Mapping, Sequence
 
 # The one client validator and its limits; COORD_DECIMALS, MAX_NAME_CHARS and clean_name are
 # re-exported here for the modules (and tests) that read them from the scenario.
-from dashboard.domain.clients import (COORD_DECIMALS, MAX_CLIENTS, MAX_NAME_CHARS,
-                                      check_client_count, clean_coord, clean_name, clean_weight)
+from dashboard.domain.clients import (COORD_DECIMALS, MAX_CLIENTS, MAX_NAME_CHARS, as_number,
+                                      check_client_count, clean_coord, clean_name,
+                                      clean_weight)
 from dashboard.domain.endpoints import (DEFAULT, ENDPOINT_TYPES, NORMAL, SINGLE_REGION_TYPES,
                                         Endpoint, Endpoints)
 from dashboard.domain.cost import check_cost_value
@@ -73,17 +74,6 @@ def _norm_weight(value: float) -> float:
     return float(f"{float(value):.6g}")
 
 
-def _as_number(value: object, what: str) -> object:
-    """``value`` as a float when it is text (``Client("48.1", ...)``); numbers as they are, so
-    :func:`clean_coord` / :func:`clean_weight` name anything else."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            raise ValueError(f"{what} {_clip(value)} is not a number") from None
-    return value
-
-
 @dataclass(frozen=True)
 class Client:
     """One client location: WGS84 degrees, an optional name and a demand weight (>= 0).
@@ -100,10 +90,10 @@ class Client:
 
     def __post_init__(self) -> None:
         # The one client validator (dashboard.domain.clients): same limits at every entry point.
-        object.__setattr__(self, "lat", clean_coord(_as_number(self.lat, "latitude"), "lat"))
-        object.__setattr__(self, "lon", clean_coord(_as_number(self.lon, "longitude"), "lon"))
+        object.__setattr__(self, "lat", clean_coord(as_number(self.lat, "latitude"), "lat"))
+        object.__setattr__(self, "lon", clean_coord(as_number(self.lon, "longitude"), "lon"))
         object.__setattr__(self, "weight",
-                           _norm_weight(clean_weight(_as_number(self.weight, "weight"))))
+                           _norm_weight(clean_weight(as_number(self.weight, "weight"))))
         object.__setattr__(self, "name", clean_name(self.name))
 
     def to_dict(self) -> dict:
