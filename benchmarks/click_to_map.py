@@ -180,6 +180,20 @@ def remove_worktree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def close_all(targets: list["Target"], profiles: list[str], worktree: Path | None) -> None:
+    """Quit every browser, stop every server, remove the browser profiles and the baseline's
+    worktree (a benchmark's ``finally``; also :mod:`benchmarks.failover_animation`'s)."""
+    for t in targets:
+        for d in t.drivers.values():
+            d.quit()
+        if t.proc is not None:
+            servers.stop(t.proc)
+    for prof in profiles:
+        shutil.rmtree(prof, ignore_errors=True)
+    if worktree is not None:
+        remove_worktree(worktree)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=7, help="measured down/up click pairs per page")
@@ -236,15 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                 for t in targets:
                     t.drivers.pop(spec).quit()
         finally:
-            for t in targets:
-                for d in t.drivers.values():
-                    d.quit()
-                if t.proc is not None:
-                    servers.stop(t.proc)
-            for prof in profiles:
-                shutil.rmtree(prof, ignore_errors=True)
-            if worktree is not None:
-                remove_worktree(worktree)
+            close_all(targets, profiles, worktree)
     print(f"load average after: {loadavg()}\n")
 
     print(f"medians of {args.runs} runs (ms after the click; req = callback requests started "

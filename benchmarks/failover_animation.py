@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import signal
 import statistics
 import sys
@@ -273,15 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                 for t in targets:
                     t.drivers.pop(spec).quit()
         finally:
-            for t in targets:
-                for d in t.drivers.values():
-                    d.quit()
-                if t.proc is not None:
-                    servers.stop(t.proc)
-            for prof in profiles:
-                shutil.rmtree(prof, ignore_errors=True)
-            if worktree is not None:
-                ctm.remove_worktree(worktree)
+            ctm.close_all(targets, profiles, worktree)
     print(f"load average after: {ctm.loadavg()}\n")
     if args.on == "search":
         return report_search(args, results)
