@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dash import Dash
 
-from dashboard import admission, api, callbacks, errors, hardening, headers, jsonfast
+from dashboard import (admission, api, callbacks, errors, fastpath, hardening, headers,
+                       jsonfast)
 from dashboard.cache import init_cache
 from dashboard.catalog import Catalog, load_catalog
 from dashboard.gazetteer import DEMAND_PREFIX, DEMAND_SETS, load_gazetteer, presets
@@ -58,4 +59,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     hardening.init_hardening(app)
     # Compression and cache headers (registered last: they see the final responses).
     init_serving(app)
+    # The plain GET /api/v1/nearest?lat=..&lon=.. answered before Flask's request machinery
+    # (the same answer and headers; anything else goes to Flask): issue 16.
+    fastpath.install(app)
     return app

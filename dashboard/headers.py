@@ -35,30 +35,51 @@ def content_security_policy(app: Dash) -> str:
             "frame-ancestors 'self'")
 
 
-def security_headers(app: Dash) -> Callable[[Response], Response]:
-    """The ``after_request`` hook that adds the headers. The CSP is computed at the first
-    response, after every callback (and its inline scripts) is registered."""
-    csp: list[str] = []
+class SecurityHeaders:
+    """The security headers of one app. The CSP is computed at first use (the first response),
+    after every callback (and its inline scripts) is registered; :meth:`values` is what both the
+    ``after_request`` hook and the API's direct route (:mod:`dashboard.fastpath`) send."""
 
-    def add_headers(response: Response) -> Response:
-        if not csp:
-            csp.append(content_security_policy(app))
-        h = response.headers
-        present = {k.lower() for k in h.keys()}
-        for name, value in (("Content-Security-Policy", csp[0]),
+    def __init__(self, app: Dash) -> None:
+        self._app = app
+        self._values: tuple[tuple[str, str], ...] | None = None
+
+    def values(self) -> tuple[tuple[str, str], ...]:
+        """``(name, value)`` of every header each response gets (a benign race at the first
+        responses: two threads may both compute the same tuple)."""
+        if self._values is None:
+            self._values = (("Content-Security-Policy", content_security_policy(self._app)),
                             ("X-Content-Type-Options", "nosniff"),
                             ("X-Frame-Options", "SAMEORIGIN"),
                             ("Referrer-Policy", "same-origin"),
-                            ("Cross-Origin-Opener-Policy", "same-origin")):
+                            ("Cross-Origin-Opener-Policy", "same-origin"))
+        return self._values
+
+    def add_headers(self, response: Response) -> Response:
+        """The ``after_request`` hook: each header the response lacks; ``Cache-Control:
+        no-store`` on a JSON answer (``/api/*``, ``/healthz``) that did not set one."""
+        h = response.headers
+        present = {k.lower() for k in h.keys()}
+        for name, value in self.values():
             if name.lower() not in present:
                 h[name] = value
         if "cache-control" not in present and is_json_path(request.path):
             h["Cache-Control"] = "no-store"
         return response
 
-    return add_headers
+
+def security_headers(app: Dash) -> Callable[[Response], Response]:
+    """The ``after_request`` hook that adds the headers (:meth:`SecurityHeaders.add_headers`)."""
+    return SecurityHeaders(app).add_headers
 
 
-def init_headers(app: Dash) -> None:
+#: ``app.server.extensions`` slot of the app's :class:`SecurityHeaders`.
+EXT = "anycast_headers"
+
+
+def init_headers(app: Dash) -> SecurityHeaders:
     """Add the security headers to every response of ``app.server`` (once per app)."""
-    app.server.after_request(security_headers(app))
+    headers = SecurityHeaders(app)
+    app.server.extensions[EXT] = headers
+    app.server.after_request(headers.add_headers)
+    return headers

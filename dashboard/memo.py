@@ -124,16 +124,23 @@ def make_key(name: str, args: tuple[Any, ...]) -> str:
     return f"{name}:{digest.hexdigest()[:32]}"
 
 
-def _current() -> tuple[Any, CacheStats] | None:
+Bound = tuple[Any, CacheStats]
+
+
+def bound_cache(extensions: dict[str, Any]) -> Bound | None:
+    """(backend, stats) of an app from its ``extensions``, or ``None`` (no cache bound)."""
+    backend, stats = extensions.get(BACKEND_EXT), extensions.get(STATS_EXT)
+    if backend is None or stats is None:
+        return None
+    return backend, stats
+
+
+def _current() -> Bound | None:
     """(backend, stats) of the Flask app in context, or ``None`` (no Flask, no app, no cache)."""
     flask = sys.modules.get("flask")
     if flask is None or not flask.has_app_context():
         return None
-    ext = flask.current_app.extensions
-    backend, stats = ext.get(BACKEND_EXT), ext.get(STATS_EXT)
-    if backend is None or stats is None:
-        return None
-    return backend, stats
+    return bound_cache(flask.current_app.extensions)
 
 
 def _record(status: str) -> None:
@@ -144,42 +151,58 @@ def _record(status: str) -> None:
             flask.g.anycast_cache = status
 
 
+#: What :func:`lookup` says about a call: served from the cache, computed and stored, or
+#: computed with no cache bound.
+HIT, MISS, BYPASS = "hit", "miss", "bypass"
+
+
+def lookup(name: str, fn: Callable[..., Any], bound: Bound | None,
+           args: tuple[Any, ...]) -> tuple[Any, str]:
+    """``fn(*args)`` through the cache ``bound`` (:func:`bound_cache`; None: just compute):
+    ``(value, HIT | MISS | BYPASS)``. A hit is one ``get``, a miss one ``get`` plus one ``set``;
+    backend errors are counted and never propagate (the value is computed)."""
+    if bound is None:
+        return fn(*args), BYPASS
+    backend, stats = bound
+    key = make_key(name, args)
+    try:
+        value = backend.get(key)
+    except Exception as exc:  # any backend fault: compute instead
+        stats.count("errors")
+        log.debug("cache get failed: %s", exc)
+        value = None
+    if value is not None:
+        stats.count("hits")
+        return value, HIT
+    stats.count("misses")
+    value = fn(*args)
+    try:
+        backend.set(key, value)
+    except Exception as exc:
+        stats.count("errors")
+        log.debug("cache set failed: %s", exc)
+    return value, MISS
+
+
 def memoize(fn: F) -> F:
     """Memoize ``fn`` (positional, primitive arguments only) in the current app's cache.
 
     Outside an app context, or with no cache bound, ``fn`` simply runs. Backend errors never
     propagate: the value is computed. ``fn`` must not return ``None`` (it means "not cached").
     Inside a request, ``flask.g.anycast_cache`` records "hit"/"miss" (the API's ``X-Cache``).
+    ``wrapper.lookup(bound, *args)``: the same through an explicit cache (:func:`lookup`), for
+    callers outside a Flask request (the API's direct route, ``dashboard.fastpath``).
     """
     name = f"{fn.__module__}.{fn.__qualname__}"
 
     @functools.wraps(fn)
     def wrapper(*args: Any) -> Any:
-        bound = _current()
-        if bound is None:
-            return fn(*args)
-        backend, stats = bound
-        key = make_key(name, args)
-        try:
-            value = backend.get(key)
-        except Exception as exc:  # any backend fault: compute instead
-            stats.count("errors")
-            log.debug("cache get failed: %s", exc)
-            value = None
-        if value is not None:
-            stats.count("hits")
-            _record("hit")
-            return value
-        stats.count("misses")
-        _record("miss")
-        value = fn(*args)
-        try:
-            backend.set(key, value)
-        except Exception as exc:
-            stats.count("errors")
-            log.debug("cache set failed: %s", exc)
+        value, status = lookup(name, fn, _current(), args)
+        if status != BYPASS:
+            _record(status)
         return value
 
     wrapper.uncached = fn  # type: ignore[attr-defined]
     wrapper.cache_name = name  # type: ignore[attr-defined]
+    wrapper.lookup = lambda bound, *args: lookup(name, fn, bound, args)  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]

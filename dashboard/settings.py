@@ -43,7 +43,17 @@ def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
 def latency_params_path(env: Mapping[str, str] | None = None) -> Path:
     """The latency parameter file in effect: ``ANYCAST_LATENCY_PARAMS`` or the shipped fitted
     one. Read at each call (one dict lookup), so a changed variable takes effect at once."""
-    return Path(_env(env).get("ANYCAST_LATENCY_PARAMS") or DEFAULT_LATENCY_PARAMS)
+    return Path(latency_params_file(env))
+
+
+_DEFAULT_LATENCY_PARAMS_TEXT = str(DEFAULT_LATENCY_PARAMS)
+
+
+def latency_params_file(env: Mapping[str, str] | None = None) -> str:
+    """:func:`latency_params_path` as the text of the variable (or of the shipped file's path),
+    without building a ``Path``: a cheap key for per-request caches of things derived from the
+    parameters (``services.routing._plan``: ~0.3 us instead of ~5 us)."""
+    return _env(env).get("ANYCAST_LATENCY_PARAMS") or _DEFAULT_LATENCY_PARAMS_TEXT
 
 
 def catchment_model_path(env: Mapping[str, str] | None = None) -> Path:

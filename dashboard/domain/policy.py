@@ -379,6 +379,8 @@ def flagged(policy: str, gap_ms: object) -> np.ndarray:
     """Boolean per client: the geographic policy sends it where BGP likely would not (the
     network-nearest PoP's internet leg is more than :data:`FLAG_GAP_MS` shorter). Never under
     the network policy (it already takes that PoP)."""
+    if type(gap_ms) is float:  # one value (the API's one-point answer): no array round trip
+        return np.bool_(policy == GEOGRAPHIC and gap_ms > FLAG_GAP_MS)  # NaN > x is False
     gap = np.asarray(gap_ms, dtype=float)
     if policy != GEOGRAPHIC:
         return np.zeros(gap.shape, dtype=bool)

@@ -64,6 +64,7 @@ from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, NETWORK, check_policy, flagged
 from dashboard.gazetteer import demand_set, load_gazetteer
 from dashboard.memo import memoize
+from dashboard.settings import latency_params_file
 
 _lock = threading.Lock()
 #: fingerprint -> catalog (weak: a catalog nobody holds any more drops out).
@@ -489,6 +490,18 @@ def nearest_answer(catalog: Catalog, lat: float, lon: float, origin_id: str,
     return {**full, "ranked": full["ranked"][: max(int(k), 0)]}
 
 
+def nearest_answer_via(cache: Any, catalog: Catalog, lat: float, lon: float,
+                       origin_id: str) -> tuple[dict[str, Any], str]:
+    """:func:`nearest_answer` with every other argument at its default (every PoP up, every
+    row), memoized through an explicit cache (``dashboard.memo.bound_cache`` of the app, or
+    None) instead of the Flask app in context: ``(answer, memo.HIT | MISS | BYPASS)``. Same
+    memo key, so it shares cache entries with :func:`nearest_answer`. For the API's direct
+    route (``dashboard.fastpath``), which runs outside Flask's request machinery."""
+    args = _with_bias((catalog_fingerprint(catalog), float(lat), float(lon), origin_id, ()),
+                      (), DEFAULT_POLICY, DEFAULT_ACCESS, ())
+    return _nearest.lookup(cache, *args)  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class _Sites:
     """Per (catalog, origin) constants of the one-point answer, computed once per process."""
@@ -525,6 +538,31 @@ def _sites(fp: str, origin_id: str, model: Model = ()) -> _Sites:
                 "lat": olat, "lon": olon})
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """Everything of the one-point answer that does not depend on the client, per (catalog,
+    origin, model, access type), computed once per process: the sites, the latency
+    parameters in effect and the sites' side of the internet-leg formula."""
+
+    sites: _Sites
+    params: latency.LatencyParams
+    point_sites: _latency.PointSites
+    #: Every PoP up (the mask of no ``down`` ids).
+    all_up: np.ndarray
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(fp: str, origin_id: str, model: Model, access: str, params_file: str) -> _Plan:
+    """``params_file``: the latency parameter file in effect (``settings.latency_params_file``:
+    changing ``ANYCAST_LATENCY_PARAMS`` gives a new plan, as it gives new parameters)."""
+    st = _sites(fp, origin_id, *_extra(model))
+    params = latency.params_with(model, access)
+    up = np.ones(len(st.pop_ids), dtype=bool)
+    up.flags.writeable = False
+    return _Plan(sites=st, params=params, point_sites=_latency.point_sites(st.terms, params),
+                 all_up=up)
+
+
 @memoize
 def _nearest(fp: str, lat: float, lon: float, origin_id: str,
              down: tuple[str, ...], model: Model = (),
@@ -533,39 +571,54 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
     # The same domain functions and the same ordering as paths.rank_pops (WGS84 geodesic km,
     # latency.internet_rtt_ms / backbone_rtt_ms) without building a DataFrame: this is the hot
     # path of /api/v1/nearest (a test checks it against rank_pops and client_paths point by
-    # point). The origin is appended to the PoPs so that one vectorised call gives both legs;
-    # the distances are measured once and handed to the latency model together with the sites'
-    # location terms (computed once per process), so only the client is located per request.
-    geodesy.validate_coords([lat], [lon], "client")
-    st = _sites(fp, origin_id, *_extra(model))
+    # point). The origin is appended to the PoPs so that one call gives both legs; the
+    # distances are measured once and handed to the latency model together with the sites'
+    # terms (computed once per process, _plan), so only the client is located per request, by
+    # the one-point forms of the domain functions (geodesy.geodesic_km_from,
+    # latency.locate_point, latency.internet_rtt_ms_point: the same numbers to the bit, at a
+    # third of the numpy calls; issue 16).
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        geodesy.validate_coords([lat], [lon], "client")  # raises, naming the problem
+    plan = _plan(fp, origin_id, model, access, latency_params_file())
+    st, params = plan.sites, plan.params
     n = len(st.pop_ids)
-    km_all = np.asarray(geodesy.geodesic_km(lat, lon, st.lats, st.lons), dtype=float)
-    params = latency.params_with(model, access)
-    client = _latency.locate(np.array([lat]), np.array([lon]), params)
-    ms_all = _latency.internet_rtt_ms_km(km_all, client, st.terms, params)
-    km, internet = km_all[:n], ms_all[:n]
-    anycast = internet + st.backbone_ms
-    up = ~down_mask(_catalog(fp), down)
+    km_all = geodesy.geodesic_km_from(lat, lon, st.lats, st.lons)
+    client = _latency.locate_point(lat, lon, params)
+    ms_all = _latency.internet_rtt_ms_point(km_all, client, plan.point_sites, params)
+    # km, internet, backbone, anycast of every PoP (rows), in catalog order (columns)
+    legs = np.empty((4, n))
+    legs[0] = km_all[:n]
+    legs[1] = ms_all[:n]
+    legs[2] = st.backbone_ms
+    np.add(legs[1], legs[2], out=legs[3])
+    km, internet = legs[0], legs[1]
+    up = plan.all_up if not down else ~down_mask(_catalog(fp), down)
     pb = pol.pop_bias(bias, st.pop_ids, params)
     # healthy first, then by distance (or internet leg), each + the bias: rank_pops's order
     order = paths.rank_order(km, up, internet if policy == NETWORK else None, pb)
-    n_up = int(up.sum())
-    cols = [_rounded(a[order]) for a in (km, internet, st.backbone_ms, anycast)]
+    n_up = len(up) if not down else int(up.sum())
+    cols = np.round(legs[:, order], 1)
+    if np.isnan(cols).any():
+        cols = [[None if v != v else v for v in col] for col in cols.tolist()]
+    else:
+        cols = cols.tolist()
+    order_list = order.tolist()
     up_sorted = up[order].tolist()
+    ids, names, cities = st.pop_ids, st.names, st.cities
     rows = [
-        {"rank": pos + 1 if pos < n_up else 0, "id": st.pop_ids[i], "name": st.names[i],
-         "city": st.cities[i], "up": up_sorted[pos], "distance_km": cols[0][pos],
-         "internet_ms": cols[1][pos], "backbone_ms": cols[2][pos], "anycast_ms": cols[3][pos]}
-        for pos, i in enumerate(order.tolist())
+        {"rank": pos + 1 if pos < n_up else 0, "id": ids[i], "name": names[i],
+         "city": cities[i], "up": u, "distance_km": d_km, "internet_ms": i_ms,
+         "backbone_ms": b_ms, "anycast_ms": a_ms}
+        for pos, (i, u, d_km, i_ms, b_ms, a_ms) in enumerate(zip(order_list, up_sorted, *cols))
     ]
     if pb is not None:
-        for row, i in zip(rows, order.tolist()):
+        for row, i in zip(rows, order_list):
             row["bias_ms"] = float(pb.ms[i])
     direct_km, direct_ms = float(km_all[n]), float(ms_all[n])
     chosen = rows[0] if n_up else None
     net = int(paths.rank_order(km, up, internet, pb)[0]) if n_up else -1
     pref = internet if pb is None else internet + pb.leg_ms
-    gap = float(pref[order[0]] - pref[net]) if n_up else math.nan
+    gap = float(pref[order_list[0]] - pref[net]) if n_up else math.nan
     extra = {"bias": dict(bias)} if bias else {}
     return {
         "client": {"lat": lat, "lon": lon},
@@ -575,7 +628,7 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
         "pop": chosen,
         "runner_up": rows[1] if n_up > 1 else None,
         "direct": {"distance_km": _r(direct_km), "rtt_ms": _r(direct_ms)},
-        "saving_ms": _r(direct_ms - float(anycast[order[0]])) if chosen else None,
+        "saving_ms": _r(direct_ms - float(legs[3, order_list[0]])) if chosen else None,
         "ranked": rows,
         "policy": policy,
         "access": access,

@@ -1,0 +1,135 @@
+"""The direct route of the plain ``GET /api/v1/nearest?lat=..&lon=..`` (dashboard.fastpath, issue
+16) answers exactly what the Flask view answers -- status, every header in order, the body byte
+for byte, the cache's HIT/MISS -- and hands every other request to Flask."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from dashboard import fastpath
+from dashboard.app import create_app
+from dashboard.services import routing
+
+TAKEN = ["lat=1&lon=2", "lon=2&lat=1", "lat=-0&lon=-0.0", "lat=1E1&lon=.5", "lat=90&lon=-180",
+         "lat=-90&lon=180", "lat=48.1234567&lon=11.7654321", "lat=1.&lon=2", "lat=0.00004&lon=0",
+         "lat=-0.00004&lon=1e-9", "lat=1&lon=2"]  # the last one again: a cache hit
+NOT_TAKEN = ["lat=1&lon=2&k=3", "lat=1&lon=2&origin=us-east-1", "lat=+1&lon=2", "lat=%31&lon=2",
+             "lat=1&lat=2", "lat=1", "lon=1", "", "lat=91&lon=1", "lat=1&lon=-180.5",
+             "lat=1e999&lon=1", "lat=nan&lon=1", "lat=1.2.3&lon=1", "lat=-&lon=1", "lat=e5&lon=1",
+             "lat=1&lon=2&", "LAT=1&lon=2", "lat=1;lon=2", "lat=" + "1" * 41 + "&lon=1",
+             "lat=1&lon=2&ip=81.2.69.142", "lat=1&lon=2&down=FRA", "lat=1&lon=2&latitude=3"]
+
+
+@pytest.fixture()
+def pair(settings, catalog):
+    """(an app with the direct route, an app answering everything through Flask): two apps, so
+    each has its own cache and both see the same sequence of hits and misses."""
+    fast = create_app(settings, catalog)
+    slow = create_app(settings, catalog)
+    slow.server.wsgi_app.enabled = False
+    return fast, slow
+
+
+def taken_by(app, monkeypatch) -> list[str]:
+    """Query strings the direct route answered itself (not handed to Flask)."""
+    route = app.server.wsgi_app
+    inner = route.wsgi_app
+    handed: list[str] = []
+
+    def flask(environ, start_response):
+        handed.append(environ.get("QUERY_STRING", ""))
+        return inner(environ, start_response)
+
+    monkeypatch.setattr(route, "wsgi_app", flask)
+    return handed
+
+
+def same_answers(fast, slow, requests) -> None:
+    cf, cs = fast.server.test_client(), slow.server.test_client()
+    for method, url, kwargs in requests:
+        a = cf.open(url, method=method, **kwargs)
+        b = cs.open(url, method=method, **kwargs)
+        assert (a.status, list(a.headers.items()), a.data) == \
+            (b.status, list(b.headers.items()), b.data), url
+
+
+def test_plain_requests_are_answered_directly_and_identically(pair, monkeypatch):
+    fast, slow = pair
+    handed = taken_by(fast, monkeypatch)
+    rng = random.Random(16)
+    queries = TAKEN + [f"lat={rng.uniform(-90, 90):.{rng.randint(0, 6)}f}"
+                       f"&lon={rng.uniform(-180, 180):.{rng.randint(0, 6)}f}" for _ in range(150)]
+    same_answers(fast, slow, [("GET", "/api/v1/nearest?" + q, {}) for q in queries])
+    assert handed == []
+    h = fast.server.test_client().get("/api/v1/nearest?lat=1&lon=2").headers
+    assert h["X-Cache"] == "HIT" and h["Cache-Control"] == "no-store"
+    assert h["X-Content-Type-Options"] == "nosniff" and "frame-ancestors" in h[
+        "Content-Security-Policy"]
+
+
+def test_identity_encoding_is_answered_directly(pair, monkeypatch):
+    fast, slow = pair
+    handed = taken_by(fast, monkeypatch)
+    same_answers(fast, slow, [("GET", "/api/v1/nearest?lat=5&lon=6",
+                               {"headers": {"Accept-Encoding": enc}})
+                              for enc in ("identity", "")])
+    assert handed == []
+
+
+@pytest.mark.parametrize("query", NOT_TAKEN)
+def test_anything_else_goes_to_flask_unchanged(pair, monkeypatch, query):
+    fast, slow = pair
+    assert fastpath.plain_point(query) is None
+    handed = taken_by(fast, monkeypatch)
+    same_answers(fast, slow, [("GET", "/api/v1/nearest?" + query, {})])
+    assert handed == [query]
+
+
+@pytest.mark.parametrize("method, kwargs", [
+    ("HEAD", {}), ("POST", {}), ("DELETE", {}),
+    ("GET", {"headers": {"Accept-Encoding": "gzip, deflate, br"}}),  # compressed by Flask
+    ("GET", {"data": b"x" * 10}),  # a body: the size caps are Flask's
+])
+def test_other_methods_bodies_and_compression_go_to_flask(pair, monkeypatch, method, kwargs):
+    fast, slow = pair
+    handed = taken_by(fast, monkeypatch)
+    same_answers(fast, slow, [(method, "/api/v1/nearest?lat=1&lon=2", kwargs)])
+    assert handed == ["lat=1&lon=2"]
+
+
+def test_other_paths_go_to_flask(pair, monkeypatch):
+    fast, slow = pair
+    handed = taken_by(fast, monkeypatch)
+    same_answers(fast, slow, [("GET", p + "?lat=1&lon=2", {}) for p in
+                              ("/api/v1/nearest/", "/api/v1/Nearest", "/api/v1/pops")])
+    assert len(handed) == 3
+
+
+def test_an_unexpected_error_is_answered_by_flask(pair, monkeypatch):
+    """The direct route never answers a 500 itself: Flask computes the request again (and, if
+    it fails there too, logs it and answers the JSON 500 of dashboard.errors)."""
+    fast, slow = pair
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(routing, "nearest_answer_via", boom)
+    handed = taken_by(fast, monkeypatch)
+    same_answers(fast, slow, [("GET", "/api/v1/nearest?lat=3&lon=4", {})])
+    assert handed == ["lat=3&lon=4"]
+
+
+def test_the_cache_is_shared_with_the_flask_view_and_counted(app, client):
+    before = client.get("/healthz").get_json()["cache"]
+    assert client.get("/api/v1/nearest?lat=7.5&lon=8.5").headers["X-Cache"] == "MISS"  # direct
+    assert client.get("/api/v1/nearest?lat=7.5&lon=8.5&k=2").headers["X-Cache"] == "HIT"  # Flask
+    after = client.get("/healthz").get_json()["cache"]
+    assert (after["misses"] - before["misses"], after["hits"] - before["hits"]) == (1, 1)
+
+
+def test_admission_control_sees_the_request_as_light(app):
+    """A heavy request must pass Flask's admission gate, so the route only exists for a light
+    one (admission.is_heavy decides)."""
+    assert app.server.wsgi_app.enabled is True
