@@ -79,6 +79,24 @@ def run_wrk(url: str, lua: Path, duration: int, connections: int, threads: int) 
     return r
 
 
+def cpu_seconds(master: int) -> float:
+    """CPU time (user + system, s) used so far by a server: its master and every worker
+    (children of the master) -- what a request costs the server whatever else runs on the
+    machine (the shared machine's load changes the req/s of a run, much less its CPU per
+    request)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == master or ppid == master:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -105,6 +123,12 @@ def main() -> int:
         print(f"cores: {os.cpu_count()}, load average before: {loadavg()}")
         print(f"server: {procfile_command()}  (WEB_CONCURRENCY="
               f"{os.environ.get('WEB_CONCURRENCY', '2 (default)')})")
+        try:
+            import orjson
+            encoder = f"orjson {orjson.__version__}"
+        except ImportError:
+            encoder = "the standard json module (orjson not installed)"
+        print(f"JSON of the direct route (dashboard.fastpath.encode): {encoder}")
         print(f"load: wrk -t{args.threads} -c{args.connections} -d{args.duration}s, random "
               f"coordinates; {args.rounds} round(s), both servers up, runs alternating")
         # Both servers start with the Procfile's command line (worker class, threads, workers,
@@ -121,8 +145,11 @@ def main() -> int:
             for i in range(args.rounds):
                 order = ("baseline", "api") if i % 2 == 0 else ("api", "baseline")
                 for name in order:
+                    cpu0 = cpu_seconds(procs[name].pid)
                     r = run_wrk(bases[name] + servers_[name][1], lua, args.duration,
                                 args.connections, args.threads)
+                    r["cpu_ms"] = (cpu_seconds(procs[name].pid) - cpu0) * 1000 / max(
+                        r["requests"], 1)
                     r["load"] = loadavg()
                     results[name].append(r)
         finally:
@@ -131,17 +158,22 @@ def main() -> int:
         print(f"load average after: {loadavg()}")
     print()
     print(f"{'round':>5s} {'server':34s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s} "
-          f"{'errors':>7s} {'requests':>9s}  load avg after")
+          f"{'errors':>7s} {'requests':>9s} {'CPU ms/req':>10s}  load avg after")
     labels = {"baseline": "baseline (bare Flask, 1 nearest)", "api": "/api/v1/nearest"}
     for i in range(args.rounds):
         for name in ("baseline", "api"):
             r = results[name][i]
             print(f"{i + 1:5d} {labels[name]:34s} {r['rps']:8.0f} {r['p50_us'] / 1000:7.1f} "
-                  f"{r['p99_us'] / 1000:7.1f} {r['errors']:7d} {r['requests']:9d}  {r['load']}")
+                  f"{r['p99_us'] / 1000:7.1f} {r['errors']:7d} {r['requests']:9d} "
+                  f"{r['cpu_ms']:10.3f}  {r['load']}")
     rps = [a["rps"] / b["rps"] for a, b in zip(results["api"], results["baseline"])]
     p99 = [a["p99_us"] / max(b["p99_us"], 1) for a, b in zip(results["api"], results["baseline"])]
     print("\nper round: throughput ratio API / baseline "
           + ", ".join(f"{x:.2f}" for x in rps) + "; p99 ratio " + ", ".join(f"{x:.2f}" for x in p99))
+    cpu = [b["cpu_ms"] / max(a["cpu_ms"], 1e-9)
+           for a, b in zip(results["api"], results["baseline"])]
+    print("server CPU per request, baseline / API (what the throughput ratio tends to on an "
+          "idle machine): " + ", ".join(f"{x:.2f}" for x in cpu))
     rps_m, p99_m = statistics.median(rps), statistics.median(p99)
     print(f"median: throughput ratio {rps_m:.2f}, p99 ratio {p99_m:.2f}")
     api = results["api"]

@@ -35,9 +35,12 @@ def start(command: str, port: int, log: Path, env: dict[str, str] | None = None,
     """``command`` (a shell command line, e.g. :func:`procfile_command`) with ``PORT=port``, the
     checkout at ``root`` (default: this one; another, e.g. a baseline worktree, to measure its
     code) as working directory and first on ``PYTHONPATH``, the venv's scripts on ``PATH`` and no
-    ``REDIS_URL``; output to ``log``. Returns at once: see :func:`wait_healthy`."""
+    ``REDIS_URL``; output to ``log``. A ``PYTHONPATH`` of the caller's follows the checkout.
+    Returns at once: see :func:`wait_healthy`."""
+    inherited = os.environ.get("PYTHONPATH")  # kept after the checkout (e.g. an extra package)
     full = {**{k: v for k, v in os.environ.items() if k != "REDIS_URL"}, **(env or {}),
-            "PORT": str(port), "PYTHONPATH": str(root),
+            "PORT": str(port),
+            "PYTHONPATH": str(root) + (os.pathsep + inherited if inherited else ""),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.Popen(["bash", "-c", "exec " + command], cwd=root, env=full,
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT)

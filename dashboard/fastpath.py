@@ -19,8 +19,9 @@ The answer is the one the Flask view gives, byte for byte: the same validation
 (``api._coord_text``'s number syntax, finiteness and ranges), the same rounding of the client's
 position (``domain.clients.round_coord``), the same service call and cache entry
 (``services.routing.nearest_answer_via``: the memo key of ``nearest_answer``, with ``X-Cache``
-HIT/MISS/BYPASS and the cache counters of ``/healthz``), the same JSON
-(``errors.json_response``'s compact strict encoding) and the same headers in the same order
+HIT/MISS/BYPASS and the cache counters of ``/healthz``), the same JSON bytes
+(``errors.json_response``'s compact strict encoding; written by orjson when it is installed:
+:func:`encode_answer`) and the same headers in the same order
 (``X-Cache``, ``Content-Type``, ``Content-Length``, ``Vary`` as flask-compress sets it, the
 security headers of :class:`dashboard.headers.SecurityHeaders`, ``Cache-Control: no-store``).
 ``tests/api/test_fastpath.py`` compares both routes on random points. Admission control:
@@ -33,26 +34,32 @@ handler logs it and answers the JSON 500 (``dashboard.errors``).
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any, Callable, Iterable
 
+import numpy as np
 from dash import Dash
 
 from dashboard import admission, headers, memo
+from dashboard.catalog import Catalog
 from dashboard.domain.clients import round_coord
 from dashboard.services import routing
 
 #: The path served here.
 PATH = "/api/v1/nearest"
-#: ``lat=<a>&lon=<b>`` or ``lon=<b>&lat=<a>``; each value at most 40 characters of the
-#: characters a plain decimal number has (``api._coord_text`` then checks the syntax itself).
-_QUERY = re.compile(r"(lat|lon)=([0-9.eE-]{1,40})&(lat|lon)=([0-9.eE-]{1,40})")
-#: ``api._NUMBER_RE`` without the leading ``+`` (which a query string decodes as a space).
-_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+#: A value as ``api._coord_text`` accepts it (``api._NUMBER_RE``) less any ``+`` (which a
+#: query string decodes as a space): plain decimal text, at most 40 characters.
+_NUM = r"(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]-?[0-9]+)?)"
+#: ``lat=<a>&lon=<b>`` and ``lon=<b>&lat=<a>``: the whole query string.
+_LAT_LON = re.compile(f"lat={_NUM}&lon={_NUM}")
+_LON_LAT = re.compile(f"lon={_NUM}&lat={_NUM}")
 #: ``errors.json_response``'s encoding: ``json.dumps(obj, separators=(",", ":"),
 #: allow_nan=False)`` builds this very encoder on every call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+try:  # optional: ~4 us instead of ~42 us for an answer of 19 ranked rows (issue 16)
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - the standard encoder gives the same bytes
+    _orjson = None
 _X_CACHE = {memo.HIT: "HIT", memo.MISS: "MISS", memo.BYPASS: "BYPASS"}
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -62,20 +69,22 @@ def plain_point(query: str) -> tuple[float, float] | None:
     """``(lat, lon)`` rounded like every client when ``query`` is a plain valid
     ``lat=..&lon=..`` that ``/api/v1/nearest`` answers; None for anything else (the Flask view
     then answers it, or names what is wrong)."""
-    m = _QUERY.fullmatch(query)
-    if m is None or m.group(1) == m.group(3):
+    if len(query) > 92:  # "lat=" + 40 + "&lon=" + 40 characters at most
         return None
-    values = {m.group(1): m.group(2), m.group(3): m.group(4)}
-    out = []
-    for name, limit in (("lat", 90.0), ("lon", 180.0)):
-        text = values[name]
-        if not _NUMBER.fullmatch(text):
+    m = _LAT_LON.fullmatch(query)
+    if m is not None:
+        lat_text, lon_text = m.groups()
+    else:
+        m = _LON_LAT.fullmatch(query)
+        if m is None:
             return None
-        v = float(text)
-        if not (math.isfinite(v) and -limit <= v <= limit):
-            return None
-        out.append(round_coord(v))
-    return out[0], out[1]
+        lon_text, lat_text = m.groups()
+    if len(lat_text) > 40 or len(lon_text) > 40:
+        return None
+    lat, lon = float(lat_text), float(lon_text)
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):  # also False for inf
+        return None
+    return round_coord(lat), round_coord(lon)
 
 
 class NearestFastPath:
@@ -89,6 +98,7 @@ class NearestFastPath:
         self._headers: headers.SecurityHeaders = server.extensions[headers.EXT]
         # Light by admission's own rule; if it ever is not, Flask's gate must see it.
         self.enabled = not admission.is_heavy("GET", PATH, None)
+        self._orjson_ok = plain_numbers(server.extensions["anycast_api"].catalog)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
@@ -118,7 +128,42 @@ class NearestFastPath:
         st = ext["anycast_api"]
         answer, status = routing.nearest_answer_via(memo.bound_cache(ext), st.catalog, lat, lon,
                                                     st.settings.default_origin)
-        return _ENCODER.encode(answer).encode(), _X_CACHE[status]
+        return encode_answer(answer, self._orjson_ok), _X_CACHE[status]
+
+
+def plain_numbers(catalog: Catalog) -> bool:
+    """Whether orjson writes every plain answer of ``catalog`` as the standard encoder does.
+
+    orjson's text is the standard encoder's -- compact, keys in order, ``float.__repr__``'s
+    shortest round-trip digits -- but for: non-ASCII text (the standard encoder escapes it;
+    checked per answer, :func:`encode_answer`), integers beyond 64 bits (orjson raises; none in
+    an answer), NaN and infinities (orjson writes ``null``, the standard encoder refuses them;
+    an answer holds ``None`` instead: ``services.routing``), and non-zero numbers below 1e-4,
+    which orjson writes ``0.00005`` or ``1e-6`` where ``float.__repr__`` writes ``5e-05`` or
+    ``1e-06``. A plain answer's numbers are rounded by the service (legs to 0.1, the client's
+    position to 1e-4) or are the catalog's coordinates, so that last case can only come from
+    a catalog coordinate: checked here, once (a catalog with one is answered by the standard
+    encoder)."""
+    coords = np.concatenate([catalog.pop_lats, catalog.pop_lons,
+                             catalog.origins["lat"].to_numpy(dtype=float),
+                             catalog.origins["lon"].to_numpy(dtype=float)])
+    size = np.abs(coords)
+    return bool(((size == 0) | ((size >= 1e-4) & (size < 1e16))).all())
+
+
+def encode_answer(answer: dict[str, Any], use_orjson: bool = True) -> bytes:
+    """``errors.json_response``'s body for a plain nearest answer (``json.dumps(answer,
+    separators=(",", ":"), allow_nan=False)``), byte for byte: by orjson (~4 us instead of
+    ~42 us for 19 ranked rows) when it is installed and ``use_orjson`` (:func:`plain_numbers`
+    of the catalog) and the text is ASCII; by the standard encoder otherwise."""
+    if use_orjson and _orjson is not None:
+        try:
+            body = _orjson.dumps(answer)
+        except TypeError:  # pragma: no cover - e.g. an integer beyond 64 bits
+            body = b""
+        if body and body.isascii():
+            return body
+    return _ENCODER.encode(answer).encode()
 
 
 def install(app: Dash) -> NearestFastPath:

@@ -39,8 +39,16 @@ def _encode(self: PlotlyJSONEncoder, o: Any) -> str:
 
 
 def install() -> None:
-    """Use :func:`_encode` for every plotly/Dash JSON response in this process (idempotent)."""
+    """Use :func:`_encode` for every plotly/Dash JSON response in this process (idempotent).
+
+    Also pins plotly's JSON engine to ``"json"`` (its default ``"auto"`` switches to its own
+    orjson engine as soon as ``orjson`` is importable): Dash's responses stay what they are,
+    through ``PlotlyJSONEncoder`` and this module's check, whether or not orjson is installed
+    (the API's direct route, ``dashboard.fastpath``, uses it for its own answers)."""
     PlotlyJSONEncoder.encode = _encode  # type: ignore[method-assign]
+    import plotly.io as pio
+
+    pio.json.config.default_engine = "json"
 
 
 def installed() -> bool:

@@ -100,7 +100,13 @@ def _canonical(value: Any) -> Any:
                     f"None, tuples/frozensets of them); got {type(value).__name__}")
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
 def _hash_arg(value: Any, digest: Any) -> None:
+    if type(value) in _PLAIN or (type(value) is float and value == value):
+        digest.update(repr(value).encode() + b"\x00")  # _canonical(value) is value itself
+        return
     # Fast path for long tuples of coordinate pairs: hashing the float64 bytes is ~5x faster than
     # repr() for 25k clients (2.5 ms vs 14 ms here), and keeps the exact values.
     if isinstance(value, tuple) and len(value) > 64 and isinstance(value[0], tuple):

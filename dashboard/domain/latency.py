@@ -521,27 +521,45 @@ def locate(lat: object, lon: object, params: LatencyParams, chunk: int = 65536,
     return Location(region, eff, slope, weight, nearest)
 
 
+#: Up to this many neighbours :func:`locate_point` picks them by repeated argmax, beyond by a sort.
+_POINT_ARGMAX_K = 8
+
+
 def locate_point(lat: float, lon: float, params: LatencyParams
                  ) -> tuple[int, float, np.ndarray]:
     """:func:`locate` of one point (degrees): ``(region, effect_ms, slope_ms_per_1000km)``, the
     last of shape (R,) -- the same operations on the same values, so the same bits
-    (``tests/unit/test_latency_point.py`` compares them on random points).
+    (``tests/unit/test_one_point.py`` compares them on random points).
 
     Why: the API's one-point answer (``/api/v1/nearest``) locates one client per request, and
     for one point :func:`locate`'s chunking, (n, ...) buffers and the sort of an already sorted
     row cost more than the arithmetic (~60 us of ~0.25 ms per answer); this is ~3x cheaper.
     """
     a = params._arr
-    c, s = np.cos(r := np.radians(np.array([lat, lon], dtype=float))), np.sin(r)
-    p = np.array([[c[0] * c[1], c[0] * s[1], s[0]]])  # _unit_vectors' products, one point
+    r = np.radians(np.array([lat, lon], dtype=float))
+    (cla, clo), (sla, slo) = np.cos(r).tolist(), np.sin(r).tolist()
+    p = np.array([[cla * clo, cla * slo, sla]])  # _unit_vectors' products (IEEE: same bits)
     xyz = a["xyz"]
     k = params.interp_neighbours
     cos = np.minimum(np.maximum((p @ xyz.T)[0], -1.0), 1.0)           # np.clip's values
-    if k < xyz.shape[0]:  # stable: equal distances lower city index first, as in locate
+    if k < xyz.shape[0] and k <= _POINT_ARGMAX_K:
+        # locate's stable argsort of -cos, first k: the largest cos first, equal ones lower
+        # city index first -- which is what repeated argmax (first maximum) gives, ~4x cheaper
+        # than sorting 241 cities for 4 of them.
+        rest, picked = cos.copy(), []
+        for _ in range(k):
+            i = int(rest.argmax())
+            picked.append(i)
+            rest[i] = -np.inf
+        idx = np.array(picked)
+        near = cos[idx]
+    elif k < xyz.shape[0]:
         idx = np.argsort(-cos, kind="stable")[:k]
+        near = cos[idx]
     else:
         idx = np.arange(xyz.shape[0])
-    km = EARTH_RADIUS_KM * np.arccos(cos[idx])
+        near = cos
+    km = EARTH_RADIUS_KM * np.arccos(near)
     kms = km.tolist()
     if any(b < a_ for a_, b in zip(kms, kms[1:])):  # locate's stable re-sort by distance
         order = np.argsort(km, kind="stable")
@@ -549,12 +567,13 @@ def locate_point(lat: float, lon: float, params: LatencyParams
     w = 1.0 / (km + params.interp_soften_km) ** 2
     w /= w.sum()
     reg = int(a["reg"][idx[0]])
-    shrink = np.exp(-km[:1] / params.interp_range_km)
-    e_loc = (w * a["e"][idx]).sum()
+    # numpy's exp of the nearest distance; the scalar arithmetic below is IEEE's either way
+    shrink = float(np.exp(np.array([-float(km[0]) / params.interp_range_km]))[0])
+    e_loc = float((w * a["e"][idx]).sum())
     m_loc = np.einsum("k,kr->r", w, a["m"][idx])
-    eff = shrink * e_loc + (1 - shrink) * a["e_reg"][reg]
+    eff = shrink * e_loc + (1 - shrink) * float(a["e_reg"][reg])
     slope = shrink * m_loc + (1 - shrink) * a["m_reg"][reg]
-    return reg, float(eff[0]), slope
+    return reg, eff, slope
 
 
 def rtt_formula_ms(distance_km: object, region_a: object, region_b: object, effect_a: object,
@@ -726,7 +745,7 @@ def internet_rtt_ms_point(distance_km: np.ndarray, client: tuple[int, float, np.
                           sites: PointSites, params: LatencyParams) -> np.ndarray:
     """:func:`internet_rtt_ms_km` of one client (``client``: :func:`locate_point`) to every
     site of ``sites``, ``distance_km`` (m,) apart: the same operations in the same order on the
-    same values (bit-identical; ``tests/unit/test_latency_point.py``), ~2x cheaper."""
+    same values (bit-identical; ``tests/unit/test_one_point.py``), ~2x cheaper."""
     region, effect, slope_c = client
     d = distance_km
     # rtt_formula_ms with region_a = the client's, region_b = the sites'

@@ -490,6 +490,10 @@ def nearest_answer(catalog: Catalog, lat: float, lon: float, origin_id: str,
     return {**full, "ranked": full["ranked"][: max(int(k), 0)]}
 
 
+#: What :func:`_with_bias` appends to a memoized call for the defaults (nothing, today).
+_DEFAULT_TAIL = _with_bias((), (), DEFAULT_POLICY, DEFAULT_ACCESS, ())
+
+
 def nearest_answer_via(cache: Any, catalog: Catalog, lat: float, lon: float,
                        origin_id: str) -> tuple[dict[str, Any], str]:
     """:func:`nearest_answer` with every other argument at its default (every PoP up, every
@@ -497,8 +501,7 @@ def nearest_answer_via(cache: Any, catalog: Catalog, lat: float, lon: float,
     None) instead of the Flask app in context: ``(answer, memo.HIT | MISS | BYPASS)``. Same
     memo key, so it shares cache entries with :func:`nearest_answer`. For the API's direct
     route (``dashboard.fastpath``), which runs outside Flask's request machinery."""
-    args = _with_bias((catalog_fingerprint(catalog), float(lat), float(lon), origin_id, ()),
-                      (), DEFAULT_POLICY, DEFAULT_ACCESS, ())
+    args = (catalog_fingerprint(catalog), float(lat), float(lon), origin_id, ()) + _DEFAULT_TAIL
     return _nearest.lookup(cache, *args)  # type: ignore[attr-defined]
 
 
