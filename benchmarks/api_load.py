@@ -16,6 +16,13 @@ Both servers stay up for the whole run and the measured runs alternate (ABBA ove
 rounds): the machine is shared, and a ratio taken from two runs far apart in time mostly
 measures the change in load between them.
 
+Each run also reports the servers' CPU time per request (master + workers, from /proc): under
+the load of other processes a run's req/s moves with its share of the 2 cores, its CPU per
+request much less, so the ratio of the two servers' CPU per request is a steadier (and, since
+wrk's own CPU is left out, conservative) estimate of the throughput ratio on an idle machine.
+The JSON encoder of the API's direct route is printed: orjson when installed (``pyproject.toml``),
+else the standard library (a ``PYTHONPATH`` given to this script reaches the servers too).
+
 Goals: issue 16: throughput >= 0.85x the baseline's and p99 <= 1.2x its p99 (medians of the
 per-round ratios), 0 errors. Issue 7: >= 2,000 requests/s, p99 <= 30 ms, 0 errors.
 
@@ -128,7 +135,7 @@ def main() -> int:
             encoder = f"orjson {orjson.__version__}"
         except ImportError:
             encoder = "the standard json module (orjson not installed)"
-        print(f"JSON of the direct route (dashboard.fastpath.encode): {encoder}")
+        print(f"JSON of the direct route (dashboard.fastpath.encode_answer): {encoder}")
         print(f"load: wrk -t{args.threads} -c{args.connections} -d{args.duration}s, random "
               f"coordinates; {args.rounds} round(s), both servers up, runs alternating")
         # Both servers start with the Procfile's command line (worker class, threads, workers,

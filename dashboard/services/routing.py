@@ -550,8 +550,9 @@ class _Plan:
     sites: _Sites
     params: latency.LatencyParams
     point_sites: _latency.PointSites
-    #: Every PoP up (the mask of no ``down`` ids).
+    #: Every PoP up (the mask of no ``down`` ids), and as a list.
     all_up: np.ndarray
+    all_up_list: tuple[bool, ...]
 
 
 @functools.lru_cache(maxsize=64)
@@ -563,7 +564,7 @@ def _plan(fp: str, origin_id: str, model: Model, access: str, params_file: str) 
     up = np.ones(len(st.pop_ids), dtype=bool)
     up.flags.writeable = False
     return _Plan(sites=st, params=params, point_sites=_latency.point_sites(st.terms, params),
-                 all_up=up)
+                 all_up=up, all_up_list=(True,) * len(up))
 
 
 @memoize
@@ -601,12 +602,12 @@ def _nearest(fp: str, lat: float, lon: float, origin_id: str,
     order = paths.rank_order(km, up, internet if policy == NETWORK else None, pb)
     n_up = len(up) if not down else int(up.sum())
     cols = np.round(legs[:, order], 1)
-    if np.isnan(cols).any():
+    if math.isnan(cols.sum()):  # (a sum is NaN when a value is; NaN -> None for JSON)
         cols = [[None if v != v else v for v in col] for col in cols.tolist()]
     else:
         cols = cols.tolist()
     order_list = order.tolist()
-    up_sorted = up[order].tolist()
+    up_sorted = plan.all_up_list if not down else up[order].tolist()
     ids, names, cities = st.pop_ids, st.names, st.cities
     rows = [
         {"rank": pos + 1 if pos < n_up else 0, "id": ids[i], "name": names[i],
