@@ -9,10 +9,13 @@ import json
 import random
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dashboard import fastpath
 from dashboard.app import create_app
 from dashboard.services import routing
+from tests.fuzz.strategies import _numbers_text, nearest_requests, send
 
 TAKEN = ["lat=1&lon=2", "lon=2&lat=1", "lat=-0&lon=-0.0", "lat=1E1&lon=.5", "lat=90&lon=-180",
          "lat=-90&lon=180", "lat=48.1234567&lon=11.7654321", "lat=1.&lon=2", "lat=0.00004&lon=0",
@@ -167,3 +170,31 @@ def test_a_catalog_with_a_tiny_coordinate_is_encoded_by_the_standard_encoder(cat
     pops.loc[0, "lon"] = 0.00005
     moved = dataclasses.replace(catalog, pops=pops)
     assert not fastpath.plain_numbers(moved)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(req=st.one_of(nearest_requests, st.builds(
+    lambda a, b, lat_first: {"method": "GET", "path": "/api/v1/nearest", "headers": {},
+                             "body": b"", "query": f"lat={a}&lon={b}" if lat_first
+                             else f"lon={b}&lat={a}"},
+    _numbers_text, _numbers_text, st.booleans())))
+def test_generated_requests_get_the_same_answer_either_way(settings, catalog, req):
+    """The fuzz lane's hostile /api/v1/nearest query strings and plain ones with generated
+    number text (NaN, 1e999, -0, '1.', '.5e-3', ...): the same response from both apps."""
+    fast, slow = _pair_once(settings, catalog)
+    a, b = send(fast.server.test_client(), req), send(slow.server.test_client(), req)
+    assert (a.status, list(a.headers.items()), a.data) == \
+        (b.status, list(b.headers.items()), b.data)
+
+
+_PAIRS: dict[int, tuple] = {}
+
+
+def _pair_once(settings, catalog):
+    """One pair of apps for every example of a property test (building apps takes ~1 s)."""
+    key = id(catalog)
+    if key not in _PAIRS:
+        fast, slow = create_app(settings, catalog), create_app(settings, catalog)
+        slow.server.wsgi_app.enabled = False
+        _PAIRS[key] = (fast, slow)
+    return _PAIRS[key]
