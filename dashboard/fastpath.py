@@ -1,11 +1,11 @@
 """A direct WSGI route for the API's hottest request (issue 16):
 ``GET /api/v1/nearest?lat=..&lon=..`` and nothing else.
 
-Why: one ``/api/v1/nearest`` answer costs ~0.1 ms of computation, but Flask's request machinery
-on the Dash app's server (request and app contexts, URL matching, four ``before_request`` hooks,
-three ``after_request`` hooks, werkzeug's ``Response`` and ``Headers``) cost ~0.15 ms more on
-top of it, so the endpoint served ~0.4x the requests/s of a bare Flask endpoint under the same
-gunicorn configuration (``benchmarks/api_load.py``, ``docs/performance.md`` "P4").
+Why: through Flask's request machinery on the Dash app's server (request and app contexts, URL
+matching, four ``before_request`` hooks, three ``after_request`` hooks, werkzeug's ``Response``
+and ``Headers``) the request cost ~0.47 ms of CPU in-process, of which the answer itself is
+~0.1 ms; here it costs ~0.115 ms, against ~0.08 ms for a bare Flask endpoint with one numpy
+haversine (``benchmarks/api_load.py``, ``docs/performance.md`` "P4", issue 16).
 
 What it serves: exactly the requests whose answer is the plain one -- method ``GET``, path
 ``/api/v1/nearest``, a query string that is ``lat=<number>&lon=<number>`` (either order; plain
