@@ -1131,11 +1131,12 @@ def warm(job: Job) -> None:
 def run_processes(catalog: Catalog, tasks: Iterator[_Task], sink: CsvSink | ParquetSink,
                   job: Job, workers: int, feed: _CsvFeed | None = None,
                   progress: Callable[[Summary, float], None] | None = None,
-                  route: Callable[[Catalog, pd.DataFrame, Job], pd.DataFrame] | None = None
-                  ) -> Summary:
+                  route: Callable[[Catalog, pd.DataFrame, Job], pd.DataFrame] | None = None,
+                  pool_factory: Callable[[int], Any] | None = None) -> Summary:
     """:func:`run` on ``workers`` forked processes: each reads (CSV blocks), routes, encodes
     and counts a chunk; this process cuts the input, writes the chunks in input order and
     merges the counts. At most ``workers + 1`` chunks are in flight (memory).
+    ``pool_factory(workers)``: the pool (tests pass :class:`InlinePool`); default a fork pool.
 
     Why processes: the routing holds the GIL between numpy calls (the cities grid's per-cell
     loop, pandas), so two threads overlapped only ~1.6x on 2 cores; processes overlap fully.
@@ -1151,6 +1152,8 @@ def run_processes(catalog: Catalog, tasks: Iterator[_Task], sink: CsvSink | Parq
     head = [t for t in (next(tasks, None), next(tasks, None)) if t is not None]
     if len(head) < 2 or workers < 2:  # one chunk (or one worker): no processes to start
         pool: Any = InlinePool()
+    elif pool_factory is not None:
+        pool = pool_factory(workers)
     else:
         warm(job)
         pool = mp.get_context("fork").Pool(workers)
