@@ -242,7 +242,8 @@ def _via_processes(data: bytes, rows: int, max_rows: int | None, pool=None) -> p
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(GOOD + BAD + TRICKY + ["#x", "lat,lon"]), min_size=1,
+@given(st.lists(st.sampled_from(GOOD + BAD + TRICKY + ["#x", "lat,lon", '3,4,"two\nlines",1',
+                                                       '5,6,"open\n#x\n7,8"']), min_size=1,
                 max_size=30),
        st.integers(1, 7), st.booleans(), st.sampled_from([None, 5, 12]))
 def test_process_feed_equals_whole_file(lines, rows, header, max_rows):
