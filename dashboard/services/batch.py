@@ -427,17 +427,22 @@ def route_chunk(catalog: Catalog, clients: pd.DataFrame, job: Job) -> pd.DataFra
         down=down_mask(catalog, job.down), pop_origin_ids=oids, direct_origin=direct,
         params=params, policy=check_policy(job.policy),
         bias=pop_bias(job.bias, catalog.pop_ids, params))
-    out = table.drop(columns=["lat", "lon"])
-    out.insert(0, "name", clients["name"].array)  # text as read (Arrow or objects): no copy
-    out.insert(1, "lat", clients["lat"].to_numpy(dtype=float))
-    out.insert(2, "lon", clients["lon"].to_numpy(dtype=float))
-    out.insert(3, "weight", clients["weight"].to_numpy(dtype=float))
-    out["policy"] = job.policy
-    out["access"] = job.access
-    for col in out.columns:
-        if col.endswith("_km") or col.endswith("_ms"):
-            out[col] = out[col].round(3)
-    return out
+    # one frame built from the columns (pandas' insert and per-column assignment cost ~1.5 ms
+    # per 50,000 rows each); km/ms rounded with numpy's round, as Series.round does it
+    cols: dict[str, Any] = {"name": clients["name"].array,  # text as read: no copy
+                            "lat": clients["lat"].to_numpy(dtype=float),
+                            "lon": clients["lon"].to_numpy(dtype=float),
+                            "weight": clients["weight"].to_numpy(dtype=float)}
+    for col in table.columns:
+        if col in ("lat", "lon"):
+            continue
+        v = table[col]
+        cols[col] = (np.round(v.to_numpy(dtype=float), 3) if col.endswith(("_km", "_ms"))
+                     else v)  # a Series: object text stays objects (no inference)
+    n = len(table)
+    cols["policy"] = pd.Series(np.full(n, job.policy, dtype=object), dtype="str")
+    cols["access"] = pd.Series(np.full(n, job.access, dtype=object), dtype="str")
+    return pd.DataFrame(cols, copy=False)
 
 
 # --------------------------------------------------------------------------------------------
