@@ -568,8 +568,9 @@ CLI_MAX_CLIENTS = 100_000_000
 def _add_batch_args(p: argparse.ArgumentParser) -> None:
     # the default is services.batch.DEFAULT_CHUNK_ROWS (not imported here: a light startup)
     p.add_argument("--chunk-rows", type=_positive_int, default=50_000, metavar="N",
-                   help="clients per chunk (memory ~1.5 kB per client per chunk in flight, "
-                        "about three chunks in flight; default 50,000: ~350 MB in all)")
+                   help="clients per chunk (memory ~1.5 kB per client per chunk in flight; "
+                        "one chunk per worker process, the CPUs up to 4; default 50,000: "
+                        "~330 MB in all on 2 cores)")
     p.add_argument("--dask", default=None, metavar="SCHEDULER",
                    help="map the engine over the input files with Dask distributed: 'local' "
                         "(a cluster on this machine) or tcp://host:8786")

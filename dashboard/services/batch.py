@@ -16,9 +16,11 @@ Output: CSV byte for byte as the old ``assign`` wrote it (formula-safe cells:
 :func:`dashboard.domain.exports.safe_cells`; floats as Python writes them) or Parquet (typed
 columns, names as cleaned; no spreadsheet escaping: Parquet is not opened as a formula sheet).
 
-Chunks are routed on ``workers`` threads (numpy releases the GIL in the heavy loops), written in
-input order. A :class:`Summary` (clients per PoP, anycast RTT percentiles from a 0.01 ms
-histogram, mergeable across partitions) comes back at the end; progress goes to a callback.
+With ``workers`` > 1 (the CLI: the CPUs, at most 4) chunks are read, routed and encoded on
+forked worker processes (:func:`run_processes`; the parent cuts the input and writes the chunks
+in input order); with one, in this process (:func:`run`, also the Dask path's). A
+:class:`Summary` (clients per PoP, anycast RTT percentiles from a 0.01 ms histogram, mergeable
+across partitions) comes back at the end; progress goes to a callback.
 
 Units: degrees in; km and round-trip ms out, rounded to 0.001 like the old ``assign``.
 """
@@ -54,8 +56,9 @@ from dashboard.services.routing import down_mask, origin_spec
 
 #: Rows per chunk by default (the CLI's ``--chunk-rows``): ~1.5 kB of working memory per row of
 #: a chunk in flight (the latency model's per-neighbour terms, the route table, the output
-#: text); with 2 threads about three chunks are in flight. Measured on 2,000,000 rows, 2
-#: threads: 50,000 -> 354 MB peak RSS, 100,000 -> 501 MB, the same CPU time.
+#: text). Measured on 2,000,000 rows, 2 worker processes: 50,000 -> 323 MB for the process
+#: tree (summed PSS; 551 MB summed RSS, the shared pages counted per process), 75,000 -> 410
+#: MB for ~5 % less CPU.
 DEFAULT_CHUNK_ROWS = 50_000
 #: Bytes read from the input at a time while cutting it into chunks of whole lines.
 READ_BYTES = 1 << 22
@@ -944,7 +947,8 @@ def kind_of(path: str | Path | None) -> str:
 
 
 def default_workers() -> int:
-    """Routing threads: the CPUs this process may use, at most 4."""
+    """Routing workers (processes; threads where none can be forked): the CPUs this process
+    may use, at most 4."""
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
@@ -963,8 +967,10 @@ def run(catalog: Catalog, chunks: Iterator[pd.DataFrame], sink: CsvSink | Parque
     Each thread routes a chunk, encodes it for the sink (CSV text, an Arrow table) and counts
     it (a chunk's :class:`Summary`); the calling thread reads the input, writes the encoded
     chunks in input order and merges the counts. Numpy and Arrow release the GIL in their loops,
-    so routing and encoding of two chunks overlap on two cores. Each chunk's route table is
-    dropped as soon as it is encoded (memory)."""
+    so routing and encoding of two chunks overlap on two cores -- but only ~1.6x: the Python
+    between the numpy calls holds the GIL. :func:`assign_file` therefore uses
+    :func:`run_processes` where it can fork, and this with one worker (the Dask path) or where
+    it cannot. Each chunk's route table is dropped as soon as it is encoded (memory)."""
     route_fn = route or route_chunk
     summary = Summary()
     t0 = time.perf_counter()
@@ -1058,28 +1064,30 @@ def _work_process(kind: str, data: Any, snap: tuple | None
 
 
 class InlinePool:
-    """The pool interface of :func:`run_processes` in this process, each task run when its
-    result is asked for (in order, after the tasks after it were submitted: the same read-ahead
-    as with processes). For one-chunk inputs and tests."""
+    """The executor interface :func:`run_processes` uses, in this process: each task runs when
+    its result is asked for (in order, after the tasks after it were submitted: the same
+    read-ahead as with processes). For one-chunk inputs and tests."""
 
     class _Later:
         def __init__(self, fn: Callable[..., Any], args: tuple) -> None:
             self.fn, self.args = fn, args
 
-        def get(self) -> Any:
+        def result(self) -> Any:
             return self.fn(*self.args)
 
-    def apply_async(self, fn: Callable[..., Any], args: tuple) -> "InlinePool._Later":
+    def submit(self, fn: Callable[..., Any], *args: Any) -> "InlinePool._Later":
         return InlinePool._Later(fn, args)
 
-    def close(self) -> None:
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         pass
 
-    def terminate(self) -> None:
-        pass
 
-    def join(self) -> None:
-        pass
+def _worker_init() -> None:
+    """A worker ignores Ctrl-C: the parent gets it, stops submitting and waits for the chunks
+    in progress (no traceback from every worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _CsvFeed:
@@ -1250,9 +1258,13 @@ def run_processes(catalog: Catalog, tasks: Iterator[_Task], sink: CsvSink | Parq
 
     Why processes: the routing holds the GIL between numpy calls (the cities grid's per-cell
     loop, pandas), so two threads overlapped only ~1.6x on 2 cores; processes overlap fully.
-    The parent forks right away, before it reads anything (no Arrow threads exist yet); the
-    workers exit with ``os._exit`` (multiprocessing), never flushing the inherited output."""
+    The pool forks once the first two chunks are read (a one-chunk input starts none), with
+    the latency model's cities grid built (:func:`warm`): the workers share it and inherit
+    catalog, job and route function without pickling; they exit with ``os._exit``
+    (multiprocessing), never flushing the inherited output. A worker that dies (killed, out of
+    memory) ends the run with :class:`BatchError`, never a hang."""
     import multiprocessing as mp
+    from concurrent.futures.process import BrokenProcessPool
 
     route_fn = route or route_chunk
     summary = Summary()
@@ -1266,20 +1278,20 @@ def run_processes(catalog: Catalog, tasks: Iterator[_Task], sink: CsvSink | Parq
         pool = pool_factory(workers)
     else:
         warm(job)
-        pool = mp.get_context("fork").Pool(workers)
-    ok = False
+        pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
+                                      initializer=_worker_init)
     try:
         pending: deque[tuple[_Task, Any]] = deque()
 
         def submit(task: _Task) -> Any:
             if task.kind == "error":
                 return None
-            return pool.apply_async(_work_process, (task.kind, task.data,
-                                                    task.snap if task.kind == "block" else None))
+            return pool.submit(_work_process, task.kind, task.data,
+                               task.snap if task.kind == "block" else None)
 
         def step() -> None:
             task, res = pending.popleft()
-            got = res.get() if res is not None else None
+            got = res.result() if res is not None else None
             if feed is not None and task.kind == "block" and got is None:
                 # the column-wise reader could not take it: row by row, in order, here
                 df = feed.reread(task)
@@ -1301,14 +1313,12 @@ def run_processes(catalog: Catalog, tasks: Iterator[_Task], sink: CsvSink | Parq
             step()
         if feed is not None:
             feed.finish()
-        ok = True
+    except BrokenProcessPool:
+        raise BatchError("a worker process died (killed, or out of memory: lower "
+                         "--chunk-rows)") from None
     finally:
         _WORKER.clear()
-        if ok:
-            pool.close()
-        else:
-            pool.terminate()
-        pool.join()
+        pool.shutdown(wait=True, cancel_futures=True)
         sink.close()
     return summary
 

@@ -289,3 +289,17 @@ def test_assign_on_processes_equals_one_thread(tmp_path):
     assert b'"a, ""quoted"" name"' in many.read_bytes()
     assert (a.clients, a.routed, a.per_pop, a.percentiles()) == \
         (b.clients, b.routed, b.per_pop, b.percentiles())
+
+
+def _die(catalog, clients, job):
+    import os
+
+    os._exit(3)  # a worker killed mid-chunk (the OOM killer, kill -9)
+
+
+def test_a_worker_that_dies_ends_the_run_with_a_message_not_a_hang():
+    body = "".join(f"{i % 80}.5,{i % 170}.25\n" for i in range(300)).encode()
+    feed = batch._CsvFeed(io.BytesIO(body), 100, None)
+    with pytest.raises(batch.BatchError, match="worker process died"):
+        batch.run_processes(None, feed.tasks(), _Frames(), batch.Job("eu-central-1"), 2, feed,
+                            route=_die)
