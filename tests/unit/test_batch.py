@@ -303,3 +303,14 @@ def test_a_worker_that_dies_ends_the_run_with_a_message_not_a_hang():
     with pytest.raises(batch.BatchError, match="worker process died"):
         batch.run_processes(None, feed.tasks(), _Frames(), batch.Job("eu-central-1"), 2, feed,
                             route=_die)
+
+
+def test_chunk_rows_is_capped_with_a_clear_message(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    src.write_text("1,2\n")
+    try:
+        code = main(["assign", str(src), "--chunk-rows", "5000000000"])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
+    assert "more than 1,000,000 clients per chunk" in capsys.readouterr().err
