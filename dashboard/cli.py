@@ -567,14 +567,30 @@ CLI_MAX_CLIENTS = 100_000_000
 
 def _add_batch_args(p: argparse.ArgumentParser) -> None:
     # the default is services.batch.DEFAULT_CHUNK_ROWS (not imported here: a light startup)
-    p.add_argument("--chunk-rows", type=_positive_int, default=50_000, metavar="N",
-                   help="clients per chunk (memory ~1.5 kB per client per chunk in flight, "
-                        "about three chunks in flight; default 50,000: ~350 MB in all)")
+    p.add_argument("--chunk-rows", type=_chunk_rows, default=50_000, metavar="N",
+                   help="clients per chunk (memory ~1.5 kB per client per chunk in flight; "
+                        "one chunk per worker process, the CPUs up to 4; default 50,000: "
+                        "~330 MB in all on 2 cores)")
     p.add_argument("--dask", default=None, metavar="SCHEDULER",
                    help="map the engine over the input files with Dask distributed: 'local' "
                         "(a cluster on this machine) or tcp://host:8786")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress lines or summary on stderr")
+
+
+#: The most ``--chunk-rows`` takes: ~1.5 kB per row per chunk in flight and one chunk per
+#: worker process (up to 4), so 1,000,000 is already ~6 GB; a typo of a few zeros more would
+#: read the whole file into memory instead of a clear message.
+MAX_CHUNK_ROWS = 1_000_000
+
+
+def _chunk_rows(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_CHUNK_ROWS:
+        raise argparse.ArgumentTypeError(
+            f"{value:,} is more than {MAX_CHUNK_ROWS:,} clients per chunk (memory: ~1.5 kB "
+            "per client per chunk, one chunk per worker process)")
+    return value
 
 
 def _positive_int(text: str) -> int:

@@ -60,6 +60,10 @@ SPHERE_BOUND_RATIO = WGS84_A_KM / WGS84_B_KM
 # in sigma near 0 or pi. Both slacks only add candidates (costing time), never drop one.
 _SIGMA_SLACK = 1e-7
 _DOT_SLACK = 1e-14
+#: The widening of :func:`bounded_pairs`' angle bounds (rad): the most ``arccos`` can move for a
+#: dot product ``_DOT_SLACK`` off (its Hoelder bound ``|acos x - acos y| <= acos(1 - |x - y|)``,
+#: with 1 % to spare for the rounding of acos itself), plus ``_SIGMA_SLACK``.
+_BOUND_WIDEN = 1.01 * math.acos(1.0 - _DOT_SLACK) + _SIGMA_SLACK
 #: Pairs whose auxiliary-sphere angle (at the starting longitude difference) exceeds
 #: ``pi - _ANTIPODAL_MARGIN`` go straight to geographiclib: Vincenty's iteration degrades there
 #: (its trouble zone is about ``f * pi ~ 0.01`` rad wide; we keep a 5x margin).
@@ -443,15 +447,16 @@ def bounded_pairs(client_lats: np.ndarray, client_lons: np.ndarray, site_lats: n
         su, cu = _reduced(cla[sl])
         dots = np.einsum("mk,kn->mn", sites, _unit_vectors_t(su, cu, clo[sl]))  # (m, n_b)
         # sigma with the rounding slack of nearest() on both sides (dot products ~1e-15 off,
-        # i.e. up to ~5e-8 rad near 0 or pi), then b sigma <= s <= a sigma.
-        km_lo = np.minimum(dots + _DOT_SLACK, 1.0)
-        np.arccos(km_lo, out=km_lo)
-        km_lo -= _SIGMA_SLACK
+        # i.e. up to ~5e-8 rad near 0 or pi), then b sigma <= s <= a sigma. One arccos: a dot
+        # product off by at most _DOT_SLACK moves arccos by at most acos(1 - _DOT_SLACK)
+        # (~1.4e-7 rad: arccos is steepest at +-1), so sigma +- _BOUND_WIDEN contains what
+        # arccos(dot -+ _DOT_SLACK) +- _SIGMA_SLACK gave (~1 m looser, a few more pairs).
+        km_hi = np.clip(dots, -1.0, 1.0)
+        np.arccos(km_hi, out=km_hi)
+        km_lo = km_hi - _BOUND_WIDEN
         np.maximum(km_lo, 0.0, out=km_lo)
         km_lo *= WGS84_B_KM
-        km_hi = np.maximum(dots - _DOT_SLACK, -1.0)
-        np.arccos(km_hi, out=km_hi)
-        km_hi += _SIGMA_SLACK
+        km_hi += _BOUND_WIDEN
         km_hi *= WGS84_A_KM
         pick = np.asarray(choose(sl, km_lo, km_hi), dtype=bool)
         del km_lo, km_hi

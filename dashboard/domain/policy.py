@@ -317,6 +317,11 @@ def best_pops(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray
         # candidates. Pairs come ordered by PoP (bounded_pairs), and lexsort is stable, so the
         # catalog order needs no key; a tie on the main key alone is rare: sort on it first,
         # on every key only when two of a client's pairs tie.
+        if all(np.isfinite(k).all() for k in keys):
+            for j, pick in enumerate(_segment_best(rows, keys, sl.stop - sl.start, kk)):
+                for dst, src in values:
+                    dst[sl, j] = src[pick]
+            return
         order = np.lexsort((keys[-1], rows))
         if len(keys) > 1:
             r, k = rows[order], keys[-1][order]
@@ -339,6 +344,31 @@ def best_pops(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray
         ms = latency.internet_rtt_ms_km(km, latency.take_location(terms, sl.start + rows),
                                         latency.take_location(pop_terms, cols), params)
         top(sl, rows, (km, ms), [(out.net, cols), (out.net_km, km), (out.net_ms, ms)])
+    return out
+
+
+def _segment_best(rows: np.ndarray, keys: tuple, n: int, kk: int) -> list[np.ndarray]:
+    """For clients ``0..n-1`` (each with at least ``kk`` pairs), the pair indices of their
+    ``kk`` best pairs, best first: the order of ``np.lexsort((*keys, rows))`` (the last key
+    first, then the others, then pair order) without sorting every pair -- per client the
+    smallest remaining value of each key in turn (``minimum.reduceat`` over the client's
+    pairs), the first such pair taken. Finite keys only (the caller checks)."""
+    o = np.argsort(rows, kind="stable")  # pairs by client, each client's in pair order
+    seg = rows[o]
+    starts = np.searchsorted(seg, np.arange(n))
+    ks = [np.asarray(k)[o] for k in reversed(keys)]  # the main key first
+    taken = np.zeros(len(o), dtype=bool)
+    out = []
+    for _ in range(kk):
+        cand = ~taken
+        for k in ks:
+            v = np.where(cand, k, np.inf)
+            cand &= v == np.minimum.reduceat(v, starts)[seg]
+        idx = np.flatnonzero(cand)
+        s = seg[idx]
+        first = idx[np.r_[True, s[1:] != s[:-1]]]  # one per client, client order
+        taken[first] = True
+        out.append(o[first])
     return out
 
 

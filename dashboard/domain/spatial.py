@@ -85,6 +85,14 @@ class SiteGrid:
                     cand = np.sort(np.argsort(d, kind="stable")[:2])
                 self.candidates.append(cand)
                 self.cand_xyz.append(np.ascontiguousarray(sites[cand]))
+        # Cells with the same candidates share one product per query (~1,160 distinct lists
+        # for the 2,592 cells of 5 degrees over the 241 cities): fewer Python-level steps.
+        groups: dict[tuple[int, ...], int] = {}
+        self.group_of_cell = np.array([groups.setdefault(tuple(c.tolist()), len(groups))
+                                       for c in self.candidates], dtype=np.int64)
+        first = {g: i for i, g in reversed(list(enumerate(self.group_of_cell.tolist())))}
+        self.group_cand = [self.candidates[first[g]] for g in range(len(groups))]
+        self.group_xyz = [self.cand_xyz[first[g]] for g in range(len(groups))]
 
     def cells(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         """Cell number of every point (degrees; longitudes taken modulo 360, 180 = -180)."""
@@ -104,24 +112,24 @@ class SiteGrid:
         cos = np.empty((n, k))
         if n == 0:
             return idx, cos
-        cell = self.cells(lat, lon)
-        order = np.argsort(cell, kind="stable")
-        sorted_cells = cell[order]
-        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+        group = self.group_of_cell[self.cells(lat, lon)]
+        order = np.argsort(group, kind="stable")
+        sorted_groups = group[order]
+        starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
         ends = np.r_[starts[1:], n]
-        q_all = xyz[order]  # points in cell order: each cell's rows are one contiguous slice
-        # results in cell order too (slice writes), put back in point order once at the end
+        q_all = xyz[order]  # points in group order: each group's rows are one contiguous slice
+        # results in group order too (slice writes), put back in point order once at the end
         idx_s = np.empty((n, k), dtype=np.int64)
         cos_s = np.empty((n, k))
         ar = np.arange(int((ends - starts).max()))[:, None]
         for s, e in zip(starts.tolist(), ends.tolist()):
-            c = int(sorted_cells[s])
-            cand = self.candidates[c]
+            g = int(sorted_groups[s])
+            cand = self.group_cand[g]
             q = q_all[s:e]
             if e - s == 1:  # one row is a matrix-vector product, rounded differently
-                dots = (np.repeat(q, 2, axis=0) @ self.cand_xyz[c].T)[:1]
+                dots = (np.repeat(q, 2, axis=0) @ self.group_xyz[g].T)[:1]
             else:
-                dots = q @ self.cand_xyz[c].T
+                dots = q @ self.group_xyz[g].T
             np.minimum(dots, 1.0, out=dots)  # the clip to [-1, 1], without np.clip's overhead
             np.maximum(dots, -1.0, out=dots)
             # candidates are in site order: a stable sort puts equal ones lower index first

@@ -16,9 +16,11 @@ Output: CSV byte for byte as the old ``assign`` wrote it (formula-safe cells:
 :func:`dashboard.domain.exports.safe_cells`; floats as Python writes them) or Parquet (typed
 columns, names as cleaned; no spreadsheet escaping: Parquet is not opened as a formula sheet).
 
-Chunks are routed on ``workers`` threads (numpy releases the GIL in the heavy loops), written in
-input order. A :class:`Summary` (clients per PoP, anycast RTT percentiles from a 0.01 ms
-histogram, mergeable across partitions) comes back at the end; progress goes to a callback.
+With ``workers`` > 1 (the CLI: the CPUs, at most 4) chunks are read, routed and encoded on
+forked worker processes (:func:`run_processes`; the parent cuts the input and writes the chunks
+in input order); with one, in this process (:func:`run`, also the Dask path's). A
+:class:`Summary` (clients per PoP, anycast RTT percentiles from a 0.01 ms histogram, mergeable
+across partitions) comes back at the end; progress goes to a callback.
 
 Units: degrees in; km and round-trip ms out, rounded to 0.001 like the old ``assign``.
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import io
+import itertools
 import os
 import time
 from collections import deque
@@ -53,8 +56,9 @@ from dashboard.services.routing import down_mask, origin_spec
 
 #: Rows per chunk by default (the CLI's ``--chunk-rows``): ~1.5 kB of working memory per row of
 #: a chunk in flight (the latency model's per-neighbour terms, the route table, the output
-#: text); with 2 threads about three chunks are in flight. Measured on 2,000,000 rows, 2
-#: threads: 50,000 -> 354 MB peak RSS, 100,000 -> 501 MB, the same CPU time.
+#: text). Measured on 2,000,000 rows, 2 worker processes: 50,000 -> 323 MB for the process
+#: tree (summed PSS; 551 MB summed RSS, the shared pages counted per process), 75,000 -> 410
+#: MB for ~5 % less CPU.
 DEFAULT_CHUNK_ROWS = 50_000
 #: Bytes read from the input at a time while cutting it into chunks of whole lines.
 READ_BYTES = 1 << 22
@@ -116,9 +120,16 @@ class Summary:
         self.chunks += other.chunks
         for k, v in other.per_pop.items():
             self.per_pop[k] = self.per_pop.get(k, 0) + v
-        self.hist += other.hist
+        self.hist[:len(other.hist)] += other.hist  # a worker's may be trimmed (trimmed())
         for k, v in other.geoip.items():
             self.geoip[k] = self.geoip.get(k, 0) + v
+        return self
+
+    def trimmed(self) -> "Summary":
+        """This summary with the histogram cut after its last non-empty bin (the model's RTTs
+        are < 1 s: ~0.4 MB instead of 8 MB to send from a worker process)."""
+        nz = np.flatnonzero(self.hist)
+        self.hist = self.hist[:int(nz[-1]) + 1 if len(nz) else 0].copy()
         return self
 
     def percentiles(self) -> dict[int, float]:
@@ -245,32 +256,54 @@ def read_csv_chunks(stream: IO[bytes], rows: int = DEFAULT_CHUNK_ROWS,
     state = cl.ParseState()
     first = True
     for block, offset in csv_blocks(stream, rows):
-        parts = []
-        if first:
-            first = False
-            if block.startswith(b"\xef\xbb\xbf"):
-                block, offset = block[3:], 3
-            head = _prologue_end(block) or len(block)
-            text = cl.decode_block(block[:head], state, offset)
-            state.delimiter = cl._delimiter(text)
-            parts.append(cl.parse_block(text, state, max_rows))
-            block, offset = block[head:], offset + head
-            if not block:
-                yield parts[0]
-                continue
-        got = None
-        if _fast_ok(block, state):
-            fields = _split_fields(block, state)
-            if fields is not None:
-                got = cl.accept_fields(fields, state, max_rows)
-        if got is None:
-            text = cl.decode_block(block, state, offset)
-            got = cl.parse_block(text, state, max_rows)
-        else:
-            state.lines += cl.count_lines(block.decode("utf-8"))
-        parts.append(got)
-        yield parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        yield read_block(block, offset, state, max_rows, first)
+        first = False
     cl.check_not_empty(state)
+
+
+def read_block(block: bytes, offset: int, state: cl.ParseState, max_rows: int | None,
+               first: bool) -> pd.DataFrame:
+    """The clients of one block of :func:`csv_blocks` read where ``state`` stands (updated):
+    the first block's prologue (BOM, header) row by row, then the column-wise reader when it
+    can take the block (:func:`fast_block`), else the row-by-row one."""
+    parts = []
+    if first:
+        if block.startswith(b"\xef\xbb\xbf"):
+            block, offset = block[3:], 3
+        head = _prologue_end(block) or len(block)
+        text = cl.decode_block(block[:head], state, offset)
+        state.delimiter = cl._delimiter(text)
+        parts.append(cl.parse_block(text, state, max_rows))
+        block, offset = block[head:], offset + head
+        if not block:
+            return parts[0]
+    got = fast_block(block, state, max_rows)
+    if got is None:
+        text = cl.decode_block(block, state, offset)
+        got = cl.parse_block(text, state, max_rows)
+    else:
+        state.lines += count_lines(block)
+    parts.append(got)
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def fast_block(block: bytes, state: cl.ParseState,
+               max_rows: int | None = None) -> pd.DataFrame | None:
+    """The clients of a block by the column-wise reader (Arrow splits the fields,
+    :func:`~dashboard.domain.clients.accept_fields` checks them), or None when it cannot
+    take the block (the row-by-row reader then names the error). Updates ``state.rows`` only
+    (the caller counts lines: :func:`count_lines`)."""
+    if not _fast_ok(block, state):
+        return None
+    fields = _split_fields(block, state)
+    return None if fields is None else cl.accept_fields(fields, state, max_rows)
+
+
+def count_lines(block: bytes) -> int:
+    """:func:`dashboard.domain.clients.count_lines` of the block's text, on its bytes (line
+    ends are ASCII in UTF-8: the same counts without decoding)."""
+    n = block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+    return n + (1 if block and not block.endswith((b"\n", b"\r")) else 0)
 
 
 def _parquet_column(table_cols: dict[str, str], want: str) -> str | None:
@@ -282,6 +315,17 @@ def read_parquet_chunks(path: str | Path, rows: int = DEFAULT_CHUNK_ROWS,
     """Clients of a Parquet file chunk by chunk: the CSV rules on its columns (text columns
     are checked as CSV fields are; numeric ones for range and finiteness); errors name the row
     (1-based) and column."""
+    for batch, canon, done in parquet_batches(path, rows, max_rows):
+        yield parquet_frame(batch, canon, done)
+
+
+def parquet_batches(path: str | Path, rows: int = DEFAULT_CHUNK_ROWS,
+                    max_rows: int | None = None
+                    ) -> Iterator[tuple[pa.RecordBatch, dict[str, str], int]]:
+    """``(batch, canon, done)``: a Parquet file's client columns in record batches of ``rows``
+    (``canon``: file column -> lat/lon/name/weight; ``done``: rows before the batch), not yet
+    checked (:func:`parquet_frame` does it: in the worker processes, see :func:`run_processes`).
+    The columns and the row limit are checked here."""
     try:
         pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -299,26 +343,48 @@ def read_parquet_chunks(path: str | Path, rows: int = DEFAULT_CHUNK_ROWS,
                                   f"{', '.join(pf.schema_arrow.names)[:200]})", column=need)
     done = 0
     for batch in pf.iter_batches(batch_size=rows, columns=list(canon)):
-        df = batch.to_pandas()
-        n = len(df)
+        n = batch.num_rows
         if max_rows is not None and done + n > max_rows:
             raise cl.ClientsError(f"row {max_rows + 1}: more than {max_rows} clients (the limit)")
-        out = {}
-        for col in ("lat", "lon", "weight", "name"):
-            src = _parquet_column(canon, col)
-            if src is None:
-                out[col] = np.ones(n) if col == "weight" else np.full(n, "", dtype=object)
-                continue
-            out[col] = _parquet_values(df[src], col, done)
+        yield batch, canon, done
         done += n
-        yield pd.DataFrame(out, columns=["lat", "lon", "name", "weight"])
     if done == 0:
         raise cl.ClientsError("no client rows")
+
+
+def parquet_frame(batch: pa.RecordBatch, canon: dict[str, str], done: int) -> pd.DataFrame:
+    """The clients (``lat, lon, name, weight``) of one batch of :func:`parquet_batches`, each
+    column checked with the CSV rules (``ClientsError`` naming the row and column)."""
+    df = batch.to_pandas()
+    n = len(df)
+    out = {}
+    for col in ("lat", "lon", "weight", "name"):
+        src = _parquet_column(canon, col)
+        if src is None:
+            out[col] = np.ones(n) if col == "weight" else np.full(n, "", dtype=object)
+            continue
+        out[col] = _parquet_values(df[src], col, done)
+    return pd.DataFrame(out, columns=["lat", "lon", "name", "weight"])
 
 
 def _parquet_values(s: pd.Series, col: str, done: int) -> np.ndarray:
     """One Parquet column checked with the CSV rules: ``ClientsError`` naming row and column."""
     if col == "name":
+        if isinstance(s.dtype, pd.StringDtype) and len(s):
+            # plain printable ASCII names, no double, leading or trailing space, not too long:
+            # clean_name leaves them as they are, so only the others go through it
+            t = s.fillna("")
+            plain = (t.str.fullmatch(r"[ -~]{0,%d}" % cl.MAX_NAME_CHARS)
+                     .to_numpy(dtype=bool, na_value=False)
+                     & ~t.str.contains("  ", regex=False).to_numpy(dtype=bool, na_value=True)
+                     & ~t.str.startswith(" ").to_numpy(dtype=bool, na_value=True)
+                     & ~t.str.endswith(" ").to_numpy(dtype=bool, na_value=True))
+            if plain.all():
+                return t.array
+            vals = t.to_numpy(dtype=object)
+            for i in np.flatnonzero(~plain).tolist():
+                vals[i] = cl.clean_name(vals[i])
+            return vals
         vals = s.astype(object).where(s.notna(), "").to_numpy(dtype=object)
         return np.array([cl.clean_name(v) for v in vals], dtype=object) if len(vals) else vals
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
@@ -397,17 +463,22 @@ def route_chunk(catalog: Catalog, clients: pd.DataFrame, job: Job) -> pd.DataFra
         down=down_mask(catalog, job.down), pop_origin_ids=oids, direct_origin=direct,
         params=params, policy=check_policy(job.policy),
         bias=pop_bias(job.bias, catalog.pop_ids, params))
-    out = table.drop(columns=["lat", "lon"])
-    out.insert(0, "name", clients["name"].to_numpy(dtype=object))
-    out.insert(1, "lat", clients["lat"].to_numpy(dtype=float))
-    out.insert(2, "lon", clients["lon"].to_numpy(dtype=float))
-    out.insert(3, "weight", clients["weight"].to_numpy(dtype=float))
-    out["policy"] = job.policy
-    out["access"] = job.access
-    for col in out.columns:
-        if col.endswith("_km") or col.endswith("_ms"):
-            out[col] = out[col].round(3)
-    return out
+    # one frame built from the columns (pandas' insert and per-column assignment cost ~1.5 ms
+    # per 50,000 rows each); km/ms rounded with numpy's round, as Series.round does it
+    cols: dict[str, Any] = {"name": clients["name"].array,  # text as read: no copy
+                            "lat": clients["lat"].to_numpy(dtype=float),
+                            "lon": clients["lon"].to_numpy(dtype=float),
+                            "weight": clients["weight"].to_numpy(dtype=float)}
+    for col in table.columns:
+        if col in ("lat", "lon"):
+            continue
+        v = table[col]
+        cols[col] = (np.round(v.to_numpy(dtype=float), 3) if col.endswith(("_km", "_ms"))
+                     else v)  # a Series: object text stays objects (no inference)
+    n = len(table)
+    cols["policy"] = pd.Series(np.full(n, job.policy, dtype=object), dtype="str")
+    cols["access"] = pd.Series(np.full(n, job.access, dtype=object), dtype="str")
+    return pd.DataFrame(cols, copy=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -759,6 +830,33 @@ def _cells(arr: pa.Array) -> pa.Array:
     return _quote(arr)
 
 
+#: Rows per batch of Arrow's CSV writer in :func:`_join_lines` (measured on 50,000 rows of 23
+#: columns: 1,024 -> 7.8 ms, 8,192 -> 6.9 ms, 65,536 -> 12 ms).
+_WRITE_BATCH = 8192
+
+
+def _join_lines(cols: list[pa.Array]) -> bytes:
+    """Cells already written as text (quoted where needed, nulls for empty cells) joined with
+    ``,`` into ``\n``-ended lines. Arrow's CSV writer without quoting does it in one pass
+    (~2.5x faster than a string join); it refuses a cell with a quote, comma or line break --
+    a quoted name -- and then the chunk is joined with Arrow's string join instead (the same
+    bytes)."""
+    table = pa.table(cols, names=[f"c{i}" for i in range(len(cols))])
+    sink = io.BytesIO()
+    try:
+        pacsv.write_csv(table, sink, pacsv.WriteOptions(
+            include_header=False, quoting_style="none", batch_size=_WRITE_BATCH))
+        return sink.getvalue()
+    except pa.ArrowInvalid:
+        pass
+    lines = pc.binary_join_element_wise(
+        pc.binary_join_element_wise(*cols, ",", null_handling="replace", null_replacement=""),
+        pa.scalar("\n"), "")
+    offs = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+    start, end = int(offs[lines.offset]), int(offs[lines.offset + len(lines)])
+    return bytes(memoryview(lines.buffers()[2])[start:end])
+
+
 def csv_text(out: pd.DataFrame, header: bool) -> bytes:
     """``out`` as the bytes ``safe_csv(out, float_format=None)`` would give (UTF-8, ``\\n``
     line ends, formula-safe text cells), built column-wise in Arrow: numbers by
@@ -773,17 +871,7 @@ def csv_text(out: pd.DataFrame, header: bool) -> bytes:
         else:
             arr = _text_cells(s)
         cols.append(arr)
-    body = b""
-    if len(out):
-        lines = pc.binary_join_element_wise(*cols, pa.scalar("\n"), ",",
-                                            null_handling="replace", null_replacement="")
-        # the "\n" column joined with "," before it: drop that comma by writing "x,\n" -> "x\n"
-        offs = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:
-                                                                 lines.offset + len(lines) + 1]
-        data = np.frombuffer(lines.buffers()[2], dtype=np.uint8)[int(offs[0]):int(offs[-1])]
-        keep = np.ones(len(data), dtype=bool)
-        keep[offs[1:] - offs[0] - 2] = False
-        body = data[keep].tobytes()
+    body = _join_lines(cols) if len(out) else b""
     if header:
         head = ",".join(_quote(pa.array(safe_cells(pd.Series(list(out.columns), dtype="str"))
                                         .to_numpy(dtype=object), type=pa.string()))
@@ -830,7 +918,14 @@ class ParquetSink:
 
     def put(self, table: pa.Table, columns: Sequence[str]) -> None:
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+            # dictionary pages for the few-valued text columns only (ids, policy, access): on
+            # every column Arrow tries and drops them for the floats and names, ~2x the CPU
+            # (measured: 57 -> 30 ms per 50,000 rows) and a bigger file
+            ids = [f.name for f in table.schema
+                   if f.name not in ("name", "ip", "geoip_message", "geoip_place")
+                   and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd",
+                                           use_dictionary=ids)
         self.writer.write_table(table.cast(self.writer.schema))
 
     def write(self, out: pd.DataFrame) -> None:
@@ -852,7 +947,8 @@ def kind_of(path: str | Path | None) -> str:
 
 
 def default_workers() -> int:
-    """Routing threads: the CPUs this process may use, at most 4."""
+    """Routing workers (processes; threads where none can be forked): the CPUs this process
+    may use, at most 4."""
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
@@ -871,8 +967,10 @@ def run(catalog: Catalog, chunks: Iterator[pd.DataFrame], sink: CsvSink | Parque
     Each thread routes a chunk, encodes it for the sink (CSV text, an Arrow table) and counts
     it (a chunk's :class:`Summary`); the calling thread reads the input, writes the encoded
     chunks in input order and merges the counts. Numpy and Arrow release the GIL in their loops,
-    so routing and encoding of two chunks overlap on two cores. Each chunk's route table is
-    dropped as soon as it is encoded (memory)."""
+    so routing and encoding of two chunks overlap on two cores -- but only ~1.6x: the Python
+    between the numpy calls holds the GIL. :func:`assign_file` therefore uses
+    :func:`run_processes` where it can fork, and this with one worker (the Dask path) or where
+    it cannot. Each chunk's route table is dropped as soon as it is encoded (memory)."""
     route_fn = route or route_chunk
     summary = Summary()
     t0 = time.perf_counter()
@@ -910,6 +1008,321 @@ def run(catalog: Catalog, chunks: Iterator[pd.DataFrame], sink: CsvSink | Parque
     return summary
 
 
+# --------------------------------------------------------------------------------------------
+# The run on worker processes
+
+
+#: What the worker processes route with: set in the parent just before the pool forks them, so
+#: they inherit it (catalog, job, route function, the sink's encoder and the latency model's
+#: cities grid, built once) without pickling; cleared when the run ends.
+_WORKER: dict[str, Any] = {}
+
+
+@dataclass
+class _Task:
+    """A chunk of work in input order. ``kind`` ``"block"``: CSV bytes the worker reads with
+    the column-wise reader (``snap`` = delimiter, header, comments of the parse state);
+    ``"frame"``: clients already read (``counted``: their rows are in the parse state's count;
+    otherwise read ahead of order without the row limit, checked when their turn comes);
+    ``error``: the read-ahead failed with it (raised, or the row limit's error, in order)."""
+
+    kind: str
+    data: Any
+    offset: int = 0
+    lines: int = 0
+    counted: bool = True
+    snap: tuple | None = None
+    #: The CSV bytes of a task read ahead of order, kept for the in-order re-read.
+    block: bytes | None = None
+    error: Exception | None = None
+
+
+def _work_process(kind: str, data: Any, snap: tuple | None
+                  ) -> tuple[object, list[str], Summary, int] | None:
+    """In a worker process: read (a ``"block"``), route, encode and count one chunk; None when
+    the column-wise reader cannot take the block (the parent reads it row by row, in order)."""
+    catalog, job, route_fn, encode = _WORKER["args"]
+    if kind == "block":
+        assert snap is not None
+        state = cl.ParseState(delimiter=snap[0], header=snap[1], seen_first=True,
+                              comments=snap[2])
+        clients = fast_block(data, state)
+        if clients is None:
+            return None
+    elif kind == "call":  # read here: fn(*args) -> clients (a Parquet batch checked)
+        fn, args = data
+        clients = fn(*args)
+    else:
+        clients = data
+    del data
+    n = len(clients)
+    out = route_fn(catalog, clients, job)
+    del clients
+    part = Summary()
+    part.add(out)
+    return encode(out), list(out.columns), part.trimmed(), n
+
+
+class InlinePool:
+    """The executor interface :func:`run_processes` uses, in this process: each task runs when
+    its result is asked for (in order, after the tasks after it were submitted: the same
+    read-ahead as with processes). For one-chunk inputs and tests."""
+
+    class _Later:
+        def __init__(self, fn: Callable[..., Any], args: tuple) -> None:
+            self.fn, self.args = fn, args
+
+        def result(self) -> Any:
+            return self.fn(*self.args)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> "InlinePool._Later":
+        return InlinePool._Later(fn, args)
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def _worker_init() -> None:
+    """A worker ignores Ctrl-C: the parent gets it, stops submitting and waits for the chunks
+    in progress (no traceback from every worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _CsvFeed:
+    """A CSV stream as :class:`_Task` s for the worker processes, and the in-order checks that
+    keep the rows, line numbers, messages and row limit of :func:`read_csv_chunks`.
+
+    The parent reads every block where the header is not settled yet (the first, and any while
+    the file has shown only blank and comment lines) itself, exactly as :func:`read_csv_chunks`
+    (:func:`read_block`). After that a block's reading depends only on the header, delimiter
+    and comment rule (fixed from then on) and on the lines and rows before it: lines are counted
+    here as blocks are cut (:func:`count_lines`), rows when results come back in order. A
+    block the column-wise reader may take goes to a worker as bytes; one it may not (quotes,
+    comments, CRs) is read row by row here ahead of order, without the row limit. In order,
+    :meth:`resolve` adds the rows; when the limit is passed, or a block failed or fell back, the
+    block is read again row by row with the true state, which raises the very error the
+    sequential reader raises (or gives its rows)."""
+
+    def __init__(self, stream: IO[bytes], rows: int, max_rows: int | None) -> None:
+        self.stream, self.rows, self.max_rows = stream, rows, max_rows
+        self.state = cl.ParseState()
+
+    def blocks(self) -> Iterator[tuple[bytes, int, int]]:
+        """``(block, offset, newlines)``: the stream in blocks of whole lines cut outside
+        quotes, as :func:`csv_blocks` but with fewer passes over the bytes (the parent cuts
+        every block while two workers route: its time is the run's floor). The first block
+        has ``rows`` lines; later ones are cut at the line end after ~98 % of ``rows`` times
+        the bytes per line so far, then counted once (numpy) and cut at the ``rows``-th line
+        end if they have more: never more than ``rows`` lines (but for a quoted field's lines),
+        the same bound on memory."""
+        rows, stream = self.rows, self.stream
+        buf = b""
+        offset = 0
+        eof = False
+        per_line = 0.0  # bytes per line of the blocks so far; 0: none yet
+
+        def more() -> bool:
+            nonlocal buf, eof
+            got = stream.read(READ_BYTES) if not eof else b""
+            if not got:
+                eof = True
+                return False
+            buf += got
+            return True
+
+        while True:
+            if per_line:
+                want = max(1, int(rows * per_line * 0.98))
+                while len(buf) < want and more():
+                    pass
+                if not buf:
+                    return
+                end = buf.find(b"\n", want - 1)
+                while end < 0 and more():
+                    end = buf.find(b"\n", want - 1)
+                cut = end + 1 if end >= 0 else len(buf)
+                nl = np.frombuffer(buf, dtype=np.uint8, count=cut) == 10
+                n = int(np.count_nonzero(nl))
+                if n > rows:
+                    cut, n = int(np.flatnonzero(nl)[rows - 1]) + 1, rows
+            else:
+                while buf.count(b"\n") < rows and more():
+                    pass
+                if not buf:
+                    return
+                ends = _line_ends(buf)
+                cut = int(ends[rows - 1]) + 1 if len(ends) >= rows else len(buf)
+                n = min(rows, len(ends))
+            if buf.find(b'"', 0, cut) >= 0:  # a quoted field may span lines (csv_blocks)
+                odd = buf.count(b'"', 0, cut) % 2
+                while odd:  # extend to a line end with an even number of quotes before it
+                    nxt = buf.find(b"\n", cut)
+                    if nxt >= 0:
+                        odd ^= buf.count(b'"', cut, nxt + 1) % 2
+                        cut = nxt + 1
+                    elif not more():
+                        cut = len(buf)
+                        break
+                n = buf.count(b"\n", 0, cut)
+            yield buf[:cut], offset, n
+            per_line = cut / max(n, 1)
+            offset += cut
+            buf = buf[cut:]
+
+    def tasks(self) -> Iterator[_Task]:
+        state = self.state
+        lines = 0  # physical lines before the next block
+        first = True
+        for block, offset, newlines in self.blocks():
+            if first or not state.seen_first:
+                # in order: every task before this one was read here too (counted)
+                yield _Task("frame", read_block(block, offset, state, self.max_rows, first))
+                first = False
+                lines = state.lines
+                continue
+            snap = (state.delimiter, state.header, state.comments)
+            task = _Task("block", block, offset, lines, counted=False, snap=snap, block=block)
+            if not _fast_ok(block, state):  # row by row, here, ahead of order
+                try:
+                    task.kind, task.data = "frame", self._parse(block, offset, lines, 0, None)
+                except cl.ClientsError as exc:
+                    task.kind, task.data, task.error = "error", None, exc
+            yield task
+            lines += (newlines + (not block.endswith(b"\n")) if b"\r" not in block
+                      else count_lines(block))
+
+    def _parse(self, block: bytes, offset: int, lines: int, rows: int,
+               max_rows: int | None) -> pd.DataFrame:
+        s = self.state
+        st = cl.ParseState(delimiter=s.delimiter, header=s.header, seen_first=s.seen_first,
+                           comments=s.comments, lines=lines, rows=rows)
+        return cl.parse_block(cl.decode_block(block, st, offset), st, max_rows)
+
+    def reread(self, task: _Task) -> pd.DataFrame:
+        """The task's block read row by row with the true state and the row limit, in order
+        (raises the sequential reader's error); its rows are counted."""
+        assert task.block is not None
+        df = self._parse(task.block, task.offset, task.lines, self.state.rows, self.max_rows)
+        self.state.rows += len(df)
+        return df
+
+    def check(self, task: _Task, n: int) -> None:
+        """In order: count the ``n`` rows of a task read ahead; re-read (and raise) when they
+        pass the row limit or the read-ahead failed."""
+        if task.error is not None:
+            self.reread(task)  # raises the sequential reader's error
+            raise task.error   # pragma: no cover - the re-read raises first
+        if task.counted:
+            return
+        if self.max_rows is not None and self.state.rows + n > self.max_rows:
+            self.reread(task)
+            raise AssertionError("row limit passed without an error")  # pragma: no cover
+        self.state.rows += n
+
+    def finish(self) -> None:
+        cl.check_not_empty(self.state)
+
+
+def _frame_tasks(chunks: Iterator[pd.DataFrame]) -> Iterator[_Task]:
+    for c in chunks:
+        yield _Task("frame", c)
+
+
+def can_fork() -> bool:
+    """Whether worker processes can be forked here (Linux and other POSIX systems)."""
+    import multiprocessing as mp
+
+    return "fork" in mp.get_all_start_methods()
+
+
+def warm(job: Job) -> None:
+    """Build what every chunk's routing builds once per process (the latency model's cities
+    grid, ~0.15 s) before the workers fork, so they share it instead of each building it."""
+    params = latency.params_with((), check_access(job.access))
+    from dashboard.domain import latency as lat_mod
+
+    lat_mod._city_grid(params)
+
+
+def run_processes(catalog: Catalog, tasks: Iterator[_Task], sink: CsvSink | ParquetSink,
+                  job: Job, workers: int, feed: _CsvFeed | None = None,
+                  progress: Callable[[Summary, float], None] | None = None,
+                  route: Callable[[Catalog, pd.DataFrame, Job], pd.DataFrame] | None = None,
+                  pool_factory: Callable[[int], Any] | None = None) -> Summary:
+    """:func:`run` on ``workers`` forked processes: each reads (CSV blocks), routes, encodes
+    and counts a chunk; this process cuts the input, writes the chunks in input order and
+    merges the counts. At most ``workers + 1`` chunks are in flight (memory).
+    ``pool_factory(workers)``: the pool (tests pass :class:`InlinePool`); default a fork pool.
+
+    Why processes: the routing holds the GIL between numpy calls (the cities grid's per-cell
+    loop, pandas), so two threads overlapped only ~1.6x on 2 cores; processes overlap fully.
+    The pool forks once the first two chunks are read (a one-chunk input starts none), with
+    the latency model's cities grid built (:func:`warm`): the workers share it and inherit
+    catalog, job and route function without pickling; they exit with ``os._exit``
+    (multiprocessing), never flushing the inherited output. A worker that dies (killed, out of
+    memory) ends the run with :class:`BatchError`, never a hang."""
+    import multiprocessing as mp
+    from concurrent.futures.process import BrokenProcessPool
+
+    route_fn = route or route_chunk
+    summary = Summary()
+    t0 = time.perf_counter()
+    _WORKER["args"] = (catalog, job, route_fn, sink.encode)
+    tasks = iter(tasks)
+    head = [t for t in (next(tasks, None), next(tasks, None)) if t is not None]
+    if len(head) < 2 or workers < 2:  # one chunk (or one worker): no processes to start
+        pool: Any = InlinePool()
+    elif pool_factory is not None:
+        pool = pool_factory(workers)
+    else:
+        warm(job)
+        pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
+                                      initializer=_worker_init)
+    try:
+        pending: deque[tuple[_Task, Any]] = deque()
+
+        def submit(task: _Task) -> Any:
+            if task.kind == "error":
+                return None
+            return pool.submit(_work_process, task.kind, task.data,
+                               task.snap if task.kind == "block" else None)
+
+        def step() -> None:
+            task, res = pending.popleft()
+            got = res.result() if res is not None else None
+            if feed is not None and task.kind == "block" and got is None:
+                # the column-wise reader could not take it: row by row, in order, here
+                df = feed.reread(task)
+                pending.appendleft((_Task("frame", df), submit(_Task("frame", df))))
+                return
+            if feed is not None:
+                feed.check(task, got[3] if got is not None else 0)
+            payload, columns, part, _ = got
+            sink.put(payload, columns)
+            summary.merge(part)
+            if progress is not None:
+                progress(summary, time.perf_counter() - t0)
+
+        for task in itertools.chain(head, tasks):
+            pending.append((task, submit(task)))
+            while len(pending) > workers:
+                step()
+        while pending:
+            step()
+        if feed is not None:
+            feed.finish()
+    except BrokenProcessPool:
+        raise BatchError("a worker process died (killed, or out of memory: lower "
+                         "--chunk-rows)") from None
+    finally:
+        _WORKER.clear()
+        pool.shutdown(wait=True, cancel_futures=True)
+        sink.close()
+    return summary
+
+
 def use_system_memory_pool() -> None:
     """Arrow's buffers from the C library's allocator instead of mimalloc, for this process.
 
@@ -935,12 +1348,15 @@ def assign_file(catalog: Catalog, source: str | Path, target: str | Path | None,
     use_system_memory_pool()
     src_kind = "csv" if str(source) == "-" else kind_of(source)
     route = None
+    pq_tasks: Iterator[_Task] | None = None
     if src_kind == "parquet":
         ip_col = parquet_ip_column(source)
         if ip_col is not None:  # a file of IP addresses: located first (issue 18)
             chunks, route = read_ip_parquet_chunks(source, ip_col, rows, max_rows), route_ip_chunk
         else:
             chunks = read_parquet_chunks(source, rows, max_rows)
+            pq_tasks = (_Task("call", (parquet_frame, args))
+                        for args in parquet_batches(source, rows, max_rows))
         fh = None
     else:
         fh = stdin if str(source) == "-" else open(source, "rb")
@@ -958,6 +1374,11 @@ def assign_file(catalog: Catalog, source: str | Path, target: str | Path | None,
             out_fh = open(target, "wb")
             sink = CsvSink(out_fh)
             sink.close = lambda: (out_fh.flush(), out_fh.close())  # type: ignore[method-assign]
+        if workers > 1 and can_fork():
+            feed = _CsvFeed(fh, rows, max_rows) if src_kind == "csv" and route is None else None
+            tasks = (feed.tasks() if feed is not None else pq_tasks if pq_tasks is not None
+                     else _frame_tasks(chunks))
+            return run_processes(catalog, tasks, sink, job, workers, feed, progress, route)
         return run(catalog, chunks, sink, job, workers, progress, route)
     finally:
         if fh is not None and fh is not stdin:

@@ -205,3 +205,112 @@ def test_assign_bad_parquet_exits_2_naming_the_row(tmp_path, capsys):
     assert code == 2 and "row 3, column 'lat'" in err and "outside" in err, err
     code, _, err = _assign(capsys, str(tmp_path / "missing.parquet"))
     assert code == 2 and "file not found" in err
+
+
+# --------------------------------------------------------------------------------------------
+# worker processes: the same rows, messages and row limit as the sequential reader
+
+
+class _Frames:
+    """A sink keeping the chunks (encode = the frame itself)."""
+
+    def __init__(self) -> None:
+        self.parts: list[pd.DataFrame] = []
+
+    def encode(self, out: pd.DataFrame) -> pd.DataFrame:
+        return out
+
+    def put(self, payload: pd.DataFrame, columns) -> None:
+        self.parts.append(payload)
+
+    def close(self) -> None:
+        pass
+
+
+def _echo(catalog, clients: pd.DataFrame, job) -> pd.DataFrame:
+    out = clients.copy()
+    out["routed"], out["pop_id"], out["anycast_ms"] = True, "X", 1.0
+    return out
+
+
+def _via_processes(data: bytes, rows: int, max_rows: int | None, pool=None) -> pd.DataFrame:
+    feed = batch._CsvFeed(io.BytesIO(data), rows, max_rows)
+    sink = _Frames()
+    batch.run_processes(None, feed.tasks(), sink, batch.Job("eu-central-1"), 2, feed,
+                        route=_echo, pool_factory=pool)
+    return pd.concat(sink.parts, ignore_index=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(GOOD + BAD + TRICKY + ["#x", "lat,lon", '3,4,"two\nlines",1',
+                                                       '5,6,"open\n#x\n7,8"']), min_size=1,
+                max_size=30),
+       st.integers(1, 7), st.booleans(), st.sampled_from([None, 5, 12]))
+def test_process_feed_equals_whole_file(lines, rows, header, max_rows):
+    """Blocks read in the workers, blocks with quotes or comments read ahead here, the row
+    limit checked in order: the rows and the first error of parse_clients (InlinePool: every
+    task runs when its turn comes, after the ones after it were read)."""
+    text = ("lat,lon,name,weight\n" if header else "") + "\n".join(lines) + "\n"
+    data = text.encode()
+    assert _outcome(lambda: _via_processes(data, rows, max_rows, lambda n: batch.InlinePool())) \
+        == _outcome(lambda: parse_clients(data, max_rows=max_rows))
+
+
+def test_process_feed_on_forked_workers_names_a_late_bad_line():
+    body = "lat,lon,name\n" + "".join(f"{i % 80}.5,{i % 170}.25,c{i}\n" for i in range(999))
+    good = _via_processes(body.encode(), 100, None)
+    pd.testing.assert_frame_equal(good[["lat", "lon", "name", "weight"]].astype({"name": object}),
+                                  parse_clients(body))
+    bad = body + '\n# comment\n1,2,"quoted, ok"\n12.5,200,far\n'
+    with pytest.raises(ClientsError) as exc:
+        _via_processes(bad.encode(), 100, None)
+    assert str(exc.value) == str(pytest.raises(ClientsError, parse_clients, bad).value)
+    with pytest.raises(ClientsError) as exc:
+        _via_processes(body.encode(), 100, 950)
+    assert str(exc.value) == str(pytest.raises(ClientsError, parse_clients, body,
+                                               max_rows=950).value)
+
+
+def test_assign_on_processes_equals_one_thread(tmp_path):
+    rng = np.random.default_rng(5)
+    src = tmp_path / "in.csv"
+    src.write_text("lat,lon,weight,name\n" + "".join(
+        f"{a:.4f},{b:.4f},{i % 5},{'=x' if i % 50 == 0 else 'n'}{i}\n" if i != 1234 else
+        f'{a:.4f},{b:.4f},1,"a, ""quoted"" name"\n' for i, (a, b) in
+        enumerate(zip(rng.uniform(-80, 80, 3000), rng.uniform(-180, 180, 3000)))))
+    from dashboard.catalog import default_catalog
+
+    cat = default_catalog()
+    job = batch.Job("eu-central-1")
+    one, many = tmp_path / "one.csv", tmp_path / "many.csv"
+    a = batch.assign_file(cat, src, one, job, rows=400, workers=1)
+    b = batch.assign_file(cat, src, many, job, rows=400, workers=2)
+    assert one.read_bytes() == many.read_bytes()
+    assert b'"a, ""quoted"" name"' in many.read_bytes()
+    assert (a.clients, a.routed, a.per_pop, a.percentiles()) == \
+        (b.clients, b.routed, b.per_pop, b.percentiles())
+
+
+def _die(catalog, clients, job):
+    import os
+
+    os._exit(3)  # a worker killed mid-chunk (the OOM killer, kill -9)
+
+
+def test_a_worker_that_dies_ends_the_run_with_a_message_not_a_hang():
+    body = "".join(f"{i % 80}.5,{i % 170}.25\n" for i in range(300)).encode()
+    feed = batch._CsvFeed(io.BytesIO(body), 100, None)
+    with pytest.raises(batch.BatchError, match="worker process died"):
+        batch.run_processes(None, feed.tasks(), _Frames(), batch.Job("eu-central-1"), 2, feed,
+                            route=_die)
+
+
+def test_chunk_rows_is_capped_with_a_clear_message(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    src.write_text("1,2\n")
+    try:
+        code = main(["assign", str(src), "--chunk-rows", "5000000000"])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
+    assert "more than 1,000,000 clients per chunk" in capsys.readouterr().err

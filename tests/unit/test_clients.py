@@ -226,3 +226,22 @@ def test_weights_are_plain_floats_not_rounded():
     df = parse_clients("1,2,0.1\n3,4,1e-300\n")
     assert df["weight"].tolist() == [0.1, 1e-300]
     assert not math.isnan(df["weight"].sum())
+
+
+_NUMBER_TEXT = st.from_regex(r"\A[+-]?(?:[0-9]{1,25}(?:\.[0-9]{0,25})?|\.[0-9]{1,25})"
+                             r"(?:[eE][+-]?[0-9]{1,3})?\Z")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_NUMBER_TEXT, min_size=1, max_size=20))
+@example(["+5", "5.", ".5", "-0", "1E+05", "-.5e-3", "0005", "9007199254740993", "4.9e-324",
+          "2.2250738585072011e-308", "1e400",
+          "1.00000000000000011102230246251565404236316680908203125"])
+def test_column_number_parse_equals_python_float(texts):
+    """The batch reader's number column (Arrow's cast) gives float()'s bits on every spelling
+    the number rule accepts."""
+    from dashboard.domain.clients import _to_float
+
+    got = _to_float(pd.Series(texts, dtype="str"))
+    want = np.array([float(t) for t in texts])
+    assert got.tobytes() == want.tobytes()

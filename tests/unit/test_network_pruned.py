@@ -300,3 +300,22 @@ def test_few_candidates_are_measured(catalog):
         geodesy._exact_km = orig
     assert measured / len(cla) < 3.0
     assert math.isfinite(measured)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 2), st.integers(0, 2**32 - 1), st.booleans())
+def test_segment_best_equals_lexsort_with_ties(n, kk, seed, two_keys):
+    """policy._segment_best (the per-client best pairs without a sort of every pair) picks what
+    np.lexsort((*keys, rows)) puts first, ties on every key resolved by pair order."""
+    from dashboard.domain.policy import _segment_best
+
+    rng = np.random.default_rng(seed)
+    per = rng.integers(kk, kk + 4, n)
+    rows = np.repeat(np.arange(n), per)
+    rng.shuffle(rows)  # pairs in any order (bounded_pairs gives them PoP by PoP)
+    keys = tuple(rng.integers(0, 3, len(rows)).astype(float) for _ in range(2 if two_keys else 1))
+    order = np.lexsort((*keys, rows))
+    first = np.searchsorted(rows[order], np.arange(n))
+    got = _segment_best(rows, keys, n, kk)
+    for j in range(kk):
+        assert np.array_equal(got[j], order[first + j])
