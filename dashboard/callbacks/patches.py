@@ -6,11 +6,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-import plotly.graph_objects as go
 from dash import Patch
 
 from dashboard.figures import cdf as cdf_figures
@@ -18,23 +17,55 @@ from dashboard.figures import map as map_figures
 from dashboard.figures.common import typed_array
 
 
-def figure_patch(traces: Sequence[go.Scattergeo], animation_id: str = "") -> Patch:
+def figure_patch(layers: dict[str, dict], animation_id: str = "") -> Patch:
     """A :class:`dash.Patch` turning the map the browser shows (same base key, see
-    :func:`dashboard.services.map.map_base_key`) into one with ``traces``: every layer except
-    the clients' is replaced whole (they are small), the clients layer gets only what a what-if
-    changes -- its numbers, PoP ids, colours and hover template -- and keeps its positions and
-    names in the browser; of the layout only the failover animation id changes."""
+    :func:`dashboard.services.map.map_base_key`) into one with ``layers``
+    (:func:`dashboard.figures.map.map_layers` with ``for_patch``): every layer given except the
+    clients' is replaced whole (they are small; the aggregated unrouted and unserved layers are
+    not given: the same base draws the same), the clients layer gets only what a what-if changes
+    -- its numbers, PoP ids, colours and hover template -- and keeps its positions and names in
+    the browser; of the layout only the failover animation id changes."""
     patch = Patch()
-    ci = map_figures.map_trace_index(map_figures.CLIENTS)
-    for i, trace in enumerate(traces):
-        if i != ci:
-            patch["data"][i] = map_figures.plain(trace.to_plotly_json())
-    clients = traces[ci]
-    for key in ("customdata", "hovertext", "hovertemplate"):
-        patch["data"][ci][key] = map_figures.plain(clients[key])
-    patch["data"][ci]["marker"] = map_figures.plain(clients.marker.to_plotly_json())
+    for i, name in enumerate(map_figures.MAP_TRACES):
+        layer = layers.get(name)
+        if layer is None:
+            continue
+        if name == map_figures.CLIENTS:
+            for key in ("customdata", "hovertext", "hovertemplate", "marker"):
+                patch["data"][i][key] = map_figures.plain(layer[key])
+        else:
+            patch["data"][i] = {"type": "scattergeo", **map_figures.plain(layer)}
     patch["layout"]["meta"] = {"failover": animation_id}
     return patch
+
+
+#: Grid cells kept by :func:`cells_kept` (~0.4 MB each for 25,000 clients).
+CELLS_KEPT = 4
+_cells: "OrderedDict[str, map_figures.ClientCells]" = OrderedDict()
+_cells_lock = threading.Lock()
+
+
+def cells_kept(base_key: str | None, routes: Any) -> map_figures.ClientCells | None:
+    """:func:`dashboard.figures.map.client_cells` of ``routes``, kept for the last
+    :data:`CELLS_KEPT` map bases (``base_key``: :func:`dashboard.services.map.map_base_key`,
+    which digests everything the cells depend on: the clients, which are routed and served).
+    Every what-if on one base has the same cells: ~2 ms saved per what-if on 25,000 clients.
+    None below :data:`~dashboard.figures.map.AGGREGATE_FROM` clients (no cells drawn)."""
+    if base_key is None or routes is None or len(routes) < map_figures.AGGREGATE_FROM:
+        return None
+    with _cells_lock:
+        hit = _cells.get(base_key)
+        if hit is not None:
+            _cells.move_to_end(base_key)
+            return hit
+    cells = map_figures.client_cells(routes)
+    for a in cells:  # shared between answers: never written
+        a.flags.writeable = False
+    with _cells_lock:
+        _cells[base_key] = cells
+        while len(_cells) > CELLS_KEPT:
+            _cells.popitem(last=False)
+    return cells
 
 
 #: Curves kept by :func:`cdf_curve_kept` (a few KB each).

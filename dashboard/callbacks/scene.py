@@ -112,8 +112,9 @@ def map_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
               landing=view.landing, observed=view.observed, mappings=view.mappings)
     if view.patch:
         fig = patches.figure_patch(
-            map_figures.map_traces(catalog.pops, catalog.origins, view.origin_id, view.routes,
-                                   view.names, view.down, **kw),
+            map_figures.map_layers(catalog.pops, catalog.origins, view.origin_id, view.routes,
+                                   view.names, view.down, for_patch=True,
+                                   cells=patches.cells_kept(view.base_key, view.routes), **kw),
             view.failover.animation_id or "")
     else:
         fig = map_figures.map_figure(catalog.pops, catalog.origins, view.origin_id, view.routes,
