@@ -12,6 +12,7 @@ import numpy as np
 
 from dash import Patch
 
+from dashboard.domain.stats import SortedSample
 from dashboard.figures import cdf as cdf_figures
 from dashboard.figures import map as map_figures
 from dashboard.figures.common import typed_array
@@ -98,11 +99,17 @@ def cdf_curve_kept(values: Any, weights: Any) -> tuple[np.ndarray, np.ndarray]:
     return curve
 
 
-def cdf_patch(anycast_ms: Any, direct_ms: Any, weights: Any) -> Patch:
-    """The RTT CDF's new curves as a Patch of the two traces' x and y (its layout is static)."""
+def cdf_patch(anycast_ms: Any, direct_ms: Any, weights: Any,
+              anycast_sorted: SortedSample | None = None) -> Patch:
+    """The RTT CDF's new curves as a Patch of the two traces' x and y (its layout is static).
+    ``anycast_sorted``: the anycast RTTs already sorted with their weights (the map view's,
+    :attr:`dashboard.services.map.MapView.anycast`): that curve then costs no sort."""
     patch = Patch()
     for i, values in enumerate((anycast_ms, direct_ms)):
-        x, y = cdf_curve_kept(values, weights)
+        if i == 0 and anycast_sorted is not None:
+            x, y = cdf_figures.cdf_curve_sorted(anycast_sorted)
+        else:
+            x, y = cdf_curve_kept(values, weights)
         patch["data"][i]["x"] = typed_array(x)
         patch["data"][i]["y"] = typed_array(y)
     return patch

@@ -126,8 +126,10 @@ def map_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
     if view.routes is None:
         cdf: Any = cdf_figures.rtt_cdf_figure([], [])
     else:
-        cdf = (patches.cdf_patch if view.patch else cdf_figures.rtt_cdf_figure)(
-            view.routes["anycast_ms"], view.routes["direct_ms"], view.weights)
+        cdf = (patches.cdf_patch(view.routes["anycast_ms"], view.routes["direct_ms"],
+                                 view.weights, view.anycast) if view.patch else
+               cdf_figures.rtt_cdf_figure(view.routes["anycast_ms"], view.routes["direct_ms"],
+                                          view.weights))
     # A patched map has the clients the page shows (same base key): the count and the key
     # itself are what the page has already.
     return (fig, view.rows, map_layout.render_summary(view.kpis), cdf,

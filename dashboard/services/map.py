@@ -16,7 +16,8 @@ import pandas as pd
 
 from dashboard.catalog import Catalog
 from dashboard.domain.scenario import Client, Scenario
-from dashboard.domain.stats import weighted_quantile, weighted_quantiles
+from dashboard.domain.stats import (SortedSample, sample_quantiles, sorted_sample,
+                                    weighted_quantile)
 from dashboard.gazetteer import DemandSet, demand_set, load_gazetteer
 from dashboard.services import failover
 from dashboard.services.failover import FailoverCard, FailoverView
@@ -81,8 +82,11 @@ def scenario_routes(loaded: Loaded, catalog: Catalog
     return routes, names, np.concatenate(weights)
 
 
-def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int) -> dict:
-    """Key numbers over clients (RTT percentiles are weighted by client weight), in ms."""
+def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int,
+                    anycast: SortedSample | None = None) -> dict:
+    """Key numbers over clients (RTT percentiles are weighted by client weight), in ms.
+    ``anycast``: :func:`~dashboard.domain.stats.sorted_sample` of the ``anycast_ms`` column and
+    ``weights`` when the caller has it (the RTT CDF draws the same sorted sample)."""
     out: dict[str, Any] = {"clients": int(len(routes)), "pops_used": 0, "pops": n_pops}
     if len(routes) == 0:
         return out
@@ -95,7 +99,9 @@ def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int)
     out["unrouted"] = int((~routed).sum())
     out["unserved"] = int((routed & ~served).sum())
     if ok.any():
-        out["p50_ms"], out["p95_ms"] = weighted_quantiles(any_ms[ok], w[ok], (0.5, 0.95))
+        if anycast is None:
+            anycast = sorted_sample(any_ms, w)
+        out["p50_ms"], out["p95_ms"] = sample_quantiles(anycast, (0.5, 0.95))
         saving = routes["saving_ms"].to_numpy(float)[ok]
         out["median_saving_ms"] = weighted_quantile(saving, w[ok], 0.5)
         out["faster_share"] = float(w[ok][saving > 0].sum() / w[ok].sum())
@@ -294,6 +300,9 @@ class MapView:
     #: client -> that PoP -> its origin.
     observed: list[tuple[int, str]] = field(default_factory=list)
     mappings: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    #: The anycast RTTs sorted with their weights (:func:`~dashboard.domain.stats.sorted_sample`):
+    #: the key numbers' percentiles and the RTT CDF come from this one sort.
+    anycast: SortedSample | None = None
 
 
 def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = None) -> MapView:
@@ -319,7 +328,8 @@ def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = Non
         return view
     view.rows = table_rows(routes, scenario, names, weights, catalog, origin_id, fo.before,
                            fo.tr.moved if fo.tr is not None else None)
-    view.summary = summary_numbers(routes, weights, len(catalog.pops))
+    view.anycast = sorted_sample(routes["anycast_ms"].to_numpy(float), weights)
+    view.summary = summary_numbers(routes, weights, len(catalog.pops), view.anycast)
     view.kpis = summary_kpis(view.summary, origin_id, scenario.access)
     n = len(routes)
     if 0 < n < HOVER_PROBABILITIES_BELOW:

@@ -90,6 +90,10 @@ def _check(before: Scenario, after: Scenario, catalog, patched_expected: bool = 
             "failover"] or not frames.get("clients")
         frames_full.pop("id", None)
         assert frames == frames_full and _json(patch[1]) == _json(full[1])
+        # the RTT CDF patched (its anycast curve from the key numbers' sort) = the full chart
+        cdf = _apply(_json(first[3]), patch[3])
+        assert [_norm(t) for t in cdf["data"]] == [_norm(t) for t in _json(full[3])["data"]]
+        assert _json(patch[2]) == _json(full[2])  # the key numbers
 
 
 @pytest.mark.slow
