@@ -366,6 +366,41 @@ def _bin_layer(name: str, lat: np.ndarray, lon: np.ndarray, names: _NameOf, sel:
         marker=dict(marker, size=bin_marker_size(count)), legendrank=legendrank)
 
 
+class RouteCodes(NamedTuple):
+    """Every route row's PoP and origin as integer codes (``pd.factorize``: -1 where there is
+    none): hashing 25,000 ids costs ~0.5 ms per column, so the path and clients layers of one
+    map share one factorisation (issue 16)."""
+
+    pop: np.ndarray        # code of each row's PoP id
+    pop_ids: np.ndarray    # the ids, by code
+    origin: np.ndarray     # code of each row's origin region ("" counted as ``origin_id``)
+    origin_ids: np.ndarray
+
+
+def route_codes(routes: pd.DataFrame, origin_id: str) -> RouteCodes:
+    """:class:`RouteCodes` of ``routes`` (the ``origin_id`` argument for tables without the
+    column or rows with "")."""
+    oids = (routes["origin_id"].to_numpy(object) if "origin_id" in routes
+            else np.full(len(routes), origin_id, dtype=object))
+    oids = np.where(oids == "", origin_id, oids)
+    p_code, p_uniq = pd.factorize(routes["pop_id"].to_numpy(object))
+    o_code, o_uniq = pd.factorize(oids)
+    return RouteCodes(p_code, np.asarray(p_uniq, dtype=object), o_code,
+                      np.asarray(o_uniq, dtype=object))
+
+
+def _first_seen(codes: np.ndarray, uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(uniq[codes])`` for codes >= 0: the codes renumbered in the order of their
+    first occurrence in ``codes``, and the values in that order."""
+    first = np.full(len(uniq), len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    present = np.flatnonzero(first < len(codes))
+    order = present[np.argsort(first[present], kind="stable")]
+    label = np.full(len(uniq), -1, dtype=np.int64)
+    label[order] = np.arange(len(order))
+    return label[codes], uniq[order]
+
+
 class ClientCells(NamedTuple):
     """The grid cells of the aggregated clients layer (:func:`client_cells`): what depends only
     on the clients and on which are routed and served (``services.map.map_base_key``)."""
@@ -388,7 +423,7 @@ def client_cells(routes: pd.DataFrame) -> ClientCells:
 
 def _binned_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
                     client_names: Sequence[str], patch: bool = False,
-                    cells: ClientCells | None = None
+                    cells: ClientCells | None = None, codes: RouteCodes | None = None
                     ) -> tuple[dict, dict | None, dict | None]:
     """Clients, unrouted and unserved layers (trace attributes) for very large client sets (from
     :data:`AGGREGATE_FROM`): every client counts, in one marker per :data:`BIN_DEG` grid cell at
@@ -410,11 +445,15 @@ def _binned_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
     m = len(first)
     safe = np.maximum(count, 1)
     # the PoP (and origin) most clients of a cell enter at, and its share
-    oids = (routes["origin_id"].to_numpy(object)[ok] if "origin_id" in routes
-            else np.full(len(ok), origin_id, dtype=object))
-    oids = np.where(oids == "", origin_id, oids)
-    p_code, p_uniq = pd.factorize(routes["pop_id"].to_numpy(object)[ok])
-    o_code, o_uniq = pd.factorize(oids)
+    rc = codes if codes is not None else route_codes(routes, origin_id)
+    pc, oc = rc.pop[ok], rc.origin[ok]
+    if len(ok) and (pc.min() < 0 or oc.min() < 0):  # not expected: a served row has both ids
+        oids = np.where(oc < 0, None, rc.origin_ids[np.maximum(oc, 0)])
+        p_code, p_uniq = pd.factorize(routes["pop_id"].to_numpy(object)[ok])
+        o_code, o_uniq = pd.factorize(oids)
+    else:  # numbered in first-seen order among these rows, as pd.factorize of them would
+        p_code, p_uniq = _first_seen(pc, rc.pop_ids)
+        o_code, o_uniq = _first_seen(oc, rc.origin_ids)
     pairs, vi = np.unique(p_code * max(1, len(o_uniq)) + o_code, return_inverse=True)
     uniq = np.array([f"{p_uniq[c // max(1, len(o_uniq))]} → {o_uniq[c % max(1, len(o_uniq))]}"
                      for c in pairs], dtype=object)
@@ -488,7 +527,8 @@ def _binned_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
 
 
 def leg_arrays(routes: pd.DataFrame | None, pops: pd.DataFrame, origins: pd.DataFrame,
-               origin_id: str, exclude: Iterable[int] = (), compact: bool = False
+               origin_id: str, exclude: Iterable[int] = (), compact: bool = False,
+               codes: RouteCodes | None = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(internet lats, lons, backbone lats, lons) of the static path layers, degrees, NaN gaps.
 
@@ -519,17 +559,14 @@ def leg_arrays(routes: pd.DataFrame | None, pops: pd.DataFrame, origins: pd.Data
                                 routes["lon"].to_numpy(float)[drawn], p_lat, p_lon)
         if "served" in routes:
             rows = rows[routes["served"].to_numpy(bool)[rows]]
-        oids = (routes["origin_id"].to_numpy(object)[rows] if "origin_id" in routes
-                else np.full(len(rows), origin_id, dtype=object))
-        oids = np.where(oids == "", origin_id, oids)
-        # distinct (PoP, origin) pairs in first-seen order (a routed client has both ids)
-        p_code, p_uniq = pd.factorize(pop_id[rows])
-        o_code, o_uniq = pd.factorize(oids)
-        pair = p_code * max(1, len(o_uniq)) + o_code
+        # distinct (PoP, origin) pairs in first-seen order (a served client has both ids)
+        rc = codes if codes is not None else route_codes(routes, origin_id)
+        p_code, o_code = rc.pop[rows], rc.origin[rows]
+        pair = p_code * max(1, len(rc.origin_ids)) + o_code
         pair[(p_code < 0) | (o_code < 0)] = -1
         _, at = np.unique(pair, return_index=True)
         at = np.sort(at[pair[at] >= 0])
-        pairs = [(p, o) for p, o in zip(p_uniq[p_code[at]], o_uniq[o_code[at]])
+        pairs = [(p, o) for p, o in zip(rc.pop_ids[p_code[at]], rc.origin_ids[o_code[at]])
                  if o in org_pos and pop_pos[p] != org_pos[o]]
         if pairs:
             a = np.array([pop_pos[p] for p, _ in pairs])
@@ -633,8 +670,9 @@ def map_layers(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     layers: dict[str, dict] = {}
 
     # -- paths -----------------------------------------------------------------------------------
+    codes = route_codes(routes, origin_id) if routes is not None and len(routes) else None
     net_lat, net_lon, bb_lat, bb_lon = leg_arrays(routes, pops, origins, origin_id, moving,
-                                                  compact)
+                                                  compact, codes)
     layers[LEG_BACKBONE] = dict(
         name=LEG_BACKBONE, lat=bb_lat, lon=bb_lon, mode="lines", hoverinfo="skip",
         line=dict(color=BACKBONE_COLOR, width=3), opacity=0.9, legendrank=2)
@@ -768,7 +806,7 @@ def map_layers(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     s_idx = np.empty(0, dtype=int)
     if compact and len(routes) >= AGGREGATE_FROM:
         layers[CLIENTS], unrouted, unserved = _binned_clients(
-            routes, pops, origin_id, client_names, for_patch, cells)
+            routes, pops, origin_id, client_names, for_patch, cells, codes)
         if unrouted is not None and unserved is not None:
             layers[UNROUTED], layers[UNSERVED] = unrouted, unserved
     elif compact:
