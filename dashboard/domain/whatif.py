@@ -152,7 +152,8 @@ def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, ori
               params: latency.LatencyParams,
               direct_origin: tuple[float, float] | None = None,
               policy: str = pol.GEOGRAPHIC, bias: PopBias | None = None,
-              direct: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+              direct: tuple[np.ndarray, np.ndarray] | None = None,
+              pop_legs: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """The :func:`paths.client_paths` table of ``rc``'s clients (same columns and semantics:
     per-PoP origin arrays with NaN = endpoint down, the backbone leg including the PoP ingress
     overhead, ``direct_ms`` to ``direct_origin``, else to the first finite origin) from the
@@ -164,7 +165,9 @@ def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, ori
     (:mod:`dashboard.domain.bias`): both rankings are made again from ``rc.matrix`` with it
     (:func:`policy.network_ranking`, :func:`policy.geographic_ranking`; a few ms for 25,000
     clients), as :func:`paths.client_paths` does. ``direct``: the clients' ``(direct_km,
-    direct_ms)`` to ``direct_origin`` (:func:`paths.direct_legs`) when the caller keeps them."""
+    direct_ms)`` to ``direct_origin`` (:func:`paths.direct_legs`) when the caller keeps them;
+    ``pop_legs``: :func:`paths.pop_legs` of ``rc``'s PoPs to these origins under ``params``,
+    likewise."""
     policy = pol.check_policy(policy)
     if rc.matrix is None or rc.net_ranked is None or rc.net_ranked_km is None:
         rc = with_network(rc, params)
@@ -194,4 +197,5 @@ def paths_for(rc: RankedClients, pop_ids: Sequence[str], origin_lat: object, ori
                               direct_origin=direct_origin,
                               network=network_pick(rc.matrix, net[0], bias), policy=policy,
                               bias=bias, internet_given=internet,
-                              direct_legs_given=direct if direct_origin is not None else None)
+                              direct_legs_given=direct if direct_origin is not None else None,
+                              pop_legs_given=pop_legs)
