@@ -221,8 +221,8 @@ def plan_frame(plan: dict, k: int) -> tuple[list[list[float | None]], list[list[
     segments ``a, b, None`` per moved client. The last frame lands exactly on p1/o1."""
     def arr(key: str) -> tuple[np.ndarray, np.ndarray]:
         lat, lon = plan[key]
-        return (np.array([np.nan if v is None else v for v in lat], dtype=float),
-                np.array([np.nan if v is None else v for v in lon], dtype=float))
+        # None (JSON's gap) becomes NaN: numpy converts it for a float dtype, without a loop
+        return np.array(lat, dtype=float), np.array(lon, dtype=float)
 
     t = float(plan["t"][k])
     (clat, clon), (p0a, p0o), (p1a, p1o), (o0a, o0o), (o1a, o1o) = (
