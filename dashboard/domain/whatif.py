@@ -134,7 +134,11 @@ def first_two(ranked: np.ndarray, ranked_km: np.ndarray, down: np.ndarray
     rows = np.flatnonzero(bad)
     if not len(rows):
         return pop, pop_km, runner, runner_km
-    sub, sub_km = ranked[rows], ranked_km[rows]
+    # With d PoPs down, a row's first two healthy PoPs are among its first d + 2: only those
+    # columns are gathered and searched (~3 of 19 with one PoP down: ~0.15 ms instead of
+    # ~0.5 ms per call for 25,000 clients, issue 16).
+    width = min(m, m - n_healthy + 2)
+    sub, sub_km = ranked[rows, :width], ranked_km[rows, :width]
     at = np.arange(len(rows))
     healthy = ~down[sub]
     first = healthy.argmax(axis=1)
