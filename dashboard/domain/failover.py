@@ -169,17 +169,31 @@ def _ends(df: pd.DataFrame, idx: np.ndarray, pop_pos: dict[str, tuple[float, flo
     """
     clat = df["lat"].to_numpy()[idx]
     clon = df["lon"].to_numpy()[idx]
-    pids = df["pop_id"].to_numpy()[idx]
-    oids = df["origin_id"].to_numpy()[idx]
-    plat = np.array([pop_pos[p][0] if p else np.nan for p in pids], dtype=float)
-    plon = np.array([pop_pos[p][1] if p else np.nan for p in pids], dtype=float)
+    plat, plon = _positions_of(df["pop_id"].to_numpy()[idx], pop_pos)
     plat = np.where(np.isfinite(plat), plat, clat)
     plon = np.where(np.isfinite(plon), plon, clon)
-    olat = np.array([origin_pos[o][0] if o else np.nan for o in oids], dtype=float)
-    olon = np.array([origin_pos[o][1] if o else np.nan for o in oids], dtype=float)
+    olat, olon = _positions_of(df["origin_id"].to_numpy()[idx], origin_pos)
     olat = np.where(np.isfinite(olat), olat, plat)
     olon = np.where(np.isfinite(olon), olon, plon)
     return clat, clon, plat, plon, olat, olon
+
+
+def _positions_of(keys: np.ndarray, pos: dict[str, tuple[float, float]]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(lats, lons) of ``keys`` in ``pos`` (degrees), NaN for "" / None (no PoP, no origin);
+    ``KeyError`` for any other key not in ``pos``. By one index lookup: a Python loop over up
+    to 1,000 animated clients cost ~0.4 ms per pair of columns (issue 16)."""
+    names = list(pos)
+    lat = np.array([pos[k][0] for k in names] + [np.nan], dtype=float)
+    lon = np.array([pos[k][1] for k in names] + [np.nan], dtype=float)
+    ix = pd.Index(names, dtype=object).get_indexer(np.asarray(keys, dtype=object))
+    missing = ix < 0
+    if missing.any():
+        unknown = [k for k in np.asarray(keys, dtype=object)[missing] if k]
+        if unknown:
+            raise KeyError(unknown[0])
+        ix = np.where(missing, len(names), ix)
+    return lat[ix], lon[ix]
 
 
 def _segments(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray,
