@@ -281,6 +281,15 @@ def plan_frame(plan: dict, k: int) -> tuple[list[list[float | None]], list[list[
     """Frame ``k`` of an :func:`animation_plan` (packed or not): ([internet lats, lons],
     [backbone lats, lons]), segments ``a, b, None`` per moved client. The last frame lands
     exactly on p1/o1."""
+    (ilat, ilon), (blat, blon) = plan_frame_arrays(plan, k)
+    return [_json_floats(ilat), _json_floats(ilon)], [_json_floats(blat), _json_floats(blon)]
+
+
+def plan_frame_arrays(plan: dict, k: int) -> tuple[tuple[np.ndarray, np.ndarray],
+                                                   tuple[np.ndarray, np.ndarray]]:
+    """:func:`plan_frame` as float arrays (the same values, rounded to 1e-5 degree; NaN for the
+    gaps): for callers that hand them to numpy again (the map's moving layers), without a list
+    of 3,000 Python floats and back per leg."""
     def arr(key: str) -> tuple[np.ndarray, np.ndarray]:
         return unpack_coords(plan[key])
 
@@ -294,7 +303,8 @@ def plan_frame(plan: dict, k: int) -> tuple[list[list[float | None]], list[list[
         olat, olon = slerp(o0a, o0o, o1a, o1o, t)
     ilat, ilon = _segments(clat, clon, plat, plon)
     blat, blon = _segments(plat, plon, olat, olon)
-    return [_json_floats(ilat), _json_floats(ilon)], [_json_floats(blat), _json_floats(blon)]
+    r = lambda a: np.round(a, 5) + 0.0  # noqa: E731  (as _json_floats rounds; -0.0 as 0.0)
+    return (r(ilat), r(ilon)), (r(blat), r(blon))
 
 
 def animation_frames(tr: Transition, pop_pos: dict[str, tuple[float, float]],
