@@ -271,8 +271,9 @@ def _ranked_demand(fp: str, key: str) -> whatif.RankedClients:
     committed gazetteer, so it is never stale and never needs the shared cache."""
     catalog = _catalog(fp)
     ds = demand_set(load_gazetteer(), key)
-    return whatif.rank_clients(ds.lats, ds.lons, catalog.pop_lats, catalog.pop_lons,
-                               latency.params_with((), DEFAULT_ACCESS))
+    return whatif.keep_heads(whatif.rank_clients(ds.lats, ds.lons, catalog.pop_lats,
+                                                 catalog.pop_lons,
+                                                 latency.params_with((), DEFAULT_ACCESS)))
 
 
 @functools.lru_cache(maxsize=4)
@@ -299,7 +300,8 @@ def _network_demand(fp: str, key: str, model: Model,
     ``model`` for ``access`` clients (overrides and the access type change the legs, so the
     ones cached with the ranking do not hold); the fitted model's for end users come with
     :func:`_ranked_demand` itself."""
-    return whatif.with_network(_ranked_for(fp, key, model), latency.params_with(model, access))
+    return whatif.keep_heads(whatif.with_network(_ranked_for(fp, key, model),
+                                                 latency.params_with(model, access)))
 
 
 def demand_route_table(catalog: Catalog, key: str, origin_id: str,
