@@ -3,8 +3,9 @@
  * access point, and their backbone legs follow, entirely in the browser, on a time budget.
  *
  * The server sends the plan of the moving paths once (dashboard/domain/failover.py
- * `animation_plan`: each moving client's position, its PoP end and origin end before and after,
- * the eased fraction of each of its n frames and the budget `duration_ms`) in the store
+ * `animation_plan`: each moving client's position, its PoP end and origin end before and after
+ * -- packed as int32 base64, `unpack` below --, the eased fraction of each of its n frames and
+ * the budget `duration_ms`) in the store
  * `failover-frames`, together with the map figure in its FINAL state (moving clients' paths left
  * out of the static path layers and held, at the last frame, by the two "moving" layers, drawn
  * with opacity 0; `layout.meta.failover` = the animation id). Frame k is computed here exactly as `plan_frame`
@@ -85,6 +86,32 @@
         var w1 = Math.sin((1 - t) * omega) / s, w2 = Math.sin(t * omega) / s;
         var x = w1 * ax + w2 * bx, y = w1 * ay + w2 * by, z = w1 * az + w2 * bz;
         return [Math.atan2(z, Math.hypot(x, y)) / RAD, Math.atan2(y, x) / RAD];
+    }
+
+    /* The plan's coordinates arrive packed (dashboard/domain/failover.py `pack_coords`: the
+       lats then the lons, degrees x `div` as little-endian int32, GAP for a gap): k / div is
+       the very double the plan's former JSON lists carried (`np.round(x, 5)`). Plain
+       [lats, lons] lists are taken as they are. */
+    var GAP = -2147483648;  // domain/failover.py PACK_GAP
+    var COORDS = ['c', 'p0', 'p1', 'o0', 'o1'];  // domain/failover.py PLAN_COORDS
+    function coords(v) {
+        if (!v || Array.isArray(v) || typeof v.i4 !== 'string' || !(v.div > 0)) { return v; }
+        var bin = atob(v.i4), bytes = new Uint8Array(bin.length);
+        for (var j = 0; j < bin.length; j++) { bytes[j] = bin.charCodeAt(j); }
+        var view = new DataView(bytes.buffer), n = Math.floor(bytes.length / 8);
+        var lat = new Array(n), lon = new Array(n);
+        for (var i = 0; i < n; i++) {
+            var a = view.getInt32(4 * i, true), b = view.getInt32(4 * (n + i), true);
+            lat[i] = a === GAP ? null : a / v.div;
+            lon[i] = b === GAP ? null : b / v.div;
+        }
+        return [lat, lon];
+    }
+    function unpack(fr) {
+        if (!fr || !fr.c || Array.isArray(fr.c)) { return fr; }
+        var out = Object.assign({}, fr);
+        COORDS.forEach(function (key) { out[key] = coords(fr[key]); });
+        return out;
     }
 
     function num(v) { return (v === null || v === undefined) ? NaN : v; }
@@ -271,6 +298,7 @@
 
     function animate(fr) {
         cancel();
+        fr = unpack(fr);
         if (!fr || !fr.clients || !fr.clients.length || !fr.c || !fr.t || !fr.traces) {
             return {id: fr ? fr.id : null, state: 'idle'};
         }

@@ -11,8 +11,9 @@ Everything is measured in one run, in-process, by POSTing Dash's own request bod
   is ONE request, the one the browser sends when an access point pill is clicked: the scene
   callback (``callbacks/scene.py``) with the edit ``{"op": "toggle_pop", "pop": <PoP>}`` in
   ``scenario-edit.data`` and the current scenario store, failover state and map key as states;
-  it answers the new store, the map ``Patch``, table, key numbers, CDF, failover plan, pills and
-  panels. Each repetition marks a different PoP down (from the opened preset), so nothing is
+  it answers the new store, the map ``Patch``, the table (a ``Patch`` of the changed rows: the
+  page's table key ``table-base`` is sent back as the browser does), key numbers, CDF, failover
+  plan, pills and panels. Each repetition marks a different PoP down (from the opened preset), so nothing is
   served from a cache. Time = that request; payload = its response body (raw JSON, and gzip -6
   for reference). Bodies from ``benchmarks/dash_requests.py``.
 * **baseline A -- the pre-optimisation path**: the results callback of ``--baseline-ref``
@@ -80,6 +81,8 @@ def measure_this(repeat: int) -> dict:
     t_o, raw_o = open_link("?clientset=cities25k")
     store = response_value(raw_o, f"{ids.SCENARIO}.data")
     base = response_value(raw_o, f"{ids.MAP_BASE}.data")
+    # The key of the table rows the page shows (the browser sends it back as a state).
+    table = response_value(raw_o, f"{ids.TABLE_BASE}.data")
     # The routing state the browser keeps for the failover animation (the "before").
     prev = response_value(raw_o, f"{ids.FAILOVER_PREV}.data")
     first = {"ms": 1000 * t_o, "bytes": len(raw_o)}
@@ -102,6 +105,7 @@ def measure_this(repeat: int) -> dict:
         t, raw = scene({f"{ids.SCENARIO_EDIT}.data": {"op": "toggle_pop", "pop": pid,
                                                       "nonce": nonce},
                         f"{ids.SCENARIO}.data": store, f"{ids.MAP_BASE}.data": base,
+                        f"{ids.TABLE_BASE}.data": table,
                         f"{ids.FAILOVER_PREV}.data": prev}, f"{ids.SCENARIO_EDIT}.data")
         resp = json.loads(raw)["response"]
         st = resp[ids.SCENARIO]["data"]

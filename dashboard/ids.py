@@ -24,6 +24,9 @@ SCENARIO_EDIT = "scenario-edit"
 #: Key of the client layers the map in the browser was last drawn with (scene callback): when
 #: a what-if keeps them, only the changed parts of the figure are sent (a ``dash.Patch``).
 MAP_BASE = "map-base"
+#: Key of the assignment table rows the browser shows (scene callback): a what-if sends only the
+#: rows that changed (a ``dash.Patch`` of ``data``) when the server still has the rows of that key.
+TABLE_BASE = "table-base"
 #: Store: indices of the map's layers the browser needs (``{"clients": i}``; map clicks).
 MAP_LAYERS = "map-layers"
 

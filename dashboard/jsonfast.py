@@ -30,10 +30,28 @@ _BARE = ("NaN", "Infinity", "-Infinity")
 _original_encode = PlotlyJSONEncoder.encode
 
 
+def has_value_token(text: str) -> bool:
+    """Whether ``_VALUE_TOKEN`` occurs in ``text`` (same answer), looking only around the
+    occurrences of ``NaN`` and ``Infinity``: the regex tries every ``:``, ``,`` and ``[`` of a
+    ~0.5 MB answer (~2.5 ms of a 25,000-client what-if, issue 16), a substring search ~0.1 ms."""
+    for word in ("NaN", "Infinity"):
+        i = text.find(word)
+        while i != -1:
+            j = i - 1
+            if j >= 0 and text[j] == "-":
+                j -= 1
+            while j >= 0 and text[j].isspace():  # what \s matches in a str pattern
+                j -= 1
+            if j >= 0 and text[j] in ":,[":
+                return True
+            i = text.find(word, i + 1)
+    return False
+
+
 def _encode(self: PlotlyJSONEncoder, o: Any) -> str:
     """:meth:`PlotlyJSONEncoder.encode` with the exact check (module docstring)."""
     encoded = json.JSONEncoder.encode(self, o)
-    if encoded.strip() in _BARE or _VALUE_TOKEN.search(encoded):
+    if encoded.strip() in _BARE or has_value_token(encoded):
         return _original_encode(self, o)
     return encoded
 

@@ -56,7 +56,7 @@ MAP_OUT = (Output(ids.WORLD_MAP, "figure"), Output(ids.ASSIGNMENT_TABLE, "data")
            Output(ids.SUMMARY, "children"), Output(ids.RTT_CDF, "figure"),
            Output(ids.CLIENT_COUNT, "children"), Output(ids.FAILOVER_FRAMES, "data"),
            Output(ids.FAILOVER_SUMMARY, "children"), Output(ids.FAILOVER_PREV, "data"),
-           Output(ids.MAP_BASE, "data"))
+           Output(ids.MAP_BASE, "data"), Output(ids.TABLE_BASE, "data"))
 PILLS_OUT = (Output(ids.pop_toggle(ALL), "className"), Output(ids.pop_toggle(ALL), "title"),
              Output(ids.POP_STATUS_COUNT, "children"))
 PANEL_OUT = (Output(ids.ENDPOINTS_LIST, "children"), Output(ids.ENDPOINT_WHATIF, "children"),
@@ -100,6 +100,7 @@ class PageState:
     demand_scale: Any = None
     default_capacity: Any = None
     n1_result: Any = None       # ids.N1_RESULT
+    table_base: Any = None      # ids.TABLE_BASE: the key of the table rows the page shows
 
 
 # -- rendering one view-model per view ------------------------------------------------------------
@@ -112,8 +113,9 @@ def map_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
               landing=view.landing, observed=view.observed, mappings=view.mappings)
     if view.patch:
         fig = patches.figure_patch(
-            map_figures.map_traces(catalog.pops, catalog.origins, view.origin_id, view.routes,
-                                   view.names, view.down, **kw),
+            map_figures.map_layers(catalog.pops, catalog.origins, view.origin_id, view.routes,
+                                   view.names, view.down, for_patch=True,
+                                   cells=patches.cells_kept(view.base_key, view.routes), **kw),
             view.failover.animation_id or "")
     else:
         fig = map_figures.map_figure(catalog.pops, catalog.origins, view.origin_id, view.routes,
@@ -125,14 +127,18 @@ def map_outputs(loaded: Loaded, page: PageState, catalog: Catalog) -> tuple:
     if view.routes is None:
         cdf: Any = cdf_figures.rtt_cdf_figure([], [])
     else:
-        cdf = (patches.cdf_patch if view.patch else cdf_figures.rtt_cdf_figure)(
-            view.routes["anycast_ms"], view.routes["direct_ms"], view.weights)
+        cdf = (patches.cdf_patch(view.routes["anycast_ms"], view.routes["direct_ms"],
+                                 view.weights, view.anycast) if view.patch else
+               cdf_figures.rtt_cdf_figure(view.routes["anycast_ms"], view.routes["direct_ms"],
+                                          view.weights))
+    # The table: only the rows that changed when the server still has the rows the page shows.
+    rows, rows_key = patches.table_update(view.rows, page.table_base)
     # A patched map has the clients the page shows (same base key): the count and the key
     # itself are what the page has already.
-    return (fig, view.rows, map_layout.render_summary(view.kpis), cdf,
+    return (fig, rows, map_layout.render_summary(view.kpis), cdf,
             no_update if view.patch else view.count, frames,
             map_layout.render_failover_card(view.card), view.failover.state,
-            no_update if view.patch else view.base_key)
+            no_update if view.patch else view.base_key, rows_key)
 
 
 def capacity_outputs(loaded: Loaded, show_catchments: Any, catalog: Catalog) -> tuple:
@@ -329,7 +335,7 @@ def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
         State(ids.SHOW_CATCHMENTS, "value"), State(ids.EXPLAIN_CLIENT, "value"),
         State(param, "value"), State(param, "id"), State(ids.DEMAND_SOURCE, "value"),
         State(ids.DEMAND_SCALE, "value"), State(ids.DEFAULT_CAPACITY, "value"),
-        State(ids.N1_RESULT, "data"),
+        State(ids.N1_RESULT, "data"), State(ids.TABLE_BASE, "data"),
     )
     def _scene(search, request, origin_value, endpoint_value, current, *states):
         trigger = TRIGGERS.get(ctx.triggered_id) if ctx.triggered_id else events.PAGE_LOAD

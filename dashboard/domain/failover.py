@@ -15,6 +15,8 @@ and never flicker.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import Counter
 from dataclasses import dataclass
 
@@ -26,6 +28,13 @@ import pandas as pd
 #: 36 frames over a 1.2 s budget (one per ~33 ms, every second 60 Hz refresh) leave room to drop a
 #: third of them and still draw 20 or more.
 DEFAULT_FRAMES = 36
+#: Packed plan coordinates (:func:`pack_coords`): degrees times this, as little-endian int32.
+#: The plan rounds degrees to 1e-5 (~1 m) anyway, so the integers carry exactly those values.
+PACK_SCALE = 100_000
+#: The int32 that stands for a gap (NaN: no route) in packed coordinates.
+PACK_GAP = -(2 ** 31)
+#: The plan's coordinate entries: clients, PoP ends before/after, origin ends before/after.
+PLAN_COORDS = ("c", "p0", "p1", "o0", "o1")
 
 
 def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -160,17 +169,34 @@ def _ends(df: pd.DataFrame, idx: np.ndarray, pop_pos: dict[str, tuple[float, flo
     """
     clat = df["lat"].to_numpy()[idx]
     clon = df["lon"].to_numpy()[idx]
-    pids = df["pop_id"].to_numpy()[idx]
-    oids = df["origin_id"].to_numpy()[idx]
-    plat = np.array([pop_pos[p][0] if p else np.nan for p in pids], dtype=float)
-    plon = np.array([pop_pos[p][1] if p else np.nan for p in pids], dtype=float)
+    plat, plon = _positions_of(df["pop_id"].to_numpy()[idx], pop_pos)
     plat = np.where(np.isfinite(plat), plat, clat)
     plon = np.where(np.isfinite(plon), plon, clon)
-    olat = np.array([origin_pos[o][0] if o else np.nan for o in oids], dtype=float)
-    olon = np.array([origin_pos[o][1] if o else np.nan for o in oids], dtype=float)
+    olat, olon = _positions_of(df["origin_id"].to_numpy()[idx], origin_pos)
     olat = np.where(np.isfinite(olat), olat, plat)
     olon = np.where(np.isfinite(olon), olon, plon)
     return clat, clon, plat, plon, olat, olon
+
+
+def _positions_of(keys: np.ndarray, pos: dict[str, tuple[float, float]]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(lats, lons) of ``keys`` in ``pos`` (degrees), NaN for "" / None (no PoP, no origin);
+    ``KeyError`` for any other key not in ``pos``. One lookup per key, then two gathers (two
+    lookups and a tuple index per key before)."""
+    names = list(pos)
+    lat = np.array([pos[k][0] for k in names] + [np.nan], dtype=float)
+    lon = np.array([pos[k][1] for k in names] + [np.nan], dtype=float)
+    index = {k: i for i, k in enumerate(names)}
+    keys = np.asarray(keys, dtype=object)
+    ix = np.fromiter((index.get(k, -1) for k in keys.tolist()), dtype=np.int64,
+                     count=len(keys))
+    missing = ix < 0
+    if missing.any():
+        unknown = [k for k in keys[missing] if k]
+        if unknown:
+            raise KeyError(unknown[0])
+        ix = np.where(missing, len(names), ix)
+    return lat[ix], lon[ix]
 
 
 def _segments(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray,
@@ -189,17 +215,19 @@ def _segments(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray,
 
 def animation_plan(tr: Transition, pop_pos: dict[str, tuple[float, float]],
                    origin_pos: dict[str, tuple[float, float]],
-                   n_frames: int = DEFAULT_FRAMES) -> dict[str, object]:
+                   n_frames: int = DEFAULT_FRAMES, packed: bool = False) -> dict[str, object]:
     """What the browser needs to draw every frame of the moving paths, and nothing more.
 
     ``{"n": n_frames, "clients": [moved client rows], "t": [eased fraction per frame],
     "c": [lats, lons] of the moved clients, "p0"/"p1": their PoP ends before/after,
-    "o0"/"o1": their origin ends before/after}`` (degrees rounded to ~1 m, plain lists). Frame
+    "o0"/"o1": their origin ends before/after}`` (degrees rounded to ~1 m, plain lists;
+    ``packed``: each of those five as :func:`pack_coords` instead, the same values). Frame
     ``k`` is :func:`plan_frame`: each PoP end moves along the great circle from p0 to p1 by
     ``t[k]``, the origin end from o0 to o1, and the internet and backbone legs are drawn between
     them. ``assets/failover.js`` computes the same frames in the browser (its ``slerp`` mirrors
     :func:`slerp`), so the payload is 10 numbers per moved client instead of 12 per client per
-    frame: 1,000 moving clients cost ~70 kB instead of ~2 MB and no server time per frame.
+    frame: 1,000 moving clients cost ~96 kB as JSON lists (~53 kB packed) instead of ~2 MB and
+    no server time per frame.
     """
     if n_frames < 2:
         raise ValueError(f"n_frames must be >= 2, got {n_frames}")
@@ -207,22 +235,66 @@ def animation_plan(tr: Transition, pop_pos: dict[str, tuple[float, float]],
     _, _, p0lat, p0lon, o0lat, o0lon = _ends(tr.before, idx, pop_pos, origin_pos)
     clat, clon, p1lat, p1lon, o1lat, o1lon = _ends(tr.after, idx, pop_pos, origin_pos)
     ts = ease_in_out(np.linspace(0.0, 1.0, n_frames))
+    enc = pack_coords if packed else (lambda a, b: [_json_floats(a), _json_floats(b)])
     return {"n": int(n_frames), "clients": idx.tolist(),
             "t": [float(v) for v in np.round(ts, 9)],
-            "c": [_json_floats(clat), _json_floats(clon)],
-            "p0": [_json_floats(p0lat), _json_floats(p0lon)],
-            "p1": [_json_floats(p1lat), _json_floats(p1lon)],
-            "o0": [_json_floats(o0lat), _json_floats(o0lon)],
-            "o1": [_json_floats(o1lat), _json_floats(o1lon)]}
+            "c": enc(clat, clon), "p0": enc(p0lat, p0lon), "p1": enc(p1lat, p1lon),
+            "o0": enc(o0lat, o0lon), "o1": enc(o1lat, o1lon)}
+
+
+def pack_coords(lat: object, lon: object) -> dict[str, object]:
+    """``{"i4": base64, "div": PACK_SCALE}``: the lats then the lons (degrees, as many of each),
+    each rounded to 1e-5 degree as the plan's lists are (``round(x * PACK_SCALE)``, NaN as
+    :data:`PACK_GAP`), little-endian int32. Why: as JSON lists 1,000 moving clients' 10,000
+    coordinates cost ~96 kB and ~2 ms to encode (issue 16); packed ~53 kB and ~0.05 ms.
+    Exact: ``k / PACK_SCALE`` (one IEEE division, what :func:`unpack_coords` and
+    ``assets/failover.js`` compute) is the float ``np.round(x, 5)`` gives, which is what the
+    list form's JSON text parses back to."""
+    a = np.concatenate([np.asarray(lat, dtype=float).ravel(),
+                        np.asarray(lon, dtype=float).ravel()])
+    k = np.rint(a * PACK_SCALE)
+    k[~np.isfinite(k)] = PACK_GAP
+    return {"i4": base64.b64encode(k.astype("<i4").tobytes()).decode("ascii"),
+            "div": PACK_SCALE}
+
+
+def unpack_coords(v: object) -> tuple[np.ndarray, np.ndarray]:
+    """``(lats, lons)`` (float, NaN for a gap) of a plan entry, packed (:func:`pack_coords`) or
+    plain ``[lats, lons]`` lists (None for a gap). ``ValueError`` for anything else."""
+    if isinstance(v, dict):
+        try:
+            raw = base64.b64decode(str(v.get("i4", "")), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"packed coordinates are not base64: {exc}") from None
+        div = v.get("div")
+        if not isinstance(div, int) or isinstance(div, bool) or div <= 0 or len(raw) % 8:
+            raise ValueError("packed coordinates need a positive integer div and pairs of int32")
+        k = np.frombuffer(raw, dtype="<i4")
+        a = np.where(k == PACK_GAP, np.nan, k / div)
+        return a[: len(a) // 2], a[len(a) // 2:]
+    try:
+        lat, lon = v  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise ValueError("plan coordinates must be [lats, lons] or packed") from None
+    # None (JSON's gap) becomes NaN: numpy converts it for a float dtype, without a loop
+    return np.array(lat, dtype=float), np.array(lon, dtype=float)
 
 
 def plan_frame(plan: dict, k: int) -> tuple[list[list[float | None]], list[list[float | None]]]:
-    """Frame ``k`` of an :func:`animation_plan`: ([internet lats, lons], [backbone lats, lons]),
-    segments ``a, b, None`` per moved client. The last frame lands exactly on p1/o1."""
+    """Frame ``k`` of an :func:`animation_plan` (packed or not): ([internet lats, lons],
+    [backbone lats, lons]), segments ``a, b, None`` per moved client. The last frame lands
+    exactly on p1/o1."""
+    (ilat, ilon), (blat, blon) = plan_frame_arrays(plan, k)
+    return [_json_floats(ilat), _json_floats(ilon)], [_json_floats(blat), _json_floats(blon)]
+
+
+def plan_frame_arrays(plan: dict, k: int) -> tuple[tuple[np.ndarray, np.ndarray],
+                                                   tuple[np.ndarray, np.ndarray]]:
+    """:func:`plan_frame` as float arrays (the same values, rounded to 1e-5 degree; NaN for the
+    gaps): for callers that hand them to numpy again (the map's moving layers), without a list
+    of 3,000 Python floats and back per leg."""
     def arr(key: str) -> tuple[np.ndarray, np.ndarray]:
-        lat, lon = plan[key]
-        return (np.array([np.nan if v is None else v for v in lat], dtype=float),
-                np.array([np.nan if v is None else v for v in lon], dtype=float))
+        return unpack_coords(plan[key])
 
     t = float(plan["t"][k])
     (clat, clon), (p0a, p0o), (p1a, p1o), (o0a, o0o), (o1a, o1o) = (
@@ -234,7 +306,8 @@ def plan_frame(plan: dict, k: int) -> tuple[list[list[float | None]], list[list[
         olat, olon = slerp(o0a, o0o, o1a, o1o, t)
     ilat, ilon = _segments(clat, clon, plat, plon)
     blat, blon = _segments(plat, plon, olat, olon)
-    return [_json_floats(ilat), _json_floats(ilon)], [_json_floats(blat), _json_floats(blon)]
+    r = lambda a: np.round(a, 5) + 0.0  # noqa: E731  (as _json_floats rounds; -0.0 as 0.0)
+    return (r(ilat), r(ilon)), (r(blat), r(blon))
 
 
 def animation_frames(tr: Transition, pop_pos: dict[str, tuple[float, float]],
@@ -259,8 +332,10 @@ def animation_frames(tr: Transition, pop_pos: dict[str, tuple[float, float]],
 
 
 def _json_floats(a: np.ndarray) -> list[float | None]:
-    """Rounded to ~1 m and NaN as None, which JSON and plotly read as a line gap."""
-    r = np.round(np.asarray(a, dtype=float), 5)
+    """Rounded to ~1 m and NaN as None, which JSON and plotly read as a line gap; -0.0 as 0.0
+    (the same point; :func:`pack_coords` has no signed zero either, so both forms agree bit for
+    bit)."""
+    r = np.round(np.asarray(a, dtype=float), 5) + 0.0
     out: list[float | None] = r.tolist()
     for i in np.flatnonzero(~np.isfinite(r)):
         out[i] = None

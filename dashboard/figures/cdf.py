@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from dashboard.domain.stats import SortedSample, sorted_sample
 from dashboard.figures.common import BACKBONE_COLOR, INTERNET_COLOR
 
 #: Most points of each RTT CDF curve (a 220-px-high chart cannot show more steps).
@@ -21,12 +22,16 @@ def cdf_curve(values: Sequence[float], weights: Sequence[float] | None = None
     empirical CDF of the finite ``values``, from 0 %, at most :data:`MAX_CDF_POINTS` + 1
     points (the last step of each of that many evenly spaced levels)."""
     v = np.asarray(values, dtype=float)
-    w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=float)
-    ok = np.isfinite(v) & (w > 0) if len(v) else np.zeros(0, dtype=bool)
-    v, w = v[ok], w[ok]
-    order = np.argsort(v, kind="stable")
-    x = v[order]
-    y = np.cumsum(w[order]) / w.sum() if len(w) and w.sum() > 0 else np.empty(0)
+    return cdf_curve_sorted(sorted_sample(
+        v, np.ones_like(v) if weights is None else np.asarray(weights, dtype=float)))
+
+
+def cdf_curve_sorted(sample: SortedSample) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cdf_curve` of a sample already sorted (:func:`~dashboard.domain.stats.sorted_sample`:
+    the key numbers sorted the same RTTs for their percentiles)."""
+    x = sample.values
+    y = (np.cumsum(sample.weights) / sample.total if len(x) and sample.total > 0
+         else np.empty(0))
     if len(x) > MAX_CDF_POINTS:
         keep = np.unique(np.searchsorted(y, np.linspace(0, 1, MAX_CDF_POINTS)[1:] * y[-1],
                                          side="left").clip(0, len(y) - 1))

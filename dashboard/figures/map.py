@@ -15,7 +15,10 @@ segments between waypoints in the chosen projection, so we sample a waypoint eve
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+import threading
+import weakref
+from collections import OrderedDict
+from typing import Any, Callable, Collection, Iterable, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -211,9 +214,11 @@ COMPACT_CUSTOMDATA = ("pop_km", "internet_ms", "backbone_km", "backbone_ms",
 
 
 def _compact_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
-                     client_names: Sequence[str]
-                     ) -> tuple[go.Scattergeo, go.Scattergeo, go.Scattergeo]:
-    """Clients, unrouted and unserved layers for large client sets, from numpy arrays only.
+                     client_names: Sequence[str], patch: bool = False
+                     ) -> tuple[dict, dict, dict]:
+    """Clients, unrouted and unserved layers (trace attributes) for large client sets, from
+    numpy arrays only. ``patch``: the clients layer without its names (``text``): a patch keeps
+    the browser's (the names are escaped for the unrouted and unserved clients only).
 
     Instead of one preformatted hover string per client (~170 bytes each, a Python loop), the
     numbers travel as one float32 ``customdata`` matrix (:data:`COMPACT_CUSTOMDATA`; plotly
@@ -228,11 +233,10 @@ def _compact_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
     served = shown["served"].to_numpy(bool) if "served" in shown else routed
     ok = routed & served
     idx = np.flatnonzero(ok)
-    names = np.empty(n, dtype=object)
-    k = min(n, len(client_names))
-    names[:k] = np.asarray(list(client_names[:k]), dtype=object)
-    for i in range(n):  # user text: escaped like every hover label (see hover_text)
-        names[i] = hover_text(names[i]) if names[i] else f"client {i + 1}"
+    name_of = _NameOf(client_names)  # user text: escaped like every hover label (hover_text)
+
+    def names(rows: np.ndarray) -> np.ndarray:
+        return np.array([name_of[int(i)] for i in rows], dtype=object)
     areas = list(AREA_COLORS)
     area_ix = {a: i for i, a in enumerate(areas)}
     pop_area = dict(zip(pops["id"], pops["area"]))
@@ -273,22 +277,24 @@ def _compact_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
                 "<extra></extra>")
     lat = shown["lat"].to_numpy(np.float32)
     lon = shown["lon"].to_numpy(np.float32)
-    clients = go.Scattergeo(
+    clients = dict(
         name=CLIENTS, lat=lat[idx], lon=lon[idx], mode="markers", customdata=cd,
-        text=names[idx], hovertext=hover, hovertemplate=template,
+        text=None if patch else names(idx), hovertext=hover, hovertemplate=template,
         marker=dict(symbol="diamond", size=6, color=CLIENT_COLOR,
                     line=dict(color=code, colorscale=scale, cmin=0, cmax=k,
                               width=1.2)),
         legendrank=5)
+    if patch:
+        del clients["text"]
     bad = np.flatnonzero(~routed)
-    unrouted = go.Scattergeo(
-        name=UNROUTED, lat=lat[bad], lon=lon[bad], mode="markers", text=names[bad],
+    unrouted = dict(
+        name=UNROUTED, lat=lat[bad], lon=lon[bad], mode="markers", text=names(bad),
         hovertemplate="<b>%{text}</b><br>no route: every access point is down<extra></extra>",
         showlegend=bool(len(bad)),
         marker=dict(symbol="x", size=9, color=UNROUTED_COLOR), legendrank=6)
     lost = np.flatnonzero(routed & ~served)
-    unserved = go.Scattergeo(
-        name=UNSERVED, lat=lat[lost], lon=lon[lost], mode="markers", text=names[lost],
+    unserved = dict(
+        name=UNSERVED, lat=lat[lost], lon=lon[lost], mode="markers", text=names(lost),
         hovertext=shown["pop_id"].to_numpy(object)[lost], customdata=lost,
         hovertemplate="<b>%{text}</b><br>enters at %{hovertext}, whose endpoint is down: "
                       "<b>unserved</b> (no automatic failover between endpoints)<extra></extra>",
@@ -347,7 +353,7 @@ class _NameOf:
 
 
 def _bin_layer(name: str, lat: np.ndarray, lon: np.ndarray, names: _NameOf, sel: np.ndarray,
-               hover: str, marker: dict, legendrank: int) -> go.Scattergeo:
+               hover: str, marker: dict, legendrank: int) -> dict:
     """One marker per grid cell of the clients ``sel`` (row positions), at their mean position,
     named after the cell's first client, ``hover`` = "<N> clients ..." text."""
     cell, first = client_bins(lat[sel], lon[sel])
@@ -356,17 +362,82 @@ def _bin_layer(name: str, lat: np.ndarray, lon: np.ndarray, names: _NameOf, sel:
     clon = (np.bincount(cell, lon[sel], len(first)) / np.maximum(count, 1)).astype(np.float32)
     text = [f"{names[int(sel[f])]}{f' and {int(c) - 1:,} more' if c > 1 else ''}"
             for f, c in zip(first, count)]
-    return go.Scattergeo(
+    return dict(
         name=name, lat=clat, lon=clon, mode="markers", text=text, customdata=count,
         hovertemplate=f"<b>%{{text}}</b><br>%{{customdata:,}} {hover}<extra></extra>",
         showlegend=bool(len(first)),
         marker=dict(marker, size=bin_marker_size(count)), legendrank=legendrank)
 
 
+class RouteCodes(NamedTuple):
+    """Every route row's PoP and origin as integer codes (``pd.factorize``: -1 where there is
+    none): hashing 25,000 ids costs ~0.5 ms per column, so the path and clients layers of one
+    map share one factorisation (issue 16)."""
+
+    pop: np.ndarray        # code of each row's PoP id
+    pop_ids: np.ndarray    # the ids, by code
+    origin: np.ndarray     # code of each row's origin region ("" counted as ``origin_id``)
+    origin_ids: np.ndarray
+
+
+def route_codes(routes: pd.DataFrame, origin_id: str) -> RouteCodes:
+    """:class:`RouteCodes` of ``routes`` (the ``origin_id`` argument for tables without the
+    column or rows with "")."""
+    oids = (routes["origin_id"].to_numpy(object) if "origin_id" in routes
+            else np.full(len(routes), origin_id, dtype=object))
+    oids = np.where(oids == "", origin_id, oids)
+    p_code, p_uniq = pd.factorize(routes["pop_id"].to_numpy(object))
+    o_code, o_uniq = pd.factorize(oids)
+    return RouteCodes(p_code, np.asarray(p_uniq, dtype=object), o_code,
+                      np.asarray(o_uniq, dtype=object))
+
+
+def _unique_small(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(codes, return_inverse=True)`` for integer codes in ``0..size-1`` (a few
+    hundred (PoP, origin) pairs): a presence table instead of a sort of every row."""
+    present = np.zeros(max(size, 1), dtype=bool)
+    present[codes] = True
+    lookup = np.cumsum(present) - 1
+    return np.flatnonzero(present), lookup[codes]
+
+
+def _first_seen(codes: np.ndarray, uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(uniq[codes])`` for codes >= 0: the codes renumbered in the order of their
+    first occurrence in ``codes``, and the values in that order."""
+    first = np.full(len(uniq), len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    present = np.flatnonzero(first < len(codes))
+    order = present[np.argsort(first[present], kind="stable")]
+    label = np.full(len(uniq), -1, dtype=np.int64)
+    label[order] = np.arange(len(order))
+    return label[codes], uniq[order]
+
+
+class ClientCells(NamedTuple):
+    """The grid cells of the aggregated clients layer (:func:`client_cells`): what depends only
+    on the clients and on which are routed and served (``services.map.map_base_key``)."""
+
+    ok: np.ndarray      # row positions of the routed and served clients
+    cell: np.ndarray    # cell of each of them, 0..m-1
+    first: np.ndarray   # first member (position in ``ok``) of each cell
+    count: np.ndarray   # clients per cell (float)
+
+
+def client_cells(routes: pd.DataFrame) -> ClientCells:
+    """:class:`ClientCells` of ``routes`` (rows in client order; routed, served, lat, lon)."""
+    routed = routes["routed"].to_numpy(bool)
+    served = routes["served"].to_numpy(bool) if "served" in routes else routed
+    ok = np.flatnonzero(routed & served)
+    cell, first = client_bins(routes["lat"].to_numpy(float)[ok],
+                              routes["lon"].to_numpy(float)[ok])
+    return ClientCells(ok, cell, first, np.bincount(cell, minlength=len(first)).astype(float))
+
+
 def _binned_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
-                    client_names: Sequence[str]
-                    ) -> tuple[go.Scattergeo, go.Scattergeo, go.Scattergeo]:
-    """Clients, unrouted and unserved layers for very large client sets (from
+                    client_names: Sequence[str], patch: bool = False,
+                    cells: ClientCells | None = None, codes: RouteCodes | None = None
+                    ) -> tuple[dict, dict | None, dict | None]:
+    """Clients, unrouted and unserved layers (trace attributes) for very large client sets (from
     :data:`AGGREGATE_FROM`): every client counts, in one marker per :data:`BIN_DEG` grid cell at
     the mean position of its clients, its area proportional to their number. The outline is the
     colour of the area of the PoP most of them enter at; the hover gives the count, that PoP and
@@ -376,33 +447,33 @@ def _binned_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
     served (``services.map.map_base_key``), so a what-if patches the routing numbers only, like
     the compact layer. ~1,400 markers for the 25,000 largest cities: the browser redraws the map
     in a fraction of the time of 10,000 diamonds, and the access points stay visible.
+
+    ``patch``: only what a what-if changes -- the clients layer's ``customdata``, ``hovertext``,
+    ``hovertemplate`` and ``marker`` -- and None for the unrouted and unserved layers (same base
+    key, same layers); no name is escaped. ``cells``: :func:`client_cells` of ``routes`` when
+    the caller has them (they are the same for every what-if on one base).
     """
-    n = len(routes)
-    routed = routes["routed"].to_numpy(bool)
-    served = routes["served"].to_numpy(bool) if "served" in routes else routed
-    ok = np.flatnonzero(routed & served)
-    lat = routes["lat"].to_numpy(float)
-    lon = routes["lon"].to_numpy(float)
-    names = _NameOf(client_names)
-    cell, first = client_bins(lat[ok], lon[ok])
+    ok, cell, first, count = cells if cells is not None else client_cells(routes)
     m = len(first)
-    count = np.bincount(cell, minlength=m).astype(float)
     safe = np.maximum(count, 1)
-    clat = (np.bincount(cell, lat[ok], m) / safe).astype(np.float32)
-    clon = (np.bincount(cell, lon[ok], m) / safe).astype(np.float32)
     # the PoP (and origin) most clients of a cell enter at, and its share
-    oids = (routes["origin_id"].to_numpy(object)[ok] if "origin_id" in routes
-            else np.full(len(ok), origin_id, dtype=object))
-    oids = np.where(oids == "", origin_id, oids)
-    p_code, p_uniq = pd.factorize(routes["pop_id"].to_numpy(object)[ok])
-    o_code, o_uniq = pd.factorize(oids)
-    pairs, vi = np.unique(p_code * max(1, len(o_uniq)) + o_code, return_inverse=True)
+    rc = codes if codes is not None else route_codes(routes, origin_id)
+    pc, oc = rc.pop[ok], rc.origin[ok]
+    if len(ok) and (pc.min() < 0 or oc.min() < 0):  # not expected: a served row has both ids
+        oids = np.where(oc < 0, None, rc.origin_ids[np.maximum(oc, 0)])
+        p_code, p_uniq = pd.factorize(routes["pop_id"].to_numpy(object)[ok])
+        o_code, o_uniq = pd.factorize(oids)
+    else:  # numbered in first-seen order among these rows, as pd.factorize of them would
+        p_code, p_uniq = _first_seen(pc, rc.pop_ids)
+        o_code, o_uniq = _first_seen(oc, rc.origin_ids)
+    combo = p_code * max(1, len(o_uniq)) + o_code
+    pairs, vi = (np.unique(combo, return_inverse=True) if len(combo) and combo.min() < 0
+                 else _unique_small(combo, len(p_uniq) * max(1, len(o_uniq))))
     uniq = np.array([f"{p_uniq[c // max(1, len(o_uniq))]} → {o_uniq[c % max(1, len(o_uniq))]}"
                      for c in pairs], dtype=object)
     votes = np.bincount(cell * len(uniq) + vi.ravel(), minlength=m * len(uniq)).reshape(
         m, len(uniq)) if m else np.zeros((0, max(1, len(uniq))))
     main = votes.argmax(axis=1) if m else np.empty(0, np.int64)
-    main_via = uniq[main] if m else np.empty(0, dtype=object)
     share = (votes[np.arange(m), main] / safe) if m else np.empty(0)
     cd = np.empty((m, len(BIN_CUSTOMDATA)), dtype=np.float32)
     for j, col in enumerate(BIN_CUSTOMDATA):
@@ -415,32 +486,47 @@ def _binned_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
             fin = np.isfinite(v)
             cd[:, j] = (np.bincount(cell[fin], v[fin], m)
                         / np.maximum(np.bincount(cell[fin], minlength=m), 1))
-    text = [f"{names[int(ok[f])]}{f' and {int(c) - 1:,} more' if c > 1 else ''}"
-            for f, c in zip(first, count)]
     areas = list(AREA_COLORS)
     area_ix = {a: i for i, a in enumerate(areas)}
     pop_area = dict(zip(pops["id"], pops["area"]))
-    code = np.array([area_ix.get(pop_area.get(v.split(" → ")[0], ""), len(areas))
-                     for v in main_via], dtype=np.float32) + np.float32(0.5)
+    # per distinct (PoP, origin) pair, then per cell: ~20 strings split, not one per cell
+    pop_of = [v.split(" → ")[0] for v in uniq]
+    code = (np.array([area_ix.get(pop_area.get(p, ""), len(areas)) for p in pop_of],
+                     dtype=np.float32)[main] if m else np.empty(0, np.float32)) + np.float32(0.5)
     colors = [*AREA_COLORS.values(), "#888888"]
     scale = []
     for i, c in enumerate(colors):  # stepped: value i -> colour i
         scale += [[i / len(colors), c], [(i + 1) / len(colors), c]]
-    hover = main_via if len(o_uniq) > 1 else np.array(
-        [v.split(" → ")[0] for v in main_via], dtype=object)
+    if not m:
+        hover = np.empty(0, dtype=object)
+    elif len(o_uniq) > 1:
+        hover = uniq[main]
+    else:
+        hover = np.array(pop_of, dtype=object)[main]
     template = ("<b>%{text}</b><br>%{customdata[1]:,.0f} clients in this area "
                 f"({BIN_DEG:g}° cell)<br>%{{customdata[2]:.0%}} enter at %{{hovertext}}"
                 + ("" if len(o_uniq) > 1 else f" → {origin_id}")
                 + "<br><b>%{customdata[0]:.0f} ms</b> mean modelled RTT "
                 "(internet leg %{customdata[3]:.0f} ms)<br>"
                 "mean saving vs direct %{customdata[4]:.0f} ms<extra></extra>")
-    clients = go.Scattergeo(
+    marker = dict(symbol="circle", size=bin_marker_size(count), color=CLIENT_COLOR,
+                  opacity=0.55, line=dict(color=code, colorscale=scale, cmin=0,
+                                          cmax=len(colors), width=1.4))
+    if patch:
+        return dict(customdata=cd, hovertext=hover, hovertemplate=template,
+                    marker=marker), None, None
+    routed = routes["routed"].to_numpy(bool)
+    served = routes["served"].to_numpy(bool) if "served" in routes else routed
+    lat = routes["lat"].to_numpy(float)
+    lon = routes["lon"].to_numpy(float)
+    names = _NameOf(client_names)
+    clat = (np.bincount(cell, lat[ok], m) / safe).astype(np.float32)
+    clon = (np.bincount(cell, lon[ok], m) / safe).astype(np.float32)
+    text = [f"{names[int(ok[f])]}{f' and {int(c) - 1:,} more' if c > 1 else ''}"
+            for f, c in zip(first, count)]
+    clients = dict(
         name=CLIENTS, lat=clat, lon=clon, mode="markers", customdata=cd, text=text,
-        hovertext=hover, hovertemplate=template,
-        marker=dict(symbol="circle", size=bin_marker_size(count), color=CLIENT_COLOR,
-                    opacity=0.55, line=dict(color=code, colorscale=scale, cmin=0,
-                                            cmax=len(colors), width=1.4)),
-        legendrank=5)
+        hovertext=hover, hovertemplate=template, marker=marker, legendrank=5)
     bad = np.flatnonzero(~routed)
     unrouted = _bin_layer(UNROUTED, lat, lon, names, bad,
                           "clients with no route: every access point is down",
@@ -455,7 +541,8 @@ def _binned_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
 
 
 def leg_arrays(routes: pd.DataFrame | None, pops: pd.DataFrame, origins: pd.DataFrame,
-               origin_id: str, exclude: Iterable[int] = (), compact: bool = False
+               origin_id: str, exclude: Iterable[int] = (), compact: bool = False,
+               codes: RouteCodes | None = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(internet lats, lons, backbone lats, lons) of the static path layers, degrees, NaN gaps.
 
@@ -468,33 +555,82 @@ def leg_arrays(routes: pd.DataFrame | None, pops: pd.DataFrame, origins: pd.Data
     empty = np.empty(0)
     if routes is None or not len(routes):
         return empty, empty, empty, empty
-    pop_pos = {r.id: (float(r.lat), float(r.lon)) for r in pops.itertuples()}
-    org_pos = {r.id: (float(r.lat), float(r.lon)) for r in origins.itertuples()}
+    # numpy columns, no row objects or DataFrame filters: ~1 ms for 25,000 clients (issue 16)
+    pop_pos = _positions(pops)
+    org_pos = _positions(origins)
     keep = routes["routed"].to_numpy(bool).copy()
     ex = np.fromiter((int(i) for i in exclude), dtype=np.int64)
     keep[ex[(ex >= 0) & (ex < len(keep))]] = False
-    sel = routes[keep]
+    rows = np.flatnonzero(keep)
     net_lat = net_lon = bb_lat = bb_lon = empty
-    if len(sel):
-        drawn = sel.iloc[:MAX_DRAWN_PATHS]
+    if len(rows):
+        drawn = rows[:MAX_DRAWN_PATHS]
         legs = straight_legs if compact else geodesic_polyline
-        pop_ix = pd.Index(pops["id"]).get_indexer(drawn["pop_id"])
-        p_lat = pops["lat"].to_numpy(float)[pop_ix]
-        p_lon = pops["lon"].to_numpy(float)[pop_ix]
-        net_lat, net_lon = legs(drawn["lat"], drawn["lon"], p_lat, p_lon)
-        served = sel[sel["served"].to_numpy(bool)] if "served" in sel else sel
-        oids = (served["origin_id"].to_numpy(object) if "origin_id" in served
-                else np.full(len(served), origin_id, dtype=object))
-        oids = np.where(oids == "", origin_id, oids)
-        # distinct (PoP, origin) pairs in first-seen order (pandas hashes 25,000 rows in ~2 ms)
-        uniq = pd.DataFrame({"p": served["pop_id"].to_numpy(object), "o": oids}).drop_duplicates()
-        pairs = [(p, o) for p, o in zip(uniq["p"], uniq["o"])
+        pop_id = routes["pop_id"].to_numpy(object)
+        at_pop = np.array([pop_pos[p] for p in pop_id[drawn]], dtype=float).reshape(-1, 2)
+        p_lat, p_lon = at_pop[:, 0], at_pop[:, 1]
+        net_lat, net_lon = legs(routes["lat"].to_numpy(float)[drawn],
+                                routes["lon"].to_numpy(float)[drawn], p_lat, p_lon)
+        if "served" in routes:
+            rows = rows[routes["served"].to_numpy(bool)[rows]]
+        # distinct (PoP, origin) pairs in first-seen order (a served client has both ids)
+        rc = codes if codes is not None else route_codes(routes, origin_id)
+        p_code, o_code = rc.pop[rows], rc.origin[rows]
+        pair = p_code * max(1, len(rc.origin_ids)) + o_code
+        valid = np.flatnonzero((p_code >= 0) & (o_code >= 0))
+        # first row of each pair: a scatter-min over the few hundred possible pair codes, not
+        # np.unique's sort of ~25,000 rows (~1.3 ms, issue 16)
+        first = np.full(len(rc.pop_ids) * max(1, len(rc.origin_ids)), len(pair), np.int64)
+        np.minimum.at(first, pair[valid], valid)
+        at = np.sort(first[first < len(pair)])
+        pairs = [(p, o) for p, o in zip(rc.pop_ids[p_code[at]], rc.origin_ids[o_code[at]])
                  if o in org_pos and pop_pos[p] != org_pos[o]]
         if pairs:
             a = np.array([pop_pos[p] for p, _ in pairs])
             b = np.array([org_pos[o] for _, o in pairs])
             bb_lat, bb_lon = legs(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
     return net_lat, net_lon, bb_lat, bb_lon
+
+
+#: Catalog tables' records and positions kept by :func:`_kept` (a few catalogs: the app's and
+#: those with planned PoPs).
+TABLES_KEPT = 16
+_tables_kept: "OrderedDict[tuple, tuple[weakref.ref, Any]]" = OrderedDict()
+_tables_lock = threading.Lock()
+
+
+def _kept(table: pd.DataFrame, what: tuple, build: Callable[[], Any]) -> Any:
+    """``build()`` of a catalog table, kept while that table object lives: catalog tables are
+    read-only (:class:`dashboard.catalog.Catalog`), and reading their columns again on every
+    what-if cost ~0.4 ms (issue 16). Callers copy what they may change."""
+    key = (id(table), what)
+    with _tables_lock:
+        hit = _tables_kept.get(key)
+        if hit is not None and hit[0]() is table:
+            _tables_kept.move_to_end(key)
+            return hit[1]
+    value = build()
+    with _tables_lock:
+        _tables_kept[key] = (weakref.ref(table), value)
+        while len(_tables_kept) > TABLES_KEPT:
+            _tables_kept.popitem(last=False)
+    return value
+
+
+def _records(table: pd.DataFrame, columns: Sequence[str]) -> list[dict]:
+    """The rows of a catalog table as dicts of plain values (the ``columns`` it has): what
+    ``to_dict("records")`` gives, in ~⅓ of the time; new dicts on every call (kept values)."""
+    def build() -> list[dict]:
+        cols = [c for c in columns if c in table.columns]
+        return [dict(zip(cols, values)) for values in zip(*(table[c].tolist() for c in cols))]
+    return [dict(r) for r in _kept(table, ("records", tuple(columns)), build)]
+
+
+def _positions(table: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """``id`` -> (lat, lon) of a catalog table, degrees (a new dict on every call)."""
+    return dict(_kept(table, ("positions",), lambda: dict(zip(
+        table["id"], zip(table["lat"].to_numpy(float).tolist(),
+                         table["lon"].to_numpy(float).tolist())))))
 
 
 def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
@@ -523,8 +659,32 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
                moving_start: Sequence[Sequence[float | None]] | None = None,
                landing: Sequence[str] = (), observed: Sequence[tuple[int, str]] = (),
                mappings: Sequence[tuple[str, Sequence[str]]] = ()) -> list[go.Scattergeo]:
-    """The layers of :func:`map_figure`, in :data:`MAP_TRACES` order, without the layout (what a
-    ``Patch`` needs: building and validating the layout costs ~25 ms).
+    """The layers of :func:`map_figure`, in :data:`MAP_TRACES` order, without the layout:
+    :func:`map_layers` validated by plotly (see there for the arguments)."""
+    layers = map_layers(pops, origins, origin_id, routes, client_names, down,
+                        endpoints=endpoints, endpoints_down=endpoints_down, moving=moving,
+                        moving_start=moving_start, landing=landing, observed=observed,
+                        mappings=mappings)
+    return [go.Scattergeo(**layers[name]) for name in MAP_TRACES]
+
+
+def map_layers(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
+               routes: pd.DataFrame | None = None, client_names: Sequence[str] = (),
+               down: Iterable[str] = (), *, endpoints: Sequence[str] = (),
+               endpoints_down: Iterable[str] = (), moving: Sequence[int] = (),
+               moving_start: Sequence[Sequence[float | None]] | None = None,
+               landing: Sequence[str] = (), observed: Sequence[tuple[int, str]] = (),
+               mappings: Sequence[tuple[str, Sequence[str]]] = (), for_patch: bool = False,
+               cells: ClientCells | None = None) -> dict[str, dict]:
+    """The map's layers as scattergeo attributes (plain dicts of numbers, strings and numpy
+    arrays, not validated: a ``Patch`` sends them as they are, and plotly's validation of 16
+    ``Scattergeo`` costs ~15 ms), by name (:data:`MAP_TRACES`).
+
+    ``for_patch`` (a map of at least :data:`COMPACT_FROM` clients whose page shows the same base,
+    ``services.map.map_base_key``): the clients layer holds only what a what-if changes
+    (``customdata``, ``hovertext``, ``hovertemplate``, ``marker``: no positions, no names
+    escaped) and, when aggregated, the unrouted and unserved layers are left out (the same base
+    draws the same ones). ``cells``: :func:`client_cells` of ``routes``, when the caller keeps them.
 
     ``pops`` / ``origins``: catalog tables (id, name, city, lat, lon; pops also area).
     ``routes``: ``paths.client_paths`` output in client order (columns lat, lon, pop_id, pop_km,
@@ -552,119 +712,129 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     compact = routes is not None and len(routes) >= COMPACT_FROM
     ep_down = set(endpoints_down)
     associated = list(dict.fromkeys([origin_id, *endpoints]))
-    traces: dict[str, go.Scattergeo] = {}
+    layers: dict[str, dict] = {}
 
     # -- paths -----------------------------------------------------------------------------------
+    codes = route_codes(routes, origin_id) if routes is not None and len(routes) else None
     net_lat, net_lon, bb_lat, bb_lon = leg_arrays(routes, pops, origins, origin_id, moving,
-                                                  compact)
-    traces[LEG_BACKBONE] = go.Scattergeo(
+                                                  compact, codes)
+    layers[LEG_BACKBONE] = dict(
         name=LEG_BACKBONE, lat=bb_lat, lon=bb_lon, mode="lines", hoverinfo="skip",
         line=dict(color=BACKBONE_COLOR, width=3), opacity=0.9, legendrank=2)
-    traces[LEG_INTERNET] = go.Scattergeo(
+    layers[LEG_INTERNET] = dict(
         name=LEG_INTERNET, lat=net_lat, lon=net_lon, mode="lines", hoverinfo="skip",
         line=dict(color=INTERNET_COLOR, width=1.3, dash="dot"), opacity=0.85, legendrank=3)
     # float32 (~1 m at world scale): plotly ships it as a typed array, half the bytes of float64
-    start = [np.asarray([np.nan if v is None else v for v in arr], dtype=np.float32)
-             for arr in (moving_start or ([], [], [], []))]
+    # (None, JSON's NaN, becomes NaN: numpy converts it for a float dtype)
+    start = [np.array(arr, dtype=np.float32) for arr in (moving_start or ([], [], [], []))]
     # Hidden while they hold an animation's paths: the browser sweeps the frames on its overlay
     # and then reveals these (the final frame) with MOVING_OPACITY, without a plotly redraw.
     hidden = 0.0 if len(start[0]) else MOVING_OPACITY
-    traces[MOVING_BACKBONE] = go.Scattergeo(
+    layers[MOVING_BACKBONE] = dict(
         name=MOVING_BACKBONE, lat=start[2], lon=start[3], mode="lines", hoverinfo="skip",
         line=dict(color=BACKBONE_COLOR, width=3.5), opacity=hidden, showlegend=False)
-    traces[MOVING_INTERNET] = go.Scattergeo(
+    layers[MOVING_INTERNET] = dict(
         name=MOVING_INTERNET, lat=start[0], lon=start[1], mode="lines", hoverinfo="skip",
         line=dict(color=MOVING_COLOR, width=2.2), opacity=hidden, showlegend=False)
 
     # -- origins -----------------------------------------------------------------------------------
-    def origin_text(df: pd.DataFrame) -> list[str]:
-        return [f"<b>{hover_text(r.name)}</b> ({hover_text(r.id)})<br>origin region · endpoints: "
-                f"{hover_text(', '.join(r.endpoint_types))}<br>{r.lat:.4f}, {r.lon:.4f}"
-                for r in df.itertuples()]
+    # The catalog tables as rows of plain values (19 PoPs, ~30 regions): filtering and formatting
+    # them in Python costs ~1 ms, DataFrame filters and itertuples ~10 ms (issue 16).
+    org_rows = _records(origins, ("id", "name", "endpoint_types", "lat", "lon"))
+    org_by_id = {r["id"]: r for r in org_rows}
 
-    others = origins[~origins["id"].isin(associated)]
+    def origin_text(rows: list[dict]) -> list[str]:
+        return [f"<b>{hover_text(r['name'])}</b> ({hover_text(r['id'])})<br>origin region · "
+                f"endpoints: {hover_text(', '.join(r['endpoint_types']))}<br>"
+                f"{r['lat']:.4f}, {r['lon']:.4f}" for r in rows]
+
+    def col(rows: list[dict], key: str, dtype: Any = object) -> np.ndarray:
+        return np.array([r[key] for r in rows], dtype=dtype)
+
+    assoc = set(associated)
+    others = [r for r in org_rows if r["id"] not in assoc]
     live = [o for o in associated if o not in ep_down]
-    origin_row = origins.set_index("id").loc[[o for o in live if o in set(origins["id"])]] \
-        .reset_index()
-    dead = origins.set_index("id").loc[[o for o in associated if o in ep_down
-                                        and o in set(origins["id"])]].reset_index()
+    origin_row = [org_by_id[o] for o in live if o in org_by_id]
+    dead = [org_by_id[o] for o in associated if o in ep_down and o in org_by_id]
 
     def role(oid: str) -> str:
         return "Default endpoint" if oid == origin_id else "Normal endpoint"
 
-    traces[ORIGINS_OTHER] = go.Scattergeo(
-        name=ORIGINS_OTHER, lat=others["lat"].to_numpy(float), lon=others["lon"].to_numpy(float),
-        mode="markers", customdata=others["id"].to_numpy(object),
+    layers[ORIGINS_OTHER] = dict(
+        name=ORIGINS_OTHER, lat=col(others, "lat", float), lon=col(others, "lon", float),
+        mode="markers", customdata=col(others, "id"),
         hovertext=origin_text(others), hoverinfo="text",
         marker=dict(symbol="square-open", size=11, color=ORIGIN_COLOR, line=dict(width=1.5)),
         opacity=0.55, legendrank=9)
-    traces[ORIGIN_SELECTED] = go.Scattergeo(
-        name=ORIGIN_SELECTED, lat=origin_row["lat"].to_numpy(float),
-        lon=origin_row["lon"].to_numpy(float), mode="markers+text",
-        text=[oid if len(associated) == 1 else
-              f"{hover_text(oid)} · {'default' if oid == origin_id else 'normal'}"
-              for oid in origin_row["id"]], textposition="bottom center",
-        textfont=dict(size=11, color=ORIGIN_COLOR), customdata=origin_row["id"].to_numpy(object),
-        hovertext=[f"{t}<br>{role(oid)} of the Anycast EIP"
-                   for t, oid in zip(origin_text(origin_row), origin_row["id"])],
+    layers[ORIGIN_SELECTED] = dict(
+        name=ORIGIN_SELECTED, lat=col(origin_row, "lat", float),
+        lon=col(origin_row, "lon", float), mode="markers+text",
+        text=[r["id"] if len(associated) == 1 else
+              f"{hover_text(r['id'])} · {'default' if r['id'] == origin_id else 'normal'}"
+              for r in origin_row], textposition="bottom center",
+        textfont=dict(size=11, color=ORIGIN_COLOR), customdata=col(origin_row, "id"),
+        hovertext=[f"{t}<br>{role(r['id'])} of the Anycast EIP"
+                   for t, r in zip(origin_text(origin_row), origin_row)],
         hoverinfo="text",
         marker=dict(symbol="square", size=14, color=ORIGIN_COLOR,
                     line=dict(color=BACKBONE_COLOR, width=2.5)), legendrank=1)
-    traces[ENDPOINTS_DOWN] = go.Scattergeo(
-        name=ENDPOINTS_DOWN, lat=dead["lat"].to_numpy(float), lon=dead["lon"].to_numpy(float),
-        mode="markers+text", text=[f"{hover_text(oid)} DOWN" for oid in dead["id"]],
+    layers[ENDPOINTS_DOWN] = dict(
+        name=ENDPOINTS_DOWN, lat=col(dead, "lat", float), lon=col(dead, "lon", float),
+        mode="markers+text", text=[f"{hover_text(r['id'])} DOWN" for r in dead],
         textposition="bottom center", textfont=dict(size=11, color=UNROUTED_COLOR),
-        customdata=dead["id"].to_numpy(object),
-        hovertext=[f"{t}<br><b>{role(oid)} DOWN</b>: no failover to another endpoint; the "
+        customdata=col(dead, "id"),
+        hovertext=[f"{t}<br><b>{role(r['id'])} DOWN</b>: no failover to another endpoint; the "
                    "clients of its access points are unserved"
-                   for t, oid in zip(origin_text(dead), dead["id"])],
+                   for t, r in zip(origin_text(dead), dead)],
         hoverinfo="text", showlegend=bool(len(dead)),
         marker=dict(symbol="square-x-open", size=15, color=UNROUTED_COLOR, line=dict(width=2)),
         legendrank=8)
 
     # -- access points, one trace per area (legend = colour key) -----------------------------------
-    planned = (pops["planned"].to_numpy(bool) if "planned" in pops.columns
-               else np.zeros(len(pops), dtype=bool))
+    pop_rows = _records(pops, ("id", "name", "area", "lat", "lon", "planned"))
+    for r in pop_rows:
+        r["planned"] = bool(r.get("planned", False))
     for area in AREAS:
-        sel = pops[(pops["area"] == area) & ~pops["id"].isin(down_set) & ~planned]
-        traces[pop_trace_name(area)] = go.Scattergeo(
-            name=pop_trace_name(area), lat=sel["lat"].to_numpy(float),
-            lon=sel["lon"].to_numpy(float), **pop_labels(list(sel["id"])),
-            customdata=sel["id"].to_numpy(object),
-            hovertext=[f"<b>{hover_text(r.name)}</b> · {hover_text(r.id)}<br>"
-                       f"{r.area} access point"
-                       f"<br>{r.lat:.4f}, {r.lon:.4f}<br><i>click to mark down</i>"
-                       for r in sel.itertuples()],
+        sel = [r for r in pop_rows
+               if r["area"] == area and r["id"] not in down_set and not r["planned"]]
+        layers[pop_trace_name(area)] = dict(
+            name=pop_trace_name(area), lat=col(sel, "lat", float),
+            lon=col(sel, "lon", float), **pop_labels([r["id"] for r in sel]),
+            customdata=col(sel, "id"),
+            hovertext=[f"<b>{hover_text(r['name'])}</b> · {hover_text(r['id'])}<br>"
+                       f"{r['area']} access point"
+                       f"<br>{r['lat']:.4f}, {r['lon']:.4f}<br><i>click to mark down</i>"
+                       for r in sel],
             hoverinfo="text",
             marker=dict(symbol="circle", size=12, color=AREA_COLORS.get(area, "#888"),
                         line=dict(color="white", width=1.5)),
             legendrank=10 + AREAS.index(area), visible=True if len(sel) else "legendonly")
-    pl = pops[planned & ~pops["id"].isin(down_set)]
-    traces[PLANNED] = go.Scattergeo(
-        name=PLANNED, lat=pl["lat"].to_numpy(float), lon=pl["lon"].to_numpy(float),
-        mode="markers+text", text=[f"{hover_text(pid)} (planned)" for pid in pl["id"]],
+    pl = [r for r in pop_rows if r["planned"] and r["id"] not in down_set]
+    layers[PLANNED] = dict(
+        name=PLANNED, lat=col(pl, "lat", float), lon=col(pl, "lon", float),
+        mode="markers+text", text=[f"{hover_text(r['id'])} (planned)" for r in pl],
         textposition="bottom center", textfont=dict(size=10.5, color=PLANNED_COLOR),
-        customdata=pl["id"].to_numpy(object),
-        hovertext=[f"<b>{hover_text(r.name)}</b> · {hover_text(r.id)}<br>"
+        customdata=col(pl, "id"),
+        hovertext=[f"<b>{hover_text(r['name'])}</b> · {hover_text(r['id'])}<br>"
                    "<b>planned</b> access point: a what-if of the operator's network, not a "
-                   f"product offer<br>{r.lat:.4f}, {r.lon:.4f}<br><i>click to mark down</i>"
-                   for r in pl.itertuples()],
+                   f"product offer<br>{r['lat']:.4f}, {r['lon']:.4f}<br><i>click to mark down</i>"
+                   for r in pl],
         hoverinfo="text", showlegend=bool(len(pl)),
         # hollow circle with a dotted centre: reads as "not built" next to the filled catalog PoPs
         marker=dict(symbol="circle-open-dot", size=16, color=PLANNED_COLOR,
                     line=dict(width=2.5)),
         legendrank=9)
-    dn = pops[pops["id"].isin(down_set)]
-    traces[POPS_DOWN] = go.Scattergeo(
-        name=POPS_DOWN, lat=dn["lat"].to_numpy(float), lon=dn["lon"].to_numpy(float),
+    dn = [r for r in pop_rows if r["id"] in down_set]
+    layers[POPS_DOWN] = dict(
+        name=POPS_DOWN, lat=col(dn, "lat", float), lon=col(dn, "lon", float),
         # labelled: a down PoP often sits under a client or an origin marker in the same city
-        mode="markers+text", text=[f"{hover_text(pid)} down" for pid in dn["id"]],
+        mode="markers+text", text=[f"{hover_text(r['id'])} down" for r in dn],
         textposition="top center", textfont=dict(size=10.5, color="#4B5563"),
-        customdata=dn["id"].to_numpy(object),
-        hovertext=[f"<b>{hover_text(r.name)}</b> · {hover_text(r.id)}<br>"
+        customdata=col(dn, "id"),
+        hovertext=[f"<b>{hover_text(r['name'])}</b> · {hover_text(r['id'])}<br>"
                    "DOWN: excluded from routing"
-                   f"<br>{r.lat:.4f}, {r.lon:.4f}<br><i>click to bring back up</i>"
-                   for r in dn.itertuples()],
+                   f"<br>{r['lat']:.4f}, {r['lon']:.4f}<br><i>click to bring back up</i>"
+                   for r in dn],
         hoverinfo="text", showlegend=bool(len(dn)),
         marker=dict(symbol="x-thin-open", size=15, color=DOWN_COLOR, line=dict(width=3.5)),
         legendrank=20)
@@ -680,11 +850,13 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
     s_text: list[str] = []
     s_idx = np.empty(0, dtype=int)
     if compact and len(routes) >= AGGREGATE_FROM:
-        traces[CLIENTS], traces[UNROUTED], traces[UNSERVED] = _binned_clients(
-            routes, pops, origin_id, client_names)
+        layers[CLIENTS], unrouted, unserved = _binned_clients(
+            routes, pops, origin_id, client_names, for_patch, cells, codes)
+        if unrouted is not None and unserved is not None:
+            layers[UNROUTED], layers[UNSERVED] = unrouted, unserved
     elif compact:
-        traces[CLIENTS], traces[UNROUTED], traces[UNSERVED] = _compact_clients(
-            routes, pops, origin_id, client_names)
+        layers[CLIENTS], layers[UNROUTED], layers[UNSERVED] = _compact_clients(
+            routes, pops, origin_id, client_names, for_patch)
     elif routes is not None and len(routes):
         shown = routes.iloc[:MAX_DRAWN_CLIENTS]
         names = [hover_text(client_names[i]) if i < len(client_names) and client_names[i]
@@ -729,27 +901,27 @@ def map_traces(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
         s_text = [f"<b>{names[i]}</b><br>enters at {col['pop_id'][i]}, whose endpoint is down: "
                   "<b>unserved</b> (no automatic failover between endpoints)" for i in s_idx]
     if not compact:
-        traces[CLIENTS] = go.Scattergeo(
+        layers[CLIENTS] = dict(
             name=CLIENTS, lat=c_lat, lon=c_lon, mode="markers", customdata=c_idx,
             hovertext=c_text, hoverinfo="text",
             marker=dict(symbol="diamond", size=8, color=CLIENT_COLOR,
                         line=dict(color=c_color or "white", width=1.5)), legendrank=5)
-        traces[UNROUTED] = go.Scattergeo(
+        layers[UNROUTED] = dict(
             name=UNROUTED, lat=u_lat, lon=u_lon, mode="markers", hovertext=u_text,
             hoverinfo="text", showlegend=bool(len(u_lat)),
             marker=dict(symbol="x", size=9, color=UNROUTED_COLOR), legendrank=6)
-        traces[UNSERVED] = go.Scattergeo(
+        layers[UNSERVED] = dict(
             name=UNSERVED, lat=s_lat, lon=s_lon, mode="markers", customdata=s_idx,
             hovertext=s_text, hoverinfo="text", showlegend=bool(len(s_lat)),
             marker=dict(symbol="diamond-open", size=9, color=UNROUTED_COLOR, line=dict(width=2)),
             legendrank=7)
     o_lat, o_lon, o_text = observed_legs(routes, pops, origins, origin_id, observed, mappings,
                                          client_names)
-    traces[OBSERVED] = go.Scattergeo(
+    layers[OBSERVED] = dict(
         name=OBSERVED, lat=o_lat, lon=o_lon, mode="lines", hovertext=o_text, hoverinfo="text",
         line=dict(color=OBSERVED_COLOR, width=2.2, dash="dash"), opacity=0.9,
         showlegend=bool(len(o_lat)), legendrank=4)
-    return [traces[name] for name in MAP_TRACES]
+    return {name: layers[name] for name in MAP_TRACES if name in layers}
 
 
 def observed_legs(routes: pd.DataFrame | None, pops: pd.DataFrame, origins: pd.DataFrame,

@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from dashboard.catalog import Catalog
-from dashboard.domain.failover import (DEFAULT_FRAMES, Transition, animation_plan, plan_frame,
-                                       transition)
+from dashboard.domain.failover import (DEFAULT_FRAMES, Transition, animation_plan,
+                                       plan_frame_arrays, transition)
 from dashboard.domain.scenario import Scenario
 from dashboard.domain import bias as bias_core
 from dashboard.domain.policy import DEFAULT_POLICY, POLICIES
@@ -162,7 +162,7 @@ class FailoverView:
     before: pd.DataFrame | None = None
     tr: Transition | None = None
     moving: list[int] = field(default_factory=list)
-    moving_start: list[list[float | None]] | None = None
+    moving_start: list[np.ndarray] | None = None
     animation_id: str = ""
     title: str = ""
 
@@ -215,7 +215,7 @@ def _positions(table: pd.DataFrame) -> dict[str, tuple[float, float]]:
 
 
 def _frames(tr: Transition, catalog: Catalog, anim_id: str
-            ) -> tuple[dict, list[int], list[list[float | None]]]:
+            ) -> tuple[dict, list[int], list[np.ndarray]]:
     pops, origins = _positions(catalog.pops), _positions(catalog.origins)
     moved = tr.moved.copy()
     animated = np.flatnonzero(moved)[:MAX_ANIMATED]
@@ -223,12 +223,14 @@ def _frames(tr: Transition, catalog: Catalog, anim_id: str
         moved[:] = False
         moved[animated] = True
     sub = Transition(before=tr.before, after=tr.after, moved=moved)
-    fr = animation_plan(sub, pops, origins, n_frames=DEFAULT_FRAMES)
+    # packed coordinates (int32 base64): ~53 kB and ~0.1 ms instead of ~96 kB of JSON floats
+    # and ~2 ms to encode them for 1,000 moving clients (issue 16; assets/failover.js unpacks)
+    fr = animation_plan(sub, pops, origins, n_frames=DEFAULT_FRAMES, packed=True)
     fr.update({"id": anim_id, "duration_ms": ANIMATION_MS, "min_frames": MIN_FRAMES})
     # The figure's moving layers hold the LAST frame, hidden (figures/map.py): the browser sweeps
     # frames 0..n-1 on its overlay and then only reveals them, so a click costs one full redraw
     # of the geo map (the response's), not two (issue 17, assets/failover.js).
-    internet, backbone = plan_frame(fr, fr["n"] - 1)
+    internet, backbone = plan_frame_arrays(fr, fr["n"] - 1)  # arrays: the figure's float32
     end = [internet[0], internet[1], backbone[0], backbone[1]]
     return fr, fr["clients"], end
 

@@ -8,15 +8,18 @@ Units: km (WGS84 geodesic), ms (modelled RTT medians); percentiles weighted by c
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from dashboard.catalog import Catalog
 from dashboard.domain.scenario import Client, Scenario
-from dashboard.domain.stats import weighted_quantile, weighted_quantiles
+from dashboard.domain.stats import (SortedSample, sample_quantiles, sorted_sample,
+                                    weighted_quantile)
 from dashboard.gazetteer import DemandSet, demand_set, load_gazetteer
 from dashboard.services import failover
 from dashboard.services.failover import FailoverCard, FailoverView
@@ -25,7 +28,7 @@ from dashboard.domain.access import DEFAULT_ACCESS
 from dashboard.domain.access import SHOWN as ACCESS_SHOWN
 from dashboard.domain.access import DATACENTER, END_USER
 from dashboard.domain.policy import FLAG_GAP_MS
-from dashboard.services.text import Kpi, json_number
+from dashboard.services.text import Kpi
 from dashboard.services.routing import bias_km, route_table, scenario_route_table
 
 #: The clients KPI's label: it says who the clients are, so the RTTs beside it are read right.
@@ -81,8 +84,11 @@ def scenario_routes(loaded: Loaded, catalog: Catalog
     return routes, names, np.concatenate(weights)
 
 
-def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int) -> dict:
-    """Key numbers over clients (RTT percentiles are weighted by client weight), in ms."""
+def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int,
+                    anycast: SortedSample | None = None) -> dict:
+    """Key numbers over clients (RTT percentiles are weighted by client weight), in ms.
+    ``anycast``: :func:`~dashboard.domain.stats.sorted_sample` of the ``anycast_ms`` column and
+    ``weights`` when the caller has it (the RTT CDF draws the same sorted sample)."""
     out: dict[str, Any] = {"clients": int(len(routes)), "pops_used": 0, "pops": n_pops}
     if len(routes) == 0:
         return out
@@ -90,12 +96,15 @@ def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int)
     any_ms = routes["anycast_ms"].to_numpy(float)
     ok = np.isfinite(any_ms) & (w > 0)
     routed = routes["routed"].to_numpy(bool)
-    out["pops_used"] = int(len(pd.unique(routes["pop_id"].to_numpy(object)[routed])))
+    # distinct ids by pandas' hash table: a Python set of 25,000 ids cost ~0.4 ms more
+    out["pops_used"] = len(pd.unique(routes["pop_id"].to_numpy(object)[routed]))
     served = routes["served"].to_numpy(bool) if "served" in routes else routed
     out["unrouted"] = int((~routed).sum())
     out["unserved"] = int((routed & ~served).sum())
     if ok.any():
-        out["p50_ms"], out["p95_ms"] = weighted_quantiles(any_ms[ok], w[ok], (0.5, 0.95))
+        if anycast is None:
+            anycast = sorted_sample(any_ms, w)
+        out["p50_ms"], out["p95_ms"] = sample_quantiles(anycast, (0.5, 0.95))
         saving = routes["saving_ms"].to_numpy(float)[ok]
         out["median_saving_ms"] = weighted_quantile(saving, w[ok], 0.5)
         out["faster_share"] = float(w[ok][saving > 0].sum() / w[ok].sum())
@@ -163,10 +172,13 @@ def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Ca
     # Columns as plain lists once (no row objects, no per-row .iloc): the table's 300 rows
     # cost ~1 ms instead of ~10 ms (issue 16).
     col = {k: (routes[k].tolist() if k in routes else None)
-           for k in ("routed", "served", "pop_id", "pop_km", "internet_ms", "origin_id",
-                     "backbone_km", "backbone_ms", "anycast_ms", "direct_ms", "saving_ms",
-                     "runner_up_id", "runner_up_km", "bgp_flag", "network_pop_id",
-                     "bgp_gap_ms")}
+           for k in ("routed", "served", "pop_id", "origin_id", "runner_up_id",
+                     "runner_up_km", "bgp_flag", "network_pop_id", "bgp_gap_ms")}
+    # The number cells as JSON numbers (None where not finite, as json_number gives them) by
+    # column: ~2,000 json_number calls per 300 rows cost ~0.5 ms (issue 16).
+    col.update({k: _json_column(routes[k]) for k in (
+        "pop_km", "internet_ms", "backbone_km", "backbone_ms", "anycast_ms", "direct_ms",
+        "saving_ms")})
     n = len(routes)
     none = [None] * n
     routed_c = col["routed"]
@@ -178,7 +190,7 @@ def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Ca
     if moved is not None and before is not None:
         b_routed = before["routed"].tolist()
         b_pop = before["pop_id"].tolist()
-        b_any = before["anycast_ms"].tolist()
+        b_any = _json_column(before["anycast_ms"])
     rows = []
     for i in range(n):
         c = clients[i]
@@ -190,9 +202,9 @@ def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Ca
         was = ""
         change = None
         is_moved = moved is not None and before is not None and bool(moved[i])
-        a_ms = json_number(col["anycast_ms"][i])
+        a_ms = col["anycast_ms"][i]
         if is_moved:
-            b_ms = json_number(b_any[i])
+            b_ms = b_any[i]
             was = ("no route" if not b_routed[i] else
                    f"{b_pop[i]} · {'unserved' if b_ms is None else f'{b_ms:.0f} ms'}")
             change = None if a_ms is None or b_ms is None else a_ms - b_ms
@@ -203,15 +215,15 @@ def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Ca
             "id": i,
             "client": c.label,
             "pop": pop,
-            "pop_km": json_number(col["pop_km"][i]),
-            "internet_ms": json_number(col["internet_ms"][i]),
+            "pop_km": col["pop_km"][i],
+            "internet_ms": col["internet_ms"][i],
             "origin": ((origin_c[i] or origin_id) if served
                        else "unserved (endpoint down)" if routed else "–"),
-            "backbone_km": json_number(col["backbone_km"][i]),
-            "backbone_ms": json_number(col["backbone_ms"][i]),
+            "backbone_km": col["backbone_km"][i],
+            "backbone_ms": col["backbone_ms"][i],
             "anycast_ms": a_ms,
-            "direct_ms": json_number(col["direct_ms"][i]),
-            "saving_ms": json_number(col["saving_ms"][i]),
+            "direct_ms": col["direct_ms"][i],
+            "saving_ms": col["saving_ms"][i],
             "runner_up": runner,
             "before": was,
             "change_ms": change,
@@ -224,6 +236,16 @@ def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Ca
     return rows
 
 
+def _json_column(values: Any) -> list[float | None]:
+    """A number column as :func:`~dashboard.services.text.json_number` gives each value: plain
+    floats, None where not finite (NaN, inf)."""
+    a = np.asarray(values, dtype=float)
+    out: list[float | None] = a.tolist()
+    for i in np.flatnonzero(~np.isfinite(a)):
+        out[i] = None
+    return out
+
+
 def table_rows(routes: pd.DataFrame, scenario: Scenario, names: Sequence[str],
                weights: np.ndarray, catalog: Catalog, origin_id: str,
                before: pd.DataFrame | None = None, moved: np.ndarray | None = None
@@ -233,14 +255,45 @@ def table_rows(routes: pd.DataFrame, scenario: Scenario, names: Sequence[str],
     n_own = len(scenario.clients)
     shown = routes.iloc[:MAX_TABLE_ROWS]
     clients = list(scenario.clients[:MAX_TABLE_ROWS])
-    lat, lon = shown["lat"].to_numpy(float), shown["lon"].to_numpy(float)
-    clients += [Client(float(lat[i]), float(lon[i]), names[i], float(weights[i]))
-                for i in range(len(clients), len(shown))]
+    if len(shown) > len(clients):  # rows of the client set
+        lat, lon = shown["lat"].to_numpy(float), shown["lon"].to_numpy(float)
+        clients += _set_clients(
+            scenario.client_set, len(clients), len(shown),
+            lambda: tuple(Client(float(lat[i]), float(lon[i]), names[i], float(weights[i]))
+                          for i in range(len(clients), len(shown))))
     rows = assignment_rows(shown, clients, catalog, origin_id,
                            None if before is None else before.iloc[:MAX_TABLE_ROWS],
                            None if moved is None else moved[:MAX_TABLE_ROWS])
     for row in rows[n_own:]:
         row["remove"] = ""
+    return rows
+
+
+#: Client-set rows of the table kept by :func:`_set_clients` (300 small objects each).
+SET_CLIENTS_KEPT = 8
+_set_rows: "OrderedDict[tuple[str | None, int, int], tuple[Client, ...]]" = OrderedDict()
+_set_rows_lock = threading.Lock()
+
+
+def _set_clients(key: str | None, start: int, stop: int,
+                 build: Callable[[], tuple[Client, ...]]) -> tuple[Client, ...]:
+    """The :class:`Client` of table rows ``start``..``stop`` that come from client set ``key``
+    (after ``start`` clients of the scenario's own): ``build()`` the first time, then kept --
+    a client set's rows never change (its positions, names and weights are fixed data), and
+    validating 300 clients cost ~2.5 ms of every what-if (issue 16)."""
+    if key is None:
+        return build()
+    k = (key, start, stop)
+    with _set_rows_lock:
+        hit = _set_rows.get(k)
+        if hit is not None:
+            _set_rows.move_to_end(k)
+            return hit
+    rows = build()
+    with _set_rows_lock:
+        _set_rows[k] = rows
+        while len(_set_rows) > SET_CLIENTS_KEPT:
+            _set_rows.popitem(last=False)
     return rows
 
 
@@ -294,6 +347,9 @@ class MapView:
     #: client -> that PoP -> its origin.
     observed: list[tuple[int, str]] = field(default_factory=list)
     mappings: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    #: The anycast RTTs sorted with their weights (:func:`~dashboard.domain.stats.sorted_sample`):
+    #: the key numbers' percentiles and the RTT CDF come from this one sort.
+    anycast: SortedSample | None = None
 
 
 def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = None) -> MapView:
@@ -319,7 +375,8 @@ def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = Non
         return view
     view.rows = table_rows(routes, scenario, names, weights, catalog, origin_id, fo.before,
                            fo.tr.moved if fo.tr is not None else None)
-    view.summary = summary_numbers(routes, weights, len(catalog.pops))
+    view.anycast = sorted_sample(routes["anycast_ms"].to_numpy(float), weights)
+    view.summary = summary_numbers(routes, weights, len(catalog.pops), view.anycast)
     view.kpis = summary_kpis(view.summary, origin_id, scenario.access)
     n = len(routes)
     if 0 < n < HOVER_PROBABILITIES_BELOW:

@@ -136,7 +136,7 @@ def test_ids_the_catalog_does_not_have_are_left_out_when_reading_the_store(catal
         (None, (), frozenset(), frozenset({"CDG"}), (), ())
     assert Scenario.from_dict(odd).unknown_ids(catalog.pop_ids, catalog.origin_ids) == [
         "access point ZZZ", "region mars-1", "region mars-2"]
-    assert len(scene.map_outputs(loaded, scene.PageState(), catalog)) == 9
+    assert len(scene.map_outputs(loaded, scene.PageState(), catalog)) == len(scene.MAP_OUT) == 10
     assert map_layout.render_endpoints(endpoints.endpoints_view(loaded, catalog))
     assert endpoints.whatif_lines(loaded, catalog)
     # the round trip on that store (e.g. an unrelated edit) renders every view

@@ -403,6 +403,7 @@ def callback_value(component: str, prop: str) -> st.SearchStrategy[Any]:
              "mappings": _or_json(st.lists(st.tuples(_region, st.lists(_pop, max_size=2))
                                            .map(list), max_size=2))}),
         ("map-base", "data"): hostile_text,
+        ("table-base", "data"): hostile_text,
         ("notice", "children"): notice_children,
         ("endpoint-add-region", "value"): _region,
         ("endpoint-add-pops", "value"): st.lists(_pop, max_size=3),

@@ -10,10 +10,17 @@ from hypothesis import strategies as st
 from dashboard.domain import endpoints as ep
 from dashboard.domain.failover import (
     DEFAULT_FRAMES,
+    PACK_GAP,
+    PLAN_COORDS,
+    _json_floats,
     animation_frames,
+    animation_plan,
     ease_in_out,
+    pack_coords,
+    plan_frame,
     slerp,
     transition,
+    unpack_coords,
 )
 from dashboard.domain.geodesy import geodesic_km
 from dashboard.domain.paths import client_paths
@@ -190,6 +197,42 @@ def test_no_move_gives_empty_frames(catalog):
     assert fr["clients"] == [] and all(f == [[], []] for f in fr["internet"])
     with pytest.raises(ValueError):
         animation_frames(transition(paths(catalog), paths(catalog)), pops, origins, n_frames=1)
+
+
+def test_packed_plan_is_the_plan_bit_for_bit(catalog):
+    """Issue 16: the plan's coordinates sent packed (int32 base64) give the very floats the JSON
+    lists did, so every frame is the same (gaps as gaps); and the packed answer is smaller."""
+    import json
+
+    pops, origins = positions(catalog)
+    tr = transition(paths(catalog), paths(catalog, down=["CDG", "FRA", "GRU"]))
+    plain = json.loads(json.dumps(animation_plan(tr, pops, origins)))
+    packed = json.loads(json.dumps(animation_plan(tr, pops, origins, packed=True)))
+    assert len(json.dumps(packed)) < len(json.dumps(plain))
+    for key in PLAN_COORDS:
+        for a, b in zip(unpack_coords(packed[key]), unpack_coords(plain[key])):
+            assert a.tobytes() == b.tobytes() or np.array_equal(a, b, equal_nan=True)
+            assert np.nan_to_num(a).tobytes() == np.nan_to_num(b).tobytes()
+    for k in (0, 7, DEFAULT_FRAMES - 1):
+        assert plan_frame(packed, k) == plan_frame(plain, k)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(-180, 180), st.just(float("nan"))), max_size=50))
+def test_pack_coords_round_trips_the_rounded_values(values):
+    a = np.asarray(values, dtype=float)
+    lat, lon = unpack_coords(pack_coords(a, a[::-1]))
+    want = np.array(_json_floats(a), dtype=float)
+    assert np.nan_to_num(lat).tobytes() == np.nan_to_num(want).tobytes()
+    assert (np.isnan(lat) == np.isnan(want)).all() and len(lon) == len(a)
+
+
+@pytest.mark.parametrize("bad", [{"i4": "not base64!", "div": 100000}, {"i4": "AAAA", "div": 0},
+                                 {"i4": "AAAA", "div": 100000}, 5, "x"])
+def test_unpack_coords_refuses_what_it_cannot_read(bad):
+    with pytest.raises(ValueError):
+        unpack_coords(bad)
+    assert PACK_GAP == -(2 ** 31)
 
 
 def test_transition_rejects_different_clients(catalog):

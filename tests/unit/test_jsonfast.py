@@ -66,3 +66,11 @@ def test_installed_by_the_app():
     from dashboard.app import create_app
     create_app()
     assert jsonfast.installed()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["NaN", "Infinity", "-", " ", "\n", "\x1f", "\xa0", ":", ",",
+                                 "[", "]", "a", "N", "aN", "Inf", "\"", "0"]), max_size=20))
+def test_value_token_scan_answers_like_the_regex(parts):
+    text = "".join(parts)
+    assert jsonfast.has_value_token(text) == bool(jsonfast._VALUE_TOKEN.search(text))

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from dashboard.domain import stats
 from dashboard.domain.stats import weighted_median, weighted_quantile
 
 VALUES = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60)
@@ -106,3 +107,11 @@ def test_small_cases():
 def test_q_outside_zero_one_is_refused(q):
     with pytest.raises(ValueError, match="quantile"):
         weighted_quantile([1.0], [1.0], q)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([0.0, -0.0, 1.5, 2.0, -3.25, 1e300, -math.inf, math.inf])
+                | st.floats(allow_nan=True), max_size=60))
+def test_stable_argsort_is_numpys_stable_argsort(values):
+    v = np.array(values, dtype=float)
+    assert np.array_equal(stats.stable_argsort(v), np.argsort(v, kind="stable"))
