@@ -1,21 +1,29 @@
 """Where a cold page load's time goes: one DevTools timeline per page, for the pages that
 ``benchmarks/page_load.py`` compares (the bare Dash baseline and the dashboard).
 
-    python benchmarks/page_timeline.py              # 3 cold loads per page, alternating
-    python benchmarks/page_timeline.py --runs 5 --json out.json
+    python benchmarks/page_timeline.py                      # 3 cold loads per page, alternating
+    python benchmarks/page_timeline.py --runs 5 --ref HEAD~1 --json out.json
 
 Same servers (the Procfile's gunicorn command), same Chromium flags and the same "map drawn"
 condition as ``page_load.py``; in addition each load records Chromium's performance log
 (``goog:loggingPrefs``: Network events and a trace with the ``devtools.timeline`` and
 ``v8.execute`` categories). Per page, medians over the loads, in ms since navigation start:
 
-* each request: transfer size (bytes on the wire), decoded size, start and end;
-* the ``_dash-layout`` and ``_dash-dependencies`` sizes, and every ``_dash-update-component``
-  request (count, first start, last end);
-* main-thread script time: compile (``v8.compile``), evaluation of script files
-  (``EvaluateScript``), function calls (``FunctionCall``, i.e. React/dash-renderer/plotly work
-  after the scripts ran), and layout/paint;
-* when the map was drawn (the ``page_load.py`` condition).
+* when the map was drawn: ``page_load.py``'s poll (it runs only between the page's tasks) and
+  the first animation frame in which the map is there (``painted``: what reached the screen);
+* each request: transfer size (bytes on the wire), decoded size, start, first byte and end;
+* the ``_dash-layout`` and ``_dash-dependencies`` sizes, and the ``_dash-update-component``
+  requests (count, first start, last end);
+* main-thread time by trace event until the map was painted: script evaluation
+  (``EvaluateScript``, compile included), later JS (``FunctionCall``, ``TimerFire``, microtasks:
+  React, dash-renderer, plotly.js), style/layout/paint, HTML parsing, GC; ``RunTask`` is the
+  wall time the main thread was busy and ``RunTask cpu`` its thread CPU time (what a loaded
+  machine inflates least: compare pages on it when the load average is high);
+* the long main-thread tasks (> 15 ms) of the last load and what ran in them.
+
+``--ref REV`` also loads the dashboard of a git ref (extracted with ``git archive``), as
+``page_load.py --ref`` does. Findings: docs/performance.md, "Issue 16: the page against a bare
+Dash page".
 """
 
 from __future__ import annotations
@@ -32,8 +40,34 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_load import loadavg  # noqa: E402
-from page_load import CHROME_ARGS, READY_JS, start  # noqa: E402
+from page_load import CHROME_ARGS, READY_JS, export_ref, start  # noqa: E402
 from servers import free_port, stop, wait_healthy  # noqa: E402
+
+#: Checks READY_JS's condition in every animation frame (just before the frame is painted) and
+#: keeps the first frame's time in ``window.__mapPainted``: when the map reached the screen,
+#: whether or not the main thread then stays busy (the poll of ``page_load.py`` runs only
+#: between tasks, so it also counts the wait for the tasks after the draw).
+PAINT_HOOK = """
+(function () {
+  window.__mapPainted = null;
+  function check() {
+    const gd = document.querySelector('#world-map .js-plotly-plot');
+    const land = gd && gd._fullLayout && gd.querySelector('.geo .layer.land path');
+    if (land && (land.getAttribute('d') || '').length >= 1000) {
+      let n = 0;
+      gd.querySelectorAll('g.trace.scattergeo').forEach(function (g) {
+        const d = g.__data__, name = d && d[0] && d[0].trace && d[0].trace.name;
+        if (!window.__prefix || (name && name.indexOf(window.__prefix) === 0)) {
+          n += g.querySelectorAll('path.point').length;
+        }
+      });
+      if (n >= 19) { window.__mapPainted = performance.now(); return; }
+    }
+    requestAnimationFrame(check);
+  }
+  requestAnimationFrame(check);
+})();
+"""
 
 TRACE_CATEGORIES = "devtools.timeline,v8.execute,disabled-by-default-devtools.timeline,v8"
 
@@ -70,6 +104,8 @@ def one_load(url: str, prefix: str) -> dict:
     d, prof = new_driver()
     try:
         d.get("about:blank")
+        d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {
+            "source": f"window.__prefix = {json.dumps(prefix)};" + PAINT_HOOK})
         d.get(url)
         deadline = time.monotonic() + 30
         ready = None
@@ -81,6 +117,7 @@ def one_load(url: str, prefix: str) -> dict:
         nav = d.execute_script("const n = performance.getEntriesByType('navigation')[0];"
                                "return [n.domContentLoadedEventEnd, n.loadEventEnd,"
                                " performance.timeOrigin];")
+        painted = d.execute_script("return window.__mapPainted;")
         fcp = d.execute_script("const p = performance.getEntriesByName('first-contentful-paint');"
                                "return p.length ? p[0].startTime : null;")
         res = d.execute_script(
@@ -98,10 +135,11 @@ def one_load(url: str, prefix: str) -> dict:
         m = json.loads(e["message"])["message"]
         if m["method"] == "Tracing.dataCollected":
             events.append(m["params"])
-    return {"ready": ready, "dcl": nav[0], "load": nav[1], "fcp": fcp, "dom": ndom,
+    return {"ready": ready, "painted": painted, "dcl": nav[0], "load": nav[1], "fcp": fcp,
+            "dom": ndom,
             "resources": [{"url": short(r[0]), "start": r[1], "end": r[2], "wire": r[3],
                            "decoded": r[4], "ttfb": r[5]} for r in res],
-            "trace": main_thread(events, url, ready or 0.0),
+            "trace": main_thread(events, url, painted or ready or 0.0),
             "long_tasks": long_tasks(events, url, ready or 0.0), "origin_ms": origin_ms}
 
 
@@ -148,6 +186,8 @@ def main_thread(events: list[dict], url: str, ready_ms: float) -> dict[str, floa
             continue
         open_until[name] = ev["ts"] + ev["dur"]
         out[name] += min(ev["dur"], t1 - ev["ts"]) / 1000
+        if name == "RunTask" and "tdur" in ev:  # thread CPU time: what load on the machine
+            out["RunTask cpu"] += ev["tdur"] / 1000  # inflates least
     return dict(out)
 
 
@@ -185,7 +225,7 @@ def summary(loads: list[dict]) -> dict:
     """Medians over loads of the same page."""
     med = statistics.median
     out: dict = {k: med([x[k] for x in loads if x[k] is not None] or [0])
-                 for k in ("ready", "dcl", "load", "fcp", "dom")}
+                 for k in ("ready", "painted", "dcl", "load", "fcp", "dom")}
     by_url: dict[str, list] = defaultdict(list)
     upd = []
     for x in loads:
@@ -211,10 +251,12 @@ def summary(loads: list[dict]) -> dict:
 
 
 def show(name: str, s: dict) -> None:
-    print(f"\n== {name}: map drawn at {s['ready']:.0f} ms (DOMContentLoaded {s['dcl']:.0f}, "
+    print(f"\n== {name}: map drawn at {s['ready']:.0f} ms (first poll that finds it; painted "
+          f"in the frame at {s['painted']:.0f} ms; DOMContentLoaded {s['dcl']:.0f}, "
           f"load {s['load']:.0f}, first contentful paint {s['fcp']:.0f}); {s['dom']:.0f} "
           "DOM elements")
-    print(f"{'request':62s} {'start':>6s} {'ttfb':>6s} {'end':>6s} {'wire B':>9s} {'decoded B':>10s}")
+    print(f"{'request':62s} {'start':>6s} {'ttfb':>6s} {'end':>6s} {'wire B':>9s} "
+          f"{'decoded B':>10s}")
     tot_w = tot_d = 0
     for u, r in sorted(s["resources"].items(), key=lambda kv: kv[1]["start"]):
         print(f"{u[:62]:62s} {r['start']:6.0f} {r['ttfb']:6.0f} {r['end']:6.0f} "
@@ -225,7 +267,7 @@ def show(name: str, s: dict) -> None:
     print(f"{'_dash-update-component x' + str(int(c['count'])):62s} {c['first_start']:6.0f} "
           f"{'':6s} {c['last_end']:6.0f} {'':9s} {c['decoded_bytes']:10.0f}")
     print(f"total (w/o callbacks): {tot_w / 1e6:.2f} MB on the wire, {tot_d / 1e6:.2f} MB decoded")
-    print("main thread (ms, until the map was drawn): " +
+    print("main thread (ms, until the map was painted): " +
           ", ".join(f"{k} {v:.0f}" for k, v in s["trace"].items()))
 
 
@@ -233,9 +275,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=3, help="cold loads per page")
     ap.add_argument("--json", type=Path, default=None, help="write the summaries here")
+    ap.add_argument("--ref", default=None, help="also load the dashboard of this git ref")
     args = ap.parse_args(argv)
     pages = {"baseline": ("benchmarks.page_baseline_app:server", "/", ""),
              "dashboard": ("dashboard.wsgi:server", "/healthz", "Access points ·")}
+    roots = {name: None for name in pages}
+    keep = tempfile.TemporaryDirectory()
+    if args.ref:
+        pages[f"ref {args.ref}"] = pages["dashboard"]
+        roots[f"ref {args.ref}"] = export_ref(args.ref, Path(keep.name) / "ref")
     print(f"load average before: {loadavg()}")
     loads: dict[str, list[dict]] = {k: [] for k in pages}
     procs = {}
@@ -244,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
             urls = {}
             for name, (app, ready, _p) in pages.items():
                 port = free_port()
-                procs[name] = start(app, port, Path(tmp) / f"{name}.log")
+                procs[name] = start(app, port, Path(tmp) / f"{name.replace(' ', '_')}.log",
+                                    *([roots[name]] if roots[name] else []))
                 wait_healthy(f"http://127.0.0.1:{port}{ready}", procs[name])
                 urls[name] = f"http://127.0.0.1:{port}/"
             for name in pages:  # untimed: lazy imports, OS cache
@@ -256,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             for p in procs.values():
                 stop(p)
     print(f"load average after: {loadavg()}")
+    keep.cleanup()
     sums = {name: summary(x) for name, x in loads.items()}
     for name, s in sums.items():
         show(name, s)
