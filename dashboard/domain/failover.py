@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dashboard.domain.paths import row_codes
+
 #: Frames of a sweep: at least 20 are needed for a smooth 1-2 s sweep; the browser draws the one
 #: due at each display refresh and drops the others when it is late (``assets/failover.js``), so
 #: 36 frames over a 1.2 s budget (one per ~33 ms, every second 60 Hz refresh) leave room to drop a
@@ -153,11 +155,30 @@ def transition(before: pd.DataFrame, after: pd.DataFrame) -> Transition:
     if len(before) and not (np.array_equal(before["lat"].to_numpy(), after["lat"].to_numpy())
                             and np.array_equal(before["lon"].to_numpy(), after["lon"].to_numpy())):
         raise ValueError("before and after must describe the same clients in the same order")
-    moved = ((before["pop_id"].to_numpy() != after["pop_id"].to_numpy())
-             | (before["origin_id"].to_numpy() != after["origin_id"].to_numpy())
+    moved = (_differs(before, after)
              | (before["served"].to_numpy() != after["served"].to_numpy()))
     return Transition(before=before.reset_index(drop=True), after=after.reset_index(drop=True),
                       moved=np.asarray(moved, dtype=bool))
+
+
+def _differs(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """Per row, whether the PoP or the origin id differs: by the tables' integer codes when
+    both have them (:func:`dashboard.domain.paths.row_codes`; ~0.05 ms instead of ~0.6 ms of
+    string comparisons for 25,000 rows, issue 16), else by the id columns."""
+    b, a = row_codes(before), row_codes(after)
+    if b is not None and a is not None and len(b.pop) == len(a.pop):
+        # codes -> one numbering per column (a few ids): equal ids, equal codes
+        out = np.zeros(len(a.pop), dtype=bool)
+        for bc, bi, ac, ai in ((b.pop, b.pop_ids, a.pop, a.pop_ids),
+                               (b.origin, b.origin_ids, a.origin, a.origin_ids)):
+            if not np.array_equal(bi, ai):
+                index = {v: i for i, v in enumerate(bi.tolist())}
+                ai_in_b = np.array([index.get(v, -1) for v in ai.tolist()], dtype=np.int64)
+                ac = ai_in_b[ac]
+            out |= bc != ac
+        return out
+    return ((before["pop_id"].to_numpy() != after["pop_id"].to_numpy())
+            | (before["origin_id"].to_numpy() != after["origin_id"].to_numpy()))
 
 
 def _ends(df: pd.DataFrame, idx: np.ndarray, pop_pos: dict[str, tuple[float, float]],
