@@ -190,10 +190,17 @@ def _ends(df: pd.DataFrame, idx: np.ndarray, pop_pos: dict[str, tuple[float, flo
     """
     clat = df["lat"].to_numpy()[idx]
     clon = df["lon"].to_numpy()[idx]
-    plat, plon = _positions_of(df["pop_id"].to_numpy()[idx], pop_pos)
+    codes = row_codes(df)
+    if codes is not None:  # one lookup per distinct id instead of one per client (issue 16)
+        plat, plon = _positions_by_code(codes.pop[idx], codes.pop_ids, pop_pos)
+    else:
+        plat, plon = _positions_of(df["pop_id"].to_numpy()[idx], pop_pos)
     plat = np.where(np.isfinite(plat), plat, clat)
     plon = np.where(np.isfinite(plon), plon, clon)
-    olat, olon = _positions_of(df["origin_id"].to_numpy()[idx], origin_pos)
+    if codes is not None:
+        olat, olon = _positions_by_code(codes.origin[idx], codes.origin_ids, origin_pos)
+    else:
+        olat, olon = _positions_of(df["origin_id"].to_numpy()[idx], origin_pos)
     olat = np.where(np.isfinite(olat), olat, plat)
     olon = np.where(np.isfinite(olon), olon, plon)
     return clat, clon, plat, plon, olat, olon
@@ -218,6 +225,20 @@ def _positions_of(keys: np.ndarray, pos: dict[str, tuple[float, float]]
             raise KeyError(unknown[0])
         ix = np.where(missing, len(names), ix)
     return lat[ix], lon[ix]
+
+
+def _positions_by_code(codes: np.ndarray, ids: np.ndarray,
+                       pos: dict[str, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_positions_of` of ``ids[codes]`` (the same values; a ``KeyError`` naming an
+    unknown id): each distinct id looked up once."""
+    used = np.unique(codes)
+    lat = np.full(len(ids), np.nan)
+    lon = np.full(len(ids), np.nan)
+    for c in used.tolist():
+        k = ids[c]
+        if k:
+            lat[c], lon[c] = pos[k]  # KeyError for an unknown id, as _positions_of
+    return lat[codes], lon[codes]
 
 
 def _segments(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray,

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.domain import endpoints as ep
-from dashboard.domain.failover import transition
+from dashboard.domain.failover import animation_plan, transition
 from dashboard.domain.paths import client_paths, row_codes
 from dashboard.figures import map as map_figures
 from dashboard.latency import default_params
@@ -84,6 +84,12 @@ def test_views_from_codes_equal_views_from_ids(catalog, down_a, down_b, mapped_a
         moved = transition(x, y).moved
         np.testing.assert_array_equal(moved, transition(_without_codes(x), _without_codes(y)).moved)
         np.testing.assert_array_equal(moved, transition(x, _without_codes(y)).moved)
+        pops = dict(zip(catalog.pops["id"], zip(catalog.pops["lat"], catalog.pops["lon"])))
+        origins = dict(zip(catalog.origins["id"], zip(catalog.origins["lat"],
+                                                      catalog.origins["lon"])))
+        assert (animation_plan(transition(x, y), pops, origins, packed=True)
+                == animation_plan(transition(_without_codes(x), _without_codes(y)), pops,
+                                  origins, packed=True))
     w = RNG.uniform(0.5, 2, N)
     assert summary_numbers(b, w, 19) == summary_numbers(pb, w, 19)
     names = [f"client {i}" for i in range(N)]
