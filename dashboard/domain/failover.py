@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dashboard.domain.paths import row_codes
+from dashboard.domain.paths import RowCodes, row_codes
 
 #: Frames of a sweep: at least 20 are needed for a smooth 1-2 s sweep; the browser draws the one
 #: due at each display refresh and drops the others when it is late (``assets/failover.js``), so
@@ -106,18 +106,22 @@ class Transition:
         PoP at all, ``unserved_after`` = a PoP but its endpoint is down).
         """
         m = self.moved
-        idx = np.flatnonzero(m)
-        b = self.before["anycast_ms"].to_numpy(float)[m]
-        a = self.after["anycast_ms"].to_numpy(float)[m]
+        idx = np.flatnonzero(m)  # gathers of the moved rows: the values a mask selects
+        b = self.before["anycast_ms"].to_numpy(float)[idx]
+        a = self.after["anycast_ms"].to_numpy(float)[idx]
         delta = a - b
         finite = np.isfinite(delta)
-        flows = _flows(self.before["pop_id"].to_numpy(object)[m],
-                       self.before["origin_id"].to_numpy(object)[m],
-                       self.after["pop_id"].to_numpy(object)[m],
-                       self.after["origin_id"].to_numpy(object)[m])
-        b_served = self.before["served"].to_numpy(bool)[m]
-        a_served = self.after["served"].to_numpy(bool)[m]
-        a_routed = self.after["routed"].to_numpy(bool)[m]
+        bc, ac = row_codes(self.before), row_codes(self.after)
+        if bc is not None and ac is not None and len(bc.pop) == len(m) == len(ac.pop):
+            flows = _flows_by_code(bc, ac, idx)
+        else:
+            flows = _flows(self.before["pop_id"].to_numpy(object)[idx],
+                           self.before["origin_id"].to_numpy(object)[idx],
+                           self.after["pop_id"].to_numpy(object)[idx],
+                           self.after["origin_id"].to_numpy(object)[idx])
+        b_served = self.before["served"].to_numpy(bool)[idx]
+        a_served = self.after["served"].to_numpy(bool)[idx]
+        a_routed = self.after["routed"].to_numpy(bool)[idx]
         worst = int(idx[finite][np.argmax(delta[finite])]) if finite.any() else None
         return {
             "clients": int(len(self.moved)),
@@ -144,6 +148,34 @@ def _flows(from_pop: np.ndarray, from_origin: np.ndarray, to_pop: np.ndarray,
     records = [{"from": f or "no route", "from_origin": fo, "to": t or "no route",
                 "to_origin": to, "clients": int(c)}
                for (f, fo, t, to), c in counts.items()]
+    records.sort(key=lambda r: (-r["clients"], r["from"], r["to"]))  # stable: first seen
+    return records
+
+
+def _flows_by_code(before: RowCodes, after: RowCodes, idx: np.ndarray
+                   ) -> list[dict[str, object]]:
+    """:func:`_flows` of rows ``idx`` from the two tables' codes (the same records in the same
+    order: one code per distinct id in each table, so distinct code tuples are distinct id
+    tuples, counted in order of first occurrence as the counter does): a few thousand moved
+    clients cost ~0.1 ms instead of ~0.7 ms of tuples of strings (issue 16)."""
+    sizes = (len(before.pop_ids), len(before.origin_ids), len(after.pop_ids),
+             len(after.origin_ids))
+    key = np.zeros(len(idx), dtype=np.int64)
+    for codes, size in zip((before.pop[idx], before.origin[idx], after.pop[idx],
+                            after.origin[idx]), sizes):
+        key = key * size + codes
+    uniq, first, counts = np.unique(key, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    names = (before.pop_ids, before.origin_ids, after.pop_ids, after.origin_ids)
+    records = []
+    for k, c in zip(uniq[order].tolist(), counts[order].tolist()):
+        parts = []
+        for size in reversed(sizes):
+            k, r = divmod(k, size)
+            parts.append(r)
+        f, fo, t, to = (str(n[r]) for n, r in zip(names, reversed(parts)))
+        records.append({"from": f or "no route", "from_origin": fo, "to": t or "no route",
+                        "to_origin": to, "clients": int(c)})
     records.sort(key=lambda r: (-r["clients"], r["from"], r["to"]))  # stable: first seen
     return records
 

@@ -84,6 +84,8 @@ def test_views_from_codes_equal_views_from_ids(catalog, down_a, down_b, mapped_a
         moved = transition(x, y).moved
         np.testing.assert_array_equal(moved, transition(_without_codes(x), _without_codes(y)).moved)
         np.testing.assert_array_equal(moved, transition(x, _without_codes(y)).moved)
+        assert (transition(x, y).summary()
+                == transition(_without_codes(x), _without_codes(y)).summary())
         pops = dict(zip(catalog.pops["id"], zip(catalog.pops["lat"], catalog.pops["lon"])))
         origins = dict(zip(catalog.origins["id"], zip(catalog.origins["lat"],
                                                       catalog.origins["lon"])))
