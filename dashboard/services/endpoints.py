@@ -86,7 +86,9 @@ def endpoints_view(loaded: Loaded, catalog: Catalog) -> EndpointsView:
                     if is_default else "" if pops else
                     "no access point mapped: carries no traffic"),
             promote=candidates if is_default else ()))
-    options = tuple((str(r.id), f"{r.id} · {r.city}") for r in catalog.pops.itertuples())
+    # from the columns: itertuples of the PoP table cost ~0.5 ms of every what-if (issue 16)
+    options = tuple((str(i), f"{i} · {c}") for i, c in zip(catalog.pops["id"].tolist(),
+                                                           catalog.pops["city"].tolist()))
     return EndpointsView(tuple(rows), options, whatif_lines(loaded, catalog),
                          whatif_title(len(scenario.clients)))
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.catalog import Catalog
+from dashboard.domain.paths import row_codes
 from dashboard.domain.scenario import Client, Scenario
 from dashboard.domain.stats import (SortedSample, sample_quantiles, sorted_sample,
                                     weighted_quantile)
@@ -96,8 +97,13 @@ def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int,
     any_ms = routes["anycast_ms"].to_numpy(float)
     ok = np.isfinite(any_ms) & (w > 0)
     routed = routes["routed"].to_numpy(bool)
-    # distinct ids by pandas' hash table: a Python set of 25,000 ids cost ~0.4 ms more
-    out["pops_used"] = len(pd.unique(routes["pop_id"].to_numpy(object)[routed]))
+    # distinct ids: by the table's PoP codes when it has them (~0.05 ms), else by pandas' hash
+    # table (a Python set of 25,000 ids cost ~0.4 ms more; pd.unique ~0.4 ms, issue 16)
+    codes = row_codes(routes)
+    out["pops_used"] = (int(np.count_nonzero(np.bincount(codes.pop[routed],
+                                                         minlength=len(codes.pop_ids))))
+                        if codes is not None else
+                        len(pd.unique(routes["pop_id"].to_numpy(object)[routed])))
     served = routes["served"].to_numpy(bool) if "served" in routes else routed
     out["unrouted"] = int((~routed).sum())
     out["unserved"] = int((routed & ~served).sum())

@@ -68,9 +68,24 @@ def test_installed_by_the_app():
     assert jsonfast.installed()
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["NaN", "Infinity", "-", " ", "\n", "\x1f", "\xa0", ":", ",",
-                                 "[", "]", "a", "N", "aN", "Inf", "\"", "0"]), max_size=20))
-def test_value_token_scan_answers_like_the_regex(parts):
-    text = "".join(parts)
-    assert jsonfast.has_value_token(text) == bool(jsonfast._VALUE_TOKEN.search(text))
+def test_one_pass_when_no_value_is_nan(monkeypatch):
+    """Text that looks like a token (a title, base64 letters) never costs plotly's two passes;
+    a NaN value does."""
+    jsonfast.install()
+    calls = []
+    original = jsonfast._original_encode
+    monkeypatch.setattr(jsonfast, "_original_encode",
+                        lambda self, o: calls.append(1) or original(self, o))
+    json.dumps(SAMPLES[0], cls=PlotlyJSONEncoder)
+    json.dumps({"title": "ratio: NaN", "x": [1.0, 2.0]}, cls=PlotlyJSONEncoder)
+    assert calls == []
+    assert json.dumps({"x": [1.0, math.nan]}, cls=PlotlyJSONEncoder) == '{"x": [1.0, null]}'
+    assert calls == [1]
+
+
+def test_a_caller_asking_for_the_refusal_gets_it():
+    jsonfast.install()
+    with pytest.raises(ValueError):
+        json.dumps({"x": math.nan}, cls=PlotlyJSONEncoder, allow_nan=False)
+    fast, slow = _both({"x": 1.0}, allow_nan=False)
+    assert fast == slow
