@@ -147,8 +147,9 @@ def bias_card(pop_ids: Sequence[str] = ()) -> html.Div:
 
 
 def capacity_panel(topojson_url: str | None = None, pop_ids: Sequence[str] = ()) -> html.Div:
-    """The capacity view's panel (hidden until its tab is chosen); ``topojson_url``: where its
-    map loads the world outline; ``pop_ids``: the access points that get a bias slider."""
+    """The capacity view's panel (a ``LazyPanel``: mounted when its tab is first chosen);
+    ``topojson_url``: where its map loads the world outline; ``pop_ids``: the access points that
+    get a bias slider."""
     cap_cols = [{"id": c, "name": n, "type": t, "editable": e,
                  "format": _fmt(t, ",.0f" if c in ("clients", "utilisation_pct", "expected_pct")
                                 else ("+,.3~f" if c == "bias_delta_gbps"

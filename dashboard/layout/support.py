@@ -23,8 +23,8 @@ EXPLAIN_COLUMNS = (
 
 
 def support_panel() -> html.Div:
-    """The support view's panel (hidden until its tab is chosen): the explanation card (filled
-    by :mod:`dashboard.callbacks.support`) and the share/export card."""
+    """The support view's panel (a ``LazyPanel``: mounted when its tab is first chosen): the
+    explanation card (filled by :mod:`dashboard.callbacks.support`) and the share/export card."""
     return LazyPanel(id=ids.PANEL_SUPPORT, hidden=True, className="view-panel", children=[
         html.Div(className="support-grid", children=[
             html.Div(className="support-main", children=[html.Div(className="card", children=[
