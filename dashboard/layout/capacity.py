@@ -16,7 +16,7 @@ from dashboard.domain.scenario import (DEFAULT_CAPACITY_GBPS, DEFAULT_INSTANCE_M
 from dashboard.domain import bias as bias_core
 from dashboard.domain.cost import AREA_KEYS, INSTANCE, TRANSFER, UTILISATION
 from dashboard.services.capacity import INSTANCE_CAVEAT, PRICE_NOTE, CostPanel
-from dashboard.layout.components import geo_graph_config, kpis_or_hint, table_style
+from dashboard.layout.components import LazyPanel, geo_graph_config, kpis_or_hint, table_style
 from dashboard.layout.siting import siting_card
 from dashboard.layout.capacity_story import story_card
 from dashboard.services.text import Kpi
@@ -147,8 +147,9 @@ def bias_card(pop_ids: Sequence[str] = ()) -> html.Div:
 
 
 def capacity_panel(topojson_url: str | None = None, pop_ids: Sequence[str] = ()) -> html.Div:
-    """The capacity view's panel (hidden until its tab is chosen); ``topojson_url``: where its
-    map loads the world outline; ``pop_ids``: the access points that get a bias slider."""
+    """The capacity view's panel (a ``LazyPanel``: mounted when its tab is first chosen);
+    ``topojson_url``: where its map loads the world outline; ``pop_ids``: the access points that
+    get a bias slider."""
     cap_cols = [{"id": c, "name": n, "type": t, "editable": e,
                  "format": _fmt(t, ",.0f" if c in ("clients", "utilisation_pct", "expected_pct")
                                 else ("+,.3~f" if c == "bias_delta_gbps"
@@ -158,7 +159,7 @@ def capacity_panel(topojson_url: str | None = None, pop_ids: Sequence[str] = ())
                 "format": _fmt(t, ",.0f" if c in ("clients_moved", "worst_utilisation_pct")
                                else ("+,.1f" if "change" in c else ",.3~f"))}
                for c, n, t in N1_COLUMNS]
-    return html.Div(id=ids.PANEL_CAPACITY, hidden=True, className="view-panel", children=[
+    return LazyPanel(id=ids.PANEL_CAPACITY, hidden=True, className="view-panel", children=[
         html.Div(className="card capacity-controls", children=[
             html.Div(className="controls-row", children=[
                 html.Div(id=ids.CAPACITY_CONTROLS, className="controls-row",

@@ -75,3 +75,26 @@ def geo_graph_config(topojson_url: str | None, filename: str) -> dict:
         "modeBarButtonsToRemove": ["select2d", "lasso2d"],
         "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
     }
+
+
+class LazyPanel(html.Div):
+    """A view panel whose content is mounted the first time it is shown (issue 16).
+
+    The same props as ``html.Div``, and the same DOM (one ``<div>`` with its ``id``, class and
+    ``hidden`` attribute), but drawn by ``assets/lazy_panel.js``: while the panel has never
+    been shown, the browser renders the empty ``<div>`` and none of its children; once its
+    ``hidden`` prop is false it renders them and keeps them mounted from then on (hidden, not
+    removed, as before: zoom, scroll and the inputs' state survive a tab switch).
+
+    Why: the capacity and support views are 222 of the page's 447 components and five of its
+    seven graphs; rendering and plotting them at load, hidden, delayed the world map
+    (docs/performance.md, "Issue 16: the page against a bare Dash page"). The children stay in
+    Dash's layout, so every callback reading or writing them works as before: dash-renderer
+    keeps their props in its store whether or not they are mounted, and a callback does not wait
+    for the code of a lazily loaded component (``dcc.Graph``, ``DataTable``) that is not in the
+    page (``isAppReady``); the component gets the props in the store when it mounts.
+    """
+
+    _namespace = "anycast_panels"
+    _type = "LazyPanel"
+    _children_props: list[str] = []

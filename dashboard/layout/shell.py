@@ -2,9 +2,12 @@
 
 The page is a CSS grid (``assets/style.css``): a control sidebar on the left (the same for every
 view), the main area on the right with a tab bar ("Map" | "Capacity planning" | "Support") and
-three panels that stay in the DOM (hidden, not removed), so the map keeps its zoom and the
-stores keep their state when the user switches views. Layout only: no callbacks and no
-computation happen here; every id comes from :mod:`dashboard.ids`.
+three panels toggled by their ``hidden`` prop (hidden, not removed), so the map keeps its zoom
+and the stores keep their state when the user switches views. The capacity and support panels
+are :class:`~dashboard.layout.components.LazyPanel`: their children are in Dash's layout from
+the start (callbacks read and write them as before) but mounted only the first time their tab
+is shown, then kept mounted (issue 16: the page draws the map sooner). Layout only: no
+callbacks and no computation happen here; every id comes from :mod:`dashboard.ids`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from dash import dash_table, dcc, html
 
 from dashboard import ids
 from dashboard.figures.support import explain_figure
-from dashboard.layout.components import table_style
+from dashboard.layout.components import LazyPanel, table_style
 from dashboard.services.observe import MeasuredView, TraceView
 from dashboard.services.support import ExplainView
 
@@ -23,9 +23,9 @@ EXPLAIN_COLUMNS = (
 
 
 def support_panel() -> html.Div:
-    """The support view's panel (hidden until its tab is chosen): the explanation card (filled
-    by :mod:`dashboard.callbacks.support`) and the share/export card."""
-    return html.Div(id=ids.PANEL_SUPPORT, hidden=True, className="view-panel", children=[
+    """The support view's panel (a ``LazyPanel``: mounted when its tab is first chosen): the
+    explanation card (filled by :mod:`dashboard.callbacks.support`) and the share/export card."""
+    return LazyPanel(id=ids.PANEL_SUPPORT, hidden=True, className="view-panel", children=[
         html.Div(className="support-grid", children=[
             html.Div(className="support-main", children=[html.Div(className="card", children=[
                 html.H2("Why does this client land there?"),
