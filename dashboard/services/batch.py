@@ -800,9 +800,30 @@ def format_floats(values: np.ndarray) -> pa.Array:
     return pc.fill_null(_float_cells(values), "")
 
 
+def _text_bytes(s: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """(offsets, data) of a string array without nulls as numpy views (``offsets[i]`` to
+    ``offsets[i + 1]`` are cell ``i``'s UTF-8 bytes in ``data``), or None (nulls, large
+    strings): one numpy pass over the bytes answers what two or three Arrow string kernels
+    would."""
+    if s.null_count or not pa.types.is_string(s.type) or len(s) == 0:
+        return None
+    offs = np.frombuffer(s.buffers()[1], dtype=np.int32)[s.offset:s.offset + len(s) + 1]
+    buf = s.buffers()[2]
+    data = (np.frombuffer(buf, dtype=np.uint8)[offs[0]:offs[-1]] if buf is not None
+            else np.zeros(0, dtype=np.uint8))
+    return offs - offs[0], data
+
+
+_QUOTE_BYTES = np.frombuffer(b',"', dtype=np.uint8)
+_RISKY_BYTES = np.frombuffer("".join(FORMULA_PREFIXES).encode("ascii"), dtype=np.uint8)
+
+
 def _quote(s: pa.Array) -> pa.Array:
     """RFC 4180 minimal quoting as Python's csv module does it for these cells (clean names
     hold no line breaks): quoted, with doubled quotes, when a cell holds ``,`` or ``"``."""
+    got = _text_bytes(s)
+    if got is not None and not np.isin(got[1], _QUOTE_BYTES).any():
+        return s  # no cell holds either byte (the usual case: one pass over the bytes)
     need = pc.or_(pc.match_substring(s, ","), pc.match_substring(s, '"'))
     if not pc.any(need).as_py():
         return s
@@ -820,7 +841,16 @@ def _text_cells(values: pd.Series) -> pa.Array:
     Only cells that start with a formula character (1 % of real names, none of the ids) go
     through :func:`~dashboard.domain.exports.safe_cell` itself, so the rule stays its. A
     column of few distinct values (PoP and region ids, the policy: judged on its first 256
-    cells) is dictionary-encoded and only its distinct values are transformed."""
+    cells) is dictionary-encoded and only its distinct values are transformed. An object
+    column of few distinct strings (the route table's PoP ids) is factorised in pandas first
+    (~0.6 ms per 50,000 cells instead of ~1.9 ms to make Arrow text of every cell and encode
+    it)."""
+    if values.dtype == object and len(values) > 1024:
+        codes, uniques = pd.factorize(values.to_numpy())
+        if len(uniques) * 4 < len(values) and all(type(u) is str for u in uniques):
+            dictionary = pa.array(list(uniques) + [""], type=pa.string())  # "" for missing
+            codes[codes < 0] = len(uniques)
+            return _cells(dictionary).take(pa.array(codes))
     arr = _arrow_text(values)
     if len(arr) > 1024 and pc.count_distinct(arr.slice(0, 256)).as_py() <= 32:
         enc = pc.dictionary_encode(arr)
@@ -844,7 +874,17 @@ def _arrow_text(values: pd.Series) -> pa.Array:
 
 
 def _cells(arr: pa.Array) -> pa.Array:
-    risky = pc.match_substring_regex(arr, _RISKY_START)
+    """Formula-safe (:func:`safe_cell` on cells starting with a formula character) and quoted.
+    The formula characters are ASCII, so a cell starts with one iff its first UTF-8 byte is
+    one: read from the offsets (~0.2 ms per 50,000 cells; the regex ~0.9 ms)."""
+    got = _text_bytes(arr)
+    if got is not None:
+        offs, data = got
+        nonempty = offs[1:] > offs[:-1]
+        first = data[np.minimum(offs[:-1], max(len(data) - 1, 0))] if len(data) else offs[:-1]
+        risky = pa.array(nonempty & np.isin(first, _RISKY_BYTES))
+    else:
+        risky = pc.match_substring_regex(arr, _RISKY_START)
     if pc.any(risky).as_py():
         at = np.flatnonzero(risky.to_numpy(zero_copy_only=False))
         arr = pc.replace_with_mask(arr, risky, pa.array(

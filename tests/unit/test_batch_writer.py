@@ -86,3 +86,13 @@ def test_csv_text_equals_safe_csv_property(rows):
     df = pd.DataFrame(rows, columns=["name", "ms", "routed", "pop_id"])
     df["name"] = df["name"].str.replace("\r", " ").str.replace("\n", " ")  # clean names
     assert batch.csv_text(df, header=True).decode() == safe_csv(df, float_format=None)
+
+
+def test_long_object_columns_with_missing_and_non_text_values():
+    """Long object columns of few values (factorised) with missing cells (written empty), and
+    ones holding non-text objects (written as pandas writes them): the bytes of safe_csv."""
+    ids = pd.Series((["FRA", None, "=X", "a,b", float("nan"), 'q"q'] * 400), dtype=object)
+    mixed = pd.Series([1, "CDG", 2.5, "-1"] * 600, dtype=object)
+    names = pd.Series([f"client-{i}" if i % 7 else f"@{i}" for i in range(2400)], dtype="str")
+    df = pd.DataFrame({"pop_id": ids, "other": mixed, "name": names})
+    assert batch.csv_text(df, header=True).decode() == safe_csv(df, float_format=None)
