@@ -1398,6 +1398,35 @@ def use_system_memory_pool() -> None:
         pa.set_memory_pool(pa.system_memory_pool())
 
 
+#: ``mallopt`` parameters (glibc's malloc.h) and the values :func:`keep_freed_memory` sets.
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+_KEEP_MALLOC = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 256 << 20),
+                (_M_TOP_PAD, 64 << 20))
+
+
+def keep_freed_memory() -> bool:
+    """glibc's malloc told to keep freed memory for reuse in this process (and the workers it
+    forks): blocks up to 32 MiB (its largest setting) from the heap instead of their own ``mmap``, the heap's top
+    given back only past 256 MiB free, grown 64 MiB at a time. False where it does not apply
+    (not glibc).
+
+    Why: every chunk allocates and frees the same sizes (numpy columns of 50,000 values,
+    ~0.4 MB; Arrow buffers; the ~9 MB of CSV text), and by default glibc maps the large ones
+    fresh and gives them back each time, so each is zero-filled by the kernel again: 343,000
+    page faults per 2M-row run. Kept, 89,000: ~0.5 CPU s less (4 %), the largest process
+    ~18 MB bigger (measured on the 2M benchmark file, 2 workers)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return [mallopt(param, value) for param, value in _KEEP_MALLOC] == [1, 1, 1]
+
+
 def assign_file(catalog: Catalog, source: str | Path, target: str | Path | None, job: Job,
                 rows: int = DEFAULT_CHUNK_ROWS, max_rows: int | None = None,
                 workers: int | None = None, stdin: IO[bytes] | None = None,
@@ -1409,6 +1438,7 @@ def assign_file(catalog: Catalog, source: str | Path, target: str | Path | None,
     ``OSError``."""
     workers = default_workers() if workers is None else workers
     use_system_memory_pool()
+    keep_freed_memory()
     src_kind = "csv" if str(source) == "-" else kind_of(source)
     route = None
     pq_tasks: Iterator[_Task] | None = None
