@@ -1502,9 +1502,9 @@ _KEEP_MALLOC = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 256 << 20),
 
 def keep_freed_memory() -> bool:
     """glibc's malloc told to keep freed memory for reuse in this process (and the workers it
-    forks): blocks up to 32 MiB (its largest setting) from the heap instead of their own ``mmap``, the heap's top
-    given back only past 256 MiB free, grown 64 MiB at a time. False where it does not apply
-    (not glibc).
+    forks): blocks up to 32 MiB (its largest setting) from the heap instead of their own
+    ``mmap``, the heap's top given back only past 256 MiB free, grown 64 MiB at a time. False
+    where it does not apply (not glibc).
 
     Why: every chunk allocates and frees the same sizes (numpy columns of 50,000 values,
     ~0.4 MB; Arrow buffers; the ~9 MB of CSV text), and by default glibc maps the large ones
