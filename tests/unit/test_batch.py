@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -303,6 +304,65 @@ def test_a_worker_that_dies_ends_the_run_with_a_message_not_a_hang():
     with pytest.raises(batch.BatchError, match="worker process died"):
         batch.run_processes(None, feed.tasks(), _Frames(), batch.Job("eu-central-1"), 2, feed,
                             route=_die)
+
+
+def _spool_dirs(monkeypatch) -> list[str]:
+    made: list[str] = []
+    real = batch._spool_dir
+
+    def record() -> str:
+        made.append(real())
+        return made[-1]
+
+    monkeypatch.setattr(batch, "_spool_dir", record)
+    return made
+
+
+def test_spooled_chunks_reach_every_kind_of_output(tmp_path, monkeypatch):
+    """Workers leave CSV text in spool files the command splices into the output: a file
+    (sendfile), an in-memory stream and an append-mode file (no sendfile: copied) get the
+    bytes of one thread, and the spool directory is gone afterwards."""
+    rng = np.random.default_rng(6)
+    src = tmp_path / "in.csv"
+    src.write_text("lat,lon\n" + "".join(f"{a:.4f},{b:.4f}\n" for a, b in
+                                         zip(rng.uniform(-80, 80, 1500),
+                                             rng.uniform(-180, 180, 1500))))
+    from dashboard.catalog import default_catalog
+
+    cat, job = default_catalog(), batch.Job("eu-central-1")
+    made = _spool_dirs(monkeypatch)
+    batch.assign_file(cat, src, tmp_path / "one.csv", job, rows=300, workers=1)
+    want = (tmp_path / "one.csv").read_bytes()
+    batch.assign_file(cat, src, tmp_path / "many.csv", job, rows=300, workers=2)
+    assert (tmp_path / "many.csv").read_bytes() == want
+    mem = io.BytesIO()
+    batch.assign_file(cat, src, None, job, rows=300, workers=2, stdout=mem)
+    assert mem.getvalue() == want
+    appended = tmp_path / "appended.csv"
+    appended.write_bytes(b"x\n")
+    with open(appended, "ab") as fh:
+        batch.assign_file(cat, src, "-", job, rows=300, workers=2, stdout=fh)
+    assert appended.read_bytes() == b"x\n" + want
+    assert len(made) == 3 and not any(os.path.exists(d) for d in made)
+
+
+def test_a_dying_worker_leaves_no_spool_files(monkeypatch):
+    made = _spool_dirs(monkeypatch)
+    body = "".join(f"{i % 80}.5,{i % 170}.25\n" for i in range(300)).encode()
+    feed = batch._CsvFeed(io.BytesIO(body), 100, None)
+    with pytest.raises(batch.BatchError, match="worker process died"):
+        batch.run_processes(None, feed.tasks(), batch.CsvSink(io.BytesIO()),
+                            batch.Job("eu-central-1"), 2, feed, route=_die)
+    assert len(made) == 1 and not os.path.exists(made[0])
+
+
+def test_a_spool_that_cannot_be_written_goes_through_the_pipe(tmp_path):
+    assert batch._spool(b"abc", str(tmp_path / "missing" / "0.csv")) == b"abc"
+    got = batch._spool(b"abc", str(tmp_path / "0.csv"))
+    assert got == batch._Spooled(str(tmp_path / "0.csv"), 3)
+    out = io.BytesIO()
+    batch.CsvSink(out).put_spooled(got, ["a"])
+    assert out.getvalue() == b"a\nabc" and not (tmp_path / "0.csv").exists()
 
 
 def test_chunk_rows_is_capped_with_a_clear_message(tmp_path, capsys):

@@ -45,6 +45,22 @@ def test_float_cells_on_rounded_model_outputs():
     assert batch.format_floats(v).to_pylist() == [_repr_cell(x) for x in v.tolist()]
 
 
+
+small = st.builds(lambda i, d: i / 10 ** d, st.integers(-10**9 + 1, 10**9 - 1), st.integers(0, 4))
+
+
+@given(st.lists(st.one_of(small, small.map(lambda x: round(x, 3)),
+                          st.sampled_from([0.0, -0.0, -1e-4, 99999.9999, -99999.9999,
+                                           float("nan"), float("inf"), 0.1 + 0.2, 1e-5])),
+                min_size=1, max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_float_cells_whole_table(values):
+    """Every whole part below 100,000 (the engine's columns): sign and whole part come from
+    one table; the same cells as ``repr``, -0.0 and the slow path included."""
+    got = batch.format_floats(np.array(values, dtype=float)).to_pylist()
+    assert got == [_repr_cell(v) for v in values]
+
+
 names = st.text(max_size=14) | st.sampled_from(["=1+1", "-1.5", "+33", "@x", "a,b", 'q"q',
                                                 "\tx", "-", "", "FRA", "'=a"])
 
@@ -69,4 +85,14 @@ def test_text_cells_are_safe_and_quoted_like_safe_csv(texts, repeat):
 def test_csv_text_equals_safe_csv_property(rows):
     df = pd.DataFrame(rows, columns=["name", "ms", "routed", "pop_id"])
     df["name"] = df["name"].str.replace("\r", " ").str.replace("\n", " ")  # clean names
+    assert batch.csv_text(df, header=True).decode() == safe_csv(df, float_format=None)
+
+
+def test_long_object_columns_with_missing_and_non_text_values():
+    """Long object columns of few values (factorised) with missing cells (written empty), and
+    ones holding non-text objects (written as pandas writes them): the bytes of safe_csv."""
+    ids = pd.Series((["FRA", None, "=X", "a,b", float("nan"), 'q"q'] * 400), dtype=object)
+    mixed = pd.Series([1, "CDG", 2.5, "-1"] * 600, dtype=object)
+    names = pd.Series([f"client-{i}" if i % 7 else f"@{i}" for i in range(2400)], dtype="str")
+    df = pd.DataFrame({"pop_id": ids, "other": mixed, "name": names})
     assert batch.csv_text(df, header=True).decode() == safe_csv(df, float_format=None)
