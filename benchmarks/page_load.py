@@ -75,7 +75,9 @@ return n >= need ? performance.now() : null;
 """
 
 
-def new_driver():
+def new_driver(prefix: str = "pageload-", perf_log: dict | None = None):
+    """Headless Chromium with a fresh profile directory (returned, to delete); ``perf_log``:
+    the ``perfLoggingPrefs`` of a performance log (``page_timeline.py``), none by default."""
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -84,8 +86,11 @@ def new_driver():
     for a in CHROME_ARGS:
         opts.add_argument(a)
     opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    profile = tempfile.mkdtemp(prefix="pageload-")
+    profile = tempfile.mkdtemp(prefix=prefix)
     opts.add_argument(f"--user-data-dir={profile}")
+    if perf_log is not None:
+        opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+        opts.add_experimental_option("perfLoggingPrefs", perf_log)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")
                                               or "/usr/bin/chromedriver"), options=opts)
     driver.set_page_load_timeout(60)

@@ -40,7 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_load import loadavg  # noqa: E402
-from page_load import CHROME_ARGS, READY_JS, export_ref, start  # noqa: E402
+from page_load import READY_JS, export_ref, start  # noqa: E402
+from page_load import new_driver as page_new_driver  # noqa: E402
 from servers import free_port, stop, wait_healthy  # noqa: E402
 
 #: Checks READY_JS's condition in every animation frame (just before the frame is painted) and
@@ -74,23 +75,8 @@ TRACE_CATEGORIES = "devtools.timeline,v8.execute,disabled-by-default-devtools.ti
 
 def new_driver():
     """Chromium as in ``page_load.py``, with the performance log on."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    opts = Options()
-    for a in CHROME_ARGS:
-        opts.add_argument(a)
-    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    profile = tempfile.mkdtemp(prefix="pagetl-")
-    opts.add_argument(f"--user-data-dir={profile}")
-    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    opts.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": True,
-                                                      "traceCategories": TRACE_CATEGORIES})
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")
-                                              or "/usr/bin/chromedriver"), options=opts)
-    driver.set_page_load_timeout(60)
-    return driver, profile
+    return page_new_driver("pagetl-", {"enableNetwork": True, "enablePage": True,
+                                       "traceCategories": TRACE_CATEGORIES})
 
 
 def short(url: str) -> str:

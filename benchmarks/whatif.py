@@ -56,9 +56,25 @@ def post(client, payload: dict) -> tuple[float, bytes]:
     return elapsed, resp.data
 
 
+def shown_states(raw: bytes) -> tuple[dict, list[dict]]:
+    """The states a page sends back after the scene answer ``raw``: the values of the model and
+    capacity controls it rendered (``{"<id>.<prop>": value}``), and the model parameters' ids
+    (the pattern-matching ``ids.MODEL_PARAM`` inputs)."""
+    from benchmarks.dash_requests import component_values, response_value
+    from dashboard import ids
+
+    shown = {json.dumps(cid, sort_keys=True) if isinstance(cid, dict) else cid: value
+             for out in (ids.MODEL_CONTROLS, ids.CAPACITY_CONTROLS)
+             for cid, value in component_values(response_value(raw, f"{out}.children"))}
+    params = [json.loads(k) for k in shown if k.startswith("{")]
+    return ({"model-param.id": params,
+             "model-param.value": [shown[json.dumps(p, sort_keys=True)] for p in params],
+             **{f"{i}.value": shown.get(i) for i in (ids.DEMAND_SOURCE, ids.DEMAND_SCALE,
+                                                     ids.DEFAULT_CAPACITY)}}, params)
+
+
 def measure_this(repeat: int) -> dict:
-    from benchmarks.dash_requests import (app_dependencies, callback_body, component_values,
-                                          response_value)
+    from benchmarks.dash_requests import app_dependencies, callback_body, response_value
     from dashboard import ids
     from dashboard.app import create_app
 
@@ -88,14 +104,8 @@ def measure_this(repeat: int) -> dict:
     first = {"ms": 1000 * t_o, "bytes": len(raw_o)}
     # What the page's inputs then hold, sent back as states like the browser does (else the
     # model and capacity controls would be re-rendered in every answer).
-    shown = {json.dumps(cid, sort_keys=True) if isinstance(cid, dict) else cid: value
-             for out in (ids.MODEL_CONTROLS, ids.CAPACITY_CONTROLS)
-             for cid, value in component_values(response_value(raw_o, f"{out}.children"))}
-    params = [json.loads(k) for k in shown if k.startswith("{")]
-    page.update({"model-param.id": params,
-                 "model-param.value": [shown[json.dumps(p, sort_keys=True)] for p in params],
-                 **{f"{i}.value": shown.get(i) for i in (ids.DEMAND_SOURCE, ids.DEMAND_SCALE,
-                                                         ids.DEFAULT_CAPACITY)}})
+    states, params = shown_states(raw_o)
+    page.update(states)
     pattern_ids = {ids.MODEL_PARAM: params}
     # A second full load (ranking cached): what reopening the preset costs.
     t_o2, raw_o2 = open_link("?clientset=cities25k")

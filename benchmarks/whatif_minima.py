@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks import whatif as W  # noqa: E402
 from benchmarks.dash_requests import (app_dependencies, callback_body,  # noqa: E402
-                                      component_values, response_value)
+                                      response_value)
 from dashboard import ids  # noqa: E402
 from dashboard.app import create_app  # noqa: E402
 from dashboard.catalog import default_catalog  # noqa: E402
@@ -62,14 +62,8 @@ def main() -> int:
     base = response_value(raw, f"{ids.MAP_BASE}.data")
     prev = response_value(raw, f"{ids.FAILOVER_PREV}.data")
     table = response_value(raw, f"{table_base}.data") if table_base else None
-    shown = {json.dumps(cid, sort_keys=True) if isinstance(cid, dict) else cid: value
-             for out in (ids.MODEL_CONTROLS, ids.CAPACITY_CONTROLS)
-             for cid, value in component_values(response_value(raw, f"{out}.children"))}
-    params = [json.loads(k) for k in shown if k.startswith("{")]
-    page.update({"model-param.id": params,
-                 "model-param.value": [shown[json.dumps(p, sort_keys=True)] for p in params],
-                 **{f"{i}.value": shown.get(i) for i in (ids.DEMAND_SOURCE, ids.DEMAND_SCALE,
-                                                         ids.DEFAULT_CAPACITY)}})
+    states, params = W.shown_states(raw)
+    page.update(states)
     pattern_ids[ids.MODEL_PARAM] = params
     post(body(link, f"{ids.URL}.search"))
     cat = default_catalog()
