@@ -75,6 +75,20 @@ return n >= need ? performance.now() : null;
 """
 
 
+def start_pages(pages: dict, roots: dict, logs: Path, procs: dict) -> dict[str, str]:
+    """Start every page's server (``pages``: name -> (app, ready path, _); ``roots``: name ->
+    the source tree of a git ref or None), record each process in ``procs`` (to stop them even
+    if a later one fails) and wait until each is healthy; their URLs by name."""
+    urls = {}
+    for name, (app, ready, _prefix) in pages.items():
+        port = free_port()
+        procs[name] = start(app, port, logs / f"{name.replace(' ', '_')}.log",
+                            *([roots[name]] if roots[name] else []))
+        wait_healthy(f"http://127.0.0.1:{port}{ready}", procs[name])
+        urls[name] = f"http://127.0.0.1:{port}/"
+    return urls
+
+
 def new_driver(prefix: str = "pageload-", perf_log: dict | None = None):
     """Headless Chromium with a fresh profile directory (returned, to delete); ``perf_log``:
     the ``perfLoggingPrefs`` of a performance log (``page_timeline.py``), none by default."""
@@ -133,13 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     procs = {}
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            urls = {}
-            for name, (app, ready, _prefix) in pages.items():
-                port = free_port()
-                procs[name] = start(app, port, Path(tmp) / f"{name.replace(' ', '_')}.log",
-                                    roots[name])
-                wait_healthy(f"http://127.0.0.1:{port}{ready}", procs[name])
-                urls[name] = f"http://127.0.0.1:{port}/"
+            urls = start_pages(pages, roots, Path(tmp), procs)
             for name in pages:  # one untimed load each: workers import lazily, warm the OS cache
                 d, prof = new_driver()
                 try:

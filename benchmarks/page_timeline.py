@@ -40,9 +40,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_load import loadavg  # noqa: E402
-from page_load import READY_JS, export_ref, start  # noqa: E402
+from page_load import READY_JS, export_ref, start_pages  # noqa: E402
 from page_load import new_driver as page_new_driver  # noqa: E402
-from servers import free_port, stop, wait_healthy  # noqa: E402
+from servers import stop  # noqa: E402
 
 #: Checks READY_JS's condition in every animation frame (just before the frame is painted) and
 #: keeps the first frame's time in ``window.__mapPainted``: when the map reached the screen,
@@ -275,13 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     procs = {}
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            urls = {}
-            for name, (app, ready, _p) in pages.items():
-                port = free_port()
-                procs[name] = start(app, port, Path(tmp) / f"{name.replace(' ', '_')}.log",
-                                    *([roots[name]] if roots[name] else []))
-                wait_healthy(f"http://127.0.0.1:{port}{ready}", procs[name])
-                urls[name] = f"http://127.0.0.1:{port}/"
+            urls = start_pages(pages, roots, Path(tmp), procs)
             for name in pages:  # untimed: lazy imports, OS cache
                 one_load(urls[name], pages[name][2])
             for _ in range(args.runs):

@@ -14,7 +14,6 @@ Runs on older trees too (a tree without the table key store sends none). Server 
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import sys
@@ -44,17 +43,12 @@ def main() -> int:
     pattern_ids: dict = {}
     table_base = getattr(ids, "TABLE_BASE", None)
 
-    def body(values: dict, changed: str) -> str:
-        return json.dumps(callback_body(deps, f"{ids.SCENARIO}.data", {**page, **values},
-                                        changed, pattern_ids))
+    def body(values: dict, changed: str) -> dict:
+        return callback_body(deps, f"{ids.SCENARIO}.data", {**page, **values}, changed,
+                             pattern_ids)
 
-    def post(data: str) -> tuple[float, bytes]:
-        t0 = time.perf_counter()
-        r = client.post("/_dash-update-component", data=data, content_type="application/json")
-        elapsed = time.perf_counter() - t0
-        if r.status_code != 200:
-            raise SystemExit(f"callback answered {r.status_code}")
-        return elapsed, r.data
+    def post(payload: dict) -> tuple[float, bytes]:  # whatif.py's, on this app's client
+        return W.post(client, payload)
 
     link = {f"{ids.URL}.search": "?clientset=cities25k"}
     _, raw = post(body(link, f"{ids.URL}.search"))
