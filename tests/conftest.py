@@ -5,10 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-from hypothesis import settings
+# Tests reach only 127.0.0.1: the Alibaba Cloud SDK's default credential chain would otherwise
+# end with the ECS RAM-role provider, which polls the instance metadata service
+# (100.100.100.200) from a background APScheduler thread started per credential client. Read
+# by alibabacloud_credentials when it is imported, so set before anything imports it; tests of
+# the chain itself (tests/provider/test_sdk_stub.py) set their own environment.
+os.environ.setdefault("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
 
-from dashboard.catalog import Catalog, default_catalog
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+from dashboard.catalog import Catalog, default_catalog  # noqa: E402
 
 # Property and fuzz tests draw the same examples on every run ("repeatable", the default), so
 # `make test` and CI pass or fail on the code, not on the luck of a draw. Exploration is a
