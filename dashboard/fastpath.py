@@ -126,9 +126,12 @@ class NearestFastPath:
         """The JSON body and ``X-Cache`` value of the plain answer for (lat, lon)."""
         ext = self._extensions
         st = ext["anycast_api"]
-        answer, status = routing.nearest_answer_via(memo.bound_cache(ext), st.catalog, lat, lon,
-                                                    st.settings.default_origin)
-        return encode_answer(answer, self._orjson_ok), _X_CACHE[status]
+        body, status = routing.nearest_json_via(memo.bound_cache(ext), st.catalog, lat, lon,
+                                                st.settings.default_origin, self._encode)
+        return body, _X_CACHE[status]
+
+    def _encode(self, answer: dict[str, Any]) -> bytes:
+        return encode_answer(answer, self._orjson_ok)
 
 
 def plain_numbers(catalog: Catalog) -> bool:
