@@ -528,6 +528,17 @@ _POINT_ARGMAX_K = 8
 _SEQUENTIAL_SUM = 8
 
 
+def _first_maxima(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest of ``values``, largest first, equal ones lower index first
+    (a stable argsort of ``-values``, first ``k``), by repeated argmax (first maximum)."""
+    rest, picked = values.copy(), []
+    for _ in range(k):
+        i = int(rest.argmax())
+        picked.append(i)
+        rest[i] = -np.inf
+    return np.array(picked)
+
+
 def locate_point(lat: float, lon: float, params: LatencyParams
                  ) -> tuple[int, float, np.ndarray]:
     """:func:`locate` of one point (degrees): ``(region, effect_ms, slope_ms_per_1000km)``, the
@@ -544,24 +555,29 @@ def locate_point(lat: float, lon: float, params: LatencyParams
     p = np.array([[cla * clo, cla * slo, sla]])  # _unit_vectors' products (IEEE: same bits)
     xyz = a["xyz"]
     k = params.interp_neighbours
-    cos = np.minimum(np.maximum((p @ xyz.T)[0], -1.0), 1.0)           # np.clip's values
+    raw = (p @ xyz.T)[0]
     if k < xyz.shape[0] and k <= _POINT_ARGMAX_K:
         # locate's stable argsort of -cos, first k: the largest cos first, equal ones lower
         # city index first -- which is what repeated argmax (first maximum) gives, ~4x cheaper
-        # than sorting 241 cities for 4 of them.
-        rest, picked = cos.copy(), []
-        for _ in range(k):
-            i = int(rest.argmax())
-            picked.append(i)
-            rest[i] = -np.inf
-        idx = np.array(picked)
-        near = cos[idx]
+        # than sorting 241 cities for 4 of them. Picked from the unclipped cosines: when the
+        # largest is <= 1 and the k-th > -1, np.clip changes none of the k nor their order
+        # (nothing above them is lowered into a tie, nothing below raised above the k-th), so
+        # the two passes of np.clip over every city are skipped (~1 us); otherwise (a point
+        # within rounding of a city) they are picked from the clipped values, as locate does.
+        idx = _first_maxima(raw, k)
+        near = raw[idx]
+        top = near.tolist()
+        if not (top[0] <= 1.0 and top[-1] > -1.0):
+            cos = np.minimum(np.maximum(raw, -1.0), 1.0)           # np.clip's values
+            idx = _first_maxima(cos, k)
+            near = cos[idx]
     elif k < xyz.shape[0]:
+        cos = np.minimum(np.maximum(raw, -1.0), 1.0)
         idx = np.argsort(-cos, kind="stable")[:k]
         near = cos[idx]
     else:
         idx = np.arange(xyz.shape[0])
-        near = cos
+        near = np.minimum(np.maximum(raw, -1.0), 1.0)
     km = EARTH_RADIUS_KM * np.arccos(near)
     kms = km.tolist()
     if any(b < a_ for a_, b in zip(kms, kms[1:])):  # locate's stable re-sort by distance

@@ -78,6 +78,26 @@ def test_locate_point_with_other_parameters(make):
         assert np.array_equal(slope, loc.slope_ms_per_1000km[0])
 
 
+@pytest.mark.parametrize("access", ["end-user", "datacenter"])
+def test_locate_point_on_the_cities_themselves(access):
+    """On a measured city (and a hair off it) the unclipped cosine can exceed 1 (24 of the 241
+    cities here): locate_point then picks from np.clip's values, as locate does."""
+    params = latency.params_with((), access)
+    xyz = params._arr["xyz"]
+    over = 0
+    for la0, lo0 in zip(params.city_lats, params.city_lons):
+        for lat, lon in ((la0, lo0), (la0 + 1e-9, lo0), (la0, math.nextafter(lo0, 0.0))):
+            lat = min(max(lat, -90.0), 90.0)
+            r = np.radians(np.array([lat, lon]))
+            (cla, clo), (sla, slo) = np.cos(r).tolist(), np.sin(r).tolist()
+            over += (np.array([[cla * clo, cla * slo, sla]]) @ xyz.T).max() > 1.0
+            loc = L.locate(np.array([lat]), np.array([lon]), params)
+            region, effect, slope = L.locate_point(lat, lon, params)
+            assert (region, effect) == (loc.region[0], loc.effect_ms[0]), (lat, lon)
+            assert np.array_equal(slope, loc.slope_ms_per_1000km[0]), (lat, lon)
+    assert over > 0  # the clipped branch was taken
+
+
 @pytest.mark.parametrize("gap", [0.0, 30.0, 30.000001, -5.0, math.nan, math.inf, -math.inf])
 @pytest.mark.parametrize("policy_name", [policy.GEOGRAPHIC, policy.NETWORK])
 def test_flagged_on_one_float_equals_the_array_form(policy_name, gap):
