@@ -585,13 +585,13 @@ def locate_point(lat: float, lon: float, params: LatencyParams
         near = np.minimum(np.maximum(raw, -1.0), 1.0)
     km = EARTH_RADIUS_KM * np.arccos(near)
     kms = km.tolist()
-    if any(b < a_ for a_, b in zip(kms, kms[1:])):  # locate's stable re-sort by distance
+    if sorted(kms) != kms:  # locate's stable re-sort by distance (never NaN: arccos of [-1, 1])
         order = np.argsort(km, kind="stable")
         idx, km = idx[order], km[order]
         kms = km.tolist()
     reg = int(a["reg"][idx[0]])
     # numpy's exp of the nearest distance; the scalar arithmetic below is IEEE's either way
-    shrink = float(np.exp(np.array([-kms[0] / params.interp_range_km]))[0])
+    shrink = np.exp(np.array([-kms[0] / params.interp_range_km])).item()
     if len(kms) < _SEQUENTIAL_SUM:
         # The weights and the local effect in Python floats, the operations numpy does in its
         # order (~1.5 us less): ``x ** 2`` of an array is numpy's square, x * x; a sum of
