@@ -63,6 +63,26 @@ def test_locate_point_and_internet_rtt_ms_point_equal_the_general_forms(access):
                               L.internet_rtt_ms_km(km, loc, terms, params)), (lat, lon)
 
 
+@pytest.mark.parametrize("overrides", [
+    (("inflation_scale", 1.3), ("fibre_km_per_ms", 150.0)),
+    (("inflation_scale", 0.7), ("fibre_km_per_ms", 123.456), ("min_rtt_ms", 40.0)),
+])
+@pytest.mark.parametrize("access", ["end-user", "datacenter"])
+def test_internet_rtt_ms_point_with_other_parameters(overrides, access):
+    """The one-point form skips 1.0 * x and writes 2 * d / f as d / (f / 2): the same values
+    under any scale and fibre speed (here not 1.0, not the default)."""
+    params = latency.params_with(overrides, access)
+    lats, lons = sites()
+    terms = L.locate(lats, lons, params)
+    ps = L.point_sites(terms, params)
+    for lat, lon in points(400, seed=10):
+        loc = L.locate(np.array([lat]), np.array([lon]), params)
+        km = geodesy.geodesic_km(lat, lon, lats, lons)
+        assert np.array_equal(
+            L.internet_rtt_ms_point(km, L.locate_point(lat, lon, params), ps, params),
+            L.internet_rtt_ms_km(km, loc, terms, params)), (lat, lon)
+
+
 @pytest.mark.parametrize("make", ["overrides", "every city a neighbour"])
 def test_locate_point_with_other_parameters(make):
     if make == "overrides":
