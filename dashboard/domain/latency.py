@@ -213,6 +213,7 @@ class LatencyParams:
         # Region means of the city terms: what a point far from every measured city gets.
         a["e_reg"] = np.array([a["e"][a["reg"] == r].mean() for r in range(nr)])
         a["m_reg"] = np.array([a["m"][a["reg"] == r].mean(axis=0) for r in range(nr)])
+        a["e_reg_list"] = tuple(a["e_reg"].tolist())  # (locate_point: no numpy call per read)
         a["bb_r"] = (np.array(self.backbone_region_stretch) if self.backbone_region_stretch
                      else np.zeros(nr))
         a["bb_P"] = (np.array(self.backbone_pair_stretch).reshape(nr, nr)
@@ -533,7 +534,7 @@ _POINT_ARGMAX_K = 8
 _SEQUENTIAL_SUM = 8
 
 
-def _first_maxima(values: np.ndarray, k: int) -> np.ndarray:
+def _first_maxima(values: np.ndarray, k: int) -> list[int]:
     """Indices of the ``k`` largest of ``values``, largest first, equal ones lower index first
     (a stable argsort of ``-values``, first ``k``), by repeated argmax (first maximum)."""
     rest, picked = values.copy(), []
@@ -541,7 +542,7 @@ def _first_maxima(values: np.ndarray, k: int) -> np.ndarray:
         i = int(rest.argmax())
         picked.append(i)
         rest[i] = -np.inf
-    return np.array(picked)
+    return picked
 
 
 def locate_point(lat: float, lon: float, params: LatencyParams
@@ -578,18 +579,20 @@ def locate_point(lat: float, lon: float, params: LatencyParams
             near = cos.take(idx)
     elif k < xyz.shape[0]:
         cos = np.minimum(np.maximum(raw, -1.0), 1.0)
-        idx = np.argsort(-cos, kind="stable")[:k]
-        near = cos[idx]
+        idx = np.argsort(-cos, kind="stable")[:k].tolist()
+        near = cos.take(idx)
     else:
-        idx = np.arange(xyz.shape[0])
+        idx = list(range(xyz.shape[0]))
         near = np.minimum(np.maximum(raw, -1.0), 1.0)
+    # (idx: a list of city indices; the city's region and effect read from the parameters'
+    # own tuples, the values of a["reg"] and a["e"], without a numpy call each)
     km = EARTH_RADIUS_KM * np.arccos(near)
     kms = km.tolist()
     if sorted(kms) != kms:  # locate's stable re-sort by distance (never NaN: arccos of [-1, 1])
         order = np.argsort(km, kind="stable")
-        idx, km = idx[order], km[order]
+        idx, km = [idx[i] for i in order.tolist()], km.take(order)
         kms = km.tolist()
-    reg = int(a["reg"][idx[0]])
+    reg = params.city_regions[idx[0]]
     # numpy's exp of the nearest distance; the scalar arithmetic below is IEEE's either way
     shrink = np.exp(np.array([-kms[0] / params.interp_range_km])).item()
     if len(kms) < _SEQUENTIAL_SUM:
@@ -604,15 +607,16 @@ def locate_point(lat: float, lon: float, params: LatencyParams
             total += x
         wl = [x / total for x in wl]
         e_loc = 0.0
-        for x, e in zip(wl, a["e"].take(idx).tolist()):
-            e_loc += x * e
+        effects = params.city_effect_ms
+        for x, i in zip(wl, idx):
+            e_loc += x * effects[i]
         w = np.array(wl)
     else:
         w = 1.0 / (km + params.interp_soften_km) ** 2
         w /= w.sum()
         e_loc = float((w * a["e"][idx]).sum())
     m_loc = _einsum("k,kr->r", w, a["m"].take(idx, axis=0))
-    eff = shrink * e_loc + (1 - shrink) * float(a["e_reg"][reg])
+    eff = shrink * e_loc + (1 - shrink) * a["e_reg_list"][reg]
     slope = shrink * m_loc + (1 - shrink) * a["m_reg"][reg]
     return reg, eff, slope
 
