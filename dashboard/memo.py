@@ -204,7 +204,8 @@ def memoize(fn: F) -> F:
     propagate: the value is computed. ``fn`` must not return ``None`` (it means "not cached").
     Inside a request, ``flask.g.anycast_cache`` records "hit"/"miss" (the API's ``X-Cache``).
     ``wrapper.lookup(bound, *args)``: the same through an explicit cache (:func:`lookup`), for
-    callers outside a Flask request (the API's direct route, ``dashboard.fastpath``).
+    callers outside a Flask request (the API's direct route uses :func:`lookup_key` with its
+    own key instead: ``services.routing.nearest_json_via``).
     """
     name = f"{fn.__module__}.{fn.__qualname__}"
 
