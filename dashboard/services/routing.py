@@ -622,7 +622,8 @@ def _plan(fp: str, origin_id: str, model: Model, access: str, params_file: str) 
     legs.flags.writeable = False
     templates = tuple({"rank": 0, "id": i, "name": name, "city": city, "up": True,
                        "distance_km": None, "internet_ms": None, "backbone_ms": None,
-                       "anycast_ms": None} for i, name, city in zip(st.pop_ids, st.names, st.cities))
+                       "anycast_ms": None}
+                      for i, name, city in zip(st.pop_ids, st.names, st.cities))
     return _Plan(sites=st, params=params, point_sites=_latency.point_sites(st.terms, params),
                  all_up=up, all_up_list=(True,) * len(up), legs_template=legs,
                  row_templates=templates)
