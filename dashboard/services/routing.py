@@ -539,8 +539,9 @@ def nearest_json_via(cache: Any, catalog: Catalog, lat: float, lon: float, origi
     reprs hold no ``:``). The price: these entries are not :func:`nearest_answer`'s, so a point
     asked once through the Flask view (e.g. with ``k=`` or compression) and once plainly is
     computed twice, each a MISS the first time; hits, misses and errors are counted in the same
-    ``/healthz`` counters. ``encode`` must give the same bytes for the same answer on every
-    host sharing the cache (``fastpath.encode_answer``: the standard compact JSON)."""
+    ``/healthz`` counters; an entry is ~3.7 KB instead of ~2.3 KB (the pickled dict).
+    ``encode`` must give the same bytes for the same answer on every host sharing the cache
+    (``fastpath.encode_answer``: the standard compact JSON)."""
     fp = catalog_fingerprint(catalog)
     args = (fp, float(lat), float(lon), origin_id, ()) + _DEFAULT_TAIL
     if cache is None:
