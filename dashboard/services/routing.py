@@ -729,9 +729,10 @@ def _network_pop(km: np.ndarray, up: np.ndarray, internet: np.ndarray, pb: Any,
     """The first PoP of ``paths.rank_order(km, up, internet, pb)`` (the network policy's choice).
 
     ``plain`` (every PoP up, no bias): the PoP with the lowest internet leg, found in Python
-    (~1 us instead of a ~2 us lexsort) when it is the only one with that leg and no leg is NaN
-    (the lexsort's tie-break by distance and its NaN-last order then cannot matter); the
-    lexsort otherwise."""
+    (~1 us instead of a ~2 us lexsort) when it is the only one with that leg (the lexsort's
+    tie-break by distance then cannot matter; a NaN leg, which the lexsort puts last, is never
+    ``min()``'s answer unless it comes first, and then the answer is NaN and the lexsort
+    decides); the lexsort otherwise."""
     if plain:
         legs = internet.tolist()
         low = min(legs)  # (a NaN first gives NaN; a NaN later is never the min, nor lexsort's)
