@@ -4,8 +4,9 @@
 Why: through Flask's request machinery on the Dash app's server (request and app contexts, URL
 matching, four ``before_request`` hooks, three ``after_request`` hooks, werkzeug's ``Response``
 and ``Headers``) the request cost ~0.47 ms of CPU in-process, of which the answer itself is
-~0.1 ms; here it costs ~0.115 ms, against ~0.08 ms for a bare Flask endpoint with one numpy
-haversine (``benchmarks/api_load.py``, ``docs/performance.md`` "P4", issue 16).
+~0.1 ms; here it costs ~0.087 ms (0.115 before the encoded answer was cached and the one-point
+model trimmed), against ~0.078 ms for a bare Flask endpoint with one numpy haversine
+(``benchmarks/api_load.py``, ``docs/performance.md`` "P4", issue 16).
 
 What it serves: exactly the requests whose answer is the plain one -- method ``GET``, path
 ``/api/v1/nearest``, a query string that is ``lat=<number>&lon=<number>`` (either order; plain
@@ -17,14 +18,19 @@ message, every 4xx, the 405/404 routing under ``/api/`` and compression stay whe
 
 The answer is the one the Flask view gives, byte for byte: the same validation
 (``api._coord_text``'s number syntax, finiteness and ranges), the same rounding of the client's
-position (``domain.clients.round_coord``), the same service call and cache entry
-(``services.routing.nearest_answer_via``: the memo key of ``nearest_answer``, with ``X-Cache``
-HIT/MISS/BYPASS and the cache counters of ``/healthz``), the same JSON bytes
+position (``domain.clients.round_coord``), the same service computation
+(``services.routing.nearest_json_via``: ``nearest_answer``'s ``_nearest``), the same JSON bytes
 (``errors.json_response``'s compact strict encoding; written by orjson when it is installed:
 :func:`encode_answer`) and the same headers in the same order
 (``X-Cache``, ``Content-Type``, ``Content-Length``, ``Vary`` as flask-compress sets it, the
 security headers of :class:`dashboard.headers.SecurityHeaders`, ``Cache-Control: no-store``).
-``tests/api/test_fastpath.py`` compares both routes on random points. Admission control:
+``tests/api/test_fastpath.py`` compares both routes on random points. The cache: the route
+keeps the *encoded* answer under its own cheap key (``nearest_json_via``), so a hit is served
+without unpickling or encoding and a miss costs no pickled dict nor SHA-256 key (~15 us less per
+request); ``X-Cache`` HIT/MISS/BYPASS and the ``/healthz`` counters work as for every cached
+call, but these entries are not the Flask view's: a point asked plainly and in another form
+(``k=``, ``origin=``, compressed) is computed once for each (a MISS in each; issue 16,
+``docs/api.md``). Admission control:
 ``admission.is_heavy`` says this request is light (it never waits for a slot); if that ever
 changes the route switches itself off. Body size caps: a request with a body is not taken. An
 unexpected exception is not answered here: the request is handed to Flask, whose last-resort
@@ -126,9 +132,13 @@ class NearestFastPath:
         """The JSON body and ``X-Cache`` value of the plain answer for (lat, lon)."""
         ext = self._extensions
         st = ext["anycast_api"]
-        answer, status = routing.nearest_answer_via(memo.bound_cache(ext), st.catalog, lat, lon,
-                                                    st.settings.default_origin)
-        return encode_answer(answer, self._orjson_ok), _X_CACHE[status]
+        body, status = routing.nearest_json_via(memo.bound_cache(ext), st.catalog, lat, lon,
+                                                st.settings.default_origin, self._encode)
+        return body, _X_CACHE[status]
+
+    def _encode(self, answer: dict[str, Any]) -> bytes:
+        """The body of ``answer`` (:func:`encode_answer`; cached as it is by the service)."""
+        return encode_answer(answer, self._orjson_ok)
 
 
 def plain_numbers(catalog: Catalog) -> bool:

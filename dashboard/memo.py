@@ -169,8 +169,15 @@ def lookup(name: str, fn: Callable[..., Any], bound: Bound | None,
     backend errors are counted and never propagate (the value is computed)."""
     if bound is None:
         return fn(*args), BYPASS
+    return lookup_key(make_key(name, args), fn, bound, args)
+
+
+def lookup_key(key: str, fn: Callable[..., Any], bound: Bound,
+               args: tuple[Any, ...]) -> tuple[Any, str]:
+    """:func:`lookup` under a key the caller built (``(value, HIT | MISS)``): for a caller that
+    has a cheaper injective key than :func:`make_key`'s hash of canonical arguments (the API's
+    direct route, ``services.routing.nearest_json_via``). Same counters, same error handling."""
     backend, stats = bound
-    key = make_key(name, args)
     try:
         value = backend.get(key)
     except Exception as exc:  # any backend fault: compute instead
@@ -197,7 +204,8 @@ def memoize(fn: F) -> F:
     propagate: the value is computed. ``fn`` must not return ``None`` (it means "not cached").
     Inside a request, ``flask.g.anycast_cache`` records "hit"/"miss" (the API's ``X-Cache``).
     ``wrapper.lookup(bound, *args)``: the same through an explicit cache (:func:`lookup`), for
-    callers outside a Flask request (the API's direct route, ``dashboard.fastpath``).
+    callers outside a Flask request (the API's direct route uses :func:`lookup_key` with its
+    own key instead: ``services.routing.nearest_json_via``).
     """
     name = f"{fn.__module__}.{fn.__qualname__}"
 

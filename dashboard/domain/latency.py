@@ -77,6 +77,11 @@ import numpy as np
 from dashboard.domain.geodesy import geodesic_km
 from dashboard.domain.spatial import SiteGrid
 
+try:  # what np.einsum calls when not asked to optimize, without its ~0.6 us Python wrapper
+    from numpy._core.multiarray import c_einsum as _einsum
+except ImportError:  # pragma: no cover - another numpy layout: the public function
+    _einsum = np.einsum
+
 FIBRE_KM_PER_MS = 204.0
 EARTH_RADIUS_KM = 6371.0088
 
@@ -208,6 +213,7 @@ class LatencyParams:
         # Region means of the city terms: what a point far from every measured city gets.
         a["e_reg"] = np.array([a["e"][a["reg"] == r].mean() for r in range(nr)])
         a["m_reg"] = np.array([a["m"][a["reg"] == r].mean(axis=0) for r in range(nr)])
+        a["e_reg_list"] = tuple(a["e_reg"].tolist())  # (locate_point: no numpy call per read)
         a["bb_r"] = (np.array(self.backbone_region_stretch) if self.backbone_region_stretch
                      else np.zeros(nr))
         a["bb_P"] = (np.array(self.backbone_pair_stretch).reshape(nr, nr)
@@ -523,6 +529,20 @@ def locate(lat: object, lon: object, params: LatencyParams, chunk: int = 65536,
 
 #: Up to this many neighbours :func:`locate_point` picks them by repeated argmax, beyond by a sort.
 _POINT_ARGMAX_K = 8
+#: numpy sums fewer values than this one after the other, from 0.0 (its pairwise summation's
+#: smallest block); :func:`locate_point` repeats that order in Python floats below it.
+_SEQUENTIAL_SUM = 8
+
+
+def _first_maxima(values: np.ndarray, k: int) -> list[int]:
+    """Indices of the ``k`` largest of ``values``, largest first, equal ones lower index first
+    (a stable argsort of ``-values``, first ``k``), by repeated argmax (first maximum)."""
+    rest, picked = values.copy(), []
+    for _ in range(k):
+        i = int(rest.argmax())
+        picked.append(i)
+        rest[i] = -np.inf
+    return picked
 
 
 def locate_point(lat: float, lon: float, params: LatencyParams
@@ -541,37 +561,62 @@ def locate_point(lat: float, lon: float, params: LatencyParams
     p = np.array([[cla * clo, cla * slo, sla]])  # _unit_vectors' products (IEEE: same bits)
     xyz = a["xyz"]
     k = params.interp_neighbours
-    cos = np.minimum(np.maximum((p @ xyz.T)[0], -1.0), 1.0)           # np.clip's values
+    raw = (p @ xyz.T)[0]
     if k < xyz.shape[0] and k <= _POINT_ARGMAX_K:
         # locate's stable argsort of -cos, first k: the largest cos first, equal ones lower
         # city index first -- which is what repeated argmax (first maximum) gives, ~4x cheaper
-        # than sorting 241 cities for 4 of them.
-        rest, picked = cos.copy(), []
-        for _ in range(k):
-            i = int(rest.argmax())
-            picked.append(i)
-            rest[i] = -np.inf
-        idx = np.array(picked)
-        near = cos[idx]
+        # than sorting 241 cities for 4 of them. Picked from the unclipped cosines: when the
+        # largest is <= 1 and the k-th > -1, np.clip changes none of the k nor their order
+        # (nothing above them is lowered into a tie, nothing below raised above the k-th), so
+        # the two passes of np.clip over every city are skipped (~1 us); otherwise (a point
+        # within rounding of a city) they are picked from the clipped values, as locate does.
+        idx = _first_maxima(raw, k)
+        near = raw.take(idx)  # (ndarray.take: a fancy index's values, ~0.5 us cheaper)
+        top = near.tolist()
+        if not (top[0] <= 1.0 and top[-1] > -1.0):
+            cos = np.minimum(np.maximum(raw, -1.0), 1.0)           # np.clip's values
+            idx = _first_maxima(cos, k)
+            near = cos.take(idx)
     elif k < xyz.shape[0]:
-        idx = np.argsort(-cos, kind="stable")[:k]
-        near = cos[idx]
+        cos = np.minimum(np.maximum(raw, -1.0), 1.0)
+        idx = np.argsort(-cos, kind="stable")[:k].tolist()
+        near = cos.take(idx)
     else:
-        idx = np.arange(xyz.shape[0])
-        near = cos
+        idx = list(range(xyz.shape[0]))
+        near = np.minimum(np.maximum(raw, -1.0), 1.0)
+    # (idx: a list of city indices; the city's region and effect read from the parameters'
+    # own tuples, the values of a["reg"] and a["e"], without a numpy call each)
     km = EARTH_RADIUS_KM * np.arccos(near)
     kms = km.tolist()
-    if any(b < a_ for a_, b in zip(kms, kms[1:])):  # locate's stable re-sort by distance
+    if sorted(kms) != kms:  # locate's stable re-sort by distance (never NaN: arccos of [-1, 1])
         order = np.argsort(km, kind="stable")
-        idx, km = idx[order], km[order]
-    w = 1.0 / (km + params.interp_soften_km) ** 2
-    w /= w.sum()
-    reg = int(a["reg"][idx[0]])
+        idx, km = [idx[i] for i in order.tolist()], km.take(order)
+        kms = km.tolist()
+    reg = params.city_regions[idx[0]]
     # numpy's exp of the nearest distance; the scalar arithmetic below is IEEE's either way
-    shrink = float(np.exp(np.array([-float(km[0]) / params.interp_range_km]))[0])
-    e_loc = float((w * a["e"][idx]).sum())
-    m_loc = np.einsum("k,kr->r", w, a["m"][idx])
-    eff = shrink * e_loc + (1 - shrink) * float(a["e_reg"][reg])
+    shrink = np.exp(np.array([-kms[0] / params.interp_range_km])).item()
+    if len(kms) < _SEQUENTIAL_SUM:
+        # The weights and the local effect in Python floats, the operations numpy does in its
+        # order (~1.5 us less): ``x ** 2`` of an array is numpy's square, x * x; a sum of
+        # fewer than 8 values is 0.0 + each in turn (numpy's pairwise sum below its block);
+        # + - * / are IEEE either way.
+        soften = params.interp_soften_km
+        wl = [1.0 / ((d + soften) * (d + soften)) for d in kms]
+        total = 0.0
+        for x in wl:
+            total += x
+        wl = [x / total for x in wl]
+        e_loc = 0.0
+        effects = params.city_effect_ms
+        for x, i in zip(wl, idx):
+            e_loc += x * effects[i]
+        w = np.array(wl)
+    else:
+        w = 1.0 / (km + params.interp_soften_km) ** 2
+        w /= w.sum()
+        e_loc = float((w * a["e"][idx]).sum())
+    m_loc = _einsum("k,kr->r", w, a["m"].take(idx, axis=0))
+    eff = shrink * e_loc + (1 - shrink) * a["e_reg_list"][reg]
     slope = shrink * m_loc + (1 - shrink) * a["m_reg"][reg]
     return reg, eff, slope
 
@@ -742,21 +787,29 @@ def point_sites(terms: Location, params: LatencyParams) -> PointSites:
 
 
 def internet_rtt_ms_point(distance_km: np.ndarray, client: tuple[int, float, np.ndarray],
-                          sites: PointSites, params: LatencyParams) -> np.ndarray:
+                          sites: PointSites, params: LatencyParams,
+                          out: np.ndarray | None = None) -> np.ndarray:
     """:func:`internet_rtt_ms_km` of one client (``client``: :func:`locate_point`) to every
     site of ``sites``, ``distance_km`` (m,) apart: the same operations in the same order on the
-    same values (bit-identical; ``tests/unit/test_one_point.py``), ~2x cheaper."""
+    same values (bit-identical; ``tests/unit/test_one_point.py``), ~2x cheaper. ``out``: a
+    float64 (m,) array to write the RTTs into (and return), instead of a new one."""
     region, effect, slope_c = client
     d = distance_km
-    # rtt_formula_ms with region_a = the client's, region_b = the sites'
-    slope = params.inflation_scale * (sites.s_by_region[region] + slope_c[sites.region]
-                                      + sites.slope_by_region[region])
+    # rtt_formula_ms with region_a = the client's, region_b = the sites'. Two operations fewer
+    # than written there, each exactly the same value: 1.0 * x is x (the default scale), and
+    # 2.0 * d / f is d / (f / 2.0) (doubling and halving are exact, so both are d * 2 / f
+    # rounded once).
+    slope = sites.s_by_region[region] + slope_c.take(sites.region) + sites.slope_by_region[region]
+    if params.inflation_scale != 1.0:
+        slope = params.inflation_scale * slope
     floor_slope = 2000.0 / params.fibre_km_per_ms
     body = params.overhead_ms + effect + sites.effect_ms + np.maximum(slope, floor_slope) * d / 1000.0
-    mid = np.maximum(np.maximum(body, params.min_rtt_ms), 2.0 * d / params.fibre_km_per_ms)
+    floor = d / (params.fibre_km_per_ms / 2.0)  # floor_rtt_ms: 2.0 * d / fibre_km_per_ms
     if params.access == "datacenter":
-        return mid
-    return (params.access_ms + params._arr["acc_reg"][region]) + params.access_factor * mid
+        return np.maximum(np.maximum(body, params.min_rtt_ms), floor, out=out)
+    mid = np.maximum(np.maximum(body, params.min_rtt_ms), floor)
+    return np.add(params.access_ms + params._arr["acc_reg"][region], params.access_factor * mid,
+                  out=out)
 
 
 def internet_rtt_band_ms(src_lat: object, src_lon: object, dst_lat: object, dst_lon: object,

@@ -151,8 +151,11 @@ def test_nearest_reports_cache_hits(client):
     url = "/api/v1/nearest?lat=12.3456&lon=65.4321"
     assert client.get(url).headers["X-Cache"] == "MISS"
     assert client.get(url).headers["X-Cache"] == "HIT"
-    # k only slices the cached answer: still a hit.
-    assert client.get(url + "&k=2").headers["X-Cache"] == "HIT"
+    # The plain form caches its encoded answer under its own key (dashboard.fastpath, issue 16);
+    # the other forms share one answer per point, which k only slices: a miss, then hits.
+    assert client.get(url + "&k=2").headers["X-Cache"] == "MISS"
+    assert client.get(url + "&k=5").headers["X-Cache"] == "HIT"
+    assert client.get(url + "&origin=eu-central-1").headers["X-Cache"] == "HIT"
     assert client.get(url + "&down=SIN").headers["X-Cache"] == "MISS"
 
 

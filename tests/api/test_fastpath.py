@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard import fastpath
+from dashboard import fastpath, memo
 from dashboard.app import create_app
 from dashboard.services import routing
 from tests.fuzz.strategies import _numbers_text, nearest_requests, send
@@ -121,18 +121,44 @@ def test_an_unexpected_error_is_answered_by_flask(pair, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(routing, "nearest_answer_via", boom)
+    monkeypatch.setattr(routing, "nearest_json_via", boom)
     handed = taken_by(fast, monkeypatch)
     same_answers(fast, slow, [("GET", "/api/v1/nearest?lat=3&lon=4", {})])
     assert handed == ["lat=3&lon=4"]
 
 
-def test_the_cache_is_shared_with_the_flask_view_and_counted(app, client):
+def test_the_direct_route_caches_its_own_entries_and_counts_them(app, client):
+    """The direct route caches the encoded answer under its own key
+    (routing.nearest_json_via), not the Flask view's dict: each route misses once for a point,
+    then hits; /healthz counts all of it."""
     before = client.get("/healthz").get_json()["cache"]
-    assert client.get("/api/v1/nearest?lat=7.5&lon=8.5").headers["X-Cache"] == "MISS"  # direct
-    assert client.get("/api/v1/nearest?lat=7.5&lon=8.5&k=2").headers["X-Cache"] == "HIT"  # Flask
+    url = "/api/v1/nearest?lat=7.5&lon=8.5"
+    assert client.get(url).headers["X-Cache"] == "MISS"  # direct
+    assert client.get(url).headers["X-Cache"] == "HIT"  # direct
+    assert client.get(url + "&k=2").headers["X-Cache"] == "MISS"  # Flask: its own entry
+    assert client.get(url + "&k=3").headers["X-Cache"] == "HIT"  # Flask
+    assert client.get(url).headers["X-Cache"] == "HIT"  # direct
     after = client.get("/healthz").get_json()["cache"]
-    assert (after["misses"] - before["misses"], after["hits"] - before["hits"]) == (1, 1)
+    assert (after["misses"] - before["misses"], after["hits"] - before["hits"]) == (2, 3)
+
+
+def test_a_cache_fault_is_counted_and_the_answer_still_served(pair):
+    """A backend that fails on get and set (e.g. Redis down): the direct route computes the
+    answer (X-Cache MISS, the same bytes as Flask's) and /healthz counts the errors."""
+    fast, slow = pair
+
+    class Broken:
+        def get(self, key):
+            raise ConnectionError("down")
+
+        def set(self, key, value):
+            raise ConnectionError("down")
+
+    fast.server.extensions[memo.BACKEND_EXT] = Broken()
+    cf, cs = fast.server.test_client(), slow.server.test_client()
+    a, b = cf.get("/api/v1/nearest?lat=1.5&lon=2.5"), cs.get("/api/v1/nearest?lat=1.5&lon=2.5")
+    assert a.status_code == 200 and a.headers["X-Cache"] == "MISS" and a.data == b.data
+    assert fast.server.extensions[memo.STATS_EXT].errors == 2
 
 
 def test_admission_control_sees_the_request_as_light(app):
@@ -180,8 +206,13 @@ def test_a_catalog_with_a_tiny_coordinate_is_encoded_by_the_standard_encoder(cat
     _numbers_text, _numbers_text, st.booleans())))
 def test_generated_requests_get_the_same_answer_either_way(settings, catalog, req):
     """The fuzz lane's hostile /api/v1/nearest query strings and plain ones with generated
-    number text (NaN, 1e999, -0, '1.', '.5e-3', ...): the same response from both apps."""
+    number text (NaN, 1e999, -0, '1.', '.5e-3', ...): the same response from both apps.
+    Each example starts from empty caches: the plain form caches under its own key
+    (routing.nearest_json_via), so after *another* form of the same point the two apps'
+    X-Cache differ by design (test_the_direct_route_caches_its_own_entries_and_counts_them)."""
     fast, slow = _pair_once(settings, catalog)
+    for app in (fast, slow):
+        app.server.extensions[memo.BACKEND_EXT].clear()
     a, b = send(fast.server.test_client(), req), send(slow.server.test_client(), req)
     assert (a.status, list(a.headers.items()), a.data) == \
         (b.status, list(b.headers.items()), b.data)

@@ -51,3 +51,21 @@ def test_nearest_answer_equals_rank_pops_and_client_paths(lat, lon, origin, down
         np.testing.assert_allclose(answer["saving_ms"], row["saving_ms"], atol=0.051)
     else:
         assert answer["saving_ms"] is None
+
+
+@pytest.mark.parametrize("internet", [
+    [30.0, 20.0, 25.0, 40.0],             # one lowest leg
+    [30.0, 20.0, 20.0, 40.0],             # a tie: the nearer of the two (by km)
+    [20.0, 30.0, 20.0, 40.0],
+    [float("nan"), 20.0, 25.0, 40.0],     # NaN first
+    [30.0, float("nan"), 25.0, 40.0],     # NaN later
+    [float("nan")] * 4,
+])
+def test_network_pop_is_rank_orders_first(internet):
+    """routing._network_pop's shortcut (the unique lowest internet leg) gives what
+    paths.rank_order gives, ties and NaN included."""
+    km = np.array([500.0, 900.0, 100.0, 50.0])
+    up = np.ones(4, dtype=bool)
+    legs = np.array(internet)
+    assert routing._network_pop(km, up, legs, None, True) == int(
+        paths.rank_order(km, up, legs, None)[0])

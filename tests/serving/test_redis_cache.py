@@ -54,6 +54,19 @@ def test_route_table_is_shared_too(redis_server, catalog):
     assert resp.get_json()["assignments"][1]["pop"] == "IAD"
 
 
+def test_the_plain_forms_encoded_answers_are_shared_through_redis(redis_server, catalog):
+    """The API's direct route (plain ?lat=..&lon=..) caches the encoded answer under its own
+    key (services.routing.nearest_json_via): the second instance serves the same bytes."""
+    url = "/api/v1/nearest?lat=35.6812&lon=139.7671"
+    first = make_app(catalog, redis_server.url).server.test_client()
+    second = make_app(catalog, redis_server.url).server.test_client()
+    r1, r2 = first.get(url), second.get(url)
+    assert (r1.status_code, r1.headers["X-Cache"]) == (200, "MISS")
+    assert (r2.status_code, r2.headers["X-Cache"]) == (200, "HIT") and r2.data == r1.data
+    keys = [k.decode() for k in redis_server.client().keys(KEY_PREFIX + "*")]
+    assert any("services.routing.nearest_json:" in k for k in keys), keys
+
+
 def test_redis_stopped_midway_degrades_then_recovers(redis_server, catalog, fast_retry, caplog):
     caplog.set_level(logging.WARNING, logger="dashboard.cache")
     client = make_app(catalog, redis_server.url).server.test_client()

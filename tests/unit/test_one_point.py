@@ -63,6 +63,26 @@ def test_locate_point_and_internet_rtt_ms_point_equal_the_general_forms(access):
                               L.internet_rtt_ms_km(km, loc, terms, params)), (lat, lon)
 
 
+@pytest.mark.parametrize("overrides", [
+    (("inflation_scale", 1.3), ("fibre_km_per_ms", 150.0)),
+    (("inflation_scale", 0.7), ("fibre_km_per_ms", 123.456), ("min_rtt_ms", 40.0)),
+])
+@pytest.mark.parametrize("access", ["end-user", "datacenter"])
+def test_internet_rtt_ms_point_with_other_parameters(overrides, access):
+    """The one-point form skips 1.0 * x and writes 2 * d / f as d / (f / 2): the same values
+    under any scale and fibre speed (here not 1.0, not the default)."""
+    params = latency.params_with(overrides, access)
+    lats, lons = sites()
+    terms = L.locate(lats, lons, params)
+    ps = L.point_sites(terms, params)
+    for lat, lon in points(400, seed=10):
+        loc = L.locate(np.array([lat]), np.array([lon]), params)
+        km = geodesy.geodesic_km(lat, lon, lats, lons)
+        assert np.array_equal(
+            L.internet_rtt_ms_point(km, L.locate_point(lat, lon, params), ps, params),
+            L.internet_rtt_ms_km(km, loc, terms, params)), (lat, lon)
+
+
 @pytest.mark.parametrize("make", ["overrides", "every city a neighbour"])
 def test_locate_point_with_other_parameters(make):
     if make == "overrides":
@@ -76,6 +96,26 @@ def test_locate_point_with_other_parameters(make):
         region, effect, slope = L.locate_point(lat, lon, params)
         assert (region, effect) == (loc.region[0], loc.effect_ms[0])
         assert np.array_equal(slope, loc.slope_ms_per_1000km[0])
+
+
+@pytest.mark.parametrize("access", ["end-user", "datacenter"])
+def test_locate_point_on_the_cities_themselves(access):
+    """On a measured city (and a hair off it) the unclipped cosine can exceed 1 (24 of the 241
+    cities here): locate_point then picks from np.clip's values, as locate does."""
+    params = latency.params_with((), access)
+    xyz = params._arr["xyz"]
+    over = 0
+    for la0, lo0 in zip(params.city_lats, params.city_lons):
+        for lat, lon in ((la0, lo0), (la0 + 1e-9, lo0), (la0, math.nextafter(lo0, 0.0))):
+            lat = min(max(lat, -90.0), 90.0)
+            r = np.radians(np.array([lat, lon]))
+            (cla, clo), (sla, slo) = np.cos(r).tolist(), np.sin(r).tolist()
+            over += (np.array([[cla * clo, cla * slo, sla]]) @ xyz.T).max() > 1.0
+            loc = L.locate(np.array([lat]), np.array([lon]), params)
+            region, effect, slope = L.locate_point(lat, lon, params)
+            assert (region, effect) == (loc.region[0], loc.effect_ms[0]), (lat, lon)
+            assert np.array_equal(slope, loc.slope_ms_per_1000km[0]), (lat, lon)
+    assert over > 0  # the clipped branch was taken
 
 
 @pytest.mark.parametrize("gap", [0.0, 30.0, 30.000001, -5.0, math.nan, math.inf, -math.inf])
