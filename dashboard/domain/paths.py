@@ -314,8 +314,9 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     if down_mask.shape != pla.shape:
         raise ValueError(f"down mask has shape {down_mask.shape}, expected {pla.shape}")
     if bias is None:  # one pruned pass (policy.best_pops): both rankings, exact to the bit
+        geographic = policy == pol.GEOGRAPHIC
         best = pol.best_pops(cla, clo, pla, plo, terms, pop_terms, params, down_mask, k=2,
-                             geographic=policy == pol.GEOGRAPHIC)
+                             geographic=geographic, net_k=1 if geographic else 2)
         if policy == pol.NETWORK:
             ranked, ranked_km = best.net, best.net_km
         else:  # = routing.assign(..., alternatives=2), from the same pass
