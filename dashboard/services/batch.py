@@ -481,9 +481,19 @@ def route_chunk(catalog: Catalog, clients: pd.DataFrame, job: Job) -> pd.DataFra
         cols[col] = (np.round(v.to_numpy(dtype=float), 3) if col.endswith(("_km", "_ms"))
                      else v)  # a Series: object text stays objects (no inference)
     n = len(table)
-    cols["policy"] = pd.Series(np.full(n, job.policy, dtype=object), dtype="str")
-    cols["access"] = pd.Series(np.full(n, job.access, dtype=object), dtype="str")
+    cols["policy"] = constant_text(job.policy, n)
+    cols["access"] = constant_text(job.access, n)
     return pd.DataFrame(cols, copy=False)
+
+
+def constant_text(value: str, n: int) -> pd.Series:
+    """``n`` copies of ``value`` as a pandas ``str`` Series (Arrow text), built from its
+    buffers: the same Series as ``pd.Series(np.full(n, value, dtype=object), dtype="str")``
+    without a Python object per row (~0.07 instead of ~2.8 ms per 50,000 rows, issue 16)."""
+    data = value.encode("utf-8")
+    offsets = np.arange(n + 1, dtype=np.int64) * len(data)
+    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
+    return pd.Series(pd.array(arr, dtype="str"))
 
 
 # --------------------------------------------------------------------------------------------

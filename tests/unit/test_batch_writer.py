@@ -96,3 +96,14 @@ def test_long_object_columns_with_missing_and_non_text_values():
     names = pd.Series([f"client-{i}" if i % 7 else f"@{i}" for i in range(2400)], dtype="str")
     df = pd.DataFrame({"pop_id": ids, "other": mixed, "name": names})
     assert batch.csv_text(df, header=True).decode() == safe_csv(df, float_format=None)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(max_size=12), st.integers(0, 300))
+def test_constant_text_equals_the_object_column(value, n):
+    """The policy/access columns built from Arrow buffers equal the object-array way."""
+    ref = pd.Series(np.full(n, value, dtype=object), dtype="str")
+    got = batch.constant_text(value, n)
+    pd.testing.assert_series_equal(got, ref)
+    assert batch.csv_text(pd.DataFrame({"a": got}), True) \
+        == batch.csv_text(pd.DataFrame({"a": ref}), True)
