@@ -725,6 +725,27 @@ def internet_rtt_ms_km(distance_km: object, src: Location, dst: Location,
     return _median(km, sides[0], sides[1], params)
 
 
+def internet_rtt_ms_at(distance_km: np.ndarray, src: Location, src_index: object,
+                       dst: Location, dst_index: object, params: LatencyParams) -> np.ndarray:
+    """:func:`internet_rtt_ms_km` of the pairs ``(src[src_index[i]], dst[dst_index[i]])``
+    ``distance_km[i]`` apart: ``internet_rtt_ms_km(km, take_location(src, si),
+    take_location(dst, di), params)`` to the bit (the same values gathered, the same formula),
+    without gathering every term of every pair first: only each pair's two slope entries
+    (not two rows of one per region) and no weights or distances. An index may be an integer
+    (one point for every pair). ~2x cheaper for the route table's and the rankings' legs
+    (issue 16)."""
+    km = np.asarray(distance_km, dtype=float).ravel()
+    ra = np.asarray(src.region)[src_index]
+    rb = np.asarray(dst.region)[dst_index]
+    mid = rtt_formula_ms(km, ra, rb, np.asarray(src.effect_ms)[src_index],
+                         np.asarray(dst.effect_ms)[dst_index],
+                         np.asarray(src.slope_ms_per_1000km)[src_index, rb],
+                         np.asarray(dst.slope_ms_per_1000km)[dst_index, ra], params)
+    if params.access == "datacenter":
+        return mid
+    return access_rtt_ms(mid, ra, params)
+
+
 @dataclass(frozen=True)
 class PointSites:
     """The site side of :func:`internet_rtt_ms_km` for one client against fixed sites (e.g.

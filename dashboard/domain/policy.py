@@ -349,8 +349,7 @@ def best_pops(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray
             top(sl, r, (d,), [(out.geo, c), (out.geo_km, d)], kk)
             sel = net_mask[cols, rows]
             rows, cols, km = rows[sel], cols[sel], km[sel]
-        ms = latency.internet_rtt_ms_km(km, latency.take_location(terms, sl.start + rows),
-                                        latency.take_location(pop_terms, cols), params)
+        ms = latency.internet_rtt_ms_at(km, terms, sl.start + rows, pop_terms, cols, params)
         top(sl, rows, (km, ms), [(out.net, cols), (out.net_km, km), (out.net_ms, ms)], kk_net)
     return out
 
