@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,3 +108,10 @@ def test_constant_text_equals_the_object_column(value, n):
     pd.testing.assert_series_equal(got, ref)
     assert batch.csv_text(pd.DataFrame({"a": got}), True) \
         == batch.csv_text(pd.DataFrame({"a": ref}), True)
+
+
+def test_whole_part_table_is_str_of_each_integer():
+    table = batch._wholes().to_pylist()
+    n = batch._WHOLE_TABLE
+    assert table == [str(i) for i in range(n)] + ["-" + str(i) for i in range(n)]
+    assert batch._wholes().type == pa.string()
