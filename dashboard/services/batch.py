@@ -810,6 +810,20 @@ def _float_cells(values: np.ndarray) -> pa.Array:
     return cells
 
 
+def _float_column(values: np.ndarray) -> pa.Array:
+    """:func:`_float_cells` of a column; a column of few distinct values (the weights, the
+    per-PoP backbone legs: judged on its first 256 cells) is factorised on its bits and only
+    the distinct values are written (~0.5 instead of ~2 ms per 50,000 cells). On the bits, so
+    ``-0.0`` and ``0.0`` stay apart and every NaN is a NaN (an empty cell)."""
+    v = np.ascontiguousarray(values, dtype=float)
+    if len(v) > 1024 and len(np.unique(v[:256].view(np.int64))) <= 32:
+        codes, uniques = pd.factorize(v.view(np.int64))
+        if len(uniques) * 4 < len(v):
+            return _float_cells(np.asarray(uniques, dtype=np.int64).view(np.float64)).take(
+                pa.array(codes))
+    return _float_cells(v)
+
+
 def format_floats(values: np.ndarray) -> pa.Array:
     """Floats as pandas' ``to_csv`` writes them (Python's ``repr``; NaN -> empty)."""
     return pc.fill_null(_float_cells(values), "")
@@ -944,7 +958,7 @@ def csv_text(out: pd.DataFrame, header: bool) -> bytes:
         if pd.api.types.is_bool_dtype(s.dtype):
             arr = _BOOLS.take(pa.array(s.to_numpy(dtype=bool).astype(np.int8)))
         elif pd.api.types.is_float_dtype(s.dtype):
-            arr = _float_cells(s.to_numpy(dtype=float))
+            arr = _float_column(s.to_numpy(dtype=float))
         else:
             arr = _text_cells(s)
         cols.append(arr)

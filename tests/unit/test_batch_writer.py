@@ -115,3 +115,16 @@ def test_whole_part_table_is_str_of_each_integer():
     n = batch._WHOLE_TABLE
     assert table == [str(i) for i in range(n)] + ["-" + str(i) for i in range(n)]
     assert batch._wholes().type == pa.string()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                          st.sampled_from([0.0, -0.0, 1.0, 12.345, float("nan"), 1e16])),
+                min_size=1, max_size=6),
+       st.integers(1025, 3000), st.integers(0, 2**32 - 1))
+def test_float_column_of_few_values_equals_float_cells(values, n, seed):
+    """The factorised path (few distinct values) writes what _float_cells writes."""
+    rng = np.random.default_rng(seed)
+    v = np.array(values)[rng.integers(0, len(values), n)]
+    got = batch._float_column(v)
+    assert got.equals(batch._float_cells(v))
