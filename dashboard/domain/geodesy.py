@@ -407,10 +407,19 @@ def geodesic_km(lat1: object, lon1: object, lat2: object, lon2: object) -> np.nd
         # same answer to ~1e-9 m, a fraction of the fixed cost for a few pairs.
         _, _, metres = geod.inv(b, a, d, c, return_back_azimuth=False)
         res[:] = np.asarray(metres, dtype=float) / 1000.0
+    # One second point for every pair (the direct legs: every client to one origin): its
+    # reduced latitude once, not once per pair (numpy's sin/cos/sqrt are element-wise, so
+    # the same bits; ~1 ms per 50,000 pairs).
+    one = np.ndim(lat2) == 0 and len(c) > 0
+    if one and geod is None:
+        su2_1, cu2_1 = _reduced(c[:1])
     for s in range(0, len(a) if geod is None else 0, _CHUNK):
         e = slice(s, s + _CHUNK)
         su1, cu1 = _reduced(a[e])
-        su2, cu2 = _reduced(c[e])
+        if one:
+            su2, cu2 = np.broadcast_to(su2_1, len(su1)), np.broadcast_to(cu2_1, len(su1))
+        else:
+            su2, cu2 = _reduced(c[e])
         res[e] = _exact_km(su1, cu1, a[e], b[e], su2, cu2, c[e], d[e])
     if idx is None:
         return res.reshape(shape)

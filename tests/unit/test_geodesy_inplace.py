@@ -97,3 +97,18 @@ def test_wrapped_difference_on_the_edges():
     a, b = np.repeat(e, len(e)), np.tile(e, len(e))
     assert np.array_equal(_bits((b - a + 180.0) % 360.0 - 180.0),
                           _bits(g._wrapped_difference(a, b)))
+
+
+def test_geodesic_km_to_one_point_equals_the_per_pair_way():
+    """A scalar second point (its reduced latitude computed once) gives the bits of the same
+    point repeated per pair, antipodal fallbacks and NaN included."""
+    rng = np.random.default_rng(9)
+    n = 40_000
+    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    lon = rng.uniform(-180, 180, n)
+    lat[:50], lon[:50] = -50.11552, -171.31583  # antipodes of the origin: geographiclib
+    lat[50] = np.nan
+    for o in ((50.11552, 8.68417), (90.0, 0.0), (0.0, 180.0), (-33.9, 151.2)):
+        one = g.geodesic_km(lat, lon, *o)
+        per_pair = g.geodesic_km(lat, lon, np.full(n, o[0]), np.full(n, o[1]))
+        assert np.array_equal(_bits(one), _bits(per_pair))
