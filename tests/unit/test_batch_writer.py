@@ -128,3 +128,20 @@ def test_float_column_of_few_values_equals_float_cells(values, n, seed):
     v = np.array(values)[rng.integers(0, len(values), n)]
     got = batch._float_column(v)
     assert got.equals(batch._float_cells(v))
+
+
+def test_route_table_ids_from_their_codes_write_the_same_bytes():
+    """csv_text writes a route table's pop_id/origin_id from paths.row_codes (the codes the
+    table was built from); a deep copy (no codes: every id hashed) writes the same bytes, also
+    with down PoPs (empty ids) and a down origin endpoint."""
+    from dashboard.catalog import load_catalog
+
+    cat = load_catalog("data/pops.csv", "data/origins.csv")
+    rng = np.random.default_rng(3)
+    n = 3000
+    df = pd.DataFrame({"lat": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+                       "lon": rng.uniform(-180, 180, n), "weight": np.ones(n),
+                       "name": pd.Series([f"c{i}" for i in range(n)], dtype="str")})
+    for down in (frozenset(), frozenset(list(cat.pop_ids)[:5]), frozenset(cat.pop_ids)):
+        out = batch.route_chunk(cat, df, batch.Job(origin="eu-central-1", down=down))
+        assert batch.csv_text(out, True) == batch.csv_text(out.copy(deep=True), True)
