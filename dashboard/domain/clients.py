@@ -425,9 +425,12 @@ def _to_float(s: pd.Series) -> np.ndarray:
 def _numbers(s: pd.Series, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
     """(values, ok): plain decimal numbers within [lo, hi] (``-0.0`` -> ``0.0``)."""
     ok = np.array(s.str.fullmatch(_NUMBER_RE).to_numpy(dtype=bool, na_value=False))
-    vals = np.full(len(s), np.nan)
-    if ok.any():
-        vals[ok] = _to_float(s[ok])
+    if ok.all():  # the usual case: every field at once, no filtered copy of the text
+        vals = _to_float(s)
+    else:
+        vals = np.full(len(s), np.nan)
+        if ok.any():
+            vals[ok] = _to_float(s[ok])
     ok &= (vals >= lo) & (vals <= hi)
     return vals + 0.0, ok
 
@@ -478,7 +481,6 @@ def accept_fields(columns: list[pd.Series], state: ParseState,
         n = len(keep)
     if max_rows is not None and state.rows + n > max_rows:
         return None
-    empty_name = pd.Series([""] * n, dtype="str")
     if state.header is None:
         k = len(f)
         if not 2 <= k <= 4:
@@ -487,7 +489,7 @@ def accept_fields(columns: list[pd.Series], state: ParseState,
         lon, ok_lon = _numbers(f[1], -180.0, 180.0)
         ok = ok_lat & ok_lon
         weight = np.ones(n)
-        name_raw, name = pd.Series([""] * n, dtype="str"), empty_name
+        name_raw = name = pd.Series([""] * n, dtype="str")  # no name column (yet)
         if k >= 3:
             x = f[2]
             x_num = (x.str.fullmatch(_NUMBER_RE) | x.str.fullmatch(_SPECIAL_RE)).to_numpy(
@@ -529,7 +531,7 @@ def accept_fields(columns: list[pd.Series], state: ParseState,
         if "name" in col:
             name_raw, name = raw[col["name"]], f[col["name"]]
         else:
-            name_raw, name = pd.Series([""] * n, dtype="str"), empty_name
+            name_raw = name = pd.Series([""] * n, dtype="str")
     if not ok.all():
         return None
     state.rows += n

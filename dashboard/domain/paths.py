@@ -127,9 +127,8 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
     if internet_given is not None:
         internet = np.where(routed, np.asarray(internet_given, dtype=float), np.nan)
     elif len(r):
-        internet[r] = latency.internet_rtt_ms_km(
-            pop_km[r], latency.take_location(terms, r),
-            latency.take_location(pop_terms, safe[r]), params)
+        internet[r] = latency.internet_rtt_ms_at(pop_km[r], terms, r, pop_terms, safe[r],
+                                                 params)
     backbone = np.where(served, bb_pop[safe], np.nan)
     backbone_km = np.where(served, bbkm_pop[safe], np.nan)
     finite = np.flatnonzero(ok)
@@ -265,8 +264,9 @@ def direct_legs(lats: np.ndarray, lons: np.ndarray, terms: latency.Location,
     ``direct_*`` columns of :func:`table_from_ranking`."""
     d_lat, d_lon = float(direct_origin[0]), float(direct_origin[1])
     km = geodesic_km(lats, lons, d_lat, d_lon)
-    ms = latency.internet_rtt_ms_km(
-        km, terms, latency.locate(np.array([d_lat]), np.array([d_lon]), params), params)
+    ms = latency.internet_rtt_ms_at(  # = internet_rtt_ms_km(km, terms, origin's terms)
+        km, terms, slice(None), latency.locate(np.array([d_lat]), np.array([d_lon]), params),
+        0, params)
     return km, ms
 
 
@@ -314,8 +314,9 @@ def client_paths(client_lats: object, client_lons: object, pop_ids: Sequence[str
     if down_mask.shape != pla.shape:
         raise ValueError(f"down mask has shape {down_mask.shape}, expected {pla.shape}")
     if bias is None:  # one pruned pass (policy.best_pops): both rankings, exact to the bit
+        geographic = policy == pol.GEOGRAPHIC
         best = pol.best_pops(cla, clo, pla, plo, terms, pop_terms, params, down_mask, k=2,
-                             geographic=policy == pol.GEOGRAPHIC)
+                             geographic=geographic, net_k=1 if geographic else 2)
         if policy == pol.NETWORK:
             ranked, ranked_km = best.net, best.net_km
         else:  # = routing.assign(..., alternatives=2), from the same pass

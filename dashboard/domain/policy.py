@@ -203,20 +203,29 @@ def internet_bounds_ms(km_lo: np.ndarray, km_hi: np.ndarray, terms: latency.Loca
     slope /= 1000.0                                                           # B, ms per km
     base = np.asarray(pop_terms.effect_ms)[:, None] \
         + (params.overhead_ms + np.asarray(terms.effect_ms))[None, :]          # A
-    add = (params.access_ms + a["acc_reg"][rc])[None, :]
+    end_user = params.access != "datacenter"
+    add = (params.access_ms + a["acc_reg"][rc])[None, :] if end_user else None
     out = []
     for km in (km_lo, km_hi):
         v = slope * km
         v += base
         np.maximum(v, 2.0 / params.fibre_km_per_ms * km, out=v)
         np.maximum(v, params.min_rtt_ms, out=v)
-        if params.access != "datacenter":
+        if end_user:
             v *= params.access_factor
             v += add
         out.append(v)
     lo, hi = out
-    lo -= _BOUND_SLACK * (np.abs(lo) + 1.0)
-    hi += _BOUND_SLACK * (np.abs(hi) + 1.0)
+    if params.min_rtt_ms >= 0.0 and (add is None or add.min() >= 0.0):
+        # every bound is >= 0 (min_rtt >= 0, then an access term >= 0): |x| = x, so
+        # x -+ slack (|x| + 1) is x (1 -+ slack) -+ slack (two passes instead of four)
+        lo *= 1.0 - _BOUND_SLACK
+        lo -= _BOUND_SLACK
+        hi *= 1.0 + _BOUND_SLACK
+        hi += _BOUND_SLACK
+    else:
+        lo -= _BOUND_SLACK * (np.abs(lo) + 1.0)
+        hi += _BOUND_SLACK * (np.abs(hi) + 1.0)
     return lo, hi
 
 
@@ -262,7 +271,7 @@ class BestPops:
 def best_pops(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray,
               terms: latency.Location, pop_terms: latency.Location,
               params: latency.LatencyParams, down: np.ndarray, k: int = 2,
-              geographic: bool = False) -> BestPops:
+              geographic: bool = False, net_k: int | None = None) -> BestPops:
     """:class:`BestPops` of validated clients and PoPs (degrees) with their latency terms.
 
     Network policy: the same answer to the bit as the first ``k`` healthy columns of
@@ -279,18 +288,26 @@ def best_pops(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray
     cannot be among the k nearest), ranked by (km, catalog order) -- the same answer to the bit
     as :func:`routing.assign`, which measures the same pairs with the same arithmetic
     (:func:`geodesy.nearest`), so one pass serves both policies' columns.
+    ``net_k``: how many network-best PoPs (default ``k``): the geographic route table needs
+    only the first (its ``network_pop_id`` and gap), and asking for one prunes against the
+    smallest upper bound instead of the second smallest: fewer exact pairs (~2.3 instead of
+    ~2.7 per random client with the 19 PoPs).
     ``tests/unit/test_network_pruned.py`` checks both identities on random and adversarial
     clients.
     """
     n = len(cla)
     down = np.asarray(down, dtype=bool)
-    shape = (n, k)
-    out = BestPops(np.full(shape, NO_ROUTE, dtype=np.int64), np.full(shape, np.nan),
-                   np.full(shape, np.nan),
+    net_k = k if net_k is None else int(net_k)
+    if k < 1 or net_k < 1:
+        raise ValueError(f"k and net_k must be >= 1, got {k} and {net_k}")
+    shape, net_shape = (n, k), (n, net_k)
+    out = BestPops(np.full(net_shape, NO_ROUTE, dtype=np.int64), np.full(net_shape, np.nan),
+                   np.full(net_shape, np.nan),
                    np.full(shape, NO_ROUTE, dtype=np.int64) if geographic else None,
                    np.full(shape, np.nan) if geographic else None)
     healthy = ~down
     kk = min(k, int(healthy.sum()))
+    kk_net = min(net_k, int(healthy.sum()))
     if n == 0 or kk == 0:
         return out
     masks: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
@@ -300,7 +317,7 @@ def best_pops(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray
             "region", "effect_ms", "slope_ms_per_1000km", "weight", "nearest_km")))  # views
         lo, hi = internet_bounds_ms(km_lo, km_hi, block, pop_terms, params)
         hi[down] = np.inf
-        net = lo <= _kth_smallest(hi, kk)[None, :]
+        net = lo <= _kth_smallest(hi, kk_net)[None, :]
         net[down] = False
         geo = None
         if geographic:
@@ -312,7 +329,7 @@ def best_pops(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray
         return net if geo is None else net | geo
 
     def top(sl: slice, rows: np.ndarray, keys: tuple,
-            values: list[tuple[np.ndarray, np.ndarray]]) -> None:
+            values: list[tuple[np.ndarray, np.ndarray]], kk: int) -> None:
         # client, then the keys (the last first), then catalog order; every client has >= kk
         # candidates. Pairs come ordered by PoP (bounded_pairs), and lexsort is stable, so the
         # catalog order needs no key; a tie on the main key alone is rare: sort on it first,
@@ -338,12 +355,11 @@ def best_pops(cla: np.ndarray, clo: np.ndarray, pla: np.ndarray, plo: np.ndarray
         if geo_mask is not None:
             sel = geo_mask[cols, rows]
             r, c, d = rows[sel], cols[sel], km[sel]
-            top(sl, r, (d,), [(out.geo, c), (out.geo_km, d)])
+            top(sl, r, (d,), [(out.geo, c), (out.geo_km, d)], kk)
             sel = net_mask[cols, rows]
             rows, cols, km = rows[sel], cols[sel], km[sel]
-        ms = latency.internet_rtt_ms_km(km, latency.take_location(terms, sl.start + rows),
-                                        latency.take_location(pop_terms, cols), params)
-        top(sl, rows, (km, ms), [(out.net, cols), (out.net_km, km), (out.net_ms, ms)])
+        ms = latency.internet_rtt_ms_at(km, terms, sl.start + rows, pop_terms, cols, params)
+        top(sl, rows, (km, ms), [(out.net, cols), (out.net_km, km), (out.net_ms, ms)], kk_net)
     return out
 
 
@@ -353,16 +369,18 @@ def _segment_best(rows: np.ndarray, keys: tuple, n: int, kk: int) -> list[np.nda
     first, then the others, then pair order) without sorting every pair -- per client the
     smallest remaining value of each key in turn (``minimum.reduceat`` over the client's
     pairs), the first such pair taken. Finite keys only (the caller checks)."""
-    o = np.argsort(rows, kind="stable")  # pairs by client, each client's in pair order
+    # pairs by client, each client's in pair order (a stable sort; of 16-bit keys when they
+    # fit -- blocks of <= 16,384 clients -- numpy's radix sort, ~4x faster than of int64)
+    o = np.argsort(rows.astype(np.int16) if n <= 2**15 else rows, kind="stable")
     seg = rows[o]
     starts = np.searchsorted(seg, np.arange(n))
     ks = [np.asarray(k)[o] for k in reversed(keys)]  # the main key first
     taken = np.zeros(len(o), dtype=bool)
     out = []
-    for _ in range(kk):
+    for j in range(kk):
         cand = ~taken
-        for k in ks:
-            v = np.where(cand, k, np.inf)
+        for i, k in enumerate(ks):
+            v = k if j == 0 and i == 0 else np.where(cand, k, np.inf)  # nothing masked yet
             cand &= v == np.minimum.reduceat(v, starts)[seg]
         idx = np.flatnonzero(cand)
         s = seg[idx]

@@ -49,6 +49,21 @@ def test_locate_index_equals_scan_on_random_points_poles_and_antimeridian():
     _same_location(lat, lon)
 
 
+def test_locate_index_equals_scan_on_sparse_points_and_every_width_class():
+    """Few points per cell (most groups get one point: the doubled product) and points in
+    every cell, so every padded width class of ``SiteGrid.nearest_cos`` is used."""
+    rng = np.random.default_rng(11)
+    n = 300
+    _same_location(np.degrees(np.arcsin(rng.uniform(-1, 1, n))), rng.uniform(-180, 180, n))
+    grid = lat_mod._city_grid(PARAMS)
+    i, j = np.divmod(np.arange(grid.n_lat * grid.n_lon), grid.n_lon)
+    lat = np.minimum(-90.0 + (i + 0.5) * grid.step, 90.0)
+    lon = -180.0 + (j + 0.5) * grid.step
+    assert len(set(grid.group_class[grid.group_of_cell[grid.cells(lat, lon)]].tolist())) \
+        == len(grid.widths)
+    _same_location(np.r_[lat, lat[::7]], np.r_[lon, lon[::7]])
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.one_of(st.sampled_from(EDGE_LATS),
                                     st.floats(-90, 90, allow_nan=False)),

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -96,3 +97,51 @@ def test_long_object_columns_with_missing_and_non_text_values():
     names = pd.Series([f"client-{i}" if i % 7 else f"@{i}" for i in range(2400)], dtype="str")
     df = pd.DataFrame({"pop_id": ids, "other": mixed, "name": names})
     assert batch.csv_text(df, header=True).decode() == safe_csv(df, float_format=None)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(max_size=12), st.integers(0, 300))
+def test_constant_text_equals_the_object_column(value, n):
+    """The policy/access columns built from Arrow buffers equal the object-array way."""
+    ref = pd.Series(np.full(n, value, dtype=object), dtype="str")
+    got = batch.constant_text(value, n)
+    pd.testing.assert_series_equal(got, ref)
+    assert batch.csv_text(pd.DataFrame({"a": got}), True) \
+        == batch.csv_text(pd.DataFrame({"a": ref}), True)
+
+
+def test_whole_part_table_is_str_of_each_integer():
+    table = batch._wholes().to_pylist()
+    n = batch._WHOLE_TABLE
+    assert table == [str(i) for i in range(n)] + ["-" + str(i) for i in range(n)]
+    assert batch._wholes().type == pa.string()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                          st.sampled_from([0.0, -0.0, 1.0, 12.345, float("nan"), 1e16])),
+                min_size=1, max_size=6),
+       st.integers(1025, 3000), st.integers(0, 2**32 - 1))
+def test_float_column_of_few_values_equals_float_cells(values, n, seed):
+    """The factorised path (few distinct values) writes what _float_cells writes."""
+    rng = np.random.default_rng(seed)
+    v = np.array(values)[rng.integers(0, len(values), n)]
+    got = batch._float_column(v)
+    assert got.equals(batch._float_cells(v))
+
+
+def test_route_table_ids_from_their_codes_write_the_same_bytes():
+    """csv_text writes a route table's pop_id/origin_id from paths.row_codes (the codes the
+    table was built from); a deep copy (no codes: every id hashed) writes the same bytes, also
+    with down PoPs (empty ids) and a down origin endpoint."""
+    from dashboard.catalog import load_catalog
+
+    cat = load_catalog("data/pops.csv", "data/origins.csv")
+    rng = np.random.default_rng(3)
+    n = 3000
+    df = pd.DataFrame({"lat": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+                       "lon": rng.uniform(-180, 180, n), "weight": np.ones(n),
+                       "name": pd.Series([f"c{i}" for i in range(n)], dtype="str")})
+    for down in (frozenset(), frozenset(list(cat.pop_ids)[:5]), frozenset(cat.pop_ids)):
+        out = batch.route_chunk(cat, df, batch.Job(origin="eu-central-1", down=down))
+        assert batch.csv_text(out, True) == batch.csv_text(out.copy(deep=True), True)

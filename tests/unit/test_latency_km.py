@@ -46,3 +46,26 @@ def test_take_location_selects_rows():
     sub = D.take_location(loc, [2, 0])
     assert sub.region.tolist() == [loc.region[2], loc.region[0]]
     np.testing.assert_array_equal(sub.slope_ms_per_1000km, loc.slope_ms_per_1000km[[2, 0]])
+
+
+def test_internet_rtt_ms_at_equals_the_gathered_terms():
+    """internet_rtt_ms_at (issue 16: no full gather of every term) is internet_rtt_ms_km on
+    take_location of the same indices, to the bit, for both client types, with index arrays,
+    a slice and one point for every pair."""
+    rng = np.random.default_rng(4)
+    n, m = 3000, 19
+    cla, clo = np.degrees(np.arcsin(rng.uniform(-1, 1, n))), rng.uniform(-180, 180, n)
+    pla, plo = np.degrees(np.arcsin(rng.uniform(-1, 1, m))), rng.uniform(-180, 180, m)
+    for access in ("end-user", "datacenter"):
+        params = latency.params_with((), access)
+        src, dst = D.locate(cla, clo, params), D.locate(pla, plo, params)
+        km = rng.uniform(0, 20000, n)
+        si, di = rng.integers(0, n, n), rng.integers(0, m, n)
+        ref = D.internet_rtt_ms_km(km, D.take_location(src, si), D.take_location(dst, di),
+                                     params)
+        got = D.internet_rtt_ms_at(km, src, si, dst, di, params)
+        assert np.array_equal(ref.view(np.int64), got.view(np.int64))
+        ref = D.internet_rtt_ms_km(km, src, D.take_location(dst, np.zeros(n, dtype=int)),
+                                     params)
+        got = D.internet_rtt_ms_at(km, src, slice(None), dst, 0, params)
+        assert np.array_equal(ref.view(np.int64), got.view(np.int64))

@@ -53,10 +53,13 @@ def reference_top(cla, clo, pla, plo, terms, pop_terms, params, down, k=2):
     return top, km, ms
 
 
-def reference_best(cla, clo, pla, plo, terms, pop_terms, params, down, k=2, geographic=False):
+def reference_best(cla, clo, pla, plo, terms, pop_terms, params, down, k=2, geographic=False,
+                   net_k=None):
     """best_pops the old way: the full matrix for the network policy, routing.assign for the
     geographic one."""
-    net, net_km, net_ms = reference_top(cla, clo, pla, plo, terms, pop_terms, params, down, k)
+    net_k = k if net_k is None else net_k
+    net, net_km, net_ms = (x[:, :net_k] for x in reference_top(
+        cla, clo, pla, plo, terms, pop_terms, params, down, max(k, net_k)))
     if not geographic:
         return policy.BestPops(net, net_km, net_ms)
     a = assign(cla, clo, pla, plo, down=down, alternatives=k)
@@ -80,6 +83,12 @@ def assert_same_top(cla, clo, pla, plo, params, down):
     net_only = policy.network_top(cla, clo, pla, plo, terms, pop_terms, params, down)
     for a, b in zip(net_only, (new.net, new.net_km, new.net_ms)):
         assert np.array_equal(a, b, equal_nan=True)
+    # one network-best PoP (what the geographic route table asks for): fewer pairs, same first
+    one = policy.best_pops(cla, clo, pla, plo, terms, pop_terms, params, down, geographic=True,
+                           net_k=1)
+    for what in ("net", "net_km", "net_ms", "geo", "geo_km"):
+        a, b = getattr(one, what).astype(float), getattr(old, what).astype(float)
+        assert np.array_equal(a, b[:, :a.shape[1]], equal_nan=True), (what, _differ(a, b))
 
 
 def random_clients(n, seed):
