@@ -159,6 +159,30 @@ def init_serving(app: Dash) -> None:
     server.after_request(_prepare_static)
 
 
+#: Lazily loaded component chunks (``React.lazy`` in dash-core-components and dash-table) that the
+#: page's first render mounts: the map view's graphs, dropdowns, upload and the assignment table
+#: (the capacity and support panels are not rendered until opened: ``LazyPanel``). Served as
+#: ordinary ``<script>`` tags before the layout renders, so they are executed by the time
+#: React first renders, and React's one retry of the suspended components finds nothing still
+#: suspended and commits at once; loaded lazily, the last chunk in kept every boundary in its
+#: fallback until the scene round trip's answer committed (React commits such a retry no
+#: sooner than 500 ms after the last fallback, ``FALLBACK_THROTTLE_MS``). Dash's own
+#: ``eager_loading=True`` does this for *every* lazy chunk, plotly.min.js (4.8 MB, replacing
+#: the partial bundle) and MathJax (2.1 MB) included: measured slower (docs/performance.md, P3).
+#: 0.71 MB of JavaScript, 0.17 MB gzip. Paths relative to the ``dash`` package.
+FIRST_RENDER_CHUNKS = ("dcc/async-graph.js", "dcc/async-dropdown.js", "dcc/async-upload.js",
+                       "dash_table/async-table.js", "dash_table/async-highlight.js")
+
+
+def preload_first_render_chunks(app: Dash) -> None:
+    """Serve :data:`FIRST_RENDER_CHUNKS` as script tags of the page (fingerprinted, so cached
+    for a year and compressed once like Dash's other component files). Webpack registers a
+    chunk whose script ran before its bundle's runtime (Dash writes the app's scripts first)
+    and then never fetches it; every other chunk stays lazy."""
+    for path in FIRST_RENDER_CHUNKS:
+        app.scripts.append_script({"relative_package_path": path, "namespace": "dash"})
+
+
 def bundle_info() -> dict[str, Any]:
     """Which plotly.js the page uses (for /healthz-style diagnostics and tests)."""
     from dashboard.settings import ASSETS_DIR
