@@ -162,14 +162,15 @@ def init_serving(app: Dash) -> None:
 #: Lazily loaded component chunks (``React.lazy`` in dash-core-components and dash-table) that the
 #: page's first render mounts: the map view's graphs, dropdowns, upload and the assignment table
 #: (the capacity and support panels are not rendered until opened: ``LazyPanel``). Served as
-#: ordinary ``<script>`` tags before the layout renders, so they are executed by the time
-#: React first renders, and React's one retry of the suspended components finds nothing still
-#: suspended and commits at once; loaded lazily, the last chunk in kept every boundary in its
-#: fallback until the scene round trip's answer committed (React commits such a retry no
-#: sooner than 500 ms after the last fallback, ``FALLBACK_THROTTLE_MS``). Dash's own
-#: ``eager_loading=True`` does this for *every* lazy chunk, plotly.min.js (4.8 MB, replacing
-#: the partial bundle) and MathJax (2.1 MB) included: measured slower (docs/performance.md, P3).
-#: 0.71 MB of JavaScript, 0.17 MB gzip. Paths relative to the ``dash`` package.
+#: ordinary ``<script>`` tags, so their lazy loaders resolve without a fetch: dash-renderer sends
+#: the scene round trip as soon as they are ready, and ``assets/lazy_warm.js`` can resolve
+#: ``dcc.Graph`` before the layout renders, so the map is mounted (and drawn from the layout) in
+#: the first render instead of with the round trip's answer (issue 16). Alone, without
+#: ``lazy_warm.js``, they made no measured difference (React still suspends on first render).
+#: Dash's own ``eager_loading=True`` serves *every* lazy chunk, plotly.min.js (4.8 MB, replacing
+#: the partial bundle) and MathJax (2.1 MB) included: measured at 1.73x the bare page's load
+#: (docs/performance.md, P3). 0.71 MB of JavaScript, 0.17 MB gzip. Paths relative to the
+#: ``dash`` package.
 FIRST_RENDER_CHUNKS = ("dcc/async-graph.js", "dcc/async-dropdown.js", "dcc/async-upload.js",
                        "dash_table/async-table.js", "dash_table/async-highlight.js")
 

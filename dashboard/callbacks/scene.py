@@ -354,11 +354,12 @@ def opened_without_query(referrer: str | None, pathname: str = "/") -> bool:
 
 def serve_initial_map(app: Dash, catalog: Catalog, settings: Settings) -> None:
     """Serve :func:`initial_map` in the layout's world map to a page opened without a query
-    (issue 16: the map is then drawn as soon as the scripts, the layout and plotly.js's graph
-    chunk are in, instead of after the first round trip, which Dash sends only once every
-    lazily loaded component of its ~60 outputs -- tables, sliders, dropdowns -- has loaded).
+    (issue 16: the map is then drawn in the layout's first render, while the first round trip
+    is out, instead of with its answer; this needs ``dcc.Graph`` mounted in that render, which
+    ``assets/lazy_warm.js`` and ``serving.FIRST_RENDER_CHUNKS`` do -- without them React mounted
+    the graph only with the answer, and this gained nothing: docs/performance.md, P3).
     Other pages, and ``app.layout`` itself, are unchanged. The layout with the figure is built
-    and serialized once per process, at the first such request (~20 KB more JSON)."""
+    and serialized once per process (``dashboard.wsgi``: before gunicorn forks; ~20 KB more JSON)."""
     endpoint = app.config.routes_pathname_prefix + "_dash-layout"
     plain = app.server.view_functions.get(endpoint)
     if plain is None:

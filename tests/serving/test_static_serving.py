@@ -111,5 +111,7 @@ def test_first_render_chunks_are_page_scripts_and_nothing_else_lazy_is():
              for key in ("async-table", "dash_table/bundle", "async-graph",
                          "dash_core_components.v")]
     assert order[0] < order[1] and order[2] < order[3]
+    # assets/lazy_warm.js resolves dcc.Graph's loader before the layout renders (map mounted at once)
+    assert [s for s in scripts if "/assets/lazy_warm.js" in s]
     lazy = ("mathjax", "markdown", "slider", "datepicker", "async-export", "plotly.min")
     assert not [s for s in scripts if any(k in s for k in lazy)]
