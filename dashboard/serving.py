@@ -159,6 +159,31 @@ def init_serving(app: Dash) -> None:
     server.after_request(_prepare_static)
 
 
+#: Lazily loaded component chunks (``React.lazy`` in dash-core-components and dash-table) that the
+#: page's first render mounts: the map view's graphs, dropdowns, upload and the assignment table
+#: (the capacity and support panels are not rendered until opened: ``LazyPanel``). Served as
+#: ordinary ``<script>`` tags, so their lazy loaders resolve without a fetch: dash-renderer sends
+#: the scene round trip as soon as they are ready, and ``assets/lazy_warm.js`` can resolve
+#: ``dcc.Graph`` before the layout renders, so the map is mounted (and drawn from the layout) in
+#: the first render instead of with the round trip's answer (issue 16). Alone, without
+#: ``lazy_warm.js``, they made no measured difference (React still suspends on first render).
+#: Dash's own ``eager_loading=True`` serves *every* lazy chunk, plotly.min.js (4.8 MB, replacing
+#: the partial bundle) and MathJax (2.1 MB) included: measured at 1.73x the bare page's load
+#: (docs/performance.md, P3). 0.71 MB of JavaScript, 0.17 MB gzip. Paths relative to the
+#: ``dash`` package.
+FIRST_RENDER_CHUNKS = ("dcc/async-graph.js", "dcc/async-dropdown.js", "dcc/async-upload.js",
+                       "dash_table/async-table.js", "dash_table/async-highlight.js")
+
+
+def preload_first_render_chunks(app: Dash) -> None:
+    """Serve :data:`FIRST_RENDER_CHUNKS` as script tags of the page (fingerprinted, so cached
+    for a year and compressed once like Dash's other component files). Webpack registers a
+    chunk whose script ran before its bundle's runtime (Dash writes the app's scripts first)
+    and then never fetches it; every other chunk stays lazy."""
+    for path in FIRST_RENDER_CHUNKS:
+        app.scripts.append_script({"relative_package_path": path, "namespace": "dash"})
+
+
 def bundle_info() -> dict[str, Any]:
     """Which plotly.js the page uses (for /healthz-style diagnostics and tests)."""
     from dashboard.settings import ASSETS_DIR

@@ -36,3 +36,5 @@ if not logging.getLogger().handlers:  # under gunicorn: warnings reach its error
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 production_guard(app)
 server = app.server
+# The layout with the first map (callbacks.scene.serve_initial_map), built once in the master.
+server.extensions["anycast_initial_layout"]()

@@ -16,11 +16,16 @@ user actions (:func:`tab_outputs`): one request each, which renders the tab now 
 
 from __future__ import annotations
 
+import copy
+import logging
 from dataclasses import dataclass
 from typing import Any, Sequence
+from urllib.parse import urlsplit
 
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, no_update
+from dash._utils import to_json
 from dash.exceptions import PreventUpdate
+from flask import Response, request
 
 from dashboard import ids
 from dashboard.callbacks import patches
@@ -319,8 +324,90 @@ def pill_order(outputs_list: Any, default: Sequence[str]) -> list[str]:
     return orders[0] if orders else list(default)
 
 
+def initial_map(catalog: Catalog, settings: Settings) -> Any:
+    """The map figure the round trip draws for the page opened without a query (the access
+    points and origins, nothing down, the default origin), or None when that load would not
+    draw one. Served in the layout (:func:`serve_initial_map`), so the first paint of the map
+    waits for the page's scripts and layout only, not for the first round trip (issue 16); that
+    round trip still runs and draws the same figure again (or the link's, when there is a
+    query)."""
+    ev = events.scenario_event(events.PAGE_LOAD, "", None, None, None, None, catalog, settings)
+    if ev is None:
+        return None
+    out = scene_outputs(ev, PageState(), [], catalog)
+    fig = out[OUTPUTS.index(MAP_OUT[0])]
+    return None if fig is no_update or isinstance(fig, dict) and "__dash_patch_update" in fig \
+        else fig
+
+
+def opened_without_query(referrer: str | None, pathname: str = "/") -> bool:
+    """Whether the page that asks for its layout (the ``Referer`` of ``/_dash-layout``: the page's
+    own URL, sent in full to the same origin under our ``Referrer-Policy: same-origin``) is the
+    app's page opened without a query, i.e. the default scenario. No referrer, another path or
+    any query (a link, ``?view=...``) is False: those pages get the layout without a map
+    figure, as before, and draw their own on the first round trip (no default map first)."""
+    if not referrer:
+        return False
+    parts = urlsplit(referrer)
+    return not parts.query and (parts.path or "/") == pathname
+
+
+def serve_initial_map(app: Dash, catalog: Catalog, settings: Settings) -> None:
+    """Serve :func:`initial_map` in the layout's world map to a page opened without a query
+    (issue 16: the map is then drawn in the layout's first render, while the first round trip
+    is out, instead of with its answer; this needs ``dcc.Graph`` mounted in that render, which
+    ``assets/lazy_warm.js`` and ``serving.FIRST_RENDER_CHUNKS`` do -- without them React mounted
+    the graph only with the answer, and this gained nothing: docs/performance.md, P3).
+    Other pages, and ``app.layout`` itself, are unchanged. The layout with the figure is built
+    and serialized once per process (``dashboard.wsgi``: before gunicorn forks; ~20 KB more JSON)."""
+    endpoint = app.config.routes_pathname_prefix + "_dash-layout"
+    plain = app.server.view_functions.get(endpoint)
+    if plain is None:
+        return
+    cached: list[bytes | None] = []
+
+    def body() -> bytes | None:
+        """The layout JSON with the figure (None: serve the plain layout), built once."""
+        if not cached:
+            data = None
+            try:
+                layout = copy.deepcopy(app.get_layout())
+                graph = layout[ids.WORLD_MAP]
+                fig = initial_map(catalog, settings)
+                if fig is not None and getattr(graph, "figure", None) is None:
+                    graph.figure = fig
+                    data = to_json(layout).encode()
+            except Exception:  # noqa: BLE001 -- an optimisation: the page works without it
+                logging.getLogger(__name__).warning(
+                    "the first map is not served in the layout", exc_info=True)
+            cached.append(data)
+        return cached[0]
+
+    def serve_layout() -> Response:
+        """The layout for the page asking (two bodies under one URL, chosen by ``Referer``).
+        Dash sets no ``ETag`` or ``Last-Modified`` on the layout, so no browser revalidates one
+        body against the other; ``Vary: Referer`` keeps any HTTP cache from doing so, and
+        ``no-store`` keeps a cache from serving either body at all."""
+        response: Response | None = None
+        if opened_without_query(request.referrer, app.config.routes_pathname_prefix):
+            data = body()
+            if data is not None:
+                response = Response(data, mimetype="application/json")
+        if response is None:
+            response = app.server.make_response(plain())
+        response.vary.add("Referer")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    # dashboard.wsgi builds it before gunicorn forks (--preload): no first visitor waits ~0.5 s
+    app.server.extensions["anycast_initial_layout"] = body
+    app.server.view_functions[endpoint] = serve_layout
+
+
 def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
-    """Attach the round trip and the tab callback to ``app``."""
+    """Attach the round trip and the tab callback to ``app``, and serve the first map in the
+    layout (:func:`serve_initial_map`)."""
+    serve_initial_map(app, catalog, settings)
     # the pills are laid out by area (see layout.map.pop_status_controls): ALL matches that order
     pills_by_area = [p for area in AREAS
                      for p in catalog.pops.loc[catalog.pops["area"] == area, "id"]]

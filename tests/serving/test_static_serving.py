@@ -88,3 +88,30 @@ def test_dynamic_responses_are_compressed_but_never_cached():
     # Assets without the fingerprint keep Dash's revalidation.
     topo = client.get("/assets/topojson/world_110m.json")
     assert topo.status_code == 200 and "immutable" not in topo.headers.get("Cache-Control", "")
+
+
+def test_first_render_chunks_are_page_scripts_and_nothing_else_lazy_is():
+    """The lazy component chunks the first render mounts are plain script tags of the page,
+    fingerprinted, cached for a year (Dash's header) and compressed (issue 16: React then commits the map's
+    graph without waiting); the rest (MathJax, Markdown, sliders, plotly.min.js) stay lazy."""
+    from dashboard.serving import FIRST_RENDER_CHUNKS
+
+    client = create_app().server.test_client()
+    scripts = _page_scripts(client)
+    for path in FIRST_RENDER_CHUNKS:
+        stem = path.rsplit(".", 1)[0]
+        tags = [s for s in scripts if f"/_dash-component-suites/dash/{stem}.v" in s]
+        assert len(tags) == 1, (path, scripts)
+        resp = client.get(tags[0], headers={"Accept-Encoding": "gzip"})
+        assert resp.status_code == 200 and resp.headers["Content-Encoding"] == "gzip"
+        assert "max-age=31536000" in resp.headers["Cache-Control"]
+        assert b"webpackChunk" in gzip.decompress(resp.data)[:200]
+    # each chunk's script runs before its bundle's (webpack's runtime takes the early chunks in)
+    order = [next(i for i, s in enumerate(scripts) if key in s)
+             for key in ("async-table", "dash_table/bundle", "async-graph",
+                         "dash_core_components.v")]
+    assert order[0] < order[1] and order[2] < order[3]
+    # assets/lazy_warm.js resolves dcc.Graph's loader before the layout renders (map mounted at once)
+    assert [s for s in scripts if "/assets/lazy_warm.js" in s]
+    lazy = ("mathjax", "markdown", "slider", "datepicker", "async-export", "plotly.min")
+    assert not [s for s in scripts if any(k in s for k in lazy)]
