@@ -766,12 +766,34 @@ _WHOLE_TABLE = 100_000
 @functools.cache
 def _wholes() -> pa.Array:
     """``"0"`` ... ``"99999"`` then ``"-0"`` ... ``"-99999"``: a value's sign and whole part
-    as one table entry (index ``whole + sign * 100000``). Why: one ``take`` (~0.2 ms per
+    as one table entry (index ``whole + sign * 100000``), then :data:`_FRACTIONS` (index
+    ``200000 + fraction``, so that :func:`_pieces_cells` takes both pieces at once). Why: one ``take`` (~0.2 ms per
     50,000 cells) instead of an integer-to-text cast, a sign ``take`` and a three-way join
     (~2 ms); built once per process (~2 ms by Arrow's integer-to-text cast, which writes
     ``str(i)``; :func:`warm` builds it before the workers fork)."""
     whole = pc.cast(pa.array(np.arange(_WHOLE_TABLE, dtype=np.int64)), pa.string())
-    return pa.concat_arrays([whole, pc.binary_join_element_wise("-", whole, "")])
+    return pa.concat_arrays([whole, pc.binary_join_element_wise("-", whole, ""), _FRACTIONS])
+
+
+def _pieces_cells(first: np.ndarray, second: np.ndarray, valid: np.ndarray | None) -> pa.Array:
+    """Cells of two pieces each, ``table[first[i]] + table[second[i]]`` (``table`` =
+    :func:`_wholes`), null where ``valid`` is False. Why: one ``take`` of the ``2n`` pieces in
+    row order already lays out every cell's bytes one after the other; the cells are that data
+    with every other offset (~0.7 ms per 50,000 cells instead of ~1.75 ms for two takes and
+    Arrow's element-wise join)."""
+    n = len(first)
+    idx = np.empty(2 * n, dtype=np.int64)
+    idx[0::2], idx[1::2] = first, second
+    pieces = _wholes().take(pa.array(idx))
+    offs = np.frombuffer(pieces.buffers()[1], dtype=np.int32)[
+        pieces.offset:pieces.offset + 2 * n + 1:2]
+    validity, nulls = None, 0
+    if valid is not None:
+        nulls = n - int(np.count_nonzero(valid))
+        if nulls:
+            validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.StringArray.from_buffers(n, pa.py_buffer(np.ascontiguousarray(offs)),
+                                       pieces.buffers()[2], validity, nulls)
 
 
 def _float_cells(values: np.ndarray) -> pa.Array:
@@ -794,11 +816,11 @@ def _float_cells(values: np.ndarray) -> pa.Array:
     ya = np.abs(np.where(fast, y, 0.0)).astype(np.int64)
     whole, frac = np.divmod(ya, 10 ** _FAST_DECIMALS)
     neg = np.signbit(v)
-    fraction = _FRACTIONS.take(pa.array(frac))
     if len(whole) and int(whole.max()) < _WHOLE_TABLE:
-        cells = pc.binary_join_element_wise(
-            _wholes().take(pa.array(whole + neg * _WHOLE_TABLE, mask=nan)), fraction, "")
+        cells = _pieces_cells(whole + neg * _WHOLE_TABLE, frac + 2 * _WHOLE_TABLE,
+                              ~nan if nan.any() else None)
     else:
+        fraction = _FRACTIONS.take(pa.array(frac))
         parts = [pc.cast(pa.array(whole, mask=nan), pa.string()), fraction]
         if neg.any():  # most columns (km, ms) have no sign to write
             parts.insert(0, _SIGNS.take(pa.array(neg.astype(np.int8))))

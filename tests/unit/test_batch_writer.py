@@ -113,8 +113,25 @@ def test_constant_text_equals_the_object_column(value, n):
 def test_whole_part_table_is_str_of_each_integer():
     table = batch._wholes().to_pylist()
     n = batch._WHOLE_TABLE
-    assert table == [str(i) for i in range(n)] + ["-" + str(i) for i in range(n)]
+    assert table == ([str(i) for i in range(n)] + ["-" + str(i) for i in range(n)]
+                     + batch._FRACTIONS.to_pylist())
     assert batch._wholes().type == pa.string()
+
+
+def test_two_piece_cells_equal_an_elementwise_join_with_nulls():
+    """batch._pieces_cells (one take of both pieces, every other offset) is the join of the two
+    takes, nulls where asked, a valid Arrow array."""
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 2, 1000):
+        first = rng.integers(0, 2 * batch._WHOLE_TABLE, n)
+        second = rng.integers(2 * batch._WHOLE_TABLE, len(batch._wholes()), n)
+        valid = rng.random(n) > 0.3
+        got = batch._pieces_cells(first, second, valid)
+        got.validate(full=True)
+        table = batch._wholes().to_pylist()
+        assert got.to_pylist() == [table[a] + table[b] if ok else None
+                                   for a, b, ok in zip(first, second, valid)]
+        assert batch._pieces_cells(first, second, None).null_count == 0
 
 
 @settings(max_examples=60, deadline=None)
