@@ -47,7 +47,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from dashboard import latency
 from dashboard.catalog import Catalog
@@ -56,8 +55,15 @@ from dashboard.domain import ipgeo, paths
 from dashboard.domain.exports import FORMULA_PREFIXES, safe_cell, safe_cells
 from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, check_policy, pop_bias
-from dashboard.geoip import NO_DATABASE_HINT, GeoIpError, LocatedColumn, open_geoip
 from dashboard.services.routing import down_mask, origin_spec
+
+
+def _pq() -> Any:
+    """``pyarrow.parquet``, imported on first use: a CSV run never needs it (~5-9 ms of the
+    command's serial start, with the GeoIP reader's ~8-15 ms: :func:`locate_chunk`)."""
+    import pyarrow.parquet as pq
+
+    return pq
 
 #: Rows per chunk by default (the CLI's ``--chunk-rows``): ~1.5 kB of working memory per row of
 #: a chunk in flight (the latency model's per-neighbour terms, the route table, the output
@@ -332,7 +338,7 @@ def parquet_batches(path: str | Path, rows: int = DEFAULT_CHUNK_ROWS,
     checked (:func:`parquet_frame` does it: in the worker processes, see :func:`run_processes`).
     The columns and the row limit are checked here."""
     try:
-        pf = pq.ParquetFile(path)
+        pf = _pq().ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise BatchError(f"not a Parquet file ({str(exc)[:120]})") from None
     canon: dict[str, str] = {}
@@ -663,7 +669,7 @@ def read_ip_csv_chunks(stream: IO[bytes], header: IpHeader, rows: int = DEFAULT_
 def parquet_ip_column(path: str | Path) -> str | None:
     """The address column of a Parquet file (``ip``...), or None (a file of coordinates)."""
     try:
-        names = pq.ParquetFile(path).schema_arrow.names
+        names = _pq().ParquetFile(path).schema_arrow.names
     except (pa.ArrowInvalid, OSError) as exc:
         raise BatchError(f"not a Parquet file ({str(exc)[:120]})") from None
     i = ipgeo.ip_column(list(names))
@@ -673,7 +679,7 @@ def parquet_ip_column(path: str | Path) -> str | None:
 def read_ip_parquet_chunks(path: str | Path, ip_col: str, rows: int = DEFAULT_CHUNK_ROWS,
                            max_rows: int | None = None) -> Iterator[pd.DataFrame]:
     """Chunks of an address Parquet file (as :func:`read_ip_csv_chunks`)."""
-    pf = pq.ParquetFile(path)
+    pf = _pq().ParquetFile(path)
     names = pf.schema_arrow.names
     lower = {n.strip().lower(): n for n in names}
     cols = [ip_col] + [lower[c] for c in ("name", "weight") if c in lower]
@@ -693,6 +699,8 @@ def locate_chunk(chunk: pd.DataFrame, geoip_mmdb: str | None) -> pd.DataFrame:
     """The locate stage: a chunk of addresses (:func:`_ip_frame`) -> the clients' ``lat``,
     ``lon`` (NaN when not located) and the :data:`IP_COLUMNS`. Each distinct address is looked
     up once (``GeoIp.locate_column``); a row that cannot be located keeps its message."""
+    from dashboard.geoip import NO_DATABASE_HINT, GeoIpError, LocatedColumn, open_geoip
+
     ips = chunk["ip"].to_numpy(dtype=object)
     if geoip_mmdb is None:
         got = LocatedColumn.unlocated(ips, ipgeo.NO_DATABASE, NO_DATABASE_HINT)
@@ -1076,7 +1084,7 @@ class ParquetSink:
             ids = [f.name for f in table.schema
                    if f.name not in ("name", "ip", "geoip_message", "geoip_place")
                    and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
-            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd",
+            self.writer = _pq().ParquetWriter(self.path, table.schema, compression="zstd",
                                            use_dictionary=ids)
         self.writer.write_table(table.cast(self.writer.schema))
 
