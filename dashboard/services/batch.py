@@ -912,10 +912,28 @@ def _text_cells(values: pd.Series) -> pa.Array:
             return _cells(dictionary).take(pa.array(codes))
     arr = _arrow_text(values)
     if len(arr) > 1024 and pc.count_distinct(arr.slice(0, 256)).as_py() <= 32:
+        if _constant(arr):  # the policy and access columns: one cell, repeated
+            cell = _cells(arr.slice(0, 1))
+            return arr if cell.equals(arr.slice(0, 1)) else cell.take(
+                pa.array(np.zeros(len(arr), dtype=np.int64)))
         enc = pc.dictionary_encode(arr)
         if len(enc.dictionary) * 4 < len(arr):
             return _cells(enc.dictionary).take(enc.indices)
     return _cells(arr)
+
+
+def _constant(arr: pa.Array) -> bool:
+    """Whether every cell of a string array (no nulls) is its first cell: equal lengths and
+    the bytes one cell repeated (~0.1 ms per 50,000 cells of 10 bytes, instead of hashing
+    every cell to dictionary-encode the column, ~0.5 ms)."""
+    got = _text_bytes(arr)
+    if got is None:
+        return False
+    offs, data = got
+    width = int(offs[1])
+    if len(data) != width * len(arr) or not (np.diff(offs) == width).all():
+        return False
+    return data.tobytes() == data[:width].tobytes() * len(arr)  # memcmp
 
 
 def _arrow_text(values: pd.Series) -> pa.Array:

@@ -162,3 +162,21 @@ def test_route_table_ids_from_their_codes_write_the_same_bytes():
     for down in (frozenset(), frozenset(list(cat.pop_ids)[:5]), frozenset(cat.pop_ids)):
         out = batch.route_chunk(cat, df, batch.Job(origin="eu-central-1", down=down))
         assert batch.csv_text(out, True) == batch.csv_text(out.copy(deep=True), True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(names, st.integers(1025, 3000), st.sampled_from([None, "last", "middle", "swap"]))
+def test_constant_text_columns_and_almost_constant_ones(value, n, change):
+    """A long str column of one value (batch._constant: the policy/access columns) is written
+    as safe_csv writes it; one that differs in a single cell (also by the same length) too."""
+    value = value.replace("\r", " ").replace("\n", " ")  # clean names hold no line breaks
+    values = [value] * n
+    if change == "last":
+        values[-1] = value + "x"
+    elif change == "middle":
+        values[n // 2] = "=" + value[1:] if value[:1] != "=" else "+" + value[1:]
+    elif change == "swap" and len(value) > 1:
+        values[700] = value[::-1] if value[::-1] != value else value[1:] + "z"
+    df = pd.DataFrame({"policy": pd.Series(values, dtype="str"),
+                       "access": batch.constant_text(value, n)})
+    assert batch.csv_text(df, header=True).decode() == safe_csv(df, float_format=None)
