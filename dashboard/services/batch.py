@@ -1007,6 +1007,10 @@ def csv_text(out: pd.DataFrame, header: bool) -> bytes:
     codes = paths.row_codes(out)
     by_code = {} if codes is None else {"pop_id": (codes.pop_ids, codes.pop),
                                         "origin_id": (codes.origin_ids, codes.origin)}
+    for name in ("runner_up_id", "network_pop_id") if codes is not None else ():
+        got = paths.id_column_codes(out, name)  # ~0.85 ms per 50,000 rows each
+        if got is not None:
+            by_code[name] = (got[1], got[0])
     for name in out.columns:
         s = out[name]
         if name in by_code:
