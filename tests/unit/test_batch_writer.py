@@ -149,8 +149,7 @@ def test_float_column_of_few_values_equals_float_cells(values, n, seed):
 
 def test_route_table_ids_from_their_codes_write_the_same_bytes():
     """csv_text writes a route table's pop_id/origin_id (paths.row_codes) and runner_up_id/
-    network_pop_id (paths.id_column_codes) from the codes the
-    table was built from); a deep copy (no codes: every id hashed) writes the same bytes, also
+    network_pop_id (paths.id_column_codes) from the codes the table was built from; a deep copy (no codes: every id hashed) writes the same bytes, also
     with down PoPs (empty ids) and a down origin endpoint."""
     from dashboard.catalog import load_catalog
 
