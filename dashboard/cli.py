@@ -664,11 +664,12 @@ def _exit_now(status: int) -> bool:
     workers joined, spool files removed: :data:`_FINISHED_ASSIGN`), no other thread or child
     process is alive, and stdout/stderr are flushed. The ``atexit`` handlers still run, as at
     a normal exit (they flush logging, run ``weakref.finalize`` callbacks, ...)."""
-    if not _FINISHED_ASSIGN[0] or threading.active_count() != 1 \
+    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)  # CPython's; else a normal exit
+    if not _FINISHED_ASSIGN[0] or run_exitfuncs is None or threading.active_count() != 1 \
             or multiprocessing.active_children():
         return False
     try:
-        atexit._run_exitfuncs()
+        run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
     except (OSError, ValueError):  # a closed or broken stream: the normal exit reports it
