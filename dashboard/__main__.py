@@ -1,4 +1,4 @@
-from dashboard.cli import main
-import sys
+"""``python -m dashboard``: the ``anycast-dashboard`` console script (:func:`dashboard.cli.entry`)."""
+from dashboard.cli import entry
 
-sys.exit(main())
+entry()

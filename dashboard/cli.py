@@ -11,11 +11,15 @@ provider changes its access-point list without notice.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import math
+import multiprocessing
+import os
 import sys
+import threading
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,6 +31,12 @@ from dashboard.settings import Settings, SettingsError
 #: Printed under every result: the tool models geography, the internet follows BGP.
 MODEL_NOTE = ("distance: WGS84 geodesic; nearest = geographically nearest healthy access point "
               "(real anycast follows BGP); RTTs are modelled round trips")
+
+
+#: Set by a plain ``assign`` (not ``--dask``) that has finished: its output is closed, its
+#: worker processes joined and its spool files removed, so :func:`entry` may end the process
+#: without the interpreter's teardown (:func:`_exit_now`).
+_FINISHED_ASSIGN = [False]
 
 
 class CliError(Exception):
@@ -252,6 +262,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
         credit = ipclients.attribution(settings)
         if credit:
             print(f"IP locations: {credit}", file=sys.stderr)
+    _FINISHED_ASSIGN[0] = True
     return 0
 
 
@@ -646,5 +657,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _exit_now(status: int) -> bool:
+    """End the process with ``status`` now, skipping the interpreter's teardown (freeing every
+    module and object: 0.10-0.15 s after an ``assign`` of millions of rows), when that is
+    provably safe, else return False. Safe means: a plain ``assign`` finished (output closed,
+    workers joined, spool files removed: :data:`_FINISHED_ASSIGN`), no other thread or child
+    process is alive, and stdout/stderr are flushed. The ``atexit`` handlers still run, as at
+    a normal exit (they flush logging, run ``weakref.finalize`` callbacks, ...)."""
+    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)  # CPython's; else a normal exit
+    if not _FINISHED_ASSIGN[0] or run_exitfuncs is None or threading.active_count() != 1 \
+            or multiprocessing.active_children():
+        return False
+    try:
+        run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed or broken stream: the normal exit reports it
+        return False
+    os._exit(status)
+
+
+def entry() -> NoReturn:
+    """The ``anycast-dashboard`` console script and ``python -m dashboard.cli``: :func:`main`,
+    then :func:`_exit_now` after a plain ``assign``. Tests call :func:`main`, which returns."""
+    status = main()
+    _exit_now(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

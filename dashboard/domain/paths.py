@@ -146,7 +146,8 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
     if network is not None:
         net_pop, net_ms = network
         has_net = routed & (net_pop != NO_ROUTE)
-        net_id = ids_or_none[np.where(has_net, net_pop, n_pops)]
+        net_code = np.where(has_net, net_pop, n_pops)
+        net_id = ids_or_none[net_code]
         pref = internet if bias is None else internet + bias.leg_ms[safe]
         gap = np.where(has_net, pref - net_ms, np.nan)
     else:
@@ -163,13 +164,18 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
     origin_code = np.where(served, safe, n_pops)
     pop_col = ids_or_none[pop_code]
     origin_col = np.append(oid_p, "")[origin_code]
+    runner_code = np.where(has_runner, runner, n_pops)
+    runner_col = ids_or_none[runner_code]
+    more = {"runner_up_id": (runner_col, runner_code)}
+    if network is not None:
+        more["network_pop_id"] = (net_id, net_code)
     _register_codes(pop_col, origin_col, pop_code, ids_or_none, origin_code,
-                    np.append(oid_p, ""))
+                    np.append(oid_p, ""), more)
     return pd.DataFrame({
         "lat": own(lats), "lon": own(lons),
         "pop_id": text(pop_col),
         "pop_km": own(pop_km),
-        "runner_up_id": text(ids_or_none[np.where(has_runner, runner, n_pops)]),
+        "runner_up_id": text(runner_col),
         "runner_up_km": own(runner_km),
         "backbone_km": backbone_km,
         "internet_ms": internet, "backbone_ms": backbone, "anycast_ms": anycast,
@@ -198,17 +204,22 @@ class RowCodes(NamedTuple):
 #: Route tables whose codes :func:`row_codes` knows (the last few built in this process: the
 #: kept what-if tables and the ones a request is using).
 CODES_KEPT = 32
-_codes: "OrderedDict[int, tuple[weakref.ref, weakref.ref, RowCodes]]" = OrderedDict()
+_codes: "OrderedDict[int, tuple[weakref.ref, weakref.ref, RowCodes, dict]]" = OrderedDict()
 _codes_lock = threading.Lock()
 
 
 def _register_codes(pop_col: np.ndarray, origin_col: np.ndarray, pop_code: np.ndarray,
-                    pop_ids: np.ndarray, origin_code: np.ndarray, origin_ids: np.ndarray) -> None:
+                    pop_ids: np.ndarray, origin_code: np.ndarray, origin_ids: np.ndarray,
+                    more: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
     """Keep the codes :func:`table_from_ranking` had anyway (its gathers' indices) for the two
     text columns it builds (``pop_col = pop_ids[pop_code]``, likewise the origins), keyed by
     those very arrays: a frame holding them (also a shallow copy, or a copy with a new index)
     gets the codes from :func:`row_codes`; any other frame (a slice, a concat, a replaced
-    column) does not. Origin ids repeat per PoP: they are made distinct here (~20 values)."""
+    column) does not. Origin ids repeat per PoP: they are made distinct here (~20 values).
+    ``more``: other columns of PoP ids, ``name -> (column, codes into pop_ids)``, read back by
+    :func:`id_column_codes` (kept as int16: 0.1 MB per 50,000 rows). Entries whose table is
+    gone are dropped here (a batch worker builds a table per chunk: 32 dead entries were
+    ~25 MB per process)."""
     if len(set(pop_ids.tolist())) != len(pop_ids):  # not expected (catalog ids are unique)
         return
     first: dict[str, int] = {}
@@ -217,8 +228,13 @@ def _register_codes(pop_col: np.ndarray, origin_col: np.ndarray, pop_code: np.nd
     uniq = np.array(list(first), dtype=object)
     codes = RowCodes(_frozen(pop_code.astype(np.int64, copy=False)), _frozen(pop_ids.copy()),
                      _frozen(canon[origin_code]), _frozen(uniq))
+    small = np.int16 if len(pop_ids) < 2 ** 15 else np.int64
+    extra = {name: (weakref.ref(col), _frozen(code.astype(small)))
+             for name, (col, code) in (more or {}).items()}
     with _codes_lock:
-        _codes[id(pop_col)] = (weakref.ref(pop_col), weakref.ref(origin_col), codes)
+        for key in [k for k, hit in _codes.items() if hit[0]() is None]:
+            del _codes[key]
+        _codes[id(pop_col)] = (weakref.ref(pop_col), weakref.ref(origin_col), codes, extra)
         while len(_codes) > CODES_KEPT:
             _codes.popitem(last=False)
 
@@ -254,6 +270,25 @@ def row_codes(routes: pd.DataFrame) -> RowCodes | None:
     if hit is None or hit[0]() is not pop_col or hit[1]() is not origin_col:
         return None
     return hit[2]
+
+
+def id_column_codes(routes: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, pop_ids)`` of a route table's other PoP-id column ``name`` (``runner_up_id``,
+    ``network_pop_id``: ``column[i] == pop_ids[codes[i]]``) when the table was built by
+    :func:`table_from_ranking` (among the last :data:`CODES_KEPT`) and both its ``pop_id`` and
+    that column are still the ones it built, whole; None otherwise."""
+    if "pop_id" not in routes or name not in routes:
+        return None
+    pop_col = _root(routes["pop_id"].to_numpy(object))
+    col = _root(routes[name].to_numpy(object))
+    with _codes_lock:
+        hit = _codes.get(id(pop_col))
+    if hit is None or hit[0]() is not pop_col:
+        return None
+    got = hit[3].get(name)
+    if got is None or got[0]() is not col:
+        return None
+    return got[1], hit[2].pop_ids
 
 
 def direct_legs(lats: np.ndarray, lons: np.ndarray, terms: latency.Location,

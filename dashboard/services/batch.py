@@ -47,7 +47,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from dashboard import latency
 from dashboard.catalog import Catalog
@@ -56,8 +55,15 @@ from dashboard.domain import ipgeo, paths
 from dashboard.domain.exports import FORMULA_PREFIXES, safe_cell, safe_cells
 from dashboard.domain.access import DEFAULT_ACCESS, check_access
 from dashboard.domain.policy import DEFAULT_POLICY, check_policy, pop_bias
-from dashboard.geoip import NO_DATABASE_HINT, GeoIpError, LocatedColumn, open_geoip
 from dashboard.services.routing import down_mask, origin_spec
+
+
+def _pq() -> Any:
+    """``pyarrow.parquet``, imported on first use: a CSV run never needs it (~5-9 ms of the
+    command's serial start, with the GeoIP reader's ~8-15 ms: :func:`locate_chunk`)."""
+    import pyarrow.parquet as pq
+
+    return pq
 
 #: Rows per chunk by default (the CLI's ``--chunk-rows``): ~1.5 kB of working memory per row of
 #: a chunk in flight (the latency model's per-neighbour terms, the route table, the output
@@ -332,7 +338,7 @@ def parquet_batches(path: str | Path, rows: int = DEFAULT_CHUNK_ROWS,
     checked (:func:`parquet_frame` does it: in the worker processes, see :func:`run_processes`).
     The columns and the row limit are checked here."""
     try:
-        pf = pq.ParquetFile(path)
+        pf = _pq().ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise BatchError(f"not a Parquet file ({str(exc)[:120]})") from None
     canon: dict[str, str] = {}
@@ -663,7 +669,7 @@ def read_ip_csv_chunks(stream: IO[bytes], header: IpHeader, rows: int = DEFAULT_
 def parquet_ip_column(path: str | Path) -> str | None:
     """The address column of a Parquet file (``ip``...), or None (a file of coordinates)."""
     try:
-        names = pq.ParquetFile(path).schema_arrow.names
+        names = _pq().ParquetFile(path).schema_arrow.names
     except (pa.ArrowInvalid, OSError) as exc:
         raise BatchError(f"not a Parquet file ({str(exc)[:120]})") from None
     i = ipgeo.ip_column(list(names))
@@ -673,7 +679,7 @@ def parquet_ip_column(path: str | Path) -> str | None:
 def read_ip_parquet_chunks(path: str | Path, ip_col: str, rows: int = DEFAULT_CHUNK_ROWS,
                            max_rows: int | None = None) -> Iterator[pd.DataFrame]:
     """Chunks of an address Parquet file (as :func:`read_ip_csv_chunks`)."""
-    pf = pq.ParquetFile(path)
+    pf = _pq().ParquetFile(path)
     names = pf.schema_arrow.names
     lower = {n.strip().lower(): n for n in names}
     cols = [ip_col] + [lower[c] for c in ("name", "weight") if c in lower]
@@ -693,6 +699,8 @@ def locate_chunk(chunk: pd.DataFrame, geoip_mmdb: str | None) -> pd.DataFrame:
     """The locate stage: a chunk of addresses (:func:`_ip_frame`) -> the clients' ``lat``,
     ``lon`` (NaN when not located) and the :data:`IP_COLUMNS`. Each distinct address is looked
     up once (``GeoIp.locate_column``); a row that cannot be located keeps its message."""
+    from dashboard.geoip import NO_DATABASE_HINT, GeoIpError, LocatedColumn, open_geoip
+
     ips = chunk["ip"].to_numpy(dtype=object)
     if geoip_mmdb is None:
         got = LocatedColumn.unlocated(ips, ipgeo.NO_DATABASE, NO_DATABASE_HINT)
@@ -766,12 +774,34 @@ _WHOLE_TABLE = 100_000
 @functools.cache
 def _wholes() -> pa.Array:
     """``"0"`` ... ``"99999"`` then ``"-0"`` ... ``"-99999"``: a value's sign and whole part
-    as one table entry (index ``whole + sign * 100000``). Why: one ``take`` (~0.2 ms per
+    as one table entry (index ``whole + sign * 100000``), then :data:`_FRACTIONS` (index
+    ``200000 + fraction``, so that :func:`_pieces_cells` takes both pieces at once). Why: one ``take`` (~0.2 ms per
     50,000 cells) instead of an integer-to-text cast, a sign ``take`` and a three-way join
     (~2 ms); built once per process (~2 ms by Arrow's integer-to-text cast, which writes
     ``str(i)``; :func:`warm` builds it before the workers fork)."""
     whole = pc.cast(pa.array(np.arange(_WHOLE_TABLE, dtype=np.int64)), pa.string())
-    return pa.concat_arrays([whole, pc.binary_join_element_wise("-", whole, "")])
+    return pa.concat_arrays([whole, pc.binary_join_element_wise("-", whole, ""), _FRACTIONS])
+
+
+def _pieces_cells(first: np.ndarray, second: np.ndarray, valid: np.ndarray | None) -> pa.Array:
+    """Cells of two pieces each, ``table[first[i]] + table[second[i]]`` (``table`` =
+    :func:`_wholes`), null where ``valid`` is False. Why: one ``take`` of the ``2n`` pieces in
+    row order already lays out every cell's bytes one after the other; the cells are that data
+    with every other offset (~0.7 ms per 50,000 cells instead of ~1.75 ms for two takes and
+    Arrow's element-wise join)."""
+    n = len(first)
+    idx = np.empty(2 * n, dtype=np.int64)
+    idx[0::2], idx[1::2] = first, second
+    pieces = _wholes().take(pa.array(idx))
+    offs = np.frombuffer(pieces.buffers()[1], dtype=np.int32)[
+        pieces.offset:pieces.offset + 2 * n + 1:2]
+    validity, nulls = None, 0
+    if valid is not None:
+        nulls = n - int(np.count_nonzero(valid))
+        if nulls:
+            validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.StringArray.from_buffers(n, pa.py_buffer(np.ascontiguousarray(offs)),
+                                       pieces.buffers()[2], validity, nulls)
 
 
 def _float_cells(values: np.ndarray) -> pa.Array:
@@ -794,11 +824,11 @@ def _float_cells(values: np.ndarray) -> pa.Array:
     ya = np.abs(np.where(fast, y, 0.0)).astype(np.int64)
     whole, frac = np.divmod(ya, 10 ** _FAST_DECIMALS)
     neg = np.signbit(v)
-    fraction = _FRACTIONS.take(pa.array(frac))
     if len(whole) and int(whole.max()) < _WHOLE_TABLE:
-        cells = pc.binary_join_element_wise(
-            _wholes().take(pa.array(whole + neg * _WHOLE_TABLE, mask=nan)), fraction, "")
+        cells = _pieces_cells(whole + neg * _WHOLE_TABLE, frac + 2 * _WHOLE_TABLE,
+                              ~nan if nan.any() else None)
     else:
+        fraction = _FRACTIONS.take(pa.array(frac))
         parts = [pc.cast(pa.array(whole, mask=nan), pa.string()), fraction]
         if neg.any():  # most columns (km, ms) have no sign to write
             parts.insert(0, _SIGNS.take(pa.array(neg.astype(np.int8))))
@@ -882,10 +912,28 @@ def _text_cells(values: pd.Series) -> pa.Array:
             return _cells(dictionary).take(pa.array(codes))
     arr = _arrow_text(values)
     if len(arr) > 1024 and pc.count_distinct(arr.slice(0, 256)).as_py() <= 32:
+        if _constant(arr):  # the policy and access columns: one cell, repeated
+            cell = _cells(arr.slice(0, 1))
+            return arr if cell.equals(arr.slice(0, 1)) else cell.take(
+                pa.array(np.zeros(len(arr), dtype=np.int64)))
         enc = pc.dictionary_encode(arr)
         if len(enc.dictionary) * 4 < len(arr):
             return _cells(enc.dictionary).take(enc.indices)
     return _cells(arr)
+
+
+def _constant(arr: pa.Array) -> bool:
+    """Whether every cell of a string array (no nulls) is its first cell: equal lengths and
+    the bytes one cell repeated (~0.1 ms per 50,000 cells of 10 bytes, instead of hashing
+    every cell to dictionary-encode the column, ~0.5 ms)."""
+    got = _text_bytes(arr)
+    if got is None:
+        return False
+    offs, data = got
+    width = int(offs[1])
+    if len(data) != width * len(arr) or not (np.diff(offs) == width).all():
+        return False
+    return data.tobytes() == data[:width].tobytes() * len(arr)  # memcmp
 
 
 def _arrow_text(values: pd.Series) -> pa.Array:
@@ -959,6 +1007,10 @@ def csv_text(out: pd.DataFrame, header: bool) -> bytes:
     codes = paths.row_codes(out)
     by_code = {} if codes is None else {"pop_id": (codes.pop_ids, codes.pop),
                                         "origin_id": (codes.origin_ids, codes.origin)}
+    for name in ("runner_up_id", "network_pop_id") if codes is not None else ():
+        got = paths.id_column_codes(out, name)  # ~0.85 ms per 50,000 rows each
+        if got is not None:
+            by_code[name] = (got[1], got[0])
     for name in out.columns:
         s = out[name]
         if name in by_code:
@@ -1054,7 +1106,7 @@ class ParquetSink:
             ids = [f.name for f in table.schema
                    if f.name not in ("name", "ip", "geoip_message", "geoip_place")
                    and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
-            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd",
+            self.writer = _pq().ParquetWriter(self.path, table.schema, compression="zstd",
                                            use_dictionary=ids)
         self.writer.write_table(table.cast(self.writer.schema))
 

@@ -113,8 +113,25 @@ def test_constant_text_equals_the_object_column(value, n):
 def test_whole_part_table_is_str_of_each_integer():
     table = batch._wholes().to_pylist()
     n = batch._WHOLE_TABLE
-    assert table == [str(i) for i in range(n)] + ["-" + str(i) for i in range(n)]
+    assert table == ([str(i) for i in range(n)] + ["-" + str(i) for i in range(n)]
+                     + batch._FRACTIONS.to_pylist())
     assert batch._wholes().type == pa.string()
+
+
+def test_two_piece_cells_equal_an_elementwise_join_with_nulls():
+    """batch._pieces_cells (one take of both pieces, every other offset) is the join of the two
+    takes, nulls where asked, a valid Arrow array."""
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 2, 1000):
+        first = rng.integers(0, 2 * batch._WHOLE_TABLE, n)
+        second = rng.integers(2 * batch._WHOLE_TABLE, len(batch._wholes()), n)
+        valid = rng.random(n) > 0.3
+        got = batch._pieces_cells(first, second, valid)
+        got.validate(full=True)
+        table = batch._wholes().to_pylist()
+        assert got.to_pylist() == [table[a] + table[b] if ok else None
+                                   for a, b, ok in zip(first, second, valid)]
+        assert batch._pieces_cells(first, second, None).null_count == 0
 
 
 @settings(max_examples=60, deadline=None)
@@ -131,8 +148,8 @@ def test_float_column_of_few_values_equals_float_cells(values, n, seed):
 
 
 def test_route_table_ids_from_their_codes_write_the_same_bytes():
-    """csv_text writes a route table's pop_id/origin_id from paths.row_codes (the codes the
-    table was built from); a deep copy (no codes: every id hashed) writes the same bytes, also
+    """csv_text writes a route table's pop_id/origin_id (paths.row_codes) and runner_up_id/
+    network_pop_id (paths.id_column_codes) from the codes the table was built from; a deep copy (no codes: every id hashed) writes the same bytes, also
     with down PoPs (empty ids) and a down origin endpoint."""
     from dashboard.catalog import load_catalog
 
@@ -145,3 +162,21 @@ def test_route_table_ids_from_their_codes_write_the_same_bytes():
     for down in (frozenset(), frozenset(list(cat.pop_ids)[:5]), frozenset(cat.pop_ids)):
         out = batch.route_chunk(cat, df, batch.Job(origin="eu-central-1", down=down))
         assert batch.csv_text(out, True) == batch.csv_text(out.copy(deep=True), True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(names, st.integers(1025, 3000), st.sampled_from([None, "last", "middle", "swap"]))
+def test_constant_text_columns_and_almost_constant_ones(value, n, change):
+    """A long str column of one value (batch._constant: the policy/access columns) is written
+    as safe_csv writes it; one that differs in a single cell (also by the same length) too."""
+    value = value.replace("\r", " ").replace("\n", " ")  # clean names hold no line breaks
+    values = [value] * n
+    if change == "last":
+        values[-1] = value + "x"
+    elif change == "middle":
+        values[n // 2] = "=" + value[1:] if value[:1] != "=" else "+" + value[1:]
+    elif change == "swap" and len(value) > 1:
+        values[700] = value[::-1] if value[::-1] != value else value[1:] + "z"
+    df = pd.DataFrame({"policy": pd.Series(values, dtype="str"),
+                       "access": batch.constant_text(value, n)})
+    assert batch.csv_text(df, header=True).decode() == safe_csv(df, float_format=None)

@@ -181,3 +181,49 @@ def test_assign_output_is_formula_safe(capsys, monkeypatch):
     df = pd.read_csv(io.StringIO(out))
     assert df["name"].tolist() == ["'=HYPERLINK(\"http://x\")", "Sydney"]
     assert df["lat"].tolist() == [1.29, -33.87]  # negative numbers stay numbers
+
+
+@pytest.mark.slow
+def test_assign_entry_point_exits_fast_with_the_same_output_and_status(tmp_path, capsys):
+    """``python -m dashboard.cli assign`` ends with os._exit after a plain assign (no teardown):
+    the file and stdout are complete and the status is main()'s; errors still exit 2."""
+    src = tmp_path / "clients.csv"
+    src.write_text("name,lat,lon,weight\n" + "".join(
+        f"c{i},{(i * 7) % 180 - 89.5},{(i * 13) % 360 - 179.5},{i % 5}\n" for i in range(3000)))
+    assert main(["assign", str(src), "-o", str(tmp_path / "ref.csv"), "-q",
+                 "--chunk-rows", "1000"]) == 0
+    for mod in ("dashboard.cli", "dashboard"):
+        proc = subprocess.run([sys.executable, "-m", mod, "assign", str(src), "-o",
+                               str(tmp_path / "out.csv"), "--chunk-rows", "1000"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert "assigned 3000" in proc.stderr
+        assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "ref.csv").read_bytes()
+        proc = subprocess.run([sys.executable, "-m", mod, "assign", str(src), "-q",
+                               "--chunk-rows", "1000"], cwd=ROOT, capture_output=True,
+                              timeout=60)
+        assert proc.returncode == 0 and proc.stdout == (tmp_path / "ref.csv").read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "dashboard.cli", "assign",
+                           str(tmp_path / "missing.csv")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "file not found" in proc.stderr
+
+
+def test_exit_now_only_after_a_finished_plain_assign(monkeypatch):
+    """main() as a function never exits; _exit_now refuses unless an assign finished and no
+    other thread is alive."""
+    import threading
+
+    from dashboard import cli
+
+    monkeypatch.setattr(cli, "_FINISHED_ASSIGN", [False])
+    assert cli._exit_now(0) is False
+    monkeypatch.setattr(cli, "_FINISHED_ASSIGN", [True])
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert cli._exit_now(0) is False
+    finally:
+        stop.set()
+        t.join()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from dashboard.domain import endpoints as ep
 from dashboard.domain.failover import animation_plan, transition
+from dashboard.domain import paths
 from dashboard.domain.paths import client_paths, row_codes
 from dashboard.figures import map as map_figures
 from dashboard.latency import default_params
@@ -63,6 +64,37 @@ def test_codes_are_the_columns_and_only_for_whole_unchanged_columns(catalog):
     replaced["origin_id"] = replaced["origin_id"].to_numpy(object).copy()
     assert row_codes(replaced) is None
     assert not codes.pop.flags.writeable
+
+
+def test_runner_up_and_network_ids_as_codes_only_for_the_columns_built(catalog):
+    """paths.id_column_codes: the runner-up and network-best PoP id columns as codes into the
+    PoP ids, for a table (or shallow copy) holding the columns table_from_ranking built; None
+    for a slice, a replaced column or a table without codes."""
+    routes = _table(catalog, ["FRA", "CDG"], (), False, False)
+    for name in ("runner_up_id", "network_pop_id"):
+        got = paths.id_column_codes(routes, name)
+        assert got is not None
+        codes, ids = got
+        assert (ids[codes] == routes[name].to_numpy(object)).all()
+        assert not codes.flags.writeable
+        assert paths.id_column_codes(routes.copy(deep=False), name) is not None
+        assert paths.id_column_codes(routes.iloc[:300], name) is None
+        replaced = routes.copy(deep=False)
+        replaced[name] = replaced[name].to_numpy(object).copy()
+        assert paths.id_column_codes(replaced, name) is None
+        assert paths.id_column_codes(_without_codes(routes), name) is None
+    assert (routes["runner_up_id"] == "").sum() < len(routes)  # real runner-ups were coded
+    assert paths.id_column_codes(routes, "name") is None
+
+
+def test_codes_of_tables_that_are_gone_are_dropped(catalog):
+    """A table per chunk (the batch workers) leaves no dead entries behind."""
+    for _ in range(5):
+        _table(catalog, [], (), False, False)
+    alive = _table(catalog, [], (), False, False)
+    with paths._codes_lock:
+        assert sum(hit[0]() is None for hit in paths._codes.values()) <= 1
+    assert row_codes(alive) is not None
 
 
 pop_sets = st.lists(st.sampled_from(["FRA", "CDG", "LHR", "IAD", "SIN", "NRT", "GRU", "SYD",
