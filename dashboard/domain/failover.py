@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dashboard.domain.frames import colvals
 from dashboard.domain.paths import RowCodes, row_codes
 
 #: Frames of a sweep: at least 20 are needed for a smooth 1-2 s sweep; the browser draws the one
@@ -107,21 +108,21 @@ class Transition:
         """
         m = self.moved
         idx = np.flatnonzero(m)  # gathers of the moved rows: the values a mask selects
-        b = self.before["anycast_ms"].to_numpy(float)[idx]
-        a = self.after["anycast_ms"].to_numpy(float)[idx]
+        b = colvals(self.before, "anycast_ms", float)[idx]
+        a = colvals(self.after, "anycast_ms", float)[idx]
         delta = a - b
         finite = np.isfinite(delta)
         bc, ac = row_codes(self.before), row_codes(self.after)
         if bc is not None and ac is not None and len(bc.pop) == len(m) == len(ac.pop):
             flows = _flows_by_code(bc, ac, idx)
         else:
-            flows = _flows(self.before["pop_id"].to_numpy(object)[idx],
-                           self.before["origin_id"].to_numpy(object)[idx],
-                           self.after["pop_id"].to_numpy(object)[idx],
-                           self.after["origin_id"].to_numpy(object)[idx])
-        b_served = self.before["served"].to_numpy(bool)[idx]
-        a_served = self.after["served"].to_numpy(bool)[idx]
-        a_routed = self.after["routed"].to_numpy(bool)[idx]
+            flows = _flows(colvals(self.before, "pop_id", object)[idx],
+                           colvals(self.before, "origin_id", object)[idx],
+                           colvals(self.after, "pop_id", object)[idx],
+                           colvals(self.after, "origin_id", object)[idx])
+        b_served = colvals(self.before, "served", bool)[idx]
+        a_served = colvals(self.after, "served", bool)[idx]
+        a_routed = colvals(self.after, "routed", bool)[idx]
         worst = int(idx[finite][np.argmax(delta[finite])]) if finite.any() else None
         return {
             "clients": int(len(self.moved)),
@@ -184,11 +185,11 @@ def transition(before: pd.DataFrame, after: pd.DataFrame) -> Transition:
     """Compare two :func:`dashboard.domain.paths.client_paths` tables of the same clients."""
     if len(before) != len(after):
         raise ValueError(f"before has {len(before)} clients, after has {len(after)}")
-    if len(before) and not (np.array_equal(before["lat"].to_numpy(), after["lat"].to_numpy())
-                            and np.array_equal(before["lon"].to_numpy(), after["lon"].to_numpy())):
+    if len(before) and not (np.array_equal(colvals(before, "lat"), colvals(after, "lat"))
+                            and np.array_equal(colvals(before, "lon"), colvals(after, "lon"))):
         raise ValueError("before and after must describe the same clients in the same order")
     moved = (_differs(before, after)
-             | (before["served"].to_numpy() != after["served"].to_numpy()))
+             | (colvals(before, "served") != colvals(after, "served")))
     return Transition(before=before.reset_index(drop=True), after=after.reset_index(drop=True),
                       moved=np.asarray(moved, dtype=bool))
 
@@ -209,8 +210,8 @@ def _differs(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
                 ac = ai_in_b[ac]
             out |= bc != ac
         return out
-    return ((before["pop_id"].to_numpy() != after["pop_id"].to_numpy())
-            | (before["origin_id"].to_numpy() != after["origin_id"].to_numpy()))
+    return ((colvals(before, "pop_id") != colvals(after, "pop_id"))
+            | (colvals(before, "origin_id") != colvals(after, "origin_id")))
 
 
 def _ends(df: pd.DataFrame, idx: np.ndarray, pop_pos: dict[str, tuple[float, float]],
@@ -220,19 +221,19 @@ def _ends(df: pd.DataFrame, idx: np.ndarray, pop_pos: dict[str, tuple[float, flo
     A missing PoP (no route) collapses onto the client and a missing origin (endpoint down) onto
     the PoP, so a lost path retracts toward its source and a regained one grows out of it.
     """
-    clat = df["lat"].to_numpy()[idx]
-    clon = df["lon"].to_numpy()[idx]
+    clat = colvals(df, "lat")[idx]
+    clon = colvals(df, "lon")[idx]
     codes = row_codes(df)
     if codes is not None:  # one lookup per distinct id instead of one per client (issue 16)
         plat, plon = _positions_by_code(codes.pop[idx], codes.pop_ids, pop_pos)
     else:
-        plat, plon = _positions_of(df["pop_id"].to_numpy()[idx], pop_pos)
+        plat, plon = _positions_of(colvals(df, "pop_id")[idx], pop_pos)
     plat = np.where(np.isfinite(plat), plat, clat)
     plon = np.where(np.isfinite(plon), plon, clon)
     if codes is not None:
         olat, olon = _positions_by_code(codes.origin[idx], codes.origin_ids, origin_pos)
     else:
-        olat, olon = _positions_of(df["origin_id"].to_numpy()[idx], origin_pos)
+        olat, olon = _positions_of(colvals(df, "origin_id")[idx], origin_pos)
     olat = np.where(np.isfinite(olat), olat, plat)
     olon = np.where(np.isfinite(olon), olon, plon)
     return clat, clon, plat, plon, olat, olon

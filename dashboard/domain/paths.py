@@ -15,6 +15,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
+from dashboard.domain.frames import colvals
 from dashboard.domain import latency
 from dashboard.domain import policy as pol
 from dashboard.domain.bias import PopBias
@@ -263,8 +264,8 @@ def row_codes(routes: pd.DataFrame) -> RowCodes | None:
     never written in place (pandas copy-on-write: writing a column replaces it)."""
     if "pop_id" not in routes or "origin_id" not in routes:
         return None
-    pop_col = _root(routes["pop_id"].to_numpy(object))
-    origin_col = _root(routes["origin_id"].to_numpy(object))
+    pop_col = _root(colvals(routes, "pop_id", object))
+    origin_col = _root(colvals(routes, "origin_id", object))
     with _codes_lock:
         hit = _codes.get(id(pop_col))
     if hit is None or hit[0]() is not pop_col or hit[1]() is not origin_col:
@@ -279,8 +280,8 @@ def id_column_codes(routes: pd.DataFrame, name: str) -> tuple[np.ndarray, np.nda
     that column are still the ones it built, whole; None otherwise."""
     if "pop_id" not in routes or name not in routes:
         return None
-    pop_col = _root(routes["pop_id"].to_numpy(object))
-    col = _root(routes[name].to_numpy(object))
+    pop_col = _root(colvals(routes, "pop_id", object))
+    col = _root(colvals(routes, name, object))
     with _codes_lock:
         hit = _codes.get(id(pop_col))
     if hit is None or hit[0]() is not pop_col:
@@ -442,5 +443,5 @@ def rank_pops(lat: float, lon: float, pop_ids: Sequence[str], pop_lats: np.ndarr
         df["bias_ms"] = bias.ms
         df["bias_km"] = bias.km
     df = df.iloc[rank_order(km, ~down_mask, internet if policy == pol.NETWORK else None, bias)]
-    df.insert(0, "rank", np.where(df["up"], np.cumsum(df["up"].to_numpy()), 0))
+    df.insert(0, "rank", np.where(df["up"], np.cumsum(colvals(df, "up")), 0))
     return df.reset_index(drop=True)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.domain.frames import colvals
 from dashboard.catalog import AREAS
 from dashboard.domain.geodesy import geodesic_km, great_circle_path
 from dashboard.domain.paths import row_codes
@@ -230,8 +231,8 @@ def _compact_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
     """
     shown = routes.iloc[:MAX_DRAWN_CLIENTS]
     n = len(shown)
-    routed = shown["routed"].to_numpy(bool)
-    served = shown["served"].to_numpy(bool) if "served" in shown else routed
+    routed = colvals(shown, "routed", bool)
+    served = colvals(shown, "served", bool) if "served" in shown else routed
     ok = routed & served
     idx = np.flatnonzero(ok)
     name_of = _NameOf(client_names)  # user text: escaped like every hover label (hover_text)
@@ -241,7 +242,7 @@ def _compact_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
     areas = list(AREA_COLORS)
     area_ix = {a: i for i, a in enumerate(areas)}
     pop_area = dict(zip(pops["id"], pops["area"]))
-    pop_ids = shown["pop_id"].to_numpy(object)[idx]
+    pop_ids = colvals(shown, "pop_id", object)[idx]
     uniq, inv = np.unique(pop_ids.astype(str), return_inverse=True)
     # Value i + 0.5 sits in the middle of step i of the stepped scale below.
     code = (np.array([area_ix.get(pop_area.get(p, ""), len(areas)) for p in uniq],
@@ -255,7 +256,7 @@ def _compact_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
     cd = np.empty((len(idx), len(COMPACT_CUSTOMDATA)), dtype=np.float32)
     for j, col in enumerate(COMPACT_CUSTOMDATA):
         cd[:, j] = shown[col].to_numpy(float)[idx] if col in shown else np.nan
-    oids = (shown["origin_id"].to_numpy(object)[idx] if "origin_id" in shown
+    oids = (colvals(shown, "origin_id", object)[idx] if "origin_id" in shown
             else np.full(len(idx), origin_id, dtype=object))
     oids = np.where(oids == "", origin_id, oids)
     if len(idx) and (oids != origin_id).any():  # Normal endpoints: name each client's origin
@@ -264,11 +265,11 @@ def _compact_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
     else:  # one origin for all: the shorter payload
         hover, bb = pop_ids, f"→ {origin_id}"
     if "bgp_flag" in shown and len(idx):  # the few flagged clients name BGP's likely PoP
-        flag = np.flatnonzero(shown["bgp_flag"].to_numpy(bool)[idx])
+        flag = np.flatnonzero(colvals(shown, "bgp_flag", bool)[idx])
         if len(flag):
             hover = np.array(hover, dtype=object)
-            net = shown["network_pop_id"].to_numpy(object)[idx]
-            gap = shown["bgp_gap_ms"].to_numpy(float)[idx]
+            net = colvals(shown, "network_pop_id", object)[idx]
+            gap = colvals(shown, "bgp_gap_ms", float)[idx]
             for j in flag:
                 hover[j] = f"{hover[j]} ({bgp_line(net[j], gap[j])})"
     template = ("<b>%{text}</b> (%{lat:.4f}, %{lon:.4f})<br>"
@@ -276,8 +277,8 @@ def _compact_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
                 f"{bb} %{{customdata[2]:,.0f}} km, %{{customdata[3]:.0f}} ms backbone<br>"
                 "<b>%{customdata[4]:.0f} ms</b> modelled RTT (direct %{customdata[5]:.0f} ms)"
                 "<extra></extra>")
-    lat = shown["lat"].to_numpy(np.float32)
-    lon = shown["lon"].to_numpy(np.float32)
+    lat = colvals(shown, "lat", np.float32)
+    lon = colvals(shown, "lon", np.float32)
     clients = dict(
         name=CLIENTS, lat=lat[idx], lon=lon[idx], mode="markers", customdata=cd,
         text=None if patch else names(idx), hovertext=hover, hovertemplate=template,
@@ -296,7 +297,7 @@ def _compact_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
     lost = np.flatnonzero(routed & ~served)
     unserved = dict(
         name=UNSERVED, lat=lat[lost], lon=lon[lost], mode="markers", text=names(lost),
-        hovertext=shown["pop_id"].to_numpy(object)[lost], customdata=lost,
+        hovertext=colvals(shown, "pop_id", object)[lost], customdata=lost,
         hovertemplate="<b>%{text}</b><br>enters at %{hovertext}, whose endpoint is down: "
                       "<b>unserved</b> (no automatic failover between endpoints)<extra></extra>",
         showlegend=bool(len(lost)),
@@ -395,10 +396,10 @@ def route_codes(routes: pd.DataFrame, origin_id: str) -> RouteCodes:
                           for o in rc.origin_ids.tolist()], dtype=np.int64)
         return RouteCodes(rc.pop, rc.pop_ids, remap[rc.origin],
                           np.array(list(first), dtype=object))
-    oids = (routes["origin_id"].to_numpy(object) if "origin_id" in routes
+    oids = (colvals(routes, "origin_id", object) if "origin_id" in routes
             else np.full(len(routes), origin_id, dtype=object))
     oids = np.where(oids == "", origin_id, oids)
-    p_code, p_uniq = pd.factorize(routes["pop_id"].to_numpy(object))
+    p_code, p_uniq = pd.factorize(colvals(routes, "pop_id", object))
     o_code, o_uniq = pd.factorize(oids)
     return RouteCodes(p_code, np.asarray(p_uniq, dtype=object), o_code,
                       np.asarray(o_uniq, dtype=object))
@@ -437,11 +438,11 @@ class ClientCells(NamedTuple):
 
 def client_cells(routes: pd.DataFrame) -> ClientCells:
     """:class:`ClientCells` of ``routes`` (rows in client order; routed, served, lat, lon)."""
-    routed = routes["routed"].to_numpy(bool)
-    served = routes["served"].to_numpy(bool) if "served" in routes else routed
+    routed = colvals(routes, "routed", bool)
+    served = colvals(routes, "served", bool) if "served" in routes else routed
     ok = np.flatnonzero(routed & served)
-    cell, first = client_bins(routes["lat"].to_numpy(float)[ok],
-                              routes["lon"].to_numpy(float)[ok])
+    cell, first = client_bins(colvals(routes, "lat", float)[ok],
+                              colvals(routes, "lon", float)[ok])
     return ClientCells(ok, cell, first, np.bincount(cell, minlength=len(first)).astype(float))
 
 
@@ -473,7 +474,7 @@ def _binned_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
     pc, oc = rc.pop[ok], rc.origin[ok]
     if len(ok) and (pc.min() < 0 or oc.min() < 0):  # not expected: a served row has both ids
         oids = np.where(oc < 0, None, rc.origin_ids[np.maximum(oc, 0)])
-        p_code, p_uniq = pd.factorize(routes["pop_id"].to_numpy(object)[ok])
+        p_code, p_uniq = pd.factorize(colvals(routes, "pop_id", object)[ok])
         o_code, o_uniq = pd.factorize(oids)
     else:  # numbered in first-seen order among these rows, as pd.factorize of them would
         p_code, p_uniq = _first_seen(pc, rc.pop_ids)
@@ -527,10 +528,10 @@ def _binned_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
     if patch:
         return dict(customdata=cd, hovertext=hover, hovertemplate=template,
                     marker=marker), None, None
-    routed = routes["routed"].to_numpy(bool)
-    served = routes["served"].to_numpy(bool) if "served" in routes else routed
-    lat = routes["lat"].to_numpy(float)
-    lon = routes["lon"].to_numpy(float)
+    routed = colvals(routes, "routed", bool)
+    served = colvals(routes, "served", bool) if "served" in routes else routed
+    lat = colvals(routes, "lat", float)
+    lon = colvals(routes, "lon", float)
     names = _NameOf(client_names)
     clat = (np.bincount(cell, lat[ok], m) / safe).astype(np.float32)
     clon = (np.bincount(cell, lon[ok], m) / safe).astype(np.float32)
@@ -570,7 +571,7 @@ def leg_arrays(routes: pd.DataFrame | None, pops: pd.DataFrame, origins: pd.Data
     # numpy columns, no row objects or DataFrame filters: ~1 ms for 25,000 clients (issue 16)
     pop_pos = _positions(pops)
     org_pos = _positions(origins)
-    keep = routes["routed"].to_numpy(bool).copy()
+    keep = colvals(routes, "routed", bool).copy()
     ex = np.fromiter((int(i) for i in exclude), dtype=np.int64)
     keep[ex[(ex >= 0) & (ex < len(keep))]] = False
     rows = np.flatnonzero(keep)
@@ -586,13 +587,13 @@ def leg_arrays(routes: pd.DataFrame | None, pops: pd.DataFrame, origins: pd.Data
             table[used] = [pop_pos[p] for p in rc.pop_ids[used]]  # KeyError as before
             at_pop = table[d_code]
         else:
-            pop_id = routes["pop_id"].to_numpy(object)
+            pop_id = colvals(routes, "pop_id", object)
             at_pop = np.array([pop_pos[p] for p in pop_id[drawn]], dtype=float).reshape(-1, 2)
         p_lat, p_lon = at_pop[:, 0], at_pop[:, 1]
-        net_lat, net_lon = legs(routes["lat"].to_numpy(float)[drawn],
-                                routes["lon"].to_numpy(float)[drawn], p_lat, p_lon)
+        net_lat, net_lon = legs(colvals(routes, "lat", float)[drawn],
+                                colvals(routes, "lon", float)[drawn], p_lat, p_lon)
         if "served" in routes:
-            rows = rows[routes["served"].to_numpy(bool)[rows]]
+            rows = rows[colvals(routes, "served", bool)[rows]]
         # distinct (PoP, origin) pairs in first-seen order (a served client has both ids)
         p_code, o_code = rc.pop[rows], rc.origin[rows]
         pair = p_code * max(1, len(rc.origin_ids)) + o_code
@@ -648,8 +649,8 @@ def _records(table: pd.DataFrame, columns: Sequence[str]) -> list[dict]:
 def _positions(table: pd.DataFrame) -> dict[str, tuple[float, float]]:
     """``id`` -> (lat, lon) of a catalog table, degrees (a new dict on every call)."""
     return dict(_kept(table, ("positions",), lambda: dict(zip(
-        table["id"], zip(table["lat"].to_numpy(float).tolist(),
-                         table["lon"].to_numpy(float).tolist())))))
+        table["id"], zip(colvals(table, "lat", float).tolist(),
+                         colvals(table, "lon", float).tolist())))))
 
 
 def map_figure(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
@@ -880,21 +881,21 @@ def map_layers(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
         shown = routes.iloc[:MAX_DRAWN_CLIENTS]
         names = [hover_text(client_names[i]) if i < len(client_names) and client_names[i]
                  else f"client {i + 1}" for i in range(len(shown))]
-        routed = shown["routed"].to_numpy(bool)
-        served = shown["served"].to_numpy(bool) if "served" in shown else routed
+        routed = colvals(shown, "routed", bool)
+        served = colvals(shown, "served", bool) if "served" in shown else routed
         ok = routed & served
         lost = routed & ~served
         area_of = dict(zip(pops["id"], pops["area"]))
         idx = np.arange(len(shown))
         c_idx = idx[ok]
-        c_lat = shown["lat"].to_numpy(float)[ok]
-        c_lon = shown["lon"].to_numpy(float)[ok]
+        c_lat = colvals(shown, "lat", float)[ok]
+        c_lon = colvals(shown, "lon", float)[ok]
         col = {k: shown[k].to_numpy() for k in ("lat", "lon", "pop_id", "pop_km", "internet_ms",
                                                    "backbone_km", "backbone_ms", "anycast_ms")}
-        oid = (shown["origin_id"].to_numpy(object) if "origin_id" in shown
+        oid = (colvals(shown, "origin_id", object) if "origin_id" in shown
                else np.full(len(shown), origin_id, dtype=object))
-        direct = shown["direct_ms"].to_numpy(float) if "direct_ms" in shown else None
-        flagged = (shown["bgp_flag"].to_numpy(bool) if "bgp_flag" in shown
+        direct = colvals(shown, "direct_ms", float) if "direct_ms" in shown else None
+        flagged = (colvals(shown, "bgp_flag", bool) if "bgp_flag" in shown
                    else np.zeros(len(shown), bool))
         for i in c_idx:
             c_color.append(AREA_COLORS.get(area_of.get(col["pop_id"][i], ""), "#888"))
@@ -910,13 +911,13 @@ def map_layers(pops: pd.DataFrame, origins: pd.DataFrame, origin_id: str,
                    if flagged[i] else "")
                 + (f"<br>BGP likely: {hover_text(landing[i])}"
                    if i < len(landing) and landing[i] else ""))
-        u_lat = shown["lat"].to_numpy(float)[~routed]
-        u_lon = shown["lon"].to_numpy(float)[~routed]
+        u_lat = colvals(shown, "lat", float)[~routed]
+        u_lon = colvals(shown, "lon", float)[~routed]
         u_text = [f"<b>{names[i]}</b><br>no route: every access point is down"
                   for i in idx[~routed]]
         s_idx = idx[lost]
-        s_lat = shown["lat"].to_numpy(float)[lost]
-        s_lon = shown["lon"].to_numpy(float)[lost]
+        s_lat = colvals(shown, "lat", float)[lost]
+        s_lon = colvals(shown, "lon", float)[lost]
         s_text = [f"<b>{names[i]}</b><br>enters at {col['pop_id'][i]}, whose endpoint is down: "
                   "<b>unserved</b> (no automatic failover between endpoints)" for i in s_idx]
     if not compact:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dashboard.domain.frames import colvals
 from dashboard.catalog import ENDPOINT_TYPE_LABELS, Catalog
 from dashboard.domain.endpoints import SINGLE_REGION_TYPES
 from dashboard.domain.stats import weighted_median
@@ -155,7 +156,7 @@ def whatif_lines(loaded: Loaded, catalog: Catalog) -> tuple[WhatIfLine, ...]:
 
 def _line(label: str, routes, weights: np.ndarray, action: str, region: str, button: str,
           current: bool = False) -> WhatIfLine:
-    ms = routes["anycast_ms"].to_numpy(float)
+    ms = colvals(routes, "anycast_ms", float)
     median = weighted_median(ms, weights)
     return WhatIfLine(label=label if not current else f"{label} (now)",
                       served=f"{int(routes['served'].sum())}/{len(routes)}",

@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from dashboard.domain.frames import colvals
 from dashboard.catalog import Catalog
 from dashboard.domain.failover import (DEFAULT_FRAMES, Transition, animation_plan,
                                        plan_frame_arrays, transition)
@@ -210,8 +211,8 @@ def _routing_differs(a: dict, b: dict) -> bool:
 
 def _positions(table: pd.DataFrame) -> dict[str, tuple[float, float]]:
     """{id: (lat, lon)} of a catalog table (degrees), from its columns (no row objects)."""
-    return dict(zip(table["id"].tolist(), zip(table["lat"].to_numpy(float).tolist(),
-                                              table["lon"].to_numpy(float).tolist())))
+    return dict(zip(table["id"].tolist(), zip(colvals(table, "lat", float).tolist(),
+                                              colvals(table, "lon", float).tolist())))
 
 
 def _frames(tr: Transition, catalog: Catalog, anim_id: str
@@ -285,13 +286,13 @@ def failover_card(view: FailoverView, names: Sequence[str]) -> FailoverCard:
         return FailoverCard(empty=True)
     s = view.tr.summary()
     after = view.tr.after
-    routed = after["routed"].to_numpy(bool)
+    routed = colvals(after, "routed", bool)
     banners = []
     if len(after) and not routed.any():
         banners.append(("error", f"No route: every access point is down, so none of the "
                                  f"{len(after):,} clients can reach the Anycast EIP."))
     else:
-        n_uns = int((~after["served"].to_numpy(bool) & routed).sum())
+        n_uns = int((~colvals(after, "served", bool) & routed).sum())
         if s["unserved_after"] or n_uns:
             banners.append(("warning", f"{n_uns:,} client(s) unserved: they enter at access "
                                        "points mapped to an endpoint that is down, and Anycast "
@@ -314,8 +315,8 @@ def failover_card(view: FailoverView, names: Sequence[str]) -> FailoverCard:
     flows = tuple((*_flow_ends(f), int(f["clients"])) for f in s["flows"][:MAX_FLOWS])
     # per moved client: lost service first, then the largest increase
     idx = view.tr.moved_index
-    b = view.tr.before["anycast_ms"].to_numpy(float)[idx]
-    a = after["anycast_ms"].to_numpy(float)[idx]
+    b = colvals(view.tr.before, "anycast_ms", float)[idx]
+    a = colvals(after, "anycast_ms", float)[idx]
     delta = a - b
     order = np.lexsort((-np.nan_to_num(delta, nan=-1e9), np.isfinite(delta)))
     rows = []

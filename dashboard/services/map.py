@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from dashboard.domain.frames import colvals
 from dashboard.catalog import Catalog
 from dashboard.domain.paths import row_codes
 from dashboard.domain.scenario import Client, Scenario
@@ -94,28 +95,28 @@ def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int,
     if len(routes) == 0:
         return out
     w = np.asarray(weights, dtype=float)
-    any_ms = routes["anycast_ms"].to_numpy(float)
+    any_ms = colvals(routes, "anycast_ms", float)
     ok = np.isfinite(any_ms) & (w > 0)
-    routed = routes["routed"].to_numpy(bool)
+    routed = colvals(routes, "routed", bool)
     # distinct ids: by the table's PoP codes when it has them (~0.05 ms), else by pandas' hash
     # table (a Python set of 25,000 ids cost ~0.4 ms more; pd.unique ~0.4 ms, issue 16)
     codes = row_codes(routes)
     out["pops_used"] = (int(np.count_nonzero(np.bincount(codes.pop[routed],
                                                          minlength=len(codes.pop_ids))))
                         if codes is not None else
-                        len(pd.unique(routes["pop_id"].to_numpy(object)[routed])))
-    served = routes["served"].to_numpy(bool) if "served" in routes else routed
+                        len(pd.unique(colvals(routes, "pop_id", object)[routed])))
+    served = colvals(routes, "served", bool) if "served" in routes else routed
     out["unrouted"] = int((~routed).sum())
     out["unserved"] = int((routed & ~served).sum())
     if ok.any():
         if anycast is None:
             anycast = sorted_sample(any_ms, w)
         out["p50_ms"], out["p95_ms"] = sample_quantiles(anycast, (0.5, 0.95))
-        saving = routes["saving_ms"].to_numpy(float)[ok]
+        saving = colvals(routes, "saving_ms", float)[ok]
         out["median_saving_ms"] = weighted_quantile(saving, w[ok], 0.5)
         out["faster_share"] = float(w[ok][saving > 0].sum() / w[ok].sum())
     if "bgp_flag" in routes:
-        flag = routes["bgp_flag"].to_numpy(bool)
+        flag = colvals(routes, "bgp_flag", bool)
         out["flagged"] = int(flag.sum())
         out["flagged_share"] = float(w[flag].sum() / w.sum()) if w.sum() > 0 else 0.0
     return out
@@ -177,12 +178,12 @@ def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Ca
     city = dict(zip(catalog.pops["id"], catalog.pops["city"]))
     # Columns as plain lists once (no row objects, no per-row .iloc): the table's 300 rows
     # cost ~1 ms instead of ~10 ms (issue 16).
-    col = {k: (routes[k].tolist() if k in routes else None)
+    col = {k: (colvals(routes, k).tolist() if k in routes else None)
            for k in ("routed", "served", "pop_id", "origin_id", "runner_up_id",
                      "runner_up_km", "bgp_flag", "network_pop_id", "bgp_gap_ms")}
     # The number cells as JSON numbers (None where not finite, as json_number gives them) by
     # column: ~2,000 json_number calls per 300 rows cost ~0.5 ms (issue 16).
-    col.update({k: _json_column(routes[k]) for k in (
+    col.update({k: _json_column(colvals(routes, k)) for k in (
         "pop_km", "internet_ms", "backbone_km", "backbone_ms", "anycast_ms", "direct_ms",
         "saving_ms")})
     n = len(routes)
@@ -262,7 +263,7 @@ def table_rows(routes: pd.DataFrame, scenario: Scenario, names: Sequence[str],
     shown = routes.iloc[:MAX_TABLE_ROWS]
     clients = list(scenario.clients[:MAX_TABLE_ROWS])
     if len(shown) > len(clients):  # rows of the client set
-        lat, lon = shown["lat"].to_numpy(float), shown["lon"].to_numpy(float)
+        lat, lon = colvals(shown, "lat", float), colvals(shown, "lon", float)
         clients += _set_clients(
             scenario.client_set, len(clients), len(shown),
             lambda: tuple(Client(float(lat[i]), float(lon[i]), names[i], float(weights[i]))
@@ -314,9 +315,9 @@ def map_base_key(scenario: Scenario, routes: pd.DataFrame | None) -> str | None:
                        ).encode())
     shown = routes if len(routes) >= AGGREGATE_FROM else routes.iloc[:MAX_DRAWN_CLIENTS]
     digest.update(repr(len(shown)).encode())
-    digest.update(np.packbits(shown["routed"].to_numpy(bool)).tobytes())
+    digest.update(np.packbits(colvals(shown, "routed", bool)).tobytes())
     if "served" in shown:
-        digest.update(np.packbits(shown["served"].to_numpy(bool)).tobytes())
+        digest.update(np.packbits(colvals(shown, "served", bool)).tobytes())
     return digest.hexdigest()[:24]
 
 
@@ -381,13 +382,13 @@ def map_view(loaded: Loaded, catalog: Catalog, prev: Any = None, base: Any = Non
         return view
     view.rows = table_rows(routes, scenario, names, weights, catalog, origin_id, fo.before,
                            fo.tr.moved if fo.tr is not None else None)
-    view.anycast = sorted_sample(routes["anycast_ms"].to_numpy(float), weights)
+    view.anycast = sorted_sample(colvals(routes, "anycast_ms", float), weights)
     view.summary = summary_numbers(routes, weights, len(catalog.pops), view.anycast)
     view.kpis = summary_kpis(view.summary, origin_id, scenario.access)
     n = len(routes)
     if 0 < n < HOVER_PROBABILITIES_BELOW:
-        view.landing = hover_lines(catalog, routes["lat"].to_numpy(float),
-                                   routes["lon"].to_numpy(float), loaded.down,
+        view.landing = hover_lines(catalog, colvals(routes, "lat", float),
+                                   colvals(routes, "lon", float), loaded.down,
                                    bias_km=bias_km(catalog, scenario.bias, scenario.model,
                                                    scenario.access))
     view.count = f"{n:,} client{'s' if n != 1 else ''}"
@@ -415,7 +416,7 @@ def assignment_frame(loaded: Loaded, catalog: Catalog) -> pd.DataFrame:
         "lon": [c.lon for c in s.clients], "weight": [c.weight for c in s.clients]})
     for col in EXPORT_COLUMNS:
         df[col] = routes[col].to_numpy() if col in routes else np.nan
-    df["origin_id"] = (routes["origin_id"].to_numpy() if "origin_id" in routes
+    df["origin_id"] = (colvals(routes, "origin_id") if "origin_id" in routes
                        else loaded.origin_id)
     df["observed_pop"] = [observed.get(i, "") for i in range(len(s.clients))]
     df["policy"] = s.policy
