@@ -195,9 +195,9 @@ def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Ca
     net_c = col["network_pop_id"] or none
     gap_c = col["bgp_gap_ms"] or none
     if moved is not None and before is not None:
-        b_routed = before["routed"].tolist()
-        b_pop = before["pop_id"].tolist()
-        b_any = _json_column(before["anycast_ms"])
+        b_routed = colvals(before, "routed").tolist()
+        b_pop = colvals(before, "pop_id").tolist()
+        b_any = _json_column(colvals(before, "anycast_ms"))
     rows = []
     for i in range(n):
         c = clients[i]
