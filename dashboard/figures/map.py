@@ -495,7 +495,7 @@ def _binned_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
         elif col == "main_share":
             cd[:, j] = share
         else:
-            v = routes[col].to_numpy(float)[ok] if col in routes else np.full(len(ok), np.nan)
+            v = colvals(routes, col, float)[ok] if col in routes else np.full(len(ok), np.nan)
             fin = np.isfinite(v)
             cd[:, j] = (np.bincount(cell[fin], v[fin], m)
                         / np.maximum(np.bincount(cell[fin], minlength=m), 1))

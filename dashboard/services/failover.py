@@ -320,8 +320,8 @@ def failover_card(view: FailoverView, names: Sequence[str]) -> FailoverCard:
     delta = a - b
     order = np.lexsort((-np.nan_to_num(delta, nan=-1e9), np.isfinite(delta)))
     rows = []
-    b_pop, b_origin = (view.tr.before[c].to_numpy(object) for c in ("pop_id", "origin_id"))
-    a_pop, a_origin = (after[c].to_numpy(object) for c in ("pop_id", "origin_id"))
+    b_pop, b_origin = (colvals(view.tr.before, c, object) for c in ("pop_id", "origin_id"))
+    a_pop, a_origin = (colvals(after, c, object) for c in ("pop_id", "origin_id"))
     for j in order[:MAX_LISTED]:
         i = int(idx[j])
         ends = _flow_ends({"from": b_pop[i], "from_origin": b_origin[i],
