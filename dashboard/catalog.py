@@ -112,6 +112,28 @@ class Catalog:
     def origin_ids(self) -> tuple[str, ...]:
         return tuple(self.origins["id"])
 
+    @functools.cached_property
+    def _id_maps(self) -> dict[tuple[str, str], dict]:
+        return {}
+
+    def pop_map(self, column: str) -> dict:
+        """``{PoP id: value of column}`` (file order; a later duplicate id wins, as ``dict(zip)``),
+        a fresh copy of the one kept per column: building it from the Arrow columns cost
+        ~0.03-0.05 ms on each of a what-if's few reads (issue 16)."""
+        return self._kept_map("pops", column)
+
+    def origin_map(self, column: str) -> dict:
+        """``{origin id: value of column}``, as :meth:`pop_map` for the origin regions."""
+        return self._kept_map("origins", column)
+
+    def _kept_map(self, table: str, column: str) -> dict:
+        kept = self._id_maps.get((table, column))
+        if kept is None:
+            frame = getattr(self, table)
+            kept = dict(zip(frame["id"], frame[column]))
+            self._id_maps[(table, column)] = kept
+        return dict(kept)
+
     @property
     def pop_lats(self) -> np.ndarray:
         return _readonly(self.pops["lat"].to_numpy(dtype=float))

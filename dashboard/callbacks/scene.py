@@ -256,7 +256,7 @@ def _scene_outputs(ev: events.SceneEvent | None, page: PageState, pill_ids: Sequ
             # the planned PoPs table shows the scenario's values again (a refused cell edit)
             out[OUTPUTS.index(PLANNED_OUT[1])] = planned_service.planned_rows(scenario)
         return tuple(out)
-    cities = dict(zip(catalog.pops["id"], catalog.pops["city"]))
+    cities = catalog.pop_map("city")
     pills = map_layout.pill_looks(scenario.down, pill_ids, cities)
     tab = (capacity_outputs(ev.loaded, page.catchments, catalog) if page.tab == "capacity"
            else (no_update,) * len(CAPACITY_TAB_OUT))

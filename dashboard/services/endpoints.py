@@ -71,7 +71,7 @@ class EndpointsView:
 def endpoints_view(loaded: Loaded, catalog: Catalog) -> EndpointsView:
     """The endpoints panel of ``loaded``."""
     scenario, default = loaded.scenario, loaded.origin_id
-    cities = dict(zip(catalog.origins["id"], catalog.origins["city"]))
+    cities = catalog.origin_map("city")
     mapped = {p for _, pops in scenario.mappings for p in pops}
     by_region = dict(scenario.mappings)
     rows = []

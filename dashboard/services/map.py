@@ -175,7 +175,7 @@ def assignment_rows(routes: pd.DataFrame, clients: Sequence[Client], catalog: Ca
     moved; moved rows get ``before`` ("CDG · 32 ms"), ``change_ms`` and ``moved`` = 1 (the table
     highlights them); clients with no route or unserved get ``cut_off`` = 1.
     """
-    city = dict(zip(catalog.pops["id"], catalog.pops["city"]))
+    city = catalog.pop_map("city")
     # Columns as plain lists once (no row objects, no per-row .iloc): the table's 300 rows
     # cost ~1 ms instead of ~10 ms (issue 16).
     col = {k: (colvals(routes, k).tolist() if k in routes else None)
