@@ -152,7 +152,7 @@ def cmd_nearest(args: argparse.Namespace) -> int:
                                        bias=_bias(catalog, args.bias))
     except ValueError as exc:  # the core names what is wrong with the coordinates
         raise CliError(str(exc).replace("client 0: ", "")) from None
-    names = dict(zip(catalog.pops["id"], catalog.pops["name"]))
+    names = catalog.pop_map("name")
     table.insert(2, "name", table["pop_id"].map(names))
     up = table[table["up"]]
     if args.k is not None:

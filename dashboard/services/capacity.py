@@ -702,7 +702,7 @@ class CostPanel:
 
 def served_by_area(catalog: Catalog, view: CapacityView) -> dict[str, float]:
     """Served demand (Gbps, after throttling or the spill-over what-if) per access area."""
-    areas = dict(zip(catalog.pops["id"], catalog.pops["area"]))
+    areas = catalog.pop_map("area")
     out: dict[str, float] = {}
     for pid, served in zip(view.table["pop_id"], view.table["served_gbps"]):
         out[areas[pid]] = out.get(areas[pid], 0.0) + float(served)

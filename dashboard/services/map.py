@@ -416,7 +416,7 @@ def assignment_frame(loaded: Loaded, catalog: Catalog) -> pd.DataFrame:
         "lon": [c.lon for c in s.clients], "weight": [c.weight for c in s.clients]})
     for col in EXPORT_COLUMNS:
         df[col] = routes[col].to_numpy() if col in routes else np.nan
-    df["origin_id"] = (colvals(routes, "origin_id") if "origin_id" in routes
+    df["origin_id"] = (routes["origin_id"].to_numpy() if "origin_id" in routes
                        else loaded.origin_id)
     df["observed_pop"] = [observed.get(i, "") for i in range(len(s.clients))]
     df["policy"] = s.policy
