@@ -20,7 +20,11 @@ reads it from that buffer. A slow or idle client then costs a socket and at most
   connection is then closed;
 * a head larger than :data:`MAX_HEAD_BYTES`, or a request line longer than gunicorn's
   ``limit_request_line``, is answered from the event loop (431 / the app's own 414 page);
-* connections per worker stay bounded by gunicorn's ``worker_connections``.
+* connections per worker stay bounded by gunicorn's ``worker_connections``;
+* kept-alive connections are shared evenly between the workers: one holding a connection per
+  thread leaves the next connection, for at most :data:`BALANCE_WAIT_S`, to a worker holding
+  fewer (counts on a board shared by the workers), so a burst opened at once does not all land
+  on the worker that woke first.
 
 A request line over ``limit_request_line`` (a link too long to open) gets the dashboard's own
 page (:func:`link_too_long_page`) instead of gunicorn's bare "Bad Request" HTML, whichever path
@@ -32,6 +36,8 @@ from __future__ import annotations
 
 import errno
 import html
+import mmap
+import os
 import selectors
 import socket
 import time
@@ -46,6 +52,22 @@ from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 #: Seconds a client has to send a complete request head after connecting (nginx's
 #: ``client_header_timeout`` idea; browsers send the head in one packet, a few ms).
 HEAD_TIMEOUT_S = 10.0
+#: How long a worker may leave a waiting connection to a less loaded worker before it takes it
+#: anyway (seconds): bounds the delay a connection sees when the other worker is slow to wake.
+#: While leaving, the worker looks again every :data:`ACCEPT_YIELD_S`.
+BALANCE_WAIT_S = 0.02
+#: Seconds between two looks while leaving connections to another worker.
+ACCEPT_YIELD_S = 0.001
+#: A worker whose board entry is older than this is not counted (stuck in a long request with
+#: the GIL held, or gone): nobody leaves connections to it.
+BOARD_STALE_S = 2.0
+_BOARD_SLOTS = 64  # entries (workers ever alive at once: WEB_CONCURRENCY, far fewer)
+_FIELDS = 4  # pid, connections held, open (1: would accept), heartbeat (time.monotonic_ns)
+#: The workers' shared board, made at import in gunicorn's master (which loads the worker
+#: class before it forks), so that every worker maps the same page: anonymous mmap is
+#: MAP_SHARED. Each worker writes only its own entry (slot ``age % _BOARD_SLOTS``); 8-byte
+#: aligned writes are read whole by the others.
+_BOARD = memoryview(mmap.mmap(-1, _BOARD_SLOTS * _FIELDS * 8)).cast("q")
 #: Largest request head read in the event loop (request line + headers). The page's own
 #: requests have heads of ~1 kB; 32 kB leaves room for an 8 kB link plus cookies. Bigger heads
 #: get a 431 without reaching a thread.
@@ -91,6 +113,12 @@ class HeadFirstWorker(ThreadWorker):
         self._stop_capped = False
         self._heavy_held = 0
         self._heavy_slots = 0
+        #: ``time.monotonic()`` until which this worker leaves new connections to the others
+        #: (0: not leaving), and since when it has been leaving them (0: not leaving).
+        self._yield_until = 0.0
+        self._leaving_since = 0.0
+        self._slot = (self.age % _BOARD_SLOTS) * _FIELDS
+        self._warm = False
 
     def init_process(self) -> None:
         from dashboard import admission
@@ -101,7 +129,11 @@ class HeadFirstWorker(ThreadWorker):
 
     def run(self) -> None:
         self._warm_up()
-        super().run()
+        self._warm = True
+        try:
+            super().run()
+        finally:
+            _BOARD[self._slot] = 0  # gone: the others stop counting this entry at once
 
     def _warm_up(self) -> None:
         """One request through the app before this worker accepts connections.
@@ -135,7 +167,56 @@ class HeadFirstWorker(ThreadWorker):
         worker always accepts."""
         deferring = (self.alive and self._heavy_held > 0
                      and self._heavy_slots < self.cfg.workers)
-        super().set_accept_enabled(enabled and not deferring)
+        yielding = self._yield_until > 0.0 and time.monotonic() < self._yield_until
+        super().set_accept_enabled(enabled and not deferring and not yielding)
+        self._publish()
+
+    # -- sharing kept-alive connections evenly between the workers --------------------------
+    # The workers share one listening socket and whichever wakes first accepts, so connections
+    # opened at once (a proxy's pool, a load generator) could all land on one worker and stay
+    # there for their life: it then served them on one core while the other idled (measured
+    # under wrk, 50 connections: 1,474 req/s instead of 4,474; docs/performance.md "P4").
+    # Each worker now publishes how many connections it holds; one that holds a connection per
+    # thread or more leaves a waiting connection to an accepting worker holding fewer (by 2 or
+    # more), for at most BALANCE_WAIT_S. A worker whose entry stopped moving (stuck, gone) is
+    # not counted; with one worker nothing changes.
+
+    def _publish(self) -> None:
+        """This worker's board entry: pid, connections, open, heartbeat."""
+        b, i = _BOARD, self._slot
+        b[i] = self.pid
+        b[i + 1] = self.nr_conns
+        # Open: would accept, not counting its own short yields (two workers each seeing the
+        # other mid-yield would both take connections they meant to leave).
+        b[i + 2] = int(self._warm and self.alive and self.nr_conns < self.worker_connections
+                       and not (self._heavy_held > 0 and self._heavy_slots < self.cfg.workers))
+        b[i + 3] = time.monotonic_ns()
+
+    def _leave_to_others(self) -> bool:
+        """Whether an accepting, live worker holds at least 2 connections fewer than this one
+        (only asked once this one holds a connection per thread)."""
+        mine = self.nr_conns
+        if mine < self.cfg.threads or self.cfg.workers < 2:
+            return False
+        b, fresh = _BOARD, time.monotonic_ns() - int(BOARD_STALE_S * 1e9)
+        for i in range(0, _BOARD_SLOTS * _FIELDS, _FIELDS):
+            if (i != self._slot and b[i] and b[i + 2] and b[i + 3] >= fresh
+                    and b[i + 1] <= mine - 2 and b[i] != self.pid):
+                return True
+        return False
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        """Each loop turn (at least once a second) refreshes the board entry; while leaving the
+        listener to the others, wake when the yield ends to look again."""
+        if self._yield_until > 0.0:
+            left = self._yield_until - time.monotonic()
+            if left <= 0.0:
+                self._yield_until = 0.0
+                self.set_accept_enabled(self.nr_conns < self.worker_connections)
+            else:
+                timeout = min(timeout, left)
+        self._publish()
+        super().wait_for_and_dispatch_events(timeout)
 
     # -- where connections enter the event loop --------------------------------------------
     def _plain(self, conn: TConn) -> bool:
@@ -143,6 +224,15 @@ class HeadFirstWorker(ThreadWorker):
         return not (self.cfg.is_ssl or negotiation.prior_knowledge_allowed(self.cfg, conn.client))
 
     def accept(self, listener: socket.socket) -> None:
+        if self._leave_to_others():
+            now = time.monotonic()
+            if not self._leaving_since:
+                self._leaving_since = now
+            if now - self._leaving_since < BALANCE_WAIT_S:
+                self._yield_until = now + ACCEPT_YIELD_S
+                self.set_accept_enabled(self.nr_conns < self.worker_connections)
+                return
+        self._leaving_since = 0.0
         try:
             client_sock, client_addr = listener.accept()
         except OSError as e:
@@ -150,6 +240,7 @@ class HeadFirstWorker(ThreadWorker):
                 raise
             return
         self.nr_conns += 1
+        _BOARD[self._slot + 1] = self.nr_conns
         conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())  # non-blocking
         if self._plain(conn):
             self._read_head(conn, time.monotonic() + HEAD_TIMEOUT_S)

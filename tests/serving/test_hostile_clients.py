@@ -129,6 +129,94 @@ def test_idle_and_slow_header_connections_beyond_the_thread_count_do_not_stop_he
     assert "WORKER TIMEOUT" not in log and "Traceback" not in log
 
 
+def _workers_holding(server: Gunicorn, client_ports: set[int]) -> dict[int, int]:
+    """How many of the connections from ``client_ports`` (loopback) each worker process holds:
+    the server-side sockets' inodes from ``/proc/net/tcp``, owners from ``/proc/<pid>/fd``."""
+    inodes: dict[int, int] = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        f = line.split()
+        local_port, remote_port = int(f[1].split(":")[1], 16), int(f[2].split(":")[1], 16)
+        if local_port == server.port and remote_port in client_ports:
+            inodes[int(f[9])] = remote_port
+    held: dict[int, int] = {}
+    for pid in _worker_pids(server):
+        links = []
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                links.append(fd.readlink().name)
+            except OSError:
+                continue  # closed meanwhile
+        held[pid] = sum(1 for link in links if link.startswith("socket:[")
+                        and int(link[8:-1]) in inodes)
+    return held
+
+
+def _worker_pids(server: Gunicorn) -> list[int]:
+    return [int(c) for t in Path(f"/proc/{server.proc.pid}/task").iterdir()
+            for c in (t / "children").read_text().split()]
+
+
+def _listener_fd(server: Gunicorn) -> int:
+    """The master's listening socket's descriptor number (the workers inherit it as is)."""
+    inode = next(int(f[9]) for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+                 if (f := line.split())[3] == "0A" and int(f[1].split(":")[1], 16) == server.port)
+    for fd in Path(f"/proc/{server.proc.pid}/fd").iterdir():
+        if fd.readlink().name == f"socket:[{inode}]":
+            return int(fd.name)
+    raise AssertionError("no listening socket")
+
+
+def _accepting(pid: int, listener: int) -> bool:
+    """Whether worker ``pid`` waits for new connections: the listener is in its epoll set
+    (``/proc/<pid>/fdinfo``: one ``tfd:`` line per registered descriptor)."""
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if not fd.readlink().name.endswith("[eventpoll]"):
+                continue
+            info = (Path(f"/proc/{pid}/fdinfo") / fd.name).read_text()
+        except OSError:
+            continue
+        if any(line.split()[1] == str(listener) for line in info.splitlines()
+               if line.startswith("tfd:")):
+            return True
+    return False
+
+
+def test_a_burst_of_kept_alive_connections_is_shared_by_the_workers(procfile_server):
+    """Connections opened at once (a proxy's pool, a load generator) used to all land on the
+    worker that woke first and stay there, so one core served them while the other idled
+    (``dashboard.gunicorn_worker.ACCEPT_YIELD_S``). Each connection here completes a request
+    (so the server has accepted it) and stays open."""
+    port, n = procfile_server.port, 48
+    # The burst comes once both workers wait for connections (each warms up first).
+    listener, deadline = _listener_fd(procfile_server), time.monotonic() + 60
+    while not ((pids := _worker_pids(procfile_server)) and len(pids) == 2
+               and all(_accepting(pid, listener) for pid in pids)):
+        assert time.monotonic() < deadline, "the workers never started accepting"
+        time.sleep(0.05)
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(n)]
+    try:
+        for s in socks:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for s in socks:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += s.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = int(next(line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length:")))
+            while len(body) < length:
+                body += s.recv(65536)
+            assert json.loads(body)["status"] == "ok"
+        held = _workers_holding(procfile_server, {s.getsockname()[1] for s in socks})
+        assert sum(held.values()) == n, held
+        assert len(held) == 2 and min(held.values()) >= n // 3, held  # 23-25 each measured
+    finally:
+        for s in socks:
+            s.close()
+
+
 # -- finding 12: long links, oversize bodies -------------------------------------------------
 
 def _link(n_chars: int) -> str:
