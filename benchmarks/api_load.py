@@ -20,6 +20,10 @@ Each run also reports the servers' CPU time per request (master + workers, from 
 the load of other processes a run's req/s moves with its share of the 2 cores, its CPU per
 request much less, so the ratio of the two servers' CPU per request is a steadier (and, since
 wrk's own CPU is left out, conservative) estimate of the throughput ratio on an idle machine.
+It also reports the least busy worker's share of the workers' CPU: wrk opens its connections
+at once, and before the worker shared them (``dashboard.gunicorn_worker``, 2026-12-01) they all
+landed on one worker in about half the runs, halving that run's throughput (the "bimodal
+baseline" of earlier runs).
 The JSON encoder of the API's direct route is printed: orjson when installed (``pyproject.toml``),
 else the standard library (a ``PYTHONPATH`` given to this script reaches the servers too).
 
@@ -104,6 +108,21 @@ def cpu_seconds(master: int) -> float:
     return total / tick
 
 
+def worker_cpu(master: int) -> dict[int, float]:
+    """CPU seconds used so far by each worker (child) of a server's master: how evenly a run's
+    work was shared (all of it on one worker = one core idle; docs/performance.md "P4")."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            out[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -152,11 +171,14 @@ def main() -> int:
             for i in range(args.rounds):
                 order = ("baseline", "api") if i % 2 == 0 else ("api", "baseline")
                 for name in order:
-                    cpu0 = cpu_seconds(procs[name].pid)
+                    cpu0, w0 = cpu_seconds(procs[name].pid), worker_cpu(procs[name].pid)
                     r = run_wrk(bases[name] + servers_[name][1], lua, args.duration,
                                 args.connections, args.threads)
                     r["cpu_ms"] = (cpu_seconds(procs[name].pid) - cpu0) * 1000 / max(
                         r["requests"], 1)
+                    w1 = worker_cpu(procs[name].pid)
+                    used = [w1[pid] - w0.get(pid, 0.0) for pid in sorted(w1)]
+                    r["worker_share"] = min(used) / max(sum(used), 1e-9) if len(used) > 1 else 1.0
                     r["load"] = loadavg()
                     results[name].append(r)
         finally:
@@ -165,14 +187,17 @@ def main() -> int:
         print(f"load average after: {loadavg()}")
     print()
     print(f"{'round':>5s} {'server':34s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s} "
-          f"{'errors':>7s} {'requests':>9s} {'CPU ms/req':>10s}  load avg after")
+          f"{'errors':>7s} {'requests':>9s} {'CPU ms/req':>10s} {'least-busy':>10s}"
+          f"  load avg after")
     labels = {"baseline": "baseline (bare Flask, 1 nearest)", "api": "/api/v1/nearest"}
     for i in range(args.rounds):
         for name in ("baseline", "api"):
             r = results[name][i]
             print(f"{i + 1:5d} {labels[name]:34s} {r['rps']:8.0f} {r['p50_us'] / 1000:7.1f} "
                   f"{r['p99_us'] / 1000:7.1f} {r['errors']:7d} {r['requests']:9d} "
-                  f"{r['cpu_ms']:10.3f}  {r['load']}")
+                  f"{r['cpu_ms']:10.3f} {r['worker_share']:10.0%}  {r['load']}")
+    print("least-busy: the least busy worker's share of the servers' worker CPU in that run "
+          "(50 % = evenly shared by 2 workers; ~0 % = every connection on one worker)")
     rps = [a["rps"] / b["rps"] for a, b in zip(results["api"], results["baseline"])]
     p99 = [a["p99_us"] / max(b["p99_us"], 1) for a, b in zip(results["api"], results["baseline"])]
     print("\nper round: throughput ratio API / baseline "

@@ -119,7 +119,7 @@ class NearestFastPath:
             return self.wsgi_app(environ, start_response)
         try:
             body, x_cache = self._answer(*point)
-            fixed = self._headers.values()
+            fixed = self._headers.values(json=True)
         except Exception:  # Flask's last-resort handler logs it and answers the JSON 500
             return self.wsgi_app(environ, start_response)
         start_response("200 OK", [("X-Cache", x_cache), ("Content-Type", "application/json"),

@@ -1,7 +1,7 @@
 """Security headers on every response of the Dash app's Flask server (page, assets, callbacks,
 API, errors): a Content-Security-Policy Dash works with, no MIME sniffing, no framing by other
 sites, same-origin referrers and opener; JSON answers (``/api/*``, ``/healthz``) are not stored
-by caches unless the view said otherwise.
+by caches unless the view said otherwise, and their CSP is :data:`JSON_CSP` (they load nothing).
 
 Registered by :func:`init_headers` from :func:`dashboard.app.create_app`; a header a view or a
 later hook already set is left alone.
@@ -35,6 +35,16 @@ def content_security_policy(app: Dash) -> str:
             "frame-ancestors 'self'")
 
 
+#: The CSP of a JSON answer (``/api/*``, ``/healthz``): a document that loads nothing and may
+#: only be framed by this site, as OWASP's REST Security Cheat Sheet ("Security Headers")
+#: advises for APIs (https://cheatsheetseries.owasp.org/cheatsheets/REST_Security_Cheat_Sheet.html).
+#: Stricter than the page's policy for such answers (``default-src 'none'`` covers scripts,
+#: objects, styles, connections), and 50 bytes where the page's is ~680: gunicorn checks every
+#: response header value with a regular expression, ~13 us per API answer for the page's CSP
+#: (docs/performance.md "P4").
+JSON_CSP = "default-src 'none'; frame-ancestors 'self'"
+
+
 class SecurityHeaders:
     """The security headers of one app. The CSP is computed at first use (the first response),
     after every callback (and its inline scripts) is registered; :meth:`values` is what both the
@@ -44,15 +54,23 @@ class SecurityHeaders:
         self._app = app
         self._values: tuple[tuple[str, str], ...] | None = None
 
-    def values(self) -> tuple[tuple[str, str], ...]:
-        """``(name, value)`` of every header each response gets (a benign race at the first
-        responses: two threads may both compute the same tuple)."""
+    #: The headers besides the CSP, on every response.
+    COMMON = (("X-Content-Type-Options", "nosniff"),
+              ("X-Frame-Options", "SAMEORIGIN"),
+              ("Referrer-Policy", "same-origin"),
+              ("Cross-Origin-Opener-Policy", "same-origin"))
+    #: What a JSON answer gets (:data:`JSON_CSP`).
+    JSON = (("Content-Security-Policy", JSON_CSP), *COMMON)
+
+    def values(self, json: bool = False) -> tuple[tuple[str, str], ...]:
+        """``(name, value)`` of every header each response gets -- a JSON answer's when
+        ``json`` (a benign race at the first responses: two threads may both compute the same
+        tuple)."""
+        if json:
+            return self.JSON
         if self._values is None:
             self._values = (("Content-Security-Policy", content_security_policy(self._app)),
-                            ("X-Content-Type-Options", "nosniff"),
-                            ("X-Frame-Options", "SAMEORIGIN"),
-                            ("Referrer-Policy", "same-origin"),
-                            ("Cross-Origin-Opener-Policy", "same-origin"))
+                            *self.COMMON)
         return self._values
 
     def add_headers(self, response: Response) -> Response:
@@ -60,10 +78,11 @@ class SecurityHeaders:
         no-store`` on a JSON answer (``/api/*``, ``/healthz``) that did not set one."""
         h = response.headers
         present = {k.lower() for k in h.keys()}
-        for name, value in self.values():
+        json = is_json_path(request.path)
+        for name, value in self.values(json):
             if name.lower() not in present:
                 h[name] = value
-        if "cache-control" not in present and is_json_path(request.path):
+        if "cache-control" not in present and json:
             h["Cache-Control"] = "no-store"
         return response
 
