@@ -126,6 +126,19 @@ class Catalog:
         """``{origin id: value of column}``, as :meth:`pop_map` for the origin regions."""
         return self._kept_map("origins", column)
 
+    def positions(self, table: str) -> dict[str, tuple[float, float]]:
+        """``{id: (lat, lon)}`` (degrees, Python floats) of ``table`` ("pops" or "origins"), a
+        fresh copy of the one kept per catalog: the failover plan read it from the columns on
+        every what-if (~0.04 ms, issue 16)."""
+        key = (table, "(lat, lon)")
+        kept = self._id_maps.get(key)
+        if kept is None:
+            frame = getattr(self, table)
+            kept = dict(zip(frame["id"].tolist(), zip(frame["lat"].to_numpy(float).tolist(),
+                                                      frame["lon"].to_numpy(float).tolist())))
+            self._id_maps[key] = kept
+        return dict(kept)
+
     def _kept_map(self, table: str, column: str) -> dict:
         kept = self._id_maps.get((table, column))
         if kept is None:

@@ -209,15 +209,9 @@ def _routing_differs(a: dict, b: dict) -> bool:
             or state_bias(a) != state_bias(b))
 
 
-def _positions(table: pd.DataFrame) -> dict[str, tuple[float, float]]:
-    """{id: (lat, lon)} of a catalog table (degrees), from its columns (no row objects)."""
-    return dict(zip(table["id"].tolist(), zip(colvals(table, "lat", float).tolist(),
-                                              colvals(table, "lon", float).tolist())))
-
-
 def _frames(tr: Transition, catalog: Catalog, anim_id: str
             ) -> tuple[dict, list[int], list[np.ndarray]]:
-    pops, origins = _positions(catalog.pops), _positions(catalog.origins)
+    pops, origins = catalog.positions("pops"), catalog.positions("origins")
     moved = tr.moved.copy()
     animated = np.flatnonzero(moved)[:MAX_ANIMATED]
     if len(animated) < moved.sum():
