@@ -500,8 +500,11 @@ def _binned_clients(routes: pd.DataFrame, pops: pd.DataFrame, origin_id: str,
         else:
             v = colvals(routes, col, float)[ok] if col in routes else np.full(len(ok), np.nan)
             fin = np.isfinite(v)
-            cd[:, j] = (np.bincount(cell[fin], v[fin], m)
-                        / np.maximum(np.bincount(cell[fin], minlength=m), 1))
+            if fin.all():  # every value: the cells' own counts (the same division, ~0.04 ms less)
+                cd[:, j] = np.bincount(cell, v, m) / safe
+            else:
+                cd[:, j] = (np.bincount(cell[fin], v[fin], m)
+                            / np.maximum(np.bincount(cell[fin], minlength=m), 1))
     areas = list(AREA_COLORS)
     area_ix = {a: i for i, a in enumerate(areas)}
     # kept per catalog table, read only here (building it from the Arrow columns on every
