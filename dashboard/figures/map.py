@@ -591,7 +591,9 @@ def leg_arrays(routes: pd.DataFrame | None, pops: pd.DataFrame, origins: pd.Data
         rc = codes if codes is not None else route_codes(routes, origin_id)
         d_code = rc.pop[drawn]
         if len(d_code) and d_code.min() >= 0:  # one lookup per PoP in use, then a gather
-            used = np.unique(d_code)
+            # (the PoPs in use, ascending, by a count per code: np.unique sorted every drawn
+            # row, ~0.1 ms of each what-if for 25,000, issue 16)
+            used = np.flatnonzero(np.bincount(d_code, minlength=len(rc.pop_ids)))
             table = np.zeros((len(rc.pop_ids), 2))
             table[used] = [pop_pos[p] for p in rc.pop_ids[used]]  # KeyError as before
             at_pop = table[d_code]

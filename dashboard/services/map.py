@@ -109,8 +109,9 @@ def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int,
                         if codes is not None else
                         len(pd.unique(colvals(routes, "pop_id", object)[routed])))
     served = colvals(routes, "served", bool) if "served" in routes else routed
-    out["unrouted"] = int((~routed).sum())
-    out["unserved"] = int((routed & ~served).sum())
+    # bool masks counted (np.sum casts each of 25,000 flags to an integer first, issue 16)
+    out["unrouted"] = len(routed) - int(np.count_nonzero(routed))
+    out["unserved"] = int(np.count_nonzero(routed & ~served))
     if ok.any():
         if anycast is None:
             anycast = sorted_sample(any_ms, w)
@@ -121,8 +122,9 @@ def summary_numbers(routes: pd.DataFrame, weights: Sequence[float], n_pops: int,
         out["faster_share"] = float(w_ok[saving > 0].sum() / w_ok.sum())
     if "bgp_flag" in routes:
         flag = colvals(routes, "bgp_flag", bool)
-        out["flagged"] = int(flag.sum())
-        out["flagged_share"] = float(w[flag].sum() / w.sum()) if w.sum() > 0 else 0.0
+        out["flagged"] = int(np.count_nonzero(flag))
+        w_sum = w.sum()
+        out["flagged_share"] = float(w[flag].sum() / w_sum) if w_sum > 0 else 0.0
     return out
 
 

@@ -171,3 +171,15 @@ def test_positions_are_the_columns_as_plain_floats_in_a_fresh_dict(catalog):
         assert got == want and all(type(v) is float for p in got.values() for v in p)
         got.clear()  # a copy: the kept one is untouched
         assert catalog.positions(table) == want
+
+
+def test_origin_record_is_the_origin_row_in_a_fresh_dict(catalog):
+    for origin_id in catalog.origin_ids:
+        row = catalog.origin(origin_id)
+        got = catalog.origin_record(origin_id)
+        assert list(got) == list(row.index)
+        assert all(type(got[k]) is type(row[k]) and got[k] == row[k] for k in row.index)
+        got["lat"] = 0.0  # a copy: the kept one is untouched
+        assert catalog.origin_record(origin_id)["lat"] == row["lat"]
+    with pytest.raises(KeyError, match="nowhere-1"):
+        catalog.origin_record("nowhere-1")
