@@ -372,11 +372,13 @@ def plan_frame_arrays(plan: dict, k: int) -> tuple[tuple[np.ndarray, np.ndarray]
         return unpack_coords(plan[key])
 
     t = float(plan["t"][k])
-    (clat, clon), (p0a, p0o), (p1a, p1o), (o0a, o0o), (o1a, o1o) = (
-        arr("c"), arr("p0"), arr("p1"), arr("o0"), arr("o1"))
+    (clat, clon), (p1a, p1o), (o1a, o1o) = arr("c"), arr("p1"), arr("o1")
     if k == plan["n"] - 1 or t == 1.0:
+        # the last frame lands on p1/o1: the "before" ends are not decoded (what the map's
+        # moving layers ask for on every what-if: ~0.1 ms less, issue 16)
         plat, plon, olat, olon = p1a, p1o, o1a, o1o
     else:
+        (p0a, p0o), (o0a, o0o) = arr("p0"), arr("o0")
         plat, plon = slerp(p0a, p0o, p1a, p1o, t)
         olat, olon = slerp(o0a, o0o, o1a, o1o, t)
     ilat, ilon = _segments(clat, clon, plat, plon)

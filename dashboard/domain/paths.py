@@ -15,7 +15,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from dashboard.domain.frames import colvals
+from dashboard.domain.frames import colvals, columns_frame
 from dashboard.domain import latency
 from dashboard.domain import policy as pol
 from dashboard.domain.bias import PopBias
@@ -153,9 +153,9 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
         gap = np.where(has_net, pref - net_ms, np.nan)
     else:
         net_id, gap = np.full(n, "", dtype=object), np.full(n, np.nan)
-    # Text columns stay numpy object arrays: pandas would otherwise convert each to an Arrow
-    # string array (~2 ms per 25,000 rows) and back on every ``to_numpy`` the views do.
-    text = lambda a: pd.Series(a, dtype=object, copy=False)  # noqa: E731
+    # Text columns stay numpy object arrays (:func:`columns_frame`: pandas would otherwise
+    # convert each to an Arrow string array, ~2 ms per 25,000 rows, and back on every
+    # ``to_numpy`` the views do).
     # The columns are taken as they are (copy=False: copying and stacking them into blocks cost
     # ~1 ms for 25,000 rows, issue 16): every array below is this call's own, except the inputs
     # (client positions, PoP km, direct legs: the caller's or cached), copied here (~0.05 ms)
@@ -172,21 +172,21 @@ def table_from_ranking(lats: np.ndarray, lons: np.ndarray, terms: latency.Locati
         more["network_pop_id"] = (net_id, net_code)
     _register_codes(pop_col, origin_col, pop_code, ids_or_none, origin_code,
                     np.append(oid_p, ""), more)
-    return pd.DataFrame({
+    return columns_frame({
         "lat": own(lats), "lon": own(lons),
-        "pop_id": text(pop_col),
+        "pop_id": pop_col,
         "pop_km": own(pop_km),
-        "runner_up_id": text(runner_col),
+        "runner_up_id": runner_col,
         "runner_up_km": own(runner_km),
         "backbone_km": backbone_km,
         "internet_ms": internet, "backbone_ms": backbone, "anycast_ms": anycast,
         "direct_km": own(direct_km), "direct_ms": own(direct),
         "saving_ms": direct - anycast,
         "routed": routed,
-        "origin_id": text(origin_col),
+        "origin_id": origin_col,
         "served": served,
-        "network_pop_id": text(net_id), "bgp_gap_ms": gap, "bgp_flag": pol.flagged(policy, gap),
-    }, copy=False)
+        "network_pop_id": net_id, "bgp_gap_ms": gap, "bgp_flag": pol.flagged(policy, gap),
+    })
 
 
 class RowCodes(NamedTuple):

@@ -42,7 +42,8 @@ def sorted_sample(values: object, weights: object) -> SortedSample:
     v = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
     ok = np.isfinite(v) & (w > 0) if len(v) else np.zeros(0, dtype=bool)
-    v, w = v[ok], w[ok]
+    if not ok.all():  # (all kept: no copies, the sort and the gathers below make new arrays)
+        v, w = v[ok], w[ok]
     order = stable_argsort(v)
     return SortedSample(v[order], w[order], float(w.sum()) if len(w) else 0.0)
 
@@ -61,7 +62,6 @@ def stable_argsort(values: np.ndarray) -> np.ndarray:
         return np.argsort(v, kind="stable")
     same = sv[1:] == sv[:-1]
     if same.any():
-        run = np.concatenate(([0], np.cumsum(~same)))  # run of equal values, ascending
         # Only the positions inside a run of ties are sorted again (25,000 RTTs have a few
         # hundred): their keys ascend run by run, so sorting that subset puts each run back
         # into its own positions, in index order (~0.3 ms less than sorting every key).
@@ -69,8 +69,14 @@ def stable_argsort(values: np.ndarray) -> np.ndarray:
         tied[1:] |= same
         tied[:-1] |= same
         pos = np.flatnonzero(tied)
+        # the run of each tied position, numbered over the tied positions only (a run starts
+        # where a value differs from the one before it): a cumulative sum over every position
+        # cost ~0.05 ms of each sort of 25,000 RTTs (issue 16)
+        starts = np.ones(len(pos), dtype=bool)
+        starts[1:] = ~same[pos[1:] - 1]
+        run = np.cumsum(starts)
         sub = order[pos]
-        order[pos] = sub[np.argsort(run[pos] * len(order) + sub)]
+        order[pos] = sub[np.argsort(run * len(order) + sub)]
     return order
 
 

@@ -179,7 +179,7 @@ def endpoint_info(catalog: Catalog, origin_id: object, endpoint_type: object
     """The info line for ``origin_id`` / ``endpoint_type`` (None for an unknown origin)."""
     if not isinstance(origin_id, str) or origin_id not in catalog.origin_ids:
         return None
-    origin = catalog.origin(origin_id)
+    origin = catalog.origin_record(origin_id)
     etype = (endpoint_type if isinstance(endpoint_type, str)
              and endpoint_type in ENDPOINT_TYPE_LABELS else "CLB")
     if etype in origin["endpoint_types"]:

@@ -209,18 +209,12 @@ def _routing_differs(a: dict, b: dict) -> bool:
             or state_bias(a) != state_bias(b))
 
 
-def _positions(table: pd.DataFrame) -> dict[str, tuple[float, float]]:
-    """{id: (lat, lon)} of a catalog table (degrees), from its columns (no row objects)."""
-    return dict(zip(table["id"].tolist(), zip(colvals(table, "lat", float).tolist(),
-                                              colvals(table, "lon", float).tolist())))
-
-
 def _frames(tr: Transition, catalog: Catalog, anim_id: str
             ) -> tuple[dict, list[int], list[np.ndarray]]:
-    pops, origins = _positions(catalog.pops), _positions(catalog.origins)
+    pops, origins = catalog.positions("pops"), catalog.positions("origins")
     moved = tr.moved.copy()
     animated = np.flatnonzero(moved)[:MAX_ANIMATED]
-    if len(animated) < moved.sum():
+    if len(animated) < np.count_nonzero(moved):  # (a bool mask: counted, not summed)
         moved[:] = False
         moved[animated] = True
     sub = Transition(before=tr.before, after=tr.after, moved=moved)
@@ -292,7 +286,7 @@ def failover_card(view: FailoverView, names: Sequence[str]) -> FailoverCard:
         banners.append(("error", f"No route: every access point is down, so none of the "
                                  f"{len(after):,} clients can reach the Anycast EIP."))
     else:
-        n_uns = int((~colvals(after, "served", bool) & routed).sum())
+        n_uns = int(np.count_nonzero(~colvals(after, "served", bool) & routed))
         if s["unserved_after"] or n_uns:
             banners.append(("warning", f"{n_uns:,} client(s) unserved: they enter at access "
                                        "points mapped to an endpoint that is down, and Anycast "

@@ -235,7 +235,7 @@ def origin_spec(catalog: Catalog, origin_id: str,
     ``paths.rank_pops`` and ``whatif.paths_for`` take them: scalars and the region id for the
     common single-endpoint case, per-PoP arrays (NaN where the endpoint is down) with Normal
     endpoints. The direct path always goes to the Default region."""
-    origin = catalog.origin(origin_id)
+    origin = catalog.origin_record(origin_id)
     direct = (float(origin["lat"]), float(origin["lon"]))
     if not mappings and not endpoints_down:
         return direct[0], direct[1], origin_id, direct

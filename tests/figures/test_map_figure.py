@@ -199,3 +199,17 @@ def test_observed_entry_is_drawn_client_to_observed_pop_to_its_origin(catalog):
     assert obs.line.dash == "dash" and obs.showlegend is True
     assert len(obs.hovertext) == len(lat)
     assert "observed entry at LHR" in obs.hovertext[0] and "expects CDG" in obs.hovertext[0]
+
+
+def test_excluded_rows_read_at_once_are_the_int_of_each():
+    """``_int_rows``: lists and arrays numpy reads as integers at once, anything else value by
+    value with ``int`` (the same array either way)."""
+    for values in ([], [3, 0, 7], (5, 2), np.array([4, 1], dtype=np.int32),
+                   np.array([9], dtype=np.uint8), [True, 2], [1.9, 2.2], ["3", 4],
+                   (i for i in (8, 6)), range(3)):
+        want = np.fromiter((int(i) for i in (list(values) if not isinstance(values, range)
+                                             else values)), dtype=np.int64)
+        if not hasattr(values, "__len__"):
+            values = (i for i in (8, 6))  # the generator above was consumed
+        got = map_figures._int_rows(values)
+        assert got.dtype == np.int64 and got.tolist() == want.tolist()

@@ -160,3 +160,26 @@ def test_user_catalog_with_fewer_pops_loads(tmp_path: Path):
 )
 def test_mainland_outline(lat, lon, inside):
     assert in_mainland_china(lat, lon) is inside
+
+
+def test_positions_are_the_columns_as_plain_floats_in_a_fresh_dict(catalog):
+    for table in ("pops", "origins"):
+        frame = getattr(catalog, table)
+        want = dict(zip(frame["id"].tolist(), zip(frame["lat"].to_numpy(float).tolist(),
+                                                  frame["lon"].to_numpy(float).tolist())))
+        got = catalog.positions(table)
+        assert got == want and all(type(v) is float for p in got.values() for v in p)
+        got.clear()  # a copy: the kept one is untouched
+        assert catalog.positions(table) == want
+
+
+def test_origin_record_is_the_origin_row_in_a_fresh_dict(catalog):
+    for origin_id in catalog.origin_ids:
+        row = catalog.origin(origin_id)
+        got = catalog.origin_record(origin_id)
+        assert list(got) == list(row.index)
+        assert all(type(got[k]) is type(row[k]) and got[k] == row[k] for k in row.index)
+        got["lat"] = 0.0  # a copy: the kept one is untouched
+        assert catalog.origin_record(origin_id)["lat"] == row["lat"]
+    with pytest.raises(KeyError, match="nowhere-1"):
+        catalog.origin_record("nowhere-1")

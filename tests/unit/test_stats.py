@@ -115,3 +115,20 @@ def test_q_outside_zero_one_is_refused(q):
 def test_stable_argsort_is_numpys_stable_argsort(values):
     v = np.array(values, dtype=float)
     assert np.array_equal(stats.stable_argsort(v), np.argsort(v, kind="stable"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.0, -0.0, 1.5, 2.0, math.nan, math.inf])
+                          | st.floats(-1e6, 1e6),
+                          st.sampled_from([0.0, 1.0, 2.5, -1.0, math.nan]) | st.floats(0, 1e9)),
+                max_size=60))
+def test_sorted_sample_is_the_kept_values_stably_sorted(pairs):
+    """All kept (no copy made) or some left out: the same arrays and total (issue 16)."""
+    v = np.array([p[0] for p in pairs], dtype=float)
+    w = np.array([p[1] for p in pairs], dtype=float)
+    ok = np.isfinite(v) & (w > 0)
+    order = np.argsort(v[ok], kind="stable")
+    got = stats.sorted_sample(v, w)
+    assert np.array_equal(got.values, v[ok][order]) and np.array_equal(got.weights, w[ok][order])
+    assert got.total == (float(w[ok].sum()) if ok.any() else 0.0)
+    assert np.signbit(got.values).tolist() == np.signbit(v[ok][order]).tolist()
