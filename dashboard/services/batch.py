@@ -114,9 +114,15 @@ class Summary:
         self.chunks += 1
         routed = out["routed"].to_numpy(dtype=bool)
         self.routed += int(routed.sum())
-        # a hash count of the few distinct ids (pandas), not a sort of every id string
-        counts = pd.Series(out["pop_id"].to_numpy(dtype=object)[routed]).value_counts(sort=False)
-        for i, c in counts.items():
+        codes = paths.row_codes(out)
+        if codes is not None:  # a route table's own codes: a count of small integers
+            by_code = np.bincount(codes.pop[routed], minlength=len(codes.pop_ids))
+            counts: Any = {str(codes.pop_ids[i]): by_code[i]
+                           for i in np.flatnonzero(by_code).tolist()}.items()
+        else:  # a hash count of the few distinct ids (pandas), not a sort of every id string
+            counts = pd.Series(out["pop_id"].to_numpy(dtype=object)[routed]).value_counts(
+                sort=False).items()
+        for i, c in counts:
             self.per_pop[str(i)] = self.per_pop.get(str(i), 0) + int(c)
         ms = out["anycast_ms"].to_numpy(dtype=float)
         ms = ms[np.isfinite(ms)]
