@@ -142,7 +142,21 @@ class Summary:
         b = np.minimum((ms / HIST_STEP_MS).astype(np.int64), HIST_BINS)
         if len(b):
             part = np.bincount(b)  # up to the largest bin only: a chunk's count stays small
-            self.hist[:len(part)] += part
+            self._add_hist(part)
+
+    @classmethod
+    def chunk(cls) -> "Summary":
+        """An empty summary for one chunk: its histogram starts empty and grows to the chunk's
+        largest bin (~0.1 MB), instead of 8 MB allocated, zeroed and scanned by
+        :meth:`trimmed` per chunk (~3 % of a worker's time in a 2M-row run)."""
+        return cls(hist=np.zeros(0, dtype=np.int64))
+
+    def _add_hist(self, part: np.ndarray) -> None:
+        if len(part) > len(self.hist):
+            grown = np.zeros(len(part), dtype=np.int64)
+            grown[:len(self.hist)] = self.hist
+            self.hist = grown
+        self.hist[:len(part)] += part
 
     def merge(self, other: "Summary") -> "Summary":
         self.clients += other.clients
@@ -150,7 +164,7 @@ class Summary:
         self.chunks += other.chunks
         for k, v in other.per_pop.items():
             self.per_pop[k] = self.per_pop.get(k, 0) + v
-        self.hist[:len(other.hist)] += other.hist  # a worker's may be trimmed (trimmed())
+        self._add_hist(other.hist)  # a worker's may be trimmed (trimmed(), chunk())
         for k, v in other.geoip.items():
             self.geoip[k] = self.geoip.get(k, 0) + v
         return self
@@ -1391,7 +1405,7 @@ def run(catalog: Catalog, chunks: Iterator[pd.DataFrame], sink: CsvSink | Parque
     def work(c: pd.DataFrame) -> tuple[object, list[str], Summary]:
         out = route_fn(catalog, c, job)
         del c
-        part = Summary()
+        part = Summary.chunk()
         part.add(out)
         return sink.encode(out), list(out.columns), part
 
@@ -1517,7 +1531,7 @@ def _work_process(kind: str, data: Any, snap: tuple | None, spool: str | None = 
     n = len(clients)
     out = route_fn(catalog, clients, job)
     del clients
-    part = Summary()
+    part = Summary.chunk()
     part.add(out)
     payload = encode(out)
     if spool is not None and isinstance(payload, bytes):

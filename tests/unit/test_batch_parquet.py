@@ -299,3 +299,32 @@ def test_a_part_of_another_schema_is_refused_by_the_splicer():
     assert not sp.same_schema(meta)
     with pytest.raises(pp.PartError, match="another schema"):
         sp.add(meta, 100)
+
+
+# --------------------------------------------------------------------------------------------
+# chunk summaries (a histogram that grows to the chunk's largest bin)
+
+
+def test_chunk_summaries_merge_to_the_whole_runs_summary():
+    frames = _routed(900, 300)
+    whole = batch.Summary()
+    merged = batch.Summary()
+    small = batch.Summary.chunk()  # merging into a small one grows it too
+    for out in frames:
+        whole.add(out)
+        part = batch.Summary.chunk()
+        part.add(out)
+        assert len(part.hist) < 200_000  # the model's RTTs: < 2 s
+        merged.merge(part.trimmed())
+        small.merge(part)
+    for got in (merged, small):
+        assert (got.clients, got.routed, got.chunks, got.per_pop) == \
+            (whole.clients, whole.routed, whole.chunks, whole.per_pop)
+        assert got.percentiles() == whole.percentiles()
+        assert (got.hist == whole.hist[:len(got.hist)]).all() and \
+            whole.hist[len(got.hist):].sum() == 0
+    copy = batch.Summary.chunk()
+    copy.add(frames[0].copy(deep=True))  # no route-table codes: ids counted from the column
+    first = batch.Summary.chunk()
+    first.add(frames[0])
+    assert copy.per_pop == first.per_pop
