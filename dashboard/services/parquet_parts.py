@@ -198,7 +198,10 @@ def _write_value(out: bytearray, ttype: int, value: Any) -> None:
                 _write_value(out, ktype, k)
                 _write_value(out, vtype, v)
     elif ttype == _STRUCT:
-        _write_struct(out, value)
+        if isinstance(value, bytes):  # a struct already written (Splicer's row groups)
+            out += value
+        else:
+            _write_struct(out, value)
     else:  # pragma: no cover - only types the reader accepted get here
         raise PartError(f"unknown Thrift type {ttype}")
 
@@ -286,11 +289,13 @@ class Splicer:
     were at 4 in the part). Every part must have the first one's schema and key-value metadata
     (the Arrow schema): :meth:`same_schema` tells the caller before it writes the part's bytes.
     :meth:`footer` is the first part's ``FileMetaData`` with every row group (offsets shifted,
-    ordinals renumbered) and the total row count."""
+    ordinals renumbered) and the total row count. Row groups are kept written (bytes), not as
+    parsed structs: thousands of small lists per part kept alive made Python's cyclic garbage
+    collector walk them again and again in a long run."""
 
     head: list[list[Any]] | None = None
     schema: bytes = b""
-    groups: list[Any] = field(default_factory=list)
+    groups: list[bytes] = field(default_factory=list)
     rows: int = 0
 
     @staticmethod
@@ -312,7 +317,8 @@ class Splicer:
     def add(self, meta: list[list[Any]], at: int) -> None:
         """Take the row groups of a part (:meth:`parse`) whose page bytes start at ``at``."""
         if self.head is None:
-            self.head, self.schema = meta, self._key(meta)
+            self.head = [f for f in meta if f[0] != _FMD_ROW_GROUPS]
+            self.schema = self._key(meta)
         elif not self.same_schema(meta):
             raise PartError("a Parquet part with another schema")
         by = at - len(MAGIC)
@@ -335,18 +341,15 @@ class Splicer:
                     rg.remove(ordinal)
             n = _get(rg, _RG_NUM_ROWS)
             self.rows += n[2] if n is not None else 0
-            self.groups.append(rg)
+            self.groups.append(write_struct(rg))
 
     def footer(self) -> bytes:
         """The ``FileMetaData`` of every part added (their first one's, all row groups)."""
         if self.head is None:
             raise PartError("no part")
-        meta = [list(f) for f in self.head]
-        for f in meta:
-            if f[0] == _FMD_NUM_ROWS:
-                f[2] = self.rows
-            elif f[0] == _FMD_ROW_GROUPS:
-                f[2] = (_STRUCT, self.groups)
+        meta = [[f[0], f[1], self.rows if f[0] == _FMD_NUM_ROWS else f[2]] for f in self.head]
+        meta.append([_FMD_ROW_GROUPS, _LIST, (_STRUCT, self.groups)])
+        meta.sort(key=lambda f: f[0])  # fields in id order, as written
         return write_struct(meta)
 
     def trailer(self) -> bytes:
