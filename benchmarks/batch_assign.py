@@ -5,6 +5,7 @@
     python benchmarks/batch_assign.py --rows 2000000 --baseline c8d4dd1 --baseline 3b583e4
     python benchmarks/batch_assign.py --rows 2000000 --parquet --dask 4   # + Parquet, Dask
     python benchmarks/batch_assign.py --rows 10000000                     # memory at 10M
+    python benchmarks/batch_assign.py --parquet --baseline main --baseline-parquet  # both paths
 
 Generates ``--rows`` random clients (uniform on the sphere, 4 decimals, integer weights, names
 ``client-N`` with 1 % formula-like ``=xN``) as CSV in ``--workdir``, then times each command in
@@ -15,7 +16,9 @@ a child process under ``/usr/bin/time -v`` (wall seconds and peak RSS of the chi
   ``--baseline`` to time several revisions (e.g. the issue's baseline and the previous engine);
 * ``csv``: the same command of this checkout (the batch engine); outputs compared byte for byte
   with the baseline's when both ran;
-* ``parquet``: Parquet -> Parquet of the same clients;
+* ``parquet``: Parquet -> Parquet of the same clients (with ``--baseline-parquet``, each
+  ``--baseline`` revision's Parquet -> Parquet too, its file compared byte for byte and with
+  ``pandas.read_parquet(...).equals``);
 * ``dask``: ``--dask local`` over N Parquet partitions of ``--rows`` each (2-worker
   LocalCluster), outputs compared row for row with single-process runs of the same partitions
   (pass ``--dask 0`` to skip);
@@ -153,6 +156,8 @@ def main() -> None:
                          "'ratio')")
     ap.add_argument("--parquet", action="store_true")
     ap.add_argument("--dask", type=int, default=0, metavar="PARTITIONS")
+    ap.add_argument("--baseline-parquet", action="store_true",
+                    help="with --parquet: time each --baseline's Parquet -> Parquet too")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--chunk-rows", type=int, default=None,
                     help="passed to assign (default: assign's own default)")
@@ -173,6 +178,12 @@ def main() -> None:
                  "-q", *chunk], ROOT, env)
     res["csv"] = new
     print("new csv->csv", new, flush=True)
+    pq_src = work / f"clients_{args.rows}.parquet"
+    if (args.parquet or args.dask) and not pq_src.exists():
+        import pandas as pd
+
+        pd.read_csv(src, keep_default_na=False, dtype={"name": str}).to_parquet(pq_src)
+    base_pq: dict[str, dict] = {}
     for i, rev in enumerate(args.baseline or []):
         key = "baseline" if i == 0 else f"baseline_{rev}"
         base_dir = Path(tempfile.mkdtemp(prefix="batch-base-")) / "tree"
@@ -182,6 +193,11 @@ def main() -> None:
             old = timed([py, "-m", "dashboard.cli", "assign", str(src), "-o",
                          str(work / "old.csv"), "--max-clients", str(args.rows)], base_dir,
                         {**os.environ, "PYTHONPATH": str(base_dir)})
+            if args.parquet and args.baseline_parquet:
+                base_pq[rev] = timed([py, "-m", "dashboard.cli", "assign", str(pq_src), "-o",
+                                      str(work / f"old_{rev}.parquet"), "-q"], base_dir,
+                                     {**os.environ, "PYTHONPATH": str(base_dir)})
+                print(f"{rev} parquet->parquet", base_pq[rev], flush=True)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base_dir)], cwd=ROOT,
                            capture_output=True)
@@ -197,13 +213,26 @@ def main() -> None:
     if args.parquet or args.dask:
         import pandas as pd
 
-        pq_src = work / f"clients_{args.rows}.parquet"
-        if not pq_src.exists():
-            pd.read_csv(src, keep_default_na=False, dtype={"name": str}).to_parquet(pq_src)
         if args.parquet:
             res["parquet"] = timed([py, "-m", "dashboard.cli", "assign", str(pq_src), "-o",
                                     str(work / "new.parquet"), "-q"], ROOT, env)
             print("new parquet->parquet", res["parquet"], flush=True)
+            # the goal: Parquet -> Parquet faster than CSV -> CSV in the same run
+            res["parquet_vs_csv"] = round(res["parquet"]["seconds"] / new["seconds"], 3)
+            res["parquet_vs_csv_cpu"] = round(res["parquet"]["cpu_seconds"]
+                                              / new["cpu_seconds"], 3)
+            print(f"parquet/csv: wall {res['parquet_vs_csv']}, CPU {res['parquet_vs_csv_cpu']}",
+                  flush=True)
+            for rev, got in base_pq.items():
+                old_file = work / f"old_{rev}.parquet"
+                got["identical_file"] = subprocess.run(
+                    ["cmp", "-s", str(old_file), str(work / "new.parquet")]).returncode == 0
+                got["equal_frame"] = bool(pd.read_parquet(old_file).equals(
+                    pd.read_parquet(work / "new.parquet")))
+                got["rev"] = rev
+                res[f"baseline_parquet_{rev}"] = got
+                print(f"{rev} parquet: identical file {got['identical_file']}, equal frame "
+                      f"{got['equal_frame']}", flush=True)
         if args.dask:
             parts = work / "parts"
             parts.mkdir(exist_ok=True)

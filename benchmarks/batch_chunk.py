@@ -3,6 +3,8 @@
 
     python benchmarks/batch_chunk.py                 # 50,000 rows, minimum of 11 repetitions
     python benchmarks/batch_chunk.py --rows 75000 --repeat 21
+    python benchmarks/batch_chunk.py --parquet       # + the Parquet -> Parquet stages
+    BATCH_ROOT=/path/to/other/checkout python benchmarks/batch_chunk.py --parquet  # its engine
 
 The clients of ``benchmarks/batch_assign.py`` (its ``generate``, seed 0: uniform on the sphere,
 integer weights, 1 % formula-like names); one block of ``--rows`` of them goes through what a
@@ -10,6 +12,11 @@ worker process does with it (``batch._work_process``: read, route, encode as CSV
 each stage on the same rows: reading (``fast_block``), routing (``route_chunk``) and in it the
 clients' ``latency.locate``, the rankings (``policy.best_pops``), the route table
 (``paths.table_from_ranking``) and its direct legs, and the CSV text (``csv_text``).
+
+With ``--parquet`` also what a Parquet -> Parquet run does with the chunk: the command's read
+of one batch (``parquet_batches``), the worker's check (``parquet_frame``), encoding
+(``ParquetSink.encode``) and counting (``Summary``), and the command's ``ParquetSink.put``.
+``BATCH_ROOT``: import the engine from another checkout (e.g. main's) with this script.
 
 CPU time of this process (``time.process_time``), the minimum of ``--repeat`` runs: steadier
 than wall time on the shared 2-core machine, though other jobs still slow it (caches). To
@@ -31,14 +38,15 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, os.environ.get("BATCH_ROOT", str(ROOT)))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=50_000)
     ap.add_argument("--repeat", type=int, default=11)
+    ap.add_argument("--parquet", action="store_true", help="also the Parquet stages")
     args = ap.parse_args()
 
     from batch_assign import generate
@@ -106,9 +114,36 @@ def main() -> None:
         "    direct legs": lambda: paths.direct_legs(lat, lon, terms, direct, params),
         "CSV text (csv_text)": lambda: batch.csv_text(out, header=False),
     }
+    if args.parquet:
+        import pandas as pd
+
+        pq_src = work / "clients.parquet"
+        pd.read_csv(src, keep_default_na=False, dtype={"name": str}).to_parquet(pq_src)
+        pbatch, canon, done = next(batch.parquet_batches(pq_src, args.rows))
+        sink = batch.ParquetSink(work / "out.parquet")
+        payload = sink.encode(out)
+        new_summary = getattr(batch.Summary, "chunk", batch.Summary)
+
+        def count() -> None:
+            part = new_summary()
+            part.add(out)
+            part.trimmed()
+
+        stages.update({
+            "Parquet: command reads a batch": lambda: next(
+                batch.parquet_batches(pq_src, args.rows)),
+            "Parquet: worker checks it (parquet_frame)": lambda: batch.parquet_frame(
+                pbatch, canon, done),
+            "Parquet: worker encodes (ParquetSink.encode)": lambda: sink.encode(out),
+            "worker counts (Summary)": count,
+            "Parquet: command writes (ParquetSink.put)": lambda: sink.put(payload, out.columns),
+        })
     print(f"{args.rows:,} rows, CPU ms (min of {args.repeat}), load {os.getloadavg()[0]:.1f}")
     for name, fn in stages.items():
         print(f"  {name:42s} {cpu_ms(fn):8.1f}")
+    if args.parquet:
+        sink.close()
+    print(f"engine: {batch.__file__}")
     for f in work.iterdir():
         f.unlink()
     work.rmdir()
