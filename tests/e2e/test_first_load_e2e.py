@@ -69,6 +69,9 @@ def test_default_page_draws_from_its_layout_and_the_first_answer_changes_nothing
     assert dash_duo.driver.execute_script("""
         return !Array.from(document.scripts).some(s => s.src.indexOf('/deps/polyfill@') >= 0)
             && typeof regeneratorRuntime.mark === 'function';""")
+    # the world outline was put in plotly.js's cache by assets/geo_prefetch.js (or by plotly.js)
+    assert dash_duo.driver.execute_script(
+        "return !!(window.PlotlyGeoAssets && window.PlotlyGeoAssets.topojson.world_110m)")
     # a user action after it: a pill marks its access point down, through the round trip
     dash_duo.find_element(".pop-pill").click()
     dash_duo.wait_for_text_to_equal(f"#{ids.POP_STATUS_COUNT}", f"{n_pops - 1} of {n_pops} up")

@@ -53,3 +53,13 @@ def test_nothing_is_dropped_without_the_asset(monkeypatch, tmp_path):
     monkeypatch.setattr(serving, "REGENERATOR_ASSET", "vendor/missing.js")
     html = create_app().server.test_client().get("/").get_data(as_text=True)
     assert "/deps/polyfill@" in html
+
+
+def test_the_prefetched_outline_is_the_one_the_map_draws():
+    # assets/geo_prefetch.js fills plotly.js's cache under the name plotly.js looks up for the
+    # map's geo (scope world, resolution 110: "world_110m"), from the file next to it
+    js = (ASSETS_DIR / "geo_prefetch.js").read_text()
+    assert "var NAME = 'world_110m';" in js
+    assert (ASSETS_DIR / "topojson" / "world_110m.json").is_file()
+    from dashboard.figures import map as map_figures
+    assert "resolution=110" in Path(map_figures.__file__).read_text()
