@@ -11,7 +11,7 @@ from dashboard.catalog import Catalog, load_catalog
 from dashboard.gazetteer import DEMAND_PREFIX, DEMAND_SETS, load_gazetteer, presets
 from dashboard.jobs import background_manager, install as install_jobs
 from dashboard.layout.shell import build_layout
-from dashboard.serving import init_serving, preload_first_render_chunks
+from dashboard.serving import drop_polyfill, init_serving, preload_first_render_chunks
 from dashboard.services import ipclients
 from dashboard.settings import ASSETS_DIR, Settings
 
@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     init_serving(app)
     # The lazy component code the first render needs, loaded with the page (issue 16).
     preload_first_render_chunks(app)
+    # Dash's 99 KB polyfill out, the 7 KB regenerator runtime it carries in (issue 16).
+    drop_polyfill(app)
     # The plain GET /api/v1/nearest?lat=..&lon=.. answered before Flask's request machinery
     # (the same answer and headers; anything else goes to Flask): issue 16.
     fastpath.install(app)

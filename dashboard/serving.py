@@ -30,6 +30,7 @@ A cold page load is dominated by shipping and parsing JavaScript (measured in
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -182,6 +183,61 @@ def preload_first_render_chunks(app: Dash) -> None:
     and then never fetches it; every other chunk stays lazy."""
     for path in FIRST_RENDER_CHUNKS:
         app.scripts.append_script({"relative_package_path": path, "namespace": "dash"})
+
+
+#: Dash's ``@babel/polyfill`` 7.12.1 (core-js 2 + regenerator-runtime, 99 KB), the first script
+#: of every Dash page. Every browser the page supports (React 18, plotly.js 2: evergreen ones)
+#: has natively all the core-js 2 features it adds; what Dash's bundles do need is
+#: ``window.regeneratorRuntime`` (babel's generator helper, called when a lazy component loads).
+#: Evaluating the polyfill took 100-190 ms of main thread at the start of a cold load, before
+#: the layout is fetched (issue 16; docs/performance.md): the page gets the regenerator runtime
+#: alone instead (``assets/vendor/regenerator-runtime-0.13.min.js``, 7 KB, module 305 of that
+#: same file, byte for byte, wrapped: ``tests/unit/test_serving_polyfill.py`` checks it against
+#: the installed Dash).
+POLYFILL_SCRIPT = re.compile(r'<script src="[^"]*/_dash-component-suites/dash/deps/polyfill@[^"]*"'
+                             r'></script>\s*')
+REGENERATOR_ASSET = "vendor/regenerator-runtime-0.13.min.js"
+
+
+#: The header of :data:`REGENERATOR_ASSET` (what it is, where from, its licence).
+REGENERATOR_HEADER = ("/* regenerator-runtime 0.13 (MIT licence, Copyright (c) 2014-present, "
+                      "Facebook, Inc.): module 305 of Dash's\n"
+                      " * dash/deps/polyfill@7.12.1.min.js (@babel/polyfill 7.12.1), byte for "
+                      "byte, run as that bundle runs it:\n"
+                      " * it defines window.regeneratorRuntime. Written by "
+                      "dashboard.serving.regenerator_source; see drop_polyfill. */\n")
+
+
+def regenerator_source(polyfill: str) -> str:
+    """The text of :data:`REGENERATOR_ASSET` from the text of Dash's polyfill bundle: the one
+    browserify module that assigns ``regeneratorRuntime`` (it requires no other module), called
+    with a fresh ``module`` object as the bundle calls it. ValueError when the bundle has no
+    such module (another Dash: regenerate, or drop nothing)."""
+    end = polyfill.find("regeneratorRuntime=e}catch")
+    starts = list(re.finditer(r"[,{](\d+):\[function\(t,n,r\)\{", polyfill[:max(end, 0)]))
+    close = polyfill.find("},{}]", end)
+    if end < 0 or not starts or close < 0:
+        raise ValueError("no regenerator-runtime module in this polyfill bundle")
+    body = polyfill[starts[-1].end():close]
+    return (REGENERATOR_HEADER + "(function(){var m={exports:{}};(function(t,n,r){" + body
+            + "})(null,m,m.exports);}());\n")
+
+
+def drop_polyfill(app: Dash) -> None:
+    """Leave Dash's ``@babel/polyfill`` out of the page's scripts (:data:`POLYFILL_SCRIPT`); the
+    regenerator runtime it carries comes from :data:`REGENERATOR_ASSET` (an asset: Dash writes
+    it before its own bundles). Nothing is dropped when that asset is missing."""
+    from dashboard.settings import ASSETS_DIR
+
+    if not (ASSETS_DIR / REGENERATOR_ASSET).is_file():
+        return
+    interpolate = app.interpolate_index
+
+    def interpolate_index(**kwargs: Any) -> str:
+        kwargs["scripts"] = POLYFILL_SCRIPT.sub("", kwargs.get("scripts", ""), count=1)
+        return interpolate(**kwargs)
+
+    app.interpolate_index = interpolate_index  # type: ignore[method-assign]
 
 
 def bundle_info() -> dict[str, Any]:

@@ -327,17 +327,69 @@ def pill_order(outputs_list: Any, default: Sequence[str]) -> list[str]:
 def initial_map(catalog: Catalog, settings: Settings) -> Any:
     """The map figure the round trip draws for the page opened without a query (the access
     points and origins, nothing down, the default origin), or None when that load would not
-    draw one. Served in the layout (:func:`serve_initial_map`), so the first paint of the map
-    waits for the page's scripts and layout only, not for the first round trip (issue 16); that
-    round trip still runs and draws the same figure again (or the link's, when there is a
-    query)."""
+    draw one (:func:`first_answer`'s world map)."""
+    answer = first_answer(catalog, settings, ())
+    return None if answer is None else answer.get((ids.WORLD_MAP, "figure"))
+
+
+def first_answer(catalog: Catalog, settings: Settings, pill_ids: Sequence[str]
+                 ) -> dict[tuple[Any, str], Any] | None:
+    """Every value the first round trip of the page opened without a query writes, by
+    ``(component id, property)`` (``pill_ids``: the access point pills, in the layout's order),
+    plus what the browser-side callbacks chained on that answer would write
+    (:data:`ids.FAILOVER_STATUS`: ``assets/failover.js`` answers an animation plan without
+    clients with ``{id, state: "idle"}``); None when that load would not answer with plain
+    values (no scenario, a patch, clients in the scenario: the default page has none).
+
+    Served in the layout (:func:`serve_initial_map`, issue 16), so the page is drawn in the
+    layout's first render with what the round trip would have sent, and that round trip,
+    finding in the scenario store the scenario its link gives, answers ``no_update`` for every
+    output (HTTP 204: nothing for React to render again)."""
     ev = events.scenario_event(events.PAGE_LOAD, "", None, None, None, None, catalog, settings)
-    if ev is None:
+    if ev is None or not ev.changed:
         return None
-    out = scene_outputs(ev, PageState(), [], catalog)
-    fig = out[OUTPUTS.index(MAP_OUT[0])]
-    return None if fig is no_update or isinstance(fig, dict) and "__dash_patch_update" in fig \
-        else fig
+    out = scene_outputs(ev, PageState(), pill_ids, catalog)
+    values: dict[tuple[Any, str], Any] = {}
+    for output, value in zip(OUTPUTS, out):
+        cid, prop = output.component_id, output.component_property
+        if isinstance(cid, dict):  # the pills (ALL): one value per pill, in pill_ids' order
+            if not isinstance(value, list) or len(value) != len(pill_ids):
+                return None
+            for pop, one in zip(pill_ids, value):
+                if one is not no_update:
+                    values[(_id_key({**cid, "pop": pop}), prop)] = one
+        elif value is not no_update:
+            values[(cid, prop)] = value
+    frames = values.get((ids.FAILOVER_FRAMES, "data"))
+    rows = values.get((ids.ASSIGNMENT_TABLE, "data"))
+    if (not isinstance(frames, dict) or frames.get("clients") or rows != []
+            or any(isinstance(v, dict) and "__dash_patch_update" in v for v in values.values())
+            or any(hasattr(v, "to_plotly_json") and type(v).__name__ == "Patch"
+                   for v in values.values())):
+        return None
+    values[(ids.FAILOVER_STATUS, "data")] = {"id": frames.get("id"), "state": "idle"}
+    return values
+
+
+def _id_key(cid: Any) -> Any:
+    """A component id usable as a dict key (a pattern-matching id: its sorted items)."""
+    return tuple(sorted(cid.items())) if isinstance(cid, dict) else cid
+
+
+def with_first_answer(layout: Any, answer: dict[tuple[Any, str], Any]) -> bool:
+    """Write ``answer`` (:func:`first_answer`) into the components of ``layout`` (a copy: the
+    app's own layout keeps no figure) in place; False, leaving the values written so far, when
+    a component it names is missing (the caller then serves the plain layout)."""
+    found = {}
+    for component in [layout, *layout._traverse()]:
+        cid = getattr(component, "id", None)
+        if cid is not None:
+            found[_id_key(cid)] = component
+    if any(key not in found for key, _ in answer):
+        return False
+    for (key, prop), value in answer.items():
+        setattr(found[key], prop, value)
+    return True
 
 
 def opened_without_query(referrer: str | None, pathname: str = "/") -> bool:
@@ -352,14 +404,19 @@ def opened_without_query(referrer: str | None, pathname: str = "/") -> bool:
     return not parts.query and (parts.path or "/") == pathname
 
 
-def serve_initial_map(app: Dash, catalog: Catalog, settings: Settings) -> None:
-    """Serve :func:`initial_map` in the layout's world map to a page opened without a query
-    (issue 16: the map is then drawn in the layout's first render, while the first round trip
-    is out, instead of with its answer; this needs ``dcc.Graph`` mounted in that render, which
-    ``assets/lazy_warm.js`` and ``serving.FIRST_RENDER_CHUNKS`` do -- without them React mounted
-    the graph only with the answer, and this gained nothing: docs/performance.md, P3).
-    Other pages, and ``app.layout`` itself, are unchanged. The layout with the figure is built
-    and serialized once per process (``dashboard.wsgi``: before gunicorn forks; ~20 KB more JSON)."""
+def serve_initial_map(app: Dash, catalog: Catalog, settings: Settings,
+                      pill_ids: Sequence[str] = ()) -> None:
+    """Serve the first round trip's answer (:func:`first_answer`: the map, the panels, the
+    scenario store...) in the layout of a page opened without a query (issue 16). The map is
+    then drawn in the layout's first render, while the first round trip is out, instead of with
+    its answer (this needs ``dcc.Graph`` mounted in that render, which ``assets/lazy_warm.js``
+    and ``serving.FIRST_RENDER_CHUNKS`` do -- without them React mounted the graph only with the
+    answer: docs/performance.md, P3); and that round trip, finding the scenario of the link
+    already in the store, answers nothing (204), so React renders nothing again: the answer used
+    to re-render the map and every panel (~90-230 ms of main thread) right when the map was
+    being drawn. ``pill_ids``: the access point pills in the layout's order.
+    Other pages, and ``app.layout`` itself, are unchanged. The layout with the answer is built
+    and serialized once per process (``dashboard.wsgi``: before gunicorn forks; ~40 KB more JSON)."""
     endpoint = app.config.routes_pathname_prefix + "_dash-layout"
     plain = app.server.view_functions.get(endpoint)
     if plain is None:
@@ -367,15 +424,16 @@ def serve_initial_map(app: Dash, catalog: Catalog, settings: Settings) -> None:
     cached: list[bytes | None] = []
 
     def body() -> bytes | None:
-        """The layout JSON with the figure (None: serve the plain layout), built once."""
+        """The layout JSON with the first answer (None: serve the plain layout), built once."""
         if not cached:
             data = None
             try:
                 layout = copy.deepcopy(app.get_layout())
-                graph = layout[ids.WORLD_MAP]
-                fig = initial_map(catalog, settings)
-                if fig is not None and getattr(graph, "figure", None) is None:
-                    graph.figure = fig
+                answer = first_answer(catalog, settings, pill_ids)
+                # only over a layout that does not hold a scenario or a figure already
+                if (answer is not None and getattr(layout[ids.SCENARIO], "data", None) is None
+                        and getattr(layout[ids.WORLD_MAP], "figure", None) is None
+                        and with_first_answer(layout, answer)):
                     data = to_json(layout).encode()
             except Exception:  # noqa: BLE001 -- an optimisation: the page works without it
                 logging.getLogger(__name__).warning(
@@ -407,10 +465,10 @@ def serve_initial_map(app: Dash, catalog: Catalog, settings: Settings) -> None:
 def register(app: Dash, catalog: Catalog, settings: Settings) -> None:
     """Attach the round trip and the tab callback to ``app``, and serve the first map in the
     layout (:func:`serve_initial_map`)."""
-    serve_initial_map(app, catalog, settings)
     # the pills are laid out by area (see layout.map.pop_status_controls): ALL matches that order
     pills_by_area = [p for area in AREAS
                      for p in catalog.pops.loc[catalog.pops["area"] == area, "id"]]
+    serve_initial_map(app, catalog, settings, pills_by_area)
     param = ids.model_param(ALL)  # type: ignore[arg-type]
 
     @app.callback(
