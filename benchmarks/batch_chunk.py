@@ -8,7 +8,7 @@
 
 The clients of ``benchmarks/batch_assign.py`` (its ``generate``, seed 0: uniform on the sphere,
 integer weights, 1 % formula-like names); one block of ``--rows`` of them goes through what a
-worker process does with it (``batch._work_process``: read, route, encode as CSV, count), then
+worker process does with it (``engine._work_process``: read, route, encode as CSV, count), then
 each stage on the same rows: reading (``fast_block``), routing (``route_chunk``) and in it the
 clients' ``latency.locate``, the rankings (``policy.best_pops``), the route table
 (``paths.table_from_ranking``) and its direct legs, and the CSV text (``csv_text``).
@@ -57,6 +57,11 @@ def main() -> None:
     from dashboard.domain import latency, paths
     from dashboard.domain import policy as pol
     from dashboard.services import batch
+    from dashboard.services.routing import origin_spec
+
+    # the worker protocol's private names: the package's engine module, or (BATCH_ROOT of an
+    # older checkout) the single services/batch.py
+    engine = getattr(batch, "engine", batch)
 
     work = Path(tempfile.mkdtemp(prefix="batch-chunk-"))
     src = work / "clients.csv"
@@ -68,8 +73,8 @@ def main() -> None:
     batch.keep_freed_memory()
     batch.use_system_memory_pool()
     batch.warm(job)
-    batch._WORKER["args"] = (catalog, job, batch.route_chunk,
-                             batch.CsvSink(io.BytesIO()).encode)
+    engine._WORKER["args"] = (catalog, job, batch.route_chunk,
+                              batch.CsvSink(io.BytesIO()).encode)
     snap = (",", names, False)
     spool = str(work / "spool.csv")
 
@@ -86,7 +91,7 @@ def main() -> None:
     kw = {"net_k": 1} if "net_k" in inspect.signature(pol.best_pops).parameters else {}
     best = pol.best_pops(lat, lon, pla, plo, terms, pop_terms, params, down, k=2,
                          geographic=True, **kw)
-    olat, olon, oids, direct = batch.origin_spec(catalog, job.origin)
+    olat, olon, oids, direct = origin_spec(catalog, job.origin)
     out = batch.route_chunk(catalog, df, job)
 
     def cpu_ms(fn) -> float:
@@ -100,7 +105,7 @@ def main() -> None:
 
     stages = {
         "worker task (read, route, encode, count)":
-            lambda: batch._work_process("block", block, snap, spool),
+            lambda: engine._work_process("block", block, snap, spool),
         "reading (fast_block)": lambda: batch.fast_block(block, state()),
         "routing (route_chunk)": lambda: batch.route_chunk(catalog, df, job),
         "  clients' latency.locate": lambda: latency.locate(lat, lon, params),

@@ -18,7 +18,7 @@ of ``--rows`` addresses drawn from ``--distinct`` distinct ones with a Zipf-like
 * ``dedupe_c``: baseline 2, each distinct address located once by the C extension
   (``GeoIp.locate_many``);
 * ``lookup``: the batch engine's locate stage on the whole column
-  (:func:`dashboard.services.batch.locate_chunk` -> ``GeoIp.locate_column``: factorize,
+  (:func:`dashboard.services.batch.route.locate_chunk` -> ``GeoIp.locate_column``: factorize,
   dotted quads parsed in Arrow, one vectorised walk of the search tree for every distinct
   address, each distinct record decoded once), rows (IPs) per second, best of 3 -- the issue's
   goal is >= 100,000 IPs/s. The tree is built before timing (once per process: ``tree_s``);
@@ -137,6 +137,7 @@ def main() -> int:
     from dashboard.catalog import load_catalog
     from dashboard.geoip import GeoIp, open_geoip
     from dashboard.services import batch
+    from dashboard.services.batch.readers import _ip_frame
     from dashboard.settings import Settings
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="geoip-bench-"))
@@ -185,7 +186,7 @@ def main() -> int:
     t = time.perf_counter()
     g.tree()
     out["tree_s"] = round(time.perf_counter() - t, 3)
-    chunk = batch._ip_frame(pd.Series(ips, dtype=object), None, None)
+    chunk = _ip_frame(pd.Series(ips, dtype=object), None, None)
     located = timed("lookup_ips_per_s", "lookup (locate stage, vectorised):",
                     lambda: batch.locate_chunk(chunk, str(db)), repeat=3)
     print(f"  ({len(uniq):,} distinct of {len(ips):,}; goal >= 100,000 IPs/s)")

@@ -206,7 +206,7 @@ def cmd_nearest(args: argparse.Namespace) -> int:
 
 def cmd_assign(args: argparse.Namespace) -> int:
     """``assign``: clients (CSV or Parquet, by extension) -> their paths (CSV or Parquet), in
-    chunks through the batch engine (``services/batch.py``); ``--dask`` maps it over files."""
+    chunks through the batch engine (``services/batch/``); ``--dask`` maps it over files."""
     from dashboard.domain.clients import ClientsError
     from dashboard.services import batch
 

@@ -20,6 +20,7 @@ from dashboard.domain import latency as lat_mod
 from dashboard.domain.clients import ClientsError, parse_clients
 from dashboard.domain.exports import safe_cell, safe_cells, safe_csv
 from dashboard.services import batch
+from dashboard.services.batch import engine, sinks
 
 PARAMS = latency.default_params()
 EDGE_LATS = [90.0, -90.0, 89.9999, -89.9999, 0.0, 85.0, -85.0, 45.0]
@@ -250,7 +251,7 @@ def _echo(catalog, clients: pd.DataFrame, job) -> pd.DataFrame:
 
 
 def _via_processes(data: bytes, rows: int, max_rows: int | None, pool=None) -> pd.DataFrame:
-    feed = batch._CsvFeed(io.BytesIO(data), rows, max_rows)
+    feed = engine._CsvFeed(io.BytesIO(data), rows, max_rows)
     sink = _Frames()
     batch.run_processes(None, feed.tasks(), sink, batch.Job("eu-central-1"), 2, feed,
                         route=_echo, pool_factory=pool)
@@ -315,7 +316,7 @@ def _die(catalog, clients, job):
 
 def test_a_worker_that_dies_ends_the_run_with_a_message_not_a_hang():
     body = "".join(f"{i % 80}.5,{i % 170}.25\n" for i in range(300)).encode()
-    feed = batch._CsvFeed(io.BytesIO(body), 100, None)
+    feed = engine._CsvFeed(io.BytesIO(body), 100, None)
     with pytest.raises(batch.BatchError, match="worker process died"):
         batch.run_processes(None, feed.tasks(), _Frames(), batch.Job("eu-central-1"), 2, feed,
                             route=_die)
@@ -323,13 +324,13 @@ def test_a_worker_that_dies_ends_the_run_with_a_message_not_a_hang():
 
 def _spool_dirs(monkeypatch) -> list[str]:
     made: list[str] = []
-    real = batch._spool_dir
+    real = engine._spool_dir
 
     def record() -> str:
         made.append(real())
         return made[-1]
 
-    monkeypatch.setattr(batch, "_spool_dir", record)
+    monkeypatch.setattr(engine, "_spool_dir", record)
     return made
 
 
@@ -364,7 +365,7 @@ def test_spooled_chunks_reach_every_kind_of_output(tmp_path, monkeypatch):
 def test_a_dying_worker_leaves_no_spool_files(monkeypatch):
     made = _spool_dirs(monkeypatch)
     body = "".join(f"{i % 80}.5,{i % 170}.25\n" for i in range(300)).encode()
-    feed = batch._CsvFeed(io.BytesIO(body), 100, None)
+    feed = engine._CsvFeed(io.BytesIO(body), 100, None)
     with pytest.raises(batch.BatchError, match="worker process died"):
         batch.run_processes(None, feed.tasks(), batch.CsvSink(io.BytesIO()),
                             batch.Job("eu-central-1"), 2, feed, route=_die)
@@ -372,9 +373,9 @@ def test_a_dying_worker_leaves_no_spool_files(monkeypatch):
 
 
 def test_a_spool_that_cannot_be_written_goes_through_the_pipe(tmp_path):
-    assert batch._spool(b"abc", str(tmp_path / "missing" / "0.csv")) == b"abc"
-    got = batch._spool(b"abc", str(tmp_path / "0.csv"))
-    assert got == batch._Spooled(str(tmp_path / "0.csv"), 3)
+    assert sinks._spool(b"abc", str(tmp_path / "missing" / "0.csv")) == b"abc"
+    got = sinks._spool(b"abc", str(tmp_path / "0.csv"))
+    assert got == sinks._Spooled(str(tmp_path / "0.csv"), 3)
     out = io.BytesIO()
     batch.CsvSink(out).put_spooled(got, ["a"])
     assert out.getvalue() == b"a\nabc" and not (tmp_path / "0.csv").exists()

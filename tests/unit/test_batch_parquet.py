@@ -23,6 +23,7 @@ from dashboard.catalog import default_catalog
 from dashboard.cli import main
 from dashboard.domain import clients as cl
 from dashboard.services import batch
+from dashboard.services.batch import engine, readers, sinks
 from dashboard.services import parquet_parts as pp
 
 JOB = batch.Job("eu-central-1")
@@ -106,8 +107,8 @@ def test_processes_spool_parts_and_give_the_one_thread_file(tmp_path, monkeypatc
     """Workers leave their parts in spool files; the command splices them (sendfile) into the
     same bytes as one thread, and the spool directory is gone afterwards."""
     made: list[str] = []
-    real = batch._spool_dir
-    monkeypatch.setattr(batch, "_spool_dir", lambda: made.append(real()) or made[-1])
+    real = engine._spool_dir
+    monkeypatch.setattr(engine, "_spool_dir", lambda: made.append(real()) or made[-1])
     _clients(2500).to_parquet(tmp_path / "in.parquet")
     cat = default_catalog()
     one = batch.assign_file(cat, tmp_path / "in.parquet", tmp_path / "one.parquet", JOB,
@@ -122,8 +123,8 @@ def test_processes_spool_parts_and_give_the_one_thread_file(tmp_path, monkeypatc
 
 def test_a_spooled_part_without_sendfile_is_copied(tmp_path, monkeypatch):
     part = batch.ParquetSink("unused").encode(_routed(200, 200)[0])
-    got = batch._spool(part, str(tmp_path / "0.pq"))
-    assert isinstance(got, batch._Spooled)
+    got = sinks._spool(part, str(tmp_path / "0.pq"))
+    assert isinstance(got, sinks._Spooled)
 
     def no_sendfile(*args):
         raise OSError(22, "Invalid argument")  # EINVAL: this output takes no sendfile
@@ -208,8 +209,8 @@ def test_plain_names_agrees_with_clean_name(names):
     s = pd.Series(pd.array(names, dtype="str"))
     plain = all(v is not None and cl.clean_name(v) == v and v.isascii() and v.isprintable()
                 for v in names)
-    assert batch._plain_names(s) == plain
-    got = batch._parquet_values(s, "name", 0)
+    assert readers._plain_names(s) == plain
+    got = readers._parquet_values(s, "name", 0)
     assert list(got) == [cl.clean_name("" if v is None else v) for v in names]
 
 
@@ -218,9 +219,9 @@ def test_plain_names_agrees_with_clean_name(names):
                 min_size=1, max_size=20))
 def test_plain_names_property(names):
     s = pd.Series(pd.array(names, dtype="str"))
-    if batch._plain_names(s):
+    if readers._plain_names(s):
         assert all(cl.clean_name(v) == v for v in names)
-    assert list(batch._parquet_values(s, "name", 0)) == [cl.clean_name(v) for v in names]
+    assert list(readers._parquet_values(s, "name", 0)) == [cl.clean_name(v) for v in names]
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from dashboard.domain.exports import safe_cell, safe_csv
 from dashboard.services import batch
+from dashboard.services.batch import csv_format
 
 #: Decimals of 0..4 places (the fast path), the edges of its range, and everything else.
 decimals = st.builds(lambda i, d: i / 10 ** d, st.integers(-10**15, 10**15),
@@ -72,7 +73,7 @@ def test_text_cells_are_safe_and_quoted_like_safe_csv(texts, repeat):
     """Formula-safe like safe_cell, quoted like the csv module; also for long columns of few
     values (the factorised path)."""
     values = texts * (200 if repeat else 1)
-    got = batch._text_cells(pd.Series(values, dtype=object)).to_pylist()
+    got = csv_format._text_cells(pd.Series(values, dtype=object)).to_pylist()
     want = []
     for t in values:
         c = safe_cell(t)
@@ -111,27 +112,27 @@ def test_constant_text_equals_the_object_column(value, n):
 
 
 def test_whole_part_table_is_str_of_each_integer():
-    table = batch._wholes().to_pylist()
-    n = batch._WHOLE_TABLE
+    table = csv_format._wholes().to_pylist()
+    n = csv_format._WHOLE_TABLE
     assert table == ([str(i) for i in range(n)] + ["-" + str(i) for i in range(n)]
-                     + batch._FRACTIONS.to_pylist())
-    assert batch._wholes().type == pa.string()
+                     + csv_format._FRACTIONS.to_pylist())
+    assert csv_format._wholes().type == pa.string()
 
 
 def test_two_piece_cells_equal_an_elementwise_join_with_nulls():
-    """batch._pieces_cells (one take of both pieces, every other offset) is the join of the two
-    takes, nulls where asked, a valid Arrow array."""
+    """csv_format._pieces_cells (one take of both pieces, every other offset) is the join of
+    the two takes, nulls where asked, a valid Arrow array."""
     rng = np.random.default_rng(7)
     for n in (0, 1, 2, 1000):
-        first = rng.integers(0, 2 * batch._WHOLE_TABLE, n)
-        second = rng.integers(2 * batch._WHOLE_TABLE, len(batch._wholes()), n)
+        first = rng.integers(0, 2 * csv_format._WHOLE_TABLE, n)
+        second = rng.integers(2 * csv_format._WHOLE_TABLE, len(csv_format._wholes()), n)
         valid = rng.random(n) > 0.3
-        got = batch._pieces_cells(first, second, valid)
+        got = csv_format._pieces_cells(first, second, valid)
         got.validate(full=True)
-        table = batch._wholes().to_pylist()
+        table = csv_format._wholes().to_pylist()
         assert got.to_pylist() == [table[a] + table[b] if ok else None
                                    for a, b, ok in zip(first, second, valid)]
-        assert batch._pieces_cells(first, second, None).null_count == 0
+        assert csv_format._pieces_cells(first, second, None).null_count == 0
 
 
 @settings(max_examples=60, deadline=None)
@@ -143,8 +144,8 @@ def test_float_column_of_few_values_equals_float_cells(values, n, seed):
     """The factorised path (few distinct values) writes what _float_cells writes."""
     rng = np.random.default_rng(seed)
     v = np.array(values)[rng.integers(0, len(values), n)]
-    got = batch._float_column(v)
-    assert got.equals(batch._float_cells(v))
+    got = csv_format._float_column(v)
+    assert got.equals(csv_format._float_cells(v))
 
 
 def test_route_table_ids_from_their_codes_write_the_same_bytes():
@@ -167,7 +168,7 @@ def test_route_table_ids_from_their_codes_write_the_same_bytes():
 @settings(max_examples=60, deadline=None)
 @given(names, st.integers(1025, 3000), st.sampled_from([None, "last", "middle", "swap"]))
 def test_constant_text_columns_and_almost_constant_ones(value, n, change):
-    """A long str column of one value (batch._constant: the policy/access columns) is written
+    """A long str column of one value (csv_format._constant: the policy/access columns) is written
     as safe_csv writes it; one that differs in a single cell (also by the same length) too."""
     value = value.replace("\r", " ").replace("\n", " ")  # clean names hold no line breaks
     values = [value] * n

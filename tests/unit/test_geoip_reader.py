@@ -1,6 +1,6 @@
 """The GeoIP reader (dashboard/geoip.py) against small databases built in the test with
 mmdb-writer (tests/geoip_db.py), in the three record layouts; and the batch engine's locate
-stage and ``ip`` column (services/batch.py)."""
+stage and ``ip`` column (services/batch/)."""
 
 from __future__ import annotations
 
