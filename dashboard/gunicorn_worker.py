@@ -37,7 +37,6 @@ from __future__ import annotations
 import errno
 import html
 import mmap
-import os
 import selectors
 import socket
 import time
