@@ -43,8 +43,12 @@ def test_bundle_version_matches_the_plotly_py_bundle():
     full = (files("plotly") / "package_data" / "plotly.min.js").open("rb").read(200).decode()
     version = re.search(r"plotly\.js v(\d+\.\d+\.\d+)", full).group(1)
     # Dash loads every assets/*.js: exactly one plotly.js there, of plotly.py's version.
-    vendored = sorted((ASSETS_DIR / "vendor").glob("*.js"))
+    scripts = sorted(p.name for p in (ASSETS_DIR / "vendor").glob("*.js"))
+    vendored = sorted((ASSETS_DIR / "vendor").glob("plotly*.js"))
     assert [p.name for p in vendored] == [f"plotly-custom-{version}.min.js"]
+    # the only other vendored script: the regenerator runtime that replaces Dash's polyfill
+    # (dashboard.serving.drop_polyfill, tests/unit/test_serving_polyfill.py)
+    assert scripts == sorted([vendored[0].name, "regenerator-runtime-0.13.min.js"])
     assert HEADER.match(vendored[0].read_bytes()[:300]).group(2).decode() == version
     assert (ASSETS_DIR / "vendor" / "plotly.js-LICENSE.txt").read_text().startswith(
         "MIT License")
