@@ -55,23 +55,7 @@ class CsvSink:
             self.put(b"", columns)
         try:
             with open(spooled.path, "rb", buffering=0) as src:
-                sent = 0
-                try:
-                    fd = self.stream.fileno()
-                    self.stream.flush()
-                    while sent < spooled.size:
-                        n = os.sendfile(fd, src.fileno(), sent, spooled.size - sent)
-                        if n == 0:
-                            raise BatchError(f"spool file {spooled.path} ended early")
-                        sent += n
-                except (AttributeError, io.UnsupportedOperation):
-                    pass
-                except OSError as exc:
-                    if sent or exc.errno not in _NO_SENDFILE:
-                        raise
-                src.seek(sent)
-                while piece := src.read(1 << 20):
-                    self.stream.write(piece)
+                _copy_range(src, self.stream, 0, spooled.size)
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(spooled.path)
