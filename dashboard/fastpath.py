@@ -29,8 +29,10 @@ keeps the *encoded* answer under its own cheap key (``nearest_json_via``), so a 
 without unpickling or encoding and a miss costs no pickled dict nor SHA-256 key (~15 us less per
 request); ``X-Cache`` HIT/MISS/BYPASS and the ``/healthz`` counters work as for every cached
 call, but these entries are not the Flask view's: a point asked plainly and in another form
-(``k=``, ``origin=``, compressed) is computed once for each (a MISS in each; issue 16,
-``docs/api.md``). Admission control:
+(``k=``, ``origin=``, compressed) is computed for each (MISSes in each; issue 16,
+``docs/api.md``). As in the Flask view, only points asked again are cached: a point's first
+request in a worker is computed without a lookup or a store (``memo.Doorkeeper``). Admission
+control:
 ``admission.is_heavy`` says this request is light (it never waits for a slot); if that ever
 changes the route switches itself off. Body size caps: a request with a body is not taken. An
 unexpected exception is not answered here: the request is handed to Flask, whose last-resort

@@ -66,14 +66,69 @@ CODE_VERSION = _code_version()
 KEY_PREFIX = f"anycast:{CODE_VERSION}:"
 
 
+class Doorkeeper:
+    """Which cache keys were asked for before, recently: the "one-hit wonder" filter in front of
+    a cache (the doorkeeper of TinyLFU, Einziger & Friedman 2017), per process.
+
+    Why (issue 16): ``/api/v1/nearest`` is asked at points that are mostly never asked again
+    (clients' own coordinates to 4 decimals, ~11 m). Storing each answer (~3.7 KB) on its first
+    request made every such request pay for a ``set`` that nothing read back, and churned the
+    cache: under 50 connections at random points the server's throughput was 0.834x the bare
+    Flask baseline's storing every answer, 0.905x storing none, 0.862x with this filter (one
+    run of ``benchmarks/api_variants.py``; ``docs/performance.md`` "P4"); stored one-off
+    answers also evict the ones asked again, and with Redis each costs a round trip. A key is
+    now looked up and stored only from its second request; a point asked again is then served
+    from the cache.
+
+    How: one byte per slot of a ``slots``-byte table, at ``hash(key) % slots``. A key whose slot
+    is clear is marked and reported new; a marked slot reports "seen". After ``reset_after`` new
+    marks the table is cleared (the "recently": the window is the last ~``reset_after`` distinct
+    keys), which also bounds false positives (a new key reported "seen" because another key
+    shares its slot: then it is simply looked up and stored, as before) below
+    ``reset_after / slots`` (3.1 % with the defaults, ~1.6 % on average). Memory: ``slots``
+    bytes (256 KiB). Threads: races
+    between two requests can only mark a slot twice or count one mark too many (a reset a little
+    early); neither gives a wrong answer, only a lookup more or less.
+    """
+
+    def __init__(self, slots: int = 1 << 18, reset_after: int = 1 << 13) -> None:
+        if slots < 1 or not 1 <= reset_after <= slots:
+            raise ValueError(f"need slots >= 1 and 1 <= reset_after <= slots; got {slots}, "
+                             f"{reset_after}")
+        self.slots = slots
+        self.reset_after = reset_after
+        self._table = bytearray(slots)
+        self._marked = 0
+        #: Times the table was cleared (for tests and ``/healthz``-style reporting).
+        self.resets = 0
+
+    def seen_before(self, key: str) -> bool:
+        """Whether ``key`` (or a key sharing its slot) was asked since the last reset; marks it
+        either way."""
+        i = hash(key) % self.slots
+        table = self._table
+        if table[i]:
+            return True
+        table[i] = 1
+        self._marked += 1
+        if self._marked >= self.reset_after:
+            self._table = bytearray(self.slots)
+            self._marked = 0
+            self.resets += 1
+        return False
+
+
 @dataclass
 class CacheStats:
-    """Counters of one app's memoizer (one per gunicorn worker); reported by ``/healthz``."""
+    """Counters of one app's memoizer (one per gunicorn worker); reported by ``/healthz``. Also
+    the app's :class:`Doorkeeper` (``lookup_key(..., admit_repeats_only=True)``), per app like
+    the counters so that apps built in one process (tests) do not share it."""
 
     hits: int = 0
     misses: int = 0
     errors: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    doorkeeper: Doorkeeper = field(default_factory=Doorkeeper, repr=False, compare=False)
 
     def count(self, what: str) -> None:
         with self.lock:
@@ -163,21 +218,30 @@ HIT, MISS, BYPASS = "hit", "miss", "bypass"
 
 
 def lookup(name: str, fn: Callable[..., Any], bound: Bound | None,
-           args: tuple[Any, ...]) -> tuple[Any, str]:
+           args: tuple[Any, ...], admit_repeats_only: bool = False) -> tuple[Any, str]:
     """``fn(*args)`` through the cache ``bound`` (:func:`bound_cache`; None: just compute):
     ``(value, HIT | MISS | BYPASS)``. A hit is one ``get``, a miss one ``get`` plus one ``set``;
-    backend errors are counted and never propagate (the value is computed)."""
+    backend errors are counted and never propagate (the value is computed).
+    ``admit_repeats_only``: see :func:`lookup_key`."""
     if bound is None:
         return fn(*args), BYPASS
-    return lookup_key(make_key(name, args), fn, bound, args)
+    return lookup_key(make_key(name, args), fn, bound, args, admit_repeats_only)
 
 
 def lookup_key(key: str, fn: Callable[..., Any], bound: Bound,
-               args: tuple[Any, ...]) -> tuple[Any, str]:
+               args: tuple[Any, ...], admit_repeats_only: bool = False) -> tuple[Any, str]:
     """:func:`lookup` under a key the caller built (``(value, HIT | MISS)``): for a caller that
     has a cheaper injective key than :func:`make_key`'s hash of canonical arguments (the API's
-    direct route, ``services.routing.nearest_json_via``). Same counters, same error handling."""
+    direct route, ``services.routing.nearest_json_via``). Same counters, same error handling.
+
+    ``admit_repeats_only``: a key the app's :class:`Doorkeeper` has not seen recently is
+    neither looked up nor stored, only computed (a MISS); from its second request on it is
+    looked up and, if absent, stored. For values that are cheap to compute and mostly asked
+    once (one point's nearest answer), where storing each one costs more than it saves."""
     backend, stats = bound
+    if admit_repeats_only and not stats.doorkeeper.seen_before(key):
+        stats.count("misses")
+        return fn(*args), MISS
     try:
         value = backend.get(key)
     except Exception as exc:  # any backend fault: compute instead
@@ -197,8 +261,10 @@ def lookup_key(key: str, fn: Callable[..., Any], bound: Bound,
     return value, MISS
 
 
-def memoize(fn: F) -> F:
-    """Memoize ``fn`` (positional, primitive arguments only) in the current app's cache.
+def memoize(fn: F | None = None, *, admit_repeats_only: bool = False) -> Any:
+    """Memoize ``fn`` (positional, primitive arguments only) in the current app's cache; as
+    ``@memoize`` or ``@memoize(admit_repeats_only=True)`` (only arguments asked again are
+    cached: :func:`lookup_key`).
 
     Outside an app context, or with no cache bound, ``fn`` simply runs. Backend errors never
     propagate: the value is computed. ``fn`` must not return ``None`` (it means "not cached").
@@ -207,16 +273,19 @@ def memoize(fn: F) -> F:
     callers outside a Flask request (the API's direct route uses :func:`lookup_key` with its
     own key instead: ``services.routing.nearest_json_via``).
     """
+    if fn is None:
+        return functools.partial(memoize, admit_repeats_only=admit_repeats_only)
     name = f"{fn.__module__}.{fn.__qualname__}"
 
     @functools.wraps(fn)
     def wrapper(*args: Any) -> Any:
-        value, status = lookup(name, fn, _current(), args)
+        value, status = lookup(name, fn, _current(), args, admit_repeats_only)
         if status != BYPASS:
             _record(status)
         return value
 
     wrapper.uncached = fn  # type: ignore[attr-defined]
     wrapper.cache_name = name  # type: ignore[attr-defined]
-    wrapper.lookup = lambda bound, *args: lookup(name, fn, bound, args)  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
+    wrapper.lookup = lambda bound, *args: lookup(  # type: ignore[attr-defined]
+        name, fn, bound, args, admit_repeats_only)
+    return wrapper

@@ -541,13 +541,20 @@ def nearest_json_via(cache: Any, catalog: Catalog, lat: float, lon: float, origi
     computed twice, each a MISS the first time; hits, misses and errors are counted in the same
     ``/healthz`` counters; an entry is ~3.7 KB instead of ~2.3 KB (the pickled dict).
     ``encode`` must give the same bytes for the same answer on every host sharing the cache
-    (``fastpath.encode_answer``: the standard compact JSON)."""
+    (``fastpath.encode_answer``: the standard compact JSON).
+
+    Only repeated points are cached (``memo.lookup_key``'s ``admit_repeats_only``): a point's
+    first request in a worker (since its :class:`~dashboard.memo.Doorkeeper` last forgot) is
+    computed without a lookup or a store, its second is looked up and stored, later ones hit.
+    Most points are asked once; storing every answer cost ~3 % of the server's throughput
+    under random points against this (~8 % against no cache at all: ``memo.Doorkeeper``) and
+    evicted the answers that are asked again (issue 16)."""
     fp = catalog_fingerprint(catalog)
     args = (fp, float(lat), float(lon), origin_id, ()) + _DEFAULT_TAIL
     if cache is None:
         return encode(_nearest.uncached(*args)), BYPASS  # type: ignore[attr-defined]
     key = f"{_NEAREST_JSON}:{fp}:{origin_id}:{float(lat)!r},{float(lon)!r}"
-    return lookup_key(key, _encoded_nearest, cache, (encode, args))
+    return lookup_key(key, _encoded_nearest, cache, (encode, args), admit_repeats_only=True)
 
 
 def _encoded_nearest(encode: Callable[[dict[str, Any]], bytes], args: tuple) -> bytes:
@@ -630,7 +637,7 @@ def _plan(fp: str, origin_id: str, model: Model, access: str, params_file: str) 
                  row_templates=templates)
 
 
-@memoize
+@memoize(admit_repeats_only=True)  # most points are asked once: nearest_json_via
 def _nearest(fp: str, lat: float, lon: float, origin_id: str,
              down: tuple[str, ...], model: Model = (),
              policy: str = DEFAULT_POLICY, access: str = DEFAULT_ACCESS,

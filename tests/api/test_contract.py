@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 
 import numpy as np
 import pytest
@@ -147,16 +148,36 @@ def test_nearest_rounds_coordinates_like_every_client(client):
     assert row["pop_km"] == body["pop"]["distance_km"]
 
 
-def test_nearest_reports_cache_hits(client):
-    url = "/api/v1/nearest?lat=12.3456&lon=65.4321"
-    assert client.get(url).headers["X-Cache"] == "MISS"
-    assert client.get(url).headers["X-Cache"] == "HIT"
+def test_nearest_caches_the_points_asked_again(client):
+    """A point's first request is only computed (most points are asked once: memo.Doorkeeper),
+    its second is looked up and stored, the next ones are hits."""
+    def x_cache(query: str) -> str:
+        return client.get("/api/v1/nearest?lat=12.3456&lon=65.4321" + query).headers["X-Cache"]
+
+    assert [x_cache("") for _ in range(3)] == ["MISS", "MISS", "HIT"]
     # The plain form caches its encoded answer under its own key (dashboard.fastpath, issue 16);
-    # the other forms share one answer per point, which k only slices: a miss, then hits.
-    assert client.get(url + "&k=2").headers["X-Cache"] == "MISS"
-    assert client.get(url + "&k=5").headers["X-Cache"] == "HIT"
-    assert client.get(url + "&origin=eu-central-1").headers["X-Cache"] == "HIT"
-    assert client.get(url + "&down=SIN").headers["X-Cache"] == "MISS"
+    # the other forms share one answer per point, which k only slices.
+    assert [x_cache("&k=2"), x_cache("&k=5"), x_cache("&origin=eu-central-1"),
+            x_cache("&k=1")] == ["MISS", "MISS", "HIT", "HIT"]
+    assert x_cache("&down=SIN") == "MISS"
+
+
+def test_points_asked_once_are_not_stored(app, client):
+    """Random one-off points (the common case) leave the cache as it was, in both routes; the
+    /healthz counters still count them as misses."""
+    from dashboard import memo
+
+    backend, _ = memo.bound_cache(app.server.extensions)
+    before_entries = len(backend._cache)
+    before = client.get("/healthz").get_json()["cache"]
+    rng = random.Random(7)
+    for i in range(120):
+        query = f"lat={rng.uniform(-90, 90):.4f}&lon={rng.uniform(-180, 180):.4f}"
+        resp = client.get("/api/v1/nearest?" + query + ("&k=3" if i % 2 else ""))
+        assert resp.status_code == 200 and resp.headers["X-Cache"] == "MISS"
+    assert len(backend._cache) == before_entries
+    after = client.get("/healthz").get_json()["cache"]
+    assert after["misses"] - before["misses"] == 120 and after["hits"] == before["hits"]
 
 
 BAD_NEAREST = [

@@ -32,9 +32,12 @@ def local_command() -> str:
     return command.replace("0.0.0.0:", "127.0.0.1:")
 
 
-def get(url: str) -> tuple[int, dict[str, str], bytes]:
+def get(url: str, json_body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    """GET ``url`` (or POST ``json_body`` to it): (status, lower-case headers, body)."""
+    req = urllib.request.Request(url, data=json_body,
+                                 headers={"Content-Type": "application/json"} if json_body else {})
     try:
-        with urllib.request.urlopen(url, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
@@ -94,11 +97,15 @@ def test_gunicorn_workers_share_the_redis_cache(tmp_path: Path, redis_server):
                " --access-logformat '%(p)s %(U)s %({x-cache}o)s'")
     server = start_gunicorn(command, {"PORT": str(port), "REDIS_URL": redis_server.url},
                             tmp_path / "gunicorn.log", port)
-    url = server.base + "/api/v1/nearest?lat=1.3521&lon=103.8198&origin=eu-central-1"
+    # A route table (cached from its first request; nearest answers are cached from a
+    # worker's second request for the point, memo.Doorkeeper, and each worker here serves one).
+    url = server.base + "/api/v1/assign"
+    doc = json.dumps({"clients": [{"lat": 1.3521, "lon": 103.8198}, {"lat": 50.0, "lon": 8.0}],
+                      "origin": "eu-central-1"}).encode()
     try:
         answers = []
         for _ in range(4):
-            status, headers, body = get(url)
+            status, headers, body = get(url, doc)
             assert status == 200
             answers.append((headers["x-cache"], json.loads(body)))
     finally:
@@ -106,10 +113,10 @@ def test_gunicorn_workers_share_the_redis_cache(tmp_path: Path, redis_server):
     assert [a[0] for a in answers] == ["MISS", "HIT", "HIT", "HIT"]
     assert all(a[1] == answers[0][1] for a in answers)
     lines = [ln.split() for ln in server.log.read_text().splitlines()
-             if "/api/v1/nearest" in ln]
+             if "/api/v1/assign" in ln]
     assert len(lines) == 4
     pids = [ln[0] for ln in lines]
     assert len(set(pids)) == 4, lines  # four different worker processes
     assert [ln[2] for ln in lines] == ["MISS", "HIT", "HIT", "HIT"]
-    keys = redis_server.client().keys("anycast:*services.routing._nearest:*")
+    keys = redis_server.client().keys("anycast:*services.routing._route_table:*")
     assert len(keys) == 1
