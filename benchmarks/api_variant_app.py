@@ -13,7 +13,9 @@ not show (issue 16, docs/performance.md "P4").
 * ``gil-geodesic`` -- the geodesic distances replaced by ~18 us of numpy work that keeps the GIL
   (wrong numbers, the same in-process cost as PROJ's Karney, which releases the GIL: the cost of
   that release when 8 threads share a worker);
-* ``constant`` -- one precomputed answer for every point (everything but the answer).
+* ``constant`` -- one precomputed answer for every point (everything but the answer);
+* ``header-check`` -- gunicorn checks every response header of every answer again (its own
+  ``Response``, not the worker's :class:`dashboard.gunicorn_worker.CheckedHeadersResponse`).
 
 Never used by the app: the benchmark starts ``benchmarks.api_variant_app:server``.
 """
@@ -25,12 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from dashboard import fastpath, memo
+from dashboard import fastpath, gunicorn_worker, memo
 from dashboard.domain import geodesy
 from dashboard.services import routing
 from dashboard.wsgi import server
 
-VARIANTS = ("shipped", "store-all", "no-cache", "small-body", "gil-geodesic", "constant")
+VARIANTS = ("shipped", "store-all", "no-cache", "small-body", "gil-geodesic", "constant",
+            "header-check")
 VARIANT = os.environ.get("ANYCAST_BENCH_VARIANT", "shipped")
 if VARIANT not in VARIANTS:
     raise SystemExit(f"ANYCAST_BENCH_VARIANT must be one of {VARIANTS}, got {VARIANT!r}")
@@ -79,5 +82,8 @@ elif VARIANT == "constant":
         return _one["answer"]
 
     fastpath.NearestFastPath._answer = _constant  # type: ignore[method-assign]
+elif VARIANT == "header-check":
+    # The workers fork from this master after this import: they keep gunicorn's Response.
+    gunicorn_worker.use_checked_headers_response = lambda: None  # type: ignore[assignment]
 
 __all__ = ["server", "VARIANT"]

@@ -3,9 +3,10 @@
 
 Starts the bare-Flask baseline and one server per variant of ``benchmarks/api_variant_app.py``
 (the shipped app; every answer stored, the cache before ``memo.Doorkeeper``; no cache; a
-40-byte body; a GIL-holding stand-in for the geodesic; one constant answer), all from the
-Procfile's gunicorn command line, and loads them in turn with ``benchmarks/api_load.py``'s wrk
-script (random points, 50 connections), alternating the order every round. Prints per variant the
+40-byte body; a GIL-holding stand-in for the geodesic; one constant answer; gunicorn checking
+every response header every time), all from the Procfile's gunicorn command line, and loads
+them in turn with ``benchmarks/api_load.py``'s wrk script (random points, 50 connections),
+alternating the order every round. Prints per variant the
 median req/s, the servers' CPU per request and both as ratios to the baseline of the same rounds.
 
 Why: in-process the direct route costs less than the bare Flask endpoint (~82 us against ~90 us

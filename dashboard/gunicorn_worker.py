@@ -26,6 +26,9 @@ reads it from that buffer. A slow or idle client then costs a socket and at most
   fewer (counts on a board shared by the workers), so a burst opened at once does not all land
   on the worker that woke first.
 
+Also: gunicorn's check of the response headers remembers the headers it passed
+(:class:`CheckedHeadersResponse`): the dashboard sends the same ten on every API answer.
+
 A request line over ``limit_request_line`` (a link too long to open) gets the dashboard's own
 page (:func:`link_too_long_page`) instead of gunicorn's bare "Bad Request" HTML, whichever path
 finds it. TLS (``certfile``) and HTTP/2 prior knowledge keep gunicorn's own path (the head is
@@ -44,6 +47,8 @@ from collections import deque
 from functools import partial
 from typing import Any
 
+from gunicorn import util as gunicorn_util
+from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.http.errors import LimitRequestLine
 from gunicorn.http2 import negotiation
 from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
@@ -102,6 +107,62 @@ def _simple_response(status: str, message: str) -> bytes:
             f"\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
 
 
+#: Most response headers :class:`CheckedHeadersResponse` remembers; the memory is cleared when
+#: it is full (a few hundred short strings: tens of kB at most).
+CHECKED_HEADERS_CAP = 512
+#: (name, value) -> the header as gunicorn keeps it (value stripped of blanks), for headers
+#: gunicorn's check passed that carry no state (not ``Content-Length``, not hop-by-hop). Per
+#: worker process; shared by its threads (dict reads and writes are atomic under the GIL).
+_CHECKED: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+class CheckedHeadersResponse(gunicorn_wsgi.Response):
+    """gunicorn's HTTP/1 response, whose response-header check remembers the headers it passed.
+
+    Why (issue 16, docs/performance.md "P4"): gunicorn checks every response header on every
+    response (two regular-expression matches, type checks, ``strip``, ``lower``, a hop-by-hop
+    lookup): ~1.7 us a header here. The dashboard's answers carry the same ten headers again
+    and again (the security headers of :mod:`dashboard.headers`, ``Vary``, ``Cache-Control``,
+    ``Content-Type``, ``X-Cache``), ~17 us of gunicorn's work per ``/api/v1/nearest`` answer
+    against ~3.5 us for a bare Flask answer's two. A header seen before -- the same name and
+    the same value, both plain ``str`` -- is now appended as gunicorn kept it the first time
+    (~2 us for the ten). Headers that set state (``Content-Length``, which sets the response
+    length, and hop-by-hop ones: ``Connection``, ``Upgrade``...) and anything that is not a
+    tuple of two ``str`` go through gunicorn's own check every time, as does every header not
+    seen before: a header gunicorn would refuse is refused exactly as before (the same
+    exception), and is never remembered. Bounded: at most :data:`CHECKED_HEADERS_CAP` entries,
+    then forgotten all at once (a client that makes the app send many distinct header values
+    only costs the check again)."""
+
+    def process_headers(self, headers: Any) -> None:
+        checked = _CHECKED
+        kept = self.headers
+        for pair in headers:
+            try:
+                known = checked.get(pair)
+            except TypeError:  # an unhashable pair (e.g. a list): gunicorn's check says
+                known = None
+            if known is not None:
+                kept.append(known)
+                continue
+            before = len(kept)
+            super().process_headers((pair,))  # raises as gunicorn does for a bad header
+            if (len(kept) == before + 1 and type(pair) is tuple and len(pair) == 2
+                    and type(pair[0]) is str and type(pair[1]) is str
+                    and pair[0].lower() != "content-length"
+                    and not gunicorn_util.is_hoppish(pair[0])):
+                if len(checked) >= CHECKED_HEADERS_CAP:
+                    checked.clear()
+                checked[pair] = kept[-1]
+
+
+def use_checked_headers_response() -> None:
+    """Make gunicorn build :class:`CheckedHeadersResponse` for every HTTP/1 response of this
+    process (``gunicorn.http.wsgi.create``'s default response class; HTTP/2 passes its own).
+    Called by each worker at start (:meth:`HeadFirstWorker.init_process`)."""
+    gunicorn_wsgi.Response = CheckedHeadersResponse  # type: ignore[misc]
+
+
 class HeadFirstWorker(ThreadWorker):
     """``gthread`` whose threads only ever see connections with a complete request head."""
 
@@ -124,6 +185,7 @@ class HeadFirstWorker(ThreadWorker):
 
         admission.watch_heavy(lambda held, slots: self.method_queue.defer(
             self._heavy_changed, held, slots))
+        use_checked_headers_response()
         super().init_process()
 
     def run(self) -> None:

@@ -75,6 +75,17 @@ def test_gunicorn_from_the_procfile_serves_healthz_api_and_page(tmp_path: Path):
 
         status, headers, body = get(server.base + "/api/v1/nearest?lat=-33.87&lon=151.21")
         assert status == 200 and json.loads(body)["pop"]["id"] == "SYD"
+        # Every answer carries every header, whether the worker checked it now or remembered
+        # it from an earlier answer (gunicorn_worker.CheckedHeadersResponse).
+        varying = {"date", "content-length", "x-cache"}
+        first = {k: v for k, v in headers.items() if k not in varying}
+        assert {"content-security-policy", "x-content-type-options", "x-frame-options",
+                "referrer-policy", "vary", "cache-control", "content-type"} <= set(first)
+        for i in range(8):
+            status, again, body = get(server.base + f"/api/v1/nearest?lat={i}.5&lon=100.25")
+            assert status == 200 and json.loads(body)["client"]["lat"] == i + 0.5
+            assert {k: v for k, v in again.items() if k not in varying} == first
+            assert int(again["content-length"]) == len(body)
         status, _, body = get(server.base + "/api/v1/nearest?lat=-33.87&lon=1e309")
         assert status == 400 and "lon" in json.loads(body)["error"]
     finally:
