@@ -121,12 +121,13 @@ class CheckedHeadersResponse(gunicorn_wsgi.Response):
 
     Why (issue 16, docs/performance.md "P4"): gunicorn checks every response header on every
     response (two regular-expression matches, type checks, ``strip``, ``lower``, a hop-by-hop
-    lookup): ~1.7 us a header here. The dashboard's answers carry the same ten headers again
-    and again (the security headers of :mod:`dashboard.headers`, ``Vary``, ``Cache-Control``,
-    ``Content-Type``, ``X-Cache``), ~17 us of gunicorn's work per ``/api/v1/nearest`` answer
-    against ~3.5 us for a bare Flask answer's two. A header seen before -- the same name and
-    the same value, both plain ``str`` -- is now appended as gunicorn kept it the first time
-    (~2 us for the ten). Headers that set state (``Content-Length``, which sets the response
+    lookup): ~1.3-1.7 us a header here. The dashboard's answers carry the same ten headers
+    again and again (the security headers of :mod:`dashboard.headers`, ``Vary``,
+    ``Cache-Control``, ``Content-Type``, ``X-Cache``): 13-17 us of gunicorn's work per
+    ``/api/v1/nearest`` answer against 3-3.5 us for a bare Flask answer's two, and under load
+    ~6 % of the API's throughput (``benchmarks/api_variants.py``, variant ``header-check``). A
+    header seen before -- the same name and the same value, both plain ``str`` -- is now
+    appended as gunicorn kept it the first time (~3 us for the ten). Headers that set state (``Content-Length``, which sets the response
     length, and hop-by-hop ones: ``Connection``, ``Upgrade``...) and anything that is not a
     tuple of two ``str`` go through gunicorn's own check every time, as does every header not
     seen before: a header gunicorn would refuse is refused exactly as before (the same

@@ -86,9 +86,9 @@ class Doorkeeper:
     keys), which also bounds false positives (a new key reported "seen" because another key
     shares its slot: then it is simply looked up and stored, as before) below
     ``reset_after / slots`` (3.1 % with the defaults, ~1.6 % on average). Memory: ``slots``
-    bytes (256 KiB). Threads: races
-    between two requests can only mark a slot twice or count one mark too many (a reset a little
-    early); neither gives a wrong answer, only a lookup more or less.
+    bytes (256 KiB). Threads: races between two requests can only mark a slot twice or count
+    one mark too many (a reset a little early); neither gives a wrong answer, only a lookup
+    more or less.
     """
 
     def __init__(self, slots: int = 1 << 18, reset_after: int = 1 << 13) -> None:
