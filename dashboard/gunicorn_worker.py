@@ -108,8 +108,12 @@ def _simple_response(status: str, message: str) -> bytes:
 
 
 #: Most response headers :class:`CheckedHeadersResponse` remembers; the memory is cleared when
-#: it is full (a few hundred short strings: tens of kB at most).
+#: it is full. With :data:`CHECKED_VALUE_MAX` that bounds it to ~0.6 MB per worker whatever the
+#: app sends (the dashboard's own headers: ~20 of them, ~2 kB).
 CHECKED_HEADERS_CAP = 512
+#: Longest header remembered (name and value, characters); longer ones are checked every time
+#: (the page's CSP, the longest header the dashboard sends, is ~700).
+CHECKED_VALUE_MAX = 1024
 #: (name, value) -> the header as gunicorn keeps it (value stripped of blanks), for headers
 #: gunicorn's check passed that carry no state (not ``Content-Length``, not hop-by-hop). Per
 #: worker process; shared by its threads (dict reads and writes are atomic under the GIL).
@@ -131,9 +135,9 @@ class CheckedHeadersResponse(gunicorn_wsgi.Response):
     length, and hop-by-hop ones: ``Connection``, ``Upgrade``...) and anything that is not a
     tuple of two ``str`` go through gunicorn's own check every time, as does every header not
     seen before: a header gunicorn would refuse is refused exactly as before (the same
-    exception), and is never remembered. Bounded: at most :data:`CHECKED_HEADERS_CAP` entries,
-    then forgotten all at once (a client that makes the app send many distinct header values
-    only costs the check again)."""
+    exception), and is never remembered. Bounded: at most :data:`CHECKED_HEADERS_CAP` entries
+    of at most :data:`CHECKED_VALUE_MAX` characters, then forgotten all at once (a client that
+    makes the app send many distinct or long header values only costs the check again)."""
 
     def process_headers(self, headers: Any) -> None:
         checked = _CHECKED
@@ -150,6 +154,7 @@ class CheckedHeadersResponse(gunicorn_wsgi.Response):
             super().process_headers((pair,))  # raises as gunicorn does for a bad header
             if (len(kept) == before + 1 and type(pair) is tuple and len(pair) == 2
                     and type(pair[0]) is str and type(pair[1]) is str
+                    and len(pair[0]) + len(pair[1]) <= CHECKED_VALUE_MAX
                     and pair[0].lower() != "content-length"
                     and not gunicorn_util.is_hoppish(pair[0])):
                 if len(checked) >= CHECKED_HEADERS_CAP:

@@ -88,6 +88,11 @@ def test_the_memory_is_bounded(monkeypatch):
     r.process_headers([("X-Id", str(i)) for i in range(50)])
     assert len(r.headers) == 50 and [v for _, v in r.headers] == [str(i) for i in range(50)]
     assert 1 <= len(gw._CHECKED) <= 8
+    long_value = "x" * (gw.CHECKED_VALUE_MAX - len("X-Long") + 1)
+    r = response(gw.CheckedHeadersResponse)
+    r.process_headers([("X-Long", long_value), ("X-Short", "y")])
+    assert r.headers == [("X-Long", long_value), ("X-Short", "y")]
+    assert ("X-Long", long_value) not in gw._CHECKED and ("X-Short", "y") in gw._CHECKED
 
 
 def test_the_worker_makes_gunicorn_build_it(monkeypatch):
